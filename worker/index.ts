@@ -1,0 +1,4 @@
+// The Worker entry: builds the app from its bindings and exports it. Nothing else lives here.
+import { createApp } from '../routes/app';
+
+export default createApp();
