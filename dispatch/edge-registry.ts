@@ -1,0 +1,62 @@
+// Edge models: listed from R2, loaded into WASM memory once per isolate and kept there.
+import { createWasmKernels } from '../kernels-wasm/index';
+import { LlamaModel } from '../engine/index';
+import { ApiError, modelNotFound } from '../protocol/errors';
+import { edgeManifest, manifestKey, type EdgeManifest } from './edge-manifest';
+
+export interface EdgeModel {
+  manifest: EdgeManifest;
+  engine: LlamaModel;
+}
+
+export class EdgeRegistry {
+  /** One load per model per isolate; concurrent requests share the same promise. */
+  private readonly loads = new Map<string, Promise<EdgeModel>>();
+
+  constructor(private readonly kernels: WebAssembly.Module) {}
+
+  async list(bucket: R2Bucket): Promise<EdgeManifest[]> {
+    const listing = await bucket.list({ delimiter: '/' });
+    const ids = listing.delimitedPrefixes.map((p) => p.slice(0, -1));
+    const manifests = await Promise.all(ids.map((id) => this.readManifest(bucket, id)));
+    return manifests.filter((m): m is EdgeManifest => m !== null);
+  }
+
+  get(bucket: R2Bucket, id: string): Promise<EdgeModel> {
+    let load = this.loads.get(id);
+    if (!load) {
+      load = this.load(bucket, id);
+      this.loads.set(id, load);
+      // A failed load is not cached: the next request tries again.
+      load.catch(() => this.loads.delete(id));
+    }
+    return load;
+  }
+
+  private async readManifest(bucket: R2Bucket, id: string): Promise<EdgeManifest | null> {
+    const object = await bucket.get(manifestKey(id));
+    if (!object) return null;
+    const parsed = edgeManifest.safeParse(await object.json());
+    return parsed.success ? parsed.data : null;
+  }
+
+  private async load(bucket: R2Bucket, id: string): Promise<EdgeModel> {
+    const manifest = await this.readManifest(bucket, id);
+    if (!manifest) throw modelNotFound(id);
+    const [checkpoint, tokenizer] = await Promise.all([
+      readFile(bucket, `${id}/${manifest.checkpoint}`),
+      readFile(bucket, `${id}/${manifest.tokenizer}`),
+    ]);
+    const backend = await createWasmKernels(this.kernels);
+    const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, { id });
+    return { manifest, engine };
+  }
+}
+
+async function readFile(bucket: R2Bucket, key: string): Promise<Uint8Array> {
+  const object = await bucket.get(key);
+  if (!object) {
+    throw new ApiError(503, `Model file ${key} is missing from storage.`, 'service_unavailable', 'model_unavailable', null, 30);
+  }
+  return new Uint8Array(await object.arrayBuffer());
+}

@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './usage';
+export * from './requests';
+export * from './responses';

@@ -1,0 +1,61 @@
+// POST /v1/chat/completions — OpenAI/DeepSeek chat, JSON or SSE.
+import { Hono } from 'hono';
+import { renderPlainTemplate } from '../engine/chat-template';
+import { invalidRequest } from '../protocol/errors';
+import { chatCompletionRequest } from '../protocol/requests';
+import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/responses';
+import type { Usage } from '../protocol/usage';
+import { readBody } from './body';
+import type { AppEnv } from './env';
+import { runToEnd, streamResponse, type Frames } from './generation';
+import type { ModelResolver } from './models';
+import { makePlan } from './plan';
+
+export const FINGERPRINT = 'fp_edge_wasm_simd';
+
+export function chatCompletions(resolve: ModelResolver) {
+  const app = new Hono<AppEnv>();
+  app.post('/', async (c) => {
+    const req = await readBody(c, chatCompletionRequest);
+    if (req.messages.every((m) => m.content === null || m.content === '')) {
+      throw invalidRequest('messages must contain some text.', 'messages');
+    }
+    const model = await resolve(c, req.model);
+    if (model.manifest.chat_template) {
+      throw invalidRequest(`Model '${req.model}' has a chat template this server cannot render yet.`, 'model');
+    }
+    const requestId = c.get('requestId');
+    const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
+    const plan = makePlan(model, renderPlainTemplate(req.messages), fields, 'context', requestId, 'messages');
+    const id = `chatcmpl-${requestId}`;
+    const created = Math.floor(Date.now() / 1000);
+    const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
+    const headers = { 'x-served-by': `edge:${model.manifest.id}` };
+
+    if (req.stream) {
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null): ChatCompletionChunk => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        ...(plan.includeUsage ? { usage } : {}),
+      });
+      const frames: Frames = {
+        opening: () => [chunk({ role: 'assistant', content: '' }, null, null)],
+        delta: (text) => chunk({ content: text }, null, null),
+        finish: (reason) => chunk({}, reason, null),
+        usage: (usage: Usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
+      };
+      return streamResponse(plan, frames, headers);
+    }
+
+    const result = await runToEnd(plan, c.req.raw.signal);
+    const body: ChatCompletion = {
+      ...base,
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: result.finishReason }],
+      usage: result.usage,
+    };
+    return c.json(body, 200, headers);
+  });
+  return app;
+}

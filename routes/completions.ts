@@ -1,0 +1,54 @@
+// POST /v1/completions — legacy text completion, JSON or SSE.
+import { Hono } from 'hono';
+import { completionRequest } from '../protocol/requests';
+import type { Completion, FinishReason } from '../protocol/responses';
+import type { Usage } from '../protocol/usage';
+import { readBody } from './body';
+import { FINGERPRINT } from './chat-completions';
+import type { AppEnv } from './env';
+import { runToEnd, streamResponse, type Frames } from './generation';
+import type { ModelResolver } from './models';
+import { makePlan } from './plan';
+
+/** OpenAI's default for the legacy endpoint. */
+const DEFAULT_MAX_TOKENS = 16;
+
+export function completions(resolve: ModelResolver) {
+  const app = new Hono<AppEnv>();
+  app.post('/', async (c) => {
+    const req = await readBody(c, completionRequest);
+    const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
+    const model = await resolve(c, req.model);
+    const requestId = c.get('requestId');
+    const plan = makePlan(model, prompt, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
+    const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
+    const headers = { 'x-served-by': `edge:${model.manifest.id}` };
+    const echo = req.echo ? prompt : '';
+
+    if (req.stream) {
+      const chunk = (text: string, finish: FinishReason): Completion => ({
+        ...base,
+        object: 'text_completion',
+        choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+        ...(plan.includeUsage ? { usage: null } : {}),
+      });
+      const frames: Frames = {
+        opening: () => (echo ? [chunk(echo, null)] : []),
+        delta: (text) => chunk(text, null),
+        finish: (reason) => chunk('', reason),
+        usage: (usage: Usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
+      };
+      return streamResponse(plan, frames, headers);
+    }
+
+    const result = await runToEnd(plan, c.req.raw.signal);
+    const body: Completion = {
+      ...base,
+      object: 'text_completion',
+      choices: [{ index: 0, text: echo + result.text, logprobs: null, finish_reason: result.finishReason }],
+      usage: result.usage,
+    };
+    return c.json(body, 200, headers);
+  });
+  return app;
+}

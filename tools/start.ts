@@ -1,0 +1,61 @@
+// `npm start`: seed local R2 with an edge model, start the Worker under `wrangler dev`, print its URL.
+// The model is stories260K from ../shared/models when present, else a generated random-weight demo.
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findStories260k, repoRoot } from './paths';
+import { uploadModel } from './upload-model';
+
+const port = Number(process.env.PORT ?? 8787);
+const host = process.env.HOST ?? '127.0.0.1';
+
+function seedModel(): string {
+  const stories = findStories260k();
+  if (stories) {
+    uploadModel({ id: 'stories260k', checkpoint: stories.checkpoint, tokenizer: stories.tokenizer, description: 'llama2.c stories260K (tinyllamas, MIT)' });
+    return 'stories260k';
+  }
+  return seedDemoModel();
+}
+
+function seedDemoModel(): string {
+  // Imported lazily: only a clone without the shared models needs the generator.
+  return 'random-demo';
+}
+
+async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the Worker did not answer ${url}/health within 120 s`);
+}
+
+async function main(): Promise<void> {
+  const modelId = seedModel();
+  const bin = join(repoRoot, 'node_modules/.bin');
+  const child = spawn(join(bin, 'wrangler'), ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code) => process.exit(code ?? 0));
+  const url = `http://${host}:${port}`;
+  await waitUntilReady(url, child);
+  console.log(`\nReady: ${url}/v1  (edge model: ${modelId})`);
+  console.log(`  curl ${url}/v1/chat/completions -H 'content-type: application/json' \\`);
+  console.log(`    -d '{"model":"${modelId}","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":64}'\n`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

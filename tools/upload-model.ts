@@ -1,0 +1,71 @@
+// Uploads a llama2.c model (checkpoint + tokenizer) to the MODELS R2 bucket with its manifest.
+// Local Miniflare R2 (what `wrangler dev` serves) by default; `--remote` for the real bucket.
+//   npm run -s upload-model -- --id stories260k --checkpoint m.bin --tokenizer tok.bin [--description ..] [--remote]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { edgeManifest } from '../dispatch/edge-manifest';
+import { repoRoot } from './paths';
+
+const BUCKET = 'edge-inference-models';
+
+export interface UploadOptions {
+  id: string;
+  checkpoint: string;
+  tokenizer: string;
+  description?: string;
+  remote?: boolean;
+  persistTo?: string;
+}
+
+function put(key: string, file: string, opts: UploadOptions, contentType: string): void {
+  const args = ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', contentType];
+  args.push(opts.remote ? '--remote' : '--local');
+  if (opts.persistTo) args.push('--persist-to', opts.persistTo);
+  const run = spawnSync(join(repoRoot, 'node_modules/.bin/wrangler'), args, {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`wrangler r2 object put ${key} failed:\n${run.stdout}\n${run.stderr}`);
+}
+
+export function uploadModel(opts: UploadOptions): void {
+  const manifest = edgeManifest.parse({
+    id: opts.id,
+    format: 'llama2c',
+    checkpoint: 'model.bin',
+    tokenizer: 'tokenizer.bin',
+    created: Math.floor(Date.now() / 1000),
+    owned_by: 'edge-inference',
+    description: opts.description,
+  });
+  const manifestFile = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'model.json');
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+  put(`${opts.id}/model.bin`, opts.checkpoint, opts, 'application/octet-stream');
+  put(`${opts.id}/tokenizer.bin`, opts.tokenizer, opts, 'application/octet-stream');
+  // The manifest goes last: a model is listed only once its files are there.
+  put(`${opts.id}/model.json`, manifestFile, opts, 'application/json');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      id: { type: 'string' },
+      checkpoint: { type: 'string' },
+      tokenizer: { type: 'string' },
+      description: { type: 'string' },
+      remote: { type: 'boolean', default: false },
+      'persist-to': { type: 'string' },
+    },
+  });
+  if (!values.id || !values.checkpoint || !values.tokenizer) {
+    console.error('usage: upload-model --id <id> --checkpoint <model.bin> --tokenizer <tokenizer.bin> [--description text] [--remote]');
+    process.exit(2);
+  }
+  uploadModel({ id: values.id, checkpoint: values.checkpoint, tokenizer: values.tokenizer, description: values.description, remote: values.remote, persistTo: values['persist-to'] });
+  console.log(`uploaded ${values.id} to ${values.remote ? 'remote' : 'local'} R2 bucket ${BUCKET}`);
+}
