@@ -1,0 +1,19 @@
+// The engine's public surface: what the Worker, the origin and the tools import.
+export type { LlamaConfig } from './llama-config';
+export { llamaConfig } from './llama-config';
+export {
+  CheckpointError, parseLlama2cCheckpoint, readLlama2cConfig, llama2cFloatCount,
+  type Llama2cCheckpoint, type LlamaWeights,
+} from './llama2c-checkpoint';
+export { BOS_ID, EOS_ID, Llama2cTokenizer, TokenizerError, type EncodeOptions } from './llama2c-tokenizer';
+export { Sampler, XorShiftRng, argmax, softmaxF32, type SamplerOptions } from './sampler';
+export { forward, allocSession, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
+export { SessionPool } from './session-pool';
+export { TextStream } from './text-stream';
+export {
+  LlamaModel, type GenerateOptions, type GeneratedToken, type GenerationResult, type LlamaModelOptions,
+} from './llama-model';
+export {
+  syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, encodeLlama2cTokenizer,
+  STORIES15M_SHAPE, STORIES110M_SHAPE, type SyntheticShape,
+} from './synthetic';

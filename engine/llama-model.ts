@@ -1,0 +1,134 @@
+// A loaded Llama model: weights in backend memory, a tokenizer, a pool of sessions, and
+// generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
+import type { KernelBackend } from '../kernels-wasm/types';
+import { allocSession, forward, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
+import type { LlamaConfig } from './llama-config';
+import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
+import { BOS_ID, EOS_ID, Llama2cTokenizer } from './llama2c-tokenizer';
+import { Sampler } from './sampler';
+import { SessionPool } from './session-pool';
+import { TextStream } from './text-stream';
+
+export interface GenerateOptions {
+  /** Most tokens to sample (the stop token counts). */
+  maxTokens: number;
+  /** 0 = greedy (argmax). */
+  temperature: number;
+  topP: number;
+  /** Same seed, same tokens; random when absent. */
+  seed?: number;
+  /** Generation ends before any of these strings; they are never emitted. */
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Stop when the model emits BOS (1) or EOS (2). Default true; llama2.c stops on BOS only. */
+  stopAtEos?: boolean;
+}
+
+export interface GeneratedToken {
+  id: number;
+  /** The text this token completes: whole UTF-8 characters, minus any held-back stop-string prefix. */
+  text: string;
+}
+
+export interface GenerationResult {
+  finishReason: 'stop' | 'length' | 'abort';
+  promptTokens: number;
+  /** Sampled tokens, including a final stop token. */
+  completionTokens: number;
+}
+
+export interface LlamaModelOptions {
+  id?: string;
+  /** Most concurrent sessions (each holds a full KV cache); more requests wait. Default 4. */
+  maxSessions?: number;
+}
+
+/** Lets a Worker stream and other requests progress between tokens (setImmediate: no 1 ms clamp). */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
+export class LlamaModel {
+  private readonly sessions: SessionPool<SessionBuffers>;
+
+  private constructor(
+    readonly id: string,
+    readonly config: LlamaConfig,
+    readonly tokenizer: Llama2cTokenizer,
+    private readonly backend: KernelBackend,
+    private readonly weights: DeviceWeights,
+    maxSessions: number,
+  ) {
+    this.sessions = new SessionPool(() => allocSession(backend, config), maxSessions);
+  }
+
+  /** Loads a llama2.c v0 checkpoint and tokenizer.bin; the weights are copied into backend memory. */
+  static fromLlama2c(backend: KernelBackend, checkpoint: Uint8Array, tokenizer: Uint8Array, opts: LlamaModelOptions = {}): LlamaModel {
+    const { config, weights } = parseLlama2cCheckpoint(checkpoint);
+    const tok = Llama2cTokenizer.fromBytes(tokenizer, config.vocabSize);
+    const device = uploadWeights(backend, weights);
+    return new LlamaModel(opts.id ?? 'llama2c', config, tok, backend, device, opts.maxSessions ?? 4);
+  }
+
+  /** Sessions allocated so far. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async *generate(promptIds: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
+    this.checkPrompt(promptIds);
+    const promptTokens = promptIds.length;
+    let completionTokens = 0;
+    const end = (finishReason: GenerationResult['finishReason']) => ({ finishReason, promptTokens, completionTokens });
+    if (opts.maxTokens < 1) return end('length');
+    const session = await this.sessions.acquire(opts.signal);
+    if (session === null) return end('abort');
+    try {
+      const { backend: k, config: c, weights: w } = this;
+      const sampler = new Sampler(c.vocabSize, opts);
+      const text = new TextStream(opts.stop);
+      const stopIds = (opts.stopAtEos ?? true) ? [BOS_ID, EOS_ID] : [];
+
+      // prefill, one token at a time; logits only for the last prompt position
+      for (let pos = 0; pos < promptIds.length; pos++) {
+        if (opts.signal?.aborted) return end('abort');
+        forward(k, c, w, session, promptIds[pos], pos, pos === promptIds.length - 1);
+        await yieldToEventLoop();
+      }
+
+      let token = promptIds[promptIds.length - 1];
+      for (let pos = promptIds.length - 1; ; pos++) {
+        if (opts.signal?.aborted) return end('abort');
+        const next = sampler.sample(k.f32(session.logits, c.vocabSize));
+        completionTokens++;
+        if (stopIds.includes(next)) {
+          yield { id: next, text: text.flush() };
+          return end('stop');
+        }
+        const delta = text.push(this.tokenizer.decodePiece(token, next));
+        if (text.stopped) {
+          yield { id: next, text: delta };
+          return end('stop');
+        }
+        const last = completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
+        yield { id: next, text: last ? delta + text.flush() : delta };
+        if (last) return end('length');
+        await yieldToEventLoop();
+        if (opts.signal?.aborted) return end('abort');
+        token = next;
+        forward(k, c, w, session, token, pos + 1);
+      }
+    } finally {
+      this.sessions.release(session);
+    }
+  }
+
+  private checkPrompt(promptIds: number[]): void {
+    const { vocabSize, seqLen } = this.config;
+    if (promptIds.length === 0) throw new RangeError('prompt must hold at least one token (BOS)');
+    if (promptIds.length > seqLen) {
+      throw new RangeError(`prompt has ${promptIds.length} tokens; model ${this.id} has a context of ${seqLen}`);
+    }
+    const bad = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined) throw new RangeError(`prompt token ${bad} is outside the vocabulary (${vocabSize})`);
+  }
+}

@@ -1,0 +1,129 @@
+// Next-token sampling, reproducing llama2.c run.c: argmax at temperature 0, else softmax of
+// logits/temperature and top-p (nucleus) sampling driven by run.c's xorshift64* generator.
+// Arithmetic is rounded to f32 (Math.fround) wherever run.c computes in float.
+
+export interface SamplerOptions {
+  temperature: number;
+  topP: number;
+  /** Same seed, same tokens. Without one, a random seed is drawn. */
+  seed?: number;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+/** run.c would never run with state 0 (xorshift stays 0 forever); seed 0 maps to this instead. */
+const ZERO_SEED_STATE = 0x9e3779b97f4a7c15n;
+
+/** run.c's xorshift64* generator: random_u32() and random_f32(). */
+export class XorShiftRng {
+  private state: bigint;
+
+  constructor(seed: number | bigint) {
+    const s = BigInt.asUintN(64, BigInt(seed));
+    this.state = s === 0n ? ZERO_SEED_STATE : s;
+  }
+
+  nextU32(): number {
+    let s = this.state;
+    s ^= s >> 12n;
+    s = (s ^ (s << 25n)) & MASK64;
+    s ^= s >> 27n;
+    this.state = s;
+    return Number(((s * 0x2545f4914f6cdd1dn) & MASK64) >> 32n);
+  }
+
+  /** In [0, 1), 24 bits. */
+  nextF32(): number {
+    return (this.nextU32() >>> 8) / 16777216;
+  }
+}
+
+/** Index of the largest value; the first one wins ties. */
+export function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+export class Sampler {
+  readonly seed: number;
+  private readonly temperature: number;
+  private readonly topP: number;
+  private readonly rng: XorShiftRng;
+  private probs: Float32Array;
+  private order: Int32Array;
+
+  constructor(vocabSize: number, opts: SamplerOptions) {
+    this.temperature = Math.fround(Math.max(0, opts.temperature));
+    this.topP = Math.fround(opts.topP);
+    this.seed = opts.seed ?? randomSeed();
+    this.rng = new XorShiftRng(this.seed);
+    this.probs = new Float32Array(vocabSize);
+    this.order = new Int32Array(vocabSize);
+  }
+
+  /** Picks the next token from logits[vocabSize]; does not modify them. */
+  sample(logits: Float32Array): number {
+    if (this.temperature === 0) return argmax(logits);
+    const probs = this.probs;
+    // One rounding on the f32 store, exactly like run.c's float division.
+    for (let i = 0; i < probs.length; i++) probs[i] = logits[i] / this.temperature;
+    softmaxF32(probs);
+    const coin = this.rng.nextF32();
+    if (this.topP <= 0 || this.topP >= 1) return sampleMultinomial(probs, coin);
+    return this.sampleTopP(probs, coin);
+  }
+
+  /** run.c sample_topp(): drop tokens under (1-p)/(n-1), sort descending, cut at cumulative p. */
+  private sampleTopP(probs: Float32Array, coin: number): number {
+    const n = probs.length;
+    const cutoff = Math.fround(Math.fround(1 - this.topP) / (n - 1));
+    let n0 = 0;
+    for (let i = 0; i < n; i++) if (probs[i] >= cutoff) this.order[n0++] = i;
+    const order = this.order.subarray(0, n0).sort((a, b) => probs[b] - probs[a]);
+    let cumulative = 0;
+    let last = n0 - 1;
+    for (let i = 0; i < n0; i++) {
+      cumulative = Math.fround(cumulative + probs[order[i]]);
+      if (cumulative > this.topP) {
+        last = i;
+        break;
+      }
+    }
+    const r = Math.fround(coin * cumulative);
+    let cdf = 0;
+    for (let i = 0; i <= last; i++) {
+      cdf = Math.fround(cdf + probs[order[i]]);
+      if (r < cdf) return order[i];
+    }
+    return order[last];
+  }
+}
+
+/** In place, max subtracted, in f32 like run.c's softmax(). */
+export function softmaxF32(x: Float32Array): void {
+  let max = x[0];
+  for (let i = 1; i < x.length; i++) if (x[i] > max) max = x[i];
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    x[i] = Math.exp(Math.fround(x[i] - max));
+    sum = Math.fround(sum + x[i]);
+  }
+  for (let i = 0; i < x.length; i++) x[i] = x[i] / sum;
+}
+
+/** run.c sample_mult(): the first index whose running sum of probabilities exceeds coin. */
+function sampleMultinomial(probs: Float32Array, coin: number): number {
+  let cdf = 0;
+  for (let i = 0; i < probs.length; i++) {
+    cdf = Math.fround(cdf + probs[i]);
+    if (coin < cdf) return i;
+  }
+  return probs.length - 1;
+}
+
+function randomSeed(): number {
+  const words = new Uint32Array(2);
+  crypto.getRandomValues(words);
+  // 53 bits, so the seed round-trips through JSON and can be reported back.
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+}
