@@ -5,7 +5,7 @@ export {
   CheckpointError, parseLlama2cCheckpoint, readLlama2cConfig, llama2cFloatCount,
   type Llama2cCheckpoint, type LlamaWeights,
 } from './llama2c-checkpoint';
-export { BOS_ID, EOS_ID, Llama2cTokenizer, TokenizerError, type EncodeOptions } from './llama2c-tokenizer';
+export { BOS_ID, EOS_ID, Llama2cTokenizer, TokenizerError, runcPrintable, type EncodeOptions } from './llama2c-tokenizer';
 export { Sampler, XorShiftRng, argmax, softmaxF32, type SamplerOptions } from './sampler';
 export { forward, allocSession, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
 export { SessionPool } from './session-pool';

@@ -138,3 +138,19 @@ function bytesToBinary(bytes: Uint8Array): string {
 function binaryToBytes(s: string): Uint8Array {
   return Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 }
+
+/**
+ * What run.c's safe_printf() writes for a decoded piece: the bytes up to the first NUL, except a
+ * lone byte that is neither printable nor whitespace (C locale), which it skips.
+ */
+export function runcPrintable(piece: Uint8Array): Uint8Array {
+  const nul = piece.indexOf(0);
+  const bytes = nul === -1 ? piece : piece.subarray(0, nul);
+  if (bytes.length === 1) {
+    const b = bytes[0];
+    const printable = b >= 0x20 && b <= 0x7e;
+    const space = b >= 0x09 && b <= 0x0d;
+    if (!printable && !space) return bytes.subarray(0, 0);
+  }
+  return bytes;
+}
