@@ -1,0 +1,42 @@
+// SIMD helpers shared by the f32x4 kernels: horizontal sums and a vector expf.
+
+@inline export function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/** Horizontal sums of four vectors, as one vector [sum(a), sum(b), sum(c), sum(d)]. */
+@inline export function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(a, b, 2, 6, 3, 7)); // a01 b01 a23 b23
+  const cd = f32x4.add(v128.shuffle<f32>(c, d, 0, 4, 1, 5), v128.shuffle<f32>(c, d, 2, 6, 3, 7));
+  return f32x4.add(v128.shuffle<f32>(ab, cd, 0, 1, 4, 5), v128.shuffle<f32>(ab, cd, 2, 3, 6, 7));
+}
+
+// Cephes expf: exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 (ln2 split in two for exactness),
+// exp(r) by a degree-6 polynomial on |r| <= ln2/2. About 1 ulp; below -87.33 (2^-126) it flushes to 0.
+const LOG2E: f32 = 1.44269504088896341;
+const LN2_HI: f32 = 0.693359375;
+const LN2_LO: f32 = -2.12194440e-4;
+const EXP_HI: f32 = 88.3762626647949;
+const EXP_LO: f32 = -87.3;
+
+@inline function mad(a: v128, b: v128, c: v128): v128 {
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+@inline export function vexp(x0: v128): v128 {
+  const x = f32x4.min(x0, f32x4.splat(EXP_HI));
+  const n = f32x4.nearest(f32x4.mul(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
+  const z = f32x4.mul(r, r);
+  let y = f32x4.splat(1.9875691500e-4);
+  y = mad(y, r, f32x4.splat(1.3981999507e-3));
+  y = mad(y, r, f32x4.splat(8.3334519073e-3));
+  y = mad(y, r, f32x4.splat(4.1665795894e-2));
+  y = mad(y, r, f32x4.splat(1.6666665459e-1));
+  y = mad(y, r, f32x4.splat(5.0000001201e-1));
+  y = f32x4.add(mad(y, z, r), f32x4.splat(1));
+  const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = f32x4.mul(y, pow2n);
+  return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_LO)));
+}
