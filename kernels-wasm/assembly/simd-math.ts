@@ -12,11 +12,12 @@
 }
 
 // Cephes expf: exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n ln2 (ln2 split in two for exactness),
-// exp(r) by a degree-6 polynomial on |r| <= ln2/2. About 1 ulp; below -87.33 (2^-126) it flushes to 0.
+// exp(r) by a degree-6 polynomial. About 1 ulp. Beyond ln(FLT_MAX) it returns +inf; below -87.3 (near
+// 2^-126) it flushes to 0. n stays <= 127 so 2^n is a normal float; r then reaches 0.7, still accurate.
 const LOG2E: f32 = 1.44269504088896341;
 const LN2_HI: f32 = 0.693359375;
 const LN2_LO: f32 = -2.12194440e-4;
-const EXP_HI: f32 = 88.3762626647949;
+const EXP_HI: f32 = 88.72283935546875;
 const EXP_LO: f32 = -87.3;
 
 @inline function mad(a: v128, b: v128, c: v128): v128 {
@@ -24,8 +25,8 @@ const EXP_LO: f32 = -87.3;
 }
 
 @inline export function vexp(x0: v128): v128 {
-  const x = f32x4.min(x0, f32x4.splat(EXP_HI));
-  const n = f32x4.nearest(f32x4.mul(f32x4.max(x, f32x4.splat(EXP_LO)), f32x4.splat(LOG2E)));
+  const x = f32x4.max(f32x4.min(x0, f32x4.splat(EXP_HI)), f32x4.splat(EXP_LO));
+  const n = f32x4.min(f32x4.nearest(f32x4.mul(x, f32x4.splat(LOG2E))), f32x4.splat(127));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(LN2_HI)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LO)));
   const z = f32x4.mul(r, r);
@@ -37,6 +38,6 @@ const EXP_LO: f32 = -87.3;
   y = mad(y, r, f32x4.splat(5.0000001201e-1));
   y = f32x4.add(mad(y, z, r), f32x4.splat(1));
   const pow2n = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  const e = f32x4.mul(y, pow2n);
-  return v128.andnot(e, f32x4.lt(x, f32x4.splat(EXP_LO)));
+  const e = v128.andnot(f32x4.mul(y, pow2n), f32x4.lt(x0, f32x4.splat(EXP_LO)));
+  return v128.bitselect(f32x4.splat(Infinity), e, f32x4.gt(x0, f32x4.splat(EXP_HI)));
 }
