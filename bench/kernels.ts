@@ -1,5 +1,7 @@
-// Kernel benchmark: the conformance table's `bench` cases (matvec, matmul) on every backend,
+// Kernel benchmark: the conformance table's `bench` cases (matvec, matmul, attention) on every backend,
 // reported as GFLOP/s, GB/s and speedups as a markdown table. Run alone: tsx bench/kernels.ts
+// "hot" repeats one call on the same buffers (they stay in cache); "cold" rotates over enough copies
+// (> 64 MiB) that every call reads from DRAM, as a forward pass does with a model's weights.
 import { pathToFileURL } from 'node:url';
 import { backends, probe, type BackendEntry } from '../tests/ops/backends';
 import { cases, type OpCase } from '../tests/ops/cases';
@@ -11,18 +13,26 @@ export interface BenchOptions {
   /** Time per measured batch; the median of `batches` batches is reported. */
   batchMs?: number;
   batches?: number;
+  /** Cache modes to run; default both. */
+  modes?: Mode[];
 }
 
+type Mode = 'hot' | 'cold';
+const COLD_BYTES = 64 * 2 ** 20;
+
 /** Seconds per call: calibrate a batch to about batchMs, then the median of several batches. */
-async function timeCase(entry: BackendEntry, c: OpCase, batchMs: number, batches: number): Promise<number> {
+async function timeCase(entry: BackendEntry, c: OpCase, mode: Mode, batchMs: number, batches: number): Promise<number> {
   const backend = await entry.create();
-  const prepared = prepareCase(backend, c, caseInputs(c));
+  const inputs = caseInputs(c);
+  const copies = mode === 'cold' ? Math.ceil(COLD_BYTES / c.bytes) : 1;
+  const prepared = Array.from({ length: copies }, () => prepareCase(backend, c, inputs));
   const ops = entry.ops(backend);
-  prepared.run(ops); // warm-up: tier-up, page faults
+  for (const p of prepared) p.run(ops); // warm-up: tier-up, page faults
+  const call = (i: number) => prepared[i % copies].invoke(ops);
   let iters = 1;
   for (;;) {
     const t0 = performance.now();
-    for (let i = 0; i < iters; i++) prepared.invoke(ops);
+    for (let i = 0; i < iters; i++) call(i);
     const ms = performance.now() - t0;
     if (ms >= batchMs / 4 || iters >= 1 << 20) {
       iters = Math.max(1, Math.round((iters * batchMs) / Math.max(ms, 1e-3)));
@@ -33,7 +43,7 @@ async function timeCase(entry: BackendEntry, c: OpCase, batchMs: number, batches
   const times: number[] = [];
   for (let b = 0; b < batches; b++) {
     const t0 = performance.now();
-    for (let i = 0; i < iters; i++) prepared.invoke(ops);
+    for (let i = 0; i < iters; i++) call(i);
     times.push((performance.now() - t0) / iters / 1000);
   }
   return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
@@ -42,7 +52,7 @@ async function timeCase(entry: BackendEntry, c: OpCase, batchMs: number, batches
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
-  const { ops = ['matvec', 'matmul'], batchMs = 200, batches = 5 } = opts;
+  const { ops = ['matvec', 'matmul', 'attention'], batchMs = 200, batches = 5, modes = ['hot', 'cold'] } = opts;
   const live: BackendEntry[] = [];
   const notes: string[] = [];
   for (const entry of backends) {
@@ -53,15 +63,18 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
   const names = live.map((e) => e.name);
   const first = names[0];
   const lines = [
-    `| case | MFLOP | MB | ${names.map((n) => `${n} GFLOP/s | ${n} GB/s`).join(' | ')} | ${names.slice(1).map((n) => `${first} / ${n}`).join(' | ')} |`,
-    `| --- | ---: | ---: | ${names.map(() => '---: | ---:').join(' | ')} | ${names.slice(1).map(() => '---:').join(' | ')} |`,
+    `| case | cache | MFLOP | MB | ${names.map((n) => `${n} GFLOP/s | ${n} GB/s`).join(' | ')} | ${names.slice(1).map((n) => `${first} / ${n}`).join(' | ')} |`,
+    `| --- | --- | ---: | ---: | ${names.map(() => '---: | ---:').join(' | ')} | ${names.slice(1).map(() => '---:').join(' | ')} |`,
   ];
   for (const c of cases.filter((k) => k.bench && ops.includes(k.op))) {
-    const secs: number[] = [];
-    for (const entry of live) secs.push(await timeCase(entry, c, batchMs, batches));
-    const cells = secs.map((s) => `${fmt(c.flops / s / 1e9)} | ${fmt(c.bytes / s / 1e9)}`);
-    const ratios = secs.slice(1).map((s) => `${fmt(s / secs[0], 1)}×`);
-    lines.push(`| ${c.name} | ${fmt(c.flops / 1e6, 1)} | ${fmt(c.bytes / 1e6, 1)} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    for (const mode of modes) {
+      const secs: number[] = [];
+      for (const entry of live) secs.push(await timeCase(entry, c, mode, batchMs, batches));
+      const cells = secs.map((s) => `${fmt(c.flops / s / 1e9)} | ${fmt(c.bytes / s / 1e9)}`);
+      const ratios = secs.slice(1).map((s) => `${fmt(s / secs[0], 1)}×`);
+      const size = `${fmt(c.flops / 1e6, 1)} | ${fmt(c.bytes / 1e6, 1)}`;
+      lines.push(`| ${c.name} | ${mode} | ${size} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+    }
   }
   return [...lines, ...notes].join('\n');
 }

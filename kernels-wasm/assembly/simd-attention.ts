@@ -1,6 +1,7 @@
 // f32x4 attention of one query token over nPos cached positions (grouped-query heads).
-// Scores: q·k dot products over headDim; softmax; then out = Σ_t att[t] v[t], accumulated in
-// registers 16 lanes of headDim at a time so each out vector is stored once, not once per position.
+// Position-major: the KV cache of a layer is megabytes (DRAM, not cache), so K and V are each read
+// as one sequential stream, row t for all heads at once, rather than head by head at a stride.
+// Scores for all heads, then softmax per head, then out += att[h][t] * v[t] with out resident in L1.
 import { hsum } from './simd-math';
 import { softmax } from './simd-vector';
 
@@ -22,39 +23,17 @@ import { softmax } from './simd-vector';
   return sum;
 }
 
-/** out[0..headDim) = Σ_t att[t] * v[t*rowBytes ..]. */
-@inline function weightedSum(out: usize, att: usize, v: usize, rowBytes: usize, headDim: i32, nPos: i32): void {
-  const end16 = <usize>(headDim & ~15) << 2, end4 = <usize>(headDim & ~3) << 2, end = <usize>headDim << 2;
-  let d: usize = 0;
-  for (; d < end16; d += 64) {
-    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-    let vt = v + d;
-    for (let t = 0; t < nPos; t++) {
-      const w = v128.load32_splat(att + (<usize>t << 2));
-      a0 = fma(a0, w, v128.load(vt)); a1 = fma(a1, w, v128.load(vt, 16));
-      a2 = fma(a2, w, v128.load(vt, 32)); a3 = fma(a3, w, v128.load(vt, 48));
-      vt += rowBytes;
-    }
-    v128.store(out + d, a0); v128.store(out + d, a1, 16); v128.store(out + d, a2, 32); v128.store(out + d, a3, 48);
+/** y[0..n) += a * x[0..n); per element the same rounding as the scalar twin's loop. */
+@inline function axpy(y: usize, a: f32, x: usize, n: i32): void {
+  const av = f32x4.splat(a);
+  const end8 = <usize>(n & ~7) << 2, end4 = <usize>(n & ~3) << 2, end = <usize>n << 2;
+  let j: usize = 0;
+  for (; j < end8; j += 32) {
+    v128.store(y + j, fma(v128.load(y + j), av, v128.load(x + j)));
+    v128.store(y + j, fma(v128.load(y + j, 16), av, v128.load(x + j, 16)), 16);
   }
-  for (; d < end4; d += 16) {
-    let a0 = f32x4.splat(0);
-    let vt = v + d;
-    for (let t = 0; t < nPos; t++) {
-      a0 = fma(a0, v128.load32_splat(att + (<usize>t << 2)), v128.load(vt));
-      vt += rowBytes;
-    }
-    v128.store(out + d, a0);
-  }
-  for (; d < end; d += 4) {
-    let s: f32 = 0;
-    let vt = v + d;
-    for (let t = 0; t < nPos; t++) {
-      s += load<f32>(att + (<usize>t << 2)) * load<f32>(vt);
-      vt += rowBytes;
-    }
-    store<f32>(out + d, s);
-  }
+  for (; j < end4; j += 16) v128.store(y + j, fma(v128.load(y + j), av, v128.load(x + j)));
+  for (; j < end; j += 4) store<f32>(y + j, load<f32>(y + j) + a * load<f32>(x + j));
 }
 
 export function attention(
@@ -63,18 +42,26 @@ export function attention(
 ): void {
   const rowBytes = <usize>(nKvHeads * headDim) << 2;
   const headBytes = <usize>headDim << 2;
+  const posBytes = <usize>nPos << 2;
   const group = nHeads / nKvHeads;
   const scale = Mathf.sqrt(<f32>headDim);
-  for (let h = 0; h < nHeads; h++) {
-    const qh = q + <usize>h * headBytes;
-    const kvOff = <usize>(h / group) * headBytes;
-    const ah = att + (<usize>(h * nPos) << 2);
-    let kt = kCache + kvOff;
-    for (let t = 0; t < nPos; t++) {
-      store<f32>(ah + (<usize>t << 2), dot(qh, kt, headDim) / scale);
-      kt += rowBytes;
+  let kt = kCache;
+  for (let t = 0; t < nPos; t++) {
+    const at = att + (<usize>t << 2);
+    for (let h = 0; h < nHeads; h++) {
+      const score = dot(q + <usize>h * headBytes, kt + <usize>(h / group) * headBytes, headDim) / scale;
+      store<f32>(at + <usize>h * posBytes, score);
     }
-    softmax(ah, nPos);
-    weightedSum(out + <usize>h * headBytes, ah, vCache + kvOff, rowBytes, headDim, nPos);
+    kt += rowBytes;
+  }
+  for (let h = 0; h < nHeads; h++) softmax(att + <usize>h * posBytes, nPos);
+  memory.fill(out, 0, <usize>nHeads * headBytes);
+  let vt = vCache;
+  for (let t = 0; t < nPos; t++) {
+    const at = att + (<usize>t << 2);
+    for (let h = 0; h < nHeads; h++) {
+      axpy(out + <usize>h * headBytes, load<f32>(at + <usize>h * posBytes), vt + <usize>(h / group) * headBytes, headDim);
+    }
+    vt += rowBytes;
   }
 }
