@@ -1,45 +1,61 @@
 // Request schemas (zod): the validation is the spec. Field names are the OpenAI/DeepSeek wire names.
+// `.meta()` names a schema (its `id` becomes an OpenAPI component) and documents fields; it does not
+// change what is accepted. `routes/openapi.ts` turns these same objects into `GET /openapi.json`.
 import { z } from 'zod';
 
-const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(16)]).nullish();
-const streamOptions = z.object({ include_usage: z.boolean().nullish() }).nullish();
+const stop = z
+  .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
+  .nullish()
+  .meta({ description: 'Up to 16 strings; generation stops before the first one and leaves it out of the output.' });
+const streamOptions = z
+  .object({
+    include_usage: z.boolean().nullish().meta({ description: 'Send a last chunk with `choices: []` and the usage.' }),
+  })
+  .nullish()
+  .meta({ id: 'StreamOptions' });
 
 /** Sampling fields shared by /v1/chat/completions and /v1/completions. */
 const sampling = {
-  model: z.string().min(1, 'model must be a non-empty string'),
-  max_tokens: z.number().int().min(1).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().gt(0).max(1).nullish(),
-  seed: z.number().int().nullish(),
+  model: z.string().min(1, 'model must be a non-empty string').meta({ description: 'A model id from `GET /v1/models`.', examples: ['stories260k'] }),
+  max_tokens: z.number().int().min(1).nullish().meta({ description: 'Most tokens to generate; prompt + max_tokens must fit the context.' }),
+  temperature: z.number().min(0).max(2).nullish().meta({ description: '0 is greedy. Default 1.' }),
+  top_p: z.number().gt(0).max(1).nullish().meta({ description: 'Nucleus sampling mass. Default 1.' }),
+  seed: z.number().int().nullish().meta({ description: 'Same seed and request, same text.' }),
   stop,
-  stream: z.boolean().nullish(),
+  stream: z.boolean().nullish().meta({ description: 'Answer as server-sent events, ending with `data: [DONE]`.' }),
   stream_options: streamOptions,
-  n: z.literal(1, { message: 'only n = 1 is supported' }).nullish(),
+  n: z.literal(1, { message: 'only n = 1 is supported' }).nullish().meta({ description: 'Only 1 is supported.' }),
   user: z.string().nullish(),
 };
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart)]).nullable();
 
-export const chatMessage = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-  content,
-  name: z.string().optional(),
-});
+export const chatMessage = z
+  .object({
+    role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+    content,
+    name: z.string().optional(),
+  })
+  .meta({ id: 'ChatMessage' });
 export type ChatMessage = z.infer<typeof chatMessage>;
 
-export const chatCompletionRequest = z.looseObject({
-  ...sampling,
-  messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
-  max_completion_tokens: z.number().int().min(1).nullish(),
-});
+export const chatCompletionRequest = z
+  .looseObject({
+    ...sampling,
+    messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
+    max_completion_tokens: z.number().int().min(1).nullish().meta({ description: 'OpenAI alias of max_tokens.' }),
+  })
+  .meta({ id: 'CreateChatCompletionRequest', description: 'Unknown fields are accepted and ignored.' });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
-export const completionRequest = z.looseObject({
-  ...sampling,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
-  echo: z.boolean().nullish(),
-});
+export const completionRequest = z
+  .looseObject({
+    ...sampling,
+    prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
+    echo: z.boolean().nullish().meta({ description: 'Prepend the prompt to the completion text.' }),
+  })
+  .meta({ id: 'CreateCompletionRequest', description: 'Legacy text completion. Unknown fields are accepted and ignored.' });
 export type CompletionRequest = z.infer<typeof completionRequest>;
 
 /** The first zod issue as an OpenAI-style message and `param` (dotted path). */

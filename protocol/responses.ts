@@ -1,4 +1,5 @@
 // Response and stream-chunk shapes of the OpenAI/DeepSeek APIs.
+import { z } from 'zod';
 import type { Usage } from './usage';
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | null;
@@ -48,3 +49,83 @@ export interface ModelList {
   object: 'list';
   data: ModelCard[];
 }
+
+// Response schemas for the OpenAPI document (`routes/openapi.ts`); the interfaces above are what the
+// server builds, and tests/sdk/protocol-types.ts checks at compile time that they fit these schemas.
+// Objects accept unknown fields, as OpenAI's clients do.
+
+export const usageSchema = z
+  .object({
+    prompt_tokens: z.number().int().min(0),
+    completion_tokens: z.number().int().min(0),
+    total_tokens: z.number().int().min(0),
+    prompt_cache_hit_tokens: z.number().int().min(0).meta({ description: 'DeepSeek: prompt tokens restored from the prompt cache (priced lower).' }),
+    prompt_cache_miss_tokens: z.number().int().min(0).meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
+    prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0) }).meta({ description: 'OpenAI: the same hit count.' }),
+    completion_tokens_details: z.object({ reasoning_tokens: z.number().int().min(0) }).optional(),
+  })
+  .meta({ id: 'Usage' });
+
+const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+const head = { id: z.string(), created: z.number().int(), model: z.string().meta({ description: 'The model that served the request.' }), system_fingerprint: z.string() };
+
+export const chatCompletionSchema = z
+  .object({
+    ...head,
+    object: z.literal('chat.completion'),
+    choices: z.array(
+      z.object({ index: z.number().int(), message: z.object({ role: z.literal('assistant'), content: z.string() }), logprobs: z.null(), finish_reason: finishReason }),
+    ),
+    usage: usageSchema,
+  })
+  .meta({ id: 'ChatCompletion' });
+
+export const chatCompletionChunkSchema = z
+  .object({
+    ...head,
+    object: z.literal('chat.completion.chunk'),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        logprobs: z.null(),
+        finish_reason: finishReason,
+      }),
+    ),
+    usage: usageSchema.nullish().meta({ description: 'With `stream_options.include_usage`: null on every chunk but the last, which has `choices: []`.' }),
+  })
+  .meta({ id: 'ChatCompletionChunk', description: 'One `data:` frame of a streamed chat completion.' });
+
+export const completionSchema = z
+  .object({
+    ...head,
+    object: z.literal('text_completion'),
+    choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: finishReason })),
+    usage: usageSchema.nullish(),
+  })
+  .meta({ id: 'Completion', description: 'A text completion, or one `data:` frame of a streamed one.' });
+
+export const modelCardSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal('model'),
+    created: z.number().int(),
+    owned_by: z.string(),
+    placement: z.enum(['edge', 'origin']).optional().meta({ description: 'Extension: where the model runs.' }),
+    context_length: z.number().int().optional(),
+    description: z.string().optional(),
+  })
+  .meta({ id: 'Model' });
+
+export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelCardSchema) }).meta({ id: 'ModelList' });
+
+export const errorBodySchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string().meta({ description: 'invalid_request_error, authentication_error, insufficient_balance, rate_limit_error, server_error, …' }),
+      param: z.string().nullable().meta({ description: 'The request field at fault (dotted path), if any.' }),
+      code: z.string().nullable(),
+    }),
+  })
+  .meta({ id: 'Error', description: "OpenAI's error shape; in a stream, an error after the first byte arrives as one such `data:` frame." });

@@ -8,6 +8,7 @@ import { completions } from './completions';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
 import { modelResolver, models } from './models';
+import { openapi } from './openapi';
 
 export interface AppDeps {
   /** The compiled WASM-SIMD kernels (`kernels-wasm/build/kernels.wasm`). */
@@ -21,6 +22,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', requestId({ headerName: 'x-request-id', limitLength: 128 }));
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.route('/openapi.json', openapi());
   app.route('/v1/models', models(registry));
   app.route('/v1/chat/completions', chatCompletions(resolve));
   app.route('/v1/completions', completions(resolve));

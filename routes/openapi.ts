@@ -1,0 +1,115 @@
+// GET /openapi.json — the OpenAPI 3.1 document, generated from the very zod schemas that validate
+// requests (protocol/requests.ts) plus the response schemas (protocol/responses.ts), so the spec
+// cannot drift from what the server accepts. Endpoints are a table; adding one is a data change.
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { chatCompletionRequest, completionRequest } from '../protocol/requests';
+import {
+  chatCompletionChunkSchema,
+  chatCompletionSchema,
+  completionSchema,
+  errorBodySchema,
+  modelCardSchema,
+  modelListSchema,
+} from '../protocol/responses';
+import type { AppEnv } from './env';
+
+interface Operation {
+  method: 'get' | 'post';
+  path: string;
+  operationId: string;
+  summary: string;
+  request?: z.ZodType;
+  response: z.ZodType;
+  /** The schema of each `data:` frame when the request asks for `stream: true`. */
+  streamItem?: z.ZodType;
+  /** Error statuses this operation documents besides the catch-all. */
+  errors: number[];
+}
+
+const operations: Operation[] = [
+  {
+    method: 'post', path: '/v1/chat/completions', operationId: 'createChatCompletion', summary: 'Chat completion, JSON or SSE',
+    request: chatCompletionRequest, response: chatCompletionSchema, streamItem: chatCompletionChunkSchema, errors: [400, 404],
+  },
+  {
+    method: 'post', path: '/v1/completions', operationId: 'createCompletion', summary: 'Legacy text completion, JSON or SSE',
+    request: completionRequest, response: completionSchema, streamItem: completionSchema, errors: [400, 404],
+  },
+  { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Models this server can run', response: modelListSchema, errors: [] },
+  { method: 'get', path: '/v1/models/{model}', operationId: 'retrieveModel', summary: 'One model', response: modelCardSchema, errors: [404] },
+];
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request: malformed JSON, a missing or out-of-range field (`param` names it), or a prompt longer than the context.',
+  401: 'Missing or invalid API key.',
+  402: 'Insufficient balance.',
+  404: 'Unknown model (`model_not_found`) or endpoint.',
+  429: 'Rate limited; `retry-after` says when to try again.',
+};
+
+/** The `#/components/schemas/...` reference of a schema registered with `.meta({ id })`. */
+export function schemaRef(schema: z.ZodType): { $ref: string } {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (!id) throw new Error('openapi: a schema used by an operation has no .meta({ id })');
+  return { $ref: `#/components/schemas/${id}` };
+}
+
+function componentSchemas(): Record<string, unknown> {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
+  if ('__shared' in schemas) throw new Error('openapi: a shared schema has no id; give it .meta({ id })');
+  // Components are fragments of this document, not standalone JSON Schema resources.
+  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]));
+}
+
+function pathItem(op: Operation) {
+  const json = (schema: z.ZodType) => ({ 'application/json': { schema: schemaRef(schema) } });
+  const ok = op.streamItem
+    ? {
+        ...json(op.response),
+        'text/event-stream': {
+          schema: { type: 'string', description: 'Server-sent events: `data: <item>` frames, then `data: [DONE]`.' },
+          'x-item-schema': schemaRef(op.streamItem),
+        },
+      }
+    : json(op.response);
+  const errors = Object.fromEntries(op.errors.map((s) => [String(s), { description: ERROR_DESCRIPTIONS[s], content: json(errorBodySchema) }]));
+  return {
+    operationId: op.operationId,
+    summary: op.summary,
+    ...(op.path.includes('{model}') ? { parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
+    ...(op.request ? { requestBody: { required: true, content: json(op.request) } } : {}),
+    responses: {
+      '200': { description: 'OK', headers: { 'x-request-id': { schema: { type: 'string' } } }, content: ok },
+      ...errors,
+      default: { description: 'Any other error, in the same shape.', content: json(errorBodySchema) },
+    },
+  };
+}
+
+export function buildOpenApiDocument() {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of operations) (paths[op.path] ??= {})[op.method] = pathItem(op);
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'edge-inference',
+      version: '0.1.0',
+      description: 'OpenAI/DeepSeek-compatible inference API. Every response carries `x-request-id`; generation responses carry `x-served-by`.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <API key>`' } },
+    },
+  };
+}
+
+export function openapi() {
+  const app = new Hono<AppEnv>();
+  let document: ReturnType<typeof buildOpenApiDocument> | undefined;
+  app.get('/', (c) => c.json((document ??= buildOpenApiDocument())));
+  return app;
+}
