@@ -74,6 +74,12 @@ export class LlamaModel {
     return this.sessions.size;
   }
 
+  /**
+   * Feeds the prompt (BOS included) one forward pass per token, then samples up to maxTokens.
+   * A stop token (BOS/EOS under stopAtEos) is yielded last with text '' (plus any held-back
+   * text) and counted; a stop string ends generation without being emitted. The session is
+   * taken on the first next() and given back in `finally`, also when the consumer returns early.
+   */
   async *generate(promptIds: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
     this.checkPrompt(promptIds);
     const promptTokens = promptIds.length;
