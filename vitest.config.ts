@@ -1,7 +1,7 @@
 // Two projects: `node` (kernels, engine, CLI, tools) and `workers` (the Worker inside workerd).
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest } from '@cloudflare/vitest-plugin';
-import { fixtures } from './tests/worker/fixtures-service';
+import { fixtures } from './tests/worker/fixtures-service.ts';
 
 export default defineConfig({
   test: {

@@ -1,5 +1,6 @@
 // The one onError and notFound: every failure leaves as an OpenAI-shaped body with the right status.
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, serverError } from '../protocol/errors';
 
@@ -18,7 +19,7 @@ export function errorResponse(c: Context, err: unknown): Response {
   if (!(err instanceof ApiError) && !(err instanceof HTTPException)) {
     console.error(`request ${c.get('requestId') ?? '?'} failed:`, err);
   }
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (api.retryAfter !== undefined) headers['retry-after'] = String(api.retryAfter);
-  return new Response(JSON.stringify(api.toJSON()), { status: api.status, headers });
+  // c.json keeps the headers middleware already set (x-request-id, rate-limit headers).
+  if (api.retryAfter !== undefined) c.header('retry-after', String(api.retryAfter));
+  return c.json(api.toJSON(), api.status as ContentfulStatusCode);
 }

@@ -3,23 +3,32 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModel } from './upload-model';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? '127.0.0.1';
+/** Local state folder (Miniflare R2/KV/D1); default wrangler's `.wrangler/state`. */
+const persistTo = process.env.PERSIST_TO;
 
 function seedModel(): string {
   const stories = findStories260k();
   if (stories) {
-    uploadModel({ id: 'stories260k', checkpoint: stories.checkpoint, tokenizer: stories.tokenizer, description: 'llama2.c stories260K (tinyllamas, MIT)' });
+    uploadModel({ id: 'stories260k', checkpoint: stories.checkpoint, tokenizer: stories.tokenizer, description: 'llama2.c stories260K (tinyllamas, MIT)', persistTo });
     return 'stories260k';
   }
   return seedDemoModel();
 }
 
+/** A random-weight model of the stories260K shape: it babbles, and its id says so. */
 function seedDemoModel(): string {
-  // Imported lazily: only a clone without the shared models needs the generator.
+  const dir = join(repoRoot, '.wrangler/demo-model');
+  mkdirSync(dir, { recursive: true });
+  const shape = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
+  writeFileSync(join(dir, 'model.bin'), syntheticLlama2cCheckpoint(shape, 1));
+  writeFileSync(join(dir, 'tokenizer.bin'), syntheticLlama2cTokenizer(shape.vocabSize));
+  uploadModel({ id: 'random-demo', checkpoint: join(dir, 'model.bin'), tokenizer: join(dir, 'tokenizer.bin'), description: 'random weights (no ../shared/models here): it babbles', persistTo });
   return 'random-demo';
 }
 
@@ -41,7 +50,9 @@ async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Pro
 async function main(): Promise<void> {
   const modelId = seedModel();
   const bin = join(repoRoot, 'node_modules/.bin');
-  const child = spawn(join(bin, 'wrangler'), ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false'], {
+  const args = ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false'];
+  if (persistTo) args.push('--persist-to', persistTo);
+  const child = spawn(join(bin, 'wrangler'), args, {
     cwd: repoRoot,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },

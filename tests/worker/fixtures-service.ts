@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findStories260k, repoRoot } from '../../tools/paths';
+import { findStories260k, repoRoot } from '../../tools/paths.ts';
 
 type Handler = (request: Request) => Promise<Response>;
 

@@ -1,0 +1,67 @@
+// The two-command start: `npm start` seeds local R2, runs the Worker under wrangler dev, and the
+// official openai client gets the same greedy text from it as from the generate CLI.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findStories260k, repoRoot } from '../../tools/paths';
+
+const stories = findStories260k();
+if (!stories) {
+  if (process.env.CI) throw new Error('CI must have ../shared/models');
+  console.warn('skipped: ../shared/models is absent, npm start would serve the random demo model');
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe.skipIf(!stories)('npm start', () => {
+  const persist = mkdtempSync(join(tmpdir(), 'edge-start-'));
+  let child: ReturnType<typeof spawn>;
+  let url = '';
+
+  beforeAll(async () => {
+    const port = await freePort();
+    child = spawn('npm', ['start'], { cwd: repoRoot, env: { ...process.env, PORT: String(port), PERSIST_TO: persist }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`npm start not ready in 150 s:\n${log}`)), 150_000);
+      const onData = (d: Buffer) => {
+        log += d.toString();
+        const m = log.match(/Ready: (http:\/\/\S+)\/v1/);
+        if (m) {
+          url = m[1];
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.on('exit', (code) => reject(new Error(`npm start exited (${code}):\n${log}`)));
+    });
+  }, 180_000);
+
+  afterAll(() => {
+    if (child?.pid) process.kill(-child.pid, 'SIGTERM');
+    rmSync(persist, { recursive: true, force: true });
+  });
+
+  it('serves the official openai client the CLI greedy text', async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev', maxRetries: 0 });
+    const res = await client.chat.completions.create({ model: 'stories260k', messages: [{ role: 'user', content: 'The little dog' }], max_tokens: 48, temperature: 0 });
+    const steps = res.usage!.prompt_tokens - 1 + res.usage!.completion_tokens;
+    const run = spawnSync('npm', ['run', '-s', 'generate', '--', '--model', stories!.checkpoint, '--tokenizer', stories!.tokenizer, '--prompt', 'The little dog', '--steps', String(steps), '--temperature', '0', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(res.choices[0].message.content).toBe(JSON.parse(run.stdout).completion);
+    expect(res.choices[0].message.content!.length).toBeGreaterThan(40);
+  });
+});
