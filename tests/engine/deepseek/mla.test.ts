@@ -35,14 +35,14 @@ describe('MLA absorbed vs naive', () => {
   for (const qLora of [5, null]) {
     it(`matches through whole MLA layers over 6 positions (q_lora_rank ${qLora})`, () => {
       const hidden = 12, qk = d.nope + d.rope;
-      const lin = (name: string, rows: number, cols: number): Linear =>
-        ({ kind: 'f32', rows, cols, w: seededNormals(9, name, rows * cols).map((x) => x / Math.sqrt(cols)) });
+      const mat = (name: string, rows: number, cols: number) => seededNormals(9, name, rows * cols).map((x) => x / Math.sqrt(cols));
+      const lin = (name: string, rows: number, cols: number): Linear => ({ kind: 'f32', rows, cols, w: mat(name, rows, cols) });
       const w: MlaWeights = {
         qA: qLora ? lin('qA', qLora, hidden) : null, qANorm: qLora ? new Float32Array(qLora).fill(1.1) : null,
         qB: qLora ? lin('qB', d.heads * qk, qLora) : null, q: qLora ? null : lin('q', d.heads * qk, hidden),
         kvA: lin('kvA', d.latent + d.rope, hidden), kvANorm: new Float32Array(d.latent).fill(0.9),
-        kvB: lin('kvB', d.heads * (d.nope + d.v), d.latent).w, o: lin('o', hidden, d.heads * d.v),
-      } as MlaWeights;
+        kvB: mat('kvB', d.heads * (d.nope + d.v), d.latent), o: lin('o', hidden, d.heads * d.v),
+      };
       const invFreq = ropeInvFreq(d.rope, 10000, { type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 4, betaFast: 32, betaSlow: 1, mscale: 1, mscaleAllDim: 1 });
       const scratch = (): MlaScratch => ({
         qLat: new Float64Array(qLora ?? 0), q: new Float64Array(d.heads * qk), qNope: new Float64Array(d.heads * d.nope),
