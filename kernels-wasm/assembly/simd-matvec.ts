@@ -85,9 +85,52 @@ import { hsum, hsum4 } from './simd-math';
   v128.store(outB, sb);
 }
 
+/** One row w0 times two token vectors xa, xb: each weight vector loaded once serves both tokens. */
+@inline function dot1x2(outA: usize, outB: usize, w0: usize, xa: usize, xb: usize, cols: i32): void {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0;
+  const end8 = <usize>(cols & ~7) << 2, end4 = <usize>(cols & ~3) << 2, end = <usize>cols << 2;
+  let j: usize = 0;
+  for (; j < end8; j += 32) {
+    const v0 = v128.load(w0 + j), v1 = v128.load(w0 + j, 16);
+    a0 = fma(a0, v0, v128.load(xa + j)); a1 = fma(a1, v1, v128.load(xa + j, 16));
+    b0 = fma(b0, v0, v128.load(xb + j)); b1 = fma(b1, v1, v128.load(xb + j, 16));
+  }
+  for (; j < end4; j += 16) {
+    const v0 = v128.load(w0 + j);
+    a0 = fma(a0, v0, v128.load(xa + j));
+    b0 = fma(b0, v0, v128.load(xb + j));
+  }
+  let sa = hsum(f32x4.add(a0, a1)), sb = hsum(f32x4.add(b0, b1));
+  for (; j < end; j += 4) {
+    const wj = load<f32>(w0 + j);
+    sa += wj * load<f32>(xa + j);
+    sb += wj * load<f32>(xb + j);
+  }
+  store<f32>(outA, sa);
+  store<f32>(outB, sb);
+}
+
 export function matvec(out: usize, w: usize, x: usize, rows: i32, cols: i32): void {
   const stride = <usize>cols << 2;
   for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dot1(w + <usize>r * stride, x, cols));
+}
+
+// Where touch() leaves its sum, so the optimizer cannot drop the loads.
+let sink: v128 = f32x4.splat(0);
+
+/**
+ * Reads [p, p + bytes) once as one sequential stream, pulling it into cache at the full DRAM rate;
+ * the 4-row tiles that follow then read it from cache (their 4 interleaved streams only get about
+ * half the DRAM rate when they miss).
+ */
+@inline function touch(p: usize, bytes: usize): void {
+  let a = f32x4.splat(0), b = a;
+  let j: usize = 0;
+  for (; j + 128 <= bytes; j += 128) {
+    a = v128.or(a, v128.load(p + j));
+    b = v128.or(b, v128.load(p + j, 64));
+  }
+  sink = v128.or(sink, v128.or(a, b));
 }
 
 /** Tokens per chunk: their x rows (about 256 KiB) stay cache-resident while W streams once per chunk. */
@@ -95,7 +138,30 @@ export function matvec(out: usize, w: usize, x: usize, rows: i32, cols: i32): vo
   return max(2, (65536 / max(cols, 1)) & ~1);
 }
 
+/** Few tokens: memory-bound like matvec, so W streams one row at a time; the row stays in L1 for them all. */
+function matmulFew(out: usize, w: usize, x: usize, rows: i32, cols: i32, n: i32): void {
+  const stride = <usize>cols << 2;
+  const outStride = <usize>rows << 2;
+  for (let r = 0; r < rows; r++) {
+    const wr = w + <usize>r * stride;
+    const o = out + (<usize>r << 2);
+    let t = 0;
+    for (; t + 2 <= n; t += 2) {
+      const oa = o + <usize>t * outStride;
+      dot1x2(oa, oa + outStride, wr, x + <usize>t * stride, x + <usize>(t + 1) * stride, cols);
+    }
+    if (t < n) store<f32>(o + <usize>t * outStride, dot1(wr, x + <usize>t * stride, cols));
+  }
+}
+
+/** Up to this many tokens matmul is memory-bound (measured), and takes the row-streaming path. */
+const FEW_TOKENS = 4;
+
 export function matmul(out: usize, w: usize, x: usize, rows: i32, cols: i32, n: i32): void {
+  if (n <= FEW_TOKENS) {
+    matmulFew(out, w, x, rows, cols, n);
+    return;
+  }
   const stride = <usize>cols << 2;
   const outStride = <usize>rows << 2;
   const chunk = tokenChunk(cols);
@@ -105,6 +171,7 @@ export function matmul(out: usize, w: usize, x: usize, rows: i32, cols: i32, n: 
     for (; r + 4 <= rows; r += 4) {
       const wr = w + <usize>r * stride;
       const o = out + (<usize>r << 2);
+      touch(wr, stride << 2);
       let t = t0;
       for (; t + 2 <= tEnd; t += 2) {
         const oa = o + <usize>t * outStride;
