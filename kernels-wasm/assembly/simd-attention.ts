@@ -5,7 +5,8 @@
 import { hsum } from './simd-math';
 import { softmax } from './simd-vector';
 
-@inline function fma(acc: v128, a: v128, b: v128): v128 {
+/** acc + a*b, rounded twice: plain SIMD has no fused multiply-add (relaxed SIMD's is not deterministic). */
+@inline function madd(acc: v128, a: v128, b: v128): v128 {
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
@@ -14,10 +15,10 @@ import { softmax } from './simd-vector';
   const end8 = <usize>(n & ~7) << 2, end4 = <usize>(n & ~3) << 2, end = <usize>n << 2;
   let j: usize = 0;
   for (; j < end8; j += 32) {
-    s0 = fma(s0, v128.load(a + j), v128.load(b + j));
-    s1 = fma(s1, v128.load(a + j, 16), v128.load(b + j, 16));
+    s0 = madd(s0, v128.load(a + j), v128.load(b + j));
+    s1 = madd(s1, v128.load(a + j, 16), v128.load(b + j, 16));
   }
-  for (; j < end4; j += 16) s0 = fma(s0, v128.load(a + j), v128.load(b + j));
+  for (; j < end4; j += 16) s0 = madd(s0, v128.load(a + j), v128.load(b + j));
   let sum = hsum(f32x4.add(s0, s1));
   for (; j < end; j += 4) sum += load<f32>(a + j) * load<f32>(b + j);
   return sum;
@@ -29,10 +30,10 @@ import { softmax } from './simd-vector';
   const end8 = <usize>(n & ~7) << 2, end4 = <usize>(n & ~3) << 2, end = <usize>n << 2;
   let j: usize = 0;
   for (; j < end8; j += 32) {
-    v128.store(y + j, fma(v128.load(y + j), av, v128.load(x + j)));
-    v128.store(y + j, fma(v128.load(y + j, 16), av, v128.load(x + j, 16)), 16);
+    v128.store(y + j, madd(v128.load(y + j), av, v128.load(x + j)));
+    v128.store(y + j, madd(v128.load(y + j, 16), av, v128.load(x + j, 16)), 16);
   }
-  for (; j < end4; j += 16) v128.store(y + j, fma(v128.load(y + j), av, v128.load(x + j)));
+  for (; j < end4; j += 16) v128.store(y + j, madd(v128.load(y + j), av, v128.load(x + j)));
   for (; j < end; j += 4) store<f32>(y + j, load<f32>(y + j) + a * load<f32>(x + j));
 }
 
