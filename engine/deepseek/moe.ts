@@ -72,11 +72,8 @@ export function moeRoute(logits: Vec, bias: Vec | null, o: GateOptions, outIdx: 
       }
       s.group[g] = o.topkMethod === 'noaux_tc' ? first + second : first;
     }
-    topK(s.group, o.nGroup, o.topkGroup, s.keep, s.taken);
-    for (let g = 0; g < o.nGroup; g++) {
-      if (s.keep.subarray(0, o.topkGroup).includes(g)) continue;
-      s.choice.fill(-Infinity, g * per, (g + 1) * per);
-    }
+    topK(s.group, o.nGroup, o.topkGroup, s.keep, s.taken); // leaves taken[g] = 1 for the kept groups
+    for (let g = 0; g < o.nGroup; g++) if (!s.taken[g]) s.choice.fill(-Infinity, g * per, (g + 1) * per);
   }
 
   topK(s.choice, E, o.topK, outIdx, s.taken);

@@ -1,10 +1,11 @@
 // Multi-token prediction (the next-n module DeepSeek-V3 ships as layer num_hidden_layers) and greedy
 // self-speculative decoding with it.
 //
-// MTP at position i sees the main model's hidden state h_i (before the final norm) and the embedding of
-// token t_{i+1}: x = eh_proj([enorm(emb(t_{i+1})) ; hnorm(h_i)]) (this order, as the checkpoint's
-// eh_proj expects); x goes through one transformer block with its own MLA cache (rope position i), then
-// shared_head.norm and shared_head.head give logits for t_{i+2}.
+// MTP at position i sees the main model's final hidden state h_i (after model.norm, as vLLM and SGLang
+// feed it) and the embedding of token t_{i+1}: x = eh_proj([enorm(emb(t_{i+1})) ; hnorm(h_i)]) (this
+// order, as the checkpoint's eh_proj expects; like those engines we zero the embedding at position 0);
+// x goes through one transformer block with its own MLA cache (rope position i), then shared_head.norm
+// and shared_head.head give logits for t_{i+2}.
 //
 // Decoding: the main model has produced t_n; MTP drafts d ≈ t_{n+1}. One batched main step on [t_n, d]
 // yields greedy g0 at n and g1 at n+1. If g0 = d the draft is accepted and both d and g1 are emitted;
@@ -51,7 +52,8 @@ export class MtpDrafter implements Drafter {
     const c = this.model.config, h = c.hiddenSize, w = this.w;
     for (let t = 0; t < nextTokens.length; t++) {
       const tok = nextTokens[t];
-      rmsNorm(this.eh, w.embed.subarray(tok * h, (tok + 1) * h), w.enorm, h, c.rmsNormEps);
+      if (startPos + t === 0) this.eh.fill(0, 0, h); // rmsNorm(0) = 0
+      else rmsNorm(this.eh, w.embed.subarray(tok * h, (tok + 1) * h), w.enorm, h, c.rmsNormEps);
       rmsNorm(this.eh.subarray(h), hidden.subarray(t * h, (t + 1) * h), w.hnorm, h, c.rmsNormEps);
       linear(this.x, w.ehProj, this.eh, this.ctx.mla.lin); // [hidden]
       blockForward(this.x, startPos + t, w.block, this.cache, this.ctx);

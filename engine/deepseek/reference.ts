@@ -26,13 +26,12 @@ export class DeepSeekReferenceModel {
   readonly config: DeepSeekConfig;
   readonly maxSeqLen: number;
   readonly maxBatch: number;
-  /** Last hidden state (before the final norm) of each token of the latest forward: [T, hidden]. */
+  /** Final hidden state (after model.norm, the head's input) of each token of the latest forward: [T, hidden]. */
   readonly hidden: Float64Array;
   /** Logits of each token of the latest forward: [T, vocab]. */
   readonly logits: Float64Array;
   private readonly caches: MlaCache[];
   private readonly ctx: BlockContext;
-  private readonly normed: Float64Array;
 
   constructor(readonly weights: DeepSeekWeights, opts: ReferenceOptions = {}) {
     const c = (this.config = weights.config);
@@ -43,7 +42,6 @@ export class DeepSeekReferenceModel {
     this.ctx = createBlockContext(c, this.maxSeqLen);
     this.hidden = new Float64Array(this.maxBatch * c.hiddenSize);
     this.logits = new Float64Array(this.maxBatch * c.vocabSize);
-    this.normed = new Float64Array(c.hiddenSize);
   }
 
   /**
@@ -65,8 +63,9 @@ export class DeepSeekReferenceModel {
       for (let t = 0; t < T; t++) blockForward(x.subarray(t * h, (t + 1) * h), startPos + t, this.weights.layers[l], this.caches[l], this.ctx);
     }
     for (let t = 0; t < T; t++) {
-      rmsNorm(this.normed, x.subarray(t * h, (t + 1) * h), this.weights.norm, h, c.rmsNormEps); // [hidden]
-      linear(this.logits.subarray(t * V, (t + 1) * V), this.weights.lmHead, this.normed, this.ctx.mla.lin); // [vocab]
+      const row = x.subarray(t * h, (t + 1) * h);
+      rmsNorm(row, row, this.weights.norm, h, c.rmsNormEps); // [hidden], kept for MTP
+      linear(this.logits.subarray(t * V, (t + 1) * V), this.weights.lmHead, row, this.ctx.mla.lin); // [vocab]
     }
     return this.logits.subarray(0, T * V);
   }
