@@ -82,8 +82,9 @@ export async function* iterSSE(body: ReadableStream<Uint8Array>, signal?: AbortS
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    // Early exit (break, abort, error): cancel the body so the server stops generating.
-    await reader.cancel().catch(() => {});
+    // Early exit (break, abort, error): cancel the body so the server stops generating. Not awaited:
+    // a body that is shared (tee'd) settles its cancel only when every branch is cancelled.
+    reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
