@@ -10,7 +10,7 @@ import type { OpName } from '../tests/ops/specs';
 
 export interface BenchOptions {
   ops?: OpName[];
-  /** Time per measured batch; the median of `batches` batches is reported. */
+  /** Time per measured batch; the fastest of `batches` batches is reported (least disturbed by neighbours). */
   batchMs?: number;
   batches?: number;
   /** Cache modes to run; default both. */
@@ -20,7 +20,7 @@ export interface BenchOptions {
 type Mode = 'hot' | 'cold';
 const COLD_BYTES = 64 * 2 ** 20;
 
-/** Seconds per call: calibrate a batch to about batchMs, then the median of several batches. */
+/** Seconds per call: calibrate a batch to about batchMs, then the fastest of several batches. */
 async function timeCase(entry: BackendEntry, c: OpCase, mode: Mode, batchMs: number, batches: number): Promise<number> {
   const backend = await entry.create();
   const inputs = caseInputs(c);
@@ -46,7 +46,7 @@ async function timeCase(entry: BackendEntry, c: OpCase, mode: Mode, batchMs: num
     for (let i = 0; i < iters; i++) call(i);
     times.push((performance.now() - t0) / iters / 1000);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)];
+  return Math.min(...times);
 }
 
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
