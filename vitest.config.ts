@@ -1,6 +1,6 @@
 // Two projects: `node` (kernels, engine, CLI, tools) and `workers` (the Worker inside workerd).
 import { defineConfig } from 'vitest/config';
-import { cloudflareTest } from '@cloudflare/vitest-plugin';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { fixtures } from './tests/worker/fixtures-service.ts';
 
 export default defineConfig({
@@ -23,7 +23,8 @@ export default defineConfig({
             miniflare: {
               serviceBindings: { FIXTURES: fixtures as never },
               // Tests inside workerd cannot see the host's environment: CI must not skip golden tests.
-              bindings: { CI: process.env.CI ?? '' },
+              // ADMIN_SECRET turns the admin API on; TEST_MIGRATIONS: tests/worker/billing/setup.ts applies them to D1.
+              bindings: { CI: process.env.CI ?? '', ADMIN_SECRET: 'test-admin-secret', TEST_MIGRATIONS: await readD1Migrations('./migrations') },
             },
           }),
         ],

@@ -11,6 +11,20 @@ export interface Usage {
   /** OpenAI: the same hit count. */
   prompt_tokens_details: { cached_tokens: number };
   completion_tokens_details?: { reasoning_tokens: number };
+  /** Extension: what this request cost (absent where billing is off). */
+  cost?: Cost;
+}
+
+/** A request's cost. Amounts are integers of nano-units (1e-9) of `currency`: they add up exactly. */
+export interface Cost {
+  currency: string;
+  unit: 'nano';
+  input_cache_hit: number;
+  input_cache_miss: number;
+  output: number;
+  total: number;
+  /** Charged at the off-peak discount. */
+  off_peak: boolean;
 }
 
 export function makeUsage(promptTokens: number, completionTokens: number, cachedTokens = 0): Usage {

@@ -1,14 +1,19 @@
-// The Hono app: request id → routes, with one onError. Built once per isolate from its dependencies.
+// The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { ApiError } from '../protocol/errors';
+import { admin } from './admin';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
+import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
 import { errorResponse } from './errors';
+import { auth } from './middleware/auth/index';
+import { metering } from './middleware/metering/index';
 import { modelResolver, models } from './models';
 import { openapi } from './openapi';
+import { balance, usage } from './usage';
 
 export interface AppDeps {
   /** The compiled WASM-SIMD kernels (`kernels-wasm/build/kernels.wasm`). */
@@ -23,7 +28,16 @@ export function createApp(deps: AppDeps) {
   app.use('*', requestId({ headerName: 'x-request-id', limitLength: 128 }));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/openapi.json', openapi());
+  app.route('/dashboard', dashboard());
+  app.route('/admin', admin());
+  // Like OpenAI, everything under /v1 (models included) needs a key; /health and /dashboard do not.
+  app.use('/v1/*', auth());
+  app.use('/user/*', auth());
+  app.use('/v1/chat/completions', metering());
+  app.use('/v1/completions', metering());
   app.route('/v1/models', models(registry));
+  app.route('/v1/usage', usage());
+  app.route('/user', balance());
   app.route('/v1/chat/completions', chatCompletions(resolve));
   app.route('/v1/completions', completions(resolve));
 

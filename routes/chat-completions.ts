@@ -5,9 +5,10 @@ import { invalidRequest } from '../protocol/errors';
 import { chatCompletionRequest } from '../protocol/requests';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/responses';
 import type { Usage } from '../protocol/usage';
+import { costHeaders } from '../billing/wire';
 import { readBody } from './body';
 import type { AppEnv } from './env';
-import { runToEnd, streamResponse, type Frames } from './generation';
+import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
 import { makePlan } from './plan';
 
@@ -30,7 +31,9 @@ export function chatCompletions(resolve: ModelResolver) {
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
-    const headers = { 'x-served-by': `edge:${model.manifest.id}` };
+    const servedBy = `edge:${model.manifest.id}`;
+    const replay = await admit(c, plan, { endpoint: 'chat.completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
+    const headers: Record<string, string> = { 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
       const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null): ChatCompletionChunk => ({
@@ -42,20 +45,20 @@ export function chatCompletions(resolve: ModelResolver) {
       const frames: Frames = {
         opening: () => [chunk({ role: 'assistant', content: '' }, null, null)],
         delta: (text) => chunk({ content: text }, null, null),
-        finish: (reason) => chunk({}, reason, null),
+        finish: (reason, usage) => ({ ...chunk({}, reason, null), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
       };
-      return streamResponse(plan, frames, headers);
+      return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
     }
 
-    const result = await runToEnd(plan, c.req.raw.signal);
+    const result = replay ?? (await runToEnd(plan, c.req.raw.signal));
     const body: ChatCompletion = {
       ...base,
       object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: result.finishReason }],
       usage: result.usage,
     };
-    return c.json(body, 200, headers);
+    return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
 }

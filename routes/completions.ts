@@ -3,10 +3,11 @@ import { Hono } from 'hono';
 import { completionRequest } from '../protocol/requests';
 import type { Completion, FinishReason } from '../protocol/responses';
 import type { Usage } from '../protocol/usage';
+import { costHeaders } from '../billing/wire';
 import { readBody } from './body';
 import { FINGERPRINT } from './chat-completions';
 import type { AppEnv } from './env';
-import { runToEnd, streamResponse, type Frames } from './generation';
+import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
 import { makePlan } from './plan';
 
@@ -22,7 +23,9 @@ export function completions(resolve: ModelResolver) {
     const requestId = c.get('requestId');
     const plan = makePlan(model, prompt, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
     const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
-    const headers = { 'x-served-by': `edge:${model.manifest.id}` };
+    const servedBy = `edge:${model.manifest.id}`;
+    const replay = await admit(c, plan, { endpoint: 'completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
+    const headers: Record<string, string> = { 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
     const echo = req.echo ? prompt : '';
 
     if (req.stream) {
@@ -35,20 +38,20 @@ export function completions(resolve: ModelResolver) {
       const frames: Frames = {
         opening: () => (echo ? [chunk(echo, null)] : []),
         delta: (text) => chunk(text, null),
-        finish: (reason) => chunk('', reason),
+        finish: (reason, usage) => ({ ...chunk('', reason), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
       };
-      return streamResponse(plan, frames, headers);
+      return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
     }
 
-    const result = await runToEnd(plan, c.req.raw.signal);
+    const result = replay ?? (await runToEnd(plan, c.req.raw.signal));
     const body: Completion = {
       ...base,
       object: 'text_completion',
       choices: [{ index: 0, text: echo + result.text, logprobs: null, finish_reason: result.finishReason }],
       usage: result.usage,
     };
-    return c.json(body, 200, headers);
+    return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
 }

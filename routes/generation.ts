@@ -1,8 +1,14 @@
 // One generation, answered as a JSON body or an SSE stream. Chat and text completions differ only
-// in their frame shapes (`Frames`); the engine run, stop handling and usage live here once.
+// in their frame shapes (`Frames`); the engine run, stop handling, usage and billing live here once.
+// Billing: the plan's meter is told exactly once how the generation ended: completed, failed, or
+// abandoned by the client (a cancelled stream or an aborted JSON request), with the tokens produced.
+import type { Context } from 'hono';
+import type { Admission, Meter, Outcome } from '../billing/meter';
+import { countsOf } from '../billing/wire';
 import type { GenerateOptions, LlamaModel } from '../engine/index';
 import type { FinishReason } from '../protocol/responses';
 import { makeUsage, type Usage } from '../protocol/usage';
+import type { AppEnv } from './env';
 import { toApiError } from './errors';
 
 export interface GenerationPlan {
@@ -11,6 +17,8 @@ export interface GenerationPlan {
   options: Omit<GenerateOptions, 'signal'>;
   includeUsage: boolean;
   requestId: string;
+  /** Prices and records the generation; absent where billing is off. */
+  meter?: Pick<Meter, 'finish'>;
 }
 
 export interface GenerationResult {
@@ -24,23 +32,57 @@ export interface Frames {
   /** Frames sent before the first token (chat sends the assistant role). */
   opening(): object[];
   delta(text: string): object;
-  finish(reason: FinishReason): object;
+  /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
+  finish(reason: FinishReason, usage?: Usage): object;
   usage(usage: Usage): object;
 }
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason => (reason === 'length' ? 'length' : 'stop');
 
-/** Runs to the end (or abort) and returns the whole text. */
+/**
+ * Admits the plan through the request's meter (limits, price, balance reservation; throws
+ * 402/409/422/429). Returns the stored result when this is a retry of a completed idempotent request.
+ */
+export async function admit(c: Context<AppEnv>, plan: GenerationPlan, a: Omit<Admission, 'promptTokens' | 'maxTokens'>): Promise<GenerationResult | null> {
+  const meter = c.get('meter');
+  if (!meter) return null;
+  const replay = await meter.admit({ ...a, promptTokens: plan.promptIds.length, maxTokens: plan.options.maxTokens });
+  plan.meter = meter;
+  return replay === null ? null : (JSON.parse(replay) as GenerationResult);
+}
+
+const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
+  status: 'failed',
+  promptTokens: plan.promptIds.length,
+  cachedTokens: 0,
+  completionTokens,
+});
+
+/** Settles a finished generation and puts its cost into its usage. */
+async function billed(plan: GenerationPlan, result: GenerationResult, aborted: boolean): Promise<GenerationResult> {
+  const replay = (cost: Usage['cost']) => JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+  const cost = await plan.meter?.finish({ status: aborted ? 'disconnected' : 'completed', ...countsOf(result.usage), replay });
+  if (cost) result.usage.cost = cost;
+  return result;
+}
+
+/** Runs to the end (or abort) and returns the whole text. A failure bills nothing: nothing was delivered. */
 export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Promise<GenerationResult> {
   const iterator = plan.engine.generate(plan.promptIds, { ...plan.options, signal });
   let text = '';
-  for (;;) {
-    const step = await iterator.next();
-    if (step.done) {
-      const r = step.value;
-      return { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
+  try {
+    for (;;) {
+      const step = await iterator.next();
+      if (step.done) {
+        const r = step.value;
+        const result = { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
+        return await billed(plan, result, r.finishReason === 'abort');
+      }
+      text += step.value.text;
     }
-    text += step.value.text;
+  } catch (err) {
+    await plan.meter?.finish(failed(plan, 0));
+    throw err;
   }
 }
 
@@ -50,13 +92,7 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
 };
 
-/**
- * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
- * An error after the first byte becomes an `error` frame, and the stream closes either way.
- */
-export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Record<string, string>): Response {
-  const abort = new AbortController();
-  const source = sseFrames(plan, frames, abort.signal);
+function sse(source: AsyncGenerator<string>, headers: Record<string, string>, abort?: AbortController): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -65,34 +101,69 @@ export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Re
       else controller.enqueue(encoder.encode(next.value));
     },
     async cancel() {
-      abort.abort();
+      abort?.abort();
       await source.return(undefined);
     },
   });
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }
 
+/**
+ * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
+ * An error after the first byte becomes an `error` frame, and the stream closes either way.
+ */
+export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Record<string, string>): Response {
+  const abort = new AbortController();
+  return sse(sseFrames(plan, frames, abort.signal), headers, abort);
+}
+
+/** A stored result (an idempotent retry) streamed in the same frames as the original. */
+export function replayStream(result: GenerationResult, frames: Frames, includeUsage: boolean, headers: Record<string, string>): Response {
+  async function* replay(): AsyncGenerator<string> {
+    for (const f of frames.opening()) yield frame(f);
+    if (result.text) yield frame(frames.delta(result.text));
+    yield* closing(result, frames, includeUsage);
+  }
+  return sse(replay(), headers);
+}
+
 const frame = (data: object | string) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+
+function* closing(result: GenerationResult, frames: Frames, includeUsage: boolean): Generator<string> {
+  yield frame(frames.finish(result.finishReason, includeUsage || !result.usage.cost ? undefined : result.usage));
+  if (includeUsage) yield frame(frames.usage(result.usage));
+  yield frame('[DONE]');
+}
 
 async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal): AsyncGenerator<string> {
   const tokens = plan.engine.generate(plan.promptIds, { ...plan.options, signal });
+  let text = '';
+  let produced = 0;
+  let settled = false;
   try {
     for (const f of frames.opening()) yield frame(f);
     for (;;) {
       const step = await tokens.next();
       if (step.done) {
         const r = step.value;
-        yield frame(frames.finish(finishOf(r.finishReason)));
-        if (plan.includeUsage) yield frame(frames.usage(makeUsage(r.promptTokens, r.completionTokens)));
-        break;
+        settled = true;
+        const result = { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
+        yield* closing(await billed(plan, result, r.finishReason === 'abort'), frames, plan.includeUsage);
+        return;
       }
+      produced++;
+      text += step.value.text;
       if (step.value.text) yield frame(frames.delta(step.value.text));
     }
-    yield frame('[DONE]');
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
+    // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
+    if (!settled) await plan.meter?.finish(failed(plan, produced));
+    settled = true;
     yield frame(toApiError(err).toJSON());
   } finally {
     await tokens.return(undefined as never);
+    // The client went away mid-stream: bill the prompt and the tokens produced so far.
+    if (!settled) await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
   }
 }

@@ -1,9 +1,11 @@
 // `npm start`: seed local R2 with an edge model, start the Worker under `wrangler dev`, print its URL.
 // The model is stories260K from ../shared/models when present, else a generated random-weight demo.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
+import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModel } from './upload-model';
 
@@ -49,8 +51,11 @@ async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Pro
 
 async function main(): Promise<void> {
   const modelId = seedModel();
+  migrateLocal(persistTo);
+  // The admin API needs a secret; locally a fresh one each start unless ADMIN_SECRET is set.
+  const adminSecret = process.env.ADMIN_SECRET || `admin-${randomBytes(16).toString('hex')}`;
   const bin = join(repoRoot, 'node_modules/.bin');
-  const args = ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false'];
+  const args = ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false', '--var', `ADMIN_SECRET:${adminSecret}`];
   if (persistTo) args.push('--persist-to', persistTo);
   const child = spawn(join(bin, 'wrangler'), args, {
     cwd: repoRoot,
@@ -61,8 +66,11 @@ async function main(): Promise<void> {
   child.on('exit', (code) => process.exit(code ?? 0));
   const url = `http://${host}:${port}`;
   await waitUntilReady(url, child);
+  const balance = await provisionDevKey(url, adminSecret);
   console.log(`\nReady: ${url}/v1  (edge model: ${modelId})`);
-  console.log(`  curl ${url}/v1/chat/completions -H 'content-type: application/json' \\`);
+  console.log(`  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`);
+  console.log(`  usage dashboard: ${url}/dashboard#key=${DEV_API_KEY}`);
+  console.log(`  curl ${url}/v1/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer ${DEV_API_KEY}' \\`);
   console.log(`    -d '{"model":"${modelId}","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":64}'\n`);
 }
 

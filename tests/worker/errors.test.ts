@@ -1,9 +1,13 @@
 // Bad input gets a clear OpenAI-shaped 4xx, never a 500; every response carries x-request-id.
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { provisionKey } from './billing/setup';
 
+const { key } = await provisionKey();
+const authorization = `Bearer ${key}`;
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-  exports.default.fetch(new Request(`http://edge.test${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } }));
+  exports.default.fetch(new Request(`http://edge.test${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization, ...headers } }));
+const get = (path: string) => exports.default.fetch(new Request(`http://edge.test${path}`, { headers: { authorization } }));
 
 async function expectError(res: Response, status: number, code: string | null, param?: string | null) {
   expect(res.status).toBe(status);
@@ -48,10 +52,10 @@ describe('request validation', () => {
   it('an unknown model is a 404 model_not_found', async () => {
     const res = await post('/v1/chat/completions', JSON.stringify({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }));
     await expectError(res, 404, 'model_not_found', 'model');
-    await expectError(await exports.default.fetch('http://edge.test/v1/models/nope'), 404, 'model_not_found');
+    await expectError(await get('/v1/models/nope'), 404, 'model_not_found');
   });
   it('an unknown route is a 404 in the same shape', async () => {
-    await expectError(await exports.default.fetch('http://edge.test/v1/nothing-here'), 404, 'unknown_url');
+    await expectError(await get('/v1/nothing-here'), 404, 'unknown_url');
   });
   it('echoes a caller-supplied x-request-id', async () => {
     const res = await post('/v1/chat/completions', '{', { 'x-request-id': 'req-abc-123' });

@@ -3,11 +3,12 @@
 import { exports } from 'cloudflare:workers';
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { provisionKey } from './billing/setup';
 import { cli, seedStories260k, sharedModelsPresent, skipReason } from './seed';
 
 const client = new OpenAI({
   baseURL: 'http://edge.test/v1',
-  apiKey: 'sk-test',
+  apiKey: (await provisionKey()).key,
   fetch: (url, init) => exports.default.fetch(new Request(url, init)),
   maxRetries: 0,
 });

@@ -1,0 +1,74 @@
+// GET /v1/usage (the key's tokens and costs by day and model) and DeepSeek's GET /user/balance.
+import { Hono } from 'hono';
+import { getAccount } from '../billing/accounts';
+import { formatAmount } from '../billing/money';
+import { prices } from '../billing/prices';
+import { usageByDayAndModel, type UsageRow } from '../billing/usage-report';
+import { invalidRequest } from '../protocol/errors';
+import type { AppEnv } from './env';
+
+const DAY_MS = 86_400_000;
+const MAX_DAYS = 366;
+const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function dateParam(value: string | undefined, fallback: string, param: string): string {
+  const date = value ?? fallback;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) {
+    throw invalidRequest(`${param} must be a date, YYYY-MM-DD.`, param, 'invalid_value');
+  }
+  return date;
+}
+
+const tokensOf = (r: Omit<UsageRow, 'date' | 'model'>) => ({
+  requests: r.requests,
+  prompt_tokens: r.prompt_tokens,
+  prompt_cache_hit_tokens: r.prompt_cache_hit_tokens,
+  prompt_cache_miss_tokens: r.prompt_cache_miss_tokens,
+  completion_tokens: r.completion_tokens,
+  total_tokens: r.prompt_tokens + r.completion_tokens,
+  cost: { input_cache_hit: r.cost_hit, input_cache_miss: r.cost_miss, output: r.cost_output, total: r.cost_total },
+});
+
+function sum(rows: UsageRow[]): Omit<UsageRow, 'date' | 'model'> {
+  const t = { requests: 0, prompt_tokens: 0, prompt_cache_hit_tokens: 0, prompt_cache_miss_tokens: 0, completion_tokens: 0, cost_hit: 0, cost_miss: 0, cost_output: 0, cost_total: 0 };
+  for (const r of rows) for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += r[k];
+  return t;
+}
+
+export function usage() {
+  const app = new Hono<AppEnv>();
+  app.get('/', async (c) => {
+    const today = isoDate(Date.now());
+    const end = dateParam(c.req.query('end_date'), today, 'end_date');
+    const start = dateParam(c.req.query('start_date'), isoDate(Date.parse(`${end}T00:00:00Z`) - 29 * DAY_MS), 'start_date');
+    const days = (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
+    if (days < 1 || days > MAX_DAYS) throw invalidRequest(`start_date must be on or before end_date, at most ${MAX_DAYS} days apart.`, 'start_date', 'invalid_value');
+    const rows = await usageByDayAndModel(c.env.DB, c.get('key').keyId, start, end);
+    return c.json({
+      object: 'usage',
+      key_id: c.get('key').keyId,
+      currency: prices.currency,
+      unit: 'nano',
+      start_date: start,
+      end_date: end,
+      data: rows.map((r) => ({ date: r.date, model: r.model, ...tokensOf(r) })),
+      totals: tokensOf(sum(rows)),
+    });
+  });
+  return app;
+}
+
+/** DeepSeek's shape. Amounts are exact decimal strings; in-flight reservations are not spendable. */
+export function balance() {
+  const app = new Hono<AppEnv>();
+  app.get('/balance', async (c) => {
+    const account = await getAccount(c.env.DB, c.get('key').accountId);
+    const nanos = account?.balance_nanos ?? 0;
+    const total = formatAmount(nanos);
+    return c.json({
+      is_available: nanos > 0,
+      balance_infos: [{ currency: prices.currency, total_balance: total, granted_balance: '0.00', topped_up_balance: total }],
+    });
+  });
+  return app;
+}
