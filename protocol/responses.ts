@@ -54,6 +54,20 @@ export interface ModelList {
 // server builds, and tests/sdk/protocol-types.ts checks at compile time that they fit these schemas.
 // Objects accept unknown fields, as OpenAI's clients do.
 
+const nanos = z.number().int().min(0);
+
+export const costSchema = z
+  .object({
+    currency: z.string().meta({ examples: ['USD'] }),
+    unit: z.literal('nano').meta({ description: 'Amounts are integers of 1e-9 currency units, so they add up exactly.' }),
+    input_cache_hit: nanos,
+    input_cache_miss: nanos,
+    output: nanos,
+    total: nanos.meta({ description: 'input_cache_hit + input_cache_miss + output.' }),
+    off_peak: z.boolean().meta({ description: 'Charged at the off-peak discount.' }),
+  })
+  .meta({ id: 'Cost' });
+
 export const usageSchema = z
   .object({
     prompt_tokens: z.number().int().min(0),
@@ -63,6 +77,7 @@ export const usageSchema = z
     prompt_cache_miss_tokens: z.number().int().min(0).meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
     prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0) }).meta({ description: 'OpenAI: the same hit count.' }),
     completion_tokens_details: z.object({ reasoning_tokens: z.number().int().min(0) }).optional(),
+    cost: costSchema.optional().meta({ description: 'What this request cost; absent where billing is off.' }),
   })
   .meta({ id: 'Usage' });
 
@@ -129,3 +144,36 @@ export const errorBodySchema = z
     }),
   })
   .meta({ id: 'Error', description: "OpenAI's error shape; in a stream, an error after the first byte arrives as one such `data:` frame." });
+
+const usageTotals = {
+  requests: z.number().int().min(0),
+  prompt_tokens: z.number().int().min(0),
+  prompt_cache_hit_tokens: z.number().int().min(0),
+  prompt_cache_miss_tokens: z.number().int().min(0),
+  completion_tokens: z.number().int().min(0),
+  total_tokens: z.number().int().min(0),
+  cost: z.object({ input_cache_hit: nanos, input_cache_miss: nanos, output: nanos, total: nanos }).meta({ description: 'Nano-units of `currency`.' }),
+};
+const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+
+export const usageReportSchema = z
+  .object({
+    object: z.literal('usage'),
+    key_id: z.string(),
+    currency: z.string(),
+    unit: z.literal('nano'),
+    start_date: isoDay,
+    end_date: isoDay,
+    data: z.array(z.object({ date: isoDay, model: z.string(), ...usageTotals })),
+    totals: z.object(usageTotals),
+  })
+  .meta({ id: 'UsageReport', description: "The key's usage by day (UTC) and model, from the ledger." });
+
+export const balanceSchema = z
+  .object({
+    is_available: z.boolean().meta({ description: 'Whether the balance can pay for a request.' }),
+    balance_infos: z.array(
+      z.object({ currency: z.string(), total_balance: z.string(), granted_balance: z.string(), topped_up_balance: z.string() }).meta({ description: 'Exact decimal amounts.' }),
+    ),
+  })
+  .meta({ id: 'Balance', description: "DeepSeek's `GET /user/balance` shape." });

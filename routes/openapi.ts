@@ -5,12 +5,14 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { chatCompletionRequest, completionRequest } from '../protocol/requests';
 import {
+  balanceSchema,
   chatCompletionChunkSchema,
   chatCompletionSchema,
   completionSchema,
   errorBodySchema,
   modelCardSchema,
   modelListSchema,
+  usageReportSchema,
 } from '../protocol/responses';
 import type { AppEnv } from './env';
 
@@ -23,21 +25,40 @@ interface Operation {
   response: z.ZodType;
   /** The schema of each `data:` frame when the request asks for `stream: true`. */
   streamItem?: z.ZodType;
+  /** Path and query parameters, as OpenAPI parameter objects. */
+  parameters?: object[];
   /** Error statuses this operation documents besides the catch-all. */
   errors: number[];
 }
 
+const GENERATION_ERRORS = [400, 401, 402, 404, 409, 429];
+const idempotencyKey = {
+  name: 'idempotency-key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 },
+  description: 'Retries of a request with the same key are answered from the first and billed once.',
+};
+const dateQuery = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string', format: 'date' } });
+
 const operations: Operation[] = [
   {
     method: 'post', path: '/v1/chat/completions', operationId: 'createChatCompletion', summary: 'Chat completion, JSON or SSE',
-    request: chatCompletionRequest, response: chatCompletionSchema, streamItem: chatCompletionChunkSchema, errors: [400, 404],
+    request: chatCompletionRequest, response: chatCompletionSchema, streamItem: chatCompletionChunkSchema, errors: GENERATION_ERRORS,
+    parameters: [idempotencyKey],
   },
   {
     method: 'post', path: '/v1/completions', operationId: 'createCompletion', summary: 'Legacy text completion, JSON or SSE',
-    request: completionRequest, response: completionSchema, streamItem: completionSchema, errors: [400, 404],
+    request: completionRequest, response: completionSchema, streamItem: completionSchema, errors: GENERATION_ERRORS,
+    parameters: [idempotencyKey],
   },
-  { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Models this server can run', response: modelListSchema, errors: [] },
-  { method: 'get', path: '/v1/models/{model}', operationId: 'retrieveModel', summary: 'One model', response: modelCardSchema, errors: [404] },
+  { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Models this server can run', response: modelListSchema, errors: [401] },
+  {
+    method: 'get', path: '/v1/models/{model}', operationId: 'retrieveModel', summary: 'One model', response: modelCardSchema, errors: [401, 404],
+    parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }],
+  },
+  {
+    method: 'get', path: '/v1/usage', operationId: 'retrieveUsage', summary: "This key's tokens and costs by day and model", response: usageReportSchema, errors: [400, 401],
+    parameters: [dateQuery('start_date', 'First day (UTC); default 29 days before end_date.'), dateQuery('end_date', 'Last day (UTC); default today.')],
+  },
+  { method: 'get', path: '/user/balance', operationId: 'retrieveBalance', summary: "The account's balance (DeepSeek's shape)", response: balanceSchema, errors: [401] },
 ];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -45,6 +66,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key.',
   402: 'Insufficient balance.',
   404: 'Unknown model (`model_not_found`) or endpoint.',
+  409: 'A request with the same `idempotency-key` is still running.',
   429: 'Rate limited; `retry-after` says when to try again.',
 };
 
@@ -77,7 +99,7 @@ function pathItem(op: Operation) {
   return {
     operationId: op.operationId,
     summary: op.summary,
-    ...(op.path.includes('{model}') ? { parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }] } : {}),
+    ...(op.parameters ? { parameters: op.parameters } : {}),
     ...(op.request ? { requestBody: { required: true, content: json(op.request) } } : {}),
     responses: {
       '200': { description: 'OK', headers: { 'x-request-id': { schema: { type: 'string' } } }, content: ok },

@@ -1,30 +1,12 @@
 // The SDK's types: wire shapes come from protocol/ (shared with the server); what is added here are
 // the call parameters and the billing shapes the server reports.
 import type { ChatCompletionRequest, CompletionRequest } from '../protocol/requests';
-import type { ChatCompletion as WireChatCompletion, ChatCompletionChunk as WireChatCompletionChunk, Completion as WireCompletion } from '../protocol/responses';
-import type { Usage as WireUsage } from '../protocol/usage';
+import type { Cost } from '../protocol/usage';
 
 export type { ChatMessage } from '../protocol/requests';
-export type { FinishReason, ModelCard as Model, ModelList } from '../protocol/responses';
+export type { ChatCompletion, ChatCompletionChunk, Completion, FinishReason, ModelCard as Model, ModelList } from '../protocol/responses';
+export type { Cost, Usage } from '../protocol/usage';
 export type { ErrorBody, ErrorType } from '../protocol/errors';
-
-/** What a request cost: exact decimal amounts of `currency`; `total` = hit + miss + output. */
-export interface Cost {
-  /** Prompt tokens restored from the prompt cache, at the cache-hit price. */
-  hit: string;
-  /** Prompt tokens computed, at the cache-miss price. */
-  miss: string;
-  output: string;
-  total: string;
-  currency: string;
-}
-
-/** Usage in DeepSeek's and OpenAI's shapes, and what it cost. */
-export type Usage = WireUsage & { cost?: Cost };
-
-export type ChatCompletion = Omit<WireChatCompletion, 'usage'> & { usage: Usage };
-export type ChatCompletionChunk = Omit<WireChatCompletionChunk, 'usage'> & { usage?: Usage | null };
-export type Completion = Omit<WireCompletion, 'usage'> & { usage?: Usage | null };
 
 export type ChatCompletionCreateParams = ChatCompletionRequest;
 export type ChatCompletionCreateParamsStreaming = ChatCompletionRequest & { stream: true };
@@ -46,6 +28,9 @@ export interface BalanceResponse {
   balance_infos: BalanceInfo[];
 }
 
+/** Amounts of a usage row, in nano-units of the report's currency. */
+export type UsageCost = Pick<Cost, 'input_cache_hit' | 'input_cache_miss' | 'output' | 'total'>;
+
 export interface UsageQuery {
   /** First day included, `YYYY-MM-DD` (UTC). */
   start_date?: string;
@@ -53,19 +38,25 @@ export interface UsageQuery {
   end_date?: string;
 }
 
-/** One day and model of `GET /v1/usage`. */
-export interface UsageBucket {
-  date: string;
-  model: string;
+/** Tokens and cost of one day and model, or of the whole period. */
+export interface UsageTotals {
   requests: number;
   prompt_tokens: number;
   prompt_cache_hit_tokens: number;
   prompt_cache_miss_tokens: number;
   completion_tokens: number;
-  cost: Cost;
+  total_tokens: number;
+  cost: UsageCost;
 }
+
+/** `GET /v1/usage`: this key's usage by day (UTC) and model. */
 export interface UsageReport {
   object: 'usage';
-  data: UsageBucket[];
-  [field: string]: unknown;
+  key_id: string;
+  currency: string;
+  unit: 'nano';
+  start_date: string;
+  end_date: string;
+  data: (UsageTotals & { date: string; model: string })[];
+  totals: UsageTotals;
 }

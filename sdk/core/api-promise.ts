@@ -17,6 +17,7 @@ export interface WithResponse<T> {
   servedBy: string | null;
 }
 
+// `reason: any`, as in the standard Promise typings, so that `.catch((e) => e)` reads like any promise.
 export class APIPromise<T> implements PromiseLike<T> {
   private parsed: Promise<T> | undefined;
 
@@ -34,11 +35,11 @@ export class APIPromise<T> implements PromiseLike<T> {
     return { data, response, requestId: response.headers.get('x-request-id'), servedBy: response.headers.get('x-served-by') };
   }
 
-  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: any) => B | PromiseLike<B>) | null): Promise<A | B> {
     return this.value().then(onfulfilled, onrejected);
   }
 
-  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<T | B> {
+  catch<B = never>(onrejected?: ((reason: any) => B | PromiseLike<B>) | null): Promise<T | B> {
     return this.value().catch(onrejected);
   }
 
