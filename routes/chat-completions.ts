@@ -33,7 +33,8 @@ export function chatCompletions(resolve: ModelResolver) {
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, { endpoint: 'chat.completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
-    const headers: Record<string, string> = { 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
+    // A stream is a fresh Response: it carries the request id itself.
+    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
       const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null): ChatCompletionChunk => ({

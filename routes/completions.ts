@@ -25,7 +25,8 @@ export function completions(resolve: ModelResolver) {
     const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, { endpoint: 'completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
-    const headers: Record<string, string> = { 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
+    // A stream is a fresh Response: it carries the request id itself.
+    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
     const echo = req.echo ? prompt : '';
 
     if (req.stream) {

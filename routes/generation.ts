@@ -92,7 +92,8 @@ const SSE_HEADERS = {
   connection: 'keep-alive',
 };
 
-function sse(source: AsyncGenerator<string>, headers: Record<string, string>, abort?: AbortController): Response {
+/** An SSE body pulled from `source`; `onCancel` (default: end the source) runs when the client goes away. */
+function sse(source: AsyncGenerator<string>, headers: Record<string, string>, onCancel: () => Promise<unknown> = () => source.return(undefined)): Response {
   const encoder = new TextEncoder();
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -101,8 +102,7 @@ function sse(source: AsyncGenerator<string>, headers: Record<string, string>, ab
       else controller.enqueue(encoder.encode(next.value));
     },
     async cancel() {
-      abort?.abort();
-      await source.return(undefined);
+      await onCancel();
     },
   });
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
@@ -114,7 +114,14 @@ function sse(source: AsyncGenerator<string>, headers: Record<string, string>, ab
  */
 export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Record<string, string>): Response {
   const abort = new AbortController();
-  return sse(sseFrames(plan, frames, abort.signal), headers, abort);
+  const state = { settled: false };
+  const source = sseFrames(plan, frames, abort.signal, state);
+  return sse(source, headers, async () => {
+    abort.abort();
+    await source.return(undefined);
+    // Cancelled before its first pull, the generator never ran and so never settled.
+    if (!state.settled) await plan.meter?.finish({ ...failed(plan, 0), status: 'disconnected' });
+  });
 }
 
 /** A stored result (an idempotent retry) streamed in the same frames as the original. */
@@ -135,18 +142,17 @@ function* closing(result: GenerationResult, frames: Frames, includeUsage: boolea
   yield frame('[DONE]');
 }
 
-async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal): AsyncGenerator<string> {
+async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
   const tokens = plan.engine.generate(plan.promptIds, { ...plan.options, signal });
   let text = '';
   let produced = 0;
-  let settled = false;
   try {
     for (const f of frames.opening()) yield frame(f);
     for (;;) {
       const step = await tokens.next();
       if (step.done) {
         const r = step.value;
-        settled = true;
+        state.settled = true;
         const result = { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
         yield* closing(await billed(plan, result, r.finishReason === 'abort'), frames, plan.includeUsage);
         return;
@@ -158,12 +164,13 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
     // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
-    if (!settled) await plan.meter?.finish(failed(plan, produced));
-    settled = true;
+    if (!state.settled) await plan.meter?.finish(failed(plan, produced));
+    state.settled = true;
     yield frame(toApiError(err).toJSON());
   } finally {
     await tokens.return(undefined as never);
     // The client went away mid-stream: bill the prompt and the tokens produced so far.
-    if (!settled) await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+    if (!state.settled) await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+    state.settled = true;
   }
 }
