@@ -58,6 +58,17 @@ describe.skipIf(reason !== null)('official openai client', () => {
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ status: 400, param: 'top_p', type: 'invalid_request_error' });
 
+    const stranger = new OpenAI({ baseURL: BASE_URL, apiKey: 'sk-not-a-key', fetch: workerFetch, maxRetries: 0 });
+    const unauthorized = await stranger.models.list().catch((e) => e);
+    expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect(unauthorized.code).toBe('invalid_api_key');
+
+    // The openai package has no class for 402; it is an APIError with DeepSeek's status and type.
+    const broke = new OpenAI({ baseURL: BASE_URL, apiKey: await prepare('0'), fetch: workerFetch, maxRetries: 0 });
+    const unpaid = await broke.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }).catch((e) => e);
+    expect(unpaid).toBeInstanceOf(OpenAI.APIError);
+    expect(unpaid).toMatchObject({ status: 402, type: 'insufficient_balance' });
+
     const legacy = await client.completions.create({ model: MODEL, prompt: 'x'.repeat(5000), max_tokens: 4 }).catch((e) => e);
     expect(legacy).toBeInstanceOf(OpenAI.BadRequestError);
     expect(legacy.code).toBe('context_length_exceeded');
