@@ -31,7 +31,7 @@ interface Operation {
   errors: number[];
 }
 
-const GENERATION_ERRORS = [400, 401, 402, 404, 409, 429];
+const GENERATION_ERRORS = [400, 401, 402, 404, 409, 422, 429];
 const idempotencyKey = {
   name: 'idempotency-key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 },
   description: 'Retries of a request with the same key are answered from the first and billed once.',
@@ -66,8 +66,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   401: 'Missing or invalid API key.',
   402: 'Insufficient balance.',
   404: 'Unknown model (`model_not_found`) or endpoint.',
-  409: 'A request with the same `idempotency-key` is still running.',
-  429: 'Rate limited; `retry-after` says when to try again.',
+  409: 'A request with the same `idempotency-key` is still running; retry after `retry-after`.',
+  422: 'This `idempotency-key` was already used with a different request body.',
+  429: 'Rate limited; `retry-after` / `retry-after-ms` say when to try again, `x-ratelimit-*` what is left.',
 };
 
 /** The `#/components/schemas/...` reference of a schema registered with `.meta({ id })`. */
