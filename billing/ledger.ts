@@ -63,11 +63,11 @@ export interface Settlement {
 
 /** Settles a pending row; false when it was already settled (nothing changes then). */
 export async function settle(db: D1Database, ledgerId: string, accountId: string, s: Settlement): Promise<boolean> {
-  const pending = 'SELECT 1 FROM ledger WHERE id = ?2 AND status = \'pending\'';
+  // Both statements see the row still pending, or neither does anything: one transaction.
   const refund = db
     .prepare(
       `UPDATE accounts SET balance_nanos = balance_nanos + (SELECT reserved_nanos - ?1 FROM ledger WHERE id = ?2 AND status = 'pending')
-       WHERE id = ?3 AND EXISTS (${pending})`,
+       WHERE id = ?3 AND EXISTS (SELECT 1 FROM ledger WHERE id = ?2 AND status = 'pending')`,
     )
     .bind(s.cost.total, ledgerId, accountId);
   const final = db

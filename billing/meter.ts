@@ -1,15 +1,14 @@
 // One request's metering: `admit` checks the key's limits (Durable Object), prices the request and
 // reserves its most possible cost (D1); `finish` turns what was produced into a cost and settles
 // the ledger exactly once, whichever of completion, failure or disconnect comes first.
-import { ApiError } from '../protocol/errors';
 import type { Cost } from '../protocol/usage';
 import { costOf, maxCost, type TokenCounts } from './cost';
 import { hashKey, type AuthedKey } from './keys';
 import { findByIdempotencyKey, reserve, settle, type FinalStatus } from './ledger';
-import { formatAmount } from './money';
 import type { AppliedPrice, Placement, PriceBook } from './prices';
 import type { AcquireResult, LimitSnapshot } from './rate-limit';
 import type { RateLimiter } from './rate-limiter-object';
+import { idempotencyInUse, insufficientBalance, rateLimited, replayOf } from './refusals';
 import { toWireCost } from './wire';
 
 export interface MeterDeps {
@@ -133,40 +132,5 @@ export class Meter {
       if (r.status === 'rejected') console.error(`request ${this.deps.requestId}: settlement failed:`, r.reason);
     }
     return wire;
-  }
-}
-
-function replayOf(prior: { status: string; request_hash: string | null; replay: string | null }, requestHash: string | null): string {
-  if (prior.request_hash !== requestHash) {
-    throw new ApiError(422, 'This idempotency key was already used with a different request body.', 'invalid_request_error', 'idempotency_key_reused', 'idempotency-key');
-  }
-  if (prior.status === 'pending' || !prior.replay) throw idempotencyInUse();
-  return prior.replay;
-}
-
-const idempotencyInUse = () =>
-  new ApiError(409, 'A request with this idempotency key is still in progress; retry after it finishes.', 'invalid_request_error', 'idempotency_key_in_use', 'idempotency-key', 1);
-
-const insufficientBalance = (reservedNanos: number, currency: string) =>
-  new ApiError(
-    402,
-    `Insufficient Balance: this request may cost up to ${formatAmount(reservedNanos)} ${currency}, more than your balance. Top up your balance, or lower max_tokens.`,
-    'insufficient_balance',
-    'insufficient_balance',
-  );
-
-function rateLimited(limit: Extract<AcquireResult, { ok: false }>, tokens: number): ApiError {
-  const s = limit.snapshot;
-  const retryAfter = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
-  const wait = `Please try again in ${(limit.retryAfterMs / 1000).toFixed(3)}s.`;
-  switch (limit.reason) {
-    case 'too_large':
-      return new ApiError(429, `Request too large for tokens per min (TPM): Limit ${s.limitTokens}, Requested ${tokens}. Lower max_tokens or the prompt.`, 'rate_limit_error', 'rate_limit_exceeded');
-    case 'concurrency':
-      return new ApiError(429, 'Too many requests in flight for this key; wait for one to finish.', 'rate_limit_error', 'concurrency_limit_exceeded', null, retryAfter);
-    case 'requests':
-      return new ApiError(429, `Rate limit reached for requests per min (RPM): Limit ${s.limitRequests}, Remaining ${s.remainingRequests}. ${wait}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryAfter);
-    case 'tokens':
-      return new ApiError(429, `Rate limit reached for tokens per min (TPM): Limit ${s.limitTokens}, Remaining ${s.remainingTokens}, Requested ${tokens}. ${wait}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryAfter);
   }
 }

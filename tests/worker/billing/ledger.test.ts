@@ -1,5 +1,6 @@
 // The ledger in workerd: disconnect mid-stream bills only produced tokens; settlement happens at
 // most once; a pending row left by a dead isolate is refunded whole by the sweep.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { costOf } from '../../../billing/cost';
@@ -8,6 +9,7 @@ import { LEASE_TTL_MS } from '../../../billing/rate-limit';
 import { prices } from '../../../billing/prices';
 import { seedStories260k, sharedModelsPresent, skipReason } from '../seed';
 import { chat, MODEL, rowsOf, settledRow } from './requests';
+import worker from '../../../worker/index';
 import { adminCall, balanceNanos, migrate, provisionKey } from './setup';
 
 const reason = skipReason(await sharedModelsPresent());
@@ -84,5 +86,16 @@ describe('settlement and the sweep', () => {
     const rows = await rowsOf(k.keyId);
     expect(rows.find((r) => r.id === stale.ledgerId)).toMatchObject({ status: 'failed', cost_nanos: 0 });
     expect(rows.find((r) => r.id === live.ledgerId)).toMatchObject({ status: 'pending' });
+  });
+
+  it('the cron trigger runs the same sweep', async () => {
+    const k = await provisionKey({ balance: '0.000001' });
+    const stale = reservation(k.accountId, k.keyId, Date.now() - LEASE_TTL_MS - 1000);
+    await reserve(env.DB, stale);
+    expect(await balanceNanos(k.accountId)).toBe(0);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: '*/10 * * * *' }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await balanceNanos(k.accountId)).toBe(1000);
   });
 });
