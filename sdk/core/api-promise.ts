@@ -1,6 +1,6 @@
 // The promise every call returns: await it for the parsed body, or `.withResponse()` to also get
 // the HTTP response and what its headers say (request id, where it ran), or `.asResponse()` for
-// the raw response alone (its body unread).
+// the raw response alone, its body still readable.
 
 export interface RawResponse {
   response: Response;
@@ -27,7 +27,10 @@ export class APIPromise<T> implements PromiseLike<T> {
   ) {}
 
   asResponse(): Promise<Response> {
-    return this.raw.then((r) => r.response);
+    // A JSON response's body was read inside the retry loop; hand back a fresh copy of it.
+    return this.raw.then(({ response, text }) =>
+      text === undefined ? response : new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers }),
+    );
   }
 
   async withResponse(): Promise<WithResponse<T>> {

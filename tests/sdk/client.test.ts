@@ -44,6 +44,13 @@ describe('requests', () => {
     expect([requestId, servedBy, response.status]).toEqual(['req-9', 'edge:tiny', 200]);
   });
 
+  it('asResponse gives the raw response with its body still readable', async () => {
+    const { fetch } = scriptedFetch(json(models, 200, { 'x-served-by': 'edge:tiny' }));
+    const response = await client(fetch).models.list().asResponse();
+    expect(response.headers.get('x-served-by')).toBe('edge:tiny');
+    expect(await response.json()).toEqual(models);
+  });
+
   it('needs an API key', () => {
     expect(() => new sdk.EdgeInference({ apiKey: '', baseURL: 'http://x' })).toThrow(/API key/);
   });
