@@ -1,23 +1,51 @@
 // TS binding of the AssemblyScript kernels: instantiates a compiled module (workerd hands the Worker a
 // WebAssembly.Module; Node reads it in node.ts) and exposes it as a KernelBackend. Imports nothing Node-only.
-import type { KernelBackend, KernelOps } from './types';
+import type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
 
-export type { KernelBackend, KernelOps } from './types';
+export type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
 export { createTsKernels } from './ts-kernels';
 
 const PAGE = 65536;
 const OP_NAMES = ['matvec', 'matmul', 'rmsnorm', 'rope', 'softmax', 'swiglu', 'add', 'attention'] as const;
 
+// Quantized and DeepSeek ops: binding name → export name (the scalar twin adds `_scalar`, except where
+// the kernel is plain code and is its own twin: the router, the plan, gather, rope by table).
+const QUANT_EXPORTS: Record<keyof QuantOps, string> = {
+  matvecQ8: 'matvec_q8_0', matmulQ8: 'matmul_q8_0', matvecQ4: 'matvec_q4_0', matmulQ4: 'matmul_q4_0',
+  matvecFp8: 'matvec_fp8', matmulFp8: 'matmul_fp8',
+};
+const DEEPSEEK_EXPORTS: Record<keyof DeepSeekOps, [string, boolean]> = {
+  mlaAttention: ['mla_attention', true], moeRoute: ['moe_route', false], moePlan: ['moe_plan', false],
+  moeGather: ['moe_gather', false], moeScatterAdd: ['moe_scatter_add', true], ropePairs: ['rope_pairs', false],
+};
+
 type Exports = Record<string, unknown> & { memory: WebAssembly.Memory; heapBase(): number };
+
+function exported(exports: Exports, name: string): unknown {
+  const fn = exports[name];
+  if (typeof fn !== 'function') throw new Error(`kernels.wasm lacks export ${name}: rebuild it (npm run build:wasm)`);
+  return fn;
+}
 
 function pickOps(exports: Exports, suffix: string): KernelOps {
   const ops: Record<string, unknown> = {};
-  for (const name of OP_NAMES) {
-    const fn = exports[name + suffix];
-    if (typeof fn !== 'function') throw new Error(`kernels.wasm lacks export ${name + suffix}: rebuild it (npm run build:wasm)`);
-    ops[name] = fn;
-  }
+  for (const name of OP_NAMES) ops[name] = exported(exports, name + suffix);
   return ops as unknown as KernelOps;
+}
+
+function pickNamed<T>(exports: Exports, names: Record<string, [string, boolean]>, scalar: boolean): T {
+  const ops: Record<string, unknown> = {};
+  for (const [name, [exp, hasTwin]] of Object.entries(names)) ops[name] = exported(exports, scalar && hasTwin ? `${exp}_scalar` : exp);
+  return ops as T;
+}
+
+function quantBackend(exports: Exports): QuantBackend {
+  const names = Object.fromEntries(Object.entries(QUANT_EXPORTS).map(([k, v]) => [k, [v, true] as [string, boolean]]));
+  return { ...pickNamed<QuantOps>(exports, names, false), scalar: pickNamed<QuantOps>(exports, names, true) };
+}
+
+function deepSeekBackend(exports: Exports): DeepSeekBackend {
+  return { ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false), scalar: pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, true) };
 }
 
 /** Instantiates the kernels module; its arena starts at the module's __heap_base. */
@@ -37,6 +65,8 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
   return {
     ...pickOps(exports, ''),
     scalar: pickOps(exports, '_scalar'),
+    quant: quantBackend(exports),
+    deepseek: deepSeekBackend(exports),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;
@@ -51,6 +81,9 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
     },
     write(ptr: number, data: Float32Array): void {
       new Float32Array(memory.buffer, ptr, data.length).set(data);
+    },
+    bytes(ptr: number, len: number): Uint8Array {
+      return new Uint8Array(memory.buffer, ptr, len);
     },
     get bytesUsed(): number {
       return top;

@@ -32,7 +32,7 @@ export interface KernelOps {
   ): void;
 }
 
-export interface KernelBackend extends KernelOps {
+export interface KernelBackend extends KernelOps, KernelBackendExtras {
   /** Scalar reference twins of every op, same memory, same signatures. */
   readonly scalar: KernelOps;
   /** Reserve n f32 (16-byte aligned, zeroed); returns the byte pointer. Arena: never freed. */
@@ -43,4 +43,70 @@ export interface KernelBackend extends KernelOps {
   write(ptr: number, data: Float32Array): void;
   /** Bytes of linear memory in use (for reports). */
   readonly bytesUsed: number;
+}
+
+/**
+ * Matrix × vector/tokens with quantized weights; layouts and packers in kernels-wasm/quant.ts.
+ * Q8_0/Q4_0 (GGUF semantics, group 32, f16 scales `d`): the activations are quantized to int8 per 32 values
+ * into `xq` (quantScratchBytes(cols, n) bytes) and dotted in integers. FP8: E4M3 codes [rows, cols] with one
+ * f32 scale_inv per blockRows × blockCols block (DeepSeek-V3), times f32 activations.
+ */
+export interface QuantOps {
+  /** out[rows] = W · x[cols] */
+  matvecQ8(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number): void;
+  /** out[n, rows] = x[n, cols] · Wᵀ */
+  matmulQ8(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number, n: number): void;
+  matvecQ4(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number): void;
+  matmulQ4(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number, n: number): void;
+  matvecFp8(out: number, w: number, scales: number, x: number, rows: number, cols: number, blockRows: number, blockCols: number): void;
+  /** scratch: 4 · cols f32 (dequantized rows). */
+  matmulFp8(
+    out: number, w: number, scales: number, x: number, scratch: number,
+    rows: number, cols: number, n: number, blockRows: number, blockCols: number,
+  ): void;
+}
+
+/** The DeepSeek-V3 ops (engine/deepseek/ holds their float64 references). f32 unless noted. */
+export interface DeepSeekOps {
+  /**
+   * MLA absorbed decode attention of one query over nPos cached latents: out[H·v], qNope[H·nope],
+   * qPe[H·rope] (rotated), kvB[H·(nope+v), latent] (per head W_UK rows then W_UV rows), kv[nPos, latent],
+   * pe[nPos, rope]; scratch: 2·H·latent + H·nPos f32.
+   */
+  mlaAttention(
+    out: number, qNope: number, qPe: number, kvB: number, kv: number, pe: number, scratch: number,
+    heads: number, nope: number, rope: number, vDim: number, latent: number, nPos: number, scale: number,
+  ): void;
+  /**
+   * Router of one token: logits[E], bias[E] (0: none) → idx i32[topK], weight[topK]. method: 0 greedy,
+   * 1 group_limited_greedy, 2 noaux_tc. scratch: 2·E + 2·nGroup f32 and max(E, nGroup) bytes.
+   */
+  moeRoute(
+    idx: number, weight: number, logits: number, bias: number, scratch: number, nExperts: number, topK: number,
+    nGroup: number, topkGroup: number, method: number, sigmoid: boolean, normTopk: boolean, scaling: number,
+  ): void;
+  /** Groups entries t·topK + slot of idx i32[nTokens, topK] by expert: offsets i32[E+1], order i32[nTokens·topK]. */
+  moePlan(offsets: number, order: number, idx: number, nTokens: number, topK: number, nExperts: number): void;
+  /** dst[i] = x[order[start+i] / topK] for i < count (rows of cols). */
+  moeGather(dst: number, x: number, order: number, start: number, count: number, topK: number, cols: number): void;
+  /** out[order[start+i] / topK] += weight[order[start+i]] · y[i] for i < count. */
+  moeScatterAdd(out: number, y: number, order: number, weight: number, start: number, count: number, topK: number, cols: number): void;
+  /** In place, `count` vectors `stride` floats apart: pair (2i, 2i+1) of the first dim turns by cos[i], sin[i]. */
+  ropePairs(x: number, count: number, stride: number, dim: number, cos: number, sin: number): void;
+}
+
+export interface QuantBackend extends QuantOps {
+  readonly scalar: QuantOps;
+}
+
+export interface DeepSeekBackend extends DeepSeekOps {
+  readonly scalar: DeepSeekOps;
+}
+
+/** Optional parts a backend may offer beyond KernelBackend (the WASM backend has them all). */
+export interface KernelBackendExtras {
+  readonly quant?: QuantBackend;
+  readonly deepseek?: DeepSeekBackend;
+  /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */
+  bytes?(ptr: number, len: number): Uint8Array;
 }

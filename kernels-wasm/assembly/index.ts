@@ -20,3 +20,15 @@ export function exp_f32x4(x: usize, n: i32): void {
 export function exp_scalar(x: usize, n: i32): void {
   for (let j: usize = 0; j < (<usize>n << 2); j += 4) store<f32>(x + j, Mathf.exp(load<f32>(x + j)));
 }
+
+// Quantized weights (kernels-wasm/quant.ts packs them): Q8_0, Q4_0, FP8 E4M3 with block scales.
+export { matvec_q8_0, matmul_q8_0, matvec_q4_0, matmul_q4_0 } from './simd-quant';
+export { matvec_fp8, matmul_fp8 } from './simd-fp8';
+export {
+  matvec_q8_0_scalar, matmul_q8_0_scalar, matvec_q4_0_scalar, matmul_q4_0_scalar, matvec_fp8_scalar, matmul_fp8_scalar,
+} from './quant-scalar';
+
+// DeepSeek-V3 ops: MLA absorbed attention, router, MoE dispatch, rope from a table.
+export { mla_attention } from './simd-mla';
+export { mla_attention_scalar } from './deepseek-scalar';
+export { moe_route, moe_plan, moe_gather, moe_scatter_add, moe_scatter_add_scalar, rope_pairs } from './moe';

@@ -1,0 +1,116 @@
+// FP8 E4M3 weights with DeepSeek-V3's block scales (one f32 scale_inv per br × bc block, [ceil(rows/br),
+// ceil(cols/bc)]), times f32 activations. Codes are widened to i32 lanes and turned into f32 bits by one
+// shift and one mask (quant-common.ts e4m3Bits), then one multiply by scale · 2^120 gives each weight exactly
+// as dequantizeWeightFp8 does. matvec fuses that into the dot; matmul dequantizes a few rows into an f32
+// scratch (L1/L2) and runs the f32 tiles of simd-dot.ts over the tokens, so prefill pays the decode once
+// per row per token chunk and is then as fast as f32 matmul — and bit-identical to it on dequantized weights.
+import { E4M3_RESCALE, e4m3Bits } from './quant-common';
+import { hsum } from './simd-math';
+import { dot1, dot1x2, dot4, dot4x2 } from './simd-dot';
+
+/** Dequantized weights of four codes already sign-extended to i32 lanes; sc = splat(scale · 2^120). */
+@inline function dequant(codes: v128, sc: v128): v128 {
+  return f32x4.mul(v128.and(i32x4.shl(codes, 20), i32x4.splat(0x87f00000)), sc);
+}
+
+@inline function madd(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** One row (row: codes, srow: its block row of scales) · x over cols. */
+function dotRowFp8(row: usize, srow: usize, x: usize, cols: i32, bc: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  let tail: f32 = 0;
+  for (let c0 = 0, kb = 0; c0 < cols; c0 += bc, kb++) {
+    const c1 = min(cols, c0 + bc);
+    const scale = load<f32>(srow + (<usize>kb << 2)) * E4M3_RESCALE, sc = f32x4.splat(scale);
+    let c = c0;
+    for (; c + 16 <= c1; c += 16) {
+      const v = v128.load(row + <usize>c), xp = x + (<usize>c << 2);
+      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+      a0 = madd(a0, dequant(i32x4.extend_low_i16x8_s(lo), sc), v128.load(xp));
+      a1 = madd(a1, dequant(i32x4.extend_high_i16x8_s(lo), sc), v128.load(xp, 16));
+      a2 = madd(a2, dequant(i32x4.extend_low_i16x8_s(hi), sc), v128.load(xp, 32));
+      a3 = madd(a3, dequant(i32x4.extend_high_i16x8_s(hi), sc), v128.load(xp, 48));
+    }
+    for (; c < c1; c++) tail += reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * scale * load<f32>(x + (<usize>c << 2));
+  }
+  return hsum(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3))) + tail;
+}
+
+/** dst[cols] = the row's dequantized weights. */
+function decodeRow(dst: usize, row: usize, srow: usize, cols: i32, bc: i32): void {
+  for (let c0 = 0, kb = 0; c0 < cols; c0 += bc, kb++) {
+    const c1 = min(cols, c0 + bc);
+    const scale = load<f32>(srow + (<usize>kb << 2)) * E4M3_RESCALE, sc = f32x4.splat(scale);
+    let c = c0;
+    for (; c + 16 <= c1; c += 16) {
+      const v = v128.load(row + <usize>c), o = dst + (<usize>c << 2);
+      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+      v128.store(o, dequant(i32x4.extend_low_i16x8_s(lo), sc));
+      v128.store(o, dequant(i32x4.extend_high_i16x8_s(lo), sc), 16);
+      v128.store(o, dequant(i32x4.extend_low_i16x8_s(hi), sc), 32);
+      v128.store(o, dequant(i32x4.extend_high_i16x8_s(hi), sc), 48);
+    }
+    for (; c < c1; c++) store<f32>(dst + (<usize>c << 2), reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * scale);
+  }
+}
+
+/** The scales of row r's block row. */
+@inline function scaleRow(s: usize, r: i32, br: i32, nbc: i32): usize {
+  return s + (<usize>((r / br) * nbc) << 2);
+}
+
+/** out[rows] = W · x[cols], W FP8 [rows, cols] with scales s (br × bc blocks). */
+export function matvec_fp8(out: usize, w: usize, s: usize, x: usize, rows: i32, cols: i32, br: i32, bc: i32): void {
+  const nbc = (cols + bc - 1) / bc;
+  for (let r = 0; r < rows; r++) {
+    store<f32>(out + (<usize>r << 2), dotRowFp8(w + <usize>r * <usize>cols, scaleRow(s, r, br, nbc), x, cols, bc));
+  }
+}
+
+/** Tokens per chunk: their x rows (about 256 KiB) stay cache-resident while W streams once per chunk. */
+@inline function tokenChunk(cols: i32): i32 {
+  return max(2, (65536 / max(cols, 1)) & ~1);
+}
+
+/**
+ * out[n, rows] = x[n, cols] · Wᵀ; scratch: 4 · cols f32. One token: the fused matvec. Up to 4 tokens
+ * (memory-bound): one dequantized row at a time against token pairs. More: 4 dequantized rows × 2 tokens tiles.
+ */
+export function matmul_fp8(out: usize, w: usize, s: usize, x: usize, scratch: usize, rows: i32, cols: i32, n: i32, br: i32, bc: i32): void {
+  if (n == 1) {
+    matvec_fp8(out, w, s, x, rows, cols, br, bc);
+    return;
+  }
+  const nbc = (cols + bc - 1) / bc;
+  const stride = <usize>cols << 2, outStride = <usize>rows << 2;
+  const few = n <= 4;
+  const chunk = few ? n : tokenChunk(cols);
+  for (let t0 = 0; t0 < n; t0 += chunk) {
+    const tEnd = min(n, t0 + chunk);
+    let r = 0;
+    if (!few) {
+      for (; r + 4 <= rows; r += 4) {
+        for (let i = 0; i < 4; i++) decodeRow(scratch + <usize>i * stride, w + <usize>(r + i) * <usize>cols, scaleRow(s, r + i, br, nbc), cols, bc);
+        const o = out + (<usize>r << 2);
+        let t = t0;
+        for (; t + 2 <= tEnd; t += 2) {
+          const oa = o + <usize>t * outStride;
+          dot4x2(oa, oa + outStride, scratch, stride, x + <usize>t * stride, x + <usize>(t + 1) * stride, cols);
+        }
+        if (t < tEnd) dot4(o + <usize>t * outStride, scratch, stride, x + <usize>t * stride, cols);
+      }
+    }
+    for (; r < rows; r++) {
+      decodeRow(scratch, w + <usize>r * <usize>cols, scaleRow(s, r, br, nbc), cols, bc);
+      const o = out + (<usize>r << 2);
+      let t = t0;
+      for (; t + 2 <= tEnd; t += 2) {
+        const oa = o + <usize>t * outStride;
+        dot1x2(oa, oa + outStride, scratch, x + <usize>t * stride, x + <usize>(t + 1) * stride, cols);
+      }
+      if (t < tEnd) store<f32>(o + <usize>t * outStride, dot1(scratch, x + <usize>t * stride, cols));
+    }
+  }
+}
