@@ -1,10 +1,19 @@
 // A bounded pool of sessions (KV cache + activations). Backend memory is an arena that is never
 // freed, so sessions are reused: a new one is allocated only when all are busy and the cap allows;
 // beyond the cap, callers wait in order.
+//
+// Waiters poll on their own timer instead of being woken by the releasing caller: in workerd a
+// request whose only pending work is a promise another request will resolve is cancelled as
+// hung ("Cannot perform I/O on behalf of a different request"), so no waiter may depend on
+// another request's continuation.
+
+const POLL_MS = 2;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class SessionPool<T> {
   private readonly idle: T[] = [];
-  private readonly waiters: ((session: T) => void)[] = [];
+  /** Tickets of callers waiting for a session, first come first served. */
+  private readonly queue: object[] = [];
   private created = 0;
 
   constructor(
@@ -19,33 +28,42 @@ export class SessionPool<T> {
     return this.created;
   }
 
+  /** Callers waiting for a session. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** A free session, or null when the signal aborts first. Release it in `finally`. */
-  acquire(signal?: AbortSignal): Promise<T | null> {
-    if (signal?.aborted) return Promise.resolve(null);
-    const free = this.idle.pop();
-    if (free !== undefined) return Promise.resolve(free);
-    if (this.created < this.capacity) {
-      const session = this.create();
-      this.created++;
-      return Promise.resolve(session);
+  async acquire(signal?: AbortSignal): Promise<T | null> {
+    if (signal?.aborted) return null;
+    if (this.queue.length === 0) {
+      const ready = this.takeNow();
+      if (ready !== undefined) return ready;
     }
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        this.waiters.splice(this.waiters.indexOf(grant), 1);
-        resolve(null);
-      };
-      const grant = (session: T) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(session);
-      };
-      this.waiters.push(grant);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    const ticket = {};
+    this.queue.push(ticket);
+    try {
+      for (;;) {
+        await sleep(POLL_MS);
+        if (signal?.aborted) return null;
+        if (this.queue[0] !== ticket) continue;
+        const ready = this.takeNow();
+        if (ready !== undefined) return ready;
+      }
+    } finally {
+      this.queue.splice(this.queue.indexOf(ticket), 1);
+    }
   }
 
   release(session: T): void {
-    const next = this.waiters.shift();
-    if (next) next(session);
-    else this.idle.push(session);
+    this.idle.push(session);
+  }
+
+  private takeNow(): T | undefined {
+    const free = this.idle.pop();
+    if (free !== undefined) return free;
+    if (this.created >= this.capacity) return undefined;
+    this.created++;
+    return this.create();
   }
 }
