@@ -1,7 +1,7 @@
 // Every case of the GPU conformance table on the WebGPU device (lavapipe in CI): outputs finite and within
 // the case's NMSE of the engine/deepseek reference. Skipped, with the reason printed, without an adapter
 // on a developer's machine; under CI a missing adapter fails (see gpu.ts).
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { submit } from '../../kernels-gpu/kernel';
 import { nmse } from '../ops/harness';
 import { gpuCases } from './cases';
@@ -9,6 +9,10 @@ import { describeGpu, probeGpu } from './gpu';
 
 const { gpu } = await probeGpu();
 if (gpu) console.log(`WebGPU conformance on ${describeGpu(gpu)}`);
+const measured: string[] = [];
+afterAll(() => {
+  if (measured.length) console.log(`case | output | NMSE | tolerance\n${measured.join('\n')}`);
+});
 
 describe.skipIf(!gpu)('WebGPU kernels vs the DeepSeek reference', () => {
   it.each(gpuCases.filter((c) => c.test).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
@@ -20,6 +24,7 @@ describe.skipIf(!gpu)('WebGPU kernels vs the DeepSeek reference', () => {
       const out = got[name];
       expect(Array.from(out).every(Number.isFinite), `${name} finite`).toBe(true);
       const e = nmse(out, ref);
+      measured.push(`${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)}`);
       expect(e, `${name} NMSE ${e.toExponential(2)} vs reference`).toBeLessThanOrEqual(c.nmse);
     }
   });
