@@ -1,0 +1,144 @@
+// The model registry: which model runs where. Typed data (the `MODEL_REGISTRY` var in wrangler.toml,
+// or a JSON file handed to createApp), validated once: a bad registry fails loudly instead of
+// misrouting. Each model is `edge` (weights in R2) or an origin pool; either may list fallbacks.
+import { z } from 'zod';
+
+const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'model id: letters, digits, . _ : / -');
+const ms = z.number().int().positive();
+
+const origin = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  /** Share of new prefixes this origin gets relative to the pool (weighted rendezvous hashing). */
+  weight: z.number().positive().default(1),
+  /** Shown in `x-served-by`; defaults to the URL's host. */
+  name: z.string().min(1).optional(),
+});
+
+const timeouts = z.strictObject({
+  /** Until the origin's response headers. */
+  connect_ms: ms.default(2_000),
+  /** Until the first generated token; before it the request may still go to another origin. */
+  first_token_ms: ms.default(30_000),
+  /** The whole generation. */
+  total_ms: ms.default(600_000),
+});
+
+const auth = z.strictObject({
+  header: z.string().min(1).default('authorization'),
+  /** Prepended to the secret, e.g. "Bearer". */
+  scheme: z.string().optional(),
+  /** Name of the Worker secret (`wrangler secret put NAME`) that holds the credential. */
+  secret: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'a secret name such as ORIGIN_TOKEN'),
+});
+
+const common = {
+  fallbacks: z.array(modelId).default([]),
+  description: z.string().optional(),
+  owned_by: z.string().optional(),
+  context_length: z.number().int().positive().optional(),
+};
+
+const edgeModel = z.strictObject({ placement: z.literal('edge'), ...common });
+
+const originModel = z.strictObject({
+  placement: z.literal('origin'),
+  ...common,
+  origins: z.array(origin).min(1),
+  /** Requests in flight per origin (from this isolate) before it counts as saturated. */
+  max_concurrency: z.number().int().positive().default(32),
+  /** Queue depth reported by an origin's /health above which it counts as saturated. */
+  max_queue: z.number().int().nonnegative().default(64),
+  timeouts: timeouts.default({ connect_ms: 2_000, first_token_ms: 30_000, total_ms: 600_000 }),
+  auth: auth.optional(),
+  /** The model name the origin knows (vLLM's served model name); defaults to the registry id. */
+  upstream_model: z.string().min(1).optional(),
+  /** Sent when the client names no max_tokens, and the most a request is reserved for. */
+  max_output_tokens: z.number().int().positive().default(4096),
+  /** Characters of the prompt whose hash picks the origin (prefix affinity). */
+  affinity_chars: z.number().int().positive().default(512),
+  /** Requests in flight below which an origin keeps every prefix it owns (bounded load only above it). */
+  affinity_min_load: z.number().int().positive().default(4),
+  /** Also send the tenant salt as the body field `cache_salt` (vLLM's prefix-cache isolation). */
+  cache_salt_in_body: z.boolean().default(false),
+  health_path: z.string().startsWith('/').default('/health'),
+});
+
+const registryFile = z
+  .strictObject({ comment: z.string().optional(), models: z.record(modelId, z.discriminatedUnion('placement', [edgeModel, originModel])) })
+  .superRefine((file, ctx) => {
+    for (const [id, m] of Object.entries(file.models)) {
+      m.fallbacks.forEach((f, i) => {
+        if (f === id) ctx.addIssue({ code: 'custom', path: ['models', id, 'fallbacks', i], message: 'a model cannot fall back to itself' });
+      });
+      if (m.placement !== 'origin') continue;
+      const urls = m.origins.map((o) => o.url);
+      if (new Set(urls).size !== urls.length) ctx.addIssue({ code: 'custom', path: ['models', id, 'origins'], message: 'origin URLs must be distinct' });
+    }
+  });
+
+export type EdgeEntry = z.infer<typeof edgeModel> & { id: string };
+export type OriginPool = z.infer<typeof originModel> & { id: string };
+export type OriginConfig = z.infer<typeof origin>;
+export type RegistryEntry = EdgeEntry | OriginPool;
+
+export class ModelRegistry {
+  private constructor(private readonly entries: Map<string, RegistryEntry>) {}
+
+  static readonly empty = new ModelRegistry(new Map());
+
+  /** Parses and validates a registry (JSON text or an already parsed object); throws a readable error. */
+  static parse(input: unknown): ModelRegistry {
+    let data = input;
+    if (typeof input === 'string') {
+      if (input.trim() === '') return ModelRegistry.empty;
+      try {
+        data = JSON.parse(input);
+      } catch (err) {
+        throw new Error(`invalid model registry: not JSON (${(err as Error).message})`);
+      }
+    }
+    const parsed = registryFile.safeParse(data);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new Error(`invalid model registry:\n  ${issues.join('\n  ')}`);
+    }
+    const entries = new Map<string, RegistryEntry>();
+    for (const [id, m] of Object.entries(parsed.data.models)) entries.set(id, { ...m, id });
+    return new ModelRegistry(entries);
+  }
+
+  get(id: string): RegistryEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  list(): RegistryEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Secrets an origin pool names that `env` lacks: checked at start, so a missing one is not a 401 per request. */
+  missingSecrets(env: Record<string, unknown>): string[] {
+    const names = this.list().flatMap((m) => (m.placement === 'origin' && m.auth ? [m.auth.secret] : []));
+    return [...new Set(names)].filter((n) => typeof env[n] !== 'string' || env[n] === '');
+  }
+}
+
+/** The label an origin goes by in `x-served-by` and the ledger. */
+export const originName = (o: OriginConfig): string => o.name ?? new URL(o.url).host;
+
+/**
+ * One parsed registry per distinct source, so each isolate validates it once (at its first request;
+ * a Worker has no env before then). A JSON file given to createApp wins over the var.
+ */
+export function registryLoader(file?: unknown): (env: { MODEL_REGISTRY?: unknown }) => ModelRegistry {
+  let cached: { source: unknown; registry: ModelRegistry } | null = null;
+  return (env) => {
+    const source = file ?? env.MODEL_REGISTRY ?? '';
+    if (cached?.source !== source) {
+      const registry = ModelRegistry.parse(source);
+      const missing = registry.missingSecrets(env as Record<string, unknown>);
+      if (missing.length) throw new Error(`invalid model registry: secrets not set: ${missing.join(', ')}`);
+      cached = { source, registry };
+    }
+    return cached.registry;
+  };
+}

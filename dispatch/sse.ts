@@ -1,0 +1,54 @@
+// Server-sent events from a byte stream, one event's `data` at a time, as soon as its blank line
+// arrives: nothing is held back but the unfinished tail of the last read.
+
+export class SseReader {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+  private readonly events: string[] = [];
+  private done = false;
+
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** The next event's data (multi-line data joined by "\n"), or null at the end of the stream. */
+  async next(): Promise<string | null> {
+    while (this.events.length === 0) {
+      if (this.done) return null;
+      const { value, done } = await this.reader.read();
+      if (done) {
+        this.done = true;
+        this.buffer += this.decoder.decode();
+        // A last event without its blank line still counts (some servers end that way).
+        this.split(true);
+      } else {
+        this.buffer += this.decoder.decode(value, { stream: true });
+        this.split(false);
+      }
+    }
+    return this.events.shift()!;
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    this.done = true;
+    return this.reader.cancel(reason).catch(() => {});
+  }
+
+  private split(final: boolean): void {
+    for (;;) {
+      const end = /\r\n\r\n|\n\n|\r\r/.exec(this.buffer);
+      if (!end) break;
+      this.push(this.buffer.slice(0, end.index));
+      this.buffer = this.buffer.slice(end.index + end[0].length);
+    }
+    if (final && this.buffer.trim()) this.push(this.buffer);
+    if (final) this.buffer = '';
+  }
+
+  private push(block: string): void {
+    const data: string[] = [];
+    for (const line of block.split(/\r\n|\n|\r/)) {
+      // Comments (":") and other fields (event, id, retry) carry nothing the relay needs.
+      if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+    }
+    if (data.length) this.events.push(data.join('\n'));
+  }
+}

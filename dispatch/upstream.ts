@@ -1,0 +1,200 @@
+// The upstream client: sends a generation to an origin pool's origins in policy order and returns
+// the first one that produces output within its timeouts. Retrying is safe only before the client
+// has a byte, so frames that come before the first output (a role frame) are held, never sent,
+// until an origin proves it generates; after that the caller relays and nothing is retried.
+import { ApiError } from '../protocol/errors';
+import type { HealthBoard } from './health';
+import { originName, type OriginConfig, type OriginPool } from './registry';
+import { SseReader } from './sse';
+
+export interface UpstreamRequest {
+  pool: OriginPool;
+  path: '/v1/chat/completions' | '/v1/completions';
+  body: Record<string, unknown>;
+  requestId: string;
+  /** The tenant's prefix-cache salt (`x-cache-salt`): a prefix never hits another tenant's cache. */
+  salt: string;
+  /** The credential named by `pool.auth.secret`. */
+  secret?: string;
+  /** The client went away: stop whatever is in flight. */
+  signal?: AbortSignal;
+}
+
+/** An origin that has produced output: its frames so far, and the rest to relay. */
+export interface OpenedUpstream {
+  origin: OriginConfig;
+  served: string;
+  attempts: number;
+  /** From sending the request to its first output frame, on the origin that answered. */
+  firstTokenMs: number;
+  headers: Headers;
+  /** Frames received so far (held ones, then the first output), in order. */
+  first: string[];
+  /** The rest of the stream; null at its end. Rejects on an upstream failure or the total timeout. */
+  next(): Promise<string | null>;
+  /** Ends the upstream request (client gone, or done) and frees the origin's slot; idempotent. */
+  close(): void;
+}
+
+/** The last attempt's failure: what the client is told when no origin (and no fallback) answers. */
+export class UpstreamError extends ApiError {
+  constructor(status: number, message: string, code: string, retryAfter?: number, readonly clientError = false) {
+    super(status, message, status === 503 ? 'service_unavailable' : status < 500 ? 'invalid_request_error' : 'server_error', code, null, retryAfter);
+  }
+}
+
+class Timeout extends Error {}
+
+export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    'x-request-id': req.requestId,
+    'x-cache-salt': req.salt,
+  };
+  const auth = req.pool.auth;
+  if (auth && req.secret) headers[auth.header] = auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret;
+  return headers;
+}
+
+/** Tries `order` until an origin produces output; throws the last UpstreamError when none does. */
+export async function openUpstream(order: readonly OriginConfig[], req: UpstreamRequest, health: HealthBoard): Promise<OpenedUpstream> {
+  let last: UpstreamError = new UpstreamError(503, `No origin is available for model '${req.pool.id}'.`, 'origin_unavailable', 1);
+  let attempts = 0;
+  for (const origin of order) {
+    if (req.signal?.aborted) throw new UpstreamError(499, 'The client closed the request.', 'client_closed_request');
+    attempts++;
+    const result = await attempt(origin, req, health, attempts);
+    if (!(result instanceof UpstreamError)) return result;
+    last = result;
+    if (result.clientError) break; // the request itself is wrong: every origin would say the same
+  }
+  throw last;
+}
+
+async function attempt(origin: OriginConfig, req: UpstreamRequest, health: HealthBoard, attempts: number): Promise<OpenedUpstream | UpstreamError> {
+  const { connect_ms, first_token_ms, total_ms } = req.pool.timeouts;
+  const started = Date.now();
+  const abort = new AbortController();
+  const onClientAbort = () => abort.abort(new Error('client closed the request'));
+  req.signal?.addEventListener('abort', onClientAbort);
+  const release = health.acquire(origin.url);
+  let totalTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  let sse: SseReader | null = null;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(totalTimer);
+    req.signal?.removeEventListener('abort', onClientAbort);
+    void sse?.cancel();
+    abort.abort(new Error('relay closed'));
+    release();
+  };
+  try {
+    const res = await withTimeout(
+      fetch(origin.url + req.path, { method: 'POST', headers: upstreamHeaders(req), body: JSON.stringify(req.body), signal: abort.signal }),
+      connect_ms,
+    );
+    if (!res.ok || !res.body) {
+      close();
+      return await statusError(origin, res, health);
+    }
+    sse = new SseReader(res.body.getReader());
+    const first: string[] = [];
+    const deadline = started + first_token_ms;
+    for (;;) {
+      const data = await withTimeout(sse.next(), deadline - Date.now());
+      if (data === null) throw new Error('the stream ended before any output');
+      first.push(data);
+      if (isOutput(data)) break;
+    }
+    const firstTokenMs = Date.now() - started;
+    if (isErrorFrame(first[first.length - 1])) throw new Error(`error frame before any output: ${first[first.length - 1]}`);
+    health.onSuccess(origin.url, firstTokenMs);
+    const reader = sse;
+    let timedOut = false;
+    totalTimer = setTimeout(() => {
+      timedOut = true;
+      void reader.cancel(new Timeout());
+    }, Math.max(0, started + total_ms - Date.now()));
+    const next = async () => {
+      try {
+        const data = await reader.next();
+        if (timedOut) throw new UpstreamError(504, `The origin did not finish within ${total_ms} ms.`, 'upstream_timeout');
+        return data;
+      } catch (err) {
+        if (!closed && !(err instanceof UpstreamError)) health.onFailure(origin.url, 'server');
+        throw err;
+      }
+    };
+    return { origin, served: `origin:${originName(origin)}`, attempts, firstTokenMs, headers: res.headers, first, next, close };
+  } catch (err) {
+    close();
+    if (req.signal?.aborted) return new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
+    const timedOut = err instanceof Timeout;
+    // A refused or reset connection before any response is a dead origin: its circuit opens at once.
+    health.onFailure(origin.url, timedOut ? 'timeout' : sse ? 'server' : 'connect');
+    const name = originName(origin);
+    return timedOut
+      ? new UpstreamError(504, `Origin ${name} did not produce a token within ${sse ? first_token_ms : connect_ms} ms.`, 'upstream_timeout', 1)
+      : new UpstreamError(503, `Origin ${name} failed: ${(err as Error).message}`, 'origin_unavailable', 1);
+  }
+}
+
+/** A frame that is output: text, a finish reason, usage alone, an error, or the end. */
+export function isOutput(data: string): boolean {
+  if (data === '[DONE]') return true;
+  try {
+    const frame = JSON.parse(data) as { error?: unknown; choices?: { text?: string; delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: unknown }; finish_reason?: string | null }[] };
+    if (frame.error || !frame.choices?.length) return true;
+    return frame.choices.some((c) => !!c.text || !!c.delta?.content || !!c.delta?.reasoning_content || !!c.delta?.tool_calls || !!c.finish_reason);
+  } catch {
+    return true;
+  }
+}
+
+const isErrorFrame = (data: string) => data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(data);
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Timeout()), Math.max(0, ms));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Maps an origin's error status: overload and outages may go to the next origin; a bad request may not. */
+async function statusError(origin: OriginConfig, res: Response, health: HealthBoard): Promise<UpstreamError> {
+  const text = await res.text().catch(() => '');
+  const detail = errorMessageOf(text) ?? `HTTP ${res.status}`;
+  const name = originName(origin);
+  const retryAfter = retryAfterSeconds(res.headers);
+  if (res.status === 429 || res.status === 503 || res.status === 408) {
+    health.onOverloaded(origin.url, (retryAfter ?? 1) * 1000);
+    return new UpstreamError(503, `Origin ${name} is overloaded: ${detail}`, 'origin_overloaded', retryAfter ?? 1);
+  }
+  if (res.status === 400 || res.status === 413 || res.status === 422) {
+    return new UpstreamError(400, detail, 'invalid_request', undefined, true);
+  }
+  // 401/403/404: the registry's credential or model name is wrong for this origin; 5xx: it is failing.
+  health.onFailure(origin.url, 'server');
+  return new UpstreamError(502, `Origin ${name} answered ${res.status}: ${detail}`, 'bad_gateway', 1);
+}
+
+function errorMessageOf(text: string): string | null {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string; detail?: string };
+    const message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message ?? body.detail);
+    return typeof message === 'string' ? message : null;
+  } catch {
+    return text ? text.slice(0, 500) : null;
+  }
+}
+
+function retryAfterSeconds(headers: Headers): number | undefined {
+  const ms = Number(headers.get('retry-after-ms'));
+  if (headers.get('retry-after-ms') && Number.isFinite(ms)) return Math.max(1, Math.ceil(ms / 1000));
+  const s = Number(headers.get('retry-after'));
+  return headers.get('retry-after') && Number.isFinite(s) ? Math.max(1, Math.ceil(s)) : undefined;
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { ModelRegistry, originName, registryLoader } from '../../dispatch/registry';
+
+const pool = {
+  placement: 'origin',
+  origins: [{ url: 'http://10.0.0.1:8000/' }, { url: 'https://gpu-2.example.com', weight: 2, name: 'gpu-2' }],
+  fallbacks: ['stories260k'],
+};
+
+describe('model registry', () => {
+  it('parses JSON text with defaults filled in', () => {
+    const reg = ModelRegistry.parse(JSON.stringify({ models: { 'deepseek-v3': pool, stories260k: { placement: 'edge' } } }));
+    const m = reg.get('deepseek-v3');
+    expect(m?.placement).toBe('origin');
+    if (m?.placement !== 'origin') throw new Error('unreachable');
+    expect(m.origins[0]).toEqual({ url: 'http://10.0.0.1:8000', weight: 1 });
+    expect(m.timeouts).toEqual({ connect_ms: 2000, first_token_ms: 30000, total_ms: 600000 });
+    expect(m).toMatchObject({ id: 'deepseek-v3', max_concurrency: 32, max_output_tokens: 4096, affinity_chars: 512, health_path: '/health', fallbacks: ['stories260k'] });
+    expect(reg.get('stories260k')).toMatchObject({ id: 'stories260k', placement: 'edge', fallbacks: [] });
+    expect(reg.list().map((e) => e.id)).toEqual(['deepseek-v3', 'stories260k']);
+    expect(originName(m.origins[0])).toBe('10.0.0.1:8000');
+    expect(originName(m.origins[1])).toBe('gpu-2');
+  });
+
+  it('accepts an object (a TOML table var) and an empty string', () => {
+    expect(ModelRegistry.parse({ models: { a: pool } }).get('a')).toBeDefined();
+    expect(ModelRegistry.parse('').list()).toEqual([]);
+  });
+
+  it('rejects bad registries with every issue named by its path', () => {
+    const bad = {
+      models: {
+        a: { ...pool, origins: [{ url: 'ftp://x' }] },
+        d: { placement: 'gpu' },
+        e: { ...pool, timeouts: { connect_ms: -1 } },
+        f: { ...pool, surprise: true },
+      },
+    };
+    let message = '';
+    try {
+      ModelRegistry.parse(bad);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^invalid model registry:/);
+    for (const path of ['models.a.origins.0.url', 'models.d', 'models.e.timeouts.connect_ms', 'models.f']) {
+      expect(message).toContain(path);
+    }
+    // Cross-field rules, checked once the shapes are right.
+    const crossed = { models: { b: { ...pool, fallbacks: ['b'] }, c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] } } };
+    expect(() => ModelRegistry.parse(crossed)).toThrow(/models\.b\.fallbacks\.0: a model cannot fall back to itself[\s\S]*models\.c\.origins: origin URLs must be distinct/);
+    expect(() => ModelRegistry.parse('{nope')).toThrow(/not JSON/);
+  });
+
+  it('checks at load that the secrets an origin pool names are set', () => {
+    const withAuth = JSON.stringify({ models: { a: { ...pool, auth: { secret: 'ORIGIN_TOKEN', scheme: 'Bearer' } } } });
+    const load = registryLoader();
+    expect(() => load({ MODEL_REGISTRY: withAuth })).toThrow(/secrets not set: ORIGIN_TOKEN/);
+    expect(load({ MODEL_REGISTRY: withAuth, ORIGIN_TOKEN: 's3cret' } as never).get('a')).toBeDefined();
+  });
+
+  it('parses once per source, and a file given to createApp wins over the var', () => {
+    const load = registryLoader();
+    const env = { MODEL_REGISTRY: JSON.stringify({ models: { a: pool } }) };
+    expect(load(env)).toBe(load(env));
+    const fromFile = registryLoader({ models: { z: pool } });
+    expect(fromFile(env).get('z')).toBeDefined();
+    expect(fromFile(env).get('a')).toBeUndefined();
+  });
+});
