@@ -14,9 +14,9 @@ for (const entry of backends) {
   describe.skipIf(reason !== null)(`${entry.name} quant`, () => {
     it.each(quantCases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
       const b = await entry.create();
-      const prepared = c.prepare(b);
-      const ops = familyOps(quantFamily, entry, b)!;
-      const { failures, got } = checkCase(prepared, ops);
+      const host = c.host();
+      const prepared = host.place(b);
+      const { failures, got } = checkCase(host.checks(), prepared, familyOps(quantFamily, entry, b)!);
       expect(failures).toEqual([]);
       if (!entry.hasTwin) return;
       const twin = prepared.run(quantFamily.of(b)!.scalar);

@@ -38,12 +38,20 @@ export interface ExtCase<Ops> {
   flops: number;
   bytes: number;
   bench: boolean;
-  prepare(b: KernelBackend, seed?: number): ExtPrepared<Ops>;
+  /** Seeded host inputs (quantized weights included); place them in as many backends or copies as wanted. */
+  host(seed?: number): ExtHost<Ops>;
+}
+
+export interface ExtHost<Ops> {
+  /** The float64 references (computed on demand: large cases are only benchmarked). */
+  checks(): ExtCheck[];
+  place(b: KernelBackend): ExtPrepared<Ops>;
 }
 
 export interface ExtPrepared<Ops> {
-  checks: ExtCheck[];
+  /** Rewrites the inputs, runs the op, returns copies of the outputs. */
   run(ops: Ops): Record<string, Float32Array>;
+  /** Runs the op only (benchmarks). */
   invoke(ops: Ops): void;
 }
 
@@ -54,17 +62,21 @@ export function extCase<Ops, S extends object, H>(
   const dims = Object.entries(shape).map(([k, v]) => `${k}=${v}`).join(' ');
   return {
     op, name: `${op} ${dims}`, twinNmse, flops, bytes, bench,
-    prepare(b, seed = 1) {
+    host(seed = 1) {
       const host = spec.setup(shape, prng(seed));
-      const placed = spec.place(b, host, shape);
       return {
-        checks: spec.checks(host, shape),
-        run(ops) {
-          placed.reset();
-          spec.invoke(ops, placed.ptrs, shape);
-          return Object.fromEntries(Object.entries(placed.outputs).map(([n, len]) => [n, b.f32(placed.ptrs[n], len).slice()]));
+        checks: () => spec.checks(host, shape),
+        place(b) {
+          const placed = spec.place(b, host, shape);
+          return {
+            run(ops) {
+              placed.reset();
+              spec.invoke(ops, placed.ptrs, shape);
+              return Object.fromEntries(Object.entries(placed.outputs).map(([n, len]) => [n, b.f32(placed.ptrs[n], len).slice()]));
+            },
+            invoke: (ops) => spec.invoke(ops, placed.ptrs, shape),
+          };
         },
-        invoke: (ops) => spec.invoke(ops, placed.ptrs, shape),
       };
     },
   };
@@ -84,10 +96,12 @@ export function familyOps<Ops>(family: OpFamily<Ops>, entry: BackendEntry, b: Ke
 }
 
 /** Runs a case's checks on one op set; returns failures as readable lines (empty: pass). */
-export function checkCase<Ops>(prepared: ExtPrepared<Ops>, ops: Ops): { failures: string[]; got: Record<string, Float32Array>; errors: Record<string, number> } {
+export function checkCase<Ops>(
+  checks: ExtCheck[], prepared: ExtPrepared<Ops>, ops: Ops,
+): { failures: string[]; got: Record<string, Float32Array>; errors: Record<string, number> } {
   const got = prepared.run(ops);
   const failures: string[] = [], errors: Record<string, number> = {};
-  for (const c of prepared.checks) {
+  for (const c of checks) {
     const g = got[c.output];
     if (!g.every(Number.isFinite)) failures.push(`${c.output}: not finite`);
     const e = nmse(g, c.want);

@@ -1,0 +1,239 @@
+// Quantized-kernel benchmark: Q8_0, Q4_0 and FP8 matvec/matmul vs f32 on the same shapes (wasm-simd, one
+// thread), against this machine's limits measured the same way: single-core streaming-read bandwidth and
+// register-only SIMD peaks. Also the integer-dot vs float-dequant comparison that chose the Q8_0/Q4_0 kernels.
+// Run alone: node_modules/.bin/tsx bench/quant.ts
+// "hot" repeats one call on the same buffers (cache-resident when they fit); "cold" rotates over copies
+// totalling > 96 MiB (3× this machine's L3), so every call streams its weights from DRAM, as a forward pass does.
+import { pathToFileURL } from 'node:url';
+import { createWasmKernels } from '../kernels-wasm/index';
+import { loadKernelsModule } from '../kernels-wasm/node';
+import { quantScratchBytes, quantizeQ4_0, quantizeQ8_0 } from '../kernels-wasm/quant';
+import type { KernelBackend, QuantOps } from '../kernels-wasm/types';
+import type { OpCase } from '../tests/ops/cases';
+import { caseInputs, prepareCase, prng } from '../tests/ops/harness';
+import { extCase } from '../tests/ops/quant-table';
+import { F32_DOTS, quantSpecs } from '../tests/ops/quant-specs';
+import { specs } from '../tests/ops/specs';
+
+export interface QuantBenchOptions {
+  /** Time per measured batch; the fastest of `batches` batches counts (least disturbed by neighbours). */
+  batchMs?: number;
+  batches?: number;
+}
+
+const COLD_BYTES = 96 * 2 ** 20;
+type Mode = 'hot' | 'cold';
+type Fn = (i: number) => void;
+
+let wasmModule: Promise<WebAssembly.Module> | undefined;
+async function backend(): Promise<KernelBackend> {
+  wasmModule ??= loadKernelsModule();
+  return createWasmKernels(await wasmModule);
+}
+
+/** Seconds per call of call(i) (i counts calls, for rotating over copies): best of `batches` calibrated batches. */
+function time(call: Fn, batchMs: number, batches: number): number {
+  for (let i = 0; i < 3; i++) call(i);
+  let iters = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < iters; i++) call(i);
+    const ms = performance.now() - t0;
+    if (ms >= batchMs / 4 || iters >= 1 << 22) {
+      iters = Math.max(1, Math.round((iters * batchMs) / Math.max(ms, 1e-3)));
+      break;
+    }
+    iters *= 4;
+  }
+  let best = Infinity;
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < iters; i++) call(i);
+    best = Math.min(best, (performance.now() - t0) / iters / 1000);
+  }
+  return best;
+}
+
+interface Limits {
+  readL2: number; // GB/s
+  readDram: number; // GB/s
+  f32Peak: number; // GFLOP/s
+  dotPeak: number; // G multiply-adds/s of i32x4.dot_i16x8_s
+}
+
+type BenchExports = {
+  bench_read(p: number, bytes: number): number;
+  bench_peak_f32(iters: number, m: number, c: number): number;
+  bench_peak_dot(iters: number, seed: number): number;
+  bench_matvec_q8_0_deq(out: number, w: number, d: number, x: number, rows: number, cols: number): void;
+  bench_matvec_q4_0_deq(out: number, w: number, d: number, x: number, rows: number, cols: number): void;
+};
+
+type RawExports = BenchExports & Record<string, (...a: number[]) => number> & { memory: WebAssembly.Memory; heapBase(): number };
+
+/** A raw instance of kernels.wasm (the binding exposes the contract only, not the bench exports) with a bump allocator. */
+async function rawInstance(): Promise<{ x: RawExports; alloc(bytes: number): number }> {
+  const module = await (wasmModule ??= loadKernelsModule());
+  const inst = await WebAssembly.instantiate(module, { env: { abort: () => { throw new Error('kernels.wasm aborted'); } } });
+  const x = inst.exports as unknown as RawExports;
+  let top = Math.ceil(x.heapBase() / 64) * 64;
+  return {
+    x,
+    alloc(bytes) {
+      const p = top;
+      top = Math.ceil((top + bytes) / 64) * 64;
+      if (top > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((top - x.memory.buffer.byteLength) / 65536));
+      return p;
+    },
+  };
+}
+
+async function measureLimits(batchMs: number, batches: number): Promise<Limits> {
+  const { x, alloc } = await rawInstance();
+  const dram = 256 * 2 ** 20, l2 = 256 * 2 ** 10;
+  const base = alloc(dram);
+  new Uint8Array(x.memory.buffer, base, dram).fill(1); // touch every page
+  const readDram = dram / time(() => x.bench_read(base, dram), batchMs * 2, batches) / 1e9;
+  const readL2 = l2 / time(() => x.bench_read(base, l2), batchMs, batches) / 1e9;
+  const f32Iters = 1e6, dotIters = 1e6;
+  const f32Peak = (48 * f32Iters) / time(() => x.bench_peak_f32(f32Iters, 1, 0), batchMs, batches) / 1e9;
+  const dotPeak = (64 * dotIters) / time(() => x.bench_peak_dot(dotIters, 3), batchMs, batches) / 1e9;
+  return { readL2, readDram, f32Peak, dotPeak };
+}
+
+interface Row {
+  kernel: string;
+  shape: string;
+  mode: Mode;
+  secs: number;
+  flops: number;
+  bytes: number;
+  /** Compute peak this kernel's arithmetic runs on, in FLOP/s (f32 mul+add, or 2 × i16 dot multiply-adds). */
+  peak: number;
+}
+
+interface Subject {
+  kernel: string;
+  shape: string;
+  flops: number;
+  bytes: number;
+  peak: 'f32' | 'dot';
+  /** Places one copy in b; returns its call. */
+  place(b: KernelBackend): () => void;
+}
+
+function f32Subject(rows: number, cols: number, n: number): Subject {
+  const op = n === 1 ? 'matvec' : 'matmul';
+  const shape = n === 1 ? { rows, cols } : { rows, cols, n };
+  const c = { op, name: op, shape, nmse: 0, bench: true, ...specs[op].cost(shape as never) } as OpCase;
+  const inputs = caseInputs(c);
+  return {
+    kernel: `f32 ${op}`, shape: `${rows}×${cols}${n > 1 ? ` ×${n} tok` : ''}`, flops: c.flops, bytes: c.bytes, peak: 'f32',
+    place(b) {
+      const p = prepareCase(b, c, inputs);
+      p.run(b); // writes the inputs: untouched pages are all one shared zero page, which would stay in cache
+      return () => p.invoke(b);
+    },
+  };
+}
+
+function quantSubject(op: keyof QuantOps, rows: number, cols: number, n: number): Subject {
+  const fp8 = op.endsWith('Fp8');
+  const spec = quantSpecs[op];
+  const shape = fp8 ? { rows, cols, n, br: 128, bc: 128 } : { rows, cols, n };
+  const c = extCase(op, spec as never, shape, F32_DOTS);
+  const host = c.host();
+  return {
+    kernel: `${fp8 ? 'fp8' : op.slice(-2).toLowerCase()} ${op.slice(0, 6)}`, shape: `${rows}×${cols}${n > 1 ? ` ×${n} tok` : ''}`,
+    flops: c.flops, bytes: c.bytes, peak: fp8 ? 'f32' : 'dot',
+    place(b) {
+      const p = host.place(b);
+      return () => p.invoke(b.quant!);
+    },
+  };
+}
+
+async function run(s: Subject, mode: Mode, limits: Limits, batchMs: number, batches: number): Promise<Row> {
+  const b = await backend();
+  const copies = mode === 'cold' ? Math.ceil(COLD_BYTES / s.bytes) : 1;
+  const calls = Array.from({ length: copies }, () => s.place(b));
+  const secs = time((i) => calls[i % copies](), batchMs, batches);
+  return { kernel: s.kernel, shape: s.shape, mode, secs, flops: s.flops, bytes: s.bytes, peak: (s.peak === 'f32' ? limits.f32Peak : 2 * limits.dotPeak) * 1e9 };
+}
+
+const fmt = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '–');
+const pct = (v: number) => `${fmt(100 * v, 0)}%`;
+
+/** int-dot kernels vs the float-dequant alternative (bench.ts exports), one matvec shape, hot and cold. */
+async function intVsFloat(rows: number, cols: number, batchMs: number, batches: number): Promise<string[]> {
+  const lines: string[] = [];
+  const rand = prng(5);
+  const w = Float32Array.from({ length: rows * cols }, () => 2 * rand() - 1), x = Float32Array.from({ length: cols }, () => 2 * rand() - 1);
+  for (const kind of ['q8_0', 'q4_0'] as const) {
+    const wq = (kind === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0)(w, rows, cols);
+    const bytes = wq.q.byteLength + wq.d.byteLength;
+    for (const mode of ['hot', 'cold'] as const) {
+      const { x: ex, alloc } = await rawInstance();
+      const copies = mode === 'cold' ? Math.ceil(COLD_BYTES / bytes) : 1;
+      const xp = alloc(4 * cols), xq = alloc(quantScratchBytes(cols)), out = alloc(4 * rows);
+      new Float32Array(ex.memory.buffer, xp, cols).set(x);
+      const ws = Array.from({ length: copies }, () => {
+        const wp = alloc(wq.q.byteLength), dp = alloc(wq.d.byteLength);
+        new Uint8Array(ex.memory.buffer, wp, wq.q.byteLength).set(wq.q);
+        new Uint16Array(ex.memory.buffer, dp, wq.d.length).set(wq.d);
+        return [wp, dp];
+      });
+      const intFn = ex[kind === 'q8_0' ? 'matvec_q8_0' : 'matvec_q4_0'];
+      const deqFn = ex[kind === 'q8_0' ? 'bench_matvec_q8_0_deq' : 'bench_matvec_q4_0_deq'];
+      const tInt = time((i) => intFn(out, ws[i % copies][0], ws[i % copies][1], xp, xq, rows, cols), batchMs, batches);
+      const tDeq = time((i) => deqFn(out, ws[i % copies][0], ws[i % copies][1], xp, rows, cols), batchMs, batches);
+      lines.push(`| ${kind} matvec | ${rows}×${cols} | ${mode} | ${fmt(bytes / tInt / 1e9)} | ${fmt(bytes / tDeq / 1e9)} | ${fmt(tDeq / tInt, 2)}× |`);
+    }
+  }
+  return lines;
+}
+
+export async function benchQuant(opts: QuantBenchOptions = {}): Promise<string> {
+  const { batchMs = 150, batches = 5 } = opts;
+  const limits = await measureLimits(batchMs, batches);
+  const out = [
+    '| machine limit (one core, wasm-simd) | value |',
+    '| --- | ---: |',
+    `| streaming read, 256 MiB (DRAM) | ${fmt(limits.readDram)} GB/s |`,
+    `| streaming read, 256 KiB (L2) | ${fmt(limits.readL2)} GB/s |`,
+    `| f32x4 mul/add peak (12 independent chains) | ${fmt(limits.f32Peak)} GFLOP/s |`,
+    `| i32x4.dot_i16x8_s peak (8 chains + add) | ${fmt(limits.dotPeak)} G multiply-adds/s (${fmt(2 * limits.dotPeak)} GOP/s) |`,
+    '',
+    'GB/s counts the bytes a call must read (weights, codes + scales, activations) and write; % DRAM is the',
+    'cold rate over the streaming read; % peak is GFLOP/s over the peak of the arithmetic the kernel runs on',
+    '(f32 and fp8: f32x4 mul/add; q8/q4: 2 × the i16 dot multiply-adds).',
+    '',
+    '| kernel | shape | cache | GFLOP/s | GB/s | % DRAM read | % peak |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  const shapes: [number, number, number][] = [[2048, 2048, 1], [4096, 4096, 1], [2048, 2048, 4], [2048, 2048, 64]];
+  for (const [rows, cols, n] of shapes) {
+    const subjects = [
+      f32Subject(rows, cols, n),
+      quantSubject(n === 1 ? 'matvecQ8' : 'matmulQ8', rows, cols, n),
+      quantSubject(n === 1 ? 'matvecQ4' : 'matmulQ4', rows, cols, n),
+      quantSubject(n === 1 ? 'matvecFp8' : 'matmulFp8', rows, cols, n),
+    ];
+    for (const s of subjects) {
+      for (const mode of ['hot', 'cold'] as const) {
+        const r = await run(s, mode, limits, batchMs, batches);
+        const gbs = r.bytes / r.secs / 1e9, gflops = r.flops / r.secs / 1e9;
+        const dram = mode === 'cold' ? pct(gbs / limits.readDram) : '';
+        out.push(`| ${r.kernel} | ${r.shape} | ${mode} | ${fmt(gflops)} | ${fmt(gbs)} | ${dram} | ${pct((gflops * 1e9) / r.peak)} |`);
+      }
+    }
+  }
+  out.push('', 'Integer dot (int8 activations, i32x4.dot_i16x8_s) vs float dequant (codes → f32, f32 x), weight GB/s:', '',
+    '| kernel | shape | cache | int dot GB/s | float dequant GB/s | int / float |', '| --- | --- | --- | ---: | ---: | ---: |',
+    ...(await intVsFloat(4096, 4096, batchMs, batches)));
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(await benchQuant());
+}
