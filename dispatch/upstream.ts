@@ -97,8 +97,9 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
       connect_ms,
     );
     if (!res.ok || !res.body) {
+      const error = await statusError(origin, res, health);
       close();
-      return await statusError(origin, res, health);
+      return error;
     }
     sse = new SseReader(res.body.getReader());
     const first: string[] = [];
@@ -166,7 +167,8 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** Maps an origin's error status: overload and outages may go to the next origin; a bad request may not. */
 async function statusError(origin: OriginConfig, res: Response, health: HealthBoard): Promise<UpstreamError> {
-  const text = await res.text().catch(() => '');
+  // An error body is small; one that does not arrive promptly is not waited for.
+  const text = await withTimeout(res.text(), 2_000).catch(() => '');
   const detail = errorMessageOf(text) ?? `HTTP ${res.status}`;
   const name = originName(origin);
   const retryAfter = retryAfterSeconds(res.headers);
