@@ -1,0 +1,48 @@
+// The seam between the scheduler and whatever computes a forward step. A backend owns the model's
+// weights and one KV cache per *slot* (a running sequence); the scheduler decides which tokens of
+// which slots run in each step. The reference backend (CPU, batched, bit-exact with the DeepSeek
+// reference model) implements it today; the WebGPU backend (kernels-gpu/) plugs in the same way.
+
+/** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
+export interface StepSequence {
+  slot: number;
+  tokens: ArrayLike<number>;
+  startPos: number;
+  /** Return the logits of the last of these tokens (the end of a prompt, or a decode step). */
+  wantLogits: boolean;
+}
+
+/** A copy of some KV rows of one slot, in whatever form the backend keeps them (prefix cache). */
+export interface KvRows {
+  readonly tokens: number;
+  /** Memory the copy holds, for the prefix cache's budget. */
+  readonly bytes: number;
+}
+
+export interface StepBackend {
+  /** 'reference' | 'webgpu' …, reported by /health. */
+  readonly name: string;
+  readonly vocabSize: number;
+  /** Positions one slot holds: prompt + completion must fit. */
+  readonly maxSeqLen: number;
+  /** Slots (concurrent sequences) the backend was sized for. */
+  readonly maxSlots: number;
+  /** Most tokens one step() takes, over all its sequences. */
+  readonly maxStepTokens: number;
+
+  /** A free slot, or null when all are taken. Its cache rows are garbage until written. */
+  allocate(): number | null;
+  free(slot: number): void;
+
+  /**
+   * One forward over every sequence's tokens together: each weight is read once per step for all of
+   * them. Resolves to the logits [vocab] of each sequence with wantLogits, in batch order; the
+   * arrays are valid until the next step.
+   */
+  step(batch: readonly StepSequence[]): Promise<(Float32Array | Float64Array)[]>;
+
+  /** Copies rows [start, start + count) of a slot's cache (every layer's c_kv and k_pe for MLA). */
+  saveKv(slot: number, start: number, count: number): KvRows;
+  /** Writes saved rows back at positions [start, start + rows.tokens) of a slot. */
+  restoreKv(slot: number, start: number, rows: KvRows): void;
+}

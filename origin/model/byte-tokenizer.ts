@@ -1,0 +1,41 @@
+// The origin's tokenizer contract, and its fallback for checkpoints without a tokenizer.json (our
+// synthetic models; a real tokenizer.json loader is another issue's). The fallback is byte-level, the
+// ByT5 layout: ids 0, 1, 2 are special (DeepSeek's synthetic config has BOS 0 and EOS 1), id 3 + b is
+// byte b of the UTF-8 text, and ids past 258 — which a random model may still sample — decode to byte
+// (id - 3) mod 256. The config's bos/eos ids, wherever they are, decode to nothing.
+
+export interface OriginTokenizer {
+  /** What /health and the startup line report. */
+  readonly name: string;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  /** Token ids of text, BOS first when the model has one. */
+  encode(text: string): number[];
+  /** The bytes one token stands for (possibly part of a UTF-8 character). */
+  decode(id: number): Uint8Array;
+}
+
+const OFFSET = 3;
+const EMPTY = new Uint8Array(0);
+
+export class ByteTokenizer implements OriginTokenizer {
+  readonly name = 'byte-fallback';
+  private readonly bytes: Uint8Array[];
+
+  constructor(readonly vocabSize: number, readonly bosId: number | null, readonly eosId: number | null) {
+    if (vocabSize < OFFSET + 256) throw new RangeError(`the byte-level fallback tokenizer needs a vocabulary of at least ${OFFSET + 256} ids, this model has ${vocabSize}`);
+    this.bytes = Array.from({ length: vocabSize }, (_, id) =>
+      id < OFFSET || id === bosId || id === eosId ? EMPTY : Uint8Array.of((id - OFFSET) % 256),
+    );
+  }
+
+  encode(text: string): number[] {
+    const ids = this.bosId === null ? [] : [this.bosId];
+    for (const b of new TextEncoder().encode(text)) ids.push(OFFSET + b);
+    return ids;
+  }
+
+  decode(id: number): Uint8Array {
+    return this.bytes[id] ?? EMPTY;
+  }
+}

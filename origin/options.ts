@@ -1,0 +1,77 @@
+// The origin's command line: `npm run origin -- --model <dir | synthetic:preset> [--port N] [...]`.
+import { parseArgs } from 'node:util';
+
+export interface OriginOptions {
+  model: string;
+  modelId?: string;
+  host: string;
+  /** 0: any free port (the startup line prints the one taken). */
+  port: number;
+  backend: 'reference' | 'webgpu';
+  gemm: 'fp8' | 'dequantized';
+  seed: number;
+  maxSeqs: number;
+  maxQueue: number;
+  maxSeqLen?: number;
+  maxStepTokens: number;
+  prefillChunk: number;
+  requestTimeoutS: number;
+  prefixCacheMb: number;
+}
+
+export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
+  --port N               listen port (default 8000; 0 = any free port)
+  --host H               listen address (default 127.0.0.1)
+  --backend B            reference (CPU, default) | webgpu (not built yet)
+  --model-id ID          the id clients send as "model" (default: directory name, or synthetic-<preset>)
+  --gemm G               fp8 (FP8 weights stay FP8, default) | dequantized (f32 at load)
+  --seed N               seed of a synthetic model (default 1)
+  --max-seqs N           concurrent sequences in the batch (default 16)
+  --max-queue N          requests that may wait for a slot; one more gets 503 (default 64)
+  --max-seq-len N        positions per sequence (default: min(max_position_embeddings, 4096))
+  --max-step-tokens N    tokens per forward step, decodes + prefill chunks (default 256)
+  --prefill-chunk N      prompt tokens of one sequence per step (default 128)
+  --request-timeout S    seconds from arrival to the last token (default 300)
+  --prefix-cache-mb N    memory of the prefix cache (default 256)`;
+
+function int(name: string, v: string | undefined, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+export function parseOriginArgs(argv: string[]): OriginOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      model: { type: 'string' }, 'model-id': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
+      backend: { type: 'string' }, gemm: { type: 'string' }, seed: { type: 'string' },
+      'max-seqs': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-seq-len': { type: 'string' },
+      'max-step-tokens': { type: 'string' }, 'prefill-chunk': { type: 'string' }, 'request-timeout': { type: 'string' },
+      'prefix-cache-mb': { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help || !values.model) throw new Error(USAGE);
+  const backend = values.backend ?? 'reference';
+  if (backend !== 'reference' && backend !== 'webgpu') throw new Error(`--backend must be reference or webgpu, got '${backend}'`);
+  const gemm = values.gemm ?? 'fp8';
+  if (gemm !== 'fp8' && gemm !== 'dequantized') throw new Error(`--gemm must be fp8 or dequantized, got '${gemm}'`);
+  const maxSeqs = int('max-seqs', values['max-seqs'], 16);
+  return {
+    model: values.model,
+    modelId: values['model-id'],
+    host: values.host ?? '127.0.0.1',
+    port: int('port', values.port, 8000, 0),
+    backend,
+    gemm,
+    seed: int('seed', values.seed, 1, 0),
+    maxSeqs,
+    maxQueue: int('max-queue', values['max-queue'], 64, 0),
+    maxSeqLen: values['max-seq-len'] === undefined ? undefined : int('max-seq-len', values['max-seq-len'], 0),
+    maxStepTokens: Math.max(maxSeqs, int('max-step-tokens', values['max-step-tokens'], 256)),
+    prefillChunk: int('prefill-chunk', values['prefill-chunk'], 128),
+    requestTimeoutS: int('request-timeout', values['request-timeout'], 300),
+    prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
+  };
+}

@@ -1,0 +1,213 @@
+// Continuous batching. One loop runs while there is work: each turn it drops cancelled and timed-out
+// sequences (freeing their slots), admits waiting requests into free slots (restoring any cached
+// prefix), builds one step — a decode token for every running sequence, then prefill chunks of new
+// ones within the step's token budget — runs it as one forward, samples, and streams each token to
+// its request. New requests join at the next step; finished ones leave after theirs.
+import { ApiError, serverError } from '../../protocol/errors';
+import { argmax } from '../../engine/deepseek/ops';
+import type { StepBackend, StepSequence } from '../backend/step-backend';
+import type { OriginMetrics } from '../metrics';
+import type { OriginTokenizer } from '../model/byte-tokenizer';
+import { BLOCK_TOKENS } from './block-hash';
+import type { PrefixCache } from './prefix-cache';
+import { Sequence, type FinishReason, type GenerationRequest } from './sequence';
+
+export interface SchedulerOptions {
+  /** Requests that may wait for a slot; one more gets 503. */
+  maxQueue: number;
+  /** Most prompt tokens of one sequence per step: long prompts are prefilled in chunks between decodes. */
+  prefillChunk: number;
+  /** From submission to the last token; past it a waiting request gets 503, a running one an error. */
+  requestTimeoutMs: number;
+  /** What 503s tell clients to wait (seconds). */
+  retryAfterS: number;
+}
+
+const overloaded = (message: string, retryAfter: number) => new ApiError(503, message, 'service_unavailable', 'overloaded', null, retryAfter);
+/** Nobody reads it (the client is gone); it ends whatever still awaits the sequence's events. */
+const clientClosed = () => new ApiError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+
+/** setImmediate: lets sockets flush and new requests arrive between steps, without a timer's 1 ms clamp. */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class Scheduler {
+  private readonly waiting: Sequence[] = [];
+  private readonly active: Sequence[] = [];
+  private looping = false;
+  private nextId = 0;
+  private f32Logits: Float32Array;
+
+  constructor(
+    private readonly backend: StepBackend,
+    private readonly cache: PrefixCache,
+    private readonly tokenizer: OriginTokenizer,
+    private readonly metrics: OriginMetrics,
+    readonly opts: SchedulerOptions,
+  ) {
+    this.f32Logits = new Float32Array(backend.vocabSize);
+  }
+
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  get activeCount(): number {
+    return this.active.length;
+  }
+
+  /** Queues a request (503 when the queue is full). The signal cancels it: the client went away. */
+  submit(req: GenerationRequest, signal?: AbortSignal): Sequence {
+    if (this.waiting.length >= this.opts.maxQueue) {
+      throw overloaded(`The origin is at capacity (${this.active.length} running, ${this.waiting.length} queued). Retry shortly.`, this.opts.retryAfterS);
+    }
+    if (req.promptIds.length + req.maxTokens > this.backend.maxSeqLen) throw new RangeError('prompt + max_tokens exceed the context');
+    const seq = new Sequence(`seq-${this.nextId++}`, req, this.backend.vocabSize);
+    if (signal?.aborted) seq.cancelled = true;
+    signal?.addEventListener('abort', () => (seq.cancelled = true), { once: true });
+    this.waiting.push(seq);
+    void this.loop();
+    return seq;
+  }
+
+  private async loop(): Promise<void> {
+    if (this.looping) return;
+    this.looping = true;
+    try {
+      for (;;) {
+        this.reap();
+        this.admit();
+        if (this.active.length === 0) break;
+        await this.step();
+        await yieldToEventLoop();
+      }
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  /** Drops cancelled and timed-out sequences, waiting or running. */
+  private reap(): void {
+    const now = Date.now();
+    const expired = (s: Sequence) => now - s.submittedAt > this.opts.requestTimeoutMs;
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const s = this.waiting[i];
+      if (!s.cancelled && !expired(s)) continue;
+      this.waiting.splice(i, 1);
+      const error = s.cancelled ? clientClosed() : overloaded('The request waited too long for a slot.', this.opts.retryAfterS);
+      s.emit({ kind: 'error', error, usage: s.usage() });
+    }
+    for (const s of [...this.active]) {
+      if (s.cancelled) this.fail(s, clientClosed());
+      else if (expired(s)) this.fail(s, new ApiError(504, `The request timed out after ${this.opts.requestTimeoutMs} ms.`, 'server_error', 'timeout'));
+    }
+  }
+
+  /** Moves waiting requests into free slots, first come first served, restoring cached prefix blocks. */
+  private admit(): void {
+    while (this.waiting.length > 0) {
+      const slot = this.backend.allocate();
+      if (slot === null) return;
+      const s = this.waiting.shift()!;
+      s.slot = slot;
+      s.state = 'prefill';
+      // At least the last prompt token is computed: its logits pick the first output token.
+      const usable = Math.floor((s.promptTokens - 1) / BLOCK_TOKENS);
+      const hits = this.cache.lookup(s.blockKeys.slice(0, usable));
+      hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
+      s.pos = s.cachedTokens = hits.length * BLOCK_TOKENS;
+      s.savedBlocks = hits.length;
+      this.metrics.cacheHitTokens.inc({}, s.cachedTokens);
+      this.active.push(s);
+    }
+  }
+
+  /** Plans, runs and consumes one forward step over the active sequences. */
+  private async step(): Promise<void> {
+    const batch: StepSequence[] = [];
+    const members: Sequence[] = [];
+    let budget = this.backend.maxStepTokens;
+    for (const s of this.active) {
+      if (s.state !== 'decode' || budget < 1) continue;
+      batch.push({ slot: s.slot, tokens: [s.lastToken], startPos: s.pos, wantLogits: true });
+      members.push(s);
+      budget--;
+    }
+    for (const s of this.active) {
+      if (s.state !== 'prefill' || budget < 1) continue;
+      const n = Math.min(s.promptTokens - s.pos, this.opts.prefillChunk, budget);
+      batch.push({ slot: s.slot, tokens: s.req.promptIds.slice(s.pos, s.pos + n), startPos: s.pos, wantLogits: s.pos + n === s.promptTokens });
+      members.push(s);
+      budget -= n;
+    }
+    const started = performance.now();
+    let logits: (Float32Array | Float64Array)[];
+    try {
+      logits = await this.backend.step(batch);
+    } catch (err) {
+      console.error('origin: forward step failed:', err);
+      for (const s of members) this.fail(s, serverError());
+      return;
+    }
+    this.metrics.stepSeconds.observe((performance.now() - started) / 1000);
+    this.metrics.batchSize.observe(batch.length);
+    this.metrics.stepTokens.observe(this.backend.maxStepTokens - budget);
+
+    let next = 0;
+    batch.forEach((entry, i) => {
+      const s = members[i];
+      s.pos += entry.tokens.length;
+      if (s.state === 'prefill') this.offerPromptBlocks(s);
+      if (entry.wantLogits) this.accept(s, this.sample(s, logits[next++]));
+    });
+  }
+
+  /** Puts the sequence's newly computed whole prompt blocks into the prefix cache. */
+  private offerPromptBlocks(s: Sequence): void {
+    while (s.savedBlocks < s.blockKeys.length && (s.savedBlocks + 1) * BLOCK_TOKENS <= s.pos) {
+      const key = s.blockKeys[s.savedBlocks];
+      if (!this.cache.has(key)) this.cache.insert(key, this.backend.saveKv(s.slot, s.savedBlocks * BLOCK_TOKENS, BLOCK_TOKENS));
+      s.savedBlocks++;
+    }
+  }
+
+  private sample(s: Sequence, logits: Float32Array | Float64Array): number {
+    if (!s.sampler) return argmax(logits); // greedy on the backend's own precision, as the reference does
+    this.f32Logits.set(logits);
+    return s.sampler.sample(this.f32Logits);
+  }
+
+  /** Streams a sampled token and decides whether the sequence goes on. */
+  private accept(s: Sequence, token: number): void {
+    if (s.cancelled || s.state === 'done') return; // reap() frees it before the next step
+    s.completionTokens++;
+    if (!s.req.ignoreEos && token === this.tokenizer.eosId) return this.finish(s, 'stop', s.text.flush());
+    const delta = s.text.push(this.tokenizer.decode(token));
+    if (s.text.stopped) return this.finish(s, 'stop', delta);
+    if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen) return this.finish(s, 'length', delta + s.text.flush());
+    if (delta) s.emit({ kind: 'text', text: delta });
+    s.lastToken = token;
+    s.state = 'decode';
+  }
+
+  private finish(s: Sequence, reason: FinishReason, text: string): void {
+    if (text) s.emit({ kind: 'text', text });
+    this.metrics.promptTokens.inc({}, s.promptTokens);
+    this.metrics.completionTokens.inc({}, s.completionTokens);
+    s.emit({ kind: 'end', finishReason: reason, usage: s.usage() });
+    this.release(s);
+  }
+
+  private fail(s: Sequence, error: ApiError): void {
+    s.emit({ kind: 'error', error, usage: s.usage() });
+    this.release(s);
+  }
+
+  /** Frees the slot; the sequence leaves the batch. */
+  private release(s: Sequence): void {
+    const i = this.active.indexOf(s);
+    if (i >= 0) this.active.splice(i, 1);
+    if (s.slot >= 0) this.backend.free(s.slot);
+    s.slot = -1;
+    s.state = 'done';
+  }
+}

@@ -1,0 +1,50 @@
+// From a validated request to a GenerationRequest: render and encode the prompt, check that prompt +
+// max_tokens fit the context (the same errors as the Worker's routes/plan.ts), map the sampling fields.
+import { contextLengthExceeded, invalidRequest } from '../../protocol/errors';
+import type { OriginTokenizer } from '../model/byte-tokenizer';
+import type { GenerationRequest } from '../scheduler/sequence';
+
+export interface SamplingFields {
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean | null } | null;
+  /** Extension (vLLM's name): keep sampling past EOS, for benchmarks that need a fixed length. */
+  ignore_eos?: unknown;
+}
+
+export function planGeneration(
+  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number },
+  prompt: string,
+  fields: SamplingFields,
+  defaultMaxTokens: number | 'context',
+  promptParam: string,
+  salt: string,
+): { request: GenerationRequest; includeUsage: boolean } {
+  const promptIds = ctx.tokenizer.encode(prompt);
+  if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
+  const context = ctx.maxSeqLen;
+  if (promptIds.length >= context) throw contextLengthExceeded(context, promptIds.length, promptParam);
+  const room = context - promptIds.length;
+  const maxTokens = fields.max_tokens ?? (defaultMaxTokens === 'context' ? room : Math.min(defaultMaxTokens, room));
+  if (maxTokens > room) throw contextLengthExceeded(context, promptIds.length + maxTokens, 'max_tokens');
+  const stop = fields.stop == null ? [] : typeof fields.stop === 'string' ? [fields.stop] : fields.stop;
+  if (stop.some((s) => s.length > 256)) throw invalidRequest('Each stop sequence must be at most 256 characters.', 'stop');
+  if (fields.ignore_eos !== undefined && typeof fields.ignore_eos !== 'boolean') throw invalidRequest("Invalid value for 'ignore_eos': expected a boolean", 'ignore_eos');
+  return {
+    request: {
+      promptIds,
+      maxTokens,
+      temperature: fields.temperature ?? 1,
+      topP: fields.top_p ?? 1,
+      seed: fields.seed ?? undefined,
+      stop,
+      ignoreEos: fields.ignore_eos === true,
+      salt,
+    },
+    includeUsage: fields.stream_options?.include_usage === true,
+  };
+}
