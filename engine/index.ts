@@ -11,8 +11,9 @@ export { forward, allocSession, uploadWeights, type DeviceWeights, type SessionB
 export { SessionPool } from './session-pool';
 export { TextStream } from './text-stream';
 export {
-  LlamaModel, type GenerateOptions, type GeneratedToken, type GenerationResult, type LlamaModelOptions,
+  LlamaModel, type GenerateOptions, type GeneratedToken, type GenerationResult, type KvCapture, type LlamaModelOptions,
 } from './llama-model';
+export * from './prompt-cache/index';
 export {
   syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, encodeLlama2cTokenizer,
   STORIES15M_SHAPE, STORIES110M_SHAPE, type SyntheticShape,

@@ -4,7 +4,9 @@ import type { KernelBackend } from '../kernels-wasm/types';
 import { allocSession, forward, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
 import type { LlamaConfig } from './llama-config';
 import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
-import { BOS_ID, EOS_ID, Llama2cTokenizer } from './llama2c-tokenizer';
+import { kvShapeOf, readKvRows, sameShape, writeKvRows, type KvRows } from './prompt-cache/kv-rows';
+import { Llama2cTokenizer } from './llama2c-tokenizer';
+import type { TextTokenizer } from './tokenizers/types';
 import { Sampler } from './sampler';
 import { SessionPool } from './session-pool';
 import { TextStream } from './text-stream';
@@ -20,8 +22,22 @@ export interface GenerateOptions {
   /** Generation ends before any of these strings; they are never emitted. */
   stop?: string[];
   signal?: AbortSignal;
-  /** Stop when the model emits BOS (1) or EOS (2). Default true; llama2.c stops on BOS only. */
+  /** Stop on the tokenizer's stop ids (llama2.c: BOS and EOS). Default true; llama2.c's run.c stops on BOS only. */
   stopAtEos?: boolean;
+  /**
+   * Prompt-cache restore: KV rows of positions 0..k-1 of this very prompt, in order, k < prompt
+   * length. They are written into the session's cache and prefill starts at position k.
+   */
+  restore?: KvRows[];
+  /** Prompt-cache capture: gets the prompt's KV rows [from, to) once, when prefill completed. */
+  capture?: KvCapture;
+}
+
+export interface KvCapture {
+  from: number;
+  to: number;
+  /** Called before the session goes back to the pool; must be quick (copy, not encode) and not throw. */
+  rows(rows: KvRows): void;
 }
 
 export interface GeneratedToken {
@@ -35,6 +51,8 @@ export interface GenerationResult {
   promptTokens: number;
   /** Sampled tokens, including a final stop token. */
   completionTokens: number;
+  /** Prompt tokens restored from the prompt cache instead of computed (present only when some were). */
+  cachedTokens?: number;
 }
 
 export interface LlamaModelOptions {
@@ -53,7 +71,7 @@ export class LlamaModel {
   private constructor(
     readonly id: string,
     readonly config: LlamaConfig,
-    readonly tokenizer: Llama2cTokenizer,
+    readonly tokenizer: TextTokenizer,
     private readonly backend: KernelBackend,
     private readonly weights: DeviceWeights,
     maxSessions: number,
@@ -65,8 +83,13 @@ export class LlamaModel {
   static fromLlama2c(backend: KernelBackend, checkpoint: Uint8Array, tokenizer: Uint8Array, opts: LlamaModelOptions = {}): LlamaModel {
     const { config, weights } = parseLlama2cCheckpoint(checkpoint);
     const tok = Llama2cTokenizer.fromBytes(tokenizer, config.vocabSize);
-    const device = uploadWeights(backend, weights);
+    const device = uploadWeights(backend, weights, config);
     return new LlamaModel(opts.id ?? 'llama2c', config, tok, backend, device, opts.maxSessions ?? 4);
+  }
+
+  /** A model whose weights are already in backend memory (engine/hf-model.ts streams a model directory there). */
+  static fromWeights(backend: KernelBackend, config: LlamaConfig, tokenizer: TextTokenizer, weights: DeviceWeights, opts: LlamaModelOptions = {}): LlamaModel {
+    return new LlamaModel(opts.id ?? 'model', config, tokenizer, backend, weights, opts.maxSessions ?? 4);
   }
 
   /** Sessions allocated so far. */
@@ -82,24 +105,31 @@ export class LlamaModel {
    */
   async *generate(promptIds: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
     this.checkPrompt(promptIds);
+    const restoreTo = this.checkPromptCache(opts, promptIds.length);
     const promptTokens = promptIds.length;
     let completionTokens = 0;
-    const end = (finishReason: GenerationResult['finishReason']) => ({ finishReason, promptTokens, completionTokens });
+    let cachedTokens = 0;
+    let prefilled = false;
+    const end = (finishReason: GenerationResult['finishReason']): GenerationResult =>
+      ({ finishReason, promptTokens, completionTokens, ...(cachedTokens ? { cachedTokens } : {}) });
     if (opts.maxTokens < 1) return end('length');
     const session = await this.sessions.acquire(opts.signal);
     if (session === null) return end('abort');
     try {
       const { backend: k, config: c, weights: w } = this;
+      for (const rows of opts.restore ?? []) writeKvRows(k, c, session, rows);
+      cachedTokens = restoreTo;
       const sampler = new Sampler(c.vocabSize, opts);
       const text = new TextStream(opts.stop);
-      const stopIds = (opts.stopAtEos ?? true) ? [BOS_ID, EOS_ID] : [];
+      const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
 
       // prefill, one token at a time; logits only for the last prompt position
-      for (let pos = 0; pos < promptIds.length; pos++) {
+      for (let pos = restoreTo; pos < promptIds.length; pos++) {
         if (opts.signal?.aborted) return end('abort');
         forward(k, c, w, session, promptIds[pos], pos, pos === promptIds.length - 1);
         await yieldToEventLoop();
       }
+      prefilled = true;
 
       let token = promptIds[promptIds.length - 1];
       for (let pos = promptIds.length - 1; ; pos++) {
@@ -124,8 +154,27 @@ export class LlamaModel {
         forward(k, c, w, session, token, pos + 1);
       }
     } finally {
-      this.sessions.release(session);
+      try {
+        // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
+        const cap = opts.capture;
+        if (prefilled && cap && cap.to > cap.from) cap.rows(readKvRows(this.backend, this.config, session, cap.from, cap.to - cap.from));
+      } finally {
+        this.sessions.release(session);
+      }
     }
+  }
+
+  /** Restored rows must be this model's shape, contiguous from 0, and leave a prompt token to compute; returns k. */
+  private checkPromptCache({ restore = [], capture }: GenerateOptions, promptTokens: number): number {
+    if (capture && (capture.from < 0 || capture.to > promptTokens)) throw new RangeError(`cannot capture [${capture.from}, ${capture.to}) of a ${promptTokens}-token prompt`);
+    let next = 0;
+    for (const rows of restore) {
+      if (!sameShape(rows, kvShapeOf(this.config))) throw new RangeError(`restored KV rows do not have model ${this.id}'s shape`);
+      if (rows.start !== next) throw new RangeError(`restored KV rows start at ${rows.start}, expected ${next}`);
+      next += rows.count;
+    }
+    if (next > 0 && next >= promptTokens) throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt: its last token must be computed`);
+    return next;
   }
 
   private checkPrompt(promptIds: number[]): void {

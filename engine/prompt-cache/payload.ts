@@ -1,0 +1,93 @@
+// The payload of a prompt-cache entry: one block's keys and values in one codec (n values each,
+// n = nLayers * count * nKvHeads * headDim; multi-byte values little-endian, as typed arrays are
+// on every platform we run on). Quantizers are in quantize.ts.
+//
+//   f32        keys f32[n], values f32[n]                                     lossless
+//   f16        keys f16[n], values f16[n]                                     round to nearest even
+//   int8       key codes u8[n], value codes i8[n], key lo f32[L*kvDim], key scales f16[L*kvDim],
+//              value scales f16[n/headDim]       keys per channel (asymmetric), values per token-head
+//   fp8        key codes, value codes (E4M3), key scales f16[n/headDim], value scales f16[n/headDim]
+//   int8-head  as fp8 with symmetric int8 codes: keys and values per token-head
+import { kvFloats, type KvShape } from './kv-rows';
+import {
+  E4M3_VALUES, INT8_VALUES, dequantizeChannels, dequantizeGroups, quantizeChannels, quantizeFp8Groups, quantizeInt8Groups,
+} from './quantize';
+import { f16Table, toF16 } from './f16';
+
+/** The header stores a codec as its index here: append only. */
+export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head'] as const;
+export type CodecName = (typeof CODEC_NAMES)[number];
+
+export interface KvPair {
+  keys: Float32Array;
+  values: Float32Array;
+}
+
+/** Payload bytes of one block of `count` tokens. */
+export function payloadBytes(shape: KvShape, count: number, codec: CodecName): number {
+  const n = kvFloats(shape, count);
+  const headScales = 2 * (n / shape.headDim);
+  const channels = shape.nLayers * shape.nKvHeads * shape.headDim;
+  if (codec === 'f32') return 8 * n;
+  if (codec === 'f16') return 4 * n;
+  if (codec === 'int8') return 2 * n + 6 * channels + headScales;
+  return 2 * n + 2 * headScales;
+}
+
+/** Typed views of each part of a payload, in layout order. */
+function parts(shape: KvShape, count: number, codec: CodecName, buf: ArrayBuffer) {
+  const n = kvFloats(shape, count);
+  const groups = n / shape.headDim;
+  const channels = shape.nLayers * shape.nKvHeads * shape.headDim;
+  const keyCodes = new Uint8Array(buf, 0, n), valueCodes = new Uint8Array(buf, n, n);
+  if (codec === 'int8') {
+    const lo = new Float32Array(buf, 2 * n, channels);
+    const keyScales = new Uint16Array(buf, 2 * n + 4 * channels, channels);
+    return { keyCodes, valueCodes, lo, keyScales, valueScales: new Uint16Array(buf, 2 * n + 6 * channels, groups) };
+  }
+  return { keyCodes, valueCodes, lo: null, keyScales: new Uint16Array(buf, 2 * n, groups), valueScales: new Uint16Array(buf, 2 * n + 2 * groups, groups) };
+}
+
+export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: CodecName): Uint8Array {
+  const n = kvFloats(shape, count);
+  const out = new Uint8Array(payloadBytes(shape, count, codec));
+  if (codec === 'f32') {
+    new Float32Array(out.buffer, 0, n).set(kv.keys);
+    new Float32Array(out.buffer, 4 * n, n).set(kv.values);
+    return out;
+  }
+  if (codec === 'f16') {
+    const h = new Uint16Array(out.buffer);
+    for (let i = 0; i < n; i++) h[i] = toF16(kv.keys[i]);
+    for (let i = 0; i < n; i++) h[n + i] = toF16(kv.values[i]);
+    return out;
+  }
+  const p = parts(shape, count, codec, out.buffer);
+  const signed = (codes: Uint8Array) => new Int8Array(codes.buffer, codes.byteOffset, codes.length);
+  if (codec === 'int8') quantizeChannels(kv.keys, count, shape.nKvHeads * shape.headDim, p.keyCodes, p.lo!, p.keyScales);
+  else if (codec === 'fp8') quantizeFp8Groups(kv.keys, shape.headDim, p.keyCodes, p.keyScales);
+  else quantizeInt8Groups(kv.keys, shape.headDim, signed(p.keyCodes), p.keyScales);
+  if (codec === 'fp8') quantizeFp8Groups(kv.values, shape.headDim, p.valueCodes, p.valueScales);
+  else quantizeInt8Groups(kv.values, shape.headDim, signed(p.valueCodes), p.valueScales);
+  return out;
+}
+
+/** The inverse of packPayload; `payload` must be exactly payloadBytes long. */
+export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array, codec: CodecName): KvPair {
+  const n = kvFloats(shape, count);
+  const buf = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload.buffer : payload.slice().buffer;
+  if (codec === 'f32') return { keys: new Float32Array(buf, 0, n).slice(), values: new Float32Array(buf, 4 * n, n).slice() };
+  const keys = new Float32Array(n), values = new Float32Array(n);
+  if (codec === 'f16') {
+    const h = new Uint16Array(buf), t = f16Table();
+    for (let i = 0; i < n; i++) keys[i] = t[h[i]];
+    for (let i = 0; i < n; i++) values[i] = t[h[n + i]];
+    return { keys, values };
+  }
+  const p = parts(shape, count, codec, buf as ArrayBuffer);
+  const lut = codec === 'fp8' ? E4M3_VALUES : INT8_VALUES;
+  if (codec === 'int8') dequantizeChannels(p.keyCodes, count, shape.nKvHeads * shape.headDim, p.lo!, p.keyScales, keys);
+  else dequantizeGroups(p.keyCodes, p.keyScales, shape.headDim, lut, keys);
+  dequantizeGroups(p.valueCodes, p.valueScales, shape.headDim, lut, values);
+  return { keys, values };
+}

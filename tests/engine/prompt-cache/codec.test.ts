@@ -1,0 +1,150 @@
+// The entry codec: f16 bits, CRC-32, every codec's round trip (byte-for-byte on re-encode, error
+// bounds), and damage: a truncated, bit-flipped or foreign entry decodes to a miss, never to rows.
+import { describe, expect, it } from 'vitest';
+import {
+  CODEC_NAMES, HEADER_BYTES, crc32, decodeEntry, encodeEntry, fromBase64, fromF16, packPayload, payloadBytes, toBase64, toF16, unpackPayload,
+  type CodecName, type KvRows,
+} from '../../../engine/index';
+import { SHAPE, hashOf, maxError, randomRows } from './helpers';
+
+describe('f16', () => {
+  it('round-trips every finite f16 exactly and keeps NaN', () => {
+    for (let h = 0; h < 65536; h++) {
+      const v = fromF16(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(fromF16(toF16(v)))).toBe(true);
+      else expect(toF16(v)).toBe(h);
+    }
+  });
+
+  it('rounds to nearest even, overflows to Infinity, underflows through subnormals', () => {
+    expect(toF16(1 + 2 ** -11)).toBe(0x3c00); // tie → even (1.0)
+    expect(toF16(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (1 + 2^-9)
+    expect(toF16(65504)).toBe(0x7bff);
+    expect(toF16(65520)).toBe(0x7c00); // halfway to the next binade rounds up to Infinity
+    expect(toF16(2 ** -24)).toBe(0x0001);
+    expect(toF16(2 ** -25)).toBe(0x0000); // tie → even (0)
+    expect(toF16(1.5 * 2 ** -25)).toBe(0x0001);
+    expect(toF16(-0)).toBe(0x8000);
+  });
+});
+
+it('crc32 is zlib\'s', () => {
+  expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  const all = new TextEncoder().encode('hello world');
+  expect(crc32(all.subarray(5), crc32(all.subarray(0, 5)))).toBe(crc32(all));
+});
+
+it('base64 round-trips any bytes and rejects non-base64', () => {
+  const bytes = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 31 + (i >> 8)) & 0xff);
+  expect(fromBase64(toBase64(bytes))).toEqual(bytes);
+  expect(fromBase64('not base64!')).toBeNull();
+});
+
+/** Worst error allowed per value: by group of headDim (token-head), or by channel over the block's tokens. */
+function checkBounds(codec: CodecName, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
+  const G = SHAPE.headDim, channels = SHAPE.nKvHeads * G, count = want.length / (SHAPE.nLayers * channels);
+  if (codec === 'f32') return expect(got).toEqual(want);
+  if (codec === 'f16') return want.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -25));
+  if (codec === 'int8' && part === 'keys') {
+    for (let l = 0; l < SHAPE.nLayers; l++) {
+      for (let c = 0; c < channels; c++) {
+        const idx = Array.from({ length: count }, (_, t) => (l * count + t) * channels + c);
+        const range = Math.max(...idx.map((i) => want[i])) - Math.min(...idx.map((i) => want[i]));
+        for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual((range / 255) * (0.5 + 2 ** -9) + 1e-6);
+      }
+    }
+    return;
+  }
+  const relative = codec === 'fp8' ? 2 ** -4 + 2 ** -10 : 1 / 254 + 2 ** -10;
+  for (let g = 0; g < want.length; g += G) {
+    const { abs, amax } = maxError(want.subarray(g, g + G), got.subarray(g, g + G));
+    expect(abs).toBeLessThanOrEqual(amax * relative);
+  }
+}
+
+describe.each(CODEC_NAMES)('%s codec', (codec) => {
+  it('decodes what it encoded, within its error bound, and re-encodes byte for byte', async () => {
+    const rows = randomRows(SHAPE, 128, 64);
+    const hash = await hashOf();
+    const entry = await encodeEntry(rows, codec, hash);
+    const expectation = { chainHash: hash, shape: SHAPE, start: 128, count: 64 };
+    const decoded = await decodeEntry(entry, expectation);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(decoded.codec).toBe(codec);
+    expect(decoded.rows).toMatchObject({ ...SHAPE, start: 128, count: 64 });
+    // what decode returns is exactly the dequantized payload the encoder packed
+    expect(decoded.rows.keys).toEqual(unpackPayload(SHAPE, 64, packPayload(SHAPE, 64, rows, codec), codec).keys);
+    checkBounds(codec, 'keys', rows.keys, decoded.rows.keys);
+    checkBounds(codec, 'values', rows.values, decoded.rows.values);
+    expect(await encodeEntry(decoded.rows, codec, hash)).toEqual(entry);
+  });
+
+  it('is a miss when truncated anywhere', async () => {
+    const hash = await hashOf();
+    const entry = await encodeEntry(randomRows(SHAPE, 0, 64), codec, hash);
+    const expectation = { chainHash: hash, shape: SHAPE, start: 0, count: 64 };
+    for (const length of [0, 10, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 1, entry.length >> 1, entry.length - 1]) {
+      expect((await decodeEntry(entry.subarray(0, length), expectation)).ok).toBe(false);
+    }
+    const padded = new Uint8Array(entry.length + 1);
+    padded.set(entry);
+    expect((await decodeEntry(padded, expectation)).ok).toBe(false);
+  });
+
+  it('is a miss with any single flipped bit (header and body)', async () => {
+    const hash = await hashOf();
+    const entry = await encodeEntry(randomRows(SHAPE, 0, 64), codec, hash);
+    const expectation = { chainHash: hash, shape: SHAPE, start: 0, count: 64 };
+    const positions = [...Array.from({ length: HEADER_BYTES }, (_, i) => i)];
+    for (let i = HEADER_BYTES; i < entry.length; i += Math.max(1, Math.floor(entry.length / 150))) positions.push(i);
+    positions.push(entry.length - 1);
+    for (const at of positions) {
+      const bit = at % 8;
+      const damaged = entry.slice();
+      damaged[at] ^= 1 << bit;
+      const result = await decodeEntry(damaged, expectation);
+      expect(result.ok, `bit ${bit} of byte ${at}`).toBe(false);
+    }
+  });
+});
+
+describe('a foreign entry is a miss', () => {
+  const rows = randomRows(SHAPE, 64, 64);
+  const entryFor = async (hash: Uint8Array, r: KvRows = rows) => encodeEntry(r, 'int8', hash);
+
+  it('another model, tenant or weights version (chain hash)', async () => {
+    const entry = await entryFor(await hashOf('salt_a', 'model-a'));
+    for (const hash of [await hashOf('salt_a', 'model-b'), await hashOf('salt_b', 'model-a'), await hashOf('salt_a', 'model-a', 'e'.repeat(64))]) {
+      const result = await decodeEntry(entry, { chainHash: hash, shape: SHAPE, start: 64, count: 64 });
+      expect(result).toEqual({ ok: false, reason: expect.stringContaining('chain hash') });
+    }
+  });
+
+  it('another KV shape or position', async () => {
+    const hash = await hashOf();
+    const entry = await entryFor(hash);
+    const other = { ...SHAPE, nKvHeads: 8, headDim: 4 };
+    expect(await decodeEntry(entry, { chainHash: hash, shape: other, start: 64, count: 64 })).toMatchObject({ ok: false, reason: expect.stringContaining('shape') });
+    expect(await decodeEntry(entry, { chainHash: hash, shape: SHAPE, start: 0, count: 64 })).toMatchObject({ ok: false, reason: expect.stringContaining('positions') });
+  });
+
+  it('refuses to encode non-finite KV values', async () => {
+    const bad = randomRows(SHAPE, 0, 64);
+    bad.values[100] = NaN;
+    await expect(encodeEntry(bad, 'int8', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(bad, 'fp8', await hashOf())).rejects.toThrow(/finite/);
+    const badKey = randomRows(SHAPE, 0, 64);
+    badKey.keys[5] = Infinity;
+    await expect(encodeEntry(badKey, 'int8', await hashOf())).rejects.toThrow(/finite/);
+  });
+});
+
+it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their scales', () => {
+  const n = SHAPE.nLayers * 64 * SHAPE.nKvHeads * SHAPE.headDim;
+  const channels = SHAPE.nLayers * SHAPE.nKvHeads * SHAPE.headDim;
+  expect(payloadBytes(SHAPE, 64, 'f32')).toBe(8 * n);
+  expect(payloadBytes(SHAPE, 64, 'f16')).toBe(4 * n);
+  expect(payloadBytes(SHAPE, 64, 'int8')).toBe(2 * n + 6 * channels + 2 * (n / SHAPE.headDim)); // key lo f32 + scale f16 per channel
+  expect(payloadBytes(SHAPE, 64, 'int8-head')).toBe(2 * n + 4 * (n / SHAPE.headDim));
+  expect(payloadBytes(SHAPE, 64, 'fp8')).toBe(payloadBytes(SHAPE, 64, 'int8-head'));
+});
