@@ -1,12 +1,48 @@
 // The Llama forward pass for one token, read top to bottom like llama2.c's forward().
 // Weights live in backend memory (copied once per model); a session owns the KV cache and the
 // activations (allocated once per session). Every value below is a byte pointer into that memory.
+import { QK, f16ToF32, quantScratchBytes } from '../kernels-wasm/quant';
+import { E4M3_VALUES } from './deepseek/fp8';
 import type { KernelBackend } from '../kernels-wasm/types';
 import type { LlamaConfig } from './llama-config';
 import type { LlamaWeights } from './llama2c-checkpoint';
+import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
 
-/** LlamaWeights, as pointers into backend memory. */
-export type DeviceWeights = { [K in keyof LlamaWeights]: number };
+/** How a matrix is stored in backend memory (formats/quant.ts describes the quantized ones). */
+export type WeightFormat = 'f32' | 'q8' | 'q4' | 'fp8';
+
+/** A row-major [rows, cols] matrix in backend memory; `scales` is 0 for f32. */
+export interface DeviceMatrix {
+  format: WeightFormat;
+  rows: number;
+  cols: number;
+  data: number;
+  scales: number;
+}
+
+export interface LayerWeights {
+  rmsAtt: number; // [dim]
+  wq: DeviceMatrix; // [nHeads*headDim, dim], rows in the interleaved RoPE order
+  wk: DeviceMatrix; // [nKvHeads*headDim, dim], idem
+  wv: DeviceMatrix; // [nKvHeads*headDim, dim]
+  bq: number; // [nHeads*headDim] or 0 (no bias)
+  bk: number; // [nKvHeads*headDim] or 0
+  bv: number; // [nKvHeads*headDim] or 0
+  wo: DeviceMatrix; // [dim, nHeads*headDim]
+  rmsFfn: number; // [dim]
+  w1: DeviceMatrix; // [hiddenDim, dim] gate
+  w2: DeviceMatrix; // [dim, hiddenDim] down
+  w3: DeviceMatrix; // [hiddenDim, dim] up
+}
+
+export interface DeviceWeights {
+  tokenEmbedding: DeviceMatrix; // [vocabSize, dim]
+  layers: LayerWeights[];
+  rmsFinal: number; // [dim]
+  wcls: DeviceMatrix; // [vocabSize, dim]; the embedding itself when shared
+  /** Scaled RoPE frequencies [headDim/2], or null for the kernel's plain theta^(-2i/headDim). */
+  ropeFrequencies: Float32Array | null;
+}
 
 export interface SessionBuffers {
   x: number; // [dim] the residual stream
@@ -19,30 +55,48 @@ export interface SessionBuffers {
   logits: number; // [vocabSize]
   keyCache: number; // [nLayers, seqLen, nKvHeads*headDim]
   valueCache: number; // [nLayers, seqLen, nKvHeads*headDim]
+  xq: number; // int8 activations + scales for the q8/q4 kernels, quantScratchBytes(max cols)
 }
 
 const F32 = 4;
 
-export function uploadWeights(backend: KernelBackend, weights: LlamaWeights): DeviceWeights {
+export const f32Matrix = (data: number, rows: number, cols: number): DeviceMatrix => ({ format: 'f32', rows, cols, data, scales: 0 });
+
+/** Copies llama2.c weights (stacked [nLayers, …] arrays) into backend memory. */
+export function uploadWeights(backend: KernelBackend, weights: LlamaWeights, c?: LlamaConfig): DeviceWeights {
   const copy = (data: Float32Array) => {
     const ptr = backend.alloc(data.length);
     backend.write(ptr, data);
     return ptr;
   };
-  const tokenEmbedding = copy(weights.tokenEmbedding);
+  const ptrs = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, k === 'wcls' ? 0 : copy(v)])) as Record<keyof LlamaWeights, number>;
+  ptrs.wcls = weights.wcls === weights.tokenEmbedding ? ptrs.tokenEmbedding : copy(weights.wcls);
+  const dim = weights.rmsFinal.length;
+  const nLayers = weights.rmsAtt.length / dim;
+  const vocab = weights.tokenEmbedding.length / dim;
+  const hidden = weights.w1.length / nLayers / dim;
+  const qDim = weights.wq.length / nLayers / dim;
+  const kvDim = weights.wk.length / nLayers / dim;
+  const layer = (l: number, slot: keyof LlamaWeights, rows: number, cols: number) => f32Matrix(ptrs[slot] + l * rows * cols * F32, rows, cols);
   return {
-    tokenEmbedding,
-    rmsAtt: copy(weights.rmsAtt),
-    wq: copy(weights.wq),
-    wk: copy(weights.wk),
-    wv: copy(weights.wv),
-    wo: copy(weights.wo),
-    rmsFfn: copy(weights.rmsFfn),
-    w1: copy(weights.w1),
-    w2: copy(weights.w2),
-    w3: copy(weights.w3),
-    rmsFinal: copy(weights.rmsFinal),
-    wcls: weights.wcls === weights.tokenEmbedding ? tokenEmbedding : copy(weights.wcls),
+    tokenEmbedding: f32Matrix(ptrs.tokenEmbedding, vocab, dim),
+    layers: Array.from({ length: nLayers }, (_, l) => ({
+      rmsAtt: ptrs.rmsAtt + l * dim * F32,
+      wq: layer(l, 'wq', qDim, dim),
+      wk: layer(l, 'wk', kvDim, dim),
+      wv: layer(l, 'wv', kvDim, dim),
+      bq: 0,
+      bk: 0,
+      bv: 0,
+      wo: layer(l, 'wo', dim, qDim),
+      rmsFfn: ptrs.rmsFfn + l * dim * F32,
+      w1: layer(l, 'w1', hidden, dim),
+      w2: layer(l, 'w2', dim, hidden),
+      w3: layer(l, 'w3', hidden, dim),
+    })),
+    rmsFinal: ptrs.rmsFinal,
+    wcls: f32Matrix(ptrs.wcls, vocab, dim),
+    ropeFrequencies: c?.ropeScaling ? ropeInverseFrequencies(c) : null,
   };
 }
 
@@ -59,7 +113,51 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
     logits: backend.alloc(c.vocabSize),
     keyCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
     valueCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
+    xq: backend.alloc(Math.ceil(quantScratchBytes(Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)) / 4)),
   };
+}
+
+const FP8_BLOCK = 128;
+
+/** out[rows] = W · x[cols], whatever W's storage format; xq is the session's int8 scratch. */
+export function linear(k: KernelBackend, out: number, w: DeviceMatrix, x: number, xq: number): void {
+  if (w.format === 'f32') return k.matvec(out, w.data, x, w.rows, w.cols);
+  const q = k.quant;
+  if (!q) throw new Error(`no ${w.format} kernels in this backend`);
+  if (w.format === 'q8') q.matvecQ8(out, w.data, w.scales, x, xq, w.rows, w.cols);
+  else if (w.format === 'q4') q.matvecQ4(out, w.data, w.scales, x, xq, w.rows, w.cols);
+  else q.matvecFp8(out, w.data, w.scales, x, w.rows, w.cols, FP8_BLOCK, FP8_BLOCK);
+}
+
+/** x[dim] = row `token` of the embedding, dequantized when it is stored quantized. */
+export function embed(k: KernelBackend, x: number, w: DeviceMatrix, token: number): void {
+  const cols = w.cols;
+  const out = k.f32(x, cols);
+  if (w.format === 'f32') return out.set(k.f32(w.data + token * cols * F32, cols));
+  const bytes = k.bytes!;
+  if (w.format === 'fp8') {
+    const codes = bytes(w.data + token * cols, cols);
+    const blocks = Math.ceil(cols / FP8_BLOCK);
+    const scales = k.f32(w.scales + Math.floor(token / FP8_BLOCK) * blocks * F32, blocks);
+    for (let c = 0; c < cols; c++) out[c] = E4M3_VALUES[codes[c]] * scales[Math.floor(c / FP8_BLOCK)];
+    return;
+  }
+  const groups = cols / QK;
+  const d = new Uint16Array(bytes(w.scales + token * groups * 2, groups * 2).slice().buffer);
+  if (w.format === 'q8') {
+    const codes = bytes(w.data + token * cols, cols);
+    for (let c = 0; c < cols; c++) out[c] = ((codes[c] << 24) >> 24) * f16ToF32(d[Math.floor(c / QK)]);
+    return;
+  }
+  const codes = bytes(w.data + (token * cols) / 2, cols / 2);
+  for (let g = 0; g < groups; g++) {
+    const scale = f16ToF32(d[g]);
+    for (let j = 0; j < QK / 2; j++) {
+      const b = codes[g * (QK / 2) + j];
+      out[g * QK + j] = ((b & 15) - 8) * scale;
+      out[g * QK + j + QK / 2] = ((b >> 4) - 8) * scale;
+    }
+  }
 }
 
 /**
@@ -75,9 +173,10 @@ export function forward(
   const kvDim = nKvHeads * headDim;
 
   // the token's embedding into the residual stream
-  k.f32(s.x, dim).set(k.f32(w.tokenEmbedding + token * dim * F32, dim));
+  embed(k, s.x, w.tokenEmbedding, token);
 
   for (let l = 0; l < c.nLayers; l++) {
+    const lw = w.layers[l];
     const layerCache = l * seqLen * kvDim * F32;
     const kCache = s.keyCache + layerCache; // [seqLen, kvDim] of this layer
     const vCache = s.valueCache + layerCache; // [seqLen, kvDim]
@@ -85,26 +184,30 @@ export function forward(
     const vRow = vCache + pos * kvDim * F32; // [kvDim] this position's value
 
     // attention: rmsnorm, q/k/v projections (k and v straight into the cache), RoPE, attend
-    k.rmsnorm(s.xb, s.x, w.rmsAtt + l * dim * F32, dim, eps);
-    k.matvec(s.q, w.wq + l * qDim * dim * F32, s.xb, qDim, dim);
-    k.matvec(kRow, w.wk + l * kvDim * dim * F32, s.xb, kvDim, dim);
-    k.matvec(vRow, w.wv + l * kvDim * dim * F32, s.xb, kvDim, dim);
-    k.rope(s.q, kRow, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
+    k.rmsnorm(s.xb, s.x, lw.rmsAtt, dim, eps);
+    linear(k, s.q, lw.wq, s.xb, s.xq);
+    linear(k, kRow, lw.wk, s.xb, s.xq);
+    linear(k, vRow, lw.wv, s.xb, s.xq);
+    if (lw.bq) k.add(s.q, lw.bq, qDim);
+    if (lw.bk) k.add(kRow, lw.bk, kvDim);
+    if (lw.bv) k.add(vRow, lw.bv, kvDim);
+    if (w.ropeFrequencies) ropeWithFrequencies(k.f32(s.q, qDim), k.f32(kRow, kvDim), nHeads, nKvHeads, headDim, pos, w.ropeFrequencies);
+    else k.rope(s.q, kRow, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
     k.attention(s.xb, s.q, kCache, vCache, s.att, nHeads, nKvHeads, headDim, pos + 1);
-    k.matvec(s.xb2, w.wo + l * dim * qDim * F32, s.xb, dim, qDim);
+    linear(k, s.xb2, lw.wo, s.xb, s.xq);
     k.add(s.x, s.xb2, dim);
 
     // feed-forward: rmsnorm, w2(silu(w1·x) * w3·x)
-    k.rmsnorm(s.xb, s.x, w.rmsFfn + l * dim * F32, dim, eps);
-    k.matvec(s.hb, w.w1 + l * hiddenDim * dim * F32, s.xb, hiddenDim, dim);
-    k.matvec(s.hb2, w.w3 + l * hiddenDim * dim * F32, s.xb, hiddenDim, dim);
+    k.rmsnorm(s.xb, s.x, lw.rmsFfn, dim, eps);
+    linear(k, s.hb, lw.w1, s.xb, s.xq);
+    linear(k, s.hb2, lw.w3, s.xb, s.xq);
     k.swiglu(s.hb, s.hb2, hiddenDim);
-    k.matvec(s.xb2, w.w2 + l * dim * hiddenDim * F32, s.hb, dim, hiddenDim);
+    linear(k, s.xb2, lw.w2, s.hb, s.xq);
     k.add(s.x, s.xb2, dim);
   }
 
   if (!computeLogits) return s.logits;
   k.rmsnorm(s.x, s.x, w.rmsFinal, dim, eps);
-  k.matvec(s.logits, w.wcls, s.x, c.vocabSize, dim);
+  linear(k, s.logits, w.wcls, s.x, s.xq);
   return s.logits;
 }

@@ -9,13 +9,15 @@ export class TokenizerError extends Error {
   override name = 'TokenizerError';
 }
 
-export interface EncodeOptions {
-  bos?: boolean;
-  eos?: boolean;
-}
+import type { EncodeOptions, TextTokenizer } from './tokenizers/types';
 
-export class Llama2cTokenizer {
+export type { EncodeOptions };
+
+export class Llama2cTokenizer implements TextTokenizer {
   readonly vocabSize: number;
+  readonly bosId = BOS_ID;
+  /** llama2.c's models end a story with BOS; EOS for completeness. */
+  readonly stopIds: readonly number[] = [BOS_ID, EOS_ID];
   private readonly lookup = new Map<string, number>();
   /** Raw bytes of each piece, for decoding. */
   private readonly pieceBytes: Uint8Array[];

@@ -77,6 +77,37 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
   return { metadata, tensors };
 }
 
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** [begin, end) in the data section. */
+  offsets: [number, number];
+}
+
+/**
+ * Parses the header JSON alone (the bytes after the u64 length), for readers that stream the data
+ * section instead of holding the file. Entries come sorted by offset; coverage is checked against
+ * `dataBytes` when given.
+ */
+export function parseSafetensorsHeader(json: Uint8Array, dataBytes?: number): { metadata: Record<string, string>; entries: SafetensorsEntry[] } {
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+  } catch (err) {
+    throw new SafetensorsError(`header is not valid UTF-8 JSON: ${String(err)}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
+  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__').map(([name, raw]) => ({ name, ...parseEntry(name, raw) }));
+  entries.sort((a, b) => a.offsets[0] - b.offsets[0]);
+  const end = entries.reduce((at, e) => {
+    if (e.offsets[0] !== at) throw new SafetensorsError(`${e.name}: starts at ${e.offsets[0]}, expected ${at} (tensors must tile the data section)`);
+    return e.offsets[1];
+  }, 0);
+  if (dataBytes !== undefined && end !== dataBytes) throw new SafetensorsError(`data section has ${dataBytes} bytes, the header covers ${end}`);
+  return { metadata: (header.__metadata__ ?? {}) as Record<string, string>, entries };
+}
+
 function parseEntry(name: string, raw: unknown): { dtype: SafetensorsDtype; shape: number[]; offsets: [number, number] } {
   const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof e !== 'object' || e === null) throw new SafetensorsError(`${name}: entry is not an object`);

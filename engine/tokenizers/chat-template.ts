@@ -1,0 +1,46 @@
+// A model's chat template (tokenizer_config.json `chat_template`, Jinja) rendered with
+// @huggingface/jinja, the renderer transformers.js uses: what the model was trained to read.
+import { Template } from '@huggingface/jinja';
+import { messageText, type TemplateMessage } from '../chat-template';
+
+export class ChatTemplateError extends Error {
+  override name = 'ChatTemplateError';
+}
+
+export class ChatTemplate {
+  private readonly template: Template;
+
+  /** `specials`: bos_token, eos_token, … as the template names them. */
+  constructor(readonly source: string, private readonly specials: Record<string, string> = {}) {
+    try {
+      this.template = new Template(source);
+    } catch (err) {
+      throw new ChatTemplateError(`chat template does not parse: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** The prompt text for `messages`, ending with the assistant's turn opened (add_generation_prompt). */
+  render(messages: TemplateMessage[], addGenerationPrompt = true): string {
+    try {
+      return this.template.render({
+        ...this.specials,
+        messages: messages.map((m) => ({ role: m.role, content: messageText(m.content) })),
+        add_generation_prompt: addGenerationPrompt,
+      });
+    } catch (err) {
+      // raise_exception() in a template is how models reject a conversation (e.g. roles out of order)
+      throw new ChatTemplateError(err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+/** The default template of a tokenizer_config.json: a string, or the entry named "default" of a list. */
+export function chatTemplateSource(tokenizerConfig: unknown): string | null {
+  const t = (tokenizerConfig as { chat_template?: unknown } | null)?.chat_template;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const entry = t.find((e) => e?.name === 'default') ?? t[0];
+    return typeof entry?.template === 'string' ? entry.template : null;
+  }
+  return null;
+}
