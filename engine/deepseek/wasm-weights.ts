@@ -1,0 +1,156 @@
+// Places a DeepSeek-V3 checkpoint (the files loadDeepSeekModel reads) into WASM memory: FP8 projections stay
+// E4M3 bytes + f32 block scales; norms, router, embedding and head become f32; kv_b_proj is dequantized to
+// f32, as the reference holds it (MLA's absorbed form reads it per head). The main model only: the MTP
+// module's tensors are left in the file.
+import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
+import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
+import { dequantizeWeightFp8 } from './fp8';
+import { layerPrefix } from './hf-names';
+import { DeepSeekLoadError } from './weights';
+import { placeBytes, placeF32, type WasmLinear } from './wasm-linear';
+import type { KernelBackend } from '../../kernels-wasm/types';
+
+export interface WasmMlp {
+  gate: WasmLinear;
+  up: WasmLinear;
+  down: WasmLinear;
+}
+
+export interface WasmMoeWeights {
+  router: number; // f32 [E, hidden]
+  bias: number; // f32 [E], 0 when the checkpoint has none
+  experts: WasmMlp[];
+  shared: WasmMlp | null;
+}
+
+export interface WasmMlaWeights {
+  qA: WasmLinear | null;
+  qANorm: number; // f32 [qLoraRank], 0 without low-rank q
+  qB: WasmLinear | null;
+  q: WasmLinear | null;
+  kvA: WasmLinear;
+  kvANorm: number; // f32 [latent]
+  kvB: number; // f32 [H·(nope+v), latent]
+  o: WasmLinear;
+}
+
+export interface WasmBlockWeights {
+  attnNorm: number;
+  mla: WasmMlaWeights;
+  ffnNorm: number;
+  dense: WasmMlp | null;
+  moe: WasmMoeWeights | null;
+}
+
+export interface WasmDeepSeekWeights {
+  config: DeepSeekConfig;
+  embed: number; // f32 [vocab, hidden]
+  layers: WasmBlockWeights[];
+  norm: number; // f32 [hidden]
+  lmHead: WasmLinear;
+  /** Bytes of weights placed. */
+  bytes: number;
+}
+
+class Placer {
+  bytes = 0;
+  constructor(private mem: KernelBackend, private tensors: Map<string, TensorView>, private config: DeepSeekConfig) {}
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  private view(name: string, shape: number[]): TensorView {
+    const t = this.tensors.get(name);
+    if (!t) throw new DeepSeekLoadError(`checkpoint lacks tensor ${name}`);
+    if (t.shape.join(',') !== shape.join(',')) throw new DeepSeekLoadError(`${name}: shape [${t.shape}], config implies [${shape}]`);
+    return t;
+  }
+
+  private f32(data: Float32Array): number {
+    this.bytes += data.byteLength;
+    return placeF32(this.mem, data);
+  }
+
+  float(name: string, shape: number[]): number {
+    return this.f32(tensorToFloat32(this.view(name, shape)));
+  }
+
+  private scales(name: string, rows: number, cols: number): { scaleInv: Float32Array; block: [number, number] } {
+    const block = this.config.quantization?.weightBlockSize ?? [128, 128];
+    const scaleInv = tensorToFloat32(this.view(`${name}_scale_inv`, [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]));
+    return { scaleInv, block: [block[0], block[1]] };
+  }
+
+  /** A projection: FP8 stays FP8, anything else becomes f32. */
+  linear(name: string, rows: number, cols: number): WasmLinear {
+    const t = this.view(name, [rows, cols]);
+    if (t.dtype !== 'F8_E4M3') return { kind: 'f32', rows, cols, w: this.f32(tensorToFloat32(t)) };
+    const { scaleInv, block } = this.scales(name, rows, cols);
+    this.bytes += t.bytes.byteLength;
+    return { kind: 'fp8', rows, cols, w: placeBytes(this.mem, t.bytes), scales: this.f32(scaleInv), block };
+  }
+
+  /** A projection dequantized to f32. */
+  matrix(name: string, rows: number, cols: number): number {
+    const t = this.view(name, [rows, cols]);
+    if (t.dtype !== 'F8_E4M3') return this.f32(tensorToFloat32(t));
+    const { scaleInv, block } = this.scales(name, rows, cols);
+    return this.f32(dequantizeWeightFp8({ q: t.bytes, scaleInv }, rows, cols, block));
+  }
+}
+
+function placeMlp(src: Placer, p: string, hidden: number, inter: number): WasmMlp {
+  return {
+    gate: src.linear(`${p}.gate_proj.weight`, inter, hidden),
+    up: src.linear(`${p}.up_proj.weight`, inter, hidden),
+    down: src.linear(`${p}.down_proj.weight`, hidden, inter),
+  };
+}
+
+function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWeights {
+  const p = layerPrefix(layer), a = `${p}.self_attn`, h = c.hiddenSize, H = c.numAttentionHeads;
+  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim, r = c.qLoraRank;
+  const mla: WasmMlaWeights = {
+    qA: r === null ? null : src.linear(`${a}.q_a_proj.weight`, r, h),
+    qANorm: r === null ? 0 : src.float(`${a}.q_a_layernorm.weight`, [r]),
+    qB: r === null ? null : src.linear(`${a}.q_b_proj.weight`, H * qk, r),
+    q: r === null ? src.linear(`${a}.q_proj.weight`, H * qk, h) : null,
+    kvA: src.linear(`${a}.kv_a_proj_with_mqa.weight`, c.kvLoraRank + c.qkRopeHeadDim, h),
+    kvANorm: src.float(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank]),
+    kvB: src.matrix(`${a}.kv_b_proj.weight`, H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank),
+    o: src.linear(`${a}.o_proj.weight`, h, H * c.vHeadDim),
+  };
+  const moe = isMoeLayer(c, layer), bias = `${p}.mlp.gate.e_score_correction_bias`;
+  return {
+    attnNorm: src.float(`${p}.input_layernorm.weight`, [h]),
+    mla,
+    ffnNorm: src.float(`${p}.post_attention_layernorm.weight`, [h]),
+    dense: moe ? null : placeMlp(src, `${p}.mlp`, h, c.intermediateSize),
+    moe: !moe ? null : {
+      router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
+      bias: src.has(bias) ? src.float(bias, [c.nRoutedExperts]) : 0,
+      experts: Array.from({ length: c.nRoutedExperts }, (_, e) => placeMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize)),
+      shared: c.nSharedExperts > 0 ? placeMlp(src, `${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize) : null,
+    },
+  };
+}
+
+/** files: 'config.json' and every '*.safetensors' of the checkpoint, as for loadDeepSeekModel. */
+export function placeDeepSeekWeights(mem: KernelBackend, files: Record<string, Uint8Array>): WasmDeepSeekWeights {
+  const cfgBytes = files['config.json'];
+  if (!cfgBytes) throw new DeepSeekLoadError('checkpoint lacks config.json');
+  const config = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(cfgBytes)));
+  const tensors = new Map<string, TensorView>();
+  for (const [path, bytes] of Object.entries(files)) {
+    if (path.endsWith('.safetensors')) for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
+  }
+  if (tensors.size === 0) throw new DeepSeekLoadError('checkpoint has no *.safetensors file');
+  const src = new Placer(mem, tensors, config);
+  const h = config.hiddenSize, V = config.vocabSize;
+  const embed = src.float('model.embed_tokens.weight', [V, h]);
+  const layers = Array.from({ length: config.numHiddenLayers }, (_, i) => placeBlock(src, config, i));
+  const norm = src.float('model.norm.weight', [h]);
+  const lmHead: WasmLinear = config.tieWordEmbeddings ? { kind: 'f32', rows: V, cols: h, w: embed } : src.linear('lm_head.weight', V, h);
+  return { config, embed, layers, norm, lmHead, bytes: src.bytes };
+}
