@@ -109,7 +109,7 @@ export class WasmDeepSeekModel {
   /** Feeds a prompt (in chunks of maxBatch) from position 0; returns the logits of its last token. */
   prefill(prompt: ArrayLike<number>): Float32Array {
     const V = this.config.vocabSize;
-    let last = new Float32Array(0);
+    let last: Float32Array = new Float32Array(0);
     for (let at = 0; at < prompt.length; at += this.maxBatch) {
       const chunk = Array.from({ length: Math.min(this.maxBatch, prompt.length - at) }, (_, i) => prompt[at + i]);
       last = this.forward(chunk, at).subarray((chunk.length - 1) * V, chunk.length * V);
