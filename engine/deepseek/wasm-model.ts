@@ -17,7 +17,7 @@ import { argmax } from './ops';
 import { mlaSoftmaxScale } from './rope';
 import { deepSeekKit, linearForward, type DeepSeekKit } from './wasm-linear';
 import { createMlaBuffers, createMlaCache, wasmMlaForward, type MlaBuffers, type WasmMlaCache } from './wasm-mla';
-import { createMoeBuffers, wasmMlpForward, wasmMoeForward, type MoeBuffers } from './wasm-moe';
+import { createMoeBuffers, moeDims, wasmMlpForward, wasmMoeForward, type MoeBuffers } from './wasm-moe';
 import { placeDeepSeekWeights, type WasmDeepSeekWeights } from './wasm-weights';
 
 export interface WasmModelOptions {
@@ -54,7 +54,7 @@ export class WasmDeepSeekModel {
 
   /** backend: a fresh WASM kernel backend, used by this model alone. */
   constructor(backend: KernelBackend, files: Record<string, Uint8Array>, opts: WasmModelOptions = {}) {
-    const kit = (this.kit = deepSeekKit(backend, opts.kernels));
+    this.kit = deepSeekKit(backend, opts.kernels);
     const w = (this.weights = placeDeepSeekWeights(backend, files));
     const c = (this.config = w.config), h = c.hiddenSize, mem = backend;
     this.maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096);
@@ -71,7 +71,7 @@ export class WasmDeepSeekModel {
     const widest = Math.max(2 * h, c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts), c.qLoraRank ?? 0, c.numAttentionHeads * c.vHeadDim);
     const lin = mem.alloc(4 * widest);
     this.mla = createMlaBuffers(mem, c, this.dims, B, T, lin);
-    this.moe = createMoeBuffers(kit, c, B, lin);
+    this.moe = createMoeBuffers(mem, moeDims(c), B, lin);
     this.heap = mem.f32(0, mem.bytesUsed / 4); // memory never grows after this
   }
 

@@ -1,6 +1,7 @@
 // DeepSeekMoE on the WASM kernels, for n tokens at once: route every token, group the (token, slot) pairs
 // by expert (moe_plan), run each chosen expert once over all its tokens as a batched SwiGLU MLP (gathered
 // rows in, weighted rows scattered back), then add the shared expert run over all n tokens.
+import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeepSeekConfig } from './config';
 import type { GateOptions } from './moe';
 import { i32View, linearForward, type DeepSeekKit } from './wasm-linear';
@@ -21,12 +22,25 @@ export interface MoeBuffers {
   lin: number; // FP8 prefill scratch, 4 · widest cols
 }
 
-export function createMoeBuffers(kit: DeepSeekKit, c: DeepSeekConfig, maxBatch: number, lin: number): MoeBuffers {
-  const m = kit.mem, E = c.nRoutedExperts, K = c.numExpertsPerTok, h = c.hiddenSize;
+export interface MoeDims {
+  experts: number;
+  topK: number;
+  nGroup: number;
+  hidden: number;
+  /** The widest MLP: dense, routed or shared expert. */
+  inter: number;
+}
+
+export function moeDims(c: DeepSeekConfig): MoeDims {
   const inter = Math.max(c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts));
+  return { experts: c.nRoutedExperts, topK: c.numExpertsPerTok, nGroup: c.nGroup, hidden: c.hiddenSize, inter };
+}
+
+export function createMoeBuffers(mem: KernelBackend, d: MoeDims, maxBatch: number, lin: number): MoeBuffers {
+  const m = mem, E = d.experts, K = d.topK, h = d.hidden, inter = d.inter;
   return {
     logits: m.alloc(maxBatch * E), idx: m.alloc(maxBatch * K), weight: m.alloc(maxBatch * K),
-    route: m.alloc(2 * E + 2 * c.nGroup + Math.ceil(Math.max(E, c.nGroup) / 4)),
+    route: m.alloc(2 * E + 2 * d.nGroup + Math.ceil(Math.max(E, d.nGroup) / 4)),
     offsets: m.alloc(E + 1), order: m.alloc(maxBatch * K),
     xs: m.alloc(maxBatch * h), ys: m.alloc(maxBatch * h), h1: m.alloc(maxBatch * inter), h3: m.alloc(maxBatch * inter), lin,
   };

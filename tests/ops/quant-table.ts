@@ -20,6 +20,8 @@ export interface Placed {
   outputs: Record<string, number>;
   /** Rewrites every input (in-place ops change theirs). */
   reset(): void;
+  /** Outputs that need more than an f32 copy (e.g. i32 indices turned into a dense vector); default: `outputs`. */
+  read?(): Record<string, Float32Array>;
 }
 
 export interface ExtSpec<Ops, S, H> {
@@ -72,6 +74,7 @@ export function extCase<Ops, S extends object, H>(
             run(ops) {
               placed.reset();
               spec.invoke(ops, placed.ptrs, shape);
+              if (placed.read) return placed.read();
               return Object.fromEntries(Object.entries(placed.outputs).map(([n, len]) => [n, b.f32(placed.ptrs[n], len).slice()]));
             },
             invoke: (ops) => spec.invoke(ops, placed.ptrs, shape),
