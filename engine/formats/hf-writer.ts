@@ -33,7 +33,7 @@ const FP8_BLOCK = 128;
 function grouped(src: SourceTensor, format: 'q8' | 'q4'): GroupQuantized {
   if (src.group?.format === format) return src.group.read();
   const [rows, cols] = src.spec.shape;
-  return (format === 'q8' ? quantizeQ8 : quantizeQ4)(src.read(), rows, cols);
+  return (format === 'q8' ? quantizeQ8 : quantizeQ4)(sourceValues(src), rows, cols);
 }
 
 /** Float values of a source (dequantized when it is group-quantized). */

@@ -12,7 +12,7 @@ import type { KernelBackend } from '../../../kernels-wasm/types';
 /** An imported model written as a directory (in memory) in `quant`, then loaded. */
 export async function throughModelDir(backend: KernelBackend, m: ImportedModel, quant: QuantTarget, opts: ModelDirOptions = {}): Promise<LoadedModel & { files: Record<string, Uint8Array> }> {
   const plan = planModelDir(m, quant);
-  const files = { ...plan.files, 'model.safetensors': safetensorsBytes(plan.tensors, plan.metadata) };
+  const files: Record<string, Uint8Array> = { ...plan.files, 'model.safetensors': safetensorsBytes(plan.tensors, plan.metadata) };
   const json = (name: string) => (files[name] ? JSON.parse(new TextDecoder().decode(files[name])) : undefined);
   const loaded = await loadModelDir(backend, {
     config: json('config.json'),
