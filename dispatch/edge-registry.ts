@@ -1,12 +1,17 @@
 // Edge models: listed from R2, loaded into WASM memory once per isolate and kept there.
 import { createWasmKernels } from '../kernels-wasm/index';
-import { LlamaModel } from '../engine/index';
+import { LlamaModel, weightsDigest } from '../engine/index';
 import { ApiError, modelNotFound } from '../protocol/errors';
 import { edgeManifest, manifestKey, type EdgeManifest } from './edge-manifest';
+import { PromptCache } from './prompt-cache';
 
 export interface EdgeModel {
   manifest: EdgeManifest;
   engine: LlamaModel;
+  /** Hex SHA-256 of the checkpoint: prompt-cache entries of other weights never match. */
+  weightsDigest: string;
+  /** This model's prompt cache in this isolate (it remembers its recent writes). */
+  promptCache: PromptCache;
 }
 
 export class EdgeRegistry {
@@ -49,7 +54,7 @@ export class EdgeRegistry {
     ]);
     const backend = await createWasmKernels(this.kernels);
     const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, { id });
-    return { manifest, engine };
+    return { manifest, engine, weightsDigest: await weightsDigest(checkpoint), promptCache: new PromptCache() };
   }
 }
 

@@ -26,6 +26,10 @@ const sampling = {
   stream_options: streamOptions,
   n: z.literal(1, { message: 'only n = 1 is supported' }).nullish().meta({ description: 'Only 1 is supported.' }),
   user: z.string().nullish(),
+  cache: z
+    .boolean()
+    .nullish()
+    .meta({ description: 'Extension: false skips the prompt cache for this request (no cached prefix is restored, none is stored). Default true.' }),
 };
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });

@@ -4,6 +4,7 @@ import { requestId } from 'hono/request-id';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { ApiError } from '../protocol/errors';
 import { admin } from './admin';
+import { adminCache } from './admin-cache';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
 import { dashboard } from './dashboard';
@@ -29,6 +30,7 @@ export function createApp(deps: AppDeps) {
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/openapi.json', openapi());
   app.route('/dashboard', dashboard());
+  app.route('/admin/prompt-cache', adminCache());
   app.route('/admin', admin());
   // Like OpenAI, everything under /v1 (models included) needs a key; /health and /dashboard do not.
   app.use('/v1/*', auth());

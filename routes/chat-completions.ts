@@ -10,7 +10,7 @@ import { readBody } from './body';
 import type { AppEnv } from './env';
 import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
-import { makePlan } from './plan';
+import { attachPromptCache, makePlan } from './plan';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
@@ -33,6 +33,8 @@ export function chatCompletions(resolve: ModelResolver) {
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, { endpoint: 'chat.completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
+    // A replayed result has its usage already; anything else restores its cached prefix, if any.
+    if (!replay) await attachPromptCache(c, plan, model, req.cache);
     // A stream is a fresh Response: it carries the request id itself.
     const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 

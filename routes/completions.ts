@@ -9,7 +9,7 @@ import { FINGERPRINT } from './chat-completions';
 import type { AppEnv } from './env';
 import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
-import { makePlan } from './plan';
+import { attachPromptCache, makePlan } from './plan';
 
 /** OpenAI's default for the legacy endpoint. */
 const DEFAULT_MAX_TOKENS = 16;
@@ -25,6 +25,8 @@ export function completions(resolve: ModelResolver) {
     const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, { endpoint: 'completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
+    // A replayed result has its usage already; anything else restores its cached prefix, if any.
+    if (!replay) await attachPromptCache(c, plan, model, req.cache);
     // A stream is a fresh Response: it carries the request id itself.
     const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
     const echo = req.echo ? prompt : '';

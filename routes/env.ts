@@ -7,6 +7,12 @@ export interface Env {
   /** Model files: `<model-id>/model.json` plus the files it names. */
   MODELS: R2Bucket;
   DEFAULT_MODEL?: string;
+  /** Prompt cache (dispatch/prompt-cache.ts): one entry per 64-token block of KV state; unbound means off. */
+  PROMPT_CACHE?: KVNamespace;
+  /** f32 | f16 | int8 | fp8 | int8-head | off (default int8). */
+  PROMPT_CACHE_CODEC?: string;
+  /** Seconds an entry lives in KV (default 86400, at least 60). */
+  PROMPT_CACHE_TTL_SECONDS?: string;
   /** Accounts, keys (SHA-256 hashes), the request ledger, top-ups (migrations/). */
   DB: D1Database;
   /** One rate limiter per API key (requests/min, tokens/min, concurrency). */

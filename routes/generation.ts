@@ -5,7 +5,8 @@
 import type { Context } from 'hono';
 import type { Admission, Meter, Outcome } from '../billing/meter';
 import { countsOf } from '../billing/wire';
-import type { GenerateOptions, LlamaModel } from '../engine/index';
+import type { PromptCacheUse } from '../dispatch/prompt-cache';
+import type { GenerateOptions, GenerationResult as EngineResult, LlamaModel } from '../engine/index';
 import type { FinishReason } from '../protocol/responses';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -19,6 +20,8 @@ export interface GenerationPlan {
   requestId: string;
   /** Prices and records the generation; absent where billing is off. */
   meter?: Pick<Meter, 'finish'>;
+  /** The prompt cache's hit to restore and the capture that stores new blocks; absent when off. */
+  promptCache?: PromptCacheUse;
 }
 
 export interface GenerationResult {
@@ -39,6 +42,13 @@ export interface Frames {
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason => (reason === 'length' ? 'length' : 'stop');
 
+/** The engine run of a plan: its options, the prompt-cache restore and capture, the client's signal. */
+const generate = (plan: GenerationPlan, signal: AbortSignal | undefined) =>
+  plan.engine.generate(plan.promptIds, { ...plan.options, signal, restore: plan.promptCache?.restore, capture: plan.promptCache?.capture });
+
+/** Usage of a finished run: hits are the prompt tokens really restored. */
+const usageOf = (r: EngineResult): Usage => makeUsage(r.promptTokens, r.completionTokens, r.cachedTokens ?? 0);
+
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
  * 402/409/422/429). Returns the stored result when this is a retry of a completed idempotent request.
@@ -54,7 +64,7 @@ export async function admit(c: Context<AppEnv>, plan: GenerationPlan, a: Omit<Ad
 const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
   status: 'failed',
   promptTokens: plan.promptIds.length,
-  cachedTokens: 0,
+  cachedTokens: plan.promptCache?.hitTokens ?? 0,
   completionTokens,
 });
 
@@ -68,14 +78,14 @@ async function billed(plan: GenerationPlan, result: GenerationResult, aborted: b
 
 /** Runs to the end (or abort) and returns the whole text. A failure bills nothing: nothing was delivered. */
 export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Promise<GenerationResult> {
-  const iterator = plan.engine.generate(plan.promptIds, { ...plan.options, signal });
+  const iterator = generate(plan, signal);
   let text = '';
   try {
     for (;;) {
       const step = await iterator.next();
       if (step.done) {
         const r = step.value;
-        const result = { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
+        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r) };
         return await billed(plan, result, r.finishReason === 'abort');
       }
       text += step.value.text;
@@ -143,7 +153,7 @@ function* closing(result: GenerationResult, frames: Frames, includeUsage: boolea
 }
 
 async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
-  const tokens = plan.engine.generate(plan.promptIds, { ...plan.options, signal });
+  const tokens = generate(plan, signal);
   let text = '';
   let produced = 0;
   try {
@@ -153,7 +163,7 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
       if (step.done) {
         const r = step.value;
         state.settled = true;
-        const result = { text, finishReason: finishOf(r.finishReason), usage: makeUsage(r.promptTokens, r.completionTokens) };
+        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r) };
         yield* closing(await billed(plan, result, r.finishReason === 'abort'), frames, plan.includeUsage);
         return;
       }

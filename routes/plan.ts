@@ -1,7 +1,12 @@
 // From a validated request to a generation plan: resolve the model, encode the prompt, check that
-// prompt + max_tokens fit the context, and map the sampling fields onto the engine's options.
+// prompt + max_tokens fit the context, and map the sampling fields onto the engine's options; then
+// look the prompt up in the prompt cache (dispatch/prompt-cache.ts).
+import type { Context } from 'hono';
 import type { EdgeModel } from '../dispatch/edge-registry';
+import { promptCacheSettings } from '../dispatch/prompt-cache';
+import { kvShapeOf } from '../engine/index';
 import { contextLengthExceeded, invalidRequest } from '../protocol/errors';
+import type { AppEnv } from './env';
 import type { GenerationPlan } from './generation';
 
 export interface SamplingFields {
@@ -43,4 +48,29 @@ export function makePlan(
     includeUsage: fields.stream_options?.include_usage === true,
     requestId,
   };
+}
+
+/** The salt of the caller's prompt-cache keys: its account's, so tenants never share entries. */
+export const tenantSaltOf = (c: Context<AppEnv>): string => c.get('key').tenantSalt;
+
+function waitUntilOf(c: Context<AppEnv>): (p: Promise<unknown>) => void {
+  try {
+    const ctx = c.executionCtx;
+    return (p) => ctx.waitUntil(p);
+  } catch {
+    return () => {}; // app.request() without an execution context (tests): the promise still runs.
+  }
+}
+
+/**
+ * Restores what the prompt cache holds of the plan's prompt and arranges for the rest to be stored
+ * after the response. Off when the request says `cache: false`, without a PROMPT_CACHE binding, or
+ * with PROMPT_CACHE_CODEC=off.
+ */
+export async function attachPromptCache(c: Context<AppEnv>, plan: GenerationPlan, model: EdgeModel, requested: boolean | null | undefined): Promise<void> {
+  const kv = c.env.PROMPT_CACHE;
+  const settings = promptCacheSettings(c.env);
+  if (requested === false || !kv || !settings) return;
+  const scope = { tenantSalt: tenantSaltOf(c), modelId: model.manifest.id, weightsDigest: model.weightsDigest, shape: kvShapeOf(model.engine.config) };
+  plan.promptCache = await model.promptCache.open({ kv, settings, waitUntil: waitUntilOf(c) }, scope, plan.promptIds);
 }

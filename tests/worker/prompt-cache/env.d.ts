@@ -1,0 +1,6 @@
+// The bindings prompt-cache tests use, merged into the Worker tests' Env.
+declare namespace Cloudflare {
+  interface Env {
+    PROMPT_CACHE: KVNamespace;
+  }
+}
