@@ -35,16 +35,21 @@ export function uploadFp8Weights(gpu: Gpu, weights: Fp8Weight[], rows: number, c
   return { codes: uploadBuffer(gpu, codes, `${label}.codes`), scales: uploadBuffer(gpu, scales, `${label}.scales`), rows, cols, experts: weights.length };
 }
 
-/** x[rows, cols] → q[rows, cols] (E4M3 values as f32), scale[rows, ceil(cols/128)]. */
-export async function fp8Quantize(gpu: Gpu, b: { x: GPUBuffer; q: GPUBuffer; scale: GPUBuffer }, s: { cols: number; maxRows: number }): Promise<GpuOp> {
+/**
+ * x[rows, cols] → q[rows, cols] (E4M3 values as f32), scale[rows, ceil(cols/128)]. With passThrough,
+ * q = x and scale = 1: the FP8 GEMMs downstream then run weight-only FP8 (f32 activations).
+ */
+export async function fp8Quantize(
+  gpu: Gpu, b: { x: GPUBuffer; q: GPUBuffer; scale: GPUBuffer }, s: { cols: number; maxRows: number; passThrough?: boolean },
+): Promise<GpuOp> {
   const op = 'fp8Quantize', blocks = Math.ceil(s.cols / FP8_BLOCK);
   checkSize(op, 'x', b.x, s.maxRows * s.cols, `[${s.maxRows}, ${s.cols}]`);
   checkSize(op, 'q', b.q, s.maxRows * s.cols, `[${s.maxRows}, ${s.cols}]`);
   checkSize(op, 'scale', b.scale, s.maxRows * blocks, `[${s.maxRows}, ${blocks}]`);
-  const call = new KernelCall(gpu, await pipeline(gpu, 'fp8-quantize'), op, [b.x, b.q, b.scale], 3);
+  const call = new KernelCall(gpu, await pipeline(gpu, 'fp8-quantize'), op, [b.x, b.q, b.scale], 4);
   return (pass, rows) => {
     check(rows >= 1 && rows <= s.maxRows, op, `rows ${rows} outside 1..${s.maxRows}`);
-    call.record(pass, [rows, s.cols, blocks], [], grid(Math.ceil((rows * blocks) / 64)));
+    call.record(pass, [rows, s.cols, blocks, s.passThrough ? 1 : 0], [], grid(Math.ceil((rows * blocks) / 64)));
   };
 }
 

@@ -1,12 +1,14 @@
 // Dynamic FP8 E4M3 activation quantization per 1×128 block (DeepSeek-V3's act_quant): per row and block,
 // scale = amax / 448 and q = e4m3(x / scale), nearest value with ties to even, saturating at ±448.
 // q is stored as the f32 value of its E4M3 code (exact), so the GEMMs multiply values, not codes.
-// One invocation per (row, block).
+// passThrough = 1 skips quantization (q = x, scale = 1): the FP8 GEMMs then compute weight-only FP8
+// with f32 activations, like the reference's 'dequantized' GEMM. One invocation per (row, block).
 
 struct Params {
   rows: u32,    // tokens
   cols: u32,    // K
   blocks: u32,  // ceil(K / 128)
+  passThrough: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -45,6 +47,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b = id % p.blocks;
   let c0 = row * p.cols + b * 128u;
   let c1 = row * p.cols + min(p.cols, (b + 1u) * 128u);
+  if (p.passThrough != 0u) {
+    scale[id] = 1.0;
+    for (var i = c0; i < c1; i++) {
+      q[i] = x[i];
+    }
+    return;
+  }
   var amax = 0.0;
   for (var i = c0; i < c1; i++) {
     amax = max(amax, abs(x[i]));

@@ -1,6 +1,7 @@
 // FP8 cases: activation quantization and the block-scaled GEMV/GEMM against engine/deepseek/fp8
 // (quantizeActivationsFp8 + fp8Gemm, which sum each 128-block in f32 and then scale, as the GPU does).
-import { E4M3_VALUES, fp8Gemm, quantizeActivationsFp8, quantizeWeightFp8, type Fp8Weight } from '../../../engine/deepseek/fp8';
+import { E4M3_VALUES, dequantizeWeightFp8, fp8Gemm, quantizeActivationsFp8, quantizeWeightFp8, type Fp8Weight } from '../../../engine/deepseek/fp8';
+import { matvec } from '../../../engine/deepseek/ops';
 import { fp8Linear, fp8Quantize, uploadFp8Weights } from '../../../kernels-gpu/fp8';
 import { storageBuffer } from '../../../kernels-gpu/kernel';
 import { readF32, upload } from '../gpu';
@@ -37,20 +38,20 @@ function quantizeCase(rows: number, cols: number): GpuCase {
   };
 }
 
-function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; bench?: boolean } = {}): GpuCase {
-  const kBlocks = Math.ceil(k / 128);
-  const op = rows <= 8 ? 'fp8-gemv' : 'fp8-gemm';
+function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; bench?: boolean; weightOnly?: boolean } = {}): GpuCase {
+  const kBlocks = Math.ceil(k / 128), weightOnly = opts.weightOnly ?? false;
+  const op = (rows <= 8 ? 'fp8-gemv' : 'fp8-gemm') + (weightOnly ? '-w8a32' : '');
   return {
     op, name: shapeName(op, { rows, n, k }),
     // f32 block sums in another order: ~1e-13; a rare activation code one step off (see quantize): ≤ 1e-6.
-    nmse: 1e-6, flops: 2 * rows * n * k, bytes: n * k + (4 * n * kBlocks) / 128 + 4 * rows * (k + n), test: opts.test ?? true, bench: opts.bench ?? false,
+    nmse: weightOnly ? 1e-10 : 1e-6, flops: 2 * rows * n * k, bytes: n * k + (4 * n * kBlocks) / 128 + 4 * rows * (k + n), test: opts.test ?? true, bench: opts.bench ?? false,
     async prepare(gpu) {
       const w = caseWeight(21 + n, n, k);
       const x = nonZero(22 + rows, rows * k, 1e-3, 2);
       const weight = uploadFp8Weights(gpu, [w], n, k, `w${n}x${k}`);
       const xb = upload(gpu, x), xq = storageBuffer(gpu, 4 * rows * k, 'xq'), xs = storageBuffer(gpu, 4 * rows * kBlocks, 'xs');
       const out = storageBuffer(gpu, 4 * rows * n, 'out');
-      const quant = await fp8Quantize(gpu, { x: xb, q: xq, scale: xs }, { cols: k, maxRows: rows });
+      const quant = await fp8Quantize(gpu, { x: xb, q: xq, scale: xs }, { cols: k, maxRows: rows, passThrough: weightOnly });
       const lin = await fp8Linear(gpu, { weight, xq, xs, out }, { maxRows: rows });
       return {
         encode(pass) {
@@ -58,7 +59,12 @@ function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; 
           lin(pass, rows);
         },
         read: async () => ({ out: await readF32(gpu, out, rows * n) }),
-        reference: () => ({ out: fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k) }),
+        reference() {
+          if (!weightOnly) return { out: fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k) };
+          const wf = dequantizeWeightFp8(w, n, k), out = new Float64Array(rows * n); // the reference's 'dequantized' GEMM
+          for (let t = 0; t < rows; t++) matvec(out.subarray(t * n, (t + 1) * n), wf, x.subarray(t * k, (t + 1) * k), n, k);
+          return { out };
+        },
       };
     },
   };
@@ -69,6 +75,8 @@ export const fp8Cases: GpuCase[] = [
   // Ragged shapes on purpose: N not a multiple of 8/128, K with a partial last block (96, 320).
   ...[[1, 64, 128], [1, 200, 96], [3, 257, 320], [8, 130, 256]].map(([m, n, k]) => linearCase(m, n, k)),
   ...[[9, 130, 256], [33, 200, 304], [64, 256, 512]].map(([m, n, k]) => linearCase(m, n, k)),
+  // Weight-only FP8 (activations pass through unquantized) vs dequantized weights in float64.
+  linearCase(1, 200, 96, { weightOnly: true }), linearCase(5, 257, 320, { weightOnly: true }), linearCase(20, 130, 256, { weightOnly: true }),
   linearCase(1, 2048, 2048, { bench: true }),
   linearCase(4, 2048, 2048, { bench: true }),
   linearCase(64, 2048, 2048, { bench: true }),
