@@ -3,6 +3,7 @@
 // absolute path first (RTLD_NODELETE keeps them loaded after Node rejects them as addons), so Dawn's later
 // dlopen("libvulkan.so.1") and lavapipe's own libdrm.so.2 dependency resolve to them by SONAME; the ICD is
 // added with VK_ADD_DRIVER_FILES, which keeps any hardware driver of the machine enumerable too.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,38 @@ import { fileURLToPath } from 'node:url';
 
 /** glibc's RTLD_NODELETE; Node's os.constants.dlopen does not list it. */
 const RTLD_NODELETE = 0x1000;
+
+/**
+ * dlopens, by absolute path, the Vulkan loader and every library lavapipe needs that exists only (or only
+ * new enough) in the private folder — on a bare Debian 12 that includes LLVM, xcb, wayland — so later
+ * lookups by SONAME find them. `ldd` lists lavapipe's dependencies as the dynamic linker would resolve them
+ * with the folder first; libraries that need others are retried until every one loads. Returns the
+ * libraries that would not load.
+ */
+function preloadPrivateLibraries(dir: string): string[] {
+  const lib = realpathSync(join(dir, 'lib'));
+  let resolved = '';
+  try {
+    resolved = execFileSync('ldd', [join(lib, 'libvulkan_lvp.so')], { env: { ...process.env, LD_LIBRARY_PATH: lib }, encoding: 'utf8' });
+  } catch {
+    // No ldd: fall back to the two libraries Debian 12 with Mesa's GL stack lacks.
+  }
+  const paths = [...resolved.matchAll(/=>\s+(\S+)\s+\(/g)].map((m) => m[1]).filter((p) => p.startsWith(`${lib}/`));
+  let pending = [...new Set([...paths, join(lib, 'libdrm.so.2'), join(lib, 'libvulkan.so.1')])];
+  const flags = constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  const isLoaded = (path: string) => readFileSync('/proc/self/maps', 'utf8').includes(realpathSync(path));
+  for (let round = 0; round < 8 && pending.length; round++) {
+    for (const path of pending) {
+      try {
+        if (!isLoaded(path)) process.dlopen({ exports: {} }, path, flags);
+      } catch {
+        // Expected for every plain library: "Module did not self-register"; it stays loaded (NODELETE).
+      }
+    }
+    pending = pending.filter((p) => !isLoaded(p));
+  }
+  return pending;
+}
 
 /** Where tools/install-lavapipe.sh unpacks (LAVAPIPE_DIR overrides). */
 export function lavapipeDir(): string {
@@ -41,18 +74,8 @@ export function setUpDriverEnvironment(): DriverSetup {
     notes.push(`no private lavapipe at ${dir} (run tools/install-lavapipe.sh on a machine without a GPU)`);
     return (done = { lavapipe: null, notes });
   }
-  const loaded = readFileSync('/proc/self/maps', 'utf8');
-  for (const lib of ['libdrm.so.2', 'libvulkan.so.1']) {
-    const path = join(dir, 'lib', lib);
-    if (loaded.includes(path)) continue;
-    try {
-      process.dlopen({ exports: {} }, path, constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE);
-    } catch {
-      // Expected: "Module did not self-register". The library stays loaded; checked below.
-    }
-  }
-  const maps = readFileSync('/proc/self/maps', 'utf8');
-  if (!maps.includes(realpathSync(join(dir, 'root')))) notes.push(`could not preload the Vulkan loader from ${dir}/lib`);
+  const missing = preloadPrivateLibraries(dir);
+  if (missing.length) notes.push(`could not preload ${missing.join(', ')} from ${dir}/lib`);
   const userIcds = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
   if (userIcds) {
     notes.push(`VK_ICD_FILENAMES/VK_DRIVER_FILES set by the caller (${userIcds}): left as is`);
