@@ -31,49 +31,102 @@ export function uploadLinear(arena: WasmArena, lin: Linear): WasmLinear {
   return { kind: 'fp8', rows, cols, q: q.ptr, scale: scale.ptr, block: lin.block };
 }
 
-/** Staging buffers of the kernels, sized once for the widest projection and the largest step. */
+/**
+ * Activations projections read: x[n, cols] f64 in the arena, plus their FP8 form (decoded values and
+ * 1×bc scales), computed by the first FP8 projection that reads them and reused by the others (MLA's
+ * q_a and kv_a share one input; so do every expert's gate and up, and the shared expert's).
+ */
+export class LinearInput {
+  n = 0;
+  cols = 0;
+  /** Block width the FP8 form was made with; 0 while there is none. */
+  quantizedBc = 0;
+
+  constructor(readonly x: number, readonly xd: number, readonly xs: number, readonly maxT: number, readonly maxCols: number) {}
+
+  /** x now holds n new rows of `cols` (row-major): any FP8 form is stale. */
+  reset(n: number, cols: number): this {
+    if (n > this.maxT || cols > this.maxCols) throw new RangeError(`${n}×${cols} exceeds this input's ${this.maxT}×${this.maxCols}`);
+    this.n = n;
+    this.cols = cols;
+    this.quantizedBc = 0;
+    return this;
+  }
+}
+
+/** The kernels' shared staging, sized once for the widest projection and the largest step. */
 export class BatchedLinear {
-  private readonly xt: number; // [maxCols, maxT + 3] f64 (f32 path) or f32 (fp8 path)
-  private readonly xd: number; // [maxT, maxCols] f32: decoded FP8 activations
-  private readonly xs: number; // [maxT, maxBlocks] f32: their scales
-  private readonly st: number; // [maxBlocks, maxT + 3] f32
+  private readonly xt: number; // [maxCols, maxT + 3] f64 (f32 path) or f32 (fp8 path): transposed activations
+  private readonly st: number; // [maxBlocks, maxT + 3] f32: transposed scales
   private readonly table: number; // [256] f32: E4M3 values
   private readonly out32: { ptr: number; view: Float32Array }; // [maxT, maxRows]
   private readonly mem64: Float64Array;
+  private readonly mem32: Float32Array;
 
-  constructor(private readonly k: BatchKernelExports, arena: WasmArena, readonly maxT: number, readonly maxCols: number, readonly maxRows: number) {
-    const blocks = Math.ceil(maxCols / 16) + 1; // FP8 blocks are at least 16 wide
+  constructor(private readonly k: BatchKernelExports, private readonly arena: WasmArena, readonly maxT: number, readonly maxCols: number, readonly maxRows: number) {
     this.xt = arena.alloc(maxCols * (maxT + 3) * 8);
-    this.xd = arena.alloc(maxT * maxCols * 4);
-    this.xs = arena.alloc(maxT * blocks * 4);
-    this.st = arena.alloc(blocks * (maxT + 3) * 4);
+    this.st = arena.alloc(blocksOf(maxCols) * (maxT + 3) * 4);
     const table = arena.f32(256);
     table.view.set(E4M3_VALUES);
     this.table = table.ptr;
     this.out32 = arena.f32(maxT * maxRows);
     this.mem64 = new Float64Array(arena.memory.buffer);
+    this.mem32 = new Float32Array(arena.memory.buffer);
   }
 
   /** Arena bytes the constructor takes. */
   static bytes(maxT: number, maxCols: number, maxRows: number): number {
-    const blocks = Math.ceil(maxCols / 16) + 1;
-    return [maxCols * (maxT + 3) * 8, maxT * maxCols * 4, maxT * blocks * 4, blocks * (maxT + 3) * 4, 1024, maxT * maxRows * 4]
-      .reduce((s, b) => s + Math.ceil(b / 16) * 16, 0);
+    return [maxCols * (maxT + 3) * 8, blocksOf(maxCols) * (maxT + 3) * 4, 1024, maxT * maxRows * 4].reduce((s, b) => s + pad(b), 0);
   }
 
-  /** out[n, rows] f64 at `out` = x[n, cols] f64 at `x` · Wᵀ. */
-  run(out: number, lin: WasmLinear, x: number, n: number): void {
-    if (n > this.maxT || lin.cols > this.maxCols || lin.rows > this.maxRows) {
-      throw new RangeError(`projection [${lin.rows}, ${lin.cols}] over ${n} tokens exceeds the staging size`);
+  /** Arena bytes of one input(): its FP8 staging (x itself is the caller's). */
+  static inputBytes(maxT: number, cols: number): number {
+    return pad(maxT * cols * 4) + pad(maxT * blocksOf(cols) * 4);
+  }
+
+  /** An input over x[maxT, cols] (f64, arena) with its own FP8 staging. */
+  input(x: number, maxT: number, cols: number): LinearInput {
+    return new LinearInput(x, this.arena.alloc(maxT * cols * 4), this.arena.alloc(maxT * blocksOf(cols) * 4), maxT, cols);
+  }
+
+  /** Makes the input's FP8 form for blocks of width bc, unless it has it. */
+  quantize(input: LinearInput, bc: number): void {
+    if (input.quantizedBc === bc) return;
+    this.k.quantizeFp8(input.xd, input.xs, input.x, input.n, input.cols, bc);
+    input.quantizedBc = bc;
+  }
+
+  /** dst's rows i = src's rows rows[i] (f64, and the FP8 form when src has one). */
+  gather(dst: LinearInput, src: LinearInput, rows: ArrayLike<number>, n: number): void {
+    const c = src.cols, m64 = this.mem64, m32 = this.mem32, x0 = src.x / 8, d0 = dst.x / 8;
+    dst.reset(n, c);
+    for (let i = 0; i < n; i++) m64.copyWithin(d0 + i * c, x0 + rows[i] * c, x0 + (rows[i] + 1) * c);
+    if (src.quantizedBc === 0) return;
+    const nkb = Math.ceil(c / src.quantizedBc), xd = src.xd / 4, xs = src.xs / 4;
+    for (let i = 0; i < n; i++) {
+      m32.copyWithin(dst.xd / 4 + i * c, xd + rows[i] * c, xd + (rows[i] + 1) * c);
+      m32.copyWithin(dst.xs / 4 + i * nkb, xs + rows[i] * nkb, xs + (rows[i] + 1) * nkb);
+    }
+    dst.quantizedBc = src.quantizedBc;
+  }
+
+  /** out[n, rows] f64 = input[n, cols] · Wᵀ, n the input's current rows. */
+  run(out: number, lin: WasmLinear, input: LinearInput): void {
+    const n = input.n;
+    if (n > this.maxT || lin.cols !== input.cols || lin.rows > this.maxRows) {
+      throw new RangeError(`projection [${lin.rows}, ${lin.cols}] over ${n}×${input.cols} inputs exceeds the staging or mismatches`);
     }
     if (lin.kind === 'f32') {
-      this.k.gemmF32(out, lin.w, x, this.xt, n, lin.rows, lin.cols);
+      this.k.gemmF32(out, lin.w, input.x, this.xt, n, lin.rows, lin.cols);
       return;
     }
     const [br, bc] = lin.block;
-    this.k.quantizeFp8(this.xd, this.xs, x, n, lin.cols, bc);
-    this.k.gemmFp8(this.out32.ptr, lin.q, lin.scale, this.xd, this.xs, this.xt, this.st, this.table, n, lin.rows, lin.cols, br, bc);
-    const len = n * lin.rows;
-    this.mem64.set(this.out32.view.subarray(0, len), out / 8); // f32 → f64, as linear() copies scratch.out
+    this.quantize(input, bc);
+    this.k.gemmFp8(this.out32.ptr, lin.q, lin.scale, input.xd, input.xs, this.xt, this.st, this.table, n, lin.rows, lin.cols, br, bc);
+    this.mem64.set(this.out32.view.subarray(0, n * lin.rows), out / 8); // f32 → f64, as linear() copies scratch.out
   }
 }
+
+const pad = (b: number) => Math.ceil(b / 16) * 16;
+/** FP8 scale blocks of a row of `cols`, for any block width ≥ 16. */
+const blocksOf = (cols: number) => Math.ceil(cols / 16) + 1;

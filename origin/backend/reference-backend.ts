@@ -11,7 +11,7 @@ import { rmsNorm, softmax, swiglu } from '../../engine/deepseek/ops';
 import { applyRope, mlaSoftmaxScale, ropeAngles, ropeAttentionFactor, ropeInvFreq } from '../../engine/deepseek/rope';
 import type { DeepSeekWeights } from '../../engine/deepseek/weights';
 import { instantiateBatchKernels, type BatchKernelExports } from '../kernels/wasm';
-import { BatchedLinear, type WasmLinear } from './batched-linear';
+import { BatchedLinear, type LinearInput, type WasmLinear } from './batched-linear';
 import { projectionExtent, uploadWeights, weightBytes, type WasmBlock, type WasmMlp, type WasmWeights } from './reference-weights';
 import type { KvRows, StepBackend, StepSequence } from './step-backend';
 import { WasmArena } from './wasm-arena';
@@ -60,6 +60,7 @@ export class ReferenceBackend implements StepBackend {
   private readonly invFreq: Float64Array;
   private readonly attnFactor: number;
   private readonly s; // per-token JS scratch
+  private readonly in: Record<'xb' | 'qLat' | 'attnOut' | 'xe' | 'h1' | 'head', LinearInput>; // what projections read
 
   private constructor(
     private readonly k: BatchKernelExports,
@@ -89,6 +90,8 @@ export class ReferenceBackend implements StepBackend {
     );
     this.freeSlots = Array.from({ length: opts.maxSlots }, (_, i) => opts.maxSlots - 1 - i);
     this.mem64 = new Float64Array(arena.memory.buffer);
+    const input = (name: keyof typeof buf) => lin.input(buf[name].ptr, buf[name].rows.length, buf[name].width);
+    this.in = { xb: input('xb'), qLat: input('qLat'), attnOut: input('attnOut'), xe: input('xe'), h1: input('h1'), head: input('head') };
     const T = opts.maxStepTokens, half = d.rope / 2, K = c.numExpertsPerTok, pairs = (d.heads + 1) >> 1;
     const att = arena.f64(d.heads * opts.maxSeqLen);
     this.s = {
@@ -107,6 +110,7 @@ export class ReferenceBackend implements StepBackend {
       members: new Int32Array(T * K), // (token·K + rank) grouped by expert
       start: new Int32Array(c.nRoutedExperts + 1),
       fill: new Int32Array(c.nRoutedExperts),
+      rows: new Int32Array(T), // token rows of one expert's group
       tokSlot: new Int32Array(T),
       tokPos: new Int32Array(T),
     };
@@ -132,7 +136,8 @@ export class ReferenceBackend implements StepBackend {
     const pad = (b: number) => Math.ceil(b / 16) * 16, C = c.kvLoraRank, R = c.qkRopeHeadDim, pairs = (H + 1) >> 1;
     const cacheBytes = full.maxSlots * c.numHiddenLayers * (pad(full.maxSeqLen * C * 8) + pad(full.maxSeqLen * R * 8));
     const attnBytes = pad(H * full.maxSeqLen * 8) + pad(pairs * C * 16) + pad(pairs * R * 16) + 2 * pad(C * 8);
-    const arena = new WasmArena(weightBytes(weights) + BatchedLinear.bytes(T, extent.cols, extent.rows) + bufBytes + cacheBytes + attnBytes);
+    const inputBytes = (['xb', 'qLat', 'attnOut', 'xe', 'h1', 'head'] as const).reduce((sum, k) => sum + BatchedLinear.inputBytes(widths[k][0], widths[k][1]), 0);
+    const arena = new WasmArena(weightBytes(weights) + BatchedLinear.bytes(T, extent.cols, extent.rows) + bufBytes + cacheBytes + attnBytes + inputBytes);
     const kernels = await instantiateBatchKernels(arena.memory);
     const w = uploadWeights(arena, weights);
     const lin = new BatchedLinear(kernels, arena, T, extent.cols, extent.rows);
@@ -186,25 +191,27 @@ export class ReferenceBackend implements StepBackend {
       const w = this.w.layers[l];
       // Multi-head latent attention
       for (let t = 0; t < T; t++) rmsNorm(b.xb.rows[t], b.x.rows[t], w.attnNorm, h, c.rmsNormEps); // [T, hidden]
+      const xb = this.in.xb.reset(T, h);
       if (w.qA && w.qB && w.qANorm) {
-        this.lin.run(b.qLat.ptr, w.qA, b.xb.ptr, T); // [T, qLoraRank]
+        this.lin.run(b.qLat.ptr, w.qA, xb); // [T, qLoraRank]
         for (let t = 0; t < T; t++) rmsNorm(b.qLat.rows[t], b.qLat.rows[t], w.qANorm, w.qA.rows, c.rmsNormEps);
-        this.lin.run(b.q.ptr, w.qB, b.qLat.ptr, T); // [T, H·qk]
+        this.lin.run(b.q.ptr, w.qB, this.in.qLat.reset(T, w.qA.rows)); // [T, H·qk]
       } else {
-        this.lin.run(b.q.ptr, w.q!, b.xb.ptr, T);
+        this.lin.run(b.q.ptr, w.q!, xb);
       }
-      this.lin.run(b.kvA.ptr, w.kvA, b.xb.ptr, T); // [T, latent + rope]
+      this.lin.run(b.kvA.ptr, w.kvA, xb); // [T, latent + rope]
       for (let t = 0; t < T; t++) this.writeKvRow(t, l, w);
       for (let t = 0; t < T; t++) {
         for (let hd = 0; hd < d.heads; hd++) applyRope(b.q.rows[t], hd * qk + d.nope, d.rope, s.cos[t], s.sin[t]);
         this.attention(t, l, w);
       }
-      this.lin.run(b.out.ptr, w.o, b.attnOut.ptr, T); // [T, hidden]
+      this.lin.run(b.out.ptr, w.o, this.in.attnOut.reset(T, w.o.cols)); // [T, hidden]
       this.addResidual(T);
 
       // Feed-forward: dense MLP or DeepSeekMoE
       for (let t = 0; t < T; t++) rmsNorm(b.xb.rows[t], b.x.rows[t], w.ffnNorm, h, c.rmsNormEps);
-      if (w.dense) this.mlp(b.out.ptr, w.dense, b.xb.ptr, T);
+      this.in.xb.reset(T, h);
+      if (w.dense) this.mlp(b.out.ptr, w.dense, this.in.xb);
       else this.moe(w, T);
       this.addResidual(T);
     }
@@ -254,20 +261,22 @@ export class ReferenceBackend implements StepBackend {
     for (let t = 0; t < T; t++) for (let i = 0; i < h; i++) x[t][i] += out[t][i];
   }
 
-  /** out[n, hidden] = down(silu(gate·x) ⊙ up·x) for n rows of x. */
-  private mlp(out: number, w: WasmMlp, x: number, n: number): void {
-    const b = this.buf, inter = w.gate.rows;
-    this.lin.run(b.h1.ptr, w.gate, x, n); // [n, inter]
-    this.lin.run(b.h3.ptr, w.up, x, n); // [n, inter]
+  /** out[n, hidden] = down(silu(gate·x) ⊙ up·x) for the input's n rows. */
+  private mlp(out: number, w: WasmMlp, x: LinearInput): void {
+    const b = this.buf, inter = w.gate.rows, n = x.n;
+    this.lin.run(b.h1.ptr, w.gate, x); // [n, inter]
+    this.lin.run(b.h3.ptr, w.up, x); // [n, inter]
     swiglu(this.mem64.subarray(b.h1.ptr / 8, b.h1.ptr / 8 + n * inter), this.mem64.subarray(b.h3.ptr / 8), n * inter);
-    this.lin.run(out, w.down, b.h1.ptr, n); // [n, hidden]
+    this.lin.run(out, w.down, this.in.h1.reset(n, inter)); // [n, hidden]
   }
 
   /** DeepSeekMoE over the step: route each token, run each expert once over its tokens, sum per token in rank order. */
   private moe(w: WasmBlock, T: number): void {
     const moe = w.moe!, s = this.s, b = this.buf, h = this.c.hiddenSize, K = this.c.numExpertsPerTok, E = moe.experts.length;
-    const m64 = this.mem64, xb = b.xb.ptr / 8, xe = b.xe.ptr / 8, ye = b.ye.ptr / 8, y = b.y.ptr / 8;
-    this.lin.run(b.router.ptr, moe.router, b.xb.ptr, T); // [T, E] router logits
+    const m64 = this.mem64, ye = b.ye.ptr / 8, y = b.y.ptr / 8, xb = this.in.xb;
+    this.lin.run(b.router.ptr, moe.router, xb); // [T, E] router logits
+    const gate = moe.experts[0].gate;
+    if (gate.kind === 'fp8') this.lin.quantize(xb, gate.block[1]); // once, for every expert's gate and up
     s.start.fill(0);
     for (let t = 0; t < T; t++) {
       moeRoute(b.router.rows[t], moe.bias, this.gate, s.idx, s.weight, s.gate);
@@ -284,17 +293,15 @@ export class ReferenceBackend implements StepBackend {
     for (let e = 0; e < E; e++) {
       const from = s.start[e], n = s.start[e + 1] - from;
       if (n === 0) continue;
-      for (let i = 0; i < n; i++) {
-        const t = (s.members[from + i] / K) | 0;
-        m64.copyWithin(xe + i * h, xb + t * h, xb + (t + 1) * h);
-      }
-      this.mlp(b.ye.ptr, moe.experts[e], b.xe.ptr, n); // [n, hidden]
+      for (let i = 0; i < n; i++) s.rows[i] = (s.members[from + i] / K) | 0;
+      this.lin.gather(this.in.xe, xb, s.rows, n); // the expert's tokens
+      this.mlp(b.ye.ptr, moe.experts[e], this.in.xe); // [n, hidden]
       for (let i = 0; i < n; i++) {
         const slot = s.members[from + i];
         m64.copyWithin(y + slot * h, ye + i * h, ye + (i + 1) * h);
       }
     }
-    if (moe.shared) this.mlp(b.ys.ptr, moe.shared, b.xb.ptr, T);
+    if (moe.shared) this.mlp(b.ys.ptr, moe.shared, xb);
     for (let t = 0; t < T; t++) {
       const out = b.out.rows[t];
       out.fill(0);
@@ -315,7 +322,7 @@ export class ReferenceBackend implements StepBackend {
       if (seq.wantLogits) rmsNorm(b.head.rows[n++], b.x.rows[t - 1], this.w.norm, h, this.c.rmsNormEps);
     }
     if (n === 0) return [];
-    this.lin.run(b.logits.ptr, this.w.lmHead, b.head.ptr, n); // [n, vocab]
+    this.lin.run(b.logits.ptr, this.w.lmHead, this.in.head.reset(n, h)); // [n, vocab]
     return b.logits.rows.slice(0, n);
   }
 }

@@ -84,8 +84,9 @@ describe('origin wasm kernels', () => {
     ];
     const x = arena.f64(T * cols), out = arena.f64(T * rows);
     x.view.set(random(T * cols, T));
+    const input = lin.input(x.ptr, 32, cols);
     for (const l of lins) {
-      lin.run(out.ptr, uploadLinear(arena, l), x.ptr, T);
+      lin.run(out.ptr, uploadLinear(arena, l), input.reset(T, cols));
       const scratch = createLinearScratch(cols, rows);
       for (let t = 0; t < T; t++) {
         const want = new Float64Array(rows);
@@ -114,7 +115,7 @@ describe('origin wasm kernels', () => {
     x.view.set(values);
     const xd = arena.f32(n), xs = arena.f32(blocks);
     k.quantizeFp8(xd.ptr, xs.ptr, x.ptr, blocks, 128, 128);
-    const ref = quantizeActivationsFp8(values, blocks, 128, 128);
+    const ref = quantizeActivationsFp8(Float64Array.from(values), blocks, 128, 128);
     expect(bits(xs.view)).toEqual(bits(ref.scale));
     expect(bits(xd.view)).toEqual(bits(Array.from(ref.q, (q) => E4M3_VALUES[q])));
   });

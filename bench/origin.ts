@@ -1,0 +1,113 @@
+// Origin throughput under concurrency: a real `npm run origin` process on a synthetic DeepSeek-V3-shaped
+// FP8 model (reference backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests of a
+// fixed length (greedy, ignore_eos). Aggregate completion tokens/s per level, median of runs after a
+// warm-up, and the ratio to one stream; the origin's own /metrics give the average batch per step.
+// Run alone: `npx tsx bench/origin.ts [preset]` (ORIGIN_BENCH_PRESET, default small).
+import { resolve } from 'node:path';
+import { startOrigin, type RunningOrigin } from '../origin/launch';
+import { SYNTHETIC_PRESETS } from '../origin/model/presets';
+
+export interface OriginBenchOptions {
+  preset?: string;
+  levels?: number[];
+  /** Completion tokens per stream. */
+  tokens?: number;
+  runs?: number;
+  log?: (line: string) => void;
+}
+
+interface Level {
+  streams: number;
+  tokPerS: number[];
+  batch: number;
+  stepMs: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function scrape(origin: RunningOrigin): Promise<Record<string, number>> {
+  const text = await (await fetch(`${origin.url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(origin_(?:batch_size|step_seconds)_(?:sum|count)) (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+/** One round: `streams` concurrent requests of `tokens` tokens each; returns aggregate tokens/s. */
+async function round(origin: RunningOrigin, model: string, streams: number, tokens: number, salt: string): Promise<number> {
+  const started = performance.now();
+  const done = await Promise.all(
+    Array.from({ length: streams }, async (_, i) => {
+      const res = await fetch(`${origin.url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-cache-salt': salt },
+        body: JSON.stringify({
+          model, prompt: `Stream ${i} of ${streams}: a prompt of about thirty tokens to start.`, max_tokens: tokens,
+          temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
+        }),
+      });
+      if (!res.ok) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
+      const body = await res.text(); // consumed as it streams
+      const usage = /"completion_tokens":(\d+)/.exec(body.slice(body.lastIndexOf('"usage"')));
+      return Number(usage?.[1] ?? 0);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return done.reduce((a, b) => a + b, 0) / seconds;
+}
+
+export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string> {
+  const preset = opts.preset ?? process.env.ORIGIN_BENCH_PRESET ?? 'small';
+  const levels = opts.levels ?? [1, 4, 16];
+  const tokens = opts.tokens ?? 64;
+  const runs = opts.runs ?? 3;
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const maxSeqs = Math.max(...levels);
+  const origin = await startOrigin(['--model', `synthetic:${preset}`, '--max-seqs', String(maxSeqs), '--prefix-cache-mb', '0'], 300_000);
+  const model = `synthetic-${preset}`;
+  const results: Level[] = [];
+  try {
+    await round(origin, model, 2, 8, 'warm-up');
+    for (const streams of levels) {
+      const before = await scrape(origin);
+      const tokPerS: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        tokPerS.push(await round(origin, model, streams, tokens, `run-${streams}-${r}`));
+        log(`bench/origin: ${preset}, ${streams} streams, run ${r + 1}/${runs}: ${tokPerS.at(-1)!.toFixed(1)} tok/s`);
+      }
+      const after = await scrape(origin);
+      const steps = after.origin_batch_size_count - before.origin_batch_size_count;
+      results.push({
+        streams,
+        tokPerS,
+        batch: (after.origin_batch_size_sum - before.origin_batch_size_sum) / steps,
+        stepMs: ((after.origin_step_seconds_sum - before.origin_step_seconds_sum) / (after.origin_step_seconds_count - before.origin_step_seconds_count)) * 1000,
+      });
+    }
+  } finally {
+    await origin.stop();
+  }
+  return table(preset, tokens, runs, results);
+}
+
+function table(preset: string, tokens: number, runs: number, results: Level[]): string {
+  const one = median(results.find((r) => r.streams === 1)?.tokPerS ?? results[0].tokPerS);
+  const lines = [
+    `Origin (\`npm run origin -- --model synthetic:${preset}\`, reference backend, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
+      `Each stream: a ~30-token prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
+    '',
+    '| streams | tok/s (median) | best run | per stream | × one stream | sequences per step | step latency |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of results) {
+    const m = median(r.tokPerS);
+    lines.push(`| ${r.streams} | ${m.toFixed(1)} | ${Math.max(...r.tokPerS).toFixed(1)} | ${(m / r.streams).toFixed(1)} | ${(m / one).toFixed(2)}× | ${r.batch.toFixed(1)} | ${r.stepMs.toFixed(2)} ms |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  benchOrigin({ preset: process.argv[2] }).then((md) => console.log(md), (err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
