@@ -1,18 +1,42 @@
-// The manifest that describes an edge model stored in R2 under `<id>/model.json`.
+// The manifest that describes an edge model stored in R2 under `<id>/model.json`: a llama2.c
+// checkpoint + tokenizer.bin, or a model directory in the HF layout (DESIGN.md "Model files").
 import { z } from 'zod';
 
-export const edgeManifest = z.object({
+const common = {
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'model id: letters, digits, . _ : -'),
+  created: z.number().int(),
+  owned_by: z.string().default('edge-inference'),
+  description: z.string().optional(),
+  /** A Jinja chat template overriding the model's own; absent: tokenizer_config.json's, else the plain template. */
+  chat_template: z.string().nullish(),
+};
+
+export const llama2cManifest = z.object({
+  ...common,
   format: z.literal('llama2c'),
   /** File names relative to the model's folder. */
   checkpoint: z.string().min(1),
   tokenizer: z.string().min(1),
-  created: z.number().int(),
-  owned_by: z.string().default('edge-inference'),
-  description: z.string().optional(),
-  /** A Jinja chat template; absent means the documented plain template. */
-  chat_template: z.string().nullish(),
 });
+
+export const hfManifest = z.object({
+  ...common,
+  format: z.literal('hf'),
+  config: z.string().min(1).default('config.json'),
+  /** safetensors files, streamed into WASM memory in this order. */
+  weights: z.array(z.string().min(1)).min(1),
+  /** tokenizer.json, or a llama2.c tokenizer.bin (models imported from llama2.c). */
+  tokenizer: z.string().min(1),
+  tokenizer_config: z.string().min(1).nullish(),
+  generation_config: z.string().min(1).nullish(),
+  /** Cap on the context (the KV cache of each session is this long). */
+  context_length: z.number().int().positive().nullish(),
+  /** Most concurrent sessions (each holds a KV cache); big models in 128 MB want 1. */
+  max_sessions: z.number().int().positive().nullish(),
+});
+
+export const edgeManifest = z.discriminatedUnion('format', [llama2cManifest, hfManifest]);
 export type EdgeManifest = z.infer<typeof edgeManifest>;
+export type HfManifest = z.infer<typeof hfManifest>;
 
 export const manifestKey = (id: string) => `${id}/model.json`;

@@ -3,11 +3,15 @@ import { createWasmKernels } from '../kernels-wasm/index';
 import { LlamaModel, weightsDigest } from '../engine/index';
 import { ApiError, modelNotFound } from '../protocol/errors';
 import { edgeManifest, manifestKey, type EdgeManifest } from './edge-manifest';
+import { loadHfEdgeModel } from './edge-hf';
+import type { ChatTemplate } from '../engine/index';
 import { PromptCache } from './prompt-cache';
 
 export interface EdgeModel {
   manifest: EdgeManifest;
   engine: LlamaModel;
+  /** The model's Jinja chat template; absent or null: the plain template. */
+  chatTemplate?: ChatTemplate | null;
   /** Hex SHA-256 of the checkpoint: prompt-cache entries of other weights never match. */
   weightsDigest: string;
   /** This model's prompt cache in this isolate (it remembers its recent writes). */
@@ -48,6 +52,10 @@ export class EdgeRegistry {
   private async load(bucket: R2Bucket, id: string): Promise<EdgeModel> {
     const manifest = await this.readManifest(bucket, id);
     if (!manifest) throw modelNotFound(id);
+    if (manifest.format === 'hf') {
+      const hf = await loadHfEdgeModel(bucket, manifest, await createWasmKernels(this.kernels));
+      return { manifest, engine: hf.model, chatTemplate: hf.chatTemplate, weightsDigest: hf.weightsDigest, promptCache: new PromptCache() };
+    }
     const [checkpoint, tokenizer] = await Promise.all([
       readFile(bucket, `${id}/${manifest.checkpoint}`),
       readFile(bucket, `${id}/${manifest.tokenizer}`),

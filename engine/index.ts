@@ -18,3 +18,9 @@ export {
   syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, encodeLlama2cTokenizer,
   STORIES15M_SHAPE, STORIES110M_SHAPE, type SyntheticShape,
 } from './synthetic';
+export { loadModelDir, type LoadedModel, type ModelDirFiles, type ModelDirOptions } from './model-dir';
+export { loadHfWeights, ModelLoadError } from './hf-model';
+export { parseHfConfig, hfConfigJson, HfConfigError, type HfModelConfig, type HfArchitecture } from './formats/hf-config';
+export { HfTokenizer } from './tokenizers/hf-tokenizer';
+export { ChatTemplate, ChatTemplateError, chatTemplateSource } from './tokenizers/chat-template';
+export type { TextTokenizer } from './tokenizers/types';

@@ -1,0 +1,50 @@
+// Loads an edge model stored in R2 as a model directory (format "hf"): the small files are read
+// whole, the safetensors weights are streamed from their R2 bodies straight into WASM memory, so a
+// model close to the isolate's 128 MB never exists twice.
+import { loadModelDir, toHex, type LoadedModel } from '../engine/index';
+import { ChatTemplate, HfTokenizer } from '../engine/index';
+import type { KernelBackend } from '../kernels-wasm/types';
+import { ApiError } from '../protocol/errors';
+import type { HfManifest } from './edge-manifest';
+
+const missing = (key: string) => new ApiError(503, `Model file ${key} is missing from storage.`, 'service_unavailable', 'model_unavailable', null, 30);
+
+async function object(bucket: R2Bucket, key: string): Promise<R2ObjectBody> {
+  const found = await bucket.get(key);
+  if (!found) throw missing(key);
+  return found;
+}
+
+async function json(bucket: R2Bucket, key: string | null | undefined): Promise<object | undefined> {
+  return key ? ((await object(bucket, key)).json() as Promise<object>) : undefined;
+}
+
+export interface HfEdgeModel extends LoadedModel {
+  /** Hex SHA-256 over the manifest and the weight files' etags: stands for the weights' content. */
+  weightsDigest: string;
+}
+
+export async function loadHfEdgeModel(bucket: R2Bucket, m: HfManifest, backend: KernelBackend): Promise<HfEdgeModel> {
+  const key = (name: string) => `${m.id}/${name}`;
+  const isBin = m.tokenizer.endsWith('.bin');
+  const [config, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
+    json(bucket, key(m.config)),
+    json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
+    json(bucket, m.generation_config && key(m.generation_config)),
+    object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
+  ]);
+  const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
+  const loaded = await loadModelDir(backend, {
+    config,
+    tokenizerConfig,
+    generationConfig,
+    ...(isBin ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) } : { tokenizerJson: tokenizer as object }),
+    weights: bodies.map((b) => b.body),
+  }, { id: m.id, contextLength: m.context_length ?? undefined, maxSessions: m.max_sessions ?? undefined });
+  const tok = loaded.model.tokenizer;
+  const specials = tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
+  const chatTemplate = m.chat_template ? new ChatTemplate(m.chat_template, specials) : loaded.chatTemplate;
+  const stamp = new TextEncoder().encode(JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }));
+  const weightsDigest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', stamp)));
+  return { ...loaded, chatTemplate, weightsDigest };
+}
