@@ -41,6 +41,13 @@ function int(name: string, v: string | undefined, fallback: number, min = 1): nu
   return n;
 }
 
+function seconds(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`--${name} must be a positive number of seconds, got '${v}'`);
+  return n;
+}
+
 export function parseOriginArgs(argv: string[]): OriginOptions {
   const { values } = parseArgs({
     args: argv,
@@ -71,7 +78,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     maxSeqLen: values['max-seq-len'] === undefined ? undefined : int('max-seq-len', values['max-seq-len'], 0),
     maxStepTokens: Math.max(maxSeqs, int('max-step-tokens', values['max-step-tokens'], 256)),
     prefillChunk: int('prefill-chunk', values['prefill-chunk'], 128),
-    requestTimeoutS: int('request-timeout', values['request-timeout'], 300),
+    requestTimeoutS: seconds('request-timeout', values['request-timeout'], 300),
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
   };
 }

@@ -1,0 +1,73 @@
+// The origin in-process (createOrigin + app.request, no sockets): stop strings, seeded sampling,
+// per-request timeouts, and a non-streaming client that goes away.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseOriginArgs } from '../../origin/options';
+import { createOrigin, type Origin } from '../../origin/start';
+import type { Completion } from '../../protocol/responses';
+import { readSse, waitFor } from './helpers';
+import { referenceGreedyText, syntheticWeights } from './reference-text';
+
+const weights = syntheticWeights('tiny');
+
+async function start(extra: string[] = []): Promise<Origin> {
+  return createOrigin(parseOriginArgs(['--model', 'synthetic:tiny', '--max-seqs', '4', ...extra]));
+}
+
+const complete = (o: Origin, body: object, signal?: AbortSignal) =>
+  o.app.request('/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'synthetic-tiny', ...body }), signal });
+
+describe('origin in-process', () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await start();
+  });
+
+  it('ends before a stop string and leaves it out', async () => {
+    const prompt = 'Stop strings: ';
+    const full = referenceGreedyText(weights, prompt, 24);
+    // A stop string: a character from the middle of the greedy text, at its first occurrence.
+    const chars = [...full];
+    const at = chars.findIndex((ch, i) => i >= 3 && ch !== '\uFFFD' && full.indexOf(ch) === chars.slice(0, i).join('').length);
+    expect(at, `a usable character in ${JSON.stringify(full)}`).toBeGreaterThan(0);
+    const res = await complete(origin, { prompt, max_tokens: 24, temperature: 0, ignore_eos: true, stop: [chars[at]] });
+    const body = (await res.json()) as Completion;
+    expect(body.choices[0]).toMatchObject({ text: chars.slice(0, at).join(''), finish_reason: 'stop' });
+  });
+
+  it('samples reproducibly with a seed', async () => {
+    const ask = async (seed: number) => {
+      const res = await complete(origin, { prompt: 'Seeded', max_tokens: 16, temperature: 1, top_p: 0.95, seed, ignore_eos: true });
+      return ((await res.json()) as Completion).choices[0].text;
+    };
+    const [a, b, c] = await Promise.all([ask(7), ask(7), ask(8)]);
+    expect(a).toBe(b);
+    expect(a).not.toBe(c);
+  });
+
+  it('stops a non-streaming request whose client went away and frees its slot', async () => {
+    const abort = new AbortController();
+    const pending = complete(origin, { prompt: 'Never read', max_tokens: 1900, temperature: 0, ignore_eos: true }, abort.signal);
+    await waitFor(async () => origin.context.scheduler.activeCount === 1, 5000, 'the request to run');
+    abort.abort();
+    await waitFor(async () => origin.context.scheduler.activeCount === 0, 5000, 'the slot to be freed');
+    expect((await pending).status).toBe(499);
+  });
+});
+
+describe('origin in-process: request timeout', () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await start(['--request-timeout', '0.05']);
+  });
+
+  it('ends a stream that outlives its timeout with an error frame, and a JSON request with 504', async () => {
+    const stream = await complete(origin, { prompt: 'Slow', max_tokens: 1900, temperature: 0, ignore_eos: true, stream: true });
+    expect(stream.status).toBe(200);
+    const frames = await readSse(stream);
+    expect(frames.at(-1)).toMatchObject({ error: { code: 'timeout', type: 'server_error' } });
+    const json = await complete(origin, { prompt: 'Slow', max_tokens: 1900, temperature: 0, ignore_eos: true });
+    expect(json.status).toBe(504);
+    expect(await json.json()).toMatchObject({ error: { code: 'timeout' } });
+    expect(origin.context.scheduler.activeCount).toBe(0);
+  });
+});
