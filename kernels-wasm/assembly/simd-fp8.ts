@@ -1,6 +1,6 @@
 // FP8 E4M3 weights with DeepSeek-V3's block scales (one f32 scale_inv per br × bc block, [ceil(rows/br),
-// ceil(cols/bc)]), times f32 activations. Codes are widened to i32 lanes and turned into f32 bits by one
-// shift and one mask (quant-common.ts e4m3Bits), then one multiply by scale · 2^120 gives each weight exactly
+// ceil(cols/bc)]), times f32 activations. Codes are turned into f32 bits by unpacks, one shift and one mask
+// (halfBits below; the same bits as quant-common.ts e4m3Bits), then one multiply by scale · 2^120 gives each weight exactly
 // as dequantizeWeightFp8 does. matvec fuses that into the dot; matmul dequantizes a few rows into an f32
 // scratch (L1/L2) and runs the f32 tiles of simd-dot.ts over the tokens, so prefill pays the decode once
 // per row per token chunk and is then as fast as f32 matmul — and bit-identical to it on dequantized weights.
@@ -8,9 +8,31 @@ import { E4M3_RESCALE, e4m3Bits } from './quant-common';
 import { hsum } from './simd-math';
 import { dot1, dot1x2, dot4, dot4x2 } from './simd-dot';
 
-/** Dequantized weights of four codes already sign-extended to i32 lanes; sc = splat(scale · 2^120). */
-@inline function dequant(codes: v128, sc: v128): v128 {
-  return f32x4.mul(v128.and(i32x4.shl(codes, 20), i32x4.splat(0x87f00000)), sc);
+/**
+ * f32 bits (value · 2^-120, see e4m3Bits) of 8 codes: each code lands in the high byte of an i16 lane by
+ * interleaving with zero bytes (one unpack), then one arithmetic shift and one mask leave the sign in bit 15
+ * and exponent + mantissa in bits 4..10 — the upper half of the f32 bits, which one more unpack with zero
+ * words completes. About 10 instructions per 16 codes, where sign-extending to i32 lanes takes 17.
+ */
+@inline function halfBits(bytesHigh: v128): v128 {
+  return v128.and(i16x8.shr_s(bytesHigh, 4), i16x8.splat(<i16>0x87f0));
+}
+
+@inline function lowCodes(v: v128): v128 {
+  return halfBits(i8x16.shuffle(i8x16.splat(0), v, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+}
+
+@inline function highCodes(v: v128): v128 {
+  return halfBits(i8x16.shuffle(i8x16.splat(0), v, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+}
+
+/** Weights of lanes 0..3 / 4..7 of halfBits h, times sc = splat(scale · 2^120). */
+@inline function dequantLow(h: v128, sc: v128): v128 {
+  return f32x4.mul(i16x8.shuffle(i16x8.splat(0), h, 0, 8, 1, 9, 2, 10, 3, 11), sc);
+}
+
+@inline function dequantHigh(h: v128, sc: v128): v128 {
+  return f32x4.mul(i16x8.shuffle(i16x8.splat(0), h, 4, 12, 5, 13, 6, 14, 7, 15), sc);
 }
 
 @inline function madd(acc: v128, a: v128, b: v128): v128 {
@@ -27,11 +49,11 @@ function dotRowFp8(row: usize, srow: usize, x: usize, cols: i32, bc: i32): f32 {
     let c = c0;
     for (; c + 16 <= c1; c += 16) {
       const v = v128.load(row + <usize>c), xp = x + (<usize>c << 2);
-      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
-      a0 = madd(a0, dequant(i32x4.extend_low_i16x8_s(lo), sc), v128.load(xp));
-      a1 = madd(a1, dequant(i32x4.extend_high_i16x8_s(lo), sc), v128.load(xp, 16));
-      a2 = madd(a2, dequant(i32x4.extend_low_i16x8_s(hi), sc), v128.load(xp, 32));
-      a3 = madd(a3, dequant(i32x4.extend_high_i16x8_s(hi), sc), v128.load(xp, 48));
+      const lo = lowCodes(v), hi = highCodes(v);
+      a0 = madd(a0, dequantLow(lo, sc), v128.load(xp));
+      a1 = madd(a1, dequantHigh(lo, sc), v128.load(xp, 16));
+      a2 = madd(a2, dequantLow(hi, sc), v128.load(xp, 32));
+      a3 = madd(a3, dequantHigh(hi, sc), v128.load(xp, 48));
     }
     for (; c < c1; c++) tail += reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * scale * load<f32>(x + (<usize>c << 2));
   }
@@ -46,11 +68,11 @@ function decodeRow(dst: usize, row: usize, srow: usize, cols: i32, bc: i32): voi
     let c = c0;
     for (; c + 16 <= c1; c += 16) {
       const v = v128.load(row + <usize>c), o = dst + (<usize>c << 2);
-      const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
-      v128.store(o, dequant(i32x4.extend_low_i16x8_s(lo), sc));
-      v128.store(o, dequant(i32x4.extend_high_i16x8_s(lo), sc), 16);
-      v128.store(o, dequant(i32x4.extend_low_i16x8_s(hi), sc), 32);
-      v128.store(o, dequant(i32x4.extend_high_i16x8_s(hi), sc), 48);
+      const lo = lowCodes(v), hi = highCodes(v);
+      v128.store(o, dequantLow(lo, sc));
+      v128.store(o, dequantHigh(lo, sc), 16);
+      v128.store(o, dequantLow(hi, sc), 32);
+      v128.store(o, dequantHigh(hi, sc), 48);
     }
     for (; c < c1; c++) store<f32>(dst + (<usize>c << 2), reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * scale);
   }
