@@ -2,6 +2,7 @@
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { fixtures } from './tests/worker/fixtures-service.ts';
+import { dispatchTestRegistry, originsService } from './tests/worker/dispatch/origins-service.ts';
 
 export default defineConfig({
   test: {
@@ -21,10 +22,14 @@ export default defineConfig({
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              serviceBindings: { FIXTURES: fixtures as never },
+              // ORIGINS starts and kills real origin processes for tests/worker/dispatch (MODEL_REGISTRY names their ports).
+              serviceBindings: { FIXTURES: fixtures as never, ORIGINS: originsService as never },
               // Tests inside workerd cannot see the host's environment: CI must not skip golden tests.
               // ADMIN_SECRET turns the admin API on; TEST_MIGRATIONS: tests/worker/billing/setup.ts applies them to D1.
-              bindings: { CI: process.env.CI ?? '', ADMIN_SECRET: 'test-admin-secret', TEST_MIGRATIONS: await readD1Migrations('./migrations') },
+              bindings: {
+                CI: process.env.CI ?? '', ADMIN_SECRET: 'test-admin-secret', TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+                MODEL_REGISTRY: dispatchTestRegistry,
+              },
             },
           }),
         ],

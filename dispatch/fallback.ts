@@ -5,9 +5,9 @@ import { ApiError } from '../protocol/errors';
 import type { Choice } from './policy';
 import type { ModelRegistry, OriginPool } from './registry';
 
-/** The next fallback of `pool` not tried yet, or null when its list is spent. */
-export function nextFallback(pool: OriginPool, tried: ReadonlySet<string>): string | null {
-  return pool.fallbacks.find((id) => !tried.has(id)) ?? null;
+/** The first model of `chain` (fallback ids, in order) not tried yet, or null when the list is spent. */
+export function nextFallback(chain: readonly string[], tried: ReadonlySet<string>): string | null {
+  return chain.find((id) => !tried.has(id)) ?? null;
 }
 
 /** What a fallback id names: another origin pool, or an edge model (in the registry or only in R2). */

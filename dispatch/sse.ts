@@ -7,7 +7,10 @@ export class SseReader {
   private readonly events: string[] = [];
   private done = false;
 
-  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {
+    // A connection lost mid-stream rejects `closed` too; next() reports it, so this copy is handled.
+    reader.closed.catch(() => {});
+  }
 
   /** The next event's data (multi-line data joined by "\n"), or null at the end of the stream. */
   async next(): Promise<string | null> {

@@ -1,6 +1,7 @@
 // The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
 import { Hono } from 'hono';
 import { requestId } from 'hono/request-id';
+import { Dispatcher } from '../dispatch/dispatcher';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { ApiError } from '../protocol/errors';
 import { admin } from './admin';
@@ -19,11 +20,15 @@ import { balance, usage } from './usage';
 export interface AppDeps {
   /** The compiled WASM-SIMD kernels (`kernels-wasm/build/kernels.wasm`). */
   kernels: WebAssembly.Module;
+  /** A model registry (dispatch/registry.ts) as data, e.g. an imported JSON file; else the MODEL_REGISTRY var. */
+  modelRegistry?: unknown;
 }
 
 export function createApp(deps: AppDeps) {
   const registry = new EdgeRegistry(deps.kernels);
   const resolve = modelResolver(registry);
+  // Origin pools, their health and the routing policy: one per isolate, like the edge registry.
+  const dispatcher = new Dispatcher({ registry: deps.modelRegistry });
   const app = new Hono<AppEnv>();
 
   app.use('*', requestId({ headerName: 'x-request-id', limitLength: 128 }));
@@ -37,11 +42,11 @@ export function createApp(deps: AppDeps) {
   app.use('/user/*', auth());
   app.use('/v1/chat/completions', metering());
   app.use('/v1/completions', metering());
-  app.route('/v1/models', models(registry));
+  app.route('/v1/models', models(registry, dispatcher));
   app.route('/v1/usage', usage());
   app.route('/user', balance());
-  app.route('/v1/chat/completions', chatCompletions(resolve));
-  app.route('/v1/completions', completions(resolve));
+  app.route('/v1/chat/completions', chatCompletions(resolve, dispatcher));
+  app.route('/v1/completions', completions(resolve, dispatcher));
 
   app.notFound((c) =>
     errorResponse(c, new ApiError(404, `Unknown endpoint: ${c.req.method} ${new URL(c.req.url).pathname}`, 'not_found_error', 'unknown_url')),

@@ -10,18 +10,26 @@ import { readBody } from './body';
 import type { AppEnv } from './env';
 import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
+import { chatPromptText, routeGeneration } from './origin';
 import { attachPromptCache, makePlan } from './plan';
+import type { Dispatcher } from '../dispatch/dispatcher';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
-export function chatCompletions(resolve: ModelResolver) {
+export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const req = await readBody(c, chatCompletionRequest);
     if (req.messages.every((m) => m.content === null || m.content === '')) {
       throw invalidRequest('messages must contain some text.', 'messages');
     }
-    const model = await resolve(c, req.model);
+    // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
+    const routed = await routeGeneration(c, dispatcher, req.model, {
+      endpoint: 'chat.completions', request: req, prompt: chatPromptText(req.messages), maxTokens: req.max_tokens ?? req.max_completion_tokens,
+      stream: req.stream === true, includeUsage: req.stream_options?.include_usage === true,
+    });
+    if ('response' in routed) return routed.response;
+    const model = await resolve(c, routed.model);
     if (model.manifest.chat_template) {
       throw invalidRequest(`Model '${req.model}' has a chat template this server cannot render yet.`, 'model');
     }
@@ -36,7 +44,7 @@ export function chatCompletions(resolve: ModelResolver) {
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
     // A stream is a fresh Response: it carries the request id itself.
-    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
+    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
       const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null): ChatCompletionChunk => ({

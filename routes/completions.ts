@@ -9,17 +9,25 @@ import { FINGERPRINT } from './chat-completions';
 import type { AppEnv } from './env';
 import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
+import { routeGeneration } from './origin';
 import { attachPromptCache, makePlan } from './plan';
+import type { Dispatcher } from '../dispatch/dispatcher';
 
 /** OpenAI's default for the legacy endpoint. */
 const DEFAULT_MAX_TOKENS = 16;
 
-export function completions(resolve: ModelResolver) {
+export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const req = await readBody(c, completionRequest);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
-    const model = await resolve(c, req.model);
+    // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
+    const routed = await routeGeneration(c, dispatcher, req.model, {
+      endpoint: 'completions', request: req, prompt, maxTokens: req.max_tokens,
+      stream: req.stream === true, includeUsage: req.stream_options?.include_usage === true,
+    });
+    if ('response' in routed) return routed.response;
+    const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
     const plan = makePlan(model, prompt, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
     const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
@@ -28,7 +36,7 @@ export function completions(resolve: ModelResolver) {
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
     // A stream is a fresh Response: it carries the request id itself.
-    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
+    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
     const echo = req.echo ? prompt : '';
 
     if (req.stream) {

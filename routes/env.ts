@@ -19,6 +19,8 @@ export interface Env {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Bearer secret of the admin API; empty turns the admin API off. */
   ADMIN_SECRET?: string;
+  /** Which model runs where (dispatch/registry.ts): JSON text, or a TOML table; unset means edge models only. */
+  MODEL_REGISTRY?: string | Record<string, unknown>;
 }
 
 export interface Vars {

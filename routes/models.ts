@@ -2,6 +2,10 @@
 import { Hono, type Context } from 'hono';
 import type { EdgeModel, EdgeRegistry } from '../dispatch/edge-registry';
 import type { EdgeManifest } from '../dispatch/edge-manifest';
+import type { Dispatcher } from '../dispatch/dispatcher';
+import type { OriginPool } from '../dispatch/registry';
+import { formatAmount } from '../billing/money';
+import { prices } from '../billing/prices';
 import { modelNotFound } from '../protocol/errors';
 import type { ModelCard, ModelList } from '../protocol/responses';
 import type { AppEnv } from './env';
@@ -21,17 +25,43 @@ const card = (m: EdgeManifest): ModelCard => ({
   ...(m.description ? { description: m.description } : {}),
 });
 
-export function models(registry: EdgeRegistry) {
+const originCard = (m: OriginPool): ModelCard => ({
+  id: m.id,
+  object: 'model',
+  created: 0,
+  owned_by: m.owned_by ?? 'edge-inference',
+  placement: 'origin',
+  ...(m.context_length ? { context_length: m.context_length } : {}),
+  ...(m.description ? { description: m.description } : {}),
+});
+
+/** Extension fields: what the model costs (billing/prices.json, per 1M tokens) and what answers when it cannot. */
+function priced(card: ModelCard, fallbacks: string[]) {
+  const p = prices.file.models[card.id] ?? prices.file.defaults[card.placement ?? 'edge'];
+  const perMillion = (micros: number) => formatAmount(micros * 1000, 0); // micro-units → exact decimal text
+  const pricing = { currency: prices.currency, per: '1M tokens', input_cache_hit: perMillion(p.input_cache_hit), input_cache_miss: perMillion(p.input_cache_miss), output: perMillion(p.output) };
+  return { ...card, pricing, ...(fallbacks.length ? { fallbacks } : {}) };
+}
+
+/** Origin models from the registry, then the edge models in R2 (the registry may add their fallbacks). */
+async function listAll(c: Context<AppEnv>, registry: EdgeRegistry, dispatcher: Dispatcher) {
+  const entries = dispatcher.registry(c.env).list();
+  const origins = entries.flatMap((m) => (m.placement === 'origin' ? [priced(originCard(m), m.fallbacks)] : []));
+  const edge = (await registry.list(c.env.MODELS)).map((m) => priced(card(m), dispatcher.registry(c.env).get(m.id)?.fallbacks ?? []));
+  return [...origins, ...edge.filter((e) => !origins.some((o) => o.id === e.id))];
+}
+
+export function models(registry: EdgeRegistry, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.get('/', async (c) => {
-    const list: ModelList = { object: 'list', data: (await registry.list(c.env.MODELS)).map(card) };
+    const list: ModelList = { object: 'list', data: await listAll(c, registry, dispatcher) };
     return c.json(list);
   });
   app.get('/:id{.+}', async (c) => {
     const id = c.req.param('id');
-    const found = (await registry.list(c.env.MODELS)).find((m) => m.id === id);
+    const found = (await listAll(c, registry, dispatcher)).find((m) => m.id === id);
     if (!found) throw modelNotFound(id);
-    return c.json(card(found));
+    return c.json(found);
   });
   return app;
 }

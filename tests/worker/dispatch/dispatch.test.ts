@@ -1,0 +1,213 @@
+// Dispatch inside workerd against real origin processes on loopback ports (started and killed by
+// the ORIGINS service in Node): the registry in /v1/models, relay through the Worker, prefix
+// affinity, losing one origin mid-run, losing all of them (edge fallback), a stalled origin.
+import { env } from 'cloudflare:workers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prices } from '../../../billing/prices';
+import { call, ledgerOf, provisionKey } from '../billing/setup';
+import { chat, origin, readStream, seedTinyEdge } from './helpers';
+
+const tenant = await provisionKey();
+const key = tenant.key;
+const ORIGINS = ['a', 'b', 'c', 'd', 'stall'];
+
+beforeAll(async () => {
+  await seedTinyEdge();
+  await Promise.all(ORIGINS.map((n) => origin('start', n)));
+});
+afterAll(async () => {
+  await Promise.all(ORIGINS.map((n) => origin('kill', n)));
+});
+
+describe('registry', () => {
+  it('GET /v1/models lists origin models with placement, prices and fallbacks, beside the edge models', async () => {
+    const res = await call('/v1/models', { key });
+    const { data } = (await res.json()) as { data: Record<string, any>[] };
+    const byId = Object.fromEntries(data.map((m) => [m.id, m]));
+    const origin = prices.file.defaults.origin;
+    expect(byId['pool-ab']).toMatchObject({ object: 'model', placement: 'origin', owned_by: 'edge-inference', description: 'two origins, no fallback' });
+    expect(byId['pool-ab'].pricing).toEqual({
+      currency: 'USD', per: '1M tokens',
+      input_cache_hit: String(origin.input_cache_hit / 1e6), input_cache_miss: String(origin.input_cache_miss / 1e6), output: String(origin.output / 1e6),
+    });
+    expect(byId['pool-cd']).toMatchObject({ placement: 'origin', context_length: 4096, fallbacks: ['tiny-edge'] });
+    expect(byId['tiny-edge']).toMatchObject({ placement: 'edge', pricing: { input_cache_miss: String(prices.file.defaults.edge.input_cache_miss / 1e6) } });
+    const one = await call('/v1/models/pool-cd', { key });
+    expect(((await one.json()) as { fallbacks: string[] }).fallbacks).toEqual(['tiny-edge']);
+  });
+});
+
+describe('relay through the Worker', () => {
+  it('JSON: the origin answers; headers say who, how fast, what hit; usage is billed at the model price', async () => {
+    const res = await chat(key, 'pool-ab', 'Hello there', {}, undefined);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body).toMatchObject({ object: 'chat.completion', model: 'pool-ab', choices: [{ finish_reason: 'length', message: { role: 'assistant' } }] });
+    expect(body.id).toBe(`chatcmpl-${res.headers.get('x-request-id')}`);
+    expect(body.choices[0].message.content.split(' ')).toHaveLength(8);
+    expect(res.headers.get('x-served-by')).toMatch(/^origin:origin-[ab]$/);
+    expect(res.headers.get('x-served-model')).toBe('pool-ab');
+    expect(Number(res.headers.get('x-upstream-first-token-ms'))).toBeGreaterThanOrEqual(0);
+    expect(Number(res.headers.get('x-upstream-latency-ms'))).toBeGreaterThanOrEqual(Number(res.headers.get('x-upstream-first-token-ms')));
+    expect(res.headers.get('x-cache-hit-tokens')).toBe('0');
+    expect(body.usage).toMatchObject({ completion_tokens: 8, prompt_cache_hit_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } });
+    expect(body.usage.cost.total).toBeGreaterThan(0);
+    expect(res.headers.get('x-cost-total-nanos')).toBe(String(body.usage.cost.total));
+    // The origin saw our request id and the tenant's cache salt.
+    const name = res.headers.get('x-served-by')!.slice(-1);
+    const stats = await origin('stats', name);
+    expect(stats.requestIds).toContain(res.headers.get('x-request-id'));
+    expect(stats.salts.at(-1)).toMatch(/\S{8,}/);
+    const row = (await ledgerOf(tenant.keyId)).find((r) => r.request_id === res.headers.get('x-request-id'))!;
+    expect(row).toMatchObject({ model: 'pool-ab', status: 'completed', completion_tokens: 8, cost_nanos: body.usage.cost.total });
+  });
+
+  it('a stream is relayed frame by frame with our id and model, usage and cost at the end', async () => {
+    const res = await chat(key, 'pool-ab', 'Tell me a story', { stream: true, stream_options: { include_usage: true }, max_tokens: 12 });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const s = await readStream(res);
+    expect(s.done).toBe(true);
+    expect(s.error).toBeNull();
+    expect(s.frames.every((f) => f.model === 'pool-ab' && f.id === `chatcmpl-${res.headers.get('x-request-id')}`)).toBe(true);
+    expect(s.frames[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    expect(s.text.split(' ')).toHaveLength(12);
+    expect(s.frames.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: 12 } });
+    expect(s.frames.at(-1)!.usage.cost.total).toBeGreaterThan(0);
+  });
+
+  it('legacy completions go through the origin too', async () => {
+    const res = await call('/v1/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-ab', prompt: 'Lily', max_tokens: 5 }) });
+    const body = (await res.json()) as Record<string, any>;
+    expect(body).toMatchObject({ object: 'text_completion', model: 'pool-ab', usage: { completion_tokens: 5 } });
+    const stream = await readStream(await call('/v1/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-ab', prompt: 'Lily', max_tokens: 5, stream: true }) }));
+    expect(stream.done).toBe(true);
+    expect(stream.text).toBe(body.choices[0].text);
+    expect(stream.frames.at(-1)!.usage.cost.total).toBeGreaterThan(0); // no usage chunk asked for: the finish frame carries the cost
+  });
+});
+
+describe('prefix affinity', () => {
+  it('the same prefix lands on the same origin and its cache hits rise; different prefixes use both origins', async () => {
+    const system = 'You are a careful assistant who answers in rhyme. '.repeat(20); // > 512 characters: the affinity key
+    const served: string[] = [];
+    const hits: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await chat(key, 'pool-ab', `${system}\nQuestion ${i}: why is the sky blue?`);
+      const body = (await res.json()) as Record<string, any>;
+      served.push(res.headers.get('x-served-by')!);
+      hits.push(body.usage.prompt_cache_hit_tokens);
+    }
+    expect(new Set(served).size).toBe(1);
+    expect(hits[0]).toBe(0);
+    for (const h of hits.slice(1)) expect(h).toBeGreaterThanOrEqual(192);
+    const owner = served[0].slice(-1);
+    const other = owner === 'a' ? 'b' : 'a';
+    const [ownerStats, otherStats] = await Promise.all([origin('stats', owner), origin('stats', other)]);
+    expect(ownerStats.cacheHitTokens).toBeGreaterThanOrEqual(4 * 192);
+    expect(otherStats.cacheHitTokens).toBe(0);
+
+    const spread = new Set<string>();
+    for (let i = 0; i < 16; i++) spread.add((await chat(key, 'pool-ab', `Prefix number ${i} `.repeat(40))).headers.get('x-served-by')!);
+    expect(spread).toEqual(new Set(['origin:origin-a', 'origin:origin-b']));
+  });
+});
+
+interface Run {
+  servedBy: string | null;
+  headersAt: number;
+  ok: boolean;
+  status: number;
+  stream: boolean;
+}
+
+async function run(content: string, stream: boolean): Promise<Run> {
+  const res = await chat(key, 'pool-ab', content, { max_tokens: 30, ...(stream ? { stream: true } : {}) });
+  const headersAt = Date.now();
+  if (!stream) return { servedBy: res.headers.get('x-served-by'), headersAt, ok: res.status === 200 && !!(await res.json()), status: res.status, stream };
+  const s = await readStream(res);
+  return { servedBy: res.headers.get('x-served-by'), headersAt, ok: res.status === 200 && s.done && !s.error, status: res.status, stream };
+}
+
+describe('losing origins', () => {
+  it('killing one origin mid-run shifts traffic: no request fails unless it had started streaming from it', async () => {
+    const first = Array.from({ length: 16 }, (_, i) => run(`Wave one, request ${i}. `.repeat(30), i % 4 !== 0));
+    await new Promise((r) => setTimeout(r, 250));
+    await origin('kill', 'a');
+    const killedAt = Date.now();
+    const second = Array.from({ length: 8 }, (_, i) => run(`Wave two, request ${i}. `.repeat(30), i % 2 === 0));
+    const runs = await Promise.all([...first, ...second]);
+
+    expect(runs.map((r) => r.servedBy)).toContain('origin:origin-a'); // a had traffic to lose
+    for (const r of runs) {
+      if (r.ok) continue;
+      // Only a stream already flowing from the killed origin may break.
+      expect(r).toMatchObject({ stream: true, status: 200, servedBy: 'origin:origin-a' });
+      expect(r.headersAt).toBeLessThanOrEqual(killedAt);
+    }
+    for (const r of runs.filter((r) => r.headersAt > killedAt)) expect(r).toMatchObject({ ok: true, servedBy: 'origin:origin-b' });
+    for (const r of runs.filter((r) => !r.stream)) expect(r).toMatchObject({ ok: true, status: 200 }); // JSON answers are retried whole
+    // Afterwards every prefix goes to b.
+    for (let i = 0; i < 4; i++) expect((await chat(key, 'pool-ab', `After ${i}`)).headers.get('x-served-by')).toBe('origin:origin-b');
+    await origin('start', 'a');
+  });
+
+  it('killing every origin makes a fallback-enabled model answer from the edge, named and billed as the edge model', async () => {
+    expect((await chat(key, 'pool-cd', 'Before')).headers.get('x-served-by')).toMatch(/^origin:origin-[cd]$/);
+    await Promise.all([origin('kill', 'c'), origin('kill', 'd')]);
+    for (const stream of [false, true, false]) {
+      const res = await chat(key, 'pool-cd', 'Once upon a time', stream ? { stream: true } : {});
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-served-by')).toBe('edge:tiny-edge');
+      expect(res.headers.get('x-served-model')).toBe('tiny-edge');
+      expect(res.headers.get('x-fallback-from')).toBe('pool-cd');
+      const requestId = res.headers.get('x-request-id');
+      if (stream) {
+        const s = await readStream(res);
+        expect(s.done).toBe(true);
+        expect(s.frames.every((f) => f.model === 'tiny-edge')).toBe(true);
+      } else {
+        const body = (await res.json()) as Record<string, any>;
+        expect(body.model).toBe('tiny-edge');
+        const row = (await ledgerOf(tenant.keyId)).find((r) => r.request_id === requestId && r.status === 'completed')!;
+        const price = prices.priceAt('tiny-edge', 'edge', new Date());
+        const expected = Math.round((body.usage.prompt_tokens * price.perToken.miss) / 1000) + Math.round((body.usage.completion_tokens * price.perToken.output) / 1000);
+        expect(row).toMatchObject({ model: 'tiny-edge', served_by: 'edge:tiny-edge', cost_nanos: expected });
+        expect(body.usage.cost.total).toBe(expected);
+      }
+    }
+    // A request admitted for the origin model before its origins were known dead cost nothing.
+    const failed = (await ledgerOf(tenant.keyId)).filter((r) => r.model === 'pool-cd' && r.status === 'failed');
+    expect(failed.every((r) => r.cost_nanos === 0)).toBe(true);
+  });
+
+  it('without a fallback, a model whose origins are all down answers 503 with retry-after', async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await chat(key, 'pool-nowhere', 'hello');
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      const body = (await res.json()) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ type: 'service_unavailable', param: null });
+      expect(['origin_unavailable', 'model_unavailable']).toContain(body.error.code);
+    }
+  });
+});
+
+describe('a stalled origin', () => {
+  it('hits the first-token timeout: 504, and nothing of its held frames reaches the client', async () => {
+    const started = Date.now();
+    const res = await chat(key, 'pool-stall', 'hello', { stream: true });
+    expect(res.status).toBe(504);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    const body = (await res.json()) as { error: Record<string, unknown> };
+    expect(body.error).toMatchObject({ code: 'upstream_timeout', type: 'server_error' });
+    expect(body.error.message).toMatch(/did not produce a token within 800 ms/);
+  });
+
+  it('with fallbacks, the next model in the list answers (a dead origin pool, then the edge)', async () => {
+    const res = await chat(key, 'pool-stall-fb', 'hello');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-served-model')).toBe('tiny-edge');
+    expect(res.headers.get('x-fallback-from')).toBe('pool-stall-fb');
+    expect(((await res.json()) as { model: string }).model).toBe('tiny-edge');
+  });
+});

@@ -1,0 +1,70 @@
+// A service binding (ORIGINS) that runs in Node beside workerd: it starts and kills real origin
+// processes for the dispatch tests, each on a loopback port fixed when the config loads, so the
+// Worker's MODEL_REGISTRY (a miniflare binding) can name them. Nothing runs until a test asks.
+import { createServer } from 'node:net';
+import { killProcess, startOrigin, type OriginOptions, type OriginProcess } from '../../dispatch/spawn-origin.ts';
+
+type Handler = (request: Request) => Promise<Response>;
+
+/** The test origins and how each behaves. */
+const specs: Record<string, OriginOptions> = {
+  a: { tokenMs: 15 },
+  b: { tokenMs: 15 },
+  c: { tokenMs: 2 },
+  d: { tokenMs: 2 },
+  stall: { stall: true },
+};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const ports: Record<string, number> = {};
+for (const name of Object.keys(specs)) ports[name] = await freePort();
+const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
+const fast = { connect_ms: 1_000, first_token_ms: 3_000, total_ms: 30_000 };
+
+/** The Worker's registry in these tests: origin pools over the processes above; `tiny-edge` is seeded in R2 by the tests. */
+export const dispatchTestRegistry = JSON.stringify({
+  models: {
+    'pool-ab': { placement: 'origin', origins: [{ url: url('a'), name: 'origin-a' }, { url: url('b'), name: 'origin-b' }], timeouts: fast, upstream_model: 'tiny', description: 'two origins, no fallback' },
+    'pool-cd': { placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, fallbacks: ['tiny-edge'], context_length: 4096 },
+    'pool-stall': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 } },
+    'pool-stall-fb': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 }, fallbacks: ['pool-nowhere', 'tiny-edge'] },
+    'pool-nowhere': { placement: 'origin', origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }], timeouts: fast },
+    'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
+  },
+});
+
+const running = new Map<string, OriginProcess>();
+process.once('exit', () => {
+  for (const o of running.values()) o.child.kill('SIGKILL');
+});
+
+const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+export const originsService: Handler = async (request) => {
+  const [, action, name] = new URL(request.url).pathname.split('/');
+  if (!(name in specs)) return json({ error: `no origin named ${name}` }, 404);
+  const current = running.get(name);
+  const alive = current && current.child.exitCode === null && current.child.signalCode === null;
+  switch (action) {
+    case 'start':
+      if (!alive) running.set(name, await startOrigin({ ...specs[name], name, port: ports[name] }));
+      return json({ name, url: url(name) });
+    case 'kill':
+      if (current) await killProcess(current.child);
+      return json({ name, killed: true });
+    case 'stats':
+      return alive ? json(await current.stats()) : json({ error: `${name} is not running` }, 409);
+    default:
+      return json({ error: `unknown action ${action}` }, 404);
+  }
+};
