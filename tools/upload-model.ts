@@ -20,7 +20,8 @@ export interface UploadOptions {
   persistTo?: string;
 }
 
-function put(key: string, file: string, opts: UploadOptions, contentType: string): void {
+/** `wrangler r2 object put` of one file into the models bucket (local Miniflare R2 unless opts.remote). */
+export function put(key: string, file: string, opts: Pick<UploadOptions, 'remote' | 'persistTo'>, contentType: string): void {
   const args = ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', contentType];
   args.push(opts.remote ? '--remote' : '--local');
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);

@@ -1,0 +1,118 @@
+// `npm run -s model -- <command>`: model directories (DESIGN.md "Model files").
+//   convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
+//       src: a llama2.c .bin (tokenizer.bin beside it), a .gguf (F32/F16/BF16/Q8_0/Q4_0), or an HF directory
+//   info <dir>                  what the directory holds and what it needs in memory
+//   upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--remote] [--persist-to DIR]
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SingleBar } from 'cli-progress';
+import { hfManifest } from '../dispatch/edge-manifest';
+import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
+import { planModelDir } from '../engine/formats/model-dir-writer';
+import { describeModelDir } from './model-info';
+import { importSource, sourceKind, weightFiles, writeModelDir } from './model-files';
+import { put } from './upload-model';
+
+const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
+       npm run -s model -- info <dir>
+       npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--remote] [--persist-to DIR]`;
+
+class UsageError extends Error {}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+async function convert(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { quant: { type: 'string', default: 'f32' }, tokenizer: { type: 'string' } } });
+  const [src, out] = positionals;
+  if (!src || !out) throw new UsageError('convert needs <src> and <out-dir>');
+  const quant = values.quant as QuantTarget;
+  if (!QUANT_TARGETS.includes(quant)) throw new UsageError(`--quant must be one of ${QUANT_TARGETS.join(', ')}, got ${values.quant}`);
+  const started = performance.now();
+  const imported = await importSource(src, { tokenizer: values.tokenizer });
+  const plan = planModelDir(imported, quant);
+  const bar = new SingleBar({
+    format: ' {bar} {percentage}% | {done}/{size} | {tensor}',
+    hideCursor: true,
+    stream: process.stderr,
+    barsize: 30,
+  });
+  const total = plan.tensors.reduce((n, t) => n + t.byteLength, 0);
+  bar.start(total, 0, { done: mb(0), size: mb(total), tensor: '' });
+  writeModelDir(out, plan, (written, _total, name) => bar.update(written, { done: mb(written), tensor: name ?? '' }));
+  bar.stop();
+  const c = imported.config;
+  console.log(
+    `${sourceKind(src)} ${basename(src)} → ${out} (${quant}): ${imported.architecture}, dim ${c.dim}, ${c.nLayers} layers, ` +
+      `${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize}; ${plan.tensors.length} tensors, ${mb(total)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+}
+
+function info(args: string[]): void {
+  const [dir] = args;
+  if (!dir) throw new UsageError('info needs <dir>');
+  console.log(describeModelDir(dir));
+}
+
+function upload(args: string[]): void {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      id: { type: 'string' }, context: { type: 'string' }, 'max-sessions': { type: 'string' }, description: { type: 'string' },
+      remote: { type: 'boolean', default: false }, 'persist-to': { type: 'string' },
+    },
+  });
+  const [dir] = positionals;
+  if (!dir) throw new UsageError('upload needs <dir>');
+  const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile());
+  const has = (f: string) => files.includes(f);
+  const tokenizer = has('tokenizer.json') ? 'tokenizer.json' : has('tokenizer.bin') ? 'tokenizer.bin' : null;
+  if (!has('config.json') || !tokenizer) throw new Error(`${dir} is not a model directory (config.json and tokenizer.json or tokenizer.bin)`);
+  const id = values.id ?? basename(dir.replace(/\/+$/, ''));
+  const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  const manifest = hfManifest.parse({
+    id,
+    format: 'hf',
+    config: 'config.json',
+    weights: weightFiles(dir),
+    tokenizer,
+    tokenizer_config: has('tokenizer_config.json') ? 'tokenizer_config.json' : null,
+    generation_config: has('generation_config.json') ? 'generation_config.json' : null,
+    context_length: int(values.context),
+    max_sessions: int(values['max-sessions']),
+    created: Math.floor(Date.now() / 1000),
+    owned_by: 'edge-inference',
+    description: values.description,
+  });
+  const opts = { remote: values.remote, persistTo: values['persist-to'] };
+  const sent = [manifest.config, ...manifest.weights, tokenizer, manifest.tokenizer_config, manifest.generation_config].filter((f): f is string => !!f);
+  for (const f of sent) {
+    put(`${id}/${f}`, join(dir, f), opts, f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    console.error(`  ${id}/${f} (${mb(statSync(join(dir, f)).size)})`);
+  }
+  // The manifest goes last: a model is listed only once its files are there.
+  const manifestFile = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'model.json');
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+  put(`${id}/model.json`, manifestFile, opts, 'application/json');
+  console.log(`uploaded ${id} to ${values.remote ? 'remote' : 'local'} R2`);
+}
+
+async function main(): Promise<void> {
+  const [command, ...args] = process.argv.slice(2);
+  if (command === 'convert') return convert(args);
+  if (command === 'info') return info(args);
+  if (command === 'upload') return upload(args);
+  throw new UsageError(command ? `unknown command ${command}` : '');
+}
+
+main().catch((err) => {
+  if (err instanceof UsageError) {
+    if (err.message) console.error(`model: ${err.message}`);
+    console.error(USAGE);
+    process.exit(2);
+  }
+  console.error(`model: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
