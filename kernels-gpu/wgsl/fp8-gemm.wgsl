@@ -19,13 +19,16 @@ struct Params {
 @group(0) @binding(4) var<storage, read> xs: array<f32>;           // [M, kBlocks]
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;    // [M, N]
 
+// The four E4M3 codes of a word (byte 0 first) as f32 values · 2^-8: each code's sign goes to bit 15 and
+// its exponent and mantissa to bits 13..7 of an f16, which then reads as the E4M3 value · 2^-8 (f16's
+// exponent bias is 15, E4M3's 7), subnormals included. Exact; callers fold the 2^8 into the block scale.
+// The NaN codes (0x7F, 0xFF) never occur in weights.
 fn e4m3x4(word: u32) -> vec4<f32> {
-  let c = vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(0xFFu);
-  let mag = c & vec4<u32>(0x7Fu);
-  let normal = bitcast<vec4<f32>>((mag << vec4<u32>(20u)) + vec4<u32>(120u << 23u));
-  let subnormal = vec4<f32>(mag) * (1.0 / 512.0);
-  let v = select(normal, subnormal, mag < vec4<u32>(8u));
-  return select(v, -v, (c & vec4<u32>(0x80u)) != vec4<u32>(0u));
+  let even = word & 0x00FF00FFu; // bytes 0 and 2
+  let odd = (word >> 8u) & 0x00FF00FFu; // bytes 1 and 3
+  let a = unpack2x16float(((even & 0x00800080u) << 8u) | ((even & 0x007F007Fu) << 7u));
+  let b = unpack2x16float(((odd & 0x00800080u) << 8u) | ((odd & 0x007F007Fu) << 7u));
+  return vec4<f32>(a.x, b.x, a.y, b.y);
 }
 
 @compute @workgroup_size(8, 8)
@@ -65,7 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
       }
     }
-    let wScale = ws[sRow + kb];
+    let wScale = ws[sRow + kb] * 256.0; // e4m3x4 yields values · 2^-8
     for (var i = 0u; i < 4u; i++) {
       acc[i] += bd[i] * xs[mr[i] * p.kBlocks + kb] * wScale;
     }

@@ -26,15 +26,16 @@ const MAX_M = 8u;
 
 var<workgroup> partial: array<f32, 512>; // [MAX_M, 64]
 
-// The four E4M3 codes of a word (byte 0 first) as f32. The NaN codes (0x7F, 0xFF) never occur in weights.
+// The four E4M3 codes of a word (byte 0 first) as f32 values · 2^-8: each code's sign goes to bit 15 and
+// its exponent and mantissa to bits 13..7 of an f16, which then reads as the E4M3 value · 2^-8 (f16's
+// exponent bias is 15, E4M3's 7), subnormals included. Exact; callers fold the 2^8 into the block scale.
+// The NaN codes (0x7F, 0xFF) never occur in weights.
 fn e4m3x4(word: u32) -> vec4<f32> {
-  let c = vec4<u32>(word, word >> 8u, word >> 16u, word >> 24u) & vec4<u32>(0xFFu);
-  let mag = c & vec4<u32>(0x7Fu);
-  // Normal codes: exponent e (bias 7) becomes f32 exponent e + 120, the 3 mantissa bits the top 3.
-  let normal = bitcast<vec4<f32>>((mag << vec4<u32>(20u)) + vec4<u32>(120u << 23u));
-  let subnormal = vec4<f32>(mag) * (1.0 / 512.0);
-  let v = select(normal, subnormal, mag < vec4<u32>(8u));
-  return select(v, -v, (c & vec4<u32>(0x80u)) != vec4<u32>(0u));
+  let even = word & 0x00FF00FFu; // bytes 0 and 2
+  let odd = (word >> 8u) & 0x00FF00FFu; // bytes 1 and 3
+  let a = unpack2x16float(((even & 0x00800080u) << 8u) | ((even & 0x007F007Fu) << 7u));
+  let b = unpack2x16float(((odd & 0x00800080u) << 8u) | ((odd & 0x007F007Fu) << 7u));
+  return vec4<f32>(a.x, b.x, a.y, b.y);
 }
 
 @compute @workgroup_size(64)
@@ -62,7 +63,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
           bd[m] += dot(w0, xq[xb]) + dot(w1, xq[xb + 1u]) + dot(w2, xq[xb + 2u]) + dot(w3, xq[xb + 3u]);
         }
       }
-      let wScale = ws[sRow + kb];
+      let wScale = ws[sRow + kb] * 256.0; // e4m3x4 yields values · 2^-8
       for (var m = 0u; m < p.rows; m++) {
         acc[m] += bd[m] * xs[m * p.kBlocks + kb] * wScale;
       }
