@@ -1,7 +1,8 @@
 // Origin throughput under concurrency: a real `npm run origin` process on a synthetic DeepSeek-V3-shaped
-// FP8 model (reference backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests of a
-// fixed length (greedy, ignore_eos). Aggregate completion tokens/s per level, median of runs after a
-// warm-up, and the ratio to one stream; the origin's own /metrics give the average batch per step.
+// FP8 model (reference backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
+// short prompt and then a fixed number of greedy tokens (ignore_eos): this measures decode batching.
+// Aggregate completion tokens/s per level, median of runs after a warm-up, and the ratio to one
+// stream; the origin's own /metrics give the sequences per step and the step latency.
 // Run alone: `npx tsx bench/origin.ts [preset]` (ORIGIN_BENCH_PRESET, default small).
 import { resolve } from 'node:path';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
@@ -41,7 +42,7 @@ async function round(origin: RunningOrigin, model: string, streams: number, toke
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cache-salt': salt },
         body: JSON.stringify({
-          model, prompt: `Stream ${i} of ${streams}: a prompt of about thirty tokens to start.`, max_tokens: tokens,
+          model, prompt: `Stream ${i}:`, max_tokens: tokens,
           temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
         }),
       });
@@ -58,7 +59,7 @@ async function round(origin: RunningOrigin, model: string, streams: number, toke
 export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string> {
   const preset = opts.preset ?? process.env.ORIGIN_BENCH_PRESET ?? 'small';
   const levels = opts.levels ?? [1, 4, 16];
-  const tokens = opts.tokens ?? 64;
+  const tokens = opts.tokens ?? 128;
   const runs = opts.runs ?? 3;
   const log = opts.log ?? ((line: string) => console.error(line));
   const maxSeqs = Math.max(...levels);
@@ -93,7 +94,7 @@ function table(preset: string, tokens: number, runs: number, results: Level[]): 
   const one = median(results.find((r) => r.streams === 1)?.tokPerS ?? results[0].tokPerS);
   const lines = [
     `Origin (\`npm run origin -- --model synthetic:${preset}\`, reference backend, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
-      `Each stream: a ~30-token prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
+      `Each stream: a ~10-token prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
     '',
     '| streams | tok/s (median) | best run | per stream | × one stream | sequences per step | step latency |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
