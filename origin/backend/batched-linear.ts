@@ -1,7 +1,7 @@
 // Projections over a whole step: out[n, rows] = x[n, cols] · Wᵀ for every token at once, through the
 // origin's wasm kernels. Weights are copied into the arena at start, in the form the reference model
 // holds them (f32, or FP8 codes + 128×128 scales), and each call gives bit-for-bit what
-// engine/deepseek/linear.ts gives token by token (tests/origin/kernels.test.ts checks it).
+// engine/deepseek/linear.ts gives token by token (tests/origin/backend.test.ts checks it).
 import { E4M3_VALUES } from '../../engine/deepseek/fp8';
 import type { Linear } from '../../engine/deepseek/linear';
 import type { BatchKernelExports } from '../kernels/wasm';
@@ -11,24 +11,13 @@ export type WasmLinear =
   | { kind: 'f32'; rows: number; cols: number; w: number }
   | { kind: 'fp8'; rows: number; cols: number; q: number; scale: number; block: [number, number] };
 
-/** Arena bytes uploadLinear() takes for this projection. */
-export function linearBytes(lin: Linear): number {
-  const pad = (b: number) => Math.ceil(b / 16) * 16;
-  return lin.kind === 'f32' ? pad(lin.w.byteLength) : pad(lin.weight.q.byteLength) + pad(lin.weight.scaleInv.byteLength);
-}
-
+/** Reserves the projection's weights in the arena (copied in when the arena finishes). */
 export function uploadLinear(arena: WasmArena, lin: Linear): WasmLinear {
   const { rows, cols } = lin;
-  if (lin.kind === 'f32') {
-    const w = arena.f32(rows * cols);
-    w.view.set(lin.w);
-    return { kind: 'f32', rows, cols, w: w.ptr };
-  }
-  const q = arena.u8(lin.weight.q.length);
-  q.view.set(lin.weight.q);
-  const scale = arena.f32(lin.weight.scaleInv.length);
-  scale.view.set(lin.weight.scaleInv);
-  return { kind: 'fp8', rows, cols, q: q.ptr, scale: scale.ptr, block: lin.block };
+  if (lin.kind === 'f32') return { kind: 'f32', rows, cols, w: arena.alloc(lin.w.byteLength, lin.w) };
+  const q = arena.alloc(lin.weight.q.byteLength, lin.weight.q);
+  const scale = arena.alloc(lin.weight.scaleInv.byteLength, lin.weight.scaleInv);
+  return { kind: 'fp8', rows, cols, q, scale, block: lin.block };
 }
 
 /**
@@ -54,45 +43,42 @@ export class LinearInput {
   }
 }
 
-/** The kernels' shared staging, sized once for the widest projection and the largest step. */
+/**
+ * The kernels' shared staging, sized once for the widest projection and the largest step. Reserved
+ * in the arena at construction; usable once the arena has finished and the kernels are attached.
+ */
 export class BatchedLinear {
   private readonly xt: number; // [maxCols, maxT + 3] f64 (f32 path) or f32 (fp8 path): transposed activations
   private readonly st: number; // [maxBlocks, maxT + 3] f32: transposed scales
   private readonly table: number; // [256] f32: E4M3 values
-  private readonly out32: { ptr: number; view: Float32Array }; // [maxT, maxRows]
-  private readonly mem64: Float64Array;
-  private readonly mem32: Float32Array;
+  private readonly out32: number; // [maxT, maxRows] f32: FP8 GEMM output
+  private k: BatchKernelExports | null = null;
+  private mem64 = new Float64Array(0);
+  private mem32 = new Float32Array(0);
 
-  constructor(private readonly k: BatchKernelExports, private readonly arena: WasmArena, readonly maxT: number, readonly maxCols: number, readonly maxRows: number) {
+  constructor(private readonly arena: WasmArena, readonly maxT: number, readonly maxCols: number, readonly maxRows: number) {
     this.xt = arena.alloc(maxCols * (maxT + 3) * 8);
     this.st = arena.alloc(blocksOf(maxCols) * (maxT + 3) * 4);
-    const table = arena.f32(256);
-    table.view.set(E4M3_VALUES);
-    this.table = table.ptr;
-    this.out32 = arena.f32(maxT * maxRows);
-    this.mem64 = new Float64Array(arena.memory.buffer);
-    this.mem32 = new Float32Array(arena.memory.buffer);
+    this.table = arena.alloc(256 * 4, E4M3_VALUES);
+    this.out32 = arena.alloc(maxT * maxRows * 4);
   }
 
-  /** Arena bytes the constructor takes. */
-  static bytes(maxT: number, maxCols: number, maxRows: number): number {
-    return [maxCols * (maxT + 3) * 8, blocksOf(maxCols) * (maxT + 3) * 4, 1024, maxT * maxRows * 4].reduce((s, b) => s + pad(b), 0);
+  /** Binds the kernels instantiated over the finished arena. */
+  attach(k: BatchKernelExports): void {
+    this.k = k;
+    this.mem64 = new Float64Array(k.memory.buffer);
+    this.mem32 = new Float32Array(k.memory.buffer);
   }
 
-  /** Arena bytes of one input(): its FP8 staging (x itself is the caller's). */
-  static inputBytes(maxT: number, cols: number): number {
-    return pad(maxT * cols * 4) + pad(maxT * blocksOf(cols) * 4);
-  }
-
-  /** An input over x[maxT, cols] (f64, arena) with its own FP8 staging. */
-  input(x: number, maxT: number, cols: number): LinearInput {
-    return new LinearInput(x, this.arena.alloc(maxT * cols * 4), this.arena.alloc(maxT * blocksOf(cols) * 4), maxT, cols);
+  /** An input over x[maxT, maxCols] (f64, arena) with its own FP8 staging. */
+  input(x: number, maxT: number, maxCols: number): LinearInput {
+    return new LinearInput(x, this.arena.alloc(maxT * maxCols * 4), this.arena.alloc(maxT * blocksOf(maxCols) * 4), maxT, maxCols);
   }
 
   /** Makes the input's FP8 form for blocks of width bc, unless it has it. */
   quantize(input: LinearInput, bc: number): void {
     if (input.quantizedBc === bc) return;
-    this.k.quantizeFp8(input.xd, input.xs, input.x, input.n, input.cols, bc);
+    this.kernels.quantizeFp8(input.xd, input.xs, input.x, input.n, input.cols, bc);
     input.quantizedBc = bc;
   }
 
@@ -116,17 +102,23 @@ export class BatchedLinear {
     if (n > this.maxT || lin.cols !== input.cols || lin.rows > this.maxRows) {
       throw new RangeError(`projection [${lin.rows}, ${lin.cols}] over ${n}×${input.cols} inputs exceeds the staging or mismatches`);
     }
+    const k = this.kernels;
     if (lin.kind === 'f32') {
-      this.k.gemmF32(out, lin.w, input.x, this.xt, n, lin.rows, lin.cols);
+      k.gemmF32(out, lin.w, input.x, this.xt, n, lin.rows, lin.cols);
       return;
     }
     const [br, bc] = lin.block;
     this.quantize(input, bc);
-    this.k.gemmFp8(this.out32.ptr, lin.q, lin.scale, input.xd, input.xs, this.xt, this.st, this.table, n, lin.rows, lin.cols, br, bc);
-    this.mem64.set(this.out32.view.subarray(0, n * lin.rows), out / 8); // f32 → f64, as linear() copies scratch.out
+    k.gemmFp8(this.out32, lin.q, lin.scale, input.xd, input.xs, this.xt, this.st, this.table, n, lin.rows, lin.cols, br, bc);
+    const o32 = this.out32 / 4;
+    this.mem64.set(this.mem32.subarray(o32, o32 + n * lin.rows), out / 8); // f32 → f64, as linear() copies scratch.out
+  }
+
+  private get kernels(): BatchKernelExports {
+    if (!this.k) throw new Error('BatchedLinear used before attach()');
+    return this.k;
   }
 }
 
-const pad = (b: number) => Math.ceil(b / 16) * 16;
 /** FP8 scale blocks of a row of `cols`, for any block width ≥ 16. */
 const blocksOf = (cols: number) => Math.ceil(cols / 16) + 1;

@@ -12,7 +12,7 @@ import { applyRope, mlaSoftmaxScale, ropeAngles, ropeAttentionFactor, ropeInvFre
 import type { DeepSeekWeights } from '../../engine/deepseek/weights';
 import { instantiateBatchKernels, type BatchKernelExports } from '../kernels/wasm';
 import { BatchedLinear, type LinearInput, type WasmLinear } from './batched-linear';
-import { projectionExtent, uploadWeights, weightBytes, type WasmBlock, type WasmMlp, type WasmWeights } from './reference-weights';
+import { projectionExtent, uploadWeights, type WasmBlock, type WasmMlp, type WasmWeights } from './reference-weights';
 import type { KvRows, StepBackend, StepSequence } from './step-backend';
 import { WasmArena } from './wasm-arena';
 
@@ -37,11 +37,24 @@ interface MlaKvRows extends KvRows {
   layers: { kv: Float64Array; pe: Float64Array }[];
 }
 
-/** Activation buffers in the arena: pointer and one row view per token. */
+const BUFFERS = ['x', 'xb', 'qLat', 'q', 'kvA', 'attnOut', 'out', 'router', 'xe', 'h1', 'h3', 'ye', 'y', 'ys', 'head', 'logits'] as const;
+type BufName = (typeof BUFFERS)[number];
+/** The buffers projections read (each gets FP8 staging beside it). */
+const INPUTS = ['xb', 'qLat', 'attnOut', 'xe', 'h1', 'head'] as const;
+
+/** Activation buffers in the arena: pointer, row width, and one row view per token. */
 interface Buf {
   ptr: number;
   width: number;
   rows: Float64Array[];
+}
+
+/** Where everything lives in the arena: reserved by create(), viewed by the constructor. */
+interface Layout {
+  bufs: Record<BufName, { ptr: number; n: number; width: number }>;
+  inputs: Record<(typeof INPUTS)[number], LinearInput>;
+  caches: { kv: number; pe: number }[][]; // [slot][layer]: c_kv [maxSeqLen, latent], k_pe [maxSeqLen, rope] f64
+  attn: { qLat: number; qPe: number; tmp: number; oLat: number; att: number }; // attention kernels' scratch
 }
 
 export class ReferenceBackend implements StepBackend {
@@ -51,6 +64,8 @@ export class ReferenceBackend implements StepBackend {
   readonly maxSlots: number;
   readonly maxStepTokens: number;
   private readonly c: DeepSeekConfig;
+  private readonly buf: Record<BufName, Buf>;
+  private readonly in: Layout['inputs'];
   private readonly caches: LayerCache[][]; // [slot][layer]
   private readonly freeSlots: number[];
   private readonly mem64: Float64Array;
@@ -59,48 +74,72 @@ export class ReferenceBackend implements StepBackend {
   private readonly softmaxScale: number;
   private readonly invFreq: Float64Array;
   private readonly attnFactor: number;
-  private readonly s; // per-token JS scratch
-  private readonly in: Record<'xb' | 'qLat' | 'attnOut' | 'xe' | 'h1' | 'head', LinearInput>; // what projections read
+  private readonly s; // per-token scratch
+
+  static async create(weights: DeepSeekWeights, opts: ReferenceBackendOptions): Promise<ReferenceBackend> {
+    const c = weights.config;
+    const o: Required<ReferenceBackendOptions> = {
+      maxSlots: opts.maxSlots,
+      maxSeqLen: opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096),
+      maxStepTokens: opts.maxStepTokens ?? 256,
+    };
+    const T = o.maxStepTokens, h = c.hiddenSize, H = c.numAttentionHeads, K = c.numExpertsPerTok;
+    const C = c.kvLoraRank, R = c.qkRopeHeadDim, pairs = (H + 1) >> 1, outRows = Math.min(T, o.maxSlots);
+    const inter = Math.max(c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts));
+    const shapes: Record<BufName, [number, number]> = {
+      x: [T, h], xb: [T, h], qLat: [T, c.qLoraRank ?? 0], q: [T, H * qkHeadDim(c)], kvA: [T, C + R], attnOut: [T, H * c.vHeadDim],
+      out: [T, h], router: [T, c.nRoutedExperts], xe: [T, h], h1: [T, inter], h3: [T, inter], ye: [T, h], y: [T * K, h], ys: [T, h],
+      head: [outRows, h], logits: [outRows, c.vocabSize],
+    };
+    const arena = new WasmArena();
+    const w = uploadWeights(arena, weights);
+    const extent = projectionExtent(weights);
+    const lin = new BatchedLinear(arena, T, extent.cols, extent.rows);
+    const bufs = Object.fromEntries(BUFFERS.map((b) => [b, { ptr: arena.alloc(shapes[b][0] * shapes[b][1] * 8), n: shapes[b][0], width: shapes[b][1] }])) as Layout['bufs'];
+    const layout: Layout = {
+      bufs,
+      inputs: Object.fromEntries(INPUTS.map((b) => [b, lin.input(bufs[b].ptr, bufs[b].n, bufs[b].width)])) as Layout['inputs'],
+      caches: Array.from({ length: o.maxSlots }, () => w.layers.map(() => ({ kv: arena.alloc(o.maxSeqLen * C * 8), pe: arena.alloc(o.maxSeqLen * R * 8) }))),
+      attn: { qLat: arena.alloc(pairs * C * 16), qPe: arena.alloc(pairs * R * 16), tmp: arena.alloc(C * 8), oLat: arena.alloc(C * 8), att: arena.alloc(H * o.maxSeqLen * 8) },
+    };
+    const kernels = await instantiateBatchKernels(arena.finish());
+    lin.attach(kernels);
+    return new ReferenceBackend(kernels, arena, w, lin, layout, c, o);
+  }
 
   private constructor(
     private readonly k: BatchKernelExports,
+    arena: WasmArena,
     private readonly w: WasmWeights,
     private readonly lin: BatchedLinear,
-    private readonly buf: Record<'x' | 'xb' | 'qLat' | 'q' | 'kvA' | 'attnOut' | 'out' | 'router' | 'xe' | 'h1' | 'h3' | 'ye' | 'y' | 'ys' | 'head' | 'logits', Buf>,
-    arena: WasmArena,
+    layout: Layout,
     c: DeepSeekConfig,
-    opts: Required<ReferenceBackendOptions>,
+    o: Required<ReferenceBackendOptions>,
   ) {
     this.c = c;
     this.vocabSize = c.vocabSize;
-    this.maxSeqLen = opts.maxSeqLen;
-    this.maxSlots = opts.maxSlots;
-    this.maxStepTokens = opts.maxStepTokens;
-    this.dims = mlaDims(c);
+    this.maxSeqLen = o.maxSeqLen;
+    this.maxSlots = o.maxSlots;
+    this.maxStepTokens = o.maxStepTokens;
+    const d = (this.dims = mlaDims(c));
     this.gate = gateOptions(c);
     this.softmaxScale = mlaSoftmaxScale(c);
     this.invFreq = ropeInvFreq(c.qkRopeHeadDim, c.ropeTheta, c.ropeScaling);
     this.attnFactor = ropeAttentionFactor(c.ropeScaling);
-    const d = this.dims;
-    this.caches = Array.from({ length: opts.maxSlots }, () =>
-      w.layers.map((): LayerCache => {
-        const kv = arena.f64(opts.maxSeqLen * d.latent), pe = arena.f64(opts.maxSeqLen * d.rope);
-        return { kv: kv.ptr, pe: pe.ptr, kvView: kv.view, peView: pe.view };
-      }),
-    );
-    this.freeSlots = Array.from({ length: opts.maxSlots }, (_, i) => opts.maxSlots - 1 - i);
     this.mem64 = new Float64Array(arena.memory.buffer);
-    const input = (name: keyof typeof buf) => lin.input(buf[name].ptr, buf[name].rows.length, buf[name].width);
-    this.in = { xb: input('xb'), qLat: input('qLat'), attnOut: input('attnOut'), xe: input('xe'), h1: input('h1'), head: input('head') };
-    const T = opts.maxStepTokens, half = d.rope / 2, K = c.numExpertsPerTok, pairs = (d.heads + 1) >> 1;
-    const att = arena.f64(d.heads * opts.maxSeqLen);
+    this.buf = Object.fromEntries(BUFFERS.map((b) => {
+      const { ptr, n, width } = layout.bufs[b], view = arena.f64(ptr, n * width);
+      return [b, { ptr, width, rows: Array.from({ length: n }, (_, i) => view.subarray(i * width, (i + 1) * width)) }];
+    })) as Record<BufName, Buf>;
+    this.in = layout.inputs;
+    this.caches = layout.caches.map((layers) => layers.map(({ kv, pe }) => ({ kv, pe, kvView: arena.f64(kv, o.maxSeqLen * d.latent), peView: arena.f64(pe, o.maxSeqLen * d.rope) })));
+    this.freeSlots = Array.from({ length: o.maxSlots }, (_, i) => o.maxSlots - 1 - i);
+    const T = o.maxStepTokens, K = c.numExpertsPerTok, att = arena.f64(layout.attn.att, d.heads * o.maxSeqLen);
     this.s = {
-      // attention kernels' scratch (arena pointers) and the score rows the host softmaxes
-      qLat: arena.alloc(pairs * d.latent * 16), qPe: arena.alloc(pairs * d.rope * 16),
-      tmp: arena.alloc(d.latent * 8), oLat: arena.alloc(d.latent * 8), att: att.ptr,
-      attRows: Array.from({ length: d.heads }, (_, hd) => att.view.subarray(hd * opts.maxSeqLen, (hd + 1) * opts.maxSeqLen)),
-      cos: Array.from({ length: T }, () => new Float64Array(half)), // per token: its angles, set once per step
-      sin: Array.from({ length: T }, () => new Float64Array(half)),
+      ...layout.attn,
+      attRows: Array.from({ length: d.heads }, (_, hd) => att.subarray(hd * o.maxSeqLen, (hd + 1) * o.maxSeqLen)), // the host softmaxes them
+      cos: Array.from({ length: T }, () => new Float64Array(d.rope / 2)), // per token: its angles, set once per step
+      sin: Array.from({ length: T }, () => new Float64Array(d.rope / 2)),
       kvNorm: new Float64Array(d.latent),
       gate: createGateScratch(c.nRoutedExperts, c.nGroup) as GateScratch,
       idx: new Int32Array(K),
@@ -114,39 +153,6 @@ export class ReferenceBackend implements StepBackend {
       tokSlot: new Int32Array(T),
       tokPos: new Int32Array(T),
     };
-  }
-
-  static async create(weights: DeepSeekWeights, opts: ReferenceBackendOptions): Promise<ReferenceBackend> {
-    const c = weights.config;
-    const full: Required<ReferenceBackendOptions> = {
-      maxSlots: opts.maxSlots,
-      maxSeqLen: opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096),
-      maxStepTokens: opts.maxStepTokens ?? 256,
-    };
-    const T = full.maxStepTokens, h = c.hiddenSize, H = c.numAttentionHeads, K = c.numExpertsPerTok;
-    const inter = Math.max(c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts));
-    const outRows = Math.min(T, full.maxSlots);
-    const widths = {
-      x: [T, h], xb: [T, h], qLat: [T, c.qLoraRank ?? 0], q: [T, H * qkHeadDim(c)], kvA: [T, c.kvLoraRank + c.qkRopeHeadDim],
-      attnOut: [T, H * c.vHeadDim], out: [T, h], router: [T, c.nRoutedExperts], xe: [T, h], h1: [T, inter], h3: [T, inter],
-      ye: [T, h], y: [T * K, h], ys: [T, h], head: [outRows, h], logits: [outRows, c.vocabSize],
-    } as const;
-    const extent = projectionExtent(weights);
-    const bufBytes = Object.values(widths).reduce((s, [n, wd]) => s + Math.ceil((n * wd * 8) / 16) * 16, 0);
-    const pad = (b: number) => Math.ceil(b / 16) * 16, C = c.kvLoraRank, R = c.qkRopeHeadDim, pairs = (H + 1) >> 1;
-    const cacheBytes = full.maxSlots * c.numHiddenLayers * (pad(full.maxSeqLen * C * 8) + pad(full.maxSeqLen * R * 8));
-    const attnBytes = pad(H * full.maxSeqLen * 8) + pad(pairs * C * 16) + pad(pairs * R * 16) + 2 * pad(C * 8);
-    const inputBytes = (['xb', 'qLat', 'attnOut', 'xe', 'h1', 'head'] as const).reduce((sum, k) => sum + BatchedLinear.inputBytes(widths[k][0], widths[k][1]), 0);
-    const arena = new WasmArena(weightBytes(weights) + BatchedLinear.bytes(T, extent.cols, extent.rows) + bufBytes + cacheBytes + attnBytes + inputBytes);
-    const kernels = await instantiateBatchKernels(arena.memory);
-    const w = uploadWeights(arena, weights);
-    const lin = new BatchedLinear(kernels, arena, T, extent.cols, extent.rows);
-    const buf = {} as Record<keyof typeof widths, Buf>;
-    for (const [name, [n, width]] of Object.entries(widths) as [keyof typeof widths, readonly [number, number]][]) {
-      const { ptr, view } = arena.f64(n * width);
-      buf[name] = { ptr, width, rows: Array.from({ length: n }, (_, i) => view.subarray(i * width, (i + 1) * width)) };
-    }
-    return new ReferenceBackend(kernels, w, lin, buf, arena, c, full);
   }
 
   allocate(): number | null {

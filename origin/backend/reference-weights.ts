@@ -1,11 +1,11 @@
-// The DeepSeek weights as the reference backend holds them: every projection copied into the wasm
+// The DeepSeek weights as the reference backend holds them: every projection reserved in the wasm
 // arena (batched kernels read it there), norms, router bias and kv_b_proj left in JS (per-token code
 // reads them). Shapes follow engine/deepseek/weights.ts.
 import { isMoeLayer, type DeepSeekConfig } from '../../engine/deepseek/config';
 import type { Linear } from '../../engine/deepseek/linear';
 import type { MlpWeights } from '../../engine/deepseek/moe';
 import type { DeepSeekWeights } from '../../engine/deepseek/weights';
-import { linearBytes, uploadLinear, type WasmLinear } from './batched-linear';
+import { uploadLinear, type WasmLinear } from './batched-linear';
 import type { WasmArena } from './wasm-arena';
 
 export interface WasmMlp {
@@ -52,20 +52,6 @@ function* linears(w: DeepSeekWeights): Generator<Linear> {
   yield w.lmHead;
 }
 
-/** Arena bytes uploadWeights() takes. */
-export function weightBytes(w: DeepSeekWeights): number {
-  let sum = 0;
-  for (const lin of linears(w)) sum += linearBytes(lin);
-  for (const l of w.layers) sum += Math.ceil(l.mla.kvB.byteLength / 16) * 16;
-  return sum;
-}
-
-function uploadF32(arena: WasmArena, data: Float32Array): number {
-  const a = arena.f32(data.length);
-  a.view.set(data);
-  return a.ptr;
-}
-
 /** The widest and tallest projection: sizes the kernels' staging buffers. */
 export function projectionExtent(w: DeepSeekWeights): { cols: number; rows: number } {
   let cols = 0, rows = 0;
@@ -84,7 +70,7 @@ export function uploadWeights(arena: WasmArena, w: DeepSeekWeights): WasmWeights
     if (isMoeLayer(c, i) !== (l.moe !== null)) throw new Error(`layer ${i}: weights disagree with the config about MoE`);
     return {
       attnNorm: l.attnNorm, qA: up(l.mla.qA), qANorm: l.mla.qANorm, qB: up(l.mla.qB), q: up(l.mla.q),
-      kvA: uploadLinear(arena, l.mla.kvA), kvANorm: l.mla.kvANorm, kvB: uploadF32(arena, l.mla.kvB), o: uploadLinear(arena, l.mla.o),
+      kvA: uploadLinear(arena, l.mla.kvA), kvANorm: l.mla.kvANorm, kvB: arena.alloc(l.mla.kvB.byteLength, l.mla.kvB), o: uploadLinear(arena, l.mla.o),
       ffnNorm: l.ffnNorm,
       dense: l.dense ? mlp(l.dense) : null,
       moe: l.moe && {

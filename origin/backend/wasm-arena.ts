@@ -1,43 +1,45 @@
-// A bump allocator over one WebAssembly.Memory: the reference backend lays out weights, activations
-// and scratch in it once, at start (the memory never grows afterwards, so typed views stay valid).
+// A bump allocator over one WebAssembly.Memory, in two phases: reserve every region first (weights,
+// caches, activations, scratch; data to copy in may be given), then finish() creates the memory at
+// exactly that size and copies the data. The memory never grows afterwards, so typed views stay valid.
 
 const PAGE = 65536;
+export const pad16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
 export class WasmArena {
-  readonly memory: WebAssembly.Memory;
   private top = 64; // address 0 stays unused: a 0 pointer is a bug, not a buffer
+  private readonly copies: { at: number; data: ArrayBufferView }[] = [];
+  private mem: WebAssembly.Memory | null = null;
 
-  constructor(bytes: number) {
-    const pages = Math.ceil((bytes + 64) / PAGE);
-    if (pages > 65536) throw new RangeError(`the reference backend needs ${(bytes / 2 ** 30).toFixed(1)} GiB of wasm memory; wasm32 allows 4 GiB`);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  }
-
-  /** A 16-byte-aligned region of `bytes`; throws when the arena was sized too small. */
-  alloc(bytes: number): number {
+  /** Reserves a 16-byte-aligned region; `data` (if any) is copied there by finish(). */
+  alloc(bytes: number, data?: ArrayBufferView): number {
+    if (this.mem) throw new Error('wasm arena: alloc() after finish()');
     const at = this.top;
-    this.top = at + Math.ceil(bytes / 16) * 16;
-    if (this.top > this.memory.buffer.byteLength) throw new RangeError(`wasm arena overflow: ${this.top} > ${this.memory.buffer.byteLength} bytes`);
+    this.top = at + pad16(bytes);
+    if (data) this.copies.push({ at, data });
     return at;
   }
 
-  f64(n: number): { ptr: number; view: Float64Array } {
-    const ptr = this.alloc(n * 8);
-    return { ptr, view: new Float64Array(this.memory.buffer, ptr, n) };
+  /** Creates the memory, sized to what was reserved, and copies the data in. */
+  finish(): WebAssembly.Memory {
+    const pages = Math.ceil(this.top / PAGE);
+    if (pages > 65536) throw new RangeError(`the reference backend needs ${(this.top / 2 ** 30).toFixed(1)} GiB of wasm memory; wasm32 allows 4 GiB`);
+    this.mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    const bytes = new Uint8Array(this.mem.buffer);
+    for (const { at, data } of this.copies) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    this.copies.length = 0;
+    return this.mem;
   }
 
-  f32(n: number): { ptr: number; view: Float32Array } {
-    const ptr = this.alloc(n * 4);
-    return { ptr, view: new Float32Array(this.memory.buffer, ptr, n) };
+  get memory(): WebAssembly.Memory {
+    if (!this.mem) throw new Error('wasm arena: memory used before finish()');
+    return this.mem;
   }
 
-  u8(n: number): { ptr: number; view: Uint8Array } {
-    const ptr = this.alloc(n);
-    return { ptr, view: new Uint8Array(this.memory.buffer, ptr, n) };
+  f64(ptr: number, n: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, n);
   }
-}
 
-/** Bytes an arena needs for these regions (each rounded up to 16). */
-export function arenaBytes(sizes: number[]): number {
-  return sizes.reduce((sum, b) => sum + Math.ceil(b / 16) * 16, 64);
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
 }

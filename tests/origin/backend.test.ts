@@ -63,12 +63,6 @@ describe.each(['fp8', 'dequantized'] as const)('reference backend (%s projection
 });
 
 describe('origin wasm kernels', () => {
-  async function setup(maxT: number, cols: number, rows: number) {
-    const arena = new WasmArena(64 * 2 ** 20);
-    const k = await instantiateBatchKernels(arena.memory);
-    return { arena, k, lin: new BatchedLinear(k, arena, maxT, cols, rows) };
-  }
-
   const random = (n: number, seed: number) => {
     let s = seed;
     return Float64Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 4);
@@ -76,28 +70,30 @@ describe('origin wasm kernels', () => {
 
   it.each([1, 2, 3, 5, 17])('projections of %i tokens equal linear() token by token (ragged FP8 blocks)', async (T) => {
     const rows = 37, cols = 200; // neither a multiple of the 128×128 block nor of the SIMD widths
-    const { arena, lin } = await setup(32, cols, rows);
     const w = Float32Array.from(random(rows * cols, 7));
     const lins: Linear[] = [
       { kind: 'f32', rows, cols, w },
       { kind: 'fp8', rows, cols, weight: quantizeWeightFp8(w, rows, cols), block: [128, 128] },
     ];
-    const x = arena.f64(T * cols), out = arena.f64(T * rows);
-    x.view.set(random(T * cols, T));
-    const input = lin.input(x.ptr, 32, cols);
-    for (const l of lins) {
-      lin.run(out.ptr, uploadLinear(arena, l), input.reset(T, cols));
-      const scratch = createLinearScratch(cols, rows);
+    const xs = random(T * cols, T);
+    const arena = new WasmArena();
+    const lin = new BatchedLinear(arena, 32, cols, rows);
+    const x = arena.alloc(T * cols * 8, xs), out = arena.alloc(T * rows * 8);
+    const input = lin.input(x, 32, cols);
+    const uploaded = lins.map((l) => uploadLinear(arena, l));
+    lin.attach(await instantiateBatchKernels(arena.finish()));
+    lins.forEach((l, i) => {
+      lin.run(out, uploaded[i], input.reset(T, cols));
+      const got = arena.f64(out, T * rows), scratch = createLinearScratch(cols, rows);
       for (let t = 0; t < T; t++) {
         const want = new Float64Array(rows);
-        linear(want, l, x.view.subarray(t * cols, (t + 1) * cols), scratch);
-        expect(bits(out.view.subarray(t * rows, (t + 1) * rows)), `${l.kind} token ${t}`).toEqual(bits(want));
+        linear(want, l, xs.subarray(t * cols, (t + 1) * cols), scratch);
+        expect(bits(got.subarray(t * rows, (t + 1) * rows)), `${l.kind} token ${t}`).toEqual(bits(want));
       }
-    }
+    });
   });
 
   it('quantizes activations to FP8 exactly as fp8.ts: every code, every rounding boundary, odd scales', async () => {
-    const { arena, k } = await setup(1, 1, 1);
     // Blocks led by 448 have scale 1, so the rest are rounded as given: every finite E4M3 value, the
     // midpoint between each pair of neighbours (a tie) and the f32 values just either side of it.
     const grid = [...new Set(Array.from(E4M3_VALUES).filter((v) => Number.isFinite(v) && v >= 0))].sort((a, b) => a - b);
@@ -107,16 +103,19 @@ describe('origin wasm kernels', () => {
       probes.push(mid, -mid, Math.fround(mid * (1 + 2 ** -20)), Math.fround(mid * (1 - 2 ** -20)));
     }
     const values: number[] = [];
-    for (let i = 0; i < probes.length; i += 127) values.push(448, ...probes.slice(i, i + 127), ...new Array(Math.max(0, 127 - probes.slice(i, i + 127).length)).fill(0));
+    for (let i = 0; i < probes.length; i += 127) {
+      const part = probes.slice(i, i + 127);
+      values.push(448, ...part, ...new Array(127 - part.length).fill(0));
+    }
     // Then blocks whose scale is not a power of two, with values across many magnitudes.
     values.push(...random(128 * 16, 3).map((v, i) => v * 10 ** ((i % 13) - 6)));
     const n = values.length, blocks = n / 128;
-    const x = arena.f64(n);
-    x.view.set(values);
-    const xd = arena.f32(n), xs = arena.f32(blocks);
-    k.quantizeFp8(xd.ptr, xs.ptr, x.ptr, blocks, 128, 128);
+    const arena = new WasmArena();
+    const x = arena.alloc(n * 8, Float64Array.from(values)), xd = arena.alloc(n * 4), xs = arena.alloc(blocks * 4);
+    const k = await instantiateBatchKernels(arena.finish());
+    k.quantizeFp8(xd, xs, x, blocks, 128, 128);
     const ref = quantizeActivationsFp8(Float64Array.from(values), blocks, 128, 128);
-    expect(bits(xs.view)).toEqual(bits(ref.scale));
-    expect(bits(xd.view)).toEqual(bits(Array.from(ref.q, (q) => E4M3_VALUES[q])));
+    expect(bits(arena.f32(xs, blocks))).toEqual(bits(ref.scale));
+    expect(bits(arena.f32(xd, n))).toEqual(bits(Array.from(ref.q, (q) => E4M3_VALUES[q])));
   });
 });
