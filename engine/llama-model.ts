@@ -7,18 +7,15 @@ import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
 import { kvShapeOf, readKvRows, sameShape, writeKvRows, type KvRows } from './prompt-cache/kv-rows';
 import { Llama2cTokenizer } from './llama2c-tokenizer';
 import type { TextTokenizer } from './tokenizers/types';
-import { Sampler } from './sampler';
+import { TokenSampler } from './sampling/token-sampler';
+import type { SampledLogprobs, SamplingOptions } from './sampling/options';
 import { SessionPool } from './session-pool';
 import { TextStream } from './text-stream';
 
-export interface GenerateOptions {
+/** Sampling: temperature, top_p, seed, top_k, min_p, penalties, logit_bias, logprobs (engine/sampling/options.ts). */
+export interface GenerateOptions extends SamplingOptions {
   /** Most tokens to sample (the stop token counts). */
   maxTokens: number;
-  /** 0 = greedy (argmax). */
-  temperature: number;
-  topP: number;
-  /** Same seed, same tokens; random when absent. */
-  seed?: number;
   /** Generation ends before any of these strings; they are never emitted. */
   stop?: string[];
   signal?: AbortSignal;
@@ -44,6 +41,8 @@ export interface GeneratedToken {
   id: number;
   /** The text this token completes: whole UTF-8 characters, minus any held-back stop-string prefix. */
   text: string;
+  /** With options.logprobs: the token's log-probability and the top alternatives. */
+  logprobs?: SampledLogprobs;
 }
 
 export interface GenerationResult {
@@ -119,7 +118,7 @@ export class LlamaModel {
       const { backend: k, config: c, weights: w } = this;
       for (const rows of opts.restore ?? []) writeKvRows(k, c, session, rows);
       cachedTokens = restoreTo;
-      const sampler = new Sampler(c.vocabSize, opts);
+      const sampler = new TokenSampler(c.vocabSize, opts);
       const text = new TextStream(opts.stop);
       const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
 
@@ -137,16 +136,16 @@ export class LlamaModel {
         const next = sampler.sample(k.f32(session.logits, c.vocabSize));
         completionTokens++;
         if (stopIds.includes(next)) {
-          yield { id: next, text: text.flush() };
+          yield { id: next, text: text.flush(), logprobs: sampler.lastLogprobs };
           return end('stop');
         }
         const delta = text.push(this.tokenizer.decodePiece(token, next));
         if (text.stopped) {
-          yield { id: next, text: delta };
+          yield { id: next, text: delta, logprobs: sampler.lastLogprobs };
           return end('stop');
         }
         const last = completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
-        yield { id: next, text: last ? delta + text.flush() : delta };
+        yield { id: next, text: last ? delta + text.flush() : delta, logprobs: sampler.lastLogprobs };
         if (last) return end('length');
         await yieldToEventLoop();
         if (opts.signal?.aborted) return end('abort');

@@ -1,0 +1,89 @@
+// Picks each next token under the full set of API controls: logit_bias and presence/frequency
+// penalties on the logits, then temperature, top_k, min_p and top_p, drawn with run.c's xorshift
+// generator. With none of the extras on it is run.c's sampler itself (engine/sampler.ts), so the
+// llama2.c goldens stay exact. Buffers are allocated once per generation, none per token.
+import { Sampler, XorShiftRng, argmax, softmaxF32 } from '../sampler';
+import { logprobsOf } from './logprobs';
+import { hasExtras, type SampledLogprobs, type SamplingOptions } from './options';
+
+export class TokenSampler {
+  readonly seed: number;
+  /** The last sampled token's log-probabilities, when options.logprobs asked for them. */
+  lastLogprobs: SampledLogprobs | undefined;
+  private readonly runc: Sampler;
+  private readonly extras: boolean;
+  private readonly rng: XorShiftRng;
+  private readonly work: Float32Array;
+  private readonly counts: Uint32Array;
+  private readonly order: Int32Array;
+
+  constructor(vocabSize: number, private readonly o: SamplingOptions) {
+    this.runc = new Sampler(vocabSize, o);
+    this.seed = this.runc.seed;
+    this.extras = hasExtras(o);
+    this.rng = new XorShiftRng(this.seed);
+    this.work = new Float32Array(this.extras ? vocabSize : 0);
+    this.counts = new Uint32Array(o.presencePenalty || o.frequencyPenalty ? vocabSize : 0);
+    this.order = new Int32Array(this.extras ? vocabSize : 0);
+  }
+
+  /** The next token from logits[vocabSize] (not modified); it counts as generated for the penalties. */
+  sample(logits: Float32Array): number {
+    const id = this.extras ? this.sampleWithExtras(logits) : this.runc.sample(logits);
+    if (this.counts.length) this.counts[id]++;
+    this.lastLogprobs = this.o.logprobs === undefined ? undefined : logprobsOf(logits, id, this.o.logprobs);
+    return id;
+  }
+
+  private sampleWithExtras(logits: Float32Array): number {
+    const w = this.work;
+    w.set(logits);
+    for (const [id, bias] of Object.entries(this.o.logitBias ?? {})) if (+id >= 0 && +id < w.length) w[+id] += bias;
+    const presence = this.o.presencePenalty ?? 0, frequency = this.o.frequencyPenalty ?? 0;
+    if (this.counts.length) for (let i = 0; i < w.length; i++) if (this.counts[i]) w[i] -= presence + frequency * this.counts[i];
+    const temperature = Math.fround(Math.max(0, this.o.temperature));
+    if (temperature === 0) return argmax(w);
+    for (let i = 0; i < w.length; i++) w[i] = w[i] / temperature;
+    softmaxF32(w);
+    const n = this.keep(w);
+    return this.draw(w, n, this.rng.nextF32());
+  }
+
+  /**
+   * Sorts the surviving token ids by probability into `order` and returns how many survive top_k,
+   * min_p and top_p (always at least one); their probabilities are not renormalized here.
+   */
+  private keep(p: Float32Array): number {
+    const { topK = 0, minP = 0, topP } = this.o;
+    let max = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] > max) max = p[i];
+    const floor = minP > 0 ? minP * max : 0;
+    let n = 0;
+    for (let i = 0; i < p.length; i++) if (p[i] >= floor && p[i] > 0) this.order[n++] = i;
+    const order = this.order.subarray(0, n).sort((a, b) => p[b] - p[a] || a - b);
+    if (topK > 0) n = Math.min(n, topK);
+    if (topP > 0 && topP < 1) {
+      let mass = 0;
+      for (let i = 0; i < n; i++) mass += p[order[i]];
+      let cumulative = 0;
+      for (let i = 0; i < n; i++) {
+        cumulative += p[order[i]];
+        if (cumulative / mass > topP) return i + 1;
+      }
+    }
+    return Math.max(1, n);
+  }
+
+  /** Inverse CDF over the first n of `order`, renormalized to their mass. */
+  private draw(p: Float32Array, n: number, coin: number): number {
+    let mass = 0;
+    for (let i = 0; i < n; i++) mass += p[this.order[i]];
+    const r = coin * mass;
+    let cdf = 0;
+    for (let i = 0; i < n; i++) {
+      cdf += p[this.order[i]];
+      if (r < cdf) return this.order[i];
+    }
+    return this.order[n - 1];
+  }
+}
