@@ -57,7 +57,8 @@ export class Scheduler {
 
   /** Queues a request (503 when the queue is full). The signal cancels it: the client went away. */
   submit(req: GenerationRequest, signal?: AbortSignal): Sequence {
-    if (this.waiting.length >= this.opts.maxQueue) {
+    const queued = this.active.length + this.waiting.length - this.backend.maxSlots; // would wait for a slot
+    if (queued >= 0 && queued >= this.opts.maxQueue) {
       throw overloaded(`The origin is at capacity (${this.active.length} running, ${this.waiting.length} queued). Retry shortly.`, this.opts.retryAfterS);
     }
     if (req.promptIds.length + req.maxTokens > this.backend.maxSeqLen) throw new RangeError('prompt + max_tokens exceed the context');
@@ -65,13 +66,23 @@ export class Scheduler {
     if (signal?.aborted) seq.cancelled = true;
     signal?.addEventListener('abort', () => (seq.cancelled = true), { once: true });
     this.waiting.push(seq);
-    void this.loop();
+    if (!this.looping) {
+      this.looping = true;
+      // Started on the next turn, so requests arriving together share the first step.
+      setImmediate(() => this.loop().catch((err) => this.crashed(err)));
+    }
     return seq;
   }
 
+  /** A bug, not a request's fault: fail everything in flight rather than leave clients hanging. */
+  private crashed(err: unknown): void {
+    console.error('origin: scheduler loop failed:', err);
+    this.looping = false;
+    for (const s of [...this.active]) this.fail(s, serverError());
+    for (const s of this.waiting.splice(0)) s.emit({ kind: 'error', error: serverError(), usage: s.usage() });
+  }
+
   private async loop(): Promise<void> {
-    if (this.looping) return;
-    this.looping = true;
     try {
       for (;;) {
         this.reap();
