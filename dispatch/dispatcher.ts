@@ -4,7 +4,7 @@
 import { HealthBoard, probeOrigin } from './health';
 import { chooseOrigins, prefixKey, type Choice } from './policy';
 import { registryLoader, type ModelRegistry, type OriginPool } from './registry';
-import { upstreamHeaders } from './upstream';
+import { authOf } from './upstream';
 
 export interface DispatchEnv {
   MODEL_REGISTRY?: unknown;
@@ -57,9 +57,7 @@ export class Dispatcher {
   }
 
   private async probe(pool: OriginPool, url: string, secret?: string): Promise<void> {
-    const auth = upstreamHeaders({ pool, path: '/v1/completions', body: {}, requestId: 'health-probe', salt: '', secret });
-    const headers: Record<string, string> = pool.auth ? { [pool.auth.header]: auth[pool.auth.header] ?? '' } : {};
-    const found = await probeOrigin(url, pool.health_path, this.health.options.probeTimeoutMs, headers);
+    const found = await probeOrigin(url, pool.health_path, this.health.options.probeTimeoutMs, authOf({ pool, secret }));
     this.health.onProbe(url, found.ok, found.queue);
   }
 }

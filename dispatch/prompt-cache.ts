@@ -1,11 +1,12 @@
 // The prompt cache in Workers KV (DESIGN.md "Prompt-cache entries"). One entry per 64-token block,
 // keyed `pc:v1:<tenant-salt>:<model-id>@<weights-sha>:<chain-hash>`, stored as base64 text so that
 // one bulk get (up to 100 keys) reads a whole prefix. Lookup restores the longest run of good
-// blocks from the start; the blocks after it are written once the response is done (waitUntil),
+// blocks from the start (all but the last prompt token, which is always computed); the blocks
+// after the run are written once the response is done (waitUntil),
 // each key at most once a second per isolate (KV's per-key write limit), with a TTL.
 import {
   BLOCK_TOKENS, CACHE_FORMAT, CODEC_NAMES, HEADER_BYTES, cacheableBlocks, chainHashes, decodeEntry, encodeEntry, fromBase64,
-  payloadBytes, sliceKvRows, toBase64, toHex, type ChainSeed, type CodecName, type KvCapture, type KvRows, type KvShape,
+  payloadBytes, restoredTokens, sliceKvRows, toBase64, toHex, type ChainSeed, type CodecName, type KvCapture, type KvRows, type KvShape,
 } from '../engine/index';
 
 export interface PromptCacheSettings {
@@ -59,9 +60,12 @@ export interface PromptCacheIo {
 
 /** What a generation takes from the cache: rows to restore, and a capture that stores the rest. */
 export interface PromptCacheUse {
+  /** Prompt tokens the restore spares from computing. */
   hitTokens: number;
   restore: KvRows[];
   capture?: KvCapture;
+  /** Where the lookup's time went (a Server-Timing header, benchmarks). */
+  timing?: { kvReadMs: number; decodeMs: number };
 }
 
 export class PromptCache {
@@ -77,8 +81,9 @@ export class PromptCache {
     const hashes = await chainHashes(scope, promptIds, blocks);
     const keys = hashes.map((h) => keyOf(scope, h));
     if (new TextEncoder().encode(keys[0]).length > MAX_KEY_BYTES) return { hitTokens: 0, restore: [] };
+    const readStart = performance.now();
     const texts = await this.bulkGet(io, scope.shape, keys);
-    const restore: KvRows[] = [];
+    const decodeStart = performance.now();
     // Blocks are decoded concurrently, but only a run of good ones from block 0 can be used.
     const decoded = await Promise.all(
       texts.map(async (text, b) => {
@@ -89,18 +94,21 @@ export class PromptCache {
         return result.ok ? result.rows : null;
       }),
     );
+    const restore: KvRows[] = [];
     for (const rows of decoded) {
       if (rows === null) break;
       restore.push(rows);
     }
     const hit = restore.length;
-    if (hit === blocks) return { hitTokens: hit * BLOCK_TOKENS, restore };
+    const timing = { kvReadMs: decodeStart - readStart, decodeMs: performance.now() - decodeStart };
+    const hitTokens = restoredTokens(hit, promptIds.length);
+    if (hit === blocks) return { hitTokens, restore, timing };
     const capture: KvCapture = {
       from: hit * BLOCK_TOKENS,
       to: blocks * BLOCK_TOKENS,
       rows: (rows) => io.waitUntil(this.store(io, rows, keys, hashes)),
     };
-    return { hitTokens: hit * BLOCK_TOKENS, restore, capture };
+    return { hitTokens, restore, capture, timing };
   }
 
   /** Texts of `keys` in order (null: absent or unreadable), in as few bulk reads as KV's limits allow. */

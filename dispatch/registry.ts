@@ -15,7 +15,10 @@ const origin = z.strictObject({
 });
 
 const timeouts = z.strictObject({
-  /** Until the origin's response headers. */
+  /**
+   * Until the origin shows it is reachable: its response headers, or (when it holds them until its
+   * first token, as ours does) an answer from its health path. A dead or unroutable host fails here.
+   */
   connect_ms: ms.default(2_000),
   /** Until the first generated token; before it the request may still go to another origin. */
   first_token_ms: ms.default(30_000),

@@ -3,7 +3,7 @@
 // has a byte, so frames that come before the first output (a role frame) are held, never sent,
 // until an origin proves it generates; after that the caller relays and nothing is retried.
 import { ApiError } from '../protocol/errors';
-import type { HealthBoard } from './health';
+import { probeOrigin, type HealthBoard } from './health';
 import { originName, type OriginConfig, type OriginPool } from './registry';
 import { SseReader } from './sse';
 
@@ -44,6 +44,13 @@ export class UpstreamError extends ApiError {
 }
 
 class Timeout extends Error {}
+class Unreachable extends Error {}
+
+/** The pool's credential header alone (for probes). */
+export function authOf(req: Pick<UpstreamRequest, 'pool' | 'secret'>): Record<string, string> {
+  const auth = req.pool.auth;
+  return auth && req.secret ? { [auth.header]: auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret } : {};
+}
 
 export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
   const headers: Record<string, string> = {
@@ -52,9 +59,7 @@ export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
     'x-request-id': req.requestId,
     'x-cache-salt': req.salt,
   };
-  const auth = req.pool.auth;
-  if (auth && req.secret) headers[auth.header] = auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret;
-  return headers;
+  return { ...headers, ...authOf(req) };
 }
 
 /** Tries `order` until an origin produces output; throws the last UpstreamError when none does. */
@@ -73,8 +78,9 @@ export async function openUpstream(order: readonly OriginConfig[], req: Upstream
 }
 
 async function attempt(origin: OriginConfig, req: UpstreamRequest, health: HealthBoard, attempts: number): Promise<OpenedUpstream | UpstreamError> {
-  const { connect_ms, first_token_ms, total_ms } = req.pool.timeouts;
+  const { first_token_ms, total_ms } = req.pool.timeouts;
   const started = Date.now();
+  const deadline = started + first_token_ms;
   const abort = new AbortController();
   const onClientAbort = () => abort.abort(new Error('client closed the request'));
   req.signal?.addEventListener('abort', onClientAbort);
@@ -92,26 +98,16 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
     release();
   };
   try {
-    const res = await withTimeout(
-      fetch(origin.url + req.path, { method: 'POST', headers: upstreamHeaders(req), body: JSON.stringify(req.body), signal: abort.signal }),
-      connect_ms,
-    );
+    const request = fetch(origin.url + req.path, { method: 'POST', headers: upstreamHeaders(req), body: JSON.stringify(req.body), signal: abort.signal });
+    const res = await awaitHeaders(request, origin, req, deadline);
     if (!res.ok || !res.body) {
       const error = await statusError(origin, res, health);
       close();
       return error;
     }
     sse = new SseReader(res.body.getReader());
-    const first: string[] = [];
-    const deadline = started + first_token_ms;
-    for (;;) {
-      const data = await withTimeout(sse.next(), deadline - Date.now());
-      if (data === null) throw new Error('the stream ended before any output');
-      first.push(data);
-      if (isOutput(data)) break;
-    }
+    const first = await awaitFirstOutput(sse, deadline);
     const firstTokenMs = Date.now() - started;
-    if (isErrorFrame(first[first.length - 1])) throw new Error(`error frame before any output: ${first[first.length - 1]}`);
     health.onSuccess(origin.url, firstTokenMs);
     const reader = sse;
     let timedOut = false;
@@ -132,15 +128,49 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
     return { origin, served: `origin:${originName(origin)}`, attempts, firstTokenMs, headers: res.headers, first, next, close };
   } catch (err) {
     close();
-    if (req.signal?.aborted) return new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
-    const timedOut = err instanceof Timeout;
-    // A refused or reset connection before any response is a dead origin: its circuit opens at once.
-    health.onFailure(origin.url, timedOut ? 'timeout' : sse ? 'server' : 'connect');
-    const name = originName(origin);
-    return timedOut
-      ? new UpstreamError(504, `Origin ${name} did not produce a token within ${sse ? first_token_ms : connect_ms} ms.`, 'upstream_timeout', 1)
-      : new UpstreamError(503, `Origin ${name} failed: ${(err as Error).message}`, 'origin_unavailable', 1);
+    return attemptFailed(err, origin, req, health, sse !== null);
   }
+}
+
+/**
+ * The origin's response headers. Ours sends them with its first token (so that an error before it
+ * still gets a status), others at once; so the wait is bounded by the first-token deadline, and
+ * `connect_ms` only asks whether the origin is reachable at all: headers or a `/health` answer within it.
+ */
+async function awaitHeaders(request: Promise<Response>, origin: OriginConfig, req: UpstreamRequest, deadline: number): Promise<Response> {
+  const { connect_ms } = req.pool.timeouts;
+  try {
+    return await withTimeout(request, Math.min(connect_ms, deadline - Date.now()));
+  } catch (err) {
+    if (!(err instanceof Timeout) || Date.now() >= deadline) throw err;
+  }
+  const alive = await probeOrigin(origin.url, req.pool.health_path, connect_ms, authOf(req));
+  if (!alive.ok) throw new Unreachable(`no response and no /health answer within ${connect_ms} ms`);
+  return withTimeout(request, deadline - Date.now());
+}
+
+/** Frames up to the first output; those before it (a role frame) are held, not sent. */
+async function awaitFirstOutput(sse: SseReader, deadline: number): Promise<string[]> {
+  const first: string[] = [];
+  for (;;) {
+    const data = await withTimeout(sse.next(), deadline - Date.now());
+    if (data === null) throw new Error('the stream ended before any output');
+    first.push(data);
+    if (isErrorFrame(data)) throw new Error(`error frame before any output: ${data}`);
+    if (isOutput(data)) return first;
+  }
+}
+
+function attemptFailed(err: unknown, origin: OriginConfig, req: UpstreamRequest, health: HealthBoard, responded: boolean): UpstreamError {
+  if (req.signal?.aborted) return new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
+  const name = originName(origin);
+  if (err instanceof Timeout) {
+    health.onFailure(origin.url, 'timeout');
+    return new UpstreamError(504, `Origin ${name} did not produce a token within ${req.pool.timeouts.first_token_ms} ms.`, 'upstream_timeout', 1);
+  }
+  // A refused, reset or unreachable connection before any response is a dead origin: its circuit opens at once.
+  health.onFailure(origin.url, responded ? 'server' : 'connect');
+  return new UpstreamError(503, `Origin ${name} failed: ${(err as Error).message}`, 'origin_unavailable', 1);
 }
 
 /** A frame that is output: text, a finish reason, usage alone, an error, or the end. */

@@ -1,7 +1,9 @@
 // A minimal origin that speaks the real wire protocol (OpenAI-compatible SSE, vLLM-style usage with
 // `prompt_tokens_details.cached_tokens`), with a per-salt prefix cache, `/health` with its queue
-// depth, and knobs a test needs: token pace, a stall before the first token, a concurrency cap.
-// Runs as its own process: `tsx tests/dispatch/mini-origin.ts --port 0 [--token-ms 5] [--stall]`;
+// depth, and knobs a test needs: token pace, a stall before the first token, a concurrency cap,
+// response headers held back (as our origin holds them until its first token), or a hang (it
+// accepts connections and never answers anything, /health included: an unreachable host).
+// Runs as its own process: `node tests/dispatch/mini-origin.ts --port 0 [--token-ms 5] [--stall]`;
 // prints `listening <port>` when ready. `GET /stats` says what it served.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,8 @@ const { values: opts } = parseArgs({
     name: { type: 'string', default: 'mini' },
     'token-ms': { type: 'string', default: '0' },
     stall: { type: 'boolean', default: false },
+    'hold-ms': { type: 'string', default: '0' },
+    hang: { type: 'boolean', default: false },
     'max-concurrency': { type: 'string', default: '1000' },
   },
 });
@@ -94,6 +98,7 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
       return;
     }
     stats.streams++;
+    if (Number(opts['hold-ms']) > 0) await sleep(Number(opts['hold-ms']));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
     if (chat) send({ ...base, object, choices: [choice('', null)] });
@@ -113,6 +118,7 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
 }
 
 const server = createServer((req, res) => {
+  if (opts.hang) return; // never a byte back
   const path = (req.url ?? '/').split('?')[0];
   const fail = (err: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });

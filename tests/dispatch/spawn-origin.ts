@@ -1,5 +1,7 @@
-// Starts an origin as a real process on a loopback port (Node only): our mini origin
-// (tests/dispatch/mini-origin.ts). Killing it is a real SIGKILL: connections reset, the port refuses.
+// Starts an origin as a real process on a loopback port (Node only): the project's origin server
+// (`origin/main.ts`, a synthetic model) or the mini origin (tests/dispatch/mini-origin.ts: vLLM-style
+// usage, a stall knob, a saturation knob). Killing one is a real SIGKILL: connections reset, the
+// port refuses. Each runs as one process (node --import tsx), so the signal reaches the server itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ export interface OriginProcess {
   kill(): Promise<void>;
 }
 
+/** What an origin served; the real origin reports counters only (from /metrics), the mini one everything. */
 export interface OriginStats {
   requests: number;
   streams: number;
@@ -25,11 +28,15 @@ export interface OriginStats {
 }
 
 export interface OriginOptions {
+  /** `real`: origin/main.ts serving synthetic:tiny as model `tiny`; `mini` (default): the test origin. */
+  kind?: 'real' | 'mini';
   name?: string;
   port?: number;
   tokenMs?: number;
   stall?: boolean;
   maxConcurrency?: number;
+  holdMs?: number;
+  hang?: boolean;
 }
 
 const nodeBin = () => {
@@ -37,11 +44,19 @@ const nodeBin = () => {
   return existsSync(pinned) ? pinned : process.execPath;
 };
 
-export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
-  const args = [join(repoRoot, 'tests/dispatch/mini-origin.ts'), '--port', String(o.port ?? 0), '--name', o.name ?? 'mini', '--token-ms', String(o.tokenMs ?? 0)];
+function argsOf(o: OriginOptions): string[] {
+  const port = String(o.port ?? 0);
+  if (o.kind === 'real') return ['--import', 'tsx', join(repoRoot, 'origin/main.ts'), '--model', 'synthetic:tiny', '--model-id', 'tiny', '--port', port];
+  const args = [join(repoRoot, 'tests/dispatch/mini-origin.ts'), '--port', port, '--name', o.name ?? 'mini', '--token-ms', String(o.tokenMs ?? 0)];
   if (o.stall) args.push('--stall');
+  if (o.hang) args.push('--hang');
+  if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
   if (o.maxConcurrency !== undefined) args.push('--max-concurrency', String(o.maxConcurrency));
-  const child = spawn(nodeBin(), args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  return args;
+}
+
+export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
+  const child = spawn(nodeBin(), argsOf(o), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('origin did not start within 20 s')), 20_000);
     child.once('exit', (code) => reject(new Error(`origin exited with ${code} before listening`)));
@@ -49,7 +64,7 @@ export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => {
       out += d;
-      const m = /listening (\d+)/.exec(out);
+      const m = /listening (?:on http:\/\/[\d.]+:)?(\d+)/.exec(out);
       if (!m) return;
       clearTimeout(timer);
       const port = Number(m[1]);
@@ -59,7 +74,7 @@ export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
         port,
         url,
         child,
-        stats: async () => (await fetch(`${url}/stats`)).json() as Promise<OriginStats>,
+        stats: () => (o.kind === 'real' ? metricsOf(url) : fetch(`${url}/stats`).then((r) => r.json() as Promise<OriginStats>)),
         kill: () => killProcess(child),
       });
     });
@@ -72,4 +87,20 @@ export function killProcess(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGKILL');
   });
+}
+
+/** The real origin's counters from its Prometheus text. */
+async function metricsOf(url: string): Promise<OriginStats> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const sum = (name: string, filter = '') =>
+    text.split('\n').filter((l) => l.startsWith(name) && l.includes(filter)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+  return {
+    requests: sum('origin_requests_total{endpoint="/v1/'),
+    streams: 0,
+    cacheHitTokens: sum('origin_prefix_cache_hit_tokens_total'),
+    inflight: sum('origin_active_sequences'),
+    salts: [],
+    requestIds: [],
+    bodies: [],
+  };
 }

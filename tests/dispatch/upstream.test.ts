@@ -103,6 +103,25 @@ describe('openUpstream', () => {
     expect(err.message).toMatch(/did not produce a token within 600 ms/);
   });
 
+  it('connect: an origin that holds its headers until its first token is alive (its /health answers); a hung one is unreachable', async () => {
+    const [holding, hung] = await Promise.all([startOrigin({ name: 'holding', holdMs: 700 }), startOrigin({ name: 'hung', hang: true })]);
+    try {
+      const health = new HealthBoard();
+      const timeouts = { connect_ms: 300, first_token_ms: 3_000, total_ms: 20_000 };
+      const up = await openUpstream([{ url: holding.url, weight: 1 }], request(poolOf([holding.url], timeouts)), health);
+      expect(up.firstTokenMs).toBeGreaterThanOrEqual(700);
+      up.close();
+      const started = Date.now();
+      const err = await openUpstream([{ url: hung.url, weight: 1 }], request(poolOf([hung.url], timeouts)), health).catch((e) => e);
+      expect(err).toMatchObject({ status: 503, code: 'origin_unavailable' });
+      expect(err.message).toMatch(/no \/health answer within 300 ms/);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(health.snapshot(hung.url).circuit).toBe('open');
+    } finally {
+      await Promise.all([holding.kill(), hung.kill()]);
+    }
+  });
+
   it('an overloaded origin (503 + retry-after) is skipped and remembered; alone it maps to 503 with retry-after', async () => {
     const health = new HealthBoard();
     const pool = poolOf([full.url]);

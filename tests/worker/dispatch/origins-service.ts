@@ -1,5 +1,5 @@
 // A service binding (ORIGINS) that runs in Node beside workerd: it starts and kills real origin
-// processes for the dispatch tests, each on a loopback port fixed when the config loads, so the
+// processes for the dispatch tests (the project's origin server; the stalled one is the mini origin), each on a loopback port fixed when the config loads, so the
 // Worker's MODEL_REGISTRY (a miniflare binding) can name them. Nothing runs until a test asks.
 import { createServer } from 'node:net';
 import { killProcess, startOrigin, type OriginOptions, type OriginProcess } from '../../dispatch/spawn-origin.ts';
@@ -8,10 +8,10 @@ type Handler = (request: Request) => Promise<Response>;
 
 /** The test origins and how each behaves. */
 const specs: Record<string, OriginOptions> = {
-  a: { tokenMs: 15 },
-  b: { tokenMs: 15 },
-  c: { tokenMs: 2 },
-  d: { tokenMs: 2 },
+  a: { kind: 'real' },
+  b: { kind: 'real' },
+  c: { kind: 'real' },
+  d: { kind: 'real' },
   stall: { stall: true },
 };
 
@@ -29,13 +29,14 @@ function freePort(): Promise<number> {
 const ports: Record<string, number> = {};
 for (const name of Object.keys(specs)) ports[name] = await freePort();
 const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
-const fast = { connect_ms: 1_000, first_token_ms: 3_000, total_ms: 30_000 };
+// A first token may wait behind others' prefill on these CPU origins: generous, but well under the test timeout.
+const fast = { connect_ms: 1_000, first_token_ms: 15_000, total_ms: 60_000 };
 
 /** The Worker's registry in these tests: origin pools over the processes above; `tiny-edge` is seeded in R2 by the tests. */
 export const dispatchTestRegistry = JSON.stringify({
   models: {
     'pool-ab': { placement: 'origin', origins: [{ url: url('a'), name: 'origin-a' }, { url: url('b'), name: 'origin-b' }], timeouts: fast, upstream_model: 'tiny', description: 'two origins, no fallback' },
-    'pool-cd': { placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, fallbacks: ['tiny-edge'], context_length: 4096 },
+    'pool-cd': { placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, upstream_model: 'tiny', fallbacks: ['tiny-edge'], context_length: 2048 },
     'pool-stall': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 } },
     'pool-stall-fb': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 }, fallbacks: ['pool-nowhere', 'tiny-edge'] },
     'pool-nowhere': { placement: 'origin', origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }], timeouts: fast },
