@@ -22,8 +22,9 @@ export interface GenerateOptions extends SamplingOptions {
   /** Stop on the tokenizer's stop ids (llama2.c: BOS and EOS). Default true; llama2.c's run.c stops on BOS only. */
   stopAtEos?: boolean;
   /**
-   * Prompt-cache restore: KV rows of positions 0..k-1 of this very prompt, in order, k < prompt
-   * length. They are written into the session's cache and prefill starts at position k.
+   * Prompt-cache restore: KV rows of positions 0..k-1 of this very prompt, in order, k <= prompt
+   * length. They are written into the session's cache and prefill starts at position k, or at the
+   * last prompt token when all were restored (its logits are needed).
    */
   restore?: KvRows[];
   /** Prompt-cache capture: gets the prompt's KV rows [from, to) once, when prefill completed. */
@@ -117,13 +118,14 @@ export class LlamaModel {
     try {
       const { backend: k, config: c, weights: w } = this;
       for (const rows of opts.restore ?? []) writeKvRows(k, c, session, rows);
-      cachedTokens = restoreTo;
+      const prefillFrom = Math.min(restoreTo, promptIds.length - 1);
+      cachedTokens = prefillFrom;
       const sampler = new TokenSampler(c.vocabSize, opts);
       const text = new TextStream(opts.stop);
       const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
 
       // prefill, one token at a time; logits only for the last prompt position
-      for (let pos = restoreTo; pos < promptIds.length; pos++) {
+      for (let pos = prefillFrom; pos < promptIds.length; pos++) {
         if (opts.signal?.aborted) return end('abort');
         forward(k, c, w, session, promptIds[pos], pos, pos === promptIds.length - 1);
         await yieldToEventLoop();
@@ -163,7 +165,7 @@ export class LlamaModel {
     }
   }
 
-  /** Restored rows must be this model's shape, contiguous from 0, and leave a prompt token to compute; returns k. */
+  /** Restored rows must be this model's shape, contiguous from 0, within the prompt; returns how many. */
   private checkPromptCache({ restore = [], capture }: GenerateOptions, promptTokens: number): number {
     if (capture && (capture.from < 0 || capture.to > promptTokens)) throw new RangeError(`cannot capture [${capture.from}, ${capture.to}) of a ${promptTokens}-token prompt`);
     let next = 0;
@@ -172,7 +174,7 @@ export class LlamaModel {
       if (rows.start !== next) throw new RangeError(`restored KV rows start at ${rows.start}, expected ${next}`);
       next += rows.count;
     }
-    if (next > 0 && next >= promptTokens) throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt: its last token must be computed`);
+    if (next > promptTokens) throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt`);
     return next;
   }
 

@@ -1,14 +1,20 @@
 // Prompt blocks and their chain hashes. A prompt is cut into 64-token blocks; block i is named by
 // a hash that chains every token up to its end onto a seed that commits to the tenant, the model,
-// its weights and the cache format, so equal hashes mean equal KV rows. The block that holds the
-// last prompt token is never cached: the model needs that token's logits, so it is always computed.
+// its weights and the cache format, so equal hashes mean equal KV rows. Every full block may be
+// cached; a partial last block never is. The model needs the last prompt token's logits, so that
+// token is always computed, even when its block was restored (as vLLM does on a full hit).
 
 export const BLOCK_TOKENS = 64;
 export const CACHE_FORMAT = 'pc:v1';
 
-/** Full blocks of a prompt that the cache may hold: those that end before its last token. */
+/** Full blocks of a prompt: the ones the cache may hold. */
 export function cacheableBlocks(promptTokens: number): number {
-  return Math.max(0, Math.floor((promptTokens - 1) / BLOCK_TOKENS));
+  return Math.floor(promptTokens / BLOCK_TOKENS);
+}
+
+/** Prompt tokens a restore of `blocks` blocks spares from computing: all but the last prompt token. */
+export function restoredTokens(blocks: number, promptTokens: number): number {
+  return Math.max(0, Math.min(blocks * BLOCK_TOKENS, promptTokens - 1));
 }
 
 export interface ChainSeed {

@@ -1,6 +1,6 @@
 // The prompt cache's engine side: blocks and chain hashes, the entry codec, KV rows in and out of a
 // session. The Worker side (KV lookup, write-behind) is dispatch/prompt-cache.ts.
-export { BLOCK_TOKENS, CACHE_FORMAT, cacheableBlocks, chainHashes, toHex, weightsDigest, type ChainSeed } from './blocks';
+export { BLOCK_TOKENS, CACHE_FORMAT, cacheableBlocks, chainHashes, restoredTokens, toHex, weightsDigest, type ChainSeed } from './blocks';
 export { ENTRY_FORMAT_VERSION, HEADER_BYTES, decodeEntry, encodeEntry, type DecodeResult, type EntryExpectation } from './codec';
 export { CODEC_NAMES, packPayload, payloadBytes, unpackPayload, type CodecName, type KvPair } from './payload';
 export { kvFloats, kvShapeOf, readKvRows, sameShape, sliceKvRows, writeKvRows, type KvRows, type KvShape } from './kv-rows';

@@ -1,15 +1,19 @@
 // Blocks and chain hashes: which blocks a prompt may cache, and that a hash names exactly one
 // (tenant, model, weights, tokens-so-far) — shared prefixes share hashes, anything else does not.
 import { expect, it } from 'vitest';
-import { BLOCK_TOKENS, cacheableBlocks, chainHashes, toHex, weightsDigest } from '../../../engine/index';
+import { BLOCK_TOKENS, cacheableBlocks, chainHashes, restoredTokens, toHex, weightsDigest } from '../../../engine/index';
 
 const seed = { tenantSalt: 'salt_a', modelId: 'stories260k', weightsDigest: 'ab'.repeat(32) };
 const ids = (n: number, offset = 0) => Array.from({ length: n }, (_, i) => (i * 13 + offset) % 512);
 const hex = async (s: typeof seed, p: number[], blocks: number) => (await chainHashes(s, p, blocks)).map(toHex);
 
-it('caches only full blocks that end before the last prompt token', () => {
-  expect([1, 63, 64, 65, 128, 129, 2048, 2049].map(cacheableBlocks)).toEqual([0, 0, 0, 1, 1, 2, 31, 32]);
+it('caches full blocks only; a restore always leaves the last prompt token to compute', () => {
+  expect([1, 63, 64, 65, 128, 129, 2048, 2049].map(cacheableBlocks)).toEqual([0, 0, 1, 1, 2, 2, 32, 32]);
   expect(BLOCK_TOKENS).toBe(64);
+  expect(restoredTokens(1, 64)).toBe(63);
+  expect(restoredTokens(1, 65)).toBe(64);
+  expect(restoredTokens(2, 1000)).toBe(128);
+  expect(restoredTokens(0, 10)).toBe(0);
 });
 
 it('shares hashes over a shared prefix and diverges from the first differing block on', async () => {

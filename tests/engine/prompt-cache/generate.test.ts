@@ -27,6 +27,15 @@ describe('restore and capture', () => {
     expect(warm.result).toEqual({ ...cold.result, cachedTokens: 128 });
   });
 
+  it('a restore of the whole prompt computes only its last token (its row is computed again)', async () => {
+    const ids = prompt.slice(0, 128);
+    let rows: KvRows | null = null;
+    const cold = await collect(model.generate(ids, greedy({ capture: { from: 0, to: 128, rows: (r) => (rows = r) } })));
+    const warm = await collect(model.generate(ids, greedy({ restore: [rows!] })));
+    expect(warm.tokens.map((t) => t.id)).toEqual(cold.tokens.map((t) => t.id));
+    expect(warm.result.cachedTokens).toBe(127);
+  });
+
   it('captures the same rows whether they were computed or restored, from any start', async () => {
     const { rows: all } = await capture(0, 128);
     const first = sliceKvRows(all!, 0, 64);
@@ -41,7 +50,7 @@ describe('restore and capture', () => {
     const gen = (restore: KvRows[], ids = prompt) => model.generate(ids, greedy({ restore })).next();
     await expect(gen([{ ...rows!, nKvHeads: 4, headDim: 4 }])).rejects.toThrow(/shape/);
     await expect(gen([{ ...rows!, start: 64 }])).rejects.toThrow(/start at 64/);
-    await expect(gen([rows!], prompt.slice(0, 128))).rejects.toThrow(/last token must be computed/);
+    await expect(gen([rows!], prompt.slice(0, 100))).rejects.toThrow(/restored 128 positions of a 100-token prompt/);
     await expect(model.generate(prompt, greedy({ capture: { from: 0, to: 200, rows: () => {} } })).next()).rejects.toThrow(/capture/);
   });
 

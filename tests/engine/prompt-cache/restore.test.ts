@@ -3,7 +3,7 @@
 // Teacher-forced logits (restored vs cold) give each codec's max logit difference, printed.
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  BLOCK_TOKENS, CODEC_NAMES, LlamaModel, allocSession, cacheableBlocks, decodeEntry, encodeEntry, forward, kvShapeOf,
+  BLOCK_TOKENS, CODEC_NAMES, LlamaModel, allocSession, cacheableBlocks, restoredTokens, decodeEntry, encodeEntry, forward, kvShapeOf,
   parseLlama2cCheckpoint, readKvRows, sliceKvRows, uploadWeights, writeKvRows, type CodecName, type KvRows,
 } from '../../../engine/index';
 import { createNodeKernels } from '../../../kernels-wasm/node';
@@ -11,8 +11,8 @@ import { collect, loadStories, type GoldenCase } from '../helpers';
 
 const stories = loadStories();
 const greedyCases = stories?.cases.filter((c) => c.temperature === 0) ?? [];
-/** Prefix lengths: 2 or 3 blocks restored, then 1 or 22 tokens computed before decoding. */
-const splits = (c: GoldenCase) => (c.token_ids.length > 250 ? [150, 193] : [129]);
+/** Prompt lengths: 2 or 3 blocks restored, then 1 or 22 tokens computed (128: the whole prompt restored, its last token computed). */
+const splits = (c: GoldenCase) => (c.token_ids.length > 250 ? [150, 192] : [128, 129]);
 
 /** The blocks of `prefix` through `codec` (encode → decode), as restore rows. */
 async function throughCodec(rows: KvRows, codec: CodecName): Promise<KvRows[]> {
@@ -54,7 +54,7 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
           const warm = await continuation(model, c, prefix, { restore: await throughCodec(captured!, codec) });
           expect(warm.tokens.map((t) => t.id), codec).toEqual(c.token_ids.slice(prefix));
           expect(warm.text).toBe(cold.text);
-          expect(warm.result.cachedTokens).toBe(cacheableBlocks(prefix) * BLOCK_TOKENS);
+          expect(warm.result.cachedTokens).toBe(restoredTokens(cacheableBlocks(prefix), prefix));
         }
       });
     }
@@ -71,10 +71,11 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
     for (const c of greedyCases) {
       const prefix = splits(c)[0];
       const cached = cacheableBlocks(prefix) * BLOCK_TOKENS;
+      const from = cached - 1; // as generate() does when the whole prompt was restored: its last row is computed again
       const coldLogits: Float32Array[] = [];
       c.token_ids.forEach((t, pos) => {
         const logits = forward(k, config, w, cold, t, pos);
-        if (pos < cached) return;
+        if (pos < from) return;
         const l = k.f32(logits, config.vocabSize).slice();
         const sorted = [...l].sort((a, b) => b - a);
         closestCall = Math.min(closestCall, sorted[0] - sorted[1]);
@@ -83,9 +84,9 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
       const captured = readKvRows(k, config, cold, 0, cached);
       for (const codec of CODEC_NAMES) {
         for (const rows of await throughCodec(captured, codec)) writeKvRows(k, config, warm, rows);
-        for (let pos = cached; pos < c.token_ids.length; pos++) {
+        for (let pos = from; pos < c.token_ids.length; pos++) {
           const logits = k.f32(forward(k, config, w, warm, c.token_ids[pos], pos), config.vocabSize);
-          const ref = coldLogits[pos - cached];
+          const ref = coldLogits[pos - from];
           let argmaxRef = 0, argmax = 0;
           for (let i = 0; i < ref.length; i++) {
             maxDiff[codec] = Math.max(maxDiff[codec], Math.abs(logits[i] - ref[i]));
@@ -101,7 +102,7 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
       `; closest greedy call of the cold run: top-1 − top-2 = ${closestCall.toExponential(2)}`);
     expect(kvShapeOf(config)).toEqual({ nLayers: 5, nKvHeads: 4, headDim: 8 });
     expect(maxDiff.f32).toBe(0); // lossless: bit-identical logits
-    expect(maxDiff.f16).toBeLessThan(0.01);
+    expect(maxDiff.f16).toBeLessThan(0.05);
     expect(maxDiff.int8).toBeLessThan(0.1);
     expect(greedySame.f16 && greedySame.int8).toBe(true);
   });

@@ -87,10 +87,14 @@ describe('prompt cache write-behind', () => {
     expect(await cache.open(io, scope, prompt)).toMatchObject({ hitTokens: 0, restore: [] });
   });
 
-  it('prompts of one block or less are not looked up', async () => {
-    const { cache, io, calls } = setup();
-    expect(await cache.open(io, scope, prompt.slice(0, BLOCK_TOKENS))).toEqual({ hitTokens: 0, restore: [] });
+  it('prompts shorter than a block are not looked up; a one-block prompt hits all but its last token', async () => {
+    const { cache, io, calls, pending } = setup();
+    expect(await cache.open(io, scope, prompt.slice(0, BLOCK_TOKENS - 1))).toEqual({ hitTokens: 0, restore: [] });
     expect(calls.gets).toHaveLength(0);
+    const one = prompt.slice(0, BLOCK_TOKENS);
+    (await cache.open(io, scope, one)).capture!.rows(rows(0, BLOCK_TOKENS));
+    await Promise.all(pending);
+    expect(await cache.open(io, scope, one)).toMatchObject({ hitTokens: BLOCK_TOKENS - 1, restore: [{ start: 0, count: BLOCK_TOKENS }] });
   });
 
   it('settings: defaults, off, and refused values', () => {
