@@ -64,8 +64,8 @@ export function matmul_fp8_scalar(out: usize, w: usize, s: usize, x: usize, _scr
       const srow = s + (<usize>((r / br) * nbc) << 2), row = w + <usize>r * <usize>cols;
       let sum: f32 = 0;
       for (let c = 0; c < cols; c++) {
-        const scale = load<f32>(srow + (<usize>(c / bc) << 2)) * E4M3_RESCALE;
-        const wv = reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * scale;
+        // bits · 2^120 is the E4M3 value exactly; times scale_inv: one rounding, as the reference dequantizes.
+        const wv = reinterpret<f32>(e4m3Bits(load<u8>(row + <usize>c))) * E4M3_RESCALE * load<f32>(srow + (<usize>(c / bc) << 2));
         sum += wv * load<f32>(xt + (<usize>c << 2));
       }
       store<f32>(out + ((<usize>t * <usize>rows + <usize>r) << 2), sum);

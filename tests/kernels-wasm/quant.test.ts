@@ -73,21 +73,21 @@ describe('GGUF Q8_0 / Q4_0 quantizers', () => {
 });
 
 describe('FP8 E4M3 decode in the kernels', () => {
-  it('every code decodes to its E4M3 value times the block scale (NaN codes to ±480)', async () => {
+  it('every code decodes to its E4M3 value times the block scale (NaN codes to ±480), in matvec and matmul', async () => {
     const b = await fresh();
-    for (const scale of [1, 0.0078125, Math.fround(0.3), Math.fround(3.7e-5)]) {
+    const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const w = uploadBytes(b, codes), s = b.alloc(2), x = b.alloc(2), out = b.alloc(512), scratch = b.alloc(4);
+    b.write(x, Float32Array.of(1, 1));
+    // 300: past 2^8, where scale · 2^120 would overflow, so the kernels take their per-code path.
+    for (const scale of [1, 0.0078125, Math.fround(0.3), Math.fround(3.7e-5), 300]) {
       // 256 rows of one code each, x = [1]: out[r] = e4m3(r) · scale, as dequantizeWeightFp8 computes it.
-      const codes = Uint8Array.from({ length: 256 }, (_, i) => i);
-      const w = uploadBytes(b, codes), s = b.alloc(2), x = b.alloc(1), out = b.alloc(256);
       b.write(s, Float32Array.of(scale, scale));
-      b.write(x, Float32Array.of(1));
+      const want = (c: number) => Math.fround(Number.isNaN(E4M3_VALUES[c]) ? (c & 0x80 ? -480 : 480) * scale : E4M3_VALUES[c] * scale) + 0; // a sum of -0 is +0
       for (const ops of [b.quant!, b.quant!.scalar]) {
         ops.matvecFp8(out, w, s, x, 256, 1, 128, 128);
-        const got = Array.from(b.f32(out, 256));
-        got.forEach((v, c) => {
-          const want = Number.isNaN(E4M3_VALUES[c]) ? (c & 0x80 ? -480 : 480) * scale : Math.fround(E4M3_VALUES[c] * scale);
-          expect(v, `code 0x${c.toString(16)} scale ${scale}`).toBe(Math.fround(want) + 0); // a sum of -0 is +0
-        });
+        b.f32(out, 256).forEach((v, c) => expect(v, `matvec code 0x${c.toString(16)} scale ${scale}`).toBe(want(c)));
+        ops.matmulFp8(out, w, s, x, scratch, 256, 1, 2, 128, 128);
+        b.f32(out, 512).forEach((v, i) => expect(v, `matmul code 0x${(i % 256).toString(16)} scale ${scale}`).toBe(want(i % 256)));
       }
     }
   });

@@ -7,8 +7,9 @@ import { F32_DOTS, quantSpecs } from './quant-specs';
 
 export const quantFamily: OpFamily<QuantOps> = { name: 'quant', of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar } };
 
-const fp8 = (rows: number, cols: number, n: number, bench = false, br = 128, bc = 128) =>
-  extCase(n === 1 ? 'matvecFp8' : 'matmulFp8', n === 1 ? quantSpecs.matvecFp8 : quantSpecs.matmulFp8, { rows, cols, n, br, bc }, F32_DOTS, bench);
+const fp8 = (rows: number, cols: number, n: number, bench = false, br = 128, bc = 128, xMax?: number) =>
+  extCase(n === 1 ? 'matvecFp8' : 'matmulFp8', n === 1 ? quantSpecs.matvecFp8 : quantSpecs.matmulFp8,
+    xMax ? { rows, cols, n, br, bc, xMax } : { rows, cols, n, br, bc }, F32_DOTS, bench);
 
 const intCases = (q: 'Q8' | 'Q4') => [
   ...[[1, 1], [3, 7], [13, 67], [67, 13], [5, 32], [7, 33], [172, 288], [33, 1000], [2, 4099]].map(([rows, cols]) =>
@@ -26,6 +27,10 @@ export const quantCases: ExtCase<QuantOps>[] = [
   ...[[1, 1], [3, 7], [13, 67], [67, 13], [5, 16], [129, 130], [200, 300], [33, 1000]].map(([r, c]) => fp8(r, c, 1)),
   fp8(13, 67, 1, false, 16, 32), // smaller blocks, 67 = 2 blocks + a ragged one
   fp8(40, 100, 1, false, 7, 24), // blocks that are not multiples of 16: a scalar tail in every block
+  // The matvec's unfolded path: |x| · scale ≥ 128 (x · scale · 2^120 could overflow), and cols past the fold buffer.
+  fp8(67, 300, 1, false, 128, 128, 3e4),
+  fp8(40, 100, 1, false, 7, 24, 3e4),
+  fp8(3, 9000, 1),
   fp8(2048, 2048, 1, true),
   fp8(2048, 7168, 1, true),
   ...[[1, 1, 2], [7, 3, 3], [13, 67, 4], [67, 13, 5], [129, 130, 7], [200, 300, 16], [9, 3000, 97]].map(([r, c, n]) => fp8(r, c, n)),
