@@ -21,6 +21,15 @@ const sampling = {
   temperature: z.number().min(0).max(2).nullish().meta({ description: '0 is greedy. Default 1.' }),
   top_p: z.number().gt(0).max(1).nullish().meta({ description: 'Nucleus sampling mass. Default 1.' }),
   seed: z.number().int().nullish().meta({ description: 'Same seed and request, same text.' }),
+  top_k: z.number().int().min(0).nullish().meta({ description: 'Extension (vLLM, llama.cpp): sample among the k most likely tokens; 0 is off.' }),
+  min_p: z.number().min(0).max(1).nullish().meta({ description: 'Extension (vLLM, llama.cpp): drop tokens less likely than min_p × the most likely one; 0 is off.' }),
+  presence_penalty: z.number().min(-2).max(2).nullish().meta({ description: 'Subtracted from the logit of every token already generated. Default 0.' }),
+  frequency_penalty: z.number().min(-2).max(2).nullish().meta({ description: 'Subtracted from a token\'s logit once per time it was generated. Default 0.' }),
+  logit_bias: z
+    .record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100))
+    .refine((r) => Object.keys(r).length <= 300, 'logit_bias takes at most 300 tokens')
+    .nullish()
+    .meta({ description: 'Token id → bias (-100..100) added to its logit; -100 bans it, 100 forces it.' }),
   stop,
   stream: z.boolean().nullish().meta({ description: 'Answer as server-sent events, ending with `data: [DONE]`.' }),
   stream_options: streamOptions,
@@ -49,6 +58,8 @@ export const chatCompletionRequest = z
     ...sampling,
     messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
     max_completion_tokens: z.number().int().min(1).nullish().meta({ description: 'OpenAI alias of max_tokens.' }),
+    logprobs: z.boolean().nullish().meta({ description: 'Return the log-probability of each output token.' }),
+    top_logprobs: z.number().int().min(0).max(20).nullish().meta({ description: 'With logprobs: this many most likely alternatives per token (0..20).' }),
   })
   .meta({ id: 'CreateChatCompletionRequest', description: 'Unknown fields are accepted and ignored.' });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
@@ -58,6 +69,7 @@ export const completionRequest = z
     ...sampling,
     prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
     echo: z.boolean().nullish().meta({ description: 'Prepend the prompt to the completion text.' }),
+    logprobs: z.number().int().min(0).max(5).nullish().meta({ description: 'Return the log-probability of each output token and the N (0..5) most likely alternatives.' }),
   })
   .meta({ id: 'CreateCompletionRequest', description: 'Legacy text completion. Unknown fields are accepted and ignored.' });
 export type CompletionRequest = z.infer<typeof completionRequest>;

@@ -4,13 +4,39 @@ import type { Usage } from './usage';
 
 export type FinishReason = 'stop' | 'length' | 'content_filter' | null;
 
+/** One candidate token and its log-probability (chat `logprobs`). */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  /** The token's UTF-8 bytes (a token may hold part of a character). */
+  bytes: number[] | null;
+}
+
+export interface TokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+/** Chat: `choices[].logprobs` when the request set `logprobs: true`. */
+export interface ChatLogprobs {
+  content: TokenLogprob[] | null;
+  refusal: null;
+}
+
+/** Legacy completions: `choices[].logprobs` when the request set `logprobs: N`. */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  top_logprobs: Record<string, number>[] | null;
+  text_offset: number[];
+}
+
 export interface ChatCompletion {
   id: string;
   object: 'chat.completion';
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; message: { role: 'assistant'; content: string }; logprobs: null; finish_reason: FinishReason }[];
+  choices: { index: number; message: { role: 'assistant'; content: string }; logprobs: ChatLogprobs | null; finish_reason: FinishReason }[];
   usage: Usage;
 }
 
@@ -20,7 +46,7 @@ export interface ChatCompletionChunk {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: null; finish_reason: FinishReason }[];
+  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: ChatLogprobs | null; finish_reason: FinishReason }[];
   usage?: Usage | null;
 }
 
@@ -30,7 +56,7 @@ export interface Completion {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; text: string; logprobs: null; finish_reason: FinishReason }[];
+  choices: { index: number; text: string; logprobs: CompletionLogprobs | null; finish_reason: FinishReason }[];
   usage?: Usage | null;
 }
 
@@ -82,6 +108,15 @@ export const usageSchema = z
   .meta({ id: 'Usage' });
 
 const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+const topLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+const chatLogprobs = z
+  .object({ content: z.array(topLogprob.extend({ top_logprobs: z.array(topLogprob) })).nullable(), refusal: z.null() })
+  .nullable()
+  .meta({ id: 'ChatLogprobs', description: 'With `logprobs: true`: each token, its log-probability (of the model distribution) and `top_logprobs` alternatives.' });
+const completionLogprobs = z
+  .object({ tokens: z.array(z.string()), token_logprobs: z.array(z.number()), top_logprobs: z.array(z.record(z.string(), z.number())).nullable(), text_offset: z.array(z.number().int()) })
+  .nullable()
+  .meta({ id: 'CompletionLogprobs', description: 'With `logprobs: N`: each token, its log-probability and the N most likely alternatives.' });
 const head = { id: z.string(), created: z.number().int(), model: z.string().meta({ description: 'The model that served the request.' }), system_fingerprint: z.string() };
 
 export const chatCompletionSchema = z
@@ -89,7 +124,7 @@ export const chatCompletionSchema = z
     ...head,
     object: z.literal('chat.completion'),
     choices: z.array(
-      z.object({ index: z.number().int(), message: z.object({ role: z.literal('assistant'), content: z.string() }), logprobs: z.null(), finish_reason: finishReason }),
+      z.object({ index: z.number().int(), message: z.object({ role: z.literal('assistant'), content: z.string() }), logprobs: chatLogprobs, finish_reason: finishReason }),
     ),
     usage: usageSchema,
   })
@@ -103,7 +138,7 @@ export const chatCompletionChunkSchema = z
       z.object({
         index: z.number().int(),
         delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
-        logprobs: z.null(),
+        logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
     ),
@@ -115,7 +150,7 @@ export const completionSchema = z
   .object({
     ...head,
     object: z.literal('text_completion'),
-    choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: z.null(), finish_reason: finishReason })),
+    choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: completionLogprobs, finish_reason: finishReason })),
     usage: usageSchema.nullish(),
   })
   .meta({ id: 'Completion', description: 'A text completion, or one `data:` frame of a streamed one.' });

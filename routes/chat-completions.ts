@@ -1,6 +1,8 @@
 // POST /v1/chat/completions — OpenAI/DeepSeek chat, JSON or SSE.
 import { Hono } from 'hono';
 import { renderPlainTemplate } from '../engine/chat-template';
+import { ChatTemplateError } from '../engine/index';
+import type { TokenLogprob } from '../protocol/responses';
 import { invalidRequest } from '../protocol/errors';
 import { chatCompletionRequest } from '../protocol/requests';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/responses';
@@ -13,6 +15,7 @@ import type { ModelResolver } from './models';
 import { chatPromptText, routeGeneration } from './origin';
 import { attachPromptCache, makePlan } from './plan';
 import type { Dispatcher } from '../dispatch/dispatcher';
+import type { EdgeModel } from '../dispatch/edge-registry';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
@@ -30,12 +33,11 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     });
     if ('response' in routed) return routed.response;
     const model = await resolve(c, routed.model);
-    if (model.manifest.chat_template) {
-      throw invalidRequest(`Model '${req.model}' has a chat template this server cannot render yet.`, 'model');
-    }
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    const plan = makePlan(model, renderPlainTemplate(req.messages), fields, 'context', requestId, 'messages');
+    // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
+    const prompt = model.chatTemplate ? renderChat(model.chatTemplate, req.messages) : renderPlainTemplate(req.messages);
+    const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', { bos: !model.chatTemplate });
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
@@ -47,15 +49,15 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null): ChatCompletionChunk => ({
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
         ...base,
         object: 'chat.completion.chunk',
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
         ...(plan.includeUsage ? { usage } : {}),
       });
       const frames: Frames = {
         opening: () => [chunk({ role: 'assistant', content: '' }, null, null)],
-        delta: (text) => chunk({ content: text }, null, null),
+        delta: (text, logprobs) => chunk({ content: text }, null, null, logprobs),
         finish: (reason, usage) => ({ ...chunk({}, reason, null), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
       };
@@ -66,10 +68,25 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const body: ChatCompletion = {
       ...base,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: result.text }, logprobs: null, finish_reason: result.finishReason }],
+      choices: [{
+        index: 0,
+        message: { role: 'assistant', content: result.text },
+        logprobs: result.logprobs ? { content: result.logprobs, refusal: null } : null,
+        finish_reason: result.finishReason,
+      }],
       usage: result.usage,
     };
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
+}
+
+/** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
+function renderChat(template: NonNullable<EdgeModel['chatTemplate']>, messages: Parameters<typeof renderPlainTemplate>[0]): string {
+  try {
+    return template.render(messages);
+  } catch (err) {
+    if (err instanceof ChatTemplateError) throw invalidRequest(`The model's chat template rejected the messages: ${err.message}`, 'messages');
+    throw err;
+  }
 }

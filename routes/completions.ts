@@ -10,6 +10,7 @@ import type { AppEnv } from './env';
 import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
 import type { ModelResolver } from './models';
 import { routeGeneration } from './origin';
+import { completionLogprobs } from './logprobs';
 import { attachPromptCache, makePlan } from './plan';
 import type { Dispatcher } from '../dispatch/dispatcher';
 
@@ -40,15 +41,20 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const echo = req.echo ? prompt : '';
 
     if (req.stream) {
-      const chunk = (text: string, finish: FinishReason): Completion => ({
+      let offset = echo.length; // text_offset of the next streamed token
+      const chunk = (text: string, finish: FinishReason, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
         ...base,
         object: 'text_completion',
-        choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+        choices: [{ index: 0, text, logprobs, finish_reason: finish }],
         ...(plan.includeUsage ? { usage: null } : {}),
       });
       const frames: Frames = {
         opening: () => (echo ? [chunk(echo, null)] : []),
-        delta: (text) => chunk(text, null),
+        delta: (text, logprobs) => {
+          const lp = logprobs ? completionLogprobs(logprobs, offset) : null;
+          offset += text.length;
+          return chunk(text, null, lp);
+        },
         finish: (reason, usage) => ({ ...chunk('', reason), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
       };
@@ -59,7 +65,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const body: Completion = {
       ...base,
       object: 'text_completion',
-      choices: [{ index: 0, text: echo + result.text, logprobs: null, finish_reason: result.finishReason }],
+      choices: [{ index: 0, text: echo + result.text, logprobs: result.logprobs ? completionLogprobs(result.logprobs, echo.length) : null, finish_reason: result.finishReason }],
       usage: result.usage,
     };
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });

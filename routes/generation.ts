@@ -7,10 +7,11 @@ import type { Admission, Meter, Outcome } from '../billing/meter';
 import { countsOf } from '../billing/wire';
 import type { PromptCacheUse } from '../dispatch/prompt-cache';
 import type { GenerateOptions, GenerationResult as EngineResult, LlamaModel } from '../engine/index';
-import type { FinishReason } from '../protocol/responses';
+import type { FinishReason, TokenLogprob } from '../protocol/responses';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
 import { toApiError } from './errors';
+import { LogprobCollector } from './logprobs';
 
 export interface GenerationPlan {
   engine: LlamaModel;
@@ -28,13 +29,16 @@ export interface GenerationResult {
   text: string;
   finishReason: FinishReason;
   usage: Usage;
+  /** Per output token, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 /** How one endpoint shapes its stream frames. */
 export interface Frames {
   /** Frames sent before the first token (chat sends the assistant role). */
   opening(): object[];
-  delta(text: string): object;
+  /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
+  delta(text: string, logprobs?: TokenLogprob[]): object;
   /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
   finish(reason: FinishReason, usage?: Usage): object;
   usage(usage: Usage): object;
@@ -45,6 +49,9 @@ const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason => (reason 
 /** The engine run of a plan: its options, the prompt-cache restore and capture, the client's signal. */
 const generate = (plan: GenerationPlan, signal: AbortSignal | undefined) =>
   plan.engine.generate(plan.promptIds, { ...plan.options, signal, restore: plan.promptCache?.restore, capture: plan.promptCache?.capture });
+
+/** Collects the run's logprobs when the request asked for them. */
+const collectorOf = (plan: GenerationPlan) => (plan.options.logprobs === undefined ? null : new LogprobCollector(plan.engine.tokenizer, plan.promptIds));
 
 /** Usage of a finished run: hits are the prompt tokens really restored. */
 const usageOf = (r: EngineResult): Usage => makeUsage(r.promptTokens, r.completionTokens, r.cachedTokens ?? 0);
@@ -79,16 +86,18 @@ async function billed(plan: GenerationPlan, result: GenerationResult, aborted: b
 /** Runs to the end (or abort) and returns the whole text. A failure bills nothing: nothing was delivered. */
 export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Promise<GenerationResult> {
   const iterator = generate(plan, signal);
+  const logprobs = collectorOf(plan);
   let text = '';
   try {
     for (;;) {
       const step = await iterator.next();
       if (step.done) {
         const r = step.value;
-        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r) };
+        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r), ...(logprobs ? { logprobs: logprobs.all } : {}) };
         return await billed(plan, result, r.finishReason === 'abort');
       }
       text += step.value.text;
+      logprobs?.push(step.value);
     }
   } catch (err) {
     await plan.meter?.finish(failed(plan, 0));
@@ -138,7 +147,7 @@ export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Re
 export function replayStream(result: GenerationResult, frames: Frames, includeUsage: boolean, headers: Record<string, string>): Response {
   async function* replay(): AsyncGenerator<string> {
     for (const f of frames.opening()) yield frame(f);
-    if (result.text) yield frame(frames.delta(result.text));
+    if (result.text || result.logprobs?.length) yield frame(frames.delta(result.text, result.logprobs));
     yield* closing(result, frames, includeUsage);
   }
   return sse(replay(), headers);
@@ -154,6 +163,7 @@ function* closing(result: GenerationResult, frames: Frames, includeUsage: boolea
 
 async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
   const tokens = generate(plan, signal);
+  const logprobs = collectorOf(plan);
   let text = '';
   let produced = 0;
   try {
@@ -169,7 +179,8 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
       }
       produced++;
       text += step.value.text;
-      if (step.value.text) yield frame(frames.delta(step.value.text));
+      logprobs?.push(step.value);
+      if (step.value.text) yield frame(frames.delta(step.value.text, logprobs?.take()));
     }
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);

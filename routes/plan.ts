@@ -14,6 +14,14 @@ export interface SamplingFields {
   temperature?: number | null;
   top_p?: number | null;
   seed?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  /** Chat: a boolean (with top_logprobs); completions: the number of alternatives. */
+  logprobs?: boolean | number | null;
+  top_logprobs?: number | null;
   stop?: string | string[] | null;
   stream_options?: { include_usage?: boolean | null } | null;
 }
@@ -25,9 +33,12 @@ export function makePlan(
   defaultMaxTokens: number | 'context',
   requestId: string,
   promptParam: string,
+  /** bos false: the prompt was rendered by a chat template, which writes its own BOS. */
+  encode: { bos: boolean } = { bos: true },
 ): GenerationPlan {
   const { engine } = model;
-  const promptIds = engine.tokenizer.encode(prompt, { bos: true, eos: false });
+  const promptIds = engine.tokenizer.encode(prompt, { bos: encode.bos, eos: false });
+  if (promptIds.length === 0) throw invalidRequest('The prompt encodes to no tokens.', promptParam);
   const context = engine.config.seqLen;
   if (promptIds.length >= context) throw contextLengthExceeded(context, promptIds.length, promptParam);
   const room = context - promptIds.length;
@@ -43,10 +54,28 @@ export function makePlan(
       temperature: fields.temperature ?? 1,
       topP: fields.top_p ?? 1,
       seed: fields.seed ?? undefined,
+      ...samplingExtras(fields, engine.config.vocabSize),
       stop,
     },
     includeUsage: fields.stream_options?.include_usage === true,
     requestId,
+  };
+}
+
+/** top_k, min_p, penalties, logit_bias and logprobs onto the engine's options (off when absent). */
+function samplingExtras(f: SamplingFields, vocabSize: number) {
+  const bias = f.logit_bias ?? {};
+  const bad = Object.keys(bias).find((id) => Number(id) >= vocabSize);
+  if (bad !== undefined) throw invalidRequest(`logit_bias names token ${bad}, outside the vocabulary (${vocabSize}).`, 'logit_bias');
+  if (f.top_logprobs != null && f.logprobs !== true) throw invalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
+  const logprobs = typeof f.logprobs === 'number' ? f.logprobs : f.logprobs === true ? (f.top_logprobs ?? 0) : undefined;
+  return {
+    topK: f.top_k ?? undefined,
+    minP: f.min_p ?? undefined,
+    presencePenalty: f.presence_penalty ?? undefined,
+    frequencyPenalty: f.frequency_penalty ?? undefined,
+    logitBias: Object.keys(bias).length ? Object.fromEntries(Object.entries(bias).map(([id, b]) => [Number(id), b])) : undefined,
+    logprobs,
   };
 }
 
