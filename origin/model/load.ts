@@ -1,6 +1,7 @@
 // Where the origin's model comes from: a directory in the Hugging Face layout (config.json +
 // *.safetensors), or `synthetic:<preset>` generated in memory. Returns the loaded weights, the
 // tokenizer and the id the API serves the model under.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
@@ -12,6 +13,8 @@ export interface OriginModel {
   id: string;
   weights: DeepSeekWeights;
   tokenizer: OriginTokenizer;
+  /** Hex SHA-256 over the checkpoint's files (names and bytes, in name order): names the weights' version. */
+  weightsDigest: string;
   /** Where it was loaded from, for the startup line. */
   source: string;
 }
@@ -48,5 +51,7 @@ export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): Orig
   const { id, files, source } = readModelFiles(spec, opts.seed);
   const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
   const c = weights.config;
-  return { id, weights, tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId), source };
+  const digest = createHash('sha256');
+  for (const name of Object.keys(files).sort()) digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
+  return { id, weights, tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId), weightsDigest: digest.digest('hex'), source };
 }

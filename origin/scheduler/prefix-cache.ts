@@ -1,7 +1,15 @@
-// The origin's prefix cache: KV rows of whole 64-token prompt blocks, keyed by their chained hash
-// (block-hash.ts), kept within a byte budget and evicted least recently used first. A request whose
-// prompt starts with cached blocks restores them into its slot instead of computing them.
+// The origin's prefix cache: KV rows of whole 64-token prompt blocks, kept within a byte budget and
+// evicted least recently used first. A request whose prompt starts with cached blocks restores them
+// into its slot instead of computing them. Blocks are named as the edge's prompt cache names them
+// (engine/prompt-cache/blocks.ts): a SHA-256 chain over every token up to the block's end, seeded
+// with the tenant salt, the model id and its weights digest, so tenants never share a block.
+import { cacheableBlocks, chainHashes, toHex, type ChainSeed } from '../../engine/prompt-cache/blocks';
 import type { KvRows } from '../backend/step-backend';
+
+/** Hex keys of every whole block of the prompt. */
+export async function promptBlockKeys(seed: ChainSeed, promptIds: number[]): Promise<string[]> {
+  return (await chainHashes(seed, promptIds, cacheableBlocks(promptIds.length))).map(toHex);
+}
 
 export class PrefixCache {
   /** Map order is recency: a hit moves its entry to the end; eviction takes from the front. */

@@ -8,7 +8,7 @@ import { argmax } from '../../engine/deepseek/ops';
 import type { StepBackend, StepSequence } from '../backend/step-backend';
 import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
-import { BLOCK_TOKENS } from './block-hash';
+import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
 import type { PrefixCache } from './prefix-cache';
 import { Sequence, type FinishReason, type GenerationRequest } from './sequence';
 
@@ -121,11 +121,11 @@ export class Scheduler {
       const s = this.waiting.shift()!;
       s.slot = slot;
       s.state = 'prefill';
-      // At least the last prompt token is computed: its logits pick the first output token.
-      const usable = Math.floor((s.promptTokens - 1) / BLOCK_TOKENS);
-      const hits = this.cache.lookup(s.blockKeys.slice(0, usable));
+      const hits = this.cache.lookup(s.req.blockKeys);
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
-      s.pos = s.cachedTokens = hits.length * BLOCK_TOKENS;
+      // The last prompt token is computed even when its block was restored: its logits pick the first
+      // output token (its row is rewritten with the same values).
+      s.pos = s.cachedTokens = restoredTokens(hits.length, s.promptTokens);
       s.savedBlocks = hits.length;
       this.metrics.cacheHitTokens.inc({}, s.cachedTokens);
       this.active.push(s);
@@ -174,8 +174,9 @@ export class Scheduler {
 
   /** Puts the sequence's newly computed whole prompt blocks into the prefix cache. */
   private offerPromptBlocks(s: Sequence): void {
-    while (s.savedBlocks < s.blockKeys.length && (s.savedBlocks + 1) * BLOCK_TOKENS <= s.pos) {
-      const key = s.blockKeys[s.savedBlocks];
+    const keys = s.req.blockKeys;
+    while (s.savedBlocks < keys.length && (s.savedBlocks + 1) * BLOCK_TOKENS <= s.pos) {
+      const key = keys[s.savedBlocks];
       if (!this.cache.has(key)) this.cache.insert(key, this.backend.saveKv(s.slot, s.savedBlocks * BLOCK_TOKENS, BLOCK_TOKENS));
       s.savedBlocks++;
     }

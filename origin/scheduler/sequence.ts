@@ -4,7 +4,6 @@ import { Sampler } from '../../engine/sampler';
 import { TextStream } from '../../engine/text-stream';
 import type { ApiError } from '../../protocol/errors';
 import { makeUsage, type Usage } from '../../protocol/usage';
-import { chainBlockHashes } from './block-hash';
 import { EventQueue } from './event-queue';
 
 export interface GenerationRequest {
@@ -20,8 +19,8 @@ export interface GenerationRequest {
   stop: string[];
   /** Keep sampling past EOS (benchmarks want a fixed length; vLLM's `ignore_eos`). */
   ignoreEos: boolean;
-  /** Tenant salt of the prefix cache (the `x-cache-salt` header). */
-  salt: string;
+  /** Prefix-cache keys of the prompt's whole blocks (promptBlockKeys: per tenant, model and weights). */
+  blockKeys: string[];
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -47,13 +46,11 @@ export class Sequence {
   savedBlocks = 0;
   /** Set when the client went away: the scheduler frees the slot before the next step. */
   cancelled = false;
-  readonly blockKeys: string[];
   readonly sampler: Sampler | null;
   readonly text: TextStream;
   readonly submittedAt = Date.now();
 
   constructor(readonly id: string, readonly req: GenerationRequest, vocabSize: number) {
-    this.blockKeys = chainBlockHashes(req.promptIds, req.salt);
     this.sampler = req.temperature > 0 ? new Sampler(vocabSize, { temperature: req.temperature, topP: req.topP, seed: req.seed }) : null;
     this.text = new TextStream(req.stop);
   }

@@ -18,6 +18,8 @@ import { collect, stream } from './respond';
 
 export interface OriginContext {
   modelId: string;
+  /** Hex SHA-256 of the checkpoint files: part of every prefix-cache key. */
+  weightsDigest: string;
   backendName: string;
   maxSeqLen: number;
   maxSeqs: number;
@@ -49,7 +51,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
 
   /** Submits the plan and answers as JSON or SSE; the request's signal cancels it if the client leaves. */
   async function generate(c: import('hono').Context<Env>, prompt: string, fields: SamplingFields, defaultMax: number | 'context', param: string, frames: (includeUsage: boolean) => Frames) {
-    const plan = planGeneration(ctx, prompt, fields, defaultMax, param, c.req.header('x-cache-salt') ?? '');
+    const plan = await planGeneration(ctx, prompt, fields, defaultMax, param, c.req.header('x-cache-salt') ?? '');
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
     const seq = ctx.scheduler.submit(plan.request, signal);

@@ -1,7 +1,9 @@
-// From a validated request to a GenerationRequest: render and encode the prompt, check that prompt +
-// max_tokens fit the context (the same errors as the Worker's routes/plan.ts), map the sampling fields.
+// From a validated request to a GenerationRequest: encode the prompt, check that prompt + max_tokens
+// fit the context (the same errors as the Worker's routes/plan.ts), map the sampling fields, and name
+// the prompt's blocks for the prefix cache under the tenant's salt.
 import { contextLengthExceeded, invalidRequest } from '../../protocol/errors';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
+import { promptBlockKeys } from '../scheduler/prefix-cache';
 import type { GenerationRequest } from '../scheduler/sequence';
 
 export interface SamplingFields {
@@ -16,14 +18,14 @@ export interface SamplingFields {
   ignore_eos?: unknown;
 }
 
-export function planGeneration(
-  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number },
+export async function planGeneration(
+  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number; modelId: string; weightsDigest: string },
   prompt: string,
   fields: SamplingFields,
   defaultMaxTokens: number | 'context',
   promptParam: string,
-  salt: string,
-): { request: GenerationRequest; includeUsage: boolean } {
+  tenantSalt: string,
+): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
   const promptIds = ctx.tokenizer.encode(prompt);
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const context = ctx.maxSeqLen;
@@ -43,7 +45,7 @@ export function planGeneration(
       seed: fields.seed ?? undefined,
       stop,
       ignoreEos: fields.ignore_eos === true,
-      salt,
+      blockKeys: await promptBlockKeys({ tenantSalt, modelId: ctx.modelId, weightsDigest: ctx.weightsDigest }, promptIds),
     },
     includeUsage: fields.stream_options?.include_usage === true,
   };

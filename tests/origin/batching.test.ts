@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { KvRows, StepBackend, StepSequence } from '../../origin/backend/step-backend';
 import { originMetrics } from '../../origin/metrics';
 import { ByteTokenizer } from '../../origin/model/byte-tokenizer';
-import { PrefixCache } from '../../origin/scheduler/prefix-cache';
+import { PrefixCache, promptBlockKeys } from '../../origin/scheduler/prefix-cache';
 import { Scheduler } from '../../origin/scheduler/scheduler';
 import type { GenerationRequest, Sequence } from '../../origin/scheduler/sequence';
 
@@ -44,9 +44,11 @@ function setup(backend = new RecordingBackend(), prefillChunk = 32) {
   const metrics = originMetrics({ queueDepth: () => 0, active: () => 0, cacheBlocks: () => 0, cacheBytes: () => 0 });
   const tok = new ByteTokenizer(300, 0, 1);
   const scheduler = new Scheduler(backend, cache, tok, metrics, { maxQueue: 8, prefillChunk, requestTimeoutMs: 60_000, retryAfterS: 1 });
-  const request = (prompt: string, maxTokens: number, salt = ''): GenerationRequest => ({
-    promptIds: tok.encode(prompt), maxTokens, temperature: 0, topP: 1, stop: [], ignoreEos: true, salt,
-  });
+  const request = async (prompt: string, maxTokens: number, salt = ''): Promise<GenerationRequest> => {
+    const promptIds = tok.encode(prompt);
+    const blockKeys = await promptBlockKeys({ tenantSalt: salt, modelId: 'fake', weightsDigest: '00' }, promptIds);
+    return { promptIds, maxTokens, temperature: 0, topP: 1, stop: [], ignoreEos: true, blockKeys };
+  };
   return { backend, scheduler, request };
 }
 
@@ -62,10 +64,11 @@ async function drain(seq: Sequence): Promise<{ text: string; end: unknown }> {
 describe('scheduler: continuous batching', () => {
   it('interleaves chunked prefill of a long prompt with decode steps of a running sequence', async () => {
     const { backend, scheduler, request } = setup();
-    const a = scheduler.submit(request('short', 40));
+    const [reqA, reqB] = [await request('short', 40), await request('x'.repeat(299), 5)];
+    const a = scheduler.submit(reqA);
     // Let A prefill and start decoding, then bring a 300-token prompt.
     while (backend.steps.length < 3) await new Promise((r) => setImmediate(r));
-    const b = scheduler.submit(request('x'.repeat(299), 5));
+    const b = scheduler.submit(reqB);
     const [ra, rb] = await Promise.all([drain(a), drain(b)]);
     expect(ra.text).toBe('a'.repeat(40));
     expect(rb.text).toBe('a'.repeat(5));
@@ -87,8 +90,9 @@ describe('scheduler: continuous batching', () => {
   it('admits new requests at the next step and drops finished and cancelled ones', async () => {
     const { backend, scheduler, request } = setup();
     const abort = new AbortController();
-    const long = scheduler.submit(request('long', 1000), abort.signal);
-    const short = scheduler.submit(request('short', 3));
+    const [reqLong, reqShort] = [await request('long', 1000), await request('short', 3)];
+    const long = scheduler.submit(reqLong, abort.signal);
+    const short = scheduler.submit(reqShort);
     await drain(short);
     const stepsAfterShort = backend.steps.length;
     expect(backend.steps[0].length, 'both joined the first step').toBe(2);
@@ -102,16 +106,19 @@ describe('scheduler: continuous batching', () => {
     expect(backend.allocate(), 'its slot is free again').not.toBeNull();
   });
 
-  it('restores cached whole blocks (per salt), always computing the last prompt token', async () => {
+  it('restores cached whole blocks (per salt) and computes only the last prompt token', async () => {
     const { backend, scheduler, request } = setup();
-    const prompt = 'p'.repeat(127); // 128 tokens with BOS: two whole blocks, but only one may be restored
-    await drain(scheduler.submit(request(prompt, 2, 'one')));
+    const prompt = 'p'.repeat(127); // 128 tokens with BOS: two whole blocks
+    await drain(scheduler.submit(await request(prompt, 2, 'one')));
     expect(backend.restored).toEqual([]);
-    const again = scheduler.submit(request(prompt, 2, 'one'));
+    const stepsBefore = backend.steps.length;
+    const again = scheduler.submit(await request(prompt, 2, 'one'));
     await drain(again);
-    expect(backend.restored.map((r) => r.start)).toEqual([0]);
-    expect(again.usage()).toMatchObject({ prompt_tokens: 128, prompt_cache_hit_tokens: 64 });
-    const other = scheduler.submit(request(prompt, 2, 'two'));
+    expect(backend.restored.map((r) => r.start)).toEqual([0, 64]);
+    // Both blocks restored; the last prompt token is computed all the same, for its logits.
+    expect(again.usage()).toMatchObject({ prompt_tokens: 128, prompt_cache_hit_tokens: 127 });
+    expect(backend.steps[stepsBefore][0]).toMatchObject({ n: 1, startPos: 127, wantLogits: true });
+    const other = scheduler.submit(await request(prompt, 2, 'two'));
     await drain(other);
     expect(other.usage().prompt_cache_hit_tokens).toBe(0);
   });
