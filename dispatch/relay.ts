@@ -115,17 +115,17 @@ export class UpstreamStreamError extends Error {
   }
 }
 
-/** The upstream's frames in order: those held before the first output, then the rest. */
-async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame> {
-  for (const data of up.first) {
-    const f = walk.take(data);
-    if (f) yield f;
-  }
+/**
+ * The upstream's frames to send on, in order: those held before the first output, then the rest,
+ * in batches of what each upstream read delivered (one write each, not one per frame).
+ */
+async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame[]> {
+  const take = (batch: string[]) => batch.map((data) => walk.take(data)).filter((f): f is Frame => f !== null);
+  yield take(up.first);
   while (!walk.done) {
     const data = await up.next();
     if (data === null) break;
-    const f = walk.take(data);
-    if (f) yield f;
+    yield take([data, ...up.drain()]);
   }
   if (!walk.finish) throw new Error('the origin ended the stream before finishing');
 }
@@ -171,7 +171,7 @@ export async function* relay(up: OpenedUpstream, ctx: RelayContext, errorFrame: 
   const walk = new Walk(ctx);
   let settled = false;
   try {
-    for await (const f of framesOf(up, walk)) yield walk.rewrite(f);
+    for await (const batch of framesOf(up, walk)) if (batch.length) yield batch.map((f) => walk.rewrite(f)).join('');
     const result = walk.result();
     settled = true;
     const cost = await ctx.settle('completed', result);

@@ -30,6 +30,11 @@ export class SseReader {
     return this.events.shift()!;
   }
 
+  /** Events already received, without waiting for more (a relay sends them on in one write). */
+  drain(): string[] {
+    return this.events.splice(0);
+  }
+
   cancel(reason?: unknown): Promise<void> {
     this.done = true;
     return this.reader.cancel(reason).catch(() => {});

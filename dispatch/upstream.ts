@@ -32,6 +32,8 @@ export interface OpenedUpstream {
   first: string[];
   /** The rest of the stream; null at its end. Rejects on an upstream failure or the total timeout. */
   next(): Promise<string | null>;
+  /** Frames already received after the last next(), without waiting. */
+  drain(): string[];
   /** Ends the upstream request (client gone, or done) and frees the origin's slot; idempotent. */
   close(): void;
 }
@@ -125,7 +127,7 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
         throw err;
       }
     };
-    return { origin, served: `origin:${originName(origin)}`, attempts, firstTokenMs, headers: res.headers, first, next, close };
+    return { origin, served: `origin:${originName(origin)}`, attempts, firstTokenMs, headers: res.headers, first, next, drain: () => (timedOut ? [] : reader.drain()), close };
   } catch (err) {
     close();
     return attemptFailed(err, origin, req, health, sse !== null);

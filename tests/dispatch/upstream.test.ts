@@ -42,9 +42,10 @@ function context(includeUsage: boolean, settled: { status: RelayStatus; completi
   };
 }
 
+/** Every SSE frame the relay wrote (a write may carry several), as `data: …\n\n` strings. */
 async function text(gen: AsyncGenerator<string>): Promise<string[]> {
   const frames: string[] = [];
-  for await (const f of gen) frames.push(f);
+  for await (const chunk of gen) frames.push(...chunk.split(/(?<=\n\n)/));
   return frames;
 }
 
@@ -173,9 +174,9 @@ describe('relay failures', () => {
     const up = await openUpstream(pool.origins, request(pool, { max_tokens: 200 }), new HealthBoard());
     const settled: { status: RelayStatus; completion: number }[] = [];
     const frames: string[] = [];
-    for await (const f of relay(up, context(true, settled), (err) => ({ error: { message: String(err) } }))) {
-      frames.push(f);
-      if (frames.length === 4) await slow.kill();
+    for await (const chunk of relay(up, context(true, settled), (err) => ({ error: { message: String(err) } }))) {
+      frames.push(...chunk.split(/(?<=\n\n)/));
+      if (frames.length >= 4) await slow.kill();
     }
     const last = JSON.parse(frames.at(-1)!.slice(6));
     expect(last.error).toBeDefined();
