@@ -6,6 +6,7 @@ import { E4M3_VALUES } from './deepseek/fp8';
 import type { KernelBackend } from '../kernels-wasm/types';
 import type { LlamaConfig } from './llama-config';
 import type { LlamaWeights } from './llama2c-checkpoint';
+import type { BatchBuffers } from './prefill';
 import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
 
 /** How a matrix is stored in backend memory (formats/quant.ts describes the quantized ones). */
@@ -56,6 +57,8 @@ export interface SessionBuffers {
   keyCache: number; // [nLayers, seqLen, nKvHeads*headDim]
   valueCache: number; // [nLayers, seqLen, nKvHeads*headDim]
   xq: number; // int8 activations + scales for the q8/q4 kernels, quantScratchBytes(max cols)
+  /** Batched-prefill buffers (engine/prefill.ts), allocated on the session's first multi-token prompt. */
+  batch?: BatchBuffers;
 }
 
 const F32 = 4;
@@ -104,7 +107,7 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
   const kvDim = c.nKvHeads * c.headDim;
   return {
     x: backend.alloc(c.dim),
-    xb: backend.alloc(c.dim),
+    xb: backend.alloc(Math.max(c.dim, c.nHeads * c.headDim)), // attention output is nHeads*headDim
     xb2: backend.alloc(c.dim),
     hb: backend.alloc(c.hiddenDim),
     hb2: backend.alloc(c.hiddenDim),

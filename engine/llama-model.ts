@@ -2,6 +2,7 @@
 // generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
 import type { KernelBackend } from '../kernels-wasm/types';
 import { allocSession, forward, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
+import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
 import type { LlamaConfig } from './llama-config';
 import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
 import { kvShapeOf, readKvRows, sameShape, writeKvRows, type KvRows } from './prompt-cache/kv-rows';
@@ -124,12 +125,18 @@ export class LlamaModel {
       const text = new TextStream(opts.stop);
       const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
 
-      // prefill, one token at a time; logits only for the last prompt position
-      for (let pos = prefillFrom; pos < promptIds.length; pos++) {
+      // prefill in chunks of tokens (engine/prefill.ts), then the last prompt token alone for its logits
+      const last = promptIds.length - 1;
+      for (let pos = prefillFrom; pos < last; ) {
         if (opts.signal?.aborted) return end('abort');
-        forward(k, c, w, session, promptIds[pos], pos, pos === promptIds.length - 1);
+        const n = Math.min(PREFILL_CHUNK, last - pos);
+        session.batch ??= allocBatch(k, c);
+        prefill(k, c, w, session, session.batch, promptIds.slice(pos, pos + n), pos);
+        pos += n;
         await yieldToEventLoop();
       }
+      if (opts.signal?.aborted) return end('abort');
+      forward(k, c, w, session, promptIds[last], last, true);
       prefilled = true;
 
       let token = promptIds[promptIds.length - 1];
