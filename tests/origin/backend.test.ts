@@ -68,7 +68,7 @@ describe('origin wasm kernels', () => {
     return Float64Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5) * 4);
   };
 
-  it.each([1, 2, 3, 5, 17])('projections of %i tokens equal linear() token by token (ragged FP8 blocks)', async (T) => {
+  it.each([1, 2, 3, 5, 8, 12, 17, 29])('projections of %i tokens equal linear() token by token (ragged FP8 blocks)', async (T) => {
     const rows = 37, cols = 200; // neither a multiple of the 128×128 block nor of the SIMD widths
     const w = Float32Array.from(random(rows * cols, 7));
     const lins: Linear[] = [

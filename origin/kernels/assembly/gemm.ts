@@ -129,6 +129,26 @@ export function gemmFp8(
       storeF32Lanes(out, a2, t0 + 8, T, rows, r);
       storeF32Lanes(out, a3, t0 + 12, T, rows, r);
     }
+    if (t0 + 8 <= Tp) {
+      let a0 = f32x4.splat(0), a1 = a0;
+      for (let kb = 0; kb < nkb; kb++) {
+        let d0 = f32x4.splat(0), d1 = d0;
+        const k1 = min(cols, (kb + 1) * bc);
+        let p = xt + ((<usize>(kb * bc) * Tp + t0) << 2);
+        for (let k = kb * bc; k < k1; k++, p += colBytes) {
+          const wv = f32x4.splat(load<f32>(table + (<usize>load<u8>(wr + k) << 2)));
+          d0 = f32x4.add(d0, f32x4.mul(v128.load(p), wv));
+          d1 = f32x4.add(d1, f32x4.mul(v128.load(p, 16), wv));
+        }
+        const sb = f32x4.splat(load<f32>(bs + (<usize>kb << 2)));
+        const sa = st + ((<usize>kb * Tp + t0) << 2);
+        a0 = f32x4.add(a0, f32x4.mul(f32x4.mul(d0, v128.load(sa)), sb));
+        a1 = f32x4.add(a1, f32x4.mul(f32x4.mul(d1, v128.load(sa, 16)), sb));
+      }
+      storeF32Lanes(out, a0, t0, T, rows, r);
+      storeF32Lanes(out, a1, t0 + 4, T, rows, r);
+      t0 += 8;
+    }
     for (; t0 < Tp; t0 += 4) {
       let a0 = f32x4.splat(0);
       for (let kb = 0; kb < nkb; kb++) {
