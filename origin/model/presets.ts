@@ -20,14 +20,15 @@ export const SYNTHETIC_PRESETS: Record<string, { description: string; config: Pa
     config: { ...SYNTHETIC_DEEPSEEK_CONFIG, maxPositionEmbeddings: 2048, numNextnPredictLayers: 0 },
   },
   medium: {
-    description: '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, MLA 512/64: for benches',
+    description: '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, 1K context: for benches (about a minute to generate)',
     config: {
       ...SYNTHETIC_DEEPSEEK_CONFIG,
       vocabSize: 4096, hiddenSize: 1024, intermediateSize: 2816, moeIntermediateSize: 256,
       numHiddenLayers: 8, numAttentionHeads: 8, qLoraRank: 384, kvLoraRank: 256,
       qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64,
       nRoutedExperts: 64, nSharedExperts: 1, numExpertsPerTok: 6, nGroup: 8, topkGroup: 4,
-      maxPositionEmbeddings: 4096, numNextnPredictLayers: 0,
+      // 1K positions: the reference backend's f64 latent caches take 16 slots × 8 layers × 288 × 8 B per position.
+      maxPositionEmbeddings: 1024, numNextnPredictLayers: 0,
     },
   },
 };
