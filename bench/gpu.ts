@@ -84,7 +84,7 @@ async function decodeRows(gpu: Gpu, model: 'tiny' | 'medium', o: Required<GpuBen
     }
     let pos = prompt.length;
     const step = () => backend.step(slots.map((slot) => ({ slot, tokens: [pos % config.vocabSize], startPos: pos, wantLogits: true }))).then(() => pos++);
-    for (let i = 0; i < 2; i++) await step();
+    for (let i = 0; i < 4; i++) await step(); // warm-up: first-use costs of a new batch shape
     const n = o.quick ? 3 : 12, start = performance.now();
     for (let i = 0; i < n; i++) await step();
     const ms = (performance.now() - start) / n;

@@ -13,6 +13,8 @@ export interface GpuAdapterSummary {
   device: string;
   description: string;
   isFallbackAdapter: boolean;
+  /** Smallest subgroup the adapter may use (0 when it does not say). */
+  subgroupMinSize: number;
 }
 
 export interface Gpu {
@@ -27,6 +29,11 @@ export interface GpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Extra Dawn toggles for `create()`, e.g. 'disable-dawn-features=timestamp_quantization'. */
   dawnFlags?: string[];
+  /**
+   * 'vulkan' (default) or 'opengles': Dawn's GLES backend at the compatibility feature level, for machines
+   * whose Vulkan driver is unusable (e.g. NVIDIA without the nvidia-modeset module). Env WEBGPU_BACKEND overrides.
+   */
+  backend?: 'vulkan' | 'opengles';
 }
 
 // Strong references for the life of the process (see the header).
@@ -39,8 +46,12 @@ async function open(opts: GpuOptions): Promise<Gpu> {
   const driver = setUpDriverEnvironment();
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals); // GPUBufferUsage, GPUMapMode, ... as in a browser
-  gpuFactory ??= create(opts.dawnFlags ?? []);
-  const adapter = await gpuFactory.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  const gles = (process.env.WEBGPU_BACKEND ?? opts.backend) === 'opengles';
+  gpuFactory ??= create([...(gles ? ['backend=opengles'] : []), ...(opts.dawnFlags ?? [])]);
+  const adapter = await gpuFactory.requestAdapter({
+    powerPreference: opts.powerPreference ?? 'high-performance',
+    ...(gles ? { featureLevel: 'compatibility' } : {}),
+  });
   if (!adapter) {
     throw new GpuUnavailableError(`WebGPU: no adapter (Dawn found no usable Vulkan driver). ${driver.notes.join('; ')}`);
   }
@@ -65,6 +76,7 @@ async function open(opts: GpuOptions): Promise<Gpu> {
       vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
       // Older @webgpu/types have it on the adapter, newer on its info.
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      subgroupMinSize: (info as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     },
     features: new Set(features),
   };

@@ -8,6 +8,8 @@ import { check, checkSize, grid, KernelCall, pipeline, uploadBuffer, type GpuOp 
 export const FP8_BLOCK = 128;
 /** Tokens up to which a linear layer runs the GEMV (weights streamed once for all of them). */
 export const GEMV_MAX_ROWS = 8;
+/** Output rows per fp8-gemv workgroup (its ROWS). */
+const GEMV_ROWS_PER_GROUP = 2;
 
 /** An E4M3 weight [rows, cols] on the GPU (or `experts` of them stacked), with its 128×128 block scales. */
 export interface Fp8WeightBuffers {
@@ -49,8 +51,13 @@ export async function fp8Quantize(
   const call = new KernelCall(gpu, await pipeline(gpu, 'fp8-quantize'), op, [b.x, b.q, b.scale], 4);
   return (pass, rows) => {
     check(rows >= 1 && rows <= s.maxRows, op, `rows ${rows} outside 1..${s.maxRows}`);
-    call.record(pass, [rows, s.cols, blocks, s.passThrough ? 1 : 0], [], grid(Math.ceil((rows * blocks) / 64)));
+    call.record(pass, [rows, s.cols, blocks, s.passThrough ? 1 : 0], [], grid(rows * blocks));
   };
+}
+
+/** Whether fp8-gemv-subgroups can run: the feature is on and every subgroup has at least 8 lanes. */
+export function subgroupsOf8(gpu: Gpu): boolean {
+  return gpu.features.has('subgroups') && gpu.adapter.subgroupMinSize >= 8;
 }
 
 export interface Fp8LinearBindings {
@@ -69,13 +76,15 @@ export async function fp8Linear(gpu: Gpu, b: Fp8LinearBindings, s: { maxRows: nu
   checkSize(op, 'xs', b.xs, s.maxRows * kBlocks, `[${s.maxRows}, ${kBlocks}]`);
   checkSize(op, 'out', b.out, s.maxRows * N, `[${s.maxRows}, ${N}]`);
   const buffers = [b.weight.codes, b.weight.scales, b.xq, b.xs, b.out];
-  const gemv = new KernelCall(gpu, await pipeline(gpu, 'fp8-gemv'), `${op}.gemv`, buffers, 5);
+  // Coalesced variant where subgroups (of ≥ 8 lanes) exist; the portable one elsewhere (e.g. GLES).
+  const gemvFile = subgroupsOf8(gpu) ? 'fp8-gemv-subgroups' : 'fp8-gemv';
+  const gemv = new KernelCall(gpu, await pipeline(gpu, gemvFile), `${op}.gemv`, buffers, 5);
   const gemm = s.maxRows > GEMV_MAX_ROWS ? new KernelCall(gpu, await pipeline(gpu, 'fp8-gemm'), `${op}.gemm`, buffers, 5) : null;
   const acc = s.accumulate ? 1 : 0;
   return (pass, rows) => {
     check(rows >= 1 && rows <= s.maxRows, op, `rows ${rows} outside 1..${s.maxRows}`);
     const params = [rows, N, K, kBlocks, acc];
-    if (rows <= GEMV_MAX_ROWS || !gemm) gemv.record(pass, params, [], grid(Math.ceil(N / 8)));
+    if (rows <= GEMV_MAX_ROWS || !gemm) gemv.record(pass, params, [], grid(Math.ceil(N / GEMV_ROWS_PER_GROUP)));
     else gemm.record(pass, params, [], [Math.ceil(N / 32), Math.ceil(rows / 32)]);
   };
 }

@@ -55,8 +55,9 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   for (var c0 = first; c0 < end; c0 += CHUNK) {
     let count = min(CHUNK, end - c0);
     var src: array<u32, CHUNK>;
-    for (var m = 0u; m < count; m++) {
-      src[m] = select(c0 + m, rowToken[c0 + m], p.gather != 0u);
+    for (var m = 0u; m < CHUNK; m++) {
+      let r = c0 + min(m, count - 1u); // rows past count repeat the last one; their sums are never stored
+      src[m] = select(r, rowToken[r], p.gather != 0u);
     }
     var acc = array<f32, CHUNK>();
     for (var kb = lane; kb < p.kBlocks; kb += LANES) {
@@ -68,14 +69,19 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
         let w1 = e4m3x4(wv.y);
         let w2 = e4m3x4(wv.z);
         let w3 = e4m3x4(wv.w);
-        for (var m = 0u; m < count; m++) {
-          let xb = src[m] * k4 + v * 4u;
-          bd[m] += dot(w0, xq[xb]) + dot(w1, xq[xb + 1u]) + dot(w2, xq[xb + 2u]) + dot(w3, xq[xb + 3u]);
+        // Constant trip counts (guarded) so the per-row arrays unroll into registers, not local memory.
+        for (var m = 0u; m < CHUNK; m++) {
+          if (m < count) {
+            let xb = src[m] * k4 + v * 4u;
+            bd[m] += dot(w0, xq[xb]) + dot(w1, xq[xb + 1u]) + dot(w2, xq[xb + 2u]) + dot(w3, xq[xb + 3u]);
+          }
         }
       }
       let wScale = ws[sRow + kb] * 256.0; // e4m3x4 yields values · 2^-8
-      for (var m = 0u; m < count; m++) {
-        acc[m] += bd[m] * xs[src[m] * p.kBlocks + kb] * wScale;
+      for (var m = 0u; m < CHUNK; m++) {
+        if (m < count) {
+          acc[m] += bd[m] * xs[src[m] * p.kBlocks + kb] * wScale;
+        }
       }
     }
     for (var m = 0u; m < CHUNK; m++) {
