@@ -1,0 +1,42 @@
+// The Worker bench/edge-models.ts runs in Miniflare (workerd) to measure memory: it loads an HF-layout
+// model from R2 exactly as the edge registry does (dispatch/edge-hf.ts: weights streamed into WASM
+// memory), then generates. Timing is done from outside: workerd's clock stands still while code runs.
+import kernels from '../kernels-wasm/build/kernels.wasm';
+import { hfManifest } from '../dispatch/edge-manifest';
+import { loadHfEdgeModel, type HfEdgeModel } from '../dispatch/edge-hf';
+import { createWasmKernels } from '../kernels-wasm/index';
+
+interface Env {
+  MODELS: R2Bucket;
+}
+
+let model: HfEdgeModel | null = null;
+let backend: Awaited<ReturnType<typeof createWasmKernels>> | null = null;
+
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    const url = new URL(request.url);
+    const id = url.searchParams.get('model')!;
+    if (url.pathname === '/load') {
+      const manifest = hfManifest.parse(await (await env.MODELS.get(`${id}/model.json`))!.json());
+      backend = await createWasmKernels(kernels);
+      model = await loadHfEdgeModel(env.MODELS, manifest, backend);
+      return Response.json({ wasmBytes: backend.bytesUsed });
+    }
+    if (url.pathname === '/noop') return new Response('ok');
+    if (url.pathname === '/stream') {
+      // control: stream the weights from R2 and drop them, to see what R2 reading alone costs
+      const reader = (await env.MODELS.get(`${id}/model.safetensors`))!.body.getReader();
+      let bytes = 0;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.byteLength;
+      return Response.json({ bytes });
+    }
+    if (!model || !backend) return new Response('load first', { status: 409 });
+    const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
+    const maxTokens = Number(url.searchParams.get('tokens') ?? 16);
+    const prompt = Array.from({ length: promptTokens }, (_, i) => (i === 0 ? 1 : 300 + ((i * 97) % 20000)));
+    const ids: number[] = [];
+    for await (const t of model.model.generate(prompt, { maxTokens, temperature: 0, topP: 1, stopAtEos: false })) ids.push(t.id);
+    return Response.json({ ids, wasmBytes: backend.bytesUsed });
+  },
+};

@@ -1,0 +1,222 @@
+// Edge models, measured: (1) peak memory of loading and running a ~100M-parameter q8 and a ~200M q4
+// model inside workerd (Miniflare, the Worker runtime), as the rise of the workerd process's peak RSS
+// over its baseline; (2) single-thread decode and 512-token prefill tok/s of f32/q8/q4 on llama2.c's
+// stories15M/110M shapes (Node, the same WASM kernels), with ratios to llama2.c run.c native.
+//   tsx bench/edge-models.ts [--memory-only | --speed-only]
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, STORIES110M_SHAPE, STORIES15M_SHAPE, type SyntheticShape } from '../engine/index';
+import { importLlama2c } from '../engine/formats/import-llama2c';
+import { llamaParamCount } from '../engine/formats/hf-tensors';
+import type { QuantTarget } from '../engine/formats/hf-writer';
+import { planModelDir } from '../engine/formats/model-dir-writer';
+import { loadModelDir } from '../engine/model-dir';
+import { llamaConfig } from '../engine/llama-config';
+import { createNodeKernels } from '../kernels-wasm/node';
+import { readModelDir, writeModelDir } from '../tools/model-files';
+import { repoRoot } from '../tools/paths';
+
+const MODELS_DIR = join(repoRoot, 'bench/.models');
+const MIB = 2 ** 20;
+
+/** ~100M parameters (GQA 12/4, tied 32k embedding) and ~190M (16/4 heads, 14 layers). */
+export const MEMORY_MODELS: { name: string; shape: SyntheticShape; quant: QuantTarget; context: number }[] = [
+  { name: 'edge-100m-q8', shape: { dim: 768, hiddenDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 4, vocabSize: 32000, seqLen: 256 }, quant: 'q8', context: 256 },
+  { name: 'edge-190m-q4', shape: { dim: 1024, hiddenDim: 2816, nLayers: 14, nHeads: 16, nKvHeads: 4, vocabSize: 32000, seqLen: 256 }, quant: 'q4', context: 256 },
+];
+
+const params = (s: SyntheticShape) => llamaParamCount(llamaConfig(s));
+
+/** The model directory, generated (random weights, seed 1) the first time. */
+export function ensureModelDir(name: string, shape: SyntheticShape, quant: QuantTarget): string {
+  const dir = join(MODELS_DIR, name);
+  if (existsSync(join(dir, 'model.safetensors'))) return dir;
+  const imported = importLlama2c(syntheticLlama2cCheckpoint(shape, 1), syntheticLlama2cTokenizer(shape.vocabSize));
+  writeModelDir(dir, planModelDir(imported, quant));
+  return dir;
+}
+
+/** The workerd process Miniflare started (a child of this process). */
+function workerdPid(): number {
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat)!;
+      if (comm === 'workerd' && Number(rest.split(' ')[1]) === process.pid) return Number(pid);
+    } catch {
+      // a process that ended while we looked
+    }
+  }
+  throw new Error('no workerd child process found');
+}
+
+function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+}
+
+async function bundleWorker(): Promise<string> {
+  const out = await build({
+    entryPoints: [join(repoRoot, 'bench/edge-models-worker.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['*.wasm'],
+    write: false,
+    logLevel: 'error',
+  });
+  return out.outputFiles[0].text.replace(/from\s*["'][^"']*kernels\.wasm["']/, 'from "./kernels.wasm"');
+}
+
+export interface MemoryResult {
+  name: string;
+  params: number;
+  weightFileBytes: number;
+  baseline: number;
+  peakLoad: number;
+  peakGenerate: number;
+  wasmBytes: number;
+  generated: number;
+  loadSeconds: number;
+  /** Control: the peak rise of streaming the weights out of R2 and dropping them. */
+  streamRise: number;
+}
+
+/** Loads each model in a fresh workerd and reports how far the process's peak RSS rose above its baseline. */
+export async function measureMemory(log: (line: string) => void = () => {}): Promise<MemoryResult[]> {
+  const script = await bundleWorker();
+  const wasm = readFileSync(join(repoRoot, 'kernels-wasm/build/kernels.wasm'));
+  const results: MemoryResult[] = [];
+  for (const m of MEMORY_MODELS) {
+    log(`memory: ${m.name} (${(params(m.shape) / 1e6).toFixed(0)}M params, ${m.quant})`);
+    const dir = ensureModelDir(m.name, m.shape, m.quant);
+    const mf = new Miniflare(convertV4MiniflareOptions({
+      modules: [
+        { type: 'ESModule', path: 'worker.mjs', contents: script },
+        { type: 'CompiledWasm', path: 'kernels.wasm', contents: wasm },
+      ],
+      compatibilityDate: '2026-08-01',
+      compatibilityFlags: ['nodejs_compat'],
+      r2Buckets: ['MODELS'],
+    }));
+    try {
+      const bucket = await mf.getR2Bucket('MODELS');
+      for (const f of readdirSync(dir)) await bucket.put(`${m.name}/${f}`, readFileSync(join(dir, f)));
+      const manifest = {
+        id: m.name, format: 'hf', weights: ['model.safetensors'], tokenizer: 'tokenizer.bin', tokenizer_config: 'tokenizer_config.json',
+        context_length: m.context, max_sessions: 1, created: 0,
+      };
+      await bucket.put(`${m.name}/model.json`, JSON.stringify(manifest));
+      await (await mf.dispatchFetch('http://bench/noop')).text();
+      const pid = workerdPid();
+      let baseline = memoryOf(pid).rss;
+      resetPeak(pid);
+      await (await mf.dispatchFetch(`http://bench/stream?model=${m.name}`)).json();
+      const streamRise = memoryOf(pid).hwm - baseline;
+      baseline = memoryOf(pid).rss;
+      resetPeak(pid);
+      const started = performance.now();
+      const load = (await (await mf.dispatchFetch(`http://bench/load?model=${m.name}`)).json()) as { wasmBytes: number };
+      const loadSeconds = (performance.now() - started) / 1000;
+      const peakLoad = memoryOf(pid).hwm;
+      const run = (await (await mf.dispatchFetch(`http://bench/generate?model=${m.name}&prompt=64&tokens=16`)).json()) as { ids: number[]; wasmBytes: number };
+      const peakGenerate = memoryOf(pid).hwm;
+      const weightFileBytes = readFileSync(join(dir, 'model.safetensors')).byteLength;
+      results.push({
+        name: m.name, params: params(m.shape), weightFileBytes, baseline, peakLoad, peakGenerate, streamRise,
+        wasmBytes: Math.max(load.wasmBytes, run.wasmBytes), generated: run.ids.length, loadSeconds,
+      });
+    } finally {
+      await mf.dispose();
+    }
+  }
+  return results;
+}
+
+/** Resets the process's peak RSS (VmHWM) to its current RSS (Linux clear_refs 5). */
+function resetPeak(pid: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // without permission the peak includes the setup, which only overstates it
+  }
+}
+
+export function memoryTable(rows: MemoryResult[]): string {
+  const lines = [
+    '| model | params | weights file | WASM memory | workerd RSS: baseline → peak (load / +generate) | rise over baseline | R2 streaming alone (control) | load time | generated | fits 128 MB |',
+    '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows) {
+    const rise = Math.max(r.peakLoad, r.peakGenerate) - r.baseline;
+    lines.push(
+      `| ${r.name} | ${(r.params / 1e6).toFixed(1)}M | ${(r.weightFileBytes / MIB).toFixed(1)} MiB | ${(r.wasmBytes / MIB).toFixed(1)} MiB | ` +
+        `${(r.baseline / MIB).toFixed(0)} → ${(r.peakLoad / MIB).toFixed(0)} / ${(r.peakGenerate / MIB).toFixed(0)} MiB | ${(rise / MIB).toFixed(1)} MiB | ` +
+        `${(r.streamRise / MIB).toFixed(1)} MiB | ${r.loadSeconds.toFixed(1)} s | ${r.generated} tokens | ${rise <= 128 * MIB ? 'yes' : 'no'} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export interface SpeedResult {
+  shape: string;
+  quant: QuantTarget;
+  decode: number;
+  prefill: number;
+  reference: number;
+}
+
+const SPEED_SHAPES = [
+  { name: 'stories15M', shape: { ...STORIES15M_SHAPE, seqLen: 1024 }, runcNative: 282 },
+  { name: 'stories110M', shape: STORIES110M_SHAPE, runcNative: 37.1 },
+];
+
+/** Decode tok/s (64 tokens after a short prompt) and prefill tok/s of a 512-token prompt; best of `runs`. */
+export async function measureSpeed(opts: { runs?: number; quants?: QuantTarget[]; log?: (line: string) => void } = {}): Promise<SpeedResult[]> {
+  const { runs = 3, quants = ['f32', 'q8', 'q4'], log = () => {} } = opts;
+  const results: SpeedResult[] = [];
+  for (const { name, shape, runcNative } of SPEED_SHAPES) {
+    for (const quant of quants) {
+      log(`speed: ${name} ${quant}`);
+      const dir = ensureModelDir(`${name}-${quant}`, shape, quant);
+      const { model } = await loadModelDir(await createNodeKernels(), readModelDir(dir), { maxSessions: 1 });
+      const long = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 131) % 30000)));
+      let decode = 0;
+      let prefill = 0;
+      for (let r = 0; r < runs; r++) {
+        let t0 = performance.now();
+        for await (const _ of model.generate(long, { maxTokens: 1, temperature: 0, topP: 1, stopAtEos: false })) void _;
+        prefill = Math.max(prefill, 512 / ((performance.now() - t0) / 1000));
+        let count = 0;
+        for await (const _ of model.generate([1, 400, 500], { maxTokens: 65, temperature: 0, topP: 1, stopAtEos: false })) {
+          if (count++ === 0) t0 = performance.now();
+        }
+        decode = Math.max(decode, (count - 1) / ((performance.now() - t0) / 1000));
+      }
+      results.push({ shape: name, quant, decode, prefill, reference: runcNative });
+    }
+  }
+  return results;
+}
+
+export function speedTable(rows: SpeedResult[]): string {
+  const lines = [
+    '| shape | weights | decode tok/s | vs run.c native | prefill tok/s (512-token prompt) | prefill / decode |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  ];
+  for (const r of rows) {
+    lines.push(`| ${r.shape} | ${r.quant} | ${r.decode.toFixed(1)} | ${(r.decode / r.reference).toFixed(2)}× (${r.reference}) | ${r.prefill.toFixed(1)} | ${(r.prefill / r.decode).toFixed(1)}× |`);
+  }
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const log = (line: string) => console.error(line);
+  const only = process.argv[2];
+  if (only !== '--speed-only') console.log(memoryTable(await measureMemory(log)) + '\n');
+  if (only !== '--memory-only') console.log(speedTable(await measureSpeed({ log })));
+}
