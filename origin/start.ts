@@ -43,6 +43,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const context: OriginContext = {
     modelId: o.modelId ?? model.id,
     weightsDigest: model.weightsDigest,
+    vocabSize: backend.vocabSize,
     backendName: backend.name,
     maxSeqLen: backend.maxSeqLen,
     maxSeqs: backend.maxSlots,

@@ -4,7 +4,8 @@
 // ones within the step's token budget — runs it as one forward, samples, and streams each token to
 // its request. New requests join at the next step; finished ones leave after theirs.
 import { ApiError, serverError } from '../../protocol/errors';
-import { argmax } from '../../engine/deepseek/ops';
+import type { SampledLogprobs } from '../../engine/sampling/options';
+import type { TokenLogprob } from '../../protocol/responses';
 import type { StepBackend, StepSequence } from '../backend/step-backend';
 import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
@@ -35,7 +36,8 @@ export class Scheduler {
   private readonly active: Sequence[] = [];
   private looping = false;
   private nextId = 0;
-  private f32Logits: Float32Array;
+  private readonly f32Logits: Float32Array;
+  private readonly decoder = new TextDecoder();
 
   constructor(
     private readonly backend: StepBackend,
@@ -168,7 +170,7 @@ export class Scheduler {
       const s = members[i];
       s.pos += entry.tokens.length;
       if (s.state === 'prefill') this.offerPromptBlocks(s);
-      if (entry.wantLogits) this.accept(s, this.sample(s, logits[next++]));
+      if (entry.wantLogits) this.accept(s, logits[next++]);
     });
   }
 
@@ -182,27 +184,37 @@ export class Scheduler {
     }
   }
 
-  private sample(s: Sequence, logits: Float32Array | Float64Array): number {
-    if (!s.sampler) return argmax(logits); // greedy on the backend's own precision, as the reference does
-    this.f32Logits.set(logits);
-    return s.sampler.sample(this.f32Logits);
-  }
-
-  /** Streams a sampled token and decides whether the sequence goes on. */
-  private accept(s: Sequence, token: number): void {
+  /** Samples the next token, streams it, and decides whether the sequence goes on. */
+  private accept(s: Sequence, logits: Float32Array | Float64Array): void {
     if (s.cancelled || s.state === 'done') return; // reap() frees it before the next step
+    const { id: token, logprobs } = s.choose(logits, this.f32Logits);
     s.completionTokens++;
-    if (!s.req.ignoreEos && token === this.tokenizer.eosId) return this.finish(s, 'stop', s.text.flush());
+    const stopToken = !s.req.ignoreEos && token === this.tokenizer.eosId;
+    if (logprobs && !stopToken) {
+      const entry = this.logprobEntry(token, logprobs); // a stop token is not content: no entry, as with OpenAI
+      s.pendingLogprobs.push(entry);
+      s.logprobs.push(entry);
+    }
+    if (stopToken) return this.finish(s, 'stop', s.text.flush());
     const delta = s.text.push(this.tokenizer.decode(token));
     if (s.text.stopped) return this.finish(s, 'stop', delta);
     if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen) return this.finish(s, 'length', delta + s.text.flush());
-    if (delta) s.emit({ kind: 'text', text: delta });
+    s.emitText(delta);
     s.lastToken = token;
     s.state = 'decode';
   }
 
+  /** A token's logprobs on the wire: its text and bytes, and the alternatives'. */
+  private logprobEntry(token: number, lp: SampledLogprobs): TokenLogprob {
+    const entry = (id: number, logprob: number) => {
+      const bytes = this.tokenizer.decode(id);
+      return { token: this.decoder.decode(bytes), logprob, bytes: Array.from(bytes) };
+    };
+    return { ...entry(token, lp.logprob), top_logprobs: lp.top.map((t) => entry(t.id, t.logprob)) };
+  }
+
   private finish(s: Sequence, reason: FinishReason, text: string): void {
-    if (text) s.emit({ kind: 'text', text });
+    s.emitText(text);
     this.metrics.promptTokens.inc({}, s.promptTokens);
     this.metrics.completionTokens.inc({}, s.completionTokens);
     s.emit({ kind: 'end', finishReason: reason, usage: s.usage() });

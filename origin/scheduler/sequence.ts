@@ -1,8 +1,12 @@
 // One request inside the scheduler: its prompt, sampling state, progress through its slot's KV cache,
 // and the queue of events (text deltas, then an end or an error) its HTTP response reads.
-import { Sampler } from '../../engine/sampler';
+import { argmax } from '../../engine/deepseek/ops';
+import { logprobsOf } from '../../engine/sampling/logprobs';
+import { hasExtras, type SampledLogprobs, type SamplingOptions } from '../../engine/sampling/options';
+import { TokenSampler } from '../../engine/sampling/token-sampler';
 import { TextStream } from '../../engine/text-stream';
 import type { ApiError } from '../../protocol/errors';
+import type { TokenLogprob } from '../../protocol/responses';
 import { makeUsage, type Usage } from '../../protocol/usage';
 import { EventQueue } from './event-queue';
 
@@ -11,10 +15,8 @@ export interface GenerationRequest {
   promptIds: number[];
   /** Most tokens to sample (a stop token counts). */
   maxTokens: number;
-  /** 0 = greedy. */
-  temperature: number;
-  topP: number;
-  seed?: number;
+  /** The API's sampling controls (temperature 0 = greedy), as the edge engine takes them. */
+  sampling: SamplingOptions;
   /** Generation ends before any of these strings; they are never emitted. */
   stop: string[];
   /** Keep sampling past EOS (benchmarks want a fixed length; vLLM's `ignore_eos`). */
@@ -26,7 +28,8 @@ export interface GenerationRequest {
 export type FinishReason = 'stop' | 'length';
 
 export type SequenceEvent =
-  | { kind: 'text'; text: string }
+  /** Text now safe to show, and the logprob entries of the tokens since the last event (when asked for). */
+  | { kind: 'text'; text: string; logprobs?: TokenLogprob[] }
   | { kind: 'end'; finishReason: FinishReason; usage: Usage }
   | { kind: 'error'; error: ApiError; usage: Usage };
 
@@ -46,13 +49,27 @@ export class Sequence {
   savedBlocks = 0;
   /** Set when the client went away: the scheduler frees the slot before the next step. */
   cancelled = false;
-  readonly sampler: Sampler | null;
+  /** Null for plain greedy: argmax over the backend's own logits, as the reference model decodes. */
+  readonly sampler: TokenSampler | null;
   readonly text: TextStream;
   readonly submittedAt = Date.now();
+  /** Logprob entries not sent yet, and all of them (for a JSON body). */
+  pendingLogprobs: TokenLogprob[] = [];
+  readonly logprobs: TokenLogprob[] = [];
 
   constructor(readonly id: string, readonly req: GenerationRequest, vocabSize: number) {
-    this.sampler = req.temperature > 0 ? new Sampler(vocabSize, { temperature: req.temperature, topP: req.topP, seed: req.seed }) : null;
+    const o = req.sampling;
+    this.sampler = o.temperature > 0 || hasExtras(o) ? new TokenSampler(vocabSize, o) : null;
     this.text = new TextStream(req.stop);
+  }
+
+  /** The next token from this step's logits (f32 is a scratch copy for the samplers), and its logprobs when asked for. */
+  choose(logits: Float32Array | Float64Array, f32: Float32Array): { id: number; logprobs?: SampledLogprobs } {
+    const n = this.req.sampling.logprobs;
+    if (this.sampler || n !== undefined) f32.set(logits);
+    if (!this.sampler) return { id: argmax(logits), ...(n === undefined ? {} : { logprobs: logprobsOf(f32, argmax(logits), n) }) };
+    const id = this.sampler.sample(f32);
+    return { id, logprobs: this.sampler.lastLogprobs };
   }
 
   get promptTokens(): number {
@@ -61,6 +78,14 @@ export class Sequence {
 
   usage(): Usage {
     return makeUsage(this.promptTokens, this.completionTokens, this.cachedTokens);
+  }
+
+  /** Queues text with the logprob entries gathered since the last text; nothing when there is neither. */
+  emitText(text: string): void {
+    if (!text && this.pendingLogprobs.length === 0) return;
+    const logprobs = this.pendingLogprobs;
+    this.pendingLogprobs = [];
+    this.emit({ kind: 'text', text, ...(logprobs.length ? { logprobs } : {}) });
   }
 
   /** Queues an event for the response, unless the sequence already ended. */

@@ -20,6 +20,7 @@ export interface OriginContext {
   modelId: string;
   /** Hex SHA-256 of the checkpoint files: part of every prefix-cache key. */
   weightsDigest: string;
+  vocabSize: number;
   backendName: string;
   maxSeqLen: number;
   maxSeqs: number;

@@ -1,7 +1,8 @@
 // The wire shapes of the origin's answers, from protocol/: chat and text completions as one JSON body
 // or as SSE chunks. Same fields as the Worker's (routes/), so the dispatcher relays them unchanged.
-import type { ChatCompletion, ChatCompletionChunk, Completion, FinishReason } from '../../protocol/responses';
+import type { ChatCompletion, ChatCompletionChunk, Completion, FinishReason, TokenLogprob } from '../../protocol/responses';
 import type { Usage } from '../../protocol/usage';
+import { completionLogprobs } from '../../routes/logprobs';
 
 export const FINGERPRINT = 'fp_origin_reference';
 
@@ -16,50 +17,57 @@ export interface Head {
 export interface Frames {
   /** Chunks before the first token (chat: the assistant role; completions: the echoed prompt). */
   opening(): object[];
-  delta(text: string): object;
+  /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
+  delta(text: string, logprobs?: TokenLogprob[]): object;
   finish(reason: FinishReason): object;
   /** The last chunk when the client asked for usage: `choices: []`. */
   usage(usage: Usage): object;
-  body(text: string, reason: FinishReason, usage: Usage): object;
+  /** `logprobs`: every token's entry, when the request asked for them. */
+  body(text: string, reason: FinishReason, usage: Usage, logprobs?: TokenLogprob[]): object;
 }
 
 export function chatFrames(head: Head, includeUsage: boolean): Frames {
-  const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason): ChatCompletionChunk => ({
+  const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
     ...head,
     object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
     ...(includeUsage ? { usage: null } : {}),
   });
   return {
     opening: () => [chunk({ role: 'assistant', content: '' }, null)],
-    delta: (text) => chunk({ content: text }, null),
+    delta: (text, logprobs) => chunk({ content: text }, null, logprobs),
     finish: (reason) => chunk({}, reason),
     usage: (usage): ChatCompletionChunk => ({ ...head, object: 'chat.completion.chunk', choices: [], usage }),
-    body: (text, reason, usage): ChatCompletion => ({
+    body: (text, reason, usage, logprobs): ChatCompletion => ({
       ...head,
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: reason }],
+      choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: reason }],
       usage,
     }),
   };
 }
 
 export function completionFrames(head: Head, includeUsage: boolean, echo: string): Frames {
-  const chunk = (text: string, finish: FinishReason): Completion => ({
+  const chunk = (text: string, finish: FinishReason, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
     ...head,
     object: 'text_completion',
-    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, text, logprobs, finish_reason: finish }],
     ...(includeUsage ? { usage: null } : {}),
   });
+  let offset = echo.length; // text_offset of the next streamed token, as the Worker counts it
   return {
     opening: () => (echo ? [chunk(echo, null)] : []),
-    delta: (text) => chunk(text, null),
+    delta: (text, logprobs) => {
+      const lp = logprobs ? completionLogprobs(logprobs, offset) : null;
+      offset += text.length;
+      return chunk(text, null, lp);
+    },
     finish: (reason) => chunk('', reason),
     usage: (usage): Completion => ({ ...head, object: 'text_completion', choices: [], usage }),
-    body: (text, reason, usage): Completion => ({
+    body: (text, reason, usage, logprobs): Completion => ({
       ...head,
       object: 'text_completion',
-      choices: [{ index: 0, text: echo + text, logprobs: null, finish_reason: reason }],
+      choices: [{ index: 0, text: echo + text, logprobs: logprobs ? completionLogprobs(logprobs, echo.length) : null, finish_reason: reason }],
       usage,
     }),
   };

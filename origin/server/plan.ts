@@ -1,6 +1,7 @@
 // From a validated request to a GenerationRequest: encode the prompt, check that prompt + max_tokens
 // fit the context (the same errors as the Worker's routes/plan.ts), map the sampling fields, and name
 // the prompt's blocks for the prefix cache under the tenant's salt.
+import type { SamplingOptions } from '../../engine/sampling/options';
 import { contextLengthExceeded, invalidRequest } from '../../protocol/errors';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { promptBlockKeys } from '../scheduler/prefix-cache';
@@ -11,6 +12,16 @@ export interface SamplingFields {
   temperature?: number | null;
   top_p?: number | null;
   seed?: number | null;
+  top_k?: number | null;
+  min_p?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  /** Chat: a boolean (with top_logprobs); completions: the number of alternatives. */
+  logprobs?: boolean | number | null;
+  top_logprobs?: number | null;
+  /** Extension: false neither restores nor stores prefix-cache blocks. */
+  cache?: boolean | null;
   stop?: string | string[] | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean | null } | null;
@@ -19,7 +30,7 @@ export interface SamplingFields {
 }
 
 export async function planGeneration(
-  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number; modelId: string; weightsDigest: string },
+  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number; vocabSize: number; modelId: string; weightsDigest: string },
   prompt: string,
   fields: SamplingFields,
   defaultMaxTokens: number | 'context',
@@ -40,13 +51,31 @@ export async function planGeneration(
     request: {
       promptIds,
       maxTokens,
-      temperature: fields.temperature ?? 1,
-      topP: fields.top_p ?? 1,
-      seed: fields.seed ?? undefined,
+      sampling: samplingOptions(fields, ctx.vocabSize),
       stop,
       ignoreEos: fields.ignore_eos === true,
-      blockKeys: await promptBlockKeys({ tenantSalt, modelId: ctx.modelId, weightsDigest: ctx.weightsDigest }, promptIds),
+      blockKeys: fields.cache === false ? [] : await promptBlockKeys({ tenantSalt, modelId: ctx.modelId, weightsDigest: ctx.weightsDigest }, promptIds),
     },
     includeUsage: fields.stream_options?.include_usage === true,
+  };
+}
+
+/** The sampling fields as the engine's options (as routes/plan.ts maps them for edge models). */
+function samplingOptions(f: SamplingFields, vocabSize: number): SamplingOptions {
+  const bias = f.logit_bias ?? {};
+  const bad = Object.keys(bias).find((id) => Number(id) >= vocabSize);
+  if (bad !== undefined) throw invalidRequest(`logit_bias names token ${bad}, outside the vocabulary (${vocabSize}).`, 'logit_bias');
+  if (f.top_logprobs != null && f.logprobs !== true) throw invalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
+  const logprobs = typeof f.logprobs === 'number' ? f.logprobs : f.logprobs === true ? (f.top_logprobs ?? 0) : undefined;
+  return {
+    temperature: f.temperature ?? 1,
+    topP: f.top_p ?? 1,
+    seed: f.seed ?? undefined,
+    topK: f.top_k ?? undefined,
+    minP: f.min_p ?? undefined,
+    presencePenalty: f.presence_penalty ?? undefined,
+    frequencyPenalty: f.frequency_penalty ?? undefined,
+    logitBias: Object.keys(bias).length ? Object.fromEntries(Object.entries(bias).map(([id, b]) => [Number(id), b])) : undefined,
+    logprobs,
   };
 }

@@ -18,7 +18,7 @@ export async function collect(seq: Sequence, frames: Frames): Promise<object> {
     const ev = await seq.events.next();
     if (ev.kind === 'text') text += ev.text;
     else if (ev.kind === 'error') throw ev.error;
-    else return frames.body(text, ev.finishReason, ev.usage);
+    else return frames.body(text, ev.finishReason, ev.usage, seq.req.sampling.logprobs === undefined ? undefined : seq.logprobs);
   }
 }
 
@@ -48,7 +48,7 @@ export async function stream(seq: Sequence, frames: Frames, includeUsage: boolea
 }
 
 function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): string[] {
-  if (ev.kind === 'text') return [frame(frames.delta(ev.text))];
+  if (ev.kind === 'text') return [frame(frames.delta(ev.text, ev.logprobs))];
   if (ev.kind === 'error') return [frame((ev.error instanceof ApiError ? ev.error : new ApiError(500, 'Generation failed.', 'server_error')).toJSON())];
   const out = [frame(frames.finish(ev.finishReason))];
   if (includeUsage) out.push(frame(frames.usage(ev.usage)));

@@ -47,7 +47,7 @@ function setup(backend = new RecordingBackend(), prefillChunk = 32) {
   const request = async (prompt: string, maxTokens: number, salt = ''): Promise<GenerationRequest> => {
     const promptIds = tok.encode(prompt);
     const blockKeys = await promptBlockKeys({ tenantSalt: salt, modelId: 'fake', weightsDigest: '00' }, promptIds);
-    return { promptIds, maxTokens, temperature: 0, topP: 1, stop: [], ignoreEos: true, blockKeys };
+    return { promptIds, maxTokens, sampling: { temperature: 0, topP: 1 }, stop: [], ignoreEos: true, blockKeys };
   };
   return { backend, scheduler, request };
 }

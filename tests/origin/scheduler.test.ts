@@ -71,3 +71,42 @@ describe('origin in-process: request timeout', () => {
     expect(origin.context.scheduler.activeCount).toBe(0);
   });
 });
+
+describe('origin in-process: the Worker API extras', () => {
+  let origin: Origin;
+  beforeAll(async () => {
+    origin = await start();
+  });
+
+  it('reports logprobs (chat and completions, JSON and SSE) for the greedy tokens it returns', async () => {
+    const chat = await origin.app.request('/v1/chat/completions', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'synthetic-tiny', messages: [{ role: 'user', content: 'logprobs' }], max_tokens: 6, temperature: 0, ignore_eos: true, logprobs: true, top_logprobs: 2 }),
+    });
+    const body = (await chat.json()) as { choices: { message: { content: string }; logprobs: { content: { token: string; logprob: number; bytes: number[]; top_logprobs: { logprob: number }[] }[] } }[] };
+    const entries = body.choices[0].logprobs.content;
+    expect(entries).toHaveLength(6);
+    for (const e of entries) {
+      expect(e.top_logprobs).toHaveLength(2);
+      expect(e.logprob).toBe(e.top_logprobs[0].logprob); // greedy: the chosen token is the most likely one
+      expect(e.logprob).toBeLessThanOrEqual(0);
+    }
+    const stream = await complete(origin, { prompt: 'logprobs', max_tokens: 6, temperature: 0, ignore_eos: true, logprobs: 1, stream: true });
+    const frames = (await readSse(stream)).slice(0, -1) as { choices: { logprobs: { tokens: string[]; token_logprobs: number[] } | null }[] }[];
+    const tokens = frames.flatMap((f) => f.choices[0]?.logprobs?.tokens ?? []);
+    expect(tokens).toHaveLength(6);
+  });
+
+  it('applies logit_bias, and cache: false neither restores nor stores blocks', async () => {
+    const forced = await complete(origin, { prompt: 'bias', max_tokens: 4, temperature: 0, ignore_eos: true, logit_bias: { [3 + 0x41]: 100 } });
+    expect(((await forced.json()) as Completion).choices[0].text).toBe('AAAA');
+    const prompt = 'n'.repeat(200);
+    const ask = async (cache: boolean) => ((await (await complete(origin, { prompt, max_tokens: 2, temperature: 0, cache })).json()) as Completion).usage!;
+    expect((await ask(false)).prompt_cache_hit_tokens).toBe(0);
+    expect((await ask(false)).prompt_cache_hit_tokens).toBe(0);
+    expect((await ask(true)).prompt_cache_hit_tokens).toBe(0);
+    expect((await ask(true)).prompt_cache_hit_tokens).toBe(192);
+    const bad = await complete(origin, { prompt, logit_bias: { 600: 1 } });
+    expect(bad.status).toBe(400);
+  });
+});
