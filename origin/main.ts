@@ -1,17 +1,16 @@
 // `npm run origin -- --model <dir | synthetic:preset> [--port N]`: loads the model, starts the HTTP
 // server, and prints its URL once it accepts requests.
 import { serve } from '@hono/node-server';
-import { parseOriginArgs } from './options';
+import { parseOriginArgs, USAGE, UsageError } from './options';
 import { createOrigin } from './start';
 
 async function main(): Promise<void> {
-  let options;
-  try {
-    options = parseOriginArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    console.log(USAGE);
+    return;
   }
+  const options = parseOriginArgs(argv);
   const started = Date.now();
   const origin = await createOrigin(options);
   const server = serve({ fetch: origin.app.fetch, hostname: options.host, port: options.port }, (info) => {
@@ -27,6 +26,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  if (err instanceof UsageError) {
+    console.error(err.message);
+    process.exit(2);
+  }
   console.error('origin: failed to start:', err);
   process.exit(1);
 });

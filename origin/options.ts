@@ -34,17 +34,22 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --request-timeout S    seconds from arrival to the last token (default 300)
   --prefix-cache-mb N    memory of the prefix cache (default 256)`;
 
+/** A bad command line: main.ts prints the message alone and exits with 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
 function int(name: string, v: string | undefined, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
   return n;
 }
 
 function seconds(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!(n > 0)) throw new Error(`--${name} must be a positive number of seconds, got '${v}'`);
+  if (!(n > 0)) throw new UsageError(`--${name} must be a positive number of seconds, got '${v}'`);
   return n;
 }
 
@@ -59,11 +64,11 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'prefix-cache-mb': { type: 'string' }, help: { type: 'boolean' },
     },
   });
-  if (values.help || !values.model) throw new Error(USAGE);
+  if (!values.model) throw new UsageError(USAGE);
   const backend = values.backend ?? 'reference';
-  if (backend !== 'reference' && backend !== 'webgpu') throw new Error(`--backend must be reference or webgpu, got '${backend}'`);
+  if (backend !== 'reference' && backend !== 'webgpu') throw new UsageError(`--backend must be reference or webgpu, got '${backend}'`);
   const gemm = values.gemm ?? 'fp8';
-  if (gemm !== 'fp8' && gemm !== 'dequantized') throw new Error(`--gemm must be fp8 or dequantized, got '${gemm}'`);
+  if (gemm !== 'fp8' && gemm !== 'dequantized') throw new UsageError(`--gemm must be fp8 or dequantized, got '${gemm}'`);
   const maxSeqs = int('max-seqs', values['max-seqs'], 16);
   return {
     model: values.model,

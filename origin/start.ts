@@ -7,7 +7,7 @@ import { ReferenceBackend } from './backend/reference-backend';
 import type { StepBackend } from './backend/step-backend';
 import { originMetrics } from './metrics';
 import { loadOriginModel } from './model/load';
-import type { OriginOptions } from './options';
+import { UsageError, type OriginOptions } from './options';
 import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
 import { originApp, type OriginContext } from './server/app';
@@ -22,7 +22,7 @@ export interface Origin {
 
 export async function createOrigin(o: OriginOptions): Promise<Origin> {
   if (o.backend === 'webgpu') {
-    throw new Error('--backend webgpu: the WebGPU DeepSeek backend (kernels-gpu/) is not built yet; use --backend reference');
+    throw new UsageError('--backend webgpu: the WebGPU DeepSeek backend (kernels-gpu/) is not built yet; use --backend reference');
   }
   const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
   const backend = await ReferenceBackend.create(model.weights, { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens });
