@@ -65,7 +65,7 @@ export interface PromptCacheUse {
   restore: KvRows[];
   capture?: KvCapture;
   /** Where the lookup's time went (a Server-Timing header, benchmarks). */
-  timing?: { kvReadMs: number; decodeMs: number };
+  timing?: { hashMs: number; kvReadMs: number; decodeMs: number };
 }
 
 export class PromptCache {
@@ -78,6 +78,7 @@ export class PromptCache {
   async open(io: PromptCacheIo, scope: CacheScope, promptIds: number[]): Promise<PromptCacheUse> {
     const blocks = cacheableBlocks(promptIds.length);
     if (blocks === 0) return { hitTokens: 0, restore: [] };
+    const hashStart = performance.now();
     const hashes = await chainHashes(scope, promptIds, blocks);
     const keys = hashes.map((h) => keyOf(scope, h));
     if (new TextEncoder().encode(keys[0]).length > MAX_KEY_BYTES) return { hitTokens: 0, restore: [] };
@@ -100,7 +101,7 @@ export class PromptCache {
       restore.push(rows);
     }
     const hit = restore.length;
-    const timing = { kvReadMs: decodeStart - readStart, decodeMs: performance.now() - decodeStart };
+    const timing = { hashMs: readStart - hashStart, kvReadMs: decodeStart - readStart, decodeMs: performance.now() - decodeStart };
     const hitTokens = restoredTokens(hit, promptIds.length);
     if (hit === blocks) return { hitTokens, restore, timing };
     const capture: KvCapture = {

@@ -93,7 +93,7 @@ function waitUntilOf(c: Context<AppEnv>): (p: Promise<unknown>) => void {
 
 /**
  * Restores what the prompt cache holds of the plan's prompt and arranges for the rest to be stored
- * after the response. Off when the request says `cache: false`, without a PROMPT_CACHE binding, or
+ * after the response; the lookup's time goes into a Server-Timing header. Off when the request says `cache: false`, without a PROMPT_CACHE binding, or
  * with PROMPT_CACHE_CODEC=off.
  */
 export async function attachPromptCache(c: Context<AppEnv>, plan: GenerationPlan, model: EdgeModel, requested: boolean | null | undefined): Promise<void> {
@@ -102,4 +102,7 @@ export async function attachPromptCache(c: Context<AppEnv>, plan: GenerationPlan
   if (requested === false || !kv || !settings) return;
   const scope = { tenantSalt: tenantSaltOf(c), modelId: model.manifest.id, weightsDigest: model.weightsDigest, shape: kvShapeOf(model.engine.config) };
   plan.promptCache = await model.promptCache.open({ kv, settings, waitUntil: waitUntilOf(c) }, scope, plan.promptIds);
+  const t = plan.promptCache.timing;
+  // On c.res, not c.header(): a stream is a fresh Response, and Hono carries c.res's headers over to it.
+  if (t) c.res.headers.append('server-timing', `pc-hash;dur=${t.hashMs.toFixed(1)}, pc-read;dur=${t.kvReadMs.toFixed(1)};desc="prompt cache: KV read", pc-decode;dur=${t.decodeMs.toFixed(1)}`);
 }

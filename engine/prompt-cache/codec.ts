@@ -89,32 +89,12 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Runs bytes through a (de)compression stream; past `limit` output bytes it stops and throws. */
+/**
+ * Runs bytes through a (de)compression stream. Decoding checks the CRC first, so only what our
+ * encoder wrote is ever inflated; `limit` still refuses more output than the header promised.
+ */
 async function pipeThrough(bytes: Uint8Array, transform: TransformStream<BufferSource, Uint8Array>, limit = Infinity): Promise<Uint8Array> {
-  const source = new ReadableStream<BufferSource>({
-    start(controller) {
-      controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
-      controller.close();
-    },
-  });
-  const reader = source.pipeThrough(transform).getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > limit) {
-      await reader.cancel();
-      throw new Error(`inflates past ${limit} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
+  const out = new Uint8Array(await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(transform)).arrayBuffer());
+  if (out.length > limit) throw new Error(`inflates past ${limit} bytes`);
   return out;
 }

@@ -63,33 +63,45 @@ export function dequantizeGroups(codes: Uint8Array, scales: Uint16Array, group: 
 /** Value of every byte read as int8 (two's complement). */
 export const INT8_VALUES = Float32Array.from({ length: 256 }, (_, b) => (b < 128 ? b : b - 256));
 
-/** Asymmetric u8 per (layer, channel) over `count` tokens of x[nLayers, count, channels]. */
+/**
+ * Asymmetric u8 per (layer, channel) over `count` tokens of x[nLayers, count, channels]; lo and
+ * scales are [nLayers, channels]. Loops run token-major, so memory is read in order.
+ */
 export function quantizeChannels(x: Float32Array, count: number, channels: number, codes: Uint8Array, lo: Float32Array, scales: Uint16Array): void {
-  for (let lc = 0; lc < lo.length; lc++) {
-    const base = Math.floor(lc / channels) * count * channels + (lc % channels);
-    let min = Infinity, max = -Infinity;
-    for (let t = 0; t < count; t++) {
-      const v = x[base + t * channels];
-      min = Math.min(min, v);
-      max = Math.max(max, v);
+  const nLayers = lo.length / channels;
+  const max = new Float32Array(channels), inv = new Float64Array(channels);
+  for (let l = 0; l < nLayers; l++) {
+    const first = l * count * channels, p = l * channels;
+    lo.fill(Infinity, p, p + channels);
+    max.fill(-Infinity);
+    for (let t = 0, i = first; t < count; t++) {
+      for (let c = 0; c < channels; c++, i++) {
+        if (x[i] < lo[p + c]) lo[p + c] = x[i];
+        if (x[i] > max[c]) max[c] = x[i];
+      }
     }
-    finite(max - min);
-    const [bits, s] = f16Scale((max - min) / 255);
-    lo[lc] = min;
-    scales[lc] = bits;
-    for (let t = 0; t < count; t++) {
-      const i = base + t * channels;
-      codes[i] = s === 0 ? 0 : Math.max(0, Math.min(255, Math.round((x[i] - min) / s)));
+    for (let c = 0; c < channels; c++) {
+      finite(max[c] - lo[p + c]);
+      const [bits, s] = f16Scale((max[c] - lo[p + c]) / 255);
+      scales[p + c] = bits;
+      inv[c] = s === 0 ? 0 : 1 / s;
+    }
+    for (let t = 0, i = first; t < count; t++) {
+      for (let c = 0; c < channels; c++, i++) codes[i] = Math.max(0, Math.min(255, Math.round((x[i] - lo[p + c]) * inv[c])));
     }
   }
 }
 
 export function dequantizeChannels(codes: Uint8Array, count: number, channels: number, lo: Float32Array, scales: Uint16Array, out: Float32Array): void {
   const t16 = f16Table();
-  for (let lc = 0; lc < lo.length; lc++) {
-    const base = Math.floor(lc / channels) * count * channels + (lc % channels);
-    const min = lo[lc], s = t16[scales[lc]];
-    for (let t = 0; t < count; t++) out[base + t * channels] = min + codes[base + t * channels] * s;
+  const nLayers = lo.length / channels;
+  const s = new Float32Array(channels);
+  for (let l = 0; l < nLayers; l++) {
+    const p = l * channels;
+    for (let c = 0; c < channels; c++) s[c] = t16[scales[p + c]];
+    for (let t = 0, i = l * count * channels; t < count; t++) {
+      for (let c = 0; c < channels; c++, i++) out[i] = lo[p + c] + codes[i] * s[c];
+    }
   }
 }
 
