@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
+import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModel } from './upload-model';
@@ -49,25 +50,60 @@ async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Pro
   throw new Error(`the Worker did not answer ${url}/health within 120 s`);
 }
 
+/** The GPU-origin model `npm start` runs locally (a synthetic DeepSeek-V3-shaped model, random weights). */
+const ORIGIN_MODEL = 'deepseek-v3-synthetic';
+
+/**
+ * Starts a local origin (ORIGIN_MODEL env: a `--model` value; `off` for none) and returns the
+ * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down.
+ */
+async function startLocalOrigin(edgeModel: string): Promise<{ origin: RunningOrigin; registry: string } | null> {
+  const model = process.env.ORIGIN_MODEL ?? 'synthetic:small';
+  if (model === 'off') return null;
+  const origin = await startOrigin(['--model', model, '--model-id', ORIGIN_MODEL], 180_000);
+  const registry = {
+    models: {
+      [ORIGIN_MODEL]: {
+        placement: 'origin',
+        description: `DeepSeek-V3 architecture (MLA, MoE, FP8), random weights, on a local origin (${model})`,
+        origins: [{ url: origin.url, name: 'local-origin' }],
+        fallbacks: [edgeModel],
+      },
+      [edgeModel]: { placement: 'edge' },
+    },
+  };
+  return { origin, registry: JSON.stringify(registry) };
+}
+
 async function main(): Promise<void> {
   const modelId = seedModel();
+  const local = await startLocalOrigin(modelId);
   migrateLocal(persistTo);
   // The admin API needs a secret; locally a fresh one each start unless ADMIN_SECRET is set.
   const adminSecret = process.env.ADMIN_SECRET || `admin-${randomBytes(16).toString('hex')}`;
   const bin = join(repoRoot, 'node_modules/.bin');
   const args = ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false', '--var', `ADMIN_SECRET:${adminSecret}`];
   if (persistTo) args.push('--persist-to', persistTo);
+  if (local) args.push('--var', `MODEL_REGISTRY:${local.registry}`);
   const child = spawn(join(bin, 'wrangler'), args, {
     cwd: repoRoot,
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
   });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code) => process.exit(code ?? 0));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      child.kill(signal);
+      void local?.origin.stop();
+    });
+  }
+  child.on('exit', async (code) => {
+    await local?.origin.stop();
+    process.exit(code ?? 0);
+  });
   const url = `http://${host}:${port}`;
   await waitUntilReady(url, child);
   const balance = await provisionDevKey(url, adminSecret);
-  console.log(`\nReady: ${url}/v1  (edge model: ${modelId})`);
+  console.log(`\nReady: ${url}/v1  (edge model: ${modelId}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`);
   console.log(`  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`);
   console.log(`  usage dashboard: ${url}/dashboard#key=${DEV_API_KEY}`);
   console.log(`  curl ${url}/v1/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer ${DEV_API_KEY}' \\`);

@@ -64,4 +64,14 @@ describe.skipIf(!stories)('npm start', () => {
     expect(res.choices[0].message.content).toBe(JSON.parse(run.stdout).completion);
     expect(res.choices[0].message.content!.length).toBeGreaterThan(40);
   });
+
+  it('routes the DeepSeek-architecture model to the local origin it started', async () => {
+    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev', maxRetries: 0 });
+    const { data: res, response } = await client.chat.completions
+      .create({ model: 'deepseek-v3-synthetic', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0 })
+      .withResponse();
+    expect(response.headers.get('x-served-by')).toBe('origin:local-origin');
+    expect(res.model).toBe('deepseek-v3-synthetic');
+    expect(res.usage?.completion_tokens).toBe(8);
+  });
 });
