@@ -213,19 +213,25 @@ export function bf16Bytes(values: ArrayLike<number>): Uint8Array {
  * Widens a float or integer tensor to Float32Array (a zero-copy view for aligned F32). F8_E4M3 is
  * refused: its values mean nothing without their block scales (see engine/deepseek/fp8.ts).
  */
+/**
+ * A fresh, exactly-sized copy. Not `bytes.slice()`: on a Node Buffer, slice() is a view into a shared
+ * pool, so its `.buffer` holds other data.
+ */
+const copyBytes = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
+
 export function tensorToFloat32(t: TensorView): Float32Array {
   const b = t.bytes;
   const n = b.byteLength / DTYPE_BYTES[t.dtype];
   switch (t.dtype) {
     case 'F32':
-      return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, n) : new Float32Array(b.slice().buffer);
+      return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, n) : new Float32Array(copyBytes(b).buffer);
     case 'I32': {
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       return Float32Array.from({ length: n }, (_, i) => dv.getInt32(i * 4, true));
     }
     case 'F16':
     case 'BF16': {
-      const bits = new Uint16Array(b.slice().buffer);
+      const bits = new Uint16Array(copyBytes(b).buffer);
       return t.dtype === 'BF16' ? bf16ToF32(bits) : Float32Array.from(bits, f16ToF32);
     }
     case 'I8':

@@ -36,6 +36,16 @@ describe('safetensors', () => {
     expect(() => tensorToFloat32(file.tensors.get('e.fp8')!)).toThrow(/weight_scale_inv/);
   });
 
+  it('decodes BF16/F16 from a Node Buffer (whose slice() shares a pool) without reading neighbours', () => {
+    const bytes = writeSafetensors(tensors);
+    // A small Buffer lives in Node's shared 8 KiB pool: its .buffer holds other bytes around it.
+    const pooled = Buffer.from(bytes);
+    expect(pooled.buffer.byteLength).toBeGreaterThan(pooled.byteLength);
+    const file = readSafetensors(pooled);
+    expect([...tensorToFloat32(file.tensors.get('c.bf16')!)]).toEqual([1, -0.5, 3.140625]);
+    expect([...tensorToFloat32(file.tensors.get('d.f16')!)]).toEqual([1, -2]);
+  });
+
   it('lays out the header 8-aligned and 4-byte tensors first, so F32 reads are zero-copy views', () => {
     const bytes = writeSafetensors(tensors);
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
