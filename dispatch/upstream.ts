@@ -2,10 +2,12 @@
 // the first one that produces output within its timeouts. Retrying is safe only before the client
 // has a byte, so frames that come before the first output (a role frame) are held, never sent,
 // until an origin proves it generates; after that the caller relays and nothing is retried.
-import { ApiError } from '../protocol/errors';
 import { probeOrigin, type HealthBoard } from './health';
 import { originName, type OriginConfig, type OriginPool } from './registry';
 import { SseReader } from './sse';
+import { statusError, Timeout, Unreachable, UpstreamError, withTimeout } from './upstream-errors';
+
+export { UpstreamError } from './upstream-errors';
 
 export interface UpstreamRequest {
   pool: OriginPool;
@@ -37,16 +39,6 @@ export interface OpenedUpstream {
   /** Ends the upstream request (client gone, or done) and frees the origin's slot; idempotent. */
   close(): void;
 }
-
-/** The last attempt's failure: what the client is told when no origin (and no fallback) answers. */
-export class UpstreamError extends ApiError {
-  constructor(status: number, message: string, code: string, retryAfter?: number, readonly clientError = false) {
-    super(status, message, status === 503 ? 'service_unavailable' : status < 500 ? 'invalid_request_error' : 'server_error', code, null, retryAfter);
-  }
-}
-
-class Timeout extends Error {}
-class Unreachable extends Error {}
 
 /** The pool's credential header alone (for probes). */
 export function authOf(req: Pick<UpstreamRequest, 'pool' | 'secret'>): Record<string, string> {
@@ -189,46 +181,3 @@ export function isOutput(data: string): boolean {
 
 const isErrorFrame = (data: string) => data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(data);
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Timeout()), Math.max(0, ms));
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Maps an origin's error status: overload and outages may go to the next origin; a bad request may not. */
-async function statusError(origin: OriginConfig, res: Response, health: HealthBoard): Promise<UpstreamError> {
-  // An error body is small; one that does not arrive promptly is not waited for.
-  const text = await withTimeout(res.text(), 2_000).catch(() => '');
-  const detail = errorMessageOf(text) ?? `HTTP ${res.status}`;
-  const name = originName(origin);
-  const retryAfter = retryAfterSeconds(res.headers);
-  if (res.status === 429 || res.status === 503 || res.status === 408) {
-    health.onOverloaded(origin.url, (retryAfter ?? 1) * 1000);
-    return new UpstreamError(503, `Origin ${name} is overloaded: ${detail}`, 'origin_overloaded', retryAfter ?? 1);
-  }
-  if (res.status === 400 || res.status === 413 || res.status === 422) {
-    return new UpstreamError(400, detail, 'invalid_request', undefined, true);
-  }
-  // 401/403/404: the registry's credential or model name is wrong for this origin; 5xx: it is failing.
-  health.onFailure(origin.url, 'server');
-  return new UpstreamError(502, `Origin ${name} answered ${res.status}: ${detail}`, 'bad_gateway', 1);
-}
-
-function errorMessageOf(text: string): string | null {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } | string; message?: string; detail?: string };
-    const message = typeof body.error === 'string' ? body.error : (body.error?.message ?? body.message ?? body.detail);
-    return typeof message === 'string' ? message : null;
-  } catch {
-    return text ? text.slice(0, 500) : null;
-  }
-}
-
-function retryAfterSeconds(headers: Headers): number | undefined {
-  const ms = Number(headers.get('retry-after-ms'));
-  if (headers.get('retry-after-ms') && Number.isFinite(ms)) return Math.max(1, Math.ceil(ms / 1000));
-  const s = Number(headers.get('retry-after'));
-  return headers.get('retry-after') && Number.isFinite(s) ? Math.max(1, Math.ceil(s)) : undefined;
-}

@@ -86,6 +86,44 @@ describe('relay through the Worker', () => {
   });
 });
 
+describe('billing an origin answer', () => {
+  it('an idempotent retry is answered from the first result and billed once', async () => {
+    const headers = { 'idempotency-key': `idem-${crypto.randomUUID()}` };
+    const send = () => call('/v1/chat/completions', { method: 'POST', key, headers, body: JSON.stringify({ model: 'pool-ab', messages: [{ role: 'user', content: 'Once more' }], max_tokens: 6, temperature: 0 }) });
+    const first = await send();
+    const a = (await first.json()) as Record<string, any>;
+    const again = await send();
+    const b = (await again.json()) as Record<string, any>;
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
+    expect(b.usage).toEqual(a.usage);
+    const rows = (await ledgerOf(tenant.keyId)).filter((r) => r.idempotency_key === headers['idempotency-key']);
+    expect(rows).toHaveLength(1);
+  });
+
+  it('a client that leaves mid-stream stops the origin and pays only for what it was sent', async () => {
+    const res = await chat(key, 'pool-ab', 'A very long story', { stream: true, max_tokens: 1500, ignore_eos: true });
+    const requestId = res.headers.get('x-request-id')!;
+    const name = res.headers.get('x-served-by')!.slice(-1);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    let row;
+    for (let i = 0; i < 100 && row?.status !== 'disconnected'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      row = (await ledgerOf(tenant.keyId)).find((r) => r.request_id === requestId);
+    }
+    expect(row).toMatchObject({ status: 'disconnected', model: 'pool-ab' });
+    expect(row!.completion_tokens).toBeLessThan(1500);
+    let active = 1;
+    for (let i = 0; i < 100 && active > 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      active = (await origin('stats', name)).inflight;
+    }
+    expect(active).toBe(0);
+  });
+});
+
 describe('prefix affinity', () => {
   it('the same prefix lands on the same origin and its cache hits rise; different prefixes use both origins', async () => {
     const system = 'You are a careful assistant who answers in rhyme. '.repeat(20); // > 512 characters: the affinity key
