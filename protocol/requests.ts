@@ -33,7 +33,7 @@ const sampling = {
   stop,
   stream: z.boolean().nullish().meta({ description: 'Answer as server-sent events, ending with `data: [DONE]`.' }),
   stream_options: streamOptions,
-  n: z.literal(1, { message: 'only n = 1 is supported' }).nullish().meta({ description: 'Only 1 is supported.' }),
+  n: z.number().int().min(1).max(8).nullish().meta({ description: 'Choices to generate (1..8), one after another; each counts its own completion tokens, the prompt counts once. Default 1.' }),
   user: z.string().nullish(),
   cache: z
     .boolean()

@@ -38,6 +38,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
     const prompt = model.chatTemplate ? renderChat(model.chatTemplate, req.messages) : renderPlainTemplate(req.messages);
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', { bos: !model.chatTemplate });
+    plan.n = req.n ?? 1;
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
@@ -49,16 +50,16 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, usage?: null, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, index: number, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
         ...base,
         object: 'chat.completion.chunk',
-        choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
-        ...(plan.includeUsage ? { usage } : {}),
+        choices: [{ index, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
+        ...(plan.includeUsage ? { usage: null } : {}),
       });
       const frames: Frames = {
-        opening: () => [chunk({ role: 'assistant', content: '' }, null, null)],
-        delta: (text, logprobs) => chunk({ content: text }, null, null, logprobs),
-        finish: (reason, usage) => ({ ...chunk({}, reason, null), ...(usage ? { usage } : {}) }),
+        opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
+        delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
+        finish: (reason, usage, index) => ({ ...chunk({}, reason, index), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
       };
       return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
@@ -68,12 +69,12 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const body: ChatCompletion = {
       ...base,
       object: 'chat.completion',
-      choices: [{
-        index: 0,
-        message: { role: 'assistant', content: result.text },
-        logprobs: result.logprobs ? { content: result.logprobs, refusal: null } : null,
-        finish_reason: result.finishReason,
-      }],
+      choices: (result.choices ?? [result]).map((choice, index) => ({
+        index,
+        message: { role: 'assistant' as const, content: choice.text },
+        logprobs: choice.logprobs ? { content: choice.logprobs, refusal: null } : null,
+        finish_reason: choice.finishReason,
+      })),
       usage: result.usage,
     };
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });

@@ -31,6 +31,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
     const plan = makePlan(model, prompt, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
+    plan.n = req.n ?? 1;
     const base = { id: `cmpl-${requestId}`, created: Math.floor(Date.now() / 1000), model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, { endpoint: 'completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
@@ -41,21 +42,24 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const echo = req.echo ? prompt : '';
 
     if (req.stream) {
-      let offset = echo.length; // text_offset of the next streamed token
-      const chunk = (text: string, finish: FinishReason, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
+      const offsets: number[] = []; // per choice: text_offset of its next streamed token
+      const chunk = (text: string, finish: FinishReason, index: number, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
         ...base,
         object: 'text_completion',
-        choices: [{ index: 0, text, logprobs, finish_reason: finish }],
+        choices: [{ index, text, logprobs, finish_reason: finish }],
         ...(plan.includeUsage ? { usage: null } : {}),
       });
       const frames: Frames = {
-        opening: () => (echo ? [chunk(echo, null)] : []),
-        delta: (text, logprobs) => {
-          const lp = logprobs ? completionLogprobs(logprobs, offset) : null;
-          offset += text.length;
-          return chunk(text, null, lp);
+        opening: (index) => {
+          offsets[index] = echo.length;
+          return echo ? [chunk(echo, null, index)] : [];
         },
-        finish: (reason, usage) => ({ ...chunk('', reason), ...(usage ? { usage } : {}) }),
+        delta: (text, logprobs, index) => {
+          const lp = logprobs ? completionLogprobs(logprobs, offsets[index]) : null;
+          offsets[index] += text.length;
+          return chunk(text, null, index, lp);
+        },
+        finish: (reason, usage, index) => ({ ...chunk('', reason, index), ...(usage ? { usage } : {}) }),
         usage: (usage: Usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
       };
       return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
@@ -65,7 +69,12 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const body: Completion = {
       ...base,
       object: 'text_completion',
-      choices: [{ index: 0, text: echo + result.text, logprobs: result.logprobs ? completionLogprobs(result.logprobs, echo.length) : null, finish_reason: result.finishReason }],
+      choices: (result.choices ?? [result]).map((choice, index) => ({
+        index,
+        text: echo + choice.text,
+        logprobs: choice.logprobs ? completionLogprobs(choice.logprobs, echo.length) : null,
+        finish_reason: choice.finishReason,
+      })),
       usage: result.usage,
     };
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });

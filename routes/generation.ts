@@ -6,7 +6,7 @@ import type { Context } from 'hono';
 import type { Admission, Meter, Outcome } from '../billing/meter';
 import { countsOf } from '../billing/wire';
 import type { PromptCacheUse } from '../dispatch/prompt-cache';
-import type { GenerateOptions, GenerationResult as EngineResult, LlamaModel } from '../engine/index';
+import type { GeneratedToken, GenerateOptions, GenerationResult as EngineResult, LlamaModel } from '../engine/index';
 import type { FinishReason, TokenLogprob } from '../protocol/responses';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -23,38 +23,60 @@ export interface GenerationPlan {
   meter?: Pick<Meter, 'finish'>;
   /** The prompt cache's hit to restore and the capture that stores new blocks; absent when off. */
   promptCache?: PromptCacheUse;
+  /** Choices to generate (OpenAI's `n`), one after another; default 1. */
+  n?: number;
 }
 
-export interface GenerationResult {
+export interface ChoiceResult {
   text: string;
   finishReason: FinishReason;
-  usage: Usage;
   /** Per output token, when the request asked for logprobs. */
   logprobs?: TokenLogprob[];
 }
 
-/** How one endpoint shapes its stream frames. */
+/** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
+export interface GenerationResult extends ChoiceResult {
+  usage: Usage;
+  choices?: ChoiceResult[];
+}
+
+/** How one endpoint shapes its stream frames; `index` is the choice's. */
 export interface Frames {
-  /** Frames sent before the first token (chat sends the assistant role). */
-  opening(): object[];
+  /** Frames sent before a choice's first token (chat sends the assistant role). */
+  opening(index: number): object[];
   /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
-  delta(text: string, logprobs?: TokenLogprob[]): object;
+  delta(text: string, logprobs: TokenLogprob[] | undefined, index: number): object;
   /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
-  finish(reason: FinishReason, usage?: Usage): object;
+  finish(reason: FinishReason, usage: Usage | undefined, index: number): object;
   usage(usage: Usage): object;
 }
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason => (reason === 'length' ? 'length' : 'stop');
 
-/** The engine run of a plan: its options, the prompt-cache restore and capture, the client's signal. */
-const generate = (plan: GenerationPlan, signal: AbortSignal | undefined) =>
-  plan.engine.generate(plan.promptIds, { ...plan.options, signal, restore: plan.promptCache?.restore, capture: plan.promptCache?.capture });
+/**
+ * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
+ * restore (every choice) and capture (the first), the client's signal.
+ */
+const generate = (plan: GenerationPlan, signal: AbortSignal | undefined, choice = 0) =>
+  plan.engine.generate(plan.promptIds, {
+    ...plan.options,
+    ...(plan.options.seed === undefined ? {} : { seed: plan.options.seed + choice }),
+    signal,
+    restore: plan.promptCache?.restore,
+    capture: choice === 0 ? plan.promptCache?.capture : undefined,
+  });
+
+const choicesOf = (plan: GenerationPlan) => plan.n ?? 1;
 
 /** Collects the run's logprobs when the request asked for them. */
 const collectorOf = (plan: GenerationPlan) => (plan.options.logprobs === undefined ? null : new LogprobCollector(plan.engine.tokenizer, plan.promptIds));
 
-/** Usage of a finished run: hits are the prompt tokens really restored. */
-const usageOf = (r: EngineResult): Usage => makeUsage(r.promptTokens, r.completionTokens, r.cachedTokens ?? 0);
+/** Usage of finished runs (the prompt counts once): hits are the prompt tokens really restored. */
+const usageOf = (runs: EngineResult[]): Usage =>
+  makeUsage(runs[0].promptTokens, runs.reduce((n, r) => n + r.completionTokens, 0), runs[0].cachedTokens ?? 0);
+
+const resultOf = (choices: ChoiceResult[], runs: EngineResult[]): GenerationResult =>
+  ({ ...choices[0], usage: usageOf(runs), ...(choices.length > 1 ? { choices } : {}) });
 
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
@@ -63,7 +85,7 @@ const usageOf = (r: EngineResult): Usage => makeUsage(r.promptTokens, r.completi
 export async function admit(c: Context<AppEnv>, plan: GenerationPlan, a: Omit<Admission, 'promptTokens' | 'maxTokens'>): Promise<GenerationResult | null> {
   const meter = c.get('meter');
   if (!meter) return null;
-  const replay = await meter.admit({ ...a, promptTokens: plan.promptIds.length, maxTokens: plan.options.maxTokens });
+  const replay = await meter.admit({ ...a, promptTokens: plan.promptIds.length, maxTokens: plan.options.maxTokens * choicesOf(plan) });
   plan.meter = meter;
   return replay === null ? null : (JSON.parse(replay) as GenerationResult);
 }
@@ -83,22 +105,26 @@ async function billed(plan: GenerationPlan, result: GenerationResult, aborted: b
   return result;
 }
 
-/** Runs to the end (or abort) and returns the whole text. A failure bills nothing: nothing was delivered. */
+/** Runs every choice to the end (or abort) and returns the texts. A failure bills nothing: nothing was delivered. */
 export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Promise<GenerationResult> {
-  const iterator = generate(plan, signal);
-  const logprobs = collectorOf(plan);
-  let text = '';
+  const choices: ChoiceResult[] = [];
+  const runs: EngineResult[] = [];
   try {
-    for (;;) {
-      const step = await iterator.next();
-      if (step.done) {
-        const r = step.value;
-        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r), ...(logprobs ? { logprobs: logprobs.all } : {}) };
-        return await billed(plan, result, r.finishReason === 'abort');
+    for (let i = 0; i < choicesOf(plan) && runs.at(-1)?.finishReason !== 'abort'; i++) {
+      const iterator = generate(plan, signal, i);
+      const logprobs = collectorOf(plan);
+      let text = '';
+      for (let step = await iterator.next(); ; step = await iterator.next()) {
+        if (step.done) {
+          runs.push(step.value);
+          choices.push({ text, finishReason: finishOf(step.value.finishReason), ...(logprobs ? { logprobs: logprobs.all } : {}) });
+          break;
+        }
+        text += step.value.text;
+        logprobs?.push(step.value);
       }
-      text += step.value.text;
-      logprobs?.push(step.value);
     }
+    return await billed(plan, resultOf(choices, runs), runs.at(-1)!.finishReason === 'abort');
   } catch (err) {
     await plan.meter?.finish(failed(plan, 0));
     throw err;
@@ -146,41 +172,56 @@ export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Re
 /** A stored result (an idempotent retry) streamed in the same frames as the original. */
 export function replayStream(result: GenerationResult, frames: Frames, includeUsage: boolean, headers: Record<string, string>): Response {
   async function* replay(): AsyncGenerator<string> {
-    for (const f of frames.opening()) yield frame(f);
-    if (result.text || result.logprobs?.length) yield frame(frames.delta(result.text, result.logprobs));
-    yield* closing(result, frames, includeUsage);
+    const choices = result.choices ?? [result];
+    for (const [i, choice] of choices.entries()) {
+      for (const f of frames.opening(i)) yield frame(f);
+      if (choice.text || choice.logprobs?.length) yield frame(frames.delta(choice.text, choice.logprobs, i));
+      if (i < choices.length - 1) yield frame(frames.finish(choice.finishReason, undefined, i));
+    }
+    yield* closing(result, choices.length - 1, frames, includeUsage);
   }
   return sse(replay(), headers);
 }
 
 const frame = (data: object | string) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
-function* closing(result: GenerationResult, frames: Frames, includeUsage: boolean): Generator<string> {
-  yield frame(frames.finish(result.finishReason, includeUsage || !result.usage.cost ? undefined : result.usage));
+/** The last choice's finish frame (with the cost when no usage chunk follows), the usage chunk, [DONE]. */
+function* closing(result: GenerationResult, last: number, frames: Frames, includeUsage: boolean): Generator<string> {
+  const reason = (result.choices?.[last] ?? result).finishReason;
+  yield frame(frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last));
   if (includeUsage) yield frame(frames.usage(result.usage));
   yield frame('[DONE]');
 }
 
 async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
-  const tokens = generate(plan, signal);
-  const logprobs = collectorOf(plan);
-  let text = '';
+  const choices: ChoiceResult[] = [];
+  const runs: EngineResult[] = [];
+  let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
   let produced = 0;
   try {
-    for (const f of frames.opening()) yield frame(f);
-    for (;;) {
-      const step = await tokens.next();
-      if (step.done) {
-        const r = step.value;
+    for (let i = 0; i < choicesOf(plan); i++) {
+      tokens = generate(plan, signal, i);
+      const logprobs = collectorOf(plan);
+      let text = '';
+      for (const f of frames.opening(i)) yield frame(f);
+      for (let step = await tokens.next(); ; step = await tokens.next()) {
+        if (step.done) {
+          runs.push(step.value);
+          choices.push({ text, finishReason: finishOf(step.value.finishReason), ...(logprobs ? { logprobs: logprobs.all } : {}) });
+          break;
+        }
+        produced++;
+        text += step.value.text;
+        logprobs?.push(step.value);
+        if (step.value.text) yield frame(frames.delta(step.value.text, logprobs?.take(), i));
+      }
+      const aborted = runs[i].finishReason === 'abort';
+      if (i === choicesOf(plan) - 1 || aborted) {
         state.settled = true;
-        const result = { text, finishReason: finishOf(r.finishReason), usage: usageOf(r) };
-        yield* closing(await billed(plan, result, r.finishReason === 'abort'), frames, plan.includeUsage);
+        yield* closing(await billed(plan, resultOf(choices, runs), aborted), i, frames, plan.includeUsage);
         return;
       }
-      produced++;
-      text += step.value.text;
-      logprobs?.push(step.value);
-      if (step.value.text) yield frame(frames.delta(step.value.text, logprobs?.take()));
+      yield frame(frames.finish(choices[i].finishReason, undefined, i));
     }
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
@@ -189,7 +230,7 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
     state.settled = true;
     yield frame(toApiError(err).toJSON());
   } finally {
-    await tokens.return(undefined as never);
+    await tokens?.return(undefined as never);
     // The client went away mid-stream: bill the prompt and the tokens produced so far.
     if (!state.settled) await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
     state.settled = true;

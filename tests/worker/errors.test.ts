@@ -40,7 +40,7 @@ describe('request validation', () => {
   });
   it('out-of-range sampling fields are 400s', async () => {
     const msg = [{ role: 'user', content: 'hi' }];
-    for (const [field, value] of [['temperature', 3], ['top_p', 0], ['max_tokens', 0], ['max_tokens', 1.5], ['n', 2], ['stop', [1]]] as const) {
+    for (const [field, value] of [['temperature', 3], ['top_p', 0], ['max_tokens', 0], ['max_tokens', 1.5], ['n', 9], ['stop', [1]]] as const) {
       const res = await post('/v1/chat/completions', JSON.stringify({ model: 'm', messages: msg, [field]: value }));
       const err = await expectError(res, 400, 'invalid_value');
       expect(err.param?.startsWith(field)).toBe(true);

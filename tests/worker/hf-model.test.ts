@@ -90,6 +90,33 @@ describe('a Qwen2-style q8 model directory in R2', () => {
     expect('the cat' + lp.tokens!.join('')).toBe(res.choices[0].text);
   });
 
+  it('n choices: one usage (prompt once, completions summed), seeds seed+i, streamed by index like the body', async () => {
+    const req = { model: 'tiny-qwen-q8', messages, max_tokens: 8, temperature: 1.5, seed: 40, n: 3, logprobs: true };
+    const whole = await client.chat.completions.create(req);
+    expect(whole.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    const single = await Promise.all([0, 1, 2].map((i) => client.chat.completions.create({ ...req, n: 1, seed: 40 + i })));
+    expect(whole.choices.map((c) => c.message.content)).toEqual(single.map((r) => r.choices[0].message.content));
+    expect(whole.usage!.prompt_tokens).toBe(single[0].usage!.prompt_tokens);
+    expect(whole.usage!.completion_tokens).toBe(single.reduce((n, r) => n + r.usage!.completion_tokens, 0));
+    const stream = await client.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } });
+    const texts = ['', '', ''];
+    const finishes: (string | null)[] = [null, null, null];
+    let usage = null;
+    for await (const chunk of stream) {
+      for (const c of chunk.choices) {
+        texts[c.index] += c.delta.content ?? '';
+        if (c.finish_reason) finishes[c.index] = c.finish_reason;
+      }
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(texts).toEqual(whole.choices.map((c) => c.message.content));
+    expect(finishes).toEqual(whole.choices.map((c) => c.finish_reason));
+    expect(usage).toMatchObject({ completion_tokens: whole.usage!.completion_tokens });
+    const completions = await client.completions.create({ model: 'tiny-qwen-q8', prompt: 'the cat', max_tokens: 5, temperature: 1, seed: 3, n: 2 });
+    expect(completions.choices.map((c) => c.index)).toEqual([0, 1]);
+    expect((await post('/chat/completions', { model: 'tiny-qwen-q8', messages, n: 9 })).status).toBe(400);
+  });
+
   it('validates the ranges with OpenAI-style 400s', async () => {
     for (const [field, value] of [['presence_penalty', 2.5], ['frequency_penalty', -3], ['top_logprobs', 21], ['min_p', 1.5], ['top_k', -1], ['logit_bias', { abc: 1 }], ['logit_bias', { 5: 101 }]] as const) {
       const res = await post('/chat/completions', { model: 'tiny-qwen-q8', messages, [field]: value, ...(field === 'top_logprobs' ? { logprobs: true } : {}) });
