@@ -1,22 +1,85 @@
-// `npm run bench`: every benchmark in one run, printed as markdown for bench/RESULTS.md.
-// The engine bench always runs; the kernel bench (bench/kernels.ts) when that file is present.
+// `npm run bench [-- name ...]`: the benchmarks side by side in one run, printed as markdown for
+// bench/RESULTS.md. With no names: the CPU benches that finish in a few minutes each (`default`);
+// name any of the table's entries (or `all`) to choose.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { benchEngine, engineTable } from './engine';
+
+const log = (line: string) => console.error(line);
+
+interface Bench {
+  title: string;
+  inDefault: boolean;
+  run(): Promise<string>;
+}
+
+const benches: Record<string, Bench> = {
+  engine: {
+    title: 'Engine: decode, synthetic random-weight f32 models (llama2.c shapes)',
+    inDefault: true,
+    run: async () => {
+      const { benchEngine, engineTable } = await import('./engine');
+      return engineTable(await benchEngine({ log }));
+    },
+  },
+  kernels: {
+    title: 'Kernels: f32 matvec/matmul/attention, wasm-simd vs scalar vs ts',
+    inDefault: true,
+    run: async () => (await import('./kernels')).benchKernels(),
+  },
+  quant: {
+    title: 'Quantized kernels (q8, q4, fp8) and this machine\'s limits',
+    inDefault: true,
+    run: async () => (await import('./quant')).benchQuant(),
+  },
+  'edge-models': {
+    title: 'Edge models: memory in workerd, f32/q8/q4 decode and prefill',
+    inDefault: false,
+    run: async () => {
+      const m = await import('./edge-models');
+      return `${m.memoryTable(await m.measureMemory(log))}\n\n${m.speedTable(await m.measureSpeed({ log }))}`;
+    },
+  },
+  'prompt-cache': {
+    title: 'Prompt cache: time to first token cold vs cached, bytes per token per codec',
+    inDefault: true,
+    run: async () => (await import('./prompt-cache')).benchPromptCache(),
+  },
+  origin: {
+    title: 'Origin: tokens/s at 1, 4, 16 concurrent streams',
+    inDefault: true,
+    run: async () => (await import('./origin')).benchOrigin({}),
+  },
+  relay: {
+    title: 'Relay: tokens/s through the Worker vs direct from the origin',
+    inDefault: false,
+    run: async () => (await import('./relay')).benchRelay({ log }),
+  },
+  gpu: {
+    title: 'WebGPU kernels and decode steps (lavapipe here; a real GPU when present)',
+    inDefault: false,
+    run: async () => (await import('./gpu')).benchGpu({ log }),
+  },
+};
 
 async function main(): Promise<void> {
-  const log = (line: string) => console.error(line);
+  const asked = process.argv.slice(2);
+  const unknown = asked.filter((n) => n !== 'all' && n !== 'default' && !(n in benches));
+  if (unknown.length) {
+    console.error(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}, all, default`);
+    process.exit(2);
+  }
+  const names = asked.includes('all')
+    ? Object.keys(benches)
+    : asked.length && !asked.includes('default') ? asked : Object.keys(benches).filter((n) => benches[n].inDefault);
   const started = performance.now();
-  console.log(`## ${new Date().toISOString().slice(0, 10)} — \`npm run bench\` at ${gitHead()}`);
-  console.log(`\nNode ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, single thread; load average at start ${loadavg()[0].toFixed(1)}.\n`);
-  console.log('### Engine: decode, synthetic random-weight f32 models (llama2.c shapes)\n');
-  console.log(engineTable(await benchEngine({ log })));
-  const kernelsFile = new URL('./kernels.ts', import.meta.url);
-  if (existsSync(kernelsFile)) {
-    const { benchKernels } = await import(kernelsFile.href);
-    console.log('\n### Kernels\n');
-    console.log(await benchKernels());
+  console.log(`## ${new Date().toISOString().slice(0, 10)} — \`npm run bench -- ${names.join(' ')}\` at ${gitHead()}`);
+  console.log(`\nNode ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; load average at start ${loadavg()[0].toFixed(1)}.`);
+  for (const name of names) {
+    log(`== ${name}`);
+    const t0 = performance.now();
+    console.log(`\n### ${benches[name].title}\n`);
+    console.log(await benches[name].run());
+    log(`== ${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   console.log(`\n(total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
@@ -32,7 +95,10 @@ function gitHead(): string {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
