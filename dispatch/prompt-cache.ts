@@ -112,7 +112,11 @@ export class PromptCache {
     return { hitTokens, restore, capture, timing };
   }
 
-  /** Texts of `keys` in order (null: absent or unreadable), in as few bulk reads as KV's limits allow. */
+  /**
+   * Texts of `keys` in order (null: absent or unreadable), in as few bulk reads as KV's limits allow.
+   * Sizes are estimated for the current codec; entries of a bigger one may overflow a read, which
+   * is then a miss, and the rewrite in the current codec heals it.
+   */
   private async bulkGet(io: PromptCacheIo, shape: KvShape, keys: string[]): Promise<(string | null)[]> {
     const entryText = Math.ceil((HEADER_BYTES + 1.01 * payloadBytes(shape, BLOCK_TOKENS, io.settings.codec) + 64) / 3) * 4;
     const perRead = Math.max(1, Math.min(MAX_BULK_KEYS, Math.floor(BULK_BYTES / entryText)));
@@ -129,13 +133,16 @@ export class PromptCache {
     return keys.map((key, i) => maps[Math.floor(i / perRead)].get(key) ?? null);
   }
 
-  /** Encodes and writes the captured blocks; runs after the response (its first step yields to it). */
+  /**
+   * Encodes and writes the captured blocks. It runs after the response: its first step yields to
+   * it, and it yields again before each block so other requests on this isolate are not held up.
+   */
   private async store(io: PromptCacheIo, rows: KvRows, keys: string[], hashes: Uint8Array[]): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 0));
     const now = this.now();
     for (const [key, at] of this.recentWrites) if (now - at >= WRITE_DEDUPE_MS) this.recentWrites.delete(key);
     const puts: Promise<void>[] = [];
     for (let start = rows.start; start < rows.start + rows.count; start += BLOCK_TOKENS) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const b = start / BLOCK_TOKENS;
       if (this.recentWrites.has(keys[b])) continue;
       this.recentWrites.set(keys[b], now);
