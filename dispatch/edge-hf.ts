@@ -7,6 +7,10 @@ import type { KernelBackend } from '../kernels-wasm/types';
 import { ApiError } from '../protocol/errors';
 import type { HfManifest } from './edge-manifest';
 
+/** Without a manifest context_length: a KV cache per session of at most this many positions (a model's
+ * max_position_embeddings, often 32k, would not fit an isolate). */
+export const DEFAULT_CONTEXT = 2048;
+
 const missing = (key: string) => new ApiError(503, `Model file ${key} is missing from storage.`, 'service_unavailable', 'model_unavailable', null, 30);
 
 async function object(bucket: R2Bucket, key: string): Promise<R2ObjectBody> {
@@ -40,7 +44,7 @@ export async function loadHfEdgeModel(bucket: R2Bucket, m: HfManifest, backend: 
     generationConfig,
     ...(isBin ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) } : { tokenizerJson: tokenizer as object }),
     weights: bodies.map((b) => b.body),
-  }, { id: m.id, contextLength: m.context_length ?? undefined, maxSessions: m.max_sessions ?? undefined });
+  }, { id: m.id, contextLength: m.context_length ?? DEFAULT_CONTEXT, maxSessions: m.max_sessions ?? undefined });
   const tok = loaded.model.tokenizer;
   const specials = tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
   const chatTemplate = m.chat_template ? new ChatTemplate(m.chat_template, specials) : loaded.chatTemplate;

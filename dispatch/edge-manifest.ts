@@ -29,7 +29,7 @@ export const hfManifest = z.object({
   tokenizer: z.string().min(1),
   tokenizer_config: z.string().min(1).nullish(),
   generation_config: z.string().min(1).nullish(),
-  /** Cap on the context (the KV cache of each session is this long). */
+  /** Cap on the context (the KV cache of each session is this long); default 2048 (dispatch/edge-hf.ts). */
   context_length: z.number().int().positive().nullish(),
   /** Most concurrent sessions (each holds a KV cache); big models in 128 MB want 1. */
   max_sessions: z.number().int().positive().nullish(),
