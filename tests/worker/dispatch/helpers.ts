@@ -8,7 +8,7 @@ import { call } from '../billing/setup';
 export const origin = async (action: 'start' | 'kill' | 'stats', name: string) => {
   const res = await env.ORIGINS.fetch(`http://origins/${action}/${name}`, { method: 'POST' });
   if (!res.ok) throw new Error(`${action} ${name}: ${await res.text()}`);
-  return res.json() as Promise<{ requests: number; cacheHitTokens: number; salts: string[]; requestIds: string[] }>;
+  return res.json() as Promise<{ requests: number; cacheHitTokens: number; inflight: number; salts: string[]; requestIds: string[] }>;
 };
 
 /** The edge fallback: a random-weight model of the stories260K shape (no shared files needed). */
