@@ -70,13 +70,17 @@ export async function benchLlamaCpp(dir: string, opts: { runs?: number; log?: (l
   return results;
 }
 
+export function llamaCppTable(rows: LlamaCppResult[]): string {
+  const lines = ['| shape | GGUF | llama.cpp decode tok/s | llama.cpp prefill tok/s (512) |', '| --- | --- | ---: | ---: |'];
+  for (const r of rows) lines.push(`| ${r.shape} | ${r.type} | ${r.decode.toFixed(1)} | ${r.prefill.toFixed(1)} |`);
+  return lines.join('\n');
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.env.LLAMA_CPP_DIR;
   if (!dir) {
     console.error('set LLAMA_CPP_DIR to a node_modules holding node-llama-cpp (see the comment at the top)');
     process.exit(2);
   }
-  const rows = await benchLlamaCpp(dir, { log: (l) => console.error(l) });
-  console.log('| shape | GGUF | llama.cpp decode tok/s | llama.cpp prefill tok/s (512) |\n| --- | --- | ---: | ---: |');
-  for (const r of rows) console.log(`| ${r.shape} | ${r.type} | ${r.decode.toFixed(1)} | ${r.prefill.toFixed(1)} |`);
+  console.log(llamaCppTable(await benchLlamaCpp(dir, { log: (l) => console.error(l) })));
 }

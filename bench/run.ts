@@ -39,6 +39,16 @@ const benches: Record<string, Bench> = {
       return `${m.memoryTable(await m.measureMemory(log))}\n\n${m.speedTable(await m.measureSpeed({ log }))}`;
     },
   },
+  'llama-cpp': {
+    title: 'llama.cpp native (node-llama-cpp, one thread) on the edge-models weights as GGUF',
+    inDefault: false,
+    run: async () => {
+      const dir = process.env.LLAMA_CPP_DIR;
+      if (!dir) return 'skipped: LLAMA_CPP_DIR is not set (node-llama-cpp is installed apart, see bench/llama-cpp.ts)';
+      const m = await import('./llama-cpp');
+      return m.llamaCppTable(await m.benchLlamaCpp(dir, { log }));
+    },
+  },
   'prompt-cache': {
     title: 'Prompt cache: time to first token cold vs cached, bytes per token per codec',
     inDefault: true,
