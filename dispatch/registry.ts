@@ -74,6 +74,9 @@ const registryFile = z
         if (f === id) ctx.addIssue({ code: 'custom', path: ['models', id, 'fallbacks', i], message: 'a model cannot fall back to itself' });
       });
       if (m.placement !== 'origin') continue;
+      if (m.context_length !== undefined && m.max_output_tokens >= m.context_length) {
+        ctx.addIssue({ code: 'custom', path: ['models', id, 'max_output_tokens'], message: `must be below context_length (${m.context_length}): it is sent when a request names no max_tokens` });
+      }
       const urls = m.origins.map((o) => o.url);
       if (new Set(urls).size !== urls.length) ctx.addIssue({ code: 'custom', path: ['models', id, 'origins'], message: 'origin URLs must be distinct' });
     }

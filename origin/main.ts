@@ -1,6 +1,7 @@
 // `npm run origin -- --model <dir | synthetic:preset> [--port N]`: loads the model, starts the HTTP
 // server, and prints its URL once it accepts requests.
 import { serve } from '@hono/node-server';
+import { StartupError } from './backend/select';
 import { parseOriginArgs, USAGE, UsageError } from './options';
 import { createOrigin } from './start';
 
@@ -29,6 +30,10 @@ main().catch((err) => {
   if (err instanceof UsageError) {
     console.error(err.message);
     process.exit(2);
+  }
+  if (err instanceof StartupError) {
+    console.error(`origin: ${err.message}`);
+    process.exit(1);
   }
   console.error('origin: failed to start:', err);
   process.exit(1);

@@ -1,5 +1,6 @@
 // The origin's command line: `npm run origin -- --model <dir | synthetic:preset> [--port N] [...]`.
 import { parseArgs } from 'node:util';
+import type { BackendChoice } from './backend/select';
 
 export interface OriginOptions {
   model: string;
@@ -7,7 +8,7 @@ export interface OriginOptions {
   host: string;
   /** 0: any free port (the startup line prints the one taken). */
   port: number;
-  backend: 'reference' | 'webgpu';
+  backend: BackendChoice;
   gemm: 'fp8' | 'dequantized';
   seed: number;
   maxSeqs: number;
@@ -22,9 +23,11 @@ export interface OriginOptions {
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
   --host H               listen address (default 127.0.0.1)
-  --backend B            reference (CPU, default) | webgpu (not built yet)
+  --backend B            auto (default: webgpu on a hardware GPU, else reference) | reference (CPU) | webgpu
+                         (WGSL kernels; also runs on a software adapter such as lavapipe)
   --model-id ID          the id clients send as "model" (default: directory name, or synthetic-<preset>)
-  --gemm G               fp8 (FP8 weights stay FP8, default) | dequantized (f32 at load)
+  --gemm G               fp8 (FP8 weights stay FP8, default; webgpu: W8A8) | dequantized (f32 at load;
+                         webgpu: FP8 weights, f32 activations)
   --seed N               seed of a synthetic model (default 1)
   --max-seqs N           concurrent sequences in the batch (default 16)
   --max-queue N          requests that may wait for a slot; one more gets 503 (default 64)
@@ -65,8 +68,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     },
   });
   if (!values.model) throw new UsageError(USAGE);
-  const backend = values.backend ?? 'reference';
-  if (backend !== 'reference' && backend !== 'webgpu') throw new UsageError(`--backend must be reference or webgpu, got '${backend}'`);
+  const backend = values.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'reference' && backend !== 'webgpu') {
+    throw new UsageError(`--backend must be auto, reference or webgpu, got '${backend}'`);
+  }
   const gemm = values.gemm ?? 'fp8';
   if (gemm !== 'fp8' && gemm !== 'dequantized') throw new UsageError(`--gemm must be fp8 or dequantized, got '${gemm}'`);
   const maxSeqs = int('max-seqs', values['max-seqs'], 16);

@@ -4,10 +4,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { ReferenceBackend } from './backend/reference-backend';
+import { selectBackend, StartupError } from './backend/select';
 import type { StepBackend } from './backend/step-backend';
+import { WebGpuBackend } from './backend/webgpu-backend';
 import { originMetrics } from './metrics';
-import { loadOriginModel } from './model/load';
-import { UsageError, type OriginOptions } from './options';
+import { loadOriginModel, type OriginModel } from './model/load';
+import type { OriginOptions } from './options';
 import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
 import { originApp, type OriginContext } from './server/app';
@@ -20,12 +22,28 @@ export interface Origin {
   summary: string;
 }
 
-export async function createOrigin(o: OriginOptions): Promise<Origin> {
-  if (o.backend === 'webgpu') {
-    throw new UsageError('--backend webgpu: the WebGPU DeepSeek backend (kernels-gpu/) is not built yet; use --backend reference');
+/** The model and the backend --backend selects, with a note for the startup line. */
+async function createBackend(o: OriginOptions): Promise<{ model: OriginModel; backend: StepBackend; note: string }> {
+  const selected = await selectBackend(o.backend);
+  const sizes = { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens };
+  if (selected.kind === 'reference') {
+    const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
+    const backend = await ReferenceBackend.create(model.weights, sizes);
+    return { model, backend, note: `(${o.gemm})${selected.note ? `; auto: ${selected.note}` : ''}` };
   }
-  const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
-  const backend = await ReferenceBackend.create(model.weights, { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens });
+  // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
+  const model = loadOriginModel(o.model, { gemm: 'fp8', seed: o.seed });
+  try {
+    const backend = await WebGpuBackend.create(model.weights, { gpu: selected.gpu, gemm: o.gemm, ...sizes });
+    const mode = o.gemm === 'fp8' ? 'W8A8' : 'FP8 weights, f32 activations';
+    return { model, backend, note: `(${mode}) on ${backend.device}, ${(backend.gpuBytes / 2 ** 20).toFixed(0)} MiB` };
+  } catch (err) {
+    throw new StartupError(`--backend webgpu: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export async function createOrigin(o: OriginOptions): Promise<Origin> {
+  const { model, backend, note } = await createBackend(o);
   const cache = new PrefixCache(o.prefixCacheMb * 2 ** 20);
   let scheduler: Scheduler | undefined;
   const metrics = originMetrics({
@@ -56,7 +74,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const tokenizerNote = !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
     ? ' (tokenizer.json is not read yet: byte-level fallback)'
     : '';
-  const summary = `model ${context.modelId} from ${model.source}, backend ${backend.name} (${o.gemm}), tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
+  const summary = `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions`;
   return { app: originApp(context), context, backend, summary };
 }

@@ -1,7 +1,7 @@
 // The seam between the scheduler and whatever computes a forward step. A backend owns the model's
 // weights and one KV cache per *slot* (a running sequence); the scheduler decides which tokens of
 // which slots run in each step. The reference backend (CPU, batched, bit-exact with the DeepSeek
-// reference model) implements it today; the WebGPU backend (kernels-gpu/) plugs in the same way.
+// reference model) and the WebGPU backend (webgpu-backend.ts over kernels-gpu/) implement it.
 
 /** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
 export interface StepSequence {
@@ -17,6 +17,8 @@ export interface KvRows {
   readonly tokens: number;
   /** Memory the copy holds, for the prefix cache's budget. */
   readonly bytes: number;
+  /** Frees memory garbage collection cannot see (a GPU buffer); the prefix cache calls it on eviction. */
+  release?(): void;
 }
 
 export interface StepBackend {

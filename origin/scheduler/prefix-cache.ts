@@ -44,13 +44,14 @@ export class PrefixCache {
   }
 
   insert(key: string, rows: KvRows): void {
-    if (this.entries.has(key) || rows.bytes > this.maxBytes) return;
+    if (this.entries.has(key) || rows.bytes > this.maxBytes) return rows.release?.();
     this.entries.set(key, rows);
     this.used += rows.bytes;
     for (const [old, r] of this.entries) {
       if (this.used <= this.maxBytes) break;
       this.entries.delete(old);
       this.used -= r.bytes;
+      r.release?.();
     }
   }
 }

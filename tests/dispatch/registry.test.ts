@@ -47,8 +47,12 @@ describe('model registry', () => {
       expect(message).toContain(path);
     }
     // Cross-field rules, checked once the shapes are right.
-    const crossed = { models: { b: { ...pool, fallbacks: ['b'] }, c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] } } };
-    expect(() => ModelRegistry.parse(crossed)).toThrow(/models\.b\.fallbacks\.0: a model cannot fall back to itself[\s\S]*models\.c\.origins: origin URLs must be distinct/);
+    const crossed = {
+      models: { b: { ...pool, fallbacks: ['b'] }, c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] }, e: { ...pool, context_length: 2048 } },
+    };
+    expect(() => ModelRegistry.parse(crossed)).toThrow(
+      /models\.b\.fallbacks\.0: a model cannot fall back to itself[\s\S]*models\.c\.origins: origin URLs must be distinct[\s\S]*models\.e\.max_output_tokens: must be below context_length/,
+    );
     expect(() => ModelRegistry.parse('{nope')).toThrow(/not JSON/);
   });
 

@@ -30,7 +30,7 @@ function expectUsage(u: Usage, prompt: number, completion: number, cached = 0): 
 describe('origin process: batching, prefix cache, metrics', () => {
   let origin: RunningOrigin;
   beforeAll(async () => {
-    origin = await startOrigin(['--model', 'synthetic:tiny', '--max-seqs', '16']);
+    origin = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'reference', '--max-seqs', '16']);
   });
   afterAll(async () => {
     await origin?.stop();

@@ -211,7 +211,10 @@ describe('losing origins', () => {
   });
 
   it('killing every origin makes a fallback-enabled model answer from the edge, named and billed as the edge model', async () => {
-    expect((await chat(key, 'pool-cd', 'Before')).headers.get('x-served-by')).toMatch(/^origin:origin-[cd]$/);
+    // No max_tokens: the registry's max_output_tokens (64) is sent and reserved.
+    const before = await call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-cd', messages: [{ role: 'user', content: 'Before' }], ignore_eos: true }) });
+    expect(before.headers.get('x-served-by')).toMatch(/^origin:origin-[cd]$/);
+    expect(((await before.json()) as Record<string, any>).usage.completion_tokens).toBe(64);
     await Promise.all([origin('kill', 'c'), origin('kill', 'd')]);
     for (const stream of [false, true, false]) {
       const res = await chat(key, 'pool-cd', 'Once upon a time', stream ? { stream: true } : {});

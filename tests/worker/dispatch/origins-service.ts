@@ -35,8 +35,14 @@ const fast = { connect_ms: 1_000, first_token_ms: 15_000, total_ms: 60_000 };
 /** The Worker's registry in these tests: origin pools over the processes above; `tiny-edge` is seeded in R2 by the tests. */
 export const dispatchTestRegistry = JSON.stringify({
   models: {
-    'pool-ab': { placement: 'origin', origins: [{ url: url('a'), name: 'origin-a' }, { url: url('b'), name: 'origin-b' }], timeouts: fast, upstream_model: 'tiny', description: 'two origins, no fallback' },
-    'pool-cd': { placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, upstream_model: 'tiny', fallbacks: ['tiny-edge'], context_length: 2048 },
+    'pool-ab': {
+      placement: 'origin', origins: [{ url: url('a'), name: 'origin-a' }, { url: url('b'), name: 'origin-b' }], timeouts: fast, upstream_model: 'tiny',
+      max_output_tokens: 1600, description: 'two origins, no fallback',
+    },
+    'pool-cd': {
+      placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, upstream_model: 'tiny',
+      fallbacks: ['tiny-edge'], context_length: 2048, max_output_tokens: 64,
+    },
     'pool-stall': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 } },
     'pool-stall-fb': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 }, fallbacks: ['pool-nowhere', 'tiny-edge'] },
     'pool-nowhere': { placement: 'origin', origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }], timeouts: fast },

@@ -1,0 +1,104 @@
+// The origin on --backend webgpu: greedy output through the whole origin (HTTP app, scheduler,
+// continuous batching, prefix cache) equals the reference backend's, token for token, on the tiny
+// synthetic model. Weight-only FP8 (--gemm dequantized: FP8 weights, f32 activations on the GPU) is the
+// pairing whose greedy tokens match the reference's float64 arithmetic; W8A8 can break activation
+// rounding ties differently (tests/kernels-gpu/deepseek-backend.test.ts). Runs on lavapipe in CI; on a
+// machine without an adapter it is skipped with the reason printed. Also: what --backend auto picks.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../../kernels-gpu/device';
+import { selectBackend, StartupError } from '../../origin/backend/select';
+import type { KvRows } from '../../origin/backend/step-backend';
+import { parseOriginArgs } from '../../origin/options';
+import { PrefixCache } from '../../origin/scheduler/prefix-cache';
+import { createOrigin, type Origin } from '../../origin/start';
+import type { ChatCompletion } from '../../protocol/responses';
+import { probeGpu } from '../kernels-gpu/gpu';
+
+const { gpu } = await probeGpu();
+
+const fakeGpu = (isFallbackAdapter: boolean) => async () => ({ adapter: { isFallbackAdapter, description: 'test adapter' } }) as unknown as Gpu;
+const noGpu = async (): Promise<Gpu> => {
+  throw new Error('WebGPU: no adapter');
+};
+
+describe('--backend selection', () => {
+  it('auto takes WebGPU on a hardware adapter, the CPU backend on a software one or none', async () => {
+    expect((await selectBackend('auto', fakeGpu(false))).kind).toBe('webgpu');
+    expect(await selectBackend('auto', fakeGpu(true))).toMatchObject({ kind: 'reference', note: expect.stringContaining('software fallback') });
+    expect(await selectBackend('auto', noGpu)).toMatchObject({ kind: 'reference', note: expect.stringContaining('no adapter') });
+    expect((await selectBackend('webgpu', fakeGpu(true))).kind, 'webgpu was asked for: a software adapter will do').toBe('webgpu');
+    expect((await selectBackend('reference', noGpu)).kind).toBe('reference');
+  });
+
+  it('webgpu without an adapter is a startup error that says why and what to do', async () => {
+    const err = await selectBackend('webgpu', noGpu).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as Error).message).toMatch(/^--backend webgpu: WebGPU: no adapter\. .*--backend reference/);
+  });
+});
+
+describe('prefix cache and GPU-held rows', () => {
+  it('releases rows it evicts or refuses, never ones it keeps', () => {
+    const released: string[] = [];
+    const rows = (name: string, bytes: number): KvRows => ({ tokens: 64, bytes, release: () => released.push(name) });
+    const cache = new PrefixCache(100);
+    cache.insert('a', rows('a', 60));
+    cache.insert('b', rows('b', 60)); // evicts a
+    cache.insert('c', rows('c', 200)); // larger than the whole cache
+    cache.insert('b', rows('b again', 60)); // already cached
+    expect(released).toEqual(['a', 'c', 'b again']);
+    expect(cache.lookup(['b'])).toHaveLength(1);
+  });
+});
+
+const SEQS = 3;
+const args = (backend: string) =>
+  parseOriginArgs(['--model', 'synthetic:tiny', '--backend', backend, '--gemm', 'dequantized', '--max-seqs', String(SEQS), '--max-seq-len', '256']);
+
+// Five prompts for three slots: two wait and join a running batch; the long one spans a 64-token block.
+const long = 'A prompt long enough to fill one whole prefix-cache block of sixty-four tokens, and then some more.';
+const prompts = [long, 'Hi', 'Continuous batching on the GPU', 'x', 'Prefill chunks and decode rows share a step.'];
+
+interface Answer {
+  tokens: number[][]; // each token's bytes
+  cached: number;
+}
+
+async function ask(o: Origin, content: string): Promise<Answer> {
+  const res = await o.app.request('/v1/chat/completions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'synthetic-tiny', messages: [{ role: 'user', content }], max_tokens: 12, temperature: 0, ignore_eos: true, logprobs: true }),
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as ChatCompletion;
+  return { tokens: body.choices[0].logprobs!.content!.map((e) => e.bytes!), cached: body.usage.prompt_tokens_details?.cached_tokens ?? 0 };
+}
+
+describe.skipIf(!gpu)('origin --backend webgpu', () => {
+  const origins: Record<'webgpu' | 'reference', Origin> = {} as never;
+  beforeAll(async () => {
+    origins.webgpu = await createOrigin(args('webgpu'));
+    origins.reference = await createOrigin(args('reference'));
+  });
+  afterAll(() => (origins.webgpu?.backend as { destroy?: () => void } | undefined)?.destroy?.());
+
+  it('answers concurrent greedy requests with the reference backend tokens', async () => {
+    expect(origins.webgpu.backend.name).toBe('webgpu');
+    const [gpuAnswers, refAnswers] = await Promise.all([
+      Promise.all(prompts.map((p) => ask(origins.webgpu, p))),
+      Promise.all(prompts.map((p) => ask(origins.reference, p))),
+    ]);
+    gpuAnswers.forEach((a, i) => {
+      expect(a.tokens, `prompt ${i}`).toHaveLength(12);
+      expect(a.tokens, `prompt ${i}`).toEqual(refAnswers[i].tokens);
+    });
+  });
+
+  it('a prefix-cache hit restores the GPU rows and continues with the same tokens', async () => {
+    const cold = await ask(origins.reference, long);
+    const hit = await ask(origins.webgpu, long); // the first test computed and saved its first block
+    expect(hit.cached).toBeGreaterThanOrEqual(64);
+    expect(hit.tokens).toEqual(cold.tokens);
+  });
+});
