@@ -29,7 +29,7 @@ async function createBackend(o: OriginOptions): Promise<{ model: OriginModel; ba
   if (selected.kind === 'reference') {
     const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
     const backend = await ReferenceBackend.create(model.weights, sizes);
-    return { model, backend, note: `(${o.gemm})${selected.note ? `; auto: ${selected.note}` : ''}` };
+    return { model, backend, note: `(${o.gemm}${selected.note ? `; auto: ${selected.note}` : ''})` };
   }
   // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
   const model = loadOriginModel(o.model, { gemm: 'fp8', seed: o.seed });
