@@ -98,7 +98,8 @@ export function importGguf(h: GgufHeader, read: (offset: number, length: number)
           const g = fromGgufBlocks(read(at, bytes), format);
           return { q: fix(g.q), scales: fix(g.scales) };
         };
-        return { spec, read: () => sourceValues({ spec, read: () => new Float32Array(0), group: { format, read: group } }), group: { format, read: group } };
+        const source: SourceTensor = { spec, read: () => sourceValues(source), group: { format, read: group } }; // values: the group dequantized
+        return source;
       }
       default:
         throw new Error(`${info.name}: ggml type ${info.dtype} is not supported (F32, F16, BF16, Q8_0, Q4_0)`);
