@@ -1,15 +1,18 @@
 // Origin throughput under concurrency: a real `npm run origin` process on a synthetic DeepSeek-V3-shaped
-// FP8 model (reference backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
+// FP8 model (reference or WebGPU backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
 // short prompt and then a fixed number of greedy tokens (ignore_eos): this measures decode batching.
 // Aggregate completion tokens/s per level, median of runs after a warm-up, and the ratio to one
 // stream; the origin's own /metrics give the sequences per step and the step latency.
-// Run alone: `npx tsx bench/origin.ts [preset]` (ORIGIN_BENCH_PRESET, default small).
+// Run alone: `npx tsx bench/origin.ts [preset] [backend]` (ORIGIN_BENCH_PRESET, default small;
+// ORIGIN_BENCH_BACKEND, default reference: webgpu runs on whatever adapter is there, lavapipe included).
 import { resolve } from 'node:path';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 
 export interface OriginBenchOptions {
   preset?: string;
+  /** --backend of the origin (default reference). */
+  backend?: 'reference' | 'webgpu' | 'auto';
   levels?: number[];
   /** Completion tokens per stream. */
   tokens?: number;
@@ -62,8 +65,11 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   const tokens = opts.tokens ?? 128;
   const runs = opts.runs ?? 3;
   const log = opts.log ?? ((line: string) => console.error(line));
+  const backend = opts.backend ?? (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ?? 'reference';
   const maxSeqs = Math.max(...levels);
-  const origin = await startOrigin(['--model', `synthetic:${preset}`, '--max-seqs', String(maxSeqs), '--prefix-cache-mb', '0'], 300_000);
+  const origin = await startOrigin(['--model', `synthetic:${preset}`, '--backend', backend, '--max-seqs', String(maxSeqs), '--prefix-cache-mb', '0'], 300_000);
+  // What ran, from the startup line: "backend webgpu (W8A8) on <adapter>, N MiB".
+  const ran = /backend (.+?), tokenizer/.exec(origin.output())?.[1] ?? backend;
   const model = `synthetic-${preset}`;
   const results: Level[] = [];
   try {
@@ -73,7 +79,7 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
       const tokPerS: number[] = [];
       for (let r = 0; r < runs; r++) {
         tokPerS.push(await round(origin, model, streams, tokens, `run-${streams}-${r}`));
-        log(`bench/origin: ${preset}, ${streams} streams, run ${r + 1}/${runs}: ${tokPerS.at(-1)!.toFixed(1)} tok/s`);
+        log(`bench/origin: ${preset} on ${backend}, ${streams} streams, run ${r + 1}/${runs}: ${tokPerS.at(-1)!.toFixed(1)} tok/s`);
       }
       const after = await scrape(origin);
       const steps = after.origin_batch_size_count - before.origin_batch_size_count;
@@ -87,13 +93,13 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   } finally {
     await origin.stop();
   }
-  return table(preset, tokens, runs, results);
+  return table(preset, ran, tokens, runs, results);
 }
 
-function table(preset: string, tokens: number, runs: number, results: Level[]): string {
+function table(preset: string, backend: string, tokens: number, runs: number, results: Level[]): string {
   const one = median(results.find((r) => r.streams === 1)?.tokPerS ?? results[0].tokPerS);
   const lines = [
-    `Origin (\`npm run origin -- --model synthetic:${preset}\`, reference backend, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
+    `Origin (\`npm run origin -- --model synthetic:${preset}\`, backend ${backend}, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
       `Each stream: a ~10-token prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
     '',
     '| streams | tok/s (median) | best run | per stream | × one stream | sequences per step | step latency |',
@@ -107,7 +113,7 @@ function table(preset: string, tokens: number, runs: number, results: Level[]): 
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  benchOrigin({ preset: process.argv[2] }).then((md) => console.log(md), (err) => {
+  benchOrigin({ preset: process.argv[2], backend: process.argv[3] as OriginBenchOptions['backend'] }).then((md) => console.log(md), (err) => {
     console.error(err);
     process.exit(1);
   });
