@@ -25,10 +25,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Spawns `npm run origin -- <args> --port <free>` in its own process group; resolves once it prints its URL. */
-export async function startOrigin(args: string[], timeoutMs = 90_000): Promise<RunningOrigin> {
+/**
+ * Spawns `npm run origin -- <args> --port <free>` in its own process group (with `env` added to this
+ * process's environment); resolves once it prints its URL.
+ */
+export async function startOrigin(args: string[], timeoutMs = 90_000, env: NodeJS.ProcessEnv = {}): Promise<RunningOrigin> {
   const port = await freePort();
-  const child = spawn('npm', ['run', '-s', 'origin', '--', ...args, '--port', String(port)], { cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npm', ['run', '-s', 'origin', '--', ...args, '--port', String(port)], {
+    cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

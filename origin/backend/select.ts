@@ -24,9 +24,7 @@ export async function selectBackend(choice: BackendChoice, probe: () => Promise<
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (choice === 'auto') return { kind: 'reference', note: `no WebGPU adapter: ${reason}` };
-    throw new StartupError(
-      `--backend webgpu: ${reason}. Install a driver (tools/install-lavapipe.sh unpacks Mesa's lavapipe) or use --backend reference.`,
-    );
+    throw new StartupError(`--backend webgpu: ${reason.replace(/\.$/, '')}. Without a WebGPU adapter, use --backend reference (CPU).`);
   }
   if (choice === 'auto' && gpu.adapter.isFallbackAdapter) {
     return { kind: 'reference', note: `the WebGPU adapter is a software fallback (${describeGpu(gpu)}); --backend webgpu uses it anyway` };

@@ -13,6 +13,7 @@ import { PrefixCache } from '../../origin/scheduler/prefix-cache';
 import { createOrigin, type Origin } from '../../origin/start';
 import type { ChatCompletion } from '../../protocol/responses';
 import { probeGpu } from '../kernels-gpu/gpu';
+import { startOrigin } from './helpers';
 
 const { gpu } = await probeGpu();
 
@@ -33,7 +34,26 @@ describe('--backend selection', () => {
   it('webgpu without an adapter is a startup error that says why and what to do', async () => {
     const err = await selectBackend('webgpu', noGpu).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartupError);
-    expect((err as Error).message).toMatch(/^--backend webgpu: WebGPU: no adapter\. .*--backend reference/);
+    expect((err as Error).message).toBe('--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend reference (CPU).');
+  });
+
+  // No Vulkan driver at all: the private lavapipe pointed nowhere and the loader's driver list replaced.
+  const noDriver = { LAVAPIPE_DIR: '/nonexistent', VK_DRIVER_FILES: '/nonexistent/none.json' };
+
+  it('the real process: --backend webgpu with no driver exits 1 with one line saying why', async () => {
+    const err = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'webgpu'], 60_000, noDriver).catch((e: unknown) => e);
+    expect(String(err)).toContain('origin exited with 1 before listening');
+    expect(String(err)).toMatch(/\norigin: --backend webgpu: WebGPU: no adapter .*use --backend reference \(CPU\)\.\n/);
+  });
+
+  it('the real process: --backend auto with no driver serves on the CPU backend and says why', async () => {
+    const origin = await startOrigin(['--model', 'synthetic:tiny', '--max-seqs', '1'], 60_000, noDriver);
+    try {
+      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({ backend: 'reference' });
+      expect(origin.output()).toMatch(/backend reference \(fp8; auto: no WebGPU adapter: /);
+    } finally {
+      await origin.stop();
+    }
   });
 });
 
