@@ -3,7 +3,9 @@
 // synthetic model. Weight-only FP8 (--gemm dequantized: FP8 weights, f32 activations on the GPU) is the
 // pairing whose greedy tokens match the reference's float64 arithmetic; W8A8 can break activation
 // rounding ties differently (tests/kernels-gpu/deepseek-backend.test.ts). Runs on lavapipe in CI; on a
-// machine without an adapter it is skipped with the reason printed. Also: what --backend auto picks.
+// machine without an adapter it is skipped with the reason printed. Also: the real `npm run origin`
+// process on WebGPU (concurrent SSE streams), what --backend auto picks, and the startup error without
+// a driver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../kernels-gpu/device';
 import { selectBackend, StartupError } from '../../origin/backend/select';
@@ -11,9 +13,10 @@ import type { KvRows } from '../../origin/backend/step-backend';
 import { parseOriginArgs } from '../../origin/options';
 import { PrefixCache } from '../../origin/scheduler/prefix-cache';
 import { createOrigin, type Origin } from '../../origin/start';
-import type { ChatCompletion } from '../../protocol/responses';
+import type { ChatCompletion, ChatCompletionChunk } from '../../protocol/responses';
 import { probeGpu } from '../kernels-gpu/gpu';
-import { startOrigin } from './helpers';
+import { readSse, startOrigin } from './helpers';
+import { referenceGreedyText, syntheticWeights } from './reference-text';
 
 const { gpu } = await probeGpu();
 
@@ -120,5 +123,33 @@ describe.skipIf(!gpu)('origin --backend webgpu', () => {
     const hit = await ask(origins.webgpu, long); // the first test computed and saved its first block
     expect(hit.cached).toBeGreaterThanOrEqual(64);
     expect(hit.tokens).toEqual(cold.tokens);
+  });
+});
+
+describe.skipIf(!gpu)('origin process --backend webgpu', () => {
+  it('streams concurrent requests to completion; greedy text equals the reference model (dequantized)', async () => {
+    const origin = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'webgpu', '--gemm', 'dequantized', '--max-seqs', '4', '--max-seq-len', '256']);
+    try {
+      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({ backend: 'webgpu' });
+      const N = 10, weights = syntheticWeights('tiny', 'dequantized');
+      const prompts = Array.from({ length: 6 }, (_, i) => `GPU stream ${i}: ${'once upon a time'.slice(0, 3 * i)}`);
+      const streams = await Promise.all(prompts.map(async (content) => {
+        const res = await fetch(`${origin.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'synthetic-tiny', messages: [{ role: 'user', content }], max_tokens: N, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
+        });
+        expect(res.status).toBe(200);
+        return readSse(res);
+      }));
+      streams.forEach((frames, i) => {
+        expect(frames.at(-1)).toBe('[DONE]');
+        const chunks = frames.slice(0, -1) as ChatCompletionChunk[];
+        expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: N });
+        expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), `stream ${i}`).toBe(referenceGreedyText(weights, prompts[i], N));
+      });
+    } finally {
+      await origin.stop();
+    }
   });
 });
