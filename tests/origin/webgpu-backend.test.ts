@@ -40,8 +40,10 @@ describe('--backend selection', () => {
     expect((err as Error).message).toBe('--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend reference (CPU).');
   });
 
-  // No Vulkan driver at all: the private lavapipe pointed nowhere and the loader's driver list replaced.
-  const noDriver = { LAVAPIPE_DIR: '/nonexistent', VK_DRIVER_FILES: '/nonexistent/none.json' };
+  // No Vulkan driver at all: the private lavapipe pointed nowhere, the loader's driver list replaced, and
+  // the ICD this test process may have added (kernels-gpu/driver.ts) not inherited.
+  const none = '/nonexistent/none.json';
+  const noDriver = { LAVAPIPE_DIR: '/nonexistent', VK_DRIVER_FILES: none, VK_ICD_FILENAMES: none, VK_ADD_DRIVER_FILES: none };
 
   it('the real process: --backend webgpu with no driver exits 1 with one line saying why', async () => {
     const err = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'webgpu'], 60_000, noDriver).catch((e: unknown) => e);
