@@ -1,6 +1,12 @@
 // Builds and instantiates the origin's batched-projection kernels (origin/kernels/assembly, AssemblyScript
 // with SIMD). The module is compiled on first use and cached in origin/kernels/build/ (rebuilt when a
 // source is newer), so `npm run origin`, tests and benches need no separate build step.
+//
+// Why not kernels-wasm's DeepSeek ops (matvec_fp8/matmul_fp8, mla_attention, moe_*): those compute in f32
+// with f32x4 partial sums (a different summation order) and fold the FP8 scale into x, which is the WASM
+// engine's contract (greedy parity with the reference in f32). These reproduce the reference's float64
+// arithmetic and its W8A8 activation quantization term by term, so the reference backend stays bit-exact
+// (tests/origin/backend.test.ts); no op here has an identical twin there.
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
