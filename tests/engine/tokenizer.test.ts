@@ -1,6 +1,9 @@
 // llama2.c tokenizer.bin: run.c's encode (BOS, dummy prefix, byte fallback, greedy merges) and decode.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Llama2cTokenizer, runcPrintable, syntheticLlama2cTokenizer, TokenizerError } from '../../engine/index';
+import { encodeLlama2cTokenizer, Llama2cTokenizer, runcPrintable, syntheticLlama2cTokenizer, TokenizerError } from '../../engine/index';
+import { findStories260k, sharedModelsDir } from '../../tools/paths';
 import { loadStories } from './helpers';
 
 const stories = loadStories();
@@ -76,5 +79,140 @@ describe('synthetic tokenizer', () => {
     expect(() => Llama2cTokenizer.fromBytes(bytes, 301)).toThrow(TokenizerError);
     expect(() => Llama2cTokenizer.fromBytes(bytes.subarray(0, 100), 300)).toThrow(/truncated/);
     expect(() => syntheticLlama2cTokenizer(100)).toThrow(RangeError);
+  });
+});
+
+/**
+ * run.c's encode written plainly, as the tokenizer did before its merge loop used a heap: after
+ * every merge, rescan all adjacent pairs for the best-scoring merged piece (first wins ties).
+ */
+function referenceEncode(tok: Llama2cTokenizer, text: string): number[] {
+  const lookup = referenceLookup(tok);
+  const bytes = new TextEncoder().encode(text);
+  const binary = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  const tokens = [1];
+  if (bytes.length > 0) tokens.push(lookup.get(' ')!);
+  for (let i = 0; i < bytes.length; ) {
+    let end = i + 1;
+    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80 && end - i < 4) end++;
+    const id = lookup.get(binary(i, end));
+    if (id !== undefined) tokens.push(id);
+    else for (let b = i; b < end; b++) tokens.push(bytes[b] + 3);
+    i = end;
+  }
+  for (;;) {
+    let bestScore = -1e10;
+    let bestId = -1;
+    let bestIdx = -1;
+    for (let i = 0; i < tokens.length - 1; i++) {
+      const id = lookup.get(tok.pieces[tokens[i]] + tok.pieces[tokens[i + 1]]);
+      if (id !== undefined && tok.scores[id] > bestScore) {
+        bestScore = tok.scores[id];
+        bestId = id;
+        bestIdx = i;
+      }
+    }
+    if (bestIdx === -1) return tokens;
+    tokens.splice(bestIdx, 2, bestId);
+  }
+}
+
+const lookups = new WeakMap<Llama2cTokenizer, Map<string, number>>();
+
+/** Piece to id, the first id for a duplicate piece; built once per tokenizer (32000 pieces are slow to map per call). */
+function referenceLookup(tok: Llama2cTokenizer): Map<string, number> {
+  let lookup = lookups.get(tok);
+  if (!lookup) {
+    lookup = new Map();
+    for (const [id, p] of tok.pieces.entries()) if (!lookup.has(p)) lookup.set(p, id);
+    lookups.set(tok, lookup);
+  }
+  return lookup;
+}
+
+/** mulberry32: seeded, so a failure names a string that reproduces. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = 'Once upon a time there was a little girl named Lily She loved to play the ball and the tree'.split(' ');
+// One to four UTF-8 bytes each; some are vocabulary pieces, others fall back to bytes.
+const MULTIBYTE = ['é', 'ü', 'ï', 'Ω', 'ß', '中', '文', '€', '😀', '🦙', '\u0301'];
+
+/** Random text of one of several kinds, from empty to a few hundred characters. */
+function randomText(random: () => number): string {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)];
+  const count = (max: number) => Math.floor(random() * max);
+  const ascii = () => String.fromCharCode(32 + count(95));
+  const kinds: (() => string)[] = [
+    () => '',
+    () => Array.from({ length: count(120) }, ascii).join(''),
+    () => Array.from({ length: count(40) }, () => pick(WORDS)).join(pick([' ', '  ', ', ', '\n'])),
+    () => Array.from({ length: count(60) }, () => (random() < 0.5 ? pick(MULTIBYTE) : ascii())).join(''),
+    // Runs of one character or one word: many equal-scoring pairs, so the leftmost-first tie rule decides.
+    () => pick(['a', 'aa', 'ab', ' ', 'the ', 'é', '🦙', 'Lily']).repeat(count(150)),
+    () => Array.from({ length: count(20) }, () => pick(['a', 'b', 'ab', 'ba', ' ']).repeat(1 + count(12))).join(''),
+  ];
+  return pick(kinds)();
+}
+
+/** Encodes `cases` seeded random strings with both algorithms and expects the same ids. */
+function expectMatchesReference(tok: Llama2cTokenizer, seed: number, cases: number): void {
+  const random = seededRandom(seed);
+  for (let i = 0; i < cases; i++) {
+    const s = randomText(random);
+    expect(tok.encode(s, { bos: true }), JSON.stringify(s)).toEqual(referenceEncode(tok, s));
+  }
+}
+
+describe('heap merge loop equals the quadratic run.c loop', () => {
+  it('on the synthetic tokenizer', () => {
+    expectMatchesReference(Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(1000)), 1, 400);
+    expectMatchesReference(Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000)), 2, 200);
+  });
+
+  it('on a vocabulary of tied scores, with merges at or below run.c\'s -1e10 floor never taken', () => {
+    const bytePieces: [string, number][] = Array.from({ length: 256 }, (_, b) => [`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
+    const merges: [string, number][] = [
+      ['aa', 0], ['ab', 0], ['ba', 0], ['bb', -1], ['aaa', 0], ['aab', -1], ['abab', 0], ['aaaa', 0],
+      [' a', 0], [' ab', -1], ['  ', -1e10], ['bbb', -1e11], ['ba ', 0], ['a ', -1], ['é', 0], ['éé', 0],
+    ];
+    const pieces: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...bytePieces, [' ', 0], ['a', 0], ['b', 0], ...merges];
+    const tok = Llama2cTokenizer.fromBytes(encodeLlama2cTokenizer(pieces));
+    const random = seededRandom(3);
+    for (let i = 0; i < 400; i++) {
+      const s = Array.from({ length: Math.floor(random() * 80) }, () => ['a', 'b', ' ', 'é', 'x'][Math.floor(random() * 5)]).join('');
+      expect(tok.encode(s, { bos: true }), JSON.stringify(s)).toEqual(referenceEncode(tok, s));
+    }
+    expect(tok.encode('aaaa', { bos: false })).toEqual([tok.pieces.indexOf(' a'), tok.pieces.indexOf('aaa')]);
+  });
+
+  it('on a ~2000-token prompt', () => {
+    const tok = Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000));
+    const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with ünïcode 🦙. '.repeat(40);
+    const ids = tok.encode(text, { bos: true });
+    expect(ids.length).toBeGreaterThan(1500);
+    expect(ids).toEqual(referenceEncode(tok, text));
+  });
+
+  const real = findStories260k();
+  if (!real && !process.env.CI) console.warn('skipping the tok512 property test: ../shared/models/tok512.bin is absent (set SHARED_MODELS_DIR)');
+  it.skipIf(!real && !process.env.CI)('on the real tok512 tokenizer', () => {
+    if (!real) throw new Error('CI must have ../shared/models (tok512.bin)');
+    expectMatchesReference(Llama2cTokenizer.fromBytes(readFileSync(real.tokenizer), 512), 4, 600);
+  });
+
+  // Not required under CI: no other test needs the Llama 2 tokenizer.
+  const llama2 = resolve(sharedModelsDir, 'tokenizer.bin');
+  if (!existsSync(llama2)) console.warn(`skipping the Llama 2 tokenizer property test: ${llama2} is absent`);
+  it.skipIf(!existsSync(llama2))('on the real Llama 2 tokenizer.bin (32000 pieces)', () => {
+    expectMatchesReference(Llama2cTokenizer.fromBytes(readFileSync(llama2), 32000), 5, 300);
   });
 });
