@@ -1,6 +1,6 @@
 // Starts an origin as a real process on a loopback port (Node only): the project's origin server
-// (`origin/main.ts`, a synthetic model) or the mini origin (tests/dispatch/mini-origin.ts: vLLM-style
-// usage, a stall knob, a saturation knob). Killing one is a real SIGKILL: connections reset, the
+// (`origin/main.ts`, a synthetic model on the CPU reference backend) or the mini origin
+// (tests/dispatch/mini-origin.ts: vLLM-style usage, a stall knob, a saturation knob). Killing one is a real SIGKILL: connections reset, the
 // port refuses. Each runs as one process (node --import tsx), so the signal reaches the server itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -46,7 +46,7 @@ const nodeBin = () => {
 
 function argsOf(o: OriginOptions): string[] {
   const port = String(o.port ?? 0);
-  if (o.kind === 'real') return ['--import', 'tsx', join(repoRoot, 'origin/main.ts'), '--model', 'synthetic:tiny', '--model-id', 'tiny', '--port', port];
+  if (o.kind === 'real') return ['--import', 'tsx', join(repoRoot, 'origin/main.ts'), '--model', 'synthetic:tiny', '--model-id', 'tiny', '--backend', 'reference', '--port', port];
   const args = [join(repoRoot, 'tests/dispatch/mini-origin.ts'), '--port', port, '--name', o.name ?? 'mini', '--token-ms', String(o.tokenMs ?? 0)];
   if (o.stall) args.push('--stall');
   if (o.hang) args.push('--hang');
