@@ -94,7 +94,9 @@ function serveRelay(upstream: string): void {
 }
 
 function startRelay(upstream: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--serve', '--upstream', upstream], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Not process.execArgv: under `node -e` it holds the script, and the child would run the bench again
+  // (and so on, a process per level). The relay child only needs the TypeScript loader.
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', '--upstream', upstream], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`relay exited with ${code}`)));
