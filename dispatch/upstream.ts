@@ -61,7 +61,7 @@ export async function openUpstream(order: readonly OriginConfig[], req: Upstream
   let last: UpstreamError = new UpstreamError(503, `No origin is available for model '${req.pool.id}'.`, 'origin_unavailable', 1);
   let attempts = 0;
   for (const origin of order) {
-    if (req.signal?.aborted) throw new UpstreamError(499, 'The client closed the request.', 'client_closed_request');
+    if (req.signal?.aborted) throw new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
     attempts++;
     const result = await attempt(origin, req, health, attempts);
     if (!(result instanceof UpstreamError)) return result;
