@@ -6,11 +6,13 @@
 // (tests/dispatch/mini-origin.ts: frames as fast as Node writes them, the relay's worst case).
 // Aggregate completion tokens/s of N concurrent streams, direct and proxied rounds interleaved,
 // median of the runs. Target: proxied ≥ 0.9× direct. Also the time to the first token each way,
-// and workerd's CPU time per relayed token (what the hop costs, apart from the cores it shares
-// with the origin and the client on one machine).
+// and workerd's CPU time per relayed token (what the hop costs). On a machine of a few cores the
+// origin gets the first core to itself (taskset) and the client and the relay share the rest, as
+// if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
 // Run alone: `npx tsx bench/relay.ts`.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unstable_dev } from 'wrangler';
 import { startOrigin, type OriginOptions } from '../tests/dispatch/spawn-origin';
@@ -67,7 +69,7 @@ async function round(url: string, streams: number, tokens: number, tag: string):
 }
 
 /** The relay Worker in workerd, in front of `upstream`. */
-async function startRelay(upstream: string): Promise<{ url: string; cpuMs: () => number; dispose: () => Promise<void> }> {
+async function startRelay(upstream: string): Promise<{ url: string; pids: number[]; cpuMs: () => number; dispose: () => Promise<void> }> {
   // A config of its own: the project's wrangler.toml would bring D1, R2 and Durable Objects along.
   const config = join(mkdtempSync(join(tmpdir(), 'relay-bench-')), 'wrangler.toml');
   writeFileSync(config, 'name = "relay-bench"\ncompatibility_date = "2026-08-01"\ncompatibility_flags = ["nodejs_compat"]\n');
@@ -76,7 +78,19 @@ async function startRelay(upstream: string): Promise<{ url: string; cpuMs: () =>
     config, ip: '127.0.0.1', vars: { UPSTREAM: upstream }, logLevel: 'error', experimental: { disableExperimentalWarning: true },
   });
   const pids = workerdPids().filter((p) => !before.includes(p));
-  return { url: `http://127.0.0.1:${worker.port}`, cpuMs: () => pids.reduce((sum, p) => sum + cpuMsOf(p), 0), dispose: () => worker.stop() };
+  return { url: `http://127.0.0.1:${worker.port}`, pids, cpuMs: () => pids.reduce((sum, p) => sum + cpuMsOf(p), 0), dispose: () => worker.stop() };
+}
+
+/** The origin's core and everyone else's, where taskset exists and there are cores to split. */
+function pinning(): { origin: string; rest: string } | null {
+  const n = availableParallelism();
+  if (n < 2) return null;
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  return { origin: '0', rest: `1-${n - 1}` };
 }
 
 /** Running workerd processes (Miniflare's child). */
@@ -101,15 +115,17 @@ function cpuMsOf(pid: number): number {
 }
 
 export async function benchRelay(opts: { runs?: number; log?: (line: string) => void } = {}): Promise<string> {
-  const runs = opts.runs ?? 5;
+  const runs = opts.runs ?? 7;
   const log = opts.log ?? (() => {});
   const rows = [
     '| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  const pin = pinning();
   for (const c of CASES) {
-    const origin = await startOrigin(c.origin);
+    const origin = await startOrigin({ ...c.origin, cpus: pin?.origin });
     const relay = await startRelay(origin.url);
+    if (pin) for (const pid of [process.pid, ...relay.pids]) execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
     try {
       await round(origin.url, c.streams, 16, 'warm');
       await round(relay.url, c.streams, 16, 'warm');

@@ -37,6 +37,8 @@ export interface OriginOptions {
   maxConcurrency?: number;
   holdMs?: number;
   hang?: boolean;
+  /** CPUs to pin the process to (`taskset -c`), so a benchmark's other processes do not take its cores. */
+  cpus?: string;
 }
 
 const nodeBin = () => {
@@ -56,7 +58,8 @@ function argsOf(o: OriginOptions): string[] {
 }
 
 export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
-  const child = spawn(nodeBin(), argsOf(o), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const [bin, args] = o.cpus ? ['taskset', ['-c', o.cpus, nodeBin(), ...argsOf(o)]] : [nodeBin(), argsOf(o)];
+  const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('origin did not start within 20 s')), 20_000);
     child.once('exit', (code) => reject(new Error(`origin exited with ${code} before listening`)));
