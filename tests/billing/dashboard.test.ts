@@ -64,7 +64,7 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
       const timer = setTimeout(() => reject(new Error(`npm start not ready in 150 s:\n${log}`)), 150_000);
       const onData = (d: Buffer) => {
         log += d.toString();
-        const m = log.match(/Ready: (http:\/\/\S+)\/v1 {2}\(edge model: ([^)]+)\)/);
+        const m = log.match(/Ready: (http:\/\/\S+)\/v1 {2}\(edge model: ([^);]+)[;)]/);
         if (m && log.includes(`API key: ${key}`)) {
           [url, model] = [m[1], m[2]];
           clearTimeout(timer);
