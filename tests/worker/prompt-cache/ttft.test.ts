@@ -78,6 +78,6 @@ it('restored prefixes cut time to first token (prints cold vs cached)', async ()
         `${(cold.ms / warm.ms).toFixed(1)}× | ${((cold.ms - tok) / (warm.ms - tok)).toFixed(1)}× |`,
     );
   }
-  rows.push('', '¹ the same encode() the Worker runs before any lookup, timed here in the test isolate: llama2.c-style BPE is quadratic in the prompt.');
+  rows.push('', '¹ the same encode() the Worker runs before any lookup, timed here in the test isolate (O(n log n) merges since a7dcf3c).');
   console.log(`TTFT inside workerd (Worker + Miniflare KV, ${MODEL}, int8 codec):\n${rows.join('\n')}`);
 });
