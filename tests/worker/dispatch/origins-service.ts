@@ -51,6 +51,8 @@ export const dispatchTestRegistry = JSON.stringify({
 });
 
 const running = new Map<string, OriginProcess>();
+/** Starts run one at a time: the first real origin in a clean checkout compiles the kernels the others reuse. */
+let starting: Promise<unknown> = Promise.resolve();
 process.once('exit', () => {
   for (const o of running.values()) o.child.kill('SIGKILL');
 });
@@ -64,7 +66,11 @@ export const originsService: Handler = async (request) => {
   const alive = current && current.child.exitCode === null && current.child.signalCode === null;
   switch (action) {
     case 'start':
-      if (!alive) running.set(name, await startOrigin({ ...specs[name], name, port: ports[name] }));
+      if (!alive) {
+        const started = starting.then(() => startOrigin({ ...specs[name], name, port: ports[name] }));
+        starting = started.catch(() => {});
+        running.set(name, await started);
+      }
       return json({ name, url: url(name) });
     case 'kill':
       if (current) await killProcess(current.child);
