@@ -13,7 +13,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { unstable_dev } from 'wrangler';
 import { startOrigin, type OriginOptions } from '../tests/dispatch/spawn-origin';
 
@@ -151,7 +152,8 @@ export async function benchRelay(opts: { runs?: number; log?: (line: string) => 
   return rows.join('\n');
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, '/bench/'))) {
+// Run alone (not imported by bench/run.ts).
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   benchRelay({ log: (l) => console.error(l) }).then(console.log, (err) => {
     console.error(err);
     process.exit(1);
