@@ -4,6 +4,7 @@ import { renderPlainTemplate } from '../engine/chat-template';
 import { ChatTemplateError } from '../engine/index';
 import type { TokenLogprob } from '../protocol/responses';
 import { invalidRequest } from '../protocol/errors';
+import { chatChunk, chatUsageChunk } from '../protocol/frames';
 import { chatCompletionRequest } from '../protocol/requests';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/responses';
 import type { Usage } from '../protocol/usage';
@@ -50,17 +51,13 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
 
     if (req.stream) {
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, index: number, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
-        ...base,
-        object: 'chat.completion.chunk',
-        choices: [{ index, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
-        ...(plan.includeUsage ? { usage: null } : {}),
-      });
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, index: number, logprobs?: TokenLogprob[]) =>
+        chatChunk(base, index, delta, finish, logprobs, plan.includeUsage);
       const frames: Frames = {
         opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
         delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
         finish: (reason, usage, index) => ({ ...chunk({}, reason, index), ...(usage ? { usage } : {}) }),
-        usage: (usage: Usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
+        usage: (usage: Usage) => chatUsageChunk(base, usage),
       };
       return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
     }

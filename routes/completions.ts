@@ -1,5 +1,6 @@
 // POST /v1/completions — legacy text completion, JSON or SSE.
 import { Hono } from 'hono';
+import { completionChunk, completionUsageChunk } from '../protocol/frames';
 import { completionRequest } from '../protocol/requests';
 import type { Completion, FinishReason } from '../protocol/responses';
 import type { Usage } from '../protocol/usage';
@@ -43,12 +44,8 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
 
     if (req.stream) {
       const offsets: number[] = []; // per choice: text_offset of its next streamed token
-      const chunk = (text: string, finish: FinishReason, index: number, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
-        ...base,
-        object: 'text_completion',
-        choices: [{ index, text, logprobs, finish_reason: finish }],
-        ...(plan.includeUsage ? { usage: null } : {}),
-      });
+      const chunk = (text: string, finish: FinishReason, index: number, logprobs: Completion['choices'][0]['logprobs'] = null) =>
+        completionChunk(base, index, text, finish, logprobs, plan.includeUsage);
       const frames: Frames = {
         opening: (index) => {
           offsets[index] = echo.length;
@@ -60,7 +57,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
           return chunk(text, null, index, lp);
         },
         finish: (reason, usage, index) => ({ ...chunk('', reason, index), ...(usage ? { usage } : {}) }),
-        usage: (usage: Usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
+        usage: (usage: Usage) => completionUsageChunk(base, usage),
       };
       return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
     }

@@ -5,26 +5,12 @@ import type { Context } from 'hono';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { promptCacheSettings } from '../dispatch/prompt-cache';
 import { kvShapeOf } from '../engine/index';
-import { contextLengthExceeded, invalidRequest } from '../protocol/errors';
+import { invalidRequest } from '../protocol/errors';
+import { includeUsageOf, normalizeStops, resolveMaxTokens, samplingOptionsOf, type SamplingFields } from '../protocol/sampling';
 import type { AppEnv } from './env';
 import type { GenerationPlan } from './generation';
 
-export interface SamplingFields {
-  max_tokens?: number | null;
-  temperature?: number | null;
-  top_p?: number | null;
-  seed?: number | null;
-  top_k?: number | null;
-  min_p?: number | null;
-  presence_penalty?: number | null;
-  frequency_penalty?: number | null;
-  logit_bias?: Record<string, number> | null;
-  /** Chat: a boolean (with top_logprobs); completions: the number of alternatives. */
-  logprobs?: boolean | number | null;
-  top_logprobs?: number | null;
-  stop?: string | string[] | null;
-  stream_options?: { include_usage?: boolean | null } | null;
-}
+export type { SamplingFields };
 
 export function makePlan(
   model: EdgeModel,
@@ -39,43 +25,14 @@ export function makePlan(
   const { engine } = model;
   const promptIds = engine.tokenizer.encode(prompt, { bos: encode.bos, eos: false });
   if (promptIds.length === 0) throw invalidRequest('The prompt encodes to no tokens.', promptParam);
-  const context = engine.config.seqLen;
-  if (promptIds.length >= context) throw contextLengthExceeded(context, promptIds.length, promptParam);
-  const room = context - promptIds.length;
-  const requested = fields.max_tokens ?? (defaultMaxTokens === 'context' ? room : Math.min(defaultMaxTokens, room));
-  if (requested > room) throw contextLengthExceeded(context, promptIds.length + requested, 'max_tokens');
-  const stop = fields.stop == null ? [] : typeof fields.stop === 'string' ? [fields.stop] : fields.stop;
-  if (stop.some((s) => s.length > 256)) throw invalidRequest('Each stop sequence must be at most 256 characters.', 'stop');
+  const maxTokens = resolveMaxTokens(engine.config.seqLen, promptIds.length, fields, defaultMaxTokens, promptParam);
+  const stop = normalizeStops(fields.stop);
   return {
     engine,
     promptIds,
-    options: {
-      maxTokens: requested,
-      temperature: fields.temperature ?? 1,
-      topP: fields.top_p ?? 1,
-      seed: fields.seed ?? undefined,
-      ...samplingExtras(fields, engine.config.vocabSize),
-      stop,
-    },
-    includeUsage: fields.stream_options?.include_usage === true,
+    options: { maxTokens, ...samplingOptionsOf(fields, engine.config.vocabSize), stop },
+    includeUsage: includeUsageOf(fields),
     requestId,
-  };
-}
-
-/** top_k, min_p, penalties, logit_bias and logprobs onto the engine's options (off when absent). */
-function samplingExtras(f: SamplingFields, vocabSize: number) {
-  const bias = f.logit_bias ?? {};
-  const bad = Object.keys(bias).find((id) => Number(id) >= vocabSize);
-  if (bad !== undefined) throw invalidRequest(`logit_bias names token ${bad}, outside the vocabulary (${vocabSize}).`, 'logit_bias');
-  if (f.top_logprobs != null && f.logprobs !== true) throw invalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
-  const logprobs = typeof f.logprobs === 'number' ? f.logprobs : f.logprobs === true ? (f.top_logprobs ?? 0) : undefined;
-  return {
-    topK: f.top_k ?? undefined,
-    minP: f.min_p ?? undefined,
-    presencePenalty: f.presence_penalty ?? undefined,
-    frequencyPenalty: f.frequency_penalty ?? undefined,
-    logitBias: Object.keys(bias).length ? Object.fromEntries(Object.entries(bias).map(([id, b]) => [Number(id), b])) : undefined,
-    logprobs,
   };
 }
 

@@ -1,17 +1,13 @@
 // The wire shapes of the origin's answers, from protocol/: chat and text completions as one JSON body
 // or as SSE chunks. Same fields as the Worker's (routes/), so the dispatcher relays them unchanged.
-import type { ChatCompletion, ChatCompletionChunk, Completion, FinishReason, TokenLogprob } from '../../protocol/responses';
+import { chatChunk, chatUsageChunk, completionChunk, completionUsageChunk, type Head } from '../../protocol/frames';
+import type { ChatCompletion, Completion, FinishReason, TokenLogprob } from '../../protocol/responses';
 import type { Usage } from '../../protocol/usage';
 import { completionLogprobs } from '../../routes/logprobs';
 
 export const FINGERPRINT = 'fp_origin_reference';
 
-export interface Head {
-  id: string;
-  created: number;
-  model: string;
-  system_fingerprint: string;
-}
+export type { Head };
 
 /** How one endpoint shapes its output. */
 export interface Frames {
@@ -27,17 +23,11 @@ export interface Frames {
 }
 
 export function chatFrames(head: Head, includeUsage: boolean): Frames {
-  const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, logprobs?: TokenLogprob[]): ChatCompletionChunk => ({
-    ...head,
-    object: 'chat.completion.chunk',
-    choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
-    ...(includeUsage ? { usage: null } : {}),
-  });
   return {
-    opening: () => [chunk({ role: 'assistant', content: '' }, null)],
-    delta: (text, logprobs) => chunk({ content: text }, null, logprobs),
-    finish: (reason) => chunk({}, reason),
-    usage: (usage): ChatCompletionChunk => ({ ...head, object: 'chat.completion.chunk', choices: [], usage }),
+    opening: () => [chatChunk(head, 0, { role: 'assistant', content: '' }, null, undefined, includeUsage)],
+    delta: (text, logprobs) => chatChunk(head, 0, { content: text }, null, logprobs, includeUsage),
+    finish: (reason) => chatChunk(head, 0, {}, reason, undefined, includeUsage),
+    usage: (usage) => chatUsageChunk(head, usage),
     body: (text, reason, usage, logprobs): ChatCompletion => ({
       ...head,
       object: 'chat.completion',
@@ -48,12 +38,7 @@ export function chatFrames(head: Head, includeUsage: boolean): Frames {
 }
 
 export function completionFrames(head: Head, includeUsage: boolean, echo: string): Frames {
-  const chunk = (text: string, finish: FinishReason, logprobs: Completion['choices'][0]['logprobs'] = null): Completion => ({
-    ...head,
-    object: 'text_completion',
-    choices: [{ index: 0, text, logprobs, finish_reason: finish }],
-    ...(includeUsage ? { usage: null } : {}),
-  });
+  const chunk = (text: string, finish: FinishReason, logprobs: Completion['choices'][0]['logprobs'] = null) => completionChunk(head, 0, text, finish, logprobs, includeUsage);
   let offset = echo.length; // text_offset of the next streamed token, as the Worker counts it
   return {
     opening: () => (echo ? [chunk(echo, null)] : []),
@@ -63,7 +48,7 @@ export function completionFrames(head: Head, includeUsage: boolean, echo: string
       return chunk(text, null, lp);
     },
     finish: (reason) => chunk('', reason),
-    usage: (usage): Completion => ({ ...head, object: 'text_completion', choices: [], usage }),
+    usage: (usage) => completionUsageChunk(head, usage),
     body: (text, reason, usage, logprobs): Completion => ({
       ...head,
       object: 'text_completion',
