@@ -17,7 +17,7 @@ import type { KernelBackend } from '../kernels-wasm/types';
 const SHAPE = { ...STORIES15M_SHAPE, seqLen: 2304 };
 /** Block-aligned prompts (every token but the last restored) and, +32, a partial last block recomputed. */
 const PROMPTS = [256, 288, 1024, 1056, 2048, 2080];
-const TTFT_CODECS: CodecName[] = ['int8', 'f16'];
+const TTFT_CODECS: CodecName[] = ['int8', 'int4', 'f16'];
 const COLD_RUNS = 2;
 const WARM_RUNS = 3;
 

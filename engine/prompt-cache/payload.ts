@@ -8,14 +8,20 @@
 //              value scales f16[n/headDim]       keys per channel (asymmetric), values per token-head
 //   fp8        key codes, value codes (E4M3), key scales f16[n/headDim], value scales f16[n/headDim]
 //   int8-head  as fp8 with symmetric int8 codes: keys and values per token-head
+//   int4       key codes u4[n], value codes u4[n] (two per byte, low nibble first, each part padded
+//              to an even byte count), key lo f16[L*kg*kvDim], key scales f16[L*kg*kvDim], value lo
+//              f16[L*count*vg], value scales f16[L*count*vg]: asymmetric, keys per channel over
+//              groups of 32 tokens (kg = ceil(count/32)), values per token over groups of 32
+//              channels (vg = ceil(kvDim/32)), KIVI-style
 import { kvFloats, type KvShape } from './kv-rows';
 import {
-  E4M3_VALUES, INT8_VALUES, dequantizeChannels, dequantizeGroups, quantizeChannels, quantizeFp8Groups, quantizeInt8Groups,
+  E4M3_VALUES, INT8_VALUES, dequantizeChannels, dequantizeGroups, dequantizeInt4Keys, dequantizeInt4Values, int4KeyGroups, int4ValueGroups,
+  packNibbles, quantizeChannels, quantizeFp8Groups, quantizeInt4Keys, quantizeInt4Values, quantizeInt8Groups, unpackNibbles,
 } from './quantize';
 import { f16Table, toF16 } from './f16';
 
 /** The header stores a codec as its index here: append only. */
-export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head'] as const;
+export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head', 'int4'] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
 
 export interface KvPair {
@@ -31,7 +37,31 @@ export function payloadBytes(shape: KvShape, count: number, codec: CodecName): n
   if (codec === 'f32') return 8 * n;
   if (codec === 'f16') return 4 * n;
   if (codec === 'int8') return 2 * n + 6 * channels + headScales;
+  if (codec === 'int4') {
+    const g = int4Groups(shape, count);
+    return 2 * nibbleBytes(n) + 4 * (g.keys + g.values);
+  }
   return 2 * n + 2 * headScales;
+}
+
+/** Bytes of n packed 4-bit codes, padded to even so the f16 parts after them stay aligned. */
+const nibbleBytes = (n: number): number => 2 * Math.ceil(n / 4);
+
+/** (lo, scale) pairs of an int4 block: keys per (layer, token group, channel), values per (layer, token, channel group). */
+function int4Groups(shape: KvShape, count: number): { keys: number; values: number } {
+  const kvDim = shape.nKvHeads * shape.headDim;
+  return { keys: shape.nLayers * int4KeyGroups(count) * kvDim, values: shape.nLayers * count * int4ValueGroups(kvDim) };
+}
+
+/** Typed views of an int4 payload, in layout order. */
+function int4Parts(shape: KvShape, count: number, buf: ArrayBuffer) {
+  const n = kvFloats(shape, count), c = nibbleBytes(n), g = int4Groups(shape, count);
+  const at = 2 * c;
+  return {
+    keyCodes: new Uint8Array(buf, 0, c), valueCodes: new Uint8Array(buf, c, c),
+    keyLo: new Uint16Array(buf, at, g.keys), keyScales: new Uint16Array(buf, at + 2 * g.keys, g.keys),
+    valueLo: new Uint16Array(buf, at + 4 * g.keys, g.values), valueScales: new Uint16Array(buf, at + 4 * g.keys + 2 * g.values, g.values),
+  };
 }
 
 /** Typed views of each part of a payload, in layout order. */
@@ -62,6 +92,15 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
     for (let i = 0; i < n; i++) h[n + i] = toF16(kv.values[i]);
     return out;
   }
+  if (codec === 'int4') {
+    const p = int4Parts(shape, count, out.buffer), kvDim = shape.nKvHeads * shape.headDim;
+    const codes = new Uint8Array(n);
+    quantizeInt4Keys(kv.keys, count, kvDim, codes, p.keyLo, p.keyScales);
+    packNibbles(codes, p.keyCodes);
+    quantizeInt4Values(kv.values, kvDim, codes, p.valueLo, p.valueScales);
+    packNibbles(codes, p.valueCodes);
+    return out;
+  }
   const p = parts(shape, count, codec, out.buffer);
   const signed = (codes: Uint8Array) => new Int8Array(codes.buffer, codes.byteOffset, codes.length);
   if (codec === 'int8') quantizeChannels(kv.keys, count, shape.nKvHeads * shape.headDim, p.keyCodes, p.lo!, p.keyScales);
@@ -82,6 +121,15 @@ export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array
     const h = new Uint16Array(buf), t = f16Table();
     for (let i = 0; i < n; i++) keys[i] = t[h[i]];
     for (let i = 0; i < n; i++) values[i] = t[h[n + i]];
+    return { keys, values };
+  }
+  if (codec === 'int4') {
+    const p = int4Parts(shape, count, buf as ArrayBuffer), kvDim = shape.nKvHeads * shape.headDim;
+    const codes = new Uint8Array(n);
+    unpackNibbles(p.keyCodes, codes);
+    dequantizeInt4Keys(codes, count, kvDim, p.keyLo, p.keyScales, keys);
+    unpackNibbles(p.valueCodes, codes);
+    dequantizeInt4Values(codes, kvDim, p.valueLo, p.valueScales, values);
     return { keys, values };
   }
   const p = parts(shape, count, codec, buf as ArrayBuffer);

@@ -8,6 +8,9 @@
 //     block's tokens, lo = min (f32), s = f16((max - lo) / 255), u8 codes round((x - lo) / s).
 //     Keys carry per-channel offsets and outlier channels (KIVI, arXiv 2402.02750); on stories260K
 //     this cuts the largest logit error of restored int8 keys from 0.31 to 0.07 at fewer bytes.
+//   int4, asymmetric (KIVI's 4-bit layout): keys per (layer, channel) over groups of 32 tokens,
+//     values per (layer, token) over groups of 32 channels; lo = f16(min), s = f16((max - lo) / 15),
+//     codes round((x - lo) / s) in [0, 15].
 import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../deepseek/fp8';
 import { f16Table, toF16 } from './f16';
 
@@ -106,3 +109,82 @@ export function dequantizeChannels(codes: Uint8Array, count: number, channels: n
 }
 
 export { E4M3_VALUES };
+
+/** The int4 codec's groups: keys per channel over this many tokens, values per token over this many channels. */
+export const INT4_KEY_TOKENS = 32;
+export const INT4_VALUE_CHANNELS = 32;
+
+/**
+ * Asymmetric 4-bit codes for `x`: the `groups(g)` indices of group g get codes round((x - lo) / s)
+ * in [0, 15], lo = f16(min) and s = f16((max - lo) / 15), raised one f16 step if lo + 15s falls
+ * short of max. Codes are one per byte here (packed two per byte by the payload).
+ */
+function quantizeInt4(x: Float32Array, count: number, indices: (g: number, visit: (i: number) => void) => void, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+  const t = f16Table();
+  for (let g = 0; g < count; g++) {
+    let min = Infinity, max = -Infinity;
+    indices(g, (i) => {
+      if (Number.isNaN(x[i])) max = NaN;
+      if (x[i] < min) min = x[i];
+      if (x[i] > max) max = x[i];
+    });
+    finite(max - min);
+    const [loBits, l] = f16Scale(min);
+    let [bits, s] = f16Scale(Math.max(0, max - l) / 15);
+    if (Math.fround(l + 15 * s) < max) [bits, s] = f16Scale(t[bits + 1] ?? Infinity);
+    lo[g] = loBits;
+    scales[g] = bits;
+    const inv = s === 0 ? 0 : 1 / s;
+    indices(g, (i) => (codes[i] = Math.max(0, Math.min(15, Math.round((x[i] - l) * inv)))));
+  }
+}
+
+/** Token groups of a block of `count` tokens for int4 keys (the last may be short). */
+export const int4KeyGroups = (count: number): number => Math.ceil(count / INT4_KEY_TOKENS);
+/** Channel groups of a token row of `kvDim` channels for int4 values (the last may be short). */
+export const int4ValueGroups = (kvDim: number): number => Math.ceil(kvDim / INT4_VALUE_CHANNELS);
+
+/** Keys of x[nLayers, count, kvDim]: one (lo, s) per (layer, token group, channel), KIVI-style. */
+export function quantizeInt4Keys(x: Float32Array, count: number, kvDim: number, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+  const tg = int4KeyGroups(count);
+  quantizeInt4(x, lo.length, (g, visit) => {
+    const c = g % kvDim, group = Math.floor(g / kvDim) % tg, l = Math.floor(g / (kvDim * tg));
+    const to = Math.min(count, (group + 1) * INT4_KEY_TOKENS);
+    for (let t = group * INT4_KEY_TOKENS; t < to; t++) visit((l * count + t) * kvDim + c);
+  }, codes, lo, scales);
+}
+
+/** Values of x[nLayers, count, kvDim]: one (lo, s) per (layer, token, group of channels). */
+export function quantizeInt4Values(x: Float32Array, kvDim: number, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+  const vg = int4ValueGroups(kvDim);
+  quantizeInt4(x, lo.length, (g, visit) => {
+    const row = Math.floor(g / vg) * kvDim, from = (g % vg) * INT4_VALUE_CHANNELS, to = Math.min(kvDim, from + INT4_VALUE_CHANNELS);
+    for (let c = from; c < to; c++) visit(row + c);
+  }, codes, lo, scales);
+}
+
+export function dequantizeInt4Keys(codes: Uint8Array, count: number, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
+  const t16 = f16Table(), tg = int4KeyGroups(count);
+  for (let i = 0; i < out.length; i++) {
+    const c = i % kvDim, row = Math.floor(i / kvDim), t = row % count, l = Math.floor(row / count);
+    const g = (l * tg + Math.floor(t / INT4_KEY_TOKENS)) * kvDim + c;
+    out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
+  }
+}
+
+export function dequantizeInt4Values(codes: Uint8Array, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
+  const t16 = f16Table(), vg = int4ValueGroups(kvDim);
+  for (let i = 0; i < out.length; i++) {
+    const g = Math.floor(i / kvDim) * vg + Math.floor((i % kvDim) / INT4_VALUE_CHANNELS);
+    out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
+  }
+}
+
+/** Codes 0..15, one per byte, packed two per byte: element 2i in the low nibble, 2i+1 in the high. */
+export function packNibbles(codes: Uint8Array, out: Uint8Array): void {
+  for (let i = 0; i < codes.length; i += 2) out[i >> 1] = codes[i] | ((codes[i + 1] ?? 0) << 4);
+}
+
+export function unpackNibbles(packed: Uint8Array, out: Uint8Array): void {
+  for (let i = 0; i < out.length; i++) out[i] = (packed[i >> 1] >> ((i & 1) << 2)) & 15;
+}

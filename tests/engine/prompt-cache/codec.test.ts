@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CODEC_NAMES, HEADER_BYTES, crc32, decodeEntry, encodeEntry, fromBase64, fromF16, packPayload, payloadBytes, toBase64, toF16, unpackPayload,
-  type CodecName, type KvRows,
+  type CodecName, type KvRows, type KvShape,
 } from '../../../engine/index';
 import { SHAPE, hashOf, maxError, randomRows } from './helpers';
 
@@ -58,12 +58,49 @@ function checkBounds(codec: CodecName, part: 'keys' | 'values', want: Float32Arr
     }
     return;
   }
+  if (codec === 'int4') return checkInt4(SHAPE, count, part, want, got);
   const relative = codec === 'fp8' ? 2 ** -4 + 2 ** -10 : 1 / 254 + 2 ** -10;
   for (let g = 0; g < want.length; g += G) {
     const { abs, amax } = maxError(want.subarray(g, g + G), got.subarray(g, g + G));
     expect(abs).toBeLessThanOrEqual(amax * relative);
   }
 }
+
+/** int4: asymmetric 4-bit per group: half a step (range / 15) plus the f16 rounding of the group's min. */
+function checkInt4(shape: KvShape, count: number, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
+  const kvDim = shape.nKvHeads * shape.headDim;
+  const groups: number[][] = [];
+  if (part === 'keys') {
+    for (let l = 0; l < shape.nLayers; l++) {
+      for (let t0 = 0; t0 < count; t0 += 32) {
+        for (let c = 0; c < kvDim; c++) groups.push(Array.from({ length: Math.min(32, count - t0) }, (_, t) => (l * count + t0 + t) * kvDim + c));
+      }
+    }
+  } else {
+    for (let row = 0; row < want.length / kvDim; row++) {
+      for (let c0 = 0; c0 < kvDim; c0 += 32) groups.push(Array.from({ length: Math.min(32, kvDim - c0) }, (_, c) => row * kvDim + c0 + c));
+    }
+  }
+  expect(groups.flat().length).toBe(want.length);
+  for (const idx of groups) {
+    const min = Math.min(...idx.map((i) => want[i])), range = Math.max(...idx.map((i) => want[i])) - min;
+    const bound = (range / 15) * (0.5 + 2 ** -9) + Math.abs(min) * 2 ** -11 + 1e-6;
+    for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
+  }
+}
+
+it('int4 round-trips shapes with short groups and an odd number of codes', () => {
+  const cases: [KvShape, number][] = [[{ nLayers: 2, nKvHeads: 3, headDim: 12 }, 40], [{ nLayers: 1, nKvHeads: 3, headDim: 5 }, 7]];
+  for (const [shape, count] of cases) {
+    const rows = randomRows(shape, 0, count, 11);
+    const payload = packPayload(shape, count, rows, 'int4');
+    expect(payload.length).toBe(payloadBytes(shape, count, 'int4'));
+    const back = unpackPayload(shape, count, payload, 'int4');
+    checkInt4(shape, count, 'keys', rows.keys, back.keys);
+    checkInt4(shape, count, 'values', rows.values, back.values);
+    expect(packPayload(shape, count, back, 'int4')).toEqual(payload);
+  }
+});
 
 describe.each(CODEC_NAMES)('%s codec', (codec) => {
   it('decodes what it encoded, within its error bound, and re-encodes byte for byte', async () => {
@@ -136,13 +173,18 @@ describe('a foreign entry is a miss', () => {
     bad.values[100] = NaN;
     await expect(encodeEntry(bad, 'int8', await hashOf())).rejects.toThrow(/finite/);
     await expect(encodeEntry(bad, 'fp8', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(bad, 'int4', await hashOf())).rejects.toThrow(/finite/);
     const badKey = randomRows(SHAPE, 0, 64);
     badKey.keys[5] = Infinity;
     await expect(encodeEntry(badKey, 'int8', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(badKey, 'int4', await hashOf())).rejects.toThrow(/finite/);
+    const nanKey = randomRows(SHAPE, 0, 64);
+    nanKey.keys[40] = NaN;
+    await expect(encodeEntry(nanKey, 'int4', await hashOf())).rejects.toThrow(/finite/);
   });
 });
 
-it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their scales', () => {
+it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their scales; int4 a quarter plus its', () => {
   const n = SHAPE.nLayers * 64 * SHAPE.nKvHeads * SHAPE.headDim;
   const channels = SHAPE.nLayers * SHAPE.nKvHeads * SHAPE.headDim;
   expect(payloadBytes(SHAPE, 64, 'f32')).toBe(8 * n);
@@ -150,4 +192,7 @@ it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their s
   expect(payloadBytes(SHAPE, 64, 'int8')).toBe(2 * n + 6 * channels + 2 * (n / SHAPE.headDim)); // key lo f32 + scale f16 per channel
   expect(payloadBytes(SHAPE, 64, 'int8-head')).toBe(2 * n + 4 * (n / SHAPE.headDim));
   expect(payloadBytes(SHAPE, 64, 'fp8')).toBe(payloadBytes(SHAPE, 64, 'int8-head'));
+  // codes n/2 bytes each; f16 (lo, scale) per channel per 32 tokens (keys), per token per 32 channels (values)
+  expect(payloadBytes(SHAPE, 64, 'int4')).toBe(n + 4 * (2 * channels) + 4 * (SHAPE.nLayers * 64 * 1));
+  expect(payloadBytes(SHAPE, 3, 'int4')).toBe(2 * Math.ceil((n / 64) * 3 / 4) * 2 + 4 * channels + 4 * (SHAPE.nLayers * 3));
 });

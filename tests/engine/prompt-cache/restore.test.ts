@@ -56,6 +56,14 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
           expect(warm.text).toBe(cold.text);
           expect(warm.result.cachedTokens).toBe(restoredTokens(cacheableBlocks(prefix), prefix));
         }
+        // the lossy codecs are reported, not held to the goldens: the first token where they part from them
+        const parts: string[] = [];
+        for (const codec of ['fp8', 'int8-head', 'int4'] as const) {
+          const warm = (await continuation(model, c, prefix, { restore: await throughCodec(captured!, codec) })).tokens.map((t) => t.id);
+          const at = warm.findIndex((id, i) => id !== c.token_ids[prefix + i]);
+          parts.push(`${codec} ${at < 0 ? 'same' : `differs from token ${at} of ${warm.length}`}`);
+        }
+        console.log(`greedy after restore, ${JSON.stringify(c.prompt)} ${prefix}-token prompt: ${parts.join(', ')}`);
       });
     }
   }
@@ -105,5 +113,6 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
     expect(maxDiff.f16).toBeLessThan(0.05);
     expect(maxDiff.int8).toBeLessThan(0.1);
     expect(greedySame.f16 && greedySame.int8).toBe(true);
+    expect(maxDiff.int4).toBeLessThan(1.5); // 1.10 when measured: reported, not held to the goldens
   });
 });
