@@ -2,8 +2,12 @@
 // thread), against this machine's limits measured the same way: single-core streaming-read bandwidth and
 // register-only SIMD peaks. Also the integer-dot vs float-dequant comparison that chose the Q8_0/Q4_0 kernels.
 // Run alone: node_modules/.bin/tsx bench/quant.ts
+// Batched (prefill) side by side: tsx bench/quant.ts --batched [a.wasm b.wasm ...] times the q8/q4 matmuls of
+// one stories110M layer at a 32-token chunk and the engine's 512-token prefill with each kernels.wasm given
+// (default: the built one), interleaved so that the machine's load hits them alike.
 // "hot" repeats one call on the same buffers (cache-resident when they fit); "cold" rotates over copies
 // totalling > 96 MiB (3× this machine's L3), so every call streams its weights from DRAM, as a forward pass does.
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { createWasmKernels } from '../kernels-wasm/index';
@@ -281,6 +285,62 @@ export async function benchQuant(opts: QuantBenchOptions = {}): Promise<string> 
   return out.join('\n');
 }
 
+/** Batched q8/q4 matmuls of one stories110M layer (wq/wk/wv/wo 768×768, w1/w3 2048×768, w2 768×2048) at a
+ * 32-token chunk, then the engine's 512-token prefill of the stories110M q8/q4 models; one row per wasm file. */
+export async function benchBatched(wasmFiles: string[]): Promise<string> {
+  const { ensureModelDir } = await import('./edge-models');
+  const { STORIES110M_SHAPE } = await import('../engine/index');
+  const { loadModelDir } = await import('../engine/model-dir');
+  const { readModelDir } = await import('../tools/model-files');
+  const modules = await Promise.all(wasmFiles.map((f) => WebAssembly.compile(readFileSync(f))));
+  const n = 32, layer: [number, number, number][] = [[768, 768, 4], [2048, 768, 2], [768, 2048, 1]]; // rows, cols, per layer
+  const lines = [`Load average ${fmt(loadavg()[0], 1)} at start.`, '',
+    '| kernels.wasm | weights | layer matmuls, 32 tokens (ms) | matmul tok/s (12 layers) | prefill tok/s (512 tokens, best of 3) |',
+    '| --- | --- | ---: | ---: | ---: |'];
+  for (const fmtName of ['q8', 'q4'] as const) {
+    const rand = prng(7);
+    const data = layer.map(([rows, cols]) => ({
+      q: (fmtName === 'q8' ? quantizeQ8_0 : quantizeQ4_0)(Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1), rows, cols),
+      x: Float32Array.from({ length: n * cols }, () => rand() * 2 - 1),
+    }));
+    const layerCalls = await Promise.all(modules.map(async (m) => {
+      const k = await createWasmKernels(m), quant = k.quant!, bytes = k.bytes!;
+      const fn = fmtName === 'q8' ? quant.matmulQ8 : quant.matmulQ4;
+      const calls = layer.map(([rows, cols, times], j) => {
+        const { q, x } = data[j];
+        const wp = k.alloc(Math.ceil(q.q.byteLength / 4)), dp = k.alloc(Math.ceil(q.d.byteLength / 4));
+        bytes(wp, q.q.byteLength).set(q.q);
+        bytes(dp, q.d.byteLength).set(new Uint8Array(q.d.buffer, q.d.byteOffset, q.d.byteLength));
+        const xp = k.alloc(n * cols), xq = k.alloc(Math.ceil(quantScratchBytes(cols, n) / 4)), op = k.alloc(n * rows);
+        k.write(xp, x);
+        return () => { for (let i = 0; i < times; i++) fn(op, wp, dp, xp, xq, rows, cols, n); };
+      });
+      return () => { for (const c of calls) c(); };
+    }));
+    const best = modules.map(() => Infinity);
+    for (let rep = 0; rep < 7; rep++) layerCalls.forEach((c, i) => { best[i] = Math.min(best[i], time(c, 100, 1)); });
+    const dir = ensureModelDir(`stories110M-${fmtName}`, STORIES110M_SHAPE, fmtName);
+    const models = [];
+    for (const m of modules) models.push((await loadModelDir(await createWasmKernels(m), readModelDir(dir), { maxSessions: 1 })).model);
+    const long = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 131) % 30000)));
+    const prefill = modules.map(() => 0);
+    for (let r = 0; r < 3; r++) {
+      for (let i = 0; i < models.length; i++) {
+        const t0 = performance.now();
+        for await (const _ of models[i].generate(long, { maxTokens: 1, temperature: 0, topP: 1, stopAtEos: false })) void _;
+        prefill[i] = Math.max(prefill[i], 512 / ((performance.now() - t0) / 1000));
+      }
+    }
+    wasmFiles.forEach((f, i) => lines.push(`| ${f} | ${fmtName} | ${fmt(best[i] * 1000, 2)} | ${fmt(n / (best[i] * 12))} | ${fmt(prefill[i])} |`));
+  }
+  return lines.join('\n');
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(await benchQuant());
+  const i = process.argv.indexOf('--batched');
+  if (i < 0) console.log(await benchQuant());
+  else {
+    const files = process.argv.slice(i + 1);
+    console.log(await benchBatched(files.length ? files : [new URL('../kernels-wasm/build/kernels.wasm', import.meta.url).pathname]));
+  }
 }

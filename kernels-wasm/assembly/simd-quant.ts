@@ -4,6 +4,9 @@
 // i16 lanes by shifts and masks, no widening shuffles: Q8_0's even/odd bytes of a 16-byte load, Q4_0's four
 // nibbles of each i16 lane — the activation layout is permuted to match. Q4_0's "- 8" is folded out:
 // Σ (n - 8)·x = Σ n·x - 8·Σx, with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
+// Batched (n > 1): tiles of 2 rows × 8 tokens (dot2xT), so the weight split, the f16 scale decode and the
+// activation loads are amortized, and each token's two block sums are folded into one vector before the
+// single convert and scale (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens at 32-token chunks).
 import { f16ToF32, paddedCols, quantizeActivations, xqStride } from './quant-common';
 import { hsum } from './simd-math';
 
@@ -87,9 +90,74 @@ import { hsum } from './simd-math';
   store<f32>(outB, hsum(b));
 }
 
+/** Σ w·x of one token's 32-block x against two rows' split weights, pairwise folded: [r0, r0, r1, r1] partials. */
+@inline function pairDot(a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128, x: usize): v128 {
+  const x0 = v128.load(x), x1 = v128.load(x, 16), x2 = v128.load(x, 32), x3 = v128.load(x, 48);
+  const ia = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(a0, x0), i32x4.dot_i16x8_s(a1, x1)),
+    i32x4.add(i32x4.dot_i16x8_s(a2, x2), i32x4.dot_i16x8_s(a3, x3)));
+  const ib = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(b0, x0), i32x4.dot_i16x8_s(b1, x1)),
+    i32x4.add(i32x4.dot_i16x8_s(b2, x2), i32x4.dot_i16x8_s(b3, x3)));
+  return i32x4.add(v128.shuffle<i32>(ia, ib, 0, 1, 4, 5), v128.shuffle<i32>(ia, ib, 2, 3, 6, 7));
+}
+
+/** acc += (pair sums [- 8·Σx for Q4_0]) · [dw0, dw0, dw1, dw1] · d_x for one token's block k. */
+@inline function pairAcc(acc: v128, s: v128, dwv: v128, xs: usize, k: usize, nb: usize, q4: bool): v128 {
+  const sc = xs + (nb << 6) + (k << 2);
+  if (q4) s = i32x4.sub(s, i64x2.splat(<i64><u32>(load<i32>(sc + (nb << 2)) << 3)));
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.mul(dwv, v128.load32_splat(sc))));
+}
+
+/**
+ * Two rows · eight tokens (four when `wide` is false; a constant at each call site): each block's weights
+ * are split into i16 lanes once and feed 16 (8) dot products, each token's activations are loaded once
+ * for both rows, and each token's pair of block sums takes one convert and one scale.
+ */
+@inline function dot2xT(out: usize, outStride: usize, r0: usize, r1: usize, d0: usize, d1: usize, xq: usize, stride: usize, nb: i32, q4: bool, wide: bool): void {
+  const x0 = xq, x1 = xq + stride, x2 = x1 + stride, x3 = x2 + stride, nbu = <usize>nb;
+  const x4 = x3 + stride, x5 = x4 + stride, x6 = x5 + stride, x7 = x6 + stride;
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+  const m = i16x8.splat(15);
+  for (let k: usize = 0; k < nbu; k++) {
+    let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
+    if (q4) {
+      const v = v128.load(r0 + (k << 4)), u = v128.load(r1 + (k << 4));
+      a0 = v128.and(v, m); a1 = v128.and(i16x8.shr_u(v, 8), m); a2 = v128.and(i16x8.shr_u(v, 4), m); a3 = i16x8.shr_u(v, 12);
+      b0 = v128.and(u, m); b1 = v128.and(i16x8.shr_u(u, 8), m); b2 = v128.and(i16x8.shr_u(u, 4), m); b3 = i16x8.shr_u(u, 12);
+    } else {
+      const v0 = v128.load(r0 + (k << 5)), v1 = v128.load(r0 + (k << 5), 16);
+      const u0 = v128.load(r1 + (k << 5)), u1 = v128.load(r1 + (k << 5), 16);
+      a0 = i16x8.shr_s(i16x8.shl(v0, 8), 8); a1 = i16x8.shr_s(v0, 8); a2 = i16x8.shr_s(i16x8.shl(v1, 8), 8); a3 = i16x8.shr_s(v1, 8);
+      b0 = i16x8.shr_s(i16x8.shl(u0, 8), 8); b1 = i16x8.shr_s(u0, 8); b2 = i16x8.shr_s(i16x8.shl(u1, 8), 8); b3 = i16x8.shr_s(u1, 8);
+    }
+    const dw0 = f16ToF32(load<u16>(d0 + (k << 1))), dw1 = f16ToF32(load<u16>(d1 + (k << 1)));
+    const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
+    const x = k << 6;
+    c0 = pairAcc(c0, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x0 + x), dwv, x0, k, nbu, q4);
+    c1 = pairAcc(c1, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x1 + x), dwv, x1, k, nbu, q4);
+    c2 = pairAcc(c2, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x2 + x), dwv, x2, k, nbu, q4);
+    c3 = pairAcc(c3, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x3 + x), dwv, x3, k, nbu, q4);
+    if (wide) {
+      c4 = pairAcc(c4, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x4 + x), dwv, x4, k, nbu, q4);
+      c5 = pairAcc(c5, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x5 + x), dwv, x5, k, nbu, q4);
+      c6 = pairAcc(c6, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x6 + x), dwv, x6, k, nbu, q4);
+      c7 = pairAcc(c7, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x7 + x), dwv, x7, k, nbu, q4);
+    }
+  }
+  // Lanes [r0, r0, r1, r1] → out[t, r0], out[t, r1] (r1 is the next row, 4 bytes on).
+  storePair(out, c0); storePair(out + outStride, c1); storePair(out + 2 * outStride, c2); storePair(out + 3 * outStride, c3);
+  if (wide) {
+    storePair(out + 4 * outStride, c4); storePair(out + 5 * outStride, c5); storePair(out + 6 * outStride, c6); storePair(out + 7 * outStride, c7);
+  }
+}
+
+@inline function storePair(o: usize, c: v128): void {
+  store<f32>(o, f32x4.extract_lane(c, 0) + f32x4.extract_lane(c, 1));
+  store<f32>(o, f32x4.extract_lane(c, 2) + f32x4.extract_lane(c, 3), 4);
+}
+
 /** Tokens per chunk: their quantized activations (about 256 KiB) stay in L2 while W streams once per chunk. */
 @inline function tokenChunk(cols: i32): i32 {
-  return max(2, <i32>(<usize>262144 / xqStride(cols)) & ~1);
+  return max(8, <i32>(<usize>262144 / xqStride(cols)) & ~7);
 }
 
 // Inlined into each export so `q4` is a constant there and every format branch folds away.
@@ -105,7 +173,29 @@ import { hsum } from './simd-math';
   const chunk = tokenChunk(cols);
   for (let t0 = 0; t0 < n; t0 += chunk) {
     const tEnd = min(n, t0 + chunk);
-    for (let r = 0; r < rows; r++) {
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      const row = w + <usize>r * rowBytes, dr = d + <usize>r * dBytes, o = out + (<usize>r << 2);
+      let t = t0;
+      for (; t + 8 <= tEnd; t += 8) {
+        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, true);
+      }
+      if (t + 4 <= tEnd) {
+        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, false);
+        t += 4;
+      }
+      for (; t + 2 <= tEnd; t += 2) {
+        const oa = o + <usize>t * outStride, xa = xq + <usize>t * stride;
+        dotRowX2(oa, oa + outStride, row, dr, xa, xa + stride, nb, q4);
+        dotRowX2(oa + 4, oa + outStride + 4, row + rowBytes, dr + dBytes, xa, xa + stride, nb, q4);
+      }
+      if (t < tEnd) {
+        const xt = xq + <usize>t * stride, ot = o + <usize>t * outStride;
+        store<f32>(ot, dotRow(row, dr, xt, nb, q4));
+        store<f32>(ot, dotRow(row + rowBytes, dr + dBytes, xt, nb, q4), 4);
+      }
+    }
+    for (; r < rows; r++) {
       const row = w + <usize>r * rowBytes, dr = d + <usize>r * dBytes, o = out + (<usize>r << 2);
       let t = t0;
       for (; t + 2 <= tEnd; t += 2) {

@@ -1,6 +1,6 @@
 // The quantized ops' rows of the conformance table (the f32 ops' rows are in cases.ts). Sizes are
 // awkward on purpose: cols not a multiple of 32 (padded blocks) or 16 (the FP8 scalar tails), ragged
-// 128×128 FP8 blocks, odd token counts (the 2-token tiles' tails), and the chunked prefill path.
+// 128×128 FP8 blocks, odd token counts (the 8/4/2-token tiles' tails), and the chunked prefill path.
 import type { QuantOps } from '../../kernels-wasm/types';
 import { extCase, type ExtCase, type OpFamily } from './quant-table';
 import { F32_DOTS, quantSpecs } from './quant-specs';
@@ -16,7 +16,9 @@ const intCases = (q: 'Q8' | 'Q4') => [
     extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1 }, F32_DOTS)),
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
-  ...[[1, 1, 2], [7, 33, 3], [13, 67, 5], [67, 13, 2], [172, 288, 7], [9, 4099, 4], [33, 3000, 97]].map(([rows, cols, n]) =>
+  ...[[1, 1, 2], [7, 33, 3], [13, 67, 5], [67, 13, 2], [172, 288, 7], [9, 4099, 4], [33, 3000, 97],
+    // the 2-row × 8/4-token tiles and every tail: 15 = 8 + 4 + 2 + 1 tokens, 14 = 8 + 4 + 2, odd rows
+    [6, 45, 15], [5, 100, 14], [4, 64, 8]].map(([rows, cols, n]) =>
     extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS)),
   extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
 ];
