@@ -5,6 +5,8 @@
 // Batched (prefill) side by side: tsx bench/quant.ts --batched [a.wasm b.wasm ...] times the q8/q4 matmuls of
 // one stories110M layer at a 32-token chunk and the engine's 512-token prefill with each kernels.wasm given
 // (default: the built one), interleaved so that the machine's load hits them alike.
+// Decode side by side: tsx bench/quant.ts --matvec [a.wasm b.wasm ...] times the stories110M q8 matvecs with each
+// (default: kernels.wasm and kernels-relaxed.wasm; workerd's timing of the two is in tests/worker/relaxed-simd.test.ts).
 // "hot" repeats one call on the same buffers (cache-resident when they fit); "cold" rotates over copies
 // totalling > 96 MiB (3× this machine's L3), so every call streams its weights from DRAM, as a forward pass does.
 import { readFileSync } from 'node:fs';
@@ -336,9 +338,45 @@ export async function benchBatched(wasmFiles: string[]): Promise<string> {
   return lines.join('\n');
 }
 
+/** Decode (one token) Q8_0 matvecs of stories110M (one layer's seven, and the 32000×768 classifier), hot, with
+ * each wasm file's bound matvecQ8 (kernels-relaxed.wasm binds its relaxed kernel); skips a file Node can't validate. */
+export async function benchMatvec(wasmFiles: string[]): Promise<string> {
+  const usable = wasmFiles.filter((f) => WebAssembly.validate(readFileSync(f)));
+  const modules = await Promise.all(usable.map((f) => WebAssembly.compile(readFileSync(f))));
+  const shapes: [string, number, number, number][] = [['layer (4×768², 2×2048×768, 768×2048)', 768, 768, 4], ['', 2048, 768, 2], ['', 768, 2048, 1], ['classifier 32000×768', 32000, 768, 1]];
+  const rand = prng(7);
+  const data = shapes.map(([, rows, cols]) => ({ q: quantizeQ8_0(Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1), rows, cols), x: Float32Array.from({ length: cols }, () => rand() * 2 - 1) }));
+  const calls = await Promise.all(modules.map(async (m) => {
+    const k = await createWasmKernels(m), quant = k.quant!, bytes = k.bytes!;
+    return shapes.map(([, rows, cols, times], j) => {
+      const { q, x } = data[j];
+      const wp = k.alloc(Math.ceil(q.q.byteLength / 4)), dp = k.alloc(Math.ceil(q.d.byteLength / 4));
+      bytes(wp, q.q.byteLength).set(q.q);
+      bytes(dp, q.d.byteLength).set(new Uint8Array(q.d.buffer, q.d.byteOffset, q.d.byteLength));
+      const xp = k.alloc(cols), xq = k.alloc(Math.ceil(quantScratchBytes(cols) / 4)), op = k.alloc(rows);
+      k.write(xp, x);
+      return () => { for (let i = 0; i < times; i++) quant.matvecQ8(op, wp, dp, xp, xq, rows, cols); };
+    });
+  }));
+  const layer = modules.map(() => Infinity), head = modules.map(() => Infinity);
+  for (let rep = 0; rep < 7; rep++) {
+    calls.forEach((c, i) => {
+      layer[i] = Math.min(layer[i], time(() => { c[0](); c[1](); c[2](); }, 100, 1));
+      head[i] = Math.min(head[i], time(c[3], 100, 1));
+    });
+  }
+  const lines = [`Load average ${fmt(loadavg()[0], 1)} at start.`, '', '| kernels.wasm | q8 layer matvecs (µs) | q8 classifier matvec (µs) | decode matvec tok/s (12 layers + classifier) |', '| --- | ---: | ---: | ---: |'];
+  usable.forEach((f, i) => lines.push(`| ${f} | ${fmt(layer[i] * 1e6, 1)} | ${fmt(head[i] * 1e6, 1)} | ${fmt(1 / (12 * layer[i] + head[i]))} |`));
+  for (const f of wasmFiles.filter((f) => !usable.includes(f))) lines.push(`| ${f} | not valid here | | |`);
+  return lines.join('\n');
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const i = process.argv.indexOf('--batched');
-  if (i < 0) console.log(await benchQuant());
+  const i = process.argv.indexOf('--batched'), j = process.argv.indexOf('--matvec');
+  if (j >= 0) {
+    const files = process.argv.slice(j + 1);
+    console.log(await benchMatvec(files.length ? files : ['kernels', 'kernels-relaxed'].map((b) => new URL(`../kernels-wasm/build/${b}.wasm`, import.meta.url).pathname)));
+  } else if (i < 0) console.log(await benchQuant());
   else {
     const files = process.argv.slice(i + 1);
     console.log(await benchBatched(files.length ? files : [new URL('../kernels-wasm/build/kernels.wasm', import.meta.url).pathname]));

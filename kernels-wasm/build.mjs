@@ -1,21 +1,18 @@
-// Compiles kernels-wasm/assembly/*.ts to kernels-wasm/build/kernels.wasm with the AssemblyScript compiler.
-// Skips the work when the output is newer than every source; prints one line either way.
+// Compiles kernels-wasm/assembly/*.ts with the AssemblyScript compiler into kernels-wasm/build/:
+// kernels.wasm (entry index.ts, SIMD) and kernels-relaxed.wasm (entry relaxed.ts: the same exports plus the
+// relaxed-SIMD kernels, for hosts whose WebAssembly.validate accepts it — the Worker).
+// Skips an output when it is newer than every source; prints one line per output either way.
 import { mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(here, 'assembly');
-const outFile = join(here, 'build', 'kernels.wasm');
-// Written beside the output and renamed, so a concurrent reader never sees half a module.
-const tmpFile = `${outFile}.${process.pid}.tmp`;
 
 // Memory starts at one page and may grow to the whole 4 GiB wasm32 space; the host grows it.
-const ascArgs = [
-  join(srcDir, 'index.ts'),
-  '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert',
-  '--initialMemory', '1', '--maximumMemory', '65536',
-  '-o', tmpFile,
+const targets = [
+  { name: 'kernels.wasm', entry: 'index.ts', features: ['--enable', 'simd'] },
+  { name: 'kernels-relaxed.wasm', entry: 'relaxed.ts', features: ['--enable', 'simd', '--enable', 'relaxed-simd'] },
 ];
 
 function newestSource() {
@@ -23,27 +20,34 @@ function newestSource() {
   return Math.max(...[fileURLToPath(import.meta.url), ...files].map((f) => statSync(f).mtimeMs));
 }
 
-function outputTime() {
+function outputTime(file) {
   try {
-    return statSync(outFile).mtimeMs;
+    return statSync(file).mtimeMs;
   } catch {
     return -Infinity;
   }
 }
 
-if (outputTime() > newestSource()) {
-  console.log('build:wasm: kernels.wasm is up to date');
-} else {
+for (const { name, entry, features } of targets) {
+  const outFile = join(here, 'build', name);
+  if (outputTime(outFile) > newestSource()) {
+    console.log(`build:wasm: ${name} is up to date`);
+    continue;
+  }
+  // Written beside the output and renamed, so a concurrent reader never sees half a module.
+  const tmpFile = `${outFile}.${process.pid}.tmp`;
   mkdirSync(dirname(outFile), { recursive: true });
   const started = Date.now();
   const { default: asc } = await import('assemblyscript/dist/asc.js');
-  const { error, stderr } = await asc.main(ascArgs);
+  const { error, stderr } = await asc.main([
+    join(srcDir, entry), '-O3', ...features, '--runtime', 'stub', '--noAssert',
+    '--initialMemory', '1', '--maximumMemory', '65536', '-o', tmpFile,
+  ]);
   if (error) {
     console.error(stderr.toString());
     console.error(`build:wasm: failed: ${error.message}`);
     process.exit(1);
   }
   renameSync(tmpFile, outFile);
-  const bytes = statSync(outFile).size;
-  console.log(`build:wasm: built kernels.wasm (${bytes} bytes) in ${Date.now() - started} ms`);
+  console.log(`build:wasm: built ${name} (${statSync(outFile).size} bytes) in ${Date.now() - started} ms`);
 }

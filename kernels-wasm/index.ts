@@ -1,5 +1,6 @@
 // TS binding of the AssemblyScript kernels: instantiates a compiled module (workerd hands the Worker a
 // WebAssembly.Module; Node reads it in node.ts) and exposes it as a KernelBackend. Imports nothing Node-only.
+// Either build works: kernels.wasm, or kernels-relaxed.wasm whose relaxed-SIMD kernels then replace their twins' SIMD ones.
 import type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
 
 export type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
@@ -41,7 +42,10 @@ function pickNamed<T>(exports: Exports, names: Record<string, [string, boolean]>
 
 function quantBackend(exports: Exports): QuantBackend {
   const names = Object.fromEntries(Object.entries(QUANT_EXPORTS).map(([k, v]) => [k, [v, true] as [string, boolean]]));
-  return { ...pickNamed<QuantOps>(exports, names, false), scalar: pickNamed<QuantOps>(exports, names, true) };
+  const ops = pickNamed<QuantOps>(exports, names, false);
+  // kernels-relaxed.wasm: the relaxed-SIMD Q8_0 matvec, bit-identical to matvec_q8_0 (same twin).
+  if (typeof exports.matvec_q8_0_relaxed === 'function') ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
+  return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
 function deepSeekBackend(exports: Exports): DeepSeekBackend {
