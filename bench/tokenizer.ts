@@ -5,44 +5,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Llama2cTokenizer, syntheticLlama2cTokenizer } from '../engine/index';
+import { referenceEncode } from '../tests/engine/reference-encode';
 import { findStories260k, sharedModelsDir } from '../tools/paths';
 
 const RUNS = 5;
 const TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her big red ball. ';
-
-/** run.c's encode as plainly written (a copy of tests/engine/tokenizer.test.ts's reference). */
-function quadraticEncode(tok: Llama2cTokenizer, text: string): number[] {
-  const lookup = new Map<string, number>();
-  tok.pieces.forEach((p, id) => {
-    if (!lookup.has(p)) lookup.set(p, id);
-  });
-  const bytes = new TextEncoder().encode(text);
-  const tokens = [1];
-  if (bytes.length > 0) tokens.push(lookup.get(' ')!);
-  for (let i = 0; i < bytes.length; ) {
-    let end = i + 1;
-    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80 && end - i < 4) end++;
-    const id = lookup.get(String.fromCharCode(...bytes.subarray(i, end)));
-    if (id !== undefined) tokens.push(id);
-    else for (let b = i; b < end; b++) tokens.push(bytes[b] + 3);
-    i = end;
-  }
-  for (;;) {
-    let bestScore = -1e10;
-    let bestId = -1;
-    let bestIdx = -1;
-    for (let i = 0; i < tokens.length - 1; i++) {
-      const id = lookup.get(tok.pieces[tokens[i]] + tok.pieces[tokens[i + 1]]);
-      if (id !== undefined && tok.scores[id] > bestScore) {
-        bestScore = tok.scores[id];
-        bestId = id;
-        bestIdx = i;
-      }
-    }
-    if (bestIdx === -1) return tokens;
-    tokens.splice(bestIdx, 2, bestId);
-  }
-}
 
 /** The text repeated until it encodes to about `target` tokens. */
 function promptOf(tok: Llama2cTokenizer, target: number): string {
@@ -71,8 +38,8 @@ export function benchTokenizer(target = 2000): string {
   for (const [name, tok] of tokenizers) {
     const text = promptOf(tok, target);
     const ids = tok.encode(text, { bos: true });
-    if (JSON.stringify(ids) !== JSON.stringify(quadraticEncode(tok, text))) throw new Error(`${name}: the two encoders disagree`);
-    const before = medianMs(() => quadraticEncode(tok, text));
+    if (JSON.stringify(ids) !== JSON.stringify(referenceEncode(tok, text))) throw new Error(`${name}: the two encoders disagree`);
+    const before = medianMs(() => referenceEncode(tok, text));
     const after = medianMs(() => tok.encode(text, { bos: true }));
     lines.push(`| ${name} | ${ids.length} | ${before.toFixed(1)} | ${after.toFixed(2)} | ${(before / after).toFixed(0)}× |`);
   }

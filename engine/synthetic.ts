@@ -11,7 +11,7 @@ export const STORIES15M_SHAPE: SyntheticShape = { dim: 288, hiddenDim: 768, nLay
 export const STORIES110M_SHAPE: SyntheticShape = { dim: 768, hiddenDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 12, vocabSize: 32000, seqLen: 1024 };
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

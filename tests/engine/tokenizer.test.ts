@@ -3,8 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeLlama2cTokenizer, Llama2cTokenizer, runcPrintable, syntheticLlama2cTokenizer, TokenizerError } from '../../engine/index';
+import { mulberry32 } from '../../engine/synthetic';
 import { findStories260k, sharedModelsDir } from '../../tools/paths';
 import { loadStories } from './helpers';
+import { referenceEncode } from './reference-encode';
 
 const stories = loadStories();
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -82,66 +84,6 @@ describe('synthetic tokenizer', () => {
   });
 });
 
-/**
- * run.c's encode written plainly, as the tokenizer did before its merge loop used a heap: after
- * every merge, rescan all adjacent pairs for the best-scoring merged piece (first wins ties).
- */
-function referenceEncode(tok: Llama2cTokenizer, text: string): number[] {
-  const lookup = referenceLookup(tok);
-  const bytes = new TextEncoder().encode(text);
-  const binary = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
-  const tokens = [1];
-  if (bytes.length > 0) tokens.push(lookup.get(' ')!);
-  for (let i = 0; i < bytes.length; ) {
-    let end = i + 1;
-    while (end < bytes.length && (bytes[end] & 0xc0) === 0x80 && end - i < 4) end++;
-    const id = lookup.get(binary(i, end));
-    if (id !== undefined) tokens.push(id);
-    else for (let b = i; b < end; b++) tokens.push(bytes[b] + 3);
-    i = end;
-  }
-  for (;;) {
-    let bestScore = -1e10;
-    let bestId = -1;
-    let bestIdx = -1;
-    for (let i = 0; i < tokens.length - 1; i++) {
-      const id = lookup.get(tok.pieces[tokens[i]] + tok.pieces[tokens[i + 1]]);
-      if (id !== undefined && tok.scores[id] > bestScore) {
-        bestScore = tok.scores[id];
-        bestId = id;
-        bestIdx = i;
-      }
-    }
-    if (bestIdx === -1) return tokens;
-    tokens.splice(bestIdx, 2, bestId);
-  }
-}
-
-const lookups = new WeakMap<Llama2cTokenizer, Map<string, number>>();
-
-/** Piece to id, the first id for a duplicate piece; built once per tokenizer (32000 pieces are slow to map per call). */
-function referenceLookup(tok: Llama2cTokenizer): Map<string, number> {
-  let lookup = lookups.get(tok);
-  if (!lookup) {
-    lookup = new Map();
-    for (const [id, p] of tok.pieces.entries()) if (!lookup.has(p)) lookup.set(p, id);
-    lookups.set(tok, lookup);
-  }
-  return lookup;
-}
-
-/** mulberry32: seeded, so a failure names a string that reproduces. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const WORDS = 'Once upon a time there was a little girl named Lily She loved to play the ball and the tree'.split(' ');
 // One to four UTF-8 bytes each; some are vocabulary pieces, others fall back to bytes.
 const MULTIBYTE = ['é', 'ü', 'ï', 'Ω', 'ß', '中', '文', '€', '😀', '🦙', '\u0301'];
@@ -165,7 +107,7 @@ function randomText(random: () => number): string {
 
 /** Encodes `cases` seeded random strings with both algorithms and expects the same ids. */
 function expectMatchesReference(tok: Llama2cTokenizer, seed: number, cases: number): void {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   for (let i = 0; i < cases; i++) {
     const s = randomText(random);
     expect(tok.encode(s, { bos: true }), JSON.stringify(s)).toEqual(referenceEncode(tok, s));
@@ -186,7 +128,7 @@ describe('heap merge loop equals the quadratic run.c loop', () => {
     ];
     const pieces: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...bytePieces, [' ', 0], ['a', 0], ['b', 0], ...merges];
     const tok = Llama2cTokenizer.fromBytes(encodeLlama2cTokenizer(pieces));
-    const random = seededRandom(3);
+    const random = mulberry32(3);
     for (let i = 0; i < 400; i++) {
       const s = Array.from({ length: Math.floor(random() * 80) }, () => ['a', 'b', ' ', 'é', 'x'][Math.floor(random() * 5)]).join('');
       expect(tok.encode(s, { bos: true }), JSON.stringify(s)).toEqual(referenceEncode(tok, s));

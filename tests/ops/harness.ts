@@ -3,17 +3,10 @@ import type { KernelBackend, KernelOps } from '../../kernels-wasm/types';
 import { specs, type OpName, type OpSpec } from './specs';
 import type { OpCase } from './cases';
 
-/** mulberry32: a tiny seeded PRNG, so every run and every backend sees the same inputs. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (engine/synthetic.ts): a tiny seeded PRNG, so every run and every backend sees the same inputs. */
+import { mulberry32 as prng } from '../../engine/synthetic';
+
+export { prng };
 
 /** Normalized mean squared error, Σ(a-b)² / Σb² (ggml test-backend-ops). */
 export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
