@@ -4,6 +4,7 @@
 // walk over the frames also collects a whole JSON answer.
 import { makeUsage, type Cost, type Usage } from '../protocol/usage';
 import type { OpenedUpstream } from './upstream';
+import { sseResponse } from '../protocol/sse';
 
 export type RelayStatus = 'completed' | 'failed' | 'disconnected';
 
@@ -143,27 +144,16 @@ export async function collect(up: OpenedUpstream, ctx: RelayContext): Promise<Re
   }
 }
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
-
 /** The relayed stream as a Response. A client that goes away ends the upstream request at once. */
 export function relayResponse(up: OpenedUpstream, ctx: RelayContext, errorFrame: (err: unknown) => object, headers: Record<string, string>): Response {
   const state = { cancelled: false };
   const source = relay(up, ctx, errorFrame, state);
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await source.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
-    },
-    async cancel() {
-      state.cancelled = true;
-      // Closing the upstream wakes a relay waiting on the origin; it then settles as disconnected.
-      up.close();
-      await source.return(undefined);
-    },
+  return sseResponse(source, headers, async () => {
+    state.cancelled = true;
+    // Closing the upstream wakes a relay waiting on the origin; it then settles as disconnected.
+    up.close();
+    await source.return(undefined);
   });
-  return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }
 
 /** SSE frames for the client, each as soon as the origin sends it; an error after the first byte becomes an error frame. */

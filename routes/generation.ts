@@ -12,6 +12,7 @@ import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
 import { toApiError } from './errors';
 import { LogprobCollector } from './logprobs';
+import { sseFrame, sseResponse } from '../protocol/sse';
 
 export interface GenerationPlan {
   engine: LlamaModel;
@@ -131,28 +132,6 @@ export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Prom
   }
 }
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-};
-
-/** An SSE body pulled from `source`; `onCancel` (default: end the source) runs when the client goes away. */
-function sse(source: AsyncGenerator<string>, headers: Record<string, string>, onCancel: () => Promise<unknown> = () => source.return(undefined)): Response {
-  const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await source.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
-    },
-    async cancel() {
-      await onCancel();
-    },
-  });
-  return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
-}
-
 /**
  * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
  * An error after the first byte becomes an `error` frame, and the stream closes either way.
@@ -161,7 +140,7 @@ export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Re
   const abort = new AbortController();
   const state = { settled: false };
   const source = sseFrames(plan, frames, abort.signal, state);
-  return sse(source, headers, async () => {
+  return sseResponse(source, headers, async () => {
     abort.abort();
     await source.return(undefined);
     // Cancelled before its first pull, the generator never ran and so never settled.
@@ -174,23 +153,21 @@ export function replayStream(result: GenerationResult, frames: Frames, includeUs
   async function* replay(): AsyncGenerator<string> {
     const choices = result.choices ?? [result];
     for (const [i, choice] of choices.entries()) {
-      for (const f of frames.opening(i)) yield frame(f);
-      if (choice.text || choice.logprobs?.length) yield frame(frames.delta(choice.text, choice.logprobs, i));
-      if (i < choices.length - 1) yield frame(frames.finish(choice.finishReason, undefined, i));
+      for (const f of frames.opening(i)) yield sseFrame(f);
+      if (choice.text || choice.logprobs?.length) yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
+      if (i < choices.length - 1) yield sseFrame(frames.finish(choice.finishReason, undefined, i));
     }
     yield* closing(result, choices.length - 1, frames, includeUsage);
   }
-  return sse(replay(), headers);
+  return sseResponse(replay(), headers);
 }
-
-const frame = (data: object | string) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 /** The last choice's finish frame (with the cost when no usage chunk follows), the usage chunk, [DONE]. */
 function* closing(result: GenerationResult, last: number, frames: Frames, includeUsage: boolean): Generator<string> {
   const reason = (result.choices?.[last] ?? result).finishReason;
-  yield frame(frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last));
-  if (includeUsage) yield frame(frames.usage(result.usage));
-  yield frame('[DONE]');
+  yield sseFrame(frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last));
+  if (includeUsage) yield sseFrame(frames.usage(result.usage));
+  yield sseFrame('[DONE]');
 }
 
 async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
@@ -203,7 +180,7 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
       tokens = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
       let text = '';
-      for (const f of frames.opening(i)) yield frame(f);
+      for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
           runs.push(step.value);
@@ -213,7 +190,7 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
         produced++;
         text += step.value.text;
         logprobs?.push(step.value);
-        if (step.value.text) yield frame(frames.delta(step.value.text, logprobs?.take(), i));
+        if (step.value.text) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
       }
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
@@ -221,14 +198,14 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
         yield* closing(await billed(plan, resultOf(choices, runs), aborted), i, frames, plan.includeUsage);
         return;
       }
-      yield frame(frames.finish(choices[i].finishReason, undefined, i));
+      yield sseFrame(frames.finish(choices[i].finishReason, undefined, i));
     }
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
     // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
     if (!state.settled) await plan.meter?.finish(failed(plan, produced));
     state.settled = true;
-    yield frame(toApiError(err).toJSON());
+    yield sseFrame(toApiError(err).toJSON());
   } finally {
     await tokens?.return(undefined as never);
     // The client went away mid-stream: bill the prompt and the tokens produced so far.

@@ -5,6 +5,7 @@ import { costHeaders } from '../billing/wire';
 import type { RelayResult } from '../dispatch/relay';
 import type { ChatCompletion, Completion } from '../protocol/responses';
 import type { AppEnv } from './env';
+import { SSE_HEADERS, sseFrame } from '../protocol/sse';
 
 /** A generation request as the routes validated it, ready for an origin. */
 export interface OriginCall {
@@ -70,6 +71,6 @@ export function replayOrigin(c: Context<AppEnv>, call: OriginCall, base: Base, r
   const last = frames.length - 1;
   if (call.includeUsage) frames.push({ ...base, object: shape.chunkObject, system_fingerprint: ORIGIN_FINGERPRINT, choices: [], usage: r.usage });
   else if (r.usage.cost) frames[last] = { ...frames[last], usage: r.usage };
-  const body = [...frames.map((f) => `data: ${JSON.stringify(f)}\n\n`), 'data: [DONE]\n\n'].join('');
-  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...headers } });
+  const body = [...frames.map((f) => sseFrame(f)), sseFrame('[DONE]')].join('');
+  return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }

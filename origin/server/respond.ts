@@ -6,10 +6,7 @@
 import { ApiError } from '../../protocol/errors';
 import type { Sequence, SequenceEvent } from '../scheduler/sequence';
 import type { Frames } from './frames';
-
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
-
-const frame = (data: object | string) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
 
 /** Waits for the whole generation and returns the JSON body; throws its error. */
 export async function collect(seq: Sequence, frames: Frames): Promise<object> {
@@ -27,7 +24,7 @@ export async function stream(seq: Sequence, frames: Frames, includeUsage: boolea
   const first = await seq.events.next();
   if (first.kind === 'error') throw first.error;
   const encoder = new TextEncoder();
-  let pending: string[] = [...frames.opening().map(frame), ...framesOf(first, frames, includeUsage)];
+  let pending: string[] = [...frames.opening().map((f) => sseFrame(f)), ...framesOf(first, frames, includeUsage)];
   let ended = first.kind === 'end';
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -48,10 +45,10 @@ export async function stream(seq: Sequence, frames: Frames, includeUsage: boolea
 }
 
 function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): string[] {
-  if (ev.kind === 'text') return [frame(frames.delta(ev.text, ev.logprobs))];
-  if (ev.kind === 'error') return [frame((ev.error instanceof ApiError ? ev.error : new ApiError(500, 'Generation failed.', 'server_error')).toJSON())];
-  const out = [frame(frames.finish(ev.finishReason))];
-  if (includeUsage) out.push(frame(frames.usage(ev.usage)));
-  out.push(frame('[DONE]'));
+  if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs))];
+  if (ev.kind === 'error') return [sseFrame((ev.error instanceof ApiError ? ev.error : new ApiError(500, 'Generation failed.', 'server_error')).toJSON())];
+  const out = [sseFrame(frames.finish(ev.finishReason))];
+  if (includeUsage) out.push(sseFrame(frames.usage(ev.usage)));
+  out.push(sseFrame('[DONE]'));
   return out;
 }
