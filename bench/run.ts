@@ -54,6 +54,11 @@ const benches: Record<string, Bench> = {
     inDefault: true,
     run: async () => (await import('./prompt-cache')).benchPromptCache(),
   },
+  'prompt-cache-workerd': {
+    title: 'Prompt cache inside workerd, through the real Worker: TTFT cold vs cached at 256/1024/2048 prompt tokens',
+    inDefault: false,
+    run: async () => (await import('./prompt-cache-workerd')).benchPromptCacheWorkerd({ log }),
+  },
   origin: {
     title: 'Origin: tokens/s at 1, 4, 16 concurrent streams',
     inDefault: true,
