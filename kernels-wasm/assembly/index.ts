@@ -21,6 +21,9 @@ export function exp_scalar(x: usize, n: i32): void {
   for (let j: usize = 0; j < (<usize>n << 2); j += 4) store<f32>(x + j, Mathf.exp(load<f32>(x + j)));
 }
 
+// Test hooks: the int8 activation quantizer of the SIMD kernels and its scalar twin (the one the _scalar kernels use).
+export { quantizeActivationsSimd as quantize_activations, quantizeActivations as quantize_activations_scalar } from './quant-common';
+
 // Quantized weights (kernels-wasm/quant.ts packs them): Q8_0, Q4_0, FP8 E4M3 with block scales.
 export { matvec_q8_0, matmul_q8_0, matvec_q4_0, matmul_q4_0 } from './simd-quant';
 export { matvec_fp8, matmul_fp8 } from './simd-fp8';

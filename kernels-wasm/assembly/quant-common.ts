@@ -28,8 +28,17 @@ export const QBLOCK = 32;
 
 /** f16 bits to f32, exact for normals and subnormals (the quantizers never write inf or NaN scales). */
 @inline export function f16ToF32(h: u32): f32 {
-  // f16 exponent and mantissa shifted into f32's fields give the value times 2^-112.
-  return reinterpret<f32>(((h & 0x7fff) << 13) | ((h & 0x8000) << 16)) * reinterpret<f32>(0x77800000); // 2^112
+  return f16Raw(h) * reinterpret<f32>(0x77800000); // 2^112
+}
+
+/** f16 bits to f32 · 2^-112: the exponent and mantissa shifted into f32's fields (a multiply restores it). */
+@inline export function f16Raw(h: u32): f32 {
+  return reinterpret<f32>(((h & 0x7fff) << 13) | ((h & 0x8000) << 16));
+}
+
+/** Σ of the four i32 lanes. */
+@inline export function isum(v: v128): i32 {
+  return (i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1)) + (i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3));
 }
 
 /**
@@ -45,9 +54,26 @@ export const QBLOCK = 32;
 /** 2^120 as f32, the rescale of e4m3Bits. */
 export const E4M3_RESCALE: f32 = reinterpret<f32>(0x7b800000);
 
+/** One 32-block of activations x[0..len) (zero-padded past len) into qb, its scale and its code sum. */
+@inline function quantizeBlock(qb: usize, x: usize, len: i32, scale: usize, sum: usize): void {
+  let amax: f32 = 0;
+  for (let c = 0; c < len; c++) amax = Mathf.max(amax, Mathf.abs(load<f32>(x + (<usize>c << 2))));
+  const d: f32 = amax / 127;
+  const id: f32 = d != 0 ? <f32>1 / d : 0;
+  let total = 0;
+  for (let j = 0; j < 32; j++) {
+    const v: f32 = j < len ? load<f32>(x + (<usize>j << 2)) : 0;
+    const q = <i32>nearest<f32>(v * id);
+    store<i16>(qb + (<usize>xqPos(j) << 1), <i16>q);
+    total += q;
+  }
+  store<f32>(scale, d);
+  store<i32>(sum, total);
+}
+
 /**
  * Quantizes n tokens x[n, cols] (f32, `cols` apart) into xq (xqStride(cols) apart): per 32-block
- * d = amax / 127, q = nearest(x · (1/d)), ties to even. Plain code: it runs once per token per matvec.
+ * d = amax / 127, q = nearest(x · (1/d)), ties to even. The scalar twin of quantizeActivationsSimd.
  */
 export function quantizeActivations(xq: usize, x: usize, cols: i32, n: i32): void {
   const nb = paddedCols(cols) >> 5;
@@ -57,21 +83,55 @@ export function quantizeActivations(xq: usize, x: usize, cols: i32, n: i32): voi
     const qt = xq + <usize>t * stride;
     const scales = qt + (<usize>nb << 6), sums = scales + (<usize>nb << 2);
     for (let b = 0; b < nb; b++) {
-      const c0 = b << 5, c1 = min(cols, c0 + 32);
-      let amax: f32 = 0;
-      for (let c = c0; c < c1; c++) amax = Mathf.max(amax, Mathf.abs(load<f32>(xt + (<usize>c << 2))));
+      const c0 = b << 5;
+      quantizeBlock(qt + (<usize>b << 6), xt + (<usize>c0 << 2), min(cols, c0 + 32) - c0, scales + (<usize>b << 2), sums + (<usize>b << 2));
+    }
+  }
+}
+
+/** 1.5 · 2^23: v + MAGIC rounds v to an integer (ties to even, as nearest does) in the low mantissa bits, |v| < 2^22. */
+const MAGIC: f32 = 12582912;
+
+/** nearest(v) as i32x4, for |v| < 2^22: one add and one integer subtract instead of round + a saturating convert. */
+@inline function roundI32(v: v128): v128 {
+  return i32x4.sub(f32x4.add(v, f32x4.splat(MAGIC)), i32x4.splat(0x4b400000));
+}
+
+/**
+ * quantizeActivations with f32x4 for whole blocks: the same d, 1/d, products and ties-to-even rounding, so the
+ * same bytes (tests/kernels-wasm/quant.test.ts compares them); a partial last block goes through the scalar code.
+ * Codes of elements 4i..4i+3 sit in one i32x4; lanes (0, 2) of two such vectors are elements 8i, 8i+2, 8i+4,
+ * 8i+6 — one shuffle each, then a narrow to i16 lays out the evens (odds likewise) as xqPos wants.
+ */
+export function quantizeActivationsSimd(xq: usize, x: usize, cols: i32, n: i32): void {
+  const nb = paddedCols(cols) >> 5, full = cols >> 5;
+  const stride = xqStride(cols);
+  for (let t = 0; t < n; t++) {
+    const xt = x + (<usize>t * <usize>cols << 2);
+    const qt = xq + <usize>t * stride;
+    const scales = qt + (<usize>nb << 6), sums = scales + (<usize>nb << 2);
+    for (let b = 0; b < full; b++) {
+      const p = xt + (<usize>b << 7), qb = qt + (<usize>b << 6);
+      const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+      const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+      let m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+        f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+      m = f32x4.max(m, v128.shuffle<f32>(m, m, 2, 3, 0, 1));
+      const amax = Mathf.max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1));
       const d: f32 = amax / 127;
-      const id: f32 = d != 0 ? <f32>1 / d : 0;
-      let sum = 0;
-      const qb = qt + (<usize>b << 6);
-      for (let j = 0; j < 32; j++) {
-        const v: f32 = c0 + j < c1 ? load<f32>(xt + (<usize>(c0 + j) << 2)) : 0;
-        const q = <i32>nearest<f32>(v * id);
-        store<i16>(qb + (<usize>xqPos(j) << 1), <i16>q);
-        sum += q;
-      }
+      const idv = f32x4.splat(d != 0 ? <f32>1 / d : 0);
+      const q0 = roundI32(f32x4.mul(v0, idv)), q1 = roundI32(f32x4.mul(v1, idv)), q2 = roundI32(f32x4.mul(v2, idv)), q3 = roundI32(f32x4.mul(v3, idv));
+      const q4 = roundI32(f32x4.mul(v4, idv)), q5 = roundI32(f32x4.mul(v5, idv)), q6 = roundI32(f32x4.mul(v6, idv)), q7 = roundI32(f32x4.mul(v7, idv));
+      v128.store(qb, i16x8.narrow_i32x4_s(v128.shuffle<i32>(q0, q1, 0, 2, 4, 6), v128.shuffle<i32>(q2, q3, 0, 2, 4, 6)));
+      v128.store(qb, i16x8.narrow_i32x4_s(v128.shuffle<i32>(q0, q1, 1, 3, 5, 7), v128.shuffle<i32>(q2, q3, 1, 3, 5, 7)), 16);
+      v128.store(qb, i16x8.narrow_i32x4_s(v128.shuffle<i32>(q4, q5, 0, 2, 4, 6), v128.shuffle<i32>(q6, q7, 0, 2, 4, 6)), 32);
+      v128.store(qb, i16x8.narrow_i32x4_s(v128.shuffle<i32>(q4, q5, 1, 3, 5, 7), v128.shuffle<i32>(q6, q7, 1, 3, 5, 7)), 48);
       store<f32>(scales + (<usize>b << 2), d);
-      store<i32>(sums + (<usize>b << 2), sum);
+      store<i32>(sums + (<usize>b << 2), isum(i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)))));
+    }
+    if (full < nb) {
+      const c0 = full << 5;
+      quantizeBlock(qt + (<usize>full << 6), xt + (<usize>c0 << 2), cols - c0, scales + (<usize>full << 2), sums + (<usize>full << 2));
     }
   }
 }

@@ -1,24 +1,17 @@
 // Q8_0 and Q4_0 matvec/matmul with integer dot products (as llama.cpp's CPU path): the activations are
-// quantized to int8 once per call (quant-common.ts), then each 32-block is Σ w·x in i32 via
+// quantized to int8 once per call (quant-common.ts, f32x4), then each 32-block is Σ w·x in i32 via
 // i32x4.dot_i16x8_s, converted once and scaled by d_w · d_x into f32 accumulators. Weights are split into
-// i16 lanes by shifts and masks, no widening shuffles: Q8_0's even/odd bytes of a 16-byte load, Q4_0's four
-// nibbles of each i16 lane — the activation layout is permuted to match. Q4_0's "- 8" is folded out:
-// Σ (n - 8)·x = Σ n·x - 8·Σx, with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
+// i16 lanes by shifts and masks, no widening shuffles: Q8_0's even/odd bytes of a 16-byte load (256× scaled:
+// shl 8 and `and 0xff00`, one op each, the 2^-8 folded into the f16 scale decode), Q4_0's four nibbles of each
+// i16 lane — the activation layout is permuted to match. Q4_0's "- 8" is folded out: Σ (n - 8)·x = Σ n·x - 8·Σx,
+// with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
+// These loops are bound by instruction count more than by any one port (bench/RESULTS.md, 2026-11-28), so
+// pointers step through the blocks (V8 recomputes each index expression) and scales stay in scalar code.
 // Batched (n > 1): tiles of 2 rows × 8 tokens (dot2xT), so the weight split, the f16 scale decode and the
 // activation loads are amortized, and each token's two block sums are folded into one vector before the
 // single convert and scale (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens at 32-token chunks).
-import { f16ToF32, paddedCols, quantizeActivations, xqStride } from './quant-common';
+import { f16Raw, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 import { hsum } from './simd-math';
-
-/** i32x4 partial sums of one Q8_0 block: w 32 i8 codes, x its 32 permuted i16 activations. */
-@inline function blockQ8(w: usize, x: usize): v128 {
-  const v0 = v128.load(w), v1 = v128.load(w, 16);
-  const p0 = i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(v0, 8), 8), v128.load(x));
-  const p1 = i32x4.dot_i16x8_s(i16x8.shr_s(v0, 8), v128.load(x, 16));
-  const p2 = i32x4.dot_i16x8_s(i16x8.shr_s(i16x8.shl(v1, 8), 8), v128.load(x, 32));
-  const p3 = i32x4.dot_i16x8_s(i16x8.shr_s(v1, 8), v128.load(x, 48));
-  return i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3));
-}
 
 /** i32x4 partial sums of one Q4_0 block (16 bytes of nibbles), the -8 applied via the block's Σx at xsum. */
 @inline function blockQ4(w: usize, x: usize, xsum: usize): v128 {
@@ -35,24 +28,49 @@ import { hsum } from './simd-math';
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(isum), f32x4.splat(d)));
 }
 
-/** One row · one token; `q4` selects the format (a constant at every call site, so it folds away). */
+/**
+ * Q8_0 block split for one row · one token, 256× scaled: i16 lane i of a 16-byte load holds code 2i in its low
+ * byte and 2i+1 in its high byte, so shl 8 gives 256·w[2i] and `and 0xff00` gives 256·w[2i+1] — one op each
+ * instead of a shift pair. The block's Σ w·x is then 256× too (|Σ| < 2^28, converted to f32 exactly), and the
+ * 2^-8 goes into the f16 scale decode (f16Rescale): the same products, so the same result as unscaled codes.
+ */
+@inline function blockQ8x256(w: usize, x: usize): v128 {
+  const v0 = v128.load(w), v1 = v128.load(w, 16), hi = i16x8.splat(<i16>0xff00);
+  const p0 = i32x4.dot_i16x8_s(i16x8.shl(v0, 8), v128.load(x));
+  const p1 = i32x4.dot_i16x8_s(v128.and(v0, hi), v128.load(x, 16));
+  const p2 = i32x4.dot_i16x8_s(i16x8.shl(v1, 8), v128.load(x, 32));
+  const p3 = i32x4.dot_i16x8_s(v128.and(v1, hi), v128.load(x, 48));
+  return i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3));
+}
+
+/** The integer Σ w·x of one block (256× for Q8_0, minus 8·Σx for Q4_0) as four i32 partials. */
+@inline function blockSum(w: usize, x: usize, xsum: usize, q4: bool): v128 {
+  return q4 ? blockQ4(w, x, xsum) : blockQ8x256(w, x);
+}
+
+/** 2^-8 · 2^112 and 2^112: the f16 rescale for Q8_0's 256× block sums and for Q4_0's plain ones. */
+@inline function f16Rescale(q4: bool): f32 {
+  return reinterpret<f32>(q4 ? 0x77800000 : 0x73800000);
+}
+
+/**
+ * One row · one token, two blocks per step into two accumulators. The scales are decoded in scalar code on
+ * purpose: integer ops run beside the vector ops (a vector f16 decode of two blocks with a lane transpose of
+ * their sums measured 10 % slower, four blocks per step 20 %: V8 hoists every load and spills).
+ * `q4` selects the format (a constant at every call site).
+ */
 @inline function dotRow(row: usize, d: usize, xq: usize, nb: i32, q4: bool): f32 {
-  const scales = xq + (<usize>nb << 6), sums = scales + (<usize>nb << 2);
-  const wb: usize = q4 ? 16 : 32;
+  const nbu = <usize>nb, wb: usize = q4 ? 16 : 32, rescale = f16Rescale(q4);
+  // Pointers step through the blocks (V8 recomputes an index expression per load: fewer instructions so).
+  let w = row, x = xq, dw = d, dx = xq + (nbu << 6), xs = dx + (nbu << 2);
+  const end = xs;
   let a = f32x4.splat(0), b = a;
-  let k = 0;
-  for (; k + 2 <= nb; k += 2) {
-    const w = row + <usize>k * wb, x = xq + (<usize>k << 6);
-    const s0 = q4 ? blockQ4(w, x, sums + (<usize>k << 2)) : blockQ8(w, x);
-    const s1 = q4 ? blockQ4(w + 16, x + 64, sums + (<usize>k << 2) + 4) : blockQ8(w + 32, x + 64);
-    a = scaled(a, s0, f16ToF32(load<u16>(d + (<usize>k << 1))) * load<f32>(scales + (<usize>k << 2)));
-    b = scaled(b, s1, f16ToF32(load<u16>(d + (<usize>k << 1), 2)) * load<f32>(scales + (<usize>k << 2), 4));
+  for (; dx + 8 <= end; dx += 8) {
+    a = scaled(a, blockSum(w, x, xs, q4), f16Raw(load<u16>(dw)) * rescale * load<f32>(dx));
+    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), f16Raw(load<u16>(dw, 2)) * rescale * load<f32>(dx, 4));
+    w += 2 * wb; x += 128; dw += 4; xs += 8;
   }
-  if (k < nb) {
-    const w = row + <usize>k * wb, x = xq + (<usize>k << 6);
-    const s0 = q4 ? blockQ4(w, x, sums + (<usize>k << 2)) : blockQ8(w, x);
-    a = scaled(a, s0, f16ToF32(load<u16>(d + (<usize>k << 1))) * load<f32>(scales + (<usize>k << 2)));
-  }
+  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), f16Raw(load<u16>(dw)) * rescale * load<f32>(dx));
   return hsum(f32x4.add(a, b));
 }
 
@@ -117,21 +135,23 @@ import { hsum } from './simd-math';
   const x4 = x3 + stride, x5 = x4 + stride, x6 = x5 + stride, x7 = x6 + stride;
   let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
   const m = i16x8.splat(15);
+  const hi = i16x8.splat(<i16>0xff00), rescale = f16Rescale(q4);
   for (let k: usize = 0; k < nbu; k++) {
     let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
     if (q4) {
-      const v = v128.load(r0 + (k << 4)), u = v128.load(r1 + (k << 4));
+      const v = v128.load(r0), u = v128.load(r1);
       a0 = v128.and(v, m); a1 = v128.and(i16x8.shr_u(v, 8), m); a2 = v128.and(i16x8.shr_u(v, 4), m); a3 = i16x8.shr_u(v, 12);
       b0 = v128.and(u, m); b1 = v128.and(i16x8.shr_u(u, 8), m); b2 = v128.and(i16x8.shr_u(u, 4), m); b3 = i16x8.shr_u(u, 12);
     } else {
-      const v0 = v128.load(r0 + (k << 5)), v1 = v128.load(r0 + (k << 5), 16);
-      const u0 = v128.load(r1 + (k << 5)), u1 = v128.load(r1 + (k << 5), 16);
-      a0 = i16x8.shr_s(i16x8.shl(v0, 8), 8); a1 = i16x8.shr_s(v0, 8); a2 = i16x8.shr_s(i16x8.shl(v1, 8), 8); a3 = i16x8.shr_s(v1, 8);
-      b0 = i16x8.shr_s(i16x8.shl(u0, 8), 8); b1 = i16x8.shr_s(u0, 8); b2 = i16x8.shr_s(i16x8.shl(u1, 8), 8); b3 = i16x8.shr_s(u1, 8);
+      // 256× split, as blockQ8x256 (the 2^-8 is in `rescale`)
+      const v0 = v128.load(r0), v1 = v128.load(r0, 16), u0 = v128.load(r1), u1 = v128.load(r1, 16);
+      a0 = i16x8.shl(v0, 8); a1 = v128.and(v0, hi); a2 = i16x8.shl(v1, 8); a3 = v128.and(v1, hi);
+      b0 = i16x8.shl(u0, 8); b1 = v128.and(u0, hi); b2 = i16x8.shl(u1, 8); b3 = v128.and(u1, hi);
     }
-    const dw0 = f16ToF32(load<u16>(d0 + (k << 1))), dw1 = f16ToF32(load<u16>(d1 + (k << 1)));
+    const dw0 = f16Raw(load<u16>(d0)) * rescale, dw1 = f16Raw(load<u16>(d1)) * rescale;
     const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
     const x = k << 6;
+    r0 += q4 ? 16 : 32; r1 += q4 ? 16 : 32; d0 += 2; d1 += 2;
     c0 = pairAcc(c0, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x0 + x), dwv, x0, k, nbu, q4);
     c1 = pairAcc(c1, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x1 + x), dwv, x1, k, nbu, q4);
     c2 = pairAcc(c2, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x2 + x), dwv, x2, k, nbu, q4);
@@ -162,7 +182,7 @@ import { hsum } from './simd-math';
 
 // Inlined into each export so `q4` is a constant there and every format branch folds away.
 @inline function matmulQuant(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32, n: i32, q4: bool): void {
-  quantizeActivations(xq, x, cols, n);
+  quantizeActivationsSimd(xq, x, cols, n);
   const k = paddedCols(cols), nb = k >> 5;
   const rowBytes = <usize>(q4 ? k >> 1 : k), dBytes = <usize>(nb << 1), stride = xqStride(cols);
   const outStride = <usize>rows << 2;

@@ -70,6 +70,25 @@ describe('GGUF Q8_0 / Q4_0 quantizers', () => {
     expect(Array.from(q.subarray(0, 4))).toEqual([127, 2, -4, 0]);
     expect(q[35]).toBe(-127);
   });
+
+  it('the kernels\' SIMD activation quantizer writes the same bytes as its scalar twin (ties, zeros, tails, outliers)', async () => {
+    const inst = await WebAssembly.instantiate(module, { env: { abort() {} } });
+    const ex = inst.exports as Record<string, (...a: number[]) => void> & { memory: WebAssembly.Memory; heapBase(): number };
+    ex.memory.grow(4);
+    let s = 11;
+    const rand = () => (s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (const [cols, n] of [[1, 1], [31, 2], [32, 1], [33, 3], [64, 2], [95, 1], [768, 2], [2048, 1], [4099, 1]]) {
+      const x = Float32Array.from({ length: cols * n }, () => (rand() * 2 - 1) * (rand() < 0.1 ? 1e4 : 3));
+      for (let i = 0; i < x.length; i += 7) x[i] = i % 3 ? 0 : Math.round(x[i]) + 0.5; // zeros and exact halves
+      if (cols >= 64) x.fill(0, 32, 64); // an all-zero block: d = 0
+      const bytes = quantScratchBytes(cols, n), base = Math.ceil(ex.heapBase() / 16) * 16;
+      const xp = base, a = xp + 4 * x.length + 16 & ~15, b = a + bytes + 16 & ~15;
+      new Float32Array(ex.memory.buffer, xp, x.length).set(x);
+      ex.quantize_activations(a, xp, cols, n);
+      ex.quantize_activations_scalar(b, xp, cols, n);
+      expect(new Uint8Array(ex.memory.buffer, a, bytes), `${cols}x${n}`).toEqual(new Uint8Array(ex.memory.buffer, b, bytes));
+    }
+  });
 });
 
 describe('FP8 E4M3 decode in the kernels', () => {
