@@ -9,7 +9,7 @@ export interface Env {
   DEFAULT_MODEL?: string;
   /** Prompt cache (dispatch/prompt-cache.ts): one entry per 64-token block of KV state; unbound means off. */
   PROMPT_CACHE?: KVNamespace;
-  /** f32 | f16 | int8 | fp8 | int8-head | int4 | off (default int8). */
+  /** f32 | f16 | int8 | fp8 | int8-head | int4 | kv4 | off (default int8). */
   PROMPT_CACHE_CODEC?: string;
   /** Seconds an entry lives in KV (default 86400, at least 60). */
   PROMPT_CACHE_TTL_SECONDS?: string;

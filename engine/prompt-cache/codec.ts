@@ -31,7 +31,7 @@ export type DecodeResult = { ok: true; rows: KvRows; codec: CodecName } | { ok: 
 
 export async function encodeEntry(rows: KvRows, codec: CodecName, chainHash: Uint8Array): Promise<Uint8Array> {
   if (chainHash.length !== 32) throw new RangeError('a chain hash has 32 bytes');
-  const payload = packPayload(rows, rows.count, rows, codec);
+  const payload = packPayload(rows, rows.count, rows, codec, rows.start);
   const deflated = await pipeThrough(payload, new CompressionStream('deflate-raw'));
   const out = new Uint8Array(HEADER_BYTES + deflated.length);
   const view = new DataView(out.buffer);
@@ -79,8 +79,8 @@ export async function decodeEntry(entry: Uint8Array, expect: EntryExpectation): 
     return miss(`deflate stream is damaged (${(err as Error).message})`);
   }
   if (payload.length !== size) return miss('inflated payload has the wrong size');
-  const { keys, values } = unpackPayload(shape, count, payload, codec);
-  return { ok: true, codec, rows: { ...shape, start, count, keys, values } };
+  const { keys, values, rope } = unpackPayload(shape, count, payload, codec, start);
+  return { ok: true, codec, rows: { ...shape, start, count, keys, values, ...(rope ? { rope } : {}) } };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -4,6 +4,7 @@
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { SessionBuffers } from '../forward';
 import type { LlamaConfig } from '../llama-config';
+import { ropeInverseFrequencies } from '../rope';
 
 export interface KvShape {
   nLayers: number;
@@ -17,6 +18,8 @@ export interface KvRows extends KvShape {
   count: number;
   keys: Float32Array; // [nLayers, count, nKvHeads*headDim], RoPE already applied
   values: Float32Array; // [nLayers, count, nKvHeads*headDim]
+  /** RoPE inverse frequency of each interleaved pair (2i, 2i+1) of a head [headDim/2]: how the keys were turned. */
+  rope?: Float32Array;
 }
 
 export const kvShapeOf = (c: LlamaConfig): KvShape => ({ nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: c.headDim });
@@ -40,7 +43,7 @@ export function readKvRows(k: KernelBackend, c: LlamaConfig, s: SessionBuffers, 
     keys.set(k.f32(s.keyCache + at, count * kvDim), l * count * kvDim);
     values.set(k.f32(s.valueCache + at, count * kvDim), l * count * kvDim);
   }
-  return { ...shape, start, count, keys, values };
+  return { ...shape, start, count, keys, values, rope: ropeInverseFrequencies(c) };
 }
 
 /** Writes rows into the session's cache at their positions; the shape must be the model's. */
@@ -68,5 +71,5 @@ export function sliceKvRows(rows: KvRows, start: number, count: number): KvRows 
     keys.set(rows.keys.subarray(src, src + count * kvDim), l * count * kvDim);
     values.set(rows.values.subarray(src, src + count * kvDim), l * count * kvDim);
   }
-  return { nLayers: rows.nLayers, nKvHeads: rows.nKvHeads, headDim: rows.headDim, start, count, keys, values };
+  return { nLayers: rows.nLayers, nKvHeads: rows.nKvHeads, headDim: rows.headDim, start, count, keys, values, ...(rows.rope ? { rope: rows.rope } : {}) };
 }

@@ -13,20 +13,28 @@
 //              f16[L*count*vg], value scales f16[L*count*vg]: asymmetric, keys per channel over
 //              groups of 32 tokens (kg = ceil(count/32)), values per token over groups of 32
 //              channels (vg = ceil(kvDim/32)), KIVI-style
+//   kv4        RoPE inverse frequencies f32[headDim/2] (the keys' turn; zeros: none), key codes u4[n],
+//              value codes u4[n] (packed as int4's), key lo f16[L*kvDim], key scales f16[L*kvDim],
+//              value lo f16[L*count*vg], value scale exponents u8[L*count*vg] (vg = ceil(kvDim/64)):
+//              keys before RoPE per channel over the block (16 levels), values per token over groups
+//              of 64 channels (12 levels), KVQuant-style (kv4.ts)
 import { kvFloats, type KvShape } from './kv-rows';
 import {
   E4M3_VALUES, INT8_VALUES, dequantizeChannels, dequantizeGroups, dequantizeInt4Keys, dequantizeInt4Values, int4KeyGroups, int4ValueGroups,
   packNibbles, quantizeChannels, quantizeFp8Groups, quantizeInt4Keys, quantizeInt4Values, quantizeInt8Groups, unpackNibbles,
 } from './quantize';
 import { f16Table, toF16 } from './f16';
+import { dequantizeKv4Keys, dequantizeKv4Values, kv4ValueGroups, quantizeKv4Keys, quantizeKv4Values, turnKeys } from './kv4';
 
 /** The header stores a codec as its index here: append only. */
-export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head', 'int4'] as const;
+export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head', 'int4', 'kv4'] as const;
 export type CodecName = (typeof CODEC_NAMES)[number];
 
 export interface KvPair {
   keys: Float32Array;
   values: Float32Array;
+  /** RoPE inverse frequency per interleaved pair of a head (kv4 quantizes keys before RoPE); absent: keys taken as they are. */
+  rope?: Float32Array;
 }
 
 /** Payload bytes of one block of `count` tokens. */
@@ -40,6 +48,10 @@ export function payloadBytes(shape: KvShape, count: number, codec: CodecName): n
   if (codec === 'int4') {
     const g = int4Groups(shape, count);
     return 2 * nibbleBytes(n) + 4 * (g.keys + g.values);
+  }
+  if (codec === 'kv4') {
+    const values = kv4Values(shape, count);
+    return 2 * shape.headDim + 2 * nibbleBytes(n) + 4 * channels + 3 * values;
   }
   return 2 * n + 2 * headScales;
 }
@@ -64,6 +76,20 @@ function int4Parts(shape: KvShape, count: number, buf: ArrayBuffer) {
   };
 }
 
+/** (lo, scale) pairs of kv4 values: per (layer, token, group of 64 channels). */
+const kv4Values = (shape: KvShape, count: number): number => shape.nLayers * count * kv4ValueGroups(shape.nKvHeads * shape.headDim);
+
+/** Typed views of a kv4 payload, in layout order. */
+function kv4Parts(shape: KvShape, count: number, buf: ArrayBuffer) {
+  const n = kvFloats(shape, count), c = nibbleBytes(n), channels = shape.nLayers * shape.nKvHeads * shape.headDim, v = kv4Values(shape, count);
+  const rope = 2 * shape.headDim, at = rope + 2 * c;
+  return {
+    rope: new Float32Array(buf, 0, shape.headDim / 2), keyCodes: new Uint8Array(buf, rope, c), valueCodes: new Uint8Array(buf, rope + c, c),
+    keyLo: new Uint16Array(buf, at, channels), keyScales: new Uint16Array(buf, at + 2 * channels, channels),
+    valueLo: new Uint16Array(buf, at + 4 * channels, v), valueExps: new Uint8Array(buf, at + 4 * channels + 2 * v, v),
+  };
+}
+
 /** Typed views of each part of a payload, in layout order. */
 function parts(shape: KvShape, count: number, codec: CodecName, buf: ArrayBuffer) {
   const n = kvFloats(shape, count);
@@ -78,7 +104,8 @@ function parts(shape: KvShape, count: number, codec: CodecName, buf: ArrayBuffer
   return { keyCodes, valueCodes, lo: null, keyScales: new Uint16Array(buf, 2 * n, groups), valueScales: new Uint16Array(buf, 2 * n + 2 * groups, groups) };
 }
 
-export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: CodecName): Uint8Array {
+/** `start`: the block's first position, which kv4 turns keys by. */
+export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: CodecName, start = 0): Uint8Array {
   const n = kvFloats(shape, count);
   const out = new Uint8Array(payloadBytes(shape, count, codec));
   if (codec === 'f32') {
@@ -101,6 +128,16 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
     packNibbles(codes, p.valueCodes);
     return out;
   }
+  if (codec === 'kv4') {
+    const p = kv4Parts(shape, count, out.buffer), kvDim = shape.nKvHeads * shape.headDim;
+    if (kv.rope) p.rope.set(kv.rope);
+    const codes = new Uint8Array(n);
+    quantizeKv4Keys(turnKeys(kv.keys, count, start, shape.nKvHeads, shape.headDim, p.rope, -1), count, kvDim, codes, p.keyLo, p.keyScales);
+    packNibbles(codes, p.keyCodes);
+    quantizeKv4Values(kv.values, kvDim, codes, p.valueLo, p.valueExps);
+    packNibbles(codes, p.valueCodes);
+    return out;
+  }
   const p = parts(shape, count, codec, out.buffer);
   const signed = (codes: Uint8Array) => new Int8Array(codes.buffer, codes.byteOffset, codes.length);
   if (codec === 'int8') quantizeChannels(kv.keys, count, shape.nKvHeads * shape.headDim, p.keyCodes, p.lo!, p.keyScales);
@@ -112,7 +149,7 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
 }
 
 /** The inverse of packPayload; `payload` must be exactly payloadBytes long. */
-export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array, codec: CodecName): KvPair {
+export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array, codec: CodecName, start = 0): KvPair {
   const n = kvFloats(shape, count);
   const buf = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload.buffer : payload.slice().buffer;
   if (codec === 'f32') return { keys: new Float32Array(buf, 0, n).slice(), values: new Float32Array(buf, 4 * n, n).slice() };
@@ -131,6 +168,16 @@ export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array
     unpackNibbles(p.valueCodes, codes);
     dequantizeInt4Values(codes, kvDim, p.valueLo, p.valueScales, values);
     return { keys, values };
+  }
+  if (codec === 'kv4') {
+    const p = kv4Parts(shape, count, buf as ArrayBuffer), kvDim = shape.nKvHeads * shape.headDim;
+    const codes = new Uint8Array(n), turned = new Float32Array(n);
+    unpackNibbles(p.keyCodes, codes);
+    dequantizeKv4Keys(codes, count, kvDim, p.keyLo, p.keyScales, turned);
+    unpackNibbles(p.valueCodes, codes);
+    dequantizeKv4Values(codes, kvDim, p.valueLo, p.valueExps, values);
+    const rope = p.rope.slice();
+    return { keys: turnKeys(turned, count, start, shape.nKvHeads, shape.headDim, rope, 1), values, rope };
   }
   const p = parts(shape, count, codec, buf as ArrayBuffer);
   const lut = codec === 'fp8' ? E4M3_VALUES : INT8_VALUES;

@@ -59,6 +59,7 @@ function checkBounds(codec: CodecName, part: 'keys' | 'values', want: Float32Arr
     return;
   }
   if (codec === 'int4') return checkInt4(SHAPE, count, part, want, got);
+  if (codec === 'kv4') return checkKv4(SHAPE, count, part, want, got);
   const relative = codec === 'fp8' ? 2 ** -4 + 2 ** -10 : 1 / 254 + 2 ** -10;
   for (let g = 0; g < want.length; g += G) {
     const { abs, amax } = maxError(want.subarray(g, g + G), got.subarray(g, g + G));
@@ -88,6 +89,83 @@ function checkInt4(shape: KvShape, count: number, part: 'keys' | 'values', want:
     for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
   }
 }
+
+/** Index lists of kv4's groups: keys per (layer, channel) over the block, values per (layer, token, 64 channels). */
+function kv4Groups(shape: KvShape, count: number, part: 'keys' | 'values'): number[][] {
+  const kvDim = shape.nKvHeads * shape.headDim, groups: number[][] = [];
+  if (part === 'keys') {
+    for (let l = 0; l < shape.nLayers; l++) for (let c = 0; c < kvDim; c++) groups.push(Array.from({ length: count }, (_, t) => (l * count + t) * kvDim + c));
+  } else {
+    for (let row = 0; row < shape.nLayers * count; row++) {
+      for (let c0 = 0; c0 < kvDim; c0 += 64) groups.push(Array.from({ length: Math.min(64, kvDim - c0) }, (_, c) => row * kvDim + c0 + c));
+    }
+  }
+  return groups;
+}
+
+/**
+ * kv4 (keys as given, i.e. already turned back when they carry RoPE): half a step plus the f16
+ * rounding of the group's min; a key step is at most (range / 15)(1 + 2^-10), a value step (2^(1/8)
+ * apart, span rounded to 11) at most range / 10.5.
+ */
+function checkKv4(shape: KvShape, count: number, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
+  const groups = kv4Groups(shape, count, part);
+  expect(groups.flat().length).toBe(want.length);
+  for (const idx of groups) {
+    const min = Math.min(...idx.map((i) => want[i])), range = Math.max(...idx.map((i) => want[i])) - min;
+    const step = part === 'keys' ? (range / 15) * (1 + 2 ** -9) : range / 10.5;
+    const bound = step / 2 + Math.abs(min) * 2 ** -11 + 1e-6;
+    for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
+  }
+}
+
+/** Keys of `rows` turned back by RoPE at their positions (as kv4 quantizes them). */
+function unturned(rows: KvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
+  const out = keys.slice(), kvDim = rows.nKvHeads * rows.headDim;
+  for (let i = 0; i < out.length; i += 2) {
+    const t = Math.floor(i / kvDim) % rows.count, angle = -(rows.start + t) * freqs[(i % rows.headDim) >> 1];
+    out[i] = keys[i] * Math.cos(angle) - keys[i + 1] * Math.sin(angle);
+    out[i + 1] = keys[i] * Math.sin(angle) + keys[i + 1] * Math.cos(angle);
+  }
+  return out;
+}
+
+describe('kv4', () => {
+  it('quantizes keys before RoPE: a channel constant before RoPE costs almost nothing, and the turn is undone', async () => {
+    const shape = { nLayers: 2, nKvHeads: 2, headDim: 8 }, count = 64, start = 192;
+    const freqs = Float32Array.from({ length: 4 }, (_, i) => 10000 ** (-(2 * i) / 8));
+    const rows = randomRows(shape, start, count, 3);
+    const kvDim = shape.nKvHeads * shape.headDim;
+    // each channel before RoPE: its own offset plus a little noise; then RoPE, as the engine caches keys
+    const before = rows.keys.map((x, i) => 3 * Math.sin(i % kvDim) + 0.01 * x);
+    const roped = { ...rows, rope: freqs, keys: unturned({ ...rows }, Float32Array.from(freqs, (f) => -f), before) };
+    const hash = await hashOf();
+    const entry = await encodeEntry(roped, 'kv4', hash);
+    const decoded = await decodeEntry(entry, { chainHash: hash, shape, start, count });
+    if (!decoded.ok) throw new Error(decoded.reason);
+    expect(decoded.rows.rope).toEqual(freqs);
+    checkKv4(shape, count, 'keys', before, unturned(decoded.rows, freqs));
+    // after RoPE the same channels swing over ±3: int4's 32-token groups err several times more
+    const int4 = await decodeEntry(await encodeEntry(roped, 'int4', hash), { chainHash: hash, shape, start, count });
+    const [errKv4, errInt4] = [maxError(roped.keys, decoded.rows.keys).abs, maxError(roped.keys, (int4 as { rows: KvRows }).rows.keys).abs];
+    expect(errKv4 * 4, `kv4 ${errKv4}, int4 ${errInt4}`).toBeLessThan(errInt4);
+    expect(await encodeEntry(decoded.rows, 'kv4', hash)).toEqual(entry);
+  });
+
+  it('round-trips shapes with a short value group and an odd number of codes, byte for byte on re-encode', () => {
+    const cases: [KvShape, number][] = [[{ nLayers: 2, nKvHeads: 3, headDim: 30 }, 40], [{ nLayers: 1, nKvHeads: 3, headDim: 6 }, 7]];
+    for (const [shape, count] of cases) {
+      const rows = randomRows(shape, 5, count, 11);
+      const freqs = Float32Array.from({ length: shape.headDim / 2 }, (_, i) => 10000 ** (-(2 * i) / shape.headDim));
+      const payload = packPayload(shape, count, { ...rows, rope: freqs }, 'kv4', 5);
+      expect(payload.length).toBe(payloadBytes(shape, count, 'kv4'));
+      const back = unpackPayload(shape, count, payload, 'kv4', 5);
+      checkKv4(shape, count, 'keys', unturned(rows, freqs), unturned(rows, freqs, back.keys));
+      checkKv4(shape, count, 'values', rows.values, back.values);
+      expect(packPayload(shape, count, back, 'kv4', 5)).toEqual(payload);
+    }
+  });
+});
 
 it('int4 round-trips shapes with short groups and an odd number of codes', () => {
   const cases: [KvShape, number][] = [[{ nLayers: 2, nKvHeads: 3, headDim: 12 }, 40], [{ nLayers: 1, nKvHeads: 3, headDim: 5 }, 7]];
@@ -174,17 +252,20 @@ describe('a foreign entry is a miss', () => {
     await expect(encodeEntry(bad, 'int8', await hashOf())).rejects.toThrow(/finite/);
     await expect(encodeEntry(bad, 'fp8', await hashOf())).rejects.toThrow(/finite/);
     await expect(encodeEntry(bad, 'int4', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(bad, 'kv4', await hashOf())).rejects.toThrow(/finite/);
     const badKey = randomRows(SHAPE, 0, 64);
     badKey.keys[5] = Infinity;
     await expect(encodeEntry(badKey, 'int8', await hashOf())).rejects.toThrow(/finite/);
     await expect(encodeEntry(badKey, 'int4', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(badKey, 'kv4', await hashOf())).rejects.toThrow(/finite/);
     const nanKey = randomRows(SHAPE, 0, 64);
     nanKey.keys[40] = NaN;
     await expect(encodeEntry(nanKey, 'int4', await hashOf())).rejects.toThrow(/finite/);
+    await expect(encodeEntry(nanKey, 'kv4', await hashOf())).rejects.toThrow(/finite/);
   });
 });
 
-it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their scales; int4 a quarter plus its', () => {
+it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their scales; int4 and kv4 a quarter plus theirs', () => {
   const n = SHAPE.nLayers * 64 * SHAPE.nKvHeads * SHAPE.headDim;
   const channels = SHAPE.nLayers * SHAPE.nKvHeads * SHAPE.headDim;
   expect(payloadBytes(SHAPE, 64, 'f32')).toBe(8 * n);
@@ -195,4 +276,6 @@ it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their s
   // codes n/2 bytes each; f16 (lo, scale) per channel per 32 tokens (keys), per token per 32 channels (values)
   expect(payloadBytes(SHAPE, 64, 'int4')).toBe(n + 4 * (2 * channels) + 4 * (SHAPE.nLayers * 64 * 1));
   expect(payloadBytes(SHAPE, 3, 'int4')).toBe(2 * Math.ceil((n / 64) * 3 / 4) * 2 + 4 * channels + 4 * (SHAPE.nLayers * 3));
+  // kv4: RoPE frequencies f32[headDim/2]; codes n/2 bytes each; f16 (lo, scale) per channel (keys); f16 lo + u8 exponent per token per 64 channels (values)
+  expect(payloadBytes(SHAPE, 64, 'kv4')).toBe(4 * (SHAPE.headDim / 2) + n + 4 * channels + 3 * (SHAPE.nLayers * 64 * 1));
 });
