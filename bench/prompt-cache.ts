@@ -3,12 +3,14 @@
 // (seqLen 2304, so a 2048-token prompt fits). The engine runs in Node on the wasm-simd kernels; the
 // cache is dispatch/prompt-cache.ts against Miniflare's KV (the workerd implementation Worker tests
 // use), reached from Node through wrangler's getPlatformProxy (the PROMPT_CACHE binding of wrangler.toml). Run alone: tsx bench/prompt-cache.ts
+// It also prints the entropy of the int8 codec's codes (why lossless coding of int8 cannot reach a quarter of f16).
 import { existsSync, readFileSync } from 'node:fs';
+import { brotliCompressSync, deflateRawSync, constants as zlibConstants } from 'node:zlib';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PromptCache, type CacheScope, type PromptCacheIo } from '../dispatch/prompt-cache';
 import {
-  BLOCK_TOKENS, CODEC_NAMES, HEADER_BYTES, LlamaModel, STORIES15M_SHAPE, decodeEntry, encodeEntry, kvShapeOf, payloadBytes, sliceKvRows,
+  BLOCK_TOKENS, CODEC_NAMES, HEADER_BYTES, LlamaModel, STORIES15M_SHAPE, decodeEntry, encodeEntry, kvShapeOf, packPayload, payloadBytes, sliceKvRows,
   syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, toBase64, weightsDigest, type CodecName, type KvRows, type LlamaConfig,
 } from '../engine/index';
 import { createNodeKernels } from '../kernels-wasm/node';
@@ -17,7 +19,7 @@ import type { KernelBackend } from '../kernels-wasm/types';
 const SHAPE = { ...STORIES15M_SHAPE, seqLen: 2304 };
 /** Block-aligned prompts (every token but the last restored) and, +32, a partial last block recomputed. */
 const PROMPTS = [256, 288, 1024, 1056, 2048, 2080];
-const TTFT_CODECS: CodecName[] = ['int8', 'int4', 'f16'];
+const TTFT_CODECS: CodecName[] = ['int8', 'kv4', 'int4', 'f16'];
 const COLD_RUNS = 2;
 const WARM_RUNS = 3;
 
@@ -106,6 +108,67 @@ async function bytesTable(samples: [string, LlamaConfig, KvRows][]): Promise<str
   return lines.join('\n');
 }
 
+/** Adaptive (counts + 1/2) code length in bits of `codes` with one model per context: what an arithmetic coder would write. */
+function adaptiveBits(codes: Uint8Array, context: (i: number) => number): number {
+  const models = new Map<number, { counts: Float64Array; total: number }>();
+  let bits = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const c = context(i);
+    let m = models.get(c);
+    if (!m) models.set(c, (m = { counts: new Float64Array(256).fill(0.5), total: 128 }));
+    bits -= Math.log2(m.counts[codes[i]] / m.total);
+    m.counts[codes[i]]++;
+    m.total++;
+  }
+  return bits;
+}
+
+/** Empirical order-0 entropy (bits/code) of a block's codes. */
+function order0(codes: Uint8Array): number {
+  const counts = new Float64Array(256);
+  for (const c of codes) counts[c]++;
+  return counts.reduce((h, n) => (n ? h - (n / codes.length) * Math.log2(n / codes.length) : h), 0);
+}
+
+/**
+ * Why int8 cannot be compressed to a quarter of f16: bits per code of its key and value codes under
+ * a few models, per 64-token block. A quarter of f16 is 4 bits per value with scales and header.
+ */
+function int8EntropyTable(samples: [string, LlamaConfig, KvRows][]): string {
+  const lines = [
+    '| model | part | order-0 H | adaptive, one model | adaptive, per layer | adaptive, per (layer, channel) | adaptive, Δ to previous token, per layer | whole int8 payload, deflate | brotli-11 |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const [name, , rows] of samples) {
+    const kvDim = rows.nKvHeads * rows.headDim, perLayer = BLOCK_TOKENS * kvDim, n = rows.nLayers * perLayer;
+    const sums = { keys: [0, 0, 0, 0, 0], values: [0, 0, 0, 0, 0] };
+    let payloadBits = 0, deflateBits = 0, brotliBits = 0;
+    for (let b = 0; b < rows.count / BLOCK_TOKENS; b++) {
+      const block = sliceKvRows(rows, rows.start + b * BLOCK_TOKENS, BLOCK_TOKENS);
+      const payload = packPayload(block, BLOCK_TOKENS, block, 'int8');
+      payloadBits += 8 * payload.length;
+      deflateBits += 8 * deflateRawSync(payload).length;
+      brotliBits += 8 * brotliCompressSync(payload, { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+      for (const [part, codes] of [['keys', payload.subarray(0, n)], ['values', payload.subarray(n, 2 * n)]] as const) {
+        const delta = codes.map((c, i) => (i % perLayer >= kvDim ? c - codes[i - kvDim] : c) & 255);
+        const s = sums[part];
+        s[0] += order0(codes) * n;
+        s[1] += adaptiveBits(codes, () => 0);
+        s[2] += adaptiveBits(codes, (i) => Math.floor(i / perLayer));
+        s[3] += adaptiveBits(codes, (i) => Math.floor(i / perLayer) * kvDim + (i % kvDim));
+        s[4] += adaptiveBits(delta, (i) => Math.floor(i / perLayer));
+      }
+    }
+    const values = 2 * rows.nLayers * rows.count * kvDim, codes = values / 2;
+    for (const part of ['keys', 'values'] as const) {
+      const [whole, d, br] = part === 'keys' ? [(payloadBits / values).toFixed(2), (deflateBits / values).toFixed(2), (brotliBits / values).toFixed(2)] : ['', '', ''];
+      lines.push(`| ${name} | ${part} | ${sums[part].map((x) => (x / codes).toFixed(2)).join(' | ')} | ${d}${whole ? ` (of ${whole})` : ''} | ${br} |`);
+    }
+  }
+  lines.push('', 'Bits per code (keys: u8 per channel over the block; values: i8 per token and head), summed over every 64-token block of each sample; the last two columns are bits per value of the whole int8 payload (codes and scales) before (in brackets) and after compression. Adaptive columns are real code lengths (counts start at 1/2, so a context pays for learning its 256 symbols).');
+  return lines.join('\n');
+}
+
 async function throughputTable(rows: KvRows): Promise<string> {
   const lines = ['| codec | encode MB/s | decode MB/s | encode ms/block | decode ms/block |', '| --- | ---: | ---: | ---: | ---: |'];
   const blocks = Array.from({ length: rows.count / BLOCK_TOKENS }, (_, b) => sliceKvRows(rows, b * BLOCK_TOKENS, BLOCK_TOKENS));
@@ -169,6 +232,7 @@ export async function benchPromptCache(opts: PromptCacheBenchOptions = {}): Prom
       samples.push(['stories260K, real weights (5×2×32 f32)', small.config, await capturedRows(small, ids, Math.floor(ids.length / BLOCK_TOKENS))]);
     }
     out.push('\n#### Bytes per cached token\n', await bytesTable(samples));
+    out.push('\n#### Entropy of the int8 codec\'s codes (bits per code)\n', int8EntropyTable(samples));
     out.push('\n#### Encode / decode throughput (one thread)\n', await throughputTable(syntheticRows));
     return out.join('\n');
   } finally {

@@ -19,6 +19,9 @@ export const KV4_VALUE_CHANNELS = 64;
 const KEY_MAX = 15;
 const VALUE_MAX = 11;
 const SCALE_BIAS = 20; // s = 2^(e/8 - 20): 2^-20 … 2^11.9
+/** 2^(e/8 - 20) for every exponent byte. */
+const VALUE_SCALES = Float64Array.from({ length: 256 }, (_, e) => 2 ** (e / 8 - SCALE_BIAS));
+const valueScale = (e: number): number => VALUE_SCALES[e] ?? Infinity;
 
 const finite = (x: number): void => {
   if (!Number.isFinite(x)) throw new RangeError('KV values are not finite: the block cannot be cached');
@@ -119,13 +122,13 @@ export function quantizeKv4Keys(x: Float32Array, count: number, kvDim: number, c
 
 export function dequantizeKv4Keys(codes: Uint8Array, count: number, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
   const t16 = f16Table();
-  for (let i = 0; i < out.length; i++) {
-    const g = Math.floor(i / (count * kvDim)) * kvDim + (i % kvDim);
-    out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
+  for (let l = 0, i = 0; l < lo.length / kvDim; l++) {
+    for (let t = 0; t < count; t++) {
+      for (let c = 0, g = l * kvDim; c < kvDim; c++, g++, i++) out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
+    }
   }
 }
 
-const valueScale = (e: number): number => 2 ** (e / 8 - SCALE_BIAS);
 
 /** Values per (layer, token, 64 channels): codes 0..11, one per byte; lo f16, scale exponent u8. */
 export function quantizeKv4Values(x: Float32Array, kvDim: number, codes: Uint8Array, lo: Uint16Array, exps: Uint8Array): void {
@@ -140,8 +143,10 @@ export function quantizeKv4Values(x: Float32Array, kvDim: number, codes: Uint8Ar
 
 export function dequantizeKv4Values(codes: Uint8Array, kvDim: number, lo: Uint16Array, exps: Uint8Array, out: Float32Array): void {
   const t16 = f16Table(), vg = kv4ValueGroups(kvDim);
-  for (let i = 0; i < out.length; i++) {
-    const g = Math.floor(i / kvDim) * vg + Math.floor((i % kvDim) / KV4_VALUE_CHANNELS);
-    out[i] = t16[lo[g]] + codes[i] * valueScale(exps[g]);
+  for (let row = 0, i = 0; i < out.length; row++) {
+    for (let c = 0; c < kvDim; c++, i++) {
+      const g = row * vg + Math.floor(c / KV4_VALUE_CHANNELS);
+      out[i] = t16[lo[g]] + codes[i] * VALUE_SCALES[exps[g]];
+    }
   }
 }
