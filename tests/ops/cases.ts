@@ -53,6 +53,8 @@ export const cases: OpCase[] = [
 
   ...[
     [1, 1, 4, 1], [2, 2, 7, 3], [4, 2, 13, 5], [4, 1, 20, 13], [8, 2, 16, 33], [6, 6, 48, 67], [8, 2, 64, 172],
+    // four-head score groups with a head left over; four-position V passes with a 2-wide scalar tail per row
+    [5, 5, 8, 6], [3, 1, 6, 9],
   ].map(([nHeads, nKvHeads, headDim, nPos]) => opCase('attention', { nHeads, nKvHeads, headDim, nPos }, dots)),
   opCase('attention', { nHeads: 12, nKvHeads: 12, headDim: 64, nPos: 256 }, dots, true),
   opCase('attention', { nHeads: 12, nKvHeads: 12, headDim: 64, nPos: 1024 }, dots, true),
