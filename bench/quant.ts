@@ -7,6 +7,7 @@
 // (default: the built one), interleaved so that the machine's load hits them alike.
 // Decode side by side: tsx bench/quant.ts --matvec [a.wasm b.wasm ...] times the stories110M q8 matvecs with each
 // (default: kernels.wasm and kernels-relaxed.wasm; workerd's timing of the two is in tests/worker/relaxed-simd.test.ts).
+// FMA: tsx bench/quant.ts --fma sets f32x4.relaxed_madd's peak and an FMA f32 matmul tile beside mul + add (benchFma).
 // "hot" repeats one call on the same buffers (cache-resident when they fit); "cold" rotates over copies
 // totalling > 96 MiB (3× this machine's L3), so every call streams its weights from DRAM, as a forward pass does.
 import { readFileSync } from 'node:fs';
@@ -371,9 +372,48 @@ export async function benchMatvec(wasmFiles: string[]): Promise<string> {
   return lines.join('\n');
 }
 
+/** f32x4.relaxed_madd (kernels-relaxed.wasm) vs f32x4.mul + add: register-only peaks, and the f32 matmul's 4×2 tile on
+ * stories110M's layer shapes at a 32-token chunk (`matmul` of kernels.wasm vs bench_matmul_fma, interleaved, best of 7). */
+export async function benchFma(): Promise<string> {
+  const load = async (name: string) => (await WebAssembly.instantiate(await WebAssembly.compile(readFileSync(new URL(`../kernels-wasm/build/${name}.wasm`, import.meta.url))),
+    { env: { abort: () => { throw new Error('kernels aborted'); } } })).exports as unknown as RawExports;
+  const plain = await load('kernels'), relaxed = await load('kernels-relaxed');
+  const best = (f: () => void, reps = 7) => { let b = Infinity; for (let i = 0; i < reps; i++) b = Math.min(b, time(f, 100, 1)); return b; };
+  const iters = 1e6;
+  const mulAdd = (48 * iters) / best(() => plain.bench_peak_f32(iters, 1, 0)) / 1e9;
+  const fma = (96 * iters) / best(() => relaxed.bench_peak_fma(iters, 1, 0)) / 1e9;
+  const n = 32, layer: [number, number, number][] = [[768, 768, 4], [2048, 768, 2], [768, 2048, 1]];
+  const rand = prng(9);
+  const setup = (x: RawExports) => {
+    let top = Math.ceil(x.heapBase() / 64) * 64;
+    const alloc = (floats: number) => { const p = top; top = Math.ceil((top + 4 * floats) / 64) * 64; if (top > x.memory.buffer.byteLength) x.memory.grow(Math.ceil((top - x.memory.buffer.byteLength) / 65536)); return p; };
+    return layer.map(([rows, cols, times]) => {
+      const w = alloc(rows * cols), xp = alloc(n * cols), o = alloc(n * rows);
+      new Float32Array(x.memory.buffer, w, rows * cols).set(Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1));
+      new Float32Array(x.memory.buffer, xp, n * cols).set(Float32Array.from({ length: n * cols }, () => rand() * 2 - 1));
+      return { rows, cols, times, w, xp, o };
+    });
+  };
+  const a = setup(plain), b = setup(relaxed);
+  const run = (x: RawExports, fn: string, shapes: ReturnType<typeof setup>) => () => {
+    for (const s of shapes) for (let i = 0; i < s.times; i++) x[fn](s.o, s.w, s.xp, s.rows, s.cols, n);
+  };
+  let tMul = Infinity, tFma = Infinity;
+  for (let rep = 0; rep < 7; rep++) {
+    tMul = Math.min(tMul, time(run(plain, 'matmul', a), 100, 1));
+    tFma = Math.min(tFma, time(run(relaxed, 'bench_matmul_fma', b), 100, 1));
+  }
+  const flops = 2 * n * layer.reduce((f, [r, c, t]) => f + r * c * t, 0);
+  return [`Load average ${fmt(loadavg()[0], 1)} at start.`, '',
+    '| f32 arithmetic | register peak (GFLOP/s) | stories110M layer matmuls, 32 tokens (ms) | GFLOP/s | % of mul+add peak |', '| --- | ---: | ---: | ---: | ---: |',
+    `| f32x4.mul + f32x4.add (kernels.wasm, \`matmul\`) | ${fmt(mulAdd)} | ${fmt(tMul * 1000, 2)} | ${fmt(flops / tMul / 1e9)} | ${pct(flops / tMul / 1e9 / mulAdd)} |`,
+    `| f32x4.relaxed_madd (kernels-relaxed.wasm, bench_matmul_fma) | ${fmt(fma)} | ${fmt(tFma * 1000, 2)} | ${fmt(flops / tFma / 1e9)} | ${pct(flops / tFma / 1e9 / mulAdd)} |`].join('\n');
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf('--batched'), j = process.argv.indexOf('--matvec');
-  if (j >= 0) {
+  if (process.argv.includes('--fma')) console.log(await benchFma());
+  else if (j >= 0) {
     const files = process.argv.slice(j + 1);
     console.log(await benchMatvec(files.length ? files : ['kernels', 'kernels-relaxed'].map((b) => new URL(`../kernels-wasm/build/${b}.wasm`, import.meta.url).pathname)));
   } else if (i < 0) console.log(await benchQuant());

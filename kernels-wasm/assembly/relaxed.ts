@@ -2,3 +2,5 @@
 // relaxed-SIMD kernels (relaxed-quant.ts). Hosts load it only where WebAssembly.validate accepts it.
 export * from './index';
 export { matvec_q8_0_relaxed } from './relaxed-quant';
+// Benchmark-only (bench/quant.ts --fma): the FMA peak and an FMA f32 matmul tile.
+export { bench_peak_fma, bench_matmul_fma } from './relaxed-bench';
