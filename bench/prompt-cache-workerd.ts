@@ -107,7 +107,7 @@ export interface WorkerdBenchOptions {
 }
 
 export async function benchPromptCacheWorkerd(opts: WorkerdBenchOptions = {}): Promise<string> {
-  const { runs = 5, codecs = ['int8', 'f16', 'int4'], log = (l: string) => console.error(l) } = opts;
+  const { runs = 5, codecs = ['int8', 'f16', 'int4', 'kv4'], log = (l: string) => console.error(l) } = opts;
   const loadAtStart = loadavg()[0].toFixed(1);
   const prompts = PROMPT_TOKENS.map((n) => ({ n, text: promptOf(n) }));
   const model = {
