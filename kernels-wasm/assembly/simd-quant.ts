@@ -7,9 +7,10 @@
 // with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
 // These loops are bound by instruction count more than by any one port (bench/RESULTS.md, 2026-11-28), so
 // pointers step through the blocks (V8 recomputes each index expression) and scales stay in scalar code.
-// Batched (n > 1): tiles of 2 rows × 8 tokens (dot2xT), so the weight split, the f16 scale decode and the
+// Batched (n > 1): tiles of 2 rows × 16 tokens (dot2xT), so the weight split, the f16 scale decode and the
 // activation loads are amortized, and each token's two block sums are folded into one vector before the
-// single convert and scale (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens at 32-token chunks).
+// single convert and scale; the tokens' accumulators sit in an L1 scratch, which keeps V8 from spilling
+// (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens, then 1.25× more from the scratch and 16 tokens).
 import { f16Raw, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 import { hsum } from './simd-math';
 
@@ -126,14 +127,16 @@ import { hsum } from './simd-math';
 }
 
 /**
- * Two rows · eight tokens (four when `wide` is false; a constant at each call site): each block's weights
- * are split into i16 lanes once and feed 16 (8) dot products, each token's activations are loaded once
- * for both rows, and each token's pair of block sums takes one convert and one scale.
+ * Two rows · `tokens` tokens (16, 8 or 4; a constant at each call site): each block's weights are split into
+ * i16 lanes once and feed 2 · tokens dot products, each token's activations are loaded once for both rows,
+ * and each token's pair of block sums takes one convert and one scale.
  */
-@inline function dot2xT(out: usize, outStride: usize, r0: usize, r1: usize, d0: usize, d1: usize, xq: usize, stride: usize, nb: i32, q4: bool, wide: bool): void {
-  const x0 = xq, x1 = xq + stride, x2 = x1 + stride, x3 = x2 + stride, nbu = <usize>nb;
-  const x4 = x3 + stride, x5 = x4 + stride, x6 = x5 + stride, x7 = x6 + stride;
-  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+@inline function dot2xT(out: usize, outStride: usize, r0: usize, r1: usize, d0: usize, d1: usize, xq: usize, stride: usize, nb: i32, q4: bool, tokens: usize): void {
+  const nbu = <usize>nb;
+  // The tokens' accumulators live in a small L1 scratch, each loaded, updated and stored per block: that store
+  // orders the next token's loads after this token's arithmetic in V8's schedule. Held in registers instead, V8
+  // hoists all 32 activation loads of a block to the top and spills them and the accumulators (measured slower).
+  for (let t: usize = 0; t < tokens; t++) v128.store(TILE_ACC + (t << 4), f32x4.splat(0));
   const m = i16x8.splat(15);
   const hi = i16x8.splat(<i16>0xff00), rescale = f16Rescale(q4);
   for (let k: usize = 0; k < nbu; k++) {
@@ -150,25 +153,42 @@ import { hsum } from './simd-math';
     }
     const dw0 = f16Raw(load<u16>(d0)) * rescale, dw1 = f16Raw(load<u16>(d1)) * rescale;
     const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
-    const x = k << 6;
     r0 += q4 ? 16 : 32; r1 += q4 ? 16 : 32; d0 += 2; d1 += 2;
-    c0 = pairAcc(c0, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x0 + x), dwv, x0, k, nbu, q4);
-    c1 = pairAcc(c1, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x1 + x), dwv, x1, k, nbu, q4);
-    c2 = pairAcc(c2, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x2 + x), dwv, x2, k, nbu, q4);
-    c3 = pairAcc(c3, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x3 + x), dwv, x3, k, nbu, q4);
-    if (wide) {
-      c4 = pairAcc(c4, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x4 + x), dwv, x4, k, nbu, q4);
-      c5 = pairAcc(c5, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x5 + x), dwv, x5, k, nbu, q4);
-      c6 = pairAcc(c6, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x6 + x), dwv, x6, k, nbu, q4);
-      c7 = pairAcc(c7, pairDot(a0, a1, a2, a3, b0, b1, b2, b3, x7 + x), dwv, x7, k, nbu, q4);
+    const x = k << 6;
+    tokenAcc(0, a0, a1, a2, a3, b0, b1, b2, b3, xq, x, dwv, k, nbu, q4);
+    tokenAcc(1, a0, a1, a2, a3, b0, b1, b2, b3, xq + stride, x, dwv, k, nbu, q4);
+    tokenAcc(2, a0, a1, a2, a3, b0, b1, b2, b3, xq + 2 * stride, x, dwv, k, nbu, q4);
+    tokenAcc(3, a0, a1, a2, a3, b0, b1, b2, b3, xq + 3 * stride, x, dwv, k, nbu, q4);
+    if (tokens >= 8) {
+      tokenAcc(4, a0, a1, a2, a3, b0, b1, b2, b3, xq + 4 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(5, a0, a1, a2, a3, b0, b1, b2, b3, xq + 5 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(6, a0, a1, a2, a3, b0, b1, b2, b3, xq + 6 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(7, a0, a1, a2, a3, b0, b1, b2, b3, xq + 7 * stride, x, dwv, k, nbu, q4);
+    }
+    if (tokens >= 16) {
+      tokenAcc(8, a0, a1, a2, a3, b0, b1, b2, b3, xq + 8 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(9, a0, a1, a2, a3, b0, b1, b2, b3, xq + 9 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(10, a0, a1, a2, a3, b0, b1, b2, b3, xq + 10 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(11, a0, a1, a2, a3, b0, b1, b2, b3, xq + 11 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(12, a0, a1, a2, a3, b0, b1, b2, b3, xq + 12 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(13, a0, a1, a2, a3, b0, b1, b2, b3, xq + 13 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(14, a0, a1, a2, a3, b0, b1, b2, b3, xq + 14 * stride, x, dwv, k, nbu, q4);
+      tokenAcc(15, a0, a1, a2, a3, b0, b1, b2, b3, xq + 15 * stride, x, dwv, k, nbu, q4);
     }
   }
   // Lanes [r0, r0, r1, r1] → out[t, r0], out[t, r1] (r1 is the next row, 4 bytes on).
-  storePair(out, c0); storePair(out + outStride, c1); storePair(out + 2 * outStride, c2); storePair(out + 3 * outStride, c3);
-  if (wide) {
-    storePair(out + 4 * outStride, c4); storePair(out + 5 * outStride, c5); storePair(out + 6 * outStride, c6); storePair(out + 7 * outStride, c7);
-  }
+  for (let t: usize = 0; t < tokens; t++) storePair(out + t * outStride, v128.load(TILE_ACC + (t << 4)));
 }
+
+/** Token t's accumulator in TILE_ACC += its pair of block-k sums against the two rows' split weights. */
+@inline function tokenAcc(t: usize, a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128,
+  xs: usize, x: usize, dwv: v128, k: usize, nb: usize, q4: bool): void {
+  const acc = TILE_ACC + (t << 4);
+  v128.store(acc, pairAcc(v128.load(acc), pairDot(a0, a1, a2, a3, b0, b1, b2, b3, xs + x), dwv, xs, k, nb, q4));
+}
+
+/** dot2xT's accumulators: eight tokens' [r0, r0, r1, r1] partial sums. */
+const TILE_ACC = memory.data(256, 16);
 
 @inline function storePair(o: usize, c: v128): void {
   store<f32>(o, f32x4.extract_lane(c, 0) + f32x4.extract_lane(c, 1));
@@ -197,11 +217,15 @@ import { hsum } from './simd-math';
     for (; r + 2 <= rows; r += 2) {
       const row = w + <usize>r * rowBytes, dr = d + <usize>r * dBytes, o = out + (<usize>r << 2);
       let t = t0;
-      for (; t + 8 <= tEnd; t += 8) {
-        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, true);
+      for (; t + 16 <= tEnd; t += 16) {
+        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, 16);
+      }
+      if (t + 8 <= tEnd) {
+        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, 8);
+        t += 8;
       }
       if (t + 4 <= tEnd) {
-        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, false);
+        dot2xT(o + <usize>t * outStride, outStride, row, row + rowBytes, dr, dr + dBytes, xq + <usize>t * stride, stride, nb, q4, 4);
         t += 4;
       }
       for (; t + 2 <= tEnd; t += 2) {

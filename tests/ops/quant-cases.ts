@@ -17,8 +17,8 @@ const intCases = (q: 'Q8' | 'Q4') => [
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
   ...[[1, 1, 2], [7, 33, 3], [13, 67, 5], [67, 13, 2], [172, 288, 7], [9, 4099, 4], [33, 3000, 97],
-    // the 2-row × 8/4-token tiles and every tail: 15 = 8 + 4 + 2 + 1 tokens, 14 = 8 + 4 + 2, odd rows
-    [6, 45, 15], [5, 100, 14], [4, 64, 8]].map(([rows, cols, n]) =>
+    // the 2-row × 16/8/4-token tiles and every tail: 31 = 16 + 8 + 4 + 2 + 1 tokens, 15 = 8 + 4 + 2 + 1, 14 = 8 + 4 + 2, odd rows
+    [6, 45, 15], [5, 100, 14], [4, 64, 8], [3, 70, 31], [2, 32, 16]].map(([rows, cols, n]) =>
     extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS)),
   extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
 ];
