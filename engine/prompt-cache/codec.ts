@@ -83,7 +83,7 @@ export async function decodeEntry(entry: Uint8Array, expect: EntryExpectation): 
   return { ok: true, codec, rows: { ...shape, start, count, keys, values, ...(rope ? { rope } : {}) } };
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -93,7 +93,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * Runs bytes through a (de)compression stream. Decoding checks the CRC first, so only what our
  * encoder wrote is ever inflated; `limit` still refuses more output than the header promised.
  */
-async function pipeThrough(bytes: Uint8Array, transform: TransformStream<BufferSource, Uint8Array>, limit = Infinity): Promise<Uint8Array> {
+export async function pipeThrough(bytes: Uint8Array, transform: TransformStream<BufferSource, Uint8Array>, limit = Infinity): Promise<Uint8Array> {
   const out = new Uint8Array(await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(transform)).arrayBuffer());
   if (out.length > limit) throw new Error(`inflates past ${limit} bytes`);
   return out;
