@@ -1,6 +1,7 @@
 // The origin's command line: `npm run origin -- --model <dir | synthetic:preset> [--port N] [...]`.
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from './backend/select';
+import { PREFIX_CACHE_CODECS, type PrefixCacheCodec } from './scheduler/latent-blocks';
 
 export interface OriginOptions {
   model: string;
@@ -18,6 +19,7 @@ export interface OriginOptions {
   prefillChunk: number;
   requestTimeoutS: number;
   prefixCacheMb: number;
+  prefixCacheCodec: PrefixCacheCodec;
 }
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
@@ -35,7 +37,10 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --max-step-tokens N    tokens per forward step, decodes + prefill chunks (default 256)
   --prefill-chunk N      prompt tokens of one sequence per step (default 128)
   --request-timeout S    seconds from arrival to the last token (default 300)
-  --prefix-cache-mb N    memory of the prefix cache (default 256)`;
+  --prefix-cache-mb N    memory of the prefix cache (default 256)
+  --prefix-cache-codec C how the reference backend's prefix cache holds blocks: exact (f64 rows, default) |
+                         f32 | f16 | int8 | fp8 (latent entries, deflated: more blocks in the same memory;
+                         int8/fp8 with per-position scales). The webgpu backend keeps its rows exact`;
 
 /** A bad command line: main.ts prints the message alone and exits with 2. */
 export class UsageError extends Error {
@@ -64,7 +69,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       backend: { type: 'string' }, gemm: { type: 'string' }, seed: { type: 'string' },
       'max-seqs': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-seq-len': { type: 'string' },
       'max-step-tokens': { type: 'string' }, 'prefill-chunk': { type: 'string' }, 'request-timeout': { type: 'string' },
-      'prefix-cache-mb': { type: 'string' }, help: { type: 'boolean' },
+      'prefix-cache-mb': { type: 'string' }, 'prefix-cache-codec': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (!values.model) throw new UsageError(USAGE);
@@ -75,6 +80,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
   const gemm = values.gemm ?? 'fp8';
   if (gemm !== 'fp8' && gemm !== 'dequantized') throw new UsageError(`--gemm must be fp8 or dequantized, got '${gemm}'`);
   const maxSeqs = int('max-seqs', values['max-seqs'], 16);
+  const prefixCacheCodec = (values['prefix-cache-codec'] ?? 'exact') as PrefixCacheCodec;
+  if (!PREFIX_CACHE_CODECS.includes(prefixCacheCodec)) {
+    throw new UsageError(`--prefix-cache-codec must be ${PREFIX_CACHE_CODECS.join(', ')}, got '${prefixCacheCodec}'`);
+  }
   return {
     model: values.model,
     modelId: values['model-id'],
@@ -90,5 +99,6 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     prefillChunk: int('prefill-chunk', values['prefill-chunk'], 128),
     requestTimeoutS: seconds('request-timeout', values['request-timeout'], 300),
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
+    prefixCacheCodec,
   };
 }

@@ -10,6 +10,7 @@ import { WebGpuBackend } from './backend/webgpu-backend';
 import { originMetrics } from './metrics';
 import { loadOriginModel, type OriginModel } from './model/load';
 import type { OriginOptions } from './options';
+import { latentBlockCodec } from './scheduler/latent-blocks';
 import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
 import { originApp, type OriginContext } from './server/app';
@@ -42,9 +43,15 @@ async function createBackend(o: OriginOptions): Promise<{ model: OriginModel; ba
   }
 }
 
+/** Encoded blocks where the backend's rows can leave it as latents; the WebGPU backend keeps GPU rows exact. */
+function createPrefixCache(o: OriginOptions, backend: StepBackend): PrefixCache {
+  const codec = o.prefixCacheCodec !== 'exact' && backend.latents ? latentBlockCodec(backend.latents, o.prefixCacheCodec) : undefined;
+  return new PrefixCache(o.prefixCacheMb * 2 ** 20, codec);
+}
+
 export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const { model, backend, note } = await createBackend(o);
-  const cache = new PrefixCache(o.prefixCacheMb * 2 ** 20);
+  const cache = createPrefixCache(o, backend);
   let scheduler: Scheduler | undefined;
   const metrics = originMetrics({
     queueDepth: () => scheduler?.queueDepth ?? 0,
@@ -74,7 +81,8 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const tokenizerNote = !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
     ? ' (tokenizer.json is not read yet: byte-level fallback)'
     : '';
+  const codecNote = cache.codecName === o.prefixCacheCodec ? '' : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
   const summary = `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
-    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions`;
+    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}`;
   return { app: originApp(context), context, backend, summary };
 }

@@ -13,7 +13,8 @@ import type { DeepSeekWeights } from '../../engine/deepseek/weights';
 import { instantiateBatchKernels, type BatchKernelExports } from '../kernels/wasm';
 import { BatchedLinear, type LinearInput, type WasmLinear } from './batched-linear';
 import { projectionExtent, uploadWeights, type WasmBlock, type WasmMlp, type WasmWeights } from './reference-weights';
-import type { KvRows, StepBackend, StepSequence } from './step-backend';
+import type { LatentRows } from '../../engine/prompt-cache/index';
+import type { KvRows, LatentAccess, StepBackend, StepSequence } from './step-backend';
 import { WasmArena } from './wasm-arena';
 
 export interface ReferenceBackendOptions {
@@ -34,6 +35,8 @@ interface LayerCache {
 }
 
 interface MlaKvRows extends KvRows {
+  /** The first position copied. */
+  start: number;
   layers: { kv: Float64Array; pe: Float64Array }[];
 }
 
@@ -75,6 +78,7 @@ export class ReferenceBackend implements StepBackend {
   private readonly invFreq: Float64Array;
   private readonly attnFactor: number;
   private readonly s; // per-token scratch
+  readonly latents: LatentAccess;
 
   static async create(weights: DeepSeekWeights, opts: ReferenceBackendOptions): Promise<ReferenceBackend> {
     const c = weights.config;
@@ -134,6 +138,7 @@ export class ReferenceBackend implements StepBackend {
     this.in = layout.inputs;
     this.caches = layout.caches.map((layers) => layers.map(({ kv, pe }) => ({ kv, pe, kvView: arena.f64(kv, o.maxSeqLen * d.latent), peView: arena.f64(pe, o.maxSeqLen * d.rope) })));
     this.freeSlots = Array.from({ length: o.maxSlots }, (_, i) => o.maxSlots - 1 - i);
+    this.latents = { shape: { nLayers: w.layers.length, kvLoraRank: d.latent, ropeDim: d.rope }, toLatents, fromLatents };
     const T = o.maxStepTokens, K = c.numExpertsPerTok, att = arena.f64(layout.attn.att, d.heads * o.maxSeqLen);
     this.s = {
       ...layout.attn,
@@ -170,7 +175,7 @@ export class ReferenceBackend implements StepBackend {
       kv: cache.kvView.slice(start * C, (start + count) * C),
       pe: cache.peView.slice(start * R, (start + count) * R),
     }));
-    const rows: MlaKvRows = { tokens: count, bytes: layers.length * count * (C + R) * 8, layers };
+    const rows: MlaKvRows = { tokens: count, bytes: layers.length * count * (C + R) * 8, start, layers };
     return rows;
   }
 
@@ -331,6 +336,28 @@ export class ReferenceBackend implements StepBackend {
     this.lin.run(b.logits.ptr, this.w.lmHead, this.in.head.reset(n, h)); // [n, vocab]
     return b.logits.rows.slice(0, n);
   }
+}
+
+/** Saved rows as the prompt cache's latent rows [nLayers, count, width], still f64 (the codecs read f64). */
+function toLatents(rows: KvRows): LatentRows {
+  const { start, tokens: count, layers } = rows as MlaKvRows;
+  const C = layers[0].kv.length / count, R = layers[0].pe.length / count;
+  const cKv = new Float64Array(layers.length * count * C), kPe = new Float64Array(layers.length * count * R);
+  layers.forEach(({ kv, pe }, l) => {
+    cKv.set(kv, l * count * C);
+    kPe.set(pe, l * count * R);
+  });
+  return { nLayers: layers.length, kvLoraRank: C, ropeDim: R, start, count, cKv, kPe };
+}
+
+function fromLatents(r: LatentRows): KvRows {
+  const C = r.kvLoraRank, R = r.ropeDim, n = r.count;
+  const layers = Array.from({ length: r.nLayers }, (_, l) => ({
+    kv: Float64Array.from(r.cKv.subarray(l * n * C, (l + 1) * n * C)),
+    pe: Float64Array.from(r.kPe.subarray(l * n * R, (l + 1) * n * R)),
+  }));
+  const rows: MlaKvRows = { tokens: n, bytes: r.nLayers * n * (C + R) * 8, start: r.start, layers };
+  return rows;
 }
 
 export type { WasmLinear };

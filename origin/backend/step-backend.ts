@@ -2,6 +2,7 @@
 // weights and one KV cache per *slot* (a running sequence); the scheduler decides which tokens of
 // which slots run in each step. The reference backend (CPU, batched, bit-exact with the DeepSeek
 // reference model) and the WebGPU backend (webgpu-backend.ts over kernels-gpu/) implement it.
+import type { LatentRows, LatentShape } from '../../engine/prompt-cache/index';
 
 /** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
 export interface StepSequence {
@@ -19,6 +20,18 @@ export interface KvRows {
   readonly bytes: number;
   /** Frees memory garbage collection cannot see (a GPU buffer); the prefix cache calls it on eviction. */
   release?(): void;
+}
+
+/**
+ * An MLA backend's saved rows as plain latents and back, so the prefix cache can hold them as encoded
+ * entries (--prefix-cache-codec, scheduler/latent-blocks.ts). A backend without it keeps its own rows.
+ */
+export interface LatentAccess {
+  readonly shape: LatentShape;
+  /** saveKv's rows as every layer's c_kv and k_pe, starting where saveKv copied from. */
+  toLatents(rows: KvRows): LatentRows;
+  /** Rows restoreKv takes, from latents (decoded from an entry). */
+  fromLatents(rows: LatentRows): KvRows;
 }
 
 export interface StepBackend {
@@ -47,4 +60,6 @@ export interface StepBackend {
   saveKv(slot: number, start: number, count: number): KvRows;
   /** Writes saved rows back at positions [start, start + rows.tokens) of a slot. */
   restoreKv(slot: number, start: number, rows: KvRows): void;
+  /** Present where saved rows can leave the backend as latents (the CPU backend). */
+  readonly latents?: LatentAccess;
 }

@@ -3,7 +3,8 @@
 // into its slot instead of computing them. Blocks are named as the edge's prompt cache names them
 // (engine/prompt-cache/blocks.ts): a SHA-256 chain over every token up to the block's end, seeded
 // with the tenant salt, the model id and its weights digest, so tenants never share a block.
-import { cacheableBlocks, chainHashes, toHex, type ChainSeed } from '../../engine/prompt-cache/blocks';
+// With a codec (latent-blocks.ts) blocks are held encoded, and the budget counts the encoded bytes.
+import { BLOCK_TOKENS, cacheableBlocks, chainHashes, toHex, type ChainSeed } from '../../engine/prompt-cache/blocks';
 import type { KvRows } from '../backend/step-backend';
 
 /** Hex keys of every whole block of the prompt. */
@@ -11,12 +12,26 @@ export async function promptBlockKeys(seed: ChainSeed, promptIds: number[]): Pro
   return (await chainHashes(seed, promptIds, cacheableBlocks(promptIds.length))).map(toHex);
 }
 
+/** How the cache holds blocks other than as the backend's rows. */
+export interface BlockCodec {
+  readonly name: string;
+  /** What to hold for a block (it takes over `rows`), or null: this block cannot be held. */
+  encode(key: string, rows: KvRows): KvRows | null;
+  /** The rows to restore at `start`, or null: the held entry is a miss. */
+  decode(key: string, start: number, held: KvRows): KvRows | null;
+}
+
 export class PrefixCache {
   /** Map order is recency: a hit moves its entry to the end; eviction takes from the front. */
   private readonly entries = new Map<string, KvRows>();
   private used = 0;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(readonly maxBytes: number, private readonly codec?: BlockCodec) {}
+
+  /** 'exact' (the backend's rows) or the codec's name. */
+  get codecName(): string {
+    return this.codec?.name ?? 'exact';
+  }
 
   get blocks(): number {
     return this.entries.size;
@@ -30,23 +45,31 @@ export class PrefixCache {
     return this.entries.has(key);
   }
 
-  /** The cached rows of the longest run of keys from the first, marked recently used. */
+  /** The cached rows of the longest run of keys from the first (block i at i·64), marked recently used. */
   lookup(keys: readonly string[]): KvRows[] {
     const found: KvRows[] = [];
-    for (const key of keys) {
-      const rows = this.entries.get(key);
-      if (!rows) break;
+    for (const [i, key] of keys.entries()) {
+      const held = this.entries.get(key);
+      if (!held) break;
       this.entries.delete(key);
-      this.entries.set(key, rows);
+      const rows = this.codec ? this.codec.decode(key, i * BLOCK_TOKENS, held) : held;
+      if (!rows) {
+        this.used -= held.bytes; // a damaged entry leaves the cache
+        held.release?.();
+        break;
+      }
+      this.entries.set(key, held);
       found.push(rows);
     }
     return found;
   }
 
   insert(key: string, rows: KvRows): void {
-    if (this.entries.has(key) || rows.bytes > this.maxBytes) return rows.release?.();
-    this.entries.set(key, rows);
-    this.used += rows.bytes;
+    if (this.entries.has(key) || this.maxBytes === 0) return rows.release?.();
+    const held = this.codec ? this.codec.encode(key, rows) : rows;
+    if (!held || held.bytes > this.maxBytes) return held?.release?.();
+    this.entries.set(key, held);
+    this.used += held.bytes;
     for (const [old, r] of this.entries) {
       if (this.used <= this.maxBytes) break;
       this.entries.delete(old);

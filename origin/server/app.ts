@@ -103,7 +103,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       active_sequences: ctx.scheduler.activeCount,
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
-      prefix_cache: { blocks: ctx.cache.blocks, bytes: ctx.cache.bytes, max_bytes: ctx.cache.maxBytes },
+      prefix_cache: { blocks: ctx.cache.blocks, bytes: ctx.cache.bytes, max_bytes: ctx.cache.maxBytes, codec: ctx.cache.codecName },
       uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     }),
   );
