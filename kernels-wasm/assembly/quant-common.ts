@@ -36,6 +36,19 @@ export const QBLOCK = 32;
   return reinterpret<f32>(((h & 0x7fff) << 13) | ((h & 0x8000) << 16));
 }
 
+/**
+ * f16Raw of every f16 bit pattern (256 KiB, filled when the module is instantiated): the decode of a block scale
+ * in the quantized matvec's inner loop is then one load instead of seven integer ops and a move to a vector
+ * register — that loop is bound by instruction count (bench/RESULTS.md, 2026-11-28).
+ */
+const F16_RAW = memory.data(65536 << 2, 16);
+for (let h: u32 = 0; h < 65536; h++) store<f32>(F16_RAW + (<usize>h << 2), f16Raw(h));
+
+/** f16Raw(h) by table; the same value. */
+@inline export function f16RawAt(h: u32): f32 {
+  return load<f32>(F16_RAW + (<usize>h << 2));
+}
+
 /** Σ of the four i32 lanes. */
 @inline export function isum(v: v128): i32 {
   return (i32x4.extract_lane(v, 0) + i32x4.extract_lane(v, 1)) + (i32x4.extract_lane(v, 2) + i32x4.extract_lane(v, 3));

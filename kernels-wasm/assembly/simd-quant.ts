@@ -6,12 +6,13 @@
 // i16 lane — the activation layout is permuted to match. Q4_0's "- 8" is folded out: Σ (n - 8)·x = Σ n·x - 8·Σx,
 // with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
 // These loops are bound by instruction count more than by any one port (bench/RESULTS.md, 2026-11-28), so
-// pointers step through the blocks (V8 recomputes each index expression) and scales stay in scalar code.
+// pointers step through the blocks (V8 recomputes each index expression), scales stay in scalar code and
+// their f16 decode is a table load (quant-common.ts f16RawAt).
 // Batched (n > 1): tiles of 2 rows × 16 tokens (dot2xT), so the weight split, the f16 scale decode and the
 // activation loads are amortized, and each token's two block sums are folded into one vector before the
 // single convert and scale; the tokens' accumulators sit in an L1 scratch, which keeps V8 from spilling
 // (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens, then 1.25× more from the scratch and 16 tokens).
-import { f16Raw, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
+import { f16RawAt, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 import { hsum } from './simd-math';
 
 /** i32x4 partial sums of one Q4_0 block (16 bytes of nibbles), the -8 applied via the block's Σx at xsum. */
@@ -67,11 +68,11 @@ import { hsum } from './simd-math';
   const end = xs;
   let a = f32x4.splat(0), b = a;
   for (; dx + 8 <= end; dx += 8) {
-    a = scaled(a, blockSum(w, x, xs, q4), f16Raw(load<u16>(dw)) * rescale * load<f32>(dx));
-    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), f16Raw(load<u16>(dw, 2)) * rescale * load<f32>(dx, 4));
+    a = scaled(a, blockSum(w, x, xs, q4), f16RawAt(load<u16>(dw)) * rescale * load<f32>(dx));
+    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), f16RawAt(load<u16>(dw, 2)) * rescale * load<f32>(dx, 4));
     w += 2 * wb; x += 128; dw += 4; xs += 8;
   }
-  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), f16Raw(load<u16>(dw)) * rescale * load<f32>(dx));
+  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), f16RawAt(load<u16>(dw)) * rescale * load<f32>(dx));
   return hsum(f32x4.add(a, b));
 }
 
@@ -151,7 +152,7 @@ import { hsum } from './simd-math';
       a0 = i16x8.shl(v0, 8); a1 = v128.and(v0, hi); a2 = i16x8.shl(v1, 8); a3 = v128.and(v1, hi);
       b0 = i16x8.shl(u0, 8); b1 = v128.and(u0, hi); b2 = i16x8.shl(u1, 8); b3 = v128.and(u1, hi);
     }
-    const dw0 = f16Raw(load<u16>(d0)) * rescale, dw1 = f16Raw(load<u16>(d1)) * rescale;
+    const dw0 = f16RawAt(load<u16>(d0)) * rescale, dw1 = f16RawAt(load<u16>(d1)) * rescale;
     const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
     r0 += q4 ? 16 : 32; r1 += q4 ? 16 : 32; d0 += 2; d1 += 2;
     const x = k << 6;
