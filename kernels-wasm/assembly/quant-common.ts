@@ -37,16 +37,17 @@ export const QBLOCK = 32;
 }
 
 /**
- * f16Raw of every f16 bit pattern (256 KiB, filled when the module is instantiated): the decode of a block scale
- * in the quantized matvec's inner loop is then one load instead of seven integer ops and a move to a vector
- * register — that loop is bound by instruction count (bench/RESULTS.md, 2026-11-28).
+ * Every f16 bit pattern's value · 2^-8 (256 KiB, filled when the module is instantiated; exact, as f16 values are
+ * far from f32's range ends): a block scale's decode in the quantized inner loops is one load instead of seven
+ * integer ops and a move to a vector register, and the 2^-8 is the one Q8_0's 256× split needs (simd-quant.ts).
+ * Those loops are bound by instruction count (bench/RESULTS.md, 2026-11-28).
  */
-const F16_RAW = memory.data(65536 << 2, 16);
-for (let h: u32 = 0; h < 65536; h++) store<f32>(F16_RAW + (<usize>h << 2), f16Raw(h));
+const F16_DIV256 = memory.data(65536 << 2, 16);
+for (let h: u32 = 0; h < 65536; h++) store<f32>(F16_DIV256 + (<usize>h << 2), f16Raw(h) * reinterpret<f32>(0x73800000)); // 2^104
 
-/** f16Raw(h) by table; the same value. */
-@inline export function f16RawAt(h: u32): f32 {
-  return load<f32>(F16_RAW + (<usize>h << 2));
+/** f16ToF32(h) · 2^-8, by table. */
+@inline export function f16Div256At(h: u32): f32 {
+  return load<f32>(F16_DIV256 + (<usize>h << 2));
 }
 
 /** Σ of the four i32 lanes. */

@@ -10,11 +10,11 @@
 //
 // Activation layout of one token, K = paddedCols(cols), nb = K/32 (fits in xqStride(cols)):
 //   [0, K) q⁺ as u8, natural order; [K, 2K) q⁻; [2K, 2K + 4nb) f32 scale per block.
-import { f16RawAt, paddedCols } from './quant-common';
+import { f16Div256At, paddedCols } from './quant-common';
 
 /** f16 to f32 by quant-common's table (the value f16ToF32 gives). */
 @inline function f16At(h: u32): f32 {
-  return f16RawAt(h) * reinterpret<f32>(0x77800000); // 2^112
+  return f16Div256At(h) * 256;
 }
 import { hsum } from './simd-math';
 

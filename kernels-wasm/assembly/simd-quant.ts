@@ -7,12 +7,12 @@
 // with Σx precomputed per block. Measured faster than dequantizing to f32 (bench/quant.ts).
 // These loops are bound by instruction count more than by any one port (bench/RESULTS.md, 2026-11-28), so
 // pointers step through the blocks (V8 recomputes each index expression), scales stay in scalar code and
-// their f16 decode is a table load (quant-common.ts f16RawAt).
+// their f16 decode is a table load (quant-common.ts f16Div256At).
 // Batched (n > 1): tiles of 2 rows × 16 tokens (dot2xT), so the weight split, the f16 scale decode and the
 // activation loads are amortized, and each token's two block sums are folded into one vector before the
 // single convert and scale; the tokens' accumulators sit in an L1 scratch, which keeps V8 from spilling
 // (bench/RESULTS.md, 2026-11-28: 1.3× over 1 row × 2 tokens, then 1.25× more from the scratch and 16 tokens).
-import { f16RawAt, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
+import { f16Div256At, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 import { hsum } from './simd-math';
 
 /** i32x4 partial sums of one Q4_0 block (16 bytes of nibbles), the -8 applied via the block's Σx at xsum. */
@@ -34,7 +34,7 @@ import { hsum } from './simd-math';
  * Q8_0 block split for one row · one token, 256× scaled: i16 lane i of a 16-byte load holds code 2i in its low
  * byte and 2i+1 in its high byte, so shl 8 gives 256·w[2i] and `and 0xff00` gives 256·w[2i+1] — one op each
  * instead of a shift pair. The block's Σ w·x is then 256× too (|Σ| < 2^28, converted to f32 exactly), and the
- * 2^-8 goes into the f16 scale decode (f16Rescale): the same products, so the same result as unscaled codes.
+ * 2^-8 goes into the f16 scale decode (wScale): the same products, so the same result as unscaled codes.
  */
 @inline function blockQ8x256(w: usize, x: usize): v128 {
   const v0 = v128.load(w), v1 = v128.load(w, 16), hi = i16x8.splat(<i16>0xff00);
@@ -50,9 +50,10 @@ import { hsum } from './simd-math';
   return q4 ? blockQ4(w, x, xsum) : blockQ8x256(w, x);
 }
 
-/** 2^-8 · 2^112 and 2^112: the f16 rescale for Q8_0's 256× block sums and for Q4_0's plain ones. */
-@inline function f16Rescale(q4: bool): f32 {
-  return reinterpret<f32>(q4 ? 0x77800000 : 0x73800000);
+/** d_w of f16 bits h for the format's block sums: d_w · 2^-8 for Q8_0's 256× sums, d_w for Q4_0's. */
+@inline function wScale(h: u32, q4: bool): f32 {
+  const t = f16Div256At(h);
+  return q4 ? t * 256 : t;
 }
 
 /**
@@ -62,17 +63,17 @@ import { hsum } from './simd-math';
  * `q4` selects the format (a constant at every call site).
  */
 @inline function dotRow(row: usize, d: usize, xq: usize, nb: i32, q4: bool): f32 {
-  const nbu = <usize>nb, wb: usize = q4 ? 16 : 32, rescale = f16Rescale(q4);
+  const nbu = <usize>nb, wb: usize = q4 ? 16 : 32;
   // Pointers step through the blocks (V8 recomputes an index expression per load: fewer instructions so).
   let w = row, x = xq, dw = d, dx = xq + (nbu << 6), xs = dx + (nbu << 2);
   const end = xs;
   let a = f32x4.splat(0), b = a;
   for (; dx + 8 <= end; dx += 8) {
-    a = scaled(a, blockSum(w, x, xs, q4), f16RawAt(load<u16>(dw)) * rescale * load<f32>(dx));
-    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), f16RawAt(load<u16>(dw, 2)) * rescale * load<f32>(dx, 4));
+    a = scaled(a, blockSum(w, x, xs, q4), wScale(load<u16>(dw), q4) * load<f32>(dx));
+    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), wScale(load<u16>(dw, 2), q4) * load<f32>(dx, 4));
     w += 2 * wb; x += 128; dw += 4; xs += 8;
   }
-  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), f16RawAt(load<u16>(dw)) * rescale * load<f32>(dx));
+  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), wScale(load<u16>(dw), q4) * load<f32>(dx));
   return hsum(f32x4.add(a, b));
 }
 
@@ -139,7 +140,7 @@ import { hsum } from './simd-math';
   // hoists all 32 activation loads of a block to the top and spills them and the accumulators (measured slower).
   for (let t: usize = 0; t < tokens; t++) v128.store(TILE_ACC + (t << 4), f32x4.splat(0));
   const m = i16x8.splat(15);
-  const hi = i16x8.splat(<i16>0xff00), rescale = f16Rescale(q4);
+  const hi = i16x8.splat(<i16>0xff00);
   for (let k: usize = 0; k < nbu; k++) {
     let a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128;
     if (q4) {
@@ -147,12 +148,12 @@ import { hsum } from './simd-math';
       a0 = v128.and(v, m); a1 = v128.and(i16x8.shr_u(v, 8), m); a2 = v128.and(i16x8.shr_u(v, 4), m); a3 = i16x8.shr_u(v, 12);
       b0 = v128.and(u, m); b1 = v128.and(i16x8.shr_u(u, 8), m); b2 = v128.and(i16x8.shr_u(u, 4), m); b3 = i16x8.shr_u(u, 12);
     } else {
-      // 256× split, as blockQ8x256 (the 2^-8 is in `rescale`)
+      // 256× split, as blockQ8x256 (the 2^-8 is in wScale)
       const v0 = v128.load(r0), v1 = v128.load(r0, 16), u0 = v128.load(r1), u1 = v128.load(r1, 16);
       a0 = i16x8.shl(v0, 8); a1 = v128.and(v0, hi); a2 = i16x8.shl(v1, 8); a3 = v128.and(v1, hi);
       b0 = i16x8.shl(u0, 8); b1 = v128.and(u0, hi); b2 = i16x8.shl(u1, 8); b3 = v128.and(u1, hi);
     }
-    const dw0 = f16RawAt(load<u16>(d0)) * rescale, dw1 = f16RawAt(load<u16>(d1)) * rescale;
+    const dw0 = wScale(load<u16>(d0), q4), dw1 = wScale(load<u16>(d1), q4);
     const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
     r0 += q4 ? 16 : 32; r1 += q4 ? 16 : 32; d0 += 2; d1 += 2;
     const x = k << 6;
