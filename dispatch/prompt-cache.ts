@@ -2,7 +2,7 @@
 // keyed `pc:v1:<tenant-salt>:<model-id>@<weights-sha>:<chain-hash>`, stored as base64 text so that
 // one bulk get (up to 100 keys) reads a whole prefix. Lookup restores the longest run of good
 // blocks from the start (all but the last prompt token, which is always computed); the blocks
-// after the run are written once the response is done (waitUntil),
+// after the run, and the whole blocks of the completion, are written once the response is done (waitUntil),
 // each key at most once a second per isolate (KV's per-key write limit), with a TTL.
 import {
   BLOCK_TOKENS, CACHE_FORMAT, CODEC_NAMES, HEADER_BYTES, cacheableBlocks, chainHashes, decodeEntry, encodeEntry, fromBase64,
@@ -103,11 +103,13 @@ export class PromptCache {
     const hit = restore.length;
     const timing = { hashMs: readStart - hashStart, kvReadMs: decodeStart - readStart, decodeMs: performance.now() - decodeStart };
     const hitTokens = restoredTokens(hit, promptIds.length);
-    if (hit === blocks) return { hitTokens, restore, timing };
+    // The prompt's missing blocks, and the completion's whole blocks too: a chat's next turn repeats
+    // this prompt and this answer, so its prompt restores both (DeepSeek caches conversations alike).
     const capture: KvCapture = {
       from: hit * BLOCK_TOKENS,
       to: blocks * BLOCK_TOKENS,
-      rows: (rows) => io.waitUntil(this.store(io, rows, keys, hashes)),
+      completion: true,
+      rows: (rows, tokens) => io.waitUntil(this.store(io, scope, rows, tokens, keys, hashes)),
     };
     return { hitTokens, restore, capture, timing };
   }
@@ -137,11 +139,17 @@ export class PromptCache {
    * Encodes and writes the captured blocks. It runs after the response: its first step yields to
    * it, and it yields again before each block so other requests on this isolate are not held up.
    */
-  private async store(io: PromptCacheIo, rows: KvRows, keys: string[], hashes: Uint8Array[]): Promise<void> {
+  private async store(io: PromptCacheIo, scope: CacheScope, rows: KvRows, tokens: readonly number[], keys: string[], hashes: Uint8Array[]): Promise<void> {
+    const end = Math.floor((rows.start + rows.count) / BLOCK_TOKENS) * BLOCK_TOKENS;
+    if (end / BLOCK_TOKENS > keys.length) {
+      // blocks that end in the completion: the chain runs on over the sampled tokens
+      hashes = await chainHashes(scope, tokens as number[], end / BLOCK_TOKENS);
+      keys = hashes.map((h) => keyOf(scope, h));
+    }
     const now = this.now();
     for (const [key, at] of this.recentWrites) if (now - at >= WRITE_DEDUPE_MS) this.recentWrites.delete(key);
     const puts: Promise<void>[] = [];
-    for (let start = rows.start; start < rows.start + rows.count; start += BLOCK_TOKENS) {
+    for (let start = rows.start; start + BLOCK_TOKENS <= end; start += BLOCK_TOKENS) {
       await new Promise((resolve) => setTimeout(resolve, 0));
       const b = start / BLOCK_TOKENS;
       if (this.recentWrites.has(keys[b])) continue;

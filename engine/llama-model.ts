@@ -35,8 +35,17 @@ export interface GenerateOptions extends SamplingOptions {
 export interface KvCapture {
   from: number;
   to: number;
-  /** Called before the session goes back to the pool; must be quick (copy, not encode) and not throw. */
-  rows(rows: KvRows): void;
+  /**
+   * Also capture the completion: rows run on past `to` over every position whose KV was computed
+   * (the prompt, then each sampled token fed back; the last sampled token never is), so a later
+   * prompt that repeats this conversation (a chat's next turn) can restore it too.
+   */
+  completion?: boolean;
+  /**
+   * Called before the session goes back to the pool; must be quick (copy, not encode) and not throw.
+   * `tokens` are the ids of positions 0 .. rows.start + rows.count - 1 (prompt, then completion).
+   */
+  rows(rows: KvRows, tokens: readonly number[]): void;
 }
 
 export interface GeneratedToken {
@@ -111,6 +120,9 @@ export class LlamaModel {
     let completionTokens = 0;
     let cachedTokens = 0;
     let prefilled = false;
+    // positions whose KV the session holds: the prompt, then the sampled tokens fed back (fed)
+    let computed = 0;
+    const fed: number[] = [];
     const end = (finishReason: GenerationResult['finishReason']): GenerationResult =>
       ({ finishReason, promptTokens, completionTokens, ...(cachedTokens ? { cachedTokens } : {}) });
     if (opts.maxTokens < 1) return end('length');
@@ -141,6 +153,7 @@ export class LlamaModel {
 
       let token = promptIds[promptIds.length - 1];
       for (let pos = promptIds.length - 1; ; pos++) {
+        computed = pos + 1;
         if (opts.signal?.aborted) return end('abort');
         const next = sampler.sample(k.f32(session.logits, c.vocabSize));
         completionTokens++;
@@ -159,13 +172,18 @@ export class LlamaModel {
         await yieldToEventLoop();
         if (opts.signal?.aborted) return end('abort');
         token = next;
+        fed.push(next);
         forward(k, c, w, session, token, pos + 1);
       }
     } finally {
       try {
         // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
         const cap = opts.capture;
-        if (prefilled && cap && cap.to > cap.from) cap.rows(readKvRows(this.backend, this.config, session, cap.from, cap.to - cap.from));
+        const to = cap?.completion ? Math.max(cap.to, computed) : cap?.to ?? 0;
+        if (prefilled && cap && to > cap.from) {
+          const tokens = fed.length && to > promptIds.length ? [...promptIds, ...fed.slice(0, to - promptIds.length)] : promptIds.slice(0, to);
+          cap.rows(readKvRows(this.backend, this.config, session, cap.from, to - cap.from), tokens);
+        }
       } finally {
         this.sessions.release(session);
       }

@@ -45,6 +45,33 @@ describe('restore and capture', () => {
     expect(second).toMatchObject({ start: 64, count: 64 });
   });
 
+  it('with completion: captures every computed position, prompt then fed-back tokens, as a cold run of both computes them', async () => {
+    let rows: KvRows | null = null;
+    let tokens: readonly number[] = [];
+    const run = await collect(model.generate(prompt, greedy({ maxTokens: 60, capture: { from: 64, to: 128, completion: true, rows: (r, t) => ((rows = r), (tokens = t)) } })));
+    const sampled = run.tokens.map((t) => t.id);
+    // the last sampled token is never fed back, so its position has no KV
+    expect(tokens).toEqual([...prompt, ...sampled.slice(0, -1)]);
+    expect(rows).toMatchObject({ start: 64, count: prompt.length + sampled.length - 1 - 64 });
+    // the next turn's prompt: this prompt and answer; a cold run of it computes the same rows
+    const next = [...prompt, ...sampled];
+    let cold: KvRows | null = null;
+    await collect(model.generate(next, greedy({ maxTokens: 1, capture: { from: 64, to: 192, rows: (r) => (cold = r) } })));
+    // (the answer's rows came one token at a time, the cold run's in batched prefill: the same math in
+    // another summation order, so equal within f32 rounding)
+    const mine = sliceKvRows(rows!, 64, 128), theirs = cold! as KvRows;
+    expect(mine).toMatchObject({ start: theirs.start, count: theirs.count, nLayers: theirs.nLayers });
+    const worst = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+    expect(worst(mine.keys, theirs.keys)).toBeLessThan(1e-4);
+    expect(worst(mine.values, theirs.values)).toBeLessThan(1e-4);
+    // and restoring the captured blocks gives the cold run's tokens
+    const all = (await capture(0, 64)).rows!;
+    const warm = await collect(model.generate(next, greedy({ restore: [all, sliceKvRows(rows!, 64, 128)] })));
+    const coldNext = await collect(model.generate(next, greedy()));
+    expect(warm.tokens.map((t) => t.id)).toEqual(coldNext.tokens.map((t) => t.id));
+    expect(warm.result.cachedTokens).toBe(192);
+  });
+
   it('refuses restores that do not fit', async () => {
     const { rows } = await capture(0, 128);
     const gen = (restore: KvRows[], ids = prompt) => model.generate(ids, greedy({ restore })).next();

@@ -29,6 +29,9 @@ function expectUsage(u: Usage, hits: number) {
   expect(u.prompt_tokens_details.cached_tokens).toBe(hits);
 }
 
+/** Blocks a request stores: every whole block of the positions it computed (prompt, then the answer fed back). */
+const storedBlocks = (u: Usage) => Math.floor((u.prompt_tokens + u.completion_tokens - 1) / 64);
+
 describe.skipIf(reason !== null)('prompt cache in workerd', () => {
   let a: TestKey;
   let cold: Completion;
@@ -38,13 +41,15 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     a = await provisionKey();
   });
 
-  it('a first request misses and stores its full blocks after the response', async () => {
+  it("a first request misses and stores its full blocks after the response, the answer's included", async () => {
     cold = await ask(a.key);
     expect(cold.usage.prompt_tokens).toBeGreaterThan(128);
     expect(cold.usage.prompt_tokens).toBeLessThan(192);
     expectUsage(cold.usage, 0);
-    const keys = await waitForKeys(await saltOf(a.accountId), 2);
-    expect(keys).toHaveLength(2);
+    // two blocks of prompt and one that ends in the answer (prompt + 39 fed-back tokens pass 192)
+    expect(storedBlocks(cold.usage)).toBe(3);
+    const keys = await waitForKeys(await saltOf(a.accountId), 3);
+    expect(keys).toHaveLength(3);
     expect(keys.every((k) => k.startsWith('pc:v1:') && k.includes(':stories260k@'))).toBe(true);
   });
 
@@ -77,6 +82,18 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     expectUsage((await r.json<{ usage: Usage }>()).usage, 128);
   });
 
+  it("a continuation of prompt + answer restores the answer's block too", async () => {
+    // the plain chat template joins messages with newlines, so a chat's next turn parts from the
+    // answer's tokens right after the prompt; a text continuation (or a real chat template) does not
+    const completion = (body: object) =>
+      call('/v1/completions', { method: 'POST', key: a.key, body: JSON.stringify({ model: 'stories260k', temperature: 0, ...body }) }).then((r) => r.json<{ choices: { text: string }[]; usage: Usage }>());
+    const first = await completion({ prompt: LONG_PROMPT, max_tokens: 60 });
+    expect(storedBlocks(first.usage)).toBe(3);
+    await new Promise((r) => setTimeout(r, 300)); // the write-behind
+    const next = await completion({ prompt: LONG_PROMPT + first.choices[0].text + ' The end.', max_tokens: 4 });
+    expectUsage(next.usage, 192);
+  });
+
   it('another tenant gets no hits, and its own entries', async () => {
     const b = await provisionKey();
     const other = await ask(b.key);
@@ -104,17 +121,14 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     beforeAll(async () => {
       t = await provisionKey();
       await ask(t.key);
-      keys = (await waitForKeys(await saltOf(t.accountId), 2)).sort();
+      keys = (await waitForKeys(await saltOf(t.accountId), storedBlocks(cold.usage))).sort();
       good = await Promise.all(keys.map(async (k) => (await env.PROMPT_CACHE.get(k))!));
     });
 
-    /** Which stored block is block 0 (the other chains onto it). */
-    async function blockOrder(): Promise<[string, string]> {
-      for (const [i, k] of keys.entries()) {
-        const bytes = fromBase64(good[i])!;
-        if (new DataView(bytes.buffer).getUint32(8, true) === 0) return [k, keys[1 - i]];
-      }
-      throw new Error('no block 0');
+    /** The stored blocks in chain order (by the start position in their header). */
+    async function blockOrder(): Promise<string[]> {
+      const start = (text: string) => new DataView(fromBase64(text)!.buffer).getUint32(8, true);
+      return keys.map((k, i) => [k, start(good[i])] as const).sort((x, y) => x[1] - y[1]).map(([k]) => k);
     }
 
     const damage: [string, (text: string) => string][] = [
@@ -150,14 +164,14 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
       const twin = await ask(t.key, { model: 'stories260k-twin' });
       expectUsage(twin.usage, 0);
       const salt = await saltOf(t.accountId);
-      const twinKeys = (await waitForKeys(salt, 4)).filter((k) => k.includes(':stories260k-twin@'));
-      expect(twinKeys).toHaveLength(2);
+      const twinKeys = (await waitForKeys(salt, 2 * storedBlocks(cold.usage))).filter((k) => k.includes(':stories260k-twin@'));
+      expect(twinKeys).toHaveLength(storedBlocks(cold.usage));
       // put the twin's entries under this model's keys: a wrong-model entry is a miss
       const [first, second] = await blockOrder();
       const twinTexts = await Promise.all(twinKeys.map(async (k) => (await env.PROMPT_CACHE.get(k))!));
       const twinFirst = twinTexts.find((x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 0)!;
       await env.PROMPT_CACHE.put(first, twinFirst);
-      await env.PROMPT_CACHE.put(second, twinTexts.find((x) => x !== twinFirst)!);
+      await env.PROMPT_CACHE.put(second, twinTexts.find((x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 64)!);
       const res = await ask(t.key);
       expectUsage(res.usage, 0);
       expect(res.choices[0].message.content).toBe(cold.choices[0].message.content);

@@ -56,7 +56,7 @@ describe('prompt cache write-behind', () => {
     const { cache, io, pending, calls } = setup({ hangPuts: true });
     const use = await cache.open(io, scope, prompt);
     const started = performance.now();
-    use.capture!.rows(rows(0, 3 * BLOCK_TOKENS));
+    use.capture!.rows(rows(0, 3 * BLOCK_TOKENS), prompt);
     expect(performance.now() - started).toBeLessThan(20);
     expect(calls.puts).toHaveLength(0); // nothing encoded or written yet: that happens after a turn of the event loop
     expect(pending).toHaveLength(1);
@@ -66,20 +66,36 @@ describe('prompt cache write-behind', () => {
 
   it('writes each key once a second at most, with the TTL; then restores what it wrote', async () => {
     const { cache, io, pending, calls, clock } = setup();
-    for (let i = 0; i < 2; i++) (await cache.open(io, scope, prompt)).capture!.rows(rows(0, 3 * BLOCK_TOKENS));
+    for (let i = 0; i < 2; i++) (await cache.open(io, scope, prompt)).capture!.rows(rows(0, 3 * BLOCK_TOKENS), prompt);
     await Promise.all(pending);
     expect(calls.puts).toHaveLength(3);
     expect(new Set(calls.puts.map((p) => p.key)).size).toBe(3);
     expect(calls.puts.every((p) => p.ttl === 3600)).toBe(true);
     const hit = await cache.open(io, scope, prompt);
     expect(hit.hitTokens).toBe(3 * BLOCK_TOKENS);
-    expect(hit.capture).toBeUndefined();
+    expect(hit.capture).toMatchObject({ from: 3 * BLOCK_TOKENS, to: 3 * BLOCK_TOKENS, completion: true }); // only the completion is left to capture
     // a second later the same keys may be written again (e.g. after a damaged entry)
     clock.now += 1000;
     const longer = [...prompt, ...prompt];
-    (await cache.open(io, scope, longer)).capture!.rows(rows(3 * BLOCK_TOKENS, 3 * BLOCK_TOKENS));
+    (await cache.open(io, scope, longer)).capture!.rows(rows(3 * BLOCK_TOKENS, 3 * BLOCK_TOKENS), longer);
     await Promise.all(pending);
     expect(calls.puts).toHaveLength(6);
+  });
+
+  it("stores the completion's whole blocks too, keyed on the chain over prompt + sampled tokens", async () => {
+    const { cache, io, pending, calls } = setup();
+    const sampled = Array.from({ length: 70 }, (_, i) => (i * 7 + 3) % 500);
+    const tokens = [...prompt, ...sampled]; // 3 blocks + 5 prompt tokens, then 70 fed back: 4 whole blocks computed
+    const use = await cache.open(io, scope, prompt);
+    use.capture!.rows(rows(0, tokens.length), tokens);
+    await Promise.all(pending);
+    expect(calls.puts).toHaveLength(4);
+    // the next turn repeats prompt and answer: its prompt restores the block that ends in the answer
+    const next = await cache.open(io, scope, [...tokens, 9, 9, 9]);
+    expect(next.hitTokens).toBe(4 * BLOCK_TOKENS);
+    // a different answer shares only the prompt's blocks
+    const other = await cache.open(io, scope, [...prompt, ...sampled.map((t) => t + 1), 9]);
+    expect(other.hitTokens).toBe(3 * BLOCK_TOKENS);
   });
 
   it('a failing KV is a miss, not an error', async () => {
@@ -92,7 +108,7 @@ describe('prompt cache write-behind', () => {
     expect(await cache.open(io, scope, prompt.slice(0, BLOCK_TOKENS - 1))).toEqual({ hitTokens: 0, restore: [] });
     expect(calls.gets).toHaveLength(0);
     const one = prompt.slice(0, BLOCK_TOKENS);
-    (await cache.open(io, scope, one)).capture!.rows(rows(0, BLOCK_TOKENS));
+    (await cache.open(io, scope, one)).capture!.rows(rows(0, BLOCK_TOKENS), one);
     await Promise.all(pending);
     expect(await cache.open(io, scope, one)).toMatchObject({ hitTokens: BLOCK_TOKENS - 1, restore: [{ start: 0, count: BLOCK_TOKENS }] });
   });
