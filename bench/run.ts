@@ -59,6 +59,11 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./prompt-cache-workerd')).benchPromptCacheWorkerd({ log }),
   },
+  'prompt-cache-mla': {
+    title: 'Prompt cache for MLA latents (c_kv, k_pe): bytes per token per codec, origin prefix-cache restore quality',
+    inDefault: false,
+    run: async () => (await import('./prompt-cache-mla')).benchPromptCacheMla(log),
+  },
   origin: {
     title: 'Origin: tokens/s at 1, 4, 16 concurrent streams',
     inDefault: true,
