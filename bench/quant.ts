@@ -3,7 +3,7 @@
 // register-only SIMD peaks. Also the integer-dot vs float-dequant comparison that chose the Q8_0/Q4_0 kernels.
 // Run alone: node_modules/.bin/tsx bench/quant.ts
 // Batched (prefill) side by side: tsx bench/quant.ts --batched [a.wasm b.wasm ...] times the q8/q4 matmuls of
-// one stories110M layer at a 32-token chunk and the engine's 512-token prefill with each kernels.wasm given
+// one stories110M layer at a 32-token chunk, the engine's 512-token prefill and its decode with each kernels.wasm given
 // (default: the built one), interleaved so that the machine's load hits them alike.
 // Decode side by side: tsx bench/quant.ts --matvec [a.wasm b.wasm ...] times the stories110M q8 matvecs with each
 // (default: kernels.wasm and kernels-relaxed.wasm; workerd's timing of the two is in tests/worker/relaxed-simd.test.ts).
@@ -289,7 +289,8 @@ export async function benchQuant(opts: QuantBenchOptions = {}): Promise<string> 
 }
 
 /** Batched q8/q4 matmuls of one stories110M layer (wq/wk/wv/wo 768×768, w1/w3 2048×768, w2 768×2048) at a
- * 32-token chunk, then the engine's 512-token prefill of the stories110M q8/q4 models; one row per wasm file. */
+ * 32-token chunk, then the engine's 512-token prefill and 64-token greedy decode of the stories110M q8/q4 models;
+ * one row per wasm file, the files interleaved. */
 export async function benchBatched(wasmFiles: string[]): Promise<string> {
   const { ensureModelDir } = await import('./edge-models');
   const { STORIES110M_SHAPE } = await import('../engine/index');
@@ -300,8 +301,8 @@ export async function benchBatched(wasmFiles: string[]): Promise<string> {
   const { dotPeak } = await measureLimits(100, 5);
   const macs = n * layer.reduce((m, [rows, cols, times]) => m + rows * cols * times, 0);
   const lines = [`Load average ${fmt(loadavg()[0], 1)} at start; i32x4.dot_i16x8_s peak ${fmt(dotPeak)} G multiply-adds/s (bench_peak_dot).`, '',
-    '| kernels.wasm | weights | layer matmuls, 32 tokens (ms) | G multiply-adds/s (% of dot peak) | matmul tok/s (12 layers) | prefill tok/s (512 tokens, best of 3) |',
-    '| --- | --- | ---: | ---: | ---: | ---: |'];
+    '| kernels.wasm | weights | layer matmuls, 32 tokens (ms) | G multiply-adds/s (% of dot peak) | matmul tok/s (12 layers) | prefill tok/s (512 tokens, best of 3) | decode tok/s (64 tokens, best of 3) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
   for (const fmtName of ['q8', 'q4'] as const) {
     const rand = prng(7);
     const data = layer.map(([rows, cols]) => ({
@@ -328,15 +329,19 @@ export async function benchBatched(wasmFiles: string[]): Promise<string> {
     const models = [];
     for (const m of modules) models.push((await loadModelDir(await createWasmKernels(m), readModelDir(dir), { maxSessions: 1 })).model);
     const long = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 131) % 30000)));
-    const prefill = modules.map(() => 0);
+    const prefill = modules.map(() => 0), decode = modules.map(() => 0);
+    const opts = { temperature: 0, topP: 1, stopAtEos: false };
     for (let r = 0; r < 3; r++) {
       for (let i = 0; i < models.length; i++) {
-        const t0 = performance.now();
-        for await (const _ of models[i].generate(long, { maxTokens: 1, temperature: 0, topP: 1, stopAtEos: false })) void _;
+        let t0 = performance.now();
+        for await (const _ of models[i].generate(long, { ...opts, maxTokens: 1 })) void _;
         prefill[i] = Math.max(prefill[i], 512 / ((performance.now() - t0) / 1000));
+        let count = 0;
+        for await (const _ of models[i].generate([1, 400, 500], { ...opts, maxTokens: 65 })) if (count++ === 0) t0 = performance.now();
+        decode[i] = Math.max(decode[i], (count - 1) / ((performance.now() - t0) / 1000));
       }
     }
-    wasmFiles.forEach((f, i) => lines.push(`| ${f} | ${fmtName} | ${fmt(best[i] * 1000, 2)} | ${fmt(macs / best[i] / 1e9)} (${pct(macs / best[i] / 1e9 / dotPeak)}) | ${fmt(n / (best[i] * 12))} | ${fmt(prefill[i])} |`));
+    wasmFiles.forEach((f, i) => lines.push(`| ${f} | ${fmtName} | ${fmt(best[i] * 1000, 2)} | ${fmt(macs / best[i] / 1e9)} (${pct(macs / best[i] / 1e9 / dotPeak)}) | ${fmt(n / (best[i] * 12))} | ${fmt(prefill[i])} | ${fmt(decode[i])} |`));
   }
   return lines.join('\n');
 }
