@@ -15,15 +15,19 @@
 import { f16Div256At, f16ToF32, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 import { hsum } from './simd-math';
 
-/** i32x4 partial sums of one Q4_0 block (16 bytes of nibbles), the -8 applied via the block's Σx at xsum. */
-@inline function blockQ4(w: usize, x: usize, xsum: usize): v128 {
-  const v = v128.load(w), m = i16x8.splat(15);
-  const p0 = i32x4.dot_i16x8_s(v128.and(v, m), v128.load(x));
-  const p1 = i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 8), m), v128.load(x, 16));
-  const p2 = i32x4.dot_i16x8_s(v128.and(i16x8.shr_u(v, 4), m), v128.load(x, 32));
+/**
+ * i32x4 partial sums of one Q4_0 block (16 bytes of nibbles), 256× like blockQ8x256's, the -8 applied via the
+ * block's Σx at xsum. Each i16 lane holds four codes at bits 0, 4, 8, 12; masking them in place (one op each)
+ * leaves them 1×, 16×, 256× and (shifted down) 1×: the dots are rescaled to 256× by two shifts after.
+ */
+@inline function blockQ4x256(w: usize, x: usize, xsum: usize): v128 {
+  const v = v128.load(w);
+  const p0 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x000f)), v128.load(x));
+  const p1 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x0f00)), v128.load(x, 16));
+  const p2 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x00f0)), v128.load(x, 32));
   const p3 = i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load(x, 48));
-  const s = i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3));
-  return i32x4.sub(s, i32x4.shl(v128.load32_zero(xsum), 3));
+  const low = i32x4.sub(i32x4.add(p0, p3), i32x4.shl(v128.load32_zero(xsum), 3)); // 1×, with the -8·Σx
+  return i32x4.add(i32x4.add(i32x4.shl(low, 8), p1), i32x4.shl(p2, 4));
 }
 
 @inline function scaled(acc: v128, isum: v128, d: f32): v128 {
@@ -45,9 +49,9 @@ import { hsum } from './simd-math';
   return i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3));
 }
 
-/** The integer Σ w·x of one block (256× for Q8_0, minus 8·Σx for Q4_0) as four i32 partials. */
+/** 256 × the integer Σ w·x of one block (minus 8·Σx for Q4_0) as four i32 partials. */
 @inline function blockSum(w: usize, x: usize, xsum: usize, q4: bool): v128 {
-  return q4 ? blockQ4(w, x, xsum) : blockQ8x256(w, x);
+  return q4 ? blockQ4x256(w, x, xsum) : blockQ8x256(w, x);
 }
 
 /** d_w of f16 bits h for the format's block sums: d_w · 2^-8 for Q8_0's 256× sums, d_w for Q4_0's. */
@@ -69,11 +73,11 @@ import { hsum } from './simd-math';
   const end = xs;
   let a = f32x4.splat(0), b = a;
   for (; dx + 8 <= end; dx += 8) {
-    a = scaled(a, blockSum(w, x, xs, q4), wScale(load<u16>(dw), q4) * load<f32>(dx));
-    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), wScale(load<u16>(dw, 2), q4) * load<f32>(dx, 4));
+    a = scaled(a, blockSum(w, x, xs, q4), f16Div256At(load<u16>(dw)) * load<f32>(dx));
+    b = scaled(b, blockSum(w + wb, x + 64, xs + 4, q4), f16Div256At(load<u16>(dw, 2)) * load<f32>(dx, 4));
     w += 2 * wb; x += 128; dw += 4; xs += 8;
   }
-  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), wScale(load<u16>(dw), q4) * load<f32>(dx));
+  if (dx < end) a = scaled(a, blockSum(w, x, xs, q4), f16Div256At(load<u16>(dw)) * load<f32>(dx));
   return hsum(f32x4.add(a, b));
 }
 
