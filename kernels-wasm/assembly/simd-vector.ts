@@ -94,19 +94,34 @@ export function add(a: usize, b: usize, n: i32): void {
   }
 }
 
+/** rope's cos/sin vectors of the last (pos, headDim, theta): the layers of one token share them (12 layers: 12× fewer pow/cos/sin). */
+const ROPE_MAX_DIM = 512;
+const ROPE_TABLE = memory.data((ROPE_MAX_DIM >> 2) << 5, 16); // per 4-element step: cv, then sv
+let ropePos = -1, ropeDim = -1, ropeTheta: f32 = 0;
+
 export function rope(q: usize, k: usize, nHeads: i32, nKvHeads: i32, headDim: i32, pos: i32, theta: f32): void {
   const headBytes = <usize>headDim << 2;
+  const cached = pos == ropePos && headDim == ropeDim && theta == ropeTheta;
+  const cacheable = headDim <= ROPE_MAX_DIM;
   let i = 0;
   for (; i + 4 <= headDim; i += 4) {
-    ropeAngle(i, headDim, pos, theta);
-    const c0 = ropeCos, s0 = ropeSin;
-    ropeAngle(i + 2, headDim, pos, theta);
-    const cv = f32x4(c0, c0, ropeCos, ropeCos);
-    const sv = f32x4(-s0, s0, -ropeSin, ropeSin);
+    const t = ROPE_TABLE + (<usize>i << 3);
+    let cv: v128, sv: v128;
+    if (cached) {
+      cv = v128.load(t); sv = v128.load(t, 16);
+    } else {
+      ropeAngle(i, headDim, pos, theta);
+      const c0 = ropeCos, s0 = ropeSin;
+      ropeAngle(i + 2, headDim, pos, theta);
+      cv = f32x4(c0, c0, ropeCos, ropeCos);
+      sv = f32x4(-s0, s0, -ropeSin, ropeSin);
+      if (cacheable) { v128.store(t, cv); v128.store(t, sv, 16); }
+    }
     const off = <usize>i << 2;
     rotate2(q + off, nHeads, headBytes, cv, sv);
     rotate2(k + off, nKvHeads, headBytes, cv, sv);
   }
+  if (cacheable) { ropePos = pos; ropeDim = headDim; ropeTheta = theta; }
   if (i < headDim) {
     ropeAngle(i, headDim, pos, theta);
     rotate1(q + (<usize>i << 2), nHeads, headBytes, ropeCos, ropeSin);

@@ -61,4 +61,19 @@ describe('rope', () => {
         expect(b.f32(kp, k.length)).toEqual(llama2cRope(k, nKvHeads, headDim, pos, 10000));
       }
     });
+
+  it('stays exact when calls repeat a (pos, headDim, theta) and when any of them changes (its angle table)', async () => {
+    const b: KernelBackend = await createWasmKernels(module);
+    const rand = prng(99);
+    const calls: [number, number, number][] = [[64, 5, 10000], [64, 5, 10000], [64, 6, 10000], [64, 6, 500000], [32, 6, 500000], [64, 6, 10000], [64, 6, 10000], [1024, 3, 10000], [1024, 3, 10000]];
+    for (const [headDim, pos, theta] of calls) {
+      const q = Float32Array.from({ length: 2 * headDim }, () => 2 * rand() - 1);
+      const qp = b.alloc(q.length), kp = b.alloc(headDim);
+      b.write(qp, q);
+      b.write(kp, q.subarray(0, headDim));
+      b.rope(qp, kp, 2, 1, headDim, pos, theta);
+      expect(b.f32(qp, q.length)).toEqual(llama2cRope(q, 2, headDim, pos, theta));
+      expect(b.f32(kp, headDim)).toEqual(llama2cRope(q.subarray(0, headDim), 1, headDim, pos, theta));
+    }
+  });
 });
