@@ -58,7 +58,10 @@ export function matvec_q8_0_relaxed(out: usize, w: usize, d: usize, x: usize, xq
   const k = paddedCols(cols), nb = k >> 5;
   const scales = xq + (<usize>k << 1);
   const rowBytes = <usize>k, dBytes = <usize>(nb << 1);
-  for (let r = 0; r < rows; r++) {
+  const pairs = rows & ~1, half = rows >> 1;
+  for (let i = 0; i < rows; i++) {
+    // Rows r and r + rows/2 alternate: two DRAM streams in flight (as simd-quant.ts's matvec).
+    const r = i < pairs ? (i >> 1) + (i & 1) * half : i;
     // Pointers step through the blocks (fewer index computations in V8's code, as simd-quant.ts's dotRow).
     let wp = w + <usize>r * rowBytes, dw = d + <usize>r * dBytes, xp = xq, dx = scales;
     const end = scales + (<usize>nb << 2);
