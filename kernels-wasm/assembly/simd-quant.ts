@@ -212,9 +212,14 @@ const TILE_ACC = memory.data(256, 16);
   const k = paddedCols(cols), nb = k >> 5;
   const rowBytes = <usize>(q4 ? k >> 1 : k), dBytes = <usize>(nb << 1), stride = xqStride(cols);
   const outStride = <usize>rows << 2;
+  if (n == 1 && q4) {
+    for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dotRow(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, nb, q4));
+    return;
+  }
   if (n == 1) {
-    // Rows r and r + rows/2 alternate: two DRAM streams in flight instead of one (each row's math unchanged).
-    // Measured on stories110M q8 decode: +3-8 %; three or four streams were slower (bench/RESULTS.md, 2026-11-28 q8 decode entry).
+    // Q8_0: rows r and r + rows/2 alternate, two DRAM streams in flight instead of one (each row's math unchanged).
+    // Measured on stories110M q8 decode: +3-8 %; three or four streams were slower, and Q4_0 (half the bytes,
+    // compute-bound) 1.5 % slower so (bench/RESULTS.md, 2026-11-28 q8 decode entry).
     const half = rows >> 1;
     const wh = w + <usize>half * rowBytes, dh = d + <usize>half * dBytes, oh = out + (<usize>half << 2);
     for (let r = 0; r < half; r++) {
