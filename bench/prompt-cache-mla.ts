@@ -14,6 +14,7 @@ import { ReferenceBackend } from '../origin/backend/reference-backend';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 import { latentBlockCodec, PREFIX_CACHE_CODECS, type PrefixCacheCodec } from '../origin/scheduler/latent-blocks';
 import { PrefixCache, promptBlockKeys } from '../origin/scheduler/prefix-cache';
+import { randomLatents } from '../tests/engine/prompt-cache/helpers';
 
 const zlib: SyncDeflate = { deflate: (b) => deflateRawSync(b), inflate: (b, limit) => inflateRawSync(b, { maxOutputLength: limit }) };
 const BLOCKS = 4, TAIL = 8, DECODE = 32;
@@ -71,25 +72,9 @@ async function modelRows(preset: string, gemm: 'fp8' | 'dequantized'): Promise<{
   return { rows, logitStd: Math.sqrt(all.reduce((s, x) => s + (x - mean) ** 2, 0) / all.length), medianGap: gaps[gaps.length >> 1] };
 }
 
-/** Random latents as the codec tests make them: c_kv near unit RMS with channel gains and rare outliers, k_pe smaller. */
-function randomLatents(shape: LatentShape, count: number, seed = 11): LatentRows {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => (rand() + rand() + rand() - 1.5) * 2 + 1e-3;
-  const r = shape.nLayers * count;
-  const cKv = Float64Array.from({ length: r * shape.kvLoraRank }, (_, i) => normal() * (0.6 + (i % shape.kvLoraRank) / shape.kvLoraRank) * (rand() < 0.01 ? 8 : 1));
-  const kPe = Float64Array.from({ length: r * shape.ropeDim }, () => normal() * 0.05);
-  return { ...shape, start: 0, count, cKv, kPe };
-}
-
 /** Deflated payload bytes per (layer, position) of each codec on random latents of `shape`, entry bytes per token, ms per block. */
 function randomBlock(shape: LatentShape): Map<LatentCodecName, { perLayerToken: number; perToken: number; encodeMs: number; decodeMs: number }> {
-  const rows = randomLatents(shape, 64);
+  const rows = randomLatents(shape, 0, 64, 11, true); // the codec tests' latents, f64 as the CPU origin holds them
   const out = new Map();
   for (const codec of LATENT_CODEC_NAMES) {
     let entry = encodeLatentEntrySync(rows, codec, HASH, zlib);

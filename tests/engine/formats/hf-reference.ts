@@ -4,18 +4,13 @@
 import { hfConfigJson, type HfArchitecture } from '../../../engine/formats/hf-config';
 import { llamaTensorSpecs } from '../../../engine/formats/hf-tensors';
 import { ropeInverseFrequencies } from '../../../engine/rope';
+import { mulberry32 } from '../../../engine/synthetic';
 import type { SourceTensor } from '../../../engine/formats/hf-writer';
 import type { ImportedModel } from '../../../engine/formats/imported-model';
 import type { LlamaConfig } from '../../../engine/llama-config';
 
 export function syntheticHfModel(c: LlamaConfig, architecture: HfArchitecture, seed = 1, files: Record<string, Uint8Array> = {}): ImportedModel {
-  let s = seed >>> 0;
-  const random = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const tensors: SourceTensor[] = llamaTensorSpecs(c).map((spec) => {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(n);

@@ -1,18 +1,13 @@
 // Prompt-cache test helpers: deterministic KV rows with a realistic spread (heads of different
 // magnitude, a few outliers), and a chain hash for one block.
-import { BLOCK_TOKENS, chainHashes, type KvRows, type KvShape } from '../../../engine/index';
+import { BLOCK_TOKENS, chainHashes, type KvRows, type KvShape, type LatentRows, type LatentShape } from '../../../engine/index';
+import { mulberry32 } from '../../../engine/synthetic';
 
 export const SHAPE: KvShape = { nLayers: 3, nKvHeads: 4, headDim: 8 };
 
 /** Rows for [start, start+count): roughly normal values, scaled per head, with rare 10× outliers. */
 export function randomRows(shape: KvShape, start: number, count: number, seed = 7): KvRows {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed);
   const n = shape.nLayers * count * shape.nKvHeads * shape.headDim;
   const fill = () =>
     Float32Array.from({ length: n }, (_, i) => {
@@ -21,6 +16,25 @@ export function randomRows(shape: KvShape, start: number, count: number, seed = 
       return normal * (0.5 + head) * (rand() < 0.01 ? 10 : 1);
     });
   return { ...shape, start, count, keys: fill(), values: fill() };
+}
+
+/**
+ * MLA latents for [start, start+count): c_kv near unit RMS (it is RMS-normed) with per-channel gains
+ * and rare 8× outliers; k_pe a raw projection, smaller, its magnitude varying by layer. Never zero.
+ * `wide`: f64 rows, as the origin's CPU backend holds them.
+ */
+export function randomLatents(shape: LatentShape, start: number, count: number, seed = 11, wide = false): LatentRows {
+  const rand = mulberry32(seed);
+  const normal = () => (rand() + rand() + rand() - 1.5) * 2 + 1e-3;
+  const rows = shape.nLayers * count;
+  const of = (n: number, f: (i: number) => number) => {
+    const a = wide ? new Float64Array(n) : new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = f(i);
+    return a;
+  };
+  const cKv = of(rows * shape.kvLoraRank, (i) => normal() * (0.6 + (i % shape.kvLoraRank) / shape.kvLoraRank) * (rand() < 0.01 ? 8 : 1));
+  const kPe = of(rows * shape.ropeDim, (i) => normal() * 0.05 * (1 + Math.floor(i / (count * shape.ropeDim))));
+  return { ...shape, start, count, cKv, kPe };
 }
 
 export async function hashOf(tenant = 'salt_a', model = 'm', digest = 'd'.repeat(64)): Promise<Uint8Array> {

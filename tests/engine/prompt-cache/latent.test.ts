@@ -7,34 +7,10 @@ import {
   HEADER_BYTES, LATENT_CODEC_NAMES, decodeEntry, decodeLatentEntry, decodeLatentEntrySync, encodeEntry, encodeLatentEntry, encodeLatentEntrySync,
   latentPayloadBytes, type LatentRows, type LatentShape, type SyncDeflate,
 } from '../../../engine/index';
-import { SHAPE, hashOf, randomRows } from './helpers';
+import { SHAPE, hashOf, randomLatents, randomRows } from './helpers';
 
 const LATENT: LatentShape = { nLayers: 3, kvLoraRank: 32, ropeDim: 16 };
 const zlib: SyncDeflate = { deflate: (b) => deflateRawSync(b), inflate: (b, limit) => inflateRawSync(b, { maxOutputLength: Math.max(1, limit) }) };
-
-/**
- * Latents for [start, start+count): c_kv near unit RMS (it is RMS-normed) with per-channel gains and
- * rare 8× outliers; k_pe a raw projection, smaller, its magnitude varying by layer. Never zero.
- */
-function randomLatents(shape: LatentShape, start: number, count: number, seed = 11, wide = false): LatentRows {
-  let a = seed >>> 0;
-  const rand = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const normal = () => (rand() + rand() + rand() - 1.5) * 2 + 1e-3;
-  const rows = shape.nLayers * count;
-  const of = (n: number, f: (i: number) => number) => {
-    const a = wide ? new Float64Array(n) : new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = f(i);
-    return a;
-  };
-  const cKv = of(rows * shape.kvLoraRank, (i) => normal() * (0.6 + (i % shape.kvLoraRank) / shape.kvLoraRank) * (rand() < 0.01 ? 8 : 1));
-  const kPe = of(rows * shape.ropeDim, (i) => normal() * 0.05 * (1 + Math.floor(i / (count * shape.ropeDim))));
-  return { ...shape, start, count, cKv, kPe };
-}
 
 const expectation = async (rows: LatentRows, shape = LATENT) => ({ chainHash: await hashOf(), shape, start: rows.start, count: rows.count });
 
