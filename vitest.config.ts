@@ -27,7 +27,9 @@ export default defineConfig({
               // Tests inside workerd cannot see the host's environment: CI must not skip golden tests.
               // ADMIN_SECRET turns the admin API on; TEST_MIGRATIONS: tests/worker/billing/setup.ts applies them to D1.
               bindings: {
-                CI: process.env.CI ?? '', ADMIN_SECRET: 'test-admin-secret', TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+                CI: process.env.CI ?? '',
+                ADMIN_SECRET: 'test-admin-secret',
+                TEST_MIGRATIONS: await readD1Migrations('./migrations'),
                 MODEL_REGISTRY: dispatchTestRegistry,
               },
             },

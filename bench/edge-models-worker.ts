@@ -28,15 +28,24 @@ export default {
       // control: stream the weights from R2 and drop them, to see what R2 reading alone costs
       const reader = (await env.MODELS.get(`${id}/model.safetensors`))!.body.getReader();
       let bytes = 0;
-      for (let r = await reader.read(); !r.done; r = await reader.read()) bytes += r.value.byteLength;
+      for (let r = await reader.read(); !r.done; r = await reader.read())
+        bytes += r.value.byteLength;
       return Response.json({ bytes });
     }
     if (!model || !backend) return new Response('load first', { status: 409 });
     const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
     const maxTokens = Number(url.searchParams.get('tokens') ?? 16);
-    const prompt = Array.from({ length: promptTokens }, (_, i) => (i === 0 ? 1 : 300 + ((i * 97) % 20000)));
+    const prompt = Array.from({ length: promptTokens }, (_, i) =>
+      i === 0 ? 1 : 300 + ((i * 97) % 20000),
+    );
     const ids: number[] = [];
-    for await (const t of model.model.generate(prompt, { maxTokens, temperature: 0, topP: 1, stopAtEos: false })) ids.push(t.id);
+    for await (const t of model.model.generate(prompt, {
+      maxTokens,
+      temperature: 0,
+      topP: 1,
+      stopAtEos: false,
+    }))
+      ids.push(t.id);
     return Response.json({ ids, wasmBytes: backend.bytesUsed });
   },
 };

@@ -7,7 +7,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
-import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, STORIES110M_SHAPE, STORIES15M_SHAPE, type SyntheticShape } from '../engine/index';
+import {
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+  STORIES110M_SHAPE,
+  STORIES15M_SHAPE,
+  type SyntheticShape,
+} from '../engine/index';
 import { importLlama2c } from '../engine/formats/import-llama2c';
 import { llamaParamCount } from '../engine/formats/hf-tensors';
 import type { QuantTarget } from '../engine/formats/hf-writer';
@@ -22,9 +28,40 @@ const MODELS_DIR = join(repoRoot, 'bench/.models');
 const MIB = 2 ** 20;
 
 /** ~100M parameters (GQA 12/4, tied 32k embedding) and ~190M (16/4 heads, 14 layers). */
-export const MEMORY_MODELS: { name: string; shape: SyntheticShape; quant: QuantTarget; context: number }[] = [
-  { name: 'edge-100m-q8', shape: { dim: 768, hiddenDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 4, vocabSize: 32000, seqLen: 256 }, quant: 'q8', context: 256 },
-  { name: 'edge-190m-q4', shape: { dim: 1024, hiddenDim: 2816, nLayers: 14, nHeads: 16, nKvHeads: 4, vocabSize: 32000, seqLen: 256 }, quant: 'q4', context: 256 },
+export const MEMORY_MODELS: {
+  name: string;
+  shape: SyntheticShape;
+  quant: QuantTarget;
+  context: number;
+}[] = [
+  {
+    name: 'edge-100m-q8',
+    shape: {
+      dim: 768,
+      hiddenDim: 2048,
+      nLayers: 12,
+      nHeads: 12,
+      nKvHeads: 4,
+      vocabSize: 32000,
+      seqLen: 256,
+    },
+    quant: 'q8',
+    context: 256,
+  },
+  {
+    name: 'edge-190m-q4',
+    shape: {
+      dim: 1024,
+      hiddenDim: 2816,
+      nLayers: 14,
+      nHeads: 16,
+      nKvHeads: 4,
+      vocabSize: 32000,
+      seqLen: 256,
+    },
+    quant: 'q4',
+    context: 256,
+  },
 ];
 
 const params = (s: SyntheticShape) => llamaParamCount(llamaConfig(s));
@@ -33,7 +70,10 @@ const params = (s: SyntheticShape) => llamaParamCount(llamaConfig(s));
 export function ensureModelDir(name: string, shape: SyntheticShape, quant: QuantTarget): string {
   const dir = join(MODELS_DIR, name);
   if (existsSync(join(dir, 'model.safetensors'))) return dir;
-  const imported = importLlama2c(syntheticLlama2cCheckpoint(shape, 1), syntheticLlama2cTokenizer(shape.vocabSize));
+  const imported = importLlama2c(
+    syntheticLlama2cCheckpoint(shape, 1),
+    syntheticLlama2cTokenizer(shape.vocabSize),
+  );
   writeModelDir(dir, planModelDir(imported, quant));
   return dir;
 }
@@ -69,7 +109,10 @@ async function bundleWorker(): Promise<string> {
     write: false,
     logLevel: 'error',
   });
-  return out.outputFiles[0].text.replace(/from\s*["'][^"']*kernels\.wasm["']/, 'from "./kernels.wasm"');
+  return out.outputFiles[0].text.replace(
+    /from\s*["'][^"']*kernels\.wasm["']/,
+    'from "./kernels.wasm"',
+  );
 }
 
 export interface MemoryResult {
@@ -87,28 +130,39 @@ export interface MemoryResult {
 }
 
 /** Loads each model in a fresh workerd and reports how far the process's peak RSS rose above its baseline. */
-export async function measureMemory(log: (line: string) => void = () => {}): Promise<MemoryResult[]> {
+export async function measureMemory(
+  log: (line: string) => void = () => {},
+): Promise<MemoryResult[]> {
   const script = await bundleWorker();
   const wasm = readFileSync(join(repoRoot, 'kernels-wasm/build/kernels.wasm'));
   const results: MemoryResult[] = [];
   for (const m of MEMORY_MODELS) {
     log(`memory: ${m.name} (${(params(m.shape) / 1e6).toFixed(0)}M params, ${m.quant})`);
     const dir = ensureModelDir(m.name, m.shape, m.quant);
-    const mf = new Miniflare(convertV4MiniflareOptions({
-      modules: [
-        { type: 'ESModule', path: 'worker.mjs', contents: script },
-        { type: 'CompiledWasm', path: 'kernels.wasm', contents: wasm },
-      ],
-      compatibilityDate: '2026-08-01',
-      compatibilityFlags: ['nodejs_compat'],
-      r2Buckets: ['MODELS'],
-    }));
+    const mf = new Miniflare(
+      convertV4MiniflareOptions({
+        modules: [
+          { type: 'ESModule', path: 'worker.mjs', contents: script },
+          { type: 'CompiledWasm', path: 'kernels.wasm', contents: wasm },
+        ],
+        compatibilityDate: '2026-08-01',
+        compatibilityFlags: ['nodejs_compat'],
+        r2Buckets: ['MODELS'],
+      }),
+    );
     try {
       const bucket = await mf.getR2Bucket('MODELS');
-      for (const f of readdirSync(dir)) await bucket.put(`${m.name}/${f}`, readFileSync(join(dir, f)));
+      for (const f of readdirSync(dir))
+        await bucket.put(`${m.name}/${f}`, readFileSync(join(dir, f)));
       const manifest = {
-        id: m.name, format: 'hf', weights: ['model.safetensors'], tokenizer: 'tokenizer.bin', tokenizer_config: 'tokenizer_config.json',
-        context_length: m.context, max_sessions: 1, created: 0,
+        id: m.name,
+        format: 'hf',
+        weights: ['model.safetensors'],
+        tokenizer: 'tokenizer.bin',
+        tokenizer_config: 'tokenizer_config.json',
+        context_length: m.context,
+        max_sessions: 1,
+        created: 0,
       };
       await bucket.put(`${m.name}/model.json`, JSON.stringify(manifest));
       await (await mf.dispatchFetch('http://bench/noop')).text();
@@ -120,15 +174,27 @@ export async function measureMemory(log: (line: string) => void = () => {}): Pro
       baseline = memoryOf(pid).rss;
       resetPeak(pid);
       const started = performance.now();
-      const load = (await (await mf.dispatchFetch(`http://bench/load?model=${m.name}`)).json()) as { wasmBytes: number };
+      const load = (await (await mf.dispatchFetch(`http://bench/load?model=${m.name}`)).json()) as {
+        wasmBytes: number;
+      };
       const loadSeconds = (performance.now() - started) / 1000;
       const peakLoad = memoryOf(pid).hwm;
-      const run = (await (await mf.dispatchFetch(`http://bench/generate?model=${m.name}&prompt=64&tokens=16`)).json()) as { ids: number[]; wasmBytes: number };
+      const run = (await (
+        await mf.dispatchFetch(`http://bench/generate?model=${m.name}&prompt=64&tokens=16`)
+      ).json()) as { ids: number[]; wasmBytes: number };
       const peakGenerate = memoryOf(pid).hwm;
       const weightFileBytes = readFileSync(join(dir, 'model.safetensors')).byteLength;
       results.push({
-        name: m.name, params: params(m.shape), weightFileBytes, baseline, peakLoad, peakGenerate, streamRise,
-        wasmBytes: Math.max(load.wasmBytes, run.wasmBytes), generated: run.ids.length, loadSeconds,
+        name: m.name,
+        params: params(m.shape),
+        weightFileBytes,
+        baseline,
+        peakLoad,
+        peakGenerate,
+        streamRise,
+        wasmBytes: Math.max(load.wasmBytes, run.wasmBytes),
+        generated: run.ids.length,
+        loadSeconds,
       });
     } finally {
       await mf.dispose();
@@ -176,23 +242,38 @@ const SPEED_SHAPES = [
 ];
 
 /** Decode tok/s (64 tokens after a short prompt) and prefill tok/s of a 512-token prompt; best of `runs`. */
-export async function measureSpeed(opts: { runs?: number; quants?: QuantTarget[]; log?: (line: string) => void } = {}): Promise<SpeedResult[]> {
+export async function measureSpeed(
+  opts: { runs?: number; quants?: QuantTarget[]; log?: (line: string) => void } = {},
+): Promise<SpeedResult[]> {
   const { runs = 3, quants = ['f32', 'q8', 'q4'], log = () => {} } = opts;
   const results: SpeedResult[] = [];
   for (const { name, shape, runcNative } of SPEED_SHAPES) {
     for (const quant of quants) {
       log(`speed: ${name} ${quant}`);
       const dir = ensureModelDir(`${name}-${quant}`, shape, quant);
-      const { model } = await loadModelDir(await createNodeKernels(), readModelDir(dir), { maxSessions: 1 });
+      const { model } = await loadModelDir(await createNodeKernels(), readModelDir(dir), {
+        maxSessions: 1,
+      });
       const long = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 131) % 30000)));
       let decode = 0;
       let prefill = 0;
       for (let r = 0; r < runs; r++) {
         let t0 = performance.now();
-        for await (const _ of model.generate(long, { maxTokens: 1, temperature: 0, topP: 1, stopAtEos: false })) void _;
+        for await (const _ of model.generate(long, {
+          maxTokens: 1,
+          temperature: 0,
+          topP: 1,
+          stopAtEos: false,
+        }))
+          void _;
         prefill = Math.max(prefill, 512 / ((performance.now() - t0) / 1000));
         let count = 0;
-        for await (const _ of model.generate([1, 400, 500], { maxTokens: 65, temperature: 0, topP: 1, stopAtEos: false })) {
+        for await (const _ of model.generate([1, 400, 500], {
+          maxTokens: 65,
+          temperature: 0,
+          topP: 1,
+          stopAtEos: false,
+        })) {
           if (count++ === 0) t0 = performance.now();
         }
         decode = Math.max(decode, (count - 1) / ((performance.now() - t0) / 1000));
@@ -209,7 +290,9 @@ export function speedTable(rows: SpeedResult[]): string {
     '| --- | --- | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.shape} | ${r.quant} | ${r.decode.toFixed(1)} | ${(r.decode / r.reference).toFixed(2)}× (${r.reference}) | ${r.prefill.toFixed(1)} | ${(r.prefill / r.decode).toFixed(1)}× |`);
+    lines.push(
+      `| ${r.shape} | ${r.quant} | ${r.decode.toFixed(1)} | ${(r.decode / r.reference).toFixed(2)}× (${r.reference}) | ${r.prefill.toFixed(1)} | ${(r.prefill / r.decode).toFixed(1)}× |`,
+    );
   }
   return lines.join('\n');
 }

@@ -3,7 +3,12 @@
 // Run alone: tsx bench/engine.ts
 import { pathToFileURL } from 'node:url';
 import {
-  LlamaModel, STORIES110M_SHAPE, STORIES15M_SHAPE, syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, type SyntheticShape,
+  LlamaModel,
+  STORIES110M_SHAPE,
+  STORIES15M_SHAPE,
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+  type SyntheticShape,
 } from '../engine/index';
 import { createTsKernels } from '../kernels-wasm/index';
 import { createNodeKernels } from '../kernels-wasm/node';
@@ -19,8 +24,18 @@ export interface EngineBenchModel {
 }
 
 export const ENGINE_BENCH_MODELS: EngineBenchModel[] = [
-  { name: 'stories15M', shape: STORIES15M_SHAPE, decodeTokens: 128, reference: { runcNative: 282, runcWasm: 188 } },
-  { name: 'stories110M', shape: STORIES110M_SHAPE, decodeTokens: 64, reference: { runcNative: 37.1, runcWasm: 25.3 } },
+  {
+    name: 'stories15M',
+    shape: STORIES15M_SHAPE,
+    decodeTokens: 128,
+    reference: { runcNative: 282, runcWasm: 188 },
+  },
+  {
+    name: 'stories110M',
+    shape: STORIES110M_SHAPE,
+    decodeTokens: 64,
+    reference: { runcNative: 37.1, runcWasm: 25.3 },
+  },
 ];
 
 export const ENGINE_BENCH_BACKENDS: [string, () => Promise<KernelBackend>][] = [
@@ -46,30 +61,53 @@ async function timeGeneration(model: LlamaModel, promptIds: number[], decodeToke
   const started = performance.now();
   let first = 0;
   let count = 0;
-  for await (const _ of model.generate(promptIds, { maxTokens: decodeTokens, temperature: 0, topP: 1, stopAtEos: false })) {
+  for await (const _ of model.generate(promptIds, {
+    maxTokens: decodeTokens,
+    temperature: 0,
+    topP: 1,
+    stopAtEos: false,
+  })) {
     if (count++ === 0) first = performance.now();
   }
   const end = performance.now();
-  return { decode: ((count - 1) * 1000) / (end - first), prefill: (promptIds.length * 1000) / (first - started) };
+  return {
+    decode: ((count - 1) * 1000) / (end - first),
+    prefill: (promptIds.length * 1000) / (first - started),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchEngine(opts: { models?: EngineBenchModel[]; runs?: number; log?: (line: string) => void } = {}) {
+export async function benchEngine(
+  opts: { models?: EngineBenchModel[]; runs?: number; log?: (line: string) => void } = {},
+) {
   const { models = ENGINE_BENCH_MODELS, runs = 5, log = () => {} } = opts;
   const results: EngineBenchResult[] = [];
   for (const m of models) {
     const checkpoint = syntheticLlama2cCheckpoint(m.shape, 1);
     const tokenizer = syntheticLlama2cTokenizer(m.shape.vocabSize);
     for (const [backendName, create] of ENGINE_BENCH_BACKENDS) {
-      const model = LlamaModel.fromLlama2c(await create(), checkpoint, tokenizer, { id: m.name, maxSessions: 1 });
+      const model = LlamaModel.fromLlama2c(await create(), checkpoint, tokenizer, {
+        id: m.name,
+        maxSessions: 1,
+      });
       const promptIds = model.tokenizer.encode(PROMPT, { bos: true });
       await timeGeneration(model, promptIds, 8); // warm-up: tier-up, page faults, the session
       const timed = [];
-      for (let r = 0; r < runs; r++) timed.push(await timeGeneration(model, promptIds, m.decodeTokens));
+      for (let r = 0; r < runs; r++)
+        timed.push(await timeGeneration(model, promptIds, m.decodeTokens));
       const decodes = timed.map((t) => t.decode);
-      const result = { model: m, backend: backendName, decode: median(decodes), best: Math.max(...decodes), runs: decodes, prefill: median(timed.map((t) => t.prefill)) };
-      log(`${m.name} ${backendName}: ${result.decode.toFixed(1)} tok/s decode (runs ${decodes.map((d) => d.toFixed(1)).join(', ')})`);
+      const result = {
+        model: m,
+        backend: backendName,
+        decode: median(decodes),
+        best: Math.max(...decodes),
+        runs: decodes,
+        prefill: median(timed.map((t) => t.prefill)),
+      };
+      log(
+        `${m.name} ${backendName}: ${result.decode.toFixed(1)} tok/s decode (runs ${decodes.map((d) => d.toFixed(1)).join(', ')})`,
+      );
       results.push(result);
     }
   }
@@ -91,10 +129,19 @@ export function engineTable(results: EngineBenchResult[]): string {
     );
   }
   for (const m of new Set(results.map((r) => r.model))) {
-    lines.push(`| ${m.name} | llama2.c run.c wasm SIMD (reference) | ${m.reference.runcWasm} | | | | | |`);
-    lines.push(`| ${m.name} | llama2.c run.c native -Ofast AVX2 (reference) | ${m.reference.runcNative} | | | | | |`);
+    lines.push(
+      `| ${m.name} | llama2.c run.c wasm SIMD (reference) | ${m.reference.runcWasm} | | | | | |`,
+    );
+    lines.push(
+      `| ${m.name} | llama2.c run.c native -Ofast AVX2 (reference) | ${m.reference.runcNative} | | | | | |`,
+    );
   }
-  lines.push('', 'Ratios use the medians.', '', '¹ prompt tokens are one forward pass each (no batched prefill yet) and skip the classifier.');
+  lines.push(
+    '',
+    'Ratios use the medians.',
+    '',
+    '¹ prompt tokens are one forward pass each (no batched prefill yet) and skip the classifier.',
+  );
   return lines.join('\n');
 }
 

@@ -29,11 +29,15 @@ async function conformance(gpu: Gpu): Promise<{ rows: string[]; failed: number }
         const e = out.every(Number.isFinite) ? nmse(out, ref) : Infinity;
         const ok = e <= c.nmse;
         if (!ok) failed++;
-        rows.push(`| ${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)} | ${ok ? 'yes' : '**NO**'} |`);
+        rows.push(
+          `| ${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)} | ${ok ? 'yes' : '**NO**'} |`,
+        );
       }
     } catch (err) {
       failed++;
-      rows.push(`| ${c.name} | - | error: ${(err as Error).message.slice(0, 120)} | ${c.nmse.toExponential(0)} | **NO** |`);
+      rows.push(
+        `| ${c.name} | - | error: ${(err as Error).message.slice(0, 120)} | ${c.nmse.toExponential(0)} | **NO** |`,
+      );
     }
   }
   return { rows, failed };
@@ -45,17 +49,30 @@ async function parity(gpu: Gpu): Promise<{ line: string; ok: boolean }> {
   const prompt = [0, 7, 7, 7, 300, 12, 511, 64, 1];
   const steps = 16;
   const want = new DeepSeekReferenceModel(weights, { maxSeqLen: 64 }).generateGreedy(prompt, steps);
-  const backend = await GpuDeepSeekBackend.create(loadDeepSeekModel(files, { gemm: 'fp8' }), { gpu, activations: 'f32', maxSlots: 1, maxSeqLen: 64, maxStepTokens: 16, pageSize: 4 });
+  const backend = await GpuDeepSeekBackend.create(loadDeepSeekModel(files, { gemm: 'fp8' }), {
+    gpu,
+    activations: 'f32',
+    maxSlots: 1,
+    maxSeqLen: 64,
+    maxStepTokens: 16,
+    pageSize: 4,
+  });
   const slot = backend.allocate()!;
   let [logits] = await backend.step([{ slot, tokens: prompt, startPos: 0, wantLogits: true }]);
   const got: number[] = [];
   for (let pos = prompt.length; got.length < steps; pos++) {
     got.push(argmax(logits));
-    if (got.length < steps) [logits] = await backend.step([{ slot, tokens: [got[got.length - 1]], startPos: pos, wantLogits: true }]);
+    if (got.length < steps)
+      [logits] = await backend.step([
+        { slot, tokens: [got[got.length - 1]], startPos: pos, wantLogits: true },
+      ]);
   }
   backend.destroy();
   const ok = JSON.stringify(got) === JSON.stringify(want);
-  return { ok, line: `Greedy parity, weight-only FP8 backend vs reference (dequantized), ${steps} steps: ${ok ? 'identical' : `DIFFERENT\n  gpu ${got}\n  ref ${want}`}` };
+  return {
+    ok,
+    line: `Greedy parity, weight-only FP8 backend vs reference (dequantized), ${steps} steps: ${ok ? 'identical' : `DIFFERENT\n  gpu ${got}\n  ref ${want}`}`,
+  };
 }
 
 /** Runs everything and returns the exit code (0: every check passed). */
@@ -71,5 +88,11 @@ export async function runDeviceCheck(quick = process.argv.includes('--quick')): 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  runDeviceCheck().then((code) => process.exit(code), (err) => { console.error(err); process.exit(2); });
+  runDeviceCheck().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
 }

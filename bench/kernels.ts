@@ -21,7 +21,13 @@ type Mode = 'hot' | 'cold';
 const COLD_BYTES = 64 * 2 ** 20;
 
 /** Seconds per call: calibrate a batch to about batchMs, then the fastest of several batches. */
-async function timeCase(entry: BackendEntry, c: OpCase, mode: Mode, batchMs: number, batches: number): Promise<number> {
+async function timeCase(
+  entry: BackendEntry,
+  c: OpCase,
+  mode: Mode,
+  batchMs: number,
+  batches: number,
+): Promise<number> {
   const backend = await entry.create();
   const inputs = caseInputs(c);
   const copies = mode === 'cold' ? Math.ceil(COLD_BYTES / c.bytes) : 1;
@@ -52,7 +58,12 @@ async function timeCase(entry: BackendEntry, c: OpCase, mode: Mode, batchMs: num
 const fmt = (v: number, digits = 2) => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
-  const { ops = ['matvec', 'matmul', 'attention'], batchMs = 200, batches = 5, modes = ['hot', 'cold'] } = opts;
+  const {
+    ops = ['matvec', 'matmul', 'attention'],
+    batchMs = 200,
+    batches = 5,
+    modes = ['hot', 'cold'],
+  } = opts;
   const live: BackendEntry[] = [];
   const notes: string[] = [];
   for (const entry of backends) {
@@ -63,8 +74,14 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
   const names = live.map((e) => e.name);
   const first = names[0];
   const lines = [
-    `| case | cache | MFLOP | MB | ${names.map((n) => `${n} GFLOP/s | ${n} GB/s`).join(' | ')} | ${names.slice(1).map((n) => `${first} / ${n}`).join(' | ')} |`,
-    `| --- | --- | ---: | ---: | ${names.map(() => '---: | ---:').join(' | ')} | ${names.slice(1).map(() => '---:').join(' | ')} |`,
+    `| case | cache | MFLOP | MB | ${names.map((n) => `${n} GFLOP/s | ${n} GB/s`).join(' | ')} | ${names
+      .slice(1)
+      .map((n) => `${first} / ${n}`)
+      .join(' | ')} |`,
+    `| --- | --- | ---: | ---: | ${names.map(() => '---: | ---:').join(' | ')} | ${names
+      .slice(1)
+      .map(() => '---:')
+      .join(' | ')} |`,
   ];
   for (const c of cases.filter((k) => k.bench && ops.includes(k.op))) {
     for (const mode of modes) {
@@ -73,7 +90,9 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
       const cells = secs.map((s) => `${fmt(c.flops / s / 1e9)} | ${fmt(c.bytes / s / 1e9)}`);
       const ratios = secs.slice(1).map((s) => `${fmt(s / secs[0], 1)}×`);
       const size = `${fmt(c.flops / 1e6, 1)} | ${fmt(c.bytes / 1e6, 1)}`;
-      lines.push(`| ${c.name} | ${mode} | ${size} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`);
+      lines.push(
+        `| ${c.name} | ${mode} | ${size} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`,
+      );
     }
   }
   return [...lines, ...notes].join('\n');

@@ -13,7 +13,12 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, STORIES110M_SHAPE, STORIES15M_SHAPE } from '../engine/index';
+import {
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+  STORIES110M_SHAPE,
+  STORIES15M_SHAPE,
+} from '../engine/index';
 import { exportGguf, type GgufExportType } from '../engine/formats/gguf-model';
 import { ggufTokenizerFromLlama2c } from '../engine/formats/gguf-tokenizer';
 import { importLlama2c } from '../engine/formats/import-llama2c';
@@ -34,12 +39,21 @@ function ggufFile(name: string, shape: typeof STORIES110M_SHAPE, type: GgufExpor
   if (existsSync(path)) return path;
   const tokenizer = syntheticLlama2cTokenizer(shape.vocabSize);
   // seed 1: the weights bench/edge-models.ts's directories hold
-  writeFileSync(path, exportGguf(importLlama2c(syntheticLlama2cCheckpoint(shape, 1), tokenizer), type, ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)));
+  writeFileSync(
+    path,
+    exportGguf(
+      importLlama2c(syntheticLlama2cCheckpoint(shape, 1), tokenizer),
+      type,
+      ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize),
+    ),
+  );
   return path;
 }
 
 /** The 512-token prompt of every prefill measurement here and in bench/edge-models.ts. */
-const LONG_PROMPT = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 300 + ((i * 131) % 30000)));
+const LONG_PROMPT = Array.from({ length: 512 }, (_, i) =>
+  i === 0 ? 1 : 300 + ((i * 131) % 30000),
+);
 const SHORT_PROMPT = [1, 400, 500];
 const DECODE_TOKENS = 64;
 
@@ -50,17 +64,28 @@ export interface LlamaCppResult {
   prefill: number;
 }
 
-export async function benchLlamaCpp(dir: string, opts: { runs?: number; log?: (l: string) => void } = {}): Promise<LlamaCppResult[]> {
+export async function benchLlamaCpp(
+  dir: string,
+  opts: { runs?: number; log?: (l: string) => void } = {},
+): Promise<LlamaCppResult[]> {
   const { runs = 3, log = () => {} } = opts;
   const { getLlama } = await import(join(dir, 'node-llama-cpp/dist/index.js'));
-  const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, maxThreads: 1, progressLogs: false });
+  const llama = await getLlama({
+    gpu: false,
+    build: 'never',
+    usePrebuiltBinaries: true,
+    skipDownload: true,
+    maxThreads: 1,
+    progressLogs: false,
+  });
   const results: LlamaCppResult[] = [];
   for (const { name, shape } of SHAPES) {
     for (const type of TYPES) {
       log(`llama.cpp: ${name} ${type}`);
       const model = await llama.loadModel({ modelPath: ggufFile(name, shape, type) });
       const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: 1 });
-      let decode = 0, prefill = 0;
+      let decode = 0,
+        prefill = 0;
       const long = LONG_PROMPT;
       for (let r = 0; r < runs; r++) {
         const seq = context.getSequence();
@@ -85,8 +110,12 @@ export async function benchLlamaCpp(dir: string, opts: { runs?: number; log?: (l
 }
 
 export function llamaCppTable(rows: LlamaCppResult[]): string {
-  const lines = ['| shape | GGUF | llama.cpp decode tok/s | llama.cpp prefill tok/s (512) |', '| --- | --- | ---: | ---: |'];
-  for (const r of rows) lines.push(`| ${r.shape} | ${r.type} | ${r.decode.toFixed(1)} | ${r.prefill.toFixed(1)} |`);
+  const lines = [
+    '| shape | GGUF | llama.cpp decode tok/s | llama.cpp prefill tok/s (512) |',
+    '| --- | --- | ---: | ---: |',
+  ];
+  for (const r of rows)
+    lines.push(`| ${r.shape} | ${r.type} | ${r.decode.toFixed(1)} | ${r.prefill.toFixed(1)} |`);
   return lines.join('\n');
 }
 
@@ -101,8 +130,17 @@ const perSecond = (tokens: number, t0: number) => tokens / ((performance.now() -
 /** Ours on the GGUF file itself: imported into a model directory beside it once (Q8_0/Q4_0 blocks passed through). */
 async function oursOnGguf(path: string, type: GgufExportType): Promise<Runner> {
   const dir = path.replace(/\.gguf$/, '-ours');
-  if (!existsSync(join(dir, 'model.safetensors'))) writeModelDir(dir, planModelDir(await importSource(path), type === 'f32' ? 'f32' : type === 'q8_0' ? 'q8' : 'q4'));
-  const { model } = await loadModelDir(await createNodeKernels(), readModelDir(dir), { maxSessions: 1 });
+  if (!existsSync(join(dir, 'model.safetensors')))
+    writeModelDir(
+      dir,
+      planModelDir(
+        await importSource(path),
+        type === 'f32' ? 'f32' : type === 'q8_0' ? 'q8' : 'q4',
+      ),
+    );
+  const { model } = await loadModelDir(await createNodeKernels(), readModelDir(dir), {
+    maxSessions: 1,
+  });
   const opts = { temperature: 0, topP: 1, stopAtEos: false };
   return {
     async prefill() {
@@ -111,14 +149,19 @@ async function oursOnGguf(path: string, type: GgufExportType): Promise<Runner> {
       return perSecond(LONG_PROMPT.length, t0);
     },
     async decode() {
-      let count = 0, t0 = 0;
-      for await (const _ of model.generate(SHORT_PROMPT, { ...opts, maxTokens: DECODE_TOKENS + 1 })) if (count++ === 0) t0 = performance.now();
+      let count = 0,
+        t0 = 0;
+      for await (const _ of model.generate(SHORT_PROMPT, { ...opts, maxTokens: DECODE_TOKENS + 1 }))
+        if (count++ === 0) t0 = performance.now();
       return perSecond(count - 1, t0);
     },
   };
 }
 
-async function llamaOnGguf(llama: { loadModel(o: object): Promise<any> }, path: string): Promise<Runner> {
+async function llamaOnGguf(
+  llama: { loadModel(o: object): Promise<any> },
+  path: string,
+): Promise<Runner> {
   const model = await llama.loadModel({ modelPath: path });
   const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: 1 });
   return {
@@ -132,7 +175,8 @@ async function llamaOnGguf(llama: { loadModel(o: object): Promise<any> }, path: 
     },
     async decode() {
       const seq = context.getSequence();
-      let count = 0, t0 = 0;
+      let count = 0,
+        t0 = 0;
       for await (const _ of seq.evaluate(SHORT_PROMPT, { temperature: 0 })) {
         if (count++ === 0) t0 = performance.now();
         if (count === DECODE_TOKENS + 1) break;
@@ -155,16 +199,32 @@ export interface SideBySideRow {
 }
 
 /** Every engine × type loaded at once; each round times all of them, the two engines' order alternating. */
-export async function sideBySide(dir: string, opts: { rounds?: number; shapes?: string[]; log?: (l: string) => void } = {}): Promise<SideBySideRow[]> {
+export async function sideBySide(
+  dir: string,
+  opts: { rounds?: number; shapes?: string[]; log?: (l: string) => void } = {},
+): Promise<SideBySideRow[]> {
   const { rounds = 5, shapes = ['stories110M'], log = () => {} } = opts;
   const { getLlama } = await import(join(dir, 'node-llama-cpp/dist/index.js'));
-  const llama = await getLlama({ gpu: false, build: 'never', usePrebuiltBinaries: true, skipDownload: true, maxThreads: 1, progressLogs: false });
+  const llama = await getLlama({
+    gpu: false,
+    build: 'never',
+    usePrebuiltBinaries: true,
+    skipDownload: true,
+    maxThreads: 1,
+    progressLogs: false,
+  });
   const subjects = [];
   for (const { name, shape } of SHAPES.filter((s) => shapes.includes(s.name))) {
     for (const type of TYPES) {
       log(`loading ${name} ${type}`);
       const path = ggufFile(name, shape, type);
-      subjects.push({ shape: name, type, ours: await oursOnGguf(path, type), llama: await llamaOnGguf(llama, path), rounds: [] as { ours: [number, number]; llama: [number, number] }[] });
+      subjects.push({
+        shape: name,
+        type,
+        ours: await oursOnGguf(path, type),
+        llama: await llamaOnGguf(llama, path),
+        rounds: [] as { ours: [number, number]; llama: [number, number] }[],
+      });
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -180,9 +240,16 @@ export async function sideBySide(dir: string, opts: { rounds?: number; shapes?: 
   return subjects.map((s) => {
     const ratios = (i: 0 | 1) => s.rounds.map((g) => g.ours[i] / g.llama[i]);
     return {
-      shape: s.shape, type: s.type,
-      ours: { decode: best(s.rounds.map((g) => g.ours[0])), prefill: best(s.rounds.map((g) => g.ours[1])) },
-      llama: { decode: best(s.rounds.map((g) => g.llama[0])), prefill: best(s.rounds.map((g) => g.llama[1])) },
+      shape: s.shape,
+      type: s.type,
+      ours: {
+        decode: best(s.rounds.map((g) => g.ours[0])),
+        prefill: best(s.rounds.map((g) => g.ours[1])),
+      },
+      llama: {
+        decode: best(s.rounds.map((g) => g.llama[0])),
+        prefill: best(s.rounds.map((g) => g.llama[1])),
+      },
       decodeRange: [Math.min(...ratios(0)), Math.max(...ratios(0))],
       prefillRange: [Math.min(...ratios(1)), Math.max(...ratios(1))],
     };
@@ -190,14 +257,17 @@ export async function sideBySide(dir: string, opts: { rounds?: number; shapes?: 
 }
 
 export function sideBySideTable(rows: SideBySideRow[]): string {
-  const f = (v: number) => v.toFixed(1), x = (v: number) => `${v.toFixed(2)}×`;
+  const f = (v: number) => v.toFixed(1),
+    x = (v: number) => `${v.toFixed(2)}×`;
   const lines = [
     '| shape | weights | ours decode | llama.cpp decode | ours / llama.cpp (rounds) | ours prefill (512) | llama.cpp prefill | ours / llama.cpp (rounds) | ours prefill / decode |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.shape} | ${r.type} | ${f(r.ours.decode)} | ${f(r.llama.decode)} | ${x(r.ours.decode / r.llama.decode)} (${x(r.decodeRange[0])}–${x(r.decodeRange[1])}) | ` +
-      `${f(r.ours.prefill)} | ${f(r.llama.prefill)} | ${x(r.ours.prefill / r.llama.prefill)} (${x(r.prefillRange[0])}–${x(r.prefillRange[1])}) | ${x(r.ours.prefill / r.ours.decode)} |`);
+    lines.push(
+      `| ${r.shape} | ${r.type} | ${f(r.ours.decode)} | ${f(r.llama.decode)} | ${x(r.ours.decode / r.llama.decode)} (${x(r.decodeRange[0])}–${x(r.decodeRange[1])}) | ` +
+        `${f(r.ours.prefill)} | ${f(r.llama.prefill)} | ${x(r.ours.prefill / r.llama.prefill)} (${x(r.prefillRange[0])}–${x(r.prefillRange[1])}) | ${x(r.ours.prefill / r.ours.decode)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -205,15 +275,24 @@ export function sideBySideTable(rows: SideBySideRow[]): string {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = process.env.LLAMA_CPP_DIR;
   if (!dir) {
-    console.error('set LLAMA_CPP_DIR to a node_modules holding node-llama-cpp (see the comment at the top)');
+    console.error(
+      'set LLAMA_CPP_DIR to a node_modules holding node-llama-cpp (see the comment at the top)',
+    );
     process.exit(2);
   }
   const log = (l: string) => console.error(l);
   if (process.argv.includes('--side-by-side')) {
-    const at = process.argv.indexOf('--rounds'), rounds = at > 0 ? Number(process.argv[at + 1]) : 5;
+    const at = process.argv.indexOf('--rounds'),
+      rounds = at > 0 ? Number(process.argv[at + 1]) : 5;
     const load0 = loadavg()[0];
-    const rows = await sideBySide(dir, { rounds, shapes: process.argv.includes('--15m') ? ['stories15M', 'stories110M'] : ['stories110M'], log });
-    console.log(`Load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end; best of ${rounds} interleaved rounds.\n`);
+    const rows = await sideBySide(dir, {
+      rounds,
+      shapes: process.argv.includes('--15m') ? ['stories15M', 'stories110M'] : ['stories110M'],
+      log,
+    });
+    console.log(
+      `Load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end; best of ${rounds} interleaved rounds.\n`,
+    );
     console.log(sideBySideTable(rows));
   } else console.log(llamaCppTable(await benchLlamaCpp(dir, { log })));
 }

@@ -32,12 +32,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function scrape(origin: RunningOrigin): Promise<Record<string, number>> {
   const text = await (await fetch(`${origin.url}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^(origin_(?:batch_size|step_seconds)_(?:sum|count)) (\S+)$/gm)) out[m[1]] = Number(m[2]);
+  for (const m of text.matchAll(/^(origin_(?:batch_size|step_seconds)_(?:sum|count)) (\S+)$/gm))
+    out[m[1]] = Number(m[2]);
   return out;
 }
 
 /** One round: `streams` concurrent requests of `tokens` tokens each; returns aggregate tokens/s. */
-async function round(origin: RunningOrigin, model: string, streams: number, tokens: number, salt: string): Promise<number> {
+async function round(
+  origin: RunningOrigin,
+  model: string,
+  streams: number,
+  tokens: number,
+  salt: string,
+): Promise<number> {
   const started = performance.now();
   const done = await Promise.all(
     Array.from({ length: streams }, async (_, i) => {
@@ -45,8 +52,13 @@ async function round(origin: RunningOrigin, model: string, streams: number, toke
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cache-salt': salt },
         body: JSON.stringify({
-          model, prompt: `Stream ${i}:`, max_tokens: tokens,
-          temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
+          model,
+          prompt: `Stream ${i}:`,
+          max_tokens: tokens,
+          temperature: 0,
+          ignore_eos: true,
+          stream: true,
+          stream_options: { include_usage: true },
         }),
       });
       if (!res.ok) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
@@ -65,9 +77,24 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   const tokens = opts.tokens ?? 128;
   const runs = opts.runs ?? 3;
   const log = opts.log ?? ((line: string) => console.error(line));
-  const backend = opts.backend ?? (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ?? 'reference';
+  const backend =
+    opts.backend ??
+    (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ??
+    'reference';
   const maxSeqs = Math.max(...levels);
-  const origin = await startOrigin(['--model', `synthetic:${preset}`, '--backend', backend, '--max-seqs', String(maxSeqs), '--prefix-cache-mb', '0'], 300_000);
+  const origin = await startOrigin(
+    [
+      '--model',
+      `synthetic:${preset}`,
+      '--backend',
+      backend,
+      '--max-seqs',
+      String(maxSeqs),
+      '--prefix-cache-mb',
+      '0',
+    ],
+    300_000,
+  );
   // What ran, from the startup line: "backend webgpu (W8A8) on <adapter>, N MiB".
   const ran = /backend (.+?), tokenizer/.exec(origin.output())?.[1] ?? backend;
   const model = `synthetic-${preset}`;
@@ -79,7 +106,9 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
       const tokPerS: number[] = [];
       for (let r = 0; r < runs; r++) {
         tokPerS.push(await round(origin, model, streams, tokens, `run-${streams}-${r}`));
-        log(`bench/origin: ${preset} on ${backend}, ${streams} streams, run ${r + 1}/${runs}: ${tokPerS.at(-1)!.toFixed(1)} tok/s`);
+        log(
+          `bench/origin: ${preset} on ${backend}, ${streams} streams, run ${r + 1}/${runs}: ${tokPerS.at(-1)!.toFixed(1)} tok/s`,
+        );
       }
       const after = await scrape(origin);
       const steps = after.origin_batch_size_count - before.origin_batch_size_count;
@@ -87,7 +116,10 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
         streams,
         tokPerS,
         batch: (after.origin_batch_size_sum - before.origin_batch_size_sum) / steps,
-        stepMs: ((after.origin_step_seconds_sum - before.origin_step_seconds_sum) / (after.origin_step_seconds_count - before.origin_step_seconds_count)) * 1000,
+        stepMs:
+          ((after.origin_step_seconds_sum - before.origin_step_seconds_sum) /
+            (after.origin_step_seconds_count - before.origin_step_seconds_count)) *
+          1000,
       });
     }
   } finally {
@@ -96,7 +128,13 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   return table(preset, ran, tokens, runs, results);
 }
 
-function table(preset: string, backend: string, tokens: number, runs: number, results: Level[]): string {
+function table(
+  preset: string,
+  backend: string,
+  tokens: number,
+  runs: number,
+  results: Level[],
+): string {
   const one = median(results.find((r) => r.streams === 1)?.tokPerS ?? results[0].tokPerS);
   const lines = [
     `Origin (\`npm run origin -- --model synthetic:${preset}\`, backend ${backend}, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
@@ -107,14 +145,22 @@ function table(preset: string, backend: string, tokens: number, runs: number, re
   ];
   for (const r of results) {
     const m = median(r.tokPerS);
-    lines.push(`| ${r.streams} | ${m.toFixed(1)} | ${Math.max(...r.tokPerS).toFixed(1)} | ${(m / r.streams).toFixed(1)} | ${(m / one).toFixed(2)}× | ${r.batch.toFixed(1)} | ${r.stepMs.toFixed(2)} ms |`);
+    lines.push(
+      `| ${r.streams} | ${m.toFixed(1)} | ${Math.max(...r.tokPerS).toFixed(1)} | ${(m / r.streams).toFixed(1)} | ${(m / one).toFixed(2)}× | ${r.batch.toFixed(1)} | ${r.stepMs.toFixed(2)} ms |`,
+    );
   }
   return lines.join('\n');
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  benchOrigin({ preset: process.argv[2], backend: process.argv[3] as OriginBenchOptions['backend'] }).then((md) => console.log(md), (err) => {
-    console.error(err);
-    process.exit(1);
-  });
+  benchOrigin({
+    preset: process.argv[2],
+    backend: process.argv[3] as OriginBenchOptions['backend'],
+  }).then(
+    (md) => console.log(md),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

@@ -19,13 +19,19 @@ export function bundleWorker(): string {
   const outdir = mkdtempSync(join(tmpdir(), 'pc-workerd-bench-'));
   const bin = join(repoRoot, 'node_modules/.bin');
   execFileSync(join(bin, 'wrangler'), ['deploy', '--dry-run', '--outdir', outdir], {
-    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
   });
   return outdir;
 }
 
 const moduleOf = (dir: string, path: string) => ({
-  type: path.endsWith('.wasm') ? ('CompiledWasm' as const) : path.endsWith('.html') ? ('Text' as const) : ('ESModule' as const),
+  type: path.endsWith('.wasm')
+    ? ('CompiledWasm' as const)
+    : path.endsWith('.html')
+      ? ('Text' as const)
+      : ('ESModule' as const),
   path,
   contents: readFileSync(join(dir, path)),
 });
@@ -40,26 +46,40 @@ export interface BenchWorker {
 }
 
 /** The Worker in a fresh workerd with `vars` over wrangler.toml's; `models` are put in R2 as `<id>/<file>`. */
-export async function startWorker(bundle: string, vars: Record<string, string>, models: Record<string, Uint8Array | string>): Promise<BenchWorker> {
+export async function startWorker(
+  bundle: string,
+  vars: Record<string, string>,
+  models: Record<string, Uint8Array | string>,
+): Promise<BenchWorker> {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(repoRoot, 'wrangler.toml'));
-  const files = readdirSync(bundle).filter((f) => /\.(js|wasm|html)$/.test(f)).sort((a, b) => Number(b === 'index.js') - Number(a === 'index.js'));
-  const mf = new Miniflare(convertV4MiniflareOptions({
-    ...workerOptions,
-    cronTriggers: [],
-    modules: files.map((f) => moduleOf(bundle, f)),
-    bindings: { ...(workerOptions.bindings as Record<string, unknown>), ADMIN_SECRET, ...vars },
-  } as never));
+  const files = readdirSync(bundle)
+    .filter((f) => /\.(js|wasm|html)$/.test(f))
+    .sort((a, b) => Number(b === 'index.js') - Number(a === 'index.js'));
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      ...workerOptions,
+      cronTriggers: [],
+      modules: files.map((f) => moduleOf(bundle, f)),
+      bindings: { ...(workerOptions.bindings as Record<string, unknown>), ADMIN_SECRET, ...vars },
+    } as never),
+  );
   const bucket = await mf.getR2Bucket('MODELS');
   for (const [path, body] of Object.entries(models)) await bucket.put(path, body);
   const db = await mf.getD1Database('DB');
-  for (const file of readdirSync(join(repoRoot, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
-    const statements = unstable_splitSqlQuery(readFileSync(join(repoRoot, 'migrations', file), 'utf8'));
+  for (const file of readdirSync(join(repoRoot, 'migrations'))
+    .filter((f) => f.endsWith('.sql'))
+    .sort()) {
+    const statements = unstable_splitSqlQuery(
+      readFileSync(join(repoRoot, 'migrations', file), 'utf8'),
+    );
     await db.batch(statements.map((s) => db.prepare(s)));
   }
   const kv = await mf.getKVNamespace('PROMPT_CACHE');
   const admin = async <T>(path: string, body: unknown): Promise<T> => {
     const res = await mf.dispatchFetch(`http://bench${path}`, {
-      method: 'POST', headers: { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_SECRET}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
     });
     if (res.status !== 201) throw new Error(`admin ${path}: ${res.status} ${await res.text()}`);
     return (await res.json()) as T;
@@ -67,9 +87,21 @@ export async function startWorker(bundle: string, vars: Record<string, string>, 
   return {
     mf,
     async newTenant() {
-      const account = await admin<{ id: string }>('/admin/accounts', { name: 'bench', top_up: '100' });
-      const { key } = await admin<{ key: string }>('/admin/keys', { account_id: account.id, name: 'bench', rpm: 100_000, tpm: 100_000_000, max_concurrency: 16 });
-      const row = await db.prepare('SELECT tenant_salt FROM accounts WHERE id = ?').bind(account.id).first<{ tenant_salt: string }>();
+      const account = await admin<{ id: string }>('/admin/accounts', {
+        name: 'bench',
+        top_up: '100',
+      });
+      const { key } = await admin<{ key: string }>('/admin/keys', {
+        account_id: account.id,
+        name: 'bench',
+        rpm: 100_000,
+        tpm: 100_000_000,
+        max_concurrency: 16,
+      });
+      const row = await db
+        .prepare('SELECT tenant_salt FROM accounts WHERE id = ?')
+        .bind(account.id)
+        .first<{ tenant_salt: string }>();
       return { key, prefix: keyPrefix(row!.tenant_salt) };
     },
     async entries(prefix) {

@@ -26,10 +26,30 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { label: 'origin/ synthetic:tiny (CPU reference backend)', origin: { kind: 'real' }, streams: 1, tokens: 1024 },
-  { label: 'origin/ synthetic:tiny (CPU reference backend)', origin: { kind: 'real' }, streams: 8, tokens: 1024 },
-  { label: 'mini origin at full speed: the relay ceiling, not a target', origin: { kind: 'mini' }, streams: 1, tokens: 4000 },
-  { label: 'mini origin at full speed: the relay ceiling, not a target', origin: { kind: 'mini' }, streams: 8, tokens: 2000 },
+  {
+    label: 'origin/ synthetic:tiny (CPU reference backend)',
+    origin: { kind: 'real' },
+    streams: 1,
+    tokens: 1024,
+  },
+  {
+    label: 'origin/ synthetic:tiny (CPU reference backend)',
+    origin: { kind: 'real' },
+    streams: 8,
+    tokens: 1024,
+  },
+  {
+    label: 'mini origin at full speed: the relay ceiling, not a target',
+    origin: { kind: 'mini' },
+    streams: 1,
+    tokens: 4000,
+  },
+  {
+    label: 'mini origin at full speed: the relay ceiling, not a target',
+    origin: { kind: 'mini' },
+    streams: 8,
+    tokens: 2000,
+  },
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -50,8 +70,13 @@ async function round(url: string, streams: number, tokens: number, tag: string):
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cache-salt': 'bench' },
         body: JSON.stringify({
-          model: 'tiny', messages: [{ role: 'user', content: `${tag} stream ${i}: once upon a time` }], max_tokens: tokens,
-          temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true },
+          model: 'tiny',
+          messages: [{ role: 'user', content: `${tag} stream ${i}: once upon a time` }],
+          max_tokens: tokens,
+          temperature: 0,
+          ignore_eos: true,
+          stream: true,
+          stream_options: { include_usage: true },
         }),
       });
       if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
@@ -60,26 +85,46 @@ async function round(url: string, streams: number, tokens: number, tag: string):
       const reader = res.body!.getReader();
       for (let r = await reader.read(); !r.done; r = await reader.read()) {
         const text = decoder.decode(r.value, { stream: true });
-        if (!body.includes('"content":"') && text.includes('"content":"')) firsts.push(performance.now() - started);
+        if (!body.includes('"content":"') && text.includes('"content":"'))
+          firsts.push(performance.now() - started);
         body += text;
       }
-      return Number(/"completion_tokens":(\d+)/.exec(body.slice(body.lastIndexOf('"usage"')))?.[1] ?? 0);
+      return Number(
+        /"completion_tokens":(\d+)/.exec(body.slice(body.lastIndexOf('"usage"')))?.[1] ?? 0,
+      );
     }),
   );
-  return { tokPerS: counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000), firstTokenMs: median(firsts) };
+  return {
+    tokPerS: counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000),
+    firstTokenMs: median(firsts),
+  };
 }
 
 /** The relay Worker in workerd, in front of `upstream`. */
-async function startRelay(upstream: string): Promise<{ url: string; pids: number[]; cpuMs: () => number; dispose: () => Promise<void> }> {
+async function startRelay(
+  upstream: string,
+): Promise<{ url: string; pids: number[]; cpuMs: () => number; dispose: () => Promise<void> }> {
   // A config of its own: the project's wrangler.toml would bring D1, R2 and Durable Objects along.
   const config = join(mkdtempSync(join(tmpdir(), 'relay-bench-')), 'wrangler.toml');
-  writeFileSync(config, 'name = "relay-bench"\ncompatibility_date = "2026-08-01"\ncompatibility_flags = ["nodejs_compat"]\n');
+  writeFileSync(
+    config,
+    'name = "relay-bench"\ncompatibility_date = "2026-08-01"\ncompatibility_flags = ["nodejs_compat"]\n',
+  );
   const before = workerdPids();
   const worker = await unstable_dev(new URL('./relay-worker.ts', import.meta.url).pathname, {
-    config, ip: '127.0.0.1', vars: { UPSTREAM: upstream }, logLevel: 'error', experimental: { disableExperimentalWarning: true },
+    config,
+    ip: '127.0.0.1',
+    vars: { UPSTREAM: upstream },
+    logLevel: 'error',
+    experimental: { disableExperimentalWarning: true },
   });
   const pids = workerdPids().filter((p) => !before.includes(p));
-  return { url: `http://127.0.0.1:${worker.port}`, pids, cpuMs: () => pids.reduce((sum, p) => sum + cpuMsOf(p), 0), dispose: () => worker.stop() };
+  return {
+    url: `http://127.0.0.1:${worker.port}`,
+    pids,
+    cpuMs: () => pids.reduce((sum, p) => sum + cpuMsOf(p), 0),
+    dispose: () => worker.stop(),
+  };
 }
 
 /** The origin's core and everyone else's, where taskset exists and there are cores to split. */
@@ -96,13 +141,16 @@ function pinning(): { origin: string; rest: string } | null {
 
 /** Running workerd processes (Miniflare's child). */
 function workerdPids(): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
-    } catch {
-      return false;
-    }
-  });
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** User + system CPU of a process, in ms (Linux /proc; 100 clock ticks a second). */
@@ -115,7 +163,9 @@ function cpuMsOf(pid: number): number {
   }
 }
 
-export async function benchRelay(opts: { runs?: number; log?: (line: string) => void } = {}): Promise<string> {
+export async function benchRelay(
+  opts: { runs?: number; log?: (line: string) => void } = {},
+): Promise<string> {
   const runs = opts.runs ?? 7;
   const log = opts.log ?? (() => {});
   const rows = [
@@ -126,7 +176,9 @@ export async function benchRelay(opts: { runs?: number; log?: (line: string) => 
   for (const c of CASES) {
     const origin = await startOrigin({ ...c.origin, cpus: pin?.origin });
     const relay = await startRelay(origin.url);
-    if (pin) for (const pid of [process.pid, ...relay.pids]) execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
+    if (pin)
+      for (const pid of [process.pid, ...relay.pids])
+        execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
     try {
       await round(origin.url, c.streams, 16, 'warm');
       await round(relay.url, c.streams, 16, 'warm');
@@ -140,10 +192,17 @@ export async function benchRelay(opts: { runs?: number; log?: (line: string) => 
         relayCpuUs += (relay.cpuMs() - before) * 1000;
       }
       const [d, p] = [median(direct.map((x) => x.tokPerS)), median(proxied.map((x) => x.tokPerS))];
-      const [fd, fp] = [median(direct.map((x) => x.firstTokenMs)), median(proxied.map((x) => x.firstTokenMs))];
+      const [fd, fp] = [
+        median(direct.map((x) => x.firstTokenMs)),
+        median(proxied.map((x) => x.firstTokenMs)),
+      ];
       const perToken = relayCpuUs / (runs * c.streams * c.tokens);
-      log(`${c.label}, ${c.streams} streams: direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, relay ${perToken.toFixed(1)} µs CPU/token`);
-      rows.push(`| ${c.label} | ${c.streams} | ${c.tokens} | ${d.toFixed(0)} | ${p.toFixed(0)} | ${(p / d).toFixed(2)}× | ${fd.toFixed(1)} ms | ${fp.toFixed(1)} ms | ${perToken.toFixed(1)} µs |`);
+      log(
+        `${c.label}, ${c.streams} streams: direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, relay ${perToken.toFixed(1)} µs CPU/token`,
+      );
+      rows.push(
+        `| ${c.label} | ${c.streams} | ${c.tokens} | ${d.toFixed(0)} | ${p.toFixed(0)} | ${(p / d).toFixed(2)}× | ${fd.toFixed(1)} ms | ${fp.toFixed(1)} ms | ${perToken.toFixed(1)} µs |`,
+      );
     } finally {
       await relay.dispose();
       await origin.kill();

@@ -27,7 +27,7 @@ const benches: Record<string, Bench> = {
     run: async () => (await import('./kernels')).benchKernels(),
   },
   quant: {
-    title: 'Quantized kernels (q8, q4, fp8) and this machine\'s limits',
+    title: "Quantized kernels (q8, q4, fp8) and this machine's limits",
     inDefault: true,
     run: async () => (await import('./quant')).benchQuant(),
   },
@@ -44,7 +44,8 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => {
       const dir = process.env.LLAMA_CPP_DIR;
-      if (!dir) return 'skipped: LLAMA_CPP_DIR is not set (node-llama-cpp is installed apart, see bench/llama-cpp.ts)';
+      if (!dir)
+        return 'skipped: LLAMA_CPP_DIR is not set (node-llama-cpp is installed apart, see bench/llama-cpp.ts)';
       const m = await import('./llama-cpp');
       return m.llamaCppTable(await m.benchLlamaCpp(dir, { log }));
     },
@@ -55,12 +56,14 @@ const benches: Record<string, Bench> = {
     run: async () => (await import('./prompt-cache')).benchPromptCache(),
   },
   'prompt-cache-workerd': {
-    title: 'Prompt cache inside workerd, through the real Worker: TTFT cold vs cached at 256/1024/2048 prompt tokens',
+    title:
+      'Prompt cache inside workerd, through the real Worker: TTFT cold vs cached at 256/1024/2048 prompt tokens',
     inDefault: false,
     run: async () => (await import('./prompt-cache-workerd')).benchPromptCacheWorkerd({ log }),
   },
   'prompt-cache-mla': {
-    title: 'Prompt cache for MLA latents (c_kv, k_pe): bytes per token per codec, origin prefix-cache restore quality',
+    title:
+      'Prompt cache for MLA latents (c_kv, k_pe): bytes per token per codec, origin prefix-cache restore quality',
     inDefault: false,
     run: async () => (await import('./prompt-cache-mla')).benchPromptCacheMla(log),
   },
@@ -85,15 +88,23 @@ async function main(): Promise<void> {
   const asked = process.argv.slice(2);
   const unknown = asked.filter((n) => n !== 'all' && n !== 'default' && !(n in benches));
   if (unknown.length) {
-    console.error(`unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}, all, default`);
+    console.error(
+      `unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}, all, default`,
+    );
     process.exit(2);
   }
   const names = asked.includes('all')
     ? Object.keys(benches)
-    : asked.length && !asked.includes('default') ? asked : Object.keys(benches).filter((n) => benches[n].inDefault);
+    : asked.length && !asked.includes('default')
+      ? asked
+      : Object.keys(benches).filter((n) => benches[n].inDefault);
   const started = performance.now();
-  console.log(`## ${new Date().toISOString().slice(0, 10)} — \`npm run bench -- ${names.join(' ')}\` at ${gitHead()}`);
-  console.log(`\nNode ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; load average at start ${loadavg()[0].toFixed(1)}.`);
+  console.log(
+    `## ${new Date().toISOString().slice(0, 10)} — \`npm run bench -- ${names.join(' ')}\` at ${gitHead()}`,
+  );
+  console.log(
+    `\nNode ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; load average at start ${loadavg()[0].toFixed(1)}.`,
+  );
   for (const name of names) {
     log(`== ${name}`);
     const t0 = performance.now();
@@ -108,7 +119,9 @@ async function main(): Promise<void> {
 function gitHead(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${head} (+ uncommitted changes)` : head;
   } catch {
     return 'an unknown commit';

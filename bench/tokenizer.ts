@@ -9,7 +9,8 @@ import { referenceEncode } from '../tests/engine/reference-encode';
 import { findStories260k, sharedModelsDir } from '../tools/paths';
 
 const RUNS = 5;
-const TEXT = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her big red ball. ';
+const TEXT =
+  'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her big red ball. ';
 
 /** The text repeated until it encodes to about `target` tokens. */
 function promptOf(tok: Llama2cTokenizer, target: number): string {
@@ -29,19 +30,35 @@ function medianMs(f: () => unknown): number {
 }
 
 export function benchTokenizer(target = 2000): string {
-  const tokenizers: [string, Llama2cTokenizer][] = [['synthetic, 32000 pieces', Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000))]];
+  const tokenizers: [string, Llama2cTokenizer][] = [
+    ['synthetic, 32000 pieces', Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000))],
+  ];
   const llama2 = resolve(sharedModelsDir, 'tokenizer.bin');
-  if (existsSync(llama2)) tokenizers.push(['Llama 2 tokenizer.bin, 32000 pieces', Llama2cTokenizer.fromBytes(readFileSync(llama2), 32000)]);
+  if (existsSync(llama2))
+    tokenizers.push([
+      'Llama 2 tokenizer.bin, 32000 pieces',
+      Llama2cTokenizer.fromBytes(readFileSync(llama2), 32000),
+    ]);
   const stories = findStories260k();
-  if (stories) tokenizers.push(['tok512.bin', Llama2cTokenizer.fromBytes(readFileSync(stories.tokenizer), 512)]);
-  const lines = ['| tokenizer | prompt tokens | quadratic (ms) | heap (ms) | speed-up |', '| --- | ---: | ---: | ---: | ---: |'];
+  if (stories)
+    tokenizers.push([
+      'tok512.bin',
+      Llama2cTokenizer.fromBytes(readFileSync(stories.tokenizer), 512),
+    ]);
+  const lines = [
+    '| tokenizer | prompt tokens | quadratic (ms) | heap (ms) | speed-up |',
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
   for (const [name, tok] of tokenizers) {
     const text = promptOf(tok, target);
     const ids = tok.encode(text, { bos: true });
-    if (JSON.stringify(ids) !== JSON.stringify(referenceEncode(tok, text))) throw new Error(`${name}: the two encoders disagree`);
+    if (JSON.stringify(ids) !== JSON.stringify(referenceEncode(tok, text)))
+      throw new Error(`${name}: the two encoders disagree`);
     const before = medianMs(() => referenceEncode(tok, text));
     const after = medianMs(() => tok.encode(text, { bos: true }));
-    lines.push(`| ${name} | ${ids.length} | ${before.toFixed(1)} | ${after.toFixed(2)} | ${(before / after).toFixed(0)}× |`);
+    lines.push(
+      `| ${name} | ${ids.length} | ${before.toFixed(1)} | ${after.toFixed(2)} | ${(before / after).toFixed(0)}× |`,
+    );
   }
   lines.push('', `Median of ${RUNS} runs each, Node ${process.version}, one thread.`);
   return lines.join('\n');

@@ -19,7 +19,8 @@ export interface CostBreakdown {
 }
 
 const PICOS_PER_NANO = 1000;
-const toNanos = (tokens: number, picosPerToken: number) => Math.round((tokens * picosPerToken) / PICOS_PER_NANO);
+const toNanos = (tokens: number, picosPerToken: number) =>
+  Math.round((tokens * picosPerToken) / PICOS_PER_NANO);
 
 export function costOf(counts: TokenCounts, price: AppliedPrice): CostBreakdown {
   const { hit: ph, miss: pm, output: po } = price.perToken;

@@ -26,9 +26,12 @@ export interface AuthedKey {
 }
 
 const hex = (bytes: ArrayBuffer | Uint8Array) =>
-  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+  Array.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
 
-export const randomId = (prefix: string, bytes = 12) => `${prefix}_${hex(crypto.getRandomValues(new Uint8Array(bytes)))}`;
+export const randomId = (prefix: string, bytes = 12) =>
+  `${prefix}_${hex(crypto.getRandomValues(new Uint8Array(bytes)))}`;
 
 /** A new secret key: `sk-` and 48 hex digits (192 random bits). */
 export const generateKey = () => KEY_PREFIX + hex(crypto.getRandomValues(new Uint8Array(24)));
@@ -41,7 +44,8 @@ export const keyHint = (key: string) => `${key.slice(0, 5)}…${key.slice(-4)}`;
 
 /** A key someone brings (the dev key): printable, no whitespace, long enough to be a secret. */
 export function checkImportedKey(key: string): string | null {
-  if (!/^[\x21-\x7e]{8,200}$/.test(key)) return 'key must be 8-200 printable characters without spaces';
+  if (!/^[\x21-\x7e]{8,200}$/.test(key))
+    return 'key must be 8-200 printable characters without spaces';
   return null;
 }
 
@@ -54,7 +58,11 @@ export interface NewKey {
 }
 
 /** Creates a key; returns the row and the clear key, which is never stored and never shown again. */
-export async function createKey(db: D1Database, input: NewKey, now = Date.now()): Promise<{ row: ApiKeyRow; key: string }> {
+export async function createKey(
+  db: D1Database,
+  input: NewKey,
+  now = Date.now(),
+): Promise<{ row: ApiKeyRow; key: string }> {
   const key = input.key ?? generateKey();
   const limits = { ...DEFAULT_LIMITS, ...input.limits };
   const row: ApiKeyRow = {
@@ -73,25 +81,43 @@ export async function createKey(db: D1Database, input: NewKey, now = Date.now())
       `INSERT INTO api_keys (id, account_id, key_hash, key_hint, name, rpm, tpm, max_concurrency, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-    .bind(row.id, row.account_id, await hashKey(key), row.key_hint, row.name, row.rpm, row.tpm, row.max_concurrency, now)
+    .bind(
+      row.id,
+      row.account_id,
+      await hashKey(key),
+      row.key_hint,
+      row.name,
+      row.rpm,
+      row.tpm,
+      row.max_concurrency,
+      now,
+    )
     .run();
   return { row, key };
 }
 
 /** Revokes a key; true when it existed and was active. */
 export async function revokeKey(db: D1Database, keyId: string, now = Date.now()): Promise<boolean> {
-  const res = await db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').bind(now, keyId).run();
+  const res = await db
+    .prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+    .bind(now, keyId)
+    .run();
   return res.meta.changes === 1;
 }
 
 export async function getKey(db: D1Database, keyId: string): Promise<ApiKeyRow | null> {
   return db
-    .prepare('SELECT id, account_id, key_hint, name, rpm, tpm, max_concurrency, created_at, revoked_at FROM api_keys WHERE id = ?')
+    .prepare(
+      'SELECT id, account_id, key_hint, name, rpm, tpm, max_concurrency, created_at, revoked_at FROM api_keys WHERE id = ?',
+    )
     .bind(keyId)
     .first<ApiKeyRow>();
 }
 
-export async function findKeyByHash(db: D1Database, keyHash: string): Promise<(ApiKeyRow & { tenant_salt: string }) | null> {
+export async function findKeyByHash(
+  db: D1Database,
+  keyHash: string,
+): Promise<(ApiKeyRow & { tenant_salt: string }) | null> {
   return db
     .prepare(
       `SELECT k.id, k.account_id, k.key_hint, k.name, k.rpm, k.tpm, k.max_concurrency, k.created_at, k.revoked_at, a.tenant_salt

@@ -35,12 +35,27 @@ export async function reserve(db: D1Database, r: Reservation): Promise<ReserveOu
        FROM accounts WHERE id = ?16 AND balance_nanos >= ?14`,
     )
     .bind(
-      r.ledgerId, r.requestId, r.keyId, r.idempotencyKey, r.requestHash, r.endpoint, r.model, r.servedBy,
-      r.price.currency, r.price.offPeak ? 1 : 0, r.price.perToken.hit, r.price.perToken.miss, r.price.perToken.output,
-      r.reservedNanos, r.startedAt, r.accountId,
+      r.ledgerId,
+      r.requestId,
+      r.keyId,
+      r.idempotencyKey,
+      r.requestHash,
+      r.endpoint,
+      r.model,
+      r.servedBy,
+      r.price.currency,
+      r.price.offPeak ? 1 : 0,
+      r.price.perToken.hit,
+      r.price.perToken.miss,
+      r.price.perToken.output,
+      r.reservedNanos,
+      r.startedAt,
+      r.accountId,
     );
   const debit = db
-    .prepare('UPDATE accounts SET balance_nanos = balance_nanos - ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM ledger WHERE id = ?3)')
+    .prepare(
+      'UPDATE accounts SET balance_nanos = balance_nanos - ?1 WHERE id = ?2 AND EXISTS (SELECT 1 FROM ledger WHERE id = ?3)',
+    )
     .bind(r.reservedNanos, r.accountId, r.ledgerId);
   try {
     const [inserted] = await db.batch([insert, debit]);
@@ -62,7 +77,12 @@ export interface Settlement {
 }
 
 /** Settles a pending row; false when it was already settled (nothing changes then). */
-export async function settle(db: D1Database, ledgerId: string, accountId: string, s: Settlement): Promise<boolean> {
+export async function settle(
+  db: D1Database,
+  ledgerId: string,
+  accountId: string,
+  s: Settlement,
+): Promise<boolean> {
   // Both statements see the row still pending, or neither does anything: one transaction.
   const refund = db
     .prepare(
@@ -77,8 +97,18 @@ export async function settle(db: D1Database, ledgerId: string, accountId: string
        WHERE id = ?12 AND status = 'pending'`,
     )
     .bind(
-      s.status, s.counts.promptTokens, s.counts.cachedTokens, s.counts.promptTokens - s.counts.cachedTokens, s.counts.completionTokens,
-      s.cost.hit, s.cost.miss, s.cost.output, s.cost.total, s.finishedAt, s.replay ?? null, ledgerId,
+      s.status,
+      s.counts.promptTokens,
+      s.counts.cachedTokens,
+      s.counts.promptTokens - s.counts.cachedTokens,
+      s.counts.completionTokens,
+      s.cost.hit,
+      s.cost.miss,
+      s.cost.output,
+      s.cost.total,
+      s.finishedAt,
+      s.replay ?? null,
+      ledgerId,
     );
   const [, updated] = await db.batch([refund, final]);
   return updated.meta.changes === 1;
@@ -91,7 +121,11 @@ export interface PriorRequest {
 }
 
 /** The request an idempotency key already names (in flight or completed), if any. */
-export async function findByIdempotencyKey(db: D1Database, keyId: string, idempotencyKey: string): Promise<PriorRequest | null> {
+export async function findByIdempotencyKey(
+  db: D1Database,
+  keyId: string,
+  idempotencyKey: string,
+): Promise<PriorRequest | null> {
   return db
     .prepare(
       `SELECT status, request_hash, replay FROM ledger
@@ -104,15 +138,29 @@ export async function findByIdempotencyKey(db: D1Database, keyId: string, idempo
 const ZERO: CostBreakdown = { hit: 0, miss: 0, output: 0, total: 0 };
 
 /** Settles rows pending since before `cutoff` (their isolate died) as failed, refunding them whole. */
-export async function sweepStale(db: D1Database, cutoff: number, now = Date.now()): Promise<number> {
+export async function sweepStale(
+  db: D1Database,
+  cutoff: number,
+  now = Date.now(),
+): Promise<number> {
   const { results } = await db
-    .prepare("SELECT id, account_id FROM ledger WHERE status = 'pending' AND started_at < ? LIMIT 500")
+    .prepare(
+      "SELECT id, account_id FROM ledger WHERE status = 'pending' AND started_at < ? LIMIT 500",
+    )
     .bind(cutoff)
     .all<{ id: string; account_id: string }>();
   let settled = 0;
   for (const row of results) {
     const counts = { promptTokens: 0, cachedTokens: 0, completionTokens: 0 };
-    if (await settle(db, row.id, row.account_id, { status: 'failed', counts, cost: ZERO, finishedAt: now })) settled++;
+    if (
+      await settle(db, row.id, row.account_id, {
+        status: 'failed',
+        counts,
+        cost: ZERO,
+        finishedAt: now,
+      })
+    )
+      settled++;
   }
   return settled;
 }

@@ -73,7 +73,10 @@ export class Meter {
       const prior = await findByIdempotencyKey(db, key.keyId, idempotencyKey);
       if (prior) return replayOf(prior, requestHash);
     }
-    const limit = (await this.stub().acquire(key.limits, a.promptTokens + a.maxTokens)) as AcquireResult;
+    const limit = (await this.stub().acquire(
+      key.limits,
+      a.promptTokens + a.maxTokens,
+    )) as AcquireResult;
     this.limits = limit.snapshot;
     if (!limit.ok) {
       this.retryAfterMs = limit.retryAfterMs;
@@ -84,8 +87,18 @@ export class Meter {
     const reservedNanos = maxCost(a.promptTokens, a.maxTokens, price);
     const ledgerId = crypto.randomUUID();
     const outcome = await reserve(db, {
-      ledgerId, requestId: this.deps.requestId, accountId: key.accountId, keyId: key.keyId, idempotencyKey, requestHash,
-      endpoint: a.endpoint, model: a.model, servedBy: a.servedBy, price, reservedNanos, startedAt,
+      ledgerId,
+      requestId: this.deps.requestId,
+      accountId: key.accountId,
+      keyId: key.keyId,
+      idempotencyKey,
+      requestHash,
+      endpoint: a.endpoint,
+      model: a.model,
+      servedBy: a.servedBy,
+      price,
+      reservedNanos,
+      startedAt,
     }).catch(async (err) => {
       await this.stub().release(limit.leaseId, 0);
       throw err;
@@ -113,23 +126,36 @@ export class Meter {
     if (!admitted) return undefined;
     // Nothing produced, nothing delivered: a request that failed or was abandoned before its
     // first token costs nothing. Otherwise the prompt and every produced token are billed.
-    const counts: TokenCounts = o.status !== 'completed' && o.completionTokens === 0 ? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 } : o;
+    const counts: TokenCounts =
+      o.status !== 'completed' && o.completionTokens === 0
+        ? { promptTokens: 0, cachedTokens: 0, completionTokens: 0 }
+        : o;
     const cost = costOf(counts, admitted.price);
     if (cost.total > admitted.reservedNanos) {
       // Cannot happen while maxCost bounds costOf; never charge past what was reserved.
-      console.error(`request ${this.deps.requestId}: cost ${cost.total} exceeds reservation ${admitted.reservedNanos}`);
+      console.error(
+        `request ${this.deps.requestId}: cost ${cost.total} exceeds reservation ${admitted.reservedNanos}`,
+      );
       cost.total = admitted.reservedNanos;
     }
     const { db, key } = this.deps;
     const wire = toWireCost(cost, admitted.price);
-    const replay = o.status === 'completed' && this.deps.idempotencyKey ? o.replay?.(wire) : undefined;
+    const replay =
+      o.status === 'completed' && this.deps.idempotencyKey ? o.replay?.(wire) : undefined;
     const results = await Promise.allSettled([
-      settle(db, admitted.ledgerId, key.accountId, { status: o.status, counts, cost, finishedAt: this.now(), replay }),
+      settle(db, admitted.ledgerId, key.accountId, {
+        status: o.status,
+        counts,
+        cost,
+        finishedAt: this.now(),
+        replay,
+      }),
       this.stub().release(admitted.leaseId, o.promptTokens + o.completionTokens),
     ]);
     for (const r of results) {
       // A pending row left behind is refunded whole by the sweeper; the request is not failed for it.
-      if (r.status === 'rejected') console.error(`request ${this.deps.requestId}: settlement failed:`, r.reason);
+      if (r.status === 'rejected')
+        console.error(`request ${this.deps.requestId}: settlement failed:`, r.reason);
     }
     return wire;
   }

@@ -29,7 +29,9 @@ export const priceFile = z
   .strictObject({
     comment: z.string().optional(),
     currency: z.string().length(3),
-    off_peak: z.strictObject({ start_utc: hhmm, end_utc: hhmm, discount_percent: percent }).nullable(),
+    off_peak: z
+      .strictObject({ start_utc: hhmm, end_utc: hhmm, discount_percent: percent })
+      .nullable(),
     defaults: z.strictObject({ edge: modelPrice, origin: modelPrice }),
     models: z.record(z.string().min(1), modelPrice),
   })
@@ -37,7 +39,11 @@ export const priceFile = z
     for (const [id, p] of Object.entries(file.models)) {
       // Balances are kept in one currency; a model priced in another could not be charged.
       if (p.currency && p.currency !== file.currency) {
-        ctx.addIssue({ code: 'custom', path: ['models', id, 'currency'], message: `must be ${file.currency}, the balance currency` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', id, 'currency'],
+          message: `must be ${file.currency}, the balance currency`,
+        });
       }
     }
   });
@@ -59,7 +65,8 @@ export interface AppliedPrice {
 
 export type Placement = 'edge' | 'origin';
 
-const minutesOf = (hhmmText: string) => Number(hhmmText.slice(0, 2)) * 60 + Number(hhmmText.slice(3));
+const minutesOf = (hhmmText: string) =>
+  Number(hhmmText.slice(0, 2)) * 60 + Number(hhmmText.slice(3));
 
 export class PriceBook {
   readonly file: PriceFile;
@@ -67,7 +74,9 @@ export class PriceBook {
   constructor(input: unknown) {
     const parsed = priceFile.safeParse(input);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      const issues = parsed.error.issues.map(
+        (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
+      );
       throw new Error(`invalid price file:\n  ${issues.join('\n  ')}`);
     }
     this.file = parsed.data;
@@ -89,13 +98,19 @@ export class PriceBook {
 
   priceAt(model: string, placement: Placement, at: Date): AppliedPrice {
     const p = this.file.models[model] ?? this.file.defaults[placement];
-    const discount = this.isOffPeak(at) ? (p.off_peak_discount_percent ?? this.file.off_peak?.discount_percent ?? 0) : 0;
+    const discount = this.isOffPeak(at)
+      ? (p.off_peak_discount_percent ?? this.file.off_peak?.discount_percent ?? 0)
+      : 0;
     // A discounted price is rounded half up to a whole pico-unit per token: integers all the way down.
     const apply = (v: number) => Math.round((v * (100 - discount)) / 100);
     return {
       currency: this.file.currency,
       offPeak: discount > 0,
-      perToken: { hit: apply(p.input_cache_hit), miss: apply(p.input_cache_miss), output: apply(p.output) },
+      perToken: {
+        hit: apply(p.input_cache_hit),
+        miss: apply(p.input_cache_miss),
+        output: apply(p.output),
+      },
     };
   }
 }

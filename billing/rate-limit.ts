@@ -32,7 +32,11 @@ interface BucketState {
 }
 
 class Bucket {
-  constructor(private capacity: number, private level: number, private at: number) {}
+  constructor(
+    private capacity: number,
+    private level: number,
+    private at: number,
+  ) {}
 
   static full(capacity: number, now: number): Bucket {
     return new Bucket(capacity, capacity, now);
@@ -52,13 +56,18 @@ class Bucket {
       this.level = Math.min(this.level + (capacity - this.capacity), capacity);
       this.capacity = capacity;
     }
-    this.level = Math.min(this.capacity, this.level + ((now - this.at) * this.capacity) / MINUTE_MS);
+    this.level = Math.min(
+      this.capacity,
+      this.level + ((now - this.at) * this.capacity) / MINUTE_MS,
+    );
     this.at = Math.max(this.at, now);
   }
 
   /** Milliseconds until `amount` is available. */
   waitFor(amount: number): number {
-    return this.level >= amount ? 0 : Math.ceil(((amount - this.level) * MINUTE_MS) / this.capacity);
+    return this.level >= amount
+      ? 0
+      : Math.ceil(((amount - this.level) * MINUTE_MS) / this.capacity);
   }
 
   take(amount: number): void {
@@ -102,7 +111,11 @@ export class KeyRateLimiter {
   }
 
   toJSON(): LimiterState {
-    return { requests: this.requests?.toJSON() ?? null, tokens: this.tokens?.toJSON() ?? null, leases: [...this.leases] };
+    return {
+      requests: this.requests?.toJSON() ?? null,
+      tokens: this.tokens?.toJSON() ?? null,
+      leases: [...this.leases],
+    };
   }
 
   acquire(limits: KeyLimits, tokens: number, now: number): AcquireResult {
@@ -112,10 +125,19 @@ export class KeyRateLimiter {
     tokenBucket.refill(limits.tpm, now);
     for (const [id, lease] of this.leases) if (lease.expiresAt <= now) this.leases.delete(id);
 
-    const refuse = (reason: LimitRefusal, retryAfterMs: number): AcquireResult => ({ ok: false, reason, retryAfterMs, snapshot: this.snapshot(limits) });
+    const refuse = (reason: LimitRefusal, retryAfterMs: number): AcquireResult => ({
+      ok: false,
+      reason,
+      retryAfterMs,
+      snapshot: this.snapshot(limits),
+    });
     if (tokens > limits.tpm) return refuse('too_large', 0);
     const wait = Math.max(requests.waitFor(1), tokenBucket.waitFor(tokens));
-    if (wait > 0) return refuse(requests.waitFor(1) >= tokenBucket.waitFor(tokens) ? 'requests' : 'tokens', wait);
+    if (wait > 0)
+      return refuse(
+        requests.waitFor(1) >= tokenBucket.waitFor(tokens) ? 'requests' : 'tokens',
+        wait,
+      );
     if (this.leases.size >= limits.maxConcurrency) return refuse('concurrency', 1000);
 
     requests.take(1);

@@ -4,16 +4,32 @@ import { ApiError } from '../protocol/errors';
 import { formatAmount } from './money';
 import type { AcquireResult } from './rate-limit';
 
-export function replayOf(prior: { status: string; request_hash: string | null; replay: string | null }, requestHash: string | null): string {
+export function replayOf(
+  prior: { status: string; request_hash: string | null; replay: string | null },
+  requestHash: string | null,
+): string {
   if (prior.request_hash !== requestHash) {
-    throw new ApiError(422, 'This idempotency key was already used with a different request body.', 'invalid_request_error', 'idempotency_key_reused', 'idempotency-key');
+    throw new ApiError(
+      422,
+      'This idempotency key was already used with a different request body.',
+      'invalid_request_error',
+      'idempotency_key_reused',
+      'idempotency-key',
+    );
   }
   if (prior.status === 'pending' || !prior.replay) throw idempotencyInUse();
   return prior.replay;
 }
 
 export const idempotencyInUse = () =>
-  new ApiError(409, 'A request with this idempotency key is still in progress; retry after it finishes.', 'invalid_request_error', 'idempotency_key_in_use', 'idempotency-key', 1);
+  new ApiError(
+    409,
+    'A request with this idempotency key is still in progress; retry after it finishes.',
+    'invalid_request_error',
+    'idempotency_key_in_use',
+    'idempotency-key',
+    1,
+  );
 
 export const insufficientBalance = (reservedNanos: number, currency: string) =>
   new ApiError(
@@ -23,18 +39,47 @@ export const insufficientBalance = (reservedNanos: number, currency: string) =>
     'insufficient_balance',
   );
 
-export function rateLimited(limit: Extract<AcquireResult, { ok: false }>, tokens: number): ApiError {
+export function rateLimited(
+  limit: Extract<AcquireResult, { ok: false }>,
+  tokens: number,
+): ApiError {
   const s = limit.snapshot;
   const retryAfter = Math.max(1, Math.ceil(limit.retryAfterMs / 1000));
   const wait = `Please try again in ${(limit.retryAfterMs / 1000).toFixed(3)}s.`;
   switch (limit.reason) {
     case 'too_large':
-      return new ApiError(429, `Request too large for tokens per min (TPM): Limit ${s.limitTokens}, Requested ${tokens}. Lower max_tokens or the prompt.`, 'rate_limit_error', 'rate_limit_exceeded');
+      return new ApiError(
+        429,
+        `Request too large for tokens per min (TPM): Limit ${s.limitTokens}, Requested ${tokens}. Lower max_tokens or the prompt.`,
+        'rate_limit_error',
+        'rate_limit_exceeded',
+      );
     case 'concurrency':
-      return new ApiError(429, 'Too many requests in flight for this key; wait for one to finish.', 'rate_limit_error', 'concurrency_limit_exceeded', null, retryAfter);
+      return new ApiError(
+        429,
+        'Too many requests in flight for this key; wait for one to finish.',
+        'rate_limit_error',
+        'concurrency_limit_exceeded',
+        null,
+        retryAfter,
+      );
     case 'requests':
-      return new ApiError(429, `Rate limit reached for requests per min (RPM): Limit ${s.limitRequests}, Remaining ${s.remainingRequests}. ${wait}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryAfter);
+      return new ApiError(
+        429,
+        `Rate limit reached for requests per min (RPM): Limit ${s.limitRequests}, Remaining ${s.remainingRequests}. ${wait}`,
+        'rate_limit_error',
+        'rate_limit_exceeded',
+        null,
+        retryAfter,
+      );
     case 'tokens':
-      return new ApiError(429, `Rate limit reached for tokens per min (TPM): Limit ${s.limitTokens}, Remaining ${s.remainingTokens}, Requested ${tokens}. ${wait}`, 'rate_limit_error', 'rate_limit_exceeded', null, retryAfter);
+      return new ApiError(
+        429,
+        `Rate limit reached for tokens per min (TPM): Limit ${s.limitTokens}, Remaining ${s.remainingTokens}, Requested ${tokens}. ${wait}`,
+        'rate_limit_error',
+        'rate_limit_exceeded',
+        null,
+        retryAfter,
+      );
   }
 }

@@ -16,7 +16,12 @@ export interface UsageRow {
 const DAY_MS = 86_400_000;
 
 /** Rows for `keyId` between two UTC dates (YYYY-MM-DD, both included), ordered by date and model. */
-export async function usageByDayAndModel(db: D1Database, keyId: string, startDate: string, endDate: string): Promise<UsageRow[]> {
+export async function usageByDayAndModel(
+  db: D1Database,
+  keyId: string,
+  startDate: string,
+  endDate: string,
+): Promise<UsageRow[]> {
   const from = Date.parse(`${startDate}T00:00:00Z`);
   const to = Date.parse(`${endDate}T00:00:00Z`) + DAY_MS;
   const { results } = await db

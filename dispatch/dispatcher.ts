@@ -42,22 +42,37 @@ export class Dispatcher {
   }
 
   /** The origins to try for `prompt`, in order; starts the probes that are due (kept alive by waitUntil). */
-  choose(pool: OriginPool, prompt: string, probe: { waitUntil(p: Promise<unknown>): void; secret?: string }): Choice {
+  choose(
+    pool: OriginPool,
+    prompt: string,
+    probe: { waitUntil(p: Promise<unknown>): void; secret?: string },
+  ): Choice {
     const urls = pool.origins.map((o) => o.url);
     const due = this.health.dueProbes(urls);
-    if (due.length) probe.waitUntil(Promise.all(due.map((url) => this.probe(pool, url, probe.secret))));
-    return chooseOrigins(pool.origins, prefixKey(prompt, pool.affinity_chars), (url) => this.health.snapshot(url), {
-      maxConcurrency: pool.max_concurrency,
-      maxQueue: pool.max_queue,
-      loadFactor: this.loadFactor,
-      minLoadBound: pool.affinity_min_load,
-      slowFirstTokenMs: pool.timeouts.first_token_ms / 2,
-      now: Date.now(),
-    });
+    if (due.length)
+      probe.waitUntil(Promise.all(due.map((url) => this.probe(pool, url, probe.secret))));
+    return chooseOrigins(
+      pool.origins,
+      prefixKey(prompt, pool.affinity_chars),
+      (url) => this.health.snapshot(url),
+      {
+        maxConcurrency: pool.max_concurrency,
+        maxQueue: pool.max_queue,
+        loadFactor: this.loadFactor,
+        minLoadBound: pool.affinity_min_load,
+        slowFirstTokenMs: pool.timeouts.first_token_ms / 2,
+        now: Date.now(),
+      },
+    );
   }
 
   private async probe(pool: OriginPool, url: string, secret?: string): Promise<void> {
-    const found = await probeOrigin(url, pool.health_path, this.health.options.probeTimeoutMs, authOf({ pool, secret }));
+    const found = await probeOrigin(
+      url,
+      pool.health_path,
+      this.health.options.probeTimeoutMs,
+      authOf({ pool, secret }),
+    );
     this.health.onProbe(url, found.ok, found.queue);
   }
 }

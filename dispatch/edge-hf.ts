@@ -11,7 +11,15 @@ import type { HfManifest } from './edge-manifest';
  * max_position_embeddings, often 32k, would not fit an isolate). */
 export const DEFAULT_CONTEXT = 2048;
 
-const missing = (key: string) => new ApiError(503, `Model file ${key} is missing from storage.`, 'service_unavailable', 'model_unavailable', null, 30);
+const missing = (key: string) =>
+  new ApiError(
+    503,
+    `Model file ${key} is missing from storage.`,
+    'service_unavailable',
+    'model_unavailable',
+    null,
+    30,
+  );
 
 async function object(bucket: R2Bucket, key: string): Promise<R2ObjectBody> {
   const found = await bucket.get(key);
@@ -28,7 +36,11 @@ export interface HfEdgeModel extends LoadedModel {
   weightsDigest: string;
 }
 
-export async function loadHfEdgeModel(bucket: R2Bucket, m: HfManifest, backend: KernelBackend): Promise<HfEdgeModel> {
+export async function loadHfEdgeModel(
+  bucket: R2Bucket,
+  m: HfManifest,
+  backend: KernelBackend,
+): Promise<HfEdgeModel> {
   const key = (name: string) => `${m.id}/${name}`;
   const isBin = m.tokenizer.endsWith('.bin');
   const [config, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
@@ -38,17 +50,32 @@ export async function loadHfEdgeModel(bucket: R2Bucket, m: HfManifest, backend: 
     object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
   ]);
   const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
-  const loaded = await loadModelDir(backend, {
-    config,
-    tokenizerConfig,
-    generationConfig,
-    ...(isBin ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) } : { tokenizerJson: tokenizer as object }),
-    weights: bodies.map((b) => b.body),
-  }, { id: m.id, contextLength: m.context_length ?? DEFAULT_CONTEXT, maxSessions: m.max_sessions ?? undefined });
+  const loaded = await loadModelDir(
+    backend,
+    {
+      config,
+      tokenizerConfig,
+      generationConfig,
+      ...(isBin
+        ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
+        : { tokenizerJson: tokenizer as object }),
+      weights: bodies.map((b) => b.body),
+    },
+    {
+      id: m.id,
+      contextLength: m.context_length ?? DEFAULT_CONTEXT,
+      maxSessions: m.max_sessions ?? undefined,
+    },
+  );
   const tok = loaded.model.tokenizer;
-  const specials = tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
-  const chatTemplate = m.chat_template ? new ChatTemplate(m.chat_template, specials) : loaded.chatTemplate;
-  const stamp = new TextEncoder().encode(JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }));
+  const specials =
+    tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
+  const chatTemplate = m.chat_template
+    ? new ChatTemplate(m.chat_template, specials)
+    : loaded.chatTemplate;
+  const stamp = new TextEncoder().encode(
+    JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }),
+  );
   const weightsDigest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', stamp)));
   return { ...loaded, chatTemplate, weightsDigest };
 }

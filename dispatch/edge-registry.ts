@@ -54,7 +54,13 @@ export class EdgeRegistry {
     if (!manifest) throw modelNotFound(id);
     if (manifest.format === 'hf') {
       const hf = await loadHfEdgeModel(bucket, manifest, await createWasmKernels(this.kernels));
-      return { manifest, engine: hf.model, chatTemplate: hf.chatTemplate, weightsDigest: hf.weightsDigest, promptCache: new PromptCache() };
+      return {
+        manifest,
+        engine: hf.model,
+        chatTemplate: hf.chatTemplate,
+        weightsDigest: hf.weightsDigest,
+        promptCache: new PromptCache(),
+      };
     }
     const [checkpoint, tokenizer] = await Promise.all([
       readFile(bucket, `${id}/${manifest.checkpoint}`),
@@ -62,14 +68,26 @@ export class EdgeRegistry {
     ]);
     const backend = await createWasmKernels(this.kernels);
     const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, { id });
-    return { manifest, engine, weightsDigest: await weightsDigest(checkpoint), promptCache: new PromptCache() };
+    return {
+      manifest,
+      engine,
+      weightsDigest: await weightsDigest(checkpoint),
+      promptCache: new PromptCache(),
+    };
   }
 }
 
 async function readFile(bucket: R2Bucket, key: string): Promise<Uint8Array> {
   const object = await bucket.get(key);
   if (!object) {
-    throw new ApiError(503, `Model file ${key} is missing from storage.`, 'service_unavailable', 'model_unavailable', null, 30);
+    throw new ApiError(
+      503,
+      `Model file ${key} is missing from storage.`,
+      'service_unavailable',
+      'model_unavailable',
+      null,
+      30,
+    );
   }
   return new Uint8Array(await object.arrayBuffer());
 }

@@ -11,7 +11,10 @@ export function nextFallback(chain: readonly string[], tried: ReadonlySet<string
 }
 
 /** What a fallback id names: another origin pool, or an edge model (in the registry or only in R2). */
-export function fallbackTarget(registry: ModelRegistry, id: string): { kind: 'origin'; pool: OriginPool } | { kind: 'edge'; id: string } {
+export function fallbackTarget(
+  registry: ModelRegistry,
+  id: string,
+): { kind: 'origin'; pool: OriginPool } | { kind: 'edge'; id: string } {
   const entry = registry.get(id);
   return entry?.placement === 'origin' ? { kind: 'origin', pool: entry } : { kind: 'edge', id };
 }
@@ -20,7 +23,21 @@ export function fallbackTarget(registry: ModelRegistry, id: string): { kind: 'or
 export function unavailable(pool: OriginPool, choice: Extract<Choice, { ok: false }>): ApiError {
   if (choice.reason === 'saturated') {
     const retryAfter = Math.max(1, Math.ceil((choice.retryAfterMs ?? 1000) / 1000));
-    return new ApiError(503, `Model '${pool.id}' is overloaded; retry after ${retryAfter} s.`, 'service_unavailable', 'model_overloaded', null, retryAfter);
+    return new ApiError(
+      503,
+      `Model '${pool.id}' is overloaded; retry after ${retryAfter} s.`,
+      'service_unavailable',
+      'model_overloaded',
+      null,
+      retryAfter,
+    );
   }
-  return new ApiError(503, `Model '${pool.id}' is unavailable: none of its origins is healthy.`, 'service_unavailable', 'model_unavailable', null, 5);
+  return new ApiError(
+    503,
+    `Model '${pool.id}' is unavailable: none of its origins is healthy.`,
+    'service_unavailable',
+    'model_unavailable',
+    null,
+    5,
+  );
 }

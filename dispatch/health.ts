@@ -83,7 +83,14 @@ export class HealthBoard {
     const s = this.state(url);
     if (s.circuit === 'open' && this.now() >= s.openUntil) s.circuit = 'half_open';
     const available = s.circuit === 'closed' || (s.circuit === 'half_open' && !s.trialOut);
-    return { circuit: s.circuit, available, inflight: s.inflight, queue: s.queue, overloadedUntil: s.overloadedUntil, firstTokenMs: s.firstTokenMs };
+    return {
+      circuit: s.circuit,
+      available,
+      inflight: s.inflight,
+      queue: s.queue,
+      overloadedUntil: s.overloadedUntil,
+      firstTokenMs: s.firstTokenMs,
+    };
   }
 
   /** A request goes to `url`; the returned function, called once in `finally`, ends it. */
@@ -110,14 +117,22 @@ export class HealthBoard {
     s.circuit = 'closed';
     if (firstTokenMs !== undefined) {
       const a = this.options.latencyAlpha;
-      s.firstTokenMs = s.firstTokenMs === null ? firstTokenMs : Math.round(a * firstTokenMs + (1 - a) * s.firstTokenMs);
+      s.firstTokenMs =
+        s.firstTokenMs === null
+          ? firstTokenMs
+          : Math.round(a * firstTokenMs + (1 - a) * s.firstTokenMs);
     }
   }
 
   onFailure(url: string, kind: FailureKind): void {
     const s = this.state(url);
     s.failures++;
-    if (kind === 'connect' || s.circuit === 'half_open' || s.failures >= this.options.failureThreshold) this.open(s);
+    if (
+      kind === 'connect' ||
+      s.circuit === 'half_open' ||
+      s.failures >= this.options.failureThreshold
+    )
+      this.open(s);
   }
 
   /** The origin said it is full (429/503): healthy, but no new work until `retryAfterMs` passes. */
@@ -165,7 +180,12 @@ export class HealthBoard {
 }
 
 /** Reads an origin's `/health`: ours reports JSON with its queue depth; vLLM and SGLang answer 200 with no body. */
-export async function probeOrigin(url: string, path: string, timeoutMs: number, headers: Record<string, string> = {}): Promise<{ ok: boolean; queue?: number }> {
+export async function probeOrigin(
+  url: string,
+  path: string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<{ ok: boolean; queue?: number }> {
   try {
     const res = await fetch(url + path, { headers, signal: AbortSignal.timeout(timeoutMs) });
     const text = await res.text();
@@ -179,7 +199,11 @@ export async function probeOrigin(url: string, path: string, timeoutMs: number, 
 function queueDepthOf(text: string): number | undefined {
   try {
     const body = JSON.parse(text) as Record<string, unknown>;
-    const q = body.queue_depth ?? body.queueDepth ?? body.num_requests_waiting ?? (body.queue as Record<string, unknown> | undefined)?.depth;
+    const q =
+      body.queue_depth ??
+      body.queueDepth ??
+      body.num_requests_waiting ??
+      (body.queue as Record<string, unknown> | undefined)?.depth;
     return typeof q === 'number' && Number.isFinite(q) && q >= 0 ? q : undefined;
   } catch {
     return undefined;

@@ -39,7 +39,8 @@ export function hash53(text: string, seed = 0): number {
 }
 
 /** The affinity key of a prompt: a hash of its first `chars` characters (about its first blocks). */
-export const prefixKey = (prompt: string, chars: number): string => hash53(prompt.slice(0, chars)).toString(36);
+export const prefixKey = (prompt: string, chars: number): string =>
+  hash53(prompt.slice(0, chars)).toString(36);
 
 /** Weighted rendezvous score: the origin with the highest score owns the key; weights scale its share. */
 export function rendezvousScore(origin: OriginConfig, key: string): number {
@@ -61,19 +62,44 @@ export function rendezvousOrder(origins: readonly OriginConfig[], key: string): 
  * the load bound max(⌈c·(L+1)/n⌉, minLoadBound) (L: requests in flight on live origins) and degraded
  * ones go last.
  */
-export function chooseOrigins(origins: readonly OriginConfig[], key: string, health: (url: string) => OriginSnapshot, limits: PolicyLimits): Choice {
+export function chooseOrigins(
+  origins: readonly OriginConfig[],
+  key: string,
+  health: (url: string) => OriginSnapshot,
+  limits: PolicyLimits,
+): Choice {
   const ranked = rendezvousOrder(origins, key).map((o) => ({ o, h: health(o.url) }));
   const live = ranked.filter((x) => x.h.available);
   if (live.length === 0) return { ok: false, reason: 'down' };
-  const open = live.filter((x) => x.h.inflight < limits.maxConcurrency && x.h.queue < limits.maxQueue && x.h.overloadedUntil <= limits.now);
+  const open = live.filter(
+    (x) =>
+      x.h.inflight < limits.maxConcurrency &&
+      x.h.queue < limits.maxQueue &&
+      x.h.overloadedUntil <= limits.now,
+  );
   if (open.length === 0) {
     const waits = live.map((x) => x.h.overloadedUntil - limits.now).filter((ms) => ms > 0);
-    return { ok: false, reason: 'saturated', retryAfterMs: waits.length ? Math.min(...waits) : undefined };
+    return {
+      ok: false,
+      reason: 'saturated',
+      retryAfterMs: waits.length ? Math.min(...waits) : undefined,
+    };
   }
   const load = live.reduce((sum, x) => sum + x.h.inflight, 0);
-  const bound = Math.max(limits.minLoadBound, Math.ceil((limits.loadFactor * (load + 1)) / live.length));
-  const tier = (x: (typeof open)[number]) => (x.h.firstTokenMs !== null && x.h.firstTokenMs > limits.slowFirstTokenMs ? 2 : x.h.inflight >= bound ? 1 : 0);
+  const bound = Math.max(
+    limits.minLoadBound,
+    Math.ceil((limits.loadFactor * (load + 1)) / live.length),
+  );
+  const tier = (x: (typeof open)[number]) =>
+    x.h.firstTokenMs !== null && x.h.firstTokenMs > limits.slowFirstTokenMs
+      ? 2
+      : x.h.inflight >= bound
+        ? 1
+        : 0;
   // A stable sort by tier keeps the rendezvous order within each tier.
-  const order = open.map((x) => ({ x, t: tier(x) })).sort((a, b) => a.t - b.t).map(({ x }) => x.o);
+  const order = open
+    .map((x) => ({ x, t: tier(x) }))
+    .sort((a, b) => a.t - b.t)
+    .map(({ x }) => x.o);
   return { ok: true, order };
 }

@@ -5,8 +5,25 @@
 // after the run, and the whole blocks of the completion, are written once the response is done (waitUntil),
 // each key at most once a second per isolate (KV's per-key write limit), with a TTL.
 import {
-  BLOCK_TOKENS, CACHE_FORMAT, CODEC_NAMES, HEADER_BYTES, cacheableBlocks, chainHashes, decodeEntry, encodeEntry, fromBase64,
-  payloadBytes, restoredTokens, sliceKvRows, toBase64, toHex, type ChainSeed, type CodecName, type KvCapture, type KvRows, type KvShape,
+  BLOCK_TOKENS,
+  CACHE_FORMAT,
+  CODEC_NAMES,
+  HEADER_BYTES,
+  cacheableBlocks,
+  chainHashes,
+  decodeEntry,
+  encodeEntry,
+  fromBase64,
+  payloadBytes,
+  restoredTokens,
+  sliceKvRows,
+  toBase64,
+  toHex,
+  type ChainSeed,
+  type CodecName,
+  type KvCapture,
+  type KvRows,
+  type KvShape,
 } from '../engine/index';
 
 export interface PromptCacheSettings {
@@ -25,12 +42,24 @@ const BULK_BYTES = 20 * 1024 * 1024;
 const WRITE_DEDUPE_MS = 1000;
 
 /** Settings from the Worker's vars; a codec of `off` (or none of the names) turns the cache off. */
-export function promptCacheSettings(vars: { PROMPT_CACHE_CODEC?: string; PROMPT_CACHE_TTL_SECONDS?: string | number }): PromptCacheSettings | null {
+export function promptCacheSettings(vars: {
+  PROMPT_CACHE_CODEC?: string;
+  PROMPT_CACHE_TTL_SECONDS?: string | number;
+}): PromptCacheSettings | null {
   const codec = (vars.PROMPT_CACHE_CODEC || DEFAULT_CODEC) as CodecName | 'off';
   if (codec === 'off') return null;
-  if (!CODEC_NAMES.includes(codec)) throw new Error(`PROMPT_CACHE_CODEC must be one of ${CODEC_NAMES.join(', ')} or off, got '${codec}'`);
-  const ttl = vars.PROMPT_CACHE_TTL_SECONDS === undefined || vars.PROMPT_CACHE_TTL_SECONDS === '' ? DEFAULT_TTL_SECONDS : Number(vars.PROMPT_CACHE_TTL_SECONDS);
-  if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS) throw new Error(`PROMPT_CACHE_TTL_SECONDS must be an integer >= ${MIN_TTL_SECONDS}, got '${vars.PROMPT_CACHE_TTL_SECONDS}'`);
+  if (!CODEC_NAMES.includes(codec))
+    throw new Error(
+      `PROMPT_CACHE_CODEC must be one of ${CODEC_NAMES.join(', ')} or off, got '${codec}'`,
+    );
+  const ttl =
+    vars.PROMPT_CACHE_TTL_SECONDS === undefined || vars.PROMPT_CACHE_TTL_SECONDS === ''
+      ? DEFAULT_TTL_SECONDS
+      : Number(vars.PROMPT_CACHE_TTL_SECONDS);
+  if (!Number.isInteger(ttl) || ttl < MIN_TTL_SECONDS)
+    throw new Error(
+      `PROMPT_CACHE_TTL_SECONDS must be an integer >= ${MIN_TTL_SECONDS}, got '${vars.PROMPT_CACHE_TTL_SECONDS}'`,
+    );
   return { codec, ttlSeconds: ttl };
 }
 
@@ -39,8 +68,10 @@ export interface CacheScope extends ChainSeed {
   shape: KvShape;
 }
 
-export const keyPrefix = (tenantSalt?: string) => `${CACHE_FORMAT}:${tenantSalt === undefined ? '' : `${tenantSalt}:`}`;
-const keyOf = (s: CacheScope, hash: Uint8Array) => `${keyPrefix(s.tenantSalt)}${s.modelId}@${s.weightsDigest.slice(0, 16)}:${toHex(hash.subarray(0, 16))}`;
+export const keyPrefix = (tenantSalt?: string) =>
+  `${CACHE_FORMAT}:${tenantSalt === undefined ? '' : `${tenantSalt}:`}`;
+const keyOf = (s: CacheScope, hash: Uint8Array) =>
+  `${keyPrefix(s.tenantSalt)}${s.modelId}@${s.weightsDigest.slice(0, 16)}:${toHex(hash.subarray(0, 16))}`;
 
 /** The model id of a cache key, or null when it is not one (purge matches on it). */
 export function modelOfKey(key: string): string | null {
@@ -81,7 +112,8 @@ export class PromptCache {
     const hashStart = performance.now();
     const hashes = await chainHashes(scope, promptIds, blocks);
     const keys = hashes.map((h) => keyOf(scope, h));
-    if (new TextEncoder().encode(keys[0]).length > MAX_KEY_BYTES) return { hitTokens: 0, restore: [] };
+    if (new TextEncoder().encode(keys[0]).length > MAX_KEY_BYTES)
+      return { hitTokens: 0, restore: [] };
     const readStart = performance.now();
     const texts = await this.bulkGet(io, scope.shape, keys);
     const decodeStart = performance.now();
@@ -90,7 +122,12 @@ export class PromptCache {
       texts.map(async (text, b) => {
         const bytes = text === null ? null : fromBase64(text);
         if (bytes === null) return null;
-        const result = await decodeEntry(bytes, { chainHash: hashes[b], shape: scope.shape, start: b * BLOCK_TOKENS, count: BLOCK_TOKENS });
+        const result = await decodeEntry(bytes, {
+          chainHash: hashes[b],
+          shape: scope.shape,
+          start: b * BLOCK_TOKENS,
+          count: BLOCK_TOKENS,
+        });
         if (!result.ok) console.warn(`prompt cache: entry ${keys[b]} is a miss: ${result.reason}`);
         return result.ok ? result.rows : null;
       }),
@@ -101,7 +138,11 @@ export class PromptCache {
       restore.push(rows);
     }
     const hit = restore.length;
-    const timing = { hashMs: readStart - hashStart, kvReadMs: decodeStart - readStart, decodeMs: performance.now() - decodeStart };
+    const timing = {
+      hashMs: readStart - hashStart,
+      kvReadMs: decodeStart - readStart,
+      decodeMs: performance.now() - decodeStart,
+    };
     const hitTokens = restoredTokens(hit, promptIds.length);
     // The prompt's missing blocks, and the completion's whole blocks too: a chat's next turn repeats
     // this prompt and this answer, so its prompt restores both (DeepSeek caches conversations alike).
@@ -119,15 +160,25 @@ export class PromptCache {
    * Sizes are estimated for the current codec; entries of a bigger one may overflow a read, which
    * is then a miss, and the rewrite in the current codec heals it.
    */
-  private async bulkGet(io: PromptCacheIo, shape: KvShape, keys: string[]): Promise<(string | null)[]> {
-    const entryText = Math.ceil((HEADER_BYTES + 1.01 * payloadBytes(shape, BLOCK_TOKENS, io.settings.codec) + 64) / 3) * 4;
+  private async bulkGet(
+    io: PromptCacheIo,
+    shape: KvShape,
+    keys: string[],
+  ): Promise<(string | null)[]> {
+    const entryText =
+      Math.ceil(
+        (HEADER_BYTES + 1.01 * payloadBytes(shape, BLOCK_TOKENS, io.settings.codec) + 64) / 3,
+      ) * 4;
     const perRead = Math.max(1, Math.min(MAX_BULK_KEYS, Math.floor(BULK_BYTES / entryText)));
     const batches: string[][] = [];
     for (let i = 0; i < keys.length; i += perRead) batches.push(keys.slice(i, i + perRead));
     const maps = await Promise.all(
       batches.map((batch) =>
         io.kv.get(batch, 'text').catch((err: unknown) => {
-          console.warn(`prompt cache: bulk get of ${batch.length} keys failed, treated as misses:`, err);
+          console.warn(
+            `prompt cache: bulk get of ${batch.length} keys failed, treated as misses:`,
+            err,
+          );
           return new Map<string, string | null>();
         }),
       ),
@@ -139,7 +190,14 @@ export class PromptCache {
    * Encodes and writes the captured blocks. It runs after the response: its first step yields to
    * it, and it yields again before each block so other requests on this isolate are not held up.
    */
-  private async store(io: PromptCacheIo, scope: CacheScope, rows: KvRows, tokens: readonly number[], keys: string[], hashes: Uint8Array[]): Promise<void> {
+  private async store(
+    io: PromptCacheIo,
+    scope: CacheScope,
+    rows: KvRows,
+    tokens: readonly number[],
+    keys: string[],
+    hashes: Uint8Array[],
+  ): Promise<void> {
     const end = Math.floor((rows.start + rows.count) / BLOCK_TOKENS) * BLOCK_TOKENS;
     if (end / BLOCK_TOKENS > keys.length) {
       // blocks that end in the completion: the chain runs on over the sampled tokens
@@ -147,7 +205,8 @@ export class PromptCache {
       keys = hashes.map((h) => keyOf(scope, h));
     }
     const now = this.now();
-    for (const [key, at] of this.recentWrites) if (now - at >= WRITE_DEDUPE_MS) this.recentWrites.delete(key);
+    for (const [key, at] of this.recentWrites)
+      if (now - at >= WRITE_DEDUPE_MS) this.recentWrites.delete(key);
     const puts: Promise<void>[] = [];
     for (let start = rows.start; start + BLOCK_TOKENS <= end; start += BLOCK_TOKENS) {
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -155,12 +214,17 @@ export class PromptCache {
       if (this.recentWrites.has(keys[b])) continue;
       this.recentWrites.set(keys[b], now);
       try {
-        const entry = await encodeEntry(sliceKvRows(rows, start, BLOCK_TOKENS), io.settings.codec, hashes[b]);
+        const entry = await encodeEntry(
+          sliceKvRows(rows, start, BLOCK_TOKENS),
+          io.settings.codec,
+          hashes[b],
+        );
         puts.push(io.kv.put(keys[b], toBase64(entry), { expirationTtl: io.settings.ttlSeconds }));
       } catch (err) {
         console.warn(`prompt cache: block ${b} not stored:`, err);
       }
     }
-    for (const r of await Promise.allSettled(puts)) if (r.status === 'rejected') console.warn('prompt cache: a write failed:', r.reason);
+    for (const r of await Promise.allSettled(puts))
+      if (r.status === 'rejected') console.warn('prompt cache: a write failed:', r.reason);
   }
 }

@@ -3,7 +3,9 @@
 // misrouting. Each model is `edge` (weights in R2) or an origin pool; either may list fallbacks.
 import { z } from 'zod';
 
-const modelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'model id: letters, digits, . _ : / -');
+const modelId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'model id: letters, digits, . _ : / -');
 const ms = z.number().int().positive();
 
 const origin = z.strictObject({
@@ -67,18 +69,35 @@ const originModel = z.strictObject({
 });
 
 const registryFile = z
-  .strictObject({ comment: z.string().optional(), models: z.record(modelId, z.discriminatedUnion('placement', [edgeModel, originModel])) })
+  .strictObject({
+    comment: z.string().optional(),
+    models: z.record(modelId, z.discriminatedUnion('placement', [edgeModel, originModel])),
+  })
   .superRefine((file, ctx) => {
     for (const [id, m] of Object.entries(file.models)) {
       m.fallbacks.forEach((f, i) => {
-        if (f === id) ctx.addIssue({ code: 'custom', path: ['models', id, 'fallbacks', i], message: 'a model cannot fall back to itself' });
+        if (f === id)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['models', id, 'fallbacks', i],
+            message: 'a model cannot fall back to itself',
+          });
       });
       if (m.placement !== 'origin') continue;
       if (m.context_length !== undefined && m.max_output_tokens >= m.context_length) {
-        ctx.addIssue({ code: 'custom', path: ['models', id, 'max_output_tokens'], message: `must be below context_length (${m.context_length}): it is sent when a request names no max_tokens` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', id, 'max_output_tokens'],
+          message: `must be below context_length (${m.context_length}): it is sent when a request names no max_tokens`,
+        });
       }
       const urls = m.origins.map((o) => o.url);
-      if (new Set(urls).size !== urls.length) ctx.addIssue({ code: 'custom', path: ['models', id, 'origins'], message: 'origin URLs must be distinct' });
+      if (new Set(urls).size !== urls.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', id, 'origins'],
+          message: 'origin URLs must be distinct',
+        });
     }
   });
 
@@ -100,12 +119,16 @@ export class ModelRegistry {
       try {
         data = JSON.parse(input);
       } catch (err) {
-        throw new Error(`invalid model registry: not JSON (${(err as Error).message})`);
+        throw new Error(`invalid model registry: not JSON (${(err as Error).message})`, {
+          cause: err,
+        });
       }
     }
     const parsed = registryFile.safeParse(data);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      const issues = parsed.error.issues.map(
+        (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
+      );
       throw new Error(`invalid model registry:\n  ${issues.join('\n  ')}`);
     }
     const entries = new Map<string, RegistryEntry>();
@@ -123,7 +146,9 @@ export class ModelRegistry {
 
   /** Secrets an origin pool names that `env` lacks: checked at start, so a missing one is not a 401 per request. */
   missingSecrets(env: Record<string, unknown>): string[] {
-    const names = this.list().flatMap((m) => (m.placement === 'origin' && m.auth ? [m.auth.secret] : []));
+    const names = this.list().flatMap((m) =>
+      m.placement === 'origin' && m.auth ? [m.auth.secret] : [],
+    );
     return [...new Set(names)].filter((n) => typeof env[n] !== 'string' || env[n] === '');
   }
 }
@@ -135,14 +160,17 @@ export const originName = (o: OriginConfig): string => o.name ?? new URL(o.url).
  * One parsed registry per distinct source, so each isolate validates it once (at its first request;
  * a Worker has no env before then). A JSON file given to createApp wins over the var.
  */
-export function registryLoader(file?: unknown): (env: { MODEL_REGISTRY?: unknown }) => ModelRegistry {
+export function registryLoader(
+  file?: unknown,
+): (env: { MODEL_REGISTRY?: unknown }) => ModelRegistry {
   let cached: { source: unknown; registry: ModelRegistry } | null = null;
   return (env) => {
     const source = file ?? env.MODEL_REGISTRY ?? '';
     if (cached?.source !== source) {
       const registry = ModelRegistry.parse(source);
       const missing = registry.missingSecrets(env as Record<string, unknown>);
-      if (missing.length) throw new Error(`invalid model registry: secrets not set: ${missing.join(', ')}`);
+      if (missing.length)
+        throw new Error(`invalid model registry: secrets not set: ${missing.join(', ')}`);
       cached = { source, registry };
     }
     return cached.registry;

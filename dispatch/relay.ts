@@ -36,18 +36,26 @@ type Frame = {
   created?: number;
   error?: unknown;
   usage?: Record<string, unknown> | Usage | null;
-  choices?: { text?: string; delta?: { content?: string | null; reasoning_content?: string | null }; finish_reason?: string | null }[];
+  choices?: {
+    text?: string;
+    delta?: { content?: string | null; reasoning_content?: string | null };
+    finish_reason?: string | null;
+  }[];
 };
 
 /** Usage from any OpenAI-compatible origin in our shape: vLLM and SGLang report cache hits only as `prompt_tokens_details.cached_tokens`. */
 export function normalizeUsage(raw: Record<string, unknown>): Usage {
-  const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+  const n = (v: unknown) =>
+    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0;
   const prompt = n(raw.prompt_tokens);
   const details = raw.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
   const cached = Math.min(prompt, n(raw.prompt_cache_hit_tokens ?? details?.cached_tokens));
   const usage = makeUsage(prompt, n(raw.completion_tokens), cached);
-  const reasoning = (raw.completion_tokens_details as { reasoning_tokens?: unknown } | null | undefined)?.reasoning_tokens;
-  if (typeof reasoning === 'number') usage.completion_tokens_details = { reasoning_tokens: n(reasoning) };
+  const reasoning = (
+    raw.completion_tokens_details as { reasoning_tokens?: unknown } | null | undefined
+  )?.reasoning_tokens;
+  if (typeof reasoning === 'number')
+    usage.completion_tokens_details = { reasoning_tokens: n(reasoning) };
   return usage;
 }
 
@@ -94,8 +102,17 @@ class Walk {
   result(): RelayResult {
     const usage = this.usage ?? makeUsage(this.ctx.promptEstimate, this.frames);
     // A partial generation bills at least what was seen, whatever the last usage said.
-    if (usage.completion_tokens < this.frames) Object.assign(usage, makeUsage(usage.prompt_tokens, this.frames, usage.prompt_cache_hit_tokens));
-    return { text: this.text, reasoning: this.reasoning, finishReason: this.finishReason ?? 'stop', usage };
+    if (usage.completion_tokens < this.frames)
+      Object.assign(
+        usage,
+        makeUsage(usage.prompt_tokens, this.frames, usage.prompt_cache_hit_tokens),
+      );
+    return {
+      text: this.text,
+      reasoning: this.reasoning,
+      finishReason: this.finishReason ?? 'stop',
+      usage,
+    };
   }
 
   /** Our id and model on every frame; usage only where the client asked for it. */
@@ -121,7 +138,8 @@ export class UpstreamStreamError extends Error {
  * in batches of what each upstream read delivered (one write each, not one per frame).
  */
 async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame[]> {
-  const take = (batch: string[]) => batch.map((data) => walk.take(data)).filter((f): f is Frame => f !== null);
+  const take = (batch: string[]) =>
+    batch.map((data) => walk.take(data)).filter((f): f is Frame => f !== null);
   yield take(up.first);
   while (!walk.done) {
     const data = await up.next();
@@ -145,7 +163,12 @@ export async function collect(up: OpenedUpstream, ctx: RelayContext): Promise<Re
 }
 
 /** The relayed stream as a Response. A client that goes away ends the upstream request at once. */
-export function relayResponse(up: OpenedUpstream, ctx: RelayContext, errorFrame: (err: unknown) => object, headers: Record<string, string>): Response {
+export function relayResponse(
+  up: OpenedUpstream,
+  ctx: RelayContext,
+  errorFrame: (err: unknown) => object,
+  headers: Record<string, string>,
+): Response {
   const state = { cancelled: false };
   const source = relay(up, ctx, errorFrame, state);
   return sseResponse(source, headers, async () => {
@@ -157,17 +180,27 @@ export function relayResponse(up: OpenedUpstream, ctx: RelayContext, errorFrame:
 }
 
 /** SSE frames for the client, each as soon as the origin sends it; an error after the first byte becomes an error frame. */
-export async function* relay(up: OpenedUpstream, ctx: RelayContext, errorFrame: (err: unknown) => object, state = { cancelled: false }): AsyncGenerator<string> {
+export async function* relay(
+  up: OpenedUpstream,
+  ctx: RelayContext,
+  errorFrame: (err: unknown) => object,
+  state = { cancelled: false },
+): AsyncGenerator<string> {
   const walk = new Walk(ctx);
   let settled = false;
   try {
-    for await (const batch of framesOf(up, walk)) if (batch.length) yield batch.map((f) => walk.rewrite(f)).join('');
+    for await (const batch of framesOf(up, walk))
+      if (batch.length) yield batch.map((f) => walk.rewrite(f)).join('');
     const result = walk.result();
     settled = true;
     const cost = await ctx.settle('completed', result);
     if (cost) result.usage.cost = cost;
     yield walk.rewrite(walk.finish!, ctx.includeUsage || !cost ? undefined : result.usage);
-    if (ctx.includeUsage) yield walk.rewrite({ ...(walk.usageFrame ?? { object: ctx.object }), choices: [] }, result.usage);
+    if (ctx.includeUsage)
+      yield walk.rewrite(
+        { ...(walk.usageFrame ?? { object: ctx.object }), choices: [] },
+        result.usage,
+      );
     yield 'data: [DONE]\n\n';
   } catch (err) {
     if (settled) throw err;

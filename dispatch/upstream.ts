@@ -43,7 +43,9 @@ export interface OpenedUpstream {
 /** The pool's credential header alone (for probes). */
 export function authOf(req: Pick<UpstreamRequest, 'pool' | 'secret'>): Record<string, string> {
   const auth = req.pool.auth;
-  return auth && req.secret ? { [auth.header]: auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret } : {};
+  return auth && req.secret
+    ? { [auth.header]: auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret }
+    : {};
 }
 
 export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
@@ -57,11 +59,27 @@ export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
 }
 
 /** Tries `order` until an origin produces output; throws the last UpstreamError when none does. */
-export async function openUpstream(order: readonly OriginConfig[], req: UpstreamRequest, health: HealthBoard): Promise<OpenedUpstream> {
-  let last: UpstreamError = new UpstreamError(503, `No origin is available for model '${req.pool.id}'.`, 'origin_unavailable', 1);
+export async function openUpstream(
+  order: readonly OriginConfig[],
+  req: UpstreamRequest,
+  health: HealthBoard,
+): Promise<OpenedUpstream> {
+  let last: UpstreamError = new UpstreamError(
+    503,
+    `No origin is available for model '${req.pool.id}'.`,
+    'origin_unavailable',
+    1,
+  );
   let attempts = 0;
   for (const origin of order) {
-    if (req.signal?.aborted) throw new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
+    if (req.signal?.aborted)
+      throw new UpstreamError(
+        499,
+        'The client closed the request.',
+        'client_closed_request',
+        undefined,
+        true,
+      );
     attempts++;
     const result = await attempt(origin, req, health, attempts);
     if (!(result instanceof UpstreamError)) return result;
@@ -71,7 +89,12 @@ export async function openUpstream(order: readonly OriginConfig[], req: Upstream
   throw last;
 }
 
-async function attempt(origin: OriginConfig, req: UpstreamRequest, health: HealthBoard, attempts: number): Promise<OpenedUpstream | UpstreamError> {
+async function attempt(
+  origin: OriginConfig,
+  req: UpstreamRequest,
+  health: HealthBoard,
+  attempts: number,
+): Promise<OpenedUpstream | UpstreamError> {
   const { first_token_ms, total_ms } = req.pool.timeouts;
   const started = Date.now();
   const deadline = started + first_token_ms;
@@ -92,7 +115,12 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
     release();
   };
   try {
-    const request = fetch(origin.url + req.path, { method: 'POST', headers: upstreamHeaders(req), body: JSON.stringify(req.body), signal: abort.signal });
+    const request = fetch(origin.url + req.path, {
+      method: 'POST',
+      headers: upstreamHeaders(req),
+      body: JSON.stringify(req.body),
+      signal: abort.signal,
+    });
     const res = await awaitHeaders(request, origin, req, deadline);
     if (!res.ok || !res.body) {
       const error = await statusError(origin, res, health);
@@ -105,21 +133,39 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
     health.onSuccess(origin.url, firstTokenMs);
     const reader = sse;
     let timedOut = false;
-    totalTimer = setTimeout(() => {
-      timedOut = true;
-      void reader.cancel(new Timeout());
-    }, Math.max(0, started + total_ms - Date.now()));
+    totalTimer = setTimeout(
+      () => {
+        timedOut = true;
+        void reader.cancel(new Timeout());
+      },
+      Math.max(0, started + total_ms - Date.now()),
+    );
     const next = async () => {
       try {
         const data = await reader.next();
-        if (timedOut) throw new UpstreamError(504, `The origin did not finish within ${total_ms} ms.`, 'upstream_timeout');
+        if (timedOut)
+          throw new UpstreamError(
+            504,
+            `The origin did not finish within ${total_ms} ms.`,
+            'upstream_timeout',
+          );
         return data;
       } catch (err) {
         if (!closed && !(err instanceof UpstreamError)) health.onFailure(origin.url, 'server');
         throw err;
       }
     };
-    return { origin, served: `origin:${originName(origin)}`, attempts, firstTokenMs, headers: res.headers, first, next, drain: () => (timedOut ? [] : reader.drain()), close };
+    return {
+      origin,
+      served: `origin:${originName(origin)}`,
+      attempts,
+      firstTokenMs,
+      headers: res.headers,
+      first,
+      next,
+      drain: () => (timedOut ? [] : reader.drain()),
+      close,
+    };
   } catch (err) {
     close();
     return attemptFailed(err, origin, req, health, sse !== null);
@@ -131,7 +177,12 @@ async function attempt(origin: OriginConfig, req: UpstreamRequest, health: Healt
  * still gets a status), others at once; so the wait is bounded by the first-token deadline, and
  * `connect_ms` only asks whether the origin is reachable at all: headers or a `/health` answer within it.
  */
-async function awaitHeaders(request: Promise<Response>, origin: OriginConfig, req: UpstreamRequest, deadline: number): Promise<Response> {
+async function awaitHeaders(
+  request: Promise<Response>,
+  origin: OriginConfig,
+  req: UpstreamRequest,
+  deadline: number,
+): Promise<Response> {
   const { connect_ms } = req.pool.timeouts;
   try {
     return await withTimeout(request, Math.min(connect_ms, deadline - Date.now()));
@@ -155,29 +206,70 @@ async function awaitFirstOutput(sse: SseReader, deadline: number): Promise<strin
   }
 }
 
-function attemptFailed(err: unknown, origin: OriginConfig, req: UpstreamRequest, health: HealthBoard, responded: boolean): UpstreamError {
-  if (req.signal?.aborted) return new UpstreamError(499, 'The client closed the request.', 'client_closed_request', undefined, true);
+function attemptFailed(
+  err: unknown,
+  origin: OriginConfig,
+  req: UpstreamRequest,
+  health: HealthBoard,
+  responded: boolean,
+): UpstreamError {
+  if (req.signal?.aborted)
+    return new UpstreamError(
+      499,
+      'The client closed the request.',
+      'client_closed_request',
+      undefined,
+      true,
+    );
   const name = originName(origin);
   if (err instanceof Timeout) {
     health.onFailure(origin.url, 'timeout');
-    return new UpstreamError(504, `Origin ${name} did not produce a token within ${req.pool.timeouts.first_token_ms} ms.`, 'upstream_timeout', 1);
+    return new UpstreamError(
+      504,
+      `Origin ${name} did not produce a token within ${req.pool.timeouts.first_token_ms} ms.`,
+      'upstream_timeout',
+      1,
+    );
   }
   // A refused, reset or unreachable connection before any response is a dead origin: its circuit opens at once.
   health.onFailure(origin.url, responded ? 'server' : 'connect');
-  return new UpstreamError(503, `Origin ${name} failed: ${(err as Error).message}`, 'origin_unavailable', 1);
+  return new UpstreamError(
+    503,
+    `Origin ${name} failed: ${(err as Error).message}`,
+    'origin_unavailable',
+    1,
+  );
 }
 
 /** A frame that is output: text, a finish reason, usage alone, an error, or the end. */
 export function isOutput(data: string): boolean {
   if (data === '[DONE]') return true;
   try {
-    const frame = JSON.parse(data) as { error?: unknown; choices?: { text?: string; delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: unknown }; finish_reason?: string | null }[] };
+    const frame = JSON.parse(data) as {
+      error?: unknown;
+      choices?: {
+        text?: string;
+        delta?: {
+          content?: string | null;
+          reasoning_content?: string | null;
+          tool_calls?: unknown;
+        };
+        finish_reason?: string | null;
+      }[];
+    };
     if (frame.error || !frame.choices?.length) return true;
-    return frame.choices.some((c) => !!c.text || !!c.delta?.content || !!c.delta?.reasoning_content || !!c.delta?.tool_calls || !!c.finish_reason);
+    return frame.choices.some(
+      (c) =>
+        !!c.text ||
+        !!c.delta?.content ||
+        !!c.delta?.reasoning_content ||
+        !!c.delta?.tool_calls ||
+        !!c.finish_reason,
+    );
   } catch {
     return true;
   }
 }
 
-const isErrorFrame = (data: string) => data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(data);
-
+const isErrorFrame = (data: string) =>
+  data.startsWith('{"error"') || /^\{\s*"error"\s*:/.test(data);

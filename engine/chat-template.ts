@@ -14,5 +14,8 @@ export function messageText(content: TemplateMessage['content']): string {
 }
 
 export function renderPlainTemplate(messages: TemplateMessage[]): string {
-  return messages.map((m) => messageText(m.content)).filter((t) => t.length > 0).join('\n');
+  return messages
+    .map((m) => messageText(m.content))
+    .filter((t) => t.length > 0)
+    .join('\n');
 }

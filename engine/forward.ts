@@ -63,16 +63,28 @@ export interface SessionBuffers {
 
 const F32 = 4;
 
-export const f32Matrix = (data: number, rows: number, cols: number): DeviceMatrix => ({ format: 'f32', rows, cols, data, scales: 0 });
+export const f32Matrix = (data: number, rows: number, cols: number): DeviceMatrix => ({
+  format: 'f32',
+  rows,
+  cols,
+  data,
+  scales: 0,
+});
 
 /** Copies llama2.c weights (stacked [nLayers, …] arrays) into backend memory. */
-export function uploadWeights(backend: KernelBackend, weights: LlamaWeights, c?: LlamaConfig): DeviceWeights {
+export function uploadWeights(
+  backend: KernelBackend,
+  weights: LlamaWeights,
+  c?: LlamaConfig,
+): DeviceWeights {
   const copy = (data: Float32Array) => {
     const ptr = backend.alloc(data.length);
     backend.write(ptr, data);
     return ptr;
   };
-  const ptrs = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, k === 'wcls' ? 0 : copy(v)])) as Record<keyof LlamaWeights, number>;
+  const ptrs = Object.fromEntries(
+    Object.entries(weights).map(([k, v]) => [k, k === 'wcls' ? 0 : copy(v)]),
+  ) as Record<keyof LlamaWeights, number>;
   ptrs.wcls = weights.wcls === weights.tokenEmbedding ? ptrs.tokenEmbedding : copy(weights.wcls);
   const dim = weights.rmsFinal.length;
   const nLayers = weights.rmsAtt.length / dim;
@@ -80,7 +92,8 @@ export function uploadWeights(backend: KernelBackend, weights: LlamaWeights, c?:
   const hidden = weights.w1.length / nLayers / dim;
   const qDim = weights.wq.length / nLayers / dim;
   const kvDim = weights.wk.length / nLayers / dim;
-  const layer = (l: number, slot: keyof LlamaWeights, rows: number, cols: number) => f32Matrix(ptrs[slot] + l * rows * cols * F32, rows, cols);
+  const layer = (l: number, slot: keyof LlamaWeights, rows: number, cols: number) =>
+    f32Matrix(ptrs[slot] + l * rows * cols * F32, rows, cols);
   return {
     tokenEmbedding: f32Matrix(ptrs.tokenEmbedding, vocab, dim),
     layers: Array.from({ length: nLayers }, (_, l) => ({
@@ -116,14 +129,22 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
     logits: backend.alloc(c.vocabSize),
     keyCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
     valueCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
-    xq: backend.alloc(Math.ceil(quantScratchBytes(Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)) / 4)),
+    xq: backend.alloc(
+      Math.ceil(quantScratchBytes(Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)) / 4),
+    ),
   };
 }
 
 const FP8_BLOCK = 128;
 
 /** out[rows] = W · x[cols], whatever W's storage format; xq is the session's int8 scratch. */
-export function linear(k: KernelBackend, out: number, w: DeviceMatrix, x: number, xq: number): void {
+export function linear(
+  k: KernelBackend,
+  out: number,
+  w: DeviceMatrix,
+  x: number,
+  xq: number,
+): void {
   if (w.format === 'f32') return k.matvec(out, w.data, x, w.rows, w.cols);
   const q = k.quant;
   if (!q) throw new Error(`no ${w.format} kernels in this backend`);
@@ -142,7 +163,8 @@ export function embed(k: KernelBackend, x: number, w: DeviceMatrix, token: numbe
     const codes = bytes(w.data + token * cols, cols);
     const blocks = Math.ceil(cols / FP8_BLOCK);
     const scales = k.f32(w.scales + Math.floor(token / FP8_BLOCK) * blocks * F32, blocks);
-    for (let c = 0; c < cols; c++) out[c] = E4M3_VALUES[codes[c]] * scales[Math.floor(c / FP8_BLOCK)];
+    for (let c = 0; c < cols; c++)
+      out[c] = E4M3_VALUES[codes[c]] * scales[Math.floor(c / FP8_BLOCK)];
     return;
   }
   const groups = cols / QK;
@@ -153,7 +175,8 @@ export function embed(k: KernelBackend, x: number, w: DeviceMatrix, token: numbe
     const codes = bytes(w.data + token * cols, cols);
     for (let g = 0; g < groups; g++) {
       const scale = scaleOf(g);
-      for (let c = g * QK, end = Math.min(cols, c + QK); c < end; c++) out[c] = ((codes[c] << 24) >> 24) * scale;
+      for (let c = g * QK, end = Math.min(cols, c + QK); c < end; c++)
+        out[c] = ((codes[c] << 24) >> 24) * scale;
     }
     return;
   }
@@ -173,8 +196,13 @@ export function embed(k: KernelBackend, x: number, w: DeviceMatrix, token: numbe
  * to logits[vocabSize]. With computeLogits false (inside a prompt) the classifier is skipped.
  */
 export function forward(
-  k: KernelBackend, c: LlamaConfig, w: DeviceWeights, s: SessionBuffers,
-  token: number, pos: number, computeLogits = true,
+  k: KernelBackend,
+  c: LlamaConfig,
+  w: DeviceWeights,
+  s: SessionBuffers,
+  token: number,
+  pos: number,
+  computeLogits = true,
 ): number {
   const { dim, hiddenDim, nHeads, nKvHeads, headDim, seqLen, normEps: eps } = c;
   const qDim = nHeads * headDim;
@@ -199,7 +227,16 @@ export function forward(
     if (lw.bq) k.add(s.q, lw.bq, qDim);
     if (lw.bk) k.add(kRow, lw.bk, kvDim);
     if (lw.bv) k.add(vRow, lw.bv, kvDim);
-    if (w.ropeFrequencies) ropeWithFrequencies(k.f32(s.q, qDim), k.f32(kRow, kvDim), nHeads, nKvHeads, headDim, pos, w.ropeFrequencies);
+    if (w.ropeFrequencies)
+      ropeWithFrequencies(
+        k.f32(s.q, qDim),
+        k.f32(kRow, kvDim),
+        nHeads,
+        nKvHeads,
+        headDim,
+        pos,
+        w.ropeFrequencies,
+      );
     else k.rope(s.q, kRow, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
     k.attention(s.xb, s.q, kCache, vCache, s.att, nHeads, nKvHeads, headDim, pos + 1);
     linear(k, s.xb2, lw.wo, s.xb, s.xq);

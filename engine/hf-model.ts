@@ -21,23 +21,35 @@ export class ModelLoadError extends Error {
 
 const FP8_BLOCK = 128;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
-const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameShape = (a: number[], b: number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
 
 /** Streams every weight file into backend memory; returns the pointers the forward pass reads. */
-export async function loadHfWeights(k: KernelBackend, c: LlamaConfig, files: ChunkSource[]): Promise<DeviceWeights> {
+export async function loadHfWeights(
+  k: KernelBackend,
+  c: LlamaConfig,
+  files: ChunkSource[],
+): Promise<DeviceWeights> {
   const specs = new Map(llamaTensorSpecs(c).map((s) => [s.name, s]));
   const loaded = new Map<string, DeviceMatrix>();
   for (const file of files) {
     await streamSafetensors(file, (entries) => planFile(k, c, specs, entries, loaded));
   }
   const missing = [...specs.keys()].filter((name) => !loaded.has(name));
-  if (missing.length) throw new ModelLoadError(`the weights lack ${missing.length} tensor(s): ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}`);
+  if (missing.length)
+    throw new ModelLoadError(
+      `the weights lack ${missing.length} tensor(s): ${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}`,
+    );
   return assemble(c, specs, loaded);
 }
 
 /** Sinks for one file's tensors; `loaded` gets each tensor's place in memory as it is planned. */
 function planFile(
-  k: KernelBackend, c: LlamaConfig, specs: Map<string, TensorSpec>, entries: SafetensorsEntry[], loaded: Map<string, DeviceMatrix>,
+  k: KernelBackend,
+  c: LlamaConfig,
+  specs: Map<string, TensorSpec>,
+  entries: SafetensorsEntry[],
+  loaded: Map<string, DeviceMatrix>,
 ): Map<string, TensorSink> {
   const byName = new Map(entries.map((e) => [e.name, e]));
   const sinks = new Map<string, TensorSink>();
@@ -47,26 +59,42 @@ function planFile(
     const rowOf: RowMap | undefined = spec.rope ? (r) => interleavedRow(r, c.headDim) : undefined;
     const [rows, cols = 1] = spec.shape;
     if (e.dtype === 'F32' || e.dtype === 'F16' || e.dtype === 'BF16') {
-      if (!sameShape(e.shape, spec.shape)) throw new ModelLoadError(`${e.name}: shape [${e.shape}], config expects [${spec.shape}]`);
+      if (!sameShape(e.shape, spec.shape))
+        throw new ModelLoadError(`${e.name}: shape [${e.shape}], config expects [${spec.shape}]`);
       const ptr = k.alloc(numel(spec.shape));
       sinks.set(e.name, floatSink(k, e.dtype, ptr, cols, rowOf));
       loaded.set(e.name, f32Matrix(ptr, rows, cols));
       continue;
     }
-    const format = e.dtype === 'I8' ? 'q8' : e.dtype === 'U8' ? 'q4' : e.dtype === 'F8_E4M3' ? 'fp8' : null;
-    const companion = format === 'fp8' ? `${e.name}_scale_inv` : e.name.replace(/\.weight$/, '.scales');
+    const format =
+      e.dtype === 'I8' ? 'q8' : e.dtype === 'U8' ? 'q4' : e.dtype === 'F8_E4M3' ? 'fp8' : null;
+    const companion =
+      format === 'fp8' ? `${e.name}_scale_inv` : e.name.replace(/\.weight$/, '.scales');
     const scales = byName.get(companion);
     if (!format || spec.shape.length !== 2 || !scales) {
-      throw new ModelLoadError(`${e.name}: ${e.dtype}${scales ? '' : ` without ${companion}`} is not a weight format this loader reads`);
+      throw new ModelLoadError(
+        `${e.name}: ${e.dtype}${scales ? '' : ` without ${companion}`} is not a weight format this loader reads`,
+      );
     }
     const codeShape = format === 'q4' ? [rows, cols / 2] : spec.shape;
-    const scaleShape = format === 'fp8' ? [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)] : [rows, cols / GROUP];
+    const scaleShape =
+      format === 'fp8'
+        ? [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)]
+        : [rows, cols / GROUP];
     const scaleDtype = format === 'fp8' ? 'F32' : 'F16';
-    if (!sameShape(e.shape, codeShape) || !sameShape(scales.shape, scaleShape) || scales.dtype !== scaleDtype) {
-      throw new ModelLoadError(`${e.name}: ${format} expects ${e.dtype}[${codeShape}] + ${scaleDtype}[${scaleShape}], got [${e.shape}] + ${scales.dtype}[${scales.shape}]`);
+    if (
+      !sameShape(e.shape, codeShape) ||
+      !sameShape(scales.shape, scaleShape) ||
+      scales.dtype !== scaleDtype
+    ) {
+      throw new ModelLoadError(
+        `${e.name}: ${format} expects ${e.dtype}[${codeShape}] + ${scaleDtype}[${scaleShape}], got [${e.shape}] + ${scales.dtype}[${scales.shape}]`,
+      );
     }
     if (format === 'fp8' && rowOf && FP8_BLOCK % c.headDim !== 0) {
-      throw new ModelLoadError(`${e.name}: FP8 q/k rows cannot move to the interleaved RoPE order across 128-row scale blocks (head_dim ${c.headDim})`);
+      throw new ModelLoadError(
+        `${e.name}: FP8 q/k rows cannot move to the interleaved RoPE order across 128-row scale blocks (head_dim ${c.headDim})`,
+      );
     }
     const codeBytes = numel(codeShape);
     const scaleBytes = numel(scaleShape) * (format === 'fp8' ? 4 : 2);
@@ -74,7 +102,15 @@ function planFile(
       const data = k.alloc(Math.ceil(codeBytes / 4));
       const scalePtr = k.alloc(Math.ceil(scaleBytes / 4));
       sinks.set(e.name, copySink(k, data, codeBytes / rows, rowOf));
-      sinks.set(companion, copySink(k, scalePtr, format === 'fp8' ? scaleBytes : scaleBytes / rows, format === 'fp8' ? undefined : rowOf));
+      sinks.set(
+        companion,
+        copySink(
+          k,
+          scalePtr,
+          format === 'fp8' ? scaleBytes : scaleBytes / rows,
+          format === 'fp8' ? undefined : rowOf,
+        ),
+      );
       loaded.set(e.name, { format, rows, cols, data, scales: scalePtr });
       continue;
     }
@@ -87,19 +123,41 @@ function planFile(
       const values = dequantize(format, parts.codes, parts.scales, rows, cols);
       floatSink(k, 'F32', ptr, cols, rowOf).write(new Uint8Array(values.buffer), 0);
     };
-    sinks.set(e.name, bufferSink(codeBytes, (b) => ((parts.codes = b), finish())));
-    sinks.set(companion, bufferSink(scaleBytes, (b) => ((parts.scales = b), finish())));
+    sinks.set(
+      e.name,
+      bufferSink(codeBytes, (b) => ((parts.codes = b), finish())),
+    );
+    sinks.set(
+      companion,
+      bufferSink(scaleBytes, (b) => ((parts.scales = b), finish())),
+    );
   }
   return sinks;
 }
 
-function dequantize(format: 'q8' | 'q4' | 'fp8', codes: Uint8Array, scaleBytes: Uint8Array, rows: number, cols: number): Float32Array {
-  if (format === 'fp8') return dequantizeWeightFp8({ q: codes, scaleInv: new Float32Array(scaleBytes.buffer) }, rows, cols, [FP8_BLOCK, FP8_BLOCK]);
+function dequantize(
+  format: 'q8' | 'q4' | 'fp8',
+  codes: Uint8Array,
+  scaleBytes: Uint8Array,
+  rows: number,
+  cols: number,
+): Float32Array {
+  if (format === 'fp8')
+    return dequantizeWeightFp8(
+      { q: codes, scaleInv: new Float32Array(scaleBytes.buffer) },
+      rows,
+      cols,
+      [FP8_BLOCK, FP8_BLOCK],
+    );
   const scales = new Uint16Array(scaleBytes.buffer);
   return format === 'q8' ? dequantizeQ8({ q: codes, scales }) : dequantizeQ4({ q: codes, scales });
 }
 
-function assemble(c: LlamaConfig, specs: Map<string, TensorSpec>, loaded: Map<string, DeviceMatrix>): DeviceWeights {
+function assemble(
+  c: LlamaConfig,
+  specs: Map<string, TensorSpec>,
+  loaded: Map<string, DeviceMatrix>,
+): DeviceWeights {
   const slot = new Map<string, DeviceMatrix>();
   for (const [name, spec] of specs) slot.set(`${spec.slot}:${spec.layer ?? ''}`, loaded.get(name)!);
   const m = (s: string, layer?: number) => slot.get(`${s}:${layer ?? ''}`)!;

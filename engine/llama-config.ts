@@ -23,12 +23,27 @@ export interface LlamaConfig {
 /** HF `rope_scaling`, the kinds the engine computes (the frequencies are a table, see engine/rope.ts). */
 export type RopeScaling =
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
 
 /** A config from the seven llama2.c header fields, with llama2.c's fixed RoPE theta and norm eps. */
 export function llamaConfig(
-  c: Pick<LlamaConfig, 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen'> &
+  c: Pick<
+    LlamaConfig,
+    'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen'
+  > &
     Partial<Pick<LlamaConfig, 'sharedClassifier'>>,
 ): LlamaConfig {
-  return { ...c, headDim: c.dim / c.nHeads, ropeTheta: 10000, normEps: 1e-5, sharedClassifier: c.sharedClassifier ?? true };
+  return {
+    ...c,
+    headDim: c.dim / c.nHeads,
+    ropeTheta: 10000,
+    normEps: 1e-5,
+    sharedClassifier: c.sharedClassifier ?? true,
+  };
 }

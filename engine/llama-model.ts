@@ -1,7 +1,13 @@
 // A loaded Llama model: weights in backend memory, a tokenizer, a pool of sessions, and
 // generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
 import type { KernelBackend } from '../kernels-wasm/types';
-import { allocSession, forward, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
+import {
+  allocSession,
+  forward,
+  uploadWeights,
+  type DeviceWeights,
+  type SessionBuffers,
+} from './forward';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
 import type { LlamaConfig } from './llama-config';
 import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
@@ -73,7 +79,9 @@ export interface LlamaModelOptions {
 
 /** Lets a Worker stream and other requests progress between tokens (setImmediate: no 1 ms clamp). */
 const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
 
 export class LlamaModel {
   private readonly sessions: SessionPool<SessionBuffers>;
@@ -90,16 +98,41 @@ export class LlamaModel {
   }
 
   /** Loads a llama2.c v0 checkpoint and tokenizer.bin; the weights are copied into backend memory. */
-  static fromLlama2c(backend: KernelBackend, checkpoint: Uint8Array, tokenizer: Uint8Array, opts: LlamaModelOptions = {}): LlamaModel {
+  static fromLlama2c(
+    backend: KernelBackend,
+    checkpoint: Uint8Array,
+    tokenizer: Uint8Array,
+    opts: LlamaModelOptions = {},
+  ): LlamaModel {
     const { config, weights } = parseLlama2cCheckpoint(checkpoint);
     const tok = Llama2cTokenizer.fromBytes(tokenizer, config.vocabSize);
     const device = uploadWeights(backend, weights, config);
-    return new LlamaModel(opts.id ?? 'llama2c', config, tok, backend, device, opts.maxSessions ?? 4);
+    return new LlamaModel(
+      opts.id ?? 'llama2c',
+      config,
+      tok,
+      backend,
+      device,
+      opts.maxSessions ?? 4,
+    );
   }
 
   /** A model whose weights are already in backend memory (engine/hf-model.ts streams a model directory there). */
-  static fromWeights(backend: KernelBackend, config: LlamaConfig, tokenizer: TextTokenizer, weights: DeviceWeights, opts: LlamaModelOptions = {}): LlamaModel {
-    return new LlamaModel(opts.id ?? 'model', config, tokenizer, backend, weights, opts.maxSessions ?? 4);
+  static fromWeights(
+    backend: KernelBackend,
+    config: LlamaConfig,
+    tokenizer: TextTokenizer,
+    weights: DeviceWeights,
+    opts: LlamaModelOptions = {},
+  ): LlamaModel {
+    return new LlamaModel(
+      opts.id ?? 'model',
+      config,
+      tokenizer,
+      backend,
+      weights,
+      opts.maxSessions ?? 4,
+    );
   }
 
   /** Sessions allocated so far. */
@@ -113,7 +146,10 @@ export class LlamaModel {
    * text) and counted; a stop string ends generation without being emitted. The session is
    * taken on the first next() and given back in `finally`, also when the consumer returns early.
    */
-  async *generate(promptIds: number[], opts: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
+  async *generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationResult> {
     this.checkPrompt(promptIds);
     const restoreTo = this.checkPromptCache(opts, promptIds.length);
     const promptTokens = promptIds.length;
@@ -123,8 +159,12 @@ export class LlamaModel {
     // positions whose KV the session holds: the prompt, then the sampled tokens fed back (fed)
     let computed = 0;
     const fed: number[] = [];
-    const end = (finishReason: GenerationResult['finishReason']): GenerationResult =>
-      ({ finishReason, promptTokens, completionTokens, ...(cachedTokens ? { cachedTokens } : {}) });
+    const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
+      finishReason,
+      promptTokens,
+      completionTokens,
+      ...(cachedTokens ? { cachedTokens } : {}),
+    });
     if (opts.maxTokens < 1) return end('length');
     const session = await this.sessions.acquire(opts.signal);
     if (session === null) return end('abort');
@@ -139,7 +179,7 @@ export class LlamaModel {
 
       // prefill in chunks of tokens (engine/prefill.ts), then the last prompt token alone for its logits
       const last = promptIds.length - 1;
-      for (let pos = prefillFrom; pos < last; ) {
+      for (let pos = prefillFrom; pos < last;) {
         if (opts.signal?.aborted) return end('abort');
         const n = Math.min(PREFILL_CHUNK, last - pos);
         session.batch ??= allocBatch(k, c);
@@ -167,7 +207,11 @@ export class LlamaModel {
           return end('stop');
         }
         const last = completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
-        yield { id: next, text: last ? delta + text.flush() : delta, logprobs: sampler.lastLogprobs };
+        yield {
+          id: next,
+          text: last ? delta + text.flush() : delta,
+          logprobs: sampler.lastLogprobs,
+        };
         if (last) return end('length');
         await yieldToEventLoop();
         if (opts.signal?.aborted) return end('abort');
@@ -179,9 +223,12 @@ export class LlamaModel {
       try {
         // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
         const cap = opts.capture;
-        const to = cap?.completion ? Math.max(cap.to, computed) : cap?.to ?? 0;
+        const to = cap?.completion ? Math.max(cap.to, computed) : (cap?.to ?? 0);
         if (prefilled && cap && to > cap.from) {
-          const tokens = fed.length && to > promptIds.length ? [...promptIds, ...fed.slice(0, to - promptIds.length)] : promptIds.slice(0, to);
+          const tokens =
+            fed.length && to > promptIds.length
+              ? [...promptIds, ...fed.slice(0, to - promptIds.length)]
+              : promptIds.slice(0, to);
           cap.rows(readKvRows(this.backend, this.config, session, cap.from, to - cap.from), tokens);
         }
       } finally {
@@ -191,15 +238,24 @@ export class LlamaModel {
   }
 
   /** Restored rows must be this model's shape, contiguous from 0, within the prompt; returns how many. */
-  private checkPromptCache({ restore = [], capture }: GenerateOptions, promptTokens: number): number {
-    if (capture && (capture.from < 0 || capture.to > promptTokens)) throw new RangeError(`cannot capture [${capture.from}, ${capture.to}) of a ${promptTokens}-token prompt`);
+  private checkPromptCache(
+    { restore = [], capture }: GenerateOptions,
+    promptTokens: number,
+  ): number {
+    if (capture && (capture.from < 0 || capture.to > promptTokens))
+      throw new RangeError(
+        `cannot capture [${capture.from}, ${capture.to}) of a ${promptTokens}-token prompt`,
+      );
     let next = 0;
     for (const rows of restore) {
-      if (!sameShape(rows, kvShapeOf(this.config))) throw new RangeError(`restored KV rows do not have model ${this.id}'s shape`);
-      if (rows.start !== next) throw new RangeError(`restored KV rows start at ${rows.start}, expected ${next}`);
+      if (!sameShape(rows, kvShapeOf(this.config)))
+        throw new RangeError(`restored KV rows do not have model ${this.id}'s shape`);
+      if (rows.start !== next)
+        throw new RangeError(`restored KV rows start at ${rows.start}, expected ${next}`);
       next += rows.count;
     }
-    if (next > promptTokens) throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt`);
+    if (next > promptTokens)
+      throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt`);
     return next;
   }
 
@@ -207,9 +263,12 @@ export class LlamaModel {
     const { vocabSize, seqLen } = this.config;
     if (promptIds.length === 0) throw new RangeError('prompt must hold at least one token (BOS)');
     if (promptIds.length > seqLen) {
-      throw new RangeError(`prompt has ${promptIds.length} tokens; model ${this.id} has a context of ${seqLen}`);
+      throw new RangeError(
+        `prompt has ${promptIds.length} tokens; model ${this.id} has a context of ${seqLen}`,
+      );
     }
     const bad = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
-    if (bad !== undefined) throw new RangeError(`prompt token ${bad} is outside the vocabulary (${vocabSize})`);
+    if (bad !== undefined)
+      throw new RangeError(`prompt token ${bad} is outside the vocabulary (${vocabSize})`);
   }
 }

@@ -33,23 +33,40 @@ export class CheckpointError extends Error {
 
 export function readLlama2cConfig(bytes: Uint8Array): LlamaConfig {
   if (bytes.byteLength < HEADER_BYTES) {
-    throw new CheckpointError(`llama2.c checkpoint too short: ${bytes.byteLength} bytes, the header alone is ${HEADER_BYTES}`);
+    throw new CheckpointError(
+      `llama2.c checkpoint too short: ${bytes.byteLength} bytes, the header alone is ${HEADER_BYTES}`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
   const h = Array.from({ length: 7 }, (_, i) => view.getInt32(i * 4, true));
   if (h[0] === AK42_MAGIC) {
-    throw new CheckpointError('llama2.c checkpoint is in the "ak42" (version 1/2) export format; only the legacy version 0 format is supported');
+    throw new CheckpointError(
+      'llama2.c checkpoint is in the "ak42" (version 1/2) export format; only the legacy version 0 format is supported',
+    );
   }
   const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = h;
-  const fields = { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(rawVocab), seqLen };
+  const fields = {
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize: Math.abs(rawVocab),
+    seqLen,
+  };
   for (const [name, value] of Object.entries(fields)) {
     if (!(value > 0 && value <= 1 << 24)) {
       throw new CheckpointError(`llama2.c checkpoint header is malformed: ${name} = ${value}`);
     }
   }
-  if (dim % nHeads !== 0) throw new CheckpointError(`llama2.c checkpoint header is malformed: dim ${dim} is not a multiple of n_heads ${nHeads}`);
+  if (dim % nHeads !== 0)
+    throw new CheckpointError(
+      `llama2.c checkpoint header is malformed: dim ${dim} is not a multiple of n_heads ${nHeads}`,
+    );
   if (nHeads % nKvHeads !== 0) {
-    throw new CheckpointError(`llama2.c checkpoint header is malformed: n_heads ${nHeads} is not a multiple of n_kv_heads ${nKvHeads}`);
+    throw new CheckpointError(
+      `llama2.c checkpoint header is malformed: n_heads ${nHeads} is not a multiple of n_kv_heads ${nKvHeads}`,
+    );
   }
   return {
     ...fields,
@@ -65,7 +82,13 @@ export function llama2cFloatCount(c: LlamaConfig): number {
   const kvDim = c.nKvHeads * c.headDim;
   const perLayer = 2 * c.dim + c.dim * c.dim * 2 + c.dim * kvDim * 2 + 3 * c.dim * c.hiddenDim;
   const rope = c.seqLen * c.headDim; // freq_cis_real + freq_cis_imag, seqLen * headDim/2 each
-  return c.vocabSize * c.dim + c.nLayers * perLayer + c.dim + rope + (c.sharedClassifier ? 0 : c.vocabSize * c.dim);
+  return (
+    c.vocabSize * c.dim +
+    c.nLayers * perLayer +
+    c.dim +
+    rope +
+    (c.sharedClassifier ? 0 : c.vocabSize * c.dim)
+  );
 }
 
 export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
@@ -106,7 +129,8 @@ export function parseLlama2cCheckpoint(bytes: Uint8Array): Llama2cCheckpoint {
 }
 
 function floatsOf(bytes: Uint8Array): Float32Array {
-  if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+  if (bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
   return new Float32Array(bytes.slice().buffer);
 }
 

@@ -41,12 +41,15 @@ export class Llama2cTokenizer implements TextTokenizer {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const need = (at: number, n: number, what: string) => {
       if (at + n > bytes.byteLength) {
-        throw new TokenizerError(`tokenizer.bin is truncated: ${what} needs bytes ${at}..${at + n}, the file has ${bytes.byteLength}`);
+        throw new TokenizerError(
+          `tokenizer.bin is truncated: ${what} needs bytes ${at}..${at + n}, the file has ${bytes.byteLength}`,
+        );
       }
     };
     need(0, 4, 'max_token_length');
     const maxTokenLength = view.getInt32(0, true);
-    if (maxTokenLength <= 0) throw new TokenizerError(`tokenizer.bin is malformed: max_token_length = ${maxTokenLength}`);
+    if (maxTokenLength <= 0)
+      throw new TokenizerError(`tokenizer.bin is malformed: max_token_length = ${maxTokenLength}`);
     const pieces: string[] = [];
     const scores: number[] = [];
     let at = 4;
@@ -56,13 +59,16 @@ export class Llama2cTokenizer implements TextTokenizer {
       scores.push(view.getFloat32(at, true));
       const len = view.getInt32(at + 4, true);
       if (len < 0 || len > maxTokenLength) {
-        throw new TokenizerError(`tokenizer.bin is malformed: token ${id} has length ${len} (max_token_length ${maxTokenLength})`);
+        throw new TokenizerError(
+          `tokenizer.bin is malformed: token ${id} has length ${len} (max_token_length ${maxTokenLength})`,
+        );
       }
       need(at + 8, len, `token ${id}'s bytes`);
       pieces.push(bytesToBinary(bytes.subarray(at + 8, at + 8 + len)));
       at += 8 + len;
     }
-    if (pieces.length < 3) throw new TokenizerError(`tokenizer.bin has only ${pieces.length} tokens`);
+    if (pieces.length < 3)
+      throw new TokenizerError(`tokenizer.bin has only ${pieces.length} tokens`);
     return new Llama2cTokenizer(pieces, Float32Array.from(scores), maxTokenLength);
   }
 
@@ -73,10 +79,11 @@ export class Llama2cTokenizer implements TextTokenizer {
     if (opts.bos ?? true) tokens.push(BOS_ID);
     if (bytes.length > 0) {
       const prefix = this.lookup.get(' ');
-      if (prefix === undefined) throw new TokenizerError('tokenizer has no " " piece for the dummy prefix');
+      if (prefix === undefined)
+        throw new TokenizerError('tokenizer has no " " piece for the dummy prefix');
       tokens.push(prefix);
     }
-    for (let i = 0; i < bytes.length; ) {
+    for (let i = 0; i < bytes.length;) {
       // A UTF-8 char: a lead byte and up to three continuation bytes (run.c caps it at 4 bytes).
       let end = i + 1;
       while (end < bytes.length && (bytes[end] & 0xc0) === 0x80 && end - i < 4) end++;
@@ -115,12 +122,21 @@ export class Llama2cTokenizer implements TextTokenizer {
     if (left === NONE) return;
     const right = symbols.next[left];
     if (right === NONE) return;
-    const id = this.lookup.get(this.pieces[symbols.token[left]] + this.pieces[symbols.token[right]]);
+    const id = this.lookup.get(
+      this.pieces[symbols.token[left]] + this.pieces[symbols.token[right]],
+    );
     if (id === undefined) return;
     const score = this.scores[id];
     // run.c's best score starts at -1e10 and must be beaten: lower (and NaN) scores never merge.
     if (!(score > -1e10)) return;
-    heap.push({ score, id, left, right, leftVersion: symbols.version[left], rightVersion: symbols.version[right] });
+    heap.push({
+      score,
+      id,
+      left,
+      right,
+      leftVersion: symbols.version[left],
+      rightVersion: symbols.version[right],
+    });
   }
 
   /**
@@ -129,7 +145,8 @@ export class Llama2cTokenizer implements TextTokenizer {
    */
   decodePiece(prev: number, next: number): Uint8Array {
     let bytes = this.pieceBytes[next];
-    if (bytes === undefined) throw new TokenizerError(`token id ${next} is outside the vocabulary (${this.vocabSize})`);
+    if (bytes === undefined)
+      throw new TokenizerError(`token id ${next} is outside the vocabulary (${this.vocabSize})`);
     if (prev === BOS_ID && bytes[0] === 0x20) bytes = bytes.subarray(1);
     const byte = parseBytePiece(bytes);
     return byte === -1 ? bytes : BYTE_PIECES.subarray(byte, byte + 1);

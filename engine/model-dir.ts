@@ -35,20 +35,39 @@ export interface LoadedModel {
   chatTemplate: ChatTemplate | null;
 }
 
-export async function loadModelDir(backend: KernelBackend, files: ModelDirFiles, opts: ModelDirOptions = {}): Promise<LoadedModel> {
+export async function loadModelDir(
+  backend: KernelBackend,
+  files: ModelDirFiles,
+  opts: ModelDirOptions = {},
+): Promise<LoadedModel> {
   const config = parseHfConfig(files.config, opts.contextLength);
   const tokenizer = makeTokenizer(files, config);
   const weights = await loadHfWeights(backend, config, files.weights);
   const model = LlamaModel.fromWeights(backend, config, tokenizer, weights, opts);
   const source = chatTemplateSource(files.tokenizerConfig);
-  const specials = tokenizer instanceof HfTokenizer ? tokenizer.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
+  const specials =
+    tokenizer instanceof HfTokenizer
+      ? tokenizer.specialTokens
+      : { bos_token: '<s>', eos_token: '</s>' };
   return { model, config, chatTemplate: source ? new ChatTemplate(source, specials) : null };
 }
 
 function makeTokenizer(files: ModelDirFiles, config: HfModelConfig): TextTokenizer {
   if (files.tokenizerBin) return Llama2cTokenizer.fromBytes(files.tokenizerBin, config.vocabSize);
-  if (!files.tokenizerJson) throw new Error('the model directory has neither tokenizer.json nor tokenizer.bin');
-  const generationEos = (files.generationConfig as { eos_token_id?: unknown } | undefined)?.eos_token_id;
-  const stopIds = [...config.eosTokenIds, ...(typeof generationEos === 'number' ? [generationEos] : Array.isArray(generationEos) ? generationEos : [])];
-  return new HfTokenizer(files.tokenizerJson, files.tokenizerConfig ?? {}, { vocabSize: config.vocabSize, stopIds });
+  if (!files.tokenizerJson)
+    throw new Error('the model directory has neither tokenizer.json nor tokenizer.bin');
+  const generationEos = (files.generationConfig as { eos_token_id?: unknown } | undefined)
+    ?.eos_token_id;
+  const stopIds = [
+    ...config.eosTokenIds,
+    ...(typeof generationEos === 'number'
+      ? [generationEos]
+      : Array.isArray(generationEos)
+        ? generationEos
+        : []),
+  ];
+  return new HfTokenizer(files.tokenizerJson, files.tokenizerConfig ?? {}, {
+    vocabSize: config.vocabSize,
+    stopIds,
+  });
 }

@@ -42,7 +42,14 @@ export function allocBatch(k: KernelBackend, c: LlamaConfig, n = PREFILL_CHUNK):
 }
 
 /** out[n, rows] = x[n, cols] · Wᵀ, whatever W's storage format. */
-export function linearBatch(k: KernelBackend, out: number, w: DeviceMatrix, x: number, n: number, scratch: number): void {
+export function linearBatch(
+  k: KernelBackend,
+  out: number,
+  w: DeviceMatrix,
+  x: number,
+  n: number,
+  scratch: number,
+): void {
   if (w.format === 'f32') return k.matmul(out, w.data, x, w.rows, w.cols, n);
   const q = k.quant;
   if (!q) throw new Error(`no ${w.format} kernels in this backend`);
@@ -56,11 +63,17 @@ export function linearBatch(k: KernelBackend, out: number, w: DeviceMatrix, x: n
  * K/V cache rows. No logits: the prompt's last token goes through forward() for those.
  */
 export function prefill(
-  k: KernelBackend, c: LlamaConfig, w: DeviceWeights, s: SessionBuffers, b: BatchBuffers,
-  tokens: ArrayLike<number>, pos0: number,
+  k: KernelBackend,
+  c: LlamaConfig,
+  w: DeviceWeights,
+  s: SessionBuffers,
+  b: BatchBuffers,
+  tokens: ArrayLike<number>,
+  pos0: number,
 ): void {
   const n = tokens.length;
-  if (n > b.n) throw new RangeError(`prefill chunk of ${n} tokens exceeds the batch buffers (${b.n})`);
+  if (n > b.n)
+    throw new RangeError(`prefill chunk of ${n} tokens exceeds the batch buffers (${b.n})`);
   const { dim, hiddenDim, nHeads, nKvHeads, headDim, seqLen, normEps: eps } = c;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
@@ -82,13 +95,34 @@ export function prefill(
     linearBatch(k, kRows, lw.wk, b.xb, n, b.xq);
     linearBatch(k, vRows, lw.wv, b.xb, n, b.xq);
     for (let t = 0; t < n; t++) {
-      const q = row(b.q, t, qDim), kr = row(kRows, t, kvDim), vr = row(vRows, t, kvDim);
+      const q = row(b.q, t, qDim),
+        kr = row(kRows, t, kvDim),
+        vr = row(vRows, t, kvDim);
       if (lw.bq) k.add(q, lw.bq, qDim);
       if (lw.bk) k.add(kr, lw.bk, kvDim);
       if (lw.bv) k.add(vr, lw.bv, kvDim);
-      if (w.ropeFrequencies) ropeWithFrequencies(k.f32(q, qDim), k.f32(kr, kvDim), nHeads, nKvHeads, headDim, pos0 + t, w.ropeFrequencies);
+      if (w.ropeFrequencies)
+        ropeWithFrequencies(
+          k.f32(q, qDim),
+          k.f32(kr, kvDim),
+          nHeads,
+          nKvHeads,
+          headDim,
+          pos0 + t,
+          w.ropeFrequencies,
+        );
       else k.rope(q, kr, nHeads, nKvHeads, headDim, pos0 + t, c.ropeTheta);
-      k.attention(row(b.xb, t, qDim), q, kCache, vCache, s.att, nHeads, nKvHeads, headDim, pos0 + t + 1);
+      k.attention(
+        row(b.xb, t, qDim),
+        q,
+        kCache,
+        vCache,
+        s.att,
+        nHeads,
+        nKvHeads,
+        headDim,
+        pos0 + t + 1,
+      );
     }
     linearBatch(k, b.xb2, lw.wo, b.xb, n, b.xq);
     k.add(b.x, b.xb2, n * dim);

@@ -39,7 +39,8 @@ export class XorShiftRng {
 
 /** Index of the largest value; the first one wins ties. The best value is kept in a local: half the time of re-reading x[best]. */
 export function argmax(x: Float32Array): number {
-  let best = 0, max = x[0];
+  let best = 0,
+    max = x[0];
   const n = x.length;
   for (let i = 1; i < n; i++) {
     const v = x[i];

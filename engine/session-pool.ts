@@ -20,7 +20,8 @@ export class SessionPool<T> {
     private readonly create: () => T,
     readonly capacity: number,
   ) {
-    if (!(capacity >= 1)) throw new RangeError(`session pool capacity must be at least 1, got ${capacity}`);
+    if (!(capacity >= 1))
+      throw new RangeError(`session pool capacity must be at least 1, got ${capacity}`);
   }
 
   /** Sessions allocated so far (they are never freed). */

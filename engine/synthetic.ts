@@ -3,12 +3,31 @@
 import type { LlamaConfig } from './llama-config';
 import { llama2cFloatCount } from './llama2c-checkpoint';
 
-export type SyntheticShape = Pick<LlamaConfig, 'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen'> &
+export type SyntheticShape = Pick<
+  LlamaConfig,
+  'dim' | 'hiddenDim' | 'nLayers' | 'nHeads' | 'nKvHeads' | 'vocabSize' | 'seqLen'
+> &
   Partial<Pick<LlamaConfig, 'sharedClassifier'>>;
 
 /** llama2.c stories15M and stories110M shapes. */
-export const STORIES15M_SHAPE: SyntheticShape = { dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6, vocabSize: 32000, seqLen: 256 };
-export const STORIES110M_SHAPE: SyntheticShape = { dim: 768, hiddenDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 12, vocabSize: 32000, seqLen: 1024 };
+export const STORIES15M_SHAPE: SyntheticShape = {
+  dim: 288,
+  hiddenDim: 768,
+  nLayers: 6,
+  nHeads: 6,
+  nKvHeads: 6,
+  vocabSize: 32000,
+  seqLen: 256,
+};
+export const STORIES110M_SHAPE: SyntheticShape = {
+  dim: 768,
+  hiddenDim: 2048,
+  nLayers: 12,
+  nHeads: 12,
+  nKvHeads: 12,
+  vocabSize: 32000,
+  seqLen: 1024,
+};
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -28,11 +47,26 @@ export function mulberry32(seed: number): () => number {
  */
 export function syntheticLlama2cCheckpoint(shape: SyntheticShape, seed = 1): Uint8Array {
   const shared = shape.sharedClassifier ?? true;
-  const c: LlamaConfig = { ...shape, headDim: shape.dim / shape.nHeads, ropeTheta: 10000, normEps: 1e-5, sharedClassifier: shared };
-  if (!Number.isInteger(c.headDim) || c.headDim % 2 !== 0) throw new RangeError(`dim ${c.dim} / nHeads ${c.nHeads} must be an even integer`);
+  const c: LlamaConfig = {
+    ...shape,
+    headDim: shape.dim / shape.nHeads,
+    ropeTheta: 10000,
+    normEps: 1e-5,
+    sharedClassifier: shared,
+  };
+  if (!Number.isInteger(c.headDim) || c.headDim % 2 !== 0)
+    throw new RangeError(`dim ${c.dim} / nHeads ${c.nHeads} must be an even integer`);
   const n = llama2cFloatCount(c);
   const bytes = new Uint8Array(28 + n * 4);
-  new Int32Array(bytes.buffer, 0, 7).set([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, shared ? c.vocabSize : -c.vocabSize, c.seqLen]);
+  new Int32Array(bytes.buffer, 0, 7).set([
+    c.dim,
+    c.hiddenDim,
+    c.nLayers,
+    c.nHeads,
+    c.nKvHeads,
+    shared ? c.vocabSize : -c.vocabSize,
+    c.seqLen,
+  ]);
   const body = new Float32Array(bytes.buffer, 28, n);
   const random = mulberry32(seed);
   const fill = (at: number, count: number, center: number, halfWidth: number) => {
@@ -83,9 +117,17 @@ function* syntheticPieces(): Generator<string> {
  * (ids 3..258), then " ", printable ASCII, common words and letter n-grams, scored by rank.
  */
 export function syntheticLlama2cTokenizer(vocabSize: number): Uint8Array {
-  if (vocabSize < 260) throw new RangeError(`a synthetic tokenizer needs at least 260 tokens (specials, bytes, " "), got ${vocabSize}`);
-  const pieces: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0]];
-  for (let b = 0; b < 256; b++) pieces.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
+  if (vocabSize < 260)
+    throw new RangeError(
+      `a synthetic tokenizer needs at least 260 tokens (specials, bytes, " "), got ${vocabSize}`,
+    );
+  const pieces: [string, number][] = [
+    ['<unk>', 0],
+    ['\n<s>\n', 0],
+    ['\n</s>\n', 0],
+  ];
+  for (let b = 0; b < 256; b++)
+    pieces.push([`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
   const seen = new Set(pieces.map(([p]) => p));
   for (const piece of syntheticPieces()) {
     if (pieces.length >= vocabSize) break;

@@ -67,9 +67,15 @@ export class GpuDeepSeekBackend {
   private busy = false;
 
   private constructor(
-    readonly gpu: Gpu, readonly config: DeepSeekConfig, private readonly w: GpuDeepSeekWeights, private readonly a: Activations,
-    private readonly caches: PagedCache[], private readonly pageTable: GPUBuffer, private readonly pages: KvPages,
-    private readonly forward: (pass: GPUComputePassEncoder, T: number) => void, opts: Required<Omit<GpuDeepSeekOptions, 'gpu'>>,
+    readonly gpu: Gpu,
+    readonly config: DeepSeekConfig,
+    private readonly w: GpuDeepSeekWeights,
+    private readonly a: Activations,
+    private readonly caches: PagedCache[],
+    private readonly pageTable: GPUBuffer,
+    private readonly pages: KvPages,
+    private readonly forward: (pass: GPUComputePassEncoder, T: number) => void,
+    opts: Required<Omit<GpuDeepSeekOptions, 'gpu'>>,
   ) {
     this.vocabSize = config.vocabSize;
     this.maxSeqLen = opts.maxSeqLen;
@@ -77,16 +83,30 @@ export class GpuDeepSeekBackend {
     this.maxStepTokens = opts.maxStepTokens;
     this.rowData = new Uint32Array(opts.maxStepTokens * 4);
     const outRows = Math.min(opts.maxStepTokens, opts.maxSlots);
-    this.staging = gpu.device.createBuffer({ label: 'logits.staging', size: outRows * config.vocabSize * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    this.staging = gpu.device.createBuffer({
+      label: 'logits.staging',
+      size: outRows * config.vocabSize * 4,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     this.outputs = Array.from({ length: outRows }, () => new Float32Array(config.vocabSize));
-    this.gpuBytes = w.bytes + bufferBytes(a) + bufferBytes(caches.map((c) => c.cache)) + pageTable.size;
+    this.gpuBytes =
+      w.bytes + bufferBytes(a) + bufferBytes(caches.map((c) => c.cache)) + pageTable.size;
   }
 
-  static async create(weights: DeepSeekWeights, opts: GpuDeepSeekOptions): Promise<GpuDeepSeekBackend> {
-    const c = weights.config, gpu = opts.gpu ?? (await requestGpu());
-    const maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096), pageSize = opts.pageSize ?? 16;
+  static async create(
+    weights: DeepSeekWeights,
+    opts: GpuDeepSeekOptions,
+  ): Promise<GpuDeepSeekBackend> {
+    const c = weights.config,
+      gpu = opts.gpu ?? (await requestGpu());
+    const maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096),
+      pageSize = opts.pageSize ?? 16;
     const full = {
-      maxSlots: opts.maxSlots, maxSeqLen, maxStepTokens: opts.maxStepTokens ?? 64, pageSize, activations: opts.activations ?? 'fp8',
+      maxSlots: opts.maxSlots,
+      maxSeqLen,
+      maxStepTokens: opts.maxStepTokens ?? 64,
+      pageSize,
+      activations: opts.activations ?? 'fp8',
       kvPages: opts.kvPages ?? opts.maxSlots * Math.ceil(maxSeqLen / pageSize),
     };
     const pages = new KvPages(full.maxSlots, full.kvPages, pageSize, maxSeqLen);
@@ -94,7 +114,11 @@ export class GpuDeepSeekBackend {
     const pageTable = storageBuffer(gpu, pages.table.byteLength, 'pageTable');
     const caches = weights.layers.map((_, l): PagedCache => ({
       cache: storageBuffer(gpu, full.kvPages * pageSize * (d.latent + d.rope) * 4, `kv.${l}`),
-      pageTable, pages: full.kvPages, pageSize, slots: full.maxSlots, maxPages: pages.maxPages,
+      pageTable,
+      pages: full.kvPages,
+      pageSize,
+      slots: full.maxSlots,
+      maxPages: pages.maxPages,
     }));
     const w = uploadDeepSeekWeights(gpu, weights);
     const a = createActivations(gpu, c, full);
@@ -117,18 +141,24 @@ export class GpuDeepSeekBackend {
 
   /** One forward over every sequence's tokens; resolves to the logits of each sequence with wantLogits. */
   async step(batch: readonly GpuStepSequence[]): Promise<Float32Array[]> {
-    if (this.busy) throw new GpuKernelError('step: the previous step has not finished (steps run one at a time)');
+    if (this.busy)
+      throw new GpuKernelError(
+        'step: the previous step has not finished (steps run one at a time)',
+      );
     this.busy = true;
     try {
       const { T, wanted } = this.layoutRows(batch);
-      const { device } = this.gpu, V = this.vocabSize;
+      const { device } = this.gpu,
+        V = this.vocabSize;
       device.queue.writeBuffer(this.a.rowInfo, 0, this.rowData, 0, T * 4);
       device.pushErrorScope('validation');
       const enc = device.createCommandEncoder({ label: 'step' });
       const pass = enc.beginComputePass();
       this.forward(pass, T);
       pass.end();
-      wanted.forEach((row, i) => enc.copyBufferToBuffer(this.a.logits, row * V * 4, this.staging, i * V * 4, V * 4));
+      wanted.forEach((row, i) =>
+        enc.copyBufferToBuffer(this.a.logits, row * V * 4, this.staging, i * V * 4, V * 4),
+      );
       device.queue.submit([enc.finish()]);
       const error = await device.popErrorScope();
       if (error) throw new GpuKernelError(`step: WebGPU validation: ${error.message}`);
@@ -148,22 +178,35 @@ export class GpuDeepSeekBackend {
 
   /** Validates the batch, reserves KV pages, fills rowData; returns T and the rows whose logits return. */
   private layoutRows(batch: readonly GpuStepSequence[]): { T: number; wanted: number[] } {
-    const seen = new Set<number>(), wanted: number[] = [];
-    let T = 0, tableChanged = false;
+    const seen = new Set<number>(),
+      wanted: number[] = [];
+    let T = 0,
+      tableChanged = false;
     for (const seq of batch) {
-      const n = seq.tokens.length, where = `step: slot ${seq.slot}`;
+      const n = seq.tokens.length,
+        where = `step: slot ${seq.slot}`;
       if (!this.pages.isAllocated(seq.slot)) throw new GpuKernelError(`${where} is not allocated`);
       if (seen.has(seq.slot)) throw new GpuKernelError(`${where} appears twice in one step`);
       seen.add(seq.slot);
       if (n < 1) throw new GpuKernelError(`${where} feeds no tokens`);
-      if (!Number.isInteger(seq.startPos) || seq.startPos < 0 || seq.startPos + n > this.maxSeqLen) {
-        throw new GpuKernelError(`${where}: positions ${seq.startPos}..${seq.startPos + n - 1} outside 0..${this.maxSeqLen - 1}`);
+      if (
+        !Number.isInteger(seq.startPos) ||
+        seq.startPos < 0 ||
+        seq.startPos + n > this.maxSeqLen
+      ) {
+        throw new GpuKernelError(
+          `${where}: positions ${seq.startPos}..${seq.startPos + n - 1} outside 0..${this.maxSeqLen - 1}`,
+        );
       }
-      if (T + n > this.maxStepTokens) throw new GpuKernelError(`step: more than ${this.maxStepTokens} tokens`);
+      if (T + n > this.maxStepTokens)
+        throw new GpuKernelError(`step: more than ${this.maxStepTokens} tokens`);
       tableChanged = this.pages.reserve(seq.slot, seq.startPos + n) || tableChanged;
       for (let i = 0; i < n; i++, T++) {
         const id = seq.tokens[i];
-        if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new GpuKernelError(`${where}: token id ${id} outside vocab 0..${this.vocabSize - 1}`);
+        if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+          throw new GpuKernelError(
+            `${where}: token id ${id} outside vocab 0..${this.vocabSize - 1}`,
+          );
         this.rowData.set([id, seq.startPos + i, seq.slot, 0], T * 4);
       }
       if (seq.wantLogits) wanted.push(T - 1);
@@ -175,17 +218,30 @@ export class GpuDeepSeekBackend {
 
   /** Copies rows [start, start+count) of a slot's cache, every layer, into a new GPU buffer. */
   saveKv(slot: number, start: number, count: number): GpuKvRows {
-    const width = this.rowBytes(), layers = this.caches.length;
+    const width = this.rowBytes(),
+      layers = this.caches.length;
     const buffer = storageBuffer(this.gpu, layers * count * width, `kv.saved.${slot}`);
-    this.copyRows(slot, start, count, (l, pos, i) => [this.caches[l].cache, this.pages.row(slot, pos) * width, buffer, (l * count + i) * width]);
+    this.copyRows(slot, start, count, (l, pos, i) => [
+      this.caches[l].cache,
+      this.pages.row(slot, pos) * width,
+      buffer,
+      (l * count + i) * width,
+    ]);
     return { tokens: count, bytes: buffer.size, buffer };
   }
 
   /** Writes saved rows back at positions [start, start + rows.tokens) of a slot (reserving its pages). */
   restoreKv(slot: number, start: number, rows: GpuKvRows): void {
-    const width = this.rowBytes(), count = rows.tokens;
-    if (this.pages.reserve(slot, start + count)) this.gpu.device.queue.writeBuffer(this.pageTable, 0, this.pages.table);
-    this.copyRows(slot, start, count, (l, pos, i) => [rows.buffer, (l * count + i) * width, this.caches[l].cache, this.pages.row(slot, pos) * width]);
+    const width = this.rowBytes(),
+      count = rows.tokens;
+    if (this.pages.reserve(slot, start + count))
+      this.gpu.device.queue.writeBuffer(this.pageTable, 0, this.pages.table);
+    this.copyRows(slot, start, count, (l, pos, i) => [
+      rows.buffer,
+      (l * count + i) * width,
+      this.caches[l].cache,
+      this.pages.row(slot, pos) * width,
+    ]);
   }
 
   private rowBytes(): number {
@@ -193,11 +249,19 @@ export class GpuDeepSeekBackend {
   }
 
   /** One copy per (layer, run of positions inside one page). */
-  private copyRows(slot: number, start: number, count: number, at: (l: number, pos: number, i: number) => [GPUBuffer, number, GPUBuffer, number]): void {
-    const enc = this.gpu.device.createCommandEncoder({ label: 'kv.copy' }), size = this.pages.pageSize, width = this.rowBytes();
+  private copyRows(
+    slot: number,
+    start: number,
+    count: number,
+    at: (l: number, pos: number, i: number) => [GPUBuffer, number, GPUBuffer, number],
+  ): void {
+    const enc = this.gpu.device.createCommandEncoder({ label: 'kv.copy' }),
+      size = this.pages.pageSize,
+      width = this.rowBytes();
     for (let l = 0; l < this.caches.length; l++) {
-      for (let i = 0; i < count; ) {
-        const pos = start + i, run = Math.min(count - i, size - (pos % size));
+      for (let i = 0; i < count;) {
+        const pos = start + i,
+          run = Math.min(count - i, size - (pos % size));
         const [src, srcOff, dst, dstOff] = at(l, pos, i);
         enc.copyBufferToBuffer(src, srcOff, dst, dstOff, run * width);
         i += run;
@@ -219,6 +283,9 @@ export class GpuDeepSeekBackend {
 }
 
 /** Loads a checkpoint's files (config.json + *.safetensors) with FP8 projections and starts the backend. */
-export async function createGpuDeepSeek(files: Record<string, Uint8Array>, opts: GpuDeepSeekOptions): Promise<GpuDeepSeekBackend> {
+export async function createGpuDeepSeek(
+  files: Record<string, Uint8Array>,
+  opts: GpuDeepSeekOptions,
+): Promise<GpuDeepSeekBackend> {
   return GpuDeepSeekBackend.create(loadDeepSeekModel(files, { gemm: 'fp8' }), opts);
 }

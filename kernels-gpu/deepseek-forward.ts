@@ -23,12 +23,24 @@ export interface ForwardShape {
 
 /** The step's activations, allocated once. */
 export function createActivations(gpu: Gpu, c: DeepSeekConfig, s: ForwardShape) {
-  const B = s.maxStepTokens, h = c.hiddenSize, H = c.numAttentionHeads, K = c.numExpertsPerTok, E = c.nRoutedExperts;
-  const d = mlaDims(c), qLora = c.qLoraRank ?? 0, blocks = (n: number) => Math.ceil(n / FP8_BLOCK);
+  const B = s.maxStepTokens,
+    h = c.hiddenSize,
+    H = c.numAttentionHeads,
+    K = c.numExpertsPerTok,
+    E = c.nRoutedExperts;
+  const d = mlaDims(c),
+    qLora = c.qLoraRank ?? 0,
+    blocks = (n: number) => Math.ceil(n / FP8_BLOCK);
   const shared = c.moeIntermediateSize * c.nSharedExperts;
   const ffn = Math.max(B * c.intermediateSize, B * K * c.moeIntermediateSize, B * shared); // widest FFN activation
   const hq = Math.max(B * qLora, B * H * d.v, ffn);
-  const hs = Math.max(B * blocks(qLora), B * blocks(H * d.v), B * blocks(c.intermediateSize), B * K * blocks(c.moeIntermediateSize), B * blocks(shared));
+  const hs = Math.max(
+    B * blocks(qLora),
+    B * blocks(H * d.v),
+    B * blocks(c.intermediateSize),
+    B * K * blocks(c.moeIntermediateSize),
+    B * blocks(shared),
+  );
   const f = (floats: number, label: string) => storageBuffer(gpu, 4 * floats, label);
   return {
     rowInfo: f(B * 4, 'rowInfo'), // [B] (token, pos, slot, 0) u32
@@ -64,19 +76,38 @@ export type Activations = ReturnType<typeof createActivations>;
 
 /** Records the whole step for T tokens: embedding → layers → norm → LM head into a.logits. */
 export async function buildForward(
-  gpu: Gpu, c: DeepSeekConfig, w: GpuDeepSeekWeights, a: Activations, caches: PagedCache[], s: ForwardShape,
+  gpu: Gpu,
+  c: DeepSeekConfig,
+  w: GpuDeepSeekWeights,
+  a: Activations,
+  caches: PagedCache[],
+  s: ForwardShape,
 ): Promise<(pass: GPUComputePassEncoder, T: number) => void> {
-  const B = s.maxStepTokens, h = c.hiddenSize, H = c.numAttentionHeads, K = c.numExpertsPerTok, E = c.nRoutedExperts;
-  const d = mlaDims(c), qk = qkHeadDim(c), eps = c.rmsNormEps, width = d.latent + d.rope;
+  const B = s.maxStepTokens,
+    h = c.hiddenSize,
+    H = c.numAttentionHeads,
+    K = c.numExpertsPerTok,
+    E = c.nRoutedExperts;
+  const d = mlaDims(c),
+    qk = qkHeadDim(c),
+    eps = c.rmsNormEps,
+    width = d.latent + d.rope;
   const table = uploadRopeTable(gpu, c, s.maxSeqLen);
   const steps: ((pass: GPUComputePassEncoder, T: number) => void)[] = [];
-  const add = (op: GpuOp, rows: (T: number) => number = (T) => T) => steps.push((pass, T) => op(pass, rows(T)));
+  const add = (op: GpuOp, rows: (T: number) => number = (T) => T) =>
+    steps.push((pass, T) => op(pass, rows(T)));
   const perExpert = (T: number) => T * K;
 
   const passThrough = s.activations === 'f32';
-  const quantize = async (x: GPUBuffer, q: GPUBuffer, sc: GPUBuffer, cols: number, maxRows = B) => fp8Quantize(gpu, { x, q, scale: sc }, { cols, maxRows, passThrough });
-  const linear = async (weight: Fp8WeightBuffers, xq: GPUBuffer, xs: GPUBuffer, out: GPUBuffer, accumulate = false) =>
-    fp8Linear(gpu, { weight, xq, xs, out }, { maxRows: B, accumulate });
+  const quantize = async (x: GPUBuffer, q: GPUBuffer, sc: GPUBuffer, cols: number, maxRows = B) =>
+    fp8Quantize(gpu, { x, q, scale: sc }, { cols, maxRows, passThrough });
+  const linear = async (
+    weight: Fp8WeightBuffers,
+    xq: GPUBuffer,
+    xs: GPUBuffer,
+    out: GPUBuffer,
+    accumulate = false,
+  ) => fp8Linear(gpu, { weight, xq, xs, out }, { maxRows: B, accumulate });
   /** out (+)= down(silu(gate·x) ⊙ up·x) for a dense MLP or the shared experts; x already quantized in xq. */
   const mlp = async (m: GpuMlp) => {
     const inter = m.gate.rows;
@@ -87,27 +118,86 @@ export async function buildForward(
     add(await linear(m.down, a.hq, a.hs, a.x, true)); // x += [T, hidden]
   };
 
-  add(await embedding(gpu, { table: w.embed, rowInfo: a.rowInfo, out: a.x }, { vocab: c.vocabSize, hidden: h, maxRows: B })); // [T, hidden]
+  add(
+    await embedding(
+      gpu,
+      { table: w.embed, rowInfo: a.rowInfo, out: a.x },
+      { vocab: c.vocabSize, hidden: h, maxRows: B },
+    ),
+  ); // [T, hidden]
   for (let l = 0; l < w.layers.length; l++) {
-    const L = w.layers[l], cache = caches[l];
+    const L = w.layers[l],
+      cache = caches[l];
     // Multi-head latent attention
     add(await rmsNorm(gpu, { x: a.x, weight: L.attnNorm, out: a.xn }, { n: h, eps, maxRows: B })); // [T, hidden]
     add(await quantize(a.xn, a.xq, a.xs, h));
     if (L.qA && L.qANorm) {
       add(await linear(L.qA, a.xq, a.xs, a.qa)); // [T, qLoraRank]
-      add(await rmsNorm(gpu, { x: a.qa, weight: L.qANorm, out: a.qan }, { n: L.qA.rows, eps, maxRows: B }));
+      add(
+        await rmsNorm(
+          gpu,
+          { x: a.qa, weight: L.qANorm, out: a.qan },
+          { n: L.qA.rows, eps, maxRows: B },
+        ),
+      );
       add(await quantize(a.qan, a.hq, a.hs, L.qA.rows));
       add(await linear(L.q, a.hq, a.hs, a.q)); // [T, H·qk]
     } else {
       add(await linear(L.q, a.xq, a.xs, a.q));
     }
     add(await linear(L.kvA, a.xq, a.xs, a.kva)); // [T, latent + rope]
-    add(await rope(gpu, { x: a.q, table, rowInfo: a.rowInfo }, { heads: H, rowStride: H * qk, headStride: qk, offset: d.nope, dim: d.rope, maxPos: s.maxSeqLen, maxRows: B }));
-    add(await rope(gpu, { x: a.kva, table, rowInfo: a.rowInfo }, { heads: 1, rowStride: width, headStride: width, offset: d.latent, dim: d.rope, maxPos: s.maxSeqLen, maxRows: B }));
-    add(await rmsNorm(gpu, { x: a.kva, weight: L.kvANorm, out: a.latent }, { n: d.latent, eps, maxRows: B, inStride: width })); // [T, latent]
-    add(await kvCacheWrite(gpu, { latent: a.latent, kva: a.kva, rowInfo: a.rowInfo }, cache, d, { maxRows: B }));
+    add(
+      await rope(
+        gpu,
+        { x: a.q, table, rowInfo: a.rowInfo },
+        {
+          heads: H,
+          rowStride: H * qk,
+          headStride: qk,
+          offset: d.nope,
+          dim: d.rope,
+          maxPos: s.maxSeqLen,
+          maxRows: B,
+        },
+      ),
+    );
+    add(
+      await rope(
+        gpu,
+        { x: a.kva, table, rowInfo: a.rowInfo },
+        {
+          heads: 1,
+          rowStride: width,
+          headStride: width,
+          offset: d.latent,
+          dim: d.rope,
+          maxPos: s.maxSeqLen,
+          maxRows: B,
+        },
+      ),
+    );
+    add(
+      await rmsNorm(
+        gpu,
+        { x: a.kva, weight: L.kvANorm, out: a.latent },
+        { n: d.latent, eps, maxRows: B, inStride: width },
+      ),
+    ); // [T, latent]
+    add(
+      await kvCacheWrite(gpu, { latent: a.latent, kva: a.kva, rowInfo: a.rowInfo }, cache, d, {
+        maxRows: B,
+      }),
+    );
     add(await mlaAbsorbQ(gpu, { q: a.q, kvB: L.kvB, qLat: a.qLat }, d, { maxRows: B })); // [T, H, latent]
-    add(await mlaDecode(gpu, { qLat: a.qLat, q: a.q, rowInfo: a.rowInfo, att: a.att, oLat: a.oLat }, cache, d, { maxRows: B, maxT: s.maxSeqLen, scale: mlaSoftmaxScale(c) }));
+    add(
+      await mlaDecode(
+        gpu,
+        { qLat: a.qLat, q: a.q, rowInfo: a.rowInfo, att: a.att, oLat: a.oLat },
+        cache,
+        d,
+        { maxRows: B, maxT: s.maxSeqLen, scale: mlaSoftmaxScale(c) },
+      ),
+    );
     add(await mlaAbsorbOut(gpu, { oLat: a.oLat, kvB: L.kvB, out: a.attn }, d, { maxRows: B })); // [T, H·v]
     add(await quantize(a.attn, a.hq, a.hs, H * d.v));
     add(await linear(L.o, a.hq, a.hs, a.x, true)); // x += [T, hidden]
@@ -119,22 +209,75 @@ export async function buildForward(
       await mlp(L.dense);
       continue;
     }
-    const moe = L.moe!, ex = moe.experts, inter = ex.gate.rows;
-    add(await matmulF32(gpu, { w: moe.router, x: a.xn, out: a.routerLogits }, { n: E, k: h, maxRows: B })); // [T, E]
-    add(await moeRoute(gpu, { logits: a.routerLogits, bias: moe.bias, idx: a.idx, weight: a.weight }, { experts: E, gate: gateOptions(c), maxRows: B })); // [T, K]
-    add(await moePermute(gpu, { idx: a.idx, rowToken: a.rowToken, slotRow: a.slotRow, offsets: a.offsets }, { experts: E, topK: K, maxRows: B }));
+    const moe = L.moe!,
+      ex = moe.experts,
+      inter = ex.gate.rows;
+    add(
+      await matmulF32(
+        gpu,
+        { w: moe.router, x: a.xn, out: a.routerLogits },
+        { n: E, k: h, maxRows: B },
+      ),
+    ); // [T, E]
+    add(
+      await moeRoute(
+        gpu,
+        { logits: a.routerLogits, bias: moe.bias, idx: a.idx, weight: a.weight },
+        { experts: E, gate: gateOptions(c), maxRows: B },
+      ),
+    ); // [T, K]
+    add(
+      await moePermute(
+        gpu,
+        { idx: a.idx, rowToken: a.rowToken, slotRow: a.slotRow, offsets: a.offsets },
+        { experts: E, topK: K, maxRows: B },
+      ),
+    );
     const grouped = { rowToken: a.rowToken, offsets: a.offsets };
-    add(await fp8GroupedGemm(gpu, { weights: ex.gate, xq: a.xq, xs: a.xs, ...grouped, out: a.g }, { maxRows: B * K, maxSourceRows: B, gather: true }), perExpert); // [T·K, inter]
-    add(await fp8GroupedGemm(gpu, { weights: ex.up, xq: a.xq, xs: a.xs, ...grouped, out: a.u }, { maxRows: B * K, maxSourceRows: B, gather: true }), perExpert);
+    add(
+      await fp8GroupedGemm(
+        gpu,
+        { weights: ex.gate, xq: a.xq, xs: a.xs, ...grouped, out: a.g },
+        { maxRows: B * K, maxSourceRows: B, gather: true },
+      ),
+      perExpert,
+    ); // [T·K, inter]
+    add(
+      await fp8GroupedGemm(
+        gpu,
+        { weights: ex.up, xq: a.xq, xs: a.xs, ...grouped, out: a.u },
+        { maxRows: B * K, maxSourceRows: B, gather: true },
+      ),
+      perExpert,
+    );
     add(await swiglu(gpu, { gate: a.g, up: a.u }, { n: inter, maxRows: B * K }), perExpert);
     add(await quantize(a.g, a.hq, a.hs, inter, B * K), perExpert);
-    add(await fp8GroupedGemm(gpu, { weights: ex.down, xq: a.hq, xs: a.hs, ...grouped, out: a.y }, { maxRows: B * K, maxSourceRows: B * K, gather: false }), perExpert); // [T·K, hidden]
-    add(await moeScatterAdd(gpu, { x: a.x, y: a.y, weight: a.weight, slotRow: a.slotRow }, { hidden: h, topK: K, maxRows: B })); // x += Σ_k w·y
+    add(
+      await fp8GroupedGemm(
+        gpu,
+        { weights: ex.down, xq: a.hq, xs: a.hs, ...grouped, out: a.y },
+        { maxRows: B * K, maxSourceRows: B * K, gather: false },
+      ),
+      perExpert,
+    ); // [T·K, hidden]
+    add(
+      await moeScatterAdd(
+        gpu,
+        { x: a.x, y: a.y, weight: a.weight, slotRow: a.slotRow },
+        { hidden: h, topK: K, maxRows: B },
+      ),
+    ); // x += Σ_k w·y
     if (moe.shared) await mlp(moe.shared);
   }
   add(await rmsNorm(gpu, { x: a.x, weight: w.norm, out: a.xn }, { n: h, eps, maxRows: B })); // [T, hidden]
   if (w.head.kind === 'f32') {
-    add(await matmulF32(gpu, { w: w.head.w, x: a.xn, out: a.logits }, { n: c.vocabSize, k: h, maxRows: B })); // [T, vocab]
+    add(
+      await matmulF32(
+        gpu,
+        { w: w.head.w, x: a.xn, out: a.logits },
+        { n: c.vocabSize, k: h, maxRows: B },
+      ),
+    ); // [T, vocab]
   } else {
     add(await quantize(a.xn, a.xq, a.xs, h));
     add(await linear(w.head.w, a.xq, a.xs, a.logits));

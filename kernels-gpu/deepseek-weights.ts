@@ -26,7 +26,12 @@ export interface GpuBlock {
   o: Fp8WeightBuffers; // [hidden, H·v]
   ffnNorm: GPUBuffer; // [hidden]
   dense: GpuMlp | null;
-  moe: { router: GPUBuffer /* [E, hidden] */; bias: GPUBuffer | null /* [E] */; experts: GpuMlp /* stacked [E, ...] */; shared: GpuMlp | null } | null;
+  moe: {
+    router: GPUBuffer /* [E, hidden] */;
+    bias: GPUBuffer | null /* [E] */;
+    experts: GpuMlp /* stacked [E, ...] */;
+    shared: GpuMlp | null;
+  } | null;
 }
 
 export interface GpuDeepSeekWeights {
@@ -41,7 +46,9 @@ export interface GpuDeepSeekWeights {
 function fp8(gpu: Gpu, lins: Linear[], label: string): Fp8WeightBuffers {
   const l = lins[0];
   if (l.kind !== 'fp8') {
-    throw new GpuKernelError(`${label}: the WebGPU backend needs FP8 projections (load the checkpoint with gemm: 'fp8'; BF16 checkpoints are not supported yet)`);
+    throw new GpuKernelError(
+      `${label}: the WebGPU backend needs FP8 projections (load the checkpoint with gemm: 'fp8'; BF16 checkpoints are not supported yet)`,
+    );
   }
   const weights = lins.map((x) => (x.kind === 'fp8' ? x.weight : (null as never)));
   return uploadFp8Weights(gpu, weights, l.rows, l.cols, label, l.block);
@@ -49,16 +56,29 @@ function fp8(gpu: Gpu, lins: Linear[], label: string): Fp8WeightBuffers {
 
 function mlp(gpu: Gpu, ms: MlpWeights[], label: string): GpuMlp {
   return {
-    gate: fp8(gpu, ms.map((m) => m.gate), `${label}.gate`),
-    up: fp8(gpu, ms.map((m) => m.up), `${label}.up`),
-    down: fp8(gpu, ms.map((m) => m.down), `${label}.down`),
+    gate: fp8(
+      gpu,
+      ms.map((m) => m.gate),
+      `${label}.gate`,
+    ),
+    up: fp8(
+      gpu,
+      ms.map((m) => m.up),
+      `${label}.up`,
+    ),
+    down: fp8(
+      gpu,
+      ms.map((m) => m.down),
+      `${label}.down`,
+    ),
   };
 }
 
 export function uploadDeepSeekWeights(gpu: Gpu, w: DeepSeekWeights): GpuDeepSeekWeights {
   const f32 = (data: Float32Array, label: string) => uploadBuffer(gpu, data, label);
   const layers = w.layers.map((b, l): GpuBlock => {
-    const p = `layers.${l}`, m = b.mla;
+    const p = `layers.${l}`,
+      m = b.mla;
     return {
       attnNorm: f32(b.attnNorm, `${p}.attnNorm`),
       qA: m.qA ? fp8(gpu, [m.qA], `${p}.qA`) : null,
@@ -79,7 +99,10 @@ export function uploadDeepSeekWeights(gpu: Gpu, w: DeepSeekWeights): GpuDeepSeek
     };
   });
   const h = w.lmHead;
-  const head = h.kind === 'fp8' ? { kind: 'fp8' as const, w: fp8(gpu, [h], 'lmHead') } : { kind: 'f32' as const, w: f32(h.w, 'lmHead') };
+  const head =
+    h.kind === 'fp8'
+      ? { kind: 'fp8' as const, w: fp8(gpu, [h], 'lmHead') }
+      : { kind: 'f32' as const, w: f32(h.w, 'lmHead') };
   const out = { embed: f32(w.embed, 'embed'), layers, norm: f32(w.norm, 'norm'), head };
   return { ...out, bytes: bufferBytes(out) };
 }

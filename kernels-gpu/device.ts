@@ -53,7 +53,9 @@ async function open(opts: GpuOptions): Promise<Gpu> {
     ...(gles ? { featureLevel: 'compatibility' } : {}),
   });
   if (!adapter) {
-    throw new GpuUnavailableError(`WebGPU: no adapter (Dawn found no usable Vulkan driver). ${driver.notes.join('; ')}`);
+    throw new GpuUnavailableError(
+      `WebGPU: no adapter (Dawn found no usable Vulkan driver). ${driver.notes.join('; ')}`,
+    );
   }
   const l = adapter.limits;
   const features = wanted.filter((f) => adapter.features.has(f));
@@ -73,9 +75,15 @@ async function open(opts: GpuOptions): Promise<Gpu> {
   return {
     device,
     adapter: {
-      vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
       // Older @webgpu/types have it on the adapter, newer on its info.
-      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      isFallbackAdapter: Boolean(
+        (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ??
+        (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+      ),
       subgroupMinSize: (info as { subgroupMinSize?: number }).subgroupMinSize ?? 0,
     },
     features: new Set(features),

@@ -23,14 +23,20 @@ function preloadPrivateLibraries(dir: string): string[] {
   const lib = realpathSync(join(dir, 'lib'));
   let resolved = '';
   try {
-    resolved = execFileSync('ldd', [join(lib, 'libvulkan_lvp.so')], { env: { ...process.env, LD_LIBRARY_PATH: lib }, encoding: 'utf8' });
+    resolved = execFileSync('ldd', [join(lib, 'libvulkan_lvp.so')], {
+      env: { ...process.env, LD_LIBRARY_PATH: lib },
+      encoding: 'utf8',
+    });
   } catch {
     // No ldd: fall back to the two libraries Debian 12 with Mesa's GL stack lacks.
   }
-  const paths = [...resolved.matchAll(/=>\s+(\S+)\s+\(/g)].map((m) => m[1]).filter((p) => p.startsWith(`${lib}/`));
+  const paths = [...resolved.matchAll(/=>\s+(\S+)\s+\(/g)]
+    .map((m) => m[1])
+    .filter((p) => p.startsWith(`${lib}/`));
   let pending = [...new Set([...paths, join(lib, 'libdrm.so.2'), join(lib, 'libvulkan.so.1')])];
   const flags = constants.dlopen.RTLD_NOW | constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
-  const isLoaded = (path: string) => readFileSync('/proc/self/maps', 'utf8').includes(realpathSync(path));
+  const isLoaded = (path: string) =>
+    readFileSync('/proc/self/maps', 'utf8').includes(realpathSync(path));
   for (let round = 0; round < 8 && pending.length; round++) {
     for (const path of pending) {
       try {
@@ -46,7 +52,10 @@ function preloadPrivateLibraries(dir: string): string[] {
 
 /** Where tools/install-lavapipe.sh unpacks (LAVAPIPE_DIR overrides). */
 export function lavapipeDir(): string {
-  return process.env.LAVAPIPE_DIR ?? fileURLToPath(new URL('../node_modules/.cache/lavapipe', import.meta.url));
+  return (
+    process.env.LAVAPIPE_DIR ??
+    fileURLToPath(new URL('../node_modules/.cache/lavapipe', import.meta.url))
+  );
 }
 
 export interface DriverSetup {
@@ -71,7 +80,9 @@ export function setUpDriverEnvironment(): DriverSetup {
   const dir = lavapipeDir();
   const icd = join(dir, 'lvp_icd.json');
   if (process.platform !== 'linux' || !existsSync(icd)) {
-    notes.push(`no private lavapipe at ${dir} (run tools/install-lavapipe.sh on a machine without a GPU)`);
+    notes.push(
+      `no private lavapipe at ${dir} (run tools/install-lavapipe.sh on a machine without a GPU)`,
+    );
     return (done = { lavapipe: null, notes });
   }
   const missing = preloadPrivateLibraries(dir);
@@ -81,7 +92,8 @@ export function setUpDriverEnvironment(): DriverSetup {
     notes.push(`VK_ICD_FILENAMES/VK_DRIVER_FILES set by the caller (${userIcds}): left as is`);
   } else {
     const add = process.env.VK_ADD_DRIVER_FILES;
-    if (!add?.split(':').includes(icd)) process.env.VK_ADD_DRIVER_FILES = add ? `${add}:${icd}` : icd;
+    if (!add?.split(':').includes(icd))
+      process.env.VK_ADD_DRIVER_FILES = add ? `${add}:${icd}` : icd;
     notes.push(`lavapipe ICD added from ${icd}`);
   }
   return (done = { lavapipe: dir, notes });

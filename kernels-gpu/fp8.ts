@@ -21,20 +21,45 @@ export interface Fp8WeightBuffers {
 }
 
 /** Uploads one or more same-shaped FP8 weights (experts are stacked in order). */
-export function uploadFp8Weights(gpu: Gpu, weights: Fp8Weight[], rows: number, cols: number, label: string, block: readonly [number, number] = [FP8_BLOCK, FP8_BLOCK]): Fp8WeightBuffers {
+export function uploadFp8Weights(
+  gpu: Gpu,
+  weights: Fp8Weight[],
+  rows: number,
+  cols: number,
+  label: string,
+  block: readonly [number, number] = [FP8_BLOCK, FP8_BLOCK],
+): Fp8WeightBuffers {
   const op = `uploadFp8Weights(${label})`;
-  check(block[0] === FP8_BLOCK && block[1] === FP8_BLOCK, op, `weight blocks must be 128×128, got ${block[0]}×${block[1]}`);
-  check(cols % 16 === 0, op, `cols (${cols}) must be a multiple of 16 (the kernels read 16 codes at a time)`);
+  check(
+    block[0] === FP8_BLOCK && block[1] === FP8_BLOCK,
+    op,
+    `weight blocks must be 128×128, got ${block[0]}×${block[1]}`,
+  );
+  check(
+    cols % 16 === 0,
+    op,
+    `cols (${cols}) must be a multiple of 16 (the kernels read 16 codes at a time)`,
+  );
   check(weights.length > 0, op, 'needs at least one weight');
   const nScales = Math.ceil(rows / FP8_BLOCK) * Math.ceil(cols / FP8_BLOCK);
   const codes = new Uint8Array(weights.length * rows * cols);
   const scales = new Float32Array(weights.length * nScales);
   weights.forEach((w, e) => {
-    check(w.q.length === rows * cols && w.scaleInv.length === nScales, op, `weight ${e} is not [${rows}, ${cols}] with ${nScales} scales`);
+    check(
+      w.q.length === rows * cols && w.scaleInv.length === nScales,
+      op,
+      `weight ${e} is not [${rows}, ${cols}] with ${nScales} scales`,
+    );
     codes.set(w.q, e * rows * cols);
     scales.set(w.scaleInv, e * nScales);
   });
-  return { codes: uploadBuffer(gpu, codes, `${label}.codes`), scales: uploadBuffer(gpu, scales, `${label}.scales`), rows, cols, experts: weights.length };
+  return {
+    codes: uploadBuffer(gpu, codes, `${label}.codes`),
+    scales: uploadBuffer(gpu, scales, `${label}.scales`),
+    rows,
+    cols,
+    experts: weights.length,
+  };
 }
 
 /**
@@ -42,9 +67,12 @@ export function uploadFp8Weights(gpu: Gpu, weights: Fp8Weight[], rows: number, c
  * q = x and scale = 1: the FP8 GEMMs downstream then run weight-only FP8 (f32 activations).
  */
 export async function fp8Quantize(
-  gpu: Gpu, b: { x: GPUBuffer; q: GPUBuffer; scale: GPUBuffer }, s: { cols: number; maxRows: number; passThrough?: boolean },
+  gpu: Gpu,
+  b: { x: GPUBuffer; q: GPUBuffer; scale: GPUBuffer },
+  s: { cols: number; maxRows: number; passThrough?: boolean },
 ): Promise<GpuOp> {
-  const op = 'fp8Quantize', blocks = Math.ceil(s.cols / FP8_BLOCK);
+  const op = 'fp8Quantize',
+    blocks = Math.ceil(s.cols / FP8_BLOCK);
   checkSize(op, 'x', b.x, s.maxRows * s.cols, `[${s.maxRows}, ${s.cols}]`);
   checkSize(op, 'q', b.q, s.maxRows * s.cols, `[${s.maxRows}, ${s.cols}]`);
   checkSize(op, 'scale', b.scale, s.maxRows * blocks, `[${s.maxRows}, ${blocks}]`);
@@ -68,8 +96,13 @@ export interface Fp8LinearBindings {
 }
 
 /** out[rows, N] (+)= xq · Wᵀ with block scales: GEMV for ≤ 8 rows, register-blocked GEMM above. */
-export async function fp8Linear(gpu: Gpu, b: Fp8LinearBindings, s: { maxRows: number; accumulate?: boolean }): Promise<GpuOp> {
-  const op = `fp8Linear(${b.weight.codes.label})`, { rows: N, cols: K } = b.weight;
+export async function fp8Linear(
+  gpu: Gpu,
+  b: Fp8LinearBindings,
+  s: { maxRows: number; accumulate?: boolean },
+): Promise<GpuOp> {
+  const op = `fp8Linear(${b.weight.codes.label})`,
+    { rows: N, cols: K } = b.weight;
   const kBlocks = Math.ceil(K / FP8_BLOCK);
   check(b.weight.experts === 1, op, 'takes one weight; use fp8GroupedGemm for stacked experts');
   checkSize(op, 'xq', b.xq, s.maxRows * K, `[${s.maxRows}, ${K}]`);
@@ -79,12 +112,16 @@ export async function fp8Linear(gpu: Gpu, b: Fp8LinearBindings, s: { maxRows: nu
   // Coalesced variant where subgroups (of ≥ 8 lanes) exist; the portable one elsewhere (e.g. GLES).
   const gemvFile = subgroupsOf8(gpu) ? 'fp8-gemv-subgroups' : 'fp8-gemv';
   const gemv = new KernelCall(gpu, await pipeline(gpu, gemvFile), `${op}.gemv`, buffers, 5);
-  const gemm = s.maxRows > GEMV_MAX_ROWS ? new KernelCall(gpu, await pipeline(gpu, 'fp8-gemm'), `${op}.gemm`, buffers, 5) : null;
+  const gemm =
+    s.maxRows > GEMV_MAX_ROWS
+      ? new KernelCall(gpu, await pipeline(gpu, 'fp8-gemm'), `${op}.gemm`, buffers, 5)
+      : null;
   const acc = s.accumulate ? 1 : 0;
   return (pass, rows) => {
     check(rows >= 1 && rows <= s.maxRows, op, `rows ${rows} outside 1..${s.maxRows}`);
     const params = [rows, N, K, kBlocks, acc];
-    if (rows <= GEMV_MAX_ROWS || !gemm) gemv.record(pass, params, [], grid(Math.ceil(N / GEMV_ROWS_PER_GROUP)));
+    if (rows <= GEMV_MAX_ROWS || !gemm)
+      gemv.record(pass, params, [], grid(Math.ceil(N / GEMV_ROWS_PER_GROUP)));
     else gemm.record(pass, params, [], [Math.ceil(N / 32), Math.ceil(rows / 32)]);
   };
 }
@@ -99,16 +136,26 @@ export interface Fp8GroupedBindings {
 }
 
 /** Expert-sorted rows through their experts' weights; the dispatch covers every expert, rows come from offsets. */
-export async function fp8GroupedGemm(gpu: Gpu, b: Fp8GroupedBindings, s: { maxRows: number; maxSourceRows: number; gather: boolean }): Promise<GpuOp> {
-  const op = `fp8GroupedGemm(${b.weights.codes.label})`, { rows: N, cols: K, experts: E } = b.weights;
-  const kBlocks = Math.ceil(K / FP8_BLOCK), nBlocks = Math.ceil(N / FP8_BLOCK);
+export async function fp8GroupedGemm(
+  gpu: Gpu,
+  b: Fp8GroupedBindings,
+  s: { maxRows: number; maxSourceRows: number; gather: boolean },
+): Promise<GpuOp> {
+  const op = `fp8GroupedGemm(${b.weights.codes.label})`,
+    { rows: N, cols: K, experts: E } = b.weights;
+  const kBlocks = Math.ceil(K / FP8_BLOCK),
+    nBlocks = Math.ceil(N / FP8_BLOCK);
   const src = s.gather ? s.maxSourceRows : s.maxRows;
   checkSize(op, 'xq', b.xq, src * K, `[${src}, ${K}]`);
   checkSize(op, 'xs', b.xs, src * kBlocks, `[${src}, ${kBlocks}]`);
   checkSize(op, 'rowToken', b.rowToken, s.maxRows, `[${s.maxRows}] u32`);
   checkSize(op, 'offsets', b.offsets, E + 1, `[${E + 1}] u32`);
   checkSize(op, 'out', b.out, s.maxRows * N, `[${s.maxRows}, ${N}]`);
-  check(Math.ceil(N / 8) <= 65535 && E <= 65535, op, `N/8 (${Math.ceil(N / 8)}) and experts (${E}) must fit one dispatch dimension`);
+  check(
+    Math.ceil(N / 8) <= 65535 && E <= 65535,
+    op,
+    `N/8 (${Math.ceil(N / 8)}) and experts (${E}) must fit one dispatch dimension`,
+  );
   const buffers = [b.weights.codes, b.weights.scales, b.xq, b.xs, b.rowToken, b.offsets, b.out];
   const call = new KernelCall(gpu, await pipeline(gpu, 'fp8-grouped-gemm'), op, buffers, 5);
   return (pass, rows) => {

@@ -14,8 +14,18 @@ export function check(ok: boolean, op: string, message: string): asserts ok {
 }
 
 /** Fails unless `buffer` holds `floats` 4-byte elements (shape given for the message). */
-export function checkSize(op: string, name: string, buffer: GPUBuffer, elements: number, shape: string): void {
-  check(buffer.size >= elements * 4, op, `${name} holds ${buffer.size} bytes; ${shape} needs ${elements * 4}`);
+export function checkSize(
+  op: string,
+  name: string,
+  buffer: GPUBuffer,
+  elements: number,
+  shape: string,
+): void {
+  check(
+    buffer.size >= elements * 4,
+    op,
+    `${name} holds ${buffer.size} bytes; ${shape} needs ${elements * 4}`,
+  );
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, Promise<GPUComputePipeline>>>();
@@ -29,9 +39,15 @@ async function compile(device: GPUDevice, file: string): Promise<GPUComputePipel
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === 'error');
   if (errors.length) {
-    throw new GpuKernelError(`${file}.wgsl does not compile:\n${errors.map((m) => `  ${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`);
+    throw new GpuKernelError(
+      `${file}.wgsl does not compile:\n${errors.map((m) => `  ${m.lineNum}:${m.linePos} ${m.message}`).join('\n')}`,
+    );
   }
-  return device.createComputePipelineAsync({ label: file, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  return device.createComputePipelineAsync({
+    label: file,
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+  });
 }
 
 /** The compute pipeline of `wgsl/<file>.wgsl` (entry point `main`), compiled once per device. */
@@ -61,20 +77,43 @@ export class KernelCall {
   private readonly params: GPUBuffer;
   private readonly bytes: ArrayBuffer;
 
-  constructor(private readonly gpu: Gpu, private readonly pipe: GPUComputePipeline, label: string, buffers: GPUBuffer[], paramWords: number) {
+  constructor(
+    private readonly gpu: Gpu,
+    private readonly pipe: GPUComputePipeline,
+    label: string,
+    buffers: GPUBuffer[],
+    paramWords: number,
+  ) {
     const max = gpu.device.limits.maxStorageBufferBindingSize;
-    for (const b of buffers) check(b.size <= max, label, `buffer ${b.label || '?'} (${b.size} bytes) exceeds the largest binding, ${max} bytes`);
+    for (const b of buffers)
+      check(
+        b.size <= max,
+        label,
+        `buffer ${b.label || '?'} (${b.size} bytes) exceeds the largest binding, ${max} bytes`,
+      );
     this.bytes = new ArrayBuffer(Math.ceil(paramWords / 4) * 16);
-    this.params = gpu.device.createBuffer({ label: `${label}.params`, size: this.bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.params = gpu.device.createBuffer({
+      label: `${label}.params`,
+      size: this.bytes.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     this.bindGroup = gpu.device.createBindGroup({
       label,
       layout: pipe.getBindGroupLayout(0),
-      entries: [this.params, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      entries: [this.params, ...buffers].map((buffer, binding) => ({
+        binding,
+        resource: { buffer },
+      })),
     });
   }
 
   /** Writes the params (u32 fields, then f32 fields) and records the dispatch of `groups` workgroups. */
-  record(pass: GPUComputePassEncoder, u32s: number[], f32s: number[], groups: [number, number?, number?]): void {
+  record(
+    pass: GPUComputePassEncoder,
+    u32s: number[],
+    f32s: number[],
+    groups: [number, number?, number?],
+  ): void {
     new Uint32Array(this.bytes).set(u32s);
     new Float32Array(this.bytes).set(f32s, u32s.length);
     this.gpu.device.queue.writeBuffer(this.params, 0, this.bytes);
@@ -91,19 +130,34 @@ const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBuffer
 
 /** A zeroed storage buffer of `bytes` (rounded up to 16). */
 export function storageBuffer(gpu: Gpu, bytes: number, label: string): GPUBuffer {
-  return gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: usage() });
+  return gpu.device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(bytes / 16) * 16),
+    usage: usage(),
+  });
 }
 
 /** A storage buffer holding a copy of `data` (its bytes, padded to 16). */
 export function uploadBuffer(gpu: Gpu, data: ArrayBufferView, label: string): GPUBuffer {
-  const buffer = gpu.device.createBuffer({ label, size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: usage(), mappedAtCreation: true });
-  new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  const buffer = gpu.device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(data.byteLength / 16) * 16),
+    usage: usage(),
+    mappedAtCreation: true,
+  });
+  new Uint8Array(buffer.getMappedRange()).set(
+    new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+  );
   buffer.unmap();
   return buffer;
 }
 
 /** Records `encode` in one compute pass, submits it, waits, and throws the first validation error. */
-export async function submit(gpu: Gpu, encode: (pass: GPUComputePassEncoder) => void, after?: (enc: GPUCommandEncoder) => void): Promise<void> {
+export async function submit(
+  gpu: Gpu,
+  encode: (pass: GPUComputePassEncoder) => void,
+  after?: (enc: GPUCommandEncoder) => void,
+): Promise<void> {
   const { device } = gpu;
   device.pushErrorScope('validation');
   const enc = device.createCommandEncoder();
@@ -118,8 +172,16 @@ export async function submit(gpu: Gpu, encode: (pass: GPUComputePassEncoder) => 
 }
 
 /** Copies `bytes` of `buffer` from `offset` back to the host. */
-export async function readBuffer(gpu: Gpu, buffer: GPUBuffer, bytes: number = buffer.size, offset = 0): Promise<ArrayBuffer> {
-  const staging = gpu.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+export async function readBuffer(
+  gpu: Gpu,
+  buffer: GPUBuffer,
+  bytes: number = buffer.size,
+  offset = 0,
+): Promise<ArrayBuffer> {
+  const staging = gpu.device.createBuffer({
+    size: Math.ceil(bytes / 4) * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = gpu.device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, offset, staging, 0, staging.size);
   gpu.device.queue.submit([enc.finish()]);

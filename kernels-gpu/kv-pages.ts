@@ -14,7 +14,12 @@ export class KvPages {
   private readonly freePages: number[];
   private readonly freeSlots: number[];
 
-  constructor(readonly slots: number, readonly pages: number, readonly pageSize: number, readonly maxSeqLen: number) {
+  constructor(
+    readonly slots: number,
+    readonly pages: number,
+    readonly pageSize: number,
+    readonly maxSeqLen: number,
+  ) {
     this.maxPages = Math.ceil(maxSeqLen / pageSize);
     this.table = new Uint32Array(slots * this.maxPages);
     this.owned = Array.from({ length: slots }, () => []);
@@ -42,11 +47,17 @@ export class KvPages {
   /** Makes sure positions 0..end-1 of the slot have pages; true when its table row changed. */
   reserve(slot: number, end: number): boolean {
     this.checkSlot(slot);
-    if (end > this.maxSeqLen) throw new KvPageError(`slot ${slot}: position ${end - 1} exceeds maxSeqLen ${this.maxSeqLen}`);
-    const own = this.owned[slot], need = Math.ceil(end / this.pageSize);
+    if (end > this.maxSeqLen)
+      throw new KvPageError(
+        `slot ${slot}: position ${end - 1} exceeds maxSeqLen ${this.maxSeqLen}`,
+      );
+    const own = this.owned[slot],
+      need = Math.ceil(end / this.pageSize);
     if (own.length >= need) return false;
     if (this.freePages.length < need - own.length) {
-      throw new KvPageError(`out of KV pages: slot ${slot} needs ${need - own.length} more, ${this.freePages.length} free of ${this.pages}`);
+      throw new KvPageError(
+        `out of KV pages: slot ${slot} needs ${need - own.length} more, ${this.freePages.length} free of ${this.pages}`,
+      );
     }
     while (own.length < need) {
       const page = this.freePages.pop()!;
@@ -64,6 +75,7 @@ export class KvPages {
   }
 
   private checkSlot(slot: number): void {
-    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) throw new KvPageError(`slot ${slot} outside 0..${this.slots - 1}`);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots)
+      throw new KvPageError(`slot ${slot} outside 0..${this.slots - 1}`);
   }
 }

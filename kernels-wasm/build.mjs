@@ -13,11 +13,17 @@ const srcDir = join(here, 'assembly');
 // wasm32 space; the host grows it.
 const targets = [
   { name: 'kernels.wasm', entry: 'index.ts', features: ['--enable', 'simd'] },
-  { name: 'kernels-relaxed.wasm', entry: 'relaxed.ts', features: ['--enable', 'simd', '--enable', 'relaxed-simd'] },
+  {
+    name: 'kernels-relaxed.wasm',
+    entry: 'relaxed.ts',
+    features: ['--enable', 'simd', '--enable', 'relaxed-simd'],
+  },
 ];
 
 function newestSource() {
-  const files = readdirSync(srcDir).filter((f) => f.endsWith('.ts')).map((f) => join(srcDir, f));
+  const files = readdirSync(srcDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(srcDir, f));
   return Math.max(...[fileURLToPath(import.meta.url), ...files].map((f) => statSync(f).mtimeMs));
 }
 
@@ -41,8 +47,16 @@ for (const { name, entry, features } of targets) {
   const started = Date.now();
   const { default: asc } = await import('assemblyscript/dist/asc.js');
   const { error, stderr } = await asc.main([
-    join(srcDir, entry), '-O3', ...features, '--runtime', 'stub', '--noAssert',
-    '--maximumMemory', '65536', '-o', tmpFile,
+    join(srcDir, entry),
+    '-O3',
+    ...features,
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--maximumMemory',
+    '65536',
+    '-o',
+    tmpFile,
   ]);
   if (error) {
     console.error(stderr.toString());
@@ -50,5 +64,7 @@ for (const { name, entry, features } of targets) {
     process.exit(1);
   }
   renameSync(tmpFile, outFile);
-  console.log(`build:wasm: built ${name} (${statSync(outFile).size} bytes) in ${Date.now() - started} ms`);
+  console.log(
+    `build:wasm: built ${name} (${statSync(outFile).size} bytes) in ${Date.now() - started} ms`,
+  );
 }

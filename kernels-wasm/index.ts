@@ -1,30 +1,62 @@
 // TS binding of the AssemblyScript kernels: instantiates a compiled module (workerd hands the Worker a
 // WebAssembly.Module; Node reads it in node.ts) and exposes it as a KernelBackend. Imports nothing Node-only.
 // Either build works: kernels.wasm, or kernels-relaxed.wasm whose relaxed-SIMD kernels then replace their twins' SIMD ones.
-import type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
+import type {
+  DeepSeekBackend,
+  DeepSeekOps,
+  KernelBackend,
+  KernelOps,
+  QuantBackend,
+  QuantOps,
+} from './types';
 
-export type { DeepSeekBackend, DeepSeekOps, KernelBackend, KernelOps, QuantBackend, QuantOps } from './types';
+export type {
+  DeepSeekBackend,
+  DeepSeekOps,
+  KernelBackend,
+  KernelOps,
+  QuantBackend,
+  QuantOps,
+} from './types';
 export { createTsKernels } from './ts-kernels';
 
 const PAGE = 65536;
-const OP_NAMES = ['matvec', 'matmul', 'rmsnorm', 'rope', 'softmax', 'swiglu', 'add', 'attention'] as const;
+const OP_NAMES = [
+  'matvec',
+  'matmul',
+  'rmsnorm',
+  'rope',
+  'softmax',
+  'swiglu',
+  'add',
+  'attention',
+] as const;
 
 // Quantized and DeepSeek ops: binding name → export name (the scalar twin adds `_scalar`, except where
 // the kernel is plain code and is its own twin: the router, the plan, gather, rope by table).
 const QUANT_EXPORTS: Record<keyof QuantOps, string> = {
-  matvecQ8: 'matvec_q8_0', matmulQ8: 'matmul_q8_0', matvecQ4: 'matvec_q4_0', matmulQ4: 'matmul_q4_0',
-  matvecFp8: 'matvec_fp8', matmulFp8: 'matmul_fp8',
+  matvecQ8: 'matvec_q8_0',
+  matmulQ8: 'matmul_q8_0',
+  matvecQ4: 'matvec_q4_0',
+  matmulQ4: 'matmul_q4_0',
+  matvecFp8: 'matvec_fp8',
+  matmulFp8: 'matmul_fp8',
 };
 const DEEPSEEK_EXPORTS: Record<keyof DeepSeekOps, [string, boolean]> = {
-  mlaAttention: ['mla_attention', true], moeRoute: ['moe_route', false], moePlan: ['moe_plan', false],
-  moeGather: ['moe_gather', false], moeScatterAdd: ['moe_scatter_add', true], ropePairs: ['rope_pairs', false],
+  mlaAttention: ['mla_attention', true],
+  moeRoute: ['moe_route', false],
+  moePlan: ['moe_plan', false],
+  moeGather: ['moe_gather', false],
+  moeScatterAdd: ['moe_scatter_add', true],
+  ropePairs: ['rope_pairs', false],
 };
 
 type Exports = Record<string, unknown> & { memory: WebAssembly.Memory; heapBase(): number };
 
 function exported(exports: Exports, name: string): unknown {
   const fn = exports[name];
-  if (typeof fn !== 'function') throw new Error(`kernels.wasm lacks export ${name}: rebuild it (npm run build:wasm)`);
+  if (typeof fn !== 'function')
+    throw new Error(`kernels.wasm lacks export ${name}: rebuild it (npm run build:wasm)`);
   return fn;
 }
 
@@ -34,22 +66,33 @@ function pickOps(exports: Exports, suffix: string): KernelOps {
   return ops as unknown as KernelOps;
 }
 
-function pickNamed<T>(exports: Exports, names: Record<string, [string, boolean]>, scalar: boolean): T {
+function pickNamed<T>(
+  exports: Exports,
+  names: Record<string, [string, boolean]>,
+  scalar: boolean,
+): T {
   const ops: Record<string, unknown> = {};
-  for (const [name, [exp, hasTwin]] of Object.entries(names)) ops[name] = exported(exports, scalar && hasTwin ? `${exp}_scalar` : exp);
+  for (const [name, [exp, hasTwin]] of Object.entries(names))
+    ops[name] = exported(exports, scalar && hasTwin ? `${exp}_scalar` : exp);
   return ops as T;
 }
 
 function quantBackend(exports: Exports): QuantBackend {
-  const names = Object.fromEntries(Object.entries(QUANT_EXPORTS).map(([k, v]) => [k, [v, true] as [string, boolean]]));
+  const names = Object.fromEntries(
+    Object.entries(QUANT_EXPORTS).map(([k, v]) => [k, [v, true] as [string, boolean]]),
+  );
   const ops = pickNamed<QuantOps>(exports, names, false);
   // kernels-relaxed.wasm: the relaxed-SIMD Q8_0 matvec, bit-identical to matvec_q8_0 (same twin).
-  if (typeof exports.matvec_q8_0_relaxed === 'function') ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
+  if (typeof exports.matvec_q8_0_relaxed === 'function')
+    ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
   return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
 function deepSeekBackend(exports: Exports): DeepSeekBackend {
-  return { ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false), scalar: pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, true) };
+  return {
+    ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false),
+    scalar: pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, true),
+  };
 }
 
 /** Instantiates the kernels module; its arena starts at the module's __heap_base. */

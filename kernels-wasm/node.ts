@@ -11,7 +11,10 @@ export async function loadKernelsModule(): Promise<WebAssembly.Module> {
   try {
     bytes = new Uint8Array(await readFile(wasmUrl));
   } catch (err) {
-    throw new Error(`cannot read ${wasmUrl.pathname}: run \`npm run build:wasm\` first (${String(err)})`);
+    throw new Error(
+      `cannot read ${wasmUrl.pathname}: run \`npm run build:wasm\` first (${String(err)})`,
+      { cause: err },
+    );
   }
   return WebAssembly.compile(bytes);
 }

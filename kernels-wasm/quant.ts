@@ -39,7 +39,10 @@ const u32 = new Uint32Array(f32.buffer);
 /** float → f16 bits, round to nearest even; overflow → ±inf, NaN → quiet NaN. */
 export function f32ToF16(v: number): number {
   f32[0] = v;
-  const x = u32[0], sign = (x >>> 16) & 0x8000, exp = (x >>> 23) & 0xff, m = x & 0x7fffff;
+  const x = u32[0],
+    sign = (x >>> 16) & 0x8000,
+    exp = (x >>> 23) & 0xff,
+    m = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
   const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
@@ -48,13 +51,16 @@ export function f32ToF16(v: number): number {
   if (shift > 24) return sign;
   const sig = e > 0 ? m : m | 0x800000;
   let h = sig >>> shift;
-  const rem = sig - h * 2 ** shift, half = 2 ** (shift - 1);
+  const rem = sig - h * 2 ** shift,
+    half = 2 ** (shift - 1);
   if (rem > half || (rem === half && h & 1)) h++;
   return sign | (e > 0 ? (e << 10) + h : h); // a mantissa carry rolls into the exponent, as it should
 }
 
 export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  const s = h & 0x8000 ? -1 : 1,
+    e = (h >> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1 + m / 1024) * 2 ** (e - 15);
@@ -65,14 +71,19 @@ const roundAway = (v: number) => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
 
 /** GGUF Q8_0 (llama.cpp quantize_row_q8_0_ref): d = amax/127 stored as f16, q = roundf(x · (1/d)) with the f32 d. */
 export function quantizeQ8_0(w: ArrayLike<number>, rows: number, cols: number): QuantWeight {
-  const k = paddedCols(cols), nb = k / QK, fr = Math.fround;
-  const q = new Int8Array(rows * k), d = new Uint16Array(rows * nb);
+  const k = paddedCols(cols),
+    nb = k / QK,
+    fr = Math.fround;
+  const q = new Int8Array(rows * k),
+    d = new Uint16Array(rows * nb);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < nb; b++) {
-      const c0 = b * QK, c1 = Math.min(cols, c0 + QK);
+      const c0 = b * QK,
+        c1 = Math.min(cols, c0 + QK);
       let amax = 0;
       for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(fr(w[r * cols + c])));
-      const db = fr(amax / 127), id = db ? fr(1 / db) : 0;
+      const db = fr(amax / 127),
+        id = db ? fr(1 / db) : 0;
       d[r * nb + b] = f32ToF16(db);
       for (let c = c0; c < c1; c++) q[r * k + c] = roundAway(fr(fr(w[r * cols + c]) * id));
     }
@@ -85,17 +96,22 @@ export function quantizeQ8_0(w: ArrayLike<number>, rows: number, cols: number): 
  * stored as f16, nibble = min(15, trunc(x · (1/d) + 8.5)) with the f32 d.
  */
 export function quantizeQ4_0(w: ArrayLike<number>, rows: number, cols: number): QuantWeight {
-  const k = paddedCols(cols), nb = k / QK, fr = Math.fround;
-  const q = new Uint8Array(rows * (k / 2)), d = new Uint16Array(rows * nb);
+  const k = paddedCols(cols),
+    nb = k / QK,
+    fr = Math.fround;
+  const q = new Uint8Array(rows * (k / 2)),
+    d = new Uint16Array(rows * nb);
   const at = (r: number, c: number) => (c < cols ? fr(w[r * cols + c]) : 0);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < nb; b++) {
-      let amax = 0, max = 0;
+      let amax = 0,
+        max = 0;
       for (let j = 0; j < QK; j++) {
         const v = at(r, b * QK + j);
         if (amax < Math.abs(v)) [amax, max] = [Math.abs(v), v];
       }
-      const db = fr(max / -8), id = db ? fr(1 / db) : 0;
+      const db = fr(max / -8),
+        id = db ? fr(1 / db) : 0;
       d[r * nb + b] = f32ToF16(db);
       const nib = (v: number) => Math.min(15, Math.trunc(fr(fr(v * id) + 8.5)));
       for (let j = 0; j < QK / 2; j++) {
@@ -108,13 +124,19 @@ export function quantizeQ4_0(w: ArrayLike<number>, rows: number, cols: number): 
 
 /** w[r, c] = code · f16(d), exactly (f64); the padding is dropped. */
 export function dequantize(wq: QuantWeight): Float64Array {
-  const { rows, cols } = wq, k = paddedCols(cols), nb = k / QK;
+  const { rows, cols } = wq,
+    k = paddedCols(cols),
+    nb = k / QK;
   const out = new Float64Array(rows * cols);
   const codes = new Int8Array(wq.q.buffer, wq.q.byteOffset, wq.q.byteLength);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
-      const b = Math.floor(c / QK), j = c % QK;
-      const code = wq.kind === 'q8_0' ? codes[r * k + c] : ((wq.q[r * (k / 2) + b * 16 + (j & 15)] >> (j & 16 ? 4 : 0)) & 15) - 8;
+      const b = Math.floor(c / QK),
+        j = c % QK;
+      const code =
+        wq.kind === 'q8_0'
+          ? codes[r * k + c]
+          : ((wq.q[r * (k / 2) + b * 16 + (j & 15)] >> (j & 16 ? 4 : 0)) & 15) - 8;
       out[r * cols + c] = code * f16ToF32(wq.d[r * nb + b]);
     }
   }
@@ -125,17 +147,25 @@ export function dequantize(wq: QuantWeight): Float64Array {
  * The kernels' activation quantization, in TS (for exact references): per 32-block d = f32(amax/127),
  * q = nearest-even(f32(x · f32(1/d))); returns codes in natural order [cols] and d [K/32].
  */
-export function quantizeActivations(x: ArrayLike<number>, cols: number): { q: Int16Array; d: Float32Array } {
-  const nb = paddedCols(cols) / QK, fr = Math.fround;
-  const q = new Int16Array(cols), d = new Float32Array(nb);
+export function quantizeActivations(
+  x: ArrayLike<number>,
+  cols: number,
+): { q: Int16Array; d: Float32Array } {
+  const nb = paddedCols(cols) / QK,
+    fr = Math.fround;
+  const q = new Int16Array(cols),
+    d = new Float32Array(nb);
   for (let b = 0; b < nb; b++) {
-    const c0 = b * QK, c1 = Math.min(cols, c0 + QK);
+    const c0 = b * QK,
+      c1 = Math.min(cols, c0 + QK);
     let amax = 0;
     for (let c = c0; c < c1; c++) amax = Math.max(amax, Math.abs(fr(x[c])));
-    const db = fr(amax / 127), id = db ? fr(1 / db) : 0;
+    const db = fr(amax / 127),
+      id = db ? fr(1 / db) : 0;
     d[b] = db;
     for (let c = c0; c < c1; c++) {
-      const v = fr(fr(x[c]) * id), f = Math.floor(v);
+      const v = fr(fr(x[c]) * id),
+        f = Math.floor(v);
       q[c] = v - f > 0.5 || (v - f === 0.5 && f % 2 !== 0) ? f + 1 : f;
     }
   }
@@ -153,7 +183,8 @@ export interface QuantWeightPtrs {
 
 /** Byte pointer to a copy of bytes in the backend's arena. */
 export function uploadBytes(backend: KernelBackend, bytes: Uint8Array): number {
-  if (!backend.bytes) throw new Error('backend has no byte views (quantized weights need the WASM backend)');
+  if (!backend.bytes)
+    throw new Error('backend has no byte views (quantized weights need the WASM backend)');
   const ptr = backend.alloc(Math.ceil(bytes.byteLength / 4));
   backend.bytes(ptr, bytes.byteLength).set(bytes);
   return ptr;

@@ -7,7 +7,10 @@ function tsOps(heap: () => Float32Array): KernelOps {
   const f = Math.fround;
   const ops: KernelOps = {
     matvec(out, w, x, rows, cols) {
-      const m = heap(), o = out >> 2, wi = w >> 2, xi = x >> 2;
+      const m = heap(),
+        o = out >> 2,
+        wi = w >> 2,
+        xi = x >> 2;
       for (let r = 0; r < rows; r++) {
         let sum = 0;
         const row = wi + r * cols;
@@ -19,7 +22,10 @@ function tsOps(heap: () => Float32Array): KernelOps {
       for (let t = 0; t < n; t++) ops.matvec(out + t * rows * 4, w, x + t * cols * 4, rows, cols);
     },
     rmsnorm(out, x, weight, n, eps) {
-      const m = heap(), o = out >> 2, xi = x >> 2, wi = weight >> 2;
+      const m = heap(),
+        o = out >> 2,
+        xi = x >> 2,
+        wi = weight >> 2;
       let ss = 0;
       for (let j = 0; j < n; j++) ss += m[xi + j] * m[xi + j];
       const inv = 1 / Math.sqrt(ss / n + eps);
@@ -30,17 +36,20 @@ function tsOps(heap: () => Float32Array): KernelOps {
       for (let i = 0; i < headDim; i += 2) {
         // llama2.c's float32 order: freq = 1/powf(theta, i/headDim); val = pos*freq.
         const val = f(pos * f(1 / f(Math.pow(theta, f(i / headDim)))));
-        const c = f(Math.cos(val)), s = f(Math.sin(val));
+        const c = f(Math.cos(val)),
+          s = f(Math.sin(val));
         for (let h = 0; h < nHeads + nKvHeads; h++) {
           const p = h < nHeads ? (q >> 2) + h * headDim + i : (k >> 2) + (h - nHeads) * headDim + i;
-          const v0 = m[p], v1 = m[p + 1];
+          const v0 = m[p],
+            v1 = m[p + 1];
           m[p] = v0 * c - v1 * s;
           m[p + 1] = v0 * s + v1 * c;
         }
       }
     },
     softmax(x, n) {
-      const m = heap(), xi = x >> 2;
+      const m = heap(),
+        xi = x >> 2;
       let max = -Infinity;
       for (let i = 0; i < n; i++) max = Math.max(max, m[xi + i]);
       let sum = 0;
@@ -48,20 +57,29 @@ function tsOps(heap: () => Float32Array): KernelOps {
       for (let i = 0; i < n; i++) m[xi + i] /= sum;
     },
     swiglu(a, b, n) {
-      const m = heap(), ai = a >> 2, bi = b >> 2;
+      const m = heap(),
+        ai = a >> 2,
+        bi = b >> 2;
       for (let i = 0; i < n; i++) {
         const v = m[ai + i];
         m[ai + i] = v * (1 / (1 + Math.exp(-v))) * m[bi + i];
       }
     },
     add(a, b, n) {
-      const m = heap(), ai = a >> 2, bi = b >> 2;
+      const m = heap(),
+        ai = a >> 2,
+        bi = b >> 2;
       for (let i = 0; i < n; i++) m[ai + i] += m[bi + i];
     },
     attention(out, q, kCache, vCache, att, nHeads, nKvHeads, headDim, nPos) {
-      const m = heap(), kvDim = nKvHeads * headDim, group = nHeads / nKvHeads, scale = Math.sqrt(headDim);
+      const m = heap(),
+        kvDim = nKvHeads * headDim,
+        group = nHeads / nKvHeads,
+        scale = Math.sqrt(headDim);
       for (let h = 0; h < nHeads; h++) {
-        const qh = (q >> 2) + h * headDim, kvOff = Math.floor(h / group) * headDim, ah = (att >> 2) + h * nPos;
+        const qh = (q >> 2) + h * headDim,
+          kvOff = Math.floor(h / group) * headDim,
+          ah = (att >> 2) + h * nPos;
         for (let t = 0; t < nPos; t++) {
           const kt = (kCache >> 2) + t * kvDim + kvOff;
           let score = 0;
@@ -72,7 +90,8 @@ function tsOps(heap: () => Float32Array): KernelOps {
         const oh = (out >> 2) + h * headDim;
         m.fill(0, oh, oh + headDim);
         for (let t = 0; t < nPos; t++) {
-          const vt = (vCache >> 2) + t * kvDim + kvOff, a = m[ah + t];
+          const vt = (vCache >> 2) + t * kvDim + kvOff,
+            a = m[ah + t];
           for (let d = 0; d < headDim; d++) m[oh + d] += a * m[vt + d];
         }
       }

@@ -13,7 +13,15 @@ export interface KernelOps {
    * Rotary embedding, llama2.c (interleaved pairs) layout, in place on q[nHeads*headDim] and
    * k[nKvHeads*headDim]: pair (2i, 2i+1) of each head turns by pos * theta^(-2i/headDim).
    */
-  rope(q: number, k: number, nHeads: number, nKvHeads: number, headDim: number, pos: number, theta: number): void;
+  rope(
+    q: number,
+    k: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+    pos: number,
+    theta: number,
+  ): void;
   /** In place, numerically stable (max subtracted). */
   softmax(x: number, n: number): void;
   /** In place: a[i] = silu(a[i]) * b[i]. */
@@ -27,8 +35,15 @@ export interface KernelOps {
    * Scores are scaled by 1/sqrt(headDim).
    */
   attention(
-    out: number, q: number, kCache: number, vCache: number, att: number,
-    nHeads: number, nKvHeads: number, headDim: number, nPos: number,
+    out: number,
+    q: number,
+    kCache: number,
+    vCache: number,
+    att: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+    nPos: number,
   ): void;
 }
 
@@ -53,16 +68,67 @@ export interface KernelBackend extends KernelOps, KernelBackendExtras {
  */
 export interface QuantOps {
   /** out[rows] = W · x[cols] */
-  matvecQ8(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number): void;
+  matvecQ8(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+  ): void;
   /** out[n, rows] = x[n, cols] · Wᵀ */
-  matmulQ8(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number, n: number): void;
-  matvecQ4(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number): void;
-  matmulQ4(out: number, w: number, d: number, x: number, xq: number, rows: number, cols: number, n: number): void;
-  matvecFp8(out: number, w: number, scales: number, x: number, rows: number, cols: number, blockRows: number, blockCols: number): void;
+  matmulQ8(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+    n: number,
+  ): void;
+  matvecQ4(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+  ): void;
+  matmulQ4(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+    n: number,
+  ): void;
+  matvecFp8(
+    out: number,
+    w: number,
+    scales: number,
+    x: number,
+    rows: number,
+    cols: number,
+    blockRows: number,
+    blockCols: number,
+  ): void;
   /** scratch: 4 · cols f32 (dequantized rows). */
   matmulFp8(
-    out: number, w: number, scales: number, x: number, scratch: number,
-    rows: number, cols: number, n: number, blockRows: number, blockCols: number,
+    out: number,
+    w: number,
+    scales: number,
+    x: number,
+    scratch: number,
+    rows: number,
+    cols: number,
+    n: number,
+    blockRows: number,
+    blockCols: number,
   ): void;
 }
 
@@ -74,23 +140,70 @@ export interface DeepSeekOps {
    * pe[nPos, rope]; scratch: 2·H·latent + H·nPos f32.
    */
   mlaAttention(
-    out: number, qNope: number, qPe: number, kvB: number, kv: number, pe: number, scratch: number,
-    heads: number, nope: number, rope: number, vDim: number, latent: number, nPos: number, scale: number,
+    out: number,
+    qNope: number,
+    qPe: number,
+    kvB: number,
+    kv: number,
+    pe: number,
+    scratch: number,
+    heads: number,
+    nope: number,
+    rope: number,
+    vDim: number,
+    latent: number,
+    nPos: number,
+    scale: number,
   ): void;
   /**
    * Router of one token: logits[E], bias[E] (0: none) → idx i32[topK], weight[topK]. method: 0 greedy,
    * 1 group_limited_greedy, 2 noaux_tc. scratch: 2·E + 2·nGroup f32 and max(E, nGroup) bytes.
    */
   moeRoute(
-    idx: number, weight: number, logits: number, bias: number, scratch: number, nExperts: number, topK: number,
-    nGroup: number, topkGroup: number, method: number, sigmoid: boolean, normTopk: boolean, scaling: number,
+    idx: number,
+    weight: number,
+    logits: number,
+    bias: number,
+    scratch: number,
+    nExperts: number,
+    topK: number,
+    nGroup: number,
+    topkGroup: number,
+    method: number,
+    sigmoid: boolean,
+    normTopk: boolean,
+    scaling: number,
   ): void;
   /** Groups entries t·topK + slot of idx i32[nTokens, topK] by expert: offsets i32[E+1], order i32[nTokens·topK]. */
-  moePlan(offsets: number, order: number, idx: number, nTokens: number, topK: number, nExperts: number): void;
+  moePlan(
+    offsets: number,
+    order: number,
+    idx: number,
+    nTokens: number,
+    topK: number,
+    nExperts: number,
+  ): void;
   /** dst[i] = x[order[start+i] / topK] for i < count (rows of cols). */
-  moeGather(dst: number, x: number, order: number, start: number, count: number, topK: number, cols: number): void;
+  moeGather(
+    dst: number,
+    x: number,
+    order: number,
+    start: number,
+    count: number,
+    topK: number,
+    cols: number,
+  ): void;
   /** out[order[start+i] / topK] += weight[order[start+i]] · y[i] for i < count. */
-  moeScatterAdd(out: number, y: number, order: number, weight: number, start: number, count: number, topK: number, cols: number): void;
+  moeScatterAdd(
+    out: number,
+    y: number,
+    order: number,
+    weight: number,
+    start: number,
+    count: number,
+    topK: number,
+    cols: number,
+  ): void;
   /** In place, `count` vectors `stride` floats apart: pair (2i, 2i+1) of the first dim turns by cos[i], sin[i]. */
   ropePairs(x: number, count: number, stride: number, dim: number, cos: number, sin: number): void;
 }

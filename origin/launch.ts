@@ -29,10 +29,17 @@ export function freePort(): Promise<number> {
  * Spawns `npm run origin -- <args> --port <free>` in its own process group (with `env` added to this
  * process's environment); resolves once it prints its URL.
  */
-export async function startOrigin(args: string[], timeoutMs = 90_000, env: NodeJS.ProcessEnv = {}): Promise<RunningOrigin> {
+export async function startOrigin(
+  args: string[],
+  timeoutMs = 90_000,
+  env: NodeJS.ProcessEnv = {},
+): Promise<RunningOrigin> {
   const port = await freePort();
   const child = spawn('npm', ['run', '-s', 'origin', '--', ...args, '--port', String(port)], {
-    cwd: repoRoot, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -50,7 +57,10 @@ export async function startOrigin(args: string[], timeoutMs = 90_000, env: NodeJ
     clearTimeout(timer);
   };
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`origin did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`origin did not start within ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const check = () => {
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {

@@ -14,10 +14,15 @@ async function main(): Promise<void> {
   const options = parseOriginArgs(argv);
   const started = Date.now();
   const origin = await createOrigin(options);
-  const server = serve({ fetch: origin.app.fetch, hostname: options.host, port: options.port }, (info) => {
-    console.log(`origin: ${origin.summary}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log(`origin: listening on http://${options.host}:${info.port}`);
-  });
+  const server = serve(
+    { fetch: origin.app.fetch, hostname: options.host, port: options.port },
+    (info) => {
+      console.log(
+        `origin: ${origin.summary}; ready in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
+      console.log(`origin: listening on http://${options.host}:${info.port}`);
+    },
+  );
   const stop = () => {
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref(); // open streams do not hold a shutdown

@@ -8,7 +8,8 @@ const labelText = (l: Labels) => {
   const parts = Object.entries(l).map(([k, v]) => `${k}="${escape(v)}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 };
-const num = (v: number) => (Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN');
+const num = (v: number) =>
+  Number.isFinite(v) ? String(v) : v > 0 ? '+Inf' : v < 0 ? '-Inf' : 'NaN';
 
 interface Metric {
   render(): string[];
@@ -17,7 +18,10 @@ interface Metric {
 export class Counter implements Metric {
   private readonly values = new Map<string, { labels: Labels; value: number }>();
 
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   inc(labels: Labels = {}, by = 1): void {
     const key = labelText(labels);
@@ -33,16 +37,25 @@ export class Counter implements Metric {
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
     if (this.values.size === 0) lines.push(`${this.name} 0`);
-    for (const { labels, value } of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${num(value)}`);
+    for (const { labels, value } of this.values.values())
+      lines.push(`${this.name}${labelText(labels)} ${num(value)}`);
     return lines;
   }
 }
 
 export class Gauge implements Metric {
-  constructor(readonly name: string, readonly help: string, private readonly read: () => number) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => number,
+  ) {}
 
   render(): string[] {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${num(this.read())}`];
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      `${this.name} ${num(this.read())}`,
+    ];
   }
 }
 
@@ -51,7 +64,11 @@ export class Histogram implements Metric {
   private sum = 0;
   private count = 0;
 
-  constructor(readonly name: string, readonly help: string, readonly buckets: readonly number[]) {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {
     this.counts = buckets.map(() => 0);
   }
 
@@ -63,8 +80,14 @@ export class Histogram implements Metric {
 
   render(): string[] {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${num(b)}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${num(this.sum)}`, `${this.name}_count ${this.count}`);
+    this.buckets.forEach((b, i) =>
+      lines.push(`${this.name}_bucket{le="${num(b)}"} ${this.counts[i]}`),
+    );
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.count}`,
+      `${this.name}_sum ${num(this.sum)}`,
+      `${this.name}_count ${this.count}`,
+    );
     return lines;
   }
 }
@@ -83,21 +106,63 @@ export class Registry {
 }
 
 /** Everything the origin reports at /metrics. Gauges read the scheduler at scrape time. */
-export function originMetrics(live: { queueDepth(): number; active(): number; cacheBlocks(): number; cacheBytes(): number }) {
+export function originMetrics(live: {
+  queueDepth(): number;
+  active(): number;
+  cacheBlocks(): number;
+  cacheBytes(): number;
+}) {
   const registry = new Registry();
   return {
     registry,
-    requests: registry.add(new Counter('origin_requests_total', 'Requests answered, by endpoint and HTTP status.')),
-    promptTokens: registry.add(new Counter('origin_prompt_tokens_total', 'Prompt tokens of finished generations.')),
-    completionTokens: registry.add(new Counter('origin_completion_tokens_total', 'Tokens generated.')),
-    cacheHitTokens: registry.add(new Counter('origin_prefix_cache_hit_tokens_total', 'Prompt tokens restored from the prefix cache.')),
-    queueDepth: registry.add(new Gauge('origin_queue_depth', 'Requests waiting for a sequence slot.', live.queueDepth)),
-    active: registry.add(new Gauge('origin_active_sequences', 'Sequences in the running batch.', live.active)),
-    cacheBlocks: registry.add(new Gauge('origin_prefix_cache_blocks', 'Blocks held by the prefix cache.', live.cacheBlocks)),
-    cacheBytes: registry.add(new Gauge('origin_prefix_cache_bytes', 'Bytes held by the prefix cache.', live.cacheBytes)),
-    batchSize: registry.add(new Histogram('origin_batch_size', 'Sequences in one forward step.', [1, 2, 4, 8, 16, 32, 64, 128])),
-    stepTokens: registry.add(new Histogram('origin_step_tokens', 'Tokens in one forward step (decodes plus prefill chunks).', [1, 4, 16, 64, 256, 1024])),
-    stepSeconds: registry.add(new Histogram('origin_step_seconds', 'Latency of one forward step.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5])),
+    requests: registry.add(
+      new Counter('origin_requests_total', 'Requests answered, by endpoint and HTTP status.'),
+    ),
+    promptTokens: registry.add(
+      new Counter('origin_prompt_tokens_total', 'Prompt tokens of finished generations.'),
+    ),
+    completionTokens: registry.add(
+      new Counter('origin_completion_tokens_total', 'Tokens generated.'),
+    ),
+    cacheHitTokens: registry.add(
+      new Counter(
+        'origin_prefix_cache_hit_tokens_total',
+        'Prompt tokens restored from the prefix cache.',
+      ),
+    ),
+    queueDepth: registry.add(
+      new Gauge('origin_queue_depth', 'Requests waiting for a sequence slot.', live.queueDepth),
+    ),
+    active: registry.add(
+      new Gauge('origin_active_sequences', 'Sequences in the running batch.', live.active),
+    ),
+    cacheBlocks: registry.add(
+      new Gauge('origin_prefix_cache_blocks', 'Blocks held by the prefix cache.', live.cacheBlocks),
+    ),
+    cacheBytes: registry.add(
+      new Gauge('origin_prefix_cache_bytes', 'Bytes held by the prefix cache.', live.cacheBytes),
+    ),
+    batchSize: registry.add(
+      new Histogram(
+        'origin_batch_size',
+        'Sequences in one forward step.',
+        [1, 2, 4, 8, 16, 32, 64, 128],
+      ),
+    ),
+    stepTokens: registry.add(
+      new Histogram(
+        'origin_step_tokens',
+        'Tokens in one forward step (decodes plus prefill chunks).',
+        [1, 4, 16, 64, 256, 1024],
+      ),
+    ),
+    stepSeconds: registry.add(
+      new Histogram(
+        'origin_step_seconds',
+        'Latency of one forward step.',
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      ),
+    ),
   };
 }
 

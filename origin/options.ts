@@ -50,7 +50,8 @@ export class UsageError extends Error {
 function int(name: string, v: string | undefined, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
   return n;
 }
 
@@ -65,11 +66,22 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      model: { type: 'string' }, 'model-id': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-      backend: { type: 'string' }, gemm: { type: 'string' }, seed: { type: 'string' },
-      'max-seqs': { type: 'string' }, 'max-queue': { type: 'string' }, 'max-seq-len': { type: 'string' },
-      'max-step-tokens': { type: 'string' }, 'prefill-chunk': { type: 'string' }, 'request-timeout': { type: 'string' },
-      'prefix-cache-mb': { type: 'string' }, 'prefix-cache-codec': { type: 'string' }, help: { type: 'boolean' },
+      model: { type: 'string' },
+      'model-id': { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      backend: { type: 'string' },
+      gemm: { type: 'string' },
+      seed: { type: 'string' },
+      'max-seqs': { type: 'string' },
+      'max-queue': { type: 'string' },
+      'max-seq-len': { type: 'string' },
+      'max-step-tokens': { type: 'string' },
+      'prefill-chunk': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'prefix-cache-mb': { type: 'string' },
+      'prefix-cache-codec': { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
   if (!values.model) throw new UsageError(USAGE);
@@ -78,11 +90,14 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     throw new UsageError(`--backend must be auto, reference or webgpu, got '${backend}'`);
   }
   const gemm = values.gemm ?? 'fp8';
-  if (gemm !== 'fp8' && gemm !== 'dequantized') throw new UsageError(`--gemm must be fp8 or dequantized, got '${gemm}'`);
+  if (gemm !== 'fp8' && gemm !== 'dequantized')
+    throw new UsageError(`--gemm must be fp8 or dequantized, got '${gemm}'`);
   const maxSeqs = int('max-seqs', values['max-seqs'], 16);
   const prefixCacheCodec = (values['prefix-cache-codec'] ?? 'exact') as PrefixCacheCodec;
   if (!PREFIX_CACHE_CODECS.includes(prefixCacheCodec)) {
-    throw new UsageError(`--prefix-cache-codec must be ${PREFIX_CACHE_CODECS.join(', ')}, got '${prefixCacheCodec}'`);
+    throw new UsageError(
+      `--prefix-cache-codec must be ${PREFIX_CACHE_CODECS.join(', ')}, got '${prefixCacheCodec}'`,
+    );
   }
   return {
     model: values.model,
@@ -94,7 +109,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     seed: int('seed', values.seed, 1, 0),
     maxSeqs,
     maxQueue: int('max-queue', values['max-queue'], 64, 0),
-    maxSeqLen: values['max-seq-len'] === undefined ? undefined : int('max-seq-len', values['max-seq-len'], 0),
+    maxSeqLen:
+      values['max-seq-len'] === undefined
+        ? undefined
+        : int('max-seq-len', values['max-seq-len'], 0),
     maxStepTokens: Math.max(maxSeqs, int('max-step-tokens', values['max-step-tokens'], 256)),
     prefillChunk: int('prefill-chunk', values['prefill-chunk'], 128),
     requestTimeoutS: seconds('request-timeout', values['request-timeout'], 300),

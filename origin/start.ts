@@ -24,20 +24,34 @@ export interface Origin {
 }
 
 /** The model and the backend --backend selects, with a note for the startup line. */
-async function createBackend(o: OriginOptions): Promise<{ model: OriginModel; backend: StepBackend; note: string }> {
+async function createBackend(
+  o: OriginOptions,
+): Promise<{ model: OriginModel; backend: StepBackend; note: string }> {
   const selected = await selectBackend(o.backend);
   const sizes = { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens };
   if (selected.kind === 'reference') {
     const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
     const backend = await ReferenceBackend.create(model.weights, sizes);
-    return { model, backend, note: `(${o.gemm}${selected.note ? `; auto: ${selected.note}` : ''})` };
+    return {
+      model,
+      backend,
+      note: `(${o.gemm}${selected.note ? `; auto: ${selected.note}` : ''})`,
+    };
   }
   // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
   const model = loadOriginModel(o.model, { gemm: 'fp8', seed: o.seed });
   try {
-    const backend = await WebGpuBackend.create(model.weights, { gpu: selected.gpu, gemm: o.gemm, ...sizes });
+    const backend = await WebGpuBackend.create(model.weights, {
+      gpu: selected.gpu,
+      gemm: o.gemm,
+      ...sizes,
+    });
     const mode = o.gemm === 'fp8' ? 'W8A8' : 'FP8 weights, f32 activations';
-    return { model, backend, note: `(${mode}) on ${backend.device}, ${(backend.gpuBytes / 2 ** 20).toFixed(0)} MiB` };
+    return {
+      model,
+      backend,
+      note: `(${mode}) on ${backend.device}, ${(backend.gpuBytes / 2 ** 20).toFixed(0)} MiB`,
+    };
   } catch (err) {
     throw new StartupError(`--backend webgpu: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -45,7 +59,10 @@ async function createBackend(o: OriginOptions): Promise<{ model: OriginModel; ba
 
 /** Encoded blocks where the backend's rows can leave it as latents; the WebGPU backend keeps GPU rows exact. */
 function createPrefixCache(o: OriginOptions, backend: StepBackend): PrefixCache {
-  const codec = o.prefixCacheCodec !== 'exact' && backend.latents ? latentBlockCodec(backend.latents, o.prefixCacheCodec) : undefined;
+  const codec =
+    o.prefixCacheCodec !== 'exact' && backend.latents
+      ? latentBlockCodec(backend.latents, o.prefixCacheCodec)
+      : undefined;
   return new PrefixCache(o.prefixCacheMb * 2 ** 20, codec);
 }
 
@@ -78,11 +95,16 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     metrics,
     startedAt: Date.now(),
   };
-  const tokenizerNote = !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
-    ? ' (tokenizer.json is not read yet: byte-level fallback)'
-    : '';
-  const codecNote = cache.codecName === o.prefixCacheCodec ? '' : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
-  const summary = `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
+  const tokenizerNote =
+    !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
+      ? ' (tokenizer.json is not read yet: byte-level fallback)'
+      : '';
+  const codecNote =
+    cache.codecName === o.prefixCacheCodec
+      ? ''
+      : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
+  const summary =
+    `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}`;
   return { app: originApp(context), context, backend, summary };
 }

@@ -30,15 +30,26 @@ export class ApiError extends Error {
   }
 
   toJSON(): ErrorBody {
-    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+    return {
+      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+    };
   }
 }
 
-export const invalidRequest = (message: string, param: string | null = null, code: string | null = 'invalid_request') =>
-  new ApiError(400, message, 'invalid_request_error', code, param);
+export const invalidRequest = (
+  message: string,
+  param: string | null = null,
+  code: string | null = 'invalid_request',
+) => new ApiError(400, message, 'invalid_request_error', code, param);
 
 export const modelNotFound = (model: string) =>
-  new ApiError(404, `The model '${model}' does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+  new ApiError(
+    404,
+    `The model '${model}' does not exist or you do not have access to it.`,
+    'invalid_request_error',
+    'model_not_found',
+    'model',
+  );
 
 export const contextLengthExceeded = (limit: number, requested: number, param = 'messages') =>
   new ApiError(

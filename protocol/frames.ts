@@ -22,7 +22,14 @@ export const chatChunk = (
 ): ChatCompletionChunk => ({
   ...head,
   object: 'chat.completion.chunk',
-  choices: [{ index, delta, logprobs: logprobs ? { content: logprobs, refusal: null } : null, finish_reason: finish }],
+  choices: [
+    {
+      index,
+      delta,
+      logprobs: logprobs ? { content: logprobs, refusal: null } : null,
+      finish_reason: finish,
+    },
+  ],
   ...(includeUsage ? { usage: null } : {}),
 });
 
@@ -42,7 +49,17 @@ export const completionChunk = (
 });
 
 /** The chat stream's last chunk when the client asked for usage: `choices: []`. */
-export const chatUsageChunk = (head: Head, usage: Usage): ChatCompletionChunk => ({ ...head, object: 'chat.completion.chunk', choices: [], usage });
+export const chatUsageChunk = (head: Head, usage: Usage): ChatCompletionChunk => ({
+  ...head,
+  object: 'chat.completion.chunk',
+  choices: [],
+  usage,
+});
 
 /** The text-completion stream's last chunk when the client asked for usage: `choices: []`. */
-export const completionUsageChunk = (head: Head, usage: Usage): Completion => ({ ...head, object: 'text_completion', choices: [], usage });
+export const completionUsageChunk = (head: Head, usage: Usage): Completion => ({
+  ...head,
+  object: 'text_completion',
+  choices: [],
+  usage,
+});

@@ -6,39 +6,78 @@ import { z } from 'zod';
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
   .nullish()
-  .meta({ description: 'Up to 16 strings; generation stops before the first one and leaves it out of the output.' });
+  .meta({
+    description:
+      'Up to 16 strings; generation stops before the first one and leaves it out of the output.',
+  });
 const streamOptions = z
   .object({
-    include_usage: z.boolean().nullish().meta({ description: 'Send a last chunk with `choices: []` and the usage.' }),
+    include_usage: z
+      .boolean()
+      .nullish()
+      .meta({ description: 'Send a last chunk with `choices: []` and the usage.' }),
   })
   .nullish()
   .meta({ id: 'StreamOptions' });
 
 /** Sampling fields shared by /v1/chat/completions and /v1/completions. */
 const sampling = {
-  model: z.string().min(1, 'model must be a non-empty string').meta({ description: 'A model id from `GET /v1/models`.', examples: ['stories260k'] }),
-  max_tokens: z.number().int().min(1).nullish().meta({ description: 'Most tokens to generate; prompt + max_tokens must fit the context.' }),
+  model: z
+    .string()
+    .min(1, 'model must be a non-empty string')
+    .meta({ description: 'A model id from `GET /v1/models`.', examples: ['stories260k'] }),
+  max_tokens: z
+    .number()
+    .int()
+    .min(1)
+    .nullish()
+    .meta({ description: 'Most tokens to generate; prompt + max_tokens must fit the context.' }),
   temperature: z.number().min(0).max(2).nullish().meta({ description: '0 is greedy. Default 1.' }),
-  top_p: z.number().gt(0).max(1).nullish().meta({ description: 'Nucleus sampling mass. Default 1.' }),
+  top_p: z
+    .number()
+    .gt(0)
+    .max(1)
+    .nullish()
+    .meta({ description: 'Nucleus sampling mass. Default 1.' }),
   seed: z.number().int().nullish().meta({ description: 'Same seed and request, same text.' }),
-  top_k: z.number().int().min(0).nullish().meta({ description: 'Extension (vLLM, llama.cpp): sample among the k most likely tokens; 0 is off.' }),
-  min_p: z.number().min(0).max(1).nullish().meta({ description: 'Extension (vLLM, llama.cpp): drop tokens less likely than min_p × the most likely one; 0 is off.' }),
-  presence_penalty: z.number().min(-2).max(2).nullish().meta({ description: 'Subtracted from the logit of every token already generated. Default 0.' }),
-  frequency_penalty: z.number().min(-2).max(2).nullish().meta({ description: 'Subtracted from a token\'s logit once per time it was generated. Default 0.' }),
+  top_k: z.number().int().min(0).nullish().meta({
+    description: 'Extension (vLLM, llama.cpp): sample among the k most likely tokens; 0 is off.',
+  }),
+  min_p: z.number().min(0).max(1).nullish().meta({
+    description:
+      'Extension (vLLM, llama.cpp): drop tokens less likely than min_p × the most likely one; 0 is off.',
+  }),
+  presence_penalty: z.number().min(-2).max(2).nullish().meta({
+    description: 'Subtracted from the logit of every token already generated. Default 0.',
+  }),
+  frequency_penalty: z.number().min(-2).max(2).nullish().meta({
+    description: "Subtracted from a token's logit once per time it was generated. Default 0.",
+  }),
   logit_bias: z
-    .record(z.string().regex(/^\d+$/, 'logit_bias keys are token ids'), z.number().min(-100).max(100))
+    .record(
+      z.string().regex(/^\d+$/, 'logit_bias keys are token ids'),
+      z.number().min(-100).max(100),
+    )
     .refine((r) => Object.keys(r).length <= 300, 'logit_bias takes at most 300 tokens')
     .nullish()
-    .meta({ description: 'Token id → bias (-100..100) added to its logit; -100 bans it, 100 forces it.' }),
+    .meta({
+      description: 'Token id → bias (-100..100) added to its logit; -100 bans it, 100 forces it.',
+    }),
   stop,
-  stream: z.boolean().nullish().meta({ description: 'Answer as server-sent events, ending with `data: [DONE]`.' }),
-  stream_options: streamOptions,
-  n: z.number().int().min(1).max(8).nullish().meta({ description: 'Choices to generate (1..8), one after another; each counts its own completion tokens, the prompt counts once. Default 1.' }),
-  user: z.string().nullish(),
-  cache: z
+  stream: z
     .boolean()
     .nullish()
-    .meta({ description: 'Extension: false skips the prompt cache for this request (no cached prefix is restored, none is stored). Default true.' }),
+    .meta({ description: 'Answer as server-sent events, ending with `data: [DONE]`.' }),
+  stream_options: streamOptions,
+  n: z.number().int().min(1).max(8).nullish().meta({
+    description:
+      'Choices to generate (1..8), one after another; each counts its own completion tokens, the prompt counts once. Default 1.',
+  }),
+  user: z.string().nullish(),
+  cache: z.boolean().nullish().meta({
+    description:
+      'Extension: false skips the prompt cache for this request (no cached prefix is restored, none is stored). Default true.',
+  }),
 };
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -57,21 +96,43 @@ export const chatCompletionRequest = z
   .looseObject({
     ...sampling,
     messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
-    max_completion_tokens: z.number().int().min(1).nullish().meta({ description: 'OpenAI alias of max_tokens.' }),
-    logprobs: z.boolean().nullish().meta({ description: 'Return the log-probability of each output token.' }),
-    top_logprobs: z.number().int().min(0).max(20).nullish().meta({ description: 'With logprobs: this many most likely alternatives per token (0..20).' }),
+    max_completion_tokens: z
+      .number()
+      .int()
+      .min(1)
+      .nullish()
+      .meta({ description: 'OpenAI alias of max_tokens.' }),
+    logprobs: z
+      .boolean()
+      .nullish()
+      .meta({ description: 'Return the log-probability of each output token.' }),
+    top_logprobs: z.number().int().min(0).max(20).nullish().meta({
+      description: 'With logprobs: this many most likely alternatives per token (0..20).',
+    }),
   })
-  .meta({ id: 'CreateChatCompletionRequest', description: 'Unknown fields are accepted and ignored.' });
+  .meta({
+    id: 'CreateChatCompletionRequest',
+    description: 'Unknown fields are accepted and ignored.',
+  });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
 export const completionRequest = z
   .looseObject({
     ...sampling,
-    prompt: z.union([z.string(), z.array(z.string()).length(1, 'only one prompt per request is supported')]),
+    prompt: z.union([
+      z.string(),
+      z.array(z.string()).length(1, 'only one prompt per request is supported'),
+    ]),
     echo: z.boolean().nullish().meta({ description: 'Prepend the prompt to the completion text.' }),
-    logprobs: z.number().int().min(0).max(5).nullish().meta({ description: 'Return the log-probability of each output token and the N (0..5) most likely alternatives.' }),
+    logprobs: z.number().int().min(0).max(5).nullish().meta({
+      description:
+        'Return the log-probability of each output token and the N (0..5) most likely alternatives.',
+    }),
   })
-  .meta({ id: 'CreateCompletionRequest', description: 'Legacy text completion. Unknown fields are accepted and ignored.' });
+  .meta({
+    id: 'CreateCompletionRequest',
+    description: 'Legacy text completion. Unknown fields are accepted and ignored.',
+  });
 export type CompletionRequest = z.infer<typeof completionRequest>;
 
 /** The first zod issue as an OpenAI-style message and `param` (dotted path). */

@@ -36,7 +36,12 @@ export interface ChatCompletion {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; message: { role: 'assistant'; content: string }; logprobs: ChatLogprobs | null; finish_reason: FinishReason }[];
+  choices: {
+    index: number;
+    message: { role: 'assistant'; content: string };
+    logprobs: ChatLogprobs | null;
+    finish_reason: FinishReason;
+  }[];
   usage: Usage;
 }
 
@@ -46,7 +51,12 @@ export interface ChatCompletionChunk {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; delta: { role?: 'assistant'; content?: string }; logprobs: ChatLogprobs | null; finish_reason: FinishReason }[];
+  choices: {
+    index: number;
+    delta: { role?: 'assistant'; content?: string };
+    logprobs: ChatLogprobs | null;
+    finish_reason: FinishReason;
+  }[];
   usage?: Usage | null;
 }
 
@@ -56,7 +66,12 @@ export interface Completion {
   created: number;
   model: string;
   system_fingerprint: string;
-  choices: { index: number; text: string; logprobs: CompletionLogprobs | null; finish_reason: FinishReason }[];
+  choices: {
+    index: number;
+    text: string;
+    logprobs: CompletionLogprobs | null;
+    finish_reason: FinishReason;
+  }[];
   usage?: Usage | null;
 }
 
@@ -85,7 +100,9 @@ const nanos = z.number().int().min(0);
 export const costSchema = z
   .object({
     currency: z.string().meta({ examples: ['USD'] }),
-    unit: z.literal('nano').meta({ description: 'Amounts are integers of 1e-9 currency units, so they add up exactly.' }),
+    unit: z.literal('nano').meta({
+      description: 'Amounts are integers of 1e-9 currency units, so they add up exactly.',
+    }),
     input_cache_hit: nanos,
     input_cache_miss: nanos,
     output: nanos,
@@ -99,32 +116,72 @@ export const usageSchema = z
     prompt_tokens: z.number().int().min(0),
     completion_tokens: z.number().int().min(0),
     total_tokens: z.number().int().min(0),
-    prompt_cache_hit_tokens: z.number().int().min(0).meta({ description: 'DeepSeek: prompt tokens restored from the prompt cache (priced lower).' }),
-    prompt_cache_miss_tokens: z.number().int().min(0).meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
-    prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0) }).meta({ description: 'OpenAI: the same hit count.' }),
+    prompt_cache_hit_tokens: z.number().int().min(0).meta({
+      description: 'DeepSeek: prompt tokens restored from the prompt cache (priced lower).',
+    }),
+    prompt_cache_miss_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
+    prompt_tokens_details: z
+      .object({ cached_tokens: z.number().int().min(0) })
+      .meta({ description: 'OpenAI: the same hit count.' }),
     completion_tokens_details: z.object({ reasoning_tokens: z.number().int().min(0) }).optional(),
-    cost: costSchema.optional().meta({ description: 'What this request cost; absent where billing is off.' }),
+    cost: costSchema
+      .optional()
+      .meta({ description: 'What this request cost; absent where billing is off.' }),
   })
   .meta({ id: 'Usage' });
 
 const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
-const topLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).nullable() });
+const topLogprob = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  bytes: z.array(z.number().int()).nullable(),
+});
 const chatLogprobs = z
-  .object({ content: z.array(topLogprob.extend({ top_logprobs: z.array(topLogprob) })).nullable(), refusal: z.null() })
+  .object({
+    content: z.array(topLogprob.extend({ top_logprobs: z.array(topLogprob) })).nullable(),
+    refusal: z.null(),
+  })
   .nullable()
-  .meta({ id: 'ChatLogprobs', description: 'With `logprobs: true`: each token, its log-probability (of the model distribution) and `top_logprobs` alternatives.' });
+  .meta({
+    id: 'ChatLogprobs',
+    description:
+      'With `logprobs: true`: each token, its log-probability (of the model distribution) and `top_logprobs` alternatives.',
+  });
 const completionLogprobs = z
-  .object({ tokens: z.array(z.string()), token_logprobs: z.array(z.number()), top_logprobs: z.array(z.record(z.string(), z.number())).nullable(), text_offset: z.array(z.number().int()) })
+  .object({
+    tokens: z.array(z.string()),
+    token_logprobs: z.array(z.number()),
+    top_logprobs: z.array(z.record(z.string(), z.number())).nullable(),
+    text_offset: z.array(z.number().int()),
+  })
   .nullable()
-  .meta({ id: 'CompletionLogprobs', description: 'With `logprobs: N`: each token, its log-probability and the N most likely alternatives.' });
-const head = { id: z.string(), created: z.number().int(), model: z.string().meta({ description: 'The model that served the request.' }), system_fingerprint: z.string() };
+  .meta({
+    id: 'CompletionLogprobs',
+    description:
+      'With `logprobs: N`: each token, its log-probability and the N most likely alternatives.',
+  });
+const head = {
+  id: z.string(),
+  created: z.number().int(),
+  model: z.string().meta({ description: 'The model that served the request.' }),
+  system_fingerprint: z.string(),
+};
 
 export const chatCompletionSchema = z
   .object({
     ...head,
     object: z.literal('chat.completion'),
     choices: z.array(
-      z.object({ index: z.number().int(), message: z.object({ role: z.literal('assistant'), content: z.string() }), logprobs: chatLogprobs, finish_reason: finishReason }),
+      z.object({
+        index: z.number().int(),
+        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        logprobs: chatLogprobs,
+        finish_reason: finishReason,
+      }),
     ),
     usage: usageSchema,
   })
@@ -137,23 +194,42 @@ export const chatCompletionChunkSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+        delta: z.object({
+          role: z.literal('assistant').optional(),
+          content: z.string().optional(),
+        }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
     ),
-    usage: usageSchema.nullish().meta({ description: 'With `stream_options.include_usage`: null on every chunk but the last, which has `choices: []`.' }),
+    usage: usageSchema.nullish().meta({
+      description:
+        'With `stream_options.include_usage`: null on every chunk but the last, which has `choices: []`.',
+    }),
   })
-  .meta({ id: 'ChatCompletionChunk', description: 'One `data:` frame of a streamed chat completion.' });
+  .meta({
+    id: 'ChatCompletionChunk',
+    description: 'One `data:` frame of a streamed chat completion.',
+  });
 
 export const completionSchema = z
   .object({
     ...head,
     object: z.literal('text_completion'),
-    choices: z.array(z.object({ index: z.number().int(), text: z.string(), logprobs: completionLogprobs, finish_reason: finishReason })),
+    choices: z.array(
+      z.object({
+        index: z.number().int(),
+        text: z.string(),
+        logprobs: completionLogprobs,
+        finish_reason: finishReason,
+      }),
+    ),
     usage: usageSchema.nullish(),
   })
-  .meta({ id: 'Completion', description: 'A text completion, or one `data:` frame of a streamed one.' });
+  .meta({
+    id: 'Completion',
+    description: 'A text completion, or one `data:` frame of a streamed one.',
+  });
 
 export const modelCardSchema = z
   .object({
@@ -161,24 +237,39 @@ export const modelCardSchema = z
     object: z.literal('model'),
     created: z.number().int(),
     owned_by: z.string(),
-    placement: z.enum(['edge', 'origin']).optional().meta({ description: 'Extension: where the model runs.' }),
+    placement: z
+      .enum(['edge', 'origin'])
+      .optional()
+      .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
   })
   .meta({ id: 'Model' });
 
-export const modelListSchema = z.object({ object: z.literal('list'), data: z.array(modelCardSchema) }).meta({ id: 'ModelList' });
+export const modelListSchema = z
+  .object({ object: z.literal('list'), data: z.array(modelCardSchema) })
+  .meta({ id: 'ModelList' });
 
 export const errorBodySchema = z
   .object({
     error: z.object({
       message: z.string(),
-      type: z.string().meta({ description: 'invalid_request_error, authentication_error, insufficient_balance, rate_limit_error, server_error, …' }),
-      param: z.string().nullable().meta({ description: 'The request field at fault (dotted path), if any.' }),
+      type: z.string().meta({
+        description:
+          'invalid_request_error, authentication_error, insufficient_balance, rate_limit_error, server_error, …',
+      }),
+      param: z
+        .string()
+        .nullable()
+        .meta({ description: 'The request field at fault (dotted path), if any.' }),
       code: z.string().nullable(),
     }),
   })
-  .meta({ id: 'Error', description: "OpenAI's error shape; in a stream, an error after the first byte arrives as one such `data:` frame." });
+  .meta({
+    id: 'Error',
+    description:
+      "OpenAI's error shape; in a stream, an error after the first byte arrives as one such `data:` frame.",
+  });
 
 const usageTotals = {
   requests: z.number().int().min(0),
@@ -187,7 +278,9 @@ const usageTotals = {
   prompt_cache_miss_tokens: z.number().int().min(0),
   completion_tokens: z.number().int().min(0),
   total_tokens: z.number().int().min(0),
-  cost: z.object({ input_cache_hit: nanos, input_cache_miss: nanos, output: nanos, total: nanos }).meta({ description: 'Nano-units of `currency`.' }),
+  cost: z
+    .object({ input_cache_hit: nanos, input_cache_miss: nanos, output: nanos, total: nanos })
+    .meta({ description: 'Nano-units of `currency`.' }),
 };
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 
@@ -202,13 +295,23 @@ export const usageReportSchema = z
     data: z.array(z.object({ date: isoDay, model: z.string(), ...usageTotals })),
     totals: z.object(usageTotals),
   })
-  .meta({ id: 'UsageReport', description: "The key's usage by day (UTC) and model, from the ledger." });
+  .meta({
+    id: 'UsageReport',
+    description: "The key's usage by day (UTC) and model, from the ledger.",
+  });
 
 export const balanceSchema = z
   .object({
     is_available: z.boolean().meta({ description: 'Whether the balance can pay for a request.' }),
     balance_infos: z.array(
-      z.object({ currency: z.string(), total_balance: z.string(), granted_balance: z.string(), topped_up_balance: z.string() }).meta({ description: 'Exact decimal amounts.' }),
+      z
+        .object({
+          currency: z.string(),
+          total_balance: z.string(),
+          granted_balance: z.string(),
+          topped_up_balance: z.string(),
+        })
+        .meta({ description: 'Exact decimal amounts.' }),
     ),
   })
   .meta({ id: 'Balance', description: "DeepSeek's `GET /user/balance` shape." });

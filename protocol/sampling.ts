@@ -27,18 +27,27 @@ export interface SamplingFields {
  * ('context': all of it). A prompt that fills the context is the prompt's error (`promptParam`);
  * a max_tokens beyond the room is max_tokens'.
  */
-export function resolveMaxTokens(context: number, promptLength: number, fields: Pick<SamplingFields, 'max_tokens'>, defaultMaxTokens: number | 'context', promptParam: string): number {
+export function resolveMaxTokens(
+  context: number,
+  promptLength: number,
+  fields: Pick<SamplingFields, 'max_tokens'>,
+  defaultMaxTokens: number | 'context',
+  promptParam: string,
+): number {
   if (promptLength >= context) throw contextLengthExceeded(context, promptLength, promptParam);
   const room = context - promptLength;
-  const maxTokens = fields.max_tokens ?? (defaultMaxTokens === 'context' ? room : Math.min(defaultMaxTokens, room));
-  if (maxTokens > room) throw contextLengthExceeded(context, promptLength + maxTokens, 'max_tokens');
+  const maxTokens =
+    fields.max_tokens ?? (defaultMaxTokens === 'context' ? room : Math.min(defaultMaxTokens, room));
+  if (maxTokens > room)
+    throw contextLengthExceeded(context, promptLength + maxTokens, 'max_tokens');
   return maxTokens;
 }
 
 /** `stop` as a list (absent: none); each string at most 256 characters. */
 export function normalizeStops(stop: SamplingFields['stop']): string[] {
   const stops = stop == null ? [] : typeof stop === 'string' ? [stop] : stop;
-  if (stops.some((s) => s.length > 256)) throw invalidRequest('Each stop sequence must be at most 256 characters.', 'stop');
+  if (stops.some((s) => s.length > 256))
+    throw invalidRequest('Each stop sequence must be at most 256 characters.', 'stop');
   return stops;
 }
 
@@ -46,9 +55,19 @@ export function normalizeStops(stop: SamplingFields['stop']): string[] {
 export function samplingOptionsOf(f: SamplingFields, vocabSize: number): SamplingOptions {
   const bias = f.logit_bias ?? {};
   const bad = Object.keys(bias).find((id) => Number(id) >= vocabSize);
-  if (bad !== undefined) throw invalidRequest(`logit_bias names token ${bad}, outside the vocabulary (${vocabSize}).`, 'logit_bias');
-  if (f.top_logprobs != null && f.logprobs !== true) throw invalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
-  const logprobs = typeof f.logprobs === 'number' ? f.logprobs : f.logprobs === true ? (f.top_logprobs ?? 0) : undefined;
+  if (bad !== undefined)
+    throw invalidRequest(
+      `logit_bias names token ${bad}, outside the vocabulary (${vocabSize}).`,
+      'logit_bias',
+    );
+  if (f.top_logprobs != null && f.logprobs !== true)
+    throw invalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
+  const logprobs =
+    typeof f.logprobs === 'number'
+      ? f.logprobs
+      : f.logprobs === true
+        ? (f.top_logprobs ?? 0)
+        : undefined;
   return {
     temperature: f.temperature ?? 1,
     topP: f.top_p ?? 1,
@@ -57,10 +76,13 @@ export function samplingOptionsOf(f: SamplingFields, vocabSize: number): Samplin
     minP: f.min_p ?? undefined,
     presencePenalty: f.presence_penalty ?? undefined,
     frequencyPenalty: f.frequency_penalty ?? undefined,
-    logitBias: Object.keys(bias).length ? Object.fromEntries(Object.entries(bias).map(([id, b]) => [Number(id), b])) : undefined,
+    logitBias: Object.keys(bias).length
+      ? Object.fromEntries(Object.entries(bias).map(([id, b]) => [Number(id), b]))
+      : undefined,
     logprobs,
   };
 }
 
 /** Whether a stream ends with a usage chunk (`stream_options.include_usage`). */
-export const includeUsageOf = (f: Pick<SamplingFields, 'stream_options'>): boolean => f.stream_options?.include_usage === true;
+export const includeUsageOf = (f: Pick<SamplingFields, 'stream_options'>): boolean =>
+  f.stream_options?.include_usage === true;

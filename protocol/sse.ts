@@ -1,10 +1,15 @@
 // Server-sent events on the wire, shared by the Worker's routes, the dispatcher's relay and the origin:
 // the response headers, one `data:` frame, and a Response whose body is pulled from a frame source.
 
-export const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' };
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  connection: 'keep-alive',
+};
 
 /** One frame: JSON data, or a literal such as `[DONE]`. */
-export const sseFrame = (data: object | string): string => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+export const sseFrame = (data: object | string): string =>
+  `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
 
 /**
  * An SSE body pulled from `source` (each value is one or more whole frames), so nothing is generated

@@ -21,7 +21,9 @@ const purgeRequest = z
     model: z.string().min(1).optional(),
     cursor: z.string().min(1).optional(),
   })
-  .refine((r) => r.account_id !== undefined || r.model !== undefined, { message: 'name an account_id, a model, or both' });
+  .refine((r) => r.account_id !== undefined || r.model !== undefined, {
+    message: 'name an account_id, a model, or both',
+  });
 
 export function adminCache() {
   const app = new Hono<AppEnv>();
@@ -30,17 +32,33 @@ export function adminCache() {
   app.post('/purge', async (c) => {
     const body = await readBody(c, purgeRequest);
     const kv = c.env.PROMPT_CACHE;
-    if (!kv) throw new ApiError(409, 'The prompt cache is not configured (no PROMPT_CACHE binding).', 'invalid_request_error', 'prompt_cache_disabled');
+    if (!kv)
+      throw new ApiError(
+        409,
+        'The prompt cache is not configured (no PROMPT_CACHE binding).',
+        'invalid_request_error',
+        'prompt_cache_disabled',
+      );
     let prefix = keyPrefix();
     if (body.account_id !== undefined) {
       const account = await getAccount(c.env.DB, body.account_id);
-      if (!account) throw new ApiError(404, `No account '${body.account_id}'.`, 'not_found_error', 'account_not_found', 'account_id');
+      if (!account)
+        throw new ApiError(
+          404,
+          `No account '${body.account_id}'.`,
+          'not_found_error',
+          'account_not_found',
+          'account_id',
+        );
       prefix = keyPrefix(account.tenant_salt) + (body.model === undefined ? '' : `${body.model}@`);
     }
     // A model across tenants has no common prefix: list every entry and match the model part.
     const page = await kv.list({ prefix, cursor: body.cursor, limit: PURGE_PAGE });
-    const doomed = page.keys.map((k) => k.name).filter((name) => body.model === undefined || modelOfKey(name) === body.model);
-    for (let i = 0; i < doomed.length; i += DELETE_CONCURRENCY) await Promise.all(doomed.slice(i, i + DELETE_CONCURRENCY).map((k) => kv.delete(k)));
+    const doomed = page.keys
+      .map((k) => k.name)
+      .filter((name) => body.model === undefined || modelOfKey(name) === body.model);
+    for (let i = 0; i < doomed.length; i += DELETE_CONCURRENCY)
+      await Promise.all(doomed.slice(i, i + DELETE_CONCURRENCY).map((k) => kv.delete(k)));
     return c.json({
       object: 'prompt_cache.purge',
       deleted: doomed.length,

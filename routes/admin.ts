@@ -3,7 +3,16 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { createAccount, getAccount, topUp, type AccountRow } from '../billing/accounts';
-import { authenticate, checkImportedKey, createKey, getKey, hashKey, findKeyByHash, revokeKey, type ApiKeyRow } from '../billing/keys';
+import {
+  authenticate,
+  checkImportedKey,
+  createKey,
+  getKey,
+  hashKey,
+  findKeyByHash,
+  revokeKey,
+  type ApiKeyRow,
+} from '../billing/keys';
 import { sweepStale } from '../billing/ledger';
 import { keyLimitsInput } from '../billing/limits';
 import { LEASE_TTL_MS } from '../billing/rate-limit';
@@ -55,7 +64,8 @@ const keyView = (k: ApiKeyRow) => ({
   revoked_at: k.revoked_at,
 });
 
-const notFound = (what: string, id: string) => new ApiError(404, `No ${what} '${id}'.`, 'not_found_error', `${what}_not_found`);
+const notFound = (what: string, id: string) =>
+  new ApiError(404, `No ${what} '${id}'.`, 'not_found_error', `${what}_not_found`);
 
 export function admin() {
   const app = new Hono<AppEnv>();
@@ -71,7 +81,11 @@ export function admin() {
   app.get('/accounts/:id', async (c) => {
     const account = await getAccount(c.env.DB, c.req.param('id'));
     if (!account) throw notFound('account', c.req.param('id'));
-    const { results } = await c.env.DB.prepare('SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at').bind(account.id).all<ApiKeyRow>();
+    const { results } = await c.env.DB.prepare(
+      'SELECT * FROM api_keys WHERE account_id = ? ORDER BY created_at',
+    )
+      .bind(account.id)
+      .all<ApiKeyRow>();
     return c.json({ ...accountView(account), keys: results.map(keyView) });
   });
 
@@ -79,7 +93,15 @@ export function admin() {
     const body = await readBody(c, newTopUp);
     const balance = await topUp(c.env.DB, c.req.param('id'), body.amount, body.note);
     if (balance === null) throw notFound('account', c.req.param('id'));
-    return c.json({ account_id: c.req.param('id'), currency: prices.currency, balance: formatAmount(balance), balance_nanos: balance }, 201);
+    return c.json(
+      {
+        account_id: c.req.param('id'),
+        currency: prices.currency,
+        balance: formatAmount(balance),
+        balance_nanos: balance,
+      },
+      201,
+    );
   });
 
   app.post('/keys', async (c) => {
@@ -87,11 +109,23 @@ export function admin() {
     if (body.key !== undefined) {
       const problem = checkImportedKey(body.key);
       if (problem) throw invalidRequest(problem, 'key', 'invalid_value');
-      if (await findKeyByHash(c.env.DB, await hashKey(body.key))) throw new ApiError(409, 'This key already exists.', 'invalid_request_error', 'key_exists', 'key');
+      if (await findKeyByHash(c.env.DB, await hashKey(body.key)))
+        throw new ApiError(
+          409,
+          'This key already exists.',
+          'invalid_request_error',
+          'key_exists',
+          'key',
+        );
     }
     if (!(await getAccount(c.env.DB, body.account_id))) throw notFound('account', body.account_id);
     const limits = { rpm: body.rpm, tpm: body.tpm, maxConcurrency: body.max_concurrency };
-    const { row, key } = await createKey(c.env.DB, { accountId: body.account_id, name: body.name, key: body.key, limits: defined(limits) });
+    const { row, key } = await createKey(c.env.DB, {
+      accountId: body.account_id,
+      name: body.name,
+      key: body.key,
+      limits: defined(limits),
+    });
     return c.json({ ...keyView(row), key }, 201);
   });
 
@@ -100,7 +134,11 @@ export function admin() {
     const row = await findKeyByHash(c.env.DB, await hashKey(key));
     if (!row) throw notFound('key', keyHintOf(key));
     const account = await getAccount(c.env.DB, row.account_id);
-    return c.json({ ...keyView(row), active: (await authenticate(c.env.DB, key)) !== null, account: account && accountView(account) });
+    return c.json({
+      ...keyView(row),
+      active: (await authenticate(c.env.DB, key)) !== null,
+      account: account && accountView(account),
+    });
   });
 
   app.delete('/keys/:id', async (c) => {

@@ -49,7 +49,15 @@ export function createApp(deps: AppDeps) {
   app.route('/v1/completions', completions(resolve, dispatcher));
 
   app.notFound((c) =>
-    errorResponse(c, new ApiError(404, `Unknown endpoint: ${c.req.method} ${new URL(c.req.url).pathname}`, 'not_found_error', 'unknown_url')),
+    errorResponse(
+      c,
+      new ApiError(
+        404,
+        `Unknown endpoint: ${c.req.method} ${new URL(c.req.url).pathname}`,
+        'not_found_error',
+        'unknown_url',
+      ),
+    ),
   );
   app.onError((err, c) => errorResponse(c, err));
   return app;

@@ -29,37 +29,65 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     }
     // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
     const routed = await routeGeneration(c, dispatcher, req.model, {
-      endpoint: 'chat.completions', request: req, prompt: chatPromptText(req.messages), maxTokens: req.max_tokens ?? req.max_completion_tokens,
-      stream: req.stream === true, includeUsage: req.stream_options?.include_usage === true,
+      endpoint: 'chat.completions',
+      request: req,
+      prompt: chatPromptText(req.messages),
+      maxTokens: req.max_tokens ?? req.max_completion_tokens,
+      stream: req.stream === true,
+      includeUsage: req.stream_options?.include_usage === true,
     });
     if ('response' in routed) return routed.response;
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
-    const prompt = model.chatTemplate ? renderChat(model.chatTemplate, req.messages) : renderPlainTemplate(req.messages);
-    const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', { bos: !model.chatTemplate });
+    const prompt = model.chatTemplate
+      ? renderChat(model.chatTemplate, req.messages)
+      : renderPlainTemplate(req.messages);
+    const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
+      bos: !model.chatTemplate,
+    });
     plan.n = req.n ?? 1;
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
-    const replay = await admit(c, plan, { endpoint: 'chat.completions', model: model.manifest.id, placement: 'edge', servedBy, request: req });
+    const replay = await admit(c, plan, {
+      endpoint: 'chat.completions',
+      model: model.manifest.id,
+      placement: 'edge',
+      servedBy,
+      request: req,
+    });
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
     // A stream is a fresh Response: it carries the request id itself.
-    const headers: Record<string, string> = { 'x-request-id': requestId, 'x-served-by': servedBy, ...routed.headers, ...(replay ? { 'idempotent-replayed': 'true' } : {}) };
+    const headers: Record<string, string> = {
+      'x-request-id': requestId,
+      'x-served-by': servedBy,
+      ...routed.headers,
+      ...(replay ? { 'idempotent-replayed': 'true' } : {}),
+    };
 
     if (req.stream) {
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason, index: number, logprobs?: TokenLogprob[]) =>
-        chatChunk(base, index, delta, finish, logprobs, plan.includeUsage);
+      const chunk = (
+        delta: ChatCompletionChunk['choices'][0]['delta'],
+        finish: FinishReason,
+        index: number,
+        logprobs?: TokenLogprob[],
+      ) => chatChunk(base, index, delta, finish, logprobs, plan.includeUsage);
       const frames: Frames = {
         opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
         delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
-        finish: (reason, usage, index) => ({ ...chunk({}, reason, index), ...(usage ? { usage } : {}) }),
+        finish: (reason, usage, index) => ({
+          ...chunk({}, reason, index),
+          ...(usage ? { usage } : {}),
+        }),
         usage: (usage: Usage) => chatUsageChunk(base, usage),
       };
-      return replay ? replayStream(replay, frames, plan.includeUsage, headers) : streamResponse(plan, frames, headers);
+      return replay
+        ? replayStream(replay, frames, plan.includeUsage, headers)
+        : streamResponse(plan, frames, headers);
     }
 
     const result = replay ?? (await runToEnd(plan, c.req.raw.signal));
@@ -80,11 +108,18 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
 }
 
 /** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
-function renderChat(template: NonNullable<EdgeModel['chatTemplate']>, messages: Parameters<typeof renderPlainTemplate>[0]): string {
+function renderChat(
+  template: NonNullable<EdgeModel['chatTemplate']>,
+  messages: Parameters<typeof renderPlainTemplate>[0],
+): string {
   try {
     return template.render(messages);
   } catch (err) {
-    if (err instanceof ChatTemplateError) throw invalidRequest(`The model's chat template rejected the messages: ${err.message}`, 'messages');
+    if (err instanceof ChatTemplateError)
+      throw invalidRequest(
+        `The model's chat template rejected the messages: ${err.message}`,
+        'messages',
+      );
     throw err;
   }
 }

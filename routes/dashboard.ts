@@ -10,7 +10,8 @@ export function dashboard() {
     c.html(page, 200, {
       'cache-control': 'no-cache',
       // The page's own inline script and style only; it talks to this origin alone.
-      'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
+      'content-security-policy':
+        "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
     }),
   );
   return app;

@@ -7,7 +7,12 @@ import { ApiError, serverError } from '../protocol/errors';
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof HTTPException) {
-    const type = err.status === 413 ? 'invalid_request_error' : err.status >= 500 ? 'server_error' : 'invalid_request_error';
+    const type =
+      err.status === 413
+        ? 'invalid_request_error'
+        : err.status >= 500
+          ? 'server_error'
+          : 'invalid_request_error';
     const code = err.status === 413 ? 'request_too_large' : null;
     return new ApiError(err.status, err.message || 'Request failed.', type, code);
   }

@@ -6,7 +6,12 @@ import type { Context } from 'hono';
 import type { Admission, Meter, Outcome } from '../billing/meter';
 import { countsOf } from '../billing/wire';
 import type { PromptCacheUse } from '../dispatch/prompt-cache';
-import type { GeneratedToken, GenerateOptions, GenerationResult as EngineResult, LlamaModel } from '../engine/index';
+import type {
+  GeneratedToken,
+  GenerateOptions,
+  GenerationResult as EngineResult,
+  LlamaModel,
+} from '../engine/index';
 import type { FinishReason, TokenLogprob } from '../protocol/responses';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -52,7 +57,8 @@ export interface Frames {
   usage(usage: Usage): object;
 }
 
-const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason => (reason === 'length' ? 'length' : 'stop');
+const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
+  reason === 'length' ? 'length' : 'stop';
 
 /**
  * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
@@ -70,23 +76,41 @@ const generate = (plan: GenerationPlan, signal: AbortSignal | undefined, choice 
 const choicesOf = (plan: GenerationPlan) => plan.n ?? 1;
 
 /** Collects the run's logprobs when the request asked for them. */
-const collectorOf = (plan: GenerationPlan) => (plan.options.logprobs === undefined ? null : new LogprobCollector(plan.engine.tokenizer, plan.promptIds));
+const collectorOf = (plan: GenerationPlan) =>
+  plan.options.logprobs === undefined
+    ? null
+    : new LogprobCollector(plan.engine.tokenizer, plan.promptIds);
 
 /** Usage of finished runs (the prompt counts once): hits are the prompt tokens really restored. */
 const usageOf = (runs: EngineResult[]): Usage =>
-  makeUsage(runs[0].promptTokens, runs.reduce((n, r) => n + r.completionTokens, 0), runs[0].cachedTokens ?? 0);
+  makeUsage(
+    runs[0].promptTokens,
+    runs.reduce((n, r) => n + r.completionTokens, 0),
+    runs[0].cachedTokens ?? 0,
+  );
 
-const resultOf = (choices: ChoiceResult[], runs: EngineResult[]): GenerationResult =>
-  ({ ...choices[0], usage: usageOf(runs), ...(choices.length > 1 ? { choices } : {}) });
+const resultOf = (choices: ChoiceResult[], runs: EngineResult[]): GenerationResult => ({
+  ...choices[0],
+  usage: usageOf(runs),
+  ...(choices.length > 1 ? { choices } : {}),
+});
 
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
  * 402/409/422/429). Returns the stored result when this is a retry of a completed idempotent request.
  */
-export async function admit(c: Context<AppEnv>, plan: GenerationPlan, a: Omit<Admission, 'promptTokens' | 'maxTokens'>): Promise<GenerationResult | null> {
+export async function admit(
+  c: Context<AppEnv>,
+  plan: GenerationPlan,
+  a: Omit<Admission, 'promptTokens' | 'maxTokens'>,
+): Promise<GenerationResult | null> {
   const meter = c.get('meter');
   if (!meter) return null;
-  const replay = await meter.admit({ ...a, promptTokens: plan.promptIds.length, maxTokens: plan.options.maxTokens * choicesOf(plan) });
+  const replay = await meter.admit({
+    ...a,
+    promptTokens: plan.promptIds.length,
+    maxTokens: plan.options.maxTokens * choicesOf(plan),
+  });
   plan.meter = meter;
   return replay === null ? null : (JSON.parse(replay) as GenerationResult);
 }
@@ -99,15 +123,27 @@ const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
 });
 
 /** Settles a finished generation and puts its cost into its usage. */
-async function billed(plan: GenerationPlan, result: GenerationResult, aborted: boolean): Promise<GenerationResult> {
-  const replay = (cost: Usage['cost']) => JSON.stringify({ ...result, usage: { ...result.usage, cost } });
-  const cost = await plan.meter?.finish({ status: aborted ? 'disconnected' : 'completed', ...countsOf(result.usage), replay });
+async function billed(
+  plan: GenerationPlan,
+  result: GenerationResult,
+  aborted: boolean,
+): Promise<GenerationResult> {
+  const replay = (cost: Usage['cost']) =>
+    JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+  const cost = await plan.meter?.finish({
+    status: aborted ? 'disconnected' : 'completed',
+    ...countsOf(result.usage),
+    replay,
+  });
   if (cost) result.usage.cost = cost;
   return result;
 }
 
 /** Runs every choice to the end (or abort) and returns the texts. A failure bills nothing: nothing was delivered. */
-export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Promise<GenerationResult> {
+export async function runToEnd(
+  plan: GenerationPlan,
+  signal?: AbortSignal,
+): Promise<GenerationResult> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
   try {
@@ -118,7 +154,11 @@ export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Prom
       for (let step = await iterator.next(); ; step = await iterator.next()) {
         if (step.done) {
           runs.push(step.value);
-          choices.push({ text, finishReason: finishOf(step.value.finishReason), ...(logprobs ? { logprobs: logprobs.all } : {}) });
+          choices.push({
+            text,
+            finishReason: finishOf(step.value.finishReason),
+            ...(logprobs ? { logprobs: logprobs.all } : {}),
+          });
           break;
         }
         text += step.value.text;
@@ -136,7 +176,11 @@ export async function runToEnd(plan: GenerationPlan, signal?: AbortSignal): Prom
  * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
  * An error after the first byte becomes an `error` frame, and the stream closes either way.
  */
-export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Record<string, string>): Response {
+export function streamResponse(
+  plan: GenerationPlan,
+  frames: Frames,
+  headers: Record<string, string>,
+): Response {
   const abort = new AbortController();
   const state = { settled: false };
   const source = sseFrames(plan, frames, abort.signal, state);
@@ -149,12 +193,18 @@ export function streamResponse(plan: GenerationPlan, frames: Frames, headers: Re
 }
 
 /** A stored result (an idempotent retry) streamed in the same frames as the original. */
-export function replayStream(result: GenerationResult, frames: Frames, includeUsage: boolean, headers: Record<string, string>): Response {
+export function replayStream(
+  result: GenerationResult,
+  frames: Frames,
+  includeUsage: boolean,
+  headers: Record<string, string>,
+): Response {
   async function* replay(): AsyncGenerator<string> {
     const choices = result.choices ?? [result];
     for (const [i, choice] of choices.entries()) {
       for (const f of frames.opening(i)) yield sseFrame(f);
-      if (choice.text || choice.logprobs?.length) yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
+      if (choice.text || choice.logprobs?.length)
+        yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
       if (i < choices.length - 1) yield sseFrame(frames.finish(choice.finishReason, undefined, i));
     }
     yield* closing(result, choices.length - 1, frames, includeUsage);
@@ -163,14 +213,26 @@ export function replayStream(result: GenerationResult, frames: Frames, includeUs
 }
 
 /** The last choice's finish frame (with the cost when no usage chunk follows), the usage chunk, [DONE]. */
-function* closing(result: GenerationResult, last: number, frames: Frames, includeUsage: boolean): Generator<string> {
+function* closing(
+  result: GenerationResult,
+  last: number,
+  frames: Frames,
+  includeUsage: boolean,
+): Generator<string> {
   const reason = (result.choices?.[last] ?? result).finishReason;
-  yield sseFrame(frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last));
+  yield sseFrame(
+    frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last),
+  );
   if (includeUsage) yield sseFrame(frames.usage(result.usage));
   yield sseFrame('[DONE]');
 }
 
-async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSignal, state: { settled: boolean }): AsyncGenerator<string> {
+async function* sseFrames(
+  plan: GenerationPlan,
+  frames: Frames,
+  signal: AbortSignal,
+  state: { settled: boolean },
+): AsyncGenerator<string> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
   let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
@@ -184,7 +246,11 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
           runs.push(step.value);
-          choices.push({ text, finishReason: finishOf(step.value.finishReason), ...(logprobs ? { logprobs: logprobs.all } : {}) });
+          choices.push({
+            text,
+            finishReason: finishOf(step.value.finishReason),
+            ...(logprobs ? { logprobs: logprobs.all } : {}),
+          });
           break;
         }
         produced++;
@@ -195,7 +261,12 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
         state.settled = true;
-        yield* closing(await billed(plan, resultOf(choices, runs), aborted), i, frames, plan.includeUsage);
+        yield* closing(
+          await billed(plan, resultOf(choices, runs), aborted),
+          i,
+          frames,
+          plan.includeUsage,
+        );
         return;
       }
       yield sseFrame(frames.finish(choices[i].finishReason, undefined, i));
@@ -209,7 +280,8 @@ async function* sseFrames(plan: GenerationPlan, frames: Frames, signal: AbortSig
   } finally {
     await tokens?.return(undefined as never);
     // The client went away mid-stream: bill the prompt and the tokens produced so far.
-    if (!state.settled) await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+    if (!state.settled)
+      await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
     state.settled = true;
   }
 }

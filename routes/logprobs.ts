@@ -12,7 +12,10 @@ export class LogprobCollector {
   private pending: TokenLogprob[] = [];
   readonly all: TokenLogprob[] = [];
 
-  constructor(private readonly tokenizer: TextTokenizer, promptIds: number[]) {
+  constructor(
+    private readonly tokenizer: TextTokenizer,
+    promptIds: number[],
+  ) {
     this.prev = promptIds[promptIds.length - 1];
   }
 
@@ -24,7 +27,10 @@ export class LogprobCollector {
       const bytes = this.tokenizer.decodePiece(prev, id);
       return { token: decoder.decode(bytes), logprob, bytes: Array.from(bytes) };
     };
-    const e: TokenLogprob = { ...entry(token.id, token.logprobs.logprob), top_logprobs: token.logprobs.top.map((t) => entry(t.id, t.logprob)) };
+    const e: TokenLogprob = {
+      ...entry(token.id, token.logprobs.logprob),
+      top_logprobs: token.logprobs.top.map((t) => entry(t.id, t.logprob)),
+    };
     this.pending.push(e);
     this.all.push(e);
   }
@@ -47,7 +53,9 @@ export function completionLogprobs(entries: TokenLogprob[], start = 0): Completi
   return {
     tokens: entries.map((e) => e.token),
     token_logprobs: entries.map((e) => e.logprob),
-    top_logprobs: entries.map((e) => Object.fromEntries(e.top_logprobs.map((t) => [t.token, t.logprob]))),
+    top_logprobs: entries.map((e) =>
+      Object.fromEntries(e.top_logprobs.map((t) => [t.token, t.logprob])),
+    ),
     text_offset: textOffset,
   };
 }

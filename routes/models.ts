@@ -39,15 +39,25 @@ const originCard = (m: OriginPool): ModelCard => ({
 function priced(card: ModelCard, fallbacks: string[]) {
   const p = prices.file.models[card.id] ?? prices.file.defaults[card.placement ?? 'edge'];
   const perMillion = (micros: number) => formatAmount(micros * 1000, 0); // micro-units → exact decimal text
-  const pricing = { currency: prices.currency, per: '1M tokens', input_cache_hit: perMillion(p.input_cache_hit), input_cache_miss: perMillion(p.input_cache_miss), output: perMillion(p.output) };
+  const pricing = {
+    currency: prices.currency,
+    per: '1M tokens',
+    input_cache_hit: perMillion(p.input_cache_hit),
+    input_cache_miss: perMillion(p.input_cache_miss),
+    output: perMillion(p.output),
+  };
   return { ...card, pricing, ...(fallbacks.length ? { fallbacks } : {}) };
 }
 
 /** Origin models from the registry, then the edge models in R2 (the registry may add their fallbacks). */
 async function listAll(c: Context<AppEnv>, registry: EdgeRegistry, dispatcher: Dispatcher) {
   const entries = dispatcher.registry(c.env).list();
-  const origins = entries.flatMap((m) => (m.placement === 'origin' ? [priced(originCard(m), m.fallbacks)] : []));
-  const edge = (await registry.list(c.env.MODELS)).map((m) => priced(card(m), dispatcher.registry(c.env).get(m.id)?.fallbacks ?? []));
+  const origins = entries.flatMap((m) =>
+    m.placement === 'origin' ? [priced(originCard(m), m.fallbacks)] : [],
+  );
+  const edge = (await registry.list(c.env.MODELS)).map((m) =>
+    priced(card(m), dispatcher.registry(c.env).get(m.id)?.fallbacks ?? []),
+  );
   return [...origins, ...edge.filter((e) => !origins.some((o) => o.id === e.id))];
 }
 

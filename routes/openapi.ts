@@ -33,32 +33,81 @@ interface Operation {
 
 const GENERATION_ERRORS = [400, 401, 402, 404, 409, 422, 429];
 const idempotencyKey = {
-  name: 'idempotency-key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 },
-  description: 'Retries of a request with the same key are answered from the first and billed once.',
+  name: 'idempotency-key',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', maxLength: 255 },
+  description:
+    'Retries of a request with the same key are answered from the first and billed once.',
 };
-const dateQuery = (name: string, description: string) => ({ name, in: 'query', required: false, description, schema: { type: 'string', format: 'date' } });
+const dateQuery = (name: string, description: string) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema: { type: 'string', format: 'date' },
+});
 
 const operations: Operation[] = [
   {
-    method: 'post', path: '/v1/chat/completions', operationId: 'createChatCompletion', summary: 'Chat completion, JSON or SSE',
-    request: chatCompletionRequest, response: chatCompletionSchema, streamItem: chatCompletionChunkSchema, errors: GENERATION_ERRORS,
+    method: 'post',
+    path: '/v1/chat/completions',
+    operationId: 'createChatCompletion',
+    summary: 'Chat completion, JSON or SSE',
+    request: chatCompletionRequest,
+    response: chatCompletionSchema,
+    streamItem: chatCompletionChunkSchema,
+    errors: GENERATION_ERRORS,
     parameters: [idempotencyKey],
   },
   {
-    method: 'post', path: '/v1/completions', operationId: 'createCompletion', summary: 'Legacy text completion, JSON or SSE',
-    request: completionRequest, response: completionSchema, streamItem: completionSchema, errors: GENERATION_ERRORS,
+    method: 'post',
+    path: '/v1/completions',
+    operationId: 'createCompletion',
+    summary: 'Legacy text completion, JSON or SSE',
+    request: completionRequest,
+    response: completionSchema,
+    streamItem: completionSchema,
+    errors: GENERATION_ERRORS,
     parameters: [idempotencyKey],
   },
-  { method: 'get', path: '/v1/models', operationId: 'listModels', summary: 'Models this server can run', response: modelListSchema, errors: [401] },
   {
-    method: 'get', path: '/v1/models/{model}', operationId: 'retrieveModel', summary: 'One model', response: modelCardSchema, errors: [401, 404],
+    method: 'get',
+    path: '/v1/models',
+    operationId: 'listModels',
+    summary: 'Models this server can run',
+    response: modelListSchema,
+    errors: [401],
+  },
+  {
+    method: 'get',
+    path: '/v1/models/{model}',
+    operationId: 'retrieveModel',
+    summary: 'One model',
+    response: modelCardSchema,
+    errors: [401, 404],
     parameters: [{ name: 'model', in: 'path', required: true, schema: { type: 'string' } }],
   },
   {
-    method: 'get', path: '/v1/usage', operationId: 'retrieveUsage', summary: "This key's tokens and costs by day and model", response: usageReportSchema, errors: [400, 401],
-    parameters: [dateQuery('start_date', 'First day (UTC); default 29 days before end_date.'), dateQuery('end_date', 'Last day (UTC); default today.')],
+    method: 'get',
+    path: '/v1/usage',
+    operationId: 'retrieveUsage',
+    summary: "This key's tokens and costs by day and model",
+    response: usageReportSchema,
+    errors: [400, 401],
+    parameters: [
+      dateQuery('start_date', 'First day (UTC); default 29 days before end_date.'),
+      dateQuery('end_date', 'Last day (UTC); default today.'),
+    ],
   },
-  { method: 'get', path: '/user/balance', operationId: 'retrieveBalance', summary: "The account's balance (DeepSeek's shape)", response: balanceSchema, errors: [401] },
+  {
+    method: 'get',
+    path: '/user/balance',
+    operationId: 'retrieveBalance',
+    summary: "The account's balance (DeepSeek's shape)",
+    response: balanceSchema,
+    errors: [401],
+  },
 ];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
@@ -79,10 +128,17 @@ export function schemaRef(schema: z.ZodType): { $ref: string } {
 }
 
 function componentSchemas(): Record<string, unknown> {
-  const { schemas } = z.toJSONSchema(z.globalRegistry, { io: 'input', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` });
-  if ('__shared' in schemas) throw new Error('openapi: a shared schema has no id; give it .meta({ id })');
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
+    io: 'input',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  if ('__shared' in schemas)
+    throw new Error('openapi: a shared schema has no id; give it .meta({ id })');
   // Components are fragments of this document, not standalone JSON Schema resources.
-  return Object.fromEntries(Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]));
+  return Object.fromEntries(
+    Object.entries(schemas).map(([id, { $schema: _s, $id: _i, ...rest }]) => [id, rest]),
+  );
 }
 
 function pathItem(op: Operation) {
@@ -91,21 +147,36 @@ function pathItem(op: Operation) {
     ? {
         ...json(op.response),
         'text/event-stream': {
-          schema: { type: 'string', description: 'Server-sent events: `data: <item>` frames, then `data: [DONE]`.' },
+          schema: {
+            type: 'string',
+            description: 'Server-sent events: `data: <item>` frames, then `data: [DONE]`.',
+          },
           'x-item-schema': schemaRef(op.streamItem),
         },
       }
     : json(op.response);
-  const errors = Object.fromEntries(op.errors.map((s) => [String(s), { description: ERROR_DESCRIPTIONS[s], content: json(errorBodySchema) }]));
+  const errors = Object.fromEntries(
+    op.errors.map((s) => [
+      String(s),
+      { description: ERROR_DESCRIPTIONS[s], content: json(errorBodySchema) },
+    ]),
+  );
   return {
     operationId: op.operationId,
     summary: op.summary,
     ...(op.parameters ? { parameters: op.parameters } : {}),
     ...(op.request ? { requestBody: { required: true, content: json(op.request) } } : {}),
     responses: {
-      '200': { description: 'OK', headers: { 'x-request-id': { schema: { type: 'string' } } }, content: ok },
+      '200': {
+        description: 'OK',
+        headers: { 'x-request-id': { schema: { type: 'string' } } },
+        content: ok,
+      },
       ...errors,
-      default: { description: 'Any other error, in the same shape.', content: json(errorBodySchema) },
+      default: {
+        description: 'Any other error, in the same shape.',
+        content: json(errorBodySchema),
+      },
     },
   };
 }
@@ -118,14 +189,21 @@ export function buildOpenApiDocument() {
     info: {
       title: 'edge-inference',
       version: '0.1.0',
-      description: 'OpenAI/DeepSeek-compatible inference API. Every response carries `x-request-id`; generation responses carry `x-served-by`.',
+      description:
+        'OpenAI/DeepSeek-compatible inference API. Every response carries `x-request-id`; generation responses carry `x-served-by`.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths,
     components: {
       schemas: componentSchemas(),
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: '`Authorization: Bearer <API key>`' } },
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: '`Authorization: Bearer <API key>`',
+        },
+      },
     },
   };
 }

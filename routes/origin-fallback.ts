@@ -21,21 +21,42 @@ export interface Fallbacks {
   chain: string[];
 }
 
-type Serve = (c: Context<AppEnv>, d: Dispatcher, pool: OriginPool, call: OriginCall, fallbacks: Fallbacks) => Promise<OriginOutcome>;
+type Serve = (
+  c: Context<AppEnv>,
+  d: Dispatcher,
+  pool: OriginPool,
+  call: OriginCall,
+  fallbacks: Fallbacks,
+) => Promise<OriginOutcome>;
 
 /** The next fallback, or `err` when none is left (or the request itself was refused). */
 export async function fallBack(
-  c: Context<AppEnv>, d: Dispatcher, pool: OriginPool, call: OriginCall, fallbacks: Fallbacks, err: ApiError, admitted: boolean, serve: Serve,
+  c: Context<AppEnv>,
+  d: Dispatcher,
+  pool: OriginPool,
+  call: OriginCall,
+  fallbacks: Fallbacks,
+  err: ApiError,
+  admitted: boolean,
+  serve: Serve,
 ): Promise<OriginOutcome> {
   const next = nextFallback(fallbacks.chain, fallbacks.tried);
   const refused = err instanceof UpstreamError && err.clientError;
-  if (admitted) await c.get('meter')?.finish({ status: 'failed', promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
+  if (admitted)
+    await c
+      .get('meter')
+      ?.finish({ status: 'failed', promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
   if (next === null || refused) throw err;
-  console.warn(`request ${c.get('requestId')}: ${pool.id} unavailable (${err.message}); falling back to ${next}`);
+  console.warn(
+    `request ${c.get('requestId')}: ${pool.id} unavailable (${err.message}); falling back to ${next}`,
+  );
   if (admitted && c.get('meter')) c.set('meter', freshMeter(c));
   const target = fallbackTarget(d.registry(c.env), next);
   if (target.kind === 'edge') return { fallback: target.id };
-  return serve(c, d, target.pool, call, { tried: fallbacks.tried, chain: [...fallbacks.chain, ...target.pool.fallbacks] });
+  return serve(c, d, target.pool, call, {
+    tried: fallbacks.tried,
+    chain: [...fallbacks.chain, ...target.pool.fallbacks],
+  });
 }
 
 /**
@@ -45,8 +66,13 @@ export async function fallBack(
  */
 function freshMeter(c: Context<AppEnv>): Meter {
   return new Meter({
-    db: c.env.DB, limiter: c.env.RATE_LIMITER, prices, key: c.get('key'), requestId: c.get('requestId'),
-    idempotencyKey: c.req.header('idempotency-key') || null, waitUntil: waitUntilOf(c),
+    db: c.env.DB,
+    limiter: c.env.RATE_LIMITER,
+    prices,
+    key: c.get('key'),
+    requestId: c.get('requestId'),
+    idempotencyKey: c.req.header('idempotency-key') || null,
+    waitUntil: waitUntilOf(c),
   });
 }
 

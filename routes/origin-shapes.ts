@@ -36,13 +36,46 @@ export const originShapes = {
       ...base,
       object: 'chat.completion',
       system_fingerprint: ORIGIN_FINGERPRINT,
-      choices: [{ index: 0, message: { role: 'assistant', content: r.text, ...(r.reasoning ? { reasoning_content: r.reasoning } : {}) }, logprobs: null, finish_reason: r.finishReason }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: r.text,
+            ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
+          },
+          logprobs: null,
+          finish_reason: r.finishReason,
+        },
+      ],
       usage: r.usage,
     }),
     frames: (base: Base, r: RelayResult) => [
-      { ...base, object: 'chat.completion.chunk', system_fingerprint: ORIGIN_FINGERPRINT, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] },
-      { ...base, object: 'chat.completion.chunk', system_fingerprint: ORIGIN_FINGERPRINT, choices: [{ index: 0, delta: { content: r.text }, logprobs: null, finish_reason: null }] },
-      { ...base, object: 'chat.completion.chunk', system_fingerprint: ORIGIN_FINGERPRINT, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: r.finishReason }] },
+      {
+        ...base,
+        object: 'chat.completion.chunk',
+        system_fingerprint: ORIGIN_FINGERPRINT,
+        choices: [
+          {
+            index: 0,
+            delta: { role: 'assistant', content: '' },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ],
+      },
+      {
+        ...base,
+        object: 'chat.completion.chunk',
+        system_fingerprint: ORIGIN_FINGERPRINT,
+        choices: [{ index: 0, delta: { content: r.text }, logprobs: null, finish_reason: null }],
+      },
+      {
+        ...base,
+        object: 'chat.completion.chunk',
+        system_fingerprint: ORIGIN_FINGERPRINT,
+        choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: r.finishReason }],
+      },
     ],
   },
   completions: {
@@ -57,19 +90,45 @@ export const originShapes = {
       usage: r.usage,
     }),
     frames: (base: Base, r: RelayResult) => [
-      { ...base, object: 'text_completion', system_fingerprint: ORIGIN_FINGERPRINT, choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: null }] },
-      { ...base, object: 'text_completion', system_fingerprint: ORIGIN_FINGERPRINT, choices: [{ index: 0, text: '', logprobs: null, finish_reason: r.finishReason }] },
+      {
+        ...base,
+        object: 'text_completion',
+        system_fingerprint: ORIGIN_FINGERPRINT,
+        choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: null }],
+      },
+      {
+        ...base,
+        object: 'text_completion',
+        system_fingerprint: ORIGIN_FINGERPRINT,
+        choices: [{ index: 0, text: '', logprobs: null, finish_reason: r.finishReason }],
+      },
     ],
   },
 } as const;
 
 /** A completed origin generation stored under an idempotency key, answered again in the caller's form. */
-export function replayOrigin(c: Context<AppEnv>, call: OriginCall, base: Base, r: RelayResult, headers: Record<string, string>): Response {
+export function replayOrigin(
+  c: Context<AppEnv>,
+  call: OriginCall,
+  base: Base,
+  r: RelayResult,
+  headers: Record<string, string>,
+): Response {
   const shape = originShapes[call.endpoint];
-  if (!call.stream) return c.json(shape.body(base, r), 200, { ...headers, ...costHeaders(r.usage) });
-  const frames: object[] = shape.frames(base, r).map((f) => (call.includeUsage ? { ...f, usage: null } : f));
+  if (!call.stream)
+    return c.json(shape.body(base, r), 200, { ...headers, ...costHeaders(r.usage) });
+  const frames: object[] = shape
+    .frames(base, r)
+    .map((f) => (call.includeUsage ? { ...f, usage: null } : f));
   const last = frames.length - 1;
-  if (call.includeUsage) frames.push({ ...base, object: shape.chunkObject, system_fingerprint: ORIGIN_FINGERPRINT, choices: [], usage: r.usage });
+  if (call.includeUsage)
+    frames.push({
+      ...base,
+      object: shape.chunkObject,
+      system_fingerprint: ORIGIN_FINGERPRINT,
+      choices: [],
+      usage: r.usage,
+    });
   else if (r.usage.cost) frames[last] = { ...frames[last], usage: r.usage };
   const body = [...frames.map((f) => sseFrame(f)), sseFrame('[DONE]')].join('');
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });

@@ -6,7 +6,13 @@ import type { EdgeModel } from '../dispatch/edge-registry';
 import { promptCacheSettings } from '../dispatch/prompt-cache';
 import { kvShapeOf } from '../engine/index';
 import { invalidRequest } from '../protocol/errors';
-import { includeUsageOf, normalizeStops, resolveMaxTokens, samplingOptionsOf, type SamplingFields } from '../protocol/sampling';
+import {
+  includeUsageOf,
+  normalizeStops,
+  resolveMaxTokens,
+  samplingOptionsOf,
+  type SamplingFields,
+} from '../protocol/sampling';
 import type { AppEnv } from './env';
 import type { GenerationPlan } from './generation';
 
@@ -25,7 +31,13 @@ export function makePlan(
   const { engine } = model;
   const promptIds = engine.tokenizer.encode(prompt, { bos: encode.bos, eos: false });
   if (promptIds.length === 0) throw invalidRequest('The prompt encodes to no tokens.', promptParam);
-  const maxTokens = resolveMaxTokens(engine.config.seqLen, promptIds.length, fields, defaultMaxTokens, promptParam);
+  const maxTokens = resolveMaxTokens(
+    engine.config.seqLen,
+    promptIds.length,
+    fields,
+    defaultMaxTokens,
+    promptParam,
+  );
   const stop = normalizeStops(fields.stop);
   return {
     engine,
@@ -53,13 +65,31 @@ function waitUntilOf(c: Context<AppEnv>): (p: Promise<unknown>) => void {
  * after the response; the lookup's time goes into a Server-Timing header. Off when the request says `cache: false`, without a PROMPT_CACHE binding, or
  * with PROMPT_CACHE_CODEC=off.
  */
-export async function attachPromptCache(c: Context<AppEnv>, plan: GenerationPlan, model: EdgeModel, requested: boolean | null | undefined): Promise<void> {
+export async function attachPromptCache(
+  c: Context<AppEnv>,
+  plan: GenerationPlan,
+  model: EdgeModel,
+  requested: boolean | null | undefined,
+): Promise<void> {
   const kv = c.env.PROMPT_CACHE;
   const settings = promptCacheSettings(c.env);
   if (requested === false || !kv || !settings) return;
-  const scope = { tenantSalt: tenantSaltOf(c), modelId: model.manifest.id, weightsDigest: model.weightsDigest, shape: kvShapeOf(model.engine.config) };
-  plan.promptCache = await model.promptCache.open({ kv, settings, waitUntil: waitUntilOf(c) }, scope, plan.promptIds);
+  const scope = {
+    tenantSalt: tenantSaltOf(c),
+    modelId: model.manifest.id,
+    weightsDigest: model.weightsDigest,
+    shape: kvShapeOf(model.engine.config),
+  };
+  plan.promptCache = await model.promptCache.open(
+    { kv, settings, waitUntil: waitUntilOf(c) },
+    scope,
+    plan.promptIds,
+  );
   const t = plan.promptCache.timing;
   // On c.res, not c.header(): a stream is a fresh Response, and Hono carries c.res's headers over to it.
-  if (t) c.res.headers.append('server-timing', `pc-hash;dur=${t.hashMs.toFixed(1)}, pc-read;dur=${t.kvReadMs.toFixed(1)};desc="prompt cache: KV read", pc-decode;dur=${t.decodeMs.toFixed(1)}`);
+  if (t)
+    c.res.headers.append(
+      'server-timing',
+      `pc-hash;dur=${t.hashMs.toFixed(1)}, pc-read;dur=${t.kvReadMs.toFixed(1)};desc="prompt cache: KV read", pc-decode;dur=${t.decodeMs.toFixed(1)}`,
+    );
 }

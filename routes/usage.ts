@@ -26,11 +26,26 @@ const tokensOf = (r: Omit<UsageRow, 'date' | 'model'>) => ({
   prompt_cache_miss_tokens: r.prompt_cache_miss_tokens,
   completion_tokens: r.completion_tokens,
   total_tokens: r.prompt_tokens + r.completion_tokens,
-  cost: { input_cache_hit: r.cost_hit, input_cache_miss: r.cost_miss, output: r.cost_output, total: r.cost_total },
+  cost: {
+    input_cache_hit: r.cost_hit,
+    input_cache_miss: r.cost_miss,
+    output: r.cost_output,
+    total: r.cost_total,
+  },
 });
 
 function sum(rows: UsageRow[]): Omit<UsageRow, 'date' | 'model'> {
-  const t = { requests: 0, prompt_tokens: 0, prompt_cache_hit_tokens: 0, prompt_cache_miss_tokens: 0, completion_tokens: 0, cost_hit: 0, cost_miss: 0, cost_output: 0, cost_total: 0 };
+  const t = {
+    requests: 0,
+    prompt_tokens: 0,
+    prompt_cache_hit_tokens: 0,
+    prompt_cache_miss_tokens: 0,
+    completion_tokens: 0,
+    cost_hit: 0,
+    cost_miss: 0,
+    cost_output: 0,
+    cost_total: 0,
+  };
   for (const r of rows) for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += r[k];
   return t;
 }
@@ -40,9 +55,18 @@ export function usage() {
   app.get('/', async (c) => {
     const today = isoDate(Date.now());
     const end = dateParam(c.req.query('end_date'), today, 'end_date');
-    const start = dateParam(c.req.query('start_date'), isoDate(Date.parse(`${end}T00:00:00Z`) - 29 * DAY_MS), 'start_date');
+    const start = dateParam(
+      c.req.query('start_date'),
+      isoDate(Date.parse(`${end}T00:00:00Z`) - 29 * DAY_MS),
+      'start_date',
+    );
     const days = (Date.parse(end) - Date.parse(start)) / DAY_MS + 1;
-    if (days < 1 || days > MAX_DAYS) throw invalidRequest(`start_date must be on or before end_date, at most ${MAX_DAYS} days apart.`, 'start_date', 'invalid_value');
+    if (days < 1 || days > MAX_DAYS)
+      throw invalidRequest(
+        `start_date must be on or before end_date, at most ${MAX_DAYS} days apart.`,
+        'start_date',
+        'invalid_value',
+      );
     const rows = await usageByDayAndModel(c.env.DB, c.get('key').keyId, start, end);
     return c.json({
       object: 'usage',
@@ -67,7 +91,14 @@ export function balance() {
     const total = formatAmount(nanos);
     return c.json({
       is_available: nanos > 0,
-      balance_infos: [{ currency: prices.currency, total_balance: total, granted_balance: '0.00', topped_up_balance: total }],
+      balance_infos: [
+        {
+          currency: prices.currency,
+          total_balance: total,
+          granted_balance: '0.00',
+          topped_up_balance: total,
+        },
+      ],
     });
   });
   return app;

@@ -4,7 +4,14 @@
 import { APIPromise, type RawResponse } from './core/api-promise';
 import { EdgeInferenceError } from './core/errors';
 import { Stream } from './core/stream';
-import { parseJSON, send, type Fetch, type FinalRequest, type RequestOptions, type TransportConfig } from './core/transport';
+import {
+  parseJSON,
+  send,
+  type Fetch,
+  type FinalRequest,
+  type RequestOptions,
+  type TransportConfig,
+} from './core/transport';
 import { Balance } from './resources/balance';
 import { Chat } from './resources/chat';
 import { Completions } from './resources/completions';
@@ -32,7 +39,9 @@ const DEFAULT_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** Reads an environment variable where there is a `process` (Node, Bun); never fails elsewhere. */
 const readEnv = (name: string): string | undefined =>
-  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name]?.trim() || undefined;
+  (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[
+    name
+  ]?.trim() || undefined;
 
 export class EdgeInference {
   readonly apiKey: string;
@@ -49,9 +58,14 @@ export class EdgeInference {
 
   constructor(options: ClientOptions = {}) {
     const apiKey = options.apiKey ?? readEnv('EDGE_INFERENCE_API_KEY');
-    if (!apiKey) throw new EdgeInferenceError('No API key: pass `apiKey` or set EDGE_INFERENCE_API_KEY.');
+    if (!apiKey)
+      throw new EdgeInferenceError('No API key: pass `apiKey` or set EDGE_INFERENCE_API_KEY.');
     this.apiKey = apiKey;
-    this.baseURL = (options.baseURL ?? readEnv('EDGE_INFERENCE_BASE_URL') ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+    this.baseURL = (
+      options.baseURL ??
+      readEnv('EDGE_INFERENCE_BASE_URL') ??
+      DEFAULT_BASE_URL
+    ).replace(/\/+$/, '');
     this.timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     this.maxRetries = options.maxRetries ?? 2;
     this.transport = {
@@ -68,7 +82,9 @@ export class EdgeInference {
   /** Sends one logical request (with its retries); parses JSON, or returns a Stream when `stream` is set. */
   request<T>(req: FinalRequest, options: RequestOptions = {}): APIPromise<T> {
     const parse = (raw: RawResponse): T =>
-      req.stream ? (Stream.fromSSEResponse(raw.response, raw.controller) as T) : (parseJSON(raw) as T);
+      req.stream
+        ? (Stream.fromSSEResponse(raw.response, raw.controller) as T)
+        : (parseJSON(raw) as T);
     return new APIPromise(send(this.transport, req, options), parse);
   }
 }

@@ -4,13 +4,22 @@ import type { ChatCompletionRequest, CompletionRequest } from '../protocol/reque
 import type { Cost } from '../protocol/usage';
 
 export type { ChatMessage } from '../protocol/requests';
-export type { ChatCompletion, ChatCompletionChunk, Completion, FinishReason, ModelCard as Model, ModelList } from '../protocol/responses';
+export type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  Completion,
+  FinishReason,
+  ModelCard as Model,
+  ModelList,
+} from '../protocol/responses';
 export type { Cost, Usage } from '../protocol/usage';
 export type { ErrorBody, ErrorType } from '../protocol/errors';
 
 export type ChatCompletionCreateParams = ChatCompletionRequest;
 export type ChatCompletionCreateParamsStreaming = ChatCompletionRequest & { stream: true };
-export type ChatCompletionCreateParamsNonStreaming = ChatCompletionRequest & { stream?: false | null };
+export type ChatCompletionCreateParamsNonStreaming = ChatCompletionRequest & {
+  stream?: false | null;
+};
 
 export type CompletionCreateParams = CompletionRequest;
 export type CompletionCreateParamsStreaming = CompletionRequest & { stream: true };

@@ -20,13 +20,24 @@ export function migrateLocal(persistTo?: string): void {
   const run = spawnSync(join(bin, 'wrangler'), args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      WRANGLER_SEND_METRICS: 'false',
+      CI: 'true',
+    },
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`wrangler d1 migrations apply failed:\n${run.stdout}\n${run.stderr}`);
+  if (run.status !== 0)
+    throw new Error(`wrangler d1 migrations apply failed:\n${run.stdout}\n${run.stderr}`);
 }
 
-async function adminApi<T>(url: string, secret: string, path: string, body: unknown): Promise<{ status: number; body: T }> {
+async function adminApi<T>(
+  url: string,
+  secret: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
@@ -42,21 +53,48 @@ interface Account {
 }
 
 /** Creates the dev key (or finds it) and tops its account up to the test balance; returns the balance. */
-export async function provisionDevKey(url: string, adminSecret: string, key = DEV_API_KEY): Promise<string> {
-  const found = await adminApi<{ account: Account; active: boolean }>(url, adminSecret, '/admin/keys/lookup', { key });
+export async function provisionDevKey(
+  url: string,
+  adminSecret: string,
+  key = DEV_API_KEY,
+): Promise<string> {
+  const found = await adminApi<{ account: Account; active: boolean }>(
+    url,
+    adminSecret,
+    '/admin/keys/lookup',
+    { key },
+  );
   if (found.status === 200) {
-    if (!found.body.active) throw new Error(`DEV_API_KEY ${key.slice(0, 6)}… was revoked in this local state; pick another DEV_API_KEY`);
+    if (!found.body.active)
+      throw new Error(
+        `DEV_API_KEY ${key.slice(0, 6)}… was revoked in this local state; pick another DEV_API_KEY`,
+      );
     const short = TEST_BALANCE_NANOS - found.body.account.balance_nanos;
     if (short <= 0) return found.body.account.balance;
-    const top = await adminApi<{ balance: string }>(url, adminSecret, `/admin/accounts/${found.body.account.id}/top-ups`, {
-      amount: formatAmount(short),
-      note: 'dev balance refill',
-    });
+    const top = await adminApi<{ balance: string }>(
+      url,
+      adminSecret,
+      `/admin/accounts/${found.body.account.id}/top-ups`,
+      {
+        amount: formatAmount(short),
+        note: 'dev balance refill',
+      },
+    );
     return top.body.balance;
   }
-  const account = await adminApi<Account>(url, adminSecret, '/admin/accounts', { name: 'local development', top_up: TEST_BALANCE });
-  if (account.status !== 201) throw new Error(`could not create the dev account: ${JSON.stringify(account.body)}`);
-  const created = await adminApi(url, adminSecret, '/admin/keys', { account_id: account.body.id, name: 'DEV_API_KEY', key, ...DEV_LIMITS });
-  if (created.status !== 201) throw new Error(`could not create the dev key: ${JSON.stringify(created.body)}`);
+  const account = await adminApi<Account>(url, adminSecret, '/admin/accounts', {
+    name: 'local development',
+    top_up: TEST_BALANCE,
+  });
+  if (account.status !== 201)
+    throw new Error(`could not create the dev account: ${JSON.stringify(account.body)}`);
+  const created = await adminApi(url, adminSecret, '/admin/keys', {
+    account_id: account.body.id,
+    name: 'DEV_API_KEY',
+    key,
+    ...DEV_LIMITS,
+  });
+  if (created.status !== 201)
+    throw new Error(`could not create the dev key: ${JSON.stringify(created.body)}`);
   return account.body.balance;
 }

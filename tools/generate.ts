@@ -35,21 +35,32 @@ interface Run {
   stop_reason: 'bos' | 'stop' | 'steps';
 }
 
-type ModelSource = { kind: 'llama2c'; checkpoint: string; tokenizer: string } | { kind: 'dir'; dir: string } | { kind: 'gguf'; file: string };
+type ModelSource =
+  | { kind: 'llama2c'; checkpoint: string; tokenizer: string }
+  | { kind: 'dir'; dir: string }
+  | { kind: 'gguf'; file: string };
 
 function modelSource(model: string, tokenizer: string | undefined): ModelSource {
   if (!existsSync(model)) throw new UsageError(`--model ${model} does not exist`);
   if (statSync(model).isDirectory()) {
     if (existsSync(join(model, 'config.json'))) {
-      if (!weightFiles(model).length) throw new UsageError(`${model} has a config.json but no .safetensors weights`);
+      if (!weightFiles(model).length)
+        throw new UsageError(`${model} has a config.json but no .safetensors weights`);
       return { kind: 'dir', dir: model };
     }
     const checkpoint = join(model, 'model.bin');
-    if (!existsSync(checkpoint)) throw new UsageError(`${model} is neither a model directory (config.json + safetensors) nor holds a llama2.c model.bin`);
+    if (!existsSync(checkpoint))
+      throw new UsageError(
+        `${model} is neither a model directory (config.json + safetensors) nor holds a llama2.c model.bin`,
+      );
     return { kind: 'llama2c', checkpoint, tokenizer: tokenizer ?? join(model, 'tokenizer.bin') };
   }
   if (model.endsWith('.gguf')) return { kind: 'gguf', file: model };
-  return { kind: 'llama2c', checkpoint: model, tokenizer: tokenizer ?? join(dirname(model), 'tokenizer.bin') };
+  return {
+    kind: 'llama2c',
+    checkpoint: model,
+    tokenizer: tokenizer ?? join(dirname(model), 'tokenizer.bin'),
+  };
 }
 
 function parseCli() {
@@ -73,18 +84,27 @@ function parseCli() {
   if (values.help || !values.model) throw new UsageError(values.help ? '' : 'missing --model');
   const number = (name: string, text: string) => {
     const n = Number(text);
-    if (!Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
+    if (!Number.isFinite(n))
+      throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
     return n;
   };
-  if (values.backend !== 'wasm' && values.backend !== 'ts') throw new UsageError(`--backend must be wasm or ts, got ${values.backend}`);
+  if (values.backend !== 'wasm' && values.backend !== 'ts')
+    throw new UsageError(`--backend must be wasm or ts, got ${values.backend}`);
   const source = modelSource(values.model, values.tokenizer);
   if (values.quant !== undefined && !QUANT_TARGETS.includes(values.quant as QuantTarget)) {
     throw new UsageError(`--quant must be one of ${QUANT_TARGETS.join(', ')}, got ${values.quant}`);
   }
-  if (values.quant !== undefined && source.kind !== 'gguf') throw new UsageError('--quant applies to .gguf models only (convert others with `npm run -s model -- convert`)');
-  if (values.chat && source.kind === 'llama2c') throw new UsageError('--chat needs a model directory or .gguf with a chat template; a llama2.c checkpoint has none');
+  if (values.quant !== undefined && source.kind !== 'gguf')
+    throw new UsageError(
+      '--quant applies to .gguf models only (convert others with `npm run -s model -- convert`)',
+    );
+  if (values.chat && source.kind === 'llama2c')
+    throw new UsageError(
+      '--chat needs a model directory or .gguf with a chat template; a llama2.c checkpoint has none',
+    );
   const context = values.context === undefined ? undefined : number('context', values.context);
-  if (context !== undefined && (!Number.isInteger(context) || context < 2)) throw new UsageError(`--context must be an integer ≥ 2, got ${values.context}`);
+  if (context !== undefined && (!Number.isInteger(context) || context < 2))
+    throw new UsageError(`--context must be an integer ≥ 2, got ${values.context}`);
   // run.c clamps: negative temperature means greedy, a top-p outside [0, 1] means 0.9
   const temperature = Math.max(0, number('temperature', values.temperature));
   const topp = number('topp', values.topp);
@@ -119,14 +139,29 @@ function ggufQuant(m: ImportedModel, quant: QuantTarget | undefined): QuantTarge
   return formats.size === 1 ? [...formats][0]! : 'f32';
 }
 
-async function loadModel(backend: KernelBackend, cli: ReturnType<typeof parseCli>): Promise<Loaded> {
+async function loadModel(
+  backend: KernelBackend,
+  cli: ReturnType<typeof parseCli>,
+): Promise<Loaded> {
   const src = cli.source;
   if (src.kind === 'llama2c') {
-    if (!existsSync(src.tokenizer)) throw new UsageError(`no tokenizer for ${src.checkpoint}: pass --tokenizer <tokenizer.bin> (looked for ${src.tokenizer})`);
-    const model = LlamaModel.fromLlama2c(backend, readFileSync(src.checkpoint), readFileSync(src.tokenizer), { id: src.checkpoint, maxSessions: 1 });
+    if (!existsSync(src.tokenizer))
+      throw new UsageError(
+        `no tokenizer for ${src.checkpoint}: pass --tokenizer <tokenizer.bin> (looked for ${src.tokenizer})`,
+      );
+    const model = LlamaModel.fromLlama2c(
+      backend,
+      readFileSync(src.checkpoint),
+      readFileSync(src.tokenizer),
+      { id: src.checkpoint, maxSessions: 1 },
+    );
     return { model, runc: true, chatTemplate: null };
   }
-  const opts = { id: src.kind === 'dir' ? src.dir : src.file, maxSessions: 1, contextLength: cli.context };
+  const opts = {
+    id: src.kind === 'dir' ? src.dir : src.file,
+    maxSessions: 1,
+    contextLength: cli.context,
+  };
   if (src.kind === 'dir') {
     const { model, chatTemplate } = await loadModelDir(backend, readModelDir(src.dir), opts);
     return { model, runc: false, chatTemplate };
@@ -144,21 +179,36 @@ async function loadModel(backend: KernelBackend, cli: ReturnType<typeof parseCli
 }
 
 /** run.c generate(): prompt tokens are printed as they are forced, sampled ones as they come. */
-async function generate({ model, runc, chatTemplate }: Loaded, cli: ReturnType<typeof parseCli>, print: (bytes: Uint8Array) => void): Promise<Run> {
+async function generate(
+  { model, runc, chatTemplate }: Loaded,
+  cli: ReturnType<typeof parseCli>,
+  print: (bytes: Uint8Array) => void,
+): Promise<Run> {
   const { seqLen } = model.config;
   const { tokenizer } = model;
   const steps = cli.steps <= 0 || cli.steps > seqLen ? seqLen : cli.steps;
   const promptIds = cli.chat
-    ? tokenizer.encode(chatTemplate ? chatTemplate.render([{ role: 'user', content: cli.prompt }]) : cli.prompt, { bos: !chatTemplate })
+    ? tokenizer.encode(
+        chatTemplate ? chatTemplate.render([{ role: 'user', content: cli.prompt }]) : cli.prompt,
+        { bos: !chatTemplate },
+      )
     : tokenizer.encode(cli.prompt, { bos: true, eos: false });
-  if (!promptIds.length) throw new UsageError('the prompt encodes to no tokens: give --prompt text (this tokenizer has no BOS)');
-  if (promptIds.length > steps) process.stderr.write(`generate: the prompt has ${promptIds.length} tokens, more than --steps ${steps}: only its first ${steps} are shown\n`);
+  if (!promptIds.length)
+    throw new UsageError(
+      'the prompt encodes to no tokens: give --prompt text (this tokenizer has no BOS)',
+    );
+  if (promptIds.length > steps)
+    process.stderr.write(
+      `generate: the prompt has ${promptIds.length} tokens, more than --steps ${steps}: only its first ${steps} are shown\n`,
+    );
   const printable = runc ? runcPrintable : (bytes: Uint8Array) => bytes;
   // a leading BOS is not printed (run.c); a tokenizer without BOS prints its first token too
   const bos = promptIds[0] === tokenizer.bosId;
   const tokenIds = bos ? [promptIds[0]] : [];
   const emit = (next: number) => {
-    print(printable(tokenizer.decodePiece(tokenIds.length ? tokenIds[tokenIds.length - 1] : -1, next)));
+    print(
+      printable(tokenizer.decodePiece(tokenIds.length ? tokenIds[tokenIds.length - 1] : -1, next)),
+    );
     tokenIds.push(next);
   };
   for (const id of promptIds.slice(tokenIds.length, steps + 1)) emit(id);
@@ -166,7 +216,13 @@ async function generate({ model, runc, chatTemplate }: Loaded, cli: ReturnType<t
   let completion = '';
   const maxTokens = steps - (promptIds.length - 1);
   if (maxTokens > 0) {
-    const options = { maxTokens, temperature: cli.temperature, topP: cli.topP, seed: cli.seed, stopAtEos: !runc };
+    const options = {
+      maxTokens,
+      temperature: cli.temperature,
+      topP: cli.topP,
+      seed: cli.seed,
+      stopAtEos: !runc,
+    };
     for await (const token of model.generate(promptIds, options)) {
       if (runc && token.id === BOS_ID) {
         stopReason = 'bos';
@@ -194,11 +250,14 @@ async function generate({ model, runc, chatTemplate }: Loaded, cli: ReturnType<t
 
 async function main(): Promise<void> {
   const cli = parseCli();
-  const backend: KernelBackend = cli.backend === 'ts' ? createTsKernels() : await createNodeKernels();
+  const backend: KernelBackend =
+    cli.backend === 'ts' ? createTsKernels() : await createNodeKernels();
   const loaded = await loadModel(backend, cli);
   const chunks: Uint8Array[] = [];
   const started = performance.now();
-  const run = await generate(loaded, cli, (bytes) => (cli.json ? chunks.push(bytes.slice()) : process.stdout.write(bytes)));
+  const run = await generate(loaded, cli, (bytes) =>
+    cli.json ? chunks.push(bytes.slice()) : process.stdout.write(bytes),
+  );
   if (cli.json) {
     run.text = new TextDecoder().decode(Buffer.concat(chunks));
     process.stdout.write(JSON.stringify(run) + '\n');

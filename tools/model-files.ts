@@ -1,6 +1,17 @@
 // Node side of model directories: read one from disk (weights as file streams, the way R2 bodies
 // stream in the Worker), read any convertible source into an ImportedModel, and write a directory.
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
 import type { ModelDirFiles } from '../engine/model-dir';
@@ -17,11 +28,14 @@ export const readBytes = (path: string): Uint8Array => {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 };
 
-const readJson = (path: string) => (existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined);
+const readJson = (path: string) =>
+  existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : undefined;
 
 /** The safetensors files of a directory, in name order (shards sort by index). */
 export function weightFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
 }
 
 export function readModelDir(dir: string): ModelDirFiles {
@@ -47,11 +61,23 @@ export function sourceKind(src: string): SourceKind {
 }
 
 /** Any convertible source → an ImportedModel (tensors are read lazily, file by file). */
-export async function importSource(src: string, opts: { tokenizer?: string } = {}): Promise<ImportedModel> {
+export async function importSource(
+  src: string,
+  opts: { tokenizer?: string } = {},
+): Promise<ImportedModel> {
   const kind = sourceKind(src);
   if (kind === 'hf') {
-    const others = Object.fromEntries(PASSTHROUGH_FILES.filter((f) => existsSync(join(src, f))).map((f) => [f, readBytes(join(src, f))]));
-    return importHfDir(readJson(join(src, 'config.json')), weightFiles(src).map((f) => readBytes(join(src, f))), others);
+    const others = Object.fromEntries(
+      PASSTHROUGH_FILES.filter((f) => existsSync(join(src, f))).map((f) => [
+        f,
+        readBytes(join(src, f)),
+      ]),
+    );
+    return importHfDir(
+      readJson(join(src, 'config.json')),
+      weightFiles(src).map((f) => readBytes(join(src, f))),
+      others,
+    );
   }
   if (kind === 'gguf') {
     const header = await gguf(src, { allowLocalFile: true });
@@ -66,12 +92,19 @@ export async function importSource(src: string, opts: { tokenizer?: string } = {
     return importGguf(header as never, read);
   }
   const tokenizer = opts.tokenizer ?? join(dirname(src), 'tokenizer.bin');
-  if (!existsSync(tokenizer)) throw new Error(`no tokenizer for ${basename(src)}: pass --tokenizer <tokenizer.bin> (looked for ${tokenizer})`);
+  if (!existsSync(tokenizer))
+    throw new Error(
+      `no tokenizer for ${basename(src)}: pass --tokenizer <tokenizer.bin> (looked for ${tokenizer})`,
+    );
   return importLlama2c(readBytes(src), readBytes(tokenizer));
 }
 
 /** Writes the plan into `out` (created); onTensor reports progress in bytes of model.safetensors. */
-export function writeModelDir(out: string, plan: ModelDirPlan, onBytes: (written: number, total: number, name?: string) => void = () => {}): void {
+export function writeModelDir(
+  out: string,
+  plan: ModelDirPlan,
+  onBytes: (written: number, total: number, name?: string) => void = () => {},
+): void {
   mkdirSync(out, { recursive: true });
   for (const [name, bytes] of Object.entries(plan.files)) writeFileAt(join(out, name), bytes);
   const fd = openSync(join(out, WEIGHTS_FILE), 'w');
@@ -98,5 +131,5 @@ function writeFileAt(path: string, bytes: Uint8Array): void {
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.byteLength; ) at += writeSync(fd, bytes, at, bytes.byteLength - at);
+  for (let at = 0; at < bytes.byteLength;) at += writeSync(fd, bytes, at, bytes.byteLength - at);
 }

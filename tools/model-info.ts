@@ -40,8 +40,14 @@ export function describeModelDir(dir: string): string {
   const fileBytes = weightFiles(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
   const weightMemory = entries.reduce((n, e) => n + memoryBytes(e), 0);
   const kvPerPosition = 2 * c.nLayers * c.nKvHeads * c.headDim * 4;
-  const tokenizerConfig = existsSync(join(dir, 'tokenizer_config.json')) ? JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')) : {};
-  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? 'tokenizer.json' : existsSync(join(dir, 'tokenizer.bin')) ? 'tokenizer.bin (llama2.c)' : 'none';
+  const tokenizerConfig = existsSync(join(dir, 'tokenizer_config.json'))
+    ? JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8'))
+    : {};
+  const tokenizer = existsSync(join(dir, 'tokenizer.json'))
+    ? 'tokenizer.json'
+    : existsSync(join(dir, 'tokenizer.bin'))
+      ? 'tokenizer.bin (llama2.c)'
+      : 'none';
   const q = configJson.quantization_config;
   const lines = [
     `${dir}: ${c.architecture}, ${(llamaParamCount(c) / 1e6).toFixed(2)}M parameters${q ? `, quantized ${q.quant_method}${q.bits ? ` ${q.bits}-bit` : ''}` : ''}`,

@@ -24,11 +24,16 @@ class UsageError extends Error {}
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function convert(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { quant: { type: 'string', default: 'f32' }, tokenizer: { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { quant: { type: 'string', default: 'f32' }, tokenizer: { type: 'string' } },
+  });
   const [src, out] = positionals;
   if (!src || !out) throw new UsageError('convert needs <src> and <out-dir>');
   const quant = values.quant as QuantTarget;
-  if (!QUANT_TARGETS.includes(quant)) throw new UsageError(`--quant must be one of ${QUANT_TARGETS.join(', ')}, got ${values.quant}`);
+  if (!QUANT_TARGETS.includes(quant))
+    throw new UsageError(`--quant must be one of ${QUANT_TARGETS.join(', ')}, got ${values.quant}`);
   const started = performance.now();
   const imported = await importSource(src, { tokenizer: values.tokenizer });
   const plan = planModelDir(imported, quant);
@@ -40,7 +45,9 @@ async function convert(args: string[]): Promise<void> {
   });
   const total = plan.tensors.reduce((n, t) => n + t.byteLength, 0);
   bar.start(total, 0, { done: mb(0), size: mb(total), tensor: '' });
-  writeModelDir(out, plan, (written, _total, name) => bar.update(written, { done: mb(written), tensor: name ?? '' }));
+  writeModelDir(out, plan, (written, _total, name) =>
+    bar.update(written, { done: mb(written), tensor: name ?? '' }),
+  );
   bar.stop();
   const c = imported.config;
   console.log(
@@ -60,16 +67,27 @@ function upload(args: string[]): void {
     args,
     allowPositionals: true,
     options: {
-      id: { type: 'string' }, context: { type: 'string' }, 'max-sessions': { type: 'string' }, description: { type: 'string' },
-      remote: { type: 'boolean', default: false }, 'persist-to': { type: 'string' },
+      id: { type: 'string' },
+      context: { type: 'string' },
+      'max-sessions': { type: 'string' },
+      description: { type: 'string' },
+      remote: { type: 'boolean', default: false },
+      'persist-to': { type: 'string' },
     },
   });
   const [dir] = positionals;
   if (!dir) throw new UsageError('upload needs <dir>');
   const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile());
   const has = (f: string) => files.includes(f);
-  const tokenizer = has('tokenizer.json') ? 'tokenizer.json' : has('tokenizer.bin') ? 'tokenizer.bin' : null;
-  if (!has('config.json') || !tokenizer) throw new Error(`${dir} is not a model directory (config.json and tokenizer.json or tokenizer.bin)`);
+  const tokenizer = has('tokenizer.json')
+    ? 'tokenizer.json'
+    : has('tokenizer.bin')
+      ? 'tokenizer.bin'
+      : null;
+  if (!has('config.json') || !tokenizer)
+    throw new Error(
+      `${dir} is not a model directory (config.json and tokenizer.json or tokenizer.bin)`,
+    );
   const id = values.id ?? basename(dir.replace(/\/+$/, ''));
   const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const manifest = hfManifest.parse({
@@ -87,9 +105,20 @@ function upload(args: string[]): void {
     description: values.description,
   });
   const opts = { remote: values.remote, persistTo: values['persist-to'] };
-  const sent = [manifest.config, ...manifest.weights, tokenizer, manifest.tokenizer_config, manifest.generation_config].filter((f): f is string => !!f);
+  const sent = [
+    manifest.config,
+    ...manifest.weights,
+    tokenizer,
+    manifest.tokenizer_config,
+    manifest.generation_config,
+  ].filter((f): f is string => !!f);
   for (const f of sent) {
-    put(`${id}/${f}`, join(dir, f), opts, f.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    put(
+      `${id}/${f}`,
+      join(dir, f),
+      opts,
+      f.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+    );
     console.error(`  ${id}/${f} (${mb(statSync(join(dir, f)).size)})`);
   }
   // The manifest goes last: a model is listed only once its files are there.

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** `../shared/models` beside the checkout (override with SHARED_MODELS_DIR). */
-export const sharedModelsDir = process.env.SHARED_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
+export const sharedModelsDir =
+  process.env.SHARED_MODELS_DIR ?? resolve(repoRoot, '../shared/models');
 
 export interface Stories260k {
   checkpoint: string;

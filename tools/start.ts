@@ -18,7 +18,13 @@ const persistTo = process.env.PERSIST_TO;
 function seedModel(): string {
   const stories = findStories260k();
   if (stories) {
-    uploadModel({ id: 'stories260k', checkpoint: stories.checkpoint, tokenizer: stories.tokenizer, description: 'llama2.c stories260K (tinyllamas, MIT)', persistTo });
+    uploadModel({
+      id: 'stories260k',
+      checkpoint: stories.checkpoint,
+      tokenizer: stories.tokenizer,
+      description: 'llama2.c stories260K (tinyllamas, MIT)',
+      persistTo,
+    });
     return 'stories260k';
   }
   return seedDemoModel();
@@ -28,10 +34,24 @@ function seedModel(): string {
 function seedDemoModel(): string {
   const dir = join(repoRoot, '.wrangler/demo-model');
   mkdirSync(dir, { recursive: true });
-  const shape = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
+  const shape = {
+    dim: 64,
+    hiddenDim: 172,
+    nLayers: 5,
+    nHeads: 8,
+    nKvHeads: 4,
+    vocabSize: 512,
+    seqLen: 512,
+  };
   writeFileSync(join(dir, 'model.bin'), syntheticLlama2cCheckpoint(shape, 1));
   writeFileSync(join(dir, 'tokenizer.bin'), syntheticLlama2cTokenizer(shape.vocabSize));
-  uploadModel({ id: 'random-demo', checkpoint: join(dir, 'model.bin'), tokenizer: join(dir, 'tokenizer.bin'), description: 'random weights (no ../shared/models here): it babbles', persistTo });
+  uploadModel({
+    id: 'random-demo',
+    checkpoint: join(dir, 'model.bin'),
+    tokenizer: join(dir, 'tokenizer.bin'),
+    description: 'random weights (no ../shared/models here): it babbles',
+    persistTo,
+  });
   return 'random-demo';
 }
 
@@ -57,7 +77,9 @@ const ORIGIN_MODEL = 'deepseek-v3-synthetic';
  * Starts a local origin (ORIGIN_MODEL env: a `--model` value; `off` for none) and returns the
  * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down.
  */
-async function startLocalOrigin(edgeModel: string): Promise<{ origin: RunningOrigin; registry: string } | null> {
+async function startLocalOrigin(
+  edgeModel: string,
+): Promise<{ origin: RunningOrigin; registry: string } | null> {
   const model = process.env.ORIGIN_MODEL ?? 'synthetic:small';
   if (model === 'off') return null;
   const origin = await startOrigin(['--model', model, '--model-id', ORIGIN_MODEL], 180_000);
@@ -82,7 +104,16 @@ async function main(): Promise<void> {
   // The admin API needs a secret; locally a fresh one each start unless ADMIN_SECRET is set.
   const adminSecret = process.env.ADMIN_SECRET || `admin-${randomBytes(16).toString('hex')}`;
   const bin = join(repoRoot, 'node_modules/.bin');
-  const args = ['dev', '--port', String(port), '--ip', host, '--show-interactive-dev-session=false', '--var', `ADMIN_SECRET:${adminSecret}`];
+  const args = [
+    'dev',
+    '--port',
+    String(port),
+    '--ip',
+    host,
+    '--show-interactive-dev-session=false',
+    '--var',
+    `ADMIN_SECRET:${adminSecret}`,
+  ];
   if (persistTo) args.push('--persist-to', persistTo);
   if (local) args.push('--var', `MODEL_REGISTRY:${local.registry}`);
   const child = spawn(join(bin, 'wrangler'), args, {
@@ -103,11 +134,19 @@ async function main(): Promise<void> {
   const url = `http://${host}:${port}`;
   await waitUntilReady(url, child);
   const balance = await provisionDevKey(url, adminSecret);
-  console.log(`\nReady: ${url}/v1  (edge model: ${modelId}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`);
-  console.log(`  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`);
+  console.log(
+    `\nReady: ${url}/v1  (edge model: ${modelId}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`,
+  );
+  console.log(
+    `  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`,
+  );
   console.log(`  usage dashboard: ${url}/dashboard#key=${DEV_API_KEY}`);
-  console.log(`  curl ${url}/v1/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer ${DEV_API_KEY}' \\`);
-  console.log(`    -d '{"model":"${modelId}","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":64}'\n`);
+  console.log(
+    `  curl ${url}/v1/chat/completions -H 'content-type: application/json' -H 'authorization: Bearer ${DEV_API_KEY}' \\`,
+  );
+  console.log(
+    `    -d '{"model":"${modelId}","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":64}'\n`,
+  );
 }
 
 main().catch((err) => {

@@ -9,7 +9,10 @@ import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 
 export function writeSyntheticModel(dir: string, preset: string, seed = 1): string[] {
   const p = SYNTHETIC_PRESETS[preset];
-  if (!p) throw new Error(`unknown preset '${preset}' (have: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`);
+  if (!p)
+    throw new Error(
+      `unknown preset '${preset}' (have: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`,
+    );
   mkdirSync(dir, { recursive: true });
   const files = generateSyntheticDeepSeek({ config: p.config, seed });
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
@@ -17,14 +20,22 @@ export function writeSyntheticModel(dir: string, preset: string, seed = 1): stri
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { preset: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: { preset: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } },
+  });
   if (!values.out) {
-    console.error(`usage: npm run synthetic-model -- --out <dir> [--preset ${Object.keys(SYNTHETIC_PRESETS).join('|')}] [--seed N]`);
+    console.error(
+      `usage: npm run synthetic-model -- --out <dir> [--preset ${Object.keys(SYNTHETIC_PRESETS).join('|')}] [--seed N]`,
+    );
     process.exit(2);
   }
-  const preset = values.preset ?? 'tiny', seed = Number(values.seed ?? 1), dir = resolve(values.out);
+  const preset = values.preset ?? 'tiny',
+    seed = Number(values.seed ?? 1),
+    dir = resolve(values.out);
   const names = writeSyntheticModel(dir, preset, seed);
-  console.log(`wrote synthetic:${preset} (seed ${seed}, ${SYNTHETIC_PRESETS[preset].description}) to ${dir}: ${names.join(', ')}`);
+  console.log(
+    `wrote synthetic:${preset} (seed ${seed}, ${SYNTHETIC_PRESETS[preset].description}) to ${dir}: ${names.join(', ')}`,
+  );
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) main();

@@ -21,17 +21,36 @@ export interface UploadOptions {
 }
 
 /** `wrangler r2 object put` of one file into the models bucket (local Miniflare R2 unless opts.remote). */
-export function put(key: string, file: string, opts: Pick<UploadOptions, 'remote' | 'persistTo'>, contentType: string): void {
-  const args = ['r2', 'object', 'put', `${BUCKET}/${key}`, '--file', file, '--content-type', contentType];
+export function put(
+  key: string,
+  file: string,
+  opts: Pick<UploadOptions, 'remote' | 'persistTo'>,
+  contentType: string,
+): void {
+  const args = [
+    'r2',
+    'object',
+    'put',
+    `${BUCKET}/${key}`,
+    '--file',
+    file,
+    '--content-type',
+    contentType,
+  ];
   args.push(opts.remote ? '--remote' : '--local');
   if (opts.persistTo) args.push('--persist-to', opts.persistTo);
   const run = spawnSync(join(repoRoot, 'node_modules/.bin/wrangler'), args, {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+    env: {
+      ...process.env,
+      PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}`,
+      WRANGLER_SEND_METRICS: 'false',
+    },
     encoding: 'utf8',
   });
-  if (run.status !== 0) throw new Error(`wrangler r2 object put ${key} failed:\n${run.stdout}\n${run.stderr}`);
+  if (run.status !== 0)
+    throw new Error(`wrangler r2 object put ${key} failed:\n${run.stdout}\n${run.stderr}`);
 }
 
 export function uploadModel(opts: UploadOptions): void {
@@ -64,9 +83,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     },
   });
   if (!values.id || !values.checkpoint || !values.tokenizer) {
-    console.error('usage: upload-model --id <id> --checkpoint <model.bin> --tokenizer <tokenizer.bin> [--description text] [--remote]');
+    console.error(
+      'usage: upload-model --id <id> --checkpoint <model.bin> --tokenizer <tokenizer.bin> [--description text] [--remote]',
+    );
     process.exit(2);
   }
-  uploadModel({ id: values.id, checkpoint: values.checkpoint, tokenizer: values.tokenizer, description: values.description, remote: values.remote, persistTo: values['persist-to'] });
+  uploadModel({
+    id: values.id,
+    checkpoint: values.checkpoint,
+    tokenizer: values.tokenizer,
+    description: values.description,
+    remote: values.remote,
+    persistTo: values['persist-to'],
+  });
   console.log(`uploaded ${values.id} to ${values.remote ? 'remote' : 'local'} R2 bucket ${BUCKET}`);
 }

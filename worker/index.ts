@@ -14,5 +14,6 @@ const app = createApp({ kernels });
 export default {
   fetch: app.fetch,
   // The cron in wrangler.toml: refund reservations whose isolate died before settling them.
-  scheduled: (_controller, env, ctx) => ctx.waitUntil(sweepStale(env.DB, Date.now() - LEASE_TTL_MS)),
+  scheduled: (_controller, env, ctx) =>
+    ctx.waitUntil(sweepStale(env.DB, Date.now() - LEASE_TTL_MS)),
 } satisfies ExportedHandler<Env>;

@@ -40,7 +40,8 @@ export function encodeE4M3(x: number): number {
   // Below the smallest normal (2^-6) the grid is uniform, step 2^-9; rounding up to 8 lands on code 0x08 = 2^-6.
   if (a < 2 ** -6) return sign | roundHalfEven(a * 512);
   let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e--; // log2 may be off by one ulp near powers of two
+  if (2 ** e > a)
+    e--; // log2 may be off by one ulp near powers of two
   else if (2 ** (e + 1) <= a) e++;
   let m = roundHalfEven((a / 2 ** e - 1) * 8);
   if (m === 8) {
@@ -63,19 +64,29 @@ export interface Fp8Weight {
  * Quantizes w[rows, cols] per block: scale_inv = amax/448 (f32), code = e4m3(w / scale_inv).
  * Edge blocks are ragged; DeepSeek pads them with zeros, which leaves amax unchanged.
  */
-export function quantizeWeightFp8(w: Vec, rows: number, cols: number, block: readonly [number, number] = [128, 128]): Fp8Weight {
+export function quantizeWeightFp8(
+  w: Vec,
+  rows: number,
+  cols: number,
+  block: readonly [number, number] = [128, 128],
+): Fp8Weight {
   const [br, bc] = block;
-  const sr = Math.ceil(rows / br), sc = Math.ceil(cols / bc);
+  const sr = Math.ceil(rows / br),
+    sc = Math.ceil(cols / bc);
   const q = new Uint8Array(rows * cols);
   const scaleInv = new Float32Array(sr * sc);
   for (let bi = 0; bi < sr; bi++) {
     for (let bj = 0; bj < sc; bj++) {
-      const r1 = Math.min(rows, (bi + 1) * br), c1 = Math.min(cols, (bj + 1) * bc);
+      const r1 = Math.min(rows, (bi + 1) * br),
+        c1 = Math.min(cols, (bj + 1) * bc);
       let amax = 0;
-      for (let r = bi * br; r < r1; r++) for (let c = bj * bc; c < c1; c++) amax = Math.max(amax, Math.abs(w[r * cols + c]));
+      for (let r = bi * br; r < r1; r++)
+        for (let c = bj * bc; c < c1; c++) amax = Math.max(amax, Math.abs(w[r * cols + c]));
       const s = Math.fround(amax > 0 ? amax / E4M3_MAX : 1);
       scaleInv[bi * sc + bj] = s;
-      for (let r = bi * br; r < r1; r++) for (let c = bj * bc; c < c1; c++) q[r * cols + c] = encodeE4M3(Math.fround(w[r * cols + c] / s));
+      for (let r = bi * br; r < r1; r++)
+        for (let c = bj * bc; c < c1; c++)
+          q[r * cols + c] = encodeE4M3(Math.fround(w[r * cols + c] / s));
     }
   }
   return { q, scaleInv };
@@ -83,14 +94,19 @@ export function quantizeWeightFp8(w: Vec, rows: number, cols: number, block: rea
 
 /** w[r, c] = e4m3(q[r, c]) · scale_inv[r / blockRows, c / blockCols], in f32. */
 export function dequantizeWeightFp8(
-  weight: Fp8Weight, rows: number, cols: number, block: readonly [number, number] = [128, 128],
+  weight: Fp8Weight,
+  rows: number,
+  cols: number,
+  block: readonly [number, number] = [128, 128],
   out: Float32Array = new Float32Array(rows * cols),
 ): Float32Array {
   const [br, bc] = block;
   const sc = Math.ceil(cols / bc);
   for (let r = 0; r < rows; r++) {
     const srow = Math.floor(r / br) * sc;
-    for (let c = 0; c < cols; c++) out[r * cols + c] = E4M3_VALUES[weight.q[r * cols + c]] * weight.scaleInv[srow + Math.floor(c / bc)];
+    for (let c = 0; c < cols; c++)
+      out[r * cols + c] =
+        E4M3_VALUES[weight.q[r * cols + c]] * weight.scaleInv[srow + Math.floor(c / bc)];
   }
   return out;
 }
@@ -104,13 +120,20 @@ export interface Fp8Activations {
 
 /** Dynamic per-token, per-128-channel quantization: scale = amax/448 (f32), code = e4m3(x / scale). */
 export function quantizeActivationsFp8(
-  x: Vec, rows: number, cols: number, block = 128,
-  out: Fp8Activations = { q: new Uint8Array(rows * cols), scale: new Float32Array(rows * Math.ceil(cols / block)) },
+  x: Vec,
+  rows: number,
+  cols: number,
+  block = 128,
+  out: Fp8Activations = {
+    q: new Uint8Array(rows * cols),
+    scale: new Float32Array(rows * Math.ceil(cols / block)),
+  },
 ): Fp8Activations {
   const nb = Math.ceil(cols / block);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < nb; b++) {
-      const c0 = r * cols + b * block, c1 = r * cols + Math.min(cols, (b + 1) * block);
+      const c0 = r * cols + b * block,
+        c1 = r * cols + Math.min(cols, (b + 1) * block);
       let amax = 0;
       for (let i = c0; i < c1; i++) amax = Math.max(amax, Math.abs(x[i]));
       const s = Math.fround(amax > 0 ? amax / E4M3_MAX : 1);
@@ -127,11 +150,17 @@ export function quantizeActivationsFp8(
  * B's per-128×128 block scale and added to an f32 accumulator.
  */
 export function fp8Gemm(
-  a: Fp8Activations, b: Fp8Weight, m: number, n: number, k: number,
-  block: readonly [number, number] = [128, 128], out: Float32Array = new Float32Array(m * n),
+  a: Fp8Activations,
+  b: Fp8Weight,
+  m: number,
+  n: number,
+  k: number,
+  block: readonly [number, number] = [128, 128],
+  out: Float32Array = new Float32Array(m * n),
 ): Float32Array {
   const [br, bc] = block;
-  const f = Math.fround, T = E4M3_VALUES;
+  const f = Math.fround,
+    T = E4M3_VALUES;
   const nkb = Math.ceil(k / bc);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -140,7 +169,8 @@ export function fp8Gemm(
       for (let kb = 0; kb < nkb; kb++) {
         let dot = 0;
         const k1 = Math.min(k, (kb + 1) * bc);
-        for (let kk = kb * bc; kk < k1; kk++) dot = f(dot + T[a.q[i * k + kk]] * T[b.q[j * k + kk]]);
+        for (let kk = kb * bc; kk < k1; kk++)
+          dot = f(dot + T[a.q[i * k + kk]] * T[b.q[j * k + kk]]);
         acc = f(acc + f(f(dot * a.scale[i * nkb + kb]) * b.scaleInv[bs + kb]));
       }
       out[i * n + j] = acc;

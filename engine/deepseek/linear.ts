@@ -15,7 +15,10 @@ export interface LinearScratch {
 }
 
 export function createLinearScratch(maxCols: number, maxRows: number, block = 128): LinearScratch {
-  return { act: { q: new Uint8Array(maxCols), scale: new Float32Array(Math.ceil(maxCols / block)) }, out: new Float32Array(maxRows) };
+  return {
+    act: { q: new Uint8Array(maxCols), scale: new Float32Array(Math.ceil(maxCols / block)) },
+    out: new Float32Array(maxRows),
+  };
 }
 
 /** out[rows] = W · x[cols] */

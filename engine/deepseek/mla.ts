@@ -35,19 +35,36 @@ export interface MlaWeights {
 
 export type MlaCache =
   | { kind: 'absorbed'; kv: Float64Array /* [maxT, latent] */; pe: Float64Array /* [maxT, rope] */ }
-  | { kind: 'naive'; k: Float64Array /* [maxT, heads·(nope+rope)] */; v: Float64Array /* [maxT, heads·v] */ };
+  | {
+      kind: 'naive';
+      k: Float64Array /* [maxT, heads·(nope+rope)] */;
+      v: Float64Array; /* [maxT, heads·v] */
+    };
 
 export function createMlaCache(kind: MlaCache['kind'], d: MlaDims, maxT: number): MlaCache {
   return kind === 'absorbed'
     ? { kind, kv: new Float64Array(maxT * d.latent), pe: new Float64Array(maxT * d.rope) }
-    : { kind, k: new Float64Array(maxT * d.heads * (d.nope + d.rope)), v: new Float64Array(maxT * d.heads * d.v) };
+    : {
+        kind,
+        k: new Float64Array(maxT * d.heads * (d.nope + d.rope)),
+        v: new Float64Array(maxT * d.heads * d.v),
+      };
 }
 
 /**
  * Naive attention of one query over T cached positions.
  * out[H·v], q[H·(nope+rope)], k[T, H·(nope+rope)], v[T, H·v], att[T] scratch.
  */
-export function mlaNaiveAttention(out: Vec, q: Vec, k: Vec, v: Vec, T: number, d: MlaDims, scale: number, att: Float64Array): void {
+export function mlaNaiveAttention(
+  out: Vec,
+  q: Vec,
+  k: Vec,
+  v: Vec,
+  T: number,
+  d: MlaDims,
+  scale: number,
+  att: Float64Array,
+): void {
   const qk = d.nope + d.rope;
   for (let h = 0; h < d.heads; h++) {
     for (let t = 0; t < T; t++) {
@@ -70,14 +87,24 @@ export function mlaNaiveAttention(out: Vec, q: Vec, k: Vec, v: Vec, T: number, d
  * scratch: qLat[C], oLat[C], att[T].
  */
 export function mlaAbsorbedAttention(
-  out: Vec, qNope: Vec, qPe: Vec, kvB: Float32Array, kv: Vec, pe: Vec, T: number, d: MlaDims, scale: number,
+  out: Vec,
+  qNope: Vec,
+  qPe: Vec,
+  kvB: Float32Array,
+  kv: Vec,
+  pe: Vec,
+  T: number,
+  d: MlaDims,
+  scale: number,
   s: { qLat: Float64Array; oLat: Float64Array; att: Float64Array },
 ): void {
-  const C = d.latent, per = d.nope + d.v;
+  const C = d.latent,
+    per = d.nope + d.v;
   for (let h = 0; h < d.heads; h++) {
     s.qLat.fill(0);
     for (let i = 0; i < d.nope; i++) {
-      const qi = qNope[h * d.nope + i], row = (h * per + i) * C;
+      const qi = qNope[h * d.nope + i],
+        row = (h * per + i) * C;
       for (let c = 0; c < C; c++) s.qLat[c] += qi * kvB[row + c];
     }
     for (let t = 0; t < T; t++) {
@@ -99,8 +126,17 @@ export function mlaAbsorbedAttention(
 }
 
 /** Naive cache row from a latent: k[H·(nope+rope)] = [W_UK·c ; k_pe] per head, v[H·v] = W_UV·c. */
-export function mlaExpandKv(k: Vec, v: Vec, kvNorm: Vec, kPe: Vec, kvB: Float32Array, d: MlaDims): void {
-  const C = d.latent, per = d.nope + d.v, qk = d.nope + d.rope;
+export function mlaExpandKv(
+  k: Vec,
+  v: Vec,
+  kvNorm: Vec,
+  kPe: Vec,
+  kvB: Float32Array,
+  d: MlaDims,
+): void {
+  const C = d.latent,
+    per = d.nope + d.v,
+    qk = d.nope + d.rope;
   for (let h = 0; h < d.heads; h++) {
     for (let i = 0; i < per; i++) {
       let s = 0;
@@ -131,8 +167,19 @@ export interface MlaScratch {
  * One token through MLA at position pos (cos/sin already set for pos): writes its cache row at pos,
  * attends over rows 0..pos, and leaves o_proj's output in out[hidden]. x is the normed hidden state.
  */
-export function mlaForward(out: Vec, x: Vec, pos: number, w: MlaWeights, cache: MlaCache, d: MlaDims, eps: number, scale: number, s: MlaScratch): void {
-  const qk = d.nope + d.rope, C = d.latent;
+export function mlaForward(
+  out: Vec,
+  x: Vec,
+  pos: number,
+  w: MlaWeights,
+  cache: MlaCache,
+  d: MlaDims,
+  eps: number,
+  scale: number,
+  s: MlaScratch,
+): void {
+  const qk = d.nope + d.rope,
+    C = d.latent;
   if (w.qA && w.qANorm && w.qB) {
     linear(s.qLat, w.qA, x, s.lin); // [qLoraRank]
     rmsNorm(s.qLat, s.qLat, w.qANorm, w.qA.rows, eps);
@@ -154,7 +201,18 @@ export function mlaForward(out: Vec, x: Vec, pos: number, w: MlaWeights, cache: 
       s.qNope.set(s.q.subarray(h * qk, h * qk + d.nope), h * d.nope);
       s.qPe.set(s.q.subarray(h * qk + d.nope, (h + 1) * qk), h * d.rope);
     }
-    mlaAbsorbedAttention(s.attnOut, s.qNope, s.qPe, w.kvB, cache.kv, cache.pe, pos + 1, d, scale, s.absorbed);
+    mlaAbsorbedAttention(
+      s.attnOut,
+      s.qNope,
+      s.qPe,
+      w.kvB,
+      cache.kv,
+      cache.pe,
+      pos + 1,
+      d,
+      scale,
+      s.absorbed,
+    );
   } else {
     const kRow = cache.k.subarray(pos * d.heads * qk, (pos + 1) * d.heads * qk);
     const vRow = cache.v.subarray(pos * d.heads * d.v, (pos + 1) * d.heads * d.v);

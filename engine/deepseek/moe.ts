@@ -23,8 +23,13 @@ export interface GateOptions {
 
 export function gateOptions(c: DeepSeekConfig): GateOptions {
   return {
-    scoringFunc: c.scoringFunc, topkMethod: c.topkMethod, nGroup: c.nGroup, topkGroup: c.topkGroup,
-    topK: c.numExpertsPerTok, normTopkProb: c.normTopkProb, routedScalingFactor: c.routedScalingFactor,
+    scoringFunc: c.scoringFunc,
+    topkMethod: c.topkMethod,
+    nGroup: c.nGroup,
+    topkGroup: c.topkGroup,
+    topK: c.numExpertsPerTok,
+    normTopkProb: c.normTopkProb,
+    routedScalingFactor: c.routedScalingFactor,
   };
 }
 
@@ -49,22 +54,34 @@ export interface GateScratch {
 
 export function createGateScratch(nExperts: number, nGroup: number): GateScratch {
   return {
-    scores: new Float64Array(nExperts), choice: new Float64Array(nExperts), group: new Float64Array(nGroup),
-    keep: new Int32Array(nGroup), taken: new Uint8Array(Math.max(nExperts, nGroup)),
+    scores: new Float64Array(nExperts),
+    choice: new Float64Array(nExperts),
+    group: new Float64Array(nGroup),
+    keep: new Int32Array(nGroup),
+    taken: new Uint8Array(Math.max(nExperts, nGroup)),
   };
 }
 
 /** Routes one token: logits[E] = W_g·x, bias[E] or null → outIdx[topK], outWeight[topK]. */
-export function moeRoute(logits: Vec, bias: Vec | null, o: GateOptions, outIdx: Int32Array, outWeight: Float64Array, s: GateScratch): void {
+export function moeRoute(
+  logits: Vec,
+  bias: Vec | null,
+  o: GateOptions,
+  outIdx: Int32Array,
+  outWeight: Float64Array,
+  s: GateScratch,
+): void {
   const E = logits.length;
-  for (let i = 0; i < E; i++) s.scores[i] = o.scoringFunc === 'sigmoid' ? sigmoid(logits[i]) : logits[i];
+  for (let i = 0; i < E; i++)
+    s.scores[i] = o.scoringFunc === 'sigmoid' ? sigmoid(logits[i]) : logits[i];
   if (o.scoringFunc === 'softmax') softmax(s.scores, E);
   for (let i = 0; i < E; i++) s.choice[i] = s.scores[i] + (bias ? bias[i] : 0);
 
   if (o.topkMethod !== 'greedy' && o.nGroup > 1) {
     const per = E / o.nGroup;
     for (let g = 0; g < o.nGroup; g++) {
-      let first = -Infinity, second = -Infinity;
+      let first = -Infinity,
+        second = -Infinity;
       for (let i = g * per; i < (g + 1) * per; i++) {
         const v = s.choice[i];
         if (v > first) [first, second] = [v, first];
@@ -73,12 +90,13 @@ export function moeRoute(logits: Vec, bias: Vec | null, o: GateOptions, outIdx: 
       s.group[g] = o.topkMethod === 'noaux_tc' ? first + second : first;
     }
     topK(s.group, o.nGroup, o.topkGroup, s.keep, s.taken); // leaves taken[g] = 1 for the kept groups
-    for (let g = 0; g < o.nGroup; g++) if (!s.taken[g]) s.choice.fill(-Infinity, g * per, (g + 1) * per);
+    for (let g = 0; g < o.nGroup; g++)
+      if (!s.taken[g]) s.choice.fill(-Infinity, g * per, (g + 1) * per);
   }
 
   topK(s.choice, E, o.topK, outIdx, s.taken);
   let sum = 0;
-  for (let j = 0; j < o.topK; j++) sum += (outWeight[j] = s.scores[outIdx[j]]);
+  for (let j = 0; j < o.topK; j++) sum += outWeight[j] = s.scores[outIdx[j]];
   const norm = o.normTopkProb && o.topK > 1 ? 1 / (sum + 1e-20) : 1;
   for (let j = 0; j < o.topK; j++) outWeight[j] *= norm * o.routedScalingFactor;
 }
@@ -117,7 +135,14 @@ export function mlpForward(out: Vec, x: Vec, w: MlpWeights, s: MoeScratch): void
 }
 
 /** out[hidden] = Σ_k weight_k · expert_k(x) + shared(x), for one token. */
-export function moeForward(out: Vec, x: Vec, w: MoeWeights, o: GateOptions, hidden: number, s: MoeScratch): void {
+export function moeForward(
+  out: Vec,
+  x: Vec,
+  w: MoeWeights,
+  o: GateOptions,
+  hidden: number,
+  s: MoeScratch,
+): void {
   matvec(s.logits, w.router, x, w.experts.length, hidden);
   moeRoute(s.logits, w.bias, o, s.idx, s.weight, s.gate);
   out.fill(0, 0, hidden);

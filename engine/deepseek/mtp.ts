@@ -36,10 +36,16 @@ export class MtpDrafter implements Drafter {
   private readonly eh: Float64Array; // [2·hidden] = [enorm(emb) ; hnorm(h)]
   private readonly logits: Float64Array; // [vocab]
 
-  constructor(private readonly model: DeepSeekReferenceModel, module = 0) {
+  constructor(
+    private readonly model: DeepSeekReferenceModel,
+    module = 0,
+  ) {
     const c = model.config;
     const w = model.weights.mtp[module];
-    if (!w) throw new RangeError(`checkpoint has ${model.weights.mtp.length} MTP module(s); asked for #${module}`);
+    if (!w)
+      throw new RangeError(
+        `checkpoint has ${model.weights.mtp.length} MTP module(s); asked for #${module}`,
+      );
     this.w = w;
     this.cache = createMlaCache('absorbed', mlaDims(c), model.maxSeqLen);
     this.ctx = createBlockContext(c, model.maxSeqLen);
@@ -49,10 +55,13 @@ export class MtpDrafter implements Drafter {
   }
 
   extend(hidden: Float64Array, nextTokens: ArrayLike<number>, startPos: number): number {
-    const c = this.model.config, h = c.hiddenSize, w = this.w;
+    const c = this.model.config,
+      h = c.hiddenSize,
+      w = this.w;
     for (let t = 0; t < nextTokens.length; t++) {
       const tok = nextTokens[t];
-      if (startPos + t === 0) this.eh.fill(0, 0, h); // rmsNorm(0) = 0
+      if (startPos + t === 0)
+        this.eh.fill(0, 0, h); // rmsNorm(0) = 0
       else rmsNorm(this.eh, w.embed.subarray(tok * h, (tok + 1) * h), w.enorm, h, c.rmsNormEps);
       rmsNorm(this.eh.subarray(h), hidden.subarray(t * h, (t + 1) * h), w.hnorm, h, c.rmsNormEps);
       linear(this.x, w.ehProj, this.eh, this.ctx.mla.lin); // [hidden]
@@ -75,18 +84,33 @@ export interface SpeculativeResult {
 }
 
 /** Greedy decoding of maxNewTokens with one draft per main step; the model's caches start empty. */
-export function speculativeGreedy(model: DeepSeekReferenceModel, drafter: Drafter, prompt: ArrayLike<number>, maxNewTokens: number): SpeculativeResult {
-  const V = model.config.vocabSize, h = model.config.hiddenSize, P = prompt.length;
+export function speculativeGreedy(
+  model: DeepSeekReferenceModel,
+  drafter: Drafter,
+  prompt: ArrayLike<number>,
+  maxNewTokens: number,
+): SpeculativeResult {
+  const V = model.config.vocabSize,
+    h = model.config.hiddenSize,
+    P = prompt.length;
   if (P === 0) throw new RangeError('prompt must hold at least one token');
   const tokens: number[] = [];
-  let draft = -1, proposed = 0, accepted = 0, mainSteps = 0;
+  let draft = -1,
+    proposed = 0,
+    accepted = 0,
+    mainSteps = 0;
   // Prefill in chunks; each chunk's hidden states go to the drafter once the token after each is known.
   for (let at = 0; at < P; at += model.maxBatch) {
     const n = Math.min(model.maxBatch, P - at);
-    const logits = model.forward(Array.from({ length: n }, (_, i) => prompt[at + i]), at);
+    const logits = model.forward(
+      Array.from({ length: n }, (_, i) => prompt[at + i]),
+      at,
+    );
     const last = at + n === P;
     if (last) tokens.push(argmax(logits.subarray((n - 1) * V, n * V)));
-    const following = Array.from({ length: n }, (_, i) => (at + i + 1 < P ? prompt[at + i + 1] : tokens[0]));
+    const following = Array.from({ length: n }, (_, i) =>
+      at + i + 1 < P ? prompt[at + i + 1] : tokens[0],
+    );
     draft = drafter.extend(model.hidden.subarray(0, n * h), following, at);
   }
   let pos = P; // position of the newest emitted token, not yet run through the main model
@@ -108,5 +132,11 @@ export function speculativeGreedy(model: DeepSeekReferenceModel, drafter: Drafte
     }
   }
   tokens.length = maxNewTokens;
-  return { tokens, proposed, accepted, acceptanceRate: proposed ? accepted / proposed : 0, mainSteps };
+  return {
+    tokens,
+    proposed,
+    accepted,
+    acceptanceRate: proposed ? accepted / proposed : 0,
+    mainSteps,
+  };
 }

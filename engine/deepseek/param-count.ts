@@ -17,11 +17,16 @@ export interface DeepSeekParamCount {
 }
 
 function attentionParams(c: DeepSeekConfig): number {
-  const h = c.hiddenSize, heads = c.numAttentionHeads;
-  const q = c.qLoraRank === null
-    ? h * heads * qkHeadDim(c)
-    : h * c.qLoraRank + c.qLoraRank + c.qLoraRank * heads * qkHeadDim(c); // q_a_proj, q_a_layernorm, q_b_proj
-  const kv = h * (c.kvLoraRank + c.qkRopeHeadDim) + c.kvLoraRank + c.kvLoraRank * heads * (c.qkNopeHeadDim + c.vHeadDim);
+  const h = c.hiddenSize,
+    heads = c.numAttentionHeads;
+  const q =
+    c.qLoraRank === null
+      ? h * heads * qkHeadDim(c)
+      : h * c.qLoraRank + c.qLoraRank + c.qLoraRank * heads * qkHeadDim(c); // q_a_proj, q_a_layernorm, q_b_proj
+  const kv =
+    h * (c.kvLoraRank + c.qkRopeHeadDim) +
+    c.kvLoraRank +
+    c.kvLoraRank * heads * (c.qkNopeHeadDim + c.vHeadDim);
   return q + kv + heads * c.vHeadDim * h; // … + o_proj
 }
 
@@ -51,7 +56,8 @@ export function countDeepSeekParams(c: DeepSeekConfig): DeepSeekParamCount {
     mainTotal += l.total;
     mainActive += l.active;
   }
-  let mtpUnique = 0, mtpActive = 0;
+  let mtpUnique = 0,
+    mtpActive = 0;
   for (let k = 0; k < c.numNextnPredictLayers; k++) {
     const l = layerParams(c, c.numHiddenLayers + k);
     const own = 3 * c.hiddenSize + 2 * c.hiddenSize * c.hiddenSize; // enorm, hnorm, shared_head.norm; eh_proj
@@ -59,5 +65,11 @@ export function countDeepSeekParams(c: DeepSeekConfig): DeepSeekParamCount {
     mtpActive += own + l.active + 2 * embed;
   }
   const copies = c.numNextnPredictLayers * 2 * embed; // embed_tokens and shared_head.head, vocab × hidden each
-  return { mainTotal, mainActive, mtpUnique, mtpActive, checkpointTotal: mainTotal + mtpUnique + copies };
+  return {
+    mainTotal,
+    mainActive,
+    mtpUnique,
+    mtpActive,
+    checkpointTotal: mainTotal + mtpUnique + copies,
+  };
 }

@@ -33,7 +33,10 @@ export class DeepSeekReferenceModel {
   private readonly caches: MlaCache[];
   private readonly ctx: BlockContext;
 
-  constructor(readonly weights: DeepSeekWeights, opts: ReferenceOptions = {}) {
+  constructor(
+    readonly weights: DeepSeekWeights,
+    opts: ReferenceOptions = {},
+  ) {
     const c = (this.config = weights.config);
     this.maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096);
     this.maxBatch = opts.maxBatch ?? 64;
@@ -49,18 +52,33 @@ export class DeepSeekReferenceModel {
    * returns their logits [T, vocab] (a view of this.logits, valid until the next call).
    */
   forward(tokens: ArrayLike<number>, startPos: number): Float64Array {
-    const c = this.config, h = c.hiddenSize, V = c.vocabSize, T = tokens.length;
-    if (T < 1 || T > this.maxBatch) throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${T}`);
-    if (startPos < 0 || startPos + T > this.maxSeqLen) throw new RangeError(`positions ${startPos}..${startPos + T - 1} exceed maxSeqLen ${this.maxSeqLen}`);
+    const c = this.config,
+      h = c.hiddenSize,
+      V = c.vocabSize,
+      T = tokens.length;
+    if (T < 1 || T > this.maxBatch)
+      throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${T}`);
+    if (startPos < 0 || startPos + T > this.maxSeqLen)
+      throw new RangeError(
+        `positions ${startPos}..${startPos + T - 1} exceed maxSeqLen ${this.maxSeqLen}`,
+      );
     const x = this.hidden; // [T, hidden] residual stream
 
     for (let t = 0; t < T; t++) {
       const id = tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} outside vocab 0..${V - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= V)
+        throw new RangeError(`token id ${id} outside vocab 0..${V - 1}`);
       for (let i = 0; i < h; i++) x[t * h + i] = this.weights.embed[id * h + i];
     }
     for (let l = 0; l < this.weights.layers.length; l++) {
-      for (let t = 0; t < T; t++) blockForward(x.subarray(t * h, (t + 1) * h), startPos + t, this.weights.layers[l], this.caches[l], this.ctx);
+      for (let t = 0; t < T; t++)
+        blockForward(
+          x.subarray(t * h, (t + 1) * h),
+          startPos + t,
+          this.weights.layers[l],
+          this.caches[l],
+          this.ctx,
+        );
     }
     for (let t = 0; t < T; t++) {
       const row = x.subarray(t * h, (t + 1) * h);
@@ -75,7 +93,10 @@ export class DeepSeekReferenceModel {
     const V = this.config.vocabSize;
     let last: Float64Array = new Float64Array(0);
     for (let at = 0; at < prompt.length; at += this.maxBatch) {
-      const chunk = Array.from({ length: Math.min(this.maxBatch, prompt.length - at) }, (_, i) => prompt[at + i]);
+      const chunk = Array.from(
+        { length: Math.min(this.maxBatch, prompt.length - at) },
+        (_, i) => prompt[at + i],
+      );
       const logits = this.forward(chunk, at);
       last = logits.subarray((chunk.length - 1) * V, chunk.length * V);
     }

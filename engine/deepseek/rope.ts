@@ -16,14 +16,27 @@ export function yarnMscale(factor: number, mscale: number): number {
 }
 
 /** [low, high] rotary dims between which YaRN blends extrapolated and interpolated frequencies. */
-export function yarnCorrectionRange(dim: number, theta: number, s: YarnRopeScaling): [number, number] {
+export function yarnCorrectionRange(
+  dim: number,
+  theta: number,
+  s: YarnRopeScaling,
+): [number, number] {
   // The dim index whose wavelength makes `rotations` turns over the original context.
-  const dimFor = (rotations: number) => (dim * Math.log(s.originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
-  return [Math.max(Math.floor(dimFor(s.betaFast)), 0), Math.min(Math.ceil(dimFor(s.betaSlow)), dim - 1)];
+  const dimFor = (rotations: number) =>
+    (dim * Math.log(s.originalMaxPositionEmbeddings / (rotations * 2 * Math.PI))) /
+    (2 * Math.log(theta));
+  return [
+    Math.max(Math.floor(dimFor(s.betaFast)), 0),
+    Math.min(Math.ceil(dimFor(s.betaSlow)), dim - 1),
+  ];
 }
 
 /** invFreq[dim/2]: theta^(-2i/dim), YaRN-corrected when scaling is given. */
-export function ropeInvFreq(dim: number, theta: number, scaling: YarnRopeScaling | null): Float64Array {
+export function ropeInvFreq(
+  dim: number,
+  theta: number,
+  scaling: YarnRopeScaling | null,
+): Float64Array {
   const half = dim / 2;
   const inv = new Float64Array(half);
   for (let i = 0; i < half; i++) inv[i] = 1 / theta ** ((2 * i) / dim);
@@ -39,7 +52,9 @@ export function ropeInvFreq(dim: number, theta: number, scaling: YarnRopeScaling
 
 /** Multiplier of cos/sin (1 for DeepSeek-V3's config). */
 export function ropeAttentionFactor(scaling: YarnRopeScaling | null): number {
-  return scaling ? yarnMscale(scaling.factor, scaling.mscale) / yarnMscale(scaling.factor, scaling.mscaleAllDim) : 1;
+  return scaling
+    ? yarnMscale(scaling.factor, scaling.mscale) / yarnMscale(scaling.factor, scaling.mscaleAllDim)
+    : 1;
 }
 
 /** MLA's softmax scale: 1/sqrt(qk_head_dim), times mscale² under YaRN. */
@@ -51,7 +66,13 @@ export function mlaSoftmaxScale(c: DeepSeekConfig): number {
 }
 
 /** cos[i], sin[i] of pos·invFreq[i], times attnFactor. */
-export function ropeAngles(pos: number, invFreq: Float64Array, attnFactor: number, cos: Float64Array, sin: Float64Array): void {
+export function ropeAngles(
+  pos: number,
+  invFreq: Float64Array,
+  attnFactor: number,
+  cos: Float64Array,
+  sin: Float64Array,
+): void {
   for (let i = 0; i < invFreq.length; i++) {
     cos[i] = Math.cos(pos * invFreq[i]) * attnFactor;
     sin[i] = Math.sin(pos * invFreq[i]) * attnFactor;
@@ -59,9 +80,16 @@ export function ropeAngles(pos: number, invFreq: Float64Array, attnFactor: numbe
 }
 
 /** In place on x[offset .. offset+dim): pair (2i, 2i+1) rotated by angle i. */
-export function applyRope(x: Vec, offset: number, dim: number, cos: Float64Array, sin: Float64Array): void {
+export function applyRope(
+  x: Vec,
+  offset: number,
+  dim: number,
+  cos: Float64Array,
+  sin: Float64Array,
+): void {
   for (let i = 0; i < dim / 2; i++) {
-    const a = x[offset + 2 * i], b = x[offset + 2 * i + 1];
+    const a = x[offset + 2 * i],
+      b = x[offset + 2 * i + 1];
     x[offset + 2 * i] = a * cos[i] - b * sin[i];
     x[offset + 2 * i + 1] = a * sin[i] + b * cos[i];
   }

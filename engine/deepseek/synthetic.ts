@@ -9,17 +9,51 @@ import { deepSeekTensorSpecs, type TensorSpec } from './hf-names';
 
 /** The issue's example shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups (keep 2), 1 shared, 1 MTP. */
 export const SYNTHETIC_DEEPSEEK_CONFIG: Readonly<DeepSeekConfig> = {
-  vocabSize: 512, hiddenSize: 256, intermediateSize: 512, moeIntermediateSize: 128,
-  numHiddenLayers: 4, numAttentionHeads: 4, qLoraRank: 96, kvLoraRank: 64,
-  qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64,
-  nRoutedExperts: 16, nSharedExperts: 1, numExpertsPerTok: 4, nGroup: 4, topkGroup: 2,
-  firstKDenseReplace: 1, moeLayerFreq: 1, scoringFunc: 'sigmoid', topkMethod: 'noaux_tc',
-  routedScalingFactor: 2.5, normTopkProb: true, ropeTheta: 10000,
+  vocabSize: 512,
+  hiddenSize: 256,
+  intermediateSize: 512,
+  moeIntermediateSize: 128,
+  numHiddenLayers: 4,
+  numAttentionHeads: 4,
+  qLoraRank: 96,
+  kvLoraRank: 64,
+  qkNopeHeadDim: 64,
+  qkRopeHeadDim: 32,
+  vHeadDim: 64,
+  nRoutedExperts: 16,
+  nSharedExperts: 1,
+  numExpertsPerTok: 4,
+  nGroup: 4,
+  topkGroup: 2,
+  firstKDenseReplace: 1,
+  moeLayerFreq: 1,
+  scoringFunc: 'sigmoid',
+  topkMethod: 'noaux_tc',
+  routedScalingFactor: 2.5,
+  normTopkProb: true,
+  ropeTheta: 10000,
   // A short "original" context so YaRN's frequency blend and mscale are exercised at small positions.
-  ropeScaling: { type: 'yarn', factor: 4, originalMaxPositionEmbeddings: 128, betaFast: 32, betaSlow: 1, mscale: 1, mscaleAllDim: 1 },
-  maxPositionEmbeddings: 512, rmsNormEps: 1e-6, tieWordEmbeddings: false, numNextnPredictLayers: 1,
-  quantization: { quantMethod: 'fp8', fmt: 'e4m3', activationScheme: 'dynamic', weightBlockSize: [128, 128] },
-  bosTokenId: 0, eosTokenId: 1,
+  ropeScaling: {
+    type: 'yarn',
+    factor: 4,
+    originalMaxPositionEmbeddings: 128,
+    betaFast: 32,
+    betaSlow: 1,
+    mscale: 1,
+    mscaleAllDim: 1,
+  },
+  maxPositionEmbeddings: 512,
+  rmsNormEps: 1e-6,
+  tieWordEmbeddings: false,
+  numNextnPredictLayers: 1,
+  quantization: {
+    quantMethod: 'fp8',
+    fmt: 'e4m3',
+    activationScheme: 'dynamic',
+    weightBlockSize: [128, 128],
+  },
+  bosTokenId: 0,
+  eosTokenId: 1,
 };
 
 export interface SyntheticOptions {
@@ -46,7 +80,8 @@ export function seededNormals(seed: number, name: string, n: number): Float32Arr
   };
   const out = new Float32Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(uniform())), a = 2 * Math.PI * uniform();
+    const r = Math.sqrt(-2 * Math.log(uniform())),
+      a = 2 * Math.PI * uniform();
     out[i] = r * Math.cos(a);
     if (i + 1 < n) out[i + 1] = r * Math.sin(a);
   }
@@ -56,17 +91,31 @@ export function seededNormals(seed: number, name: string, n: number): Float32Arr
 /** Values of one tensor; the MTP's stored copies of embedding and head reuse the main tensors' names. */
 function tensorValues(spec: TensorSpec, seed: number): Float32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
-  const source = spec.role === 'embedding' ? 'model.embed_tokens.weight' : spec.role === 'head' ? 'lm_head.weight' : spec.name;
+  const source =
+    spec.role === 'embedding'
+      ? 'model.embed_tokens.weight'
+      : spec.role === 'head'
+        ? 'lm_head.weight'
+        : spec.name;
   const v = seededNormals(seed, source, n);
   const fanIn = spec.shape[spec.shape.length - 1];
-  const scale = { linear: 1 / Math.sqrt(fanIn), head: 1 / Math.sqrt(fanIn), router: 1 / Math.sqrt(fanIn), embedding: 1, norm: 0.1, 'router-bias': 0.05 }[spec.role];
+  const scale = {
+    linear: 1 / Math.sqrt(fanIn),
+    head: 1 / Math.sqrt(fanIn),
+    router: 1 / Math.sqrt(fanIn),
+    embedding: 1,
+    norm: 0.1,
+    'router-bias': 0.05,
+  }[spec.role];
   for (let i = 0; i < n; i++) v[i] = v[i] * scale + (spec.role === 'norm' ? 1 : 0);
   return v;
 }
 
 /** The checkpoint as in-memory files: { 'config.json', 'model.safetensors' }. */
 export function generateSyntheticDeepSeek(opts: SyntheticOptions = {}): Record<string, Uint8Array> {
-  const config = parseDeepSeekConfig(deepSeekConfigToJson({ ...SYNTHETIC_DEEPSEEK_CONFIG, ...opts.config }));
+  const config = parseDeepSeekConfig(
+    deepSeekConfigToJson({ ...SYNTHETIC_DEEPSEEK_CONFIG, ...opts.config }),
+  );
   const seed = opts.seed ?? 1;
   const tensors: Record<string, TensorInput> = {};
   for (const spec of deepSeekTensorSpecs(config)) {
@@ -78,7 +127,11 @@ export function generateSyntheticDeepSeek(opts: SyntheticOptions = {}): Record<s
       const [rows, cols] = spec.shape;
       const { q, scaleInv } = quantizeWeightFp8(v, rows, cols, block);
       tensors[spec.name] = { dtype: 'F8_E4M3', shape: spec.shape, data: q };
-      tensors[`${spec.name}_scale_inv`] = { dtype: 'F32', shape: [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])], data: scaleInv };
+      tensors[`${spec.name}_scale_inv`] = {
+        dtype: 'F32',
+        shape: [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])],
+        data: scaleInv,
+      };
     } else {
       tensors[spec.name] = { dtype: 'BF16', shape: spec.shape, data: bf16Bytes(v) };
     }
@@ -86,6 +139,9 @@ export function generateSyntheticDeepSeek(opts: SyntheticOptions = {}): Record<s
   const json = JSON.stringify(deepSeekConfigToJson(config), null, 2);
   return {
     'config.json': new TextEncoder().encode(json),
-    'model.safetensors': writeSafetensors(tensors, { format: 'pt', generator: `engine/deepseek/synthetic seed=${seed}` }),
+    'model.safetensors': writeSafetensors(tensors, {
+      format: 'pt',
+      generator: `engine/deepseek/synthetic seed=${seed}`,
+    }),
   };
 }

@@ -12,7 +12,10 @@ export interface DeepSeekKit {
 }
 
 export function deepSeekKit(b: KernelBackend, variant: 'simd' | 'scalar' = 'simd'): DeepSeekKit {
-  if (!b.quant || !b.deepseek || !b.bytes) throw new Error('the DeepSeek forward needs the WASM kernels (quant and deepseek ops, byte views)');
+  if (!b.quant || !b.deepseek || !b.bytes)
+    throw new Error(
+      'the DeepSeek forward needs the WASM kernels (quant and deepseek ops, byte views)',
+    );
   return variant === 'simd'
     ? { mem: b, k: b, q: b.quant, ds: b.deepseek }
     : { mem: b, k: b.scalar, q: b.quant.scalar, ds: b.deepseek.scalar };
@@ -23,7 +26,14 @@ export type WasmLinear =
   | { kind: 'fp8'; rows: number; cols: number; w: number; scales: number; block: [number, number] };
 
 /** out[n, rows] = x[n, cols] · Wᵀ. scratch: 4 · cols f32 (FP8 prefill dequantizes rows into it). */
-export function linearForward(kit: DeepSeekKit, out: number, lin: WasmLinear, x: number, n: number, scratch: number): void {
+export function linearForward(
+  kit: DeepSeekKit,
+  out: number,
+  lin: WasmLinear,
+  x: number,
+  n: number,
+  scratch: number,
+): void {
   const { rows, cols } = lin;
   if (lin.kind === 'f32') {
     if (n === 1) kit.k.matvec(out, lin.w, x, rows, cols);

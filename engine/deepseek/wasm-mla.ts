@@ -31,17 +31,34 @@ export function createMlaCache(mem: KernelBackend, d: MlaDims, maxT: number): Wa
 }
 
 /** Buffers, and the rope table of every position (YaRN frequencies and attention factor, from f64). */
-export function createMlaBuffers(mem: KernelBackend, c: DeepSeekConfig, d: MlaDims, maxBatch: number, maxT: number, lin: number): MlaBuffers {
-  const H = d.heads, half = d.rope / 2;
+export function createMlaBuffers(
+  mem: KernelBackend,
+  c: DeepSeekConfig,
+  d: MlaDims,
+  maxBatch: number,
+  maxT: number,
+  lin: number,
+): MlaBuffers {
+  const H = d.heads,
+    half = d.rope / 2;
   const b: MlaBuffers = {
-    qLat: mem.alloc(maxBatch * (c.qLoraRank ?? 0)), q: mem.alloc(maxBatch * H * (d.nope + d.rope)),
-    kvA: mem.alloc(maxBatch * (d.latent + d.rope)), qNope: mem.alloc(H * d.nope), qPe: mem.alloc(H * d.rope),
-    attnOut: mem.alloc(maxBatch * H * d.v), attn: mem.alloc(2 * H * d.latent + H * maxT),
-    cos: mem.alloc(maxT * half), sin: mem.alloc(maxT * half), lin,
+    qLat: mem.alloc(maxBatch * (c.qLoraRank ?? 0)),
+    q: mem.alloc(maxBatch * H * (d.nope + d.rope)),
+    kvA: mem.alloc(maxBatch * (d.latent + d.rope)),
+    qNope: mem.alloc(H * d.nope),
+    qPe: mem.alloc(H * d.rope),
+    attnOut: mem.alloc(maxBatch * H * d.v),
+    attn: mem.alloc(2 * H * d.latent + H * maxT),
+    cos: mem.alloc(maxT * half),
+    sin: mem.alloc(maxT * half),
+    lin,
   };
-  const invFreq = ropeInvFreq(d.rope, c.ropeTheta, c.ropeScaling), factor = ropeAttentionFactor(c.ropeScaling);
-  const cos = new Float64Array(half), sin = new Float64Array(half);
-  const cosAll = new Float32Array(maxT * half), sinAll = new Float32Array(maxT * half);
+  const invFreq = ropeInvFreq(d.rope, c.ropeTheta, c.ropeScaling),
+    factor = ropeAttentionFactor(c.ropeScaling);
+  const cos = new Float64Array(half),
+    sin = new Float64Array(half);
+  const cosAll = new Float32Array(maxT * half),
+    sinAll = new Float32Array(maxT * half);
   for (let pos = 0; pos < maxT; pos++) {
     ropeAngles(pos, invFreq, factor, cos, sin);
     cosAll.set(cos, pos * half);
@@ -57,13 +74,28 @@ export function createMlaBuffers(mem: KernelBackend, c: DeepSeekConfig, d: MlaDi
  * o_proj's output in out[n, hidden]. heap: an f32 view of the whole memory (for copies).
  */
 export function wasmMlaForward(
-  kit: DeepSeekKit, heap: Float32Array, out: number, x: number, n: number, startPos: number,
-  w: WasmMlaWeights, cache: WasmMlaCache, d: MlaDims, eps: number, scale: number, b: MlaBuffers,
+  kit: DeepSeekKit,
+  heap: Float32Array,
+  out: number,
+  x: number,
+  n: number,
+  startPos: number,
+  w: WasmMlaWeights,
+  cache: WasmMlaCache,
+  d: MlaDims,
+  eps: number,
+  scale: number,
+  b: MlaBuffers,
 ): void {
-  const { k, ds } = kit, H = d.heads, qk = d.nope + d.rope, C = d.latent, half = d.rope / 2;
+  const { k, ds } = kit,
+    H = d.heads,
+    qk = d.nope + d.rope,
+    C = d.latent,
+    half = d.rope / 2;
   if (w.qA && w.qB) {
     linearForward(kit, b.qLat, w.qA, x, n, b.lin); // [n, qLoraRank]
-    for (let t = 0; t < n; t++) k.rmsnorm(b.qLat + 4 * t * w.qA.rows, b.qLat + 4 * t * w.qA.rows, w.qANorm, w.qA.rows, eps);
+    for (let t = 0; t < n; t++)
+      k.rmsnorm(b.qLat + 4 * t * w.qA.rows, b.qLat + 4 * t * w.qA.rows, w.qANorm, w.qA.rows, eps);
     linearForward(kit, b.q, w.qB, b.qLat, n, b.lin); // [n, H·qk]
   } else {
     linearForward(kit, b.q, w.q!, x, n, b.lin);
@@ -71,8 +103,11 @@ export function wasmMlaForward(
   linearForward(kit, b.kvA, w.kvA, x, n, b.lin); // [n, latent | rope]
 
   for (let t = 0; t < n; t++) {
-    const pos = startPos + t, cos = b.cos + 4 * pos * half, sin = b.sin + 4 * pos * half;
-    const qt = b.q + 4 * t * H * qk, kvt = b.kvA + 4 * t * (C + d.rope);
+    const pos = startPos + t,
+      cos = b.cos + 4 * pos * half,
+      sin = b.sin + 4 * pos * half;
+    const qt = b.q + 4 * t * H * qk,
+      kvt = b.kvA + 4 * t * (C + d.rope);
     ds.ropePairs(qt + 4 * d.nope, H, qk, d.rope, cos, sin);
     ds.ropePairs(kvt + 4 * C, 1, 0, d.rope, cos, sin);
     k.rmsnorm(cache.kv + 4 * pos * C, kvt, w.kvANorm, C, eps); // cache row: kv_norm(c_kv)
@@ -82,8 +117,22 @@ export function wasmMlaForward(
       heap.copyWithin((b.qNope >> 2) + h * d.nope, q, q + d.nope);
       heap.copyWithin((b.qPe >> 2) + h * d.rope, q + d.nope, q + qk);
     }
-    ds.mlaAttention(b.attnOut + 4 * t * H * d.v, b.qNope, b.qPe, w.kvB, cache.kv, cache.pe, b.attn,
-      H, d.nope, d.rope, d.v, C, pos + 1, scale); // [H·v]
+    ds.mlaAttention(
+      b.attnOut + 4 * t * H * d.v,
+      b.qNope,
+      b.qPe,
+      w.kvB,
+      cache.kv,
+      cache.pe,
+      b.attn,
+      H,
+      d.nope,
+      d.rope,
+      d.v,
+      C,
+      pos + 1,
+      scale,
+    ); // [H·v]
   }
   linearForward(kit, out, w.o, b.attnOut, n, b.lin); // [n, hidden]
 }

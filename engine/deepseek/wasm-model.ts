@@ -16,8 +16,20 @@ import { gateOptions, type GateOptions } from './moe';
 import { argmax } from './ops';
 import { mlaSoftmaxScale } from './rope';
 import { deepSeekKit, linearForward, type DeepSeekKit } from './wasm-linear';
-import { createMlaBuffers, createMlaCache, wasmMlaForward, type MlaBuffers, type WasmMlaCache } from './wasm-mla';
-import { createMoeBuffers, moeDims, wasmMlpForward, wasmMoeForward, type MoeBuffers } from './wasm-moe';
+import {
+  createMlaBuffers,
+  createMlaCache,
+  wasmMlaForward,
+  type MlaBuffers,
+  type WasmMlaCache,
+} from './wasm-mla';
+import {
+  createMoeBuffers,
+  moeDims,
+  wasmMlpForward,
+  wasmMoeForward,
+  type MoeBuffers,
+} from './wasm-moe';
 import { placeDeepSeekWeights, type WasmDeepSeekWeights } from './wasm-weights';
 
 export interface WasmModelOptions {
@@ -48,18 +60,29 @@ export class WasmDeepSeekModel {
   private readonly heap: Float32Array; // the whole memory, for copies and results
 
   /** Instantiates the kernels module and places the checkpoint in its memory. */
-  static async load(module: WebAssembly.Module, files: Record<string, Uint8Array>, opts: WasmModelOptions = {}): Promise<WasmDeepSeekModel> {
+  static async load(
+    module: WebAssembly.Module,
+    files: Record<string, Uint8Array>,
+    opts: WasmModelOptions = {},
+  ): Promise<WasmDeepSeekModel> {
     return new WasmDeepSeekModel(await createWasmKernels(module), files, opts);
   }
 
   /** backend: a fresh WASM kernel backend, used by this model alone. */
-  constructor(backend: KernelBackend, files: Record<string, Uint8Array>, opts: WasmModelOptions = {}) {
+  constructor(
+    backend: KernelBackend,
+    files: Record<string, Uint8Array>,
+    opts: WasmModelOptions = {},
+  ) {
     this.kit = deepSeekKit(backend, opts.kernels);
     const w = (this.weights = placeDeepSeekWeights(backend, files));
-    const c = (this.config = w.config), h = c.hiddenSize, mem = backend;
+    const c = (this.config = w.config),
+      h = c.hiddenSize,
+      mem = backend;
     this.maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096);
     this.maxBatch = opts.maxBatch ?? 64;
-    const B = this.maxBatch, T = this.maxSeqLen;
+    const B = this.maxBatch,
+      T = this.maxSeqLen;
     this.dims = mlaDims(c);
     this.gate = gateOptions(c);
     this.scale = mlaSoftmaxScale(c);
@@ -68,7 +91,13 @@ export class WasmDeepSeekModel {
     this.xb = mem.alloc(B * h);
     this.out = mem.alloc(B * h);
     this.logits = mem.alloc(B * c.vocabSize);
-    const widest = Math.max(2 * h, c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts), c.qLoraRank ?? 0, c.numAttentionHeads * c.vHeadDim);
+    const widest = Math.max(
+      2 * h,
+      c.intermediateSize,
+      c.moeIntermediateSize * Math.max(1, c.nSharedExperts),
+      c.qLoraRank ?? 0,
+      c.numAttentionHeads * c.vHeadDim,
+    );
     const lin = mem.alloc(4 * widest);
     this.mla = createMlaBuffers(mem, c, this.dims, B, T, lin);
     this.moe = createMoeBuffers(mem, moeDims(c), B, lin);
@@ -80,21 +109,46 @@ export class WasmDeepSeekModel {
    * their logits [T, vocab] (a view into WASM memory, valid until the next call).
    */
   forward(tokens: ArrayLike<number>, startPos: number): Float32Array {
-    const c = this.config, h = c.hiddenSize, V = c.vocabSize, T = tokens.length, eps = c.rmsNormEps;
-    const { kit, heap, weights: w } = this, { k } = kit;
-    if (T < 1 || T > this.maxBatch) throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${T}`);
-    if (startPos < 0 || startPos + T > this.maxSeqLen) throw new RangeError(`positions ${startPos}..${startPos + T - 1} exceed maxSeqLen ${this.maxSeqLen}`);
-    const x = this.x, xb = this.xb, out = this.out; // [T, hidden] each
+    const c = this.config,
+      h = c.hiddenSize,
+      V = c.vocabSize,
+      T = tokens.length,
+      eps = c.rmsNormEps;
+    const { kit, heap, weights: w } = this,
+      { k } = kit;
+    if (T < 1 || T > this.maxBatch)
+      throw new RangeError(`forward takes 1..${this.maxBatch} tokens, got ${T}`);
+    if (startPos < 0 || startPos + T > this.maxSeqLen)
+      throw new RangeError(
+        `positions ${startPos}..${startPos + T - 1} exceed maxSeqLen ${this.maxSeqLen}`,
+      );
+    const x = this.x,
+      xb = this.xb,
+      out = this.out; // [T, hidden] each
 
     for (let t = 0; t < T; t++) {
       const id = tokens[t];
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} outside vocab 0..${V - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= V)
+        throw new RangeError(`token id ${id} outside vocab 0..${V - 1}`);
       heap.copyWithin((x >> 2) + t * h, (w.embed >> 2) + id * h, (w.embed >> 2) + (id + 1) * h);
     }
     for (let l = 0; l < w.layers.length; l++) {
       const layer = w.layers[l];
       for (let t = 0; t < T; t++) k.rmsnorm(xb + 4 * t * h, x + 4 * t * h, layer.attnNorm, h, eps);
-      wasmMlaForward(kit, heap, out, xb, T, startPos, layer.mla, this.caches[l], this.dims, eps, this.scale, this.mla);
+      wasmMlaForward(
+        kit,
+        heap,
+        out,
+        xb,
+        T,
+        startPos,
+        layer.mla,
+        this.caches[l],
+        this.dims,
+        eps,
+        this.scale,
+        this.mla,
+      );
       k.add(x, out, T * h);
       for (let t = 0; t < T; t++) k.rmsnorm(xb + 4 * t * h, x + 4 * t * h, layer.ffnNorm, h, eps);
       if (layer.dense) wasmMlpForward(kit, out, xb, T, layer.dense, this.moe);
@@ -111,7 +165,10 @@ export class WasmDeepSeekModel {
     const V = this.config.vocabSize;
     let last: Float32Array = new Float32Array(0);
     for (let at = 0; at < prompt.length; at += this.maxBatch) {
-      const chunk = Array.from({ length: Math.min(this.maxBatch, prompt.length - at) }, (_, i) => prompt[at + i]);
+      const chunk = Array.from(
+        { length: Math.min(this.maxBatch, prompt.length - at) },
+        (_, i) => prompt[at + i],
+      );
       last = this.forward(chunk, at).subarray((chunk.length - 1) * V, chunk.length * V);
     }
     return last;

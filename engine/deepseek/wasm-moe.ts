@@ -33,23 +33,52 @@ export interface MoeDims {
 
 export function moeDims(c: DeepSeekConfig): MoeDims {
   const inter = Math.max(c.intermediateSize, c.moeIntermediateSize * Math.max(1, c.nSharedExperts));
-  return { experts: c.nRoutedExperts, topK: c.numExpertsPerTok, nGroup: c.nGroup, hidden: c.hiddenSize, inter };
+  return {
+    experts: c.nRoutedExperts,
+    topK: c.numExpertsPerTok,
+    nGroup: c.nGroup,
+    hidden: c.hiddenSize,
+    inter,
+  };
 }
 
-export function createMoeBuffers(mem: KernelBackend, d: MoeDims, maxBatch: number, lin: number): MoeBuffers {
-  const m = mem, E = d.experts, K = d.topK, h = d.hidden, inter = d.inter;
+export function createMoeBuffers(
+  mem: KernelBackend,
+  d: MoeDims,
+  maxBatch: number,
+  lin: number,
+): MoeBuffers {
+  const m = mem,
+    E = d.experts,
+    K = d.topK,
+    h = d.hidden,
+    inter = d.inter;
   return {
-    logits: m.alloc(maxBatch * E), idx: m.alloc(maxBatch * K), weight: m.alloc(maxBatch * K),
+    logits: m.alloc(maxBatch * E),
+    idx: m.alloc(maxBatch * K),
+    weight: m.alloc(maxBatch * K),
     route: m.alloc(2 * E + 2 * d.nGroup + Math.ceil(Math.max(E, d.nGroup) / 4)),
-    offsets: m.alloc(E + 1), order: m.alloc(maxBatch * K),
-    xs: m.alloc(maxBatch * h), ys: m.alloc(maxBatch * h), h1: m.alloc(maxBatch * inter), h3: m.alloc(maxBatch * inter), lin,
+    offsets: m.alloc(E + 1),
+    order: m.alloc(maxBatch * K),
+    xs: m.alloc(maxBatch * h),
+    ys: m.alloc(maxBatch * h),
+    h1: m.alloc(maxBatch * inter),
+    h3: m.alloc(maxBatch * inter),
+    lin,
   };
 }
 
 const METHOD = { greedy: 0, group_limited_greedy: 1, noaux_tc: 2 } as const;
 
 /** out[n, hidden] = down(silu(gate · x) ⊙ up · x) for x[n, hidden]. */
-export function wasmMlpForward(kit: DeepSeekKit, out: number, x: number, n: number, w: WasmMlp, b: MoeBuffers): void {
+export function wasmMlpForward(
+  kit: DeepSeekKit,
+  out: number,
+  x: number,
+  n: number,
+  w: WasmMlp,
+  b: MoeBuffers,
+): void {
   linearForward(kit, b.h1, w.gate, x, n, b.lin); // [n, inter]
   linearForward(kit, b.h3, w.up, x, n, b.lin); // [n, inter]
   kit.k.swiglu(b.h1, b.h3, n * w.gate.rows);
@@ -58,20 +87,44 @@ export function wasmMlpForward(kit: DeepSeekKit, out: number, x: number, n: numb
 
 /** out[n, hidden] = Σ_k weight_k · expert_k(x) + shared(x) for each of the n tokens of x[n, hidden]. */
 export function wasmMoeForward(
-  kit: DeepSeekKit, heap: Float32Array, out: number, x: number, n: number, w: WasmMoeWeights, o: GateOptions, hidden: number, b: MoeBuffers,
+  kit: DeepSeekKit,
+  heap: Float32Array,
+  out: number,
+  x: number,
+  n: number,
+  w: WasmMoeWeights,
+  o: GateOptions,
+  hidden: number,
+  b: MoeBuffers,
 ): void {
-  const E = w.experts.length, K = o.topK, ds = kit.ds;
+  const E = w.experts.length,
+    K = o.topK,
+    ds = kit.ds;
   if (n === 1) kit.k.matvec(b.logits, w.router, x, E, hidden);
   else kit.k.matmul(b.logits, w.router, x, E, hidden, n); // [n, E]
   for (let t = 0; t < n; t++) {
-    ds.moeRoute(b.idx + 4 * t * K, b.weight + 4 * t * K, b.logits + 4 * t * E, w.bias, b.route, E, K,
-      o.nGroup, o.topkGroup, METHOD[o.topkMethod], o.scoringFunc === 'sigmoid', o.normTopkProb, o.routedScalingFactor);
+    ds.moeRoute(
+      b.idx + 4 * t * K,
+      b.weight + 4 * t * K,
+      b.logits + 4 * t * E,
+      w.bias,
+      b.route,
+      E,
+      K,
+      o.nGroup,
+      o.topkGroup,
+      METHOD[o.topkMethod],
+      o.scoringFunc === 'sigmoid',
+      o.normTopkProb,
+      o.routedScalingFactor,
+    );
   }
   ds.moePlan(b.offsets, b.order, b.idx, n, K, E);
   heap.fill(0, out / 4, out / 4 + n * hidden);
   const offsets = i32View(kit.mem, b.offsets, E + 1);
   for (let e = 0; e < E; e++) {
-    const start = offsets[e], count = offsets[e + 1] - start;
+    const start = offsets[e],
+      count = offsets[e + 1] - start;
     if (count === 0) continue;
     ds.moeGather(b.xs, x, b.order, start, count, K, hidden); // [count, hidden]
     wasmMlpForward(kit, b.ys, b.xs, count, w.experts[e], b); // [count, hidden]

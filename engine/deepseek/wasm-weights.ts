@@ -54,7 +54,11 @@ export interface WasmDeepSeekWeights {
 
 class Placer {
   bytes = 0;
-  constructor(private mem: KernelBackend, private tensors: Map<string, TensorView>, private config: DeepSeekConfig) {}
+  constructor(
+    private mem: KernelBackend,
+    private tensors: Map<string, TensorView>,
+    private config: DeepSeekConfig,
+  ) {}
 
   has(name: string): boolean {
     return this.tensors.has(name);
@@ -63,7 +67,8 @@ class Placer {
   private view(name: string, shape: number[]): TensorView {
     const t = this.tensors.get(name);
     if (!t) throw new DeepSeekLoadError(`checkpoint lacks tensor ${name}`);
-    if (t.shape.join(',') !== shape.join(',')) throw new DeepSeekLoadError(`${name}: shape [${t.shape}], config implies [${shape}]`);
+    if (t.shape.join(',') !== shape.join(','))
+      throw new DeepSeekLoadError(`${name}: shape [${t.shape}], config implies [${shape}]`);
     return t;
   }
 
@@ -76,9 +81,15 @@ class Placer {
     return this.f32(tensorToFloat32(this.view(name, shape)));
   }
 
-  private scales(name: string, rows: number, cols: number): { scaleInv: Float32Array; block: [number, number] } {
+  private scales(
+    name: string,
+    rows: number,
+    cols: number,
+  ): { scaleInv: Float32Array; block: [number, number] } {
     const block = this.config.quantization?.weightBlockSize ?? [128, 128];
-    const scaleInv = tensorToFloat32(this.view(`${name}_scale_inv`, [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]));
+    const scaleInv = tensorToFloat32(
+      this.view(`${name}_scale_inv`, [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]),
+    );
     return { scaleInv, block: [block[0], block[1]] };
   }
 
@@ -88,7 +99,14 @@ class Placer {
     if (t.dtype !== 'F8_E4M3') return { kind: 'f32', rows, cols, w: this.f32(tensorToFloat32(t)) };
     const { scaleInv, block } = this.scales(name, rows, cols);
     this.bytes += t.bytes.byteLength;
-    return { kind: 'fp8', rows, cols, w: placeBytes(this.mem, t.bytes), scales: this.f32(scaleInv), block };
+    return {
+      kind: 'fp8',
+      rows,
+      cols,
+      w: placeBytes(this.mem, t.bytes),
+      scales: this.f32(scaleInv),
+      block,
+    };
   }
 
   /** A projection dequantized to f32. */
@@ -109,8 +127,12 @@ function placeMlp(src: Placer, p: string, hidden: number, inter: number): WasmMl
 }
 
 function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWeights {
-  const p = layerPrefix(layer), a = `${p}.self_attn`, h = c.hiddenSize, H = c.numAttentionHeads;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim, r = c.qLoraRank;
+  const p = layerPrefix(layer),
+    a = `${p}.self_attn`,
+    h = c.hiddenSize,
+    H = c.numAttentionHeads;
+  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim,
+    r = c.qLoraRank;
   const mla: WasmMlaWeights = {
     qA: r === null ? null : src.linear(`${a}.q_a_proj.weight`, r, h),
     qANorm: r === null ? 0 : src.float(`${a}.q_a_layernorm.weight`, [r]),
@@ -121,36 +143,58 @@ function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWei
     kvB: src.matrix(`${a}.kv_b_proj.weight`, H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank),
     o: src.linear(`${a}.o_proj.weight`, h, H * c.vHeadDim),
   };
-  const moe = isMoeLayer(c, layer), bias = `${p}.mlp.gate.e_score_correction_bias`;
+  const moe = isMoeLayer(c, layer),
+    bias = `${p}.mlp.gate.e_score_correction_bias`;
   return {
     attnNorm: src.float(`${p}.input_layernorm.weight`, [h]),
     mla,
     ffnNorm: src.float(`${p}.post_attention_layernorm.weight`, [h]),
     dense: moe ? null : placeMlp(src, `${p}.mlp`, h, c.intermediateSize),
-    moe: !moe ? null : {
-      router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
-      bias: src.has(bias) ? src.float(bias, [c.nRoutedExperts]) : 0,
-      experts: Array.from({ length: c.nRoutedExperts }, (_, e) => placeMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize)),
-      shared: c.nSharedExperts > 0 ? placeMlp(src, `${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize) : null,
-    },
+    moe: !moe
+      ? null
+      : {
+          router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
+          bias: src.has(bias) ? src.float(bias, [c.nRoutedExperts]) : 0,
+          experts: Array.from({ length: c.nRoutedExperts }, (_, e) =>
+            placeMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize),
+          ),
+          shared:
+            c.nSharedExperts > 0
+              ? placeMlp(
+                  src,
+                  `${p}.mlp.shared_experts`,
+                  h,
+                  c.nSharedExperts * c.moeIntermediateSize,
+                )
+              : null,
+        },
   };
 }
 
 /** files: 'config.json' and every '*.safetensors' of the checkpoint, as for loadDeepSeekModel. */
-export function placeDeepSeekWeights(mem: KernelBackend, files: Record<string, Uint8Array>): WasmDeepSeekWeights {
+export function placeDeepSeekWeights(
+  mem: KernelBackend,
+  files: Record<string, Uint8Array>,
+): WasmDeepSeekWeights {
   const cfgBytes = files['config.json'];
   if (!cfgBytes) throw new DeepSeekLoadError('checkpoint lacks config.json');
   const config = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(cfgBytes)));
   const tensors = new Map<string, TensorView>();
   for (const [path, bytes] of Object.entries(files)) {
-    if (path.endsWith('.safetensors')) for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
+    if (path.endsWith('.safetensors'))
+      for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
   }
   if (tensors.size === 0) throw new DeepSeekLoadError('checkpoint has no *.safetensors file');
   const src = new Placer(mem, tensors, config);
-  const h = config.hiddenSize, V = config.vocabSize;
+  const h = config.hiddenSize,
+    V = config.vocabSize;
   const embed = src.float('model.embed_tokens.weight', [V, h]);
-  const layers = Array.from({ length: config.numHiddenLayers }, (_, i) => placeBlock(src, config, i));
+  const layers = Array.from({ length: config.numHiddenLayers }, (_, i) =>
+    placeBlock(src, config, i),
+  );
   const norm = src.float('model.norm.weight', [h]);
-  const lmHead: WasmLinear = config.tieWordEmbeddings ? { kind: 'f32', rows: V, cols: h, w: embed } : src.linear('lm_head.weight', V, h);
+  const lmHead: WasmLinear = config.tieWordEmbeddings
+    ? { kind: 'f32', rows: V, cols: h, w: embed }
+    : src.linear('lm_head.weight', V, h);
   return { config, embed, layers, norm, lmHead, bytes: src.bytes };
 }

@@ -46,7 +46,11 @@ export class DeepSeekLoadError extends Error {
 }
 
 class TensorSource {
-  constructor(private tensors: Map<string, TensorView>, private config: DeepSeekConfig, private gemm: 'dequantized' | 'fp8') {}
+  constructor(
+    private tensors: Map<string, TensorView>,
+    private config: DeepSeekConfig,
+    private gemm: 'dequantized' | 'fp8',
+  ) {}
 
   has(name: string): boolean {
     return this.tensors.has(name);
@@ -55,7 +59,8 @@ class TensorSource {
   private view(name: string, shape: number[]): TensorView {
     const t = this.tensors.get(name);
     if (!t) throw new DeepSeekLoadError(`checkpoint lacks tensor ${name}`);
-    if (t.shape.join(',') !== shape.join(',')) throw new DeepSeekLoadError(`${name}: shape [${t.shape}], config implies [${shape}]`);
+    if (t.shape.join(',') !== shape.join(','))
+      throw new DeepSeekLoadError(`${name}: shape [${t.shape}], config implies [${shape}]`);
     return t;
   }
 
@@ -63,9 +68,17 @@ class TensorSource {
     return tensorToFloat32(this.view(name, shape));
   }
 
-  private fp8(name: string, t: TensorView, rows: number, cols: number): Extract<Linear, { kind: 'fp8' }> {
+  private fp8(
+    name: string,
+    t: TensorView,
+    rows: number,
+    cols: number,
+  ): Extract<Linear, { kind: 'fp8' }> {
     const block = this.config.quantization?.weightBlockSize ?? [128, 128];
-    const scaleInv = this.float(`${name}_scale_inv`, [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]);
+    const scaleInv = this.float(`${name}_scale_inv`, [
+      Math.ceil(rows / block[0]),
+      Math.ceil(cols / block[1]),
+    ]);
     return { kind: 'fp8', rows, cols, weight: { q: t.bytes, scaleInv }, block };
   }
 
@@ -93,8 +106,12 @@ function loadMlp(src: TensorSource, p: string, hidden: number, inter: number): M
 }
 
 function loadBlock(src: TensorSource, c: DeepSeekConfig, layer: number): BlockWeights {
-  const p = layerPrefix(layer), a = `${p}.self_attn`, h = c.hiddenSize, H = c.numAttentionHeads;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim, r = c.qLoraRank;
+  const p = layerPrefix(layer),
+    a = `${p}.self_attn`,
+    h = c.hiddenSize,
+    H = c.numAttentionHeads;
+  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim,
+    r = c.qLoraRank;
   const mla: MlaWeights = {
     qA: r === null ? null : src.linear(`${a}.q_a_proj.weight`, r, h),
     qANorm: r === null ? null : src.float(`${a}.q_a_layernorm.weight`, [r]),
@@ -112,49 +129,80 @@ function loadBlock(src: TensorSource, c: DeepSeekConfig, layer: number): BlockWe
     mla,
     ffnNorm: src.float(`${p}.post_attention_layernorm.weight`, [h]),
     dense: moe ? null : loadMlp(src, `${p}.mlp`, h, c.intermediateSize),
-    moe: !moe ? null : {
-      router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
-      bias: src.has(`${p}.mlp.gate.e_score_correction_bias`) ? src.float(`${p}.mlp.gate.e_score_correction_bias`, [c.nRoutedExperts]) : null,
-      experts: Array.from({ length: c.nRoutedExperts }, (_, e) => loadMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize)),
-      shared: c.nSharedExperts > 0 ? loadMlp(src, `${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize) : null,
-    },
+    moe: !moe
+      ? null
+      : {
+          router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
+          bias: src.has(`${p}.mlp.gate.e_score_correction_bias`)
+            ? src.float(`${p}.mlp.gate.e_score_correction_bias`, [c.nRoutedExperts])
+            : null,
+          experts: Array.from({ length: c.nRoutedExperts }, (_, e) =>
+            loadMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize),
+          ),
+          shared:
+            c.nSharedExperts > 0
+              ? loadMlp(src, `${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize)
+              : null,
+        },
   };
 }
 
-function loadMtp(src: TensorSource, c: DeepSeekConfig, k: number, embed: Float32Array, lmHead: Linear): MtpWeights {
-  const layer = c.numHiddenLayers + k, p = layerPrefix(layer), h = c.hiddenSize, V = c.vocabSize;
+function loadMtp(
+  src: TensorSource,
+  c: DeepSeekConfig,
+  k: number,
+  embed: Float32Array,
+  lmHead: Linear,
+): MtpWeights {
+  const layer = c.numHiddenLayers + k,
+    p = layerPrefix(layer),
+    h = c.hiddenSize,
+    V = c.vocabSize;
   // The stored embed_tokens / shared_head.head are copies of the main ones; fall back when a file omits them.
   return {
-    embed: src.has(`${p}.embed_tokens.weight`) ? src.float(`${p}.embed_tokens.weight`, [V, h]) : embed,
+    embed: src.has(`${p}.embed_tokens.weight`)
+      ? src.float(`${p}.embed_tokens.weight`, [V, h])
+      : embed,
     enorm: src.float(`${p}.enorm.weight`, [h]),
     hnorm: src.float(`${p}.hnorm.weight`, [h]),
     ehProj: src.linear(`${p}.eh_proj.weight`, h, 2 * h),
     block: loadBlock(src, c, layer),
     headNorm: src.float(`${p}.shared_head.norm.weight`, [h]),
-    head: src.has(`${p}.shared_head.head.weight`) ? src.linear(`${p}.shared_head.head.weight`, V, h) : lmHead,
+    head: src.has(`${p}.shared_head.head.weight`)
+      ? src.linear(`${p}.shared_head.head.weight`, V, h)
+      : lmHead,
   };
 }
 
 /** files: 'config.json' and every '*.safetensors' of the checkpoint (single file or shards). */
-export function loadDeepSeekModel(files: Record<string, Uint8Array>, options: LoadOptions = {}): DeepSeekWeights {
+export function loadDeepSeekModel(
+  files: Record<string, Uint8Array>,
+  options: LoadOptions = {},
+): DeepSeekWeights {
   const cfgBytes = files['config.json'];
   if (!cfgBytes) throw new DeepSeekLoadError('checkpoint lacks config.json');
   const config = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(cfgBytes)));
   const tensors = new Map<string, TensorView>();
   for (const [path, bytes] of Object.entries(files)) {
-    if (path.endsWith('.safetensors')) for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
+    if (path.endsWith('.safetensors'))
+      for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
   }
   if (tensors.size === 0) throw new DeepSeekLoadError('checkpoint has no *.safetensors file');
   const src = new TensorSource(tensors, config, options.gemm ?? 'dequantized');
-  const h = config.hiddenSize, V = config.vocabSize;
+  const h = config.hiddenSize,
+    V = config.vocabSize;
   const embed = src.float('model.embed_tokens.weight', [V, h]);
-  const lmHead: Linear = config.tieWordEmbeddings ? { kind: 'f32', rows: V, cols: h, w: embed } : src.linear('lm_head.weight', V, h);
+  const lmHead: Linear = config.tieWordEmbeddings
+    ? { kind: 'f32', rows: V, cols: h, w: embed }
+    : src.linear('lm_head.weight', V, h);
   return {
     config,
     embed,
     layers: Array.from({ length: config.numHiddenLayers }, (_, i) => loadBlock(src, config, i)),
     norm: src.float('model.norm.weight', [h]),
     lmHead,
-    mtp: Array.from({ length: config.numNextnPredictLayers }, (_, k) => loadMtp(src, config, k, embed, lmHead)),
+    mtp: Array.from({ length: config.numNextnPredictLayers }, (_, k) =>
+      loadMtp(src, config, k, embed, lmHead),
+    ),
   };
 }

@@ -16,16 +16,22 @@ export function byteView(k: KernelBackend, ptr: number, len: number): Uint8Array
 export type RowMap = (row: number) => number;
 
 /** Copies the bytes to dst; with rowOf, source row r (rowBytes long) lands at row rowOf(r). */
-export function copySink(k: KernelBackend, dst: number, rowBytes: number, rowOf?: RowMap): TensorSink {
+export function copySink(
+  k: KernelBackend,
+  dst: number,
+  rowBytes: number,
+  rowOf?: RowMap,
+): TensorSink {
   return {
     write(bytes, at) {
       if (!rowOf) {
         byteView(k, dst + at, bytes.length).set(bytes);
         return;
       }
-      for (let i = 0; i < bytes.length; ) {
+      for (let i = 0; i < bytes.length;) {
         const pos = at + i;
-        const row = Math.floor(pos / rowBytes), within = pos - row * rowBytes;
+        const row = Math.floor(pos / rowBytes),
+          within = pos - row * rowBytes;
         const n = Math.min(bytes.length - i, rowBytes - within);
         byteView(k, dst + rowOf(row) * rowBytes + within, n).set(bytes.subarray(i, i + n));
         i += n;
@@ -41,7 +47,13 @@ function f16Values(): Float32Array {
 }
 
 /** Widens F16/BF16 (or copies F32) into f32 at dst; `cols` values per row for rowOf. */
-export function floatSink(k: KernelBackend, dtype: SafetensorsDtype, dst: number, cols: number, rowOf?: RowMap): TensorSink {
+export function floatSink(
+  k: KernelBackend,
+  dtype: SafetensorsDtype,
+  dst: number,
+  cols: number,
+  rowOf?: RowMap,
+): TensorSink {
   if (dtype === 'F32') return copySink(k, dst, cols * 4, rowOf);
   if (dtype !== 'F16' && dtype !== 'BF16') throw new Error(`cannot widen ${dtype} to f32`);
   const table = dtype === 'F16' ? f16Values() : null;
@@ -66,7 +78,8 @@ export function floatSink(k: KernelBackend, dtype: SafetensorsDtype, dst: number
       if (!rowOf && table && pairs > 0) {
         // the common case in bulk: one view, a table lookup per element
         const out = k.f32(dst + element * 4, pairs);
-        for (let j = 0; j < pairs; j++) out[j] = table[bytes[i + 2 * j] | (bytes[i + 2 * j + 1] << 8)];
+        for (let j = 0; j < pairs; j++)
+          out[j] = table[bytes[i + 2 * j] | (bytes[i + 2 * j + 1] << 8)];
         element += pairs;
         i += 2 * pairs;
       }

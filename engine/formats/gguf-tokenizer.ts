@@ -21,12 +21,17 @@ export interface GgufTokenizerFields {
 }
 
 /** llama.cpp token types. */
-const NORMAL = 1, UNKNOWN = 2, CONTROL = 3, BYTE = 6;
+const NORMAL = 1,
+  UNKNOWN = 2,
+  CONTROL = 3,
+  BYTE = 6;
 
 export const PRETOKENIZER_PATTERNS: Record<string, string> = {
   'gpt-2': "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
-  qwen2: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
-  'llama-bpe': "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  qwen2:
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+  'llama-bpe':
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
 };
 
 export function tokenizerFilesFromGguf(md: GgufTokenizerFields): Record<string, Uint8Array> {
@@ -45,31 +50,76 @@ export function tokenizerFilesFromGguf(md: GgufTokenizerFields): Record<string, 
   const model = md['tokenizer.ggml.model'];
   if (model === 'llama') {
     const scores = md['tokenizer.ggml.scores'] ?? tokens.map(() => 0);
-    const bin = encodeLlama2cTokenizer(tokens.map((t, i) => [t.replaceAll('▁', ' '), Number(scores[i])]));
-    return { 'tokenizer.bin': bin, 'tokenizer_config.json': jsonBytes({ ...config, tokenizer_class: 'Llama2cTokenizer' }) };
+    const bin = encodeLlama2cTokenizer(
+      tokens.map((t, i) => [t.replaceAll('▁', ' '), Number(scores[i])]),
+    );
+    return {
+      'tokenizer.bin': bin,
+      'tokenizer_config.json': jsonBytes({ ...config, tokenizer_class: 'Llama2cTokenizer' }),
+    };
   }
-  if (model !== 'gpt2') throw new Error(`GGUF tokenizer model ${JSON.stringify(model)} is not supported (llama, gpt2)`);
-  const pattern = PRETOKENIZER_PATTERNS[md['tokenizer.ggml.pre'] ?? 'gpt-2'] ?? PRETOKENIZER_PATTERNS['gpt-2'];
-  const special = tokens.map((content, i) => ({ content, i })).filter(({ i }) => types[i] === CONTROL);
-  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
+  if (model !== 'gpt2')
+    throw new Error(`GGUF tokenizer model ${JSON.stringify(model)} is not supported (llama, gpt2)`);
+  const pattern =
+    PRETOKENIZER_PATTERNS[md['tokenizer.ggml.pre'] ?? 'gpt-2'] ?? PRETOKENIZER_PATTERNS['gpt-2'];
+  const special = tokens
+    .map((content, i) => ({ content, i }))
+    .filter(({ i }) => types[i] === CONTROL);
+  const byteLevel = {
+    type: 'ByteLevel',
+    add_prefix_space: false,
+    trim_offsets: false,
+    use_regex: false,
+  };
   const json = {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: special.map(({ content, i }) => ({ id: i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: special.map(({ content, i }) => ({
+      id: i,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: null,
-    pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false }, byteLevel] },
-    post_processor: config.add_bos_token && bos !== null
-      ? {
-          type: 'TemplateProcessing',
-          single: [{ SpecialToken: { id: tokens[bos], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-          pair: [{ SpecialToken: { id: tokens[bos], type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-          special_tokens: { [tokens[bos]]: { id: tokens[bos], ids: [bos], tokens: [tokens[bos]] } },
-        }
-      : byteLevel,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false },
+        byteLevel,
+      ],
+    },
+    post_processor:
+      config.add_bos_token && bos !== null
+        ? {
+            type: 'TemplateProcessing',
+            single: [
+              { SpecialToken: { id: tokens[bos], type_id: 0 } },
+              { Sequence: { id: 'A', type_id: 0 } },
+            ],
+            pair: [
+              { SpecialToken: { id: tokens[bos], type_id: 0 } },
+              { Sequence: { id: 'A', type_id: 0 } },
+              { Sequence: { id: 'B', type_id: 1 } },
+            ],
+            special_tokens: {
+              [tokens[bos]]: { id: tokens[bos], ids: [bos], tokens: [tokens[bos]] },
+            },
+          }
+        : byteLevel,
     decoder: byteLevel,
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
       vocab: Object.fromEntries(tokens.map((t, i) => [t, i])),
       merges: md['tokenizer.ggml.merges'] ?? [],
     },
@@ -78,10 +128,17 @@ export function tokenizerFilesFromGguf(md: GgufTokenizerFields): Record<string, 
 }
 
 /** GGUF metadata for a llama2.c tokenizer.bin (SentencePiece-style, as llama.cpp's converter writes Llama 2's). */
-export function ggufTokenizerFromLlama2c(bin: Uint8Array, vocabSize?: number): [string, GgufValue][] {
+export function ggufTokenizerFromLlama2c(
+  bin: Uint8Array,
+  vocabSize?: number,
+): [string, GgufValue][] {
   const t = Llama2cTokenizer.fromBytes(bin, vocabSize);
-  const tokens = t.pieces.map((p) => new TextDecoder().decode(Uint8Array.from(p, (c) => c.charCodeAt(0))).replaceAll(' ', '▁'));
-  const types = tokens.map((_, i) => (i === 0 ? UNKNOWN : i <= 2 ? CONTROL : i <= 258 ? BYTE : NORMAL));
+  const tokens = t.pieces.map((p) =>
+    new TextDecoder().decode(Uint8Array.from(p, (c) => c.charCodeAt(0))).replaceAll(' ', '▁'),
+  );
+  const types = tokens.map((_, i) =>
+    i === 0 ? UNKNOWN : i <= 2 ? CONTROL : i <= 258 ? BYTE : NORMAL,
+  );
   return [
     ['tokenizer.ggml.model', { type: 'string', value: 'llama' }],
     ['tokenizer.ggml.tokens', { type: 'array', of: 'string', value: tokens }],
@@ -94,8 +151,15 @@ export function ggufTokenizerFromLlama2c(bin: Uint8Array, vocabSize?: number): [
 }
 
 /** GGUF metadata for a byte-level BPE tokenizer.json (GPT-2/Qwen2 style). */
-export function ggufTokenizerFromJson(json: Record<string, unknown>, config: Record<string, unknown>, pre: string): [string, GgufValue][] {
-  const model = json.model as { vocab: Record<string, number>; merges: (string | [string, string])[] };
+export function ggufTokenizerFromJson(
+  json: Record<string, unknown>,
+  config: Record<string, unknown>,
+  pre: string,
+): [string, GgufValue][] {
+  const model = json.model as {
+    vocab: Record<string, number>;
+    merges: (string | [string, string])[];
+  };
   const added = (json.added_tokens as { id: number; content: string; special: boolean }[]) ?? [];
   const size = Math.max(...Object.values(model.vocab), ...added.map((a) => a.id)) + 1;
   const tokens = new Array<string>(size).fill('');
@@ -105,16 +169,26 @@ export function ggufTokenizerFromJson(json: Record<string, unknown>, config: Rec
     tokens[a.id] = a.content;
     if (a.special) types[a.id] = CONTROL;
   }
-  const idOf = (key: string) => (typeof config[key] === 'string' ? tokens.indexOf(config[key] as string) : -1);
+  const idOf = (key: string) =>
+    typeof config[key] === 'string' ? tokens.indexOf(config[key] as string) : -1;
   const kv: [string, GgufValue][] = [
     ['tokenizer.ggml.model', { type: 'string', value: 'gpt2' }],
     ['tokenizer.ggml.pre', { type: 'string', value: pre }],
     ['tokenizer.ggml.tokens', { type: 'array', of: 'string', value: tokens }],
     ['tokenizer.ggml.token_type', { type: 'array', of: 'i32', value: types }],
-    ['tokenizer.ggml.merges', { type: 'array', of: 'string', value: model.merges.map((m) => (typeof m === 'string' ? m : m.join(' '))) }],
+    [
+      'tokenizer.ggml.merges',
+      {
+        type: 'array',
+        of: 'string',
+        value: model.merges.map((m) => (typeof m === 'string' ? m : m.join(' '))),
+      },
+    ],
     ['tokenizer.ggml.add_bos_token', { type: 'bool', value: false }],
   ];
-  if (idOf('eos_token') >= 0) kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: idOf('eos_token') }]);
-  if (typeof config.chat_template === 'string') kv.push(['tokenizer.chat_template', { type: 'string', value: config.chat_template }]);
+  if (idOf('eos_token') >= 0)
+    kv.push(['tokenizer.ggml.eos_token_id', { type: 'u32', value: idOf('eos_token') }]);
+  if (typeof config.chat_template === 'string')
+    kv.push(['tokenizer.chat_template', { type: 'string', value: config.chat_template }]);
   return kv;
 }

@@ -38,35 +38,81 @@ class ByteWriter {
     this.buf = grown;
     this.view = new DataView(grown.buffer);
   }
-  u32(v: number) { this.room(4); this.view.setUint32(this.length, v, true); this.length += 4; }
-  i32(v: number) { this.room(4); this.view.setInt32(this.length, v, true); this.length += 4; }
-  u64(v: number) { this.room(8); this.view.setBigUint64(this.length, BigInt(v), true); this.length += 8; }
-  f32(v: number) { this.room(4); this.view.setFloat32(this.length, v, true); this.length += 4; }
-  u8(v: number) { this.room(1); this.buf[this.length++] = v; }
-  bytes(b: Uint8Array) { this.room(b.length); this.buf.set(b, this.length); this.length += b.length; }
-  string(s: string) { const b = new TextEncoder().encode(s); this.u64(b.length); this.bytes(b); }
-  pad(alignment: number) { while (this.length % alignment) this.u8(0); }
-  result() { return this.buf.slice(0, this.length); }
+  u32(v: number) {
+    this.room(4);
+    this.view.setUint32(this.length, v, true);
+    this.length += 4;
+  }
+  i32(v: number) {
+    this.room(4);
+    this.view.setInt32(this.length, v, true);
+    this.length += 4;
+  }
+  u64(v: number) {
+    this.room(8);
+    this.view.setBigUint64(this.length, BigInt(v), true);
+    this.length += 8;
+  }
+  f32(v: number) {
+    this.room(4);
+    this.view.setFloat32(this.length, v, true);
+    this.length += 4;
+  }
+  u8(v: number) {
+    this.room(1);
+    this.buf[this.length++] = v;
+  }
+  bytes(b: Uint8Array) {
+    this.room(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  string(s: string) {
+    const b = new TextEncoder().encode(s);
+    this.u64(b.length);
+    this.bytes(b);
+  }
+  pad(alignment: number) {
+    while (this.length % alignment) this.u8(0);
+  }
+  result() {
+    return this.buf.slice(0, this.length);
+  }
 }
 
 function writeValue(w: ByteWriter, v: GgufValue): void {
   switch (v.type) {
-    case 'u32': return w.u32(v.value);
-    case 'i32': return w.i32(v.value);
-    case 'f32': return w.f32(v.value);
-    case 'u64': return w.u64(v.value);
-    case 'bool': return w.u8(v.value ? 1 : 0);
-    case 'string': return w.string(v.value);
+    case 'u32':
+      return w.u32(v.value);
+    case 'i32':
+      return w.i32(v.value);
+    case 'f32':
+      return w.f32(v.value);
+    case 'u64':
+      return w.u64(v.value);
+    case 'bool':
+      return w.u8(v.value ? 1 : 0);
+    case 'string':
+      return w.string(v.value);
     case 'array': {
       w.u32(VALUE_TYPE[v.of]);
       w.u64(v.value.length);
       if (v.of === 'string') for (const s of v.value as string[]) w.string(s);
-      else for (let i = 0; i < v.value.length; i++) (v.of === 'f32' ? w.f32 : v.of === 'i32' ? w.i32 : w.u32).call(w, (v.value as ArrayLike<number>)[i]);
+      else
+        for (let i = 0; i < v.value.length; i++)
+          (v.of === 'f32' ? w.f32 : v.of === 'i32' ? w.i32 : w.u32).call(
+            w,
+            (v.value as ArrayLike<number>)[i],
+          );
     }
   }
 }
 
-export function writeGguf(kv: [string, GgufValue][], tensors: GgufTensorInput[], alignment = GGUF_ALIGNMENT): Uint8Array {
+export function writeGguf(
+  kv: [string, GgufValue][],
+  tensors: GgufTensorInput[],
+  alignment = GGUF_ALIGNMENT,
+): Uint8Array {
   const w = new ByteWriter();
   w.u32(GGUF_MAGIC);
   w.u32(3);

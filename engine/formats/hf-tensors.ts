@@ -6,7 +6,22 @@ import type { LlamaConfig } from '../llama-config';
 export type TensorRole = 'embedding' | 'linear' | 'head' | 'norm' | 'bias';
 
 /** Which engine buffer a tensor fills (llama2.c names); `layer` is absent for the global ones. */
-export type EngineSlot = 'tokenEmbedding' | 'rmsAtt' | 'wq' | 'wk' | 'wv' | 'wo' | 'rmsFfn' | 'w1' | 'w2' | 'w3' | 'rmsFinal' | 'wcls' | 'bq' | 'bk' | 'bv';
+export type EngineSlot =
+  | 'tokenEmbedding'
+  | 'rmsAtt'
+  | 'wq'
+  | 'wk'
+  | 'wv'
+  | 'wo'
+  | 'rmsFfn'
+  | 'w1'
+  | 'w2'
+  | 'w3'
+  | 'rmsFinal'
+  | 'wcls'
+  | 'bq'
+  | 'bk'
+  | 'bv';
 
 export interface TensorSpec {
   name: string;
@@ -22,7 +37,14 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
   const { dim, hiddenDim, vocabSize } = c;
   const qDim = c.nHeads * c.headDim;
   const kvDim = c.nKvHeads * c.headDim;
-  const specs: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [vocabSize, dim], role: 'embedding', slot: 'tokenEmbedding' }];
+  const specs: TensorSpec[] = [
+    {
+      name: 'model.embed_tokens.weight',
+      shape: [vocabSize, dim],
+      role: 'embedding',
+      slot: 'tokenEmbedding',
+    },
+  ];
   for (let layer = 0; layer < c.nLayers; layer++) {
     const p = `model.layers.${layer}`;
     const add = (name: string, shape: number[], role: TensorRole, slot: EngineSlot, rope = false) =>
@@ -43,7 +65,8 @@ export function llamaTensorSpecs(c: LlamaConfig): TensorSpec[] {
     add('mlp.down_proj.weight', [dim, hiddenDim], 'linear', 'w2');
   }
   specs.push({ name: 'model.norm.weight', shape: [dim], role: 'norm', slot: 'rmsFinal' });
-  if (!c.sharedClassifier) specs.push({ name: 'lm_head.weight', shape: [vocabSize, dim], role: 'head', slot: 'wcls' });
+  if (!c.sharedClassifier)
+    specs.push({ name: 'lm_head.weight', shape: [vocabSize, dim], role: 'head', slot: 'wcls' });
   return specs;
 }
 
@@ -66,7 +89,12 @@ export function interleavedRow(r: number, headDim: number): number {
 type Rows = Float32Array | Int8Array | Uint8Array | Uint16Array;
 
 /** Rows (of `rowLength` elements each) of a q/k tensor moved between the two RoPE orders (a new array). */
-export function permuteRopeRows<T extends Rows>(src: T, rows: number, headDim: number, to: 'interleaved' | 'rotate-half'): T {
+export function permuteRopeRows<T extends Rows>(
+  src: T,
+  rows: number,
+  headDim: number,
+  to: 'interleaved' | 'rotate-half',
+): T {
   const rowLength = src.length / rows;
   const out = new (src.constructor as new (n: number) => T)(src.length);
   for (let r = 0; r < rows; r++) {

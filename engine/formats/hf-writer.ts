@@ -4,7 +4,15 @@
 import { quantizeWeightFp8 } from '../deepseek/fp8';
 import type { SafetensorsDtype } from './safetensors';
 import type { TensorSpec } from './hf-tensors';
-import { GROUP, dequantizeQ4, dequantizeQ8, quantizeQ4, quantizeQ8, toF16, type GroupQuantized } from './quant';
+import {
+  GROUP,
+  dequantizeQ4,
+  dequantizeQ8,
+  quantizeQ4,
+  quantizeQ8,
+  toF16,
+  type GroupQuantized,
+} from './quant';
 
 export type QuantTarget = 'f32' | 'f16' | 'q8' | 'q4' | 'fp8';
 export const QUANT_TARGETS: readonly QuantTarget[] = ['f32', 'f16', 'q8', 'q4', 'fp8'];
@@ -25,7 +33,15 @@ export interface OutputTensor {
   encode(): Uint8Array;
 }
 
-const WIDTH: Record<SafetensorsDtype, number> = { F32: 4, I32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I8: 1, U8: 1 };
+const WIDTH: Record<SafetensorsDtype, number> = {
+  F32: 4,
+  I32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  I8: 1,
+  U8: 1,
+};
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const FP8_BLOCK = 128;
 
@@ -39,7 +55,9 @@ function grouped(src: SourceTensor, format: 'q8' | 'q4'): GroupQuantized {
 /** Float values of a source (dequantized when it is group-quantized). */
 export function sourceValues(src: SourceTensor): Float32Array {
   if (!src.group) return src.read();
-  return src.group.format === 'q8' ? dequantizeQ8(src.group.read()) : dequantizeQ4(src.group.read());
+  return src.group.format === 'q8'
+    ? dequantizeQ8(src.group.read())
+    : dequantizeQ4(src.group.read());
 }
 
 /**
@@ -50,7 +68,13 @@ export function sourceValues(src: SourceTensor): Float32Array {
 export function planOutput(sources: SourceTensor[], quant: QuantTarget): OutputTensor[] {
   const out: OutputTensor[] = [];
   const f32 = (name: string, shape: number[], values: () => Float32Array) =>
-    out.push({ name, dtype: 'F32', shape, byteLength: 4 * shape.reduce((a, b) => a * b, 1), encode: () => bytesOf(values()) });
+    out.push({
+      name,
+      dtype: 'F32',
+      shape,
+      byteLength: 4 * shape.reduce((a, b) => a * b, 1),
+      encode: () => bytesOf(values()),
+    });
   for (const src of sources) {
     const { name, shape } = src.spec;
     const n = shape.reduce((a, b) => a * b, 1);
@@ -64,33 +88,65 @@ export function planOutput(sources: SourceTensor[], quant: QuantTarget): OutputT
         f32(name, shape, values);
         break;
       case 'f16':
-        out.push({ name, dtype: 'F16', shape, byteLength: 2 * n, encode: () => bytesOf(toF16(values())) });
+        out.push({
+          name,
+          dtype: 'F16',
+          shape,
+          byteLength: 2 * n,
+          encode: () => bytesOf(toF16(values())),
+        });
         break;
       case 'q8':
       case 'q4': {
         const q4 = format === 'q4';
-        out.push({ name, dtype: q4 ? 'U8' : 'I8', shape: q4 ? [shape[0], shape[1] / 2] : shape, byteLength: q4 ? n / 2 : n, encode: () => bytesOf(grouped(src, format).q) });
-        out.push({ name: `${base}.scales`, dtype: 'F16', shape: [shape[0], shape[1] / GROUP], byteLength: (n / GROUP) * 2, encode: () => bytesOf(grouped(src, format).scales) });
+        out.push({
+          name,
+          dtype: q4 ? 'U8' : 'I8',
+          shape: q4 ? [shape[0], shape[1] / 2] : shape,
+          byteLength: q4 ? n / 2 : n,
+          encode: () => bytesOf(grouped(src, format).q),
+        });
+        out.push({
+          name: `${base}.scales`,
+          dtype: 'F16',
+          shape: [shape[0], shape[1] / GROUP],
+          byteLength: (n / GROUP) * 2,
+          encode: () => bytesOf(grouped(src, format).scales),
+        });
         break;
       }
       case 'fp8': {
         const [rows, cols] = shape;
         const fp8 = () => quantizeWeightFp8(values(), rows, cols, [FP8_BLOCK, FP8_BLOCK]);
         out.push({ name, dtype: 'F8_E4M3', shape, byteLength: n, encode: () => fp8().q });
-        f32(`${name}_scale_inv`, [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)], () => fp8().scaleInv);
+        f32(
+          `${name}_scale_inv`,
+          [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)],
+          () => fp8().scaleInv,
+        );
         break;
       }
     }
   }
-  return out.map((t, i) => [t, i] as const).sort((a, b) => WIDTH[b[0].dtype] - WIDTH[a[0].dtype] || a[1] - b[1]).map(([t]) => t);
+  return out
+    .map((t, i) => [t, i] as const)
+    .sort((a, b) => WIDTH[b[0].dtype] - WIDTH[a[0].dtype] || a[1] - b[1])
+    .map(([t]) => t);
 }
 
 /** The first bytes of the file: u64 header length, then the JSON header padded with spaces to 8 bytes. */
-export function safetensorsHeader(tensors: OutputTensor[], metadata: Record<string, string> = {}): Uint8Array {
+export function safetensorsHeader(
+  tensors: OutputTensor[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    header[t.name] = {
+      dtype: t.dtype,
+      shape: t.shape,
+      data_offsets: [offset, offset + t.byteLength],
+    };
     offset += t.byteLength;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -102,17 +158,26 @@ export function safetensorsHeader(tensors: OutputTensor[], metadata: Record<stri
 }
 
 /** The whole file as pieces: the header, then each tensor's bytes (checked against the plan). */
-export function* encodeSafetensors(tensors: OutputTensor[], metadata?: Record<string, string>): Generator<{ bytes: Uint8Array; tensor?: OutputTensor }> {
+export function* encodeSafetensors(
+  tensors: OutputTensor[],
+  metadata?: Record<string, string>,
+): Generator<{ bytes: Uint8Array; tensor?: OutputTensor }> {
   yield { bytes: safetensorsHeader(tensors, metadata) };
   for (const tensor of tensors) {
     const bytes = tensor.encode();
-    if (bytes.byteLength !== tensor.byteLength) throw new Error(`${tensor.name}: encoded ${bytes.byteLength} bytes, planned ${tensor.byteLength}`);
+    if (bytes.byteLength !== tensor.byteLength)
+      throw new Error(
+        `${tensor.name}: encoded ${bytes.byteLength} bytes, planned ${tensor.byteLength}`,
+      );
     yield { bytes, tensor };
   }
 }
 
 /** The file in one buffer (tests, small models). */
-export function safetensorsBytes(tensors: OutputTensor[], metadata?: Record<string, string>): Uint8Array {
+export function safetensorsBytes(
+  tensors: OutputTensor[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const parts = [...encodeSafetensors(tensors, metadata)].map((p) => p.bytes);
   const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
   let at = 0;
@@ -125,7 +190,19 @@ export function safetensorsBytes(tensors: OutputTensor[], metadata?: Record<stri
 
 /** config.json's quantization_config for a target (none for float targets). */
 export function quantizationConfig(quant: QuantTarget): Record<string, unknown> | undefined {
-  if (quant === 'fp8') return { quant_method: 'fp8', fmt: 'e4m3', activation_scheme: 'dynamic', weight_block_size: [FP8_BLOCK, FP8_BLOCK] };
-  if (quant === 'q8' || quant === 'q4') return { quant_method: 'edge-group', bits: quant === 'q8' ? 8 : 4, group_size: GROUP, layout: quant === 'q8' ? 'q8_0' : 'q4_0' };
+  if (quant === 'fp8')
+    return {
+      quant_method: 'fp8',
+      fmt: 'e4m3',
+      activation_scheme: 'dynamic',
+      weight_block_size: [FP8_BLOCK, FP8_BLOCK],
+    };
+  if (quant === 'q8' || quant === 'q4')
+    return {
+      quant_method: 'edge-group',
+      bits: quant === 'q8' ? 8 : 4,
+      group_size: GROUP,
+      layout: quant === 'q8' ? 'q8_0' : 'q4_0',
+    };
   return undefined;
 }

@@ -15,7 +15,9 @@ export function tensorsOfLlamaWeights(config: LlamaConfig, weights: LlamaWeights
     const at = spec.layer === undefined ? 0 : spec.layer * n;
     const read = () => {
       const values = all.subarray(at, at + n);
-      return spec.rope ? permuteRopeRows(values, spec.shape[0], config.headDim, 'rotate-half') : values;
+      return spec.rope
+        ? permuteRopeRows(values, spec.shape[0], config.headDim, 'rotate-half')
+        : values;
     };
     return { spec, read };
   });
@@ -32,7 +34,12 @@ export function importLlama2c(checkpoint: Uint8Array, tokenizerBin: Uint8Array):
     files: {
       'tokenizer.bin': tokenizerBin,
       // the llama2.c tokenizer has no chat template: the plain template applies
-      'tokenizer_config.json': jsonBytes({ tokenizer_class: 'Llama2cTokenizer', bos_token: '<s>', eos_token: '</s>', add_bos_token: true }),
+      'tokenizer_config.json': jsonBytes({
+        tokenizer_class: 'Llama2cTokenizer',
+        bos_token: '<s>',
+        eos_token: '</s>',
+        add_bos_token: true,
+      }),
     },
   };
 }

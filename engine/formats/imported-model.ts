@@ -16,4 +16,5 @@ export interface ImportedModel {
   files: Record<string, Uint8Array>;
 }
 
-export const jsonBytes = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');
+export const jsonBytes = (value: unknown): Uint8Array =>
+  new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n');

@@ -18,7 +18,8 @@ export interface GroupQuantized {
 }
 
 function checkGroups(rows: number, cols: number, n: number): void {
-  if (cols % GROUP !== 0) throw new RangeError(`group quantization needs cols % ${GROUP} == 0, got ${cols}`);
+  if (cols % GROUP !== 0)
+    throw new RangeError(`group quantization needs cols % ${GROUP} == 0, got ${cols}`);
   if (n !== rows * cols) throw new RangeError(`${n} values for [${rows}, ${cols}]`);
 }
 
@@ -45,7 +46,10 @@ export function dequantizeQ8(w: GroupQuantized, out = new Float32Array(w.q.lengt
   return out;
 }
 
-export function dequantizeQ4(w: GroupQuantized, out = new Float32Array(w.q.length * 2)): Float32Array {
+export function dequantizeQ4(
+  w: GroupQuantized,
+  out = new Float32Array(w.q.length * 2),
+): Float32Array {
   const half = GROUP / 2;
   for (let g = 0; g < w.scales.length; g++) {
     const d = f16ToF32(w.scales[g]);

@@ -47,7 +47,8 @@ export async function streamSafetensors(
   const feed = (chunk: Uint8Array) => {
     let at = 0;
     while (at < chunk.length) {
-      if (index >= entries!.length) throw new SafetensorsError(`stream runs past the header's ${total()} data bytes`);
+      if (index >= entries!.length)
+        throw new SafetensorsError(`stream runs past the header's ${total()} data bytes`);
       const e = entries![index];
       const take = Math.min(chunk.length - at, e.offsets[1] - dataAt);
       sinks.get(e.name)?.write(chunk.subarray(at, at + take), dataAt - e.offsets[0]);
@@ -68,19 +69,22 @@ export async function streamSafetensors(
     head = concat(head, chunk);
     if (head.length < 8) continue;
     const n = Number(new DataView(head.buffer, head.byteOffset, 8).getBigUint64(0, true));
-    if (n > 100 * 1024 * 1024) throw new SafetensorsError(`header length ${n} exceeds the 100 MB cap`);
+    if (n > 100 * 1024 * 1024)
+      throw new SafetensorsError(`header length ${n} exceeds the 100 MB cap`);
     if (head.length < 8 + n) continue;
     const parsed = parseSafetensorsHeader(head.subarray(8, 8 + n));
     entries = parsed.entries;
     sinks = plan(entries, parsed.metadata);
     // zero-byte tensors end before any data arrives
-    while (index < entries.length && entries[index].offsets[1] === 0) sinks.get(entries[index++].name)?.end?.();
+    while (index < entries.length && entries[index].offsets[1] === 0)
+      sinks.get(entries[index++].name)?.end?.();
     const rest = head.subarray(8 + n);
     head = new Uint8Array(0);
     feed(rest);
   }
   if (!entries) throw new SafetensorsError('stream ended inside the header');
-  if (dataAt !== total()) throw new SafetensorsError(`stream ended after ${dataAt} of ${total()} data bytes`);
+  if (dataAt !== total())
+    throw new SafetensorsError(`stream ended after ${dataAt} of ${total()} data bytes`);
   return entries;
 }
 

@@ -10,7 +10,15 @@
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I8' | 'U8' | 'I32';
 
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I8: 1, U8: 1, I32: 4 };
+const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  I8: 1,
+  U8: 1,
+  I32: 4,
+};
 const MAX_HEADER_BYTES = 100 * 1024 * 1024; // the reference implementation's own cap
 
 export class SafetensorsError extends Error {
@@ -47,10 +55,13 @@ function numel(shape: number[]): number {
 
 /** Parses the header and returns views of every tensor; validates offsets, sizes and coverage. */
 export function readSafetensors(file: Uint8Array): SafetensorsFile {
-  if (file.byteLength < 8) throw new SafetensorsError(`file too short (${file.byteLength} bytes) for a header length`);
+  if (file.byteLength < 8)
+    throw new SafetensorsError(`file too short (${file.byteLength} bytes) for a header length`);
   const headerLen = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
-    throw new SafetensorsError(`header length ${headerLen} exceeds the file (${file.byteLength} bytes) or the 100 MB cap`);
+    throw new SafetensorsError(
+      `header length ${headerLen} exceeds the file (${file.byteLength} bytes) or the 100 MB cap`,
+    );
   }
   const n = Number(headerLen);
   let header: Record<string, unknown>;
@@ -59,7 +70,8 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
   } catch (err) {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${String(err)}`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new SafetensorsError('header is not a JSON object');
 
   const data = file.subarray(8 + n);
   const metadata = (header.__metadata__ ?? {}) as Record<string, string>;
@@ -69,7 +81,10 @@ export function readSafetensors(file: Uint8Array): SafetensorsFile {
     if (name === '__metadata__') continue;
     const t = parseEntry(name, raw);
     const [begin, end] = t.offsets;
-    if (end > data.byteLength) throw new SafetensorsError(`${name}: data_offsets [${begin}, ${end}] run past the data section (${data.byteLength} bytes)`);
+    if (end > data.byteLength)
+      throw new SafetensorsError(
+        `${name}: data_offsets [${begin}, ${end}] run past the data section (${data.byteLength} bytes)`,
+      );
     spans.push([begin, end, name]);
     tensors.set(name, { name, dtype: t.dtype, shape: t.shape, bytes: data.subarray(begin, end) });
   }
@@ -90,32 +105,49 @@ export interface SafetensorsEntry {
  * section instead of holding the file. Entries come sorted by offset; coverage is checked against
  * `dataBytes` when given.
  */
-export function parseSafetensorsHeader(json: Uint8Array, dataBytes?: number): { metadata: Record<string, string>; entries: SafetensorsEntry[] } {
+export function parseSafetensorsHeader(
+  json: Uint8Array,
+  dataBytes?: number,
+): { metadata: Record<string, string>; entries: SafetensorsEntry[] } {
   let header: Record<string, unknown>;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (err) {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${String(err)}`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new SafetensorsError('header is not a JSON object');
-  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__').map(([name, raw]) => ({ name, ...parseEntry(name, raw) }));
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new SafetensorsError('header is not a JSON object');
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, raw]) => ({ name, ...parseEntry(name, raw) }));
   entries.sort((a, b) => a.offsets[0] - b.offsets[0]);
   const end = entries.reduce((at, e) => {
-    if (e.offsets[0] !== at) throw new SafetensorsError(`${e.name}: starts at ${e.offsets[0]}, expected ${at} (tensors must tile the data section)`);
+    if (e.offsets[0] !== at)
+      throw new SafetensorsError(
+        `${e.name}: starts at ${e.offsets[0]}, expected ${at} (tensors must tile the data section)`,
+      );
     return e.offsets[1];
   }, 0);
-  if (dataBytes !== undefined && end !== dataBytes) throw new SafetensorsError(`data section has ${dataBytes} bytes, the header covers ${end}`);
+  if (dataBytes !== undefined && end !== dataBytes)
+    throw new SafetensorsError(`data section has ${dataBytes} bytes, the header covers ${end}`);
   return { metadata: (header.__metadata__ ?? {}) as Record<string, string>, entries };
 }
 
-function parseEntry(name: string, raw: unknown): { dtype: SafetensorsDtype; shape: number[]; offsets: [number, number] } {
+function parseEntry(
+  name: string,
+  raw: unknown,
+): { dtype: SafetensorsDtype; shape: number[]; offsets: [number, number] } {
   const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  if (typeof e !== 'object' || e === null) throw new SafetensorsError(`${name}: entry is not an object`);
+  if (typeof e !== 'object' || e === null)
+    throw new SafetensorsError(`${name}: entry is not an object`);
   if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
-    throw new SafetensorsError(`${name}: unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    throw new SafetensorsError(
+      `${name}: unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+    );
   }
   const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-  if (!Array.isArray(e.shape) || !e.shape.every(isCount)) throw new SafetensorsError(`${name}: bad shape ${JSON.stringify(e.shape)}`);
+  if (!Array.isArray(e.shape) || !e.shape.every(isCount))
+    throw new SafetensorsError(`${name}: bad shape ${JSON.stringify(e.shape)}`);
   const off = e.data_offsets;
   if (!Array.isArray(off) || off.length !== 2 || !off.every(isCount) || off[0] > off[1]) {
     throw new SafetensorsError(`${name}: bad data_offsets ${JSON.stringify(off)}`);
@@ -123,7 +155,10 @@ function parseEntry(name: string, raw: unknown): { dtype: SafetensorsDtype; shap
   const dtype = e.dtype as SafetensorsDtype;
   const shape = e.shape as number[];
   const want = numel(shape) * DTYPE_BYTES[dtype];
-  if (off[1] - off[0] !== want) throw new SafetensorsError(`${name}: ${off[1] - off[0]} bytes for ${dtype}[${shape.join(',')}] (want ${want})`);
+  if (off[1] - off[0] !== want)
+    throw new SafetensorsError(
+      `${name}: ${off[1] - off[0]} bytes for ${dtype}[${shape.join(',')}] (want ${want})`,
+    );
   return { dtype, shape, offsets: [off[0], off[1]] };
 }
 
@@ -131,18 +166,30 @@ function checkCoverage(spans: Array<[number, number, string]>, total: number): v
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let at = 0;
   for (const [begin, end, name] of spans) {
-    if (begin !== at) throw new SafetensorsError(`${name}: starts at ${begin}, expected ${at} (tensors must tile the data section)`);
+    if (begin !== at)
+      throw new SafetensorsError(
+        `${name}: starts at ${begin}, expected ${at} (tensors must tile the data section)`,
+      );
     at = end;
   }
-  if (at !== total) throw new SafetensorsError(`data section has ${total - at} trailing bytes not owned by any tensor`);
+  if (at !== total)
+    throw new SafetensorsError(
+      `data section has ${total - at} trailing bytes not owned by any tensor`,
+    );
 }
 
 /**
  * Serializes named tensors. Tensors are laid out widest dtype first (then by name), as the reference
  * writer does, so every 4-byte tensor starts 4-aligned and readers can view F32 data without copying.
  */
-export function writeSafetensors(tensors: Record<string, TensorInput>, metadata?: Record<string, string>): Uint8Array {
-  const names = Object.keys(tensors).sort((a, b) => DTYPE_BYTES[tensors[b].dtype] - DTYPE_BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0));
+export function writeSafetensors(
+  tensors: Record<string, TensorInput>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const names = Object.keys(tensors).sort(
+    (a, b) =>
+      DTYPE_BYTES[tensors[b].dtype] - DTYPE_BYTES[tensors[a].dtype] || (a < b ? -1 : a > b ? 1 : 0),
+  );
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   let offset = 0;
@@ -151,7 +198,10 @@ export function writeSafetensors(tensors: Record<string, TensorInput>, metadata?
     const t = tensors[name];
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     const want = numel(t.shape) * DTYPE_BYTES[t.dtype];
-    if (bytes.byteLength !== want) throw new SafetensorsError(`${name}: ${bytes.byteLength} bytes given for ${t.dtype}[${t.shape.join(',')}] (want ${want})`);
+    if (bytes.byteLength !== want)
+      throw new SafetensorsError(
+        `${name}: ${bytes.byteLength} bytes given for ${t.dtype}[${t.shape.join(',')}] (want ${want})`,
+      );
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + want] };
     parts.push(bytes);
     offset += want;
@@ -190,7 +240,9 @@ export function f32ToBf16(values: ArrayLike<number>): Uint16Array {
   for (let i = 0; i < u.length; i++) {
     const x = u[i];
     const isNaN = (x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0;
-    out[i] = isNaN ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+    out[i] = isNaN
+      ? ((x >>> 16) | 0x40) & 0xffff
+      : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
   }
   return out;
 }
@@ -224,7 +276,9 @@ export function tensorToFloat32(t: TensorView): Float32Array {
   const n = b.byteLength / DTYPE_BYTES[t.dtype];
   switch (t.dtype) {
     case 'F32':
-      return b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, n) : new Float32Array(copyBytes(b).buffer);
+      return b.byteOffset % 4 === 0
+        ? new Float32Array(b.buffer, b.byteOffset, n)
+        : new Float32Array(copyBytes(b).buffer);
     case 'I32': {
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       return Float32Array.from({ length: n }, (_, i) => dv.getInt32(i * 4, true));
@@ -239,6 +293,8 @@ export function tensorToFloat32(t: TensorView): Float32Array {
     case 'U8':
       return Float32Array.from(b);
     case 'F8_E4M3':
-      throw new SafetensorsError(`${t.name}: F8_E4M3 needs its weight_scale_inv; dequantize with engine/deepseek/fp8.ts`);
+      throw new SafetensorsError(
+        `${t.name}: F8_E4M3 needs its weight_scale_inv; dequantize with engine/deepseek/fp8.ts`,
+      );
   }
 }

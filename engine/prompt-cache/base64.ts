@@ -10,7 +10,8 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /** Two base64 characters (as their char codes) for every 12-bit value. */
 const PAIRS = (() => {
   const t = new Uint16Array(4096);
-  for (let v = 0; v < 4096; v++) t[v] = ALPHABET.charCodeAt(v >> 6) | (ALPHABET.charCodeAt(v & 63) << 8);
+  for (let v = 0; v < 4096; v++)
+    t[v] = ALPHABET.charCodeAt(v >> 6) | (ALPHABET.charCodeAt(v & 63) << 8);
   return t;
 })();
 const PAD = 61; // '='

@@ -25,9 +25,11 @@ export interface ChainSeed {
   weightsDigest: string;
 }
 
-const sha256 = async (bytes: Uint8Array): Promise<Uint8Array> => new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+const sha256 = async (bytes: Uint8Array): Promise<Uint8Array> =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 
-export const toHex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+export const toHex = (bytes: Uint8Array): string =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** Hex SHA-256 of a checkpoint: computed once when a model loads, it tells weight versions apart. */
 export async function weightsDigest(checkpoint: Uint8Array): Promise<string> {
@@ -35,16 +37,26 @@ export async function weightsDigest(checkpoint: Uint8Array): Promise<string> {
 }
 
 /** Chain hashes of the first `blocks` blocks: h(i) = SHA-256(h(i-1) ‖ tokens of block i as u32 LE), h(-1) from the seed. */
-export async function chainHashes(seed: ChainSeed, promptIds: number[], blocks: number): Promise<Uint8Array[]> {
-  if (blocks * BLOCK_TOKENS > promptIds.length) throw new RangeError(`${blocks} blocks need ${blocks * BLOCK_TOKENS} tokens, the prompt has ${promptIds.length}`);
+export async function chainHashes(
+  seed: ChainSeed,
+  promptIds: number[],
+  blocks: number,
+): Promise<Uint8Array[]> {
+  if (blocks * BLOCK_TOKENS > promptIds.length)
+    throw new RangeError(
+      `${blocks} blocks need ${blocks * BLOCK_TOKENS} tokens, the prompt has ${promptIds.length}`,
+    );
   const fields = [CACHE_FORMAT, seed.tenantSalt, seed.modelId, seed.weightsDigest];
-  let prev = await sha256(new TextEncoder().encode(fields.map((f) => `${f.length}:${f}`).join('\n')));
+  let prev = await sha256(
+    new TextEncoder().encode(fields.map((f) => `${f.length}:${f}`).join('\n')),
+  );
   const hashes: Uint8Array[] = [];
   const buf = new Uint8Array(32 + 4 * BLOCK_TOKENS);
   const tokens = new DataView(buf.buffer, 32);
   for (let b = 0; b < blocks; b++) {
     buf.set(prev, 0);
-    for (let t = 0; t < BLOCK_TOKENS; t++) tokens.setUint32(4 * t, promptIds[b * BLOCK_TOKENS + t], true);
+    for (let t = 0; t < BLOCK_TOKENS; t++)
+      tokens.setUint32(4 * t, promptIds[b * BLOCK_TOKENS + t], true);
     prev = await sha256(buf);
     hashes.push(prev);
   }

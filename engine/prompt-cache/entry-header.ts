@@ -40,7 +40,16 @@ export interface EntryHeader<C> {
 export type Miss = { ok: false; reason: string };
 
 /** Header + deflated payload, the CRC filled in last. */
-export function frameEntry(magic: number, codec: number, dims: Dims, start: number, count: number, payloadLength: number, chainHash: Uint8Array, deflated: Uint8Array): Uint8Array {
+export function frameEntry(
+  magic: number,
+  codec: number,
+  dims: Dims,
+  start: number,
+  count: number,
+  payloadLength: number,
+  chainHash: Uint8Array,
+  deflated: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(HEADER_BYTES + deflated.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, magic, true);
@@ -58,25 +67,38 @@ export function frameEntry(magic: number, codec: number, dims: Dims, start: numb
 }
 
 /** Everything checkable before inflating, or why the entry is a miss. Never throws on bad input. */
-export function readEntryHeader<C extends string>(entry: Uint8Array, kind: EntryKind<C>, expect: { chainHash: Uint8Array; start: number; count: number }): EntryHeader<C> | Miss {
+export function readEntryHeader<C extends string>(
+  entry: Uint8Array,
+  kind: EntryKind<C>,
+  expect: { chainHash: Uint8Array; start: number; count: number },
+): EntryHeader<C> | Miss {
   const miss = (reason: string): Miss => ({ ok: false, reason });
   if (entry.length < HEADER_BYTES) return miss('truncated header');
   const view = new DataView(entry.buffer, entry.byteOffset, entry.byteLength);
   if (view.getUint32(0, true) !== kind.magic) return miss(`not a ${kind.name}`);
-  if (entry[4] !== ENTRY_FORMAT_VERSION) return miss(`entry format ${entry[4]}, expected ${ENTRY_FORMAT_VERSION}`);
+  if (entry[4] !== ENTRY_FORMAT_VERSION)
+    return miss(`entry format ${entry[4]}, expected ${ENTRY_FORMAT_VERSION}`);
   const codec = kind.codecs[entry[5]];
   if (codec === undefined) return miss(`unknown ${kind.codecWord} ${entry[5]}`);
-  if (!sameBytes(entry.subarray(28, 60), expect.chainHash)) return miss('chain hash differs: another prompt, tenant or model');
+  if (!sameBytes(entry.subarray(28, 60), expect.chainHash))
+    return miss('chain hash differs: another prompt, tenant or model');
   const dims: Dims = [view.getUint16(12, true), view.getUint16(14, true), view.getUint16(16, true)];
-  if (dims.some((d, i) => d !== kind.expectedDims[i]) || view.getUint16(18, true) !== 0) return miss(`${kind.shapeWord} differs from the model's`);
-  const count = view.getUint16(6, true), start = view.getUint32(8, true);
-  if (count !== expect.count || start !== expect.start) return miss(`holds positions [${start}, ${start + count}), expected [${expect.start}, ${expect.start + expect.count})`);
+  if (dims.some((d, i) => d !== kind.expectedDims[i]) || view.getUint16(18, true) !== 0)
+    return miss(`${kind.shapeWord} differs from the model's`);
+  const count = view.getUint16(6, true),
+    start = view.getUint32(8, true);
+  if (count !== expect.count || start !== expect.start)
+    return miss(
+      `holds positions [${start}, ${start + count}), expected [${expect.start}, ${expect.start + expect.count})`,
+    );
   const size = kind.payloadBytes(dims, count, codec);
   if (view.getUint32(20, true) !== size) return miss('payload size differs from its shape');
-  if (view.getUint32(60, true) !== entry.length - HEADER_BYTES) return miss('truncated or padded body');
+  if (view.getUint32(60, true) !== entry.length - HEADER_BYTES)
+    return miss('truncated or padded body');
   const header = entry.slice(0, HEADER_BYTES);
   new DataView(header.buffer).setUint32(CHECKSUM_AT, 0, true);
-  if (crc32(entry.subarray(HEADER_BYTES), crc32(header)) !== view.getUint32(CHECKSUM_AT, true)) return miss('checksum mismatch');
+  if (crc32(entry.subarray(HEADER_BYTES), crc32(header)) !== view.getUint32(CHECKSUM_AT, true))
+    return miss('checksum mismatch');
   return { ok: true, codec, dims, start, count, size };
 }
 

@@ -22,24 +22,35 @@ export interface KvRows extends KvShape {
   rope?: Float32Array;
 }
 
-export const kvShapeOf = (c: LlamaConfig): KvShape => ({ nLayers: c.nLayers, nKvHeads: c.nKvHeads, headDim: c.headDim });
+export const kvShapeOf = (c: LlamaConfig): KvShape => ({
+  nLayers: c.nLayers,
+  nKvHeads: c.nKvHeads,
+  headDim: c.headDim,
+});
 
 export const sameShape = (a: KvShape, b: KvShape): boolean =>
   a.nLayers === b.nLayers && a.nKvHeads === b.nKvHeads && a.headDim === b.headDim;
 
 /** Floats of one of keys/values for `count` positions. */
-export const kvFloats = (s: KvShape, count: number): number => s.nLayers * count * s.nKvHeads * s.headDim;
+export const kvFloats = (s: KvShape, count: number): number =>
+  s.nLayers * count * s.nKvHeads * s.headDim;
 
 const F32 = 4;
 
 /** Copies positions [start, start+count) of the session's cache out of backend memory. */
-export function readKvRows(k: KernelBackend, c: LlamaConfig, s: SessionBuffers, start: number, count: number): KvRows {
+export function readKvRows(
+  k: KernelBackend,
+  c: LlamaConfig,
+  s: SessionBuffers,
+  start: number,
+  count: number,
+): KvRows {
   const shape = kvShapeOf(c);
   const kvDim = c.nKvHeads * c.headDim;
   const keys = new Float32Array(kvFloats(shape, count));
   const values = new Float32Array(keys.length);
   for (let l = 0; l < c.nLayers; l++) {
-    const at = ((l * c.seqLen + start) * kvDim) * F32;
+    const at = (l * c.seqLen + start) * kvDim * F32;
     keys.set(k.f32(s.keyCache + at, count * kvDim), l * count * kvDim);
     values.set(k.f32(s.valueCache + at, count * kvDim), l * count * kvDim);
   }
@@ -47,13 +58,20 @@ export function readKvRows(k: KernelBackend, c: LlamaConfig, s: SessionBuffers, 
 }
 
 /** Writes rows into the session's cache at their positions; the shape must be the model's. */
-export function writeKvRows(k: KernelBackend, c: LlamaConfig, s: SessionBuffers, rows: KvRows): void {
-  if (!sameShape(rows, kvShapeOf(c))) throw new RangeError('KV rows do not have this model\'s shape');
-  if (rows.start < 0 || rows.start + rows.count > c.seqLen) throw new RangeError(`KV rows [${rows.start}, ${rows.start + rows.count}) outside the context`);
+export function writeKvRows(
+  k: KernelBackend,
+  c: LlamaConfig,
+  s: SessionBuffers,
+  rows: KvRows,
+): void {
+  if (!sameShape(rows, kvShapeOf(c)))
+    throw new RangeError("KV rows do not have this model's shape");
+  if (rows.start < 0 || rows.start + rows.count > c.seqLen)
+    throw new RangeError(`KV rows [${rows.start}, ${rows.start + rows.count}) outside the context`);
   const kvDim = c.nKvHeads * c.headDim;
   const n = rows.count * kvDim;
   for (let l = 0; l < c.nLayers; l++) {
-    const at = ((l * c.seqLen + rows.start) * kvDim) * F32;
+    const at = (l * c.seqLen + rows.start) * kvDim * F32;
     k.f32(s.keyCache + at, n).set(rows.keys.subarray(l * n, (l + 1) * n));
     k.f32(s.valueCache + at, n).set(rows.values.subarray(l * n, (l + 1) * n));
   }
@@ -61,7 +79,8 @@ export function writeKvRows(k: KernelBackend, c: LlamaConfig, s: SessionBuffers,
 
 /** Positions [start, start+count) of `rows` (a copy), e.g. one block of a capture. */
 export function sliceKvRows(rows: KvRows, start: number, count: number): KvRows {
-  if (start < rows.start || start + count > rows.start + rows.count) throw new RangeError(`[${start}, ${start + count}) is not inside the rows`);
+  if (start < rows.start || start + count > rows.start + rows.count)
+    throw new RangeError(`[${start}, ${start + count}) is not inside the rows`);
   const kvDim = rows.nKvHeads * rows.headDim;
   const keys = new Float32Array(rows.nLayers * count * kvDim);
   const values = new Float32Array(keys.length);
@@ -71,5 +90,14 @@ export function sliceKvRows(rows: KvRows, start: number, count: number): KvRows 
     keys.set(rows.keys.subarray(src, src + count * kvDim), l * count * kvDim);
     values.set(rows.values.subarray(src, src + count * kvDim), l * count * kvDim);
   }
-  return { nLayers: rows.nLayers, nKvHeads: rows.nKvHeads, headDim: rows.headDim, start, count, keys, values, ...(rows.rope ? { rope: rows.rope } : {}) };
+  return {
+    nLayers: rows.nLayers,
+    nKvHeads: rows.nKvHeads,
+    headDim: rows.headDim,
+    start,
+    count,
+    keys,
+    values,
+    ...(rows.rope ? { rope: rows.rope } : {}),
+  };
 }

@@ -24,16 +24,27 @@ const VALUE_SCALES = Float64Array.from({ length: 256 }, (_, e) => 2 ** (e / 8 - 
 const valueScale = (e: number): number => VALUE_SCALES[e] ?? Infinity;
 
 const finite = (x: number): void => {
-  if (!Number.isFinite(x)) throw new RangeError('KV values are not finite: the block cannot be cached');
+  if (!Number.isFinite(x))
+    throw new RangeError('KV values are not finite: the block cannot be cached');
 };
 
 /** Value groups of a token row: ceil(kvDim / 64), the last may be short. */
 export const kv4ValueGroups = (kvDim: number): number => Math.ceil(kvDim / KV4_VALUE_CHANNELS);
 
 /** Keys turned by ±pos·invFreq per interleaved pair (sign -1 undoes RoPE); a copy, f64 inside. */
-export function turnKeys(keys: Float32Array, count: number, start: number, nKvHeads: number, headDim: number, invFreq: Float32Array, sign: 1 | -1): Float32Array {
-  const out = new Float32Array(keys.length), kvDim = nKvHeads * headDim;
-  const cos = new Float64Array(headDim / 2), sin = new Float64Array(headDim / 2);
+export function turnKeys(
+  keys: Float32Array,
+  count: number,
+  start: number,
+  nKvHeads: number,
+  headDim: number,
+  invFreq: Float32Array,
+  sign: 1 | -1,
+): Float32Array {
+  const out = new Float32Array(keys.length),
+    kvDim = nKvHeads * headDim;
+  const cos = new Float64Array(headDim / 2),
+    sin = new Float64Array(headDim / 2);
   for (let t = 0; t < count; t++) {
     for (let i = 0; i < cos.length; i++) {
       cos[i] = Math.cos((start + t) * invFreq[i]);
@@ -42,7 +53,8 @@ export function turnKeys(keys: Float32Array, count: number, start: number, nKvHe
     for (let row = t; row < keys.length / kvDim; row += count) {
       for (let p = row * kvDim, h = 0; h < nKvHeads; h++) {
         for (let i = 0; i < cos.length; i++, p += 2) {
-          const x0 = keys[p], x1 = keys[p + 1];
+          const x0 = keys[p],
+            x1 = keys[p + 1];
           out[p] = x0 * cos[i] - x1 * sin[i];
           out[p + 1] = x0 * sin[i] + x1 * cos[i];
         }
@@ -61,10 +73,16 @@ type Choice = { lo: number; scale: number; s: number };
  * choose another lo. So the group is quantized again from its dequantized self until the choice
  * holds still (one more round at most, in practice): what is stored then re-encodes to itself.
  */
-function settle(x: Float32Array, maxCode: number, step: (range: number) => [number, number], codes: Uint8Array): Choice {
+function settle(
+  x: Float32Array,
+  maxCode: number,
+  step: (range: number) => [number, number],
+  codes: Uint8Array,
+): Choice {
   const t16 = f16Table();
   const choose = (): Choice => {
-    let min = Infinity, max = -Infinity;
+    let min = Infinity,
+      max = -Infinity;
     for (let i = 0; i < x.length; i++) {
       if (x[i] < min) min = x[i];
       if (x[i] > max) max = x[i];
@@ -78,7 +96,8 @@ function settle(x: Float32Array, maxCode: number, step: (range: number) => [numb
   };
   let c = choose();
   for (let round = 0; round < 8; round++) {
-    const l = t16[c.lo], inv = c.s === 0 ? 0 : 1 / c.s;
+    const l = t16[c.lo],
+      inv = c.s === 0 ? 0 : 1 / c.s;
     for (let i = 0; i < x.length; i++) {
       codes[i] = Math.max(0, Math.min(maxCode, Math.round((x[i] - l) * inv)));
       x[i] = l + codes[i] * c.s;
@@ -101,15 +120,24 @@ function keyStep(range: number): [number, number] {
 
 /** Value step 2^(e/8 - 20): the smallest e with round(range/s) ≤ 11 (below the start the span is at least 12). */
 function valueStep(range: number): [number, number] {
-  let e = range > 0 ? Math.max(0, Math.floor(8 * (Math.log2(range / VALUE_MAX) + SCALE_BIAS)) - 1) : 0;
+  let e =
+    range > 0 ? Math.max(0, Math.floor(8 * (Math.log2(range / VALUE_MAX) + SCALE_BIAS)) - 1) : 0;
   while (Math.round(range / valueScale(e)) > VALUE_MAX) e++;
   if (e > 255) throw new RangeError(`KV magnitude ${range} is beyond the kv4 scale range`);
   return [e, valueScale(e)];
 }
 
 /** Keys (already turned back) per (layer, channel) over the block: codes 0..15, one per byte. */
-export function quantizeKv4Keys(x: Float32Array, count: number, kvDim: number, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
-  const group = new Float32Array(count), groupCodes = new Uint8Array(count);
+export function quantizeKv4Keys(
+  x: Float32Array,
+  count: number,
+  kvDim: number,
+  codes: Uint8Array,
+  lo: Uint16Array,
+  scales: Uint16Array,
+): void {
+  const group = new Float32Array(count),
+    groupCodes = new Uint8Array(count);
   for (let g = 0; g < lo.length; g++) {
     const first = Math.floor(g / kvDim) * count * kvDim + (g % kvDim);
     for (let t = 0; t < count; t++) group[t] = x[first + t * kvDim];
@@ -120,29 +148,50 @@ export function quantizeKv4Keys(x: Float32Array, count: number, kvDim: number, c
   }
 }
 
-export function dequantizeKv4Keys(codes: Uint8Array, count: number, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
+export function dequantizeKv4Keys(
+  codes: Uint8Array,
+  count: number,
+  kvDim: number,
+  lo: Uint16Array,
+  scales: Uint16Array,
+  out: Float32Array,
+): void {
   const t16 = f16Table();
   for (let l = 0, i = 0; l < lo.length / kvDim; l++) {
     for (let t = 0; t < count; t++) {
-      for (let c = 0, g = l * kvDim; c < kvDim; c++, g++, i++) out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
+      for (let c = 0, g = l * kvDim; c < kvDim; c++, g++, i++)
+        out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
     }
   }
 }
 
-
 /** Values per (layer, token, 64 channels): codes 0..11, one per byte; lo f16, scale exponent u8. */
-export function quantizeKv4Values(x: Float32Array, kvDim: number, codes: Uint8Array, lo: Uint16Array, exps: Uint8Array): void {
+export function quantizeKv4Values(
+  x: Float32Array,
+  kvDim: number,
+  codes: Uint8Array,
+  lo: Uint16Array,
+  exps: Uint8Array,
+): void {
   const vg = kv4ValueGroups(kvDim);
   for (let g = 0; g < lo.length; g++) {
-    const from = Math.floor(g / vg) * kvDim + (g % vg) * KV4_VALUE_CHANNELS, to = Math.min(from + KV4_VALUE_CHANNELS, Math.floor(g / vg) * kvDim + kvDim);
+    const from = Math.floor(g / vg) * kvDim + (g % vg) * KV4_VALUE_CHANNELS,
+      to = Math.min(from + KV4_VALUE_CHANNELS, Math.floor(g / vg) * kvDim + kvDim);
     const c = settle(x.slice(from, to), VALUE_MAX, valueStep, codes.subarray(from, to));
     lo[g] = c.lo;
     exps[g] = c.scale;
   }
 }
 
-export function dequantizeKv4Values(codes: Uint8Array, kvDim: number, lo: Uint16Array, exps: Uint8Array, out: Float32Array): void {
-  const t16 = f16Table(), vg = kv4ValueGroups(kvDim);
+export function dequantizeKv4Values(
+  codes: Uint8Array,
+  kvDim: number,
+  lo: Uint16Array,
+  exps: Uint8Array,
+  out: Float32Array,
+): void {
+  const t16 = f16Table(),
+    vg = kv4ValueGroups(kvDim);
   for (let row = 0, i = 0; i < out.length; row++) {
     for (let c = 0; c < kvDim; c++, i++) {
       const g = row * vg + Math.floor(c / KV4_VALUE_CHANNELS);

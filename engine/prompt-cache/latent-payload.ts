@@ -14,7 +14,12 @@
 // (layer, position), 1.4 % of DeepSeek-V3's 576 int8 bytes. They come first, so they stay aligned.
 import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../deepseek/fp8';
 import { f16Table, toF16 } from './f16';
-import { latentRowCount, type LatentFloats, type LatentRows, type LatentShape } from './latent-rows';
+import {
+  latentRowCount,
+  type LatentFloats,
+  type LatentRows,
+  type LatentShape,
+} from './latent-rows';
 import { INT8_VALUES } from './quantize';
 
 /** The header stores a latent codec as its index here: append only (its own list: GQA's int8 means another layout). */
@@ -27,7 +32,11 @@ const sizes = (s: LatentShape, count: number) => {
 };
 
 /** Payload bytes of `count` positions. */
-export function latentPayloadBytes(shape: LatentShape, count: number, codec: LatentCodecName): number {
+export function latentPayloadBytes(
+  shape: LatentShape,
+  count: number,
+  codec: LatentCodecName,
+): number {
   const n = sizes(shape, count);
   if (codec === 'f32') return 4 * (n.kv + n.pe);
   if (codec === 'f16') return 2 * (n.kv + n.pe);
@@ -42,13 +51,18 @@ interface RowQuantizer {
 }
 
 const QUANTIZED: Record<'int8' | 'fp8', RowQuantizer> = {
-  int8: { codeMax: 127, encode: (v: number) => Math.max(-127, Math.min(127, Math.round(v))) & 0xff, values: INT8_VALUES },
+  int8: {
+    codeMax: 127,
+    encode: (v: number) => Math.max(-127, Math.min(127, Math.round(v))) & 0xff,
+    values: INT8_VALUES,
+  },
   fp8: { codeMax: E4M3_MAX, encode: encodeE4M3, values: E4M3_VALUES },
 };
 
 export function packLatentPayload(rows: LatentRows, codec: LatentCodecName): Uint8Array {
   const n = sizes(rows, rows.count);
-  if (rows.cKv.length !== n.kv || rows.kPe.length !== n.pe) throw new RangeError('latent rows do not match their shape');
+  if (rows.cKv.length !== n.kv || rows.kPe.length !== n.pe)
+    throw new RangeError('latent rows do not match their shape');
   const out = new Uint8Array(latentPayloadBytes(rows, rows.count, codec));
   if (codec === 'f32') {
     new Float32Array(out.buffer, 0, n.kv).set(rows.cKv);
@@ -58,7 +72,8 @@ export function packLatentPayload(rows: LatentRows, codec: LatentCodecName): Uin
     for (let i = 0; i < n.kv; i++) h[i] = toF16(rows.cKv[i]);
     for (let i = 0; i < n.pe; i++) h[n.kv + i] = toF16(rows.kPe[i]);
   } else {
-    const p = quantizedParts(n, out.buffer), q = QUANTIZED[codec];
+    const p = quantizedParts(n, out.buffer),
+      q = QUANTIZED[codec];
     quantizeRows(rows.cKv, rows.kvLoraRank, q, p.kvCodes, p.kvScales);
     quantizeRows(rows.kPe, rows.ropeDim, q, p.peCodes, p.peScales);
   }
@@ -66,17 +81,26 @@ export function packLatentPayload(rows: LatentRows, codec: LatentCodecName): Uin
 }
 
 /** The inverse of packLatentPayload; `payload` must be exactly latentPayloadBytes long. */
-export function unpackLatentPayload(shape: LatentShape, count: number, payload: Uint8Array, codec: LatentCodecName): { cKv: Float32Array; kPe: Float32Array } {
+export function unpackLatentPayload(
+  shape: LatentShape,
+  count: number,
+  payload: Uint8Array,
+  codec: LatentCodecName,
+): { cKv: Float32Array; kPe: Float32Array } {
   const n = sizes(shape, count);
   const buf = payload.slice().buffer; // aligned, and the caller's bytes stay theirs
-  if (codec === 'f32') return { cKv: new Float32Array(buf, 0, n.kv), kPe: new Float32Array(buf, 4 * n.kv, n.pe) };
-  const cKv = new Float32Array(n.kv), kPe = new Float32Array(n.pe);
+  if (codec === 'f32')
+    return { cKv: new Float32Array(buf, 0, n.kv), kPe: new Float32Array(buf, 4 * n.kv, n.pe) };
+  const cKv = new Float32Array(n.kv),
+    kPe = new Float32Array(n.pe);
   if (codec === 'f16') {
-    const h = new Uint16Array(buf), t = f16Table();
+    const h = new Uint16Array(buf),
+      t = f16Table();
     for (let i = 0; i < n.kv; i++) cKv[i] = t[h[i]];
     for (let i = 0; i < n.pe; i++) kPe[i] = t[h[n.kv + i]];
   } else {
-    const p = quantizedParts(n, buf), lut = QUANTIZED[codec].values;
+    const p = quantizedParts(n, buf),
+      lut = QUANTIZED[codec].values;
     dequantizeRows(p.kvCodes, p.kvScales, shape.kvLoraRank, lut, cKv);
     dequantizeRows(p.peCodes, p.peScales, shape.ropeDim, lut, kPe);
   }
@@ -86,8 +110,10 @@ export function unpackLatentPayload(shape: LatentShape, count: number, payload: 
 function quantizedParts(n: { rows: number; kv: number; pe: number }, buf: ArrayBufferLike) {
   const codes = 8 * n.rows;
   return {
-    kvScales: new Float32Array(buf, 0, n.rows), peScales: new Float32Array(buf, 4 * n.rows, n.rows),
-    kvCodes: new Uint8Array(buf, codes, n.kv), peCodes: new Uint8Array(buf, codes + n.kv, n.pe),
+    kvScales: new Float32Array(buf, 0, n.rows),
+    peScales: new Float32Array(buf, 4 * n.rows, n.rows),
+    kvCodes: new Uint8Array(buf, codes, n.kv),
+    peCodes: new Uint8Array(buf, codes + n.kv, n.pe),
   };
 }
 
@@ -96,12 +122,20 @@ function quantizedParts(n: { rows: number; kv: number; pe: number }, buf: ArrayB
  * gives f32(value(code) · s), whose amax is f32(codeMax · s); s is raised an ulp at a time until that
  * amax gives back s, so re-encoding decoded rows writes the same bytes.
  */
-function quantizeRows(x: LatentFloats, width: number, q: RowQuantizer, codes: Uint8Array, scales: Float32Array): void {
+function quantizeRows(
+  x: LatentFloats,
+  width: number,
+  q: RowQuantizer,
+  codes: Uint8Array,
+  scales: Float32Array,
+): void {
   for (let r = 0; r < scales.length; r++) {
-    const from = r * width, to = from + width;
+    const from = r * width,
+      to = from + width;
     let amax = 0;
     for (let i = from; i < to; i++) amax = Math.max(amax, Math.abs(x[i]));
-    if (!Number.isFinite(amax)) throw new RangeError('latent values are not finite: the block cannot be cached');
+    if (!Number.isFinite(amax))
+      throw new RangeError('latent values are not finite: the block cannot be cached');
     let s = Math.fround(amax / q.codeMax);
     while (Math.fround(Math.fround(q.codeMax * s) / q.codeMax) !== s) s = nextUpF32(s);
     scales[r] = s;
@@ -109,7 +143,13 @@ function quantizeRows(x: LatentFloats, width: number, q: RowQuantizer, codes: Ui
   }
 }
 
-function dequantizeRows(codes: Uint8Array, scales: Float32Array, width: number, lut: Float32Array, out: Float32Array): void {
+function dequantizeRows(
+  codes: Uint8Array,
+  scales: Float32Array,
+  width: number,
+  lut: Float32Array,
+  out: Float32Array,
+): void {
   for (let r = 0; r < scales.length; r++) {
     const s = scales[r];
     for (let i = r * width; i < (r + 1) * width; i++) out[i] = lut[codes[i]] * s;

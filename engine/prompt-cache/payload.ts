@@ -20,11 +20,31 @@
 //              of 64 channels (12 levels), KVQuant-style (kv4.ts)
 import { kvFloats, type KvShape } from './kv-rows';
 import {
-  E4M3_VALUES, INT8_VALUES, dequantizeChannels, dequantizeGroups, dequantizeInt4Keys, dequantizeInt4Values, int4KeyGroups, int4ValueGroups,
-  packNibbles, quantizeChannels, quantizeFp8Groups, quantizeInt4Keys, quantizeInt4Values, quantizeInt8Groups, unpackNibbles,
+  E4M3_VALUES,
+  INT8_VALUES,
+  dequantizeChannels,
+  dequantizeGroups,
+  dequantizeInt4Keys,
+  dequantizeInt4Values,
+  int4KeyGroups,
+  int4ValueGroups,
+  packNibbles,
+  quantizeChannels,
+  quantizeFp8Groups,
+  quantizeInt4Keys,
+  quantizeInt4Values,
+  quantizeInt8Groups,
+  unpackNibbles,
 } from './quantize';
 import { f16Table, toF16 } from './f16';
-import { dequantizeKv4Keys, dequantizeKv4Values, kv4ValueGroups, quantizeKv4Keys, quantizeKv4Values, turnKeys } from './kv4';
+import {
+  dequantizeKv4Keys,
+  dequantizeKv4Values,
+  kv4ValueGroups,
+  quantizeKv4Keys,
+  quantizeKv4Values,
+  turnKeys,
+} from './kv4';
 
 /** The header stores a codec as its index here: append only. */
 export const CODEC_NAMES = ['f32', 'f16', 'int8', 'fp8', 'int8-head', 'int4', 'kv4'] as const;
@@ -62,31 +82,48 @@ const nibbleBytes = (n: number): number => 2 * Math.ceil(n / 4);
 /** (lo, scale) pairs of an int4 block: keys per (layer, token group, channel), values per (layer, token, channel group). */
 function int4Groups(shape: KvShape, count: number): { keys: number; values: number } {
   const kvDim = shape.nKvHeads * shape.headDim;
-  return { keys: shape.nLayers * int4KeyGroups(count) * kvDim, values: shape.nLayers * count * int4ValueGroups(kvDim) };
+  return {
+    keys: shape.nLayers * int4KeyGroups(count) * kvDim,
+    values: shape.nLayers * count * int4ValueGroups(kvDim),
+  };
 }
 
 /** Typed views of an int4 payload, in layout order. */
 function int4Parts(shape: KvShape, count: number, buf: ArrayBuffer) {
-  const n = kvFloats(shape, count), c = nibbleBytes(n), g = int4Groups(shape, count);
+  const n = kvFloats(shape, count),
+    c = nibbleBytes(n),
+    g = int4Groups(shape, count);
   const at = 2 * c;
   return {
-    keyCodes: new Uint8Array(buf, 0, c), valueCodes: new Uint8Array(buf, c, c),
-    keyLo: new Uint16Array(buf, at, g.keys), keyScales: new Uint16Array(buf, at + 2 * g.keys, g.keys),
-    valueLo: new Uint16Array(buf, at + 4 * g.keys, g.values), valueScales: new Uint16Array(buf, at + 4 * g.keys + 2 * g.values, g.values),
+    keyCodes: new Uint8Array(buf, 0, c),
+    valueCodes: new Uint8Array(buf, c, c),
+    keyLo: new Uint16Array(buf, at, g.keys),
+    keyScales: new Uint16Array(buf, at + 2 * g.keys, g.keys),
+    valueLo: new Uint16Array(buf, at + 4 * g.keys, g.values),
+    valueScales: new Uint16Array(buf, at + 4 * g.keys + 2 * g.values, g.values),
   };
 }
 
 /** (lo, scale) pairs of kv4 values: per (layer, token, group of 64 channels). */
-const kv4Values = (shape: KvShape, count: number): number => shape.nLayers * count * kv4ValueGroups(shape.nKvHeads * shape.headDim);
+const kv4Values = (shape: KvShape, count: number): number =>
+  shape.nLayers * count * kv4ValueGroups(shape.nKvHeads * shape.headDim);
 
 /** Typed views of a kv4 payload, in layout order. */
 function kv4Parts(shape: KvShape, count: number, buf: ArrayBuffer) {
-  const n = kvFloats(shape, count), c = nibbleBytes(n), channels = shape.nLayers * shape.nKvHeads * shape.headDim, v = kv4Values(shape, count);
-  const rope = 2 * shape.headDim, at = rope + 2 * c;
+  const n = kvFloats(shape, count),
+    c = nibbleBytes(n),
+    channels = shape.nLayers * shape.nKvHeads * shape.headDim,
+    v = kv4Values(shape, count);
+  const rope = 2 * shape.headDim,
+    at = rope + 2 * c;
   return {
-    rope: new Float32Array(buf, 0, shape.headDim / 2), keyCodes: new Uint8Array(buf, rope, c), valueCodes: new Uint8Array(buf, rope + c, c),
-    keyLo: new Uint16Array(buf, at, channels), keyScales: new Uint16Array(buf, at + 2 * channels, channels),
-    valueLo: new Uint16Array(buf, at + 4 * channels, v), valueExps: new Uint8Array(buf, at + 4 * channels + 2 * v, v),
+    rope: new Float32Array(buf, 0, shape.headDim / 2),
+    keyCodes: new Uint8Array(buf, rope, c),
+    valueCodes: new Uint8Array(buf, rope + c, c),
+    keyLo: new Uint16Array(buf, at, channels),
+    keyScales: new Uint16Array(buf, at + 2 * channels, channels),
+    valueLo: new Uint16Array(buf, at + 4 * channels, v),
+    valueExps: new Uint8Array(buf, at + 4 * channels + 2 * v, v),
   };
 }
 
@@ -95,17 +132,36 @@ function parts(shape: KvShape, count: number, codec: CodecName, buf: ArrayBuffer
   const n = kvFloats(shape, count);
   const groups = n / shape.headDim;
   const channels = shape.nLayers * shape.nKvHeads * shape.headDim;
-  const keyCodes = new Uint8Array(buf, 0, n), valueCodes = new Uint8Array(buf, n, n);
+  const keyCodes = new Uint8Array(buf, 0, n),
+    valueCodes = new Uint8Array(buf, n, n);
   if (codec === 'int8') {
     const lo = new Float32Array(buf, 2 * n, channels);
     const keyScales = new Uint16Array(buf, 2 * n + 4 * channels, channels);
-    return { keyCodes, valueCodes, lo, keyScales, valueScales: new Uint16Array(buf, 2 * n + 6 * channels, groups) };
+    return {
+      keyCodes,
+      valueCodes,
+      lo,
+      keyScales,
+      valueScales: new Uint16Array(buf, 2 * n + 6 * channels, groups),
+    };
   }
-  return { keyCodes, valueCodes, lo: null, keyScales: new Uint16Array(buf, 2 * n, groups), valueScales: new Uint16Array(buf, 2 * n + 2 * groups, groups) };
+  return {
+    keyCodes,
+    valueCodes,
+    lo: null,
+    keyScales: new Uint16Array(buf, 2 * n, groups),
+    valueScales: new Uint16Array(buf, 2 * n + 2 * groups, groups),
+  };
 }
 
 /** `start`: the block's first position, which kv4 turns keys by. */
-export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: CodecName, start = 0): Uint8Array {
+export function packPayload(
+  shape: KvShape,
+  count: number,
+  kv: KvPair,
+  codec: CodecName,
+  start = 0,
+): Uint8Array {
   const n = kvFloats(shape, count);
   const out = new Uint8Array(payloadBytes(shape, count, codec));
   if (codec === 'f32') {
@@ -120,7 +176,8 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
     return out;
   }
   if (codec === 'int4') {
-    const p = int4Parts(shape, count, out.buffer), kvDim = shape.nKvHeads * shape.headDim;
+    const p = int4Parts(shape, count, out.buffer),
+      kvDim = shape.nKvHeads * shape.headDim;
     const codes = new Uint8Array(n);
     quantizeInt4Keys(kv.keys, count, kvDim, codes, p.keyLo, p.keyScales);
     packNibbles(codes, p.keyCodes);
@@ -129,10 +186,18 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
     return out;
   }
   if (codec === 'kv4') {
-    const p = kv4Parts(shape, count, out.buffer), kvDim = shape.nKvHeads * shape.headDim;
+    const p = kv4Parts(shape, count, out.buffer),
+      kvDim = shape.nKvHeads * shape.headDim;
     if (kv.rope) p.rope.set(kv.rope);
     const codes = new Uint8Array(n);
-    quantizeKv4Keys(turnKeys(kv.keys, count, start, shape.nKvHeads, shape.headDim, p.rope, -1), count, kvDim, codes, p.keyLo, p.keyScales);
+    quantizeKv4Keys(
+      turnKeys(kv.keys, count, start, shape.nKvHeads, shape.headDim, p.rope, -1),
+      count,
+      kvDim,
+      codes,
+      p.keyLo,
+      p.keyScales,
+    );
     packNibbles(codes, p.keyCodes);
     quantizeKv4Values(kv.values, kvDim, codes, p.valueLo, p.valueExps);
     packNibbles(codes, p.valueCodes);
@@ -140,7 +205,15 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
   }
   const p = parts(shape, count, codec, out.buffer);
   const signed = (codes: Uint8Array) => new Int8Array(codes.buffer, codes.byteOffset, codes.length);
-  if (codec === 'int8') quantizeChannels(kv.keys, count, shape.nKvHeads * shape.headDim, p.keyCodes, p.lo!, p.keyScales);
+  if (codec === 'int8')
+    quantizeChannels(
+      kv.keys,
+      count,
+      shape.nKvHeads * shape.headDim,
+      p.keyCodes,
+      p.lo!,
+      p.keyScales,
+    );
   else if (codec === 'fp8') quantizeFp8Groups(kv.keys, shape.headDim, p.keyCodes, p.keyScales);
   else quantizeInt8Groups(kv.keys, shape.headDim, signed(p.keyCodes), p.keyScales);
   if (codec === 'fp8') quantizeFp8Groups(kv.values, shape.headDim, p.valueCodes, p.valueScales);
@@ -149,19 +222,35 @@ export function packPayload(shape: KvShape, count: number, kv: KvPair, codec: Co
 }
 
 /** The inverse of packPayload; `payload` must be exactly payloadBytes long. */
-export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array, codec: CodecName, start = 0): KvPair {
+export function unpackPayload(
+  shape: KvShape,
+  count: number,
+  payload: Uint8Array,
+  codec: CodecName,
+  start = 0,
+): KvPair {
   const n = kvFloats(shape, count);
-  const buf = payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength ? payload.buffer : payload.slice().buffer;
-  if (codec === 'f32') return { keys: new Float32Array(buf, 0, n).slice(), values: new Float32Array(buf, 4 * n, n).slice() };
-  const keys = new Float32Array(n), values = new Float32Array(n);
+  const buf =
+    payload.byteOffset === 0 && payload.byteLength === payload.buffer.byteLength
+      ? payload.buffer
+      : payload.slice().buffer;
+  if (codec === 'f32')
+    return {
+      keys: new Float32Array(buf, 0, n).slice(),
+      values: new Float32Array(buf, 4 * n, n).slice(),
+    };
+  const keys = new Float32Array(n),
+    values = new Float32Array(n);
   if (codec === 'f16') {
-    const h = new Uint16Array(buf), t = f16Table();
+    const h = new Uint16Array(buf),
+      t = f16Table();
     for (let i = 0; i < n; i++) keys[i] = t[h[i]];
     for (let i = 0; i < n; i++) values[i] = t[h[n + i]];
     return { keys, values };
   }
   if (codec === 'int4') {
-    const p = int4Parts(shape, count, buf as ArrayBuffer), kvDim = shape.nKvHeads * shape.headDim;
+    const p = int4Parts(shape, count, buf as ArrayBuffer),
+      kvDim = shape.nKvHeads * shape.headDim;
     const codes = new Uint8Array(n);
     unpackNibbles(p.keyCodes, codes);
     dequantizeInt4Keys(codes, count, kvDim, p.keyLo, p.keyScales, keys);
@@ -170,18 +259,25 @@ export function unpackPayload(shape: KvShape, count: number, payload: Uint8Array
     return { keys, values };
   }
   if (codec === 'kv4') {
-    const p = kv4Parts(shape, count, buf as ArrayBuffer), kvDim = shape.nKvHeads * shape.headDim;
-    const codes = new Uint8Array(n), turned = new Float32Array(n);
+    const p = kv4Parts(shape, count, buf as ArrayBuffer),
+      kvDim = shape.nKvHeads * shape.headDim;
+    const codes = new Uint8Array(n),
+      turned = new Float32Array(n);
     unpackNibbles(p.keyCodes, codes);
     dequantizeKv4Keys(codes, count, kvDim, p.keyLo, p.keyScales, turned);
     unpackNibbles(p.valueCodes, codes);
     dequantizeKv4Values(codes, kvDim, p.valueLo, p.valueExps, values);
     const rope = p.rope.slice();
-    return { keys: turnKeys(turned, count, start, shape.nKvHeads, shape.headDim, rope, 1), values, rope };
+    return {
+      keys: turnKeys(turned, count, start, shape.nKvHeads, shape.headDim, rope, 1),
+      values,
+      rope,
+    };
   }
   const p = parts(shape, count, codec, buf as ArrayBuffer);
   const lut = codec === 'fp8' ? E4M3_VALUES : INT8_VALUES;
-  if (codec === 'int8') dequantizeChannels(p.keyCodes, count, shape.nKvHeads * shape.headDim, p.lo!, p.keyScales, keys);
+  if (codec === 'int8')
+    dequantizeChannels(p.keyCodes, count, shape.nKvHeads * shape.headDim, p.lo!, p.keyScales, keys);
   else dequantizeGroups(p.keyCodes, p.keyScales, shape.headDim, lut, keys);
   dequantizeGroups(p.valueCodes, p.valueScales, shape.headDim, lut, values);
   return { keys, values };

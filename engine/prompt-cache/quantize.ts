@@ -17,7 +17,8 @@ import { f16Table, toF16 } from './f16';
 const INT8_MAX = 127;
 
 function finite(amax: number): void {
-  if (!Number.isFinite(amax)) throw new RangeError('KV values are not finite: the block cannot be cached');
+  if (!Number.isFinite(amax))
+    throw new RangeError('KV values are not finite: the block cannot be cached');
 }
 
 /** f16 bits of a scale and its value; throws past the f16 range. */
@@ -29,22 +30,35 @@ function f16Scale(v: number): [number, number] {
 }
 
 /** Symmetric int8 per group of `group` values; codes clamp to ±127. */
-export function quantizeInt8Groups(x: Float32Array, group: number, codes: Int8Array, scales: Uint16Array): void {
+export function quantizeInt8Groups(
+  x: Float32Array,
+  group: number,
+  codes: Int8Array,
+  scales: Uint16Array,
+): void {
   for (let g = 0; g < scales.length; g++) {
-    const from = g * group, to = from + group;
+    const from = g * group,
+      to = from + group;
     let amax = 0;
     for (let i = from; i < to; i++) amax = Math.max(amax, Math.abs(x[i]));
     finite(amax);
     const [bits, s] = f16Scale(amax / INT8_MAX);
     scales[g] = bits;
-    for (let i = from; i < to; i++) codes[i] = s === 0 ? 0 : Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(x[i] / s)));
+    for (let i = from; i < to; i++)
+      codes[i] = s === 0 ? 0 : Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(x[i] / s)));
   }
 }
 
 /** E4M3 per group: codes e4m3(x / s), saturating at ±448, s = f16(amax / 448). */
-export function quantizeFp8Groups(x: Float32Array, group: number, codes: Uint8Array, scales: Uint16Array): void {
+export function quantizeFp8Groups(
+  x: Float32Array,
+  group: number,
+  codes: Uint8Array,
+  scales: Uint16Array,
+): void {
   for (let g = 0; g < scales.length; g++) {
-    const from = g * group, to = from + group;
+    const from = g * group,
+      to = from + group;
     let amax = 0;
     for (let i = from; i < to; i++) amax = Math.max(amax, Math.abs(x[i]));
     finite(amax);
@@ -55,7 +69,13 @@ export function quantizeFp8Groups(x: Float32Array, group: number, codes: Uint8Ar
 }
 
 /** x = lut[code] · scale per group (lut: int8 or E4M3 values by byte). */
-export function dequantizeGroups(codes: Uint8Array, scales: Uint16Array, group: number, lut: Float32Array, out: Float32Array): void {
+export function dequantizeGroups(
+  codes: Uint8Array,
+  scales: Uint16Array,
+  group: number,
+  lut: Float32Array,
+  out: Float32Array,
+): void {
   const t = f16Table();
   for (let g = 0; g < scales.length; g++) {
     const s = t[scales[g]];
@@ -70,11 +90,20 @@ export const INT8_VALUES = Float32Array.from({ length: 256 }, (_, b) => (b < 128
  * Asymmetric u8 per (layer, channel) over `count` tokens of x[nLayers, count, channels]; lo and
  * scales are [nLayers, channels]. Loops run token-major, so memory is read in order.
  */
-export function quantizeChannels(x: Float32Array, count: number, channels: number, codes: Uint8Array, lo: Float32Array, scales: Uint16Array): void {
+export function quantizeChannels(
+  x: Float32Array,
+  count: number,
+  channels: number,
+  codes: Uint8Array,
+  lo: Float32Array,
+  scales: Uint16Array,
+): void {
   const nLayers = lo.length / channels;
-  const max = new Float32Array(channels), inv = new Float64Array(channels);
+  const max = new Float32Array(channels),
+    inv = new Float64Array(channels);
   for (let l = 0; l < nLayers; l++) {
-    const first = l * count * channels, p = l * channels;
+    const first = l * count * channels,
+      p = l * channels;
     lo.fill(Infinity, p, p + channels);
     max.fill(-Infinity);
     for (let t = 0, i = first; t < count; t++) {
@@ -90,12 +119,20 @@ export function quantizeChannels(x: Float32Array, count: number, channels: numbe
       inv[c] = s === 0 ? 0 : 1 / s;
     }
     for (let t = 0, i = first; t < count; t++) {
-      for (let c = 0; c < channels; c++, i++) codes[i] = Math.max(0, Math.min(255, Math.round((x[i] - lo[p + c]) * inv[c])));
+      for (let c = 0; c < channels; c++, i++)
+        codes[i] = Math.max(0, Math.min(255, Math.round((x[i] - lo[p + c]) * inv[c])));
     }
   }
 }
 
-export function dequantizeChannels(codes: Uint8Array, count: number, channels: number, lo: Float32Array, scales: Uint16Array, out: Float32Array): void {
+export function dequantizeChannels(
+  codes: Uint8Array,
+  count: number,
+  channels: number,
+  lo: Float32Array,
+  scales: Uint16Array,
+  out: Float32Array,
+): void {
   const t16 = f16Table();
   const nLayers = lo.length / channels;
   const s = new Float32Array(channels);
@@ -119,10 +156,18 @@ export const INT4_VALUE_CHANNELS = 32;
  * in [0, 15], lo = f16(min) and s = f16((max - lo) / 15), raised one f16 step if lo + 15s falls
  * short of max. Codes are one per byte here (packed two per byte by the payload).
  */
-function quantizeInt4(x: Float32Array, count: number, indices: (g: number, visit: (i: number) => void) => void, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+function quantizeInt4(
+  x: Float32Array,
+  count: number,
+  indices: (g: number, visit: (i: number) => void) => void,
+  codes: Uint8Array,
+  lo: Uint16Array,
+  scales: Uint16Array,
+): void {
   const t = f16Table();
   for (let g = 0; g < count; g++) {
-    let min = Infinity, max = -Infinity;
+    let min = Infinity,
+      max = -Infinity;
     indices(g, (i) => {
       if (Number.isNaN(x[i])) max = NaN;
       if (x[i] < min) min = x[i];
@@ -145,35 +190,84 @@ export const int4KeyGroups = (count: number): number => Math.ceil(count / INT4_K
 export const int4ValueGroups = (kvDim: number): number => Math.ceil(kvDim / INT4_VALUE_CHANNELS);
 
 /** Keys of x[nLayers, count, kvDim]: one (lo, s) per (layer, token group, channel), KIVI-style. */
-export function quantizeInt4Keys(x: Float32Array, count: number, kvDim: number, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+export function quantizeInt4Keys(
+  x: Float32Array,
+  count: number,
+  kvDim: number,
+  codes: Uint8Array,
+  lo: Uint16Array,
+  scales: Uint16Array,
+): void {
   const tg = int4KeyGroups(count);
-  quantizeInt4(x, lo.length, (g, visit) => {
-    const c = g % kvDim, group = Math.floor(g / kvDim) % tg, l = Math.floor(g / (kvDim * tg));
-    const to = Math.min(count, (group + 1) * INT4_KEY_TOKENS);
-    for (let t = group * INT4_KEY_TOKENS; t < to; t++) visit((l * count + t) * kvDim + c);
-  }, codes, lo, scales);
+  quantizeInt4(
+    x,
+    lo.length,
+    (g, visit) => {
+      const c = g % kvDim,
+        group = Math.floor(g / kvDim) % tg,
+        l = Math.floor(g / (kvDim * tg));
+      const to = Math.min(count, (group + 1) * INT4_KEY_TOKENS);
+      for (let t = group * INT4_KEY_TOKENS; t < to; t++) visit((l * count + t) * kvDim + c);
+    },
+    codes,
+    lo,
+    scales,
+  );
 }
 
 /** Values of x[nLayers, count, kvDim]: one (lo, s) per (layer, token, group of channels). */
-export function quantizeInt4Values(x: Float32Array, kvDim: number, codes: Uint8Array, lo: Uint16Array, scales: Uint16Array): void {
+export function quantizeInt4Values(
+  x: Float32Array,
+  kvDim: number,
+  codes: Uint8Array,
+  lo: Uint16Array,
+  scales: Uint16Array,
+): void {
   const vg = int4ValueGroups(kvDim);
-  quantizeInt4(x, lo.length, (g, visit) => {
-    const row = Math.floor(g / vg) * kvDim, from = (g % vg) * INT4_VALUE_CHANNELS, to = Math.min(kvDim, from + INT4_VALUE_CHANNELS);
-    for (let c = from; c < to; c++) visit(row + c);
-  }, codes, lo, scales);
+  quantizeInt4(
+    x,
+    lo.length,
+    (g, visit) => {
+      const row = Math.floor(g / vg) * kvDim,
+        from = (g % vg) * INT4_VALUE_CHANNELS,
+        to = Math.min(kvDim, from + INT4_VALUE_CHANNELS);
+      for (let c = from; c < to; c++) visit(row + c);
+    },
+    codes,
+    lo,
+    scales,
+  );
 }
 
-export function dequantizeInt4Keys(codes: Uint8Array, count: number, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
-  const t16 = f16Table(), tg = int4KeyGroups(count);
+export function dequantizeInt4Keys(
+  codes: Uint8Array,
+  count: number,
+  kvDim: number,
+  lo: Uint16Array,
+  scales: Uint16Array,
+  out: Float32Array,
+): void {
+  const t16 = f16Table(),
+    tg = int4KeyGroups(count);
   for (let i = 0; i < out.length; i++) {
-    const c = i % kvDim, row = Math.floor(i / kvDim), t = row % count, l = Math.floor(row / count);
+    const c = i % kvDim,
+      row = Math.floor(i / kvDim),
+      t = row % count,
+      l = Math.floor(row / count);
     const g = (l * tg + Math.floor(t / INT4_KEY_TOKENS)) * kvDim + c;
     out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];
   }
 }
 
-export function dequantizeInt4Values(codes: Uint8Array, kvDim: number, lo: Uint16Array, scales: Uint16Array, out: Float32Array): void {
-  const t16 = f16Table(), vg = int4ValueGroups(kvDim);
+export function dequantizeInt4Values(
+  codes: Uint8Array,
+  kvDim: number,
+  lo: Uint16Array,
+  scales: Uint16Array,
+  out: Float32Array,
+): void {
+  const t16 = f16Table(),
+    vg = int4ValueGroups(kvDim);
   for (let i = 0; i < out.length; i++) {
     const g = Math.floor(i / kvDim) * vg + Math.floor((i % kvDim) / INT4_VALUE_CHANNELS);
     out[i] = t16[lo[g]] + codes[i] * t16[scales[g]];

@@ -39,5 +39,11 @@ export interface SampledLogprobs {
 
 /** True when an option beyond run.c's temperature/top-p is on. */
 export function hasExtras(o: SamplingOptions): boolean {
-  return !!(o.topK || o.minP || o.presencePenalty || o.frequencyPenalty || (o.logitBias && Object.keys(o.logitBias).length));
+  return !!(
+    o.topK ||
+    o.minP ||
+    o.presencePenalty ||
+    o.frequencyPenalty ||
+    (o.logitBias && Object.keys(o.logitBias).length)
+  );
 }

@@ -17,7 +17,10 @@ export class TokenSampler {
   private readonly counts: Uint32Array;
   private readonly order: Int32Array;
 
-  constructor(vocabSize: number, private readonly o: SamplingOptions) {
+  constructor(
+    vocabSize: number,
+    private readonly o: SamplingOptions,
+  ) {
     this.runc = new Sampler(vocabSize, o);
     this.seed = this.runc.seed;
     this.extras = hasExtras(o);
@@ -31,16 +34,21 @@ export class TokenSampler {
   sample(logits: Float32Array): number {
     const id = this.extras ? this.sampleWithExtras(logits) : this.runc.sample(logits);
     if (this.counts.length) this.counts[id]++;
-    this.lastLogprobs = this.o.logprobs === undefined ? undefined : logprobsOf(logits, id, this.o.logprobs);
+    this.lastLogprobs =
+      this.o.logprobs === undefined ? undefined : logprobsOf(logits, id, this.o.logprobs);
     return id;
   }
 
   private sampleWithExtras(logits: Float32Array): number {
     const w = this.work;
     w.set(logits);
-    for (const [id, bias] of Object.entries(this.o.logitBias ?? {})) if (+id >= 0 && +id < w.length) w[+id] += bias;
-    const presence = this.o.presencePenalty ?? 0, frequency = this.o.frequencyPenalty ?? 0;
-    if (this.counts.length) for (let i = 0; i < w.length; i++) if (this.counts[i]) w[i] -= presence + frequency * this.counts[i];
+    for (const [id, bias] of Object.entries(this.o.logitBias ?? {}))
+      if (+id >= 0 && +id < w.length) w[+id] += bias;
+    const presence = this.o.presencePenalty ?? 0,
+      frequency = this.o.frequencyPenalty ?? 0;
+    if (this.counts.length)
+      for (let i = 0; i < w.length; i++)
+        if (this.counts[i]) w[i] -= presence + frequency * this.counts[i];
     const temperature = Math.fround(Math.max(0, this.o.temperature));
     if (temperature === 0) return argmax(w);
     for (let i = 0; i < w.length; i++) w[i] = w[i] / temperature;

@@ -11,11 +11,16 @@ export class ChatTemplate {
   private readonly template: Template;
 
   /** `specials`: bos_token, eos_token, … as the template names them. */
-  constructor(readonly source: string, private readonly specials: Record<string, string> = {}) {
+  constructor(
+    readonly source: string,
+    private readonly specials: Record<string, string> = {},
+  ) {
     try {
       this.template = new Template(source);
     } catch (err) {
-      throw new ChatTemplateError(`chat template does not parse: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ChatTemplateError(
+        `chat template does not parse: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 

@@ -16,14 +16,16 @@ type Json = Record<string, unknown>;
 
 /** GPT-2's bytes_to_unicode(), inverted: the char standing for each byte → the byte. */
 const BYTE_OF_CHAR: Map<string, number> = (() => {
-  const keep = (b: number) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+  const keep = (b: number) =>
+    (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
   const map = new Map<string, number>();
   let n = 0;
   for (let b = 0; b < 256; b++) map.set(String.fromCharCode(keep(b) ? b : 256 + n++), b);
   return map;
 })();
 
-type DecodeStyle = { kind: 'byte-level' } | { kind: 'sentencepiece'; stripFirst: boolean } | { kind: 'library' };
+type DecodeStyle =
+  { kind: 'byte-level' } | { kind: 'sentencepiece'; stripFirst: boolean } | { kind: 'library' };
 
 /** Which per-token decoding reproduces the tokenizer's decoder. */
 function decodeStyle(decoder: Json | null | undefined): DecodeStyle {
@@ -32,14 +34,28 @@ function decodeStyle(decoder: Json | null | undefined): DecodeStyle {
   const types = parts.map((d) => d.type);
   if (types.includes('ByteLevel')) return { kind: 'byte-level' };
   const metaspace = parts.find((d) => d.type === 'Metaspace');
-  if (metaspace) return { kind: 'sentencepiece', stripFirst: metaspace.add_prefix_space !== false && metaspace.prepend_scheme !== 'never' };
-  const replacesSpace = parts.some((d) => d.type === 'Replace' && (d.pattern as Json | undefined)?.String === '▁');
-  if (replacesSpace) return { kind: 'sentencepiece', stripFirst: parts.some((d) => d.type === 'Strip' && Number(d.start) > 0) };
+  if (metaspace)
+    return {
+      kind: 'sentencepiece',
+      stripFirst: metaspace.add_prefix_space !== false && metaspace.prepend_scheme !== 'never',
+    };
+  const replacesSpace = parts.some(
+    (d) => d.type === 'Replace' && (d.pattern as Json | undefined)?.String === '▁',
+  );
+  if (replacesSpace)
+    return {
+      kind: 'sentencepiece',
+      stripFirst: parts.some((d) => d.type === 'Strip' && Number(d.start) > 0),
+    };
   return { kind: 'library' };
 }
 
 const tokenContent = (t: unknown): string | null =>
-  typeof t === 'string' ? t : t && typeof t === 'object' && typeof (t as Json).content === 'string' ? ((t as Json).content as string) : null;
+  typeof t === 'string'
+    ? t
+    : t && typeof t === 'object' && typeof (t as Json).content === 'string'
+      ? ((t as Json).content as string)
+      : null;
 
 export class HfTokenizer implements TextTokenizer {
   readonly vocabSize: number;
@@ -61,13 +77,20 @@ export class HfTokenizer implements TextTokenizer {
       const text = tokenContent(config[key]);
       return text === null ? null : (this.lib.token_to_id(text) ?? null);
     };
-    const size = Math.max(this.lib.get_vocab(true).size, ...[...this.lib.get_added_tokens_decoder().keys()].map((id) => id + 1));
+    const size = Math.max(
+      this.lib.get_vocab(true).size,
+      ...[...this.lib.get_added_tokens_decoder().keys()].map((id) => id + 1),
+    );
     this.vocabSize = Math.max(opts.vocabSize ?? 0, size);
     this.bosId = idOf('bos_token');
     this.eosId = idOf('eos_token');
-    this.stopIds = [...new Set([...(this.eosId === null ? [] : [this.eosId]), ...(opts.stopIds ?? [])])];
+    this.stopIds = [
+      ...new Set([...(this.eosId === null ? [] : [this.eosId]), ...(opts.stopIds ?? [])]),
+    ];
     this.specialTokens = Object.fromEntries(
-      ['bos_token', 'eos_token', 'unk_token', 'pad_token'].map((k) => [k, tokenContent(config[k])]).filter((e): e is [string, string] => e[1] !== null),
+      ['bos_token', 'eos_token', 'unk_token', 'pad_token']
+        .map((k) => [k, tokenContent(config[k])])
+        .filter((e): e is [string, string] => e[1] !== null),
     );
     const style = decodeStyle(json.decoder as Json | null);
     this.stripFirst = style.kind === 'sentencepiece' && style.stripFirst;
@@ -81,7 +104,8 @@ export class HfTokenizer implements TextTokenizer {
   }
 
   decodePiece(prev: number, next: number): Uint8Array {
-    if (!(next >= 0 && next < this.vocabSize)) throw new RangeError(`token id ${next} is outside the vocabulary (${this.vocabSize})`);
+    if (!(next >= 0 && next < this.vocabSize))
+      throw new RangeError(`token id ${next} is outside the vocabulary (${this.vocabSize})`);
     if (next + 1 >= this.pieceStart.length) return this.pieceBytes.subarray(0, 0);
     const bytes = this.pieceBytes.subarray(this.pieceStart[next], this.pieceStart[next + 1]);
     // SentencePiece's decoder drops the space it prepended to the text; right after BOS is where that was
@@ -104,7 +128,12 @@ export class HfTokenizer implements TextTokenizer {
     let total = 0;
     for (let id = 0; id < count; id++) {
       const token = this.lib.id_to_token(id);
-      const bytes = token === undefined || special.has(id) ? new Uint8Array(0) : added.has(id) ? encoder.encode(token) : this.bytesOf(token, id, style, encoder);
+      const bytes =
+        token === undefined || special.has(id)
+          ? new Uint8Array(0)
+          : added.has(id)
+            ? encoder.encode(token)
+            : this.bytesOf(token, id, style, encoder);
       chunks.push(bytes);
       total += bytes.length;
       start[id + 1] = total;
@@ -127,7 +156,9 @@ export class HfTokenizer implements TextTokenizer {
     }
     if (style.kind === 'sentencepiece') {
       const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);
-      return byte ? Uint8Array.of(parseInt(byte[1], 16)) : encoder.encode(token.replaceAll('▁', ' '));
+      return byte
+        ? Uint8Array.of(parseInt(byte[1], 16))
+        : encoder.encode(token.replaceAll('▁', ' '));
     }
     return encoder.encode(this.lib.decode([id], { clean_up_tokenization_spaces: false }));
   }

@@ -14,7 +14,8 @@ export type WasmLinear =
 /** Reserves the projection's weights in the arena (copied in when the arena finishes). */
 export function uploadLinear(arena: WasmArena, lin: Linear): WasmLinear {
   const { rows, cols } = lin;
-  if (lin.kind === 'f32') return { kind: 'f32', rows, cols, w: arena.alloc(lin.w.byteLength, lin.w) };
+  if (lin.kind === 'f32')
+    return { kind: 'f32', rows, cols, w: arena.alloc(lin.w.byteLength, lin.w) };
   const q = arena.alloc(lin.weight.q.byteLength, lin.weight.q);
   const scale = arena.alloc(lin.weight.scaleInv.byteLength, lin.weight.scaleInv);
   return { kind: 'fp8', rows, cols, q, scale, block: lin.block };
@@ -31,11 +32,18 @@ export class LinearInput {
   /** Block width the FP8 form was made with; 0 while there is none. */
   quantizedBc = 0;
 
-  constructor(readonly x: number, readonly xd: number, readonly xs: number, readonly maxT: number, readonly maxCols: number) {}
+  constructor(
+    readonly x: number,
+    readonly xd: number,
+    readonly xs: number,
+    readonly maxT: number,
+    readonly maxCols: number,
+  ) {}
 
   /** x now holds n new rows of `cols` (row-major): any FP8 form is stale. */
   reset(n: number, cols: number): this {
-    if (n > this.maxT || cols > this.maxCols) throw new RangeError(`${n}×${cols} exceeds this input's ${this.maxT}×${this.maxCols}`);
+    if (n > this.maxT || cols > this.maxCols)
+      throw new RangeError(`${n}×${cols} exceeds this input's ${this.maxT}×${this.maxCols}`);
     this.n = n;
     this.cols = cols;
     this.quantizedBc = 0;
@@ -56,7 +64,12 @@ export class BatchedLinear {
   private mem64 = new Float64Array(0);
   private mem32 = new Float32Array(0);
 
-  constructor(private readonly arena: WasmArena, readonly maxT: number, readonly maxCols: number, readonly maxRows: number) {
+  constructor(
+    private readonly arena: WasmArena,
+    readonly maxT: number,
+    readonly maxCols: number,
+    readonly maxRows: number,
+  ) {
     this.xt = arena.alloc(maxCols * (maxT + 3) * 8);
     this.st = arena.alloc(blocksOf(maxCols) * (maxT + 3) * 4);
     this.table = arena.alloc(256 * 4, E4M3_VALUES);
@@ -72,7 +85,13 @@ export class BatchedLinear {
 
   /** An input over x[maxT, maxCols] (f64, arena) with its own FP8 staging. */
   input(x: number, maxT: number, maxCols: number): LinearInput {
-    return new LinearInput(x, this.arena.alloc(maxT * maxCols * 4), this.arena.alloc(maxT * blocksOf(maxCols) * 4), maxT, maxCols);
+    return new LinearInput(
+      x,
+      this.arena.alloc(maxT * maxCols * 4),
+      this.arena.alloc(maxT * blocksOf(maxCols) * 4),
+      maxT,
+      maxCols,
+    );
   }
 
   /** Makes the input's FP8 form for blocks of width bc, unless it has it. */
@@ -84,11 +103,18 @@ export class BatchedLinear {
 
   /** dst's rows i = src's rows rows[i] (f64, and the FP8 form when src has one). */
   gather(dst: LinearInput, src: LinearInput, rows: ArrayLike<number>, n: number): void {
-    const c = src.cols, m64 = this.mem64, m32 = this.mem32, x0 = src.x / 8, d0 = dst.x / 8;
+    const c = src.cols,
+      m64 = this.mem64,
+      m32 = this.mem32,
+      x0 = src.x / 8,
+      d0 = dst.x / 8;
     dst.reset(n, c);
-    for (let i = 0; i < n; i++) m64.copyWithin(d0 + i * c, x0 + rows[i] * c, x0 + (rows[i] + 1) * c);
+    for (let i = 0; i < n; i++)
+      m64.copyWithin(d0 + i * c, x0 + rows[i] * c, x0 + (rows[i] + 1) * c);
     if (src.quantizedBc === 0) return;
-    const nkb = Math.ceil(c / src.quantizedBc), xd = src.xd / 4, xs = src.xs / 4;
+    const nkb = Math.ceil(c / src.quantizedBc),
+      xd = src.xd / 4,
+      xs = src.xs / 4;
     for (let i = 0; i < n; i++) {
       m32.copyWithin(dst.xd / 4 + i * c, xd + rows[i] * c, xd + (rows[i] + 1) * c);
       m32.copyWithin(dst.xs / 4 + i * nkb, xs + rows[i] * nkb, xs + (rows[i] + 1) * nkb);
@@ -100,7 +126,9 @@ export class BatchedLinear {
   run(out: number, lin: WasmLinear, input: LinearInput): void {
     const n = input.n;
     if (n > this.maxT || lin.cols !== input.cols || lin.rows > this.maxRows) {
-      throw new RangeError(`projection [${lin.rows}, ${lin.cols}] over ${n}×${input.cols} inputs exceeds the staging or mismatches`);
+      throw new RangeError(
+        `projection [${lin.rows}, ${lin.cols}] over ${n}×${input.cols} inputs exceeds the staging or mismatches`,
+      );
     }
     const k = this.kernels;
     if (lin.kind === 'f32') {
@@ -109,7 +137,21 @@ export class BatchedLinear {
     }
     const [br, bc] = lin.block;
     this.quantize(input, bc);
-    k.gemmFp8(this.out32, lin.q, lin.scale, input.xd, input.xs, this.xt, this.st, this.table, n, lin.rows, lin.cols, br, bc);
+    k.gemmFp8(
+      this.out32,
+      lin.q,
+      lin.scale,
+      input.xd,
+      input.xs,
+      this.xt,
+      this.st,
+      this.table,
+      n,
+      lin.rows,
+      lin.cols,
+      br,
+      bc,
+    );
     const o32 = this.out32 / 4;
     this.mem64.set(this.mem32.subarray(o32, o32 + n * lin.rows), out / 8); // f32 → f64, as linear() copies scratch.out
   }

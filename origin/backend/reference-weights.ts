@@ -26,7 +26,12 @@ export interface WasmBlock {
   o: WasmLinear; // [hidden, H·v]
   ffnNorm: Float32Array; // [hidden]
   dense: WasmMlp | null;
-  moe: { router: WasmLinear /* [E, hidden] f32 */; bias: Float32Array | null; experts: WasmMlp[]; shared: WasmMlp | null } | null;
+  moe: {
+    router: WasmLinear /* [E, hidden] f32 */;
+    bias: Float32Array | null;
+    experts: WasmMlp[];
+    shared: WasmMlp | null;
+  } | null;
 }
 
 export interface WasmWeights {
@@ -36,7 +41,12 @@ export interface WasmWeights {
   lmHead: WasmLinear; // [vocab, hidden]
 }
 
-const routerLinear = (router: Float32Array, c: DeepSeekConfig): Linear => ({ kind: 'f32', rows: c.nRoutedExperts, cols: c.hiddenSize, w: router });
+const routerLinear = (router: Float32Array, c: DeepSeekConfig): Linear => ({
+  kind: 'f32',
+  rows: c.nRoutedExperts,
+  cols: c.hiddenSize,
+  w: router,
+});
 
 function* linears(w: DeepSeekWeights): Generator<Linear> {
   const mlp = (m: MlpWeights) => [m.gate, m.up, m.down];
@@ -54,7 +64,8 @@ function* linears(w: DeepSeekWeights): Generator<Linear> {
 
 /** The widest and tallest projection: sizes the kernels' staging buffers. */
 export function projectionExtent(w: DeepSeekWeights): { cols: number; rows: number } {
-  let cols = 0, rows = 0;
+  let cols = 0,
+    rows = 0;
   for (const lin of linears(w)) {
     cols = Math.max(cols, lin.cols);
     rows = Math.max(rows, lin.rows);
@@ -65,12 +76,24 @@ export function projectionExtent(w: DeepSeekWeights): { cols: number; rows: numb
 export function uploadWeights(arena: WasmArena, w: DeepSeekWeights): WasmWeights {
   const c = w.config;
   const up = (lin: Linear | null) => (lin ? uploadLinear(arena, lin) : null);
-  const mlp = (m: MlpWeights): WasmMlp => ({ gate: uploadLinear(arena, m.gate), up: uploadLinear(arena, m.up), down: uploadLinear(arena, m.down) });
+  const mlp = (m: MlpWeights): WasmMlp => ({
+    gate: uploadLinear(arena, m.gate),
+    up: uploadLinear(arena, m.up),
+    down: uploadLinear(arena, m.down),
+  });
   const layers = w.layers.map((l, i): WasmBlock => {
-    if (isMoeLayer(c, i) !== (l.moe !== null)) throw new Error(`layer ${i}: weights disagree with the config about MoE`);
+    if (isMoeLayer(c, i) !== (l.moe !== null))
+      throw new Error(`layer ${i}: weights disagree with the config about MoE`);
     return {
-      attnNorm: l.attnNorm, qA: up(l.mla.qA), qANorm: l.mla.qANorm, qB: up(l.mla.qB), q: up(l.mla.q),
-      kvA: uploadLinear(arena, l.mla.kvA), kvANorm: l.mla.kvANorm, kvB: arena.alloc(l.mla.kvB.byteLength, l.mla.kvB), o: uploadLinear(arena, l.mla.o),
+      attnNorm: l.attnNorm,
+      qA: up(l.mla.qA),
+      qANorm: l.mla.qANorm,
+      qB: up(l.mla.qB),
+      q: up(l.mla.q),
+      kvA: uploadLinear(arena, l.mla.kvA),
+      kvANorm: l.mla.kvANorm,
+      kvB: arena.alloc(l.mla.kvB.byteLength, l.mla.kvB),
+      o: uploadLinear(arena, l.mla.o),
       ffnNorm: l.ffnNorm,
       dense: l.dense ? mlp(l.dense) : null,
       moe: l.moe && {

@@ -16,7 +16,10 @@ export type SelectedBackend =
   | { kind: 'webgpu'; gpu: Gpu };
 
 /** Resolves the choice; `probe` finds the device (tests pass their own). */
-export async function selectBackend(choice: BackendChoice, probe: () => Promise<Gpu> = requestGpu): Promise<SelectedBackend> {
+export async function selectBackend(
+  choice: BackendChoice,
+  probe: () => Promise<Gpu> = requestGpu,
+): Promise<SelectedBackend> {
   if (choice === 'reference') return { kind: 'reference' };
   let gpu: Gpu;
   try {
@@ -24,10 +27,15 @@ export async function selectBackend(choice: BackendChoice, probe: () => Promise<
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (choice === 'auto') return { kind: 'reference', note: `no WebGPU adapter: ${reason}` };
-    throw new StartupError(`--backend webgpu: ${reason.replace(/\.$/, '')}. Without a WebGPU adapter, use --backend reference (CPU).`);
+    throw new StartupError(
+      `--backend webgpu: ${reason.replace(/\.$/, '')}. Without a WebGPU adapter, use --backend reference (CPU).`,
+    );
   }
   if (choice === 'auto' && gpu.adapter.isFallbackAdapter) {
-    return { kind: 'reference', note: `the WebGPU adapter is a software fallback (${describeGpu(gpu)}); --backend webgpu uses it anyway` };
+    return {
+      kind: 'reference',
+      note: `the WebGPU adapter is a software fallback (${describeGpu(gpu)}); --backend webgpu uses it anyway`,
+    };
   }
   return { kind: 'webgpu', gpu };
 }

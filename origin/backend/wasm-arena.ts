@@ -22,10 +22,14 @@ export class WasmArena {
   /** Creates the memory, sized to what was reserved, and copies the data in. */
   finish(): WebAssembly.Memory {
     const pages = Math.ceil(this.top / PAGE);
-    if (pages > 65536) throw new RangeError(`the reference backend needs ${(this.top / 2 ** 30).toFixed(1)} GiB of wasm memory; wasm32 allows 4 GiB`);
+    if (pages > 65536)
+      throw new RangeError(
+        `the reference backend needs ${(this.top / 2 ** 30).toFixed(1)} GiB of wasm memory; wasm32 allows 4 GiB`,
+      );
     this.mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
     const bytes = new Uint8Array(this.mem.buffer);
-    for (const { at, data } of this.copies) bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    for (const { at, data } of this.copies)
+      bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
     this.copies.length = 0;
     return this.mem;
   }

@@ -38,7 +38,10 @@ export class WebGpuBackend implements StepBackend {
 
   static async create(weights: DeepSeekWeights, o: WebGpuBackendOptions): Promise<WebGpuBackend> {
     const gpu = await GpuDeepSeekBackend.create(weights, {
-      gpu: o.gpu, maxSlots: o.maxSlots, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens,
+      gpu: o.gpu,
+      maxSlots: o.maxSlots,
+      maxSeqLen: o.maxSeqLen,
+      maxStepTokens: o.maxStepTokens,
       activations: o.gemm === 'fp8' ? 'fp8' : 'f32',
     });
     return new WebGpuBackend(gpu);
@@ -72,13 +75,19 @@ export class WebGpuBackend implements StepBackend {
   saveKv(slot: number, start: number, count: number): KvRows {
     const rows = this.gpu.saveKv(slot, start, count);
     // Copies already submitted that read the buffer still complete after destroy().
-    const saved: ReleasableRows = { tokens: rows.tokens, bytes: rows.bytes, gpu: rows, release: () => rows.buffer.destroy() };
+    const saved: ReleasableRows = {
+      tokens: rows.tokens,
+      bytes: rows.bytes,
+      gpu: rows,
+      release: () => rows.buffer.destroy(),
+    };
     return saved;
   }
 
   restoreKv(slot: number, start: number, rows: KvRows): void {
     const saved = rows as Partial<ReleasableRows>;
-    if (!saved.gpu) throw new TypeError('restoreKv: these rows were not saved by the WebGPU backend');
+    if (!saved.gpu)
+      throw new TypeError('restoreKv: these rows were not saved by the WebGPU backend');
     this.gpu.restoreKv(slot, start, saved.gpu);
   }
 

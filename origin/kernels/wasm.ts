@@ -17,18 +17,70 @@ const outFile = join(here, 'build', 'batch.wasm');
 
 export interface BatchKernelExports {
   memory: WebAssembly.Memory;
-  gemmF32(out: number, w: number, x: number, xt: number, T: number, rows: number, cols: number): void;
+  gemmF32(
+    out: number,
+    w: number,
+    x: number,
+    xt: number,
+    T: number,
+    rows: number,
+    cols: number,
+  ): void;
   gemmFp8(
-    out: number, wq: number, ws: number, xd: number, xs: number, xt: number, st: number, table: number,
-    T: number, rows: number, cols: number, br: number, bc: number,
+    out: number,
+    wq: number,
+    ws: number,
+    xd: number,
+    xs: number,
+    xt: number,
+    st: number,
+    table: number,
+    T: number,
+    rows: number,
+    cols: number,
+    br: number,
+    bc: number,
   ): void;
   quantizeFp8(xd: number, xs: number, x: number, T: number, cols: number, bc: number): void;
-  mlaAbsorbQuery(qLat: number, tmp: number, q: number, kvB: number, H: number, nope: number, rope: number, v: number, C: number): void;
-  mlaScores(
-    att: number, qLat: number, qPe: number, q: number, kv: number, pe: number,
-    H: number, nope: number, rope: number, C: number, T: number, scale: number, attStride: number,
+  mlaAbsorbQuery(
+    qLat: number,
+    tmp: number,
+    q: number,
+    kvB: number,
+    H: number,
+    nope: number,
+    rope: number,
+    v: number,
+    C: number,
   ): void;
-  mlaOutput(out: number, att: number, kv: number, oLat: number, kvB: number, H: number, nope: number, v: number, C: number, T: number, attStride: number): void;
+  mlaScores(
+    att: number,
+    qLat: number,
+    qPe: number,
+    q: number,
+    kv: number,
+    pe: number,
+    H: number,
+    nope: number,
+    rope: number,
+    C: number,
+    T: number,
+    scale: number,
+    attStride: number,
+  ): void;
+  mlaOutput(
+    out: number,
+    att: number,
+    kv: number,
+    oLat: number,
+    kvB: number,
+    H: number,
+    nope: number,
+    v: number,
+    C: number,
+    T: number,
+    attStride: number,
+  ): void;
 }
 
 function mtime(path: string): number {
@@ -43,9 +95,22 @@ async function compileSources(): Promise<Uint8Array<ArrayBuffer>> {
   const { default: asc } = await import('assemblyscript/dist/asc.js');
   const tmp = `${outFile}.${process.pid}.tmp`;
   mkdirSync(dirname(outFile), { recursive: true });
-  const args = [join(srcDir, 'index.ts'), '-O3', '--enable', 'simd', '--runtime', 'stub', '--noAssert', '--debug', '--importMemory', '-o', tmp];
+  const args = [
+    join(srcDir, 'index.ts'),
+    '-O3',
+    '--enable',
+    'simd',
+    '--runtime',
+    'stub',
+    '--noAssert',
+    '--debug',
+    '--importMemory',
+    '-o',
+    tmp,
+  ];
   const { error, stderr } = await asc.main(args);
-  if (error) throw new Error(`origin kernels failed to compile: ${error.message}\n${stderr.toString()}`);
+  if (error)
+    throw new Error(`origin kernels failed to compile: ${error.message}\n${stderr.toString()}`);
   // Renamed into place, so a concurrent reader never sees half a module.
   renameSync(tmp, outFile);
   return new Uint8Array(readFileSync(outFile));
@@ -57,14 +122,24 @@ let cached: Promise<WebAssembly.Module> | undefined;
 export function batchKernelModule(): Promise<WebAssembly.Module> {
   cached ??= (async () => {
     const newest = Math.max(...readdirSync(srcDir).map((f) => mtime(join(srcDir, f))));
-    const bytes = mtime(outFile) > newest ? new Uint8Array(readFileSync(outFile)) : await compileSources();
+    const bytes =
+      mtime(outFile) > newest ? new Uint8Array(readFileSync(outFile)) : await compileSources();
     return WebAssembly.compile(bytes);
   })();
   return cached;
 }
 
 /** Instantiates the kernels over `memory` (the caller lays out weights, caches and scratch in it). */
-export async function instantiateBatchKernels(memory: WebAssembly.Memory): Promise<BatchKernelExports> {
-  const instance = await WebAssembly.instantiate(await batchKernelModule(), { env: { memory, abort: () => { throw new Error('wasm abort'); } } });
+export async function instantiateBatchKernels(
+  memory: WebAssembly.Memory,
+): Promise<BatchKernelExports> {
+  const instance = await WebAssembly.instantiate(await batchKernelModule(), {
+    env: {
+      memory,
+      abort: () => {
+        throw new Error('wasm abort');
+      },
+    },
+  });
   return { ...(instance.exports as unknown as Omit<BatchKernelExports, 'memory'>), memory };
 }

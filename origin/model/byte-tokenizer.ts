@@ -22,8 +22,15 @@ export class ByteTokenizer implements OriginTokenizer {
   readonly name = 'byte-fallback';
   private readonly bytes: Uint8Array[];
 
-  constructor(readonly vocabSize: number, readonly bosId: number | null, readonly eosId: number | null) {
-    if (vocabSize < OFFSET + 256) throw new RangeError(`the byte-level fallback tokenizer needs a vocabulary of at least ${OFFSET + 256} ids, this model has ${vocabSize}`);
+  constructor(
+    readonly vocabSize: number,
+    readonly bosId: number | null,
+    readonly eosId: number | null,
+  ) {
+    if (vocabSize < OFFSET + 256)
+      throw new RangeError(
+        `the byte-level fallback tokenizer needs a vocabulary of at least ${OFFSET + 256} ids, this model has ${vocabSize}`,
+      );
     this.bytes = Array.from({ length: vocabSize }, (_, id) =>
       id < OFFSET || id === bosId || id === eosId ? EMPTY : Uint8Array.of((id - OFFSET) % 256),
     );

@@ -27,12 +27,22 @@ export interface LoadModelOptions {
 }
 
 /** The files of `synthetic:<preset>` or of a model directory. */
-export function readModelFiles(spec: string, seed = 1): { id: string; files: Record<string, Uint8Array>; source: string } {
+export function readModelFiles(
+  spec: string,
+  seed = 1,
+): { id: string; files: Record<string, Uint8Array>; source: string } {
   if (spec.startsWith('synthetic:')) {
     const preset = spec.slice('synthetic:'.length);
     const p = SYNTHETIC_PRESETS[preset];
-    if (!p) throw new Error(`unknown synthetic preset '${preset}' (have: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`);
-    return { id: `synthetic-${preset}`, files: generateSyntheticDeepSeek({ config: p.config, seed }), source: `${spec} (seed ${seed}, generated in memory)` };
+    if (!p)
+      throw new Error(
+        `unknown synthetic preset '${preset}' (have: ${Object.keys(SYNTHETIC_PRESETS).join(', ')})`,
+      );
+    return {
+      id: `synthetic-${preset}`,
+      files: generateSyntheticDeepSeek({ config: p.config, seed }),
+      source: `${spec} (seed ${seed}, generated in memory)`,
+    };
   }
   const dir = resolve(spec);
   const names = readdirSync(dir).filter((f) => f === 'config.json' || f.endsWith('.safetensors'));
@@ -52,6 +62,13 @@ export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): Orig
   const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
   const c = weights.config;
   const digest = createHash('sha256');
-  for (const name of Object.keys(files).sort()) digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
-  return { id, weights, tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId), weightsDigest: digest.digest('hex'), source };
+  for (const name of Object.keys(files).sort())
+    digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
+  return {
+    id,
+    weights,
+    tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId),
+    weightsDigest: digest.digest('hex'),
+    source,
+  };
 }

@@ -4,31 +4,64 @@
 import type { DeepSeekConfig } from '../../engine/deepseek/config';
 import { SYNTHETIC_DEEPSEEK_CONFIG } from '../../engine/deepseek/synthetic';
 
-export const SYNTHETIC_PRESETS: Record<string, { description: string; config: Partial<DeepSeekConfig> }> = {
+export const SYNTHETIC_PRESETS: Record<
+  string,
+  { description: string; config: Partial<DeepSeekConfig> }
+> = {
   tiny: {
-    description: '2 layers (1 dense, 1 MoE: 8 routed experts top-2 + 1 shared), hidden 128, 2K context: for tests',
+    description:
+      '2 layers (1 dense, 1 MoE: 8 routed experts top-2 + 1 shared), hidden 128, 2K context: for tests',
     config: {
-      vocabSize: 512, hiddenSize: 128, intermediateSize: 256, moeIntermediateSize: 64,
-      numHiddenLayers: 2, numAttentionHeads: 2, qLoraRank: 64, kvLoraRank: 32,
-      qkNopeHeadDim: 32, qkRopeHeadDim: 16, vHeadDim: 32,
-      nRoutedExperts: 8, nSharedExperts: 1, numExpertsPerTok: 2, nGroup: 2, topkGroup: 1,
-      firstKDenseReplace: 1, maxPositionEmbeddings: 2048, numNextnPredictLayers: 0,
+      vocabSize: 512,
+      hiddenSize: 128,
+      intermediateSize: 256,
+      moeIntermediateSize: 64,
+      numHiddenLayers: 2,
+      numAttentionHeads: 2,
+      qLoraRank: 64,
+      kvLoraRank: 32,
+      qkNopeHeadDim: 32,
+      qkRopeHeadDim: 16,
+      vHeadDim: 32,
+      nRoutedExperts: 8,
+      nSharedExperts: 1,
+      numExpertsPerTok: 2,
+      nGroup: 2,
+      topkGroup: 1,
+      firstKDenseReplace: 1,
+      maxPositionEmbeddings: 2048,
+      numNextnPredictLayers: 0,
     },
   },
   small: {
-    description: "engine/deepseek's synthetic shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups + 1 shared, hidden 256",
+    description:
+      "engine/deepseek's synthetic shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups + 1 shared, hidden 256",
     config: { ...SYNTHETIC_DEEPSEEK_CONFIG, maxPositionEmbeddings: 2048, numNextnPredictLayers: 0 },
   },
   medium: {
-    description: '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, 1K context: for benches (about a minute to generate)',
+    description:
+      '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, 1K context: for benches (about a minute to generate)',
     config: {
       ...SYNTHETIC_DEEPSEEK_CONFIG,
-      vocabSize: 4096, hiddenSize: 1024, intermediateSize: 2816, moeIntermediateSize: 256,
-      numHiddenLayers: 8, numAttentionHeads: 8, qLoraRank: 384, kvLoraRank: 256,
-      qkNopeHeadDim: 64, qkRopeHeadDim: 32, vHeadDim: 64,
-      nRoutedExperts: 64, nSharedExperts: 1, numExpertsPerTok: 6, nGroup: 8, topkGroup: 4,
+      vocabSize: 4096,
+      hiddenSize: 1024,
+      intermediateSize: 2816,
+      moeIntermediateSize: 256,
+      numHiddenLayers: 8,
+      numAttentionHeads: 8,
+      qLoraRank: 384,
+      kvLoraRank: 256,
+      qkNopeHeadDim: 64,
+      qkRopeHeadDim: 32,
+      vHeadDim: 64,
+      nRoutedExperts: 64,
+      nSharedExperts: 1,
+      numExpertsPerTok: 6,
+      nGroup: 8,
+      topkGroup: 4,
       // 1K positions: the reference backend's f64 latent caches take 16 slots × 8 layers × 288 × 8 B per position.
-      maxPositionEmbeddings: 1024, numNextnPredictLayers: 0,
+      maxPositionEmbeddings: 1024,
+      numNextnPredictLayers: 0,
     },
   },
 };

@@ -5,7 +5,13 @@
 // its prefill step ends and decoded when a request restores it; both happen between forward steps,
 // synchronously, hence node:zlib rather than CompressionStream.
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { LATENT_CODEC_NAMES, decodeLatentEntrySync, encodeLatentEntrySync, type LatentCodecName, type SyncDeflate } from '../../engine/prompt-cache/index';
+import {
+  LATENT_CODEC_NAMES,
+  decodeLatentEntrySync,
+  encodeLatentEntrySync,
+  type LatentCodecName,
+  type SyncDeflate,
+} from '../../engine/prompt-cache/index';
 import type { KvRows, LatentAccess } from '../backend/step-backend';
 import type { BlockCodec } from './prefix-cache';
 
@@ -22,7 +28,8 @@ const zlib: SyncDeflate = {
   inflate: (bytes, limit) => inflateRawSync(bytes, { maxOutputLength: Math.max(1, limit) }),
 };
 
-const fromHex = (hex: string): Uint8Array => Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+const fromHex = (hex: string): Uint8Array =>
+  Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
 
 export function latentBlockCodec(access: LatentAccess, codec: LatentCodecName): BlockCodec {
   return {
@@ -43,7 +50,9 @@ export function latentBlockCodec(access: LatentAccess, codec: LatentCodecName): 
       const expect = { chainHash: fromHex(key), shape: access.shape, start, count: held.tokens };
       const got = decodeLatentEntrySync((held as EncodedRows).entry, expect, zlib);
       if (got.ok) return access.fromLatents(got.rows);
-      console.warn(`origin: prefix-cache block [${start}, ${start + held.tokens}) is a miss: ${got.reason}`);
+      console.warn(
+        `origin: prefix-cache block [${start}, ${start + held.tokens}) is a miss: ${got.reason}`,
+      );
       return null;
     },
   };

@@ -4,7 +4,13 @@
 // (engine/prompt-cache/blocks.ts): a SHA-256 chain over every token up to the block's end, seeded
 // with the tenant salt, the model id and its weights digest, so tenants never share a block.
 // With a codec (latent-blocks.ts) blocks are held encoded, and the budget counts the encoded bytes.
-import { BLOCK_TOKENS, cacheableBlocks, chainHashes, toHex, type ChainSeed } from '../../engine/prompt-cache/blocks';
+import {
+  BLOCK_TOKENS,
+  cacheableBlocks,
+  chainHashes,
+  toHex,
+  type ChainSeed,
+} from '../../engine/prompt-cache/blocks';
 import type { KvRows } from '../backend/step-backend';
 
 /** Hex keys of every whole block of the prompt. */
@@ -26,7 +32,10 @@ export class PrefixCache {
   private readonly entries = new Map<string, KvRows>();
   private used = 0;
 
-  constructor(readonly maxBytes: number, private readonly codec?: BlockCodec) {}
+  constructor(
+    readonly maxBytes: number,
+    private readonly codec?: BlockCodec,
+  ) {}
 
   /** 'exact' (the backend's rows) or the codec's name. */
   get codecName(): string {

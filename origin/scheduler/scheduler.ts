@@ -24,9 +24,11 @@ export interface SchedulerOptions {
   retryAfterS: number;
 }
 
-const overloaded = (message: string, retryAfter: number) => new ApiError(503, message, 'service_unavailable', 'overloaded', null, retryAfter);
+const overloaded = (message: string, retryAfter: number) =>
+  new ApiError(503, message, 'service_unavailable', 'overloaded', null, retryAfter);
 /** Nobody reads it (the client is gone); it ends whatever still awaits the sequence's events. */
-const clientClosed = () => new ApiError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
+const clientClosed = () =>
+  new ApiError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
 
 /** setImmediate: lets sockets flush and new requests arrive between steps, without a timer's 1 ms clamp. */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -61,9 +63,13 @@ export class Scheduler {
   submit(req: GenerationRequest, signal?: AbortSignal): Sequence {
     const queued = this.active.length + this.waiting.length - this.backend.maxSlots; // would wait for a slot
     if (queued >= 0 && queued >= this.opts.maxQueue) {
-      throw overloaded(`The origin is at capacity (${this.active.length} running, ${this.waiting.length} queued). Retry shortly.`, this.opts.retryAfterS);
+      throw overloaded(
+        `The origin is at capacity (${this.active.length} running, ${this.waiting.length} queued). Retry shortly.`,
+        this.opts.retryAfterS,
+      );
     }
-    if (req.promptIds.length + req.maxTokens > this.backend.maxSeqLen) throw new RangeError('prompt + max_tokens exceed the context');
+    if (req.promptIds.length + req.maxTokens > this.backend.maxSeqLen)
+      throw new RangeError('prompt + max_tokens exceed the context');
     const seq = new Sequence(`seq-${this.nextId++}`, req, this.backend.vocabSize);
     if (signal?.aborted) seq.cancelled = true;
     signal?.addEventListener('abort', () => (seq.cancelled = true), { once: true });
@@ -81,7 +87,8 @@ export class Scheduler {
     console.error('origin: scheduler loop failed:', err);
     this.looping = false;
     for (const s of [...this.active]) this.fail(s, serverError());
-    for (const s of this.waiting.splice(0)) s.emit({ kind: 'error', error: serverError(), usage: s.usage() });
+    for (const s of this.waiting.splice(0))
+      s.emit({ kind: 'error', error: serverError(), usage: s.usage() });
   }
 
   private async loop(): Promise<void> {
@@ -106,12 +113,23 @@ export class Scheduler {
       const s = this.waiting[i];
       if (!s.cancelled && !expired(s)) continue;
       this.waiting.splice(i, 1);
-      const error = s.cancelled ? clientClosed() : overloaded('The request waited too long for a slot.', this.opts.retryAfterS);
+      const error = s.cancelled
+        ? clientClosed()
+        : overloaded('The request waited too long for a slot.', this.opts.retryAfterS);
       s.emit({ kind: 'error', error, usage: s.usage() });
     }
     for (const s of [...this.active]) {
       if (s.cancelled) this.fail(s, clientClosed());
-      else if (expired(s)) this.fail(s, new ApiError(504, `The request timed out after ${this.opts.requestTimeoutMs} ms.`, 'server_error', 'timeout'));
+      else if (expired(s))
+        this.fail(
+          s,
+          new ApiError(
+            504,
+            `The request timed out after ${this.opts.requestTimeoutMs} ms.`,
+            'server_error',
+            'timeout',
+          ),
+        );
     }
   }
 
@@ -148,7 +166,12 @@ export class Scheduler {
     for (const s of this.active) {
       if (s.state !== 'prefill' || budget < 1) continue;
       const n = Math.min(s.promptTokens - s.pos, this.opts.prefillChunk, budget);
-      batch.push({ slot: s.slot, tokens: s.req.promptIds.slice(s.pos, s.pos + n), startPos: s.pos, wantLogits: s.pos + n === s.promptTokens });
+      batch.push({
+        slot: s.slot,
+        tokens: s.req.promptIds.slice(s.pos, s.pos + n),
+        startPos: s.pos,
+        wantLogits: s.pos + n === s.promptTokens,
+      });
       members.push(s);
       budget -= n;
     }
@@ -179,7 +202,11 @@ export class Scheduler {
     const keys = s.req.blockKeys;
     while (s.savedBlocks < keys.length && (s.savedBlocks + 1) * BLOCK_TOKENS <= s.pos) {
       const key = keys[s.savedBlocks];
-      if (!this.cache.has(key)) this.cache.insert(key, this.backend.saveKv(s.slot, s.savedBlocks * BLOCK_TOKENS, BLOCK_TOKENS));
+      if (!this.cache.has(key))
+        this.cache.insert(
+          key,
+          this.backend.saveKv(s.slot, s.savedBlocks * BLOCK_TOKENS, BLOCK_TOKENS),
+        );
       s.savedBlocks++;
     }
   }
@@ -198,7 +225,8 @@ export class Scheduler {
     if (stopToken) return this.finish(s, 'stop', s.text.flush());
     const delta = s.text.push(this.tokenizer.decode(token));
     if (s.text.stopped) return this.finish(s, 'stop', delta);
-    if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen) return this.finish(s, 'length', delta + s.text.flush());
+    if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen)
+      return this.finish(s, 'length', delta + s.text.flush());
     s.emitText(delta);
     s.lastToken = token;
     s.state = 'decode';

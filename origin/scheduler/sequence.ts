@@ -2,7 +2,11 @@
 // and the queue of events (text deltas, then an end or an error) its HTTP response reads.
 import { argmax } from '../../engine/deepseek/ops';
 import { logprobsOf } from '../../engine/sampling/logprobs';
-import { hasExtras, type SampledLogprobs, type SamplingOptions } from '../../engine/sampling/options';
+import {
+  hasExtras,
+  type SampledLogprobs,
+  type SamplingOptions,
+} from '../../engine/sampling/options';
 import { TokenSampler } from '../../engine/sampling/token-sampler';
 import { TextStream } from '../../engine/text-stream';
 import type { ApiError } from '../../protocol/errors';
@@ -57,17 +61,28 @@ export class Sequence {
   pendingLogprobs: TokenLogprob[] = [];
   readonly logprobs: TokenLogprob[] = [];
 
-  constructor(readonly id: string, readonly req: GenerationRequest, vocabSize: number) {
+  constructor(
+    readonly id: string,
+    readonly req: GenerationRequest,
+    vocabSize: number,
+  ) {
     const o = req.sampling;
     this.sampler = o.temperature > 0 || hasExtras(o) ? new TokenSampler(vocabSize, o) : null;
     this.text = new TextStream(req.stop);
   }
 
   /** The next token from this step's logits (f32 is a scratch copy for the samplers), and its logprobs when asked for. */
-  choose(logits: Float32Array | Float64Array, f32: Float32Array): { id: number; logprobs?: SampledLogprobs } {
+  choose(
+    logits: Float32Array | Float64Array,
+    f32: Float32Array,
+  ): { id: number; logprobs?: SampledLogprobs } {
     const n = this.req.sampling.logprobs;
     if (this.sampler || n !== undefined) f32.set(logits);
-    if (!this.sampler) return { id: argmax(logits), ...(n === undefined ? {} : { logprobs: logprobsOf(f32, argmax(logits), n) }) };
+    if (!this.sampler)
+      return {
+        id: argmax(logits),
+        ...(n === undefined ? {} : { logprobs: logprobsOf(f32, argmax(logits), n) }),
+      };
     const id = this.sampler.sample(f32);
     return { id, logprobs: this.sampler.lastLogprobs };
   }

@@ -33,7 +33,13 @@ export interface OriginContext {
 
 type Env = { Variables: { requestId: string } };
 
-const ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/models', '/health', '/metrics']);
+const ENDPOINTS = new Set([
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/models',
+  '/health',
+  '/metrics',
+]);
 
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
@@ -51,14 +57,30 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   });
 
   /** Submits the plan and answers as JSON or SSE; the request's signal cancels it if the client leaves. */
-  async function generate(c: import('hono').Context<Env>, prompt: string, fields: SamplingFields, defaultMax: number | 'context', param: string, frames: (includeUsage: boolean) => Frames) {
-    const plan = await planGeneration(ctx, prompt, fields, defaultMax, param, c.req.header('x-cache-salt') ?? '');
+  async function generate(
+    c: import('hono').Context<Env>,
+    prompt: string,
+    fields: SamplingFields,
+    defaultMax: number | 'context',
+    param: string,
+    frames: (includeUsage: boolean) => Frames,
+  ) {
+    const plan = await planGeneration(
+      ctx,
+      prompt,
+      fields,
+      defaultMax,
+      param,
+      c.req.header('x-cache-salt') ?? '',
+    );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
     const seq = ctx.scheduler.submit(plan.request, signal);
     const f = frames(plan.includeUsage);
     if (!fields.stream) return c.json(await collect(seq, f));
-    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () => abort.abort());
+    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
+      abort.abort(),
+    );
   }
 
   const head = (prefix: string, c: import('hono').Context<Env>) => ({
@@ -71,9 +93,12 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   app.post('/v1/chat/completions', async (c) => {
     const req = await readBody(c, chatCompletionRequest);
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
-    if (req.messages.every((m) => m.content === null || m.content === '')) throw invalidRequest('messages must contain some text.', 'messages');
+    if (req.messages.every((m) => m.content === null || m.content === ''))
+      throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    return generate(c, renderPlainTemplate(req.messages), fields, 'context', 'messages', (u) => chatFrames(head('chatcmpl', c), u));
+    return generate(c, renderPlainTemplate(req.messages), fields, 'context', 'messages', (u) =>
+      chatFrames(head('chatcmpl', c), u),
+    );
   });
 
   app.post('/v1/completions', async (c) => {
@@ -81,13 +106,24 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
     const echo = req.echo ? prompt : '';
-    return generate(c, prompt, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) => completionFrames(head('cmpl', c), u, echo));
+    return generate(c, prompt, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
+      completionFrames(head('cmpl', c), u, echo),
+    );
   });
 
   app.get('/v1/models', (c) => {
     const list: ModelList = {
       object: 'list',
-      data: [{ id: ctx.modelId, object: 'model', created: Math.floor(ctx.startedAt / 1000), owned_by: 'origin', placement: 'origin', context_length: ctx.maxSeqLen }],
+      data: [
+        {
+          id: ctx.modelId,
+          object: 'model',
+          created: Math.floor(ctx.startedAt / 1000),
+          owned_by: 'origin',
+          placement: 'origin',
+          context_length: ctx.maxSeqLen,
+        },
+      ],
     };
     return c.json(list);
   });
@@ -103,14 +139,35 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       active_sequences: ctx.scheduler.activeCount,
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
-      prefix_cache: { blocks: ctx.cache.blocks, bytes: ctx.cache.bytes, max_bytes: ctx.cache.maxBytes, codec: ctx.cache.codecName },
+      prefix_cache: {
+        blocks: ctx.cache.blocks,
+        bytes: ctx.cache.bytes,
+        max_bytes: ctx.cache.maxBytes,
+        codec: ctx.cache.codecName,
+      },
       uptime_s: Math.round((Date.now() - ctx.startedAt) / 1000),
     }),
   );
 
-  app.get('/metrics', (c) => c.body(ctx.metrics.registry.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', (c) =>
+    c.body(ctx.metrics.registry.render(), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
+  );
 
-  app.notFound((c) => c.json({ error: { message: `Unknown path ${c.req.method} ${c.req.path}.`, type: 'invalid_request_error', param: null, code: 'not_found' } }, 404));
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          message: `Unknown path ${c.req.method} ${c.req.path}.`,
+          type: 'invalid_request_error',
+          param: null,
+          code: 'not_found',
+        },
+      },
+      404,
+    ),
+  );
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

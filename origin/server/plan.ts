@@ -2,7 +2,13 @@
 // fit the context and map the sampling fields (protocol/sampling.ts, shared with the Worker's
 // routes/plan.ts), and name the prompt's blocks for the prefix cache under the tenant's salt.
 import { invalidRequest } from '../../protocol/errors';
-import { includeUsageOf, normalizeStops, resolveMaxTokens, samplingOptionsOf, type SamplingFields as WireSamplingFields } from '../../protocol/sampling';
+import {
+  includeUsageOf,
+  normalizeStops,
+  resolveMaxTokens,
+  samplingOptionsOf,
+  type SamplingFields as WireSamplingFields,
+} from '../../protocol/sampling';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { promptBlockKeys } from '../scheduler/prefix-cache';
 import type { GenerationRequest } from '../scheduler/sequence';
@@ -17,7 +23,13 @@ export interface SamplingFields extends WireSamplingFields {
 }
 
 export async function planGeneration(
-  ctx: { tokenizer: OriginTokenizer; maxSeqLen: number; vocabSize: number; modelId: string; weightsDigest: string },
+  ctx: {
+    tokenizer: OriginTokenizer;
+    maxSeqLen: number;
+    vocabSize: number;
+    modelId: string;
+    weightsDigest: string;
+  },
   prompt: string,
   fields: SamplingFields,
   defaultMaxTokens: number | 'context',
@@ -26,9 +38,16 @@ export async function planGeneration(
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
   const promptIds = ctx.tokenizer.encode(prompt);
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
-  const maxTokens = resolveMaxTokens(ctx.maxSeqLen, promptIds.length, fields, defaultMaxTokens, promptParam);
+  const maxTokens = resolveMaxTokens(
+    ctx.maxSeqLen,
+    promptIds.length,
+    fields,
+    defaultMaxTokens,
+    promptParam,
+  );
   const stop = normalizeStops(fields.stop);
-  if (fields.ignore_eos !== undefined && typeof fields.ignore_eos !== 'boolean') throw invalidRequest("Invalid value for 'ignore_eos': expected a boolean", 'ignore_eos');
+  if (fields.ignore_eos !== undefined && typeof fields.ignore_eos !== 'boolean')
+    throw invalidRequest("Invalid value for 'ignore_eos': expected a boolean", 'ignore_eos');
   return {
     request: {
       promptIds,
@@ -36,7 +55,13 @@ export async function planGeneration(
       sampling: samplingOptionsOf(fields, ctx.vocabSize),
       stop,
       ignoreEos: fields.ignore_eos === true,
-      blockKeys: fields.cache === false ? [] : await promptBlockKeys({ tenantSalt, modelId: ctx.modelId, weightsDigest: ctx.weightsDigest }, promptIds),
+      blockKeys:
+        fields.cache === false
+          ? []
+          : await promptBlockKeys(
+              { tenantSalt, modelId: ctx.modelId, weightsDigest: ctx.weightsDigest },
+              promptIds,
+            ),
     },
     includeUsage: includeUsageOf(fields),
   };

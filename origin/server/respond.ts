@@ -15,16 +15,31 @@ export async function collect(seq: Sequence, frames: Frames): Promise<object> {
     const ev = await seq.events.next();
     if (ev.kind === 'text') text += ev.text;
     else if (ev.kind === 'error') throw ev.error;
-    else return frames.body(text, ev.finishReason, ev.usage, seq.req.sampling.logprobs === undefined ? undefined : seq.logprobs);
+    else
+      return frames.body(
+        text,
+        ev.finishReason,
+        ev.usage,
+        seq.req.sampling.logprobs === undefined ? undefined : seq.logprobs,
+      );
   }
 }
 
 /** Streams the generation as SSE; `cancel` is called when the client stops reading. */
-export async function stream(seq: Sequence, frames: Frames, includeUsage: boolean, headers: Record<string, string>, cancel: () => void): Promise<Response> {
+export async function stream(
+  seq: Sequence,
+  frames: Frames,
+  includeUsage: boolean,
+  headers: Record<string, string>,
+  cancel: () => void,
+): Promise<Response> {
   const first = await seq.events.next();
   if (first.kind === 'error') throw first.error;
   const encoder = new TextEncoder();
-  let pending: string[] = [...frames.opening().map((f) => sseFrame(f)), ...framesOf(first, frames, includeUsage)];
+  let pending: string[] = [
+    ...frames.opening().map((f) => sseFrame(f)),
+    ...framesOf(first, frames, includeUsage),
+  ];
   let ended = first.kind === 'end';
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -46,7 +61,15 @@ export async function stream(seq: Sequence, frames: Frames, includeUsage: boolea
 
 function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): string[] {
   if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs))];
-  if (ev.kind === 'error') return [sseFrame((ev.error instanceof ApiError ? ev.error : new ApiError(500, 'Generation failed.', 'server_error')).toJSON())];
+  if (ev.kind === 'error')
+    return [
+      sseFrame(
+        (ev.error instanceof ApiError
+          ? ev.error
+          : new ApiError(500, 'Generation failed.', 'server_error')
+        ).toJSON(),
+      ),
+    ];
   const out = [sseFrame(frames.finish(ev.finishReason))];
   if (includeUsage) out.push(sseFrame(frames.usage(ev.usage)));
   out.push(sseFrame('[DONE]'));

@@ -29,16 +29,30 @@ export class APIPromise<T> implements PromiseLike<T> {
   asResponse(): Promise<Response> {
     // A JSON response's body was read inside the retry loop; hand back a fresh copy of it.
     return this.raw.then(({ response, text }) =>
-      text === undefined ? response : new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers }),
+      text === undefined
+        ? response
+        : new Response(text, {
+            status: response.status,
+            statusText: response.statusText,
+            headers: response.headers,
+          }),
     );
   }
 
   async withResponse(): Promise<WithResponse<T>> {
     const [data, { response }] = await Promise.all([this.value(), this.raw]);
-    return { data, response, requestId: response.headers.get('x-request-id'), servedBy: response.headers.get('x-served-by') };
+    return {
+      data,
+      response,
+      requestId: response.headers.get('x-request-id'),
+      servedBy: response.headers.get('x-served-by'),
+    };
   }
 
-  then<A = T, B = never>(onfulfilled?: ((value: T) => A | PromiseLike<A>) | null, onrejected?: ((reason: any) => B | PromiseLike<B>) | null): Promise<A | B> {
+  then<A = T, B = never>(
+    onfulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onrejected?: ((reason: any) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
     return this.value().then(onfulfilled, onrejected);
   }
 

@@ -21,7 +21,12 @@ export class APIError extends EdgeInferenceError {
   readonly param: string | null | undefined;
   readonly requestId: string | null | undefined;
 
-  constructor(status: number | undefined, error: WireError | undefined, message: string | undefined, headers: Headers | undefined) {
+  constructor(
+    status: number | undefined,
+    error: WireError | undefined,
+    message: string | undefined,
+    headers: Headers | undefined,
+  ) {
     super(APIError.makeMessage(status, error, message));
     this.status = status;
     this.headers = headers;
@@ -32,7 +37,11 @@ export class APIError extends EdgeInferenceError {
     this.requestId = headers?.get('x-request-id');
   }
 
-  private static makeMessage(status: number | undefined, error: WireError | undefined, message: string | undefined): string {
+  private static makeMessage(
+    status: number | undefined,
+    error: WireError | undefined,
+    message: string | undefined,
+  ): string {
     const text = error?.message ?? message ?? (error ? JSON.stringify(error) : undefined);
     if (status && text) return `${status} ${text}`;
     if (status) return `${status} status code (no body)`;
@@ -40,27 +49,57 @@ export class APIError extends EdgeInferenceError {
   }
 
   /** The error for a non-2xx response; `body` is its parsed JSON, if it had any. */
-  static generate(status: number, body: unknown, message: string | undefined, headers: Headers): APIError {
+  static generate(
+    status: number,
+    body: unknown,
+    message: string | undefined,
+    headers: Headers,
+  ): APIError {
     const error = (body as Partial<ErrorBody> | undefined)?.error;
     const Class = STATUS_CLASSES[status] ?? (status >= 500 ? InternalServerError : APIError);
     return new Class(status, error, message, headers);
   }
 }
 
-type ErrorClass = new (status: number, error: WireError | undefined, message: string | undefined, headers: Headers) => APIError;
+type ErrorClass = new (
+  status: number,
+  error: WireError | undefined,
+  message: string | undefined,
+  headers: Headers,
+) => APIError;
 
-export class BadRequestError extends APIError { override name = 'BadRequestError'; }
-export class AuthenticationError extends APIError { override name = 'AuthenticationError'; }
+export class BadRequestError extends APIError {
+  override name = 'BadRequestError';
+}
+export class AuthenticationError extends APIError {
+  override name = 'AuthenticationError';
+}
 /** 402: the account's balance cannot pay for the request (DeepSeek's meaning). */
-export class InsufficientBalanceError extends APIError { override name = 'InsufficientBalanceError'; }
-export class PermissionDeniedError extends APIError { override name = 'PermissionDeniedError'; }
-export class NotFoundError extends APIError { override name = 'NotFoundError'; }
-export class ConflictError extends APIError { override name = 'ConflictError'; }
-export class UnprocessableEntityError extends APIError { override name = 'UnprocessableEntityError'; }
-export class RateLimitError extends APIError { override name = 'RateLimitError'; }
-export class InternalServerError extends APIError { override name = 'InternalServerError'; }
+export class InsufficientBalanceError extends APIError {
+  override name = 'InsufficientBalanceError';
+}
+export class PermissionDeniedError extends APIError {
+  override name = 'PermissionDeniedError';
+}
+export class NotFoundError extends APIError {
+  override name = 'NotFoundError';
+}
+export class ConflictError extends APIError {
+  override name = 'ConflictError';
+}
+export class UnprocessableEntityError extends APIError {
+  override name = 'UnprocessableEntityError';
+}
+export class RateLimitError extends APIError {
+  override name = 'RateLimitError';
+}
+export class InternalServerError extends APIError {
+  override name = 'InternalServerError';
+}
 /** 503: no origin and no edge fallback could serve the model right now. */
-export class ServiceUnavailableError extends InternalServerError { override name = 'ServiceUnavailableError'; }
+export class ServiceUnavailableError extends InternalServerError {
+  override name = 'ServiceUnavailableError';
+}
 
 const STATUS_CLASSES: Record<number, ErrorClass> = {
   400: BadRequestError,

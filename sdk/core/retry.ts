@@ -17,7 +17,10 @@ export function shouldRetry(response: Response): boolean {
 }
 
 /** The wait the server asked for, in ms, or undefined when it asked for none we can use. */
-export function serverRequestedDelayMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+export function serverRequestedDelayMs(
+  headers: Headers | undefined,
+  now = Date.now(),
+): number | undefined {
   if (!headers) return undefined;
   let ms: number | undefined;
   const millis = headers.get('retry-after-ms');
@@ -40,7 +43,11 @@ export function backoffDelayMs(attempt: number, random: () => number = Math.rand
   return seconds * jitter * 1000;
 }
 
-export function retryDelayMs(attempt: number, headers: Headers | undefined, random?: () => number): number {
+export function retryDelayMs(
+  attempt: number,
+  headers: Headers | undefined,
+  random?: () => number,
+): number {
   return serverRequestedDelayMs(headers) ?? backoffDelayMs(attempt, random);
 }
 

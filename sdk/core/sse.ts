@@ -60,7 +60,10 @@ export class SSEDecoder {
  * Yields the events of an SSE byte stream; a trailing event without its blank line is still yielded.
  * When `signal` aborts, the body is cancelled and the iteration ends quietly.
  */
-export async function* iterSSE(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<ServerSentEvent> {
+export async function* iterSSE(
+  body: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<ServerSentEvent> {
   const reader = body.getReader();
   const text = new TextDecoder();
   const lines = new LineDecoder();
@@ -73,7 +76,9 @@ export async function* iterSSE(body: ReadableStream<Uint8Array>, signal?: AbortS
       if (signal?.aborted) return;
       const { done, value } = await readOrAbort(reader, signal);
       if (signal?.aborted) return;
-      const chunk = done ? [...lines.push(text.decode()), ...lines.flush(), ''] : lines.push(text.decode(value, { stream: true }));
+      const chunk = done
+        ? [...lines.push(text.decode()), ...lines.flush(), '']
+        : lines.push(text.decode(value, { stream: true }));
       for (const line of chunk) {
         const event = sse.line(line);
         if (event) yield event;
@@ -90,7 +95,10 @@ export async function* iterSSE(body: ReadableStream<Uint8Array>, signal?: AbortS
 }
 
 /** A read that an abort ends (as `done`) even where the body ignores cancellation. */
-async function readOrAbort(reader: ReadableStreamDefaultReader<Uint8Array>, signal?: AbortSignal): Promise<ReadableStreamReadResult<Uint8Array>> {
+async function readOrAbort(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  signal?: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
   try {
     return await reader.read();
   } catch (err) {

@@ -18,14 +18,25 @@ export class Stream<Item> implements AsyncIterable<Item> {
 
   static fromSSEResponse<Item>(response: Response, controller: AbortController): Stream<Item> {
     async function* iterate(): AsyncGenerator<Item> {
-      if (!response.body) throw new APIError(undefined, undefined, 'The streamed response has no body.', response.headers);
+      if (!response.body)
+        throw new APIError(
+          undefined,
+          undefined,
+          'The streamed response has no body.',
+          response.headers,
+        );
       for await (const sse of iterSSE(response.body, controller.signal)) {
         if (sse.data === '[DONE]') return;
         if (sse.data === '') continue;
         const frame = parseFrame(sse.data, response.headers);
         if (sse.event === 'error' || isErrorFrame(frame)) {
           const error = isErrorFrame(frame) ? frame.error : undefined;
-          throw new APIError(undefined, error, error ? undefined : `The stream failed: ${sse.data}`, response.headers);
+          throw new APIError(
+            undefined,
+            error,
+            error ? undefined : `The stream failed: ${sse.data}`,
+            response.headers,
+          );
         }
         yield frame as Item;
       }
@@ -48,7 +59,10 @@ export class Stream<Item> implements AsyncIterable<Item> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Item> {
-    if (this.consumed) throw new Error('Cannot iterate over a consumed stream; read it once (or collect it into an array).');
+    if (this.consumed)
+      throw new Error(
+        'Cannot iterate over a consumed stream; read it once (or collect it into an array).',
+      );
     this.consumed = true;
     return this.iterate();
   }
@@ -74,10 +88,20 @@ function parseFrame(data: string, headers: Headers): unknown {
   try {
     return JSON.parse(data);
   } catch {
-    throw new APIError(undefined, undefined, `Could not parse a stream frame as JSON: ${data.slice(0, 200)}`, headers);
+    throw new APIError(
+      undefined,
+      undefined,
+      `Could not parse a stream frame as JSON: ${data.slice(0, 200)}`,
+      headers,
+    );
   }
 }
 
 function isErrorFrame(frame: unknown): frame is { error: WireError } {
-  return typeof frame === 'object' && frame !== null && 'error' in frame && typeof (frame as { error: unknown }).error === 'object';
+  return (
+    typeof frame === 'object' &&
+    frame !== null &&
+    'error' in frame &&
+    typeof (frame as { error: unknown }).error === 'object'
+  );
 }

@@ -2,7 +2,12 @@
 // errors, timeouts and retryable statuses (core/retry.ts) with the same idempotency key, until one
 // answers, the retries run out, or the caller aborts.
 import type { RawResponse } from './api-promise';
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from './errors';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from './errors';
 import { retryDelayMs, shouldRetry, sleep } from './retry';
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -36,7 +41,11 @@ export interface TransportConfig {
   defaultHeaders: Record<string, string>;
 }
 
-export async function send(config: TransportConfig, req: FinalRequest, options: RequestOptions): Promise<RawResponse> {
+export async function send(
+  config: TransportConfig,
+  req: FinalRequest,
+  options: RequestOptions,
+): Promise<RawResponse> {
   const maxRetries = options.maxRetries ?? config.maxRetries;
   const init = buildInit(config, req, options);
   const url = buildURL(config, req);
@@ -95,16 +104,25 @@ function buildURL(config: TransportConfig, req: FinalRequest): string {
   return `${base}${req.path}${qs}`;
 }
 
-function buildInit(config: TransportConfig, req: FinalRequest, options: RequestOptions): RequestInit {
+function buildInit(
+  config: TransportConfig,
+  req: FinalRequest,
+  options: RequestOptions,
+): RequestInit {
   const headers: Record<string, string> = {
     accept: req.stream ? 'text/event-stream' : 'application/json',
     authorization: `Bearer ${config.apiKey}`,
     ...config.defaultHeaders,
   };
   if (req.body !== undefined) headers['content-type'] = 'application/json';
-  if (req.method === 'POST') headers['idempotency-key'] = options.idempotencyKey ?? newIdempotencyKey();
+  if (req.method === 'POST')
+    headers['idempotency-key'] = options.idempotencyKey ?? newIdempotencyKey();
   Object.assign(headers, options.headers);
-  return { method: req.method, headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) };
+  return {
+    method: req.method,
+    headers,
+    body: req.body === undefined ? undefined : JSON.stringify(req.body),
+  };
 }
 
 async function errorFrom(response: Response): Promise<APIError> {
@@ -122,7 +140,12 @@ export function parseJSON(raw: RawResponse): unknown {
   try {
     return JSON.parse(raw.text ?? '');
   } catch {
-    throw new APIError(raw.response.status, undefined, `Could not parse the response as JSON: ${(raw.text ?? '').slice(0, 200)}`, raw.response.headers);
+    throw new APIError(
+      raw.response.status,
+      undefined,
+      `Could not parse the response as JSON: ${(raw.text ?? '').slice(0, 200)}`,
+      raw.response.headers,
+    );
   }
 }
 

@@ -13,11 +13,26 @@ import type {
 export class ChatCompletions {
   constructor(private readonly client: EdgeInference) {}
 
-  create(body: ChatCompletionCreateParamsNonStreaming, options?: RequestOptions): APIPromise<ChatCompletion>;
-  create(body: ChatCompletionCreateParamsStreaming, options?: RequestOptions): APIPromise<Stream<ChatCompletionChunk>>;
-  create(body: ChatCompletionCreateParams, options?: RequestOptions): APIPromise<ChatCompletion | Stream<ChatCompletionChunk>>;
-  create(body: ChatCompletionCreateParams, options?: RequestOptions): APIPromise<ChatCompletion | Stream<ChatCompletionChunk>> {
-    return this.client.request({ method: 'POST', path: '/chat/completions', body, stream: body.stream === true }, options);
+  create(
+    body: ChatCompletionCreateParamsNonStreaming,
+    options?: RequestOptions,
+  ): APIPromise<ChatCompletion>;
+  create(
+    body: ChatCompletionCreateParamsStreaming,
+    options?: RequestOptions,
+  ): APIPromise<Stream<ChatCompletionChunk>>;
+  create(
+    body: ChatCompletionCreateParams,
+    options?: RequestOptions,
+  ): APIPromise<ChatCompletion | Stream<ChatCompletionChunk>>;
+  create(
+    body: ChatCompletionCreateParams,
+    options?: RequestOptions,
+  ): APIPromise<ChatCompletion | Stream<ChatCompletionChunk>> {
+    return this.client.request(
+      { method: 'POST', path: '/chat/completions', body, stream: body.stream === true },
+      options,
+    );
   }
 }
 

@@ -11,6 +11,9 @@ export class Models {
   }
 
   retrieve(model: string, options?: RequestOptions): APIPromise<Model> {
-    return this.client.request({ method: 'GET', path: `/models/${encodeURIComponent(model)}` }, options);
+    return this.client.request(
+      { method: 'GET', path: `/models/${encodeURIComponent(model)}` },
+      options,
+    );
   }
 }

@@ -22,21 +22,46 @@ const freePort = () =>
   });
 
 interface Report {
-  data: { date: string; model: string; prompt_tokens: number; completion_tokens: number; cost: { total: number } }[];
-  totals: { requests: number; total_tokens: number; prompt_tokens: number; prompt_cache_hit_tokens: number; cost: { total: number } };
+  data: {
+    date: string;
+    model: string;
+    prompt_tokens: number;
+    completion_tokens: number;
+    cost: { total: number };
+  }[];
+  totals: {
+    requests: number;
+    total_tokens: number;
+    prompt_tokens: number;
+    prompt_cache_hit_tokens: number;
+    cost: { total: number };
+  };
 }
 
 /** Pixels of one colour in a PNG, counted by the browser itself (no image library here), on a blank page. */
-async function countColour(page: Page, png: Buffer, rgb: [number, number, number]): Promise<number> {
+async function countColour(
+  page: Page,
+  png: Buffer,
+  rgb: [number, number, number],
+): Promise<number> {
   return page.evaluate(
     async ({ b64, rgb }) => {
-      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const bitmap = await createImageBitmap(
+        await (await fetch(`data:image/png;base64,${b64}`)).blob(),
+      );
       const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
       const ctx = canvas.getContext('2d')!;
       ctx.drawImage(bitmap, 0, 0);
       const { data } = ctx.getImageData(0, 0, bitmap.width, bitmap.height);
       let n = 0;
-      for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - rgb[0]) + Math.abs(data[i + 1] - rgb[1]) + Math.abs(data[i + 2] - rgb[2]) < 12) n++;
+      for (let i = 0; i < data.length; i += 4)
+        if (
+          Math.abs(data[i] - rgb[0]) +
+            Math.abs(data[i + 1] - rgb[1]) +
+            Math.abs(data[i + 2] - rgb[2]) <
+          12
+        )
+          n++;
       return n;
     },
     { b64: png.toString('base64'), rgb },
@@ -61,7 +86,10 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
     });
     let log = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start not ready in 150 s:\n${log}`)), 150_000);
+      const timer = setTimeout(
+        () => reject(new Error(`npm start not ready in 150 s:\n${log}`)),
+        150_000,
+      );
       const onData = (d: Buffer) => {
         log += d.toString();
         const m = log.match(/Ready: (http:\/\/\S+)\/v1 {2}\(edge model: ([^);]+)[;)]/);
@@ -90,7 +118,12 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
       const res = await fetch(`${url}/v1/chat/completions`, {
         method: 'POST',
         headers: auth,
-        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens, temperature: 0 }),
+        body: JSON.stringify({
+          model,
+          messages: [{ role: 'user', content: 'Once upon a time' }],
+          max_tokens,
+          temperature: 0,
+        }),
       });
       expect(res.status).toBe(200);
     }
@@ -103,15 +136,32 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
     await page.waitForSelector('body[data-state="ready"]', { timeout: 20_000 });
     expect(page.url()).not.toContain(key); // the key leaves the address bar
 
-    const values = (selector: string) => page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-value'))));
+    const values = (selector: string) =>
+      page.$$eval(selector, (els) => els.map((e) => Number(e.getAttribute('data-value'))));
     const spend = await values('[data-chart="spend"] rect[data-value]');
     expect(spend.reduce((a, b) => a + b, 0)).toBe(report.totals.cost.total);
     const today = report.data[0].date;
-    expect(Number(await page.getAttribute(`[data-chart="spend"] rect[data-date="${today}"]`, 'data-value'))).toBe(report.totals.cost.total);
-    expect(await values(`[data-chart="tokens-by-model"] rect[data-model="${model}"][data-kind="prompt"]`)).toEqual([report.data[0].prompt_tokens]);
-    expect(await values(`[data-chart="tokens-by-model"] rect[data-model="${model}"][data-kind="completion"]`)).toEqual([report.data[0].completion_tokens]);
-    expect(await page.textContent('[data-chart="tokens-by-model"] [data-label="tokens"]')).toBe(String(report.totals.total_tokens));
-    expect(await values('[data-chart="cache-hit-share"] rect[data-kind="hit"]')).toEqual([report.totals.prompt_cache_hit_tokens]);
+    expect(
+      Number(
+        await page.getAttribute(`[data-chart="spend"] rect[data-date="${today}"]`, 'data-value'),
+      ),
+    ).toBe(report.totals.cost.total);
+    expect(
+      await values(
+        `[data-chart="tokens-by-model"] rect[data-model="${model}"][data-kind="prompt"]`,
+      ),
+    ).toEqual([report.data[0].prompt_tokens]);
+    expect(
+      await values(
+        `[data-chart="tokens-by-model"] rect[data-model="${model}"][data-kind="completion"]`,
+      ),
+    ).toEqual([report.data[0].completion_tokens]);
+    expect(await page.textContent('[data-chart="tokens-by-model"] [data-label="tokens"]')).toBe(
+      String(report.totals.total_tokens),
+    );
+    expect(await values('[data-chart="cache-hit-share"] rect[data-kind="hit"]')).toEqual([
+      report.totals.prompt_cache_hit_tokens,
+    ]);
     expect(await page.textContent('#requests')).toBe('2');
     expect(await page.textContent('#tokens')).toBe(String(report.totals.total_tokens));
     expect(await page.textContent('#balance')).toMatch(/^9\.99\d* USD$/);

@@ -14,7 +14,11 @@ describe('KeyRateLimiter', () => {
     }
     const refused = l.acquire(limits, 10, 0);
     expect(refused).toMatchObject({ ok: false, reason: 'requests', retryAfterMs: 20_000 });
-    expect(refused.snapshot).toMatchObject({ limitRequests: 3, remainingRequests: 0, resetRequestsMs: 60_000 });
+    expect(refused.snapshot).toMatchObject({
+      limitRequests: 3,
+      remainingRequests: 0,
+      resetRequestsMs: 60_000,
+    });
     expect(l.acquire(limits, 10, 20_000).ok).toBe(true);
   });
 
@@ -22,14 +26,21 @@ describe('KeyRateLimiter', () => {
     const l = new KeyRateLimiter();
     const a = l.acquire(limits, 900, 0);
     expect(a.ok && a.snapshot.remainingTokens).toBe(100);
-    expect(l.acquire(limits, 200, 0)).toMatchObject({ ok: false, reason: 'tokens', retryAfterMs: 6_000 });
+    expect(l.acquire(limits, 200, 0)).toMatchObject({
+      ok: false,
+      reason: 'tokens',
+      retryAfterMs: 6_000,
+    });
     if (a.ok) l.release(a.leaseId, 300);
     const b = l.acquire(limits, 200, 0);
     expect(b.ok && b.snapshot.remainingTokens).toBe(500);
   });
 
   it('refuses a request larger than a minute of tokens outright', () => {
-    expect(new KeyRateLimiter().acquire(limits, 1001, 0)).toMatchObject({ ok: false, reason: 'too_large' });
+    expect(new KeyRateLimiter().acquire(limits, 1001, 0)).toMatchObject({
+      ok: false,
+      reason: 'too_large',
+    });
   });
 
   it('limits requests in flight, and forgets leases whose release never came', () => {

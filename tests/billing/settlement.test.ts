@@ -4,9 +4,22 @@ import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../billing/meter';
 import type { LlamaModel } from '../../engine/index';
 import type { Cost } from '../../protocol/usage';
-import { runToEnd, streamResponse, type Frames, type GenerationPlan } from '../../routes/generation';
+import {
+  runToEnd,
+  streamResponse,
+  type Frames,
+  type GenerationPlan,
+} from '../../routes/generation';
 
-const COST: Cost = { currency: 'USD', unit: 'nano', input_cache_hit: 0, input_cache_miss: 1, output: 2, total: 3, off_peak: false };
+const COST: Cost = {
+  currency: 'USD',
+  unit: 'nano',
+  input_cache_hit: 0,
+  input_cache_miss: 1,
+  output: 2,
+  total: 3,
+  off_peak: false,
+};
 
 /** An engine that yields `n` tokens, then fails if `failAt` is reached, honouring abort. */
 function fakeEngine(n: number, failAt = Infinity) {
@@ -14,7 +27,12 @@ function fakeEngine(n: number, failAt = Infinity) {
     async *generate(promptIds: number[], opts: { signal?: AbortSignal }) {
       let produced = 0;
       for (let i = 0; i < n; i++) {
-        if (opts.signal?.aborted) return { finishReason: 'abort', promptTokens: promptIds.length, completionTokens: produced };
+        if (opts.signal?.aborted)
+          return {
+            finishReason: 'abort',
+            promptTokens: promptIds.length,
+            completionTokens: produced,
+          };
         if (i === failAt) throw new Error('origin went away');
         await new Promise((r) => setTimeout(r, 1));
         produced++;
@@ -50,15 +68,25 @@ describe('settlement from generation', () => {
     const { p, outcomes } = plan(fakeEngine(5));
     const result = await runToEnd(p);
     expect(outcomes).toHaveLength(1);
-    expect(outcomes[0]).toMatchObject({ status: 'completed', promptTokens: 4, cachedTokens: 0, completionTokens: 5 });
+    expect(outcomes[0]).toMatchObject({
+      status: 'completed',
+      promptTokens: 4,
+      cachedTokens: 0,
+      completionTokens: 5,
+    });
     expect(result.usage.cost).toEqual(COST);
-    expect(JSON.parse(outcomes[0].replay!(COST))).toMatchObject({ text: result.text, usage: { cost: COST } });
+    expect(JSON.parse(outcomes[0].replay!(COST))).toMatchObject({
+      text: result.text,
+      usage: { cost: COST },
+    });
   });
 
   it('a JSON generation that fails delivers nothing and bills nothing', async () => {
     const { p, outcomes } = plan(fakeEngine(5, 3));
     await expect(runToEnd(p)).rejects.toThrow('origin went away');
-    expect(outcomes).toEqual([{ status: 'failed', promptTokens: 4, cachedTokens: 0, completionTokens: 0 }]);
+    expect(outcomes).toEqual([
+      { status: 'failed', promptTokens: 4, cachedTokens: 0, completionTokens: 0 },
+    ]);
   });
 
   it('an aborted JSON request bills the tokens produced before the abort', async () => {
@@ -84,7 +112,9 @@ describe('settlement from generation', () => {
   it('a stream that fails mid-way bills the tokens it delivered, and ends with an error frame', async () => {
     const { p, outcomes } = plan(fakeEngine(10, 3));
     const text = await streamResponse(p, frames, {}).text();
-    expect(outcomes).toEqual([{ status: 'failed', promptTokens: 4, cachedTokens: 0, completionTokens: 3 }]);
+    expect(outcomes).toEqual([
+      { status: 'failed', promptTokens: 4, cachedTokens: 0, completionTokens: 3 },
+    ]);
     expect(text).toContain('"error"');
   });
 
@@ -102,6 +132,8 @@ describe('settlement from generation', () => {
   it('a stream cancelled before anything was read is settled once, with nothing produced', async () => {
     const { p, outcomes } = plan(fakeEngine(100), false);
     await streamResponse(p, frames, {}).body!.cancel();
-    expect(outcomes).toEqual([{ status: 'disconnected', promptTokens: 4, cachedTokens: 0, completionTokens: 0 }]);
+    expect(outcomes).toEqual([
+      { status: 'disconnected', promptTokens: 4, cachedTokens: 0, completionTokens: 0 },
+    ]);
   });
 });

@@ -4,7 +4,17 @@ import { defaultHealthOptions, HealthBoard } from '../../dispatch/health';
 const A = 'http://a.test';
 function board(random = () => 0.5) {
   const clock = { t: 0 };
-  const b = new HealthBoard({ ...defaultHealthOptions, openMs: 1_000, maxOpenMs: 8_000, probeIntervalMs: 10_000, probeJitter: 0.2 }, () => clock.t, random);
+  const b = new HealthBoard(
+    {
+      ...defaultHealthOptions,
+      openMs: 1_000,
+      maxOpenMs: 8_000,
+      probeIntervalMs: 10_000,
+      probeJitter: 0.2,
+    },
+    () => clock.t,
+    random,
+  );
   return { b, clock };
 }
 

@@ -23,7 +23,15 @@ const tokenMs = Number(opts['token-ms']);
 const maxConcurrency = Number(opts['max-concurrency']);
 const BLOCK_CHARS = 256; // one 64-token block at ~4 characters a token
 
-const stats = { requests: 0, streams: 0, cacheHitTokens: 0, inflight: 0, salts: [] as string[], requestIds: [] as string[], bodies: [] as unknown[] };
+const stats = {
+  requests: 0,
+  streams: 0,
+  cacheHitTokens: 0,
+  inflight: 0,
+  salts: [] as string[],
+  requestIds: [] as string[],
+  bodies: [] as unknown[],
+};
 const cache = new Set<string>();
 const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'home'];
 
@@ -41,7 +49,9 @@ function cachedTokens(salt: string, prompt: string): number {
 }
 
 const promptOf = (body: Record<string, any>) =>
-  body.messages ? (body.messages as { content: string }[]).map((m) => m.content).join('\n') : String(Array.isArray(body.prompt) ? body.prompt[0] : body.prompt);
+  body.messages
+    ? (body.messages as { content: string }[]).map((m) => m.content).join('\n')
+    : String(Array.isArray(body.prompt) ? body.prompt[0] : body.prompt);
 
 function read(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -61,15 +71,34 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
   stats.bodies.push(body);
   stats.salts.push(String(req.headers['x-cache-salt'] ?? ''));
   stats.requestIds.push(String(req.headers['x-request-id'] ?? ''));
-  const valid = chat ? Array.isArray(body.messages) : typeof body.prompt === 'string' || Array.isArray(body.prompt);
+  const valid = chat
+    ? Array.isArray(body.messages)
+    : typeof body.prompt === 'string' || Array.isArray(body.prompt);
   if (!valid) {
     res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ object: 'error', message: chat ? 'messages must be a list' : 'prompt is required', type: 'BadRequestError', param: null, code: 400 }));
+    res.end(
+      JSON.stringify({
+        object: 'error',
+        message: chat ? 'messages must be a list' : 'prompt is required',
+        type: 'BadRequestError',
+        param: null,
+        code: 400,
+      }),
+    );
     return;
   }
   if (stats.inflight >= maxConcurrency) {
     res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' });
-    res.end(JSON.stringify({ error: { message: 'queue full', type: 'service_unavailable', param: null, code: 'overloaded' } }));
+    res.end(
+      JSON.stringify({
+        error: {
+          message: 'queue full',
+          type: 'service_unavailable',
+          param: null,
+          code: 'overloaded',
+        },
+      }),
+    );
     return;
   }
   const prompt = promptOf(body);
@@ -78,12 +107,30 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
   stats.cacheHitTokens += cached;
   const max = Number(body.max_tokens ?? 16);
   const id = `mini-${stats.requests}`;
-  const base = { id, created: Math.floor(Date.now() / 1000), model: body.model, system_fingerprint: `fp_${opts.name}` };
+  const base = {
+    id,
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+    system_fingerprint: `fp_${opts.name}`,
+  };
   const object = chat ? 'chat.completion.chunk' : 'text_completion';
-  const usage = (completion: number) => ({ prompt_tokens: promptTokens, completion_tokens: completion, total_tokens: promptTokens + completion, prompt_tokens_details: { cached_tokens: cached } });
+  const usage = (completion: number) => ({
+    prompt_tokens: promptTokens,
+    completion_tokens: completion,
+    total_tokens: promptTokens + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  });
   const piece = (i: number) => `${i === 0 ? '' : ' '}${WORDS[(prompt.length + i) % WORDS.length]}`;
   const choice = (text: string, finish: string | null) =>
-    chat ? { index: 0, delta: text === '' && finish === null ? { role: 'assistant', content: '' } : { content: text }, logprobs: null, finish_reason: finish } : { index: 0, text, logprobs: null, finish_reason: finish };
+    chat
+      ? {
+          index: 0,
+          delta:
+            text === '' && finish === null ? { role: 'assistant', content: '' } : { content: text },
+          logprobs: null,
+          finish_reason: finish,
+        }
+      : { index: 0, text, logprobs: null, finish_reason: finish };
 
   stats.inflight++;
   let gone = false;
@@ -94,13 +141,21 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
       for (let i = 0; i < max; i++) text += piece(i);
       const message = chat ? { message: { role: 'assistant', content: text } } : { text };
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ...base, object: chat ? 'chat.completion' : 'text_completion', choices: [{ index: 0, ...message, logprobs: null, finish_reason: 'length' }], usage: usage(max) }));
+      res.end(
+        JSON.stringify({
+          ...base,
+          object: chat ? 'chat.completion' : 'text_completion',
+          choices: [{ index: 0, ...message, logprobs: null, finish_reason: 'length' }],
+          usage: usage(max),
+        }),
+      );
       return;
     }
     stats.streams++;
     if (Number(opts['hold-ms']) > 0) await sleep(Number(opts['hold-ms']));
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    const send = (data: unknown) =>
+      res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
     if (chat) send({ ...base, object, choices: [choice('', null)] });
     if (opts.stall) return; // headers and a role frame, then nothing: the stalled origin
     for (let i = 0; i < max && !gone; i++) {
@@ -108,8 +163,13 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
       send({ ...base, object, choices: [choice(piece(i), null)] });
     }
     if (gone) return;
-    send({ ...base, object, choices: [{ ...choice('', 'length'), ...(chat ? { delta: {} } : {}) }] });
-    if (body.stream_options?.include_usage) send({ ...base, object, choices: [], usage: usage(max) });
+    send({
+      ...base,
+      object,
+      choices: [{ ...choice('', 'length'), ...(chat ? { delta: {} } : {}) }],
+    });
+    if (body.stream_options?.include_usage)
+      send({ ...base, object, choices: [], usage: usage(max) });
     send('[DONE]');
     res.end();
   } finally {
@@ -122,14 +182,27 @@ const server = createServer((req, res) => {
   const path = (req.url ?? '/').split('?')[0];
   const fail = (err: unknown) => {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ error: { message: String(err), type: 'server_error', param: null, code: null } }));
+    res.end(
+      JSON.stringify({
+        error: { message: String(err), type: 'server_error', param: null, code: null },
+      }),
+    );
   };
-  if (req.method === 'POST' && path === '/v1/chat/completions') return void generate(req, res, true).catch(fail);
-  if (req.method === 'POST' && path === '/v1/completions') return void generate(req, res, false).catch(fail);
+  if (req.method === 'POST' && path === '/v1/chat/completions')
+    return void generate(req, res, true).catch(fail);
+  if (req.method === 'POST' && path === '/v1/completions')
+    return void generate(req, res, false).catch(fail);
   res.setHeader('content-type', 'application/json');
-  if (path === '/health') return void res.end(JSON.stringify({ status: 'ok', queue_depth: Math.max(0, stats.inflight - maxConcurrency) }));
+  if (path === '/health')
+    return void res.end(
+      JSON.stringify({ status: 'ok', queue_depth: Math.max(0, stats.inflight - maxConcurrency) }),
+    );
   if (path === '/stats') return void res.end(JSON.stringify(stats));
-  res.writeHead(404).end(JSON.stringify({ error: { message: 'not found', type: 'not_found_error', param: null, code: null } }));
+  res.writeHead(404).end(
+    JSON.stringify({
+      error: { message: 'not found', type: 'not_found_error', param: null, code: null },
+    }),
+  );
 });
 server.keepAliveTimeout = 60_000;
 server.listen(Number(opts.port), '127.0.0.1', () => {

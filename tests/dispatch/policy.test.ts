@@ -1,13 +1,41 @@
 import { describe, expect, it } from 'vitest';
 import type { OriginSnapshot } from '../../dispatch/health';
-import { chooseOrigins, hash53, prefixKey, rendezvousOrder, type PolicyLimits } from '../../dispatch/policy';
+import {
+  chooseOrigins,
+  hash53,
+  prefixKey,
+  rendezvousOrder,
+  type PolicyLimits,
+} from '../../dispatch/policy';
 import type { OriginConfig } from '../../dispatch/registry';
 
-const origins: OriginConfig[] = ['a', 'b', 'c', 'd'].map((n) => ({ url: `http://${n}.test`, weight: 1 }));
-const idle: OriginSnapshot = { circuit: 'closed', available: true, inflight: 0, queue: 0, overloadedUntil: 0, firstTokenMs: null };
-const limits: PolicyLimits = { maxConcurrency: 8, maxQueue: 16, loadFactor: 1.25, minLoadBound: 1, slowFirstTokenMs: 1000, now: 1_000 };
-const keys = Array.from({ length: 4000 }, (_, i) => prefixKey(`system prompt #${i}: you are a helpful assistant`, 512));
-const healthOf = (over: Record<string, Partial<OriginSnapshot>>) => (url: string) => ({ ...idle, ...over[url] });
+const origins: OriginConfig[] = ['a', 'b', 'c', 'd'].map((n) => ({
+  url: `http://${n}.test`,
+  weight: 1,
+}));
+const idle: OriginSnapshot = {
+  circuit: 'closed',
+  available: true,
+  inflight: 0,
+  queue: 0,
+  overloadedUntil: 0,
+  firstTokenMs: null,
+};
+const limits: PolicyLimits = {
+  maxConcurrency: 8,
+  maxQueue: 16,
+  loadFactor: 1.25,
+  minLoadBound: 1,
+  slowFirstTokenMs: 1000,
+  now: 1_000,
+};
+const keys = Array.from({ length: 4000 }, (_, i) =>
+  prefixKey(`system prompt #${i}: you are a helpful assistant`, 512),
+);
+const healthOf = (over: Record<string, Partial<OriginSnapshot>>) => (url: string) => ({
+  ...idle,
+  ...over[url],
+});
 const first = (key: string, health = healthOf({}), l = limits) => {
   const c = chooseOrigins(origins, key, health, l);
   if (!c.ok) throw new Error(c.reason);
@@ -18,7 +46,9 @@ describe('hashing', () => {
   it('is deterministic and keyed only by the first characters', () => {
     expect(hash53('hello')).toBe(hash53('hello'));
     expect(hash53('hello')).not.toBe(hash53('hellp'));
-    expect(prefixKey('x'.repeat(512) + 'tail one', 512)).toBe(prefixKey('x'.repeat(512) + 'tail two', 512));
+    expect(prefixKey('x'.repeat(512) + 'tail one', 512)).toBe(
+      prefixKey('x'.repeat(512) + 'tail two', 512),
+    );
     expect(prefixKey('x'.repeat(511) + 'y', 512)).not.toBe(prefixKey('x'.repeat(512), 512));
   });
 
@@ -32,11 +62,18 @@ describe('hashing', () => {
   it('spreads keys evenly, in proportion to weights', () => {
     const count = (set: OriginConfig[]) => {
       const n: Record<string, number> = {};
-      for (const k of keys) n[rendezvousOrder(set, k)[0].url] = (n[rendezvousOrder(set, k)[0].url] ?? 0) + 1;
+      for (const k of keys)
+        n[rendezvousOrder(set, k)[0].url] = (n[rendezvousOrder(set, k)[0].url] ?? 0) + 1;
       return n;
     };
-    for (const v of Object.values(count(origins))) expect(v / keys.length).toBeGreaterThan(0.2), expect(v / keys.length).toBeLessThan(0.3);
-    const weighted = count([{ url: 'http://big.test', weight: 3 }, { url: 'http://small.test', weight: 1 }]);
+    for (const v of Object.values(count(origins))) {
+      expect(v / keys.length).toBeGreaterThan(0.2);
+      expect(v / keys.length).toBeLessThan(0.3);
+    }
+    const weighted = count([
+      { url: 'http://big.test', weight: 3 },
+      { url: 'http://small.test', weight: 1 },
+    ]);
     expect(weighted['http://big.test'] / keys.length).toBeGreaterThan(0.7);
     expect(weighted['http://big.test'] / keys.length).toBeLessThan(0.8);
   });
@@ -60,18 +97,40 @@ describe('chooseOrigins', () => {
 
   it('skips open circuits; all open is "down"', () => {
     const owner = first(keys[1]);
-    const next = chooseOrigins(origins, keys[1], healthOf({ [owner]: { available: false, circuit: 'open' } }), limits);
-    expect(next.ok && next.order.map((o) => o.url)).toEqual(rendezvousOrder(origins, keys[1]).slice(1).map((o) => o.url));
-    const down = Object.fromEntries(origins.map((o) => [o.url, { available: false, circuit: 'open' as const }]));
-    expect(chooseOrigins(origins, keys[1], healthOf(down), limits)).toEqual({ ok: false, reason: 'down' });
+    const next = chooseOrigins(
+      origins,
+      keys[1],
+      healthOf({ [owner]: { available: false, circuit: 'open' } }),
+      limits,
+    );
+    expect(next.ok && next.order.map((o) => o.url)).toEqual(
+      rendezvousOrder(origins, keys[1])
+        .slice(1)
+        .map((o) => o.url),
+    );
+    const down = Object.fromEntries(
+      origins.map((o) => [o.url, { available: false, circuit: 'open' as const }]),
+    );
+    expect(chooseOrigins(origins, keys[1], healthOf(down), limits)).toEqual({
+      ok: false,
+      reason: 'down',
+    });
   });
 
   it('skips saturated origins (concurrency, queue, refusing work); all saturated is "saturated" with the soonest retry', () => {
     const order = rendezvousOrder(origins, keys[2]).map((o) => o.url);
-    const busy = { [order[0]]: { inflight: 8 }, [order[1]]: { queue: 16 }, [order[2]]: { overloadedUntil: 3_000 } };
+    const busy = {
+      [order[0]]: { inflight: 8 },
+      [order[1]]: { queue: 16 },
+      [order[2]]: { overloadedUntil: 3_000 },
+    };
     expect(first(keys[2], healthOf(busy))).toBe(order[3]);
     const all = { ...busy, [order[3]]: { overloadedUntil: 1_500 } };
-    expect(chooseOrigins(origins, keys[2], healthOf(all), limits)).toEqual({ ok: false, reason: 'saturated', retryAfterMs: 500 });
+    expect(chooseOrigins(origins, keys[2], healthOf(all), limits)).toEqual({
+      ok: false,
+      reason: 'saturated',
+      retryAfterMs: 500,
+    });
   });
 
   it('bounded load: a hot prefix spills to its next choice once its owner is over c × the mean', () => {
@@ -83,8 +142,12 @@ describe('chooseOrigins', () => {
     const balanced = Object.fromEntries(order.map((u) => [u, { inflight: 2 }]));
     expect(first(keys[3], healthOf(balanced))).toBe(order[0]);
     // Under the floor an origin keeps its prefixes: a few concurrent requests batch well.
-    expect(first(keys[3], healthOf({ [order[0]]: { inflight: 3 } }), { ...limits, minLoadBound: 4 })).toBe(order[0]);
-    expect(first(keys[3], healthOf({ [order[0]]: { inflight: 4 } }), { ...limits, minLoadBound: 4 })).toBe(order[1]);
+    expect(
+      first(keys[3], healthOf({ [order[0]]: { inflight: 3 } }), { ...limits, minLoadBound: 4 }),
+    ).toBe(order[0]);
+    expect(
+      first(keys[3], healthOf({ [order[0]]: { inflight: 4 } }), { ...limits, minLoadBound: 4 }),
+    ).toBe(order[1]);
     // Spilled origins are still tried, after the ones under the bound.
     const c = chooseOrigins(origins, keys[3], healthOf({ [order[0]]: { inflight: 3 } }), limits);
     expect(c.ok && c.order.map((o) => o.url)).toEqual([order[1], order[2], order[3], order[0]]);
@@ -92,12 +155,18 @@ describe('chooseOrigins', () => {
 
   it('a slow origin (first-token latency) is tried last', () => {
     const order = rendezvousOrder(origins, keys[4]).map((o) => o.url);
-    const c = chooseOrigins(origins, keys[4], healthOf({ [order[0]]: { firstTokenMs: 5_000 } }), limits);
+    const c = chooseOrigins(
+      origins,
+      keys[4],
+      healthOf({ [order[0]]: { firstTokenMs: 5_000 } }),
+      limits,
+    );
     expect(c.ok && c.order.map((o) => o.url)).toEqual([order[1], order[2], order[3], order[0]]);
   });
 
   it('is a pure function: the same inputs give the same order', () => {
     const h = healthOf({ 'http://a.test': { inflight: 3 }, 'http://b.test': { available: false } });
-    for (const k of keys.slice(0, 50)) expect(chooseOrigins(origins, k, h, limits)).toEqual(chooseOrigins(origins, k, h, limits));
+    for (const k of keys.slice(0, 50))
+      expect(chooseOrigins(origins, k, h, limits)).toEqual(chooseOrigins(origins, k, h, limits));
   });
 });

@@ -3,20 +3,36 @@ import { ModelRegistry, originName, registryLoader } from '../../dispatch/regist
 
 const pool = {
   placement: 'origin',
-  origins: [{ url: 'http://10.0.0.1:8000/' }, { url: 'https://gpu-2.example.com', weight: 2, name: 'gpu-2' }],
+  origins: [
+    { url: 'http://10.0.0.1:8000/' },
+    { url: 'https://gpu-2.example.com', weight: 2, name: 'gpu-2' },
+  ],
   fallbacks: ['stories260k'],
 };
 
 describe('model registry', () => {
   it('parses JSON text with defaults filled in', () => {
-    const reg = ModelRegistry.parse(JSON.stringify({ models: { 'deepseek-v3': pool, stories260k: { placement: 'edge' } } }));
+    const reg = ModelRegistry.parse(
+      JSON.stringify({ models: { 'deepseek-v3': pool, stories260k: { placement: 'edge' } } }),
+    );
     const m = reg.get('deepseek-v3');
     expect(m?.placement).toBe('origin');
     if (m?.placement !== 'origin') throw new Error('unreachable');
     expect(m.origins[0]).toEqual({ url: 'http://10.0.0.1:8000', weight: 1 });
     expect(m.timeouts).toEqual({ connect_ms: 2000, first_token_ms: 30000, total_ms: 600000 });
-    expect(m).toMatchObject({ id: 'deepseek-v3', max_concurrency: 32, max_output_tokens: 4096, affinity_chars: 512, health_path: '/health', fallbacks: ['stories260k'] });
-    expect(reg.get('stories260k')).toMatchObject({ id: 'stories260k', placement: 'edge', fallbacks: [] });
+    expect(m).toMatchObject({
+      id: 'deepseek-v3',
+      max_concurrency: 32,
+      max_output_tokens: 4096,
+      affinity_chars: 512,
+      health_path: '/health',
+      fallbacks: ['stories260k'],
+    });
+    expect(reg.get('stories260k')).toMatchObject({
+      id: 'stories260k',
+      placement: 'edge',
+      fallbacks: [],
+    });
     expect(reg.list().map((e) => e.id)).toEqual(['deepseek-v3', 'stories260k']);
     expect(originName(m.origins[0])).toBe('10.0.0.1:8000');
     expect(originName(m.origins[1])).toBe('gpu-2');
@@ -43,12 +59,21 @@ describe('model registry', () => {
       message = (err as Error).message;
     }
     expect(message).toMatch(/^invalid model registry:/);
-    for (const path of ['models.a.origins.0.url', 'models.d', 'models.e.timeouts.connect_ms', 'models.f']) {
+    for (const path of [
+      'models.a.origins.0.url',
+      'models.d',
+      'models.e.timeouts.connect_ms',
+      'models.f',
+    ]) {
       expect(message).toContain(path);
     }
     // Cross-field rules, checked once the shapes are right.
     const crossed = {
-      models: { b: { ...pool, fallbacks: ['b'] }, c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] }, e: { ...pool, context_length: 2048 } },
+      models: {
+        b: { ...pool, fallbacks: ['b'] },
+        c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] },
+        e: { ...pool, context_length: 2048 },
+      },
     };
     expect(() => ModelRegistry.parse(crossed)).toThrow(
       /models\.b\.fallbacks\.0: a model cannot fall back to itself[\s\S]*models\.c\.origins: origin URLs must be distinct[\s\S]*models\.e\.max_output_tokens: must be below context_length/,
@@ -57,10 +82,14 @@ describe('model registry', () => {
   });
 
   it('checks at load that the secrets an origin pool names are set', () => {
-    const withAuth = JSON.stringify({ models: { a: { ...pool, auth: { secret: 'ORIGIN_TOKEN', scheme: 'Bearer' } } } });
+    const withAuth = JSON.stringify({
+      models: { a: { ...pool, auth: { secret: 'ORIGIN_TOKEN', scheme: 'Bearer' } } },
+    });
     const load = registryLoader();
     expect(() => load({ MODEL_REGISTRY: withAuth })).toThrow(/secrets not set: ORIGIN_TOKEN/);
-    expect(load({ MODEL_REGISTRY: withAuth, ORIGIN_TOKEN: 's3cret' } as never).get('a')).toBeDefined();
+    expect(
+      load({ MODEL_REGISTRY: withAuth, ORIGIN_TOKEN: 's3cret' } as never).get('a'),
+    ).toBeDefined();
   });
 
   it('parses once per source, and a file given to createApp wins over the var', () => {

@@ -48,8 +48,29 @@ const nodeBin = () => {
 
 function argsOf(o: OriginOptions): string[] {
   const port = String(o.port ?? 0);
-  if (o.kind === 'real') return ['--import', 'tsx', join(repoRoot, 'origin/main.ts'), '--model', 'synthetic:tiny', '--model-id', 'tiny', '--backend', 'reference', '--port', port];
-  const args = [join(repoRoot, 'tests/dispatch/mini-origin.ts'), '--port', port, '--name', o.name ?? 'mini', '--token-ms', String(o.tokenMs ?? 0)];
+  if (o.kind === 'real')
+    return [
+      '--import',
+      'tsx',
+      join(repoRoot, 'origin/main.ts'),
+      '--model',
+      'synthetic:tiny',
+      '--model-id',
+      'tiny',
+      '--backend',
+      'reference',
+      '--port',
+      port,
+    ];
+  const args = [
+    join(repoRoot, 'tests/dispatch/mini-origin.ts'),
+    '--port',
+    port,
+    '--name',
+    o.name ?? 'mini',
+    '--token-ms',
+    String(o.tokenMs ?? 0),
+  ];
   if (o.stall) args.push('--stall');
   if (o.hang) args.push('--hang');
   if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
@@ -58,12 +79,17 @@ function argsOf(o: OriginOptions): string[] {
 }
 
 export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
-  const [bin, args] = o.cpus ? ['taskset', ['-c', o.cpus, nodeBin(), ...argsOf(o)]] : [nodeBin(), argsOf(o)];
+  const [bin, args] = o.cpus
+    ? ['taskset', ['-c', o.cpus, nodeBin(), ...argsOf(o)]]
+    : [nodeBin(), argsOf(o)];
   const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     // The real origin compiles its wasm kernels on its first start in a clean checkout.
     const limit = o.kind === 'real' ? 120_000 : 20_000;
-    const timer = setTimeout(() => reject(new Error(`origin did not start within ${limit / 1000} s`)), limit);
+    const timer = setTimeout(
+      () => reject(new Error(`origin did not start within ${limit / 1000} s`)),
+      limit,
+    );
     child.once('exit', (code) => reject(new Error(`origin exited with ${code} before listening`)));
     let out = '';
     child.stdout!.setEncoding('utf8');
@@ -79,7 +105,10 @@ export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
         port,
         url,
         child,
-        stats: () => (o.kind === 'real' ? metricsOf(url) : fetch(`${url}/stats`).then((r) => r.json() as Promise<OriginStats>)),
+        stats: () =>
+          o.kind === 'real'
+            ? metricsOf(url)
+            : fetch(`${url}/stats`).then((r) => r.json() as Promise<OriginStats>),
         kill: () => killProcess(child),
       });
     });
@@ -98,7 +127,10 @@ export function killProcess(child: ChildProcess): Promise<void> {
 async function metricsOf(url: string): Promise<OriginStats> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const sum = (name: string, filter = '') =>
-    text.split('\n').filter((l) => l.startsWith(name) && l.includes(filter)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+    text
+      .split('\n')
+      .filter((l) => l.startsWith(name) && l.includes(filter))
+      .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
   return {
     requests: sum('origin_requests_total{endpoint="/v1/'),
     streams: 0,

@@ -1,7 +1,13 @@
 // The upstream client and relay against real origin processes on loopback ports.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HealthBoard } from '../../dispatch/health';
-import { collect, normalizeUsage, relay, type RelayContext, type RelayStatus } from '../../dispatch/relay';
+import {
+  collect,
+  normalizeUsage,
+  relay,
+  type RelayContext,
+  type RelayStatus,
+} from '../../dispatch/relay';
 import { ModelRegistry, type OriginPool } from '../../dispatch/registry';
 import { SseReader } from '../../dispatch/sse';
 import { openUpstream, UpstreamError, type UpstreamRequest } from '../../dispatch/upstream';
@@ -13,31 +19,70 @@ let full: OriginProcess;
 const DEAD = 'http://127.0.0.1:9'; // discard port: nothing listens, the connection is refused
 
 beforeAll(async () => {
-  [fast, stalled, full] = await Promise.all([startOrigin({ name: 'fast' }), startOrigin({ name: 'stalled', stall: true }), startOrigin({ name: 'full', maxConcurrency: 0 })]);
+  [fast, stalled, full] = await Promise.all([
+    startOrigin({ name: 'fast' }),
+    startOrigin({ name: 'stalled', stall: true }),
+    startOrigin({ name: 'full', maxConcurrency: 0 }),
+  ]);
 });
 afterAll(async () => {
   await Promise.all([fast, stalled, full].map((o) => o?.kill()));
 });
 
-function poolOf(urls: string[], timeouts = { connect_ms: 2_000, first_token_ms: 1_500, total_ms: 20_000 }): OriginPool {
-  const reg = ModelRegistry.parse({ models: { m: { placement: 'origin', origins: urls.map((url) => ({ url })), timeouts, upstream_model: 'tiny' } } });
+function poolOf(
+  urls: string[],
+  timeouts = { connect_ms: 2_000, first_token_ms: 1_500, total_ms: 20_000 },
+): OriginPool {
+  const reg = ModelRegistry.parse({
+    models: {
+      m: {
+        placement: 'origin',
+        origins: urls.map((url) => ({ url })),
+        timeouts,
+        upstream_model: 'tiny',
+      },
+    },
+  });
   return reg.get('m') as OriginPool;
 }
 
 const request = (pool: OriginPool, body: Record<string, unknown> = {}): UpstreamRequest => ({
   pool,
   path: '/v1/chat/completions',
-  body: { model: 'tiny', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 8, stream: true, stream_options: { include_usage: true }, ...body },
+  body: {
+    model: 'tiny',
+    messages: [{ role: 'user', content: 'Once upon a time' }],
+    max_tokens: 8,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...body,
+  },
   requestId: 'req-123',
   salt: 'tenant-a',
 });
 
-function context(includeUsage: boolean, settled: { status: RelayStatus; completion: number }[] = []): RelayContext {
+function context(
+  includeUsage: boolean,
+  settled: { status: RelayStatus; completion: number }[] = [],
+): RelayContext {
   return {
-    id: 'chatcmpl-ours', model: 'm', created: 1, object: 'chat.completion.chunk', includeUsage, promptEstimate: 4,
+    id: 'chatcmpl-ours',
+    model: 'm',
+    created: 1,
+    object: 'chat.completion.chunk',
+    includeUsage,
+    promptEstimate: 4,
     settle: async (status, r) => {
       settled.push({ status, completion: r.usage.completion_tokens });
-      return { currency: 'USD', unit: 'nano', input_cache_hit: 0, input_cache_miss: 1, output: 2, total: 3, off_peak: false };
+      return {
+        currency: 'USD',
+        unit: 'nano',
+        input_cache_hit: 0,
+        input_cache_miss: 1,
+        output: 2,
+        total: 3,
+        off_peak: false,
+      };
     },
   };
 }
@@ -52,7 +97,11 @@ async function text(gen: AsyncGenerator<string>): Promise<string[]> {
 describe('openUpstream', () => {
   it('relays frames with our id and model, usage mapped, cost at the end; salt and request id reach the origin', async () => {
     const health = new HealthBoard();
-    const up = await openUpstream([{ url: fast.url, weight: 1 }], request(poolOf([fast.url])), health);
+    const up = await openUpstream(
+      [{ url: fast.url, weight: 1 }],
+      request(poolOf([fast.url])),
+      health,
+    );
     expect(up.served).toBe(`origin:127.0.0.1:${fast.port}`);
     expect(up.attempts).toBe(1);
     const settled: { status: RelayStatus; completion: number }[] = [];
@@ -64,7 +113,12 @@ describe('openUpstream', () => {
     expect(parsed.slice(0, -1).every((f) => f.usage === null)).toBe(true);
     const usage = parsed.at(-1).usage;
     expect(parsed.at(-1).choices).toEqual([]);
-    expect(usage).toMatchObject({ completion_tokens: 8, prompt_cache_hit_tokens: 0, prompt_tokens_details: { cached_tokens: 0 }, cost: { total: 3 } });
+    expect(usage).toMatchObject({
+      completion_tokens: 8,
+      prompt_cache_hit_tokens: 0,
+      prompt_tokens_details: { cached_tokens: 0 },
+      cost: { total: 3 },
+    });
     expect(usage.prompt_cache_miss_tokens).toBe(usage.prompt_tokens);
     expect(parsed.filter((f) => f.choices[0]?.delta?.content).length).toBe(8);
     expect(settled).toEqual([{ status: 'completed', completion: 8 }]);
@@ -75,8 +129,14 @@ describe('openUpstream', () => {
   });
 
   it('without include_usage the finish frame carries the usage and cost, and no usage chunk is sent', async () => {
-    const up = await openUpstream([{ url: fast.url, weight: 1 }], request(poolOf([fast.url])), new HealthBoard());
-    const frames = (await text(relay(up, context(false), () => ({})))).slice(0, -1).map((f) => JSON.parse(f.slice(6)));
+    const up = await openUpstream(
+      [{ url: fast.url, weight: 1 }],
+      request(poolOf([fast.url])),
+      new HealthBoard(),
+    );
+    const frames = (await text(relay(up, context(false), () => ({}))))
+      .slice(0, -1)
+      .map((f) => JSON.parse(f.slice(6)));
     expect(frames.slice(0, -1).every((f) => !('usage' in f))).toBe(true);
     expect(frames.at(-1).choices[0].finish_reason).toBe('length');
     expect(frames.at(-1).usage.cost.total).toBe(3);
@@ -84,7 +144,11 @@ describe('openUpstream', () => {
 
   it('retries before the first byte: a refused origin, then a stalled one, then one that answers', async () => {
     const health = new HealthBoard();
-    const pool = poolOf([DEAD, stalled.url, fast.url], { connect_ms: 2_000, first_token_ms: 800, total_ms: 20_000 });
+    const pool = poolOf([DEAD, stalled.url, fast.url], {
+      connect_ms: 2_000,
+      first_token_ms: 800,
+      total_ms: 20_000,
+    });
     const started = Date.now();
     const up = await openUpstream(pool.origins, request(pool), health);
     expect(up.origin.url).toBe(fast.url);
@@ -97,7 +161,11 @@ describe('openUpstream', () => {
   });
 
   it('a stalled origin alone hits the first-token timeout (504), its held role frame never leaks', async () => {
-    const pool = poolOf([stalled.url], { connect_ms: 2_000, first_token_ms: 600, total_ms: 20_000 });
+    const pool = poolOf([stalled.url], {
+      connect_ms: 2_000,
+      first_token_ms: 600,
+      total_ms: 20_000,
+    });
     const err = await openUpstream(pool.origins, request(pool), new HealthBoard()).catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ status: 504, code: 'upstream_timeout' });
@@ -105,15 +173,26 @@ describe('openUpstream', () => {
   });
 
   it('connect: an origin that holds its headers until its first token is alive (its /health answers); a hung one is unreachable', async () => {
-    const [holding, hung] = await Promise.all([startOrigin({ name: 'holding', holdMs: 700 }), startOrigin({ name: 'hung', hang: true })]);
+    const [holding, hung] = await Promise.all([
+      startOrigin({ name: 'holding', holdMs: 700 }),
+      startOrigin({ name: 'hung', hang: true }),
+    ]);
     try {
       const health = new HealthBoard();
       const timeouts = { connect_ms: 300, first_token_ms: 3_000, total_ms: 20_000 };
-      const up = await openUpstream([{ url: holding.url, weight: 1 }], request(poolOf([holding.url], timeouts)), health);
+      const up = await openUpstream(
+        [{ url: holding.url, weight: 1 }],
+        request(poolOf([holding.url], timeouts)),
+        health,
+      );
       expect(up.firstTokenMs).toBeGreaterThanOrEqual(700);
       up.close();
       const started = Date.now();
-      const err = await openUpstream([{ url: hung.url, weight: 1 }], request(poolOf([hung.url], timeouts)), health).catch((e) => e);
+      const err = await openUpstream(
+        [{ url: hung.url, weight: 1 }],
+        request(poolOf([hung.url], timeouts)),
+        health,
+      ).catch((e) => e);
       expect(err).toMatchObject({ status: 503, code: 'origin_unavailable' });
       expect(err.message).toMatch(/no \/health answer within 300 ms/);
       expect(Date.now() - started).toBeLessThan(1_500);
@@ -133,10 +212,18 @@ describe('openUpstream', () => {
   });
 
   it('the client aborting stops the attempts', async () => {
-    const pool = poolOf([stalled.url, fast.url], { connect_ms: 2_000, first_token_ms: 5_000, total_ms: 20_000 });
+    const pool = poolOf([stalled.url, fast.url], {
+      connect_ms: 2_000,
+      first_token_ms: 5_000,
+      total_ms: 20_000,
+    });
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 200);
-    const err = await openUpstream(pool.origins, { ...request(pool), signal: abort.signal }, new HealthBoard()).catch((e) => e);
+    const err = await openUpstream(
+      pool.origins,
+      { ...request(pool), signal: abort.signal },
+      new HealthBoard(),
+    ).catch((e) => e);
     expect(err).toMatchObject({ status: 499 });
     expect((await fast.stats()).requestIds.filter((id) => id === 'req-abort')).toEqual([]);
   });
@@ -145,9 +232,17 @@ describe('openUpstream', () => {
     const health = new HealthBoard();
     const pool = poolOf([fast.url, fast.url.replace('127.0.0.1', 'localhost')]);
     const before = (await fast.stats()).requests;
-    const err = await openUpstream(pool.origins, request(pool, { messages: 'not a list' }), health).catch((e) => e);
+    const err = await openUpstream(
+      pool.origins,
+      request(pool, { messages: 'not a list' }),
+      health,
+    ).catch((e) => e);
     expect(err).toBeInstanceOf(UpstreamError);
-    expect(err).toMatchObject({ status: 400, message: 'messages must be a list', clientError: true });
+    expect(err).toMatchObject({
+      status: 400,
+      message: 'messages must be a list',
+      clientError: true,
+    });
     expect((await fast.stats()).requests).toBe(before + 1);
   });
 
@@ -155,7 +250,11 @@ describe('openUpstream', () => {
     const long = 'You are a storyteller. '.repeat(40);
     const run = async (salt: string) => {
       const pool = poolOf([fast.url]);
-      const up = await openUpstream(pool.origins, { ...request(pool, { messages: [{ role: 'user', content: long }] }), salt }, new HealthBoard());
+      const up = await openUpstream(
+        pool.origins,
+        { ...request(pool, { messages: [{ role: 'user', content: long }] }), salt },
+        new HealthBoard(),
+      );
       return (await collect(up, context(true))).usage;
     };
     expect((await run('t1')).prompt_cache_hit_tokens).toBe(0);
@@ -171,10 +270,16 @@ describe('relay failures', () => {
   it('an origin killed mid-stream ends the client stream with one error frame, billing what was sent', async () => {
     const slow = await startOrigin({ name: 'slow', tokenMs: 40 });
     const pool = poolOf([slow.url]);
-    const up = await openUpstream(pool.origins, request(pool, { max_tokens: 200 }), new HealthBoard());
+    const up = await openUpstream(
+      pool.origins,
+      request(pool, { max_tokens: 200 }),
+      new HealthBoard(),
+    );
     const settled: { status: RelayStatus; completion: number }[] = [];
     const frames: string[] = [];
-    for await (const chunk of relay(up, context(true, settled), (err) => ({ error: { message: String(err) } }))) {
+    for await (const chunk of relay(up, context(true, settled), (err) => ({
+      error: { message: String(err) },
+    }))) {
       frames.push(...chunk.split(/(?<=\n\n)/));
       if (frames.length >= 4) await slow.kill();
     }
@@ -189,9 +294,17 @@ describe('relay failures', () => {
     const slow = await startOrigin({ name: 'slow2', tokenMs: 50 });
     try {
       const pool = poolOf([slow.url], { connect_ms: 2_000, first_token_ms: 2_000, total_ms: 400 });
-      const up = await openUpstream(pool.origins, request(pool, { max_tokens: 100 }), new HealthBoard());
-      const frames = await text(relay(up, context(true), (err) => ({ error: { message: (err as Error).message } })));
-      expect(JSON.parse(frames.at(-1)!.slice(6)).error.message).toMatch(/did not finish within 400 ms/);
+      const up = await openUpstream(
+        pool.origins,
+        request(pool, { max_tokens: 100 }),
+        new HealthBoard(),
+      );
+      const frames = await text(
+        relay(up, context(true), (err) => ({ error: { message: (err as Error).message } })),
+      );
+      expect(JSON.parse(frames.at(-1)!.slice(6)).error.message).toMatch(
+        /did not finish within 400 ms/,
+      );
     } finally {
       await slow.kill();
     }
@@ -200,16 +313,41 @@ describe('relay failures', () => {
 
 describe('usage and SSE parsing', () => {
   it('maps vLLM/SGLang cached_tokens and keeps DeepSeek fields when present', () => {
-    expect(normalizeUsage({ prompt_tokens: 100, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 64 } })).toMatchObject({
-      prompt_tokens: 100, completion_tokens: 5, total_tokens: 105, prompt_cache_hit_tokens: 64, prompt_cache_miss_tokens: 36, prompt_tokens_details: { cached_tokens: 64 },
+    expect(
+      normalizeUsage({
+        prompt_tokens: 100,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 64 },
+      }),
+    ).toMatchObject({
+      prompt_tokens: 100,
+      completion_tokens: 5,
+      total_tokens: 105,
+      prompt_cache_hit_tokens: 64,
+      prompt_cache_miss_tokens: 36,
+      prompt_tokens_details: { cached_tokens: 64 },
     });
-    expect(normalizeUsage({ prompt_tokens: 10, completion_tokens: 1, prompt_cache_hit_tokens: 8, prompt_cache_miss_tokens: 2 }).prompt_tokens_details.cached_tokens).toBe(8);
-    expect(normalizeUsage({ prompt_tokens: 10, completion_tokens: 1, prompt_tokens_details: null }).prompt_cache_hit_tokens).toBe(0);
-    expect(normalizeUsage({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 99 } }).prompt_cache_hit_tokens).toBe(10);
+    expect(
+      normalizeUsage({
+        prompt_tokens: 10,
+        completion_tokens: 1,
+        prompt_cache_hit_tokens: 8,
+        prompt_cache_miss_tokens: 2,
+      }).prompt_tokens_details.cached_tokens,
+    ).toBe(8);
+    expect(
+      normalizeUsage({ prompt_tokens: 10, completion_tokens: 1, prompt_tokens_details: null })
+        .prompt_cache_hit_tokens,
+    ).toBe(0);
+    expect(
+      normalizeUsage({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 99 } })
+        .prompt_cache_hit_tokens,
+    ).toBe(10);
   });
 
   it('reassembles events split anywhere across reads, with CRLF, comments and multi-line data', async () => {
-    const wire = ': keep-alive\r\n\r\ndata: {"a":1}\r\n\r\ndata: line1\ndata: line2\n\nevent: x\ndata: [DONE]\n\ndata: tail';
+    const wire =
+      ': keep-alive\r\n\r\ndata: {"a":1}\r\n\r\ndata: line1\ndata: line2\n\nevent: x\ndata: [DONE]\n\ndata: tail';
     const bytes = new TextEncoder().encode(wire);
     for (const size of [1, 3, 7, bytes.length]) {
       const stream = new ReadableStream<Uint8Array>({

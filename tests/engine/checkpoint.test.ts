@@ -1,19 +1,40 @@
 // llama2.c v0 checkpoints: header, weight layout, and clear errors for damaged files.
 import { describe, expect, it } from 'vitest';
 import {
-  CheckpointError, llama2cFloatCount, parseLlama2cCheckpoint, syntheticLlama2cCheckpoint, type SyntheticShape,
+  CheckpointError,
+  llama2cFloatCount,
+  parseLlama2cCheckpoint,
+  syntheticLlama2cCheckpoint,
+  type SyntheticShape,
 } from '../../engine/index';
 import { loadStories } from './helpers';
 
 const stories = loadStories();
-const tiny: SyntheticShape = { dim: 16, hiddenDim: 40, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 300, seqLen: 32 };
+const tiny: SyntheticShape = {
+  dim: 16,
+  hiddenDim: 40,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  vocabSize: 300,
+  seqLen: 32,
+};
 
 describe('parseLlama2cCheckpoint', () => {
   it.skipIf(!stories)('reads the stories260K header', () => {
     const { config, weights } = parseLlama2cCheckpoint(stories!.checkpoint);
     expect(config).toEqual({
-      dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512,
-      headDim: 8, ropeTheta: 10000, normEps: 1e-5, sharedClassifier: true,
+      dim: 64,
+      hiddenDim: 172,
+      nLayers: 5,
+      nHeads: 8,
+      nKvHeads: 4,
+      vocabSize: 512,
+      seqLen: 512,
+      headDim: 8,
+      ropeTheta: 10000,
+      normEps: 1e-5,
+      sharedClassifier: true,
     });
     expect(weights.wcls).toBe(weights.tokenEmbedding);
     expect(weights.wk.length).toBe(5 * 32 * 64);

@@ -2,12 +2,21 @@
 // Scripted models make the greedy output exact; synthetic random models cover sampling.
 import { describe, expect, it } from 'vitest';
 import {
-  LlamaModel, syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, type GenerateOptions, type SyntheticShape,
+  LlamaModel,
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+  type GenerateOptions,
+  type SyntheticShape,
 } from '../../engine/index';
 import { createNodeKernels } from '../../kernels-wasm/node';
 import { collect, scriptedModel, scriptedPieces } from './helpers';
 
-const greedy = (over: Partial<GenerateOptions> = {}): GenerateOptions => ({ maxTokens: 50, temperature: 0, topP: 1, ...over });
+const greedy = (over: Partial<GenerateOptions> = {}): GenerateOptions => ({
+  maxTokens: 50,
+  temperature: 0,
+  topP: 1,
+  ...over,
+});
 
 /** "Hello world!" as Hel|lo| wor|ld|!, then "€" as three byte tokens, then " ok". */
 async function helloModel(opts: { seqLen?: number } = {}) {
@@ -34,38 +43,52 @@ describe('scripted generation', () => {
   });
 
   it('drops an unfinished UTF-8 character at the end', async () => {
-    const { text, result } = await collect((await helloModel()).generate([1], greedy({ maxTokens: 7 })));
+    const { text, result } = await collect(
+      (await helloModel()).generate([1], greedy({ maxTokens: 7 })),
+    );
     expect(text).toBe('Hello world!');
     expect(result.finishReason).toBe('length');
   });
 
   it('ends before a stop string that spans tokens, holding back its possible start', async () => {
-    const { tokens, result, text } = await collect((await helloModel()).generate([1], greedy({ stop: ['lo w'] })));
+    const { tokens, result, text } = await collect(
+      (await helloModel()).generate([1], greedy({ stop: ['lo w'] })),
+    );
     expect(text).toBe('Hel');
     expect(tokens.map((t) => t.text)).toEqual(['He', 'l', '']);
     expect(result).toEqual({ finishReason: 'stop', promptTokens: 1, completionTokens: 3 });
   });
 
   it('releases held-back text that does not become a stop string', async () => {
-    const { tokens, text, result } = await collect((await helloModel()).generate([1], greedy({ stop: ['lo!', 'xyz'] })));
+    const { tokens, text, result } = await collect(
+      (await helloModel()).generate([1], greedy({ stop: ['lo!', 'xyz'] })),
+    );
     expect(text).toBe('Hello world!€ ok');
     expect(tokens.slice(0, 3).map((t) => t.text)).toEqual(['He', 'l', 'lo wor']);
     expect(result.finishReason).toBe('stop'); // EOS
   });
 
   it('stops on a stop string inside one token, and on a multi-byte one', async () => {
-    expect((await collect((await helloModel()).generate([1], greedy({ stop: ['or'] })))).text).toBe('Hello w');
-    expect((await collect((await helloModel()).generate([1], greedy({ stop: ['€'] })))).text).toBe('Hello world!');
+    expect((await collect((await helloModel()).generate([1], greedy({ stop: ['or'] })))).text).toBe(
+      'Hello w',
+    );
+    expect((await collect((await helloModel()).generate([1], greedy({ stop: ['€'] })))).text).toBe(
+      'Hello world!',
+    );
   });
 
   it('flushes a held-back prefix when the length runs out', async () => {
-    const { text, result } = await collect((await helloModel()).generate([1], greedy({ maxTokens: 1, stop: ['lo'] })));
+    const { text, result } = await collect(
+      (await helloModel()).generate([1], greedy({ maxTokens: 1, stop: ['lo'] })),
+    );
     expect(text).toBe('Hel');
     expect(result).toEqual({ finishReason: 'length', promptTokens: 1, completionTokens: 1 });
   });
 
   it('keeps going past EOS when stopAtEos is false', async () => {
-    const { tokens, result } = await collect((await helloModel()).generate([1], greedy({ maxTokens: 12, stopAtEos: false })));
+    const { tokens, result } = await collect(
+      (await helloModel()).generate([1], greedy({ maxTokens: 12, stopAtEos: false })),
+    );
     expect(tokens.length).toBe(12);
     expect(result.finishReason).toBe('length');
   });
@@ -75,25 +98,49 @@ describe('scripted generation', () => {
     const { tokens, result } = await collect(model.generate([1, 262], greedy()));
     expect(tokens.length).toBe(3); // positions 0..3: two prompt tokens, then 3 sampled (the last is never fed)
     expect(result).toEqual({ finishReason: 'length', promptTokens: 2, completionTokens: 3 });
-    await expect(collect(model.generate([1, 1, 1, 1, 1], greedy()))).rejects.toThrow(/context of 4/);
+    await expect(collect(model.generate([1, 1, 1, 1, 1], greedy()))).rejects.toThrow(
+      /context of 4/,
+    );
   });
 
   it('rejects prompts that are empty or outside the vocabulary', async () => {
     const model = await helloModel();
     await expect(collect(model.generate([], greedy()))).rejects.toThrow(/at least one token/);
-    await expect(collect(model.generate([1, 9999], greedy()))).rejects.toThrow(/outside the vocabulary/);
+    await expect(collect(model.generate([1, 9999], greedy()))).rejects.toThrow(
+      /outside the vocabulary/,
+    );
   });
 });
 
-const small: SyntheticShape = { dim: 32, hiddenDim: 64, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 400, seqLen: 64 };
+const small: SyntheticShape = {
+  dim: 32,
+  hiddenDim: 64,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  vocabSize: 400,
+  seqLen: 64,
+};
 
 async function randomModel(maxSessions?: number) {
-  return LlamaModel.fromLlama2c(await createNodeKernels(), syntheticLlama2cCheckpoint(small, 5), syntheticLlama2cTokenizer(400), { maxSessions });
+  return LlamaModel.fromLlama2c(
+    await createNodeKernels(),
+    syntheticLlama2cCheckpoint(small, 5),
+    syntheticLlama2cTokenizer(400),
+    { maxSessions },
+  );
 }
 
 describe('sampling, abort and sessions', () => {
-  const sampled = (seed?: number): GenerateOptions => ({ maxTokens: 30, temperature: 1, topP: 0.9, seed, stopAtEos: false });
-  const ids = async (model: LlamaModel, opts: GenerateOptions) => (await collect(model.generate([1, 300, 301], opts))).tokens.map((t) => t.id);
+  const sampled = (seed?: number): GenerateOptions => ({
+    maxTokens: 30,
+    temperature: 1,
+    topP: 0.9,
+    seed,
+    stopAtEos: false,
+  });
+  const ids = async (model: LlamaModel, opts: GenerateOptions) =>
+    (await collect(model.generate([1, 300, 301], opts))).tokens.map((t) => t.id);
 
   it('gives the same tokens for the same seed, and different ones for another', async () => {
     const model = await randomModel();
@@ -118,7 +165,10 @@ describe('sampling, abort and sessions', () => {
     }
     const pre = new AbortController();
     pre.abort();
-    expect((await collect(model.generate([1], { ...sampled(1), signal: pre.signal }))).result.finishReason).toBe('abort');
+    expect(
+      (await collect(model.generate([1], { ...sampled(1), signal: pre.signal }))).result
+        .finishReason,
+    ).toBe('abort');
   });
 
   it('reuses sessions, and makes requests beyond the cap wait (or abort while waiting)', async () => {
@@ -132,7 +182,11 @@ describe('sampling, abort and sessions', () => {
     const abort = new AbortController();
     const waiting = collect(model.generate([1], { ...sampled(7), signal: abort.signal }));
     abort.abort();
-    expect((await waiting).result).toEqual({ finishReason: 'abort', promptTokens: 1, completionTokens: 0 });
+    expect((await waiting).result).toEqual({
+      finishReason: 'abort',
+      promptTokens: 1,
+      completionTokens: 0,
+    });
     await first.return(undefined as never); // a consumer that stops early releases its session
     expect((await collect(model.generate([1], sampled(7)))).tokens.length).toBe(30);
     expect(model.sessionCount).toBe(1);

@@ -1,7 +1,7 @@
 // stories260K goldens from llama2.c run.c: exact token ids and stdout text, on every backend.
 import { describe, expect, it } from 'vitest';
 import { BOS_ID, LlamaModel, runcPrintable } from '../../engine/index';
-import { backends, collect, loadStories, type GoldenCase } from './helpers';
+import { backends, loadStories, type GoldenCase } from './helpers';
 
 const stories = loadStories();
 
@@ -9,7 +9,11 @@ const stories = loadStories();
 async function runLikeRunc(model: LlamaModel, c: GoldenCase) {
   const promptIds = model.tokenizer.encode(c.prompt, { bos: true, eos: false });
   const gen = model.generate(promptIds, {
-    maxTokens: c.steps - (promptIds.length - 1), temperature: c.temperature, topP: c.topp, seed: c.seed, stopAtEos: false,
+    maxTokens: c.steps - (promptIds.length - 1),
+    temperature: c.temperature,
+    topP: c.topp,
+    seed: c.seed,
+    stopAtEos: false,
   });
   const ids = [...promptIds];
   let completion = '';
@@ -18,7 +22,9 @@ async function runLikeRunc(model: LlamaModel, c: GoldenCase) {
     ids.push(token.id);
     completion += token.text;
   }
-  const printed = ids.slice(1).map((id, i) => runcPrintable(model.tokenizer.decodePiece(ids[i], id)));
+  const printed = ids
+    .slice(1)
+    .map((id, i) => runcPrintable(model.tokenizer.decodePiece(ids[i], id)));
   const stdout = new TextDecoder().decode(Buffer.concat([...printed, new Uint8Array([0x0a])]));
   return { promptIds, ids, stdout, completion };
 }
@@ -29,7 +35,11 @@ describe.skipIf(!stories)('stories260K goldens', () => {
       for (const c of stories!.cases) {
         const label = `${JSON.stringify(c.prompt)} t=${c.temperature}${c.seed === undefined ? '' : ` seed=${c.seed}`} steps=${c.steps}`;
         it(label, async () => {
-          const model = LlamaModel.fromLlama2c(await create(), stories!.checkpoint, stories!.tokenizer);
+          const model = LlamaModel.fromLlama2c(
+            await create(),
+            stories!.checkpoint,
+            stories!.tokenizer,
+          );
           const run = await runLikeRunc(model, c);
           expect(run.promptIds).toEqual(c.prompt_token_ids);
           expect(run.ids).toEqual(c.token_ids);

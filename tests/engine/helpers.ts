@@ -2,7 +2,14 @@
 // the kernel backends every golden runs on, and "scripted" models whose greedy output we choose.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { LlamaModel, llama2cFloatCount, llamaConfig, encodeLlama2cTokenizer, type GeneratedToken, type GenerationResult } from '../../engine/index';
+import {
+  LlamaModel,
+  llama2cFloatCount,
+  llamaConfig,
+  encodeLlama2cTokenizer,
+  type GeneratedToken,
+  type GenerationResult,
+} from '../../engine/index';
 import { createTsKernels } from '../../kernels-wasm/index';
 import { createNodeKernels } from '../../kernels-wasm/node';
 import type { KernelBackend } from '../../kernels-wasm/types';
@@ -81,11 +88,33 @@ export function scriptedPieces(extra: string[], vocabSize = 272): string[] {
  * → `end`, anything else → `end`. All layers are zero, so the residual is the one-hot embedding
  * and the (unshared) classifier row of the successor scores it.
  */
-export function scriptedModel(backend: KernelBackend, pieces: string[], script: number[], opts: { end?: number; seqLen?: number } = {}) {
+export function scriptedModel(
+  backend: KernelBackend,
+  pieces: string[],
+  script: number[],
+  opts: { end?: number; seqLen?: number } = {},
+) {
   const vocabSize = pieces.length;
-  const c = llamaConfig({ dim: vocabSize, hiddenDim: 16, nLayers: 1, nHeads: 8, nKvHeads: 8, vocabSize, seqLen: opts.seqLen ?? 64, sharedClassifier: false });
+  const c = llamaConfig({
+    dim: vocabSize,
+    hiddenDim: 16,
+    nLayers: 1,
+    nHeads: 8,
+    nKvHeads: 8,
+    vocabSize,
+    seqLen: opts.seqLen ?? 64,
+    sharedClassifier: false,
+  });
   const bytes = new Uint8Array(28 + llama2cFloatCount(c) * 4);
-  new Int32Array(bytes.buffer, 0, 7).set([c.dim, c.hiddenDim, c.nLayers, c.nHeads, c.nKvHeads, -vocabSize, c.seqLen]);
+  new Int32Array(bytes.buffer, 0, 7).set([
+    c.dim,
+    c.hiddenDim,
+    c.nLayers,
+    c.nHeads,
+    c.nKvHeads,
+    -vocabSize,
+    c.seqLen,
+  ]);
   const body = new Float32Array(bytes.buffer, 28);
   const d = c.dim;
   for (let t = 0; t < vocabSize; t++) body[t * d + t] = 1; // token embedding: one-hot

@@ -1,7 +1,13 @@
 // Batched prefill (matmul over chunks of prompt tokens) against one forward pass per token: the same
 // KV cache and last-position logits, in f32 and with quantized weights, across chunk boundaries.
 import { describe, expect, it } from 'vitest';
-import { allocSession, forward, syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer, type LlamaModel } from '../../engine/index';
+import {
+  allocSession,
+  forward,
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+  type LlamaModel,
+} from '../../engine/index';
 import { importLlama2c } from '../../engine/formats/import-llama2c';
 import { allocBatch, prefill, PREFILL_CHUNK } from '../../engine/prefill';
 import { createTsKernels } from '../../kernels-wasm/index';
@@ -9,7 +15,15 @@ import { createNodeKernels } from '../../kernels-wasm/node';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { nmse, throughModelDir } from './formats/helpers';
 
-const SHAPE = { dim: 96, hiddenDim: 256, nLayers: 2, nHeads: 6, nKvHeads: 2, vocabSize: 320, seqLen: 128 };
+const SHAPE = {
+  dim: 96,
+  hiddenDim: 256,
+  nLayers: 2,
+  nHeads: 6,
+  nKvHeads: 2,
+  vocabSize: 320,
+  seqLen: 128,
+};
 const PROMPT = Array.from({ length: 2 * PREFILL_CHUNK + 7 }, (_, i) => (i * 37 + 11) % 320);
 
 function internals(model: LlamaModel) {
@@ -24,7 +38,8 @@ function run(model: LlamaModel, batched: boolean) {
   const last = PROMPT.length - 1;
   if (batched) {
     const b = allocBatch(k, c);
-    for (let pos = 0; pos < last; pos += PREFILL_CHUNK) prefill(k, c, w, s, b, PROMPT.slice(pos, Math.min(last, pos + PREFILL_CHUNK)), pos);
+    for (let pos = 0; pos < last; pos += PREFILL_CHUNK)
+      prefill(k, c, w, s, b, PROMPT.slice(pos, Math.min(last, pos + PREFILL_CHUNK)), pos);
   } else {
     for (let pos = 0; pos < last; pos++) forward(k, c, w, s, PROMPT[pos], pos, false);
   }
@@ -35,7 +50,11 @@ function run(model: LlamaModel, batched: boolean) {
 }
 
 describe('batched prefill', () => {
-  const imported = () => importLlama2c(syntheticLlama2cCheckpoint(SHAPE, 13), syntheticLlama2cTokenizer(SHAPE.vocabSize));
+  const imported = () =>
+    importLlama2c(
+      syntheticLlama2cCheckpoint(SHAPE, 13),
+      syntheticLlama2cTokenizer(SHAPE.vocabSize),
+    );
 
   for (const [name, backend, quant, tolerance] of [
     ['wasm f32', createNodeKernels, 'f32', 1e-10],
@@ -56,7 +75,13 @@ describe('batched prefill', () => {
   it('generate() greedy tokens equal the token-by-token run on a long prompt', async () => {
     const { model } = await throughModelDir(await createNodeKernels(), imported(), 'q8');
     const tokens: number[] = [];
-    for await (const t of model.generate(PROMPT, { maxTokens: 12, temperature: 0, topP: 1, stopAtEos: false })) tokens.push(t.id);
+    for await (const t of model.generate(PROMPT, {
+      maxTokens: 12,
+      temperature: 0,
+      topP: 1,
+      stopAtEos: false,
+    }))
+      tokens.push(t.id);
     const { backend: k, weights: w } = internals(model);
     const s = allocSession(k, model.config);
     let logits = 0;

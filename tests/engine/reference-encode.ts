@@ -12,7 +12,7 @@ export function referenceEncode(tok: Llama2cTokenizer, text: string): number[] {
   const binary = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
   const tokens = [1];
   if (bytes.length > 0) tokens.push(lookup.get(' ')!);
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     let end = i + 1;
     while (end < bytes.length && (bytes[end] & 0xc0) === 0x80 && end - i < 4) end++;
     const id = lookup.get(binary(i, end));
@@ -49,4 +49,3 @@ function referenceLookup(tok: Llama2cTokenizer): Map<string, number> {
   }
   return lookup;
 }
-

@@ -11,7 +11,9 @@ describe('sampler', () => {
 
   it('takes the first maximum at temperature 0', () => {
     expect(argmax(Float32Array.from([0, 3, 1, 3]))).toBe(1);
-    expect(new Sampler(4, { temperature: 0, topP: 0.9 }).sample(Float32Array.from([0, 3, 1, 3]))).toBe(1);
+    expect(
+      new Sampler(4, { temperature: 0, topP: 0.9 }).sample(Float32Array.from([0, 3, 1, 3])),
+    ).toBe(1);
   });
 
   it('never samples outside the top-p nucleus and leaves the logits alone', () => {

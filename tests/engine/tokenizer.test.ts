@@ -2,7 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeLlama2cTokenizer, Llama2cTokenizer, runcPrintable, syntheticLlama2cTokenizer, TokenizerError } from '../../engine/index';
+import {
+  encodeLlama2cTokenizer,
+  Llama2cTokenizer,
+  runcPrintable,
+  syntheticLlama2cTokenizer,
+  TokenizerError,
+} from '../../engine/index';
 import { mulberry32 } from '../../engine/synthetic';
 import { findStories260k, sharedModelsDir } from '../../tools/paths';
 import { loadStories } from './helpers';
@@ -23,7 +29,8 @@ describe.skipIf(!stories)('tok512', () => {
   });
 
   it('encodes every golden prompt to its golden ids', () => {
-    for (const c of stories!.cases) expect(tok().encode(c.prompt, { bos: true, eos: false })).toEqual(c.prompt_token_ids);
+    for (const c of stories!.cases)
+      expect(tok().encode(c.prompt, { bos: true, eos: false })).toEqual(c.prompt_token_ids);
     expect(tok().encode('Once upon a time', { bos: true })).toEqual([1, 403, 407, 261, 378]);
   });
 
@@ -42,7 +49,10 @@ describe.skipIf(!stories)('tok512', () => {
     const t = tok();
     for (const c of stories!.cases) {
       const ids = c.token_ids;
-      const out = ids.slice(1).map((id, i) => text(runcPrintable(t.decodePiece(ids[i], id)))).join('');
+      const out = ids
+        .slice(1)
+        .map((id, i) => text(runcPrintable(t.decodePiece(ids[i], id))))
+        .join('');
       expect(out + '\n').toBe(c.output_text);
     }
   });
@@ -84,7 +94,10 @@ describe('synthetic tokenizer', () => {
   });
 });
 
-const WORDS = 'Once upon a time there was a little girl named Lily She loved to play the ball and the tree'.split(' ');
+const WORDS =
+  'Once upon a time there was a little girl named Lily She loved to play the ball and the tree'.split(
+    ' ',
+  );
 // One to four UTF-8 bytes each; some are vocabulary pieces, others fall back to bytes.
 const MULTIBYTE = ['é', 'ü', 'ï', 'Ω', 'ß', '中', '文', '€', '😀', '🦙', '\u0301'];
 
@@ -97,10 +110,16 @@ function randomText(random: () => number): string {
     () => '',
     () => Array.from({ length: count(120) }, ascii).join(''),
     () => Array.from({ length: count(40) }, () => pick(WORDS)).join(pick([' ', '  ', ', ', '\n'])),
-    () => Array.from({ length: count(60) }, () => (random() < 0.5 ? pick(MULTIBYTE) : ascii())).join(''),
+    () =>
+      Array.from({ length: count(60) }, () => (random() < 0.5 ? pick(MULTIBYTE) : ascii())).join(
+        '',
+      ),
     // Runs of one character or one word: many equal-scoring pairs, so the leftmost-first tie rule decides.
     () => pick(['a', 'aa', 'ab', ' ', 'the ', 'é', '🦙', 'Lily']).repeat(count(150)),
-    () => Array.from({ length: count(20) }, () => pick(['a', 'b', 'ab', 'ba', ' ']).repeat(1 + count(12))).join(''),
+    () =>
+      Array.from({ length: count(20) }, () =>
+        pick(['a', 'b', 'ab', 'ba', ' ']).repeat(1 + count(12)),
+      ).join(''),
   ];
   return pick(kinds)();
 }
@@ -120,32 +139,70 @@ describe('heap merge loop equals the quadratic run.c loop', () => {
     expectMatchesReference(Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000)), 2, 200);
   });
 
-  it('on a vocabulary of tied scores, with merges at or below run.c\'s -1e10 floor never taken', () => {
-    const bytePieces: [string, number][] = Array.from({ length: 256 }, (_, b) => [`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`, 0]);
+  it("on a vocabulary of tied scores, with merges at or below run.c's -1e10 floor never taken", () => {
+    const bytePieces: [string, number][] = Array.from({ length: 256 }, (_, b) => [
+      `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`,
+      0,
+    ]);
     const merges: [string, number][] = [
-      ['aa', 0], ['ab', 0], ['ba', 0], ['bb', -1], ['aaa', 0], ['aab', -1], ['abab', 0], ['aaaa', 0],
-      [' a', 0], [' ab', -1], ['  ', -1e10], ['bbb', -1e11], ['ba ', 0], ['a ', -1], ['é', 0], ['éé', 0],
+      ['aa', 0],
+      ['ab', 0],
+      ['ba', 0],
+      ['bb', -1],
+      ['aaa', 0],
+      ['aab', -1],
+      ['abab', 0],
+      ['aaaa', 0],
+      [' a', 0],
+      [' ab', -1],
+      ['  ', -1e10],
+      ['bbb', -1e11],
+      ['ba ', 0],
+      ['a ', -1],
+      ['é', 0],
+      ['éé', 0],
     ];
-    const pieces: [string, number][] = [['<unk>', 0], ['\n<s>\n', 0], ['\n</s>\n', 0], ...bytePieces, [' ', 0], ['a', 0], ['b', 0], ...merges];
+    const pieces: [string, number][] = [
+      ['<unk>', 0],
+      ['\n<s>\n', 0],
+      ['\n</s>\n', 0],
+      ...bytePieces,
+      [' ', 0],
+      ['a', 0],
+      ['b', 0],
+      ...merges,
+    ];
     const tok = Llama2cTokenizer.fromBytes(encodeLlama2cTokenizer(pieces));
     const random = mulberry32(3);
     for (let i = 0; i < 400; i++) {
-      const s = Array.from({ length: Math.floor(random() * 80) }, () => ['a', 'b', ' ', 'é', 'x'][Math.floor(random() * 5)]).join('');
+      const s = Array.from(
+        { length: Math.floor(random() * 80) },
+        () => ['a', 'b', ' ', 'é', 'x'][Math.floor(random() * 5)],
+      ).join('');
       expect(tok.encode(s, { bos: true }), JSON.stringify(s)).toEqual(referenceEncode(tok, s));
     }
-    expect(tok.encode('aaaa', { bos: false })).toEqual([tok.pieces.indexOf(' a'), tok.pieces.indexOf('aaa')]);
+    expect(tok.encode('aaaa', { bos: false })).toEqual([
+      tok.pieces.indexOf(' a'),
+      tok.pieces.indexOf('aaa'),
+    ]);
   });
 
   it('on a ~2000-token prompt', () => {
     const tok = Llama2cTokenizer.fromBytes(syntheticLlama2cTokenizer(32000));
-    const text = 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with ünïcode 🦙. '.repeat(40);
+    const text =
+      'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with ünïcode 🦙. '.repeat(
+        40,
+      );
     const ids = tok.encode(text, { bos: true });
     expect(ids.length).toBeGreaterThan(1500);
     expect(ids).toEqual(referenceEncode(tok, text));
   });
 
   const real = findStories260k();
-  if (!real && !process.env.CI) console.warn('skipping the tok512 property test: ../shared/models/tok512.bin is absent (set SHARED_MODELS_DIR)');
+  if (!real && !process.env.CI)
+    console.warn(
+      'skipping the tok512 property test: ../shared/models/tok512.bin is absent (set SHARED_MODELS_DIR)',
+    );
   it.skipIf(!real && !process.env.CI)('on the real tok512 tokenizer', () => {
     if (!real) throw new Error('CI must have ../shared/models (tok512.bin)');
     expectMatchesReference(Llama2cTokenizer.fromBytes(readFileSync(real.tokenizer), 512), 4, 600);
@@ -153,7 +210,8 @@ describe('heap merge loop equals the quadratic run.c loop', () => {
 
   // Not required under CI: no other test needs the Llama 2 tokenizer.
   const llama2 = resolve(sharedModelsDir, 'tokenizer.bin');
-  if (!existsSync(llama2)) console.warn(`skipping the Llama 2 tokenizer property test: ${llama2} is absent`);
+  if (!existsSync(llama2))
+    console.warn(`skipping the Llama 2 tokenizer property test: ${llama2} is absent`);
   it.skipIf(!existsSync(llama2))('on the real Llama 2 tokenizer.bin (32000 pieces)', () => {
     expectMatchesReference(Llama2cTokenizer.fromBytes(readFileSync(llama2), 32000), 5, 300);
   });

@@ -15,17 +15,20 @@ afterAll(() => {
 });
 
 describe.skipIf(!gpu)('WebGPU kernels vs the DeepSeek reference', () => {
-  it.each(gpuCases.filter((c) => c.test).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const prepared = await c.prepare(gpu!);
-    await submit(gpu!, prepared.encode);
-    const got = await prepared.read();
-    const want = prepared.reference();
-    for (const [name, ref] of Object.entries(want)) {
-      const out = got[name];
-      expect(Array.from(out).every(Number.isFinite), `${name} finite`).toBe(true);
-      const e = nmse(out, ref);
-      measured.push(`${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)}`);
-      expect(e, `${name} NMSE ${e.toExponential(2)} vs reference`).toBeLessThanOrEqual(c.nmse);
-    }
-  });
+  it.each(gpuCases.filter((c) => c.test).map((c) => [c.name, c] as const))(
+    '%s',
+    async (_name, c) => {
+      const prepared = await c.prepare(gpu!);
+      await submit(gpu!, prepared.encode);
+      const got = await prepared.read();
+      const want = prepared.reference();
+      for (const [name, ref] of Object.entries(want)) {
+        const out = got[name];
+        expect(Array.from(out).every(Number.isFinite), `${name} finite`).toBe(true);
+        const e = nmse(out, ref);
+        measured.push(`${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)}`);
+        expect(e, `${name} NMSE ${e.toExponential(2)} vs reference`).toBeLessThanOrEqual(c.nmse);
+      }
+    },
+  );
 });

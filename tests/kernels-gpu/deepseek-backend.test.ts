@@ -27,8 +27,18 @@ function referenceGreedy(weights: typeof fp8Weights, prompt: number[]): number[]
   return new DeepSeekReferenceModel(weights, { maxSeqLen: 64 }).generateGreedy(prompt, STEPS);
 }
 
-async function gpuGreedy(opts: Partial<GpuDeepSeekOptions>, prompt: number[]): Promise<{ tokens: number[]; first: Float32Array }> {
-  const backend = await GpuDeepSeekBackend.create(fp8Weights, { gpu: gpu!, maxSlots: 1, maxSeqLen: 64, maxStepTokens: 16, pageSize: 4, ...opts });
+async function gpuGreedy(
+  opts: Partial<GpuDeepSeekOptions>,
+  prompt: number[],
+): Promise<{ tokens: number[]; first: Float32Array }> {
+  const backend = await GpuDeepSeekBackend.create(fp8Weights, {
+    gpu: gpu!,
+    maxSlots: 1,
+    maxSeqLen: 64,
+    maxStepTokens: 16,
+    pageSize: 4,
+    ...opts,
+  });
   const slot = backend.allocate()!;
   let [logits] = await backend.step([{ slot, tokens: prompt, startPos: 0, wantLogits: true }]);
   const first = logits.slice();
@@ -36,7 +46,9 @@ async function gpuGreedy(opts: Partial<GpuDeepSeekOptions>, prompt: number[]): P
   for (let pos = prompt.length; ; pos++) {
     tokens.push(argmax(logits));
     if (tokens.length === STEPS) break;
-    [logits] = await backend.step([{ slot, tokens: [tokens[tokens.length - 1]], startPos: pos, wantLogits: true }]);
+    [logits] = await backend.step([
+      { slot, tokens: [tokens[tokens.length - 1]], startPos: pos, wantLogits: true },
+    ]);
   }
   backend.destroy();
   return { tokens, first };
@@ -46,7 +58,9 @@ describe.skipIf(!gpu)('WebGPU DeepSeek backend', () => {
   it('W8A8: greedy decoding equals the reference (gemm fp8) for 16 steps', async () => {
     const got = await gpuGreedy({ activations: 'fp8' }, prompts[0]);
     expect(got.tokens).toEqual(referenceGreedy(fp8Weights, prompts[0]));
-    const ref = Float64Array.from(new DeepSeekReferenceModel(fp8Weights, { maxSeqLen: 64 }).prefill(prompts[0]));
+    const ref = Float64Array.from(
+      new DeepSeekReferenceModel(fp8Weights, { maxSeqLen: 64 }).prefill(prompts[0]),
+    );
     const e = nmse(got.first, ref);
     console.log(`W8A8 prefill logits NMSE vs reference: ${e.toExponential(2)}`);
     expect(e).toBeLessThan(1e-10);
@@ -58,9 +72,23 @@ describe.skipIf(!gpu)('WebGPU DeepSeek backend', () => {
   });
 
   it('a batch of sequences at different positions, joining and leaving, equals the reference per sequence', async () => {
-    const backend = await GpuDeepSeekBackend.create(fp8Weights, { gpu: gpu!, activations: 'f32', maxSlots: 3, maxSeqLen: 64, maxStepTokens: 24, pageSize: 4, kvPages: 24 });
+    const backend = await GpuDeepSeekBackend.create(fp8Weights, {
+      gpu: gpu!,
+      activations: 'f32',
+      maxSlots: 3,
+      maxSeqLen: 64,
+      maxStepTokens: 24,
+      pageSize: 4,
+      kvPages: 24,
+    });
     console.log(`backend on ${backend.device}: ${(backend.gpuBytes / 2 ** 20).toFixed(1)} MiB`);
-    interface Run { prompt: number[]; slot: number; pos: number; out: number[]; next: number | null }
+    interface Run {
+      prompt: number[];
+      slot: number;
+      pos: number;
+      out: number[];
+      next: number | null;
+    }
     const runs: Run[] = [];
     const join = (i: number) => {
       const slot = backend.allocate();
@@ -72,7 +100,12 @@ describe.skipIf(!gpu)('WebGPU DeepSeek backend', () => {
     for (let step = 0; runs.some((r) => r.out.length < STEPS); step++) {
       if (step === 3) join(2); // joins a running batch with its whole prompt
       const active = runs.filter((r) => r.out.length < STEPS);
-      const batch = active.map((r) => ({ slot: r.slot, tokens: r.next === null ? r.prompt : [r.next], startPos: r.pos, wantLogits: true }));
+      const batch = active.map((r) => ({
+        slot: r.slot,
+        tokens: r.next === null ? r.prompt : [r.next],
+        startPos: r.pos,
+        wantLogits: true,
+      }));
       const logits = await backend.step(batch);
       active.forEach((r, i) => {
         r.pos += batch[i].tokens.length;
@@ -85,13 +118,22 @@ describe.skipIf(!gpu)('WebGPU DeepSeek backend', () => {
       });
     }
     expect(runs.length).toBe(4);
-    for (const r of runs) expect(r.out, `prompt [${r.prompt}]`).toEqual(referenceGreedy(f32Weights, r.prompt));
+    for (const r of runs)
+      expect(r.out, `prompt [${r.prompt}]`).toEqual(referenceGreedy(f32Weights, r.prompt));
     backend.destroy();
   });
 
   it('saved KV rows restored into another slot continue the sequence identically', async () => {
-    const backend = await GpuDeepSeekBackend.create(fp8Weights, { gpu: gpu!, activations: 'f32', maxSlots: 2, maxSeqLen: 64, maxStepTokens: 16, pageSize: 4 });
-    const a = backend.allocate()!, b = backend.allocate()!;
+    const backend = await GpuDeepSeekBackend.create(fp8Weights, {
+      gpu: gpu!,
+      activations: 'f32',
+      maxSlots: 2,
+      maxSeqLen: 64,
+      maxStepTokens: 16,
+      pageSize: 4,
+    });
+    const a = backend.allocate()!,
+      b = backend.allocate()!;
     const prompt = prompts[2];
     await backend.step([{ slot: a, tokens: prompt.slice(0, 6), startPos: 0, wantLogits: false }]);
     const saved = backend.saveKv(a, 0, 6);
@@ -105,12 +147,25 @@ describe.skipIf(!gpu)('WebGPU DeepSeek backend', () => {
   });
 
   it('rejects bad batches with readable errors', async () => {
-    const backend = await GpuDeepSeekBackend.create(fp8Weights, { gpu: gpu!, maxSlots: 1, maxSeqLen: 8, maxStepTokens: 4 });
+    const backend = await GpuDeepSeekBackend.create(fp8Weights, {
+      gpu: gpu!,
+      maxSlots: 1,
+      maxSeqLen: 8,
+      maxStepTokens: 4,
+    });
     const slot = backend.allocate()!;
-    await expect(backend.step([{ slot, tokens: [512], startPos: 0, wantLogits: true }])).rejects.toThrow(/token id 512 outside vocab/);
-    await expect(backend.step([{ slot: 5, tokens: [1], startPos: 0, wantLogits: true }])).rejects.toThrow(/slot 5 is not allocated/);
-    await expect(backend.step([{ slot, tokens: [1, 2], startPos: 7, wantLogits: true }])).rejects.toThrow(/positions 7..8 outside 0..7/);
-    await expect(backend.step([{ slot, tokens: [1, 2, 3, 4, 5], startPos: 0, wantLogits: true }])).rejects.toThrow(/more than 4 tokens/);
+    await expect(
+      backend.step([{ slot, tokens: [512], startPos: 0, wantLogits: true }]),
+    ).rejects.toThrow(/token id 512 outside vocab/);
+    await expect(
+      backend.step([{ slot: 5, tokens: [1], startPos: 0, wantLogits: true }]),
+    ).rejects.toThrow(/slot 5 is not allocated/);
+    await expect(
+      backend.step([{ slot, tokens: [1, 2], startPos: 7, wantLogits: true }]),
+    ).rejects.toThrow(/positions 7..8 outside 0..7/);
+    await expect(
+      backend.step([{ slot, tokens: [1, 2, 3, 4, 5], startPos: 0, wantLogits: true }]),
+    ).rejects.toThrow(/more than 4 tokens/);
     backend.destroy();
   });
 });

@@ -15,7 +15,8 @@ export function probeGpu(): Promise<GpuProbe> {
     (gpu) => ({ gpu, reason: null }),
     (err: unknown) => {
       const reason = err instanceof Error ? err.message : String(err);
-      if (process.env.CI) throw new Error(`CI must have a WebGPU adapter (tools/install-lavapipe.sh): ${reason}`);
+      if (process.env.CI)
+        throw new Error(`CI must have a WebGPU adapter (tools/install-lavapipe.sh): ${reason}`);
       console.warn(`WebGPU tests skipped: ${reason}`);
       return { gpu: null, reason };
     },
@@ -26,7 +27,11 @@ export function probeGpu(): Promise<GpuProbe> {
 export { describeGpu };
 
 /** A storage buffer with the values of `data` (f32 unless given as Uint32Array/Int32Array). */
-export function upload(gpu: Gpu, data: Float32Array | Uint32Array | Int32Array | Uint8Array, label = 'test'): GPUBuffer {
+export function upload(
+  gpu: Gpu,
+  data: Float32Array | Uint32Array | Int32Array | Uint8Array,
+  label = 'test',
+): GPUBuffer {
   return uploadBuffer(gpu, data, label);
 }
 

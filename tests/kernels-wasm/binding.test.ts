@@ -23,7 +23,9 @@ describe.each(backends)('%s backend', (_name, create) => {
 
   it('writes and reads back through views, and runs a matvec', async () => {
     const k = await create();
-    const w = k.alloc(6), x = k.alloc(3), out = k.alloc(2);
+    const w = k.alloc(6),
+      x = k.alloc(3),
+      out = k.alloc(2);
     k.write(w, new Float32Array([1, 2, 3, 4, 5, 6]));
     k.write(x, new Float32Array([1, 1, 2]));
     for (const ops of [k, k.scalar]) {

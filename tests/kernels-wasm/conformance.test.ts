@@ -18,12 +18,16 @@ for (const entry of backends) {
       const got = prepared.run(entry.ops(backend));
       for (const [name, want] of Object.entries(expected)) {
         expect(got[name].every(Number.isFinite), `${name} finite`).toBe(true);
-        expect(nmse(got[name], want), `${name} NMSE vs float64 reference`).toBeLessThanOrEqual(c.nmse);
+        expect(nmse(got[name], want), `${name} NMSE vs float64 reference`).toBeLessThanOrEqual(
+          c.nmse,
+        );
       }
       if (!entry.hasTwin) return;
       const twin = prepared.run(backend.scalar);
       for (const name of Object.keys(expected)) {
-        expect(nmse(got[name], twin[name]), `${name} NMSE vs scalar twin`).toBeLessThanOrEqual(c.nmse);
+        expect(nmse(got[name], twin[name]), `${name} NMSE vs scalar twin`).toBeLessThanOrEqual(
+          c.nmse,
+        );
       }
     });
   });

@@ -8,7 +8,8 @@ import { checkCase, familyOps } from '../ops/quant-table';
 
 for (const entry of backends) {
   let reason = await probe(entry);
-  if (!reason && !familyOps(deepSeekFamily, entry, await entry.create())) reason = `${entry.name} has no ${deepSeekFamily.name} ops`;
+  if (!reason && !familyOps(deepSeekFamily, entry, await entry.create()))
+    reason = `${entry.name} has no ${deepSeekFamily.name} ops`;
   if (reason) console.warn(`deepseek conformance: skipping backend ${entry.name}: ${reason}`);
 
   describe.skipIf(reason !== null)(`${entry.name} deepseek`, () => {
@@ -16,11 +17,18 @@ for (const entry of backends) {
       const b = await entry.create();
       const host = c.host();
       const prepared = host.place(b);
-      const { failures, got } = checkCase(host.checks(), prepared, familyOps(deepSeekFamily, entry, b)!);
+      const { failures, got } = checkCase(
+        host.checks(),
+        prepared,
+        familyOps(deepSeekFamily, entry, b)!,
+      );
       expect(failures).toEqual([]);
       if (!entry.hasTwin) return;
       const twin = prepared.run(deepSeekFamily.of(b)!.scalar);
-      for (const name of Object.keys(twin)) expect(nmse(got[name], twin[name]), `${name} vs scalar twin`).toBeLessThanOrEqual(c.twinNmse);
+      for (const name of Object.keys(twin))
+        expect(nmse(got[name], twin[name]), `${name} vs scalar twin`).toBeLessThanOrEqual(
+          c.twinNmse,
+        );
     });
   });
 }

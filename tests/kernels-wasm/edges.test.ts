@@ -5,7 +5,8 @@ import { backends, probe } from '../ops/backends';
 import { prng } from '../ops/harness';
 
 const rand = prng(7);
-const randomArray = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * (2 * rand() - 1));
+const randomArray = (n: number, scale = 1) =>
+  Float32Array.from({ length: n }, () => scale * (2 * rand() - 1));
 
 for (const entry of backends) {
   const reason = await probe(entry);
@@ -14,7 +15,9 @@ for (const entry of backends) {
       const b = await entry.create();
       const ops = entry.ops(b);
       for (const n of [1, 3, 7, 13, 67, 288]) {
-        const x = b.alloc(n), w = b.alloc(n), out = b.alloc(n);
+        const x = b.alloc(n),
+          w = b.alloc(n),
+          out = b.alloc(n);
         const xs = randomArray(n, 3);
         b.write(x, xs);
         b.write(w, randomArray(n));
@@ -24,34 +27,44 @@ for (const entry of backends) {
       }
     });
 
-    it.each([1, 2, 4])('attention over one position returns v exactly (GQA ratio %i)', async (ratio) => {
-      const b = await entry.create();
-      const ops = entry.ops(b);
-      const nKvHeads = 2, nHeads = nKvHeads * ratio;
-      for (const headDim of [3, 16, 21]) {
-        const kvDim = nKvHeads * headDim;
-        const q = b.alloc(nHeads * headDim), k = b.alloc(kvDim), v = b.alloc(kvDim);
-        const att = b.alloc(nHeads), out = b.alloc(nHeads * headDim);
-        const vs = randomArray(kvDim);
-        b.write(q, randomArray(nHeads * headDim));
-        b.write(k, randomArray(kvDim));
-        b.write(v, vs);
-        ops.attention(out, q, k, v, att, nHeads, nKvHeads, headDim, 1);
-        const got = b.f32(out, nHeads * headDim);
-        for (let h = 0; h < nHeads; h++) {
-          const kvh = Math.floor(h / ratio);
-          expect(got.subarray(h * headDim, (h + 1) * headDim)).toEqual(vs.subarray(kvh * headDim, (kvh + 1) * headDim));
+    it.each([1, 2, 4])(
+      'attention over one position returns v exactly (GQA ratio %i)',
+      async (ratio) => {
+        const b = await entry.create();
+        const ops = entry.ops(b);
+        const nKvHeads = 2,
+          nHeads = nKvHeads * ratio;
+        for (const headDim of [3, 16, 21]) {
+          const kvDim = nKvHeads * headDim;
+          const q = b.alloc(nHeads * headDim),
+            k = b.alloc(kvDim),
+            v = b.alloc(kvDim);
+          const att = b.alloc(nHeads),
+            out = b.alloc(nHeads * headDim);
+          const vs = randomArray(kvDim);
+          b.write(q, randomArray(nHeads * headDim));
+          b.write(k, randomArray(kvDim));
+          b.write(v, vs);
+          ops.attention(out, q, k, v, att, nHeads, nKvHeads, headDim, 1);
+          const got = b.f32(out, nHeads * headDim);
+          for (let h = 0; h < nHeads; h++) {
+            const kvh = Math.floor(h / ratio);
+            expect(got.subarray(h * headDim, (h + 1) * headDim)).toEqual(
+              vs.subarray(kvh * headDim, (kvh + 1) * headDim),
+            );
+          }
+          expect(Array.from(b.f32(att, nHeads))).toEqual(new Array(nHeads).fill(1));
         }
-        expect(Array.from(b.f32(att, nHeads))).toEqual(new Array(nHeads).fill(1));
-      }
-    });
+      },
+    );
 
     it('softmax of huge values neither overflows nor loses the ordering', async () => {
       const b = await entry.create();
       const ops = entry.ops(b);
       const values = [3e38, 1e4, 1e4 - 1, -1e4, 0, -3e38, 88, 89, -87.5, -104];
       for (const data of [values, values.map((v) => v / 1e34), new Array(13).fill(1e30)]) {
-        const n = data.length, x = b.alloc(n);
+        const n = data.length,
+          x = b.alloc(n);
         b.write(x, Float32Array.from(data));
         ops.softmax(x, n);
         const p = Array.from(b.f32(x, n));
@@ -65,13 +78,16 @@ for (const entry of backends) {
       const b = await entry.create();
       const ops = entry.ops(b);
       const as = [-1000, -100, -90, 90, 100, 1000, -3e38, 3e38];
-      const a = b.alloc(as.length), g = b.alloc(as.length);
+      const a = b.alloc(as.length),
+        g = b.alloc(as.length);
       b.write(a, Float32Array.from(as));
       b.write(g, new Float32Array(as.length).fill(0.5));
       ops.swiglu(a, g, as.length);
       const got = Array.from(b.f32(a, as.length));
       const want = as.map((v) => (v < 0 ? 0 : v * 0.5)); // silu(a) -> 0 (a << 0), a (a >> 0)
-      got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]))));
+      got.forEach((v, i) =>
+        expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[i]))),
+      );
     });
   });
 }

@@ -8,7 +8,8 @@ import { nmse } from '../ops/harness';
 
 for (const entry of backends) {
   let reason = await probe(entry);
-  if (!reason && !familyOps(quantFamily, entry, await entry.create())) reason = `${entry.name} has no ${quantFamily.name} ops`;
+  if (!reason && !familyOps(quantFamily, entry, await entry.create()))
+    reason = `${entry.name} has no ${quantFamily.name} ops`;
   if (reason) console.warn(`quant conformance: skipping backend ${entry.name}: ${reason}`);
 
   describe.skipIf(reason !== null)(`${entry.name} quant`, () => {
@@ -16,11 +17,18 @@ for (const entry of backends) {
       const b = await entry.create();
       const host = c.host();
       const prepared = host.place(b);
-      const { failures, got } = checkCase(host.checks(), prepared, familyOps(quantFamily, entry, b)!);
+      const { failures, got } = checkCase(
+        host.checks(),
+        prepared,
+        familyOps(quantFamily, entry, b)!,
+      );
       expect(failures).toEqual([]);
       if (!entry.hasTwin) return;
       const twin = prepared.run(quantFamily.of(b)!.scalar);
-      for (const name of Object.keys(twin)) expect(nmse(got[name], twin[name]), `${name} vs scalar twin`).toBeLessThanOrEqual(c.twinNmse);
+      for (const name of Object.keys(twin))
+        expect(nmse(got[name], twin[name]), `${name} vs scalar twin`).toBeLessThanOrEqual(
+          c.twinNmse,
+        );
     });
   });
 }

@@ -5,27 +5,45 @@ import { expect, it } from 'vitest';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { RELAXED_Q8_SHAPES, runRelaxedQ8Cases } from '../ops/quant-relaxed-cases';
 
-const bytes = readFileSync(new URL('../../kernels-wasm/build/kernels-relaxed.wasm', import.meta.url));
+const bytes = readFileSync(
+  new URL('../../kernels-wasm/build/kernels-relaxed.wasm', import.meta.url),
+);
 const supported = WebAssembly.validate(bytes);
 
-it.skipIf(!supported)('relaxed-SIMD Q8_0 matvec: bit-identical to matvec_q8_0, close to the scalar twin', async () => {
-  const results = await runRelaxedQ8Cases(new WebAssembly.Module(bytes));
-  expect(results.length).toBe(RELAXED_Q8_SHAPES.length);
-  for (const r of results) {
-    expect(r.bitDiffs, r.shape).toBe(0);
-    expect(r.twinErr, r.shape).toBeLessThan(1e-5);
-    expect(r.nonZero, r.shape).toBe(true);
-  }
-});
+it.skipIf(!supported)(
+  'relaxed-SIMD Q8_0 matvec: bit-identical to matvec_q8_0, close to the scalar twin',
+  async () => {
+    const results = await runRelaxedQ8Cases(new WebAssembly.Module(bytes));
+    expect(results.length).toBe(RELAXED_Q8_SHAPES.length);
+    for (const r of results) {
+      expect(r.bitDiffs, r.shape).toBe(0);
+      expect(r.twinErr, r.shape).toBeLessThan(1e-5);
+      expect(r.nonZero, r.shape).toBe(true);
+    }
+  },
+);
 
-it.skipIf(!supported)('createWasmKernels binds matvecQ8 to the relaxed kernel and keeps the scalar twin', async () => {
-  const k = await createWasmKernels(new WebAssembly.Module(bytes));
-  const rows = 5, cols = 70, kk = 96;
-  const w = k.alloc(rows * kk / 4), d = k.alloc(rows * 3), x = k.alloc(cols), xq = k.alloc(2 * kk), a = k.alloc(rows), b = k.alloc(rows);
-  k.bytes!(w, rows * kk).forEach((_, i, arr) => (arr[i] = (i * 37) & 255));
-  new Uint16Array(k.bytes!(d, rows * 6).buffer, d, rows * 3).fill(0x3c00);
-  k.write(x, Float32Array.from({ length: cols }, (_, i) => Math.sin(i)));
-  k.quant!.matvecQ8(a, w, d, x, xq, rows, cols);
-  k.quant!.scalar.matvecQ8(b, w, d, x, xq, rows, cols);
-  for (let r = 0; r < rows; r++) expect(k.f32(a, rows)[r]).toBeCloseTo(k.f32(b, rows)[r], 3);
-});
+it.skipIf(!supported)(
+  'createWasmKernels binds matvecQ8 to the relaxed kernel and keeps the scalar twin',
+  async () => {
+    const k = await createWasmKernels(new WebAssembly.Module(bytes));
+    const rows = 5,
+      cols = 70,
+      kk = 96;
+    const w = k.alloc((rows * kk) / 4),
+      d = k.alloc(rows * 3),
+      x = k.alloc(cols),
+      xq = k.alloc(2 * kk),
+      a = k.alloc(rows),
+      b = k.alloc(rows);
+    k.bytes!(w, rows * kk).forEach((_, i, arr) => (arr[i] = (i * 37) & 255));
+    new Uint16Array(k.bytes!(d, rows * 6).buffer, d, rows * 3).fill(0x3c00);
+    k.write(
+      x,
+      Float32Array.from({ length: cols }, (_, i) => Math.sin(i)),
+    );
+    k.quant!.matvecQ8(a, w, d, x, xq, rows, cols);
+    k.quant!.scalar.matvecQ8(b, w, d, x, xq, rows, cols);
+    for (let r = 0; r < rows; r++) expect(k.f32(a, rows)[r]).toBeCloseTo(k.f32(b, rows)[r], 3);
+  },
+);

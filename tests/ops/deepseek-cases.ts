@@ -2,24 +2,78 @@
 // head counts and widths, one position and many, every router method, MoE batches where some experts get
 // no token and some get several, ragged FP8 blocks in the expert MLPs.
 import { deepSeekKit, type DeepSeekKit } from '../../engine/deepseek/wasm-linear';
-import { DS_NMSE, mlaSpec, moeSpec, ropeSpec, routeSpec, type MoeShape, type RouteShape } from './deepseek-specs';
+import {
+  DS_NMSE,
+  mlaSpec,
+  moeSpec,
+  ropeSpec,
+  routeSpec,
+  type MoeShape,
+  type RouteShape,
+} from './deepseek-specs';
 import { extCase, type ExtCase, type OpFamily } from './quant-table';
 
 export const deepSeekFamily: OpFamily<DeepSeekKit> = {
   name: 'deepseek',
-  of: (b) => (b.quant && b.deepseek && b.bytes ? { main: deepSeekKit(b, 'simd'), scalar: deepSeekKit(b, 'scalar') } : undefined),
+  of: (b) =>
+    b.quant && b.deepseek && b.bytes
+      ? { main: deepSeekKit(b, 'simd'), scalar: deepSeekKit(b, 'scalar') }
+      : undefined,
 };
 
 const route = (s: Partial<RouteShape>) =>
-  extCase<DeepSeekKit, RouteShape, never>('moeRoute', routeSpec as never, { experts: 16, topK: 4, nGroup: 4, topkGroup: 2, method: 'noaux_tc', scoring: 'sigmoid', tokens: 9, ...s }, 0);
+  extCase<DeepSeekKit, RouteShape, never>(
+    'moeRoute',
+    routeSpec as never,
+    {
+      experts: 16,
+      topK: 4,
+      nGroup: 4,
+      topkGroup: 2,
+      method: 'noaux_tc',
+      scoring: 'sigmoid',
+      tokens: 9,
+      ...s,
+    },
+    0,
+  );
 const moe = (s: Partial<MoeShape>, bench = false) =>
-  extCase<DeepSeekKit, MoeShape, never>('moe', moeSpec as never, { hidden: 64, inter: 48, experts: 8, topK: 2, nGroup: 4, topkGroup: 2, shared: true, tokens: 5, block: 32, ...s }, DS_NMSE, bench);
+  extCase<DeepSeekKit, MoeShape, never>(
+    'moe',
+    moeSpec as never,
+    {
+      hidden: 64,
+      inter: 48,
+      experts: 8,
+      topK: 2,
+      nGroup: 4,
+      topkGroup: 2,
+      shared: true,
+      tokens: 5,
+      block: 32,
+      ...s,
+    },
+    DS_NMSE,
+    bench,
+  );
 
 export const deepSeekCases: ExtCase<DeepSeekKit>[] = [
   ...[
-    [1, 4, 2, 4, 8, 1], [3, 5, 6, 7, 13, 3], [4, 64, 32, 64, 64, 17], [2, 16, 8, 24, 67, 64], [16, 128, 64, 128, 512, 33],
-  ].map(([heads, nope, rope, v, latent, nPos]) => extCase('mlaAttention', mlaSpec, { heads, nope, rope, v, latent, nPos }, DS_NMSE)),
-  extCase('mlaAttention', mlaSpec, { heads: 16, nope: 128, rope: 64, v: 128, latent: 512, nPos: 1024 }, DS_NMSE, true),
+    [1, 4, 2, 4, 8, 1],
+    [3, 5, 6, 7, 13, 3],
+    [4, 64, 32, 64, 64, 17],
+    [2, 16, 8, 24, 67, 64],
+    [16, 128, 64, 128, 512, 33],
+  ].map(([heads, nope, rope, v, latent, nPos]) =>
+    extCase('mlaAttention', mlaSpec, { heads, nope, rope, v, latent, nPos }, DS_NMSE),
+  ),
+  extCase(
+    'mlaAttention',
+    mlaSpec,
+    { heads: 16, nope: 128, rope: 64, v: 128, latent: 512, nPos: 1024 },
+    DS_NMSE,
+    true,
+  ),
 
   route({}),
   route({ method: 'group_limited_greedy' }),
@@ -33,6 +87,12 @@ export const deepSeekCases: ExtCase<DeepSeekKit>[] = [
   moe({ tokens: 33, experts: 16, topK: 4, shared: false }),
   moe({ tokens: 64, hidden: 256, inter: 128, experts: 16, topK: 4, block: 128 }, true), // the synthetic model's MoE layer
 
-  ...[[1, 2, 2, 0], [4, 96, 32, 7], [5, 13, 6, 100], [128, 192, 64, 4095]].map(([count, stride, dim, pos]) =>
-    extCase('ropePairs', ropeSpec, { count, stride, dim, pos }, 0)),
+  ...[
+    [1, 2, 2, 0],
+    [4, 96, 32, 7],
+    [5, 13, 6, 100],
+    [128, 192, 64, 4095],
+  ].map(([count, stride, dim, pos]) =>
+    extCase('ropePairs', ropeSpec, { count, stride, dim, pos }, 0),
+  ),
 ];

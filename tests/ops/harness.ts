@@ -10,8 +10,10 @@ export { prng };
 
 /** Normalized mean squared error, Σ(a-b)² / Σb² (ggml test-backend-ops). */
 export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
-  let err = 0, norm = 0;
+  if (actual.length !== expected.length)
+    throw new Error(`length ${actual.length} != ${expected.length}`);
+  let err = 0,
+    norm = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = actual[i] - expected[i];
     err += d * d;
@@ -34,7 +36,10 @@ export function caseInputs(c: OpCase, seed = 1): Record<string, Float32Array> {
   return inputs;
 }
 
-export function caseReference(c: OpCase, inputs: Record<string, Float32Array>): Record<string, Float64Array> {
+export function caseReference(
+  c: OpCase,
+  inputs: Record<string, Float32Array>,
+): Record<string, Float64Array> {
   return specOf(c).reference(inputs, c.shape);
 }
 
@@ -46,7 +51,11 @@ export interface PreparedCase {
   invoke(ops: KernelOps): void;
 }
 
-export function prepareCase(backend: KernelBackend, c: OpCase, inputs: Record<string, Float32Array>): PreparedCase {
+export function prepareCase(
+  backend: KernelBackend,
+  c: OpCase,
+  inputs: Record<string, Float32Array>,
+): PreparedCase {
   const spec = specOf(c);
   const ptrs: Record<string, number> = {};
   for (const [name, data] of Object.entries(inputs)) ptrs[name] = backend.alloc(data.length);
@@ -56,7 +65,9 @@ export function prepareCase(backend: KernelBackend, c: OpCase, inputs: Record<st
     run(ops) {
       for (const [name, data] of Object.entries(inputs)) backend.write(ptrs[name], data);
       spec.invoke(ops, ptrs, c.shape);
-      return Object.fromEntries(outputs.map((o) => [o.name, backend.f32(ptrs[o.name], o.len).slice()]));
+      return Object.fromEntries(
+        outputs.map((o) => [o.name, backend.f32(ptrs[o.name], o.len).slice()]),
+      );
     },
     invoke: (ops) => spec.invoke(ops, ptrs, c.shape),
   };

@@ -5,28 +5,77 @@ import type { QuantOps } from '../../kernels-wasm/types';
 import { extCase, type ExtCase, type OpFamily } from './quant-table';
 import { F32_DOTS, quantSpecs } from './quant-specs';
 
-export const quantFamily: OpFamily<QuantOps> = { name: 'quant', of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar } };
+export const quantFamily: OpFamily<QuantOps> = {
+  name: 'quant',
+  of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar },
+};
 
-const fp8 = (rows: number, cols: number, n: number, bench = false, br = 128, bc = 128, xMax?: number) =>
-  extCase(n === 1 ? 'matvecFp8' : 'matmulFp8', n === 1 ? quantSpecs.matvecFp8 : quantSpecs.matmulFp8,
-    xMax ? { rows, cols, n, br, bc, xMax } : { rows, cols, n, br, bc }, F32_DOTS, bench);
+const fp8 = (
+  rows: number,
+  cols: number,
+  n: number,
+  bench = false,
+  br = 128,
+  bc = 128,
+  xMax?: number,
+) =>
+  extCase(
+    n === 1 ? 'matvecFp8' : 'matmulFp8',
+    n === 1 ? quantSpecs.matvecFp8 : quantSpecs.matmulFp8,
+    xMax ? { rows, cols, n, br, bc, xMax } : { rows, cols, n, br, bc },
+    F32_DOTS,
+    bench,
+  );
 
 const intCases = (q: 'Q8' | 'Q4') => [
-  ...[[1, 1], [3, 7], [13, 67], [67, 13], [5, 32], [7, 33], [172, 288], [33, 1000], [2, 4099]].map(([rows, cols]) =>
-    extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1 }, F32_DOTS)),
+  ...[
+    [1, 1],
+    [3, 7],
+    [13, 67],
+    [67, 13],
+    [5, 32],
+    [7, 33],
+    [172, 288],
+    [33, 1000],
+    [2, 4099],
+  ].map(([rows, cols]) =>
+    extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1 }, F32_DOTS),
+  ),
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
   extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
-  ...[[1, 1, 2], [7, 33, 3], [13, 67, 5], [67, 13, 2], [172, 288, 7], [9, 4099, 4], [33, 3000, 97],
+  ...[
+    [1, 1, 2],
+    [7, 33, 3],
+    [13, 67, 5],
+    [67, 13, 2],
+    [172, 288, 7],
+    [9, 4099, 4],
+    [33, 3000, 97],
     // the 2-row × 16/8/4-token tiles and every tail: 31 = 16 + 8 + 4 + 2 + 1 tokens, 15 = 8 + 4 + 2 + 1, 14 = 8 + 4 + 2, odd rows
-    [6, 45, 15], [5, 100, 14], [4, 64, 8], [3, 70, 31], [2, 32, 16]].map(([rows, cols, n]) =>
-    extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS)),
+    [6, 45, 15],
+    [5, 100, 14],
+    [4, 64, 8],
+    [3, 70, 31],
+    [2, 32, 16],
+  ].map(([rows, cols, n]) =>
+    extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS),
+  ),
   extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
 ];
 
 export const quantCases: ExtCase<QuantOps>[] = [
   ...intCases('Q8'),
   ...intCases('Q4'),
-  ...[[1, 1], [3, 7], [13, 67], [67, 13], [5, 16], [129, 130], [200, 300], [33, 1000]].map(([r, c]) => fp8(r, c, 1)),
+  ...[
+    [1, 1],
+    [3, 7],
+    [13, 67],
+    [67, 13],
+    [5, 16],
+    [129, 130],
+    [200, 300],
+    [33, 1000],
+  ].map(([r, c]) => fp8(r, c, 1)),
   fp8(13, 67, 1, false, 16, 32), // smaller blocks, 67 = 2 blocks + a ragged one
   fp8(40, 100, 1, false, 7, 24), // blocks that are not multiples of 16: a scalar tail in every block
   // The matvec's unfolded path: |x| · scale ≥ 128 (x · scale · 2^120 could overflow), and cols past the fold buffer.
@@ -35,6 +84,14 @@ export const quantCases: ExtCase<QuantOps>[] = [
   fp8(3, 9000, 1),
   fp8(2048, 2048, 1, true),
   fp8(2048, 7168, 1, true),
-  ...[[1, 1, 2], [7, 3, 3], [13, 67, 4], [67, 13, 5], [129, 130, 7], [200, 300, 16], [9, 3000, 97]].map(([r, c, n]) => fp8(r, c, n)),
+  ...[
+    [1, 1, 2],
+    [7, 3, 3],
+    [13, 67, 4],
+    [67, 13, 5],
+    [129, 130, 7],
+    [200, 300, 16],
+    [9, 3000, 97],
+  ].map(([r, c, n]) => fp8(r, c, n)),
   fp8(768, 768, 32, true),
 ];

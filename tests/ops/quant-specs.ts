@@ -4,7 +4,15 @@
 // activation quantization, ~1e-5), and against dequantized W · dequantized int8 x (the kernel's own
 // integer math: only f32 rounding remains).
 import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
-import { dequantize, paddedCols, quantScratchBytes, quantizeActivations, quantizeQ4_0, quantizeQ8_0, type QuantWeight } from '../../kernels-wasm/quant';
+import {
+  dequantize,
+  paddedCols,
+  quantScratchBytes,
+  quantizeActivations,
+  quantizeQ4_0,
+  quantizeQ8_0,
+  type QuantWeight,
+} from '../../kernels-wasm/quant';
 import type { QuantOps } from '../../kernels-wasm/types';
 import { refMatmul } from './reference';
 import { placeBytes, placeF32, uniform, type ExtCheck, type ExtSpec } from './quant-table';
@@ -42,31 +50,55 @@ function int8MathReference(wd: Float64Array, x: Float32Array, s: QuantShape): Fl
   return refMatmul(wd, xd, s.rows, s.cols, s.n);
 }
 
-function quantSpec(kind: 'q8_0' | 'q4_0', op: keyof QuantOps): ExtSpec<QuantOps, QuantShape, QuantHost> {
+function quantSpec(
+  kind: 'q8_0' | 'q4_0',
+  op: keyof QuantOps,
+): ExtSpec<QuantOps, QuantShape, QuantHost> {
   const quantize = kind === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0;
   return {
-    setup: (s, rand) => ({ w: quantize(uniform(rand, s.rows * s.cols), s.rows, s.cols), x: uniform(rand, s.n * s.cols) }),
+    setup: (s, rand) => ({
+      w: quantize(uniform(rand, s.rows * s.cols), s.rows, s.cols),
+      x: uniform(rand, s.n * s.cols),
+    }),
     checks(h, s): ExtCheck[] {
       const wd = dequantize(h.w);
       return [
-        { output: 'out', label: 'vs float64 dequantized W · x', want: refMatmul(wd, h.x, s.rows, s.cols, s.n), nmse: INT8_ACTIVATIONS },
-        { output: 'out', label: 'vs float64 of the int8-activation math', want: int8MathReference(wd, h.x, s), nmse: F32_DOTS },
+        {
+          output: 'out',
+          label: 'vs float64 dequantized W · x',
+          want: refMatmul(wd, h.x, s.rows, s.cols, s.n),
+          nmse: INT8_ACTIVATIONS,
+        },
+        {
+          output: 'out',
+          label: 'vs float64 of the int8-activation math',
+          want: int8MathReference(wd, h.x, s),
+          nmse: F32_DOTS,
+        },
       ];
     },
     place(b, h, s) {
       const ptrs = {
-        w: placeBytes(b, h.w.q), d: placeBytes(b, h.w.d), x: placeF32(b, h.x),
-        xq: b.alloc(quantScratchBytes(s.cols, s.n) / 4), out: b.alloc(s.n * s.rows),
+        w: placeBytes(b, h.w.q),
+        d: placeBytes(b, h.w.d),
+        x: placeF32(b, h.x),
+        xq: b.alloc(quantScratchBytes(s.cols, s.n) / 4),
+        out: b.alloc(s.n * s.rows),
       };
       return { ptrs, outputs: { out: s.n * s.rows }, reset: () => b.write(ptrs.x, h.x) };
     },
     invoke(o, p, s) {
       if (op === 'matvecQ8' || op === 'matvecQ4') o[op](p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols);
-      else if (op === 'matmulQ8' || op === 'matmulQ4') o[op](p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols, s.n);
+      else if (op === 'matmulQ8' || op === 'matmulQ4')
+        o[op](p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols, s.n);
     },
     cost(s) {
-      const k = paddedCols(s.cols), codes = kind === 'q8_0' ? k : k / 2;
-      return { flops: 2 * s.n * s.rows * s.cols, bytes: s.rows * (codes + (k / 32) * 2) + 4 * s.n * (s.cols + s.rows) };
+      const k = paddedCols(s.cols),
+        codes = kind === 'q8_0' ? k : k / 2;
+      return {
+        flops: 2 * s.n * s.rows * s.cols,
+        bytes: s.rows * (codes + (k / 32) * 2) + 4 * s.n * (s.cols + s.rows),
+      };
     },
   };
 }
@@ -81,17 +113,33 @@ function fp8Spec(op: 'matvecFp8' | 'matmulFp8'): ExtSpec<QuantOps, Fp8Shape, Fp8
   return {
     setup(s, rand) {
       // Normal-ish weights (sum of uniforms) with a few outliers, so blocks use the whole E4M3 range.
-      const w = Float32Array.from({ length: s.rows * s.cols }, () => (rand() + rand() + rand() - 1.5) * (rand() < 0.01 ? 20 : 1));
-      return { ...quantizeWeightFp8(w, s.rows, s.cols, [s.br, s.bc]), x: uniform(rand, s.n * s.cols, -(s.xMax ?? 2), s.xMax ?? 2) };
+      const w = Float32Array.from(
+        { length: s.rows * s.cols },
+        () => (rand() + rand() + rand() - 1.5) * (rand() < 0.01 ? 20 : 1),
+      );
+      return {
+        ...quantizeWeightFp8(w, s.rows, s.cols, [s.br, s.bc]),
+        x: uniform(rand, s.n * s.cols, -(s.xMax ?? 2), s.xMax ?? 2),
+      };
     },
     checks(h, s) {
       const wd = dequantizeWeightFp8(h, s.rows, s.cols, [s.br, s.bc]);
-      return [{ output: 'out', label: 'vs float64 dequantized W · x', want: refMatmul(wd, h.x, s.rows, s.cols, s.n), nmse: F32_DOTS }];
+      return [
+        {
+          output: 'out',
+          label: 'vs float64 dequantized W · x',
+          want: refMatmul(wd, h.x, s.rows, s.cols, s.n),
+          nmse: F32_DOTS,
+        },
+      ];
     },
     place(b, h, s) {
       const ptrs = {
-        w: placeBytes(b, h.q), s: placeF32(b, h.scaleInv), x: placeF32(b, h.x),
-        scratch: b.alloc(4 * s.cols), out: b.alloc(s.n * s.rows),
+        w: placeBytes(b, h.q),
+        s: placeF32(b, h.scaleInv),
+        x: placeF32(b, h.x),
+        scratch: b.alloc(4 * s.cols),
+        out: b.alloc(s.n * s.rows),
       };
       return { ptrs, outputs: { out: s.n * s.rows }, reset: () => b.write(ptrs.x, h.x) };
     },
@@ -101,7 +149,10 @@ function fp8Spec(op: 'matvecFp8' | 'matmulFp8'): ExtSpec<QuantOps, Fp8Shape, Fp8
     },
     cost(s) {
       const scales = Math.ceil(s.rows / s.br) * Math.ceil(s.cols / s.bc);
-      return { flops: 2 * s.n * s.rows * s.cols, bytes: s.rows * s.cols + 4 * scales + 4 * s.n * (s.cols + s.rows) };
+      return {
+        flops: 2 * s.n * s.rows * s.cols,
+        bytes: s.rows * s.cols + 4 * scales + 4 * s.n * (s.cols + s.rows),
+      };
     },
   };
 }

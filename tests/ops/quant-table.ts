@@ -58,12 +58,23 @@ export interface ExtPrepared<Ops> {
 }
 
 export function extCase<Ops, S extends object, H>(
-  op: string, spec: ExtSpec<Ops, S, H>, shape: S, twinNmse: number, bench = false,
+  op: string,
+  spec: ExtSpec<Ops, S, H>,
+  shape: S,
+  twinNmse: number,
+  bench = false,
 ): ExtCase<Ops> {
   const { flops, bytes } = spec.cost(shape);
-  const dims = Object.entries(shape).map(([k, v]) => `${k}=${v}`).join(' ');
+  const dims = Object.entries(shape)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return {
-    op, name: `${op} ${dims}`, twinNmse, flops, bytes, bench,
+    op,
+    name: `${op} ${dims}`,
+    twinNmse,
+    flops,
+    bytes,
+    bench,
     host(seed = 1) {
       const host = spec.setup(shape, prng(seed));
       return {
@@ -75,7 +86,12 @@ export function extCase<Ops, S extends object, H>(
               placed.reset();
               spec.invoke(ops, placed.ptrs, shape);
               if (placed.read) return placed.read();
-              return Object.fromEntries(Object.entries(placed.outputs).map(([n, len]) => [n, b.f32(placed.ptrs[n], len).slice()]));
+              return Object.fromEntries(
+                Object.entries(placed.outputs).map(([n, len]) => [
+                  n,
+                  b.f32(placed.ptrs[n], len).slice(),
+                ]),
+              );
             },
             invoke: (ops) => spec.invoke(ops, placed.ptrs, shape),
           };
@@ -92,7 +108,11 @@ export interface OpFamily<Ops> {
 }
 
 /** Which set a backend entry measures: its scalar twins when the entry measures `backend.scalar`. */
-export function familyOps<Ops>(family: OpFamily<Ops>, entry: BackendEntry, b: KernelBackend): Ops | null {
+export function familyOps<Ops>(
+  family: OpFamily<Ops>,
+  entry: BackendEntry,
+  b: KernelBackend,
+): Ops | null {
   const set = family.of(b);
   if (!set) return null;
   return entry.ops(b) === b.scalar ? set.scalar : set.main;
@@ -100,16 +120,20 @@ export function familyOps<Ops>(family: OpFamily<Ops>, entry: BackendEntry, b: Ke
 
 /** Runs a case's checks on one op set; returns failures as readable lines (empty: pass). */
 export function checkCase<Ops>(
-  checks: ExtCheck[], prepared: ExtPrepared<Ops>, ops: Ops,
+  checks: ExtCheck[],
+  prepared: ExtPrepared<Ops>,
+  ops: Ops,
 ): { failures: string[]; got: Record<string, Float32Array>; errors: Record<string, number> } {
   const got = prepared.run(ops);
-  const failures: string[] = [], errors: Record<string, number> = {};
+  const failures: string[] = [],
+    errors: Record<string, number> = {};
   for (const c of checks) {
     const g = got[c.output];
     if (!g.every(Number.isFinite)) failures.push(`${c.output}: not finite`);
     const e = nmse(g, c.want);
     errors[`${c.output} ${c.label}`] = e;
-    if (!(e <= c.nmse)) failures.push(`${c.output} NMSE ${c.label}: ${e.toExponential(2)} > ${c.nmse}`);
+    if (!(e <= c.nmse))
+      failures.push(`${c.output} NMSE ${c.label}: ${e.toExponential(2)} > ${c.nmse}`);
   }
   return { failures, got, errors };
 }

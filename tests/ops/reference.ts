@@ -26,12 +26,20 @@ export function refRmsnorm(x: Arr, weight: Arr, n: number, eps: number): Float64
 }
 
 /** Rotates pairs (2i, 2i+1) of each of `heads` vectors by pos * theta^(-2i/headDim). */
-export function refRope(v: Arr, heads: number, headDim: number, pos: number, theta: number): Float64Array {
+export function refRope(
+  v: Arr,
+  heads: number,
+  headDim: number,
+  pos: number,
+  theta: number,
+): Float64Array {
   const out = Float64Array.from(v as ArrayLike<number>);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < headDim; i += 2) {
       const angle = pos * Math.pow(theta, -i / headDim);
-      const c = Math.cos(angle), s = Math.sin(angle), p = h * headDim + i;
+      const c = Math.cos(angle),
+        s = Math.sin(angle),
+        p = h * headDim + i;
       out[p] = v[p] * c - v[p + 1] * s;
       out[p + 1] = v[p] * s + v[p + 1] * c;
     }
@@ -64,7 +72,8 @@ export interface AttentionShape {
 
 export function refAttention(q: Arr, k: Arr, v: Arr, s: AttentionShape): Float64Array {
   const { nHeads, nKvHeads, headDim, nPos } = s;
-  const kvDim = nKvHeads * headDim, group = nHeads / nKvHeads;
+  const kvDim = nKvHeads * headDim,
+    group = nHeads / nKvHeads;
   const out = new Float64Array(nHeads * headDim);
   for (let h = 0; h < nHeads; h++) {
     const kvOff = Math.floor(h / group) * headDim;

@@ -48,7 +48,10 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.n * s.rows }],
     invoke: (o, p, s) => o.matmul(p.out, p.w, p.x, s.rows, s.cols, s.n),
     reference: (i, s) => ({ out: ref.refMatmul(i.w, i.x, s.rows, s.cols, s.n) }),
-    cost: (s) => ({ flops: 2 * s.n * s.rows * s.cols, bytes: 4 * (s.rows * s.cols + s.n * (s.cols + s.rows)) }),
+    cost: (s) => ({
+      flops: 2 * s.n * s.rows * s.cols,
+      bytes: 4 * (s.rows * s.cols + s.n * (s.cols + s.rows)),
+    }),
   },
   rmsnorm: {
     inputs: (s) => [u('x', s.n, -2, 2), u('weight', s.n)],
@@ -59,13 +62,19 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
   },
   rope: {
     inputs: (s) => [u('q', s.nHeads * s.headDim), u('k', s.nKvHeads * s.headDim)],
-    outputs: (s) => [{ name: 'q', len: s.nHeads * s.headDim }, { name: 'k', len: s.nKvHeads * s.headDim }],
+    outputs: (s) => [
+      { name: 'q', len: s.nHeads * s.headDim },
+      { name: 'k', len: s.nKvHeads * s.headDim },
+    ],
     invoke: (o, p, s) => o.rope(p.q, p.k, s.nHeads, s.nKvHeads, s.headDim, s.pos, s.theta),
     reference: (i, s) => ({
       q: ref.refRope(i.q, s.nHeads, s.headDim, s.pos, s.theta),
       k: ref.refRope(i.k, s.nKvHeads, s.headDim, s.pos, s.theta),
     }),
-    cost: (s) => ({ flops: 3 * (s.nHeads + s.nKvHeads) * s.headDim, bytes: 8 * (s.nHeads + s.nKvHeads) * s.headDim }),
+    cost: (s) => ({
+      flops: 3 * (s.nHeads + s.nKvHeads) * s.headDim,
+      bytes: 8 * (s.nHeads + s.nKvHeads) * s.headDim,
+    }),
   },
   softmax: {
     inputs: (s) => [u('x', s.n, -s.scale, s.scale)],
@@ -93,12 +102,18 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
       const kv = s.nPos * s.nKvHeads * s.headDim;
       return [u('q', s.nHeads * s.headDim, -2, 2), u('k', kv, -2, 2), u('v', kv)];
     },
-    outputs: (s) => [{ name: 'out', len: s.nHeads * s.headDim }, { name: 'att', len: s.nHeads * s.nPos }],
-    invoke: (o, p, s) => o.attention(p.out, p.q, p.k, p.v, p.att, s.nHeads, s.nKvHeads, s.headDim, s.nPos),
+    outputs: (s) => [
+      { name: 'out', len: s.nHeads * s.headDim },
+      { name: 'att', len: s.nHeads * s.nPos },
+    ],
+    invoke: (o, p, s) =>
+      o.attention(p.out, p.q, p.k, p.v, p.att, s.nHeads, s.nKvHeads, s.headDim, s.nPos),
     reference: (i, s) => ({ out: ref.refAttention(i.q, i.k, i.v, s) }),
     cost: (s) => ({
       flops: 4 * s.nHeads * s.nPos * s.headDim + 5 * s.nHeads * s.nPos,
-      bytes: 4 * (2 * s.nPos * s.nKvHeads * s.headDim + 2 * s.nHeads * s.headDim + 2 * s.nHeads * s.nPos),
+      bytes:
+        4 *
+        (2 * s.nPos * s.nKvHeads * s.headDim + 2 * s.nHeads * s.headDim + 2 * s.nHeads * s.nPos),
     }),
   },
 };

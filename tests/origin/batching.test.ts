@@ -16,7 +16,10 @@ class RecordingBackend implements StepBackend {
   readonly steps: { slot: number; n: number; startPos: number; wantLogits: boolean }[][] = [];
   readonly restored: { slot: number; start: number }[] = [];
   private readonly freeSlots = [3, 2, 1, 0];
-  constructor(readonly maxSlots = 4, readonly maxStepTokens = 64) {}
+  constructor(
+    readonly maxSlots = 4,
+    readonly maxStepTokens = 64,
+  ) {}
   allocate() {
     return this.freeSlots.pop() ?? null;
   }
@@ -24,12 +27,21 @@ class RecordingBackend implements StepBackend {
     this.freeSlots.push(slot);
   }
   async step(batch: readonly StepSequence[]) {
-    this.steps.push(batch.map((s) => ({ slot: s.slot, n: s.tokens.length, startPos: s.startPos, wantLogits: s.wantLogits })));
-    return batch.filter((s) => s.wantLogits).map(() => {
-      const logits = new Float64Array(this.vocabSize);
-      logits[3 + 97] = 1; // greedy: always 'a'
-      return logits;
-    });
+    this.steps.push(
+      batch.map((s) => ({
+        slot: s.slot,
+        n: s.tokens.length,
+        startPos: s.startPos,
+        wantLogits: s.wantLogits,
+      })),
+    );
+    return batch
+      .filter((s) => s.wantLogits)
+      .map(() => {
+        const logits = new Float64Array(this.vocabSize);
+        logits[3 + 97] = 1; // greedy: always 'a'
+        return logits;
+      });
   }
   saveKv(_slot: number, _start: number, count: number): KvRows {
     return { tokens: count, bytes: count };
@@ -41,13 +53,37 @@ class RecordingBackend implements StepBackend {
 
 function setup(backend = new RecordingBackend(), prefillChunk = 32) {
   const cache = new PrefixCache(1 << 20);
-  const metrics = originMetrics({ queueDepth: () => 0, active: () => 0, cacheBlocks: () => 0, cacheBytes: () => 0 });
+  const metrics = originMetrics({
+    queueDepth: () => 0,
+    active: () => 0,
+    cacheBlocks: () => 0,
+    cacheBytes: () => 0,
+  });
   const tok = new ByteTokenizer(300, 0, 1);
-  const scheduler = new Scheduler(backend, cache, tok, metrics, { maxQueue: 8, prefillChunk, requestTimeoutMs: 60_000, retryAfterS: 1 });
-  const request = async (prompt: string, maxTokens: number, salt = ''): Promise<GenerationRequest> => {
+  const scheduler = new Scheduler(backend, cache, tok, metrics, {
+    maxQueue: 8,
+    prefillChunk,
+    requestTimeoutMs: 60_000,
+    retryAfterS: 1,
+  });
+  const request = async (
+    prompt: string,
+    maxTokens: number,
+    salt = '',
+  ): Promise<GenerationRequest> => {
     const promptIds = tok.encode(prompt);
-    const blockKeys = await promptBlockKeys({ tenantSalt: salt, modelId: 'fake', weightsDigest: '00' }, promptIds);
-    return { promptIds, maxTokens, sampling: { temperature: 0, topP: 1 }, stop: [], ignoreEos: true, blockKeys };
+    const blockKeys = await promptBlockKeys(
+      { tenantSalt: salt, modelId: 'fake', weightsDigest: '00' },
+      promptIds,
+    );
+    return {
+      promptIds,
+      maxTokens,
+      sampling: { temperature: 0, topP: 1 },
+      stop: [],
+      ignoreEos: true,
+      blockKeys,
+    };
   };
   return { backend, scheduler, request };
 }

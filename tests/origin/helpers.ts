@@ -26,7 +26,9 @@ export function parsePrometheus(text: string): { types: Map<string, string>; sam
   const types = new Map<string, string>();
   const samples: Sample[] = [];
   const name = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const sampleRe = new RegExp(`^(${name})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*",?)*)\\})? (\\S+)$`);
+  const sampleRe = new RegExp(
+    `^(${name})(?:\\{((?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*",?)*)\\})? (\\S+)$`,
+  );
   for (const line of text.split('\n')) {
     if (line === '') continue;
     if (line.startsWith('# HELP ')) {
@@ -34,7 +36,9 @@ export function parsePrometheus(text: string): { types: Map<string, string>; sam
       continue;
     }
     if (line.startsWith('# TYPE ')) {
-      const m = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(line);
+      const m = new RegExp(`^# TYPE (${name}) (counter|gauge|histogram|summary|untyped)$`).exec(
+        line,
+      );
       if (!m) throw new Error(`bad TYPE: ${line}`);
       types.set(m[1], m[2]);
       continue;
@@ -45,26 +49,37 @@ export function parsePrometheus(text: string): { types: Map<string, string>; sam
     const value = m[3] === '+Inf' ? Infinity : m[3] === '-Inf' ? -Infinity : Number(m[3]);
     if (Number.isNaN(value) && m[3] !== 'NaN') throw new Error(`bad value: ${line}`);
     const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[l[1]] = l[2];
     const family = m[1].replace(/_(bucket|sum|count)$/, '');
-    if (!types.has(m[1]) && !(types.get(family) === 'histogram')) throw new Error(`sample of undeclared metric: ${line}`);
+    if (!types.has(m[1]) && !(types.get(family) === 'histogram'))
+      throw new Error(`sample of undeclared metric: ${line}`);
     samples.push({ name: m[1], labels, value });
   }
   for (const [family, type] of types) {
     if (type !== 'histogram') continue;
     const buckets = samples.filter((s) => s.name === `${family}_bucket`);
     const count = samples.find((s) => s.name === `${family}_count`)?.value;
-    for (let i = 1; i < buckets.length; i++) if (buckets[i].value < buckets[i - 1].value) throw new Error(`${family}: buckets not cumulative`);
+    for (let i = 1; i < buckets.length; i++)
+      if (buckets[i].value < buckets[i - 1].value)
+        throw new Error(`${family}: buckets not cumulative`);
     const inf = buckets.find((b) => b.labels.le === '+Inf');
-    if (!inf || inf.value !== count) throw new Error(`${family}: +Inf bucket ${inf?.value} != _count ${count}`);
+    if (!inf || inf.value !== count)
+      throw new Error(`${family}: +Inf bucket ${inf?.value} != _count ${count}`);
   }
   return { types, samples };
 }
 
 export const metric = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
-  samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((sum, s) => sum + s.value, 0);
+  samples
+    .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+    .reduce((sum, s) => sum + s.value, 0);
 
-export async function waitFor(cond: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  cond: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await cond()) return;

@@ -17,14 +17,23 @@ describe('origin: a model directory', () => {
   it('serves a synthetic checkpoint written to disk like the in-memory one', async () => {
     expect(writeSyntheticModel(dir, 'tiny').sort()).toEqual(['config.json', 'model.safetensors']);
     const fromDisk = await createOrigin(parseOriginArgs(['--model', dir, '--max-seqs', '2']));
-    const inMemory = await createOrigin(parseOriginArgs(['--model', 'synthetic:tiny', '--max-seqs', '2']));
+    const inMemory = await createOrigin(
+      parseOriginArgs(['--model', 'synthetic:tiny', '--max-seqs', '2']),
+    );
     const models = (await (await fromDisk.app.request('/v1/models')).json()) as ModelList;
     expect(models.data[0].id).toBe(basename(dir));
     expect(fromDisk.context.weightsDigest).toBe(inMemory.context.weightsDigest);
     const ask = async (o: typeof fromDisk, model: string) => {
       const res = await o.app.request('/v1/completions', {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model, prompt: 'From disk', max_tokens: 16, temperature: 0, ignore_eos: true }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model,
+          prompt: 'From disk',
+          max_tokens: 16,
+          temperature: 0,
+          ignore_eos: true,
+        }),
       });
       expect(res.status).toBe(200);
       return ((await res.json()) as Completion).choices[0].text;

@@ -4,17 +4,36 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatCompletionChunk, Completion } from '../../protocol/responses';
 import type { Usage } from '../../protocol/usage';
-import { metric, parsePrometheus, readSse, startOrigin, waitFor, type RunningOrigin } from './helpers';
+import {
+  metric,
+  parsePrometheus,
+  readSse,
+  startOrigin,
+  waitFor,
+  type RunningOrigin,
+} from './helpers';
 import { referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
 
 const MODEL = 'synthetic-tiny';
 const weights = syntheticWeights('tiny');
 const tokenizer = tokenizerOf(weights);
 
-const post = (base: string, path: string, body: object, headers: Record<string, string> = {}, signal?: AbortSignal) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: MODEL, ...body }), signal });
+const post = (
+  base: string,
+  path: string,
+  body: object,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+) =>
+  fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: MODEL, ...body }),
+    signal,
+  });
 
-const getJson = async (url: string) => (await fetch(url)).json() as Promise<Record<string, unknown>>;
+const getJson = async (url: string) =>
+  (await fetch(url)).json() as Promise<Record<string, unknown>>;
 
 function expectUsage(u: Usage, prompt: number, completion: number, cached = 0): void {
   expect(u).toMatchObject({
@@ -30,7 +49,14 @@ function expectUsage(u: Usage, prompt: number, completion: number, cached = 0): 
 describe('origin process: batching, prefix cache, metrics', () => {
   let origin: RunningOrigin;
   beforeAll(async () => {
-    origin = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'reference', '--max-seqs', '16']);
+    origin = await startOrigin([
+      '--model',
+      'synthetic:tiny',
+      '--backend',
+      'reference',
+      '--max-seqs',
+      '16',
+    ]);
   });
   afterAll(async () => {
     await origin?.stop();
@@ -38,12 +64,22 @@ describe('origin process: batching, prefix cache, metrics', () => {
 
   it('runs 16 concurrent streams to completion with correct usage; greedy ones equal the unbatched reference', async () => {
     const N = 40;
-    const prompts = Array.from({ length: 16 }, (_, i) => `Stream ${i}: ${'abcdefghij'.slice(0, i % 10)} once upon a time`);
+    const prompts = Array.from(
+      { length: 16 },
+      (_, i) => `Stream ${i}: ${'abcdefghij'.slice(0, i % 10)} once upon a time`,
+    );
     const greedy = new Set([0, 5, 10, 15]);
     const runs = prompts.map(async (prompt, i) => {
-      const sampling = greedy.has(i) ? { temperature: 0 } : { temperature: 0.8, top_p: 0.9, seed: i };
+      const sampling = greedy.has(i)
+        ? { temperature: 0 }
+        : { temperature: 0.8, top_p: 0.9, seed: i };
       const res = await post(origin.url, '/v1/chat/completions', {
-        messages: [{ role: 'user', content: prompt }], max_tokens: N, stream: true, stream_options: { include_usage: true }, ignore_eos: true, ...sampling,
+        messages: [{ role: 'user', content: prompt }],
+        max_tokens: N,
+        stream: true,
+        stream_options: { include_usage: true },
+        ignore_eos: true,
+        ...sampling,
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -77,7 +113,12 @@ describe('origin process: batching, prefix cache, metrics', () => {
     const cachedWhenHit = Math.min(Math.floor(promptTokens / 64) * 64, promptTokens - 1);
     expect(cachedWhenHit).toBeGreaterThanOrEqual(256);
     const ask = async (salt: string) => {
-      const res = await post(origin.url, '/v1/completions', { prompt, max_tokens: 12, temperature: 0, ignore_eos: true }, { 'x-cache-salt': salt });
+      const res = await post(
+        origin.url,
+        '/v1/completions',
+        { prompt, max_tokens: 12, temperature: 0, ignore_eos: true },
+        { 'x-cache-salt': salt },
+      );
       expect(res.status).toBe(200);
       return (await res.json()) as Completion;
     };
@@ -92,34 +133,63 @@ describe('origin process: batching, prefix cache, metrics', () => {
     expect(otherTenant.choices[0].text).toBe(cold.choices[0].text);
 
     const { samples } = parsePrometheus(await (await fetch(`${origin.url}/metrics`)).text());
-    expect(metric(samples, 'origin_prefix_cache_hit_tokens_total')).toBeGreaterThanOrEqual(cachedWhenHit);
-    expect(metric(samples, 'origin_prefix_cache_blocks')).toBeGreaterThanOrEqual(2 * Math.floor(promptTokens / 64));
+    expect(metric(samples, 'origin_prefix_cache_hit_tokens_total')).toBeGreaterThanOrEqual(
+      cachedWhenHit,
+    );
+    expect(metric(samples, 'origin_prefix_cache_blocks')).toBeGreaterThanOrEqual(
+      2 * Math.floor(promptTokens / 64),
+    );
   });
 
   it('serves /health, /v1/models and Prometheus /metrics', async () => {
     const health = await getJson(`${origin.url}/health`);
-    expect(health).toMatchObject({ status: 'ok', model: MODEL, backend: 'reference', queue_depth: 0, active_sequences: 0, max_sequences: 16 });
+    expect(health).toMatchObject({
+      status: 'ok',
+      model: MODEL,
+      backend: 'reference',
+      queue_depth: 0,
+      active_sequences: 0,
+      max_sequences: 16,
+    });
     const models = await getJson(`${origin.url}/v1/models`);
-    expect(models).toMatchObject({ object: 'list', data: [{ id: MODEL, object: 'model', placement: 'origin', context_length: 2048 }] });
+    expect(models).toMatchObject({
+      object: 'list',
+      data: [{ id: MODEL, object: 'model', placement: 'origin', context_length: 2048 }],
+    });
 
     const res = await fetch(`${origin.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const { types, samples } = parsePrometheus(await res.text());
     expect(Object.fromEntries(types)).toMatchObject({
-      origin_requests_total: 'counter', origin_prompt_tokens_total: 'counter', origin_completion_tokens_total: 'counter',
-      origin_prefix_cache_hit_tokens_total: 'counter', origin_queue_depth: 'gauge', origin_active_sequences: 'gauge',
-      origin_batch_size: 'histogram', origin_step_seconds: 'histogram',
+      origin_requests_total: 'counter',
+      origin_prompt_tokens_total: 'counter',
+      origin_completion_tokens_total: 'counter',
+      origin_prefix_cache_hit_tokens_total: 'counter',
+      origin_queue_depth: 'gauge',
+      origin_active_sequences: 'gauge',
+      origin_batch_size: 'histogram',
+      origin_step_seconds: 'histogram',
     });
-    expect(metric(samples, 'origin_requests_total', { endpoint: '/v1/chat/completions', status: '200' })).toBeGreaterThanOrEqual(16);
+    expect(
+      metric(samples, 'origin_requests_total', { endpoint: '/v1/chat/completions', status: '200' }),
+    ).toBeGreaterThanOrEqual(16);
   });
 
   it('answers errors in the Worker shape', async () => {
-    const wrongModel = await fetch(`${origin.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'nope', prompt: 'x' }) });
+    const wrongModel = await fetch(`${origin.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'nope', prompt: 'x' }),
+    });
     expect(wrongModel.status).toBe(404);
-    expect(await wrongModel.json()).toMatchObject({ error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' } });
+    expect(await wrongModel.json()).toMatchObject({
+      error: { code: 'model_not_found', param: 'model', type: 'invalid_request_error' },
+    });
     const tooLong = await post(origin.url, '/v1/completions', { prompt: 'x', max_tokens: 5000 });
     expect(tooLong.status).toBe(400);
-    expect(await tooLong.json()).toMatchObject({ error: { code: 'context_length_exceeded', param: 'max_tokens' } });
+    expect(await tooLong.json()).toMatchObject({
+      error: { code: 'context_length_exceeded', param: 'max_tokens' },
+    });
     const badBody = await post(origin.url, '/v1/chat/completions', { messages: [] });
     expect(badBody.status).toBe(400);
     expect(((await badBody.json()) as { error: { param: string } }).error.param).toBe('messages');
@@ -129,14 +199,28 @@ describe('origin process: batching, prefix cache, metrics', () => {
 describe('origin process: backpressure', () => {
   let origin: RunningOrigin;
   beforeAll(async () => {
-    origin = await startOrigin(['--model', 'synthetic:tiny', '--max-seqs', '1', '--max-queue', '1']);
+    origin = await startOrigin([
+      '--model',
+      'synthetic:tiny',
+      '--max-seqs',
+      '1',
+      '--max-queue',
+      '1',
+    ]);
   });
   afterAll(async () => {
     await origin?.stop();
   });
 
-  const health = () => getJson(`${origin.url}/health`) as Promise<{ active_sequences: number; queue_depth: number }>;
-  const long = { prompt: 'Tell me a very long story.', max_tokens: 2000, temperature: 0, ignore_eos: true, stream: true };
+  const health = () =>
+    getJson(`${origin.url}/health`) as Promise<{ active_sequences: number; queue_depth: number }>;
+  const long = {
+    prompt: 'Tell me a very long story.',
+    max_tokens: 2000,
+    temperature: 0,
+    ignore_eos: true,
+    stream: true,
+  };
 
   it('frees the slot when a streaming client disconnects', async () => {
     const abort = new AbortController();
@@ -145,30 +229,51 @@ describe('origin process: backpressure', () => {
     await reader.read(); // the stream is running
     expect((await health()).active_sequences).toBe(1);
     abort.abort();
-    await waitFor(async () => (await health()).active_sequences === 0, 10_000, 'the slot to be freed');
-    const next = await post(origin.url, '/v1/completions', { prompt: 'hi', max_tokens: 4, temperature: 0 });
+    await waitFor(
+      async () => (await health()).active_sequences === 0,
+      10_000,
+      'the slot to be freed',
+    );
+    const next = await post(origin.url, '/v1/completions', {
+      prompt: 'hi',
+      max_tokens: 4,
+      temperature: 0,
+    });
     expect(next.status).toBe(200);
     expect(((await next.json()) as Completion).usage!.completion_tokens).toBeGreaterThan(0);
   });
 
   it('answers 503 with retry-after when the queue is full, and recovers', async () => {
-    const running = new AbortController(), queued = new AbortController();
+    const running = new AbortController(),
+      queued = new AbortController();
     const first = await post(origin.url, '/v1/completions', long, {}, running.signal);
     await first.body!.getReader().read();
     const second = post(origin.url, '/v1/completions', long, {}, queued.signal).catch(() => null); // waits for a slot
-    await waitFor(async () => (await health()).queue_depth === 1, 10_000, 'the second request to queue');
+    await waitFor(
+      async () => (await health()).queue_depth === 1,
+      10_000,
+      'the second request to queue',
+    );
     const third = await post(origin.url, '/v1/completions', { prompt: 'hi', max_tokens: 4 });
     expect(third.status).toBe(503);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await third.json()).toMatchObject({ error: { type: 'service_unavailable', code: 'overloaded' } });
+    expect(await third.json()).toMatchObject({
+      error: { type: 'service_unavailable', code: 'overloaded' },
+    });
     queued.abort();
     running.abort();
     await second;
-    await waitFor(async () => {
-      const h = await health();
-      return h.active_sequences === 0 && h.queue_depth === 0;
-    }, 10_000, 'the origin to drain');
+    await waitFor(
+      async () => {
+        const h = await health();
+        return h.active_sequences === 0 && h.queue_depth === 0;
+      },
+      10_000,
+      'the origin to drain',
+    );
     const { samples } = parsePrometheus(await (await fetch(`${origin.url}/metrics`)).text());
-    expect(metric(samples, 'origin_requests_total', { endpoint: '/v1/completions', status: '503' })).toBe(1);
+    expect(
+      metric(samples, 'origin_requests_total', { endpoint: '/v1/completions', status: '503' }),
+    ).toBe(1);
   });
 });

@@ -7,8 +7,15 @@ import { TextStream } from '../../engine/text-stream';
 import { ByteTokenizer } from '../../origin/model/byte-tokenizer';
 import { SYNTHETIC_PRESETS } from '../../origin/model/presets';
 
-export function syntheticWeights(preset: string, gemm: 'fp8' | 'dequantized' = 'fp8', seed = 1): DeepSeekWeights {
-  return loadDeepSeekModel(generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed }), { gemm });
+export function syntheticWeights(
+  preset: string,
+  gemm: 'fp8' | 'dequantized' = 'fp8',
+  seed = 1,
+): DeepSeekWeights {
+  return loadDeepSeekModel(
+    generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed }),
+    { gemm },
+  );
 }
 
 export function tokenizerOf(w: DeepSeekWeights): ByteTokenizer {
@@ -18,7 +25,10 @@ export function tokenizerOf(w: DeepSeekWeights): ByteTokenizer {
 /** Greedy text of `maxTokens` tokens after `prompt` (EOS not stopping: the requests send ignore_eos). */
 export function referenceGreedyText(w: DeepSeekWeights, prompt: string, maxTokens: number): string {
   const tok = tokenizerOf(w);
-  const ids = new DeepSeekReferenceModel(w, { maxSeqLen: 1024 }).generateGreedy(tok.encode(prompt), maxTokens);
+  const ids = new DeepSeekReferenceModel(w, { maxSeqLen: 1024 }).generateGreedy(
+    tok.encode(prompt),
+    maxTokens,
+  );
   const text = new TextStream();
   return ids.map((id) => text.push(tok.decode(id))).join('') + text.flush();
 }

@@ -20,7 +20,8 @@ import { referenceGreedyText, syntheticWeights } from './reference-text';
 
 const { gpu } = await probeGpu();
 
-const fakeGpu = (isFallbackAdapter: boolean) => async () => ({ adapter: { isFallbackAdapter, description: 'test adapter' } }) as unknown as Gpu;
+const fakeGpu = (isFallbackAdapter: boolean) => async () =>
+  ({ adapter: { isFallbackAdapter, description: 'test adapter' } }) as unknown as Gpu;
 const noGpu = async (): Promise<Gpu> => {
   throw new Error('WebGPU: no adapter');
 };
@@ -28,33 +29,61 @@ const noGpu = async (): Promise<Gpu> => {
 describe('--backend selection', () => {
   it('auto takes WebGPU on a hardware adapter, the CPU backend on a software one or none', async () => {
     expect((await selectBackend('auto', fakeGpu(false))).kind).toBe('webgpu');
-    expect(await selectBackend('auto', fakeGpu(true))).toMatchObject({ kind: 'reference', note: expect.stringContaining('software fallback') });
-    expect(await selectBackend('auto', noGpu)).toMatchObject({ kind: 'reference', note: expect.stringContaining('no adapter') });
-    expect((await selectBackend('webgpu', fakeGpu(true))).kind, 'webgpu was asked for: a software adapter will do').toBe('webgpu');
+    expect(await selectBackend('auto', fakeGpu(true))).toMatchObject({
+      kind: 'reference',
+      note: expect.stringContaining('software fallback'),
+    });
+    expect(await selectBackend('auto', noGpu)).toMatchObject({
+      kind: 'reference',
+      note: expect.stringContaining('no adapter'),
+    });
+    expect(
+      (await selectBackend('webgpu', fakeGpu(true))).kind,
+      'webgpu was asked for: a software adapter will do',
+    ).toBe('webgpu');
     expect((await selectBackend('reference', noGpu)).kind).toBe('reference');
   });
 
   it('webgpu without an adapter is a startup error that says why and what to do', async () => {
     const err = await selectBackend('webgpu', noGpu).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartupError);
-    expect((err as Error).message).toBe('--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend reference (CPU).');
+    expect((err as Error).message).toBe(
+      '--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend reference (CPU).',
+    );
   });
 
   // No Vulkan driver at all: the private lavapipe pointed nowhere, the loader's driver list replaced, and
   // the ICD this test process may have added (kernels-gpu/driver.ts) not inherited.
   const none = '/nonexistent/none.json';
-  const noDriver = { LAVAPIPE_DIR: '/nonexistent', VK_DRIVER_FILES: none, VK_ICD_FILENAMES: none, VK_ADD_DRIVER_FILES: none };
+  const noDriver = {
+    LAVAPIPE_DIR: '/nonexistent',
+    VK_DRIVER_FILES: none,
+    VK_ICD_FILENAMES: none,
+    VK_ADD_DRIVER_FILES: none,
+  };
 
   it('the real process: --backend webgpu with no driver exits 1 with one line saying why', async () => {
-    const err = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'webgpu'], 60_000, noDriver).catch((e: unknown) => e);
+    const err = await startOrigin(
+      ['--model', 'synthetic:tiny', '--backend', 'webgpu'],
+      60_000,
+      noDriver,
+    ).catch((e: unknown) => e);
     expect(String(err)).toContain('origin exited with 1 before listening');
-    expect(String(err)).toMatch(/\norigin: --backend webgpu: WebGPU: no adapter .*use --backend reference \(CPU\)\.\n/);
+    expect(String(err)).toMatch(
+      /\norigin: --backend webgpu: WebGPU: no adapter .*use --backend reference \(CPU\)\.\n/,
+    );
   });
 
   it('the real process: --backend auto with no driver serves on the CPU backend and says why', async () => {
-    const origin = await startOrigin(['--model', 'synthetic:tiny', '--max-seqs', '1'], 60_000, noDriver);
+    const origin = await startOrigin(
+      ['--model', 'synthetic:tiny', '--max-seqs', '1'],
+      60_000,
+      noDriver,
+    );
     try {
-      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({ backend: 'reference' });
+      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({
+        backend: 'reference',
+      });
       expect(origin.output()).toMatch(/backend reference \(fp8; auto: no WebGPU adapter: /);
     } finally {
       await origin.stop();
@@ -65,7 +94,11 @@ describe('--backend selection', () => {
 describe('prefix cache and GPU-held rows', () => {
   it('releases rows it evicts or refuses, never ones it keeps', () => {
     const released: string[] = [];
-    const rows = (name: string, bytes: number): KvRows => ({ tokens: 64, bytes, release: () => released.push(name) });
+    const rows = (name: string, bytes: number): KvRows => ({
+      tokens: 64,
+      bytes,
+      release: () => released.push(name),
+    });
     const cache = new PrefixCache(100);
     cache.insert('a', rows('a', 60));
     cache.insert('b', rows('b', 60)); // evicts a
@@ -78,11 +111,29 @@ describe('prefix cache and GPU-held rows', () => {
 
 const SEQS = 3;
 const args = (backend: string) =>
-  parseOriginArgs(['--model', 'synthetic:tiny', '--backend', backend, '--gemm', 'dequantized', '--max-seqs', String(SEQS), '--max-seq-len', '256']);
+  parseOriginArgs([
+    '--model',
+    'synthetic:tiny',
+    '--backend',
+    backend,
+    '--gemm',
+    'dequantized',
+    '--max-seqs',
+    String(SEQS),
+    '--max-seq-len',
+    '256',
+  ]);
 
 // Five prompts for three slots: two wait and join a running batch; the long one spans a 64-token block.
-const long = 'A prompt long enough to fill one whole prefix-cache block of sixty-four tokens, and then some more.';
-const prompts = [long, 'Hi', 'Continuous batching on the GPU', 'x', 'Prefill chunks and decode rows share a step.'];
+const long =
+  'A prompt long enough to fill one whole prefix-cache block of sixty-four tokens, and then some more.';
+const prompts = [
+  long,
+  'Hi',
+  'Continuous batching on the GPU',
+  'x',
+  'Prefill chunks and decode rows share a step.',
+];
 
 interface Answer {
   tokens: number[][]; // each token's bytes
@@ -93,11 +144,21 @@ async function ask(o: Origin, content: string): Promise<Answer> {
   const res = await o.app.request('/v1/chat/completions', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'synthetic-tiny', messages: [{ role: 'user', content }], max_tokens: 12, temperature: 0, ignore_eos: true, logprobs: true }),
+    body: JSON.stringify({
+      model: 'synthetic-tiny',
+      messages: [{ role: 'user', content }],
+      max_tokens: 12,
+      temperature: 0,
+      ignore_eos: true,
+      logprobs: true,
+    }),
   });
   expect(res.status).toBe(200);
   const body = (await res.json()) as ChatCompletion;
-  return { tokens: body.choices[0].logprobs!.content!.map((e) => e.bytes!), cached: body.usage.prompt_tokens_details?.cached_tokens ?? 0 };
+  return {
+    tokens: body.choices[0].logprobs!.content!.map((e) => e.bytes!),
+    cached: body.usage.prompt_tokens_details?.cached_tokens ?? 0,
+  };
 }
 
 describe.skipIf(!gpu)('origin --backend webgpu', () => {
@@ -130,25 +191,54 @@ describe.skipIf(!gpu)('origin --backend webgpu', () => {
 
 describe.skipIf(!gpu)('origin process --backend webgpu', () => {
   it('streams concurrent requests to completion; greedy text equals the reference model (dequantized)', async () => {
-    const origin = await startOrigin(['--model', 'synthetic:tiny', '--backend', 'webgpu', '--gemm', 'dequantized', '--max-seqs', '4', '--max-seq-len', '256']);
+    const origin = await startOrigin([
+      '--model',
+      'synthetic:tiny',
+      '--backend',
+      'webgpu',
+      '--gemm',
+      'dequantized',
+      '--max-seqs',
+      '4',
+      '--max-seq-len',
+      '256',
+    ]);
     try {
-      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({ backend: 'webgpu' });
-      const N = 10, weights = syntheticWeights('tiny', 'dequantized');
-      const prompts = Array.from({ length: 6 }, (_, i) => `GPU stream ${i}: ${'once upon a time'.slice(0, 3 * i)}`);
-      const streams = await Promise.all(prompts.map(async (content) => {
-        const res = await fetch(`${origin.url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'synthetic-tiny', messages: [{ role: 'user', content }], max_tokens: N, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
-        });
-        expect(res.status).toBe(200);
-        return readSse(res);
-      }));
+      expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({
+        backend: 'webgpu',
+      });
+      const N = 10,
+        weights = syntheticWeights('tiny', 'dequantized');
+      const prompts = Array.from(
+        { length: 6 },
+        (_, i) => `GPU stream ${i}: ${'once upon a time'.slice(0, 3 * i)}`,
+      );
+      const streams = await Promise.all(
+        prompts.map(async (content) => {
+          const res = await fetch(`${origin.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              model: 'synthetic-tiny',
+              messages: [{ role: 'user', content }],
+              max_tokens: N,
+              temperature: 0,
+              ignore_eos: true,
+              stream: true,
+              stream_options: { include_usage: true },
+            }),
+          });
+          expect(res.status).toBe(200);
+          return readSse(res);
+        }),
+      );
       streams.forEach((frames, i) => {
         expect(frames.at(-1)).toBe('[DONE]');
         const chunks = frames.slice(0, -1) as ChatCompletionChunk[];
         expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: N });
-        expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), `stream ${i}`).toBe(referenceGreedyText(weights, prompts[i], N));
+        expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), `stream ${i}`).toBe(
+          referenceGreedyText(weights, prompts[i], N),
+        );
       });
     } finally {
       await origin.stop();

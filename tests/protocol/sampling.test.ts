@@ -2,8 +2,18 @@
 // plans share, with their wire errors (message, param, code) as both have always sent them.
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../protocol/errors';
-import { chatChunk, chatUsageChunk, completionChunk, completionUsageChunk } from '../../protocol/frames';
-import { includeUsageOf, normalizeStops, resolveMaxTokens, samplingOptionsOf } from '../../protocol/sampling';
+import {
+  chatChunk,
+  chatUsageChunk,
+  completionChunk,
+  completionUsageChunk,
+} from '../../protocol/frames';
+import {
+  includeUsageOf,
+  normalizeStops,
+  resolveMaxTokens,
+  samplingOptionsOf,
+} from '../../protocol/sampling';
 import { makeUsage } from '../../protocol/usage';
 
 /** The error `fn` throws, as the wire sends it. */
@@ -28,18 +38,22 @@ describe('resolveMaxTokens', () => {
   it('rejects a prompt that fills the context under the prompt param', () => {
     expect(wireError(() => resolveMaxTokens(100, 100, {}, 16, 'messages'))).toEqual({
       status: 400,
-      message: "This model's maximum context length is 100 tokens. However, you requested 100 tokens. Please reduce the length of the messages or max_tokens.",
+      message:
+        "This model's maximum context length is 100 tokens. However, you requested 100 tokens. Please reduce the length of the messages or max_tokens.",
       type: 'invalid_request_error',
       param: 'messages',
       code: 'context_length_exceeded',
     });
-    expect(wireError(() => resolveMaxTokens(100, 120, { max_tokens: 1 }, 16, 'prompt'))).toMatchObject({ param: 'prompt', code: 'context_length_exceeded' });
+    expect(
+      wireError(() => resolveMaxTokens(100, 120, { max_tokens: 1 }, 16, 'prompt')),
+    ).toMatchObject({ param: 'prompt', code: 'context_length_exceeded' });
   });
 
   it('rejects max_tokens beyond the room under max_tokens, counting prompt + max_tokens', () => {
     expect(wireError(() => resolveMaxTokens(100, 10, { max_tokens: 91 }, 16, 'prompt'))).toEqual({
       status: 400,
-      message: "This model's maximum context length is 100 tokens. However, you requested 101 tokens. Please reduce the length of the messages or max_tokens.",
+      message:
+        "This model's maximum context length is 100 tokens. However, you requested 101 tokens. Please reduce the length of the messages or max_tokens.",
       type: 'invalid_request_error',
       param: 'max_tokens',
       code: 'context_length_exceeded',
@@ -72,16 +86,47 @@ describe('samplingOptionsOf', () => {
     const o = samplingOptionsOf({}, 32);
     expect(o).toEqual({ temperature: 1, topP: 1 });
     // The keys are there (undefined), in this order, as both plans have always built them.
-    expect(Object.keys(o)).toEqual(['temperature', 'topP', 'seed', 'topK', 'minP', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs']);
+    expect(Object.keys(o)).toEqual([
+      'temperature',
+      'topP',
+      'seed',
+      'topK',
+      'minP',
+      'presencePenalty',
+      'frequencyPenalty',
+      'logitBias',
+      'logprobs',
+    ]);
   });
 
   it('maps every field', () => {
     expect(
       samplingOptionsOf(
-        { temperature: 0, top_p: 0.9, seed: 7, top_k: 40, min_p: 0.05, presence_penalty: 0.5, frequency_penalty: -0.5, logit_bias: { '3': -100, '10': 5 }, logprobs: true, top_logprobs: 2 },
+        {
+          temperature: 0,
+          top_p: 0.9,
+          seed: 7,
+          top_k: 40,
+          min_p: 0.05,
+          presence_penalty: 0.5,
+          frequency_penalty: -0.5,
+          logit_bias: { '3': -100, '10': 5 },
+          logprobs: true,
+          top_logprobs: 2,
+        },
         32,
       ),
-    ).toEqual({ temperature: 0, topP: 0.9, seed: 7, topK: 40, minP: 0.05, presencePenalty: 0.5, frequencyPenalty: -0.5, logitBias: { 3: -100, 10: 5 }, logprobs: 2 });
+    ).toEqual({
+      temperature: 0,
+      topP: 0.9,
+      seed: 7,
+      topK: 40,
+      minP: 0.05,
+      presencePenalty: 0.5,
+      frequencyPenalty: -0.5,
+      logitBias: { 3: -100, 10: 5 },
+      logprobs: 2,
+    });
     expect(samplingOptionsOf({ logprobs: true }, 32).logprobs).toBe(0);
     expect(samplingOptionsOf({ logprobs: 3 }, 32).logprobs).toBe(3);
     expect(samplingOptionsOf({ logprobs: false }, 32).logprobs).toBeUndefined();
@@ -125,19 +170,40 @@ describe('protocol/frames', () => {
   const usage = makeUsage(3, 2, 0);
 
   it('builds chat chunks with usage: null only when a usage chunk follows', () => {
-    expect(JSON.stringify(chatChunk(head, 1, { content: 'hi' }, null, [{ token: 'hi', logprob: -1, bytes: [104, 105], top_logprobs: [] }], true))).toBe(
+    expect(
+      JSON.stringify(
+        chatChunk(
+          head,
+          1,
+          { content: 'hi' },
+          null,
+          [{ token: 'hi', logprob: -1, bytes: [104, 105], top_logprobs: [] }],
+          true,
+        ),
+      ),
+    ).toBe(
       '{"id":"chatcmpl-1","created":1,"model":"m","system_fingerprint":"fp","object":"chat.completion.chunk","choices":[{"index":1,"delta":{"content":"hi"},"logprobs":{"content":[{"token":"hi","logprob":-1,"bytes":[104,105],"top_logprobs":[]}],"refusal":null},"finish_reason":null}],"usage":null}',
     );
     expect(JSON.stringify(chatChunk(head, 0, {}, 'stop', undefined, false))).toBe(
       '{"id":"chatcmpl-1","created":1,"model":"m","system_fingerprint":"fp","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}',
     );
-    expect(chatUsageChunk(head, usage)).toEqual({ ...head, object: 'chat.completion.chunk', choices: [], usage });
+    expect(chatUsageChunk(head, usage)).toEqual({
+      ...head,
+      object: 'chat.completion.chunk',
+      choices: [],
+      usage,
+    });
   });
 
   it('builds text-completion chunks the same way', () => {
     expect(JSON.stringify(completionChunk(head, 0, 'x', 'length', null, true))).toBe(
       '{"id":"chatcmpl-1","created":1,"model":"m","system_fingerprint":"fp","object":"text_completion","choices":[{"index":0,"text":"x","logprobs":null,"finish_reason":"length"}],"usage":null}',
     );
-    expect(completionUsageChunk(head, usage)).toEqual({ ...head, object: 'text_completion', choices: [], usage });
+    expect(completionUsageChunk(head, usage)).toEqual({
+      ...head,
+      object: 'text_completion',
+      choices: [],
+      usage,
+    });
   });
 });

@@ -23,10 +23,15 @@ it('bundles to one ESM file with no imports', () => {
 
 it('the built client works', async () => {
   const mod = await import(pathToFileURL(join(dist, 'index.js')).href);
-  const fetch = async () => new Response(JSON.stringify({ object: 'list', data: [{ id: 'm' }] }), { headers: { 'x-request-id': 'r' } });
+  const fetch = async () =>
+    new Response(JSON.stringify({ object: 'list', data: [{ id: 'm' }] }), {
+      headers: { 'x-request-id': 'r' },
+    });
   const client = new mod.default({ apiKey: 'k', baseURL: 'http://x/v1', fetch });
   expect((await client.models.list()).data[0].id).toBe('m');
-  expect(new mod.InsufficientBalanceError(402, { message: 'x' }, undefined, new Headers())).toBeInstanceOf(mod.APIError);
+  expect(
+    new mod.InsufficientBalanceError(402, { message: 'x' }, undefined, new Headers()),
+  ).toBeInstanceOf(mod.APIError);
 });
 
 it('its declarations type-check a strict consumer', () => {
@@ -52,8 +57,19 @@ export async function run(): Promise<string> {
 export const wrong: Promise<{ choices: unknown[] }> = client.chat.completions.create({ model: 'm', messages: [], stream: true }).then((s) => s);
 `,
   );
-  const compilerOptions = { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'dom', 'dom.iterable'], types: [] };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['consumer.ts'] }));
+  const compilerOptions = {
+    strict: true,
+    noEmit: true,
+    module: 'node16',
+    moduleResolution: 'node16',
+    target: 'es2022',
+    lib: ['es2022', 'dom', 'dom.iterable'],
+    types: [],
+  };
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions, files: ['consumer.ts'] }),
+  );
   const tsc = spawnSync('tsc', ['-p', dir], { cwd: repo, env, encoding: 'utf8' });
   expect(tsc.status, tsc.stdout + tsc.stderr).toBe(0);
 });

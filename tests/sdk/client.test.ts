@@ -10,7 +10,10 @@ const chatBody = { model: 'tiny', messages: [{ role: 'user' as const, content: '
 describe('requests', () => {
   it('sends the key, JSON and an idempotency key, to baseURL + path', async () => {
     const { fetch, calls } = scriptedFetch(json({ ok: 1 }));
-    await client(fetch, { baseURL: 'http://api.test/v1/', defaultHeaders: { 'x-team': 'a' } }).chat.completions.create(chatBody, { headers: { 'x-extra': 'b' } });
+    await client(fetch, {
+      baseURL: 'http://api.test/v1/',
+      defaultHeaders: { 'x-team': 'a' },
+    }).chat.completions.create(chatBody, { headers: { 'x-extra': 'b' } });
     const [call] = calls;
     expect(call.url).toBe('http://api.test/v1/chat/completions');
     expect(call.init.method).toBe('POST');
@@ -38,8 +41,12 @@ describe('requests', () => {
   });
 
   it('withResponse exposes the request id and where the request ran', async () => {
-    const { fetch } = scriptedFetch(json(models, 200, { 'x-request-id': 'req-9', 'x-served-by': 'edge:tiny' }));
-    const { data, requestId, servedBy, response } = await client(fetch).models.list().withResponse();
+    const { fetch } = scriptedFetch(
+      json(models, 200, { 'x-request-id': 'req-9', 'x-served-by': 'edge:tiny' }),
+    );
+    const { data, requestId, servedBy, response } = await client(fetch)
+      .models.list()
+      .withResponse();
     expect(data).toEqual(models);
     expect([requestId, servedBy, response.status]).toEqual(['req-9', 'edge:tiny', 200]);
   });
@@ -59,23 +66,36 @@ describe('requests', () => {
 describe('retries', () => {
   it('retries 5xx twice by default, with the same idempotency key, then throws', async () => {
     const { fetch, calls } = scriptedFetch(apiError(500, 'server_error'));
-    const err = await client(fetch, { timeout: 5000 }).models.list({ maxRetries: undefined }).catch((e) => e);
+    const err = await client(fetch, { timeout: 5000 })
+      .models.list({ maxRetries: undefined })
+      .catch((e) => e);
     expect(calls).toHaveLength(3);
     expect(err).toBeInstanceOf(sdk.InternalServerError);
-    const post = scriptedFetch(apiError(503, 'service_unavailable', null, { 'retry-after-ms': '1' }), json({ ok: 1 }));
+    const post = scriptedFetch(
+      apiError(503, 'service_unavailable', null, { 'retry-after-ms': '1' }),
+      json({ ok: 1 }),
+    );
     await client(post.fetch).chat.completions.create(chatBody);
     expect(post.calls).toHaveLength(2);
-    expect(post.calls[1].headers.get('idempotency-key')).toBe(post.calls[0].headers.get('idempotency-key'));
+    expect(post.calls[1].headers.get('idempotency-key')).toBe(
+      post.calls[0].headers.get('idempotency-key'),
+    );
   }, 10_000);
 
   it('waits as long as retry-after-ms / retry-after say, not its own backoff', async () => {
-    const ms = scriptedFetch(apiError(429, 'rate_limit_error', null, { 'retry-after-ms': '40' }), json(models));
+    const ms = scriptedFetch(
+      apiError(429, 'rate_limit_error', null, { 'retry-after-ms': '40' }),
+      json(models),
+    );
     await client(ms.fetch).models.list();
     const waitedMs = ms.calls[1].at - ms.calls[0].at;
     expect(waitedMs).toBeGreaterThanOrEqual(39);
     expect(waitedMs).toBeLessThan(370); // the default first backoff is at least 375 ms
 
-    const s = scriptedFetch(apiError(429, 'rate_limit_error', null, { 'retry-after': '0.05' }), json(models));
+    const s = scriptedFetch(
+      apiError(429, 'rate_limit_error', null, { 'retry-after': '0.05' }),
+      json(models),
+    );
     await client(s.fetch).models.list();
     const waitedS = s.calls[1].at - s.calls[0].at;
     expect(waitedS).toBeGreaterThanOrEqual(49);
@@ -85,7 +105,11 @@ describe('retries', () => {
   it('backs off exponentially without a server hint', async () => {
     const random = vi.spyOn(Math, 'random').mockReturnValue(0); // no jitter: exactly 0.5 s, then 1 s
     try {
-      const { fetch, calls } = scriptedFetch(apiError(502, 'server_error'), apiError(502, 'server_error'), json(models));
+      const { fetch, calls } = scriptedFetch(
+        apiError(502, 'server_error'),
+        apiError(502, 'server_error'),
+        json(models),
+      );
       await client(fetch).models.list();
       const first = calls[1].at - calls[0].at;
       const second = calls[2].at - calls[1].at;
@@ -99,13 +123,19 @@ describe('retries', () => {
   }, 10_000);
 
   it('does not retry 4xx, nor when told not to, nor past maxRetries', async () => {
-    for (const reply of [apiError(400, 'invalid_request_error'), apiError(402, 'insufficient_balance'), apiError(503, 'server_error', null, { 'x-should-retry': 'false' })]) {
+    for (const reply of [
+      apiError(400, 'invalid_request_error'),
+      apiError(402, 'insufficient_balance'),
+      apiError(503, 'server_error', null, { 'x-should-retry': 'false' }),
+    ]) {
       const { fetch, calls } = scriptedFetch(reply);
       await expect(client(fetch).models.list()).rejects.toBeInstanceOf(sdk.APIError);
       expect(calls).toHaveLength(1);
     }
     const { fetch, calls } = scriptedFetch(apiError(500, 'server_error'));
-    await expect(client(fetch, { maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(sdk.InternalServerError);
+    await expect(client(fetch, { maxRetries: 0 }).models.list()).rejects.toBeInstanceOf(
+      sdk.InternalServerError,
+    );
     expect(calls).toHaveLength(1);
   });
 
@@ -113,15 +143,21 @@ describe('retries', () => {
     const down = scriptedFetch(new TypeError('fetch failed'), json(models));
     expect(await client(down.fetch).models.list()).toEqual(models);
     const dead = scriptedFetch(new TypeError('fetch failed'));
-    const err = await client(dead.fetch, { maxRetries: 1 }).models.list().catch((e) => e);
+    const err = await client(dead.fetch, { maxRetries: 1 })
+      .models.list()
+      .catch((e) => e);
     expect(err).toBeInstanceOf(sdk.APIConnectionError);
     expect(err.cause).toBeInstanceOf(TypeError);
     expect(dead.calls).toHaveLength(2);
 
     const hang = (call: { init: RequestInit }) =>
-      new Promise<Response>((_, reject) => call.init.signal!.addEventListener('abort', () => reject(call.init.signal!.reason)));
+      new Promise<Response>((_, reject) =>
+        call.init.signal!.addEventListener('abort', () => reject(call.init.signal!.reason)),
+      );
     const slow = scriptedFetch(hang);
-    const timeout = await client(slow.fetch, { timeout: 20, maxRetries: 1 }).models.list().catch((e) => e);
+    const timeout = await client(slow.fetch, { timeout: 20, maxRetries: 1 })
+      .models.list()
+      .catch((e) => e);
     expect(timeout).toBeInstanceOf(sdk.APIConnectionTimeoutError);
     expect(slow.calls).toHaveLength(2);
   }, 10_000);
@@ -130,7 +166,11 @@ describe('retries', () => {
 describe('aborts', () => {
   it('a caller abort before the response is an APIUserAbortError, never retried', async () => {
     const hang = (call: { init: RequestInit }) =>
-      new Promise<Response>((_, reject) => call.init.signal!.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))));
+      new Promise<Response>((_, reject) =>
+        call.init.signal!.addEventListener('abort', () =>
+          reject(new DOMException('aborted', 'AbortError')),
+        ),
+      );
     const { fetch, calls } = scriptedFetch(hang);
     const controller = new AbortController();
     const pending = client(fetch).models.list({ signal: controller.signal });
@@ -140,7 +180,9 @@ describe('aborts', () => {
   });
 
   it('an abort during the backoff sleep stops at once', async () => {
-    const { fetch, calls } = scriptedFetch(apiError(500, 'server_error', null, { 'retry-after': '30' }));
+    const { fetch, calls } = scriptedFetch(
+      apiError(500, 'server_error', null, { 'retry-after': '30' }),
+    );
     const controller = new AbortController();
     const started = performance.now();
     const pending = client(fetch).models.list({ signal: controller.signal });
@@ -165,17 +207,35 @@ describe('errors mapped from status', () => {
     [503, 'service_unavailable', sdk.ServiceUnavailableError],
     [418, 'teapot', sdk.APIError],
   ];
-  it.each(cases)('%i becomes its class, with the body fields and the request id', async (status, type, Class) => {
-    const { fetch } = scriptedFetch(json({ error: { message: 'nope', type, param: 'messages', code: 'some_code' } }, status, { 'x-request-id': 'req-42' }));
-    const err = await client(fetch, { maxRetries: 0 }).chat.completions.create(chatBody).catch((e) => e);
-    expect(err).toBeInstanceOf(Class);
-    expect(err).toBeInstanceOf(sdk.APIError);
-    expect(err).toMatchObject({ status, type, code: 'some_code', param: 'messages', requestId: 'req-42', message: `${status} nope` });
-  });
+  it.each(cases)(
+    '%i becomes its class, with the body fields and the request id',
+    async (status, type, Class) => {
+      const { fetch } = scriptedFetch(
+        json({ error: { message: 'nope', type, param: 'messages', code: 'some_code' } }, status, {
+          'x-request-id': 'req-42',
+        }),
+      );
+      const err = await client(fetch, { maxRetries: 0 })
+        .chat.completions.create(chatBody)
+        .catch((e) => e);
+      expect(err).toBeInstanceOf(Class);
+      expect(err).toBeInstanceOf(sdk.APIError);
+      expect(err).toMatchObject({
+        status,
+        type,
+        code: 'some_code',
+        param: 'messages',
+        requestId: 'req-42',
+        message: `${status} nope`,
+      });
+    },
+  );
 
   it('a body that is not JSON still gives the right class and its text', async () => {
     const { fetch } = scriptedFetch(new Response('upstream gateway exploded', { status: 502 }));
-    const err = await client(fetch, { maxRetries: 0 }).models.list().catch((e) => e);
+    const err = await client(fetch, { maxRetries: 0 })
+      .models.list()
+      .catch((e) => e);
     expect(err).toBeInstanceOf(sdk.InternalServerError);
     expect(err.message).toBe('502 upstream gateway exploded');
     expect(err.code).toBeUndefined();

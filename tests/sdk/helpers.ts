@@ -15,7 +15,10 @@ type Reply = Response | Error | ((call: Call) => Response | Promise<Response>);
 /** A fetch that answers each call with the next reply in order (the last one repeats). */
 export function scriptedFetch(...replies: Reply[]) {
   const calls: Call[] = [];
-  const fetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+  const fetch = async (
+    input: string | URL | Request,
+    init: RequestInit = {},
+  ): Promise<Response> => {
     const call: Call = {
       url: String(input),
       init,
@@ -36,13 +39,24 @@ export function client(fetch: ClientOptions['fetch'], options: ClientOptions = {
 }
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', 'x-request-id': 'req-1', ...headers } });
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json', 'x-request-id': 'req-1', ...headers },
+  });
 
-export const apiError = (status: number, type: string, code: string | null = null, headers: Record<string, string> = {}) =>
+export const apiError = (
+  status: number,
+  type: string,
+  code: string | null = null,
+  headers: Record<string, string> = {},
+) =>
   json({ error: { message: `failed with ${status}`, type, param: null, code } }, status, headers);
 
 /** An SSE response whose body is `text` cut into the given chunks (byte offsets), then maybe an error. */
-export function sseResponse(text: string, options: { cuts?: number[]; failAfter?: Error; onCancel?: () => void } = {}) {
+export function sseResponse(
+  text: string,
+  options: { cuts?: number[]; failAfter?: Error; onCancel?: () => void } = {},
+) {
   const bytes = new TextEncoder().encode(text);
   const bounds = [0, ...(options.cuts ?? []), bytes.length];
   const chunks = bounds.slice(1).map((end, i) => bytes.slice(bounds[i], end));
@@ -57,7 +71,13 @@ export function sseResponse(text: string, options: { cuts?: number[]; failAfter?
       options.onCancel?.();
     },
   });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream', 'x-request-id': 'req-s', 'x-served-by': 'edge:tiny' } });
+  return new Response(body, {
+    headers: {
+      'content-type': 'text/event-stream',
+      'x-request-id': 'req-s',
+      'x-served-by': 'edge:tiny',
+    },
+  });
 }
 
 /** A body that never ends on its own (a long generation), recording whether it was cancelled. */
@@ -74,7 +94,10 @@ export function endlessSSE(frame: object) {
       state.cancelled = true;
     },
   });
-  return { response: new Response(body, { headers: { 'content-type': 'text/event-stream' } }), state };
+  return {
+    response: new Response(body, { headers: { 'content-type': 'text/event-stream' } }),
+    state,
+  };
 }
 
 export const chunk = (content: string, extra: object = {}) => ({

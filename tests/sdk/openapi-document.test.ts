@@ -13,7 +13,18 @@ it('validates against the OpenAPI 3.1 schema', async () => {
 
 it('has the request and response components, free of standalone-schema keywords', () => {
   const { components } = buildOpenApiDocument();
-  for (const id of ['CreateChatCompletionRequest', 'CreateCompletionRequest', 'ChatCompletion', 'ChatCompletionChunk', 'Completion', 'Usage', 'Cost', 'Error', 'UsageReport', 'Balance']) {
+  for (const id of [
+    'CreateChatCompletionRequest',
+    'CreateCompletionRequest',
+    'ChatCompletion',
+    'ChatCompletionChunk',
+    'Completion',
+    'Usage',
+    'Cost',
+    'Error',
+    'UsageReport',
+    'Balance',
+  ]) {
     expect(components.schemas).toHaveProperty(id);
   }
   expect(JSON.stringify(components)).not.toMatch(/"\$schema"|"\$id"/);

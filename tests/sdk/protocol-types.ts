@@ -3,7 +3,13 @@
 // SDK's own interfaces for usage and balance say what those schemas say.
 import type { z } from 'zod';
 import type { ErrorBody } from '../../protocol/errors';
-import type { ChatCompletion, ChatCompletionChunk, Completion, ModelCard, ModelList } from '../../protocol/responses';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  Completion,
+  ModelCard,
+  ModelList,
+} from '../../protocol/responses';
 import type {
   chatCompletionChunkSchema,
   chatCompletionSchema,
@@ -19,7 +25,11 @@ import type { BalanceResponse, UsageReport } from '../../sdk/types';
 
 type Fits<T, Schema extends z.ZodType> = T extends z.input<Schema> ? true : false;
 /** The SDK's hand-written interfaces describe exactly what the schema allows. */
-type Same<T, Schema extends z.ZodType> = [T] extends [z.input<Schema>] ? ([z.output<Schema>] extends [T] ? true : false) : false;
+type Same<T, Schema extends z.ZodType> = [T] extends [z.input<Schema>]
+  ? [z.output<Schema>] extends [T]
+    ? true
+    : false
+  : false;
 const yes = <T extends true>(): T => true as T;
 
 export const protocolFitsSpec = [

@@ -11,7 +11,8 @@ async function events(text: string, cuts: number[] = []): Promise<ServerSentEven
 }
 
 describe('SSE decoding', () => {
-  const text = 'data: {"a":"héllo 🌍"}\n\n: keep-alive comment\n\nevent: error\ndata: {"error":{"message":"x"}}\n\ndata: [DONE]\n\n';
+  const text =
+    'data: {"a":"héllo 🌍"}\n\n: keep-alive comment\n\nevent: error\ndata: {"error":{"message":"x"}}\n\ndata: [DONE]\n\n';
   const expected = [
     { event: null, data: '{"a":"héllo 🌍"}', id: null },
     { event: 'error', data: '{"error":{"message":"x"}}', id: null },
@@ -25,7 +26,12 @@ describe('SSE decoding', () => {
   it('gives the same events however the bytes are split', async () => {
     const length = new TextEncoder().encode(text).length;
     for (let cut = 1; cut < length; cut++) expect(await events(text, [cut])).toEqual(expected);
-    expect(await events(text, Array.from({ length: length - 1 }, (_, i) => i + 1))).toEqual(expected); // one byte a chunk
+    expect(
+      await events(
+        text,
+        Array.from({ length: length - 1 }, (_, i) => i + 1),
+      ),
+    ).toEqual(expected); // one byte a chunk
   });
 
   it('accepts CRLF and CR line ends, a CRLF split across chunks included', async () => {

@@ -18,7 +18,11 @@ const root = resolve(import.meta.dirname, '../..');
 const work = mkdtempSync(join(tmpdir(), 'model-cli-'));
 
 function model(...args: string[]) {
-  const run = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'tools/model.ts'), ...args], { cwd: root, encoding: 'utf8' });
+  const run = spawnSync(
+    join(root, 'node_modules/.bin/tsx'),
+    [join(root, 'tools/model.ts'), ...args],
+    { cwd: root, encoding: 'utf8' },
+  );
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
@@ -26,7 +30,12 @@ async function greedy(dir: string, prompt: string, steps: number) {
   const { model: m } = await loadModelDir(await createNodeKernels(), readModelDir(dir));
   const ids = m.tokenizer.encode(prompt, { bos: true });
   const out = [...ids];
-  for await (const t of m.generate(ids, { maxTokens: steps - ids.length + 1, temperature: 0, topP: 1, stopAtEos: false })) {
+  for await (const t of m.generate(ids, {
+    maxTokens: steps - ids.length + 1,
+    temperature: 0,
+    topP: 1,
+    stopAtEos: false,
+  })) {
     if (t.id === 1) break;
     out.push(t.id);
   }
@@ -34,7 +43,15 @@ async function greedy(dir: string, prompt: string, steps: number) {
 }
 
 describe('model CLI', () => {
-  const shape = { dim: 64, hiddenDim: 192, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 320, seqLen: 64 };
+  const shape = {
+    dim: 64,
+    hiddenDim: 192,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 320,
+    seqLen: 64,
+  };
   const bin = join(work, 'synthetic.bin');
   writeFileSync(bin, syntheticLlama2cCheckpoint(shape, 2));
   writeFileSync(join(work, 'tokenizer.bin'), syntheticLlama2cTokenizer(shape.vocabSize));
@@ -51,7 +68,9 @@ describe('model CLI', () => {
       expect(info.stdout).toContain('llama, 0.');
       expect(info.stdout).toContain('heads 4 (kv 2, head_dim 16)');
       const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-      expect(Boolean(config.quantization_config)).toBe(quant === 'q8' || quant === 'q4' || quant === 'fp8');
+      expect(Boolean(config.quantization_config)).toBe(
+        quant === 'q8' || quant === 'q4' || quant === 'fp8',
+      );
       expect((await greedy(out, 'the cat', 16)).length).toBe(17); // BOS + 16 steps
     });
   }
@@ -59,7 +78,14 @@ describe('model CLI', () => {
   it('convert GGUF Q8_0 → q8 directory', async () => {
     const gguf = join(work, 'synthetic.q8_0.gguf');
     const tokenizer = syntheticLlama2cTokenizer(shape.vocabSize);
-    writeFileSync(gguf, exportGguf(importLlama2c(syntheticLlama2cCheckpoint(shape, 2), tokenizer), 'q8_0', ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)));
+    writeFileSync(
+      gguf,
+      exportGguf(
+        importLlama2c(syntheticLlama2cCheckpoint(shape, 2), tokenizer),
+        'q8_0',
+        ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize),
+      ),
+    );
     const out = join(work, 'from-gguf');
     expect(model('convert', gguf, out, '--quant', 'q8').status).toBe(0);
     // lossless: the same tokens as converting the llama2.c file to q8 directly
@@ -80,7 +106,10 @@ describe('model CLI', () => {
   const stories = loadStories();
   it.skipIf(!stories)('stories260K converted to f32 generates its goldens', async () => {
     const out = join(work, 'stories260k');
-    expect(model('convert', stories!.checkpointPath, out, '--tokenizer', stories!.tokenizerPath).status).toBe(0);
-    for (const c of stories!.cases.filter((g) => g.temperature === 0)) expect(await greedy(out, c.prompt, c.steps)).toEqual(c.token_ids);
+    expect(
+      model('convert', stories!.checkpointPath, out, '--tokenizer', stories!.tokenizerPath).status,
+    ).toBe(0);
+    for (const c of stories!.cases.filter((g) => g.temperature === 0))
+      expect(await greedy(out, c.prompt, c.steps)).toEqual(c.token_ids);
   });
 });

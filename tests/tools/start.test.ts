@@ -31,10 +31,18 @@ describe.skipIf(!stories)('npm start', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    child = spawn('npm', ['start'], { cwd: repoRoot, env: { ...process.env, PORT: String(port), PERSIST_TO: persist }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child = spawn('npm', ['start'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: String(port), PERSIST_TO: persist },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let log = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start not ready in 150 s:\n${log}`)), 150_000);
+      const timer = setTimeout(
+        () => reject(new Error(`npm start not ready in 150 s:\n${log}`)),
+        150_000,
+      );
       const onData = (d: Buffer) => {
         log += d.toString();
         const m = log.match(/Ready: (http:\/\/\S+)\/v1/);
@@ -56,19 +64,57 @@ describe.skipIf(!stories)('npm start', () => {
   });
 
   it('serves the official openai client the CLI greedy text', async () => {
-    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev', maxRetries: 0 });
-    const res = await client.chat.completions.create({ model: 'stories260k', messages: [{ role: 'user', content: 'The little dog' }], max_tokens: 48, temperature: 0 });
+    const client = new OpenAI({
+      baseURL: `${url}/v1`,
+      apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev',
+      maxRetries: 0,
+    });
+    const res = await client.chat.completions.create({
+      model: 'stories260k',
+      messages: [{ role: 'user', content: 'The little dog' }],
+      max_tokens: 48,
+      temperature: 0,
+    });
     const steps = res.usage!.prompt_tokens - 1 + res.usage!.completion_tokens;
-    const run = spawnSync('npm', ['run', '-s', 'generate', '--', '--model', stories!.checkpoint, '--tokenizer', stories!.tokenizer, '--prompt', 'The little dog', '--steps', String(steps), '--temperature', '0', '--json'], { cwd: repoRoot, encoding: 'utf8' });
+    const run = spawnSync(
+      'npm',
+      [
+        'run',
+        '-s',
+        'generate',
+        '--',
+        '--model',
+        stories!.checkpoint,
+        '--tokenizer',
+        stories!.tokenizer,
+        '--prompt',
+        'The little dog',
+        '--steps',
+        String(steps),
+        '--temperature',
+        '0',
+        '--json',
+      ],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
     expect(run.status).toBe(0);
     expect(res.choices[0].message.content).toBe(JSON.parse(run.stdout).completion);
     expect(res.choices[0].message.content!.length).toBeGreaterThan(40);
   });
 
   it('routes the DeepSeek-architecture model to the local origin it started', async () => {
-    const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev', maxRetries: 0 });
+    const client = new OpenAI({
+      baseURL: `${url}/v1`,
+      apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev',
+      maxRetries: 0,
+    });
     const { data: res, response } = await client.chat.completions
-      .create({ model: 'deepseek-v3-synthetic', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, temperature: 0 })
+      .create({
+        model: 'deepseek-v3-synthetic',
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 8,
+        temperature: 0,
+      })
       .withResponse();
     expect(response.headers.get('x-served-by')).toBe('origin:local-origin');
     expect(res.model).toBe('deepseek-v3-synthetic');

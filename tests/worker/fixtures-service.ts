@@ -10,10 +10,25 @@ type Handler = (request: Request) => Promise<Response>;
 function runCli(params: URLSearchParams): Response {
   const stories = findStories260k();
   if (!stories) return new Response('shared models absent', { status: 404 });
-  const args = ['run', '-s', 'generate', '--', '--model', stories.checkpoint, '--tokenizer', stories.tokenizer, '--json'];
+  const args = [
+    'run',
+    '-s',
+    'generate',
+    '--',
+    '--model',
+    stories.checkpoint,
+    '--tokenizer',
+    stories.tokenizer,
+    '--json',
+  ];
   for (const [k, v] of params) args.push(`--${k}`, v);
-  const run = spawnSync('npm', args, { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}` } });
-  if (run.status !== 0) return new Response(`generate CLI failed (${run.status}):\n${run.stderr}`, { status: 500 });
+  const run = spawnSync('npm', args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${join(repoRoot, 'node_modules/.bin')}:${process.env.PATH}` },
+  });
+  if (run.status !== 0)
+    return new Response(`generate CLI failed (${run.status}):\n${run.stderr}`, { status: 500 });
   return new Response(run.stdout, { headers: { 'content-type': 'application/json' } });
 }
 
@@ -21,8 +36,16 @@ export const fixtures: Handler = async (request) => {
   const url = new URL(request.url);
   const stories = findStories260k();
   if (url.pathname === '/cli') return runCli(url.searchParams);
-  if (url.pathname === '/stories260k/checkpoint' && stories) return new Response(readFileSync(stories.checkpoint));
-  if (url.pathname === '/stories260k/tokenizer' && stories) return new Response(readFileSync(stories.tokenizer));
-  if (url.pathname === '/stories260k/golden' && stories) return new Response(readFileSync(stories.golden));
-  return new Response(stories ? 'no such fixture' : `shared models absent (looked in ${join(repoRoot, '../shared/models')})`, { status: 404 });
+  if (url.pathname === '/stories260k/checkpoint' && stories)
+    return new Response(readFileSync(stories.checkpoint));
+  if (url.pathname === '/stories260k/tokenizer' && stories)
+    return new Response(readFileSync(stories.tokenizer));
+  if (url.pathname === '/stories260k/golden' && stories)
+    return new Response(readFileSync(stories.golden));
+  return new Response(
+    stories
+      ? 'no such fixture'
+      : `shared models absent (looked in ${join(repoRoot, '../shared/models')})`,
+    { status: 404 },
+  );
 };

@@ -20,34 +20,60 @@ it('validates and runs the relaxed-SIMD Q8_0 matvec inside workerd, bit-identica
 
 it('binds matvecQ8 to the relaxed kernel when the module has it', async () => {
   const k = await createWasmKernels(relaxed as WebAssembly.Module);
-  expect((k.quant!.matvecQ8 as unknown as { name: string }).name).toBe((await exportName()));
+  expect((k.quant!.matvecQ8 as unknown as { name: string }).name).toBe(await exportName());
 });
 
 async function exportName(): Promise<string> {
-  const { exports } = await WebAssembly.instantiate(relaxed as WebAssembly.Module, { env: { abort: () => {} } });
+  const { exports } = await WebAssembly.instantiate(relaxed as WebAssembly.Module, {
+    env: { abort: () => {} },
+  });
   return (exports.matvec_q8_0_relaxed as { name: string }).name;
 }
 
 // Side-by-side timing (logged, not asserted): the stories110M decode matvecs with each build's bound matvecQ8.
 // workerd's clock only moves between events, so each timed batch ends at a timer. bench/RESULTS.md has the numbers.
 it('logs the q8 decode matvec time of kernels.wasm and kernels-relaxed.wasm in workerd', async () => {
-  const shapes: [number, number, number][] = [[768, 768, 4], [2048, 768, 2], [768, 2048, 1], [32000, 768, 1]];
+  const shapes: [number, number, number][] = [
+    [768, 768, 4],
+    [2048, 768, 2],
+    [768, 2048, 1],
+    [32000, 768, 1],
+  ];
   let s = 7;
   const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
-  const data = shapes.map(([rows, cols]) => ({ q: quantizeQ8_0(Float32Array.from({ length: rows * cols }, rand), rows, cols), x: Float32Array.from({ length: cols }, rand) }));
-  const runs = await Promise.all([plain, relaxed].map(async (m) => {
-    const k = await createWasmKernels(m as WebAssembly.Module), quant = k.quant!, bytes = k.bytes!;
-    const calls = shapes.map(([rows, cols, times], j) => {
-      const { q, x } = data[j];
-      const wp = k.alloc(Math.ceil(q.q.byteLength / 4)), dp = k.alloc(Math.ceil(q.d.byteLength / 4));
-      bytes(wp, q.q.byteLength).set(q.q);
-      bytes(dp, q.d.byteLength).set(new Uint8Array(q.d.buffer, q.d.byteOffset, q.d.byteLength));
-      const xp = k.alloc(cols), xq = k.alloc(Math.ceil(quantScratchBytes(cols) / 4)), op = k.alloc(rows);
-      k.write(xp, x);
-      return () => { for (let i = 0; i < times; i++) quant.matvecQ8(op, wp, dp, xp, xq, rows, cols); };
-    });
-    return { layer: () => { calls[0](); calls[1](); calls[2](); }, head: calls[3] };
+  const data = shapes.map(([rows, cols]) => ({
+    q: quantizeQ8_0(Float32Array.from({ length: rows * cols }, rand), rows, cols),
+    x: Float32Array.from({ length: cols }, rand),
   }));
+  const runs = await Promise.all(
+    [plain, relaxed].map(async (m) => {
+      const k = await createWasmKernels(m as WebAssembly.Module),
+        quant = k.quant!,
+        bytes = k.bytes!;
+      const calls = shapes.map(([rows, cols, times], j) => {
+        const { q, x } = data[j];
+        const wp = k.alloc(Math.ceil(q.q.byteLength / 4)),
+          dp = k.alloc(Math.ceil(q.d.byteLength / 4));
+        bytes(wp, q.q.byteLength).set(q.q);
+        bytes(dp, q.d.byteLength).set(new Uint8Array(q.d.buffer, q.d.byteOffset, q.d.byteLength));
+        const xp = k.alloc(cols),
+          xq = k.alloc(Math.ceil(quantScratchBytes(cols) / 4)),
+          op = k.alloc(rows);
+        k.write(xp, x);
+        return () => {
+          for (let i = 0; i < times; i++) quant.matvecQ8(op, wp, dp, xp, xq, rows, cols);
+        };
+      });
+      return {
+        layer: () => {
+          calls[0]();
+          calls[1]();
+          calls[2]();
+        },
+        head: calls[3],
+      };
+    }),
+  );
   const tick = () => new Promise((r) => setTimeout(r, 0));
   const time = async (f: () => void, iters: number) => {
     await tick();
@@ -65,7 +91,9 @@ it('logs the q8 decode matvec time of kernels.wasm and kernels-relaxed.wasm in w
   }
   for (const [i, name] of ['kernels.wasm', 'kernels-relaxed.wasm'].entries()) {
     const { layer, head } = best[i];
-    console.log(`workerd ${name}: q8 layer matvecs ${(layer * 1e3).toFixed(1)} µs, classifier ${(head * 1e3).toFixed(1)} µs, ${(1000 / (12 * layer + head)).toFixed(1)} tok/s`);
+    console.log(
+      `workerd ${name}: q8 layer matvecs ${(layer * 1e3).toFixed(1)} µs, classifier ${(head * 1e3).toFixed(1)} µs, ${(1000 / (12 * layer + head)).toFixed(1)} tok/s`,
+    );
   }
   expect(best.every((b) => b.layer > 0)).toBe(true);
 });

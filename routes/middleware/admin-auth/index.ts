@@ -17,10 +17,21 @@ async function sameSecret(given: string, secret: string): Promise<boolean> {
 export function adminAuth(): MiddlewareHandler<AppEnv> {
   return async function adminAuth(c, next) {
     const secret = c.env.ADMIN_SECRET ?? '';
-    if (!secret) throw new ApiError(403, 'The admin API is disabled: no ADMIN_SECRET is configured.', 'permission_error', 'admin_disabled');
+    if (!secret)
+      throw new ApiError(
+        403,
+        'The admin API is disabled: no ADMIN_SECRET is configured.',
+        'permission_error',
+        'admin_disabled',
+      );
     const token = bearerToken(c.req.header('authorization'));
     if (!token || !(await sameSecret(token, secret))) {
-      throw new ApiError(401, 'The admin API needs the admin secret as a Bearer token.', 'authentication_error', 'invalid_admin_secret');
+      throw new ApiError(
+        401,
+        'The admin API needs the admin secret as a Bearer token.',
+        'authentication_error',
+        'invalid_admin_secret',
+      );
     }
     await next();
   };

@@ -14,7 +14,12 @@ const missingKey = () =>
   );
 
 const invalidKey = () =>
-  new ApiError(401, 'Incorrect API key provided, or the key was revoked.', 'authentication_error', 'invalid_api_key');
+  new ApiError(
+    401,
+    'Incorrect API key provided, or the key was revoked.',
+    'authentication_error',
+    'invalid_api_key',
+  );
 
 /** The bearer token of an `Authorization` header, or null. */
 export function bearerToken(header: string | undefined): string | null {

@@ -42,7 +42,10 @@ export function metering(): MiddlewareHandler<AppEnv> {
   return async function metering(c, next) {
     const idempotencyKey = c.req.header('idempotency-key') || null;
     if (idempotencyKey && idempotencyKey.length > MAX_IDEMPOTENCY_KEY) {
-      throw invalidRequest(`An Idempotency-Key header must be at most ${MAX_IDEMPOTENCY_KEY} characters.`, 'idempotency-key');
+      throw invalidRequest(
+        `An Idempotency-Key header must be at most ${MAX_IDEMPOTENCY_KEY} characters.`,
+        'idempotency-key',
+      );
     }
     const meter = new Meter({
       db: c.env.DB,
@@ -55,8 +58,16 @@ export function metering(): MiddlewareHandler<AppEnv> {
     });
     c.set('meter', meter);
     await next();
-    if (c.error) await meter.finish({ status: 'failed', promptTokens: 0, cachedTokens: 0, completionTokens: 0 });
-    if (meter.limits) for (const [k, v] of Object.entries(rateLimitHeaders(meter.limits))) c.res.headers.set(k, v);
-    if (meter.retryAfterMs !== null && c.res.status === 429) c.res.headers.set('retry-after-ms', String(meter.retryAfterMs));
+    if (c.error)
+      await meter.finish({
+        status: 'failed',
+        promptTokens: 0,
+        cachedTokens: 0,
+        completionTokens: 0,
+      });
+    if (meter.limits)
+      for (const [k, v] of Object.entries(rateLimitHeaders(meter.limits))) c.res.headers.set(k, v);
+    if (meter.retryAfterMs !== null && c.res.status === 429)
+      c.res.headers.set('retry-after-ms', String(meter.retryAfterMs));
   };
 }

@@ -7,7 +7,8 @@ import { loadDeepSeekModel } from '../../../engine/deepseek/weights';
 const weights = loadDeepSeekModel(generateSyntheticDeepSeek({ seed: 1 }));
 const prompt = [0, 17, 300, 42, 9, 511, 128, 77, 5, 260];
 const steps = 40;
-const session = (maxBatch = 64) => new DeepSeekReferenceModel(weights, { maxSeqLen: prompt.length + steps + 2, maxBatch });
+const session = (maxBatch = 64) =>
+  new DeepSeekReferenceModel(weights, { maxSeqLen: prompt.length + steps + 2, maxBatch });
 const greedy = session().generateGreedy(prompt, steps);
 
 /** Drafts the true greedy token on every other call and a wrong one otherwise: both branches run. */
@@ -28,7 +29,9 @@ describe('MTP self-speculative decoding', () => {
     expect(r.accepted).toBeLessThanOrEqual(r.proposed);
     expect(r.mainSteps).toBe(steps - 1 - r.accepted);
     // Random MTP weights are no predictor of a random main model: acceptance is chance level (~1/vocab).
-    console.info(`MTP acceptance on the synthetic model: ${r.accepted}/${r.proposed} = ${(100 * r.acceptanceRate).toFixed(1)}%`);
+    console.info(
+      `MTP acceptance on the synthetic model: ${r.accepted}/${r.proposed} = ${(100 * r.acceptanceRate).toFixed(1)}%`,
+    );
   });
 
   it('equals plain greedy when drafts are accepted half the time, and needs fewer main steps', () => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
-  SafetensorsError, bf16Bytes, f16ToF32, readSafetensors, tensorToFloat32, writeSafetensors, type TensorInput,
+  SafetensorsError,
+  bf16Bytes,
+  f16ToF32,
+  readSafetensors,
+  tensorToFloat32,
+  writeSafetensors,
+  type TensorInput,
 } from '../../../engine/formats/safetensors';
 
 const tensors: Record<string, TensorInput> = {
@@ -24,7 +30,9 @@ describe('safetensors', () => {
       const v = file.tensors.get(name)!;
       expect(v.dtype).toBe(t.dtype);
       expect(v.shape).toEqual(t.shape);
-      expect([...v.bytes]).toEqual([...new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)]);
+      expect([...v.bytes]).toEqual([
+        ...new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      ]);
     }
     const f = (n: string) => [...tensorToFloat32(file.tensors.get(n)!)];
     expect(f('a.f32')).toEqual([...tensors['a.f32'].data]);
@@ -55,14 +63,18 @@ describe('safetensors', () => {
   });
 
   it('rounds BF16 to nearest even and decodes F16 subnormals and specials', () => {
-    expect([...new Uint16Array(bf16Bytes([1 + 2 ** -8, 1 + 3 * 2 ** -8, NaN]).buffer)]).toEqual([0x3f80, 0x3f82, 0x7fc0]);
+    expect([...new Uint16Array(bf16Bytes([1 + 2 ** -8, 1 + 3 * 2 ** -8, NaN]).buffer)]).toEqual([
+      0x3f80, 0x3f82, 0x7fc0,
+    ]);
     expect(f16ToF32(0x0001)).toBe(2 ** -24);
     expect(f16ToF32(0x7c00)).toBe(Infinity);
     expect(f16ToF32(0x7e00)).toBeNaN();
   });
 
   it('rejects damaged files with a message naming the problem', () => {
-    const good = writeSafetensors({ x: { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) } });
+    const good = writeSafetensors({
+      x: { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) },
+    });
     const withHeader = (h: object, data = 8) => {
       const json = new TextEncoder().encode(JSON.stringify(h));
       const out = new Uint8Array(8 + json.length + data);
@@ -71,11 +83,21 @@ describe('safetensors', () => {
       return out;
     };
     expect(() => readSafetensors(good.subarray(0, 4))).toThrow(SafetensorsError);
-    expect(() => readSafetensors(good.subarray(0, good.length - 1))).toThrow(/run past the data section/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }))).toThrow(/unsupported dtype "F64"/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }))).toThrow(/want 12/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }))).toThrow(/must tile/);
-    expect(() => readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }))).toThrow(/trailing bytes/);
+    expect(() => readSafetensors(good.subarray(0, good.length - 1))).toThrow(
+      /run past the data section/,
+    );
+    expect(() =>
+      readSafetensors(withHeader({ x: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } })),
+    ).toThrow(/unsupported dtype "F64"/);
+    expect(() =>
+      readSafetensors(withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } })),
+    ).toThrow(/want 12/);
+    expect(() =>
+      readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } })),
+    ).toThrow(/must tile/);
+    expect(() =>
+      readSafetensors(withHeader({ x: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } })),
+    ).toThrow(/trailing bytes/);
     const huge = new Uint8Array(16);
     new DataView(huge.buffer).setBigUint64(0, 2n ** 40n, true);
     expect(() => readSafetensors(huge)).toThrow(/header length/);

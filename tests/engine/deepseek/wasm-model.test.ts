@@ -12,7 +12,8 @@ import { loadKernelsModule } from '../../../kernels-wasm/node';
 const files = generateSyntheticDeepSeek({ seed: 1 }); // the example shape: 4 layers (1 dense), 16 experts top-4
 const prompt = [0, 17, 300, 42, 9, 511, 128];
 const module = await loadKernelsModule();
-const wasm = (opts: { maxSeqLen: number; kernels?: 'simd' | 'scalar' }, f = files) => WasmDeepSeekModel.load(module, f, opts);
+const wasm = (opts: { maxSeqLen: number; kernels?: 'simd' | 'scalar' }, f = files) =>
+  WasmDeepSeekModel.load(module, f, opts);
 
 describe('WASM DeepSeek-V3 forward vs the float64 reference', () => {
   it('keeps FP8 projections in FP8 (1 byte per weight) in WASM memory', async () => {
@@ -24,27 +25,43 @@ describe('WASM DeepSeek-V3 forward vs the float64 reference', () => {
   });
 
   it('prefill logits match the dequantized reference (NMSE < 1e-10)', async () => {
-    const ref = Float64Array.from(new DeepSeekReferenceModel(loadDeepSeekModel(files), { maxSeqLen: 16 }).forward(prompt, 0));
+    const ref = Float64Array.from(
+      new DeepSeekReferenceModel(loadDeepSeekModel(files), { maxSeqLen: 16 }).forward(prompt, 0),
+    );
     const got = (await wasm({ maxSeqLen: 16 })).forward(prompt, 0);
     expect(nmse(got, ref)).toBeLessThan(1e-10); // measured 2.6e-13: f32 vs f64 arithmetic only
   });
 
   it('greedy decoding gives the reference tokens over 64 steps, on the SIMD kernels and on their scalar twins', async () => {
-    const want = new DeepSeekReferenceModel(loadDeepSeekModel(files), { maxSeqLen: 80 }).generateGreedy(prompt, 64);
+    const want = new DeepSeekReferenceModel(loadDeepSeekModel(files), {
+      maxSeqLen: 80,
+    }).generateGreedy(prompt, 64);
     expect((await wasm({ maxSeqLen: 80 })).generateGreedy(prompt, 64)).toEqual(want);
-    expect((await wasm({ maxSeqLen: 80, kernels: 'scalar' })).generateGreedy(prompt, 64)).toEqual(want);
+    expect((await wasm({ maxSeqLen: 80, kernels: 'scalar' })).generateGreedy(prompt, 64)).toEqual(
+      want,
+    );
   });
 
   it('a batched forward (FP8 matmuls, MoE dispatch over 7 tokens) equals token-by-token decoding', async () => {
     const V = 512;
     const batch = Float32Array.from((await wasm({ maxSeqLen: 16 })).forward(prompt, 0));
     const one = await wasm({ maxSeqLen: 16 });
-    prompt.forEach((tok, pos) => expect(nmse(one.forward([tok], pos), batch.subarray(pos * V, (pos + 1) * V))).toBeLessThan(1e-11));
+    prompt.forEach((tok, pos) =>
+      expect(nmse(one.forward([tok], pos), batch.subarray(pos * V, (pos + 1) * V))).toBeLessThan(
+        1e-11,
+      ),
+    );
   });
 
   it("computes the reference's 'dequantized' GEMM mode, not its 'fp8' one (1×128 FP8 activations)", async () => {
-    const deq = Float64Array.from(new DeepSeekReferenceModel(loadDeepSeekModel(files), { maxSeqLen: 16 }).forward(prompt, 0));
-    const fp8 = Float64Array.from(new DeepSeekReferenceModel(loadDeepSeekModel(files, { gemm: 'fp8' }), { maxSeqLen: 16 }).forward(prompt, 0));
+    const deq = Float64Array.from(
+      new DeepSeekReferenceModel(loadDeepSeekModel(files), { maxSeqLen: 16 }).forward(prompt, 0),
+    );
+    const fp8 = Float64Array.from(
+      new DeepSeekReferenceModel(loadDeepSeekModel(files, { gemm: 'fp8' }), {
+        maxSeqLen: 16,
+      }).forward(prompt, 0),
+    );
     const got = (await wasm({ maxSeqLen: 16 })).forward(prompt, 0);
     // Measured 0.026 for both: the 'fp8' mode's activation rounding, compounded through 4 chaotic layers.
     expect(nmse(got, fp8)).toBeGreaterThan(1e-3);
@@ -52,8 +69,20 @@ describe('WASM DeepSeek-V3 forward vs the float64 reference', () => {
   });
 
   it('runs an unquantized checkpoint with a plain q_proj and greedy tokens match', async () => {
-    const small = generateSyntheticDeepSeek({ config: { qLoraRank: null, quantization: null, numHiddenLayers: 2, nRoutedExperts: 4, nGroup: 2, topkGroup: 1, numExpertsPerTok: 2 } });
-    const want = new DeepSeekReferenceModel(loadDeepSeekModel(small), { maxSeqLen: 40 }).generateGreedy([3, 4, 5], 32);
+    const small = generateSyntheticDeepSeek({
+      config: {
+        qLoraRank: null,
+        quantization: null,
+        numHiddenLayers: 2,
+        nRoutedExperts: 4,
+        nGroup: 2,
+        topkGroup: 1,
+        numExpertsPerTok: 2,
+      },
+    });
+    const want = new DeepSeekReferenceModel(loadDeepSeekModel(small), {
+      maxSeqLen: 40,
+    }).generateGreedy([3, 4, 5], 32);
     const m = await wasm({ maxSeqLen: 40 }, small);
     expect(m.weights.layers[0].mla.q!.kind).toBe('f32');
     expect(m.generateGreedy([3, 4, 5], 32)).toEqual(want);

@@ -6,9 +6,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
 import { describe, expect, it } from 'vitest';
-import { LlamaModel, llamaConfig, syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../../../engine/index';
+import {
+  LlamaModel,
+  llamaConfig,
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+} from '../../../engine/index';
 import { exportGguf, importGguf, type GgufExportType } from '../../../engine/formats/gguf-model';
-import { ggufTokenizerFromJson, ggufTokenizerFromLlama2c } from '../../../engine/formats/gguf-tokenizer';
+import {
+  ggufTokenizerFromJson,
+  ggufTokenizerFromLlama2c,
+} from '../../../engine/formats/gguf-tokenizer';
 import { importLlama2c } from '../../../engine/formats/import-llama2c';
 import type { QuantTarget } from '../../../engine/formats/hf-writer';
 import { HfTokenizer } from '../../../engine/tokenizers/hf-tokenizer';
@@ -28,18 +36,39 @@ async function parse(bytes: Uint8Array, name: string) {
 }
 
 const TOKENS = [1, 300, 45, 260, 7, 7, 100];
-const OURS: Record<GgufExportType, QuantTarget> = { f32: 'f32', f16: 'f16', q8_0: 'q8', q4_0: 'q4' };
+const OURS: Record<GgufExportType, QuantTarget> = {
+  f32: 'f32',
+  f16: 'f16',
+  q8_0: 'q8',
+  q4_0: 'q4',
+};
 
 describe('GGUF llama (llama2.c weights, SentencePiece tokenizer)', () => {
-  const shape = { dim: 64, hiddenDim: 160, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 320, seqLen: 32 };
+  const shape = {
+    dim: 64,
+    hiddenDim: 160,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 320,
+    seqLen: 32,
+  };
   const checkpoint = syntheticLlama2cCheckpoint(shape, 9);
   const tokenizer = syntheticLlama2cTokenizer(shape.vocabSize);
   const original = importLlama2c(checkpoint, tokenizer);
 
   for (const type of ['f32', 'f16', 'q8_0', 'q4_0'] as const) {
     it(`${type}: the same logits as the original converted to ${OURS[type]} directly`, async () => {
-      const imported = await parse(exportGguf(original, type, ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)), `llama-${type}.gguf`);
-      expect(imported.config).toMatchObject({ dim: 64, nKvHeads: 2, sharedClassifier: true, vocabSize: 320 });
+      const imported = await parse(
+        exportGguf(original, type, ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)),
+        `llama-${type}.gguf`,
+      );
+      expect(imported.config).toMatchObject({
+        dim: 64,
+        nKvHeads: 2,
+        sharedClassifier: true,
+        vocabSize: 320,
+      });
       const viaGguf = await throughModelDir(await createNodeKernels(), imported, OURS[type]);
       const direct = await throughModelDir(await createNodeKernels(), original, OURS[type]);
       expect(logitsOf(viaGguf.model, TOKENS)).toEqual(logitsOf(direct.model, TOKENS));
@@ -50,17 +79,38 @@ describe('GGUF llama (llama2.c weights, SentencePiece tokenizer)', () => {
   }
 
   it('f32 is exactly the llama2.c model', async () => {
-    const imported = await parse(exportGguf(original, 'f32', ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)), 'llama-exact.gguf');
+    const imported = await parse(
+      exportGguf(original, 'f32', ggufTokenizerFromLlama2c(tokenizer, shape.vocabSize)),
+      'llama-exact.gguf',
+    );
     const { model } = await throughModelDir(await createNodeKernels(), imported, 'f32');
-    expect(logitsOf(model, TOKENS)).toEqual(logitsOf(LlamaModel.fromLlama2c(await createNodeKernels(), checkpoint, tokenizer), TOKENS));
+    expect(logitsOf(model, TOKENS)).toEqual(
+      logitsOf(LlamaModel.fromLlama2c(await createNodeKernels(), checkpoint, tokenizer), TOKENS),
+    );
   });
 });
 
 describe('GGUF qwen2 (qkv bias, byte-level BPE tokenizer, chat template)', () => {
   const tok = byteLevelTokenizer();
-  const c = { ...llamaConfig({ dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 266, seqLen: 32 }), ropeTheta: 1e6, normEps: 1e-6, qkvBias: true };
+  const c = {
+    ...llamaConfig({
+      dim: 64,
+      hiddenDim: 96,
+      nLayers: 2,
+      nHeads: 4,
+      nKvHeads: 2,
+      vocabSize: 266,
+      seqLen: 32,
+    }),
+    ropeTheta: 1e6,
+    normEps: 1e-6,
+    qkvBias: true,
+  };
   const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-  const original = syntheticHfModel(c, 'qwen2', 4, { 'tokenizer.json': enc(tok.tokenizerJson), 'tokenizer_config.json': enc(tok.tokenizerConfig) });
+  const original = syntheticHfModel(c, 'qwen2', 4, {
+    'tokenizer.json': enc(tok.tokenizerJson),
+    'tokenizer_config.json': enc(tok.tokenizerConfig),
+  });
   const metadata = ggufTokenizerFromJson(tok.tokenizerJson as never, tok.tokenizerConfig, 'qwen2');
 
   for (const type of ['f32', 'q8_0', 'q4_0'] as const) {
@@ -69,7 +119,10 @@ describe('GGUF qwen2 (qkv bias, byte-level BPE tokenizer, chat template)', () =>
       expect(imported.architecture).toBe('qwen2');
       const viaGguf = await throughModelDir(await createNodeKernels(), imported, OURS[type]);
       const direct = await throughModelDir(await createNodeKernels(), original, OURS[type]);
-      const [a, b] = [logitsOf(viaGguf.model, [5, 200, 17, 17, 3]), logitsOf(direct.model, [5, 200, 17, 17, 3])];
+      const [a, b] = [
+        logitsOf(viaGguf.model, [5, 200, 17, 17, 3]),
+        logitsOf(direct.model, [5, 200, 17, 17, 3]),
+      ];
       expect(nmse(a, b)).toBe(0);
       expect(viaGguf.chatTemplate).not.toBeNull();
     });
@@ -81,7 +134,8 @@ describe('GGUF qwen2 (qkv bias, byte-level BPE tokenizer, chat template)', () =>
     const config = JSON.parse(new TextDecoder().decode(imported.files['tokenizer_config.json']));
     const a = new HfTokenizer(rebuilt, config);
     const b = new HfTokenizer(tok.tokenizerJson, tok.tokenizerConfig);
-    for (const text of ['the cat', '<|im_start|>user\nthe cat sat<|im_end|>\n', 'héllo 123 wörld']) expect(a.encode(text)).toEqual(b.encode(text));
+    for (const text of ['the cat', '<|im_start|>user\nthe cat sat<|im_end|>\n', 'héllo 123 wörld'])
+      expect(a.encode(text)).toEqual(b.encode(text));
     expect(a.stopIds).toEqual(b.stopIds);
   });
 });

@@ -10,17 +10,30 @@ import { loadModelDir, type LoadedModel, type ModelDirOptions } from '../../../e
 import type { KernelBackend } from '../../../kernels-wasm/types';
 
 /** An imported model written as a directory (in memory) in `quant`, then loaded. */
-export async function throughModelDir(backend: KernelBackend, m: ImportedModel, quant: QuantTarget, opts: ModelDirOptions = {}): Promise<LoadedModel & { files: Record<string, Uint8Array> }> {
+export async function throughModelDir(
+  backend: KernelBackend,
+  m: ImportedModel,
+  quant: QuantTarget,
+  opts: ModelDirOptions = {},
+): Promise<LoadedModel & { files: Record<string, Uint8Array> }> {
   const plan = planModelDir(m, quant);
-  const files: Record<string, Uint8Array> = { ...plan.files, 'model.safetensors': safetensorsBytes(plan.tensors, plan.metadata) };
-  const json = (name: string) => (files[name] ? JSON.parse(new TextDecoder().decode(files[name])) : undefined);
-  const loaded = await loadModelDir(backend, {
-    config: json('config.json'),
-    tokenizerJson: json('tokenizer.json'),
-    tokenizerBin: files['tokenizer.bin'],
-    tokenizerConfig: json('tokenizer_config.json'),
-    weights: [oneChunk(files['model.safetensors'])],
-  }, opts);
+  const files: Record<string, Uint8Array> = {
+    ...plan.files,
+    'model.safetensors': safetensorsBytes(plan.tensors, plan.metadata),
+  };
+  const json = (name: string) =>
+    files[name] ? JSON.parse(new TextDecoder().decode(files[name])) : undefined;
+  const loaded = await loadModelDir(
+    backend,
+    {
+      config: json('config.json'),
+      tokenizerJson: json('tokenizer.json'),
+      tokenizerBin: files['tokenizer.bin'],
+      tokenizerConfig: json('tokenizer_config.json'),
+      weights: [oneChunk(files['model.safetensors'])],
+    },
+    opts,
+  );
   return { ...loaded, files };
 }
 
@@ -28,14 +41,19 @@ export async function throughModelDir(backend: KernelBackend, m: ImportedModel, 
 export function logitsOf(model: LlamaModel, tokens: number[]): Float32Array[] {
   const m = model as unknown as { backend: KernelBackend; weights: Parameters<typeof forward>[2] };
   const session = allocSession(m.backend, model.config);
-  return tokens.map((t, pos) => m.backend.f32(forward(m.backend, model.config, m.weights, session, t, pos), model.config.vocabSize).slice());
+  return tokens.map((t, pos) =>
+    m.backend
+      .f32(forward(m.backend, model.config, m.weights, session, t, pos), model.config.vocabSize)
+      .slice(),
+  );
 }
 
 /** Largest normalized MSE over positions: Σ(a-b)² / Σb². */
 export function nmse(a: Float32Array[], b: Float32Array[]): number {
   let worst = 0;
   for (let p = 0; p < b.length; p++) {
-    let err = 0, norm = 0;
+    let err = 0,
+      norm = 0;
     for (let i = 0; i < b[p].length; i++) {
       err += (a[p][i] - b[p][i]) ** 2;
       norm += b[p][i] ** 2;

@@ -13,37 +13,92 @@ import { hfConfigOf, hfReferenceLogits, syntheticHfModel } from './hf-reference'
 import { logitsOf, nmse, throughModelDir } from './helpers';
 
 const TOKENS = [5, 200, 17, 17, 260, 3];
-const QWEN2 = { ...llamaConfig({ dim: 64, hiddenDim: 96, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 266, seqLen: 32 }), ropeTheta: 1e6, normEps: 1e-6, qkvBias: true };
+const QWEN2 = {
+  ...llamaConfig({
+    dim: 64,
+    hiddenDim: 96,
+    nLayers: 2,
+    nHeads: 4,
+    nKvHeads: 2,
+    vocabSize: 266,
+    seqLen: 32,
+  }),
+  ropeTheta: 1e6,
+  normEps: 1e-6,
+  qkvBias: true,
+};
 const LLAMA3 = {
-  ...llamaConfig({ dim: 64, hiddenDim: 128, nLayers: 2, nHeads: 8, nKvHeads: 2, vocabSize: 266, seqLen: 32, sharedClassifier: false }),
+  ...llamaConfig({
+    dim: 64,
+    hiddenDim: 128,
+    nLayers: 2,
+    nHeads: 8,
+    nKvHeads: 2,
+    vocabSize: 266,
+    seqLen: 32,
+    sharedClassifier: false,
+  }),
   ropeTheta: 500000,
-  ropeScaling: { type: 'llama3' as const, factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8 },
+  ropeScaling: {
+    type: 'llama3' as const,
+    factor: 32,
+    lowFreqFactor: 1,
+    highFreqFactor: 4,
+    originalMaxPositionEmbeddings: 8,
+  },
 };
 const tok = byteLevelTokenizer();
-const tokenizerFiles = () => ({ 'tokenizer.json': new TextEncoder().encode(JSON.stringify(tok.tokenizerJson)), 'tokenizer_config.json': new TextEncoder().encode(JSON.stringify(tok.tokenizerConfig)) });
+const tokenizerFiles = () => ({
+  'tokenizer.json': new TextEncoder().encode(JSON.stringify(tok.tokenizerJson)),
+  'tokenizer_config.json': new TextEncoder().encode(JSON.stringify(tok.tokenizerConfig)),
+});
 
-describe.each([['qwen2', QWEN2, 'qwen2'], ['llama (llama3 rope, untied)', LLAMA3, 'llama']] as const)('%s', (_, config, arch) => {
+describe.each([
+  ['qwen2', QWEN2, 'qwen2'],
+  ['llama (llama3 rope, untied)', LLAMA3, 'llama'],
+] as const)('%s', (_, config, arch) => {
   const m = syntheticHfModel(config, arch, 11, tokenizerFiles());
   const reference = hfReferenceLogits(m, TOKENS);
   const toF32 = (xs: Float64Array[]) => xs.map((x) => Float32Array.from(x));
 
-  for (const [dtype, tolerance] of [['f32', 1e-11], ['f16', 1e-6], ['bf16', 1e-4]] as const) {
+  for (const [dtype, tolerance] of [
+    ['f32', 1e-11],
+    ['f16', 1e-6],
+    ['bf16', 1e-4],
+  ] as const) {
     it(`a ${dtype.toUpperCase()} directory loads and matches the reference forward (nmse < ${tolerance})`, async () => {
       // an F32/F16 file is what planOutput writes; BF16 is written by hand below
       const tensors = dtype === 'bf16' ? bf16Plan(m) : planOutput(m.tensors, dtype);
       const loaded = await loadModelDir(await createNodeKernels(), {
-        config: hfConfigOf(m), tokenizerJson: tok.tokenizerJson, tokenizerConfig: tok.tokenizerConfig, weights: [oneChunk(safetensorsBytes(tensors))],
+        config: hfConfigOf(m),
+        tokenizerJson: tok.tokenizerJson,
+        tokenizerConfig: tok.tokenizerConfig,
+        weights: [oneChunk(safetensorsBytes(tensors))],
       });
       expect(loaded.chatTemplate).not.toBeNull();
       expect(nmse(logitsOf(loaded.model, TOKENS), toF32(reference))).toBeLessThan(tolerance);
     });
   }
 
-  for (const [quant, tolerance] of [['f32', 1e-11], ['f16', 1e-6], ['q8', 1e-3], ['q4', 5e-2], ['fp8', 1e-2]] as [QuantTarget, number][]) {
+  for (const [quant, tolerance] of [
+    ['f32', 1e-11],
+    ['f16', 1e-6],
+    ['q8', 1e-3],
+    ['q4', 5e-2],
+    ['fp8', 1e-2],
+  ] as [QuantTarget, number][]) {
     it(`through the HF importer as ${quant} (nmse < ${tolerance})`, async () => {
       const dir = await throughModelDir(await createNodeKernels(), m, 'f32');
-      const imported = importHfDir(JSON.parse(new TextDecoder().decode(dir.files['config.json'])), [dir.files['model.safetensors']], dir.files);
-      const { model, config: c } = await throughModelDir(await createNodeKernels(), imported, quant);
+      const imported = importHfDir(
+        JSON.parse(new TextDecoder().decode(dir.files['config.json'])),
+        [dir.files['model.safetensors']],
+        dir.files,
+      );
+      const { model, config: c } = await throughModelDir(
+        await createNodeKernels(),
+        imported,
+        quant,
+      );
       expect(c.qkvBias).toBe(arch === 'qwen2');
       expect(nmse(logitsOf(model, TOKENS), toF32(reference))).toBeLessThan(tolerance);
     });
@@ -58,7 +113,9 @@ function bf16Plan(m: ReturnType<typeof syntheticHfModel>) {
     byteLength: t.byteLength / 2,
     encode: () => {
       const f = new Uint32Array(t.encode().slice().buffer);
-      return new Uint8Array(Uint16Array.from(f, (u) => (u + 0x7fff + ((u >>> 16) & 1)) >>> 16).buffer);
+      return new Uint8Array(
+        Uint16Array.from(f, (u) => (u + 0x7fff + ((u >>> 16) & 1)) >>> 16).buffer,
+      );
     },
   }));
 }

@@ -9,15 +9,33 @@ import type { SourceTensor } from '../../../engine/formats/hf-writer';
 import type { ImportedModel } from '../../../engine/formats/imported-model';
 import type { LlamaConfig } from '../../../engine/llama-config';
 
-export function syntheticHfModel(c: LlamaConfig, architecture: HfArchitecture, seed = 1, files: Record<string, Uint8Array> = {}): ImportedModel {
+export function syntheticHfModel(
+  c: LlamaConfig,
+  architecture: HfArchitecture,
+  seed = 1,
+  files: Record<string, Uint8Array> = {},
+): ImportedModel {
   const random = mulberry32(seed);
   const tensors: SourceTensor[] = llamaTensorSpecs(c).map((spec) => {
     const n = spec.shape.reduce((a, b) => a * b, 1);
     const values = new Float32Array(n);
-    for (let i = 0; i < n; i++) values[i] = spec.role === 'norm' ? 1 + (random() - 0.5) * 0.2 : spec.role === 'bias' ? (random() - 0.5) * 0.2 : (random() - 0.5) * 0.1;
+    for (let i = 0; i < n; i++)
+      values[i] =
+        spec.role === 'norm'
+          ? 1 + (random() - 0.5) * 0.2
+          : spec.role === 'bias'
+            ? (random() - 0.5) * 0.2
+            : (random() - 0.5) * 0.1;
     return { spec, read: () => values };
   });
-  return { config: c, architecture, bosTokenId: null, eosTokenIds: [c.vocabSize - 1], tensors, files };
+  return {
+    config: c,
+    architecture,
+    bosTokenId: null,
+    eosTokenIds: [c.vocabSize - 1],
+    tensors,
+    files,
+  };
 }
 
 export function hfConfigOf(m: ImportedModel): Record<string, unknown> {
@@ -49,8 +67,11 @@ export function hfReferenceLogits(m: ImportedModel, tokens: number[]): Float64Ar
     const half = headDim / 2;
     for (let h = 0; h < heads; h++) {
       for (let i = 0; i < half; i++) {
-        const a = pos * invFreq[i], cos = Math.cos(a), sin = Math.sin(a);
-        const x1 = v[h * headDim + i], x2 = v[h * headDim + half + i];
+        const a = pos * invFreq[i],
+          cos = Math.cos(a),
+          sin = Math.sin(a);
+        const x1 = v[h * headDim + i],
+          x2 = v[h * headDim + half + i];
         v[h * headDim + i] = x1 * cos - x2 * sin;
         v[h * headDim + half + i] = x2 * cos + x1 * sin;
       }
@@ -65,10 +86,20 @@ export function hfReferenceLogits(m: ImportedModel, tokens: number[]): Float64Ar
     for (let l = 0; l < c.nLayers; l++) {
       const p = `model.layers.${l}.`;
       const xn = rmsnorm(x, w(p + 'input_layernorm.weight'));
-      const bias = (v: Float64Array, name: string) => (c.qkvBias ? v.map((e, i) => e + w(p + name)[i]) : v);
-      const q = bias(matvec(w(p + 'self_attn.q_proj.weight'), xn, nHeads * headDim), 'self_attn.q_proj.bias');
-      const k = bias(matvec(w(p + 'self_attn.k_proj.weight'), xn, nKvHeads * headDim), 'self_attn.k_proj.bias');
-      const v = bias(matvec(w(p + 'self_attn.v_proj.weight'), xn, nKvHeads * headDim), 'self_attn.v_proj.bias');
+      const bias = (v: Float64Array, name: string) =>
+        c.qkvBias ? v.map((e, i) => e + w(p + name)[i]) : v;
+      const q = bias(
+        matvec(w(p + 'self_attn.q_proj.weight'), xn, nHeads * headDim),
+        'self_attn.q_proj.bias',
+      );
+      const k = bias(
+        matvec(w(p + 'self_attn.k_proj.weight'), xn, nKvHeads * headDim),
+        'self_attn.k_proj.bias',
+      );
+      const v = bias(
+        matvec(w(p + 'self_attn.v_proj.weight'), xn, nKvHeads * headDim),
+        'self_attn.v_proj.bias',
+      );
       rotateHalf(q, nHeads, pos);
       rotateHalf(k, nKvHeads, pos);
       keys[l].push(k);
@@ -84,7 +115,9 @@ export function hfReferenceLogits(m: ImportedModel, tokens: number[]): Float64Ar
         const max = Math.max(...scores);
         const e = scores.map((s) => Math.exp(s - max));
         const sum = e.reduce((a, b) => a + b, 0);
-        for (let t2 = 0; t2 < e.length; t2++) for (let d = 0; d < headDim; d++) att[h * headDim + d] += (e[t2] / sum) * values[l][t2][kv + d];
+        for (let t2 = 0; t2 < e.length; t2++)
+          for (let d = 0; d < headDim; d++)
+            att[h * headDim + d] += (e[t2] / sum) * values[l][t2][kv + d];
       }
       const o = matvec(w(p + 'self_attn.o_proj.weight'), att, dim);
       x = x.map((e, i) => e + o[i]);

@@ -2,8 +2,21 @@
 // bounds), and damage: a truncated, bit-flipped or foreign entry decodes to a miss, never to rows.
 import { describe, expect, it } from 'vitest';
 import {
-  CODEC_NAMES, HEADER_BYTES, crc32, decodeEntry, encodeEntry, fromBase64, fromF16, packPayload, payloadBytes, toBase64, toF16, unpackPayload,
-  type CodecName, type KvRows, type KvShape,
+  CODEC_NAMES,
+  HEADER_BYTES,
+  crc32,
+  decodeEntry,
+  encodeEntry,
+  fromBase64,
+  fromF16,
+  packPayload,
+  payloadBytes,
+  toBase64,
+  toF16,
+  unpackPayload,
+  type CodecName,
+  type KvRows,
+  type KvShape,
 } from '../../../engine/index';
 import { SHAPE, hashOf, maxError, randomRows } from './helpers';
 
@@ -28,7 +41,7 @@ describe('f16', () => {
   });
 });
 
-it('crc32 is zlib\'s', () => {
+it("crc32 is zlib's", () => {
   expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
   const all = new TextEncoder().encode('hello world');
   expect(crc32(all.subarray(5), crc32(all.subarray(0, 5)))).toBe(crc32(all));
@@ -44,16 +57,29 @@ it('base64 is RFC 4648 (as Node writes it), round-trips any bytes and rejects no
 });
 
 /** Worst error allowed per value: by group of headDim (token-head), or by channel over the block's tokens. */
-function checkBounds(codec: CodecName, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
-  const G = SHAPE.headDim, channels = SHAPE.nKvHeads * G, count = want.length / (SHAPE.nLayers * channels);
+function checkBounds(
+  codec: CodecName,
+  part: 'keys' | 'values',
+  want: Float32Array,
+  got: Float32Array,
+): void {
+  const G = SHAPE.headDim,
+    channels = SHAPE.nKvHeads * G,
+    count = want.length / (SHAPE.nLayers * channels);
   if (codec === 'f32') return expect(got).toEqual(want);
-  if (codec === 'f16') return want.forEach((x, i) => expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -25));
+  if (codec === 'f16')
+    return want.forEach((x, i) =>
+      expect(Math.abs(got[i] - x)).toBeLessThanOrEqual(Math.abs(x) * 2 ** -11 + 2 ** -25),
+    );
   if (codec === 'int8' && part === 'keys') {
     for (let l = 0; l < SHAPE.nLayers; l++) {
       for (let c = 0; c < channels; c++) {
         const idx = Array.from({ length: count }, (_, t) => (l * count + t) * channels + c);
         const range = Math.max(...idx.map((i) => want[i])) - Math.min(...idx.map((i) => want[i]));
-        for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual((range / 255) * (0.5 + 2 ** -9) + 1e-6);
+        for (const i of idx)
+          expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(
+            (range / 255) * (0.5 + 2 ** -9) + 1e-6,
+          );
       }
     }
     return;
@@ -68,23 +94,39 @@ function checkBounds(codec: CodecName, part: 'keys' | 'values', want: Float32Arr
 }
 
 /** int4: asymmetric 4-bit per group: half a step (range / 15) plus the f16 rounding of the group's min. */
-function checkInt4(shape: KvShape, count: number, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
+function checkInt4(
+  shape: KvShape,
+  count: number,
+  part: 'keys' | 'values',
+  want: Float32Array,
+  got: Float32Array,
+): void {
   const kvDim = shape.nKvHeads * shape.headDim;
   const groups: number[][] = [];
   if (part === 'keys') {
     for (let l = 0; l < shape.nLayers; l++) {
       for (let t0 = 0; t0 < count; t0 += 32) {
-        for (let c = 0; c < kvDim; c++) groups.push(Array.from({ length: Math.min(32, count - t0) }, (_, t) => (l * count + t0 + t) * kvDim + c));
+        for (let c = 0; c < kvDim; c++)
+          groups.push(
+            Array.from(
+              { length: Math.min(32, count - t0) },
+              (_, t) => (l * count + t0 + t) * kvDim + c,
+            ),
+          );
       }
     }
   } else {
     for (let row = 0; row < want.length / kvDim; row++) {
-      for (let c0 = 0; c0 < kvDim; c0 += 32) groups.push(Array.from({ length: Math.min(32, kvDim - c0) }, (_, c) => row * kvDim + c0 + c));
+      for (let c0 = 0; c0 < kvDim; c0 += 32)
+        groups.push(
+          Array.from({ length: Math.min(32, kvDim - c0) }, (_, c) => row * kvDim + c0 + c),
+        );
     }
   }
   expect(groups.flat().length).toBe(want.length);
   for (const idx of groups) {
-    const min = Math.min(...idx.map((i) => want[i])), range = Math.max(...idx.map((i) => want[i])) - min;
+    const min = Math.min(...idx.map((i) => want[i])),
+      range = Math.max(...idx.map((i) => want[i])) - min;
     const bound = (range / 15) * (0.5 + 2 ** -9) + Math.abs(min) * 2 ** -11 + 1e-6;
     for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
   }
@@ -92,12 +134,18 @@ function checkInt4(shape: KvShape, count: number, part: 'keys' | 'values', want:
 
 /** Index lists of kv4's groups: keys per (layer, channel) over the block, values per (layer, token, 64 channels). */
 function kv4Groups(shape: KvShape, count: number, part: 'keys' | 'values'): number[][] {
-  const kvDim = shape.nKvHeads * shape.headDim, groups: number[][] = [];
+  const kvDim = shape.nKvHeads * shape.headDim,
+    groups: number[][] = [];
   if (part === 'keys') {
-    for (let l = 0; l < shape.nLayers; l++) for (let c = 0; c < kvDim; c++) groups.push(Array.from({ length: count }, (_, t) => (l * count + t) * kvDim + c));
+    for (let l = 0; l < shape.nLayers; l++)
+      for (let c = 0; c < kvDim; c++)
+        groups.push(Array.from({ length: count }, (_, t) => (l * count + t) * kvDim + c));
   } else {
     for (let row = 0; row < shape.nLayers * count; row++) {
-      for (let c0 = 0; c0 < kvDim; c0 += 64) groups.push(Array.from({ length: Math.min(64, kvDim - c0) }, (_, c) => row * kvDim + c0 + c));
+      for (let c0 = 0; c0 < kvDim; c0 += 64)
+        groups.push(
+          Array.from({ length: Math.min(64, kvDim - c0) }, (_, c) => row * kvDim + c0 + c),
+        );
     }
   }
   return groups;
@@ -108,11 +156,18 @@ function kv4Groups(shape: KvShape, count: number, part: 'keys' | 'values'): numb
  * rounding of the group's min; a key step is at most (range / 15)(1 + 2^-10), a value step (2^(1/8)
  * apart, span rounded to 11) at most range / 10.5.
  */
-function checkKv4(shape: KvShape, count: number, part: 'keys' | 'values', want: Float32Array, got: Float32Array): void {
+function checkKv4(
+  shape: KvShape,
+  count: number,
+  part: 'keys' | 'values',
+  want: Float32Array,
+  got: Float32Array,
+): void {
   const groups = kv4Groups(shape, count, part);
   expect(groups.flat().length).toBe(want.length);
   for (const idx of groups) {
-    const min = Math.min(...idx.map((i) => want[i])), range = Math.max(...idx.map((i) => want[i])) - min;
+    const min = Math.min(...idx.map((i) => want[i])),
+      range = Math.max(...idx.map((i) => want[i])) - min;
     const step = part === 'keys' ? (range / 15) * (1 + 2 ** -9) : range / 10.5;
     const bound = step / 2 + Math.abs(min) * 2 ** -11 + 1e-6;
     for (const i of idx) expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(bound);
@@ -121,9 +176,11 @@ function checkKv4(shape: KvShape, count: number, part: 'keys' | 'values', want: 
 
 /** Keys of `rows` turned back by RoPE at their positions (as kv4 quantizes them). */
 function unturned(rows: KvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
-  const out = keys.slice(), kvDim = rows.nKvHeads * rows.headDim;
+  const out = keys.slice(),
+    kvDim = rows.nKvHeads * rows.headDim;
   for (let i = 0; i < out.length; i += 2) {
-    const t = Math.floor(i / kvDim) % rows.count, angle = -(rows.start + t) * freqs[(i % rows.headDim) >> 1];
+    const t = Math.floor(i / kvDim) % rows.count,
+      angle = -(rows.start + t) * freqs[(i % rows.headDim) >> 1];
     out[i] = keys[i] * Math.cos(angle) - keys[i + 1] * Math.sin(angle);
     out[i + 1] = keys[i] * Math.sin(angle) + keys[i + 1] * Math.cos(angle);
   }
@@ -132,13 +189,23 @@ function unturned(rows: KvRows, freqs: Float32Array, keys = rows.keys): Float32A
 
 describe('kv4', () => {
   it('quantizes keys before RoPE: a channel constant before RoPE costs almost nothing, and the turn is undone', async () => {
-    const shape = { nLayers: 2, nKvHeads: 2, headDim: 8 }, count = 64, start = 192;
+    const shape = { nLayers: 2, nKvHeads: 2, headDim: 8 },
+      count = 64,
+      start = 192;
     const freqs = Float32Array.from({ length: 4 }, (_, i) => 10000 ** (-(2 * i) / 8));
     const rows = randomRows(shape, start, count, 3);
     const kvDim = shape.nKvHeads * shape.headDim;
     // each channel before RoPE: its own offset plus a little noise; then RoPE, as the engine caches keys
     const before = rows.keys.map((x, i) => 3 * Math.sin(i % kvDim) + 0.01 * x);
-    const roped = { ...rows, rope: freqs, keys: unturned({ ...rows }, Float32Array.from(freqs, (f) => -f), before) };
+    const roped = {
+      ...rows,
+      rope: freqs,
+      keys: unturned(
+        { ...rows },
+        Float32Array.from(freqs, (f) => -f),
+        before,
+      ),
+    };
     const hash = await hashOf();
     const entry = await encodeEntry(roped, 'kv4', hash);
     const decoded = await decodeEntry(entry, { chainHash: hash, shape, start, count });
@@ -146,17 +213,31 @@ describe('kv4', () => {
     expect(decoded.rows.rope).toEqual(freqs);
     checkKv4(shape, count, 'keys', before, unturned(decoded.rows, freqs));
     // after RoPE the same channels swing over ±3: int4's 32-token groups err several times more
-    const int4 = await decodeEntry(await encodeEntry(roped, 'int4', hash), { chainHash: hash, shape, start, count });
-    const [errKv4, errInt4] = [maxError(roped.keys, decoded.rows.keys).abs, maxError(roped.keys, (int4 as { rows: KvRows }).rows.keys).abs];
+    const int4 = await decodeEntry(await encodeEntry(roped, 'int4', hash), {
+      chainHash: hash,
+      shape,
+      start,
+      count,
+    });
+    const [errKv4, errInt4] = [
+      maxError(roped.keys, decoded.rows.keys).abs,
+      maxError(roped.keys, (int4 as { rows: KvRows }).rows.keys).abs,
+    ];
     expect(errKv4 * 4, `kv4 ${errKv4}, int4 ${errInt4}`).toBeLessThan(errInt4);
     expect(await encodeEntry(decoded.rows, 'kv4', hash)).toEqual(entry);
   });
 
   it('round-trips shapes with a short value group and an odd number of codes, byte for byte on re-encode', () => {
-    const cases: [KvShape, number][] = [[{ nLayers: 2, nKvHeads: 3, headDim: 30 }, 40], [{ nLayers: 1, nKvHeads: 3, headDim: 6 }, 7]];
+    const cases: [KvShape, number][] = [
+      [{ nLayers: 2, nKvHeads: 3, headDim: 30 }, 40],
+      [{ nLayers: 1, nKvHeads: 3, headDim: 6 }, 7],
+    ];
     for (const [shape, count] of cases) {
       const rows = randomRows(shape, 5, count, 11);
-      const freqs = Float32Array.from({ length: shape.headDim / 2 }, (_, i) => 10000 ** (-(2 * i) / shape.headDim));
+      const freqs = Float32Array.from(
+        { length: shape.headDim / 2 },
+        (_, i) => 10000 ** (-(2 * i) / shape.headDim),
+      );
       const payload = packPayload(shape, count, { ...rows, rope: freqs }, 'kv4', 5);
       expect(payload.length).toBe(payloadBytes(shape, count, 'kv4'));
       const back = unpackPayload(shape, count, payload, 'kv4', 5);
@@ -168,7 +249,10 @@ describe('kv4', () => {
 });
 
 it('int4 round-trips shapes with short groups and an odd number of codes', () => {
-  const cases: [KvShape, number][] = [[{ nLayers: 2, nKvHeads: 3, headDim: 12 }, 40], [{ nLayers: 1, nKvHeads: 3, headDim: 5 }, 7]];
+  const cases: [KvShape, number][] = [
+    [{ nLayers: 2, nKvHeads: 3, headDim: 12 }, 40],
+    [{ nLayers: 1, nKvHeads: 3, headDim: 5 }, 7],
+  ];
   for (const [shape, count] of cases) {
     const rows = randomRows(shape, 0, count, 11);
     const payload = packPayload(shape, count, rows, 'int4');
@@ -191,7 +275,9 @@ describe.each(CODEC_NAMES)('%s codec', (codec) => {
     expect(decoded.codec).toBe(codec);
     expect(decoded.rows).toMatchObject({ ...SHAPE, start: 128, count: 64 });
     // what decode returns is exactly the dequantized payload the encoder packed
-    expect(decoded.rows.keys).toEqual(unpackPayload(SHAPE, 64, packPayload(SHAPE, 64, rows, codec), codec).keys);
+    expect(decoded.rows.keys).toEqual(
+      unpackPayload(SHAPE, 64, packPayload(SHAPE, 64, rows, codec), codec).keys,
+    );
     checkBounds(codec, 'keys', rows.keys, decoded.rows.keys);
     checkBounds(codec, 'values', rows.values, decoded.rows.values);
     expect(await encodeEntry(decoded.rows, codec, hash)).toEqual(entry);
@@ -201,7 +287,15 @@ describe.each(CODEC_NAMES)('%s codec', (codec) => {
     const hash = await hashOf();
     const entry = await encodeEntry(randomRows(SHAPE, 0, 64), codec, hash);
     const expectation = { chainHash: hash, shape: SHAPE, start: 0, count: 64 };
-    for (const length of [0, 10, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 1, entry.length >> 1, entry.length - 1]) {
+    for (const length of [
+      0,
+      10,
+      HEADER_BYTES - 1,
+      HEADER_BYTES,
+      HEADER_BYTES + 1,
+      entry.length >> 1,
+      entry.length - 1,
+    ]) {
       expect((await decodeEntry(entry.subarray(0, length), expectation)).ok).toBe(false);
     }
     const padded = new Uint8Array(entry.length + 1);
@@ -214,7 +308,8 @@ describe.each(CODEC_NAMES)('%s codec', (codec) => {
     const entry = await encodeEntry(randomRows(SHAPE, 0, 64), codec, hash);
     const expectation = { chainHash: hash, shape: SHAPE, start: 0, count: 64 };
     const positions = [...Array.from({ length: HEADER_BYTES }, (_, i) => i)];
-    for (let i = HEADER_BYTES; i < entry.length; i += Math.max(1, Math.floor(entry.length / 150))) positions.push(i);
+    for (let i = HEADER_BYTES; i < entry.length; i += Math.max(1, Math.floor(entry.length / 150)))
+      positions.push(i);
     positions.push(entry.length - 1);
     for (const at of positions) {
       const bit = at % 8;
@@ -232,8 +327,17 @@ describe('a foreign entry is a miss', () => {
 
   it('another model, tenant or weights version (chain hash)', async () => {
     const entry = await entryFor(await hashOf('salt_a', 'model-a'));
-    for (const hash of [await hashOf('salt_a', 'model-b'), await hashOf('salt_b', 'model-a'), await hashOf('salt_a', 'model-a', 'e'.repeat(64))]) {
-      const result = await decodeEntry(entry, { chainHash: hash, shape: SHAPE, start: 64, count: 64 });
+    for (const hash of [
+      await hashOf('salt_a', 'model-b'),
+      await hashOf('salt_b', 'model-a'),
+      await hashOf('salt_a', 'model-a', 'e'.repeat(64)),
+    ]) {
+      const result = await decodeEntry(entry, {
+        chainHash: hash,
+        shape: SHAPE,
+        start: 64,
+        count: 64,
+      });
       expect(result).toEqual({ ok: false, reason: expect.stringContaining('chain hash') });
     }
   });
@@ -242,8 +346,12 @@ describe('a foreign entry is a miss', () => {
     const hash = await hashOf();
     const entry = await entryFor(hash);
     const other = { ...SHAPE, nKvHeads: 8, headDim: 4 };
-    expect(await decodeEntry(entry, { chainHash: hash, shape: other, start: 64, count: 64 })).toMatchObject({ ok: false, reason: expect.stringContaining('shape') });
-    expect(await decodeEntry(entry, { chainHash: hash, shape: SHAPE, start: 0, count: 64 })).toMatchObject({ ok: false, reason: expect.stringContaining('positions') });
+    expect(
+      await decodeEntry(entry, { chainHash: hash, shape: other, start: 64, count: 64 }),
+    ).toMatchObject({ ok: false, reason: expect.stringContaining('shape') });
+    expect(
+      await decodeEntry(entry, { chainHash: hash, shape: SHAPE, start: 0, count: 64 }),
+    ).toMatchObject({ ok: false, reason: expect.stringContaining('positions') });
   });
 
   it('refuses to encode non-finite KV values', async () => {
@@ -274,8 +382,14 @@ it('payload sizes: f16 is half of f32; the 8-bit codecs half of f16 plus their s
   expect(payloadBytes(SHAPE, 64, 'int8-head')).toBe(2 * n + 4 * (n / SHAPE.headDim));
   expect(payloadBytes(SHAPE, 64, 'fp8')).toBe(payloadBytes(SHAPE, 64, 'int8-head'));
   // codes n/2 bytes each; f16 (lo, scale) per channel per 32 tokens (keys), per token per 32 channels (values)
-  expect(payloadBytes(SHAPE, 64, 'int4')).toBe(n + 4 * (2 * channels) + 4 * (SHAPE.nLayers * 64 * 1));
-  expect(payloadBytes(SHAPE, 3, 'int4')).toBe(2 * Math.ceil((n / 64) * 3 / 4) * 2 + 4 * channels + 4 * (SHAPE.nLayers * 3));
+  expect(payloadBytes(SHAPE, 64, 'int4')).toBe(
+    n + 4 * (2 * channels) + 4 * (SHAPE.nLayers * 64 * 1),
+  );
+  expect(payloadBytes(SHAPE, 3, 'int4')).toBe(
+    2 * Math.ceil(((n / 64) * 3) / 4) * 2 + 4 * channels + 4 * (SHAPE.nLayers * 3),
+  );
   // kv4: RoPE frequencies f32[headDim/2]; codes n/2 bytes each; f16 (lo, scale) per channel (keys); f16 lo + u8 exponent per token per 64 channels (values)
-  expect(payloadBytes(SHAPE, 64, 'kv4')).toBe(4 * (SHAPE.headDim / 2) + n + 4 * channels + 3 * (SHAPE.nLayers * 64 * 1));
+  expect(payloadBytes(SHAPE, 64, 'kv4')).toBe(
+    4 * (SHAPE.headDim / 2) + n + 4 * channels + 3 * (SHAPE.nLayers * 64 * 1),
+  );
 });

@@ -1,6 +1,13 @@
 // Prompt-cache test helpers: deterministic KV rows with a realistic spread (heads of different
 // magnitude, a few outliers), and a chain hash for one block.
-import { BLOCK_TOKENS, chainHashes, type KvRows, type KvShape, type LatentRows, type LatentShape } from '../../../engine/index';
+import {
+  BLOCK_TOKENS,
+  chainHashes,
+  type KvRows,
+  type KvShape,
+  type LatentRows,
+  type LatentShape,
+} from '../../../engine/index';
 import { mulberry32 } from '../../../engine/synthetic';
 
 export const SHAPE: KvShape = { nLayers: 3, nKvHeads: 4, headDim: 8 };
@@ -23,7 +30,13 @@ export function randomRows(shape: KvShape, start: number, count: number, seed = 
  * and rare 8× outliers; k_pe a raw projection, smaller, its magnitude varying by layer. Never zero.
  * `wide`: f64 rows, as the origin's CPU backend holds them.
  */
-export function randomLatents(shape: LatentShape, start: number, count: number, seed = 11, wide = false): LatentRows {
+export function randomLatents(
+  shape: LatentShape,
+  start: number,
+  count: number,
+  seed = 11,
+  wide = false,
+): LatentRows {
   const rand = mulberry32(seed);
   const normal = () => (rand() + rand() + rand() - 1.5) * 2 + 1e-3;
   const rows = shape.nLayers * count;
@@ -32,19 +45,32 @@ export function randomLatents(shape: LatentShape, start: number, count: number, 
     for (let i = 0; i < n; i++) a[i] = f(i);
     return a;
   };
-  const cKv = of(rows * shape.kvLoraRank, (i) => normal() * (0.6 + (i % shape.kvLoraRank) / shape.kvLoraRank) * (rand() < 0.01 ? 8 : 1));
-  const kPe = of(rows * shape.ropeDim, (i) => normal() * 0.05 * (1 + Math.floor(i / (count * shape.ropeDim))));
+  const cKv = of(
+    rows * shape.kvLoraRank,
+    (i) => normal() * (0.6 + (i % shape.kvLoraRank) / shape.kvLoraRank) * (rand() < 0.01 ? 8 : 1),
+  );
+  const kPe = of(
+    rows * shape.ropeDim,
+    (i) => normal() * 0.05 * (1 + Math.floor(i / (count * shape.ropeDim))),
+  );
   return { ...shape, start, count, cKv, kPe };
 }
 
-export async function hashOf(tenant = 'salt_a', model = 'm', digest = 'd'.repeat(64)): Promise<Uint8Array> {
+export async function hashOf(
+  tenant = 'salt_a',
+  model = 'm',
+  digest = 'd'.repeat(64),
+): Promise<Uint8Array> {
   const ids = Array.from({ length: BLOCK_TOKENS }, (_, i) => (i * 7) % 500);
-  return (await chainHashes({ tenantSalt: tenant, modelId: model, weightsDigest: digest }, ids, 1))[0];
+  return (
+    await chainHashes({ tenantSalt: tenant, modelId: model, weightsDigest: digest }, ids, 1)
+  )[0];
 }
 
 /** Largest |a - b| and the largest |a|. */
 export function maxError(a: Float32Array, b: Float32Array): { abs: number; amax: number } {
-  let abs = 0, amax = 0;
+  let abs = 0,
+    amax = 0;
   for (let i = 0; i < a.length; i++) {
     abs = Math.max(abs, Math.abs(a[i] - b[i]));
     amax = Math.max(amax, Math.abs(a[i]));

@@ -4,18 +4,41 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  HEADER_BYTES, LATENT_CODEC_NAMES, decodeEntry, decodeLatentEntry, decodeLatentEntrySync, encodeEntry, encodeLatentEntry, encodeLatentEntrySync,
-  latentPayloadBytes, type LatentRows, type LatentShape, type SyncDeflate,
+  HEADER_BYTES,
+  LATENT_CODEC_NAMES,
+  decodeEntry,
+  decodeLatentEntry,
+  decodeLatentEntrySync,
+  encodeEntry,
+  encodeLatentEntry,
+  encodeLatentEntrySync,
+  latentPayloadBytes,
+  type LatentRows,
+  type LatentShape,
+  type SyncDeflate,
 } from '../../../engine/index';
 import { SHAPE, hashOf, randomLatents, randomRows } from './helpers';
 
 const LATENT: LatentShape = { nLayers: 3, kvLoraRank: 32, ropeDim: 16 };
-const zlib: SyncDeflate = { deflate: (b) => deflateRawSync(b), inflate: (b, limit) => inflateRawSync(b, { maxOutputLength: Math.max(1, limit) }) };
+const zlib: SyncDeflate = {
+  deflate: (b) => deflateRawSync(b),
+  inflate: (b, limit) => inflateRawSync(b, { maxOutputLength: Math.max(1, limit) }),
+};
 
-const expectation = async (rows: LatentRows, shape = LATENT) => ({ chainHash: await hashOf(), shape, start: rows.start, count: rows.count });
+const expectation = async (rows: LatentRows, shape = LATENT) => ({
+  chainHash: await hashOf(),
+  shape,
+  start: rows.start,
+  count: rows.count,
+});
 
 /** Largest |x - x'| / bound(x, row amax) over a stream of rows of `width` values: <= 1 passes. */
-function worstRatio(x: ArrayLike<number>, y: ArrayLike<number>, width: number, bound: (v: number, amax: number) => number): number {
+function worstRatio(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  width: number,
+  bound: (v: number, amax: number) => number,
+): number {
   let worst = 0;
   for (let r = 0; r < x.length / width; r++) {
     let amax = 0;
@@ -33,7 +56,8 @@ const BOUNDS = {
   f32: () => Number.MIN_VALUE,
   f16: (v: number) => Math.abs(v) * 2 ** -11 + 2 ** -25, // half an f16 ulp (and of a subnormal step)
   int8: (v: number, amax: number) => (amax / 127) * 0.5 * (1 + 1e-6) + Math.abs(v) * 2 ** -24, // half a step
-  fp8: (v: number, amax: number) => Math.max(Math.abs(v) * 2 ** -4, (amax / 448) * 2 ** -10) * (1 + 1e-6) + Math.abs(v) * 2 ** -24, // half an E4M3 step
+  fp8: (v: number, amax: number) =>
+    Math.max(Math.abs(v) * 2 ** -4, (amax / 448) * 2 ** -10) * (1 + 1e-6) + Math.abs(v) * 2 ** -24, // half an E4M3 step
 };
 
 describe.each(LATENT_CODEC_NAMES)('latent codec %s', (codec) => {
@@ -44,18 +68,32 @@ describe.each(LATENT_CODEC_NAMES)('latent codec %s', (codec) => {
     const got = await decodeLatentEntry(entry, await expectation(rows));
     if (!got.ok) throw new Error(got.reason);
     expect(got.codec).toBe(codec);
-    expect({ ...got.rows, cKv: null, kPe: null }).toEqual({ ...LATENT, start: 128, count: 64, cKv: null, kPe: null });
-    expect(worstRatio(rows.cKv, got.rows.cKv, LATENT.kvLoraRank, BOUNDS[codec])).toBeLessThanOrEqual(1);
-    expect(worstRatio(rows.kPe, got.rows.kPe, LATENT.ropeDim, BOUNDS[codec])).toBeLessThanOrEqual(1);
+    expect({ ...got.rows, cKv: null, kPe: null }).toEqual({
+      ...LATENT,
+      start: 128,
+      count: 64,
+      cKv: null,
+      kPe: null,
+    });
+    expect(
+      worstRatio(rows.cKv, got.rows.cKv, LATENT.kvLoraRank, BOUNDS[codec]),
+    ).toBeLessThanOrEqual(1);
+    expect(worstRatio(rows.kPe, got.rows.kPe, LATENT.ropeDim, BOUNDS[codec])).toBeLessThanOrEqual(
+      1,
+    );
     if (codec === 'f32') expect(got.rows.cKv).toEqual(rows.cKv);
     else expect(got.rows.cKv).not.toEqual(rows.cKv); // lossy, and the test would notice if it were not
     const again = await encodeLatentEntry(got.rows, codec, await hashOf());
     expect(again).toEqual(entry);
   });
 
-  it('reads f64 rows (the CPU origin\'s caches) within the same bound', async () => {
+  it("reads f64 rows (the CPU origin's caches) within the same bound", async () => {
     const wide = randomLatents(LATENT, 0, 64, 5, true);
-    const got = decodeLatentEntrySync(encodeLatentEntrySync(wide, codec, await hashOf(), zlib), await expectation(wide), zlib);
+    const got = decodeLatentEntrySync(
+      encodeLatentEntrySync(wide, codec, await hashOf(), zlib),
+      await expectation(wide),
+      zlib,
+    );
     if (!got.ok) throw new Error(got.reason);
     const bound = codec === 'f32' ? (v: number) => Math.abs(v) * 2 ** -24 : BOUNDS[codec];
     expect(worstRatio(wide.cKv, got.rows.cKv, LATENT.kvLoraRank, bound)).toBeLessThanOrEqual(1);
@@ -63,9 +101,12 @@ describe.each(LATENT_CODEC_NAMES)('latent codec %s', (codec) => {
   });
 
   it('the sync (node:zlib) and async (CompressionStream) pairs read each other', async () => {
-    const hash = await hashOf(), expect_ = await expectation(rows);
-    const viaAsync = await encodeLatentEntry(rows, codec, hash), viaSync = encodeLatentEntrySync(rows, codec, hash, zlib);
-    const a = decodeLatentEntrySync(viaAsync, expect_, zlib), b = await decodeLatentEntry(viaSync, expect_);
+    const hash = await hashOf(),
+      expect_ = await expectation(rows);
+    const viaAsync = await encodeLatentEntry(rows, codec, hash),
+      viaSync = encodeLatentEntrySync(rows, codec, hash, zlib);
+    const a = decodeLatentEntrySync(viaAsync, expect_, zlib),
+      b = await decodeLatentEntry(viaSync, expect_);
     if (!a.ok || !b.ok) throw new Error('miss');
     expect(a.rows).toEqual(b.rows);
   });
@@ -85,7 +126,11 @@ describe('latent entries: scales', () => {
     for (let i = 32; i < 64; i++) rows.cKv[i] *= 1e9; // position 1: beyond an f16 scale's range
     rows.cKv.fill(0, 64, 96); // position 2: all zero
     for (const codec of ['int8', 'fp8'] as const) {
-      const got = decodeLatentEntrySync(encodeLatentEntrySync(rows, codec, await hashOf(), zlib), { ...(await expectation(rows)), shape: { ...LATENT, nLayers: 1 } }, zlib);
+      const got = decodeLatentEntrySync(
+        encodeLatentEntrySync(rows, codec, await hashOf(), zlib),
+        { ...(await expectation(rows)), shape: { ...LATENT, nLayers: 1 } },
+        zlib,
+      );
       if (!got.ok) throw new Error(got.reason);
       expect(worstRatio(rows.cKv, got.rows.cKv, 32, BOUNDS[codec])).toBeLessThanOrEqual(1);
       expect(Array.from(got.rows.cKv.subarray(64, 96))).toEqual(new Array(32).fill(0));
@@ -95,13 +140,17 @@ describe('latent entries: scales', () => {
   it('refuses to encode non-finite latents', async () => {
     const rows = randomLatents(LATENT, 0, 64);
     rows.kPe[17] = NaN;
-    for (const codec of ['int8', 'fp8'] as const) await expect(encodeLatentEntry(rows, codec, await hashOf())).rejects.toThrow(RangeError);
+    for (const codec of ['int8', 'fp8'] as const)
+      await expect(encodeLatentEntry(rows, codec, await hashOf())).rejects.toThrow(RangeError);
   });
 });
 
 describe('latent entries: damage is a miss', () => {
   const rows = randomLatents(LATENT, 64, 64);
-  const missOf = async (entry: Uint8Array, e?: Partial<Awaited<ReturnType<typeof expectation>>>) => {
+  const missOf = async (
+    entry: Uint8Array,
+    e?: Partial<Awaited<ReturnType<typeof expectation>>>,
+  ) => {
     const got = await decodeLatentEntry(entry, { ...(await expectation(rows)), ...e });
     const sync = decodeLatentEntrySync(entry, { ...(await expectation(rows)), ...e }, zlib);
     expect(sync.ok).toBe(got.ok);
@@ -111,11 +160,35 @@ describe('latent entries: damage is a miss', () => {
   it('misses on truncation, padding and any flipped bit (header, hash or body)', async () => {
     const entry = await encodeLatentEntry(rows, 'int8', await hashOf());
     expect(await missOf(entry)).toBe('hit');
-    for (const length of [0, 10, HEADER_BYTES - 1, HEADER_BYTES, HEADER_BYTES + 5, entry.length - 1]) {
+    for (const length of [
+      0,
+      10,
+      HEADER_BYTES - 1,
+      HEADER_BYTES,
+      HEADER_BYTES + 5,
+      entry.length - 1,
+    ]) {
       expect(await missOf(entry.slice(0, length))).not.toBe('hit');
     }
     expect(await missOf(new Uint8Array([...entry, 0]))).toMatch(/truncated or padded/);
-    for (const at of [0, 4, 5, 6, 9, 13, 15, 17, 18, 21, 25, 30, 61, HEADER_BYTES, HEADER_BYTES + 100, entry.length - 1]) {
+    for (const at of [
+      0,
+      4,
+      5,
+      6,
+      9,
+      13,
+      15,
+      17,
+      18,
+      21,
+      25,
+      30,
+      61,
+      HEADER_BYTES,
+      HEADER_BYTES + 100,
+      entry.length - 1,
+    ]) {
       const bad = entry.slice();
       bad[at] ^= 0x10;
       expect(await missOf(bad), `bit flipped at ${at}`).not.toBe('hit');
@@ -136,7 +209,12 @@ describe('latent entries: damage is a miss', () => {
     const latent = await encodeLatentEntry(rows, 'f16', await hashOf());
     const gqa = await encodeEntry(randomRows(SHAPE, 64, 64), 'f16', await hashOf());
     expect(await missOf(gqa)).toMatch(/not a latent/);
-    const asGqa = await decodeEntry(latent, { chainHash: await hashOf(), shape: SHAPE, start: 64, count: 64 });
+    const asGqa = await decodeEntry(latent, {
+      chainHash: await hashOf(),
+      shape: SHAPE,
+      start: 64,
+      count: 64,
+    });
     expect(asGqa.ok).toBe(false);
   });
 });

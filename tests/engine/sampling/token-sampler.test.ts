@@ -16,13 +16,18 @@ const probs = (l: Float32Array, t = 1) => {
 
 function draws(opts: SamplingOptions, n: number): number[] {
   const counts = new Array(LOGITS.length).fill(0);
-  for (let seed = 1; seed <= n; seed++) counts[new TokenSampler(LOGITS.length, { ...opts, seed }).sample(LOGITS)]++;
+  for (let seed = 1; seed <= n; seed++)
+    counts[new TokenSampler(LOGITS.length, { ...opts, seed }).sample(LOGITS)]++;
   return counts.map((c) => c / n);
 }
 
 describe('TokenSampler', () => {
   it('without extras is run.c sampling, token for token', () => {
-    for (const opts of [{ temperature: 1, topP: 1 }, { temperature: 0.8, topP: 0.9 }, { temperature: 0, topP: 1 }]) {
+    for (const opts of [
+      { temperature: 1, topP: 1 },
+      { temperature: 0.8, topP: 0.9 },
+      { temperature: 0, topP: 1 },
+    ]) {
       const a = new TokenSampler(LOGITS.length, { ...opts, seed: 42 });
       const b = new Sampler(LOGITS.length, { ...opts, seed: 42 });
       for (let i = 0; i < 50; i++) expect(a.sample(LOGITS)).toBe(b.sample(LOGITS));
@@ -30,8 +35,18 @@ describe('TokenSampler', () => {
   });
 
   it('the same seed gives the same tokens with extras on', () => {
-    const opts = { temperature: 1, topP: 0.95, topK: 5, minP: 0.01, frequencyPenalty: 0.5, seed: 7 };
-    const run = () => { const s = new TokenSampler(8, opts); return Array.from({ length: 30 }, () => s.sample(LOGITS)); };
+    const opts = {
+      temperature: 1,
+      topP: 0.95,
+      topK: 5,
+      minP: 0.01,
+      frequencyPenalty: 0.5,
+      seed: 7,
+    };
+    const run = () => {
+      const s = new TokenSampler(8, opts);
+      return Array.from({ length: 30 }, () => s.sample(LOGITS));
+    };
     expect(run()).toEqual(run());
   });
 
@@ -62,8 +77,12 @@ describe('TokenSampler', () => {
   });
 
   it('logit_bias forces and bans tokens', () => {
-    expect(new TokenSampler(8, { temperature: 0, topP: 1, logitBias: { 4: 100 } }).sample(LOGITS)).toBe(4);
-    expect(new TokenSampler(8, { temperature: 0, topP: 1, logitBias: { 3: -100 } }).sample(LOGITS)).toBe(6);
+    expect(
+      new TokenSampler(8, { temperature: 0, topP: 1, logitBias: { 4: 100 } }).sample(LOGITS),
+    ).toBe(4);
+    expect(
+      new TokenSampler(8, { temperature: 0, topP: 1, logitBias: { 3: -100 } }).sample(LOGITS),
+    ).toBe(6);
     expect(draws({ temperature: 1.5, topP: 1, logitBias: { 3: -100, 6: -100 } }, 500)[3]).toBe(0);
   });
 
@@ -75,7 +94,13 @@ describe('TokenSampler', () => {
   });
 
   it('logprobs are log-softmax of the raw logits, top alternatives most likely first', () => {
-    const s = new TokenSampler(8, { temperature: 0.7, topP: 1, seed: 3, logprobs: 3, logitBias: { 1: 5 } });
+    const s = new TokenSampler(8, {
+      temperature: 0.7,
+      topP: 1,
+      seed: 3,
+      logprobs: 3,
+      logitBias: { 1: 5 },
+    });
     const id = s.sample(LOGITS);
     const p = probs(LOGITS);
     expect(s.lastLogprobs!.logprob).toBeCloseTo(Math.log(p[id]), 6);

@@ -3,7 +3,8 @@
 
 /** GPT-2's bytes_to_unicode(): byte → the printable char standing for it. */
 export function byteChar(b: number): string {
-  const keep = (x: number) => (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255);
+  const keep = (x: number) =>
+    (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255);
   let n = 0;
   for (let x = 0; x < b; x++) if (!keep(x)) n++;
   return String.fromCharCode(keep(b) ? b : 256 + n);
@@ -20,15 +21,35 @@ export const QWEN2_PATTERN =
 export function byteLevelTokenizer() {
   const vocab: Record<string, number> = {};
   for (let b = 0; b < 256; b++) vocab[byteChar(b)] = b;
-  const merges = [['t', 'h'], ['th', 'e'], ['Ġ', 'c'], ['a', 't'], ['Ġc', 'at'], ['Ġ', 't'], ['Ġt', 'he']];
+  const merges = [
+    ['t', 'h'],
+    ['th', 'e'],
+    ['Ġ', 'c'],
+    ['a', 't'],
+    ['Ġc', 'at'],
+    ['Ġ', 't'],
+    ['Ġt', 'he'],
+  ];
   for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return {
     tokenizerJson: {
       version: '1.0',
       truncation: null,
       padding: null,
-      added_tokens: [special(263, '<|endoftext|>'), special(264, '<|im_start|>'), special(265, '<|im_end|>')],
+      added_tokens: [
+        special(263, '<|endoftext|>'),
+        special(264, '<|im_start|>'),
+        special(265, '<|im_end|>'),
+      ],
       normalizer: { type: 'NFC' },
       pre_tokenizer: {
         type: 'Sequence',
@@ -37,9 +58,30 @@ export function byteLevelTokenizer() {
           { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
         ],
       },
-      post_processor: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      decoder: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false },
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: merges.map((m) => m.join(' ')) },
+      post_processor: {
+        type: 'ByteLevel',
+        add_prefix_space: false,
+        trim_offsets: false,
+        use_regex: false,
+      },
+      decoder: {
+        type: 'ByteLevel',
+        add_prefix_space: false,
+        trim_offsets: false,
+        use_regex: false,
+      },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
+        vocab,
+        merges: merges.map((m) => m.join(' ')),
+      },
     },
     tokenizerConfig: {
       bos_token: null,
@@ -60,23 +102,57 @@ export function byteLevelTokenizer() {
  */
 export function sentencePieceTokenizer() {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
-  for (let b = 0; b < 256; b++) vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
-  for (const ch of ['▁', 'h', 'e', 'l', 'o', 'w', 'r', 'd', ',']) vocab[ch] = Object.keys(vocab).length;
-  const merges = [['▁', 'h'], ['e', 'l'], ['▁h', 'el'], ['l', 'o'], ['▁hel', 'lo'], ['▁', 'w'], ['o', 'r'], ['▁w', 'or'], ['l', 'd'], ['▁wor', 'ld']];
+  for (let b = 0; b < 256; b++)
+    vocab[`<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`] = 3 + b;
+  for (const ch of ['▁', 'h', 'e', 'l', 'o', 'w', 'r', 'd', ','])
+    vocab[ch] = Object.keys(vocab).length;
+  const merges = [
+    ['▁', 'h'],
+    ['e', 'l'],
+    ['▁h', 'el'],
+    ['l', 'o'],
+    ['▁hel', 'lo'],
+    ['▁', 'w'],
+    ['o', 'r'],
+    ['▁w', 'or'],
+    ['l', 'd'],
+    ['▁wor', 'ld'],
+  ];
   for (const [a, b] of merges) vocab[a + b] = Object.keys(vocab).length;
-  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const special = (id: number, content: string) => ({
+    id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
+  });
   return {
     tokenizerJson: {
       version: '1.0',
       truncation: null,
       padding: null,
       added_tokens: [special(0, '<unk>'), special(1, '<s>'), special(2, '</s>')],
-      normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] },
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          { type: 'Prepend', prepend: '▁' },
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ],
+      },
       pre_tokenizer: null,
       post_processor: {
         type: 'TemplateProcessing',
-        single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-        pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        single: [
+          { SpecialToken: { id: '<s>', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+        ],
+        pair: [
+          { SpecialToken: { id: '<s>', type_id: 0 } },
+          { Sequence: { id: 'A', type_id: 0 } },
+          { Sequence: { id: 'B', type_id: 1 } },
+        ],
         special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
       },
       decoder: {
@@ -88,12 +164,30 @@ export function sentencePieceTokenizer() {
           { type: 'Strip', content: ' ', start: 1, stop: 0 },
         ],
       },
-      model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, ignore_merges: false, vocab, merges: merges.map((m) => m.join(' ')) },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: '<unk>',
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: true,
+        byte_fallback: true,
+        ignore_merges: false,
+        vocab,
+        merges: merges.map((m) => m.join(' ')),
+      },
     },
     tokenizerConfig: {
       add_bos_token: true,
       add_eos_token: false,
-      bos_token: { content: '<s>', lstrip: false, normalized: false, rstrip: false, single_word: false, __type: 'AddedToken' },
+      bos_token: {
+        content: '<s>',
+        lstrip: false,
+        normalized: false,
+        rstrip: false,
+        single_word: false,
+        __type: 'AddedToken',
+      },
       eos_token: '</s>',
       unk_token: '<unk>',
       // Llama 2's chat template, shortened (no system-prompt folding)

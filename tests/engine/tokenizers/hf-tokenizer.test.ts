@@ -1,14 +1,21 @@
 // tokenizer.json through HfTokenizer: ids worked out by hand from the fixtures' merges, per-token bytes
 // that concatenate to the library's own decode (split UTF-8 characters included), stop ids, templates.
 import { describe, expect, it } from 'vitest';
-import { ChatTemplate, ChatTemplateError, chatTemplateSource } from '../../../engine/tokenizers/chat-template';
+import {
+  ChatTemplate,
+  ChatTemplateError,
+  chatTemplateSource,
+} from '../../../engine/tokenizers/chat-template';
 import { HfTokenizer } from '../../../engine/tokenizers/hf-tokenizer';
 import { byteLevelTokenizer, sentencePieceTokenizer } from './fixtures';
 
 const decodeAll = (t: HfTokenizer, ids: number[], first = -1) => {
   const decoder = new TextDecoder();
   let text = '';
-  ids.forEach((id, i) => (text += decoder.decode(t.decodePiece(i === 0 ? first : ids[i - 1], id), { stream: true })));
+  ids.forEach(
+    (id, i) =>
+      (text += decoder.decode(t.decodePiece(i === 0 ? first : ids[i - 1], id), { stream: true })),
+  );
   return text + decoder.decode();
 };
 
@@ -26,7 +33,9 @@ describe('byte-level BPE (GPT-2/Qwen2 style)', () => {
 
   it('splits special tokens out of text and has no BOS', () => {
     expect(t.bosId).toBeNull();
-    expect(t.encode('<|im_start|>user\nthe cat<|im_end|>')).toEqual([264, 117, 115, 101, 114, 10, 257, 260, 265]);
+    expect(t.encode('<|im_start|>user\nthe cat<|im_end|>')).toEqual([
+      264, 117, 115, 101, 114, 10, 257, 260, 265,
+    ]);
   });
 
   it('stop ids: the eos_token and the extra ones', () => {
@@ -82,7 +91,9 @@ describe('chat templates (@huggingface/jinja)', () => {
     const t = new HfTokenizer(f.tokenizerJson, f.tokenizerConfig);
     const template = new ChatTemplate(chatTemplateSource(f.tokenizerConfig)!, t.specialTokens);
     const text = template.render([{ role: 'user', content: [{ type: 'text', text: 'hi' }] }]);
-    expect(text).toBe('<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+    expect(text).toBe(
+      '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    );
     expect(t.encode(text, { bos: false })[0]).toBe(264);
   });
 
@@ -90,13 +101,25 @@ describe('chat templates (@huggingface/jinja)', () => {
     const f = sentencePieceTokenizer();
     const t = new HfTokenizer(f.tokenizerJson, f.tokenizerConfig);
     const template = new ChatTemplate(chatTemplateSource(f.tokenizerConfig)!, t.specialTokens);
-    expect(template.render([{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'world' }, { role: 'user', content: 'hi' }]))
-      .toBe('<s>[INST] hello [/INST] world </s>[INST] hi [/INST]');
+    expect(
+      template.render([
+        { role: 'user', content: 'hello' },
+        { role: 'assistant', content: 'world' },
+        { role: 'user', content: 'hi' },
+      ]),
+    ).toBe('<s>[INST] hello [/INST] world </s>[INST] hi [/INST]');
     expect(() => template.render([{ role: 'assistant', content: 'x' }])).toThrow(ChatTemplateError);
   });
 
   it('a list of named templates picks "default"', () => {
-    expect(chatTemplateSource({ chat_template: [{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }] })).toBe('D');
+    expect(
+      chatTemplateSource({
+        chat_template: [
+          { name: 'tool_use', template: 'T' },
+          { name: 'default', template: 'D' },
+        ],
+      }),
+    ).toBe('D');
     expect(chatTemplateSource({})).toBeNull();
   });
 });

@@ -1,6 +1,13 @@
 // FP8 cases: activation quantization and the block-scaled GEMV/GEMM against engine/deepseek/fp8
 // (quantizeActivationsFp8 + fp8Gemm, which sum each 128-block in f32 and then scale, as the GPU does).
-import { E4M3_VALUES, dequantizeWeightFp8, fp8Gemm, quantizeActivationsFp8, quantizeWeightFp8, type Fp8Weight } from '../../../engine/deepseek/fp8';
+import {
+  E4M3_VALUES,
+  dequantizeWeightFp8,
+  fp8Gemm,
+  quantizeActivationsFp8,
+  quantizeWeightFp8,
+  type Fp8Weight,
+} from '../../../engine/deepseek/fp8';
 import { matvec } from '../../../engine/deepseek/ops';
 import { fp8Linear, fp8Quantize, uploadFp8Weights } from '../../../kernels-gpu/fp8';
 import { storageBuffer } from '../../../kernels-gpu/kernel';
@@ -13,22 +20,35 @@ const decode = (q: Uint8Array) => Float32Array.from(q, (c) => E4M3_VALUES[c]);
 /** A weight [n, k]: quantized from seeded floats, or random codes + scales when too big to quantize in JS. */
 export function caseWeight(seed: number, n: number, k: number): Fp8Weight {
   if (n * k <= 1 << 20) return quantizeWeightFp8(nonZero(seed, n * k, 0.01, 0.1), n, k);
-  return { q: randomCodes(seed, n * k), scaleInv: scales(seed + 1, Math.ceil(n / 128) * Math.ceil(k / 128), 0.05 / 448) };
+  return {
+    q: randomCodes(seed, n * k),
+    scaleInv: scales(seed + 1, Math.ceil(n / 128) * Math.ceil(k / 128), 0.05 / 448),
+  };
 }
 
 function quantizeCase(rows: number, cols: number): GpuCase {
   const blocks = Math.ceil(cols / 128);
   return {
-    op: 'fp8-quantize', name: shapeName('fp8-quantize', { rows, cols }),
+    op: 'fp8-quantize',
+    name: shapeName('fp8-quantize', { rows, cols }),
     // A rare tie or 1-ulp division difference moves one value by one code (2^-4 relative): ≤ 1e-5 overall.
-    nmse: 1e-5, flops: 3 * rows * cols, bytes: 8 * rows * cols + 4 * rows * blocks, test: true, bench: false,
+    nmse: 1e-5,
+    flops: 3 * rows * cols,
+    bytes: 8 * rows * cols + 4 * rows * blocks,
+    test: true,
+    bench: false,
     async prepare(gpu) {
       const x = nonZero(11 + rows, rows * cols, 1e-3, 4);
-      const xb = upload(gpu, x), q = storageBuffer(gpu, 4 * rows * cols, 'q'), s = storageBuffer(gpu, 4 * rows * blocks, 's');
+      const xb = upload(gpu, x),
+        q = storageBuffer(gpu, 4 * rows * cols, 'q'),
+        s = storageBuffer(gpu, 4 * rows * blocks, 's');
       const op = await fp8Quantize(gpu, { x: xb, q, scale: s }, { cols, maxRows: rows });
       return {
         encode: (pass) => op(pass, rows),
-        read: async () => ({ q: await readF32(gpu, q, rows * cols), scale: await readF32(gpu, s, rows * blocks) }),
+        read: async () => ({
+          q: await readF32(gpu, q, rows * cols),
+          scale: await readF32(gpu, s, rows * blocks),
+        }),
         reference() {
           const a = quantizeActivationsFp8(x, rows, cols);
           return { q: decode(a.q), scale: a.scale };
@@ -38,20 +58,37 @@ function quantizeCase(rows: number, cols: number): GpuCase {
   };
 }
 
-function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; bench?: boolean; weightOnly?: boolean } = {}): GpuCase {
-  const kBlocks = Math.ceil(k / 128), weightOnly = opts.weightOnly ?? false;
+function linearCase(
+  rows: number,
+  n: number,
+  k: number,
+  opts: { test?: boolean; bench?: boolean; weightOnly?: boolean } = {},
+): GpuCase {
+  const kBlocks = Math.ceil(k / 128),
+    weightOnly = opts.weightOnly ?? false;
   const op = (rows <= 8 ? 'fp8-gemv' : 'fp8-gemm') + (weightOnly ? '-w8a32' : '');
   return {
-    op, name: shapeName(op, { rows, n, k }),
+    op,
+    name: shapeName(op, { rows, n, k }),
     // f32 block sums in another order: ~1e-13; a rare activation code one step off (see quantize): ≤ 1e-6.
-    nmse: weightOnly ? 1e-10 : 1e-6, flops: 2 * rows * n * k, bytes: n * k + (4 * n * kBlocks) / 128 + 4 * rows * (k + n), test: opts.test ?? true, bench: opts.bench ?? false,
+    nmse: weightOnly ? 1e-10 : 1e-6,
+    flops: 2 * rows * n * k,
+    bytes: n * k + (4 * n * kBlocks) / 128 + 4 * rows * (k + n),
+    test: opts.test ?? true,
+    bench: opts.bench ?? false,
     async prepare(gpu) {
       const w = caseWeight(21 + n, n, k);
       const x = nonZero(22 + rows, rows * k, 1e-3, 2);
       const weight = uploadFp8Weights(gpu, [w], n, k, `w${n}x${k}`);
-      const xb = upload(gpu, x), xq = storageBuffer(gpu, 4 * rows * k, 'xq'), xs = storageBuffer(gpu, 4 * rows * kBlocks, 'xs');
+      const xb = upload(gpu, x),
+        xq = storageBuffer(gpu, 4 * rows * k, 'xq'),
+        xs = storageBuffer(gpu, 4 * rows * kBlocks, 'xs');
       const out = storageBuffer(gpu, 4 * rows * n, 'out');
-      const quant = await fp8Quantize(gpu, { x: xb, q: xq, scale: xs }, { cols: k, maxRows: rows, passThrough: weightOnly });
+      const quant = await fp8Quantize(
+        gpu,
+        { x: xb, q: xq, scale: xs },
+        { cols: k, maxRows: rows, passThrough: weightOnly },
+      );
       const lin = await fp8Linear(gpu, { weight, xq, xs, out }, { maxRows: rows });
       return {
         encode(pass) {
@@ -60,9 +97,12 @@ function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; 
         },
         read: async () => ({ out: await readF32(gpu, out, rows * n) }),
         reference() {
-          if (!weightOnly) return { out: fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k) };
-          const wf = dequantizeWeightFp8(w, n, k), out = new Float64Array(rows * n); // the reference's 'dequantized' GEMM
-          for (let t = 0; t < rows; t++) matvec(out.subarray(t * n, (t + 1) * n), wf, x.subarray(t * k, (t + 1) * k), n, k);
+          if (!weightOnly)
+            return { out: fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k) };
+          const wf = dequantizeWeightFp8(w, n, k),
+            out = new Float64Array(rows * n); // the reference's 'dequantized' GEMM
+          for (let t = 0; t < rows; t++)
+            matvec(out.subarray(t * n, (t + 1) * n), wf, x.subarray(t * k, (t + 1) * k), n, k);
           return { out };
         },
       };
@@ -71,12 +111,28 @@ function linearCase(rows: number, n: number, k: number, opts: { test?: boolean; 
 }
 
 export const fp8Cases: GpuCase[] = [
-  ...[[1, 16], [3, 200], [5, 128], [2, 7168]].map(([r, c]) => quantizeCase(r, c)),
+  ...[
+    [1, 16],
+    [3, 200],
+    [5, 128],
+    [2, 7168],
+  ].map(([r, c]) => quantizeCase(r, c)),
   // Ragged shapes on purpose: N not a multiple of 8/128, K with a partial last block (96, 320).
-  ...[[1, 64, 128], [1, 200, 96], [3, 257, 320], [8, 130, 256]].map(([m, n, k]) => linearCase(m, n, k)),
-  ...[[9, 130, 256], [33, 200, 304], [64, 256, 512]].map(([m, n, k]) => linearCase(m, n, k)),
+  ...[
+    [1, 64, 128],
+    [1, 200, 96],
+    [3, 257, 320],
+    [8, 130, 256],
+  ].map(([m, n, k]) => linearCase(m, n, k)),
+  ...[
+    [9, 130, 256],
+    [33, 200, 304],
+    [64, 256, 512],
+  ].map(([m, n, k]) => linearCase(m, n, k)),
   // Weight-only FP8 (activations pass through unquantized) vs dequantized weights in float64.
-  linearCase(1, 200, 96, { weightOnly: true }), linearCase(5, 257, 320, { weightOnly: true }), linearCase(20, 130, 256, { weightOnly: true }),
+  linearCase(1, 200, 96, { weightOnly: true }),
+  linearCase(5, 257, 320, { weightOnly: true }),
+  linearCase(20, 130, 256, { weightOnly: true }),
   linearCase(1, 2048, 2048, { bench: true }),
   linearCase(4, 2048, 2048, { bench: true }),
   linearCase(64, 2048, 2048, { bench: true }),

@@ -3,7 +3,11 @@
 // weighted scatter-add) against the reference's per-token loop over its chosen experts.
 import type { Fp8Weight } from '../../../engine/deepseek/fp8';
 import { createLinearScratch, linear, type Linear } from '../../../engine/deepseek/linear';
-import { createGateScratch, moeRoute as refRoute, type GateOptions } from '../../../engine/deepseek/moe';
+import {
+  createGateScratch,
+  moeRoute as refRoute,
+  type GateOptions,
+} from '../../../engine/deepseek/moe';
 import { swiglu as refSwiglu } from '../../../engine/deepseek/ops';
 import { fp8GroupedGemm, fp8Quantize, uploadFp8Weights } from '../../../kernels-gpu/fp8';
 import { storageBuffer } from '../../../kernels-gpu/kernel';
@@ -16,12 +20,28 @@ import { nonZero } from './inputs';
 import { shapeName, type GpuCase } from './types';
 
 const gate = (o: Partial<GateOptions>): GateOptions => ({
-  scoringFunc: 'sigmoid', topkMethod: 'noaux_tc', nGroup: 4, topkGroup: 2, topK: 4, normTopkProb: true, routedScalingFactor: 2.5, ...o,
+  scoringFunc: 'sigmoid',
+  topkMethod: 'noaux_tc',
+  nGroup: 4,
+  topkGroup: 2,
+  topK: 4,
+  normTopkProb: true,
+  routedScalingFactor: 2.5,
+  ...o,
 });
 
-function routeRef(logits: Float32Array, bias: Float32Array | null, rows: number, E: number, g: GateOptions) {
-  const idx = new Int32Array(rows * g.topK), weight = new Float64Array(rows * g.topK), s = createGateScratch(E, g.nGroup);
-  const oi = new Int32Array(g.topK), ow = new Float64Array(g.topK);
+function routeRef(
+  logits: Float32Array,
+  bias: Float32Array | null,
+  rows: number,
+  E: number,
+  g: GateOptions,
+) {
+  const idx = new Int32Array(rows * g.topK),
+    weight = new Float64Array(rows * g.topK),
+    s = createGateScratch(E, g.nGroup);
+  const oi = new Int32Array(g.topK),
+    ow = new Float64Array(g.topK);
   for (let t = 0; t < rows; t++) {
     refRoute(logits.subarray(t * E, (t + 1) * E), bias, g, oi, ow, s);
     idx.set(oi, t * g.topK);
@@ -32,15 +52,37 @@ function routeRef(logits: Float32Array, bias: Float32Array | null, rows: number,
 
 function routeCase(rows: number, E: number, g: GateOptions, withBias = true): GpuCase {
   return {
-    op: 'moe-route', name: shapeName('moe-route', { rows, E, groups: g.nGroup, keep: g.topkGroup, k: g.topK, method: g.topkMethod, scoring: g.scoringFunc }),
-    nmse: 1e-10, flops: 10 * rows * E, bytes: 4 * rows * (E + 2 * g.topK), test: true, bench: false,
+    op: 'moe-route',
+    name: shapeName('moe-route', {
+      rows,
+      E,
+      groups: g.nGroup,
+      keep: g.topkGroup,
+      k: g.topK,
+      method: g.topkMethod,
+      scoring: g.scoringFunc,
+    }),
+    nmse: 1e-10,
+    flops: 10 * rows * E,
+    bytes: 4 * rows * (E + 2 * g.topK),
+    test: true,
+    bench: false,
     async prepare(gpu) {
-      const logits = nonZero(81 + E, rows * E, 0.01, 4), bias = withBias ? nonZero(82, E, 0.001, 0.05) : null;
-      const idx = storageBuffer(gpu, 4 * rows * g.topK, 'idx'), weight = storageBuffer(gpu, 4 * rows * g.topK, 'weight');
-      const op = await moeRoute(gpu, { logits: upload(gpu, logits), bias: bias && upload(gpu, bias), idx, weight }, { experts: E, gate: g, maxRows: rows });
+      const logits = nonZero(81 + E, rows * E, 0.01, 4),
+        bias = withBias ? nonZero(82, E, 0.001, 0.05) : null;
+      const idx = storageBuffer(gpu, 4 * rows * g.topK, 'idx'),
+        weight = storageBuffer(gpu, 4 * rows * g.topK, 'weight');
+      const op = await moeRoute(
+        gpu,
+        { logits: upload(gpu, logits), bias: bias && upload(gpu, bias), idx, weight },
+        { experts: E, gate: g, maxRows: rows },
+      );
       return {
         encode: (pass) => op(pass, rows),
-        read: async () => ({ idx: await readU32(gpu, idx, rows * g.topK), weight: await readF32(gpu, weight, rows * g.topK) }),
+        read: async () => ({
+          idx: await readU32(gpu, idx, rows * g.topK),
+          weight: await readF32(gpu, weight, rows * g.topK),
+        }),
         reference: () => routeRef(logits, bias, rows, E, g),
       };
     },
@@ -49,10 +91,12 @@ function routeCase(rows: number, E: number, g: GateOptions, withBias = true): Gp
 
 /** Seeded expert choices: topK distinct experts per token. */
 function choices(seed: number, rows: number, E: number, topK: number): Uint32Array {
-  const r = prng(seed), idx = new Uint32Array(rows * topK);
+  const r = prng(seed),
+    idx = new Uint32Array(rows * topK);
   for (let t = 0; t < rows; t++) {
     const pool = Array.from({ length: E }, (_, e) => e);
-    for (let j = 0; j < topK; j++) idx[t * topK + j] = pool.splice(Math.floor(r() * pool.length), 1)[0];
+    for (let j = 0; j < topK; j++)
+      idx[t * topK + j] = pool.splice(Math.floor(r() * pool.length), 1)[0];
   }
   return idx;
 }
@@ -60,60 +104,147 @@ function choices(seed: number, rows: number, E: number, topK: number): Uint32Arr
 function permuteCase(rows: number, E: number, topK: number): GpuCase {
   const n = rows * topK;
   return {
-    op: 'moe-permute', name: shapeName('moe-permute', { rows, E, k: topK }), nmse: 0, flops: 0, bytes: 16 * n, test: true, bench: false,
+    op: 'moe-permute',
+    name: shapeName('moe-permute', { rows, E, k: topK }),
+    nmse: 0,
+    flops: 0,
+    bytes: 16 * n,
+    test: true,
+    bench: false,
     async prepare(gpu) {
       const idx = choices(91 + rows, rows, E, topK);
-      const rowToken = storageBuffer(gpu, 4 * n, 'rowToken'), slotRow = storageBuffer(gpu, 4 * n, 'slotRow'), offsets = storageBuffer(gpu, 4 * (E + 1), 'offsets');
-      const op = await moePermute(gpu, { idx: upload(gpu, idx), rowToken, slotRow, offsets }, { experts: E, topK, maxRows: rows });
+      const rowToken = storageBuffer(gpu, 4 * n, 'rowToken'),
+        slotRow = storageBuffer(gpu, 4 * n, 'slotRow'),
+        offsets = storageBuffer(gpu, 4 * (E + 1), 'offsets');
+      const op = await moePermute(
+        gpu,
+        { idx: upload(gpu, idx), rowToken, slotRow, offsets },
+        { experts: E, topK, maxRows: rows },
+      );
       return {
         encode: (pass) => op(pass, rows),
-        read: async () => ({ rowToken: await readU32(gpu, rowToken, n), slotRow: await readU32(gpu, slotRow, n), offsets: await readU32(gpu, offsets, E + 1) }),
+        read: async () => ({
+          rowToken: await readU32(gpu, rowToken, n),
+          slotRow: await readU32(gpu, slotRow, n),
+          offsets: await readU32(gpu, offsets, E + 1),
+        }),
         reference() {
-          const order = Array.from({ length: n }, (_, a) => a).sort((a, b) => idx[a] - idx[b] || a - b); // stable by expert
+          const order = Array.from({ length: n }, (_, a) => a).sort(
+            (a, b) => idx[a] - idx[b] || a - b,
+          ); // stable by expert
           const slotRow = new Uint32Array(n);
           order.forEach((a, row) => (slotRow[a] = row));
-          const offsets = Uint32Array.from({ length: E + 1 }, (_, e) => order.filter((a) => idx[a] < e).length);
-          return { rowToken: Uint32Array.from(order, (a) => Math.floor(a / topK)), slotRow, offsets };
+          const offsets = Uint32Array.from(
+            { length: E + 1 },
+            (_, e) => order.filter((a) => idx[a] < e).length,
+          );
+          return {
+            rowToken: Uint32Array.from(order, (a) => Math.floor(a / topK)),
+            slotRow,
+            offsets,
+          };
         },
       };
     },
   };
 }
 
-function dispatchCase(rows: number, E: number, topK: number, hidden: number, inter: number): GpuCase {
+function dispatchCase(
+  rows: number,
+  E: number,
+  topK: number,
+  hidden: number,
+  inter: number,
+): GpuCase {
   const n = rows * topK;
   return {
-    op: 'moe-experts', name: shapeName('moe-experts', { rows, E, k: topK, hidden, inter }),
+    op: 'moe-experts',
+    name: shapeName('moe-experts', { rows, E, k: topK, hidden, inter }),
     // Intermediate activations are quantized from f32 (GPU) vs float64 (reference): a rare code flip.
-    nmse: 1e-6, flops: 6 * n * hidden * inter, bytes: 3 * E * hidden * inter + 4 * rows * hidden * 2, test: true, bench: false,
+    nmse: 1e-6,
+    flops: 6 * n * hidden * inter,
+    bytes: 3 * E * hidden * inter + 4 * rows * hidden * 2,
+    test: true,
+    bench: false,
     async prepare(gpu) {
-      const fp8 = (name: string, r: number, c: number) => Array.from({ length: E }, (_, e) => caseWeight(100 + e * 3 + name.length, r, c));
-      const wg = fp8('gate', inter, hidden), wu = fp8('up', inter, hidden), wd = fp8('down', hidden, inter);
-      const x = nonZero(111, rows * hidden, 0.01, 2), idx = choices(112, rows, E, topK), weights = nonZero(113, n, 0.1, 1).map(Math.abs);
+      const fp8 = (name: string, r: number, c: number) =>
+        Array.from({ length: E }, (_, e) => caseWeight(100 + e * 3 + name.length, r, c));
+      const wg = fp8('gate', inter, hidden),
+        wu = fp8('up', inter, hidden),
+        wd = fp8('down', hidden, inter);
+      const x = nonZero(111, rows * hidden, 0.01, 2),
+        idx = choices(112, rows, E, topK),
+        weights = nonZero(113, n, 0.1, 1).map(Math.abs);
       const buf = (floats: number, label: string) => storageBuffer(gpu, 4 * floats, label);
-      const xb = upload(gpu, x), xq = buf(rows * hidden, 'xq'), xs = buf(rows * Math.ceil(hidden / 128), 'xs');
-      const rowToken = buf(n, 'rowToken'), slotRow = buf(n, 'slotRow'), offsets = buf(E + 1, 'offsets');
-      const g = buf(n * inter, 'g'), u = buf(n * inter, 'u'), hq = buf(n * inter, 'hq'), hs = buf(n * Math.ceil(inter / 128), 'hs'), y = buf(n * hidden, 'y');
+      const xb = upload(gpu, x),
+        xq = buf(rows * hidden, 'xq'),
+        xs = buf(rows * Math.ceil(hidden / 128), 'xs');
+      const rowToken = buf(n, 'rowToken'),
+        slotRow = buf(n, 'slotRow'),
+        offsets = buf(E + 1, 'offsets');
+      const g = buf(n * inter, 'g'),
+        u = buf(n * inter, 'u'),
+        hq = buf(n * inter, 'hq'),
+        hs = buf(n * Math.ceil(inter / 128), 'hs'),
+        y = buf(n * hidden, 'y');
       const residual = upload(gpu, x);
-      const grouped = (w: Fp8Weight[], r: number, c: number, label: string, src: { xq: GPUBuffer; xs: GPUBuffer }, out: GPUBuffer, gather: boolean) =>
-        fp8GroupedGemm(gpu, { weights: uploadFp8Weights(gpu, w, r, c, label), ...src, rowToken, offsets, out }, { maxRows: n, maxSourceRows: rows, gather });
+      const grouped = (
+        w: Fp8Weight[],
+        r: number,
+        c: number,
+        label: string,
+        src: { xq: GPUBuffer; xs: GPUBuffer },
+        out: GPUBuffer,
+        gather: boolean,
+      ) =>
+        fp8GroupedGemm(
+          gpu,
+          { weights: uploadFp8Weights(gpu, w, r, c, label), ...src, rowToken, offsets, out },
+          { maxRows: n, maxSourceRows: rows, gather },
+        );
       const ops = [
-        [await fp8Quantize(gpu, { x: xb, q: xq, scale: xs }, { cols: hidden, maxRows: rows }), rows],
-        [await moePermute(gpu, { idx: upload(gpu, idx), rowToken, slotRow, offsets }, { experts: E, topK, maxRows: rows }), rows],
+        [
+          await fp8Quantize(gpu, { x: xb, q: xq, scale: xs }, { cols: hidden, maxRows: rows }),
+          rows,
+        ],
+        [
+          await moePermute(
+            gpu,
+            { idx: upload(gpu, idx), rowToken, slotRow, offsets },
+            { experts: E, topK, maxRows: rows },
+          ),
+          rows,
+        ],
         [await grouped(wg, inter, hidden, 'gate', { xq, xs }, g, true), n],
         [await grouped(wu, inter, hidden, 'up', { xq, xs }, u, true), n],
         [await swiglu(gpu, { gate: g, up: u }, { n: inter, maxRows: n }), n],
         [await fp8Quantize(gpu, { x: g, q: hq, scale: hs }, { cols: inter, maxRows: n }), n],
         [await grouped(wd, hidden, inter, 'down', { xq: hq, xs: hs }, y, false), n],
-        [await moeScatterAdd(gpu, { x: residual, y, weight: upload(gpu, weights), slotRow }, { hidden, topK, maxRows: rows }), rows],
+        [
+          await moeScatterAdd(
+            gpu,
+            { x: residual, y, weight: upload(gpu, weights), slotRow },
+            { hidden, topK, maxRows: rows },
+          ),
+          rows,
+        ],
       ] as const;
       return {
         encode: (pass) => ops.forEach(([op, r]) => op(pass, r)),
         read: async () => ({ x: await readF32(gpu, residual, rows * hidden) }),
         reference() {
-          const lin = (w: Fp8Weight, r: number, c: number): Linear => ({ kind: 'fp8', rows: r, cols: c, weight: w, block: [128, 128] });
+          const lin = (w: Fp8Weight, r: number, c: number): Linear => ({
+            kind: 'fp8',
+            rows: r,
+            cols: c,
+            weight: w,
+            block: [128, 128],
+          });
           const s = createLinearScratch(Math.max(hidden, inter), Math.max(hidden, inter));
-          const h1 = new Float64Array(inter), h3 = new Float64Array(inter), yy = new Float64Array(hidden), out = Float64Array.from(x);
+          const h1 = new Float64Array(inter),
+            h3 = new Float64Array(inter),
+            yy = new Float64Array(hidden),
+            out = Float64Array.from(x);
           for (let t = 0; t < rows; t++) {
             const xt = x.subarray(t * hidden, (t + 1) * hidden);
             for (let j = 0; j < topK; j++) {
@@ -133,10 +264,28 @@ function dispatchCase(rows: number, E: number, topK: number, hidden: number, int
 }
 
 export const moeCases: GpuCase[] = [
-  routeCase(1, 16, gate({})), routeCase(7, 16, gate({})), routeCase(5, 64, gate({ nGroup: 8, topkGroup: 3, topK: 6 }), false),
+  routeCase(1, 16, gate({})),
+  routeCase(7, 16, gate({})),
+  routeCase(5, 64, gate({ nGroup: 8, topkGroup: 3, topK: 6 }), false),
   routeCase(4, 256, gate({ nGroup: 8, topkGroup: 4, topK: 8 })), // DeepSeek-V3's router
   routeCase(3, 64, gate({ topkMethod: 'group_limited_greedy', nGroup: 8, topkGroup: 2, topK: 6 })),
-  routeCase(3, 32, gate({ topkMethod: 'greedy', scoringFunc: 'softmax', nGroup: 1, topkGroup: 1, topK: 6, routedScalingFactor: 1 }), false),
-  permuteCase(1, 16, 4), permuteCase(16, 16, 4), permuteCase(9, 256, 8),
-  dispatchCase(1, 16, 4, 256, 128), dispatchCase(5, 8, 2, 128, 256), dispatchCase(16, 16, 4, 256, 128),
+  routeCase(
+    3,
+    32,
+    gate({
+      topkMethod: 'greedy',
+      scoringFunc: 'softmax',
+      nGroup: 1,
+      topkGroup: 1,
+      topK: 6,
+      routedScalingFactor: 1,
+    }),
+    false,
+  ),
+  permuteCase(1, 16, 4),
+  permuteCase(16, 16, 4),
+  permuteCase(9, 256, 8),
+  dispatchCase(1, 16, 4, 256, 128),
+  dispatchCase(5, 8, 2, 128, 256),
+  dispatchCase(16, 16, 4, 256, 128),
 ];

@@ -27,5 +27,7 @@ export interface GpuCase {
 }
 
 export function shapeName(op: string, shape: Record<string, number | string>): string {
-  return `${op} ${Object.entries(shape).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  return `${op} ${Object.entries(shape)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ')}`;
 }

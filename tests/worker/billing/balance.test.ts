@@ -13,7 +13,8 @@ import { balanceNanos, call, provisionKey } from './setup';
 
 const reason = skipReason(await sharedModelsPresent());
 const PROMPT_TOKENS = 5; // "Once upon a time" with BOS
-const reservation = (maxTokens: number) => maxCost(PROMPT_TOKENS, maxTokens, prices.priceAt(MODEL, 'edge', new Date()));
+const reservation = (maxTokens: number) =>
+  maxCost(PROMPT_TOKENS, maxTokens, prices.priceAt(MODEL, 'edge', new Date()));
 const nanosAsAmount = (n: number) => (n / 1e9).toFixed(9);
 
 describe.skipIf(reason !== null)('balances', () => {
@@ -24,10 +25,15 @@ describe.skipIf(reason !== null)('balances', () => {
     const res = await chat(k.key, { max_tokens: 10 });
     expect(res.status).toBe(402);
     const body = await res.json<{ error: { type: string; code: string; message: string } }>();
-    expect(body.error).toMatchObject({ type: 'insufficient_balance', code: 'insufficient_balance' });
+    expect(body.error).toMatchObject({
+      type: 'insufficient_balance',
+      code: 'insufficient_balance',
+    });
     expect(body.error.message).toMatch(/^Insufficient Balance/);
     expect(await rowsOf(k.keyId)).toEqual([]);
-    expect(await (await call('/user/balance', { key: k.key })).json()).toMatchObject({ is_available: false });
+    expect(await (await call('/user/balance', { key: k.key })).json()).toMatchObject({
+      is_available: false,
+    });
   });
 
   it('admission needs the most the request could cost; a smaller max_tokens fits', async () => {
@@ -45,24 +51,40 @@ describe.skipIf(reason !== null)('balances', () => {
     const owner = await provisionKey({ balance: nanosAsAmount(start) });
     const keys = [owner.key];
     for (let i = 0; i < 5; i++) {
-      keys.push((await createKey(env.DB, { accountId: owner.accountId, limits: { rpm: 1000, tpm: 1_000_000, maxConcurrency: 50 } })).key);
+      keys.push(
+        (
+          await createKey(env.DB, {
+            accountId: owner.accountId,
+            limits: { rpm: 1000, tpm: 1_000_000, maxConcurrency: 50 },
+          })
+        ).key,
+      );
     }
     const burst = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => chat(keys[i % keys.length], { max_tokens: 16, messages: [{ role: 'user', content: 'Once upon a time' }] })),
+      Array.from({ length: 24 }, (_, i) =>
+        chat(keys[i % keys.length], {
+          max_tokens: 16,
+          messages: [{ role: 'user', content: 'Once upon a time' }],
+        }),
+      ),
     );
     const ok = burst.filter((r) => r.status === 200);
     const refused = burst.filter((r) => r.status === 402);
     expect(ok.length + refused.length).toBe(burst.length);
     expect(ok.length).toBeGreaterThanOrEqual(3);
     expect(refused.length).toBeGreaterThan(0);
-    const costs = await Promise.all(ok.map(async (r) => (await r.json<{ usage: Usage }>()).usage.cost!.total));
+    const costs = await Promise.all(
+      ok.map(async (r) => (await r.json<{ usage: Usage }>()).usage.cost!.total),
+    );
     await Promise.all(refused.map((r) => r.body?.cancel()));
     const spent = costs.reduce((a, b) => a + b, 0);
     const balance = await balanceNanos(owner.accountId);
     expect(spent).toBeLessThanOrEqual(start);
     expect(balance).toBe(start - spent);
     expect(balance).toBeGreaterThanOrEqual(0);
-    const { results } = await env.DB.prepare("SELECT COUNT(*) AS n, SUM(cost_nanos) AS total FROM ledger WHERE account_id = ? AND status = 'completed'")
+    const { results } = await env.DB.prepare(
+      "SELECT COUNT(*) AS n, SUM(cost_nanos) AS total FROM ledger WHERE account_id = ? AND status = 'completed'",
+    )
       .bind(owner.accountId)
       .all<{ n: number; total: number }>();
     expect(results[0]).toEqual({ n: ok.length, total: spent });

@@ -2,7 +2,9 @@
 declare namespace Cloudflare {
   interface Env {
     DB: D1Database;
-    RATE_LIMITER: DurableObjectNamespace<import('../../../billing/rate-limiter-object').RateLimiter>;
+    RATE_LIMITER: DurableObjectNamespace<
+      import('../../../billing/rate-limiter-object').RateLimiter
+    >;
     ADMIN_SECRET: string;
     TEST_MIGRATIONS: import('cloudflare:test').D1Migration[];
   }

@@ -37,7 +37,8 @@ describe.skipIf(reason !== null)('idempotency keys', () => {
     const k = await provisionKey({ balance: '1' });
     const body = { max_tokens: 30, stream: true, stream_options: { include_usage: true } };
     const headers = { 'idempotency-key': 'stream-1' };
-    const text = (chunks: Awaited<ReturnType<typeof frames>>) => chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    const text = (chunks: Awaited<ReturnType<typeof frames>>) =>
+      chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
     const a = await frames(await chat(k.key, body, headers));
     const replayed = await chat(k.key, body, headers);
     expect(replayed.headers.get('idempotent-replayed')).toBe('true');
@@ -52,7 +53,9 @@ describe.skipIf(reason !== null)('idempotency keys', () => {
     await (await chat(k.key, { max_tokens: 8 }, { 'idempotency-key': 'x' })).text();
     const other = await chat(k.key, { max_tokens: 9 }, { 'idempotency-key': 'x' });
     expect(other.status).toBe(422);
-    expect((await other.json<{ error: { code: string } }>()).error.code).toBe('idempotency_key_reused');
+    expect((await other.json<{ error: { code: string } }>()).error.code).toBe(
+      'idempotency_key_reused',
+    );
     await (await chat(k.key, { max_tokens: 8 })).text();
     await (await chat(k.key, { max_tokens: 8 })).text();
     expect(await rowsOf(k.keyId)).toHaveLength(3);
@@ -66,7 +69,9 @@ describe.skipIf(reason !== null)('idempotency keys', () => {
     await reader.read();
     const dup = await chat(k.key, { max_tokens: 100, stream: true }, headers);
     expect(dup.status).toBe(409);
-    expect((await dup.json<{ error: { code: string } }>()).error.code).toBe('idempotency_key_in_use');
+    expect((await dup.json<{ error: { code: string } }>()).error.code).toBe(
+      'idempotency_key_in_use',
+    );
     expect(dup.headers.get('retry-after')).toBe('1');
     while (!(await reader.read()).done);
     expect(await rowsOf(k.keyId)).toHaveLength(1);

@@ -1,6 +1,10 @@
 // The ledger in workerd: disconnect mid-stream bills only produced tokens; settlement happens at
 // most once; a pending row left by a dead isolate is refunded whole by the sweep.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { costOf } from '../../../billing/cost';
@@ -35,7 +39,10 @@ describe.skipIf(reason !== null)('disconnect mid-stream', () => {
     expect(row.prompt_tokens).toBe(5);
     expect(row.completion_tokens).toBeGreaterThanOrEqual(received);
     expect(row.completion_tokens).toBeLessThan(400);
-    const expected = costOf({ promptTokens: 5, cachedTokens: 0, completionTokens: row.completion_tokens }, price()).total;
+    const expected = costOf(
+      { promptTokens: 5, cachedTokens: 0, completionTokens: row.completion_tokens },
+      price(),
+    ).total;
     expect(row.cost_nanos).toBe(expected);
     expect(await balanceNanos(k.accountId)).toBe(1_000_000_000 - expected);
     expect(await rowsOf(k.keyId)).toHaveLength(1);
@@ -46,8 +53,18 @@ describe('settlement and the sweep', () => {
   beforeAll(migrate);
 
   const reservation = (accountId: string, keyId: string, startedAt: number) => ({
-    ledgerId: crypto.randomUUID(), requestId: 'req-x', accountId, keyId, idempotencyKey: null, requestHash: null,
-    endpoint: 'chat.completions', model: MODEL, servedBy: `edge:${MODEL}`, price: price(), reservedNanos: 1000, startedAt,
+    ledgerId: crypto.randomUUID(),
+    requestId: 'req-x',
+    accountId,
+    keyId,
+    idempotencyKey: null,
+    requestHash: null,
+    endpoint: 'chat.completions',
+    model: MODEL,
+    servedBy: `edge:${MODEL}`,
+    price: price(),
+    reservedNanos: 1000,
+    startedAt,
   });
 
   it('settles at most once, refunding reserved minus cost once', async () => {
@@ -55,11 +72,24 @@ describe('settlement and the sweep', () => {
     const r = reservation(k.accountId, k.keyId, Date.now());
     expect(await reserve(env.DB, r)).toBe('reserved');
     expect(await balanceNanos(k.accountId)).toBe(0);
-    expect(await reserve(env.DB, { ...r, ledgerId: crypto.randomUUID() })).toBe('insufficient_balance');
-    const s = { status: 'completed' as const, counts: { promptTokens: 5, cachedTokens: 0, completionTokens: 3 }, cost: { hit: 0, miss: 50, output: 60, total: 110 }, finishedAt: Date.now() };
+    expect(await reserve(env.DB, { ...r, ledgerId: crypto.randomUUID() })).toBe(
+      'insufficient_balance',
+    );
+    const s = {
+      status: 'completed' as const,
+      counts: { promptTokens: 5, cachedTokens: 0, completionTokens: 3 },
+      cost: { hit: 0, miss: 50, output: 60, total: 110 },
+      finishedAt: Date.now(),
+    };
     expect(await settle(env.DB, r.ledgerId, k.accountId, s)).toBe(true);
     expect(await settle(env.DB, r.ledgerId, k.accountId, s)).toBe(false);
-    expect(await settle(env.DB, r.ledgerId, k.accountId, { ...s, status: 'failed', cost: { hit: 0, miss: 0, output: 0, total: 0 } })).toBe(false);
+    expect(
+      await settle(env.DB, r.ledgerId, k.accountId, {
+        ...s,
+        status: 'failed',
+        cost: { hit: 0, miss: 0, output: 0, total: 0 },
+      }),
+    ).toBe(false);
     expect(await balanceNanos(k.accountId)).toBe(890);
     expect(await rowsOf(k.keyId)).toHaveLength(1);
   });
@@ -68,7 +98,12 @@ describe('settlement and the sweep', () => {
     const k = await provisionKey({ balance: '0.000001' });
     const r = reservation(k.accountId, k.keyId, Date.now());
     await reserve(env.DB, r);
-    const s = { status: 'completed' as const, counts: { promptTokens: 1, cachedTokens: 0, completionTokens: 1 }, cost: { hit: 0, miss: 0, output: 2000, total: 2000 }, finishedAt: Date.now() };
+    const s = {
+      status: 'completed' as const,
+      counts: { promptTokens: 1, cachedTokens: 0, completionTokens: 1 },
+      cost: { hit: 0, miss: 0, output: 2000, total: 2000 },
+      finishedAt: Date.now(),
+    };
     await expect(settle(env.DB, r.ledgerId, k.accountId, s)).rejects.toThrow(/CHECK constraint/);
     expect(await balanceNanos(k.accountId)).toBe(0);
   });
@@ -84,7 +119,10 @@ describe('settlement and the sweep', () => {
     expect(await res.json()).toMatchObject({ settled: expect.any(Number) });
     expect(await balanceNanos(k.accountId)).toBe(1000);
     const rows = await rowsOf(k.keyId);
-    expect(rows.find((r) => r.id === stale.ledgerId)).toMatchObject({ status: 'failed', cost_nanos: 0 });
+    expect(rows.find((r) => r.id === stale.ledgerId)).toMatchObject({
+      status: 'failed',
+      cost_nanos: 0,
+    });
     expect(rows.find((r) => r.id === live.ledgerId)).toMatchObject({ status: 'pending' });
   });
 

@@ -57,7 +57,9 @@ describe.skipIf(reason !== null)('rate limits', () => {
   it('is exact under a concurrent burst: rpm 3 admits exactly 3 of 12', async () => {
     // (At most 4 generations run at once here: the engine's session pool holds 4 per model.)
     const k = await provisionKey({ limits: { rpm: 3 } });
-    const burst = await Promise.all(Array.from({ length: 12 }, () => chat(k.key, { max_tokens: 4 })));
+    const burst = await Promise.all(
+      Array.from({ length: 12 }, () => chat(k.key, { max_tokens: 4 })),
+    );
     const statuses = burst.map((r) => r.status);
     await Promise.all(burst.map((r) => r.body?.cancel()));
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);

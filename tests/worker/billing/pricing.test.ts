@@ -13,10 +13,18 @@ const reason = skipReason(await sharedModelsPresent());
 function expectPriced(usage: Usage) {
   const cost = usage.cost!;
   expect(cost).toMatchObject({ currency: 'USD', unit: 'nano' });
-  for (const v of [cost.input_cache_hit, cost.input_cache_miss, cost.output, cost.total]) expect(Number.isSafeInteger(v)).toBe(true);
+  for (const v of [cost.input_cache_hit, cost.input_cache_miss, cost.output, cost.total])
+    expect(Number.isSafeInteger(v)).toBe(true);
   expect(cost.total).toBe(cost.input_cache_hit + cost.input_cache_miss + cost.output);
   const price = prices.priceAt(MODEL, 'edge', new Date());
-  const expected = costOf({ promptTokens: usage.prompt_tokens, cachedTokens: usage.prompt_cache_hit_tokens, completionTokens: usage.completion_tokens }, price);
+  const expected = costOf(
+    {
+      promptTokens: usage.prompt_tokens,
+      cachedTokens: usage.prompt_cache_hit_tokens,
+      completionTokens: usage.completion_tokens,
+    },
+    price,
+  );
   expect(cost.total).toBe(expected.total);
   expect(cost.total).toBeGreaterThan(0);
   return cost.total;
@@ -47,7 +55,11 @@ describe.skipIf(reason !== null)('costs in responses and the ledger', () => {
   });
 
   it('a stream with include_usage carries the cost in its usage chunk', async () => {
-    const res = await chat(k.key, { max_tokens: 30, stream: true, stream_options: { include_usage: true } });
+    const res = await chat(k.key, {
+      max_tokens: 30,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = await frames(res);
     const last = chunks[chunks.length - 1];
     expect(last.choices).toEqual([]);
@@ -66,12 +78,32 @@ describe.skipIf(reason !== null)('costs in responses and the ledger', () => {
   });
 
   it('legacy completions are priced the same way', async () => {
-    const res = await call('/v1/completions', { method: 'POST', key: k.key, body: JSON.stringify({ model: MODEL, prompt: 'Lily wanted to', max_tokens: 16, temperature: 0 }) });
+    const res = await call('/v1/completions', {
+      method: 'POST',
+      key: k.key,
+      body: JSON.stringify({
+        model: MODEL,
+        prompt: 'Lily wanted to',
+        max_tokens: 16,
+        temperature: 0,
+      }),
+    });
     const body = await res.json<{ usage: Usage }>();
     reported.push(expectPriced(body.usage));
     expect(res.headers.get('x-cost-total-nanos')).toBe(String(body.usage.cost!.total));
     requestIds.push(res.headers.get('x-request-id')!);
-    const stream = await call('/v1/completions', { method: 'POST', key: k.key, body: JSON.stringify({ model: MODEL, prompt: 'Lily wanted to', max_tokens: 16, temperature: 0, stream: true, stream_options: { include_usage: true } }) });
+    const stream = await call('/v1/completions', {
+      method: 'POST',
+      key: k.key,
+      body: JSON.stringify({
+        model: MODEL,
+        prompt: 'Lily wanted to',
+        max_tokens: 16,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    });
     const chunks = await frames(stream);
     reported.push(expectPriced(chunks[chunks.length - 1].usage!));
     requestIds.push(stream.headers.get('x-request-id')!);
@@ -80,7 +112,11 @@ describe.skipIf(reason !== null)('costs in responses and the ledger', () => {
   it('the ledger holds one settled row per request, summing to what responses reported and the balance lost', async () => {
     const rows = await rowsOf(k.keyId);
     expect(rows.map((r) => r.request_id)).toEqual(requestIds);
-    expect(rows.every((r) => r.status === 'completed' && r.served_by === `edge:${MODEL}` && r.model === MODEL)).toBe(true);
+    expect(
+      rows.every(
+        (r) => r.status === 'completed' && r.served_by === `edge:${MODEL}` && r.model === MODEL,
+      ),
+    ).toBe(true);
     expect(rows.map((r) => r.cost_nanos)).toEqual(reported);
     const sum = reported.reduce((a, b) => a + b, 0);
     expect(await balanceNanos(k.accountId)).toBe(1_000_000_000 - sum);

@@ -6,12 +6,21 @@ import { call, type LedgerRow } from './setup';
 
 export const MODEL = 'stories260k';
 
-export const chat = (key: string, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+export const chat = (
+  key: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) =>
   call('/v1/chat/completions', {
     method: 'POST',
     key,
     headers,
-    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], temperature: 0, ...body }),
+    body: JSON.stringify({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Once upon a time' }],
+      temperature: 0,
+      ...body,
+    }),
   });
 
 export interface Chunk {
@@ -31,14 +40,21 @@ export async function frames(res: Response): Promise<Chunk[]> {
 export async function settledRow(ledgerId: string, timeoutMs = 10_000): Promise<LedgerRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const row = await env.DB.prepare('SELECT * FROM ledger WHERE id = ?').bind(ledgerId).first<LedgerRow>();
+    const row = await env.DB.prepare('SELECT * FROM ledger WHERE id = ?')
+      .bind(ledgerId)
+      .first<LedgerRow>();
     if (row && row.status !== 'pending') return row;
-    if (Date.now() > deadline) throw new Error(`ledger row ${ledgerId} still ${row?.status ?? 'missing'}`);
+    if (Date.now() > deadline)
+      throw new Error(`ledger row ${ledgerId} still ${row?.status ?? 'missing'}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 export async function rowsOf(keyId: string): Promise<LedgerRow[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM ledger WHERE api_key_id = ? ORDER BY started_at').bind(keyId).all<LedgerRow>();
+  const { results } = await env.DB.prepare(
+    'SELECT * FROM ledger WHERE api_key_id = ? ORDER BY started_at',
+  )
+    .bind(keyId)
+    .all<LedgerRow>();
   return results;
 }

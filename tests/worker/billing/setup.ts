@@ -18,13 +18,20 @@ export interface TestKey {
 }
 
 /** A new account with `balance` (currency units) and one key; generous limits unless given. */
-export async function provisionKey(opts: { balance?: string; limits?: Partial<KeyLimits>; key?: string } = {}): Promise<TestKey> {
+export async function provisionKey(
+  opts: { balance?: string; limits?: Partial<KeyLimits>; key?: string } = {},
+): Promise<TestKey> {
   await migrate();
   const account = await createAccount(env.DB, 'test account');
   const balance = parseAmount(opts.balance ?? '10');
   if (balance > 0) await topUp(env.DB, account.id, balance, 'test balance');
   const limits = { rpm: 10_000, tpm: 10_000_000, maxConcurrency: 64, ...opts.limits };
-  const { row, key } = await createKey(env.DB, { accountId: account.id, name: 'test', limits, key: opts.key });
+  const { row, key } = await createKey(env.DB, {
+    accountId: account.id,
+    name: 'test',
+    limits,
+    key: opts.key,
+  });
   return { key, keyId: row.id, accountId: account.id };
 }
 
@@ -39,7 +46,8 @@ export const call = (path: string, init: RequestInit & { key?: string } = {}) =>
   return exports.default.fetch(new Request(`http://edge.test${path}`, { ...init, headers }));
 };
 
-export const adminCall = (path: string, init: RequestInit = {}) => call(path, { ...init, key: env.ADMIN_SECRET });
+export const adminCall = (path: string, init: RequestInit = {}) =>
+  call(path, { ...init, key: env.ADMIN_SECRET });
 
 export interface LedgerRow {
   id: string;
@@ -56,6 +64,10 @@ export interface LedgerRow {
 }
 
 export async function ledgerOf(keyId: string): Promise<LedgerRow[]> {
-  const { results } = await env.DB.prepare('SELECT * FROM ledger WHERE api_key_id = ? ORDER BY started_at').bind(keyId).all<LedgerRow>();
+  const { results } = await env.DB.prepare(
+    'SELECT * FROM ledger WHERE api_key_id = ? ORDER BY started_at',
+  )
+    .bind(keyId)
+    .all<LedgerRow>();
   return results;
 }

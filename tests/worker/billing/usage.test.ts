@@ -12,8 +12,24 @@ interface UsageReport {
   currency: string;
   start_date: string;
   end_date: string;
-  data: { date: string; model: string; requests: number; prompt_tokens: number; completion_tokens: number; total_tokens: number; cost: { total: number; output: number } }[];
-  totals: { requests: number; prompt_tokens: number; completion_tokens: number; prompt_cache_hit_tokens: number; prompt_cache_miss_tokens: number; total_tokens: number; cost: { total: number } };
+  data: {
+    date: string;
+    model: string;
+    requests: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    total_tokens: number;
+    cost: { total: number; output: number };
+  }[];
+  totals: {
+    requests: number;
+    prompt_tokens: number;
+    completion_tokens: number;
+    prompt_cache_hit_tokens: number;
+    prompt_cache_miss_tokens: number;
+    total_tokens: number;
+    cost: { total: number };
+  };
 }
 
 describe.skipIf(reason !== null)('usage and balance', () => {
@@ -23,7 +39,8 @@ describe.skipIf(reason !== null)('usage and balance', () => {
   beforeAll(async () => {
     await seedStories260k();
     k = await provisionKey({ balance: '2' });
-    for (const max_tokens of [8, 16, 24]) usages.push((await (await chat(k.key, { max_tokens })).json<{ usage: Usage }>()).usage);
+    for (const max_tokens of [8, 16, 24])
+      usages.push((await (await chat(k.key, { max_tokens })).json<{ usage: Usage }>()).usage);
   });
 
   it('reports today, per model, with totals equal to the responses', async () => {
@@ -54,16 +71,29 @@ describe.skipIf(reason !== null)('usage and balance', () => {
 
   it('validates its date range', async () => {
     expect((await call('/v1/usage?start_date=2026-13-01', { key: k.key })).status).toBe(400);
-    expect((await call('/v1/usage?start_date=2026-02-01&end_date=2026-01-01', { key: k.key })).status).toBe(400);
-    const past = await (await call('/v1/usage?start_date=2020-01-01&end_date=2020-01-31', { key: k.key })).json<UsageReport>();
+    expect(
+      (await call('/v1/usage?start_date=2026-02-01&end_date=2026-01-01', { key: k.key })).status,
+    ).toBe(400);
+    const past = await (
+      await call('/v1/usage?start_date=2020-01-01&end_date=2020-01-31', { key: k.key })
+    ).json<UsageReport>();
     expect(past.data).toEqual([]);
   });
 
   it('/user/balance is the balance less what was spent, in DeepSeek shape', async () => {
     const spent = usages.reduce((a, u) => a + u.cost!.total, 0);
-    const body = await (await call('/user/balance', { key: k.key })).json<{ is_available: boolean; balance_infos: { total_balance: string; currency: string }[] }>();
+    const body = await (
+      await call('/user/balance', { key: k.key })
+    ).json<{
+      is_available: boolean;
+      balance_infos: { total_balance: string; currency: string }[];
+    }>();
     expect(body.is_available).toBe(true);
     const nanos = 2_000_000_000 - spent;
-    expect(body.balance_infos[0].total_balance).toBe(`1.${String(nanos - 1_000_000_000).padStart(9, '0').replace(/0+$/, '')}`);
+    expect(body.balance_infos[0].total_balance).toBe(
+      `1.${String(nanos - 1_000_000_000)
+        .padStart(9, '0')
+        .replace(/0+$/, '')}`,
+    );
   });
 });

@@ -20,7 +20,10 @@ function recordingFetch() {
     const response = await workerFetch(input, init);
     const text = await response.text();
     const bodies = response.headers.get('content-type')?.includes('event-stream')
-      ? text.split('\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6)))
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data: {'))
+          .map((l) => JSON.parse(l.slice(6)))
       : [JSON.parse(text)];
     for (const b of bodies) if (b.usage) seen.usage = b.usage;
     return new Response(text, { status: response.status, headers: response.headers });
@@ -37,7 +40,13 @@ describe.skipIf(reason !== null)('@ai-sdk/deepseek', () => {
   it('generateText: text, usage, and cache-hit metadata equal to what the server reported', async () => {
     const { fetch, seen } = recordingFetch();
     const deepseek = createDeepSeek({ baseURL: BASE_URL, apiKey, fetch });
-    const result = await generateText({ model: deepseek(MODEL), prompt: 'Once upon a time', maxOutputTokens: 16, temperature: 0, maxRetries: 0 });
+    const result = await generateText({
+      model: deepseek(MODEL),
+      prompt: 'Once upon a time',
+      maxOutputTokens: 16,
+      temperature: 0,
+      maxRetries: 0,
+    });
     expect(result.text.length).toBeGreaterThan(5);
     expect(result.finishReason).toBe('length');
     const usage = seen.usage!;
@@ -49,13 +58,21 @@ describe.skipIf(reason !== null)('@ai-sdk/deepseek', () => {
       promptCacheHitTokens: usage.prompt_cache_hit_tokens,
       promptCacheMissTokens: usage.prompt_cache_miss_tokens,
     });
-    expect(usage.prompt_cache_hit_tokens + usage.prompt_cache_miss_tokens).toBe(usage.prompt_tokens);
+    expect(usage.prompt_cache_hit_tokens + usage.prompt_cache_miss_tokens).toBe(
+      usage.prompt_tokens,
+    );
   });
 
   it('streamText: the streamed text equals generateText, with usage and metadata at the end', async () => {
     const { fetch, seen } = recordingFetch();
     const deepseek = createDeepSeek({ baseURL: BASE_URL, apiKey, fetch });
-    const request = { model: deepseek(MODEL), prompt: 'The little dog', maxOutputTokens: 24, temperature: 0, maxRetries: 0 };
+    const request = {
+      model: deepseek(MODEL),
+      prompt: 'The little dog',
+      maxOutputTokens: 24,
+      temperature: 0,
+      maxRetries: 0,
+    };
     const whole = await generateText(request);
     const stream = streamText(request);
     let text = '';
@@ -64,7 +81,9 @@ describe.skipIf(reason !== null)('@ai-sdk/deepseek', () => {
     expect(seen.request).toMatchObject({ stream: true });
     const usage = seen.usage!;
     expect((await stream.usage).outputTokens).toBe(usage.completion_tokens);
-    expect((await stream.usage).inputTokenDetails.cacheReadTokens).toBe(usage.prompt_cache_hit_tokens);
+    expect((await stream.usage).inputTokenDetails.cacheReadTokens).toBe(
+      usage.prompt_cache_hit_tokens,
+    );
     expect((await stream.providerMetadata)?.deepseek).toMatchObject({
       promptCacheHitTokens: usage.prompt_cache_hit_tokens,
       promptCacheMissTokens: usage.prompt_cache_miss_tokens,
@@ -73,7 +92,11 @@ describe.skipIf(reason !== null)('@ai-sdk/deepseek', () => {
 
   it('our errors surface as its API call errors with status and message', async () => {
     const deepseek = createDeepSeek({ baseURL: BASE_URL, apiKey, fetch: workerFetch });
-    const err = await generateText({ model: deepseek('no-such-model'), prompt: 'hi', maxRetries: 0 }).catch((e) => e);
+    const err = await generateText({
+      model: deepseek('no-such-model'),
+      prompt: 'hi',
+      maxRetries: 0,
+    }).catch((e) => e);
     expect(err.statusCode).toBe(404);
     expect(err.message).toMatch(/no-such-model/);
   });

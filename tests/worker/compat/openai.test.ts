@@ -7,69 +7,122 @@ import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
 describe.skipIf(reason !== null)('official openai client', () => {
   let client: OpenAI;
   beforeAll(async () => {
-    client = new OpenAI({ baseURL: BASE_URL, apiKey: await prepare(), fetch: workerFetch, maxRetries: 0 });
+    client = new OpenAI({
+      baseURL: BASE_URL,
+      apiKey: await prepare(),
+      fetch: workerFetch,
+      maxRetries: 0,
+    });
   });
 
   it('chat: text, finish reason, usage in OpenAI and DeepSeek shapes, request id', async () => {
     const { data, response, request_id } = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 12, temperature: 0 })
+      .create({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        max_tokens: 12,
+        temperature: 0,
+      })
       .withResponse();
     expect(data.object).toBe('chat.completion');
     expect(data.choices[0].message.role).toBe('assistant');
     expect(data.choices[0].message.content!.length).toBeGreaterThan(5);
     expect(data.choices[0].finish_reason).toBe('length');
-    const usage = data.usage! as OpenAI.CompletionUsage & { prompt_cache_hit_tokens: number; prompt_cache_miss_tokens: number };
+    const usage = data.usage! as OpenAI.CompletionUsage & {
+      prompt_cache_hit_tokens: number;
+      prompt_cache_miss_tokens: number;
+    };
     expect(usage.completion_tokens).toBe(12);
     expect(usage.total_tokens).toBe(usage.prompt_tokens + 12);
     expect(usage.prompt_tokens_details?.cached_tokens).toBe(usage.prompt_cache_hit_tokens);
-    expect(usage.prompt_cache_hit_tokens + usage.prompt_cache_miss_tokens).toBe(usage.prompt_tokens);
+    expect(usage.prompt_cache_hit_tokens + usage.prompt_cache_miss_tokens).toBe(
+      usage.prompt_tokens,
+    );
     expect(request_id).toBe(response.headers.get('x-request-id'));
     expect(request_id).toMatch(/\S+/);
   });
 
   it('streaming with include_usage: deltas add up to the JSON answer, one usage chunk at the end', async () => {
-    const request = { model: MODEL, messages: [{ role: 'user' as const, content: 'The cat' }], max_tokens: 20, temperature: 0 };
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'The cat' }],
+      max_tokens: 20,
+      temperature: 0,
+    };
     const whole = await client.chat.completions.create(request);
-    const stream = await client.chat.completions.create({ ...request, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     const last = chunks.at(-1)!;
     expect(last.choices).toEqual([]);
-    expect(last.usage).toMatchObject({ prompt_tokens: whole.usage!.prompt_tokens, completion_tokens: whole.usage!.completion_tokens });
+    expect(last.usage).toMatchObject({
+      prompt_tokens: whole.usage!.prompt_tokens,
+      completion_tokens: whole.usage!.completion_tokens,
+    });
     expect(chunks.slice(0, -1).every((c) => c.usage == null && c.choices.length === 1)).toBe(true);
-    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(whole.choices[0].message.content);
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(
+      whole.choices[0].message.content,
+    );
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
   });
 
   it('a streamed request can be aborted by the client', async () => {
-    const stream = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'Once' }], max_tokens: 200, temperature: 0, stream: true });
+    const stream = await client.chat.completions.create({
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Once' }],
+      max_tokens: 200,
+      temperature: 0,
+      stream: true,
+    });
     let n = 0;
     for await (const _ of stream) if (++n === 3) stream.controller.abort();
     expect(n).toBe(3);
   });
 
   it('errors become its error classes, with status, code, param and request id', async () => {
-    const notFound = await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }).catch((e) => e);
+    const notFound = await client.chat.completions
+      .create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e) => e);
     expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
     expect(notFound).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
     expect(notFound.requestID).toMatch(/\S+/);
 
-    const bad = await client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 0 }).catch((e) => e);
+    const bad = await client.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 0 })
+      .catch((e) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ status: 400, param: 'top_p', type: 'invalid_request_error' });
 
-    const stranger = new OpenAI({ baseURL: BASE_URL, apiKey: 'sk-not-a-key', fetch: workerFetch, maxRetries: 0 });
+    const stranger = new OpenAI({
+      baseURL: BASE_URL,
+      apiKey: 'sk-not-a-key',
+      fetch: workerFetch,
+      maxRetries: 0,
+    });
     const unauthorized = await stranger.models.list().catch((e) => e);
     expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(unauthorized.code).toBe('invalid_api_key');
 
     // The openai package has no class for 402; it is an APIError with DeepSeek's status and type.
-    const broke = new OpenAI({ baseURL: BASE_URL, apiKey: await prepare('0'), fetch: workerFetch, maxRetries: 0 });
-    const unpaid = await broke.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }).catch((e) => e);
+    const broke = new OpenAI({
+      baseURL: BASE_URL,
+      apiKey: await prepare('0'),
+      fetch: workerFetch,
+      maxRetries: 0,
+    });
+    const unpaid = await broke.chat.completions
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 })
+      .catch((e) => e);
     expect(unpaid).toBeInstanceOf(OpenAI.APIError);
     expect(unpaid).toMatchObject({ status: 402, type: 'insufficient_balance' });
 
-    const legacy = await client.completions.create({ model: MODEL, prompt: 'x'.repeat(5000), max_tokens: 4 }).catch((e) => e);
+    const legacy = await client.completions
+      .create({ model: MODEL, prompt: 'x'.repeat(5000), max_tokens: 4 })
+      .catch((e) => e);
     expect(legacy).toBeInstanceOf(OpenAI.BadRequestError);
     expect(legacy.code).toBe('context_length_exceeded');
   });

@@ -2,7 +2,6 @@
 // server on a synthetic model, started and killed by the ORIGINS service in Node): the registry in
 // /v1/models, relay through the Worker, prefix affinity, losing one origin mid-run, losing all of
 // them (edge fallback), a stalled origin (the mini origin: it sends a role frame, then nothing).
-import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prices } from '../../../billing/prices';
 import { call, ledgerOf, provisionKey } from '../billing/setup';
@@ -26,13 +25,28 @@ describe('registry', () => {
     const { data } = (await res.json()) as { data: Record<string, any>[] };
     const byId = Object.fromEntries(data.map((m) => [m.id, m]));
     const origin = prices.file.defaults.origin;
-    expect(byId['pool-ab']).toMatchObject({ object: 'model', placement: 'origin', owned_by: 'edge-inference', description: 'two origins, no fallback' });
-    expect(byId['pool-ab'].pricing).toEqual({
-      currency: 'USD', per: '1M tokens',
-      input_cache_hit: String(origin.input_cache_hit / 1e6), input_cache_miss: String(origin.input_cache_miss / 1e6), output: String(origin.output / 1e6),
+    expect(byId['pool-ab']).toMatchObject({
+      object: 'model',
+      placement: 'origin',
+      owned_by: 'edge-inference',
+      description: 'two origins, no fallback',
     });
-    expect(byId['pool-cd']).toMatchObject({ placement: 'origin', context_length: 2048, fallbacks: ['tiny-edge'] });
-    expect(byId['tiny-edge']).toMatchObject({ placement: 'edge', pricing: { input_cache_miss: String(prices.file.defaults.edge.input_cache_miss / 1e6) } });
+    expect(byId['pool-ab'].pricing).toEqual({
+      currency: 'USD',
+      per: '1M tokens',
+      input_cache_hit: String(origin.input_cache_hit / 1e6),
+      input_cache_miss: String(origin.input_cache_miss / 1e6),
+      output: String(origin.output / 1e6),
+    });
+    expect(byId['pool-cd']).toMatchObject({
+      placement: 'origin',
+      context_length: 2048,
+      fallbacks: ['tiny-edge'],
+    });
+    expect(byId['tiny-edge']).toMatchObject({
+      placement: 'edge',
+      pricing: { input_cache_miss: String(prices.file.defaults.edge.input_cache_miss / 1e6) },
+    });
     const one = await call('/v1/models/pool-cd', { key });
     expect(((await one.json()) as { fallbacks: string[] }).fallbacks).toEqual(['tiny-edge']);
   });
@@ -43,43 +57,92 @@ describe('relay through the Worker', () => {
     const res = await chat(key, 'pool-ab', 'Hello there', {}, undefined);
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ object: 'chat.completion', model: 'pool-ab', choices: [{ message: { role: 'assistant' } }] });
+    expect(body).toMatchObject({
+      object: 'chat.completion',
+      model: 'pool-ab',
+      choices: [{ message: { role: 'assistant' } }],
+    });
     expect(body.id).toBe(`chatcmpl-${res.headers.get('x-request-id')}`);
     expect(body.choices[0].message.content.length).toBeGreaterThan(0);
     expect(res.headers.get('x-served-by')).toMatch(/^origin:origin-[ab]$/);
     expect(res.headers.get('x-served-model')).toBe('pool-ab');
     expect(Number(res.headers.get('x-upstream-first-token-ms'))).toBeGreaterThanOrEqual(0);
-    expect(Number(res.headers.get('x-upstream-latency-ms'))).toBeGreaterThanOrEqual(Number(res.headers.get('x-upstream-first-token-ms')));
+    expect(Number(res.headers.get('x-upstream-latency-ms'))).toBeGreaterThanOrEqual(
+      Number(res.headers.get('x-upstream-first-token-ms')),
+    );
     expect(res.headers.get('x-cache-hit-tokens')).toBe('0');
-    expect(body.usage).toMatchObject({ prompt_cache_hit_tokens: 0, prompt_tokens_details: { cached_tokens: 0 } });
-    expect(body.usage.completion_tokens).toBe(body.choices[0].finish_reason === 'length' ? 8 : body.usage.completion_tokens);
+    expect(body.usage).toMatchObject({
+      prompt_cache_hit_tokens: 0,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
+    expect(body.usage.completion_tokens).toBe(
+      body.choices[0].finish_reason === 'length' ? 8 : body.usage.completion_tokens,
+    );
     expect(body.usage.cost.total).toBeGreaterThan(0);
     expect(res.headers.get('x-cost-total-nanos')).toBe(String(body.usage.cost.total));
-    const row = (await ledgerOf(tenant.keyId)).find((r) => r.request_id === res.headers.get('x-request-id'))!;
-    expect(row).toMatchObject({ model: 'pool-ab', status: 'completed', prompt_tokens: body.usage.prompt_tokens, completion_tokens: body.usage.completion_tokens, cost_nanos: body.usage.cost.total });
+    const row = (await ledgerOf(tenant.keyId)).find(
+      (r) => r.request_id === res.headers.get('x-request-id'),
+    )!;
+    expect(row).toMatchObject({
+      model: 'pool-ab',
+      status: 'completed',
+      prompt_tokens: body.usage.prompt_tokens,
+      completion_tokens: body.usage.completion_tokens,
+      cost_nanos: body.usage.cost.total,
+    });
   });
 
   it('a stream is relayed frame by frame with our id and model, usage and cost at the end', async () => {
     const request = { max_tokens: 12 };
-    const whole = (await (await chat(key, 'pool-ab', 'Tell me a story', request)).json()) as Record<string, any>;
-    const res = await chat(key, 'pool-ab', 'Tell me a story', { ...request, stream: true, stream_options: { include_usage: true } });
+    const whole = (await (await chat(key, 'pool-ab', 'Tell me a story', request)).json()) as Record<
+      string,
+      any
+    >;
+    const res = await chat(key, 'pool-ab', 'Tell me a story', {
+      ...request,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const s = await readStream(res);
     expect(s.done).toBe(true);
     expect(s.error).toBeNull();
-    expect(s.frames.every((f) => f.model === 'pool-ab' && f.id === `chatcmpl-${res.headers.get('x-request-id')}`)).toBe(true);
+    expect(
+      s.frames.every(
+        (f) => f.model === 'pool-ab' && f.id === `chatcmpl-${res.headers.get('x-request-id')}`,
+      ),
+    ).toBe(true);
     expect(s.frames[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
     expect(s.text).toBe(whole.choices[0].message.content); // greedy: the relay changes no text
     expect(s.frames.length).toBeGreaterThan(3); // frame by frame, not one blob
-    expect(s.frames.at(-1)).toMatchObject({ choices: [], usage: { completion_tokens: whole.usage.completion_tokens } });
+    expect(s.frames.at(-1)).toMatchObject({
+      choices: [],
+      usage: { completion_tokens: whole.usage.completion_tokens },
+    });
     expect(s.frames.at(-1)!.usage.cost.total).toBeGreaterThan(0);
   });
 
   it('legacy completions go through the origin too', async () => {
-    const res = await call('/v1/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-ab', prompt: 'Lily', max_tokens: 5, temperature: 0 }) });
+    const res = await call('/v1/completions', {
+      method: 'POST',
+      key,
+      body: JSON.stringify({ model: 'pool-ab', prompt: 'Lily', max_tokens: 5, temperature: 0 }),
+    });
     const body = (await res.json()) as Record<string, any>;
     expect(body).toMatchObject({ object: 'text_completion', model: 'pool-ab' });
-    const stream = await readStream(await call('/v1/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-ab', prompt: 'Lily', max_tokens: 5, temperature: 0, stream: true }) }));
+    const stream = await readStream(
+      await call('/v1/completions', {
+        method: 'POST',
+        key,
+        body: JSON.stringify({
+          model: 'pool-ab',
+          prompt: 'Lily',
+          max_tokens: 5,
+          temperature: 0,
+          stream: true,
+        }),
+      }),
+    );
     expect(stream.done).toBe(true);
     expect(stream.text).toBe(body.choices[0].text);
     expect(stream.frames.at(-1)!.usage.cost.total).toBeGreaterThan(0); // no usage chunk asked for: the finish frame carries the cost
@@ -89,7 +152,18 @@ describe('relay through the Worker', () => {
 describe('billing an origin answer', () => {
   it('an idempotent retry is answered from the first result and billed once', async () => {
     const headers = { 'idempotency-key': `idem-${crypto.randomUUID()}` };
-    const send = () => call('/v1/chat/completions', { method: 'POST', key, headers, body: JSON.stringify({ model: 'pool-ab', messages: [{ role: 'user', content: 'Once more' }], max_tokens: 6, temperature: 0 }) });
+    const send = () =>
+      call('/v1/chat/completions', {
+        method: 'POST',
+        key,
+        headers,
+        body: JSON.stringify({
+          model: 'pool-ab',
+          messages: [{ role: 'user', content: 'Once more' }],
+          max_tokens: 6,
+          temperature: 0,
+        }),
+      });
     const first = await send();
     const a = (await first.json()) as Record<string, any>;
     const again = await send();
@@ -97,12 +171,18 @@ describe('billing an origin answer', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
     expect(b.usage).toEqual(a.usage);
-    const rows = (await ledgerOf(tenant.keyId)).filter((r) => r.idempotency_key === headers['idempotency-key']);
+    const rows = (await ledgerOf(tenant.keyId)).filter(
+      (r) => r.idempotency_key === headers['idempotency-key'],
+    );
     expect(rows).toHaveLength(1);
   });
 
   it('a client that leaves mid-stream stops the origin and pays only for what it was sent', async () => {
-    const res = await chat(key, 'pool-ab', 'A very long story', { stream: true, max_tokens: 1500, ignore_eos: true });
+    const res = await chat(key, 'pool-ab', 'A very long story', {
+      stream: true,
+      max_tokens: 1500,
+      ignore_eos: true,
+    });
     const requestId = res.headers.get('x-request-id')!;
     const name = res.headers.get('x-served-by')!.slice(-1);
     const reader = res.body!.getReader();
@@ -129,7 +209,10 @@ describe('prefix affinity', () => {
     const system = 'You are a careful assistant who answers in rhyme. '.repeat(20); // > 512 characters: the affinity key
     const served: string[] = [];
     const hits: number[] = [];
-    const before = { a: (await origin('stats', 'a')).cacheHitTokens, b: (await origin('stats', 'b')).cacheHitTokens };
+    const before = {
+      a: (await origin('stats', 'a')).cacheHitTokens,
+      b: (await origin('stats', 'b')).cacheHitTokens,
+    };
     for (let i = 0; i < 5; i++) {
       const res = await chat(key, 'pool-ab', `${system}\nQuestion ${i}: why is the sky blue?`);
       const body = (await res.json()) as Record<string, any>;
@@ -141,18 +224,28 @@ describe('prefix affinity', () => {
     for (const h of hits.slice(1)) expect(h).toBeGreaterThanOrEqual(960); // the origin's 64-token blocks of the shared ~1000-byte prefix
     const owner = served[0].slice(-1) as 'a' | 'b';
     const other = owner === 'a' ? 'b' : 'a';
-    const [ownerStats, otherStats] = await Promise.all([origin('stats', owner), origin('stats', other)]);
+    const [ownerStats, otherStats] = await Promise.all([
+      origin('stats', owner),
+      origin('stats', other),
+    ]);
     expect(ownerStats.cacheHitTokens - before[owner]).toBe(hits.reduce((x, y) => x + y));
     expect(otherStats.cacheHitTokens).toBe(before[other]);
 
     // Another tenant's identical prompt goes to the same origin but never hits this tenant's blocks.
     const stranger = await provisionKey();
-    const theirs = await chat(stranger.key, 'pool-ab', `${system}\nQuestion 0: why is the sky blue?`);
+    const theirs = await chat(
+      stranger.key,
+      'pool-ab',
+      `${system}\nQuestion 0: why is the sky blue?`,
+    );
     expect(theirs.headers.get('x-served-by')).toBe(served[0]);
     expect(((await theirs.json()) as Record<string, any>).usage.prompt_cache_hit_tokens).toBe(0);
 
     const spread = new Set<string>();
-    for (let i = 0; i < 16; i++) spread.add((await chat(key, 'pool-ab', `Prefix number ${i} `.repeat(40))).headers.get('x-served-by')!);
+    for (let i = 0; i < 16; i++)
+      spread.add(
+        (await chat(key, 'pool-ab', `Prefix number ${i} `.repeat(40))).headers.get('x-served-by')!,
+      );
     expect(spread).toEqual(new Set(['origin:origin-a', 'origin:origin-b']));
   });
 });
@@ -166,17 +259,38 @@ interface Run {
   error?: string;
 }
 
-async function run(content: string, stream: boolean, onHeaders: (servedBy: string | null) => void = () => {}): Promise<Run> {
-  const res = await chat(key, 'pool-ab', content, { max_tokens: 40, ...(stream ? { stream: true } : {}) });
+async function run(
+  content: string,
+  stream: boolean,
+  onHeaders: (servedBy: string | null) => void = () => {},
+): Promise<Run> {
+  const res = await chat(key, 'pool-ab', content, {
+    max_tokens: 40,
+    ...(stream ? { stream: true } : {}),
+  });
   const headersAt = Date.now();
   const servedBy = res.headers.get('x-served-by');
   onHeaders(servedBy);
   if (!stream) {
     const body = (await res.json()) as Record<string, any>;
-    return { servedBy, headersAt, ok: res.status === 200, status: res.status, stream, ...(body.error ? { error: body.error.message } : {}) };
+    return {
+      servedBy,
+      headersAt,
+      ok: res.status === 200,
+      status: res.status,
+      stream,
+      ...(body.error ? { error: body.error.message } : {}),
+    };
   }
   const s = await readStream(res);
-  return { servedBy, headersAt, ok: res.status === 200 && s.done && !s.error, status: res.status, stream, ...(s.error ? { error: s.error.message } : {}) };
+  return {
+    servedBy,
+    headersAt,
+    ok: res.status === 200 && s.done && !s.error,
+    status: res.status,
+    stream,
+    ...(s.error ? { error: s.error.message } : {}),
+  };
 }
 
 describe('losing origins', () => {
@@ -189,10 +303,14 @@ describe('losing origins', () => {
       killedAt = Date.now();
       kill = origin('kill', 'a');
     };
-    const first = Array.from({ length: 16 }, (_, i) => run(`Wave one, request ${i}. `.repeat(8), i % 4 !== 0, killOnA));
+    const first = Array.from({ length: 16 }, (_, i) =>
+      run(`Wave one, request ${i}. `.repeat(8), i % 4 !== 0, killOnA),
+    );
     await Promise.race([Promise.all(first), new Promise((r) => setTimeout(r, 400))]);
     await kill;
-    const second = Array.from({ length: 8 }, (_, i) => run(`Wave two, request ${i}. `.repeat(8), i % 2 === 0));
+    const second = Array.from({ length: 8 }, (_, i) =>
+      run(`Wave two, request ${i}. `.repeat(8), i % 2 === 0),
+    );
     const runs = await Promise.all([...first, ...second]);
 
     expect(runs.map((r) => r.servedBy)).toContain('origin:origin-a'); // a had traffic to lose
@@ -203,16 +321,29 @@ describe('losing origins', () => {
       expect(r).toMatchObject({ stream: true, status: 200, servedBy: 'origin:origin-a' });
       expect(r.headersAt).toBeLessThanOrEqual(killedAt + 50);
     }
-    for (const r of runs.filter((r) => r.headersAt > killedAt + 50)) expect(r).toMatchObject({ ok: true, servedBy: 'origin:origin-b' });
-    for (const r of runs.filter((r) => !r.stream)) expect(r).toMatchObject({ ok: true, status: 200 }); // JSON answers are retried whole
+    for (const r of runs.filter((r) => r.headersAt > killedAt + 50))
+      expect(r).toMatchObject({ ok: true, servedBy: 'origin:origin-b' });
+    for (const r of runs.filter((r) => !r.stream))
+      expect(r).toMatchObject({ ok: true, status: 200 }); // JSON answers are retried whole
     // Afterwards every prefix goes to b.
-    for (let i = 0; i < 4; i++) expect((await chat(key, 'pool-ab', `After ${i}`)).headers.get('x-served-by')).toBe('origin:origin-b');
+    for (let i = 0; i < 4; i++)
+      expect((await chat(key, 'pool-ab', `After ${i}`)).headers.get('x-served-by')).toBe(
+        'origin:origin-b',
+      );
     await origin('start', 'a');
   });
 
   it('killing every origin makes a fallback-enabled model answer from the edge, named and billed as the edge model', async () => {
     // No max_tokens: the registry's max_output_tokens (64) is sent and reserved.
-    const before = await call('/v1/chat/completions', { method: 'POST', key, body: JSON.stringify({ model: 'pool-cd', messages: [{ role: 'user', content: 'Before' }], ignore_eos: true }) });
+    const before = await call('/v1/chat/completions', {
+      method: 'POST',
+      key,
+      body: JSON.stringify({
+        model: 'pool-cd',
+        messages: [{ role: 'user', content: 'Before' }],
+        ignore_eos: true,
+      }),
+    });
     expect(before.headers.get('x-served-by')).toMatch(/^origin:origin-[cd]$/);
     expect(((await before.json()) as Record<string, any>).usage.completion_tokens).toBe(64);
     await Promise.all([origin('kill', 'c'), origin('kill', 'd')]);
@@ -230,15 +361,25 @@ describe('losing origins', () => {
       } else {
         const body = (await res.json()) as Record<string, any>;
         expect(body.model).toBe('tiny-edge');
-        const row = (await ledgerOf(tenant.keyId)).find((r) => r.request_id === requestId && r.status === 'completed')!;
+        const row = (await ledgerOf(tenant.keyId)).find(
+          (r) => r.request_id === requestId && r.status === 'completed',
+        )!;
         const price = prices.priceAt('tiny-edge', 'edge', new Date());
-        const expected = Math.round((body.usage.prompt_tokens * price.perToken.miss) / 1000) + Math.round((body.usage.completion_tokens * price.perToken.output) / 1000);
-        expect(row).toMatchObject({ model: 'tiny-edge', served_by: 'edge:tiny-edge', cost_nanos: expected });
+        const expected =
+          Math.round((body.usage.prompt_tokens * price.perToken.miss) / 1000) +
+          Math.round((body.usage.completion_tokens * price.perToken.output) / 1000);
+        expect(row).toMatchObject({
+          model: 'tiny-edge',
+          served_by: 'edge:tiny-edge',
+          cost_nanos: expected,
+        });
         expect(body.usage.cost.total).toBe(expected);
       }
     }
     // A request admitted for the origin model before its origins were known dead cost nothing.
-    const failed = (await ledgerOf(tenant.keyId)).filter((r) => r.model === 'pool-cd' && r.status === 'failed');
+    const failed = (await ledgerOf(tenant.keyId)).filter(
+      (r) => r.model === 'pool-cd' && r.status === 'failed',
+    );
     expect(failed.every((r) => r.cost_nanos === 0)).toBe(true);
   });
 

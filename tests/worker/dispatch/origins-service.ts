@@ -2,7 +2,12 @@
 // processes for the dispatch tests (the project's origin server; the stalled one is the mini origin), each on a loopback port fixed when the config loads, so the
 // Worker's MODEL_REGISTRY (a miniflare binding) can name them. Nothing runs until a test asks.
 import { createServer } from 'node:net';
-import { killProcess, startOrigin, type OriginOptions, type OriginProcess } from '../../dispatch/spawn-origin.ts';
+import {
+  killProcess,
+  startOrigin,
+  type OriginOptions,
+  type OriginProcess,
+} from '../../dispatch/spawn-origin.ts';
 
 type Handler = (request: Request) => Promise<Response>;
 
@@ -36,16 +41,44 @@ const fast = { connect_ms: 1_000, first_token_ms: 15_000, total_ms: 60_000 };
 export const dispatchTestRegistry = JSON.stringify({
   models: {
     'pool-ab': {
-      placement: 'origin', origins: [{ url: url('a'), name: 'origin-a' }, { url: url('b'), name: 'origin-b' }], timeouts: fast, upstream_model: 'tiny',
-      max_output_tokens: 1600, description: 'two origins, no fallback',
+      placement: 'origin',
+      origins: [
+        { url: url('a'), name: 'origin-a' },
+        { url: url('b'), name: 'origin-b' },
+      ],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 1600,
+      description: 'two origins, no fallback',
     },
     'pool-cd': {
-      placement: 'origin', origins: [{ url: url('c'), name: 'origin-c' }, { url: url('d'), name: 'origin-d' }], timeouts: fast, upstream_model: 'tiny',
-      fallbacks: ['tiny-edge'], context_length: 2048, max_output_tokens: 64,
+      placement: 'origin',
+      origins: [
+        { url: url('c'), name: 'origin-c' },
+        { url: url('d'), name: 'origin-d' },
+      ],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      fallbacks: ['tiny-edge'],
+      context_length: 2048,
+      max_output_tokens: 64,
     },
-    'pool-stall': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 } },
-    'pool-stall-fb': { placement: 'origin', origins: [{ url: url('stall'), name: 'origin-stall' }], timeouts: { ...fast, first_token_ms: 800 }, fallbacks: ['pool-nowhere', 'tiny-edge'] },
-    'pool-nowhere': { placement: 'origin', origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }], timeouts: fast },
+    'pool-stall': {
+      placement: 'origin',
+      origins: [{ url: url('stall'), name: 'origin-stall' }],
+      timeouts: { ...fast, first_token_ms: 800 },
+    },
+    'pool-stall-fb': {
+      placement: 'origin',
+      origins: [{ url: url('stall'), name: 'origin-stall' }],
+      timeouts: { ...fast, first_token_ms: 800 },
+      fallbacks: ['pool-nowhere', 'tiny-edge'],
+    },
+    'pool-nowhere': {
+      placement: 'origin',
+      origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
+      timeouts: fast,
+    },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
   },
 });
@@ -57,7 +90,8 @@ process.once('exit', () => {
   for (const o of running.values()) o.child.kill('SIGKILL');
 });
 
-const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 export const originsService: Handler = async (request) => {
   const [, action, name] = new URL(request.url).pathname.split('/');
@@ -67,7 +101,9 @@ export const originsService: Handler = async (request) => {
   switch (action) {
     case 'start':
       if (!alive) {
-        const started = starting.then(() => startOrigin({ ...specs[name], name, port: ports[name] }));
+        const started = starting.then(() =>
+          startOrigin({ ...specs[name], name, port: ports[name] }),
+        );
         starting = started.catch(() => {});
         running.set(name, await started);
       }

@@ -18,7 +18,11 @@ interface Completion {
 }
 
 const ask = async (key: string, body: Record<string, unknown> = {}) => {
-  const res = await chat(key, { messages: [{ role: 'user', content: LONG_PROMPT }], max_tokens: 40, ...body });
+  const res = await chat(key, {
+    messages: [{ role: 'user', content: LONG_PROMPT }],
+    max_tokens: 40,
+    ...body,
+  });
   expect(res.status).toBe(200);
   return res.json<Completion>();
 };
@@ -65,7 +69,12 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
   });
 
   it('streams the same text with the same hits in its usage chunk', async () => {
-    const res = await chat(a.key, { messages: [{ role: 'user', content: LONG_PROMPT }], max_tokens: 40, stream: true, stream_options: { include_usage: true } });
+    const res = await chat(a.key, {
+      messages: [{ role: 'user', content: LONG_PROMPT }],
+      max_tokens: 40,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks = await frames(res);
     const text = chunks.map((f) => f.choices[0]?.delta?.content ?? '').join('');
     expect(text).toBe(cold.choices[0].message.content);
@@ -73,12 +82,24 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
   });
 
   it('a longer prompt with the same start hits the shared blocks', async () => {
-    const res = await chat(a.key, { messages: [{ role: 'user', content: `${LONG_PROMPT} blue. Tom came to play.` }], max_tokens: 5 });
+    const res = await chat(a.key, {
+      messages: [{ role: 'user', content: `${LONG_PROMPT} blue. Tom came to play.` }],
+      max_tokens: 5,
+    });
     expectUsage((await res.json<Completion>()).usage, 128);
   });
 
   it('legacy completions share the cache (same prompt text, same blocks)', async () => {
-    const r = await call('/v1/completions', { method: 'POST', key: a.key, body: JSON.stringify({ model: 'stories260k', prompt: LONG_PROMPT, max_tokens: 10, temperature: 0 }) });
+    const r = await call('/v1/completions', {
+      method: 'POST',
+      key: a.key,
+      body: JSON.stringify({
+        model: 'stories260k',
+        prompt: LONG_PROMPT,
+        max_tokens: 10,
+        temperature: 0,
+      }),
+    });
     expectUsage((await r.json<{ usage: Usage }>()).usage, 128);
   });
 
@@ -86,11 +107,18 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     // the plain chat template joins messages with newlines, so a chat's next turn parts from the
     // answer's tokens right after the prompt; a text continuation (or a real chat template) does not
     const completion = (body: object) =>
-      call('/v1/completions', { method: 'POST', key: a.key, body: JSON.stringify({ model: 'stories260k', temperature: 0, ...body }) }).then((r) => r.json<{ choices: { text: string }[]; usage: Usage }>());
+      call('/v1/completions', {
+        method: 'POST',
+        key: a.key,
+        body: JSON.stringify({ model: 'stories260k', temperature: 0, ...body }),
+      }).then((r) => r.json<{ choices: { text: string }[]; usage: Usage }>());
     const first = await completion({ prompt: LONG_PROMPT, max_tokens: 60 });
     expect(storedBlocks(first.usage)).toBe(3);
     await new Promise((r) => setTimeout(r, 300)); // the write-behind
-    const next = await completion({ prompt: LONG_PROMPT + first.choices[0].text + ' The end.', max_tokens: 4 });
+    const next = await completion({
+      prompt: LONG_PROMPT + first.choices[0].text + ' The end.',
+      max_tokens: 4,
+    });
     expectUsage(next.usage, 192);
   });
 
@@ -128,12 +156,22 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     /** The stored blocks in chain order (by the start position in their header). */
     async function blockOrder(): Promise<string[]> {
       const start = (text: string) => new DataView(fromBase64(text)!.buffer).getUint32(8, true);
-      return keys.map((k, i) => [k, start(good[i])] as const).sort((x, y) => x[1] - y[1]).map(([k]) => k);
+      return keys
+        .map((k, i) => [k, start(good[i])] as const)
+        .sort((x, y) => x[1] - y[1])
+        .map(([k]) => k);
     }
 
     const damage: [string, (text: string) => string][] = [
       ['truncated', (s) => s.slice(0, s.length >> 1)],
-      ['bit-flipped', (s) => { const b = fromBase64(s)!; b[b.length >> 1] ^= 0x10; return toBase64(b); }],
+      [
+        'bit-flipped',
+        (s) => {
+          const b = fromBase64(s)!;
+          b[b.length >> 1] ^= 0x10;
+          return toBase64(b);
+        },
+      ],
       ['not base64', () => '%%% not an entry %%%'],
     ];
 
@@ -159,19 +197,32 @@ describe.skipIf(reason !== null)('prompt cache in workerd', () => {
     }
 
     it('another model id gets no hits, even with the same weights; its entries are misses for this one', async () => {
-      const [checkpoint, tokenizer] = await Promise.all(['checkpoint', 'tokenizer'].map(async (f) => (await env.FIXTURES.fetch(`http://fixtures/stories260k/${f}`)).arrayBuffer()));
+      const [checkpoint, tokenizer] = await Promise.all(
+        ['checkpoint', 'tokenizer'].map(async (f) =>
+          (await env.FIXTURES.fetch(`http://fixtures/stories260k/${f}`)).arrayBuffer(),
+        ),
+      );
       await putModel('stories260k-twin', checkpoint, tokenizer);
       const twin = await ask(t.key, { model: 'stories260k-twin' });
       expectUsage(twin.usage, 0);
       const salt = await saltOf(t.accountId);
-      const twinKeys = (await waitForKeys(salt, 2 * storedBlocks(cold.usage))).filter((k) => k.includes(':stories260k-twin@'));
+      const twinKeys = (await waitForKeys(salt, 2 * storedBlocks(cold.usage))).filter((k) =>
+        k.includes(':stories260k-twin@'),
+      );
       expect(twinKeys).toHaveLength(storedBlocks(cold.usage));
       // put the twin's entries under this model's keys: a wrong-model entry is a miss
       const [first, second] = await blockOrder();
-      const twinTexts = await Promise.all(twinKeys.map(async (k) => (await env.PROMPT_CACHE.get(k))!));
-      const twinFirst = twinTexts.find((x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 0)!;
+      const twinTexts = await Promise.all(
+        twinKeys.map(async (k) => (await env.PROMPT_CACHE.get(k))!),
+      );
+      const twinFirst = twinTexts.find(
+        (x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 0,
+      )!;
       await env.PROMPT_CACHE.put(first, twinFirst);
-      await env.PROMPT_CACHE.put(second, twinTexts.find((x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 64)!);
+      await env.PROMPT_CACHE.put(
+        second,
+        twinTexts.find((x) => new DataView(fromBase64(x)!.buffer).getUint32(8, true) === 64)!,
+      );
       const res = await ask(t.key);
       expectUsage(res.usage, 0);
       expect(res.choices[0].message.content).toBe(cold.choices[0].message.content);

@@ -28,12 +28,17 @@ export async function keysOf(salt: string): Promise<string[]> {
 }
 
 /** Waits until the tenant has `count` entries (the write-behind runs after the response). */
-export async function waitForKeys(salt: string, count: number, timeoutMs = 10_000): Promise<string[]> {
+export async function waitForKeys(
+  salt: string,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const keys = await keysOf(salt);
     if (keys.length >= count) return keys;
-    if (Date.now() > deadline) throw new Error(`tenant has ${keys.length} prompt-cache entries, expected ${count}`);
+    if (Date.now() > deadline)
+      throw new Error(`tenant has ${keys.length} prompt-cache entries, expected ${count}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

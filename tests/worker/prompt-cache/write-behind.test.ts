@@ -2,7 +2,11 @@
 // that never finishes still lets the response go), each key is written at most once a second per
 // isolate, with the configured TTL; a whole prefix is one bulk read; KV errors are misses.
 import { describe, expect, it } from 'vitest';
-import { PromptCache, promptCacheSettings, type PromptCacheIo } from '../../../dispatch/prompt-cache';
+import {
+  PromptCache,
+  promptCacheSettings,
+  type PromptCacheIo,
+} from '../../../dispatch/prompt-cache';
 import { BLOCK_TOKENS, type KvRows } from '../../../engine/index';
 
 const shape = { nLayers: 2, nKvHeads: 2, headDim: 4 };
@@ -11,7 +15,13 @@ const prompt = Array.from({ length: 3 * BLOCK_TOKENS + 5 }, (_, i) => (i * 11) %
 
 function rows(start: number, count: number): KvRows {
   const n = shape.nLayers * count * shape.nKvHeads * shape.headDim;
-  return { ...shape, start, count, keys: Float32Array.from({ length: n }, (_, i) => Math.sin(i)), values: Float32Array.from({ length: n }, (_, i) => Math.cos(i)) };
+  return {
+    ...shape,
+    start,
+    count,
+    keys: Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+    values: Float32Array.from({ length: n }, (_, i) => Math.cos(i)),
+  };
 }
 
 interface Calls {
@@ -19,7 +29,11 @@ interface Calls {
   puts: { key: string; ttl?: number }[];
 }
 
-function stubKv(store: Map<string, string>, calls: Calls, opts: { hangPuts?: boolean; failGets?: boolean } = {}): KVNamespace {
+function stubKv(
+  store: Map<string, string>,
+  calls: Calls,
+  opts: { hangPuts?: boolean; failGets?: boolean } = {},
+): KVNamespace {
   return {
     get: async (keys: string[]) => {
       calls.gets.push(keys);
@@ -39,7 +53,11 @@ function setup(opts: { hangPuts?: boolean; failGets?: boolean } = {}, clock = { 
   const store = new Map<string, string>();
   const calls: Calls = { gets: [], puts: [] };
   const pending: Promise<unknown>[] = [];
-  const io: PromptCacheIo = { kv: stubKv(store, calls, opts), settings: { codec: 'int8', ttlSeconds: 3600 }, waitUntil: (p) => pending.push(p) };
+  const io: PromptCacheIo = {
+    kv: stubKv(store, calls, opts),
+    settings: { codec: 'int8', ttlSeconds: 3600 },
+    waitUntil: (p) => pending.push(p),
+  };
   return { cache: new PromptCache(() => clock.now), io, store, calls, pending, clock };
 }
 
@@ -49,7 +67,11 @@ describe('prompt cache write-behind', () => {
     const use = await cache.open(io, scope, prompt);
     expect(calls.gets).toHaveLength(1);
     expect(calls.gets[0]).toHaveLength(3);
-    expect(use).toMatchObject({ hitTokens: 0, restore: [], capture: { from: 0, to: 3 * BLOCK_TOKENS } });
+    expect(use).toMatchObject({
+      hitTokens: 0,
+      restore: [],
+      capture: { from: 0, to: 3 * BLOCK_TOKENS },
+    });
   });
 
   it('never holds up the caller: capture returns at once, even when KV never answers', async () => {
@@ -66,18 +88,26 @@ describe('prompt cache write-behind', () => {
 
   it('writes each key once a second at most, with the TTL; then restores what it wrote', async () => {
     const { cache, io, pending, calls, clock } = setup();
-    for (let i = 0; i < 2; i++) (await cache.open(io, scope, prompt)).capture!.rows(rows(0, 3 * BLOCK_TOKENS), prompt);
+    for (let i = 0; i < 2; i++)
+      (await cache.open(io, scope, prompt)).capture!.rows(rows(0, 3 * BLOCK_TOKENS), prompt);
     await Promise.all(pending);
     expect(calls.puts).toHaveLength(3);
     expect(new Set(calls.puts.map((p) => p.key)).size).toBe(3);
     expect(calls.puts.every((p) => p.ttl === 3600)).toBe(true);
     const hit = await cache.open(io, scope, prompt);
     expect(hit.hitTokens).toBe(3 * BLOCK_TOKENS);
-    expect(hit.capture).toMatchObject({ from: 3 * BLOCK_TOKENS, to: 3 * BLOCK_TOKENS, completion: true }); // only the completion is left to capture
+    expect(hit.capture).toMatchObject({
+      from: 3 * BLOCK_TOKENS,
+      to: 3 * BLOCK_TOKENS,
+      completion: true,
+    }); // only the completion is left to capture
     // a second later the same keys may be written again (e.g. after a damaged entry)
     clock.now += 1000;
     const longer = [...prompt, ...prompt];
-    (await cache.open(io, scope, longer)).capture!.rows(rows(3 * BLOCK_TOKENS, 3 * BLOCK_TOKENS), longer);
+    (await cache.open(io, scope, longer)).capture!.rows(
+      rows(3 * BLOCK_TOKENS, 3 * BLOCK_TOKENS),
+      longer,
+    );
     await Promise.all(pending);
     expect(calls.puts).toHaveLength(6);
   });
@@ -105,17 +135,25 @@ describe('prompt cache write-behind', () => {
 
   it('prompts shorter than a block are not looked up; a one-block prompt hits all but its last token', async () => {
     const { cache, io, calls, pending } = setup();
-    expect(await cache.open(io, scope, prompt.slice(0, BLOCK_TOKENS - 1))).toEqual({ hitTokens: 0, restore: [] });
+    expect(await cache.open(io, scope, prompt.slice(0, BLOCK_TOKENS - 1))).toEqual({
+      hitTokens: 0,
+      restore: [],
+    });
     expect(calls.gets).toHaveLength(0);
     const one = prompt.slice(0, BLOCK_TOKENS);
     (await cache.open(io, scope, one)).capture!.rows(rows(0, BLOCK_TOKENS), one);
     await Promise.all(pending);
-    expect(await cache.open(io, scope, one)).toMatchObject({ hitTokens: BLOCK_TOKENS - 1, restore: [{ start: 0, count: BLOCK_TOKENS }] });
+    expect(await cache.open(io, scope, one)).toMatchObject({
+      hitTokens: BLOCK_TOKENS - 1,
+      restore: [{ start: 0, count: BLOCK_TOKENS }],
+    });
   });
 
   it('settings: defaults, off, and refused values', () => {
     expect(promptCacheSettings({})).toEqual({ codec: 'int8', ttlSeconds: 86400 });
-    expect(promptCacheSettings({ PROMPT_CACHE_CODEC: 'f16', PROMPT_CACHE_TTL_SECONDS: '600' })).toEqual({ codec: 'f16', ttlSeconds: 600 });
+    expect(
+      promptCacheSettings({ PROMPT_CACHE_CODEC: 'f16', PROMPT_CACHE_TTL_SECONDS: '600' }),
+    ).toEqual({ codec: 'f16', ttlSeconds: 600 });
     expect(promptCacheSettings({ PROMPT_CACHE_CODEC: 'off' })).toBeNull();
     expect(() => promptCacheSettings({ PROMPT_CACHE_CODEC: 'zip' })).toThrow(/PROMPT_CACHE_CODEC/);
     expect(() => promptCacheSettings({ PROMPT_CACHE_TTL_SECONDS: '30' })).toThrow(/at least|>= 60/);
