@@ -11,7 +11,6 @@ export default tseslint.config(
       '.wrangler/',
       'kernels-wasm/build/',
       'kernels-wasm/assembly/',
-      'origin/kernels/assembly/',
       'bench/.models/',
       'models/',
     ],

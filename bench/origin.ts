@@ -1,18 +1,18 @@
 // Origin throughput under concurrency: a real `npm run origin` process on a synthetic DeepSeek-V3-shaped
-// FP8 model (reference or WebGPU backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
+// FP8 model (CPU or WebGPU backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
 // short prompt and then a fixed number of greedy tokens (ignore_eos): this measures decode batching.
 // Aggregate completion tokens/s per level, median of runs after a warm-up, and the ratio to one
 // stream; the origin's own /metrics give the sequences per step and the step latency.
 // Run alone: `npx tsx bench/origin.ts [preset] [backend]` (ORIGIN_BENCH_PRESET, default small;
-// ORIGIN_BENCH_BACKEND, default reference: webgpu runs on whatever adapter is there, lavapipe included).
+// ORIGIN_BENCH_BACKEND, default cpu ('reference' is its old name): webgpu runs on whatever adapter is there, lavapipe included).
 import { resolve } from 'node:path';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 
 export interface OriginBenchOptions {
   preset?: string;
-  /** --backend of the origin (default reference). */
-  backend?: 'reference' | 'webgpu' | 'auto';
+  /** --backend of the origin (default cpu). */
+  backend?: 'cpu' | 'reference' | 'webgpu' | 'auto';
   levels?: number[];
   /** Completion tokens per stream. */
   tokens?: number;
@@ -78,9 +78,7 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   const runs = opts.runs ?? 3;
   const log = opts.log ?? ((line: string) => console.error(line));
   const backend =
-    opts.backend ??
-    (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ??
-    'reference';
+    opts.backend ?? (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ?? 'cpu';
   const maxSeqs = Math.max(...levels);
   const origin = await startOrigin(
     [

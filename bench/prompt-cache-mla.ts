@@ -1,11 +1,10 @@
 // Prompt-cache latent (MLA) entries: bytes per cached token of each codec and what a restore costs
-// in logits, on the origin's reference backend over synthetic DeepSeek-V3-shaped models (real
+// in logits, on the origin's CPU backend over synthetic DeepSeek-V3-shaped models (real
 // latents of a 256-token prompt), plus DeepSeek-V3's own shape (61 layers × (512 + 64)) on random
 // latents, measured and projected from per-value costs. Run alone: npx tsx bench/prompt-cache-mla.ts
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { generateSyntheticDeepSeek } from '../engine/deepseek/synthetic';
-import { loadDeepSeekModel } from '../engine/deepseek/weights';
 import {
   HEADER_BYTES,
   LATENT_CODEC_NAMES,
@@ -16,7 +15,7 @@ import {
   type LatentShape,
   type SyncDeflate,
 } from '../engine/prompt-cache/index';
-import { ReferenceBackend } from '../origin/backend/reference-backend';
+import { CpuBackend } from '../origin/backend/cpu-backend';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 import {
   latentBlockCodec,
@@ -53,18 +52,16 @@ async function modelRows(
   preset: string,
   gemm: 'fp8' | 'dequantized',
 ): Promise<{ rows: Row[]; logitStd: number; medianGap: number }> {
-  const weights = loadDeepSeekModel(
-    generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed: 1 }),
-    { gemm },
-  );
-  const V = weights.config.vocabSize,
-    n = BLOCKS * 64 + TAIL;
-  const prompt = Array.from({ length: n }, (_, i) => 3 + ((i * 37 + 11) % (V - 3)));
-  const backend = await ReferenceBackend.create(weights, {
+  const files = generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed: 1 });
+  const backend = await CpuBackend.create(files, {
     maxSlots: 2,
     maxSeqLen: 512,
     maxStepTokens: 512,
+    gemm,
   });
+  const V = backend.vocabSize,
+    n = BLOCKS * 64 + TAIL;
+  const prompt = Array.from({ length: n }, (_, i) => 3 + ((i * 37 + 11) % (V - 3)));
   const a = backend.allocate()!,
     b = backend.allocate()!;
   const run = async (slot: number, from: number, forced?: number[]) => {
@@ -130,7 +127,7 @@ function randomBlock(
   LatentCodecName,
   { perLayerToken: number; perToken: number; encodeMs: number; decodeMs: number }
 > {
-  const rows = randomLatents(shape, 0, 64, 11, true); // the codec tests' latents, f64 as the CPU origin holds them
+  const rows = randomLatents(shape, 0, 64, 11, true); // the codec tests' latents (f64; the CPU origin holds f32 rows)
   const out = new Map();
   for (const codec of LATENT_CODEC_NAMES) {
     let entry = encodeLatentEntrySync(rows, codec, HASH, zlib);
@@ -172,7 +169,7 @@ export async function benchPromptCacheMla(log: (line: string) => void = () => {}
   }
   out.push(
     '',
-    `(bf16 latents: ${2 * v3Values} B/token; exact f64 rows as the CPU origin holds them: ${8 * v3Values} B/token.)`,
+    `(bf16 latents: ${2 * v3Values} B/token; exact f32 rows as the CPU origin holds them: ${4 * v3Values} B/token.)`,
   );
   for (const preset of ['tiny', 'small']) {
     for (const gemm of ['dequantized', 'fp8'] as const) {
@@ -184,7 +181,7 @@ export async function benchPromptCacheMla(log: (line: string) => void = () => {}
         '',
         `synthetic:${preset} (${c.numHiddenLayers} layers × (${c.kvLoraRank} + ${c.qkRopeHeadDim})), --gemm ${gemm}: ${BLOCKS} blocks restored, ${DECODE + 1} positions teacher-forced; cold logits std ${logitStd.toFixed(2)}, median top-1/top-2 gap ${medianGap.toFixed(3)}`,
         '',
-        '| codec | B/token held | blocks per MiB | vs exact f64 | max abs Δlogit | greedy agreement |',
+        '| codec | B/token held | blocks per MiB | vs exact f32 | max abs Δlogit | greedy agreement |',
         '| --- | ---: | ---: | ---: | ---: | ---: |',
       );
       for (const r of rows) {

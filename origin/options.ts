@@ -25,11 +25,12 @@ export interface OriginOptions {
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
   --host H               listen address (default 127.0.0.1)
-  --backend B            auto (default: webgpu on a hardware GPU, else reference) | reference (CPU) | webgpu
-                         (WGSL kernels; also runs on a software adapter such as lavapipe)
+  --backend B            auto (default: webgpu on a hardware GPU, else cpu) | cpu (WASM-SIMD kernels;
+                         'reference' is an alias) | webgpu (WGSL kernels; also runs on a software
+                         adapter such as lavapipe)
   --model-id ID          the id clients send as "model" (default: directory name, or synthetic-<preset>)
-  --gemm G               fp8 (FP8 weights stay FP8, default; webgpu: W8A8) | dequantized (f32 at load;
-                         webgpu: FP8 weights, f32 activations)
+  --gemm G               fp8 (FP8 weights stay FP8, default; cpu: f32 activations; webgpu: W8A8) |
+                         dequantized (cpu: f32 weights at load; webgpu: FP8 weights, f32 activations)
   --seed N               seed of a synthetic model (default 1)
   --max-seqs N           concurrent sequences in the batch (default 16)
   --max-queue N          requests that may wait for a slot; one more gets 503 (default 64)
@@ -38,7 +39,7 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --prefill-chunk N      prompt tokens of one sequence per step (default 128)
   --request-timeout S    seconds from arrival to the last token (default 300)
   --prefix-cache-mb N    memory of the prefix cache (default 256)
-  --prefix-cache-codec C how the reference backend's prefix cache holds blocks: exact (f64 rows, default) |
+  --prefix-cache-codec C how the cpu backend's prefix cache holds blocks: exact (f32 rows, default) |
                          f32 | f16 | int8 | fp8 (latent entries, deflated: more blocks in the same memory;
                          int8/fp8 with per-position scales). The webgpu backend keeps its rows exact`;
 
@@ -85,9 +86,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     },
   });
   if (!values.model) throw new UsageError(USAGE);
-  const backend = values.backend ?? 'auto';
-  if (backend !== 'auto' && backend !== 'reference' && backend !== 'webgpu') {
-    throw new UsageError(`--backend must be auto, reference or webgpu, got '${backend}'`);
+  // 'reference': the CPU backend's name until it ran kernels-wasm's f32 ops; kept so old command lines work.
+  const backend = values.backend === 'reference' ? 'cpu' : (values.backend ?? 'auto');
+  if (backend !== 'auto' && backend !== 'cpu' && backend !== 'webgpu') {
+    throw new UsageError(`--backend must be auto, cpu or webgpu, got '${backend}'`);
   }
   const gemm = values.gemm ?? 'fp8';
   if (gemm !== 'fp8' && gemm !== 'dequantized')

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
-import { ReferenceBackend } from './backend/reference-backend';
+import { loadDeepSeekModel } from '../engine/deepseek/weights';
+import { CpuBackend } from './backend/cpu-backend';
 import { selectBackend, StartupError } from './backend/select';
 import type { StepBackend } from './backend/step-backend';
 import { WebGpuBackend } from './backend/webgpu-backend';
@@ -29,9 +30,9 @@ async function createBackend(
 ): Promise<{ model: OriginModel; backend: StepBackend; note: string }> {
   const selected = await selectBackend(o.backend);
   const sizes = { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens };
-  if (selected.kind === 'reference') {
-    const model = loadOriginModel(o.model, { gemm: o.gemm, seed: o.seed });
-    const backend = await ReferenceBackend.create(model.weights, sizes);
+  const model = loadOriginModel(o.model, { seed: o.seed });
+  if (selected.kind === 'cpu') {
+    const backend = await CpuBackend.create(model.files, { ...sizes, gemm: o.gemm });
     return {
       model,
       backend,
@@ -39,9 +40,9 @@ async function createBackend(
     };
   }
   // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
-  const model = loadOriginModel(o.model, { gemm: 'fp8', seed: o.seed });
+  const weights = loadDeepSeekModel(model.files, { gemm: 'fp8' });
   try {
-    const backend = await WebGpuBackend.create(model.weights, {
+    const backend = await WebGpuBackend.create(weights, {
       gpu: selected.gpu,
       gemm: o.gemm,
       ...sizes,

@@ -1,6 +1,7 @@
-// Multi-head Latent Attention on the WASM kernels, n consecutive tokens at once: batched projections, then
-// per token: YaRN rope from a per-position table, the cache row (kv_norm(c_kv) and k_pe), and the absorbed
-// attention over rows 0..its own position (so a batch equals token-by-token decoding).
+// Multi-head Latent Attention on the WASM kernels, n tokens at once, each of its own sequence (slot) and
+// position: batched projections (each weight read once for all n), then per token: YaRN rope from a
+// per-position table, its slot's cache row (kv_norm(c_kv) and k_pe), and the absorbed attention over that
+// slot's rows 0..its own position (so a step equals every sequence decoded alone, up to f32 rounding).
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeepSeekConfig } from './config';
 import type { MlaDims } from './mla';
@@ -11,6 +12,12 @@ import type { WasmMlaWeights } from './wasm-weights';
 export interface WasmMlaCache {
   kv: number; // [maxT, latent] kv_norm(c_kv)
   pe: number; // [maxT, rope] k_pe, rotated
+}
+
+/** Where each token of a step belongs: its slot (whose cache it reads and writes) and its position. */
+export interface StepTokens {
+  slot: Int32Array; // [maxBatch]
+  pos: Int32Array; // [maxBatch]
 }
 
 export interface MlaBuffers {
@@ -70,8 +77,9 @@ export function createMlaBuffers(
 }
 
 /**
- * MLA of x[n, hidden] (normed) at positions startPos.. : writes their cache rows, attends, and leaves
- * o_proj's output in out[n, hidden]. heap: an f32 view of the whole memory (for copies).
+ * MLA of x[n, hidden] (normed), token t at position tok.pos[t] of slot tok.slot[t]: writes their cache rows
+ * in caches[slot] (this layer's), attends, and leaves o_proj's output in out[n, hidden]. Tokens of one slot
+ * come in position order, so a prefill chunk attends to its own earlier rows. heap: an f32 view of memory.
  */
 export function wasmMlaForward(
   kit: DeepSeekKit,
@@ -79,9 +87,9 @@ export function wasmMlaForward(
   out: number,
   x: number,
   n: number,
-  startPos: number,
+  tok: StepTokens,
   w: WasmMlaWeights,
-  cache: WasmMlaCache,
+  caches: readonly WasmMlaCache[],
   d: MlaDims,
   eps: number,
   scale: number,
@@ -103,7 +111,8 @@ export function wasmMlaForward(
   linearForward(kit, b.kvA, w.kvA, x, n, b.lin); // [n, latent | rope]
 
   for (let t = 0; t < n; t++) {
-    const pos = startPos + t,
+    const pos = tok.pos[t],
+      cache = caches[tok.slot[t]],
       cos = b.cos + 4 * pos * half,
       sin = b.sin + 4 * pos * half;
     const qt = b.q + 4 * t * H * qk,

@@ -1,11 +1,12 @@
 // Places a DeepSeek-V3 checkpoint (the files loadDeepSeekModel reads) into WASM memory: FP8 projections stay
 // E4M3 bytes + f32 block scales; norms, router, embedding and head become f32; kv_b_proj is dequantized to
-// f32, as the reference holds it (MLA's absorbed form reads it per head). The main model only: the MTP
+// f32, as the reference holds it (MLA's absorbed form reads it per head). With `dequantize`, every FP8
+// projection becomes f32 at load too (4 bytes per weight: no decode per use). The main model only: the MTP
 // module's tensors are left in the file.
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
 import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
 import { dequantizeWeightFp8 } from './fp8';
-import { layerPrefix } from './hf-names';
+import { deepSeekTensorSpecs, layerPrefix, type TensorSpec } from './hf-names';
 import { DeepSeekLoadError } from './weights';
 import { placeBytes, placeF32, type WasmLinear } from './wasm-linear';
 import type { KernelBackend } from '../../kernels-wasm/types';
@@ -52,19 +53,35 @@ export interface WasmDeepSeekWeights {
   bytes: number;
 }
 
+export interface PlaceOptions {
+  /** FP8 projections become f32 at load instead of staying E4M3 bytes + scales (default false). */
+  dequantize?: boolean;
+}
+
+/** Reads tensors by their name in the checkpoint table (hf-names.ts), which also gives their shape. */
 class Placer {
   bytes = 0;
+  private readonly specs: Map<string, TensorSpec>;
   constructor(
     private mem: KernelBackend,
     private tensors: Map<string, TensorView>,
     private config: DeepSeekConfig,
-  ) {}
+    private dequantize: boolean,
+  ) {
+    this.specs = new Map(deepSeekTensorSpecs(config).map((s) => [s.name, s]));
+  }
 
   has(name: string): boolean {
     return this.tensors.has(name);
   }
 
-  private view(name: string, shape: number[]): TensorView {
+  private shapeOf(name: string): number[] {
+    const spec = this.specs.get(name);
+    if (!spec) throw new Error(`${name} is not a tensor of this config (hf-names.ts)`);
+    return spec.shape;
+  }
+
+  private view(name: string, shape = this.shapeOf(name)): TensorView {
     const t = this.tensors.get(name);
     if (!t) throw new DeepSeekLoadError(`checkpoint lacks tensor ${name}`);
     if (t.shape.join(',') !== shape.join(','))
@@ -77,15 +94,12 @@ class Placer {
     return placeF32(this.mem, data);
   }
 
-  float(name: string, shape: number[]): number {
-    return this.f32(tensorToFloat32(this.view(name, shape)));
+  float(name: string): number {
+    return this.f32(tensorToFloat32(this.view(name)));
   }
 
-  private scales(
-    name: string,
-    rows: number,
-    cols: number,
-  ): { scaleInv: Float32Array; block: [number, number] } {
+  private scales(name: string): { scaleInv: Float32Array; block: [number, number] } {
+    const [rows, cols] = this.shapeOf(name);
     const block = this.config.quantization?.weightBlockSize ?? [128, 128];
     const scaleInv = tensorToFloat32(
       this.view(`${name}_scale_inv`, [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])]),
@@ -93,11 +107,13 @@ class Placer {
     return { scaleInv, block: [block[0], block[1]] };
   }
 
-  /** A projection: FP8 stays FP8, anything else becomes f32. */
-  linear(name: string, rows: number, cols: number): WasmLinear {
-    const t = this.view(name, [rows, cols]);
-    if (t.dtype !== 'F8_E4M3') return { kind: 'f32', rows, cols, w: this.f32(tensorToFloat32(t)) };
-    const { scaleInv, block } = this.scales(name, rows, cols);
+  /** A projection: FP8 stays FP8 (unless dequantizing), anything else becomes f32. */
+  linear(name: string): WasmLinear {
+    const t = this.view(name),
+      [rows, cols] = t.shape;
+    if (t.dtype !== 'F8_E4M3' || this.dequantize)
+      return { kind: 'f32', rows, cols, w: this.matrix(name) };
+    const { scaleInv, block } = this.scales(name);
     this.bytes += t.bytes.byteLength;
     return {
       kind: 'fp8',
@@ -110,63 +126,53 @@ class Placer {
   }
 
   /** A projection dequantized to f32. */
-  matrix(name: string, rows: number, cols: number): number {
-    const t = this.view(name, [rows, cols]);
+  matrix(name: string): number {
+    const t = this.view(name),
+      [rows, cols] = t.shape;
     if (t.dtype !== 'F8_E4M3') return this.f32(tensorToFloat32(t));
-    const { scaleInv, block } = this.scales(name, rows, cols);
+    const { scaleInv, block } = this.scales(name);
     return this.f32(dequantizeWeightFp8({ q: t.bytes, scaleInv }, rows, cols, block));
   }
 }
 
-function placeMlp(src: Placer, p: string, hidden: number, inter: number): WasmMlp {
+function placeMlp(src: Placer, p: string): WasmMlp {
   return {
-    gate: src.linear(`${p}.gate_proj.weight`, inter, hidden),
-    up: src.linear(`${p}.up_proj.weight`, inter, hidden),
-    down: src.linear(`${p}.down_proj.weight`, hidden, inter),
+    gate: src.linear(`${p}.gate_proj.weight`),
+    up: src.linear(`${p}.up_proj.weight`),
+    down: src.linear(`${p}.down_proj.weight`),
   };
 }
 
 function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWeights {
   const p = layerPrefix(layer),
     a = `${p}.self_attn`,
-    h = c.hiddenSize,
-    H = c.numAttentionHeads;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim,
-    r = c.qLoraRank;
+    lowRankQ = c.qLoraRank !== null;
   const mla: WasmMlaWeights = {
-    qA: r === null ? null : src.linear(`${a}.q_a_proj.weight`, r, h),
-    qANorm: r === null ? 0 : src.float(`${a}.q_a_layernorm.weight`, [r]),
-    qB: r === null ? null : src.linear(`${a}.q_b_proj.weight`, H * qk, r),
-    q: r === null ? src.linear(`${a}.q_proj.weight`, H * qk, h) : null,
-    kvA: src.linear(`${a}.kv_a_proj_with_mqa.weight`, c.kvLoraRank + c.qkRopeHeadDim, h),
-    kvANorm: src.float(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank]),
-    kvB: src.matrix(`${a}.kv_b_proj.weight`, H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank),
-    o: src.linear(`${a}.o_proj.weight`, h, H * c.vHeadDim),
+    qA: lowRankQ ? src.linear(`${a}.q_a_proj.weight`) : null,
+    qANorm: lowRankQ ? src.float(`${a}.q_a_layernorm.weight`) : 0,
+    qB: lowRankQ ? src.linear(`${a}.q_b_proj.weight`) : null,
+    q: lowRankQ ? null : src.linear(`${a}.q_proj.weight`),
+    kvA: src.linear(`${a}.kv_a_proj_with_mqa.weight`),
+    kvANorm: src.float(`${a}.kv_a_layernorm.weight`),
+    kvB: src.matrix(`${a}.kv_b_proj.weight`),
+    o: src.linear(`${a}.o_proj.weight`),
   };
   const moe = isMoeLayer(c, layer),
     bias = `${p}.mlp.gate.e_score_correction_bias`;
   return {
-    attnNorm: src.float(`${p}.input_layernorm.weight`, [h]),
+    attnNorm: src.float(`${p}.input_layernorm.weight`),
     mla,
-    ffnNorm: src.float(`${p}.post_attention_layernorm.weight`, [h]),
-    dense: moe ? null : placeMlp(src, `${p}.mlp`, h, c.intermediateSize),
+    ffnNorm: src.float(`${p}.post_attention_layernorm.weight`),
+    dense: moe ? null : placeMlp(src, `${p}.mlp`),
     moe: !moe
       ? null
       : {
-          router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
-          bias: src.has(bias) ? src.float(bias, [c.nRoutedExperts]) : 0,
+          router: src.float(`${p}.mlp.gate.weight`),
+          bias: src.has(bias) ? src.float(bias) : 0,
           experts: Array.from({ length: c.nRoutedExperts }, (_, e) =>
-            placeMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize),
+            placeMlp(src, `${p}.mlp.experts.${e}`),
           ),
-          shared:
-            c.nSharedExperts > 0
-              ? placeMlp(
-                  src,
-                  `${p}.mlp.shared_experts`,
-                  h,
-                  c.nSharedExperts * c.moeIntermediateSize,
-                )
-              : null,
+          shared: c.nSharedExperts > 0 ? placeMlp(src, `${p}.mlp.shared_experts`) : null,
         },
   };
 }
@@ -175,6 +181,7 @@ function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWei
 export function placeDeepSeekWeights(
   mem: KernelBackend,
   files: Record<string, Uint8Array>,
+  opts: PlaceOptions = {},
 ): WasmDeepSeekWeights {
   const cfgBytes = files['config.json'];
   if (!cfgBytes) throw new DeepSeekLoadError('checkpoint lacks config.json');
@@ -185,16 +192,16 @@ export function placeDeepSeekWeights(
       for (const [name, t] of readSafetensors(bytes).tensors) tensors.set(name, t);
   }
   if (tensors.size === 0) throw new DeepSeekLoadError('checkpoint has no *.safetensors file');
-  const src = new Placer(mem, tensors, config);
+  const src = new Placer(mem, tensors, config, opts.dequantize ?? false);
   const h = config.hiddenSize,
     V = config.vocabSize;
-  const embed = src.float('model.embed_tokens.weight', [V, h]);
+  const embed = src.float('model.embed_tokens.weight');
   const layers = Array.from({ length: config.numHiddenLayers }, (_, i) =>
     placeBlock(src, config, i),
   );
-  const norm = src.float('model.norm.weight', [h]);
+  const norm = src.float('model.norm.weight');
   const lmHead: WasmLinear = config.tieWordEmbeddings
     ? { kind: 'f32', rows: V, cols: h, w: embed }
-    : src.linear('lm_head.weight', V, h);
+    : src.linear('lm_head.weight');
   return { config, embed, layers, norm, lmHead, bytes: src.bytes };
 }

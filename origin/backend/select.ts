@@ -1,10 +1,10 @@
-// Which backend `--backend` means on this machine. 'reference' is the CPU backend; 'webgpu' needs a
-// WebGPU adapter and fails at startup, with the reason, when there is none; 'auto' (the default) takes
+// Which backend `--backend` means on this machine. 'cpu' is the CPU backend (cpu-backend.ts; 'reference',
+// its old name, is accepted by options.ts as an alias); 'webgpu' needs a WebGPU adapter and fails at startup, with the reason, when there is none; 'auto' (the default) takes
 // WebGPU only on a real GPU: a software adapter (Mesa's lavapipe, SwiftShader) is slower than the CPU
 // backend on the same cores, so there it keeps the CPU backend.
 import { describeGpu, requestGpu, type Gpu } from '../../kernels-gpu/device';
 
-export type BackendChoice = 'auto' | 'reference' | 'webgpu';
+export type BackendChoice = 'auto' | 'cpu' | 'webgpu';
 
 /** A backend that cannot start here: main.ts prints the message alone and exits with 1. */
 export class StartupError extends Error {
@@ -12,7 +12,7 @@ export class StartupError extends Error {
 }
 
 export type SelectedBackend =
-  | { kind: 'reference'; /** why, when auto passed WebGPU over */ note?: string }
+  | { kind: 'cpu'; /** why, when auto passed WebGPU over */ note?: string }
   | { kind: 'webgpu'; gpu: Gpu };
 
 /** Resolves the choice; `probe` finds the device (tests pass their own). */
@@ -20,20 +20,20 @@ export async function selectBackend(
   choice: BackendChoice,
   probe: () => Promise<Gpu> = requestGpu,
 ): Promise<SelectedBackend> {
-  if (choice === 'reference') return { kind: 'reference' };
+  if (choice === 'cpu') return { kind: 'cpu' };
   let gpu: Gpu;
   try {
     gpu = await probe();
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    if (choice === 'auto') return { kind: 'reference', note: `no WebGPU adapter: ${reason}` };
+    if (choice === 'auto') return { kind: 'cpu', note: `no WebGPU adapter: ${reason}` };
     throw new StartupError(
-      `--backend webgpu: ${reason.replace(/\.$/, '')}. Without a WebGPU adapter, use --backend reference (CPU).`,
+      `--backend webgpu: ${reason.replace(/\.$/, '')}. Without a WebGPU adapter, use --backend cpu.`,
     );
   }
   if (choice === 'auto' && gpu.adapter.isFallbackAdapter) {
     return {
-      kind: 'reference',
+      kind: 'cpu',
       note: `the WebGPU adapter is a software fallback (${describeGpu(gpu)}); --backend webgpu uses it anyway`,
     };
   }

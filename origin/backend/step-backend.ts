@@ -1,7 +1,7 @@
 // The seam between the scheduler and whatever computes a forward step. A backend owns the model's
 // weights and one KV cache per *slot* (a running sequence); the scheduler decides which tokens of
-// which slots run in each step. The reference backend (CPU, batched, bit-exact with the DeepSeek
-// reference model) and the WebGPU backend (webgpu-backend.ts over kernels-gpu/) implement it.
+// which slots run in each step. The CPU backend (cpu-backend.ts: kernels-wasm's f32 DeepSeek ops, batched)
+// and the WebGPU backend (webgpu-backend.ts over kernels-gpu/) implement it.
 import type { LatentRows, LatentShape } from '../../engine/prompt-cache/index';
 
 /** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
@@ -35,7 +35,7 @@ export interface LatentAccess {
 }
 
 export interface StepBackend {
-  /** 'reference' | 'webgpu' …, reported by /health. */
+  /** 'cpu' | 'webgpu' …, reported by /health. */
   readonly name: string;
   readonly vocabSize: number;
   /** Positions one slot holds: prompt + completion must fit. */

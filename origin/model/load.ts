@@ -1,17 +1,20 @@
 // Where the origin's model comes from: a directory in the Hugging Face layout (config.json +
-// *.safetensors), or `synthetic:<preset>` generated in memory. Returns the loaded weights, the
-// tokenizer and the id the API serves the model under.
+// *.safetensors), or `synthetic:<preset>` generated in memory. Returns the checkpoint's files (each
+// backend loads them its own way: the CPU backend into WASM memory, the WebGPU one through
+// engine/deepseek/weights.ts), its config, the tokenizer and the id the API serves the model under.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
-import { loadDeepSeekModel, type DeepSeekWeights } from '../../engine/deepseek/weights';
+import { parseDeepSeekConfig, type DeepSeekConfig } from '../../engine/deepseek/config';
 import { ByteTokenizer, type OriginTokenizer } from './byte-tokenizer';
 import { SYNTHETIC_PRESETS } from './presets';
 
 export interface OriginModel {
   id: string;
-  weights: DeepSeekWeights;
+  /** config.json and *.safetensors, by name. */
+  files: Record<string, Uint8Array>;
+  config: DeepSeekConfig;
   tokenizer: OriginTokenizer;
   /** Hex SHA-256 over the checkpoint's files (names and bytes, in name order): names the weights' version. */
   weightsDigest: string;
@@ -20,8 +23,6 @@ export interface OriginModel {
 }
 
 export interface LoadModelOptions {
-  /** FP8 projections stay FP8 ('fp8', default) or become f32 at load ('dequantized'). */
-  gemm?: 'fp8' | 'dequantized';
   /** Seed of a synthetic model (default 1). */
   seed?: number;
 }
@@ -59,14 +60,14 @@ export function readModelFiles(
 
 export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
   const { id, files, source } = readModelFiles(spec, opts.seed);
-  const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
-  const c = weights.config;
+  const c = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(files['config.json'])));
   const digest = createHash('sha256');
   for (const name of Object.keys(files).sort())
     digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
   return {
     id,
-    weights,
+    files,
+    config: c,
     tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId),
     weightsDigest: digest.digest('hex'),
     source,

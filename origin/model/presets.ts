@@ -59,7 +59,7 @@ export const SYNTHETIC_PRESETS: Record<
       numExpertsPerTok: 6,
       nGroup: 8,
       topkGroup: 4,
-      // 1K positions: the reference backend's f64 latent caches take 16 slots × 8 layers × 288 × 8 B per position.
+      // 1K positions: the CPU backend's f32 latent caches take 16 slots × 8 layers × 288 × 4 B per position.
       maxPositionEmbeddings: 1024,
       numNextnPredictLayers: 0,
     },

@@ -1,17 +1,18 @@
-// The prefix cache with --prefix-cache-codec on the synthetic tiny DeepSeek (reference backend):
-// blocks held as latent entries restore within a measured logit bound, hold several times more
-// blocks per MiB than exact f64 rows, and a damaged entry is a miss that leaves the cache. Then the
-// origin in-process: a second identical request reports cached tokens.
+// The prefix cache with --prefix-cache-codec on the synthetic tiny DeepSeek (CPU backend): blocks held
+// as latent entries restore within a measured logit bound, hold more blocks per MiB than exact f32 rows,
+// and a damaged entry is a miss that leaves the cache. Then the origin in-process: a second identical
+// request reports cached tokens.
 //
-// Two regimes: with --gemm dequantized (f32 activations) logits move smoothly with the restored
-// latents (f16 5e-4, int8 1.5e-2, fp8 6e-2 on this prompt). With W8A8 (--gemm fp8, the default) each
-// activation is rounded to E4M3 on its way into every projection, so a perturbation as small as
-// f16's can flip a rounding (or a near-tie between experts) and jump a logit (f16 0.17, int8 0.24,
-// fp8 2.8, measured). The bounds below are those measurements with room: regression guards on this
-// prompt, not guarantees (bench/prompt-cache-mla.ts shows the same jumps from f32 rows on
-// synthetic:small); the greedy agreement of the lossy codecs under W8A8 is reported, not held.
+// The CPU backend computes with f32 activations under either --gemm, so logits move smoothly with the
+// restored latents (measured: f16 5e-4, int8 1.5e-2, fp8 6e-2 on this prompt, both modes). Exact rows are
+// the backend's own f32 rows, restored bit for bit, yet the 8 prompt tokens after the restored blocks run
+// in a step of 8 instead of inside the cold run's 200-token step, and the kernels' f32 sums depend on the
+// step's shape: so 'exact' (and 'f32') land within 1e-6 of the cold logits, not on them (8e-7 measured).
+// (When the CPU backend reproduced the f64 reference, exact rows gave identical logits and --gemm fp8
+// meant W8A8, whose activation roundings made the lossy codecs jump: those bounds are gone with it.)
+// The bounds below are the measurements with 2-10x room: regression guards on this prompt.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ReferenceBackend } from '../../origin/backend/reference-backend';
+import { CpuBackend } from '../../origin/backend/cpu-backend';
 import { UsageError, parseOriginArgs } from '../../origin/options';
 import {
   latentBlockCodec,
@@ -21,7 +22,7 @@ import {
 import { PrefixCache, promptBlockKeys, type BlockCodec } from '../../origin/scheduler/prefix-cache';
 import { createOrigin } from '../../origin/start';
 import type { Completion } from '../../protocol/responses';
-import { syntheticWeights } from './reference-text';
+import { syntheticFiles, syntheticWeights } from './reference-text';
 
 const V = syntheticWeights('tiny').config.vocabSize;
 const PROMPT = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37 + 11) % (V - 3))); // 3 whole blocks + 8
@@ -38,17 +39,19 @@ interface Quality {
   bytesPerBlock: number;
 }
 
-/** Max |Δlogit| each codec must stay under, per --gemm (measurements in the header comment, with 2-3x room). */
-const BOUNDS: Record<'fp8' | 'dequantized', Record<Exclude<PrefixCacheCodec, 'exact'>, number>> = {
-  dequantized: { f32: 1e-6, f16: 2e-3, int8: 0.05, fp8: 0.2 },
-  fp8: { f32: 1e-5, f16: 0.5, int8: 0.75, fp8: 6 },
+/** Max |Δlogit| each codec must stay under (measurements in the header comment, with room). */
+const BOUNDS: Record<PrefixCacheCodec, number> = {
+  exact: 1e-5,
+  f32: 1e-5,
+  f16: 2e-3,
+  int8: 0.05,
+  fp8: 0.2,
 };
 
 describe.each(['dequantized', 'fp8'] as const)(
-  'prefix cache codecs on the reference backend (synthetic tiny, --gemm %s)',
+  'prefix cache codecs on the cpu backend (synthetic tiny, --gemm %s)',
   (gemm) => {
-    const weights = syntheticWeights('tiny', gemm);
-    let backend: ReferenceBackend;
+    let backend: CpuBackend;
     const cold: { logits: Float64Array[]; tokens: number[] } = { logits: [], tokens: [] };
     let keys: string[];
     const quality = new Map<PrefixCacheCodec, Quality>();
@@ -83,10 +86,11 @@ describe.each(['dequantized', 'fp8'] as const)(
     }
 
     beforeAll(async () => {
-      backend = await ReferenceBackend.create(weights, {
+      backend = await CpuBackend.create(syntheticFiles('tiny'), {
         maxSlots: 2,
         maxSeqLen: 512,
         maxStepTokens: 256,
+        gemm,
       });
       expect(backend.allocate()).toBe(0); // slot 0 keeps the cold run's rows
       let [logits] = await backend.step([
@@ -114,7 +118,7 @@ describe.each(['dequantized', 'fp8'] as const)(
       console.log(
         [
           `--gemm ${gemm}`,
-          '| codec | bytes per block | blocks per MiB | vs exact f64 | max abs logit delta | greedy agreement |',
+          '| codec | bytes per block | blocks per MiB | vs exact f32 | max abs logit delta | greedy agreement |',
           '| --- | ---: | ---: | ---: | ---: | ---: |',
           ...[...quality].map(
             ([c, q]) =>
@@ -124,25 +128,24 @@ describe.each(['dequantized', 'fp8'] as const)(
       );
     }, 60_000);
 
-    it('restores exact rows bit for bit, and each codec within its measured logit bound', () => {
-      expect(quality.get('exact')).toMatchObject({ maxDelta: 0, agree: DECODE + 1 });
-      for (const c of ['f32', 'f16', 'int8', 'fp8'] as const)
-        expect(quality.get(c)!.maxDelta, c).toBeLessThan(BOUNDS[gemm][c]);
+    it('restores exact rows, and each codec, within its measured logit bound', () => {
+      for (const c of PREFIX_CACHE_CODECS)
+        expect(quality.get(c)!.maxDelta, c).toBeLessThan(BOUNDS[c]);
     });
 
-    it("gives the cold run's greedy tokens from f32 rows, and from f16 with f32 activations", () => {
-      expect(quality.get('f32')!.agree).toBe(DECODE + 1);
-      if (gemm === 'dequantized') expect(quality.get('f16')!.agree).toBe(DECODE + 1);
+    it("gives the cold run's greedy tokens from exact, f32 and f16 rows", () => {
+      for (const c of ['exact', 'f32', 'f16'] as const)
+        expect(quality.get(c)!.agree, c).toBe(DECODE + 1);
     });
 
-    it('holds several times more blocks per MiB than exact f64 rows', () => {
+    it('holds more blocks per MiB than exact f32 rows: 2x from f16, 3x from int8 and fp8', () => {
       const ratio = (c: PrefixCacheCodec) =>
         quality.get('exact')!.bytesPerBlock / quality.get(c)!.bytesPerBlock;
-      expect(quality.get('exact')!.bytesPerBlock).toBe(2 * 64 * (32 + 16) * 8);
-      expect(ratio('f32')).toBeGreaterThan(1.9);
-      expect(ratio('f16')).toBeGreaterThan(3.5);
-      expect(ratio('int8')).toBeGreaterThan(6);
-      expect(ratio('fp8')).toBeGreaterThan(6);
+      expect(quality.get('exact')!.bytesPerBlock).toBe(2 * 64 * (32 + 16) * 4);
+      expect(ratio('f32')).toBeGreaterThan(1); // 1.08 measured: deflate finds little in f32 bits
+      expect(ratio('f16')).toBeGreaterThan(1.9);
+      expect(ratio('int8')).toBeGreaterThan(3);
+      expect(ratio('fp8')).toBeGreaterThan(3);
     });
 
     it('answers a damaged entry, or one asked for at another position, with a miss and drops it', () => {
@@ -199,7 +202,7 @@ describe('origin in-process with --prefix-cache-codec', () => {
           '--model',
           'synthetic:tiny',
           '--backend',
-          'reference',
+          'cpu',
           '--max-seqs',
           '2',
           '--prefix-cache-codec',
@@ -224,7 +227,7 @@ describe('origin in-process with --prefix-cache-codec', () => {
       };
       expect(health.prefix_cache.codec).toBe(codec);
       expect(health.prefix_cache.bytes / health.prefix_cache.blocks).toBeLessThan(
-        (2 * 64 * 48 * 8) / 3.5,
+        (2 * 64 * 48 * 4) / 1.9,
       );
     },
   );

@@ -53,7 +53,7 @@ describe('origin process: batching, prefix cache, metrics', () => {
       '--model',
       'synthetic:tiny',
       '--backend',
-      'reference',
+      'reference', // the CPU backend's old name: an alias that changes nothing (health says cpu)
       '--max-seqs',
       '16',
     ]);
@@ -146,7 +146,7 @@ describe('origin process: batching, prefix cache, metrics', () => {
     expect(health).toMatchObject({
       status: 'ok',
       model: MODEL,
-      backend: 'reference',
+      backend: 'cpu',
       queue_depth: 0,
       active_sequences: 0,
       max_sequences: 16,

@@ -1,7 +1,7 @@
 // The origin on --backend webgpu: greedy output through the whole origin (HTTP app, scheduler,
-// continuous batching, prefix cache) equals the reference backend's, token for token, on the tiny
-// synthetic model. Weight-only FP8 (--gemm dequantized: FP8 weights, f32 activations on the GPU) is the
-// pairing whose greedy tokens match the reference's float64 arithmetic; W8A8 can break activation
+// continuous batching, prefix cache) equals the cpu backend's, token for token, on the tiny synthetic
+// model. Weight-only FP8 (--gemm dequantized: FP8 weights, f32 activations on the GPU) is the pairing
+// whose greedy tokens match the reference's float64 arithmetic (and the cpu backend's f32); W8A8 can break activation
 // rounding ties differently (tests/kernels-gpu/deepseek-backend.test.ts). Runs on lavapipe in CI; on a
 // machine without an adapter it is skipped with the reason printed. Also: the real `npm run origin`
 // process on WebGPU (concurrent SSE streams), what --backend auto picks, and the startup error without
@@ -30,25 +30,28 @@ describe('--backend selection', () => {
   it('auto takes WebGPU on a hardware adapter, the CPU backend on a software one or none', async () => {
     expect((await selectBackend('auto', fakeGpu(false))).kind).toBe('webgpu');
     expect(await selectBackend('auto', fakeGpu(true))).toMatchObject({
-      kind: 'reference',
+      kind: 'cpu',
       note: expect.stringContaining('software fallback'),
     });
     expect(await selectBackend('auto', noGpu)).toMatchObject({
-      kind: 'reference',
+      kind: 'cpu',
       note: expect.stringContaining('no adapter'),
     });
     expect(
       (await selectBackend('webgpu', fakeGpu(true))).kind,
       'webgpu was asked for: a software adapter will do',
     ).toBe('webgpu');
-    expect((await selectBackend('reference', noGpu)).kind).toBe('reference');
+    expect((await selectBackend('cpu', noGpu)).kind).toBe('cpu');
+    const backendOf = (b: string) => parseOriginArgs(['--model', 'x', '--backend', b]).backend;
+    expect(backendOf('reference'), "the CPU backend's old name, an alias").toBe('cpu');
+    expect(() => backendOf('gpu')).toThrow(/--backend must be auto, cpu or webgpu/);
   });
 
   it('webgpu without an adapter is a startup error that says why and what to do', async () => {
     const err = await selectBackend('webgpu', noGpu).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StartupError);
     expect((err as Error).message).toBe(
-      '--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend reference (CPU).',
+      '--backend webgpu: WebGPU: no adapter. Without a WebGPU adapter, use --backend cpu.',
     );
   });
 
@@ -70,7 +73,7 @@ describe('--backend selection', () => {
     ).catch((e: unknown) => e);
     expect(String(err)).toContain('origin exited with 1 before listening');
     expect(String(err)).toMatch(
-      /\norigin: --backend webgpu: WebGPU: no adapter .*use --backend reference \(CPU\)\.\n/,
+      /\norigin: --backend webgpu: WebGPU: no adapter .*use --backend cpu\.\n/,
     );
   });
 
@@ -82,9 +85,9 @@ describe('--backend selection', () => {
     );
     try {
       expect(await (await fetch(`${origin.url}/health`)).json()).toMatchObject({
-        backend: 'reference',
+        backend: 'cpu',
       });
-      expect(origin.output()).toMatch(/backend reference \(fp8; auto: no WebGPU adapter: /);
+      expect(origin.output()).toMatch(/backend cpu \(fp8; auto: no WebGPU adapter: /);
     } finally {
       await origin.stop();
     }
@@ -162,27 +165,27 @@ async function ask(o: Origin, content: string): Promise<Answer> {
 }
 
 describe.skipIf(!gpu)('origin --backend webgpu', () => {
-  const origins: Record<'webgpu' | 'reference', Origin> = {} as never;
+  const origins: Record<'webgpu' | 'cpu', Origin> = {} as never;
   beforeAll(async () => {
     origins.webgpu = await createOrigin(args('webgpu'));
-    origins.reference = await createOrigin(args('reference'));
+    origins.cpu = await createOrigin(args('cpu'));
   });
   afterAll(() => (origins.webgpu?.backend as { destroy?: () => void } | undefined)?.destroy?.());
 
-  it('answers concurrent greedy requests with the reference backend tokens', async () => {
+  it('answers concurrent greedy requests with the cpu backend tokens', async () => {
     expect(origins.webgpu.backend.name).toBe('webgpu');
-    const [gpuAnswers, refAnswers] = await Promise.all([
+    const [gpuAnswers, cpuAnswers] = await Promise.all([
       Promise.all(prompts.map((p) => ask(origins.webgpu, p))),
-      Promise.all(prompts.map((p) => ask(origins.reference, p))),
+      Promise.all(prompts.map((p) => ask(origins.cpu, p))),
     ]);
     gpuAnswers.forEach((a, i) => {
       expect(a.tokens, `prompt ${i}`).toHaveLength(12);
-      expect(a.tokens, `prompt ${i}`).toEqual(refAnswers[i].tokens);
+      expect(a.tokens, `prompt ${i}`).toEqual(cpuAnswers[i].tokens);
     });
   });
 
   it('a prefix-cache hit restores the GPU rows and continues with the same tokens', async () => {
-    const cold = await ask(origins.reference, long);
+    const cold = await ask(origins.cpu, long);
     const hit = await ask(origins.webgpu, long); // the first test computed and saved its first block
     expect(hit.cached).toBeGreaterThanOrEqual(64);
     expect(hit.tokens).toEqual(cold.tokens);

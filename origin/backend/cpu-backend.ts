@@ -1,0 +1,150 @@
+// The CPU step backend: engine/deepseek/wasm-model.ts (kernels-wasm's f32 SIMD DeepSeek ops, the code the
+// edge runs) batched over the scheduler's sequences, one slot each. A step is every active sequence's next
+// token(s) in one forward, each weight read once for all of them. Saved KV rows are the slots' f32 latent
+// rows (c_kv, k_pe), so the prefix cache can also hold them as encoded latent entries.
+// tests/origin/backend.test.ts compares it with the float64 reference model by NMSE and greedy tokens.
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { WasmDeepSeekModel } from '../../engine/deepseek/wasm-model';
+import type { LatentRows } from '../../engine/prompt-cache/index';
+import { StartupError } from './select';
+import type { KvRows, LatentAccess, StepBackend, StepSequence } from './step-backend';
+
+export interface CpuBackendOptions {
+  /** Concurrent sequences (each holds a latent cache of maxSeqLen positions). */
+  maxSlots: number;
+  /** Positions per slot (default: min(max_position_embeddings, 4096)). */
+  maxSeqLen?: number;
+  /** Most tokens per step (default 256). */
+  maxStepTokens?: number;
+  /** 'fp8' (default): FP8 weights stay FP8 (1 byte each); 'dequantized': f32 at load. */
+  gemm?: 'fp8' | 'dequantized';
+}
+
+/** Every layer's c_kv [count, latent] and k_pe [count, rope] rows of one slot, from position `start`. */
+interface LatentKvRows extends KvRows {
+  start: number;
+  layers: { kv: Float32Array; pe: Float32Array }[];
+}
+
+const wasmFile = fileURLToPath(new URL('../../kernels-wasm/build/kernels.wasm', import.meta.url));
+
+/** kernels-wasm/build/kernels.wasm, compiled (npm install and npm test build it: npm run build:wasm). */
+async function kernelsModule(): Promise<WebAssembly.Module> {
+  const bytes = await readFile(wasmFile).catch((err: unknown) => {
+    throw new StartupError(
+      `the CPU backend needs ${wasmFile}: run \`npm run build:wasm\` (${String(err)})`,
+    );
+  });
+  return WebAssembly.compile(bytes);
+}
+
+export class CpuBackend implements StepBackend {
+  readonly name = 'cpu';
+  readonly vocabSize: number;
+  readonly maxSeqLen: number;
+  readonly maxSlots: number;
+  readonly maxStepTokens: number;
+  readonly latents: LatentAccess;
+  private readonly freeSlots: number[];
+
+  /** files: the checkpoint (config.json and *.safetensors), as origin/model/load.ts reads it. */
+  static async create(
+    files: Record<string, Uint8Array>,
+    opts: CpuBackendOptions,
+  ): Promise<CpuBackend> {
+    const model = await WasmDeepSeekModel.load(await kernelsModule(), files, {
+      maxSlots: opts.maxSlots,
+      maxSeqLen: opts.maxSeqLen,
+      maxBatch: opts.maxStepTokens ?? 256,
+      maxLogitRows: Math.min(opts.maxSlots, opts.maxStepTokens ?? 256),
+      gemm: opts.gemm,
+    });
+    return new CpuBackend(model);
+  }
+
+  private constructor(readonly model: WasmDeepSeekModel) {
+    const c = model.config;
+    this.vocabSize = c.vocabSize;
+    this.maxSeqLen = model.maxSeqLen;
+    this.maxSlots = model.maxSlots;
+    this.maxStepTokens = model.maxBatch;
+    this.freeSlots = Array.from({ length: this.maxSlots }, (_, i) => this.maxSlots - 1 - i);
+    this.latents = {
+      shape: { nLayers: c.numHiddenLayers, kvLoraRank: c.kvLoraRank, ropeDim: c.qkRopeHeadDim },
+      toLatents,
+      fromLatents,
+    };
+  }
+
+  allocate(): number | null {
+    return this.freeSlots.pop() ?? null;
+  }
+
+  free(slot: number): void {
+    if (this.freeSlots.includes(slot)) throw new Error(`slot ${slot} freed twice`);
+    this.freeSlots.push(slot);
+  }
+
+  async step(batch: readonly StepSequence[]): Promise<Float32Array[]> {
+    return this.model.step(batch);
+  }
+
+  saveKv(slot: number, start: number, count: number): KvRows {
+    const { kvLoraRank: C, ropeDim: R, nLayers } = this.latents.shape;
+    const layers = Array.from({ length: nLayers }, (_, l) => {
+      const { kv, pe } = this.model.cacheRows(slot, l);
+      return {
+        kv: kv.slice(start * C, (start + count) * C),
+        pe: pe.slice(start * R, (start + count) * R),
+      };
+    });
+    const rows: LatentKvRows = {
+      tokens: count,
+      bytes: nLayers * count * (C + R) * 4,
+      start,
+      layers,
+    };
+    return rows;
+  }
+
+  restoreKv(slot: number, start: number, rows: KvRows): void {
+    const { kvLoraRank: C, ropeDim: R } = this.latents.shape;
+    (rows as LatentKvRows).layers.forEach((saved, l) => {
+      const { kv, pe } = this.model.cacheRows(slot, l);
+      kv.set(saved.kv, start * C);
+      pe.set(saved.pe, start * R);
+    });
+  }
+}
+
+/** Saved rows as the prompt cache's latent rows [nLayers, count, width] (the codecs read f64). */
+function toLatents(rows: KvRows): LatentRows {
+  const { start, tokens: count, layers } = rows as LatentKvRows;
+  const C = layers[0].kv.length / count,
+    R = layers[0].pe.length / count;
+  const cKv = new Float64Array(layers.length * count * C),
+    kPe = new Float64Array(layers.length * count * R);
+  layers.forEach(({ kv, pe }, l) => {
+    cKv.set(kv, l * count * C);
+    kPe.set(pe, l * count * R);
+  });
+  return { nLayers: layers.length, kvLoraRank: C, ropeDim: R, start, count, cKv, kPe };
+}
+
+function fromLatents(r: LatentRows): KvRows {
+  const C = r.kvLoraRank,
+    R = r.ropeDim,
+    n = r.count;
+  const layers = Array.from({ length: r.nLayers }, (_, l) => ({
+    kv: Float32Array.from(r.cKv.subarray(l * n * C, (l + 1) * n * C)),
+    pe: Float32Array.from(r.kPe.subarray(l * n * R, (l + 1) * n * R)),
+  }));
+  const rows: LatentKvRows = {
+    tokens: n,
+    bytes: r.nLayers * n * (C + R) * 4,
+    start: r.start,
+    layers,
+  };
+  return rows;
+}
