@@ -88,6 +88,23 @@ describe('WASM DeepSeek-V3 forward vs the float64 reference', () => {
     expect(m.generateGreedy([3, 4, 5], 32)).toEqual(want);
   });
 
+  it('one step over several slots (a prefill chunk beside decode tokens) gives each its own run', async () => {
+    const V = 512,
+      other = [5, 6, 7, 8, 9];
+    const m = await WasmDeepSeekModel.load(module, files, { maxSeqLen: 16, maxSlots: 3 });
+    const alone = [prompt, other].map((p) => Float32Array.from(m.forward(p, 0, 2)).slice(-V));
+    m.step([{ slot: 1, tokens: other.slice(0, 4), startPos: 0, wantLogits: false }]);
+    const [a, b] = m.step([
+      { slot: 0, tokens: prompt, startPos: 0, wantLogits: true },
+      { slot: 1, tokens: other.slice(4), startPos: 4, wantLogits: true },
+    ]);
+    expect(nmse(a, alone[0])).toBeLessThan(1e-11);
+    expect(nmse(b, alone[1])).toBeLessThan(1e-11);
+    expect(() => m.step([{ slot: 3, tokens: [1], startPos: 0, wantLogits: true }])).toThrow(
+      /slot 3/,
+    );
+  });
+
   it('rejects positions past maxSeqLen and ids outside the vocab', async () => {
     const m = await wasm({ maxSeqLen: 4 });
     expect(() => m.forward([1, 2], 3)).toThrow(RangeError);
