@@ -3,10 +3,9 @@
 // token(s) in one forward, each weight read once for all of them. Saved KV rows are the slots' f32 latent
 // rows (c_kv, k_pe), so the prefix cache can also hold them as encoded latent entries.
 // tests/origin/backend.test.ts compares it with the float64 reference model by NMSE and greedy tokens.
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { WasmDeepSeekModel } from '../../engine/deepseek/wasm-model';
 import type { LatentRows } from '../../engine/prompt-cache/index';
+import { loadKernelsModule } from '../../kernels-wasm/node';
 import { StartupError } from './select';
 import type { KvRows, LatentAccess, StepBackend, StepSequence } from './step-backend';
 
@@ -27,16 +26,13 @@ interface LatentKvRows extends KvRows {
   layers: { kv: Float32Array; pe: Float32Array }[];
 }
 
-const wasmFile = fileURLToPath(new URL('../../kernels-wasm/build/kernels.wasm', import.meta.url));
-
-/** kernels-wasm/build/kernels.wasm, compiled (npm install and npm test build it: npm run build:wasm). */
+/** kernels-wasm/build/kernels.wasm (npm install and npm test build it): a startup error when missing. */
 async function kernelsModule(): Promise<WebAssembly.Module> {
-  const bytes = await readFile(wasmFile).catch((err: unknown) => {
-    throw new StartupError(
-      `the CPU backend needs ${wasmFile}: run \`npm run build:wasm\` (${String(err)})`,
-    );
-  });
-  return WebAssembly.compile(bytes);
+  try {
+    return await loadKernelsModule();
+  } catch (err) {
+    throw new StartupError(`the CPU backend: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export class CpuBackend implements StepBackend {
