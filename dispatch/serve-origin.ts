@@ -1,6 +1,7 @@
 // One origin pool serves a generation: pick its origins (health, prefix affinity, load), admit and
 // reserve at the model's price, relay the first origin that produces a token, bill what the origin
 // reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
+import { countsOf } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
@@ -77,14 +78,11 @@ export async function serveOrigin(
     includeUsage: call.includeUsage,
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
-      const counts = {
-        promptTokens: result.usage.prompt_tokens,
-        cachedTokens: result.usage.prompt_cache_hit_tokens,
-        completionTokens: result.usage.completion_tokens,
-      };
       const replay = (cost: RelayResult['usage']['cost']) =>
         JSON.stringify({ ...result, usage: { ...result.usage, cost } });
-      return meter ? meter.finish({ status, ...counts, replay }) : Promise.resolve(undefined);
+      return meter
+        ? meter.finish({ status, ...countsOf(result.usage), replay })
+        : Promise.resolve(undefined);
     },
   };
   if (call.stream)

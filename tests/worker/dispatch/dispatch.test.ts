@@ -211,7 +211,7 @@ describe('billing an origin answer', () => {
       // The replay is its own response: ids from its own request id, as the edge's replays.
       const id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${again.headers.get('x-request-id')}`;
       for (const f of b.frames) expect(f).toMatchObject({ id, model: 'pool-ab', object });
-      const finish = (s: typeof a) => s.frames.findLast((f) => f.choices?.length);
+      const finish = (s: typeof a) => s.frames.findLast((f) => f.choices?.length)!;
       expect(finish(b).choices[0].finish_reason).toBe(finish(a).choices[0].finish_reason);
       // The usage with its cost ends both streams: in its own chunk, or on the finish frame.
       const usage = (s: typeof a) => s.frames.findLast((f) => f.usage)!.usage;
