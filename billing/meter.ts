@@ -112,6 +112,24 @@ export class Meter {
     return null;
   }
 
+  /**
+   * The request falls back to another model (its own could not answer): the current admission, if
+   * any, settles as failed (nothing was delivered, so it is free), and the next `admit` admits the
+   * request again at the fallback model's price, on a new ledger row. The meter stays the one the
+   * metering middleware holds, so it still settles whatever admission is current on an error.
+   */
+  async fallBack(): Promise<void> {
+    if (this.admitted)
+      await this.finish({
+        status: 'failed',
+        promptTokens: 0,
+        cachedTokens: 0,
+        completionTokens: 0,
+      });
+    this.admitted = null;
+    this.finished = null;
+  }
+
   /** Settles once (later calls return the first call's cost); undefined when never admitted. */
   finish(o: Outcome): Promise<Cost | undefined> {
     if (!this.finished) {

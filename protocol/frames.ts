@@ -1,7 +1,36 @@
-// The SSE chunks of chat and text completions, as the Worker (routes/) and the origin (origin/server/)
-// both send them: one content chunk per delta/finish and the usage chunk that ends a stream.
+// The SSE chunks of chat and text completions, as the Worker (routes/), the dispatcher's origin
+// answers (dispatch/) and the origin (origin/server/) all send them: one content chunk per
+// delta/finish and the usage chunk that ends a stream. `Frames` puts them together per endpoint
+// (endpoint-frames.ts builds the two).
 import type { ChatCompletionChunk, Completion, FinishReason, TokenLogprob } from './responses';
 import type { Usage } from './usage';
+
+/** How one endpoint shapes its stream; `index` is the choice's (OpenAI's `n`). */
+export interface Frames {
+  /** Frames sent before a choice's first token (chat: the assistant role; completions: the echo). */
+  opening(index: number): object[];
+  /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
+  delta(text: string, logprobs: TokenLogprob[] | undefined, index: number): object;
+  /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
+  finish(reason: FinishReason, usage: Usage | undefined, index: number): object;
+  /** The last chunk when the client asked for usage: `choices: []`. */
+  usage(usage: Usage): object;
+}
+
+/** One finished choice, as a JSON body or a replayed stream shows it. */
+export interface Choice {
+  text: string;
+  finishReason: FinishReason;
+  /** Per output token, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
+  /** DeepSeek reasoner's `reasoning_content` (an origin's; the edge has none). */
+  reasoning?: string;
+}
+
+/** An endpoint's stream frames and its JSON body. */
+export interface Shapes extends Frames {
+  body(choices: Choice[], usage: Usage): object;
+}
 
 /** The fields every chunk of one response starts with. */
 export interface Head {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { getAccount } from '../billing/accounts';
 import { keyPrefix, modelOfKey } from '../dispatch/prompt-cache';
 import { ApiError } from '../protocol/errors';
-import { readBody } from './body';
+import { readBody } from '../protocol/body';
 import type { AppEnv } from './env';
 import { adminAuth } from './middleware/admin-auth/index';
 

@@ -19,7 +19,7 @@ import { LEASE_TTL_MS } from '../billing/rate-limit';
 import { formatAmount, parseAmount } from '../billing/money';
 import { prices } from '../billing/prices';
 import { ApiError, invalidRequest } from '../protocol/errors';
-import { readBody } from './body';
+import { readBody } from '../protocol/body';
 import type { AppEnv } from './env';
 import { adminAuth } from './middleware/admin-auth/index';
 

@@ -1,16 +1,16 @@
 // The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
 import { Hono } from 'hono';
-import { requestId } from 'hono/request-id';
 import { Dispatcher } from '../dispatch/dispatcher';
 import { EdgeRegistry } from '../dispatch/edge-registry';
+import { errorResponse } from '../protocol/error-response';
 import { ApiError } from '../protocol/errors';
+import { requestId } from '../protocol/request-id';
 import { admin } from './admin';
 import { adminCache } from './admin-cache';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
 import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
-import { errorResponse } from './errors';
 import { auth } from './middleware/auth/index';
 import { metering } from './middleware/metering/index';
 import { modelResolver, models } from './models';
@@ -31,7 +31,7 @@ export function createApp(deps: AppDeps) {
   const dispatcher = new Dispatcher({ registry: deps.modelRegistry });
   const app = new Hono<AppEnv>();
 
-  app.use('*', requestId({ headerName: 'x-request-id', limitLength: 128 }));
+  app.use('*', requestId());
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/openapi.json', openapi());
   app.route('/dashboard', dashboard());

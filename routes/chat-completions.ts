@@ -1,22 +1,21 @@
 // POST /v1/chat/completions — OpenAI/DeepSeek chat, JSON or SSE.
 import { Hono } from 'hono';
-import { renderPlainTemplate } from '../engine/chat-template';
-import { ChatTemplateError } from '../engine/index';
-import type { TokenLogprob } from '../protocol/responses';
-import { invalidRequest } from '../protocol/errors';
-import { chatChunk, chatUsageChunk } from '../protocol/frames';
-import { chatCompletionRequest } from '../protocol/requests';
-import type { ChatCompletion, ChatCompletionChunk, FinishReason } from '../protocol/responses';
-import type { Usage } from '../protocol/usage';
 import { costHeaders } from '../billing/wire';
-import { readBody } from './body';
-import type { AppEnv } from './env';
-import { admit, replayStream, runToEnd, streamResponse, type Frames } from './generation';
-import type { ModelResolver } from './models';
-import { chatPromptText, routeGeneration } from './origin';
-import { attachPromptCache, makePlan } from './plan';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import type { EdgeModel } from '../dispatch/edge-registry';
+import { chatPromptText, serveOnPlacement } from '../dispatch/placement';
+import { renderPlainTemplate } from '../engine/chat-template';
+import { ChatTemplateError } from '../engine/index';
+import { readBody } from '../protocol/body';
+import { chatFrames } from '../protocol/endpoint-frames';
+import { invalidRequest } from '../protocol/errors';
+import { replayStream } from '../protocol/replay';
+import { chatCompletionRequest } from '../protocol/requests';
+import { placementRequest } from './context';
+import type { AppEnv } from './env';
+import { admit, runToEnd, streamResponse } from './generation';
+import type { ModelResolver } from './models';
+import { attachPromptCache, makePlan } from './plan';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
@@ -28,7 +27,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
       throw invalidRequest('messages must contain some text.', 'messages');
     }
     // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
-    const routed = await routeGeneration(c, dispatcher, req.model, {
+    const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'chat.completions',
       request: req,
       prompt: chatPromptText(req.messages),
@@ -69,39 +68,14 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
       ...(replay ? { 'idempotent-replayed': 'true' } : {}),
     };
 
-    if (req.stream) {
-      const chunk = (
-        delta: ChatCompletionChunk['choices'][0]['delta'],
-        finish: FinishReason,
-        index: number,
-        logprobs?: TokenLogprob[],
-      ) => chatChunk(base, index, delta, finish, logprobs, plan.includeUsage);
-      const frames: Frames = {
-        opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
-        delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
-        finish: (reason, usage, index) => ({
-          ...chunk({}, reason, index),
-          ...(usage ? { usage } : {}),
-        }),
-        usage: (usage: Usage) => chatUsageChunk(base, usage),
-      };
+    const frames = chatFrames(base, plan.includeUsage);
+    if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)
         : streamResponse(plan, frames, headers);
-    }
 
     const result = replay ?? (await runToEnd(plan, c.req.raw.signal));
-    const body: ChatCompletion = {
-      ...base,
-      object: 'chat.completion',
-      choices: (result.choices ?? [result]).map((choice, index) => ({
-        index,
-        message: { role: 'assistant' as const, content: choice.text },
-        logprobs: choice.logprobs ? { content: choice.logprobs, refusal: null } : null,
-        finish_reason: choice.finishReason,
-      })),
-      usage: result.usage,
-    };
+    const body = frames.body(result.choices ?? [result], result.usage);
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;

@@ -1,5 +1,6 @@
-// One generation, answered as a JSON body or an SSE stream. Chat and text completions differ only
-// in their frame shapes (`Frames`); the engine run, stop handling, usage and billing live here once.
+// One edge generation, answered as a JSON body or an SSE stream. Chat and text completions differ
+// only in their frame shapes (protocol's `Frames`); the engine run, stop handling, usage and billing
+// live here once (a stored result is replayed by protocol/replay.ts).
 // Billing: the plan's meter is told exactly once how the generation ended: completed, failed, or
 // abandoned by the client (a cancelled stream or an aborted JSON request), with the tokens produced.
 import type { Context } from 'hono';
@@ -12,12 +13,16 @@ import type {
   GenerationResult as EngineResult,
   LlamaModel,
 } from '../engine/index';
-import type { FinishReason, TokenLogprob } from '../protocol/responses';
+import { toApiError } from '../protocol/error-response';
+import type { Choice, Frames } from '../protocol/frames';
+import { LogprobCollector } from '../protocol/logprobs';
+import { closingFrames, type FinishedGeneration } from '../protocol/replay';
+import type { FinishReason } from '../protocol/responses';
+import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
-import { toApiError } from './errors';
-import { LogprobCollector } from './logprobs';
-import { sseFrame, sseResponse } from '../protocol/sse';
+
+export type { Frames };
 
 export interface GenerationPlan {
   engine: LlamaModel;
@@ -33,29 +38,10 @@ export interface GenerationPlan {
   n?: number;
 }
 
-export interface ChoiceResult {
-  text: string;
-  finishReason: FinishReason;
-  /** Per output token, when the request asked for logprobs. */
-  logprobs?: TokenLogprob[];
-}
+export type ChoiceResult = Choice;
 
 /** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
-export interface GenerationResult extends ChoiceResult {
-  usage: Usage;
-  choices?: ChoiceResult[];
-}
-
-/** How one endpoint shapes its stream frames; `index` is the choice's. */
-export interface Frames {
-  /** Frames sent before a choice's first token (chat sends the assistant role). */
-  opening(index: number): object[];
-  /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
-  delta(text: string, logprobs: TokenLogprob[] | undefined, index: number): object;
-  /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
-  finish(reason: FinishReason, usage: Usage | undefined, index: number): object;
-  usage(usage: Usage): object;
-}
+export type GenerationResult = FinishedGeneration;
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
   reason === 'length' ? 'length' : 'stop';
@@ -192,41 +178,6 @@ export function streamResponse(
   });
 }
 
-/** A stored result (an idempotent retry) streamed in the same frames as the original. */
-export function replayStream(
-  result: GenerationResult,
-  frames: Frames,
-  includeUsage: boolean,
-  headers: Record<string, string>,
-): Response {
-  async function* replay(): AsyncGenerator<string> {
-    const choices = result.choices ?? [result];
-    for (const [i, choice] of choices.entries()) {
-      for (const f of frames.opening(i)) yield sseFrame(f);
-      if (choice.text || choice.logprobs?.length)
-        yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
-      if (i < choices.length - 1) yield sseFrame(frames.finish(choice.finishReason, undefined, i));
-    }
-    yield* closing(result, choices.length - 1, frames, includeUsage);
-  }
-  return sseResponse(replay(), headers);
-}
-
-/** The last choice's finish frame (with the cost when no usage chunk follows), the usage chunk, [DONE]. */
-function* closing(
-  result: GenerationResult,
-  last: number,
-  frames: Frames,
-  includeUsage: boolean,
-): Generator<string> {
-  const reason = (result.choices?.[last] ?? result).finishReason;
-  yield sseFrame(
-    frames.finish(reason, includeUsage || !result.usage.cost ? undefined : result.usage, last),
-  );
-  if (includeUsage) yield sseFrame(frames.usage(result.usage));
-  yield sseFrame('[DONE]');
-}
-
 async function* sseFrames(
   plan: GenerationPlan,
   frames: Frames,
@@ -261,7 +212,7 @@ async function* sseFrames(
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
         state.settled = true;
-        yield* closing(
+        yield* closingFrames(
           await billed(plan, resultOf(choices, runs), aborted),
           i,
           frames,

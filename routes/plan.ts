@@ -13,6 +13,7 @@ import {
   samplingOptionsOf,
   type SamplingFields,
 } from '../protocol/sampling';
+import { waitUntilOf } from './context';
 import type { AppEnv } from './env';
 import type { GenerationPlan } from './generation';
 
@@ -50,15 +51,6 @@ export function makePlan(
 
 /** The salt of the caller's prompt-cache keys: its account's, so tenants never share entries. */
 export const tenantSaltOf = (c: Context<AppEnv>): string => c.get('key').tenantSalt;
-
-function waitUntilOf(c: Context<AppEnv>): (p: Promise<unknown>) => void {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    return () => {}; // app.request() without an execution context (tests): the promise still runs.
-  }
-}
 
 /**
  * Restores what the prompt cache holds of the plan's prompt and arranges for the rest to be stored

@@ -6,13 +6,15 @@ import { renderPlainTemplate } from '../../engine/chat-template';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
-import { readBody } from '../../routes/body';
-import { errorResponse } from '../../routes/errors';
+import { readBody } from '../../protocol/body';
+import { chatFrames, completionFrames } from '../../protocol/endpoint-frames';
+import { errorResponse } from '../../protocol/error-response';
+import type { Shapes } from '../../protocol/frames';
+import { requestId } from '../../protocol/request-id';
 import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
-import { chatFrames, completionFrames, FINGERPRINT, type Frames } from './frames';
 import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
@@ -41,16 +43,16 @@ const ENDPOINTS = new Set([
   '/metrics',
 ]);
 
+const FINGERPRINT = 'fp_origin_reference';
+
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
 
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.use(async function requestId(c, next) {
-    const id = c.req.header('x-request-id') ?? crypto.randomUUID();
-    c.set('requestId', id);
-    c.header('x-request-id', id);
+  app.use(requestId());
+  app.use(async function countRequests(c, next) {
     await next();
     const endpoint = ENDPOINTS.has(c.req.path) ? c.req.path : 'other';
     ctx.metrics.requests.inc({ endpoint, status: String(c.res.status) });
@@ -63,7 +65,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     fields: SamplingFields,
     defaultMax: number | 'context',
     param: string,
-    frames: (includeUsage: boolean) => Frames,
+    frames: (includeUsage: boolean) => Shapes,
   ) {
     const plan = await planGeneration(
       ctx,

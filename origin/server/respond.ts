@@ -5,11 +5,11 @@
 // the stream closes either way. A client that goes away cancels the sequence, which frees its slot.
 import { ApiError } from '../../protocol/errors';
 import type { Sequence, SequenceEvent } from '../scheduler/sequence';
-import type { Frames } from './frames';
+import type { Frames, Shapes } from '../../protocol/frames';
 import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
 
 /** Waits for the whole generation and returns the JSON body; throws its error. */
-export async function collect(seq: Sequence, frames: Frames): Promise<object> {
+export async function collect(seq: Sequence, frames: Shapes): Promise<object> {
   let text = '';
   for (;;) {
     const ev = await seq.events.next();
@@ -17,10 +17,14 @@ export async function collect(seq: Sequence, frames: Frames): Promise<object> {
     else if (ev.kind === 'error') throw ev.error;
     else
       return frames.body(
-        text,
-        ev.finishReason,
+        [
+          {
+            text,
+            finishReason: ev.finishReason,
+            ...(seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs }),
+          },
+        ],
         ev.usage,
-        seq.req.sampling.logprobs === undefined ? undefined : seq.logprobs,
       );
   }
 }
@@ -37,7 +41,7 @@ export async function stream(
   if (first.kind === 'error') throw first.error;
   const encoder = new TextEncoder();
   let pending: string[] = [
-    ...frames.opening().map((f) => sseFrame(f)),
+    ...frames.opening(0).map((f) => sseFrame(f)),
     ...framesOf(first, frames, includeUsage),
   ];
   let ended = first.kind === 'end';
@@ -60,7 +64,7 @@ export async function stream(
 }
 
 function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): string[] {
-  if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs))];
+  if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs, 0))];
   if (ev.kind === 'error')
     return [
       sseFrame(
@@ -70,7 +74,7 @@ function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): str
         ).toJSON(),
       ),
     ];
-  const out = [sseFrame(frames.finish(ev.finishReason))];
+  const out = [sseFrame(frames.finish(ev.finishReason, undefined, 0))];
   if (includeUsage) out.push(sseFrame(frames.usage(ev.usage)));
   out.push(sseFrame('[DONE]'));
   return out;

@@ -6,6 +6,7 @@ import { Meter } from '../../../billing/meter';
 import type { LimitSnapshot } from '../../../billing/rate-limit';
 import { prices } from '../../../billing/prices';
 import { invalidRequest } from '../../../protocol/errors';
+import { waitUntilOf } from '../../context';
 import type { AppEnv } from '../../env';
 
 const MAX_IDEMPOTENCY_KEY = 255;
@@ -27,15 +28,6 @@ export function rateLimitHeaders(s: LimitSnapshot): Record<string, string> {
     'x-ratelimit-remaining-tokens': String(s.remainingTokens),
     'x-ratelimit-reset-tokens': formatReset(s.resetTokensMs),
   };
-}
-
-function waitUntilOf(c: Parameters<MiddlewareHandler<AppEnv>>[0]): (p: Promise<unknown>) => void {
-  try {
-    const ctx = c.executionCtx;
-    return (p) => ctx.waitUntil(p);
-  } catch {
-    return () => {}; // app.request() without an execution context (tests): the promise still runs.
-  }
 }
 
 export function metering(): MiddlewareHandler<AppEnv> {

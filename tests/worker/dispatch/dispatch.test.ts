@@ -177,6 +177,53 @@ describe('billing an origin answer', () => {
     expect(rows).toHaveLength(1);
   });
 
+  it('an idempotent retry of a stream is replayed as the same stream (chat with a usage chunk, completions with the cost on the finish frame)', async () => {
+    const cases = [
+      {
+        path: '/v1/chat/completions',
+        body: {
+          model: 'pool-ab',
+          messages: [{ role: 'user', content: 'Replay me' }],
+          stream_options: { include_usage: true },
+        },
+      },
+      { path: '/v1/completions', body: { model: 'pool-ab', prompt: 'Replay me too' } },
+    ];
+    for (const { path, body } of cases) {
+      const headers = { 'idempotency-key': `idem-${crypto.randomUUID()}` };
+      const send = () =>
+        call(path, {
+          method: 'POST',
+          key,
+          headers,
+          body: JSON.stringify({ ...body, max_tokens: 6, temperature: 0, stream: true }),
+        });
+      const first = await send();
+      const a = await readStream(first);
+      const again = await send();
+      expect(again.headers.get('content-type')).toContain('text/event-stream');
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      const b = await readStream(again);
+      expect(b.done).toBe(true);
+      expect(b.text).toBe(a.text);
+      expect(a.text.length).toBeGreaterThan(0);
+      const object = path === '/v1/completions' ? 'text_completion' : 'chat.completion.chunk';
+      // The replay is its own response: ids from its own request id, as the edge's replays.
+      const id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${again.headers.get('x-request-id')}`;
+      for (const f of b.frames) expect(f).toMatchObject({ id, model: 'pool-ab', object });
+      const finish = (s: typeof a) => s.frames.findLast((f) => f.choices?.length)!;
+      expect(finish(b).choices[0].finish_reason).toBe(finish(a).choices[0].finish_reason);
+      // The usage with its cost ends both streams: in its own chunk, or on the finish frame.
+      const usage = (s: typeof a) => s.frames.findLast((f) => f.usage)!.usage;
+      expect(usage(b)).toEqual(usage(a));
+      expect(usage(b).cost.total).toBeGreaterThan(0);
+      if ('stream_options' in body) {
+        expect(b.frames.at(-1)!.choices).toEqual([]);
+        expect(b.frames.slice(0, -1).every((f) => f.usage === null)).toBe(true);
+      } else expect(finish(b).usage).toEqual(usage(a));
+    }
+  });
+
   it('a client that leaves mid-stream stops the origin and pays only for what it was sent', async () => {
     const res = await chat(key, 'pool-ab', 'A very long story', {
       stream: true,
@@ -412,5 +459,16 @@ describe('a stalled origin', () => {
     expect(res.headers.get('x-served-model')).toBe('tiny-edge');
     expect(res.headers.get('x-fallback-from')).toBe('pool-stall-fb');
     expect(((await res.json()) as { model: string }).model).toBe('tiny-edge');
+    // One meter, re-admitted per model: each origin pool admitted settled free, the edge billed.
+    const rows = (await ledgerOf(tenant.keyId)).filter(
+      (r) => r.request_id === res.headers.get('x-request-id'),
+    );
+    const failed = rows.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.model)).toContain('pool-stall-fb');
+    expect(failed.every((r) => r.model !== 'tiny-edge' && r.cost_nanos === 0)).toBe(true);
+    expect(rows.filter((r) => r.status !== 'failed')).toMatchObject([
+      { model: 'tiny-edge', status: 'completed' },
+    ]);
+    expect(rows.find((r) => r.status === 'completed')!.cost_nanos).toBeGreaterThan(0);
   });
 });

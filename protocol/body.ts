@@ -1,8 +1,9 @@
 // Reads a JSON request body and validates it against a zod schema; failures are 400s, never 500s.
+// Shared by the Worker's routes and the origin's server (both Hono apps).
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { invalidRequest } from '../protocol/errors';
-import { describeIssue } from '../protocol/requests';
+import { invalidRequest } from './errors';
+import { describeIssue } from './requests';
 
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   let raw: unknown;

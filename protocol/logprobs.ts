@@ -1,10 +1,21 @@
-// Log-probabilities on the wire: the engine reports token ids and numbers; clients get each token's
-// text and bytes (chat's `logprobs.content`) or the legacy completions arrays. Stop tokens are not
-// content and get no entry, as with OpenAI.
-import type { GeneratedToken, TextTokenizer } from '../engine/index';
-import type { CompletionLogprobs, TokenLogprob, TopLogprob } from '../protocol/responses';
+// Log-probabilities on the wire, for the Worker (routes/) and the origin (origin/server/): an engine
+// reports token ids and numbers; clients get each token's text and bytes (chat's `logprobs.content`)
+// or the legacy completions arrays. Stop tokens are not content and get no entry, as with OpenAI.
+import type { CompletionLogprobs, TokenLogprob, TopLogprob } from './responses';
 
 const decoder = new TextDecoder();
+
+/** What the collector needs of a tokenizer (engine's TextTokenizer has it): a token's bytes after its predecessor, and the ids that stop. */
+export interface PieceDecoder {
+  readonly stopIds: readonly number[];
+  decodePiece(prev: number, id: number): Uint8Array;
+}
+
+/** A generated token as an engine reports it (engine's GeneratedToken). */
+export interface SampledToken {
+  id: number;
+  logprobs?: { logprob: number; top: { id: number; logprob: number }[] };
+}
 
 /** Turns each generated token into a logprob entry; `take()` hands over those not yet sent. */
 export class LogprobCollector {
@@ -13,13 +24,13 @@ export class LogprobCollector {
   readonly all: TokenLogprob[] = [];
 
   constructor(
-    private readonly tokenizer: TextTokenizer,
+    private readonly tokenizer: PieceDecoder,
     promptIds: number[],
   ) {
     this.prev = promptIds[promptIds.length - 1];
   }
 
-  push(token: GeneratedToken): void {
+  push(token: SampledToken): void {
     const prev = this.prev;
     this.prev = token.id;
     if (!token.logprobs || this.tokenizer.stopIds.includes(token.id)) return;

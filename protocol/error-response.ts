@@ -1,8 +1,9 @@
-// The one onError and notFound: every failure leaves as an OpenAI-shaped body with the right status.
+// The one onError of both Hono apps (the Worker's routes and the origin's server): every failure
+// leaves as an OpenAI-shaped body with the right status; `toApiError` also shapes a mid-stream error frame.
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HTTPException } from 'hono/http-exception';
-import { ApiError, serverError } from '../protocol/errors';
+import { ApiError, serverError } from './errors';
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;

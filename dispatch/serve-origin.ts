@@ -1,0 +1,126 @@
+// One origin pool serves a generation: pick its origins (health, prefix affinity, load), admit and
+// reserve at the model's price, relay the first origin that produces a token, bill what the origin
+// reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
+import { countsOf } from '../billing/wire';
+import type { ApiError } from '../protocol/errors';
+import { replayStream } from '../protocol/replay';
+import type { Dispatcher } from './dispatcher';
+import { unavailable } from './fallback';
+import {
+  originEndpoints,
+  originHead,
+  billTokens,
+  reserveTokens,
+  secretOf,
+  type OriginCall,
+  type PlacementRequest,
+} from './origin-call';
+import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
+import { originName, type OriginPool } from './registry';
+import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
+import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
+
+/** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
+export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
+
+export async function serveOrigin(
+  d: Dispatcher,
+  req: PlacementRequest,
+  pool: OriginPool,
+  call: OriginCall,
+): Promise<PoolOutcome> {
+  const secret = pool.auth ? secretOf(req.env, pool.auth.secret) : undefined;
+  const choice = d.choose(pool, call.prompt, { waitUntil: req.waitUntil, secret });
+  if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
+
+  const endpoint = originEndpoints[call.endpoint];
+  const head = originHead(call, req.requestId, pool.id);
+  const headers: Record<string, string> = {
+    'x-request-id': req.requestId,
+    'x-served-model': pool.id,
+  };
+  const maxTokens = call.maxTokens ?? pool.max_output_tokens;
+  const meter = req.meter;
+  const stored = await meter?.admit({
+    endpoint: call.endpoint,
+    model: pool.id,
+    placement: 'origin',
+    servedBy: `origin:${originName(choice.order[0])}`,
+    promptTokens: reserveTokens(call.prompt),
+    maxTokens,
+    request: call.request,
+  });
+  if (stored) {
+    // A completed generation stored under the idempotency key, answered again in the caller's form.
+    const result = JSON.parse(stored) as RelayResult;
+    const replayed = { ...headers, 'idempotent-replayed': 'true' };
+    const shapes = endpoint.shapes(head, call.includeUsage);
+    return {
+      response: call.stream
+        ? replayStream(result, shapes, call.includeUsage, replayed)
+        : jsonResponse(shapes.body([result], result.usage), replayed, result.usage),
+    };
+  }
+
+  const upstream = upstreamRequest(req, pool, call, maxTokens, secret);
+  const started = Date.now();
+  let up: OpenedUpstream;
+  try {
+    up = await openUpstream(choice.order, upstream, d.health);
+  } catch (err) {
+    return { error: err as ApiError, admitted: true };
+  }
+  const ctx: RelayContext = {
+    id: head.id,
+    created: head.created,
+    model: head.model,
+    object: endpoint.chunkObject,
+    includeUsage: call.includeUsage,
+    promptEstimate: billTokens(call.prompt),
+    settle: (status: RelayStatus, result: RelayResult) => {
+      const replay = (cost: RelayResult['usage']['cost']) =>
+        JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+      return meter
+        ? meter.finish({ status, ...countsOf(result.usage), replay })
+        : Promise.resolve(undefined);
+    },
+  };
+  if (call.stream)
+    return {
+      response: relayResponse(up, ctx, (err) => midStreamError(err).toJSON(), {
+        ...headers,
+        ...servedHeaders(up),
+      }),
+    };
+  const body = (r: RelayResult) => endpoint.shapes(head, false).body([r], r.usage);
+  const answer = { ctx, headers, started, body, signal: req.signal };
+  return { response: await answerJson(d, up, choice.order, upstream, answer) };
+}
+
+/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here). */
+function upstreamRequest(
+  req: PlacementRequest,
+  pool: OriginPool,
+  call: OriginCall,
+  maxTokens: number,
+  secret?: string,
+): UpstreamRequest {
+  const body: Record<string, unknown> = {
+    ...call.request,
+    model: pool.upstream_model ?? pool.id,
+    max_tokens: maxTokens,
+    stream: true,
+    stream_options: { include_usage: true, continuous_usage_stats: true },
+  };
+  delete body.max_completion_tokens;
+  if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
+  return {
+    pool,
+    path: originEndpoints[call.endpoint].path,
+    body,
+    requestId: req.requestId,
+    salt: req.tenantSalt,
+    secret,
+    signal: req.signal,
+  };
+}
