@@ -10,9 +10,9 @@
 // blocks passed through) and llama.cpp, f32/q8_0/q4_0 decode and 512-token prefill, rounds interleaved
 // (which goes first alternates), best of N each and the per-round ratios, so the shared machine's load hits both:
 //   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts --side-by-side [--rounds 5] [--15m]
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import {
   syntheticLlama2cCheckpoint,
   syntheticLlama2cTokenizer,
@@ -37,6 +37,7 @@ const TYPES: GgufExportType[] = ['f32', 'q8_0', 'q4_0'];
 function ggufFile(name: string, shape: typeof STORIES110M_SHAPE, type: GgufExportType): string {
   const path = join(repoRoot, 'bench/.models', `${name}-${type}.gguf`);
   if (existsSync(path)) return path;
+  mkdirSync(dirname(path), { recursive: true }); // bench/.models is git-ignored: absent in a fresh clone
   const tokenizer = syntheticLlama2cTokenizer(shape.vocabSize);
   // seed 1: the weights bench/edge-models.ts's directories hold
   writeFileSync(

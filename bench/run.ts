@@ -3,6 +3,7 @@
 // name any of the table's entries (or `all`) to choose.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
+import { runCli, UsageError } from '../tools/cli';
 
 const log = (line: string) => console.error(line);
 
@@ -84,15 +85,21 @@ const benches: Record<string, Bench> = {
   },
 };
 
-async function main(): Promise<void> {
-  const asked = process.argv.slice(2);
+const USAGE = `usage: npm run bench [-- name ...]   (markdown on stdout, for bench/RESULTS.md)
+  default  ${Object.keys(benches)
+    .filter((n) => benches[n].inDefault)
+    .join(', ')}
+  all      every bench below
+${Object.entries(benches)
+  .map(([name, b]) => `  ${name.padEnd(21)}${b.title}`)
+  .join('\n')}`;
+
+async function main(asked: string[]): Promise<void> {
   const unknown = asked.filter((n) => n !== 'all' && n !== 'default' && !(n in benches));
-  if (unknown.length) {
-    console.error(
+  if (unknown.length)
+    throw new UsageError(
       `unknown bench: ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}, all, default`,
     );
-    process.exit(2);
-  }
   const names = asked.includes('all')
     ? Object.keys(benches)
     : asked.length && !asked.includes('default')
@@ -128,10 +135,8 @@ function gitHead(): string {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+// exits when done: a bench's workers or servers may leave handles behind
+runCli('bench', USAGE, async (argv) => {
+  await main(argv);
+  process.exit(0);
+});

@@ -1,16 +1,11 @@
 // `npm run origin -- --model <dir | synthetic:preset> [--port N]`: loads the model, starts the HTTP
 // server, and prints its URL once it accepts requests.
 import { serve } from '@hono/node-server';
-import { StartupError } from './backend/select';
-import { parseOriginArgs, USAGE, UsageError } from './options';
+import { runCli } from '../tools/cli';
+import { parseOriginArgs, USAGE } from './options';
 import { createOrigin } from './start';
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  if (argv.includes('--help')) {
-    console.log(USAGE);
-    return;
-  }
+async function main(argv: string[]): Promise<void> {
   const options = parseOriginArgs(argv);
   const started = Date.now();
   const origin = await createOrigin(options);
@@ -31,15 +26,5 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-main().catch((err) => {
-  if (err instanceof UsageError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  if (err instanceof StartupError) {
-    console.error(`origin: ${err.message}`);
-    process.exit(1);
-  }
-  console.error('origin: failed to start:', err);
-  process.exit(1);
-});
+// a StartupError (no WebGPU adapter, a model that does not load) is its one line, exit 1
+runCli('origin', USAGE, main);

@@ -1,5 +1,6 @@
 // The origin's command line: `npm run origin -- --model <dir | synthetic:preset> [--port N] [...]`.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../tools/cli';
 import type { BackendChoice } from './backend/select';
 import { PREFIX_CACHE_CODECS, type PrefixCacheCodec } from './scheduler/latent-blocks';
 
@@ -43,10 +44,8 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
                          f32 | f16 | int8 | fp8 (latent entries, deflated: more blocks in the same memory;
                          int8/fp8 with per-position scales). The webgpu backend keeps its rows exact`;
 
-/** A bad command line: main.ts prints the message alone and exits with 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** A bad command line: one line on stderr and exit 2 (tools/cli.ts, shared by every CLI). */
+export { UsageError } from '../tools/cli';
 
 function int(name: string, v: string | undefined, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
@@ -85,7 +84,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       help: { type: 'boolean' },
     },
   });
-  if (!values.model) throw new UsageError(USAGE);
+  if (!values.model) throw new UsageError('missing --model');
   // 'reference': the CPU backend's name until it ran kernels-wasm's f32 ops; kept so old command lines work.
   const backend = values.backend === 'reference' ? 'cpu' : (values.backend ?? 'auto');
   if (backend !== 'auto' && backend !== 'cpu' && backend !== 'webgpu') {

@@ -9,8 +9,7 @@
 // message through the model's chat template (tokenizer_config.json), as the API does.
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { BOS_ID, LlamaModel, runcPrintable } from '../engine/index';
 import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
 import type { ImportedModel } from '../engine/formats/imported-model';
@@ -20,7 +19,15 @@ import type { ChatTemplate } from '../engine/tokenizers/chat-template';
 import { createTsKernels } from '../kernels-wasm/index';
 import { createNodeKernels } from '../kernels-wasm/node';
 import type { KernelBackend } from '../kernels-wasm/types';
-import { importSource, readModelDir, weightFiles, writeModelDir } from './model-files';
+import { parseCliArgs, runCli, UsageError } from './cli';
+import {
+  importSource,
+  llama2cTokenizerFor,
+  readBytes,
+  readModelDir,
+  weightFiles,
+  writeModelDir,
+} from './model-files';
 
 const USAGE = `usage: npm run -s generate -- --model <model.bin|dir|model.gguf> [--tokenizer <tokenizer.bin>] [--prompt TEXT]
        [--steps N (256; 0 = context)] [--temperature T (1.0)] [--topp P (0.9)] [--seed S]
@@ -36,7 +43,7 @@ interface Run {
 }
 
 type ModelSource =
-  | { kind: 'llama2c'; checkpoint: string; tokenizer: string }
+  | { kind: 'llama2c'; checkpoint: string; tokenizer?: string }
   | { kind: 'dir'; dir: string }
   | { kind: 'gguf'; file: string };
 
@@ -53,18 +60,15 @@ function modelSource(model: string, tokenizer: string | undefined): ModelSource 
       throw new UsageError(
         `${model} is neither a model directory (config.json + safetensors) nor holds a llama2.c model.bin`,
       );
-    return { kind: 'llama2c', checkpoint, tokenizer: tokenizer ?? join(model, 'tokenizer.bin') };
+    return { kind: 'llama2c', checkpoint, tokenizer };
   }
   if (model.endsWith('.gguf')) return { kind: 'gguf', file: model };
-  return {
-    kind: 'llama2c',
-    checkpoint: model,
-    tokenizer: tokenizer ?? join(dirname(model), 'tokenizer.bin'),
-  };
+  return { kind: 'llama2c', checkpoint: model, tokenizer };
 }
 
-function parseCli() {
-  const { values } = parseArgs({
+function parseCli(args: string[]) {
+  const { values } = parseCliArgs({
+    args,
     options: {
       model: { type: 'string' },
       tokenizer: { type: 'string' },
@@ -78,10 +82,9 @@ function parseCli() {
       context: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       json: { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || !values.model) throw new UsageError(values.help ? '' : 'missing --model');
+  if (!values.model) throw new UsageError('missing --model');
   const number = (name: string, text: string) => {
     const n = Number(text);
     if (!Number.isFinite(n))
@@ -123,8 +126,6 @@ function parseCli() {
   };
 }
 
-class UsageError extends Error {}
-
 interface Loaded {
   model: LlamaModel;
   /** llama2.c: run.c's output (stop on BOS only, run.c's printable filter); else the tokenizer's stops, raw bytes. */
@@ -145,16 +146,12 @@ async function loadModel(
 ): Promise<Loaded> {
   const src = cli.source;
   if (src.kind === 'llama2c') {
-    if (!existsSync(src.tokenizer))
-      throw new UsageError(
-        `no tokenizer for ${src.checkpoint}: pass --tokenizer <tokenizer.bin> (looked for ${src.tokenizer})`,
-      );
-    const model = LlamaModel.fromLlama2c(
-      backend,
-      readFileSync(src.checkpoint),
-      readFileSync(src.tokenizer),
-      { id: src.checkpoint, maxSessions: 1 },
-    );
+    const checkpoint = readBytes(src.checkpoint);
+    const tokenizer = llama2cTokenizerFor(src.checkpoint, checkpoint, src.tokenizer);
+    const model = LlamaModel.fromLlama2c(backend, checkpoint, readFileSync(tokenizer), {
+      id: src.checkpoint,
+      maxSessions: 1,
+    });
     return { model, runc: true, chatTemplate: null };
   }
   const opts = {
@@ -248,8 +245,8 @@ async function generate(
   };
 }
 
-async function main(): Promise<void> {
-  const cli = parseCli();
+async function main(args: string[]): Promise<void> {
+  const cli = parseCli(args);
   const backend: KernelBackend =
     cli.backend === 'ts' ? createTsKernels() : await createNodeKernels();
   const loaded = await loadModel(backend, cli);
@@ -267,12 +264,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  if (err instanceof UsageError) {
-    if (err.message) console.error(`generate: ${err.message}`);
-    console.error(USAGE);
-    process.exit(2);
-  }
-  console.error(`generate: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+runCli('generate', USAGE, main);

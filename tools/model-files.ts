@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
+import { Llama2cTokenizer, readLlama2cConfig } from '../engine/index';
 import type { ModelDirFiles } from '../engine/model-dir';
 import { encodeSafetensors } from '../engine/formats/hf-writer';
 import { importGguf } from '../engine/formats/gguf-model';
@@ -21,6 +22,7 @@ import { importHfDir, PASSTHROUGH_FILES } from '../engine/formats/import-hf';
 import { importLlama2c } from '../engine/formats/import-llama2c';
 import type { ImportedModel } from '../engine/formats/imported-model';
 import { WEIGHTS_FILE, type ModelDirPlan } from '../engine/formats/model-dir-writer';
+import { UsageError } from './cli';
 
 /** A file's bytes as a plain Uint8Array (a Buffer's slice() is a view, which breaks copies). */
 export const readBytes = (path: string): Uint8Array => {
@@ -91,12 +93,29 @@ export async function importSource(
     process.once('exit', () => closeSync(fd));
     return importGguf(header as never, read);
   }
-  const tokenizer = opts.tokenizer ?? join(dirname(src), 'tokenizer.bin');
-  if (!existsSync(tokenizer))
-    throw new Error(
-      `no tokenizer for ${basename(src)}: pass --tokenizer <tokenizer.bin> (looked for ${tokenizer})`,
+  const checkpoint = readBytes(src);
+  const tokenizer = llama2cTokenizerFor(src, checkpoint, opts.tokenizer);
+  return importLlama2c(checkpoint, readBytes(tokenizer));
+}
+
+/**
+ * The tokenizer.bin of a llama2.c checkpoint: `given`, else tokenizer.bin beside it. Its vocabulary
+ * must be the model's vocab_size: llama2.c folders hold several (stories260K.bin sits beside the
+ * 32000-token tokenizer.bin and its own 512-token tok512.bin), and a wrong one loads but garbles.
+ */
+export function llama2cTokenizerFor(src: string, checkpoint: Uint8Array, given?: string): string {
+  const path = given ?? join(dirname(src), 'tokenizer.bin');
+  const vocab = readLlama2cConfig(checkpoint).vocabSize;
+  const own = join(dirname(src), `tok${vocab}.bin`);
+  const hint = `pass the model's own with --tokenizer <file>${!given && existsSync(own) ? ` (${own} is beside it)` : ''}`;
+  if (!existsSync(path))
+    throw new UsageError(`no tokenizer for ${basename(src)} at ${path}: ${hint}`);
+  const tokens = Llama2cTokenizer.fromBytes(readBytes(path)).vocabSize;
+  if (tokens !== vocab)
+    throw new UsageError(
+      `${path} has ${tokens} tokens but ${basename(src)} has vocab_size ${vocab}: ${hint}`,
     );
-  return importLlama2c(readBytes(src), readBytes(tokenizer));
+  return path;
 }
 
 /** Writes the plan into `out` (created); onTensor reports progress in bytes of model.safetensors. */

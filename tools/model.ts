@@ -6,11 +6,11 @@
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { hfManifest } from '../dispatch/edge-manifest';
 import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
 import { planModelDir } from '../engine/formats/model-dir-writer';
+import { parseCliArgs, runCli, UsageError } from './cli';
 import { describeModelDir } from './model-info';
 import { importSource, sourceKind, weightFiles, writeModelDir } from './model-files';
 import { put } from './upload-model';
@@ -19,12 +19,10 @@ const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f1
        npm run -s model -- info <dir>
        npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--remote] [--persist-to DIR]`;
 
-class UsageError extends Error {}
-
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function convert(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     options: { quant: { type: 'string', default: 'f32' }, tokenizer: { type: 'string' } },
@@ -63,7 +61,7 @@ function info(args: string[]): void {
 }
 
 function upload(args: string[]): void {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
     options: {
@@ -128,20 +126,11 @@ function upload(args: string[]): void {
   console.log(`uploaded ${id} to ${values.remote ? 'remote' : 'local'} R2`);
 }
 
-async function main(): Promise<void> {
-  const [command, ...args] = process.argv.slice(2);
+runCli('model', USAGE, ([command, ...args]) => {
   if (command === 'convert') return convert(args);
   if (command === 'info') return info(args);
   if (command === 'upload') return upload(args);
-  throw new UsageError(command ? `unknown command ${command}` : '');
-}
-
-main().catch((err) => {
-  if (err instanceof UsageError) {
-    if (err.message) console.error(`model: ${err.message}`);
-    console.error(USAGE);
-    process.exit(2);
-  }
-  console.error(`model: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  throw new UsageError(
+    command ? `unknown command ${command}` : 'give a command: convert, info or upload',
+  );
 });

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
+import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModel } from './upload-model';
@@ -97,7 +98,17 @@ async function startLocalOrigin(
   return { origin, registry: JSON.stringify(registry) };
 }
 
-async function main(): Promise<void> {
+const USAGE = `usage: npm start  (no arguments; set these in the environment)
+  PORT=8787            the Worker's port (wrangler dev); HOST=127.0.0.1 its address
+  DEV_API_KEY=sk-local-dev   the local API key provisioned with a test balance
+  ADMIN_SECRET=…       the admin secret (default: a fresh random one each start)
+  ORIGIN_MODEL=synthetic:small   the local origin's --model (tiny|small|medium, a directory), or off
+  PERSIST_TO=DIR       local state (R2, KV, D1) instead of .wrangler/state
+  Seeds local R2 with stories260k (../shared/models) or a random-weight demo model, starts an origin
+  serving deepseek-v3-synthetic, then the Worker, and prints its URL, key and admin secret.`;
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.length) throw new UsageError(`takes no arguments, got '${argv[0]}'`);
   const modelId = seedModel();
   const local = await startLocalOrigin(modelId);
   migrateLocal(persistTo);
@@ -149,7 +160,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runCli('start', USAGE, main);

@@ -3,9 +3,9 @@
 // Hugging Face layout `npm run origin -- --model <dir>` loads.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateSyntheticDeepSeek } from '../engine/deepseek/synthetic';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
+import { parseCliArgs, runCli, UsageError } from './cli';
 
 export function writeSyntheticModel(dir: string, preset: string, seed = 1): string[] {
   const p = SYNTHETIC_PRESETS[preset];
@@ -19,23 +19,30 @@ export function writeSyntheticModel(dir: string, preset: string, seed = 1): stri
   return Object.keys(files);
 }
 
-function main(): void {
-  const { values } = parseArgs({
+const USAGE = `usage: npm run -s synthetic-model -- --out <dir> [--preset ${Object.keys(SYNTHETIC_PRESETS).join('|')} (tiny)] [--seed N (1)]
+  Writes a random-weight DeepSeek-V3-architecture model (config.json + model.safetensors, FP8
+  projections) that \`npm run origin -- --model <dir>\` serves.`;
+
+function main(args: string[]): void {
+  const { values } = parseCliArgs({
+    args,
     options: { preset: { type: 'string' }, out: { type: 'string' }, seed: { type: 'string' } },
   });
-  if (!values.out) {
-    console.error(
-      `usage: npm run synthetic-model -- --out <dir> [--preset ${Object.keys(SYNTHETIC_PRESETS).join('|')}] [--seed N]`,
+  if (!values.out) throw new UsageError('missing --out <dir>');
+  const preset = values.preset ?? 'tiny';
+  if (!SYNTHETIC_PRESETS[preset])
+    throw new UsageError(
+      `--preset must be one of ${Object.keys(SYNTHETIC_PRESETS).join(', ')}, got '${preset}'`,
     );
-    process.exit(2);
-  }
-  const preset = values.preset ?? 'tiny',
-    seed = Number(values.seed ?? 1),
-    dir = resolve(values.out);
+  const seed = Number(values.seed ?? 1);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be an integer >= 0, got '${values.seed}'`);
+  const dir = resolve(values.out);
   const names = writeSyntheticModel(dir, preset, seed);
   console.log(
     `wrote synthetic:${preset} (seed ${seed}, ${SYNTHETIC_PRESETS[preset].description}) to ${dir}: ${names.join(', ')}`,
   );
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) main();
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename))
+  runCli('synthetic-model', USAGE, main);

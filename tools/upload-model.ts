@@ -2,11 +2,11 @@
 // Local Miniflare R2 (what `wrangler dev` serves) by default; `--remote` for the real bucket.
 //   npm run -s upload-model -- --id stories260k --checkpoint m.bin --tokenizer tok.bin [--description ..] [--remote]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { edgeManifest } from '../dispatch/edge-manifest';
+import { parseCliArgs, runCli, UsageError } from './cli';
 import { repoRoot } from './paths';
 
 const BUCKET = 'edge-inference-models';
@@ -71,30 +71,38 @@ export function uploadModel(opts: UploadOptions): void {
   put(`${opts.id}/model.json`, manifestFile, opts, 'application/json');
 }
 
+const USAGE = `usage: npm run -s upload-model -- --id <id> --checkpoint <model.bin> --tokenizer <tokenizer.bin>
+       [--description TEXT] [--remote] [--persist-to DIR]
+  Uploads a llama2.c model and its manifest to the R2 bucket ${BUCKET}: local (what wrangler dev
+  serves) unless --remote. Model directories go up with \`npm run -s model -- upload\`.`;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({
-    options: {
-      id: { type: 'string' },
-      checkpoint: { type: 'string' },
-      tokenizer: { type: 'string' },
-      description: { type: 'string' },
-      remote: { type: 'boolean', default: false },
-      'persist-to': { type: 'string' },
-    },
-  });
-  if (!values.id || !values.checkpoint || !values.tokenizer) {
-    console.error(
-      'usage: upload-model --id <id> --checkpoint <model.bin> --tokenizer <tokenizer.bin> [--description text] [--remote]',
+  runCli('upload-model', USAGE, (args) => {
+    const { values } = parseCliArgs({
+      args,
+      options: {
+        id: { type: 'string' },
+        checkpoint: { type: 'string' },
+        tokenizer: { type: 'string' },
+        description: { type: 'string' },
+        remote: { type: 'boolean', default: false },
+        'persist-to': { type: 'string' },
+      },
+    });
+    const missing = (['id', 'checkpoint', 'tokenizer'] as const).filter((k) => !values[k]);
+    if (missing.length) throw new UsageError(`missing ${missing.map((k) => `--${k}`).join(', ')}`);
+    for (const file of [values.checkpoint!, values.tokenizer!])
+      if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
+    uploadModel({
+      id: values.id!,
+      checkpoint: values.checkpoint!,
+      tokenizer: values.tokenizer!,
+      description: values.description,
+      remote: values.remote,
+      persistTo: values['persist-to'],
+    });
+    console.log(
+      `uploaded ${values.id} to ${values.remote ? 'remote' : 'local'} R2 bucket ${BUCKET}`,
     );
-    process.exit(2);
-  }
-  uploadModel({
-    id: values.id,
-    checkpoint: values.checkpoint,
-    tokenizer: values.tokenizer,
-    description: values.description,
-    remote: values.remote,
-    persistTo: values['persist-to'],
   });
-  console.log(`uploaded ${values.id} to ${values.remote ? 'remote' : 'local'} R2 bucket ${BUCKET}`);
 }

@@ -1,9 +1,9 @@
 // `npm run -s model -- convert|info`, spawned as the user runs it: llama2.c and GGUF sources into
 // model directories of every format, which load and generate (f32: the stories260K goldens).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../../engine/index';
 import { exportGguf } from '../../engine/formats/gguf-model';
@@ -99,11 +99,41 @@ describe('model CLI', () => {
     const lonely = join(mkdtempSync(join(tmpdir(), 'lonely-')), 'm.bin');
     writeFileSync(lonely, syntheticLlama2cCheckpoint(shape, 2));
     const run = model('convert', lonely, join(work, 'y'));
-    expect(run.status).toBe(1);
+    expect(run.status).toBe(2);
     expect(run.stderr).toContain('--tokenizer');
   });
 
+  it("refuses a tokenizer.bin whose vocabulary is not the model's, in one line naming both and the fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vocab-'));
+    const checkpoint = join(dir, 'm.bin'); // vocab_size 320
+    writeFileSync(checkpoint, syntheticLlama2cCheckpoint(shape, 2));
+    writeFileSync(join(dir, 'tokenizer.bin'), syntheticLlama2cTokenizer(512)); // the wrong one, beside it
+    writeFileSync(
+      join(dir, `tok${shape.vocabSize}.bin`),
+      syntheticLlama2cTokenizer(shape.vocabSize),
+    );
+    const out = join(work, 'vocab-mismatch');
+    const run = model('convert', checkpoint, out);
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('has 512 tokens but m.bin has vocab_size 320');
+    expect(run.stderr).toContain(`--tokenizer <file> (${join(dir, 'tok320.bin')} is beside it)`);
+    expect(existsSync(out)).toBe(false);
+    const fixed = model('convert', checkpoint, out, '--tokenizer', join(dir, 'tok320.bin'));
+    expect(fixed.status).toBe(0);
+  });
+
   const stories = loadStories();
+  const beside = stories && join(dirname(stories.checkpointPath), 'tokenizer.bin');
+  it.skipIf(!beside || !existsSync(beside))(
+    'stories260K: the 32000-token tokenizer.bin beside it is refused, naming tok512.bin',
+    () => {
+      const run = model('convert', stories!.checkpointPath, join(work, 'stories-wrong'));
+      expect(run.status).toBe(2);
+      expect(run.stderr).toMatch(/has 32000 tokens but stories260K\.bin has vocab_size 512/);
+      expect(run.stderr).toContain('tok512.bin is beside it');
+    },
+  );
   it.skipIf(!stories)('stories260K converted to f32 generates its goldens', async () => {
     const out = join(work, 'stories260k');
     expect(
