@@ -1,0 +1,20 @@
+// The WebGPU backend of the table: a case's `gpu` spec uploads its inputs, its dispatches run in one
+// submit, its outputs are read back. The device comes from tests/kernels-gpu/gpu.ts (under CI a
+// missing adapter is a failure there, not a skip).
+import { submit } from '../../kernels-gpu/kernel';
+import { probeGpu } from '../kernels-gpu/gpu';
+import type { Backend } from './runner';
+
+export async function startWebGpu(): Promise<Backend> {
+  const { gpu, reason } = await probeGpu();
+  if (!gpu) throw new Error(reason ?? 'no WebGPU adapter');
+  return {
+    name: 'webgpu',
+    lacks: (c) => (c.spec.gpu ? null : `no WebGPU kernel for ${c.op}`),
+    async run(c, host) {
+      const prepared = await c.spec.gpu!(gpu, host, c.shape);
+      await submit(gpu, prepared.encode);
+      return { outputs: await prepared.read(), twins: [] };
+    },
+  };
+}
