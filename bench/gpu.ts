@@ -7,8 +7,8 @@ import { SYNTHETIC_DEEPSEEK_CONFIG } from '../engine/deepseek/synthetic';
 import { GpuDeepSeekBackend } from '../kernels-gpu/deepseek-backend';
 import { describeGpu, requestGpu, type Gpu } from '../kernels-gpu/device';
 import { storageBuffer } from '../kernels-gpu/kernel';
-import { gpuCases } from '../tests/kernels-gpu/cases';
-import type { GpuCase, PreparedGpuCase } from '../tests/kernels-gpu/cases/types';
+import { caseHost, type Case, type GpuPrepared } from '../tests/ops/case';
+import { gpuCases } from '../tests/ops/table';
 import { BENCH_MEDIUM_CONFIG, benchConfig, randomDeepSeekWeights } from './gpu-weights';
 
 export interface GpuBenchOptions {
@@ -65,7 +65,7 @@ async function copyBandwidth(gpu: Gpu, bytes: number, quick: boolean): Promise<n
 
 async function kernelRows(
   gpu: Gpu,
-  cases: GpuCase[],
+  cases: Case[],
   coldBytes: number,
   o: Required<GpuBenchOptions>,
 ): Promise<string[]> {
@@ -73,8 +73,9 @@ async function kernelRows(
   for (const c of cases) {
     // Enough copies that every call reads its weights from DRAM, not a cache.
     const copies = Math.max(1, Math.min(8, Math.ceil(coldBytes / c.bytes)));
-    const prepared: PreparedGpuCase[] = [];
-    for (let i = 0; i < copies; i++) prepared.push(await c.prepare(gpu));
+    const prepared: GpuPrepared[] = [],
+      host = caseHost(c);
+    for (let i = 0; i < copies; i++) prepared.push(await c.spec.gpu!(gpu, host, c.shape));
     const s = await timeEncode(
       gpu,
       (pass, i) => prepared[i % copies].encode(pass),

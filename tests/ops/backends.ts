@@ -18,7 +18,9 @@ let relaxedModule: Promise<WebAssembly.Module> | undefined;
 async function loadRelaxed(): Promise<WebAssembly.Module> {
   const url = new URL('../../kernels-wasm/build/kernels-relaxed.wasm', import.meta.url);
   const bytes = await readFile(url).catch((err: unknown) => {
-    throw new Error(`cannot read ${url.pathname}: run \`npm run build:wasm\` first`, { cause: err });
+    throw new Error(`cannot read ${url.pathname}: run \`npm run build:wasm\` first`, {
+      cause: err,
+    });
   });
   if (!WebAssembly.validate(bytes))
     throw new Error('this runtime does not validate relaxed SIMD (kernels-relaxed.wasm)');
@@ -49,3 +51,13 @@ export const webgpuBackend: BackendEntry = {
 };
 
 export const backends: BackendEntry[] = [...cpuBackends, webgpuBackend];
+
+/** Starts a backend once to learn whether it is available: null, or the reason it is not. */
+export async function probe(entry: BackendEntry): Promise<string | null> {
+  try {
+    await entry.start();
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}

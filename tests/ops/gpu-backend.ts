@@ -3,10 +3,12 @@
 // missing adapter is a failure there, not a skip).
 import { submit } from '../../kernels-gpu/kernel';
 import { probeGpu } from '../kernels-gpu/gpu';
+import type { Gpu } from '../../kernels-gpu/device';
 import type { Backend } from './runner';
 
-export async function startWebGpu(): Promise<Backend> {
-  const { gpu, reason } = await probeGpu();
+/** On `device` if given (bench/gpu-device-check.ts picks the high-performance adapter), else the tests' one. */
+export async function startWebGpu(device?: Gpu): Promise<Backend> {
+  const { gpu, reason } = device ? { gpu: device, reason: null } : await probeGpu();
   if (!gpu) throw new Error(reason ?? 'no WebGPU adapter');
   return {
     name: 'webgpu',

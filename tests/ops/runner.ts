@@ -1,7 +1,7 @@
 // The one runner of the table: a case's seeded inputs, its run on one backend, NMSE vs the float64
 // references and vs the backend's twins (scalar twin: NMSE ≤ twinNmse; a bit twin: identical bits).
 // Also the CPU backend kind (any KernelBackend). Plain code, no Node imports: the Worker tests use it.
-import type { KernelBackend } from '../../kernels-wasm/types';
+import type { KernelBackend, KernelOps } from '../../kernels-wasm/types';
 import { caseHost, nmse, type Case, type Placed } from './case';
 
 export type Outputs = Record<string, ArrayLike<number>>;
@@ -24,6 +24,12 @@ export interface Backend {
 export interface BackendEntry {
   name: string;
   start(): Promise<Backend>;
+  /** CPU backends: a fresh KernelBackend and the f32 op set this entry measures (hand-written edge tests). */
+  kernels?: {
+    create(): Promise<KernelBackend>;
+    set: 'main' | 'scalar';
+    ops(b: KernelBackend): KernelOps;
+  };
 }
 
 export interface Measure {
@@ -68,7 +74,9 @@ export async function runCase(backend: Backend, c: Case): Promise<CaseResult> {
     for (const [name, got] of Object.entries(outputs)) {
       if (!twin.exact) measure(name, `vs ${twin.label}`, nmse(got, twin.outputs[name]), c.twinNmse);
       else if (sameBits(got, twin.outputs[name]) > 0)
-        failures.push(`${name}: ${sameBits(got, twin.outputs[name])} values differ from ${twin.label}`);
+        failures.push(
+          `${name}: ${sameBits(got, twin.outputs[name])} values differ from ${twin.label}`,
+        );
     }
   }
   return { measures, failures };
@@ -120,6 +128,7 @@ export interface CpuBackendOptions {
 export function cpuBackend(o: CpuBackendOptions): BackendEntry {
   return {
     name: o.name,
+    kernels: { create: o.create, set: o.set, ops: (b) => (o.set === 'main' ? b : b.scalar) },
     async start() {
       const probe = await o.create();
       const bitProbe = await o.bitTwin?.create();

@@ -1,5 +1,5 @@
 // Seeded, never-zero inputs for the GPU conformance cases (the same PRNG as tests/ops).
-import { prng } from '../../ops/harness';
+import { prng } from '../../ops/case';
 
 /** Uniform values in ±[lo, hi): never zero, random sign. */
 export function nonZero(seed: number, n: number, lo = 0.05, hi = 1): Float32Array {
