@@ -52,6 +52,8 @@ export interface OpSpec<Ops, S, H> {
   place?(b: KernelBackend, h: H, s: S): Placed;
   invoke?(ops: Ops, p: Record<string, number>, s: S): void;
   gpu?(gpu: Gpu, h: H, s: S): Promise<GpuPrepared>;
+  /** Shapes the WGSL kernel does not take (e.g. alignment): why, or null. */
+  gpuLacks?(s: S): string | null;
 }
 
 /** An op family of a KernelBackend: its fast set and its scalar twins (undefined: the backend lacks it). */

@@ -12,7 +12,8 @@ export async function startWebGpu(device?: Gpu): Promise<Backend> {
   if (!gpu) throw new Error(reason ?? 'no WebGPU adapter');
   return {
     name: 'webgpu',
-    lacks: (c) => (c.spec.gpu ? null : `no WebGPU kernel for ${c.op}`),
+    lacks: (c) =>
+      c.spec.gpu ? (c.spec.gpuLacks?.(c.shape) ?? null) : 'no WebGPU kernel for this op',
     async run(c, host) {
       const prepared = await c.spec.gpu!(gpu, host, c.shape);
       await submit(gpu, prepared.encode);

@@ -92,7 +92,7 @@ export interface CpuPrepared {
 /** The op sets of a case's family on b, or why b lacks them. */
 export function cpuOps(c: Case, b: KernelBackend): { main: unknown; scalar: unknown } | string {
   const { spec } = c;
-  if (!spec.place || !spec.invoke) return `no CPU kernel for ${c.op}`;
+  if (!spec.place || !spec.invoke) return 'no CPU kernel (a WGSL-only op)';
   if (!spec.family) throw new Error(`${c.op}: a spec with place/invoke must name its family`);
   return spec.family.of(b) ?? `no ${spec.family.name} ops`;
 }

@@ -2,6 +2,7 @@
 // OpSpecs of the one table (case.ts). Backend-agnostic: a spec only speaks KernelOps and byte pointers.
 import type { KernelOps } from '../../kernels-wasm/types';
 import { uniform, type Family, type OpSpec } from './case';
+import { gpuMatmul, gpuMatmulLacks, gpuRmsnorm, gpuSwiglu } from './gpu-f32';
 import * as ref from './reference';
 
 export type OpName = keyof KernelOps;
@@ -32,6 +33,8 @@ interface KernelOpDef<S> {
   invoke(ops: KernelOps, p: Record<string, number>, s: S): void;
   reference(inp: Record<string, Float32Array>, s: S): Record<string, Float64Array>;
   cost(s: S): { flops: number; bytes: number };
+  gpu?: OpSpec<KernelOps, S, Host>['gpu'];
+  gpuLacks?(s: S): string | null;
 }
 
 type Host = Record<string, Float32Array>;
@@ -64,6 +67,8 @@ function kernelSpec<S>(d: KernelOpDef<S>): OpSpec<KernelOps, S, Host> {
       return { ptrs, outputs, reset };
     },
     invoke: d.invoke,
+    gpu: d.gpu,
+    gpuLacks: d.gpuLacks,
   };
 }
 
@@ -75,6 +80,8 @@ const defs: { [K in OpName]: KernelOpDef<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.rows }],
     invoke: (o, p, s) => o.matvec(p.out, p.w, p.x, s.rows, s.cols),
     reference: (i, s) => ({ out: ref.refMatvec(i.w, i.x, s.rows, s.cols) }),
+    gpu: gpuMatmul,
+    gpuLacks: gpuMatmulLacks,
     cost: (s) => ({ flops: 2 * s.rows * s.cols, bytes: 4 * (s.rows * s.cols + s.cols + s.rows) }),
   },
   matmul: {
@@ -82,6 +89,8 @@ const defs: { [K in OpName]: KernelOpDef<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.n * s.rows }],
     invoke: (o, p, s) => o.matmul(p.out, p.w, p.x, s.rows, s.cols, s.n),
     reference: (i, s) => ({ out: ref.refMatmul(i.w, i.x, s.rows, s.cols, s.n) }),
+    gpu: gpuMatmul,
+    gpuLacks: gpuMatmulLacks,
     cost: (s) => ({
       flops: 2 * s.n * s.rows * s.cols,
       bytes: 4 * (s.rows * s.cols + s.n * (s.cols + s.rows)),
@@ -92,6 +101,7 @@ const defs: { [K in OpName]: KernelOpDef<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.n }],
     invoke: (o, p, s) => o.rmsnorm(p.out, p.x, p.weight, s.n, s.eps),
     reference: (i, s) => ({ out: ref.refRmsnorm(i.x, i.weight, s.n, s.eps) }),
+    gpu: gpuRmsnorm,
     cost: (s) => ({ flops: 4 * s.n, bytes: 12 * s.n }),
   },
   rope: {
@@ -122,6 +132,7 @@ const defs: { [K in OpName]: KernelOpDef<Shapes[K]> } = {
     outputs: (s) => [{ name: 'a', len: s.n }],
     invoke: (o, p, s) => o.swiglu(p.a, p.b, s.n),
     reference: (i, s) => ({ a: ref.refSwiglu(i.a, i.b, s.n) }),
+    gpu: gpuSwiglu,
     cost: (s) => ({ flops: 5 * s.n, bytes: 12 * s.n }),
   },
   add: {
