@@ -67,8 +67,7 @@ export interface Case {
   op: string;
   name: string;
   shape: Record<string, ShapeValue>;
-  /** Largest allowed NMSE vs the float64 reference (checks may state a tighter or looser own) and between
-   *  a kernel and its scalar twin. */
+  /** Largest allowed NMSE vs the float64 reference, for the checks that state none of their own. */
   nmse: number;
   /** Largest allowed NMSE between a fast kernel and its scalar twin. */
   twinNmse: number;

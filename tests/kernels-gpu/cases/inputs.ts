@@ -1,4 +1,5 @@
-// Seeded, never-zero inputs for the GPU conformance cases (the same PRNG as tests/ops).
+// Seeded, never-zero inputs for the WGSL rows of the one table (the same PRNG as tests/ops). Each input has
+// its own fixed seed (the values the GPU rows always had), so these specs' `setup` ignores the case's rand.
 import { prng } from '../../ops/case';
 
 /** Uniform values in ±[lo, hi): never zero, random sign. */
