@@ -6,33 +6,33 @@
 // every module's `import.meta.url` is the bundle's, so the standalone guards must not fire there.
 import { pathToFileURL } from 'node:url';
 import { argmax } from '../engine/deepseek/ops';
-import { nmse } from '../tests/ops/harness';
 import { DeepSeekReferenceModel } from '../engine/deepseek/reference';
 import { generateSyntheticDeepSeek } from '../engine/deepseek/synthetic';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';
 import { GpuDeepSeekBackend } from '../kernels-gpu/deepseek-backend';
 import { describeGpu, requestGpu, type Gpu } from '../kernels-gpu/device';
-import { submit } from '../kernels-gpu/kernel';
-import { gpuCases } from '../tests/kernels-gpu/cases';
+import { startWebGpu } from '../tests/ops/gpu-backend';
+import { runCase } from '../tests/ops/runner';
+import { table } from '../tests/ops/table';
 import { benchGpu } from './gpu';
 
+/** The table's WebGPU cases through the conformance runner (tests/ops/runner.ts), as markdown rows. */
 async function conformance(gpu: Gpu): Promise<{ rows: string[]; failed: number }> {
   const rows = ['| case | output | NMSE | tolerance | ok |', '| --- | --- | ---: | ---: | --- |'];
+  const backend = await startWebGpu(gpu);
   let failed = 0;
-  for (const c of gpuCases.filter((x) => x.test)) {
+  for (const c of table.filter((x) => x.test && backend.lacks(x) === null)) {
     try {
-      const prepared = await c.prepare(gpu);
-      await submit(gpu, prepared.encode);
-      const got = await prepared.read();
-      for (const [name, ref] of Object.entries(prepared.reference())) {
-        const out = Array.from(got[name]);
-        const e = out.every(Number.isFinite) ? nmse(out, ref) : Infinity;
-        const ok = e <= c.nmse;
-        if (!ok) failed++;
+      const { measures, failures } = await runCase(backend, c);
+      if (failures.length) failed++;
+      for (const m of measures) {
+        const ok = m.nmse <= m.tolerance ? 'yes' : '**NO**';
         rows.push(
-          `| ${c.name} | ${name} | ${e.toExponential(1)} | ${c.nmse.toExponential(0)} | ${ok ? 'yes' : '**NO**'} |`,
+          `| ${c.name} | ${m.output} | ${m.nmse.toExponential(1)} | ${m.tolerance.toExponential(0)} | ${ok} |`,
         );
       }
+      for (const f of failures.filter((x) => x.endsWith('not finite')))
+        rows.push(`| ${c.name} | ${f} | - | - | **NO** |`);
     } catch (err) {
       failed++;
       rows.push(

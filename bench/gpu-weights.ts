@@ -13,7 +13,7 @@ import type { Linear } from '../engine/deepseek/linear';
 import type { MlpWeights } from '../engine/deepseek/moe';
 import { SYNTHETIC_DEEPSEEK_CONFIG } from '../engine/deepseek/synthetic';
 import type { BlockWeights, DeepSeekWeights } from '../engine/deepseek/weights';
-import { prng } from '../tests/ops/harness';
+import { prng } from '../tests/ops/case';
 
 /** A DeepSeek-V3-shaped model of ~0.7 B parameters (FP8 projections ≈ 0.7 GB): 4 layers, 64 experts top-6. */
 export const BENCH_MEDIUM_CONFIG: Partial<DeepSeekConfig> = {

@@ -1,14 +1,14 @@
-// WebGPU benchmark: copy bandwidth, the GPU conformance table's `bench` cases (FP8 GEMV/GEMM, LM head) as
-// GB/s and GFLOP/s, and decode steps of synthetic DeepSeek-V3-shaped models at batch 1/4/16. Picks the
-// high-performance adapter (a real GPU over lavapipe). Run alone: tsx bench/gpu.ts [--quick]
+// WebGPU benchmark: copy bandwidth, the one table's `bench` cases with a WGSL kernel (FP8 GEMV/GEMM,
+// LM head, f32 matvec/matmul) as GB/s and GFLOP/s, and decode steps of synthetic DeepSeek-V3-shaped
+// models at batch 1/4/16. Picks the high-performance adapter (a real GPU over lavapipe). Run alone: tsx bench/gpu.ts [--quick]
 // Env: BENCH_GPU_MODELS=tiny,medium (default: tiny on a fallback adapter, tiny+medium on real hardware).
 import { pathToFileURL } from 'node:url';
 import { SYNTHETIC_DEEPSEEK_CONFIG } from '../engine/deepseek/synthetic';
 import { GpuDeepSeekBackend } from '../kernels-gpu/deepseek-backend';
 import { describeGpu, requestGpu, type Gpu } from '../kernels-gpu/device';
 import { storageBuffer } from '../kernels-gpu/kernel';
-import { gpuCases } from '../tests/kernels-gpu/cases';
-import type { GpuCase, PreparedGpuCase } from '../tests/kernels-gpu/cases/types';
+import { caseHost, type Case, type GpuPrepared } from '../tests/ops/case';
+import { table } from '../tests/ops/table';
 import { BENCH_MEDIUM_CONFIG, benchConfig, randomDeepSeekWeights } from './gpu-weights';
 
 export interface GpuBenchOptions {
@@ -65,7 +65,7 @@ async function copyBandwidth(gpu: Gpu, bytes: number, quick: boolean): Promise<n
 
 async function kernelRows(
   gpu: Gpu,
-  cases: GpuCase[],
+  cases: Case[],
   coldBytes: number,
   o: Required<GpuBenchOptions>,
 ): Promise<string[]> {
@@ -73,8 +73,9 @@ async function kernelRows(
   for (const c of cases) {
     // Enough copies that every call reads its weights from DRAM, not a cache.
     const copies = Math.max(1, Math.min(8, Math.ceil(coldBytes / c.bytes)));
-    const prepared: PreparedGpuCase[] = [];
-    for (let i = 0; i < copies; i++) prepared.push(await c.prepare(gpu));
+    const prepared: GpuPrepared[] = [],
+      host = caseHost(c);
+    for (let i = 0; i < copies; i++) prepared.push(await c.spec.gpu!(gpu, host, c.shape));
     const s = await timeEncode(
       gpu,
       (pass, i) => prepared[i % copies].encode(pass),
@@ -170,7 +171,8 @@ export async function benchGpu(opts: GpuBenchOptions = {}): Promise<string> {
   );
 
   o.log('kernels');
-  const cases = gpuCases.filter((c) => c.bench && (!fallback || c.test || !o.quick));
+  const onGpu = (c: Case) => c.spec.gpu && !c.spec.gpuLacks?.(c.shape);
+  const cases = table.filter((c) => c.bench && onGpu(c) && (!fallback || c.test || !o.quick));
   out.push('| case | ms | GB/s | GFLOP/s |', '| --- | ---: | ---: | ---: |');
   out.push(...(await kernelRows(gpu, cases, fallback ? 0 : 256 * 2 ** 20, o)));
   const gemv = cases.filter((c) => c.op === 'fp8-gemv');

@@ -1,15 +1,17 @@
-// Kernel benchmark: the conformance table's `bench` cases (matvec, matmul, attention) on every backend,
-// reported as GFLOP/s, GB/s and speedups as a markdown table. Run alone: tsx bench/kernels.ts
+// Kernel benchmark: the one table's `bench` cases (tests/ops/table.ts; by default the f32 matvec, matmul,
+// attention) on every CPU backend, reported as GFLOP/s, GB/s and speedups as a markdown table; a backend
+// that lacks an op gets '–'. Run alone: tsx bench/kernels.ts
 // "hot" repeats one call on the same buffers (they stay in cache); "cold" rotates over enough copies
 // (> 64 MiB) that every call reads from DRAM, as a forward pass does with a model's weights.
 import { pathToFileURL } from 'node:url';
-import { backends, probe, type BackendEntry } from '../tests/ops/backends';
-import { cases, type OpCase } from '../tests/ops/cases';
-import { caseInputs, prepareCase } from '../tests/ops/harness';
-import type { OpName } from '../tests/ops/specs';
+import { cpuBackends, probe } from '../tests/ops/backends';
+import { caseHost, type Case } from '../tests/ops/case';
+import { cpuOps, prepareCpu, type BackendEntry } from '../tests/ops/runner';
+import { table } from '../tests/ops/table';
 
 export interface BenchOptions {
-  ops?: OpName[];
+  /** Ops of the table to time (their `bench` cases). */
+  ops?: string[];
   /** Time per measured batch; the fastest of `batches` batches is reported (least disturbed by neighbours). */
   batchMs?: number;
   batches?: number;
@@ -20,19 +22,23 @@ export interface BenchOptions {
 type Mode = 'hot' | 'cold';
 const COLD_BYTES = 64 * 2 ** 20;
 
-/** Seconds per call: calibrate a batch to about batchMs, then the fastest of several batches. */
+/** Seconds per call: calibrate a batch to about batchMs, then the fastest of several batches (NaN: the
+ *  backend lacks the op). */
 async function timeCase(
   entry: BackendEntry,
-  c: OpCase,
+  c: Case,
   mode: Mode,
   batchMs: number,
   batches: number,
 ): Promise<number> {
-  const backend = await entry.create();
-  const inputs = caseInputs(c);
+  const { create, set: which } = entry.kernels!;
+  const backend = await create();
+  const set = cpuOps(c, backend);
+  if (typeof set === 'string') return NaN;
+  const ops = which === 'main' ? set.main : set.scalar;
+  const host = caseHost(c);
   const copies = mode === 'cold' ? Math.ceil(COLD_BYTES / c.bytes) : 1;
-  const prepared = Array.from({ length: copies }, () => prepareCase(backend, c, inputs));
-  const ops = entry.ops(backend);
+  const prepared = Array.from({ length: copies }, () => prepareCpu(backend, c, host));
   for (const p of prepared) p.run(ops); // warm-up: tier-up, page faults
   const call = (i: number) => prepared[i % copies].invoke(ops);
   let iters = 1;
@@ -66,7 +72,7 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
   } = opts;
   const live: BackendEntry[] = [];
   const notes: string[] = [];
-  for (const entry of backends) {
+  for (const entry of cpuBackends) {
     const reason = await probe(entry);
     if (reason) notes.push(`- ${entry.name} skipped: ${reason}`);
     else live.push(entry);
@@ -83,7 +89,7 @@ export async function benchKernels(opts: BenchOptions = {}): Promise<string> {
       .map(() => '---:')
       .join(' | ')} |`,
   ];
-  for (const c of cases.filter((k) => k.bench && ops.includes(k.op))) {
+  for (const c of table.filter((k) => k.bench && k.spec.place && ops.includes(k.op))) {
     for (const mode of modes) {
       const secs: number[] = [];
       for (const entry of live) secs.push(await timeCase(entry, c, mode, batchMs, batches));

@@ -21,10 +21,9 @@ import { WasmDeepSeekModel } from '../engine/deepseek/wasm-model';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';
 import { quantScratchBytes, quantizeQ4_0, quantizeQ8_0 } from '../kernels-wasm/quant';
 import type { KernelBackend, QuantOps } from '../kernels-wasm/types';
-import type { OpCase } from '../tests/ops/cases';
-import { caseInputs, prepareCase, prng } from '../tests/ops/harness';
-import { extCase } from '../tests/ops/quant-table';
+import { caseHost, opCase, prng } from '../tests/ops/case';
 import { F32_DOTS, quantSpecs } from '../tests/ops/quant-specs';
+import { prepareCpu } from '../tests/ops/runner';
 import { specs } from '../tests/ops/specs';
 
 export interface QuantBenchOptions {
@@ -163,15 +162,8 @@ interface Subject {
 function f32Subject(rows: number, cols: number, n: number): Subject {
   const op = n === 1 ? 'matvec' : 'matmul';
   const shape = n === 1 ? { rows, cols } : { rows, cols, n };
-  const c = {
-    op,
-    name: op,
-    shape,
-    nmse: 0,
-    bench: true,
-    ...specs[op].cost(shape as never),
-  } as OpCase;
-  const inputs = caseInputs(c);
+  const c = opCase(op, specs[op] as (typeof specs)['matmul'], shape as never, 0);
+  const host = caseHost(c);
   return {
     kernel: `f32 ${op}`,
     shape: `${rows}×${cols}${n > 1 ? ` ×${n} tok` : ''}`,
@@ -179,7 +171,7 @@ function f32Subject(rows: number, cols: number, n: number): Subject {
     bytes: c.bytes,
     peak: 'f32',
     place(b) {
-      const p = prepareCase(b, c, inputs);
+      const p = prepareCpu(b, c, host);
       p.run(b); // writes the inputs: untouched pages are all one shared zero page, which would stay in cache
       return () => p.invoke(b);
     },
@@ -190,8 +182,8 @@ function quantSubject(op: keyof QuantOps, rows: number, cols: number, n: number)
   const fp8 = op.endsWith('Fp8');
   const spec = quantSpecs[op];
   const shape = fp8 ? { rows, cols, n, br: 128, bc: 128 } : { rows, cols, n };
-  const c = extCase(op, spec as never, shape, F32_DOTS);
-  const host = c.host();
+  const c = opCase(op, spec as (typeof quantSpecs)['matvecFp8'], shape as never, F32_DOTS);
+  const host = caseHost(c);
   return {
     kernel: `${fp8 ? 'fp8' : op.slice(-2).toLowerCase()} ${op.slice(0, 6)}`,
     shape: `${rows}×${cols}${n > 1 ? ` ×${n} tok` : ''}`,
@@ -199,7 +191,7 @@ function quantSubject(op: keyof QuantOps, rows: number, cols: number, n: number)
     bytes: c.bytes,
     peak: fp8 ? 'f32' : 'dot',
     place(b) {
-      const p = host.place(b);
+      const p = prepareCpu(b, c, host);
       return () => p.invoke(b.quant!);
     },
   };

@@ -1,19 +1,19 @@
 // Edge cases the table's random inputs do not reach, on every backend's op set:
 // rmsnorm in place, attention over a single position for GQA ratios 1/2/4, softmax/swiglu at extreme values.
 import { describe, expect, it } from 'vitest';
-import { backends, probe } from '../ops/backends';
-import { prng } from '../ops/harness';
+import { cpuBackends, probe } from '../ops/backends';
+import { prng } from '../ops/case';
 
 const rand = prng(7);
 const randomArray = (n: number, scale = 1) =>
   Float32Array.from({ length: n }, () => scale * (2 * rand() - 1));
 
-for (const entry of backends) {
+for (const entry of cpuBackends) {
   const reason = await probe(entry);
   describe.skipIf(reason !== null)(`${entry.name} edges`, () => {
     it('rmsnorm with out aliasing x equals the out-of-place result', async () => {
-      const b = await entry.create();
-      const ops = entry.ops(b);
+      const b = await entry.kernels!.create();
+      const ops = entry.kernels!.ops(b);
       for (const n of [1, 3, 7, 13, 67, 288]) {
         const x = b.alloc(n),
           w = b.alloc(n),
@@ -30,8 +30,8 @@ for (const entry of backends) {
     it.each([1, 2, 4])(
       'attention over one position returns v exactly (GQA ratio %i)',
       async (ratio) => {
-        const b = await entry.create();
-        const ops = entry.ops(b);
+        const b = await entry.kernels!.create();
+        const ops = entry.kernels!.ops(b);
         const nKvHeads = 2,
           nHeads = nKvHeads * ratio;
         for (const headDim of [3, 16, 21]) {
@@ -59,8 +59,8 @@ for (const entry of backends) {
     );
 
     it('softmax of huge values neither overflows nor loses the ordering', async () => {
-      const b = await entry.create();
-      const ops = entry.ops(b);
+      const b = await entry.kernels!.create();
+      const ops = entry.kernels!.ops(b);
       const values = [3e38, 1e4, 1e4 - 1, -1e4, 0, -3e38, 88, 89, -87.5, -104];
       for (const data of [values, values.map((v) => v / 1e34), new Array(13).fill(1e30)]) {
         const n = data.length,
@@ -75,8 +75,8 @@ for (const entry of backends) {
     });
 
     it('swiglu saturates cleanly at large |a|', async () => {
-      const b = await entry.create();
-      const ops = entry.ops(b);
+      const b = await entry.kernels!.create();
+      const ops = entry.kernels!.ops(b);
       const as = [-1000, -100, -90, 90, 100, 1000, -3e38, 3e38];
       const a = b.alloc(as.length),
         g = b.alloc(as.length);

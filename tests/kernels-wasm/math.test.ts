@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { loadKernelsModule } from '../../kernels-wasm/node';
 import type { KernelBackend } from '../../kernels-wasm/types';
-import { prng } from '../ops/harness';
+import { prng } from '../ops/case';
 
 let module: WebAssembly.Module;
 beforeAll(async () => {

@@ -1,18 +1,11 @@
-// The backends the conformance table runs on. A backend that cannot start here is skipped with its reason.
-// The WebGPU backend joins this list when it exists; nothing else in tests/ops names a backend.
+// Every backend the table runs on: wasm-simd (vs its scalar twins), wasm-scalar, ts, the relaxed-SIMD
+// build (vs the scalar twins, and bit-identical to wasm-simd) and WebGPU. A backend that cannot start
+// here is skipped with its reason. Node only (reads the .wasm builds).
+import { readFile } from 'node:fs/promises';
 import { createTsKernels, createWasmKernels } from '../../kernels-wasm/index';
 import { loadKernelsModule } from '../../kernels-wasm/node';
-import type { KernelBackend, KernelOps } from '../../kernels-wasm/types';
-
-export interface BackendEntry {
-  name: string;
-  /** A fresh backend (fresh memory); throws with a readable reason when unavailable here. */
-  create(): Promise<KernelBackend>;
-  /** Which of the backend's op sets this entry measures. */
-  ops(backend: KernelBackend): KernelOps;
-  /** Check the main ops against `backend.scalar` too (a SIMD kernel vs its scalar twin). */
-  hasTwin: boolean;
-}
+import type { KernelBackend } from '../../kernels-wasm/types';
+import { cpuBackend, type BackendEntry } from './runner';
 
 // Compiled once; each backend instance gets fresh memory from its own instantiation.
 let wasmModule: Promise<WebAssembly.Module> | undefined;
@@ -21,16 +14,48 @@ async function createWasm(): Promise<KernelBackend> {
   return createWasmKernels(await wasmModule);
 }
 
-export const backends: BackendEntry[] = [
-  { name: 'wasm-simd', create: createWasm, ops: (b) => b, hasTwin: true },
-  { name: 'wasm-scalar', create: createWasm, ops: (b) => b.scalar, hasTwin: false },
-  { name: 'ts', create: async () => createTsKernels(), ops: (b) => b, hasTwin: false },
+let relaxedModule: Promise<WebAssembly.Module> | undefined;
+async function loadRelaxed(): Promise<WebAssembly.Module> {
+  const url = new URL('../../kernels-wasm/build/kernels-relaxed.wasm', import.meta.url);
+  const bytes = await readFile(url).catch((err: unknown) => {
+    throw new Error(`cannot read ${url.pathname}: run \`npm run build:wasm\` first`, {
+      cause: err,
+    });
+  });
+  if (!WebAssembly.validate(bytes))
+    throw new Error('this runtime does not validate relaxed SIMD (kernels-relaxed.wasm)');
+  return WebAssembly.compile(bytes);
+}
+async function createRelaxed(): Promise<KernelBackend> {
+  relaxedModule ??= loadRelaxed();
+  return createWasmKernels(await relaxedModule);
+}
+
+export const cpuBackends: BackendEntry[] = [
+  cpuBackend({ name: 'wasm-simd', create: createWasm, set: 'main', twin: true }),
+  cpuBackend({ name: 'wasm-scalar', create: createWasm, set: 'scalar' }),
+  cpuBackend({ name: 'ts', create: async () => createTsKernels(), set: 'main' }),
+  cpuBackend({
+    name: 'wasm-relaxed',
+    create: createRelaxed,
+    set: 'main',
+    twin: true,
+    bitTwin: { name: 'wasm-simd', create: createWasm },
+  }),
 ];
 
-/** Starts each backend once to learn whether it is available; returns the reason when it is not. */
+/** WebGPU (lavapipe in CI); loaded on start so CPU-only runs never touch the GPU driver. */
+export const webgpuBackend: BackendEntry = {
+  name: 'webgpu',
+  start: async () => (await import('./gpu-backend')).startWebGpu(),
+};
+
+export const backends: BackendEntry[] = [...cpuBackends, webgpuBackend];
+
+/** Starts a backend once to learn whether it is available: null, or the reason it is not. */
 export async function probe(entry: BackendEntry): Promise<string | null> {
   try {
-    await entry.create();
+    await entry.start();
     return null;
   } catch (err) {
     return err instanceof Error ? err.message : String(err);

@@ -1,33 +1,18 @@
-// The conformance table (ggml test-backend-ops): op cases with shapes, a tolerance as normalized MSE,
-// and FLOPs/bytes per call. Tests run every case on every backend; benchmarks time the `bench` ones.
-// Sizes are deliberately awkward (1, 3, 7, 13, 67, 172, ...) so every SIMD tail path runs.
+// The f32 KernelOps rows of the one table (table.ts): shapes, a tolerance as normalized MSE (vs the
+// float64 reference and between a SIMD kernel and its scalar twin) and FLOPs/bytes per call; bench/kernels.ts
+// times the `bench` ones. Sizes are deliberately awkward (1, 3, 7, 13, 67, 172, ...) so every SIMD tail runs.
+import { opCase as row, type Case } from './case';
 import { specs, type OpName, type Shapes } from './specs';
 
-export interface OpCase<K extends OpName = OpName> {
-  op: K;
-  name: string;
-  shape: Shapes[K];
-  /** Largest allowed NMSE vs the float64 reference (and between a SIMD kernel and its scalar twin). */
-  nmse: number;
-  flops: number;
-  bytes: number;
-  /** Timed by bench/kernels.ts. */
-  bench: boolean;
-}
-
-function opCase<K extends OpName>(op: K, shape: Shapes[K], nmse: number, bench = false): OpCase {
-  const { flops, bytes } = specs[op].cost(shape);
-  const dims = Object.entries(shape)
-    .map(([k, v]) => `${k}=${v}`)
-    .join(' ');
-  return { op, name: `${op} ${dims}`, shape, nmse, flops, bytes, bench } as OpCase;
+function opCase<K extends OpName>(op: K, shape: Shapes[K], nmse: number, bench = false): Case {
+  return row(op, specs[op], shape, nmse, { bench });
 }
 
 // Measured worst cases: f32 sums of up to 32771 terms ~6e-12 (sequential scalar), element-wise ops ~1e-14.
 const dots = 1e-10;
 const elementwise = 1e-12;
 
-export const cases: OpCase[] = [
+export const f32Cases: Case[] = [
   ...[
     [1, 1],
     [7, 1],

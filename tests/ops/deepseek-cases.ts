@@ -1,7 +1,7 @@
-// The DeepSeek ops' rows of the conformance table (FP8 matvec/matmul are in quant-cases.ts): awkward
+// The DeepSeek ops' rows of the one table (table.ts) (FP8 matvec/matmul are in quant-cases.ts): awkward
 // head counts and widths, one position and many, every router method, MoE batches where some experts get
 // no token and some get several, ragged FP8 blocks in the expert MLPs.
-import { deepSeekKit, type DeepSeekKit } from '../../engine/deepseek/wasm-linear';
+import { opCase, type Case } from './case';
 import {
   DS_NMSE,
   mlaSpec,
@@ -11,20 +11,11 @@ import {
   type MoeShape,
   type RouteShape,
 } from './deepseek-specs';
-import { extCase, type ExtCase, type OpFamily } from './quant-table';
-
-export const deepSeekFamily: OpFamily<DeepSeekKit> = {
-  name: 'deepseek',
-  of: (b) =>
-    b.quant && b.deepseek && b.bytes
-      ? { main: deepSeekKit(b, 'simd'), scalar: deepSeekKit(b, 'scalar') }
-      : undefined,
-};
 
 const route = (s: Partial<RouteShape>) =>
-  extCase<DeepSeekKit, RouteShape, never>(
+  opCase(
     'moeRoute',
-    routeSpec as never,
+    routeSpec,
     {
       experts: 16,
       topK: 4,
@@ -38,9 +29,9 @@ const route = (s: Partial<RouteShape>) =>
     0,
   );
 const moe = (s: Partial<MoeShape>, bench = false) =>
-  extCase<DeepSeekKit, MoeShape, never>(
+  opCase(
     'moe',
-    moeSpec as never,
+    moeSpec,
     {
       hidden: 64,
       inter: 48,
@@ -57,7 +48,7 @@ const moe = (s: Partial<MoeShape>, bench = false) =>
     bench,
   );
 
-export const deepSeekCases: ExtCase<DeepSeekKit>[] = [
+export const deepSeekCases: Case[] = [
   ...[
     [1, 4, 2, 4, 8, 1],
     [3, 5, 6, 7, 13, 3],
@@ -65,9 +56,9 @@ export const deepSeekCases: ExtCase<DeepSeekKit>[] = [
     [2, 16, 8, 24, 67, 64],
     [16, 128, 64, 128, 512, 33],
   ].map(([heads, nope, rope, v, latent, nPos]) =>
-    extCase('mlaAttention', mlaSpec, { heads, nope, rope, v, latent, nPos }, DS_NMSE),
+    opCase('mlaAttention', mlaSpec, { heads, nope, rope, v, latent, nPos }, DS_NMSE),
   ),
-  extCase(
+  opCase(
     'mlaAttention',
     mlaSpec,
     { heads: 16, nope: 128, rope: 64, v: 128, latent: 512, nPos: 1024 },
@@ -93,6 +84,6 @@ export const deepSeekCases: ExtCase<DeepSeekKit>[] = [
     [5, 13, 6, 100],
     [128, 192, 64, 4095],
   ].map(([count, stride, dim, pos]) =>
-    extCase('ropePairs', ropeSpec, { count, stride, dim, pos }, 0),
+    opCase('ropePairs', ropeSpec, { count, stride, dim, pos }, 0),
   ),
 ];

@@ -1,7 +1,7 @@
 // How each DeepSeek op is exercised on the WASM kernels, against engine/deepseek/'s float64 references:
 // MLA absorbed attention, the router, a whole MoE layer through the dispatch (plan, gather, batched expert
 // MLPs on FP8 weights, scatter-add, shared expert), and rope from a table. The op set is a DeepSeekKit,
-// so a case can run the SIMD kernels or every op's scalar twin.
+// so a case can run the SIMD kernels or every op's scalar twin. Specs of the one table (case.ts).
 import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
 import { createLinearScratch, type Linear } from '../../engine/deepseek/linear';
 import { mlaAbsorbedAttention, type MlaDims } from '../../engine/deepseek/mla';
@@ -15,6 +15,7 @@ import {
 } from '../../engine/deepseek/moe';
 import { applyRope } from '../../engine/deepseek/rope';
 import {
+  deepSeekKit,
   i32View,
   placeBytes,
   placeF32,
@@ -23,7 +24,15 @@ import {
 } from '../../engine/deepseek/wasm-linear';
 import { createMoeBuffers, wasmMoeForward } from '../../engine/deepseek/wasm-moe';
 import type { WasmMlp, WasmMoeWeights } from '../../engine/deepseek/wasm-weights';
-import { uniform, type ExtSpec } from './quant-table';
+import { uniform, type Family, type OpSpec } from './case';
+
+export const deepSeekFamily: Family<DeepSeekKit> = {
+  name: 'deepseek',
+  of: (b) =>
+    b.quant && b.deepseek && b.bytes
+      ? { main: deepSeekKit(b, 'simd'), scalar: deepSeekKit(b, 'scalar') }
+      : undefined,
+};
 
 /** f32 sums and softmax vs float64, measured ≤ 1e-12 on these sizes. */
 export const DS_NMSE = 1e-10;
@@ -38,7 +47,8 @@ interface MlaHost {
   pe: Float32Array;
 }
 
-export const mlaSpec: ExtSpec<DeepSeekKit, MlaShape, MlaHost> = {
+export const mlaSpec: OpSpec<DeepSeekKit, MlaShape, MlaHost> = {
+  family: deepSeekFamily,
   setup: (s, rand) => ({
     qNope: uniform(rand, s.heads * s.nope),
     qPe: uniform(rand, s.heads * s.rope),
@@ -127,11 +137,12 @@ function gate(s: RouteShape): GateOptions {
 }
 
 /** Routing weights as a dense [tokens, experts] matrix: a wrong expert shows up as an O(1) error. */
-export const routeSpec: ExtSpec<
+export const routeSpec: OpSpec<
   DeepSeekKit,
   RouteShape,
   { logits: Float32Array; bias: Float32Array }
 > = {
+  family: deepSeekFamily,
   setup: (s, rand) => ({
     logits: uniform(rand, s.tokens * s.experts, -4, 4),
     bias: uniform(rand, s.experts, -0.05, 0.05),
@@ -217,7 +228,8 @@ function mlpShapes(s: MoeShape): [number, number][] {
   ];
 }
 
-export const moeSpec: ExtSpec<DeepSeekKit, MoeShape, MoeHost> = {
+export const moeSpec: OpSpec<DeepSeekKit, MoeShape, MoeHost> = {
+  family: deepSeekFamily,
   setup(s, rand) {
     const mlps = Array.from({ length: s.experts + (s.shared ? 1 : 0) }, () =>
       mlpShapes(s).map(([rows, cols]) => {
@@ -343,11 +355,12 @@ export interface RopeShape {
   pos: number;
 }
 
-export const ropeSpec: ExtSpec<
+export const ropeSpec: OpSpec<
   DeepSeekKit,
   RopeShape,
   { x: Float32Array; cos: Float64Array; sin: Float64Array }
 > = {
+  family: deepSeekFamily,
   setup(s, rand) {
     const half = s.dim / 2,
       cos = new Float64Array(half),

@@ -1,14 +1,11 @@
-// The quantized ops' rows of the conformance table (the f32 ops' rows are in cases.ts). Sizes are
+// The quantized ops' rows of the one table (table.ts; the f32 ops' rows are in cases.ts). Sizes are
 // awkward on purpose: cols not a multiple of 32 (padded blocks) or 16 (the FP8 scalar tails), ragged
 // 128×128 FP8 blocks, odd token counts (the 8/4/2-token tiles' tails), and the chunked prefill path.
-import type { QuantOps } from '../../kernels-wasm/types';
-import { extCase, type ExtCase, type OpFamily } from './quant-table';
+// The `codes=raw` Q8_0 matvec rows are the relaxed-SIMD build's edge cases (tails of 1..31 columns, odd
+// block counts, one row; every code and a wide range of scales): on wasm-relaxed they must also be
+// bit-identical to wasm-simd. Plain code, no Node imports: the Worker test runs them too.
+import { opCase, type Case } from './case';
 import { F32_DOTS, quantSpecs } from './quant-specs';
-
-export const quantFamily: OpFamily<QuantOps> = {
-  name: 'quant',
-  of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar },
-};
 
 const fp8 = (
   rows: number,
@@ -19,7 +16,7 @@ const fp8 = (
   bc = 128,
   xMax?: number,
 ) =>
-  extCase(
+  opCase(
     n === 1 ? 'matvecFp8' : 'matmulFp8',
     n === 1 ? quantSpecs.matvecFp8 : quantSpecs.matmulFp8,
     xMax ? { rows, cols, n, br, bc, xMax } : { rows, cols, n, br, bc },
@@ -39,10 +36,10 @@ const intCases = (q: 'Q8' | 'Q4') => [
     [33, 1000],
     [2, 4099],
   ].map(([rows, cols]) =>
-    extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1 }, F32_DOTS),
+    opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1 }, F32_DOTS),
   ),
-  extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
-  extCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
+  opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
+  opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
   ...[
     [1, 1, 2],
     [7, 33, 3],
@@ -58,12 +55,33 @@ const intCases = (q: 'Q8' | 'Q4') => [
     [3, 70, 31],
     [2, 32, 16],
   ].map(([rows, cols, n]) =>
-    extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS),
+    opCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows, cols, n }, F32_DOTS),
   ),
-  extCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
+  opCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
 ];
 
-export const quantCases: ExtCase<QuantOps>[] = [
+/** The relaxed-SIMD Q8_0 matvec's edge shapes [rows, cols]. */
+export const RELAXED_Q8_SHAPES: [rows: number, cols: number][] = [
+  [1, 1],
+  [1, 32],
+  [2, 31],
+  [3, 33],
+  [5, 63],
+  [7, 64],
+  [4, 65],
+  [9, 95],
+  [13, 96],
+  [6, 200],
+  [17, 257],
+  [64, 768],
+  [3, 2048],
+];
+
+export const relaxedQ8Cases: Case[] = RELAXED_Q8_SHAPES.map(([rows, cols]) =>
+  opCase('matvecQ8', quantSpecs.matvecQ8, { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
+);
+
+export const quantCases: Case[] = [
   ...intCases('Q8'),
   ...intCases('Q4'),
   ...[
@@ -94,4 +112,5 @@ export const quantCases: ExtCase<QuantOps>[] = [
     [9, 3000, 97],
   ].map(([r, c, n]) => fp8(r, c, n)),
   fp8(768, 768, 32, true),
+  ...relaxedQ8Cases,
 ];

@@ -2,7 +2,9 @@
 // engine/deepseek/fp8.ts for FP8), float64 references of the dequantized math, and costs.
 // Q8_0/Q4_0 outputs are checked twice: against dequantized W · x (the error then includes the int8
 // activation quantization, ~1e-5), and against dequantized W · dequantized int8 x (the kernel's own
-// integer math: only f32 rounding remains).
+// integer math: only f32 rounding remains). `codes: 'raw'` draws the Q8_0 weights as random bytes and f16
+// scales instead (every code -128..127, scales 2^-7..2^8 of either sign) and activations with a zero, exact
+// .5 ties of x/d and a large outlier: the edge cases of the relaxed-SIMD build's matvecQ8.
 import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
 import {
   dequantize,
@@ -14,14 +16,21 @@ import {
   type QuantWeight,
 } from '../../kernels-wasm/quant';
 import type { QuantOps } from '../../kernels-wasm/types';
+import { placeBytes, placeF32, uniform, type Check, type Family, type OpSpec } from './case';
 import { refMatmul } from './reference';
-import { placeBytes, placeF32, uniform, type ExtCheck, type ExtSpec } from './quant-table';
+
+export const quantFamily: Family<QuantOps> = {
+  name: 'quant',
+  of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar },
+};
 
 export interface QuantShape {
   rows: number;
   cols: number;
   /** Tokens (1 for the matvec ops). */
   n: number;
+  /** Q8_0 only: random codes and scales, edge-case activations (see the top). */
+  codes?: 'raw';
 }
 
 export interface Fp8Shape extends QuantShape {
@@ -50,18 +59,46 @@ function int8MathReference(wd: Float64Array, x: Float32Array, s: QuantShape): Fl
   return refMatmul(wd, xd, s.rows, s.cols, s.n);
 }
 
+/** Random Q8_0 bytes and f16 scales (exponents 0x08..0x17, either sign); activations in ±3 with edges. */
+function rawQ8(s: QuantShape, rand: () => number): QuantHost {
+  const k = paddedCols(s.cols);
+  const q = Uint8Array.from({ length: s.rows * k }, () => Math.floor(rand() * 256));
+  q[0] = 0x80; // -128 against the negative activation below
+  const d = Uint16Array.from(
+    { length: (s.rows * k) / 32 },
+    () =>
+      (rand() < 0.5 ? 0x8000 : 0) | (Math.floor(8 + rand() * 16) << 10) | Math.floor(rand() * 1024),
+  );
+  const x = uniform(rand, s.cols, -3, 3);
+  x[0] = -1;
+  if (s.cols > 4) x.set([0, 127, 0.5, -1.5], 1); // with amax 127, d = 1: q = x, with .5 ties
+  if (s.cols > 40) x[40] = -1000;
+  return { w: { kind: 'q8_0', rows: s.rows, cols: s.cols, q, d }, x };
+}
+
 function quantSpec(
   kind: 'q8_0' | 'q4_0',
   op: keyof QuantOps,
-): ExtSpec<QuantOps, QuantShape, QuantHost> {
+): OpSpec<QuantOps, QuantShape, QuantHost> {
   const quantize = kind === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0;
   return {
-    setup: (s, rand) => ({
-      w: quantize(uniform(rand, s.rows * s.cols), s.rows, s.cols),
-      x: uniform(rand, s.n * s.cols),
-    }),
-    checks(h, s): ExtCheck[] {
+    family: quantFamily,
+    setup: (s, rand) =>
+      s.codes === 'raw'
+        ? rawQ8(s, rand)
+        : {
+            w: quantize(uniform(rand, s.rows * s.cols), s.rows, s.cols),
+            x: uniform(rand, s.n * s.cols),
+          },
+    checks(h, s): Check[] {
       const wd = dequantize(h.w);
+      const intMath: Check = {
+        output: 'out',
+        label: 'vs float64 of the int8-activation math',
+        want: int8MathReference(wd, h.x, s),
+        nmse: F32_DOTS,
+      };
+      if (s.codes === 'raw') return [intMath];
       return [
         {
           output: 'out',
@@ -69,12 +106,7 @@ function quantSpec(
           want: refMatmul(wd, h.x, s.rows, s.cols, s.n),
           nmse: INT8_ACTIVATIONS,
         },
-        {
-          output: 'out',
-          label: 'vs float64 of the int8-activation math',
-          want: int8MathReference(wd, h.x, s),
-          nmse: F32_DOTS,
-        },
+        intMath,
       ];
     },
     place(b, h, s) {
@@ -109,8 +141,9 @@ interface Fp8Host {
   x: Float32Array;
 }
 
-function fp8Spec(op: 'matvecFp8' | 'matmulFp8'): ExtSpec<QuantOps, Fp8Shape, Fp8Host> {
+function fp8Spec(op: 'matvecFp8' | 'matmulFp8'): OpSpec<QuantOps, Fp8Shape, Fp8Host> {
   return {
+    family: quantFamily,
     setup(s, rand) {
       // Normal-ish weights (sum of uniforms) with a few outliers, so blocks use the whole E4M3 range.
       const w = Float32Array.from(

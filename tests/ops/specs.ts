@@ -1,6 +1,8 @@
-// How each op of KernelOps is exercised: its buffers, its call, its float64 reference and its cost.
-// Backend-agnostic: a spec only speaks KernelOps and byte pointers.
+// How each op of KernelOps is exercised: its buffers, its call, its float64 reference and its cost, as
+// OpSpecs of the one table (case.ts). Backend-agnostic: a spec only speaks KernelOps and byte pointers.
 import type { KernelOps } from '../../kernels-wasm/types';
+import { uniform, type Family, type OpSpec } from './case';
+import { gpuMatmul, gpuMatmulLacks, gpuRmsnorm, gpuSwiglu } from './gpu-f32';
 import * as ref from './reference';
 
 export type OpName = keyof KernelOps;
@@ -17,30 +19,69 @@ export interface Shapes {
 }
 
 /** An input buffer, filled with seeded uniform values in [lo, hi). */
-export interface InputSpec {
+interface InputSpec {
   name: string;
   len: number;
   lo: number;
   hi: number;
 }
 
-export interface OpSpec<S> {
+/** A KernelOps op in brief: buffers by name (an output named like an input is written in place). */
+interface KernelOpDef<S> {
   inputs(s: S): InputSpec[];
-  /** Output buffers; a name that is also an input is written in place. */
   outputs(s: S): { name: string; len: number }[];
   invoke(ops: KernelOps, p: Record<string, number>, s: S): void;
   reference(inp: Record<string, Float32Array>, s: S): Record<string, Float64Array>;
   cost(s: S): { flops: number; bytes: number };
+  gpu?: OpSpec<KernelOps, S, Host>['gpu'];
+  gpuLacks?(s: S): string | null;
+}
+
+type Host = Record<string, Float32Array>;
+
+export const kernelFamily: Family<KernelOps> = {
+  name: 'f32',
+  of: (b) => ({ main: b, scalar: b.scalar }),
+};
+
+function kernelSpec<S>(d: KernelOpDef<S>): OpSpec<KernelOps, S, Host> {
+  return {
+    family: kernelFamily,
+    setup: (s, rand) =>
+      Object.fromEntries(d.inputs(s).map((i) => [i.name, uniform(rand, i.len, i.lo, i.hi)])),
+    checks: (h, s) =>
+      Object.entries(d.reference(h, s)).map(([output, want]) => ({
+        output,
+        label: 'vs float64 reference',
+        want,
+      })),
+    cost: d.cost,
+    place(b, h, s) {
+      const ptrs: Record<string, number> = {};
+      for (const [name, data] of Object.entries(h)) ptrs[name] = b.alloc(data.length);
+      const outputs = Object.fromEntries(d.outputs(s).map((o) => [o.name, o.len]));
+      for (const [name, len] of Object.entries(outputs)) ptrs[name] ??= b.alloc(len);
+      const reset = () => {
+        for (const [name, data] of Object.entries(h)) b.write(ptrs[name], data);
+      };
+      return { ptrs, outputs, reset };
+    },
+    invoke: d.invoke,
+    gpu: d.gpu,
+    gpuLacks: d.gpuLacks,
+  };
 }
 
 const u = (name: string, len: number, lo = -1, hi = 1): InputSpec => ({ name, len, lo, hi });
 
-export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
+const defs: { [K in OpName]: KernelOpDef<Shapes[K]> } = {
   matvec: {
     inputs: (s) => [u('w', s.rows * s.cols), u('x', s.cols)],
     outputs: (s) => [{ name: 'out', len: s.rows }],
     invoke: (o, p, s) => o.matvec(p.out, p.w, p.x, s.rows, s.cols),
     reference: (i, s) => ({ out: ref.refMatvec(i.w, i.x, s.rows, s.cols) }),
+    gpu: gpuMatmul,
+    gpuLacks: gpuMatmulLacks,
     cost: (s) => ({ flops: 2 * s.rows * s.cols, bytes: 4 * (s.rows * s.cols + s.cols + s.rows) }),
   },
   matmul: {
@@ -48,6 +89,8 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.n * s.rows }],
     invoke: (o, p, s) => o.matmul(p.out, p.w, p.x, s.rows, s.cols, s.n),
     reference: (i, s) => ({ out: ref.refMatmul(i.w, i.x, s.rows, s.cols, s.n) }),
+    gpu: gpuMatmul,
+    gpuLacks: gpuMatmulLacks,
     cost: (s) => ({
       flops: 2 * s.n * s.rows * s.cols,
       bytes: 4 * (s.rows * s.cols + s.n * (s.cols + s.rows)),
@@ -58,6 +101,7 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
     outputs: (s) => [{ name: 'out', len: s.n }],
     invoke: (o, p, s) => o.rmsnorm(p.out, p.x, p.weight, s.n, s.eps),
     reference: (i, s) => ({ out: ref.refRmsnorm(i.x, i.weight, s.n, s.eps) }),
+    gpu: gpuRmsnorm,
     cost: (s) => ({ flops: 4 * s.n, bytes: 12 * s.n }),
   },
   rope: {
@@ -88,6 +132,7 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
     outputs: (s) => [{ name: 'a', len: s.n }],
     invoke: (o, p, s) => o.swiglu(p.a, p.b, s.n),
     reference: (i, s) => ({ a: ref.refSwiglu(i.a, i.b, s.n) }),
+    gpu: gpuSwiglu,
     cost: (s) => ({ flops: 5 * s.n, bytes: 12 * s.n }),
   },
   add: {
@@ -117,3 +162,7 @@ export const specs: { [K in OpName]: OpSpec<Shapes[K]> } = {
     }),
   },
 };
+
+export const specs = Object.fromEntries(
+  Object.entries(defs).map(([op, d]) => [op, kernelSpec(d as KernelOpDef<never>)]),
+) as { [K in OpName]: OpSpec<KernelOps, Shapes[K], Host> };

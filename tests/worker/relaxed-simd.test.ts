@@ -6,15 +6,23 @@ import plain from '../../kernels-wasm/build/kernels.wasm';
 import relaxed from '../../kernels-wasm/build/kernels-relaxed.wasm';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { quantScratchBytes, quantizeQ8_0 } from '../../kernels-wasm/quant';
-import { RELAXED_Q8_SHAPES, runRelaxedQ8Cases } from '../ops/quant-relaxed-cases';
+import { relaxedQ8Cases } from '../ops/quant-cases';
+import { cpuBackend, runCase } from '../ops/runner';
 
 it('validates and runs the relaxed-SIMD Q8_0 matvec inside workerd, bit-identical to the SIMD kernel', async () => {
-  const results = await runRelaxedQ8Cases(relaxed as WebAssembly.Module);
-  expect(results.length).toBe(RELAXED_Q8_SHAPES.length);
-  for (const r of results) {
-    expect(r.bitDiffs, r.shape).toBe(0);
-    expect(r.twinErr, r.shape).toBeLessThan(1e-5);
-    expect(r.nonZero, r.shape).toBe(true);
+  // The table's relaxed edge cases through the conformance runner, as the wasm-relaxed backend in Node.
+  const backend = await cpuBackend({
+    name: 'wasm-relaxed',
+    create: () => createWasmKernels(relaxed as WebAssembly.Module),
+    set: 'main',
+    twin: true,
+    bitTwin: { name: 'wasm-simd', create: () => createWasmKernels(plain as WebAssembly.Module) },
+  }).start();
+  expect(relaxedQ8Cases.length).toBe(13);
+  for (const c of relaxedQ8Cases) {
+    const { measures, failures } = await runCase(backend, c);
+    expect(failures, c.name).toEqual([]);
+    expect(measures.length, c.name).toBe(2); // vs the int8 math, vs the scalar twin
   }
 });
 

@@ -1,4 +1,5 @@
-// FP8 cases: activation quantization and the block-scaled GEMV/GEMM against engine/deepseek/fp8
+// FP8 WGSL rows of the one table (tests/ops/table.ts): activation quantization and the block-scaled
+// GEMV/GEMM against engine/deepseek/fp8
 // (quantizeActivationsFp8 + fp8Gemm, which sum each 128-block in f32 and then scale, as the GPU does).
 import {
   E4M3_VALUES,
@@ -13,7 +14,7 @@ import { fp8Linear, fp8Quantize, uploadFp8Weights } from '../../../kernels-gpu/f
 import { storageBuffer } from '../../../kernels-gpu/kernel';
 import { readF32, upload } from '../gpu';
 import { nonZero, randomCodes, scales } from './inputs';
-import { shapeName, type GpuCase } from './types';
+import { opCase, type Case, type OpSpec } from '../../ops/case';
 
 const decode = (q: Uint8Array) => Float32Array.from(q, (c) => E4M3_VALUES[c]);
 
@@ -26,59 +27,67 @@ export function caseWeight(seed: number, n: number, k: number): Fp8Weight {
   };
 }
 
-function quantizeCase(rows: number, cols: number): GpuCase {
-  const blocks = Math.ceil(cols / 128);
-  return {
-    op: 'fp8-quantize',
-    name: shapeName('fp8-quantize', { rows, cols }),
-    // A rare tie or 1-ulp division difference moves one value by one code (2^-4 relative): ≤ 1e-5 overall.
-    nmse: 1e-5,
+const quantizeSpec: OpSpec<never, { rows: number; cols: number }, Float32Array> = {
+  setup: (s) => nonZero(11 + s.rows, s.rows * s.cols, 1e-3, 4),
+  checks(x, { rows, cols }) {
+    const a = quantizeActivationsFp8(x, rows, cols);
+    return [
+      { output: 'q', label: 'vs quantizeActivationsFp8 codes', want: decode(a.q) },
+      { output: 'scale', label: 'vs quantizeActivationsFp8 scales', want: a.scale },
+    ];
+  },
+  cost: ({ rows, cols }) => ({
     flops: 3 * rows * cols,
-    bytes: 8 * rows * cols + 4 * rows * blocks,
-    test: true,
-    bench: false,
-    async prepare(gpu) {
-      const x = nonZero(11 + rows, rows * cols, 1e-3, 4);
-      const xb = upload(gpu, x),
-        q = storageBuffer(gpu, 4 * rows * cols, 'q'),
-        s = storageBuffer(gpu, 4 * rows * blocks, 's');
-      const op = await fp8Quantize(gpu, { x: xb, q, scale: s }, { cols, maxRows: rows });
-      return {
-        encode: (pass) => op(pass, rows),
-        read: async () => ({
-          q: await readF32(gpu, q, rows * cols),
-          scale: await readF32(gpu, s, rows * blocks),
-        }),
-        reference() {
-          const a = quantizeActivationsFp8(x, rows, cols);
-          return { q: decode(a.q), scale: a.scale };
-        },
-      };
-    },
-  };
+    bytes: 8 * rows * cols + 4 * rows * Math.ceil(cols / 128),
+  }),
+  async gpu(gpu, x, { rows, cols }) {
+    const blocks = Math.ceil(cols / 128);
+    const xb = upload(gpu, x),
+      q = storageBuffer(gpu, 4 * rows * cols, 'q'),
+      s = storageBuffer(gpu, 4 * rows * blocks, 's');
+    const op = await fp8Quantize(gpu, { x: xb, q, scale: s }, { cols, maxRows: rows });
+    return {
+      encode: (pass) => op(pass, rows),
+      read: async () => ({
+        q: await readF32(gpu, q, rows * cols),
+        scale: await readF32(gpu, s, rows * blocks),
+      }),
+    };
+  },
+};
+
+interface LinearShape {
+  rows: number;
+  n: number;
+  k: number;
 }
 
-function linearCase(
-  rows: number,
-  n: number,
-  k: number,
-  opts: { test?: boolean; bench?: boolean; weightOnly?: boolean } = {},
-): GpuCase {
-  const kBlocks = Math.ceil(k / 128),
-    weightOnly = opts.weightOnly ?? false;
-  const op = (rows <= 8 ? 'fp8-gemv' : 'fp8-gemm') + (weightOnly ? '-w8a32' : '');
+/** FP8 weights × activations, quantized to FP8 per 128-block (`w8a32`: passed through as f32). */
+function linearSpec(
+  weightOnly: boolean,
+): OpSpec<never, LinearShape, { w: Fp8Weight; x: Float32Array }> {
   return {
-    op,
-    name: shapeName(op, { rows, n, k }),
-    // f32 block sums in another order: ~1e-13; a rare activation code one step off (see quantize): ≤ 1e-6.
-    nmse: weightOnly ? 1e-10 : 1e-6,
-    flops: 2 * rows * n * k,
-    bytes: n * k + (4 * n * kBlocks) / 128 + 4 * rows * (k + n),
-    test: opts.test ?? true,
-    bench: opts.bench ?? false,
-    async prepare(gpu) {
-      const w = caseWeight(21 + n, n, k);
-      const x = nonZero(22 + rows, rows * k, 1e-3, 2);
+    setup: ({ rows, n, k }) => ({
+      w: caseWeight(21 + n, n, k),
+      x: nonZero(22 + rows, rows * k, 1e-3, 2),
+    }),
+    checks({ w, x }, { rows, n, k }) {
+      if (!weightOnly) {
+        const want = fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k);
+        return [{ output: 'out', label: 'vs float64 fp8Gemm', want }];
+      }
+      const wf = dequantizeWeightFp8(w, n, k),
+        out = new Float64Array(rows * n); // the reference's 'dequantized' GEMM
+      for (let t = 0; t < rows; t++)
+        matvec(out.subarray(t * n, (t + 1) * n), wf, x.subarray(t * k, (t + 1) * k), n, k);
+      return [{ output: 'out', label: 'vs float64 dequantized W · x', want: out }];
+    },
+    cost: ({ rows, n, k }) => ({
+      flops: 2 * rows * n * k,
+      bytes: n * k + (4 * n * Math.ceil(k / 128)) / 128 + 4 * rows * (k + n),
+    }),
+    async gpu(gpu, { w, x }, { rows, n, k }) {
+      const kBlocks = Math.ceil(k / 128);
       const weight = uploadFp8Weights(gpu, [w], n, k, `w${n}x${k}`);
       const xb = upload(gpu, x),
         xq = storageBuffer(gpu, 4 * rows * k, 'xq'),
@@ -96,21 +105,40 @@ function linearCase(
           lin(pass, rows);
         },
         read: async () => ({ out: await readF32(gpu, out, rows * n) }),
-        reference() {
-          if (!weightOnly)
-            return { out: fp8Gemm(quantizeActivationsFp8(x, rows, k), w, rows, n, k) };
-          const wf = dequantizeWeightFp8(w, n, k),
-            out = new Float64Array(rows * n); // the reference's 'dequantized' GEMM
-          for (let t = 0; t < rows; t++)
-            matvec(out.subarray(t * n, (t + 1) * n), wf, x.subarray(t * k, (t + 1) * k), n, k);
-          return { out };
-        },
       };
     },
   };
 }
 
-export const fp8Cases: GpuCase[] = [
+const linearSpecs = { w8a8: linearSpec(false), w8a32: linearSpec(true) };
+
+// A rare tie or 1-ulp division difference moves one value by one code (2^-4 relative): ≤ 1e-5 overall.
+const quantizeCase = (rows: number, cols: number) =>
+  opCase('fp8-quantize', quantizeSpec, { rows, cols }, 1e-5);
+
+function linearCase(
+  rows: number,
+  n: number,
+  k: number,
+  opts: { test?: boolean; bench?: boolean; weightOnly?: boolean } = {},
+): Case {
+  const weightOnly = opts.weightOnly ?? false;
+  // fp8Linear picks its GEMV kernel up to 8 rows, its GEMM past that; one spec drives both.
+  const op = (rows <= 8 ? 'fp8-gemv' : 'fp8-gemm') + (weightOnly ? '-w8a32' : '');
+  // f32 block sums in another order: ~1e-13; a rare activation code one step off (see quantize): ≤ 1e-6.
+  return opCase(
+    op,
+    linearSpecs[weightOnly ? 'w8a32' : 'w8a8'],
+    { rows, n, k },
+    weightOnly ? 1e-10 : 1e-6,
+    {
+      test: opts.test,
+      bench: opts.bench,
+    },
+  );
+}
+
+export const fp8Cases: Case[] = [
   ...[
     [1, 16],
     [3, 200],

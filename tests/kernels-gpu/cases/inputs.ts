@@ -1,5 +1,6 @@
-// Seeded, never-zero inputs for the GPU conformance cases (the same PRNG as tests/ops).
-import { prng } from '../../ops/harness';
+// Seeded, never-zero inputs for the WGSL rows of the one table (the same PRNG as tests/ops). Each input has
+// its own fixed seed (the values the GPU rows always had), so these specs' `setup` ignores the case's rand.
+import { prng } from '../../ops/case';
 
 /** Uniform values in ±[lo, hi): never zero, random sign. */
 export function nonZero(seed: number, n: number, lo = 0.05, hi = 1): Float32Array {
