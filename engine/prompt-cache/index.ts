@@ -34,7 +34,7 @@ export {
   sameShape,
   sliceKvRows,
   writeKvRows,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
 } from './kv-rows';
 export { fromBase64, toBase64 } from './base64';

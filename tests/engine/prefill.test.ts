@@ -9,7 +9,7 @@ import {
   type LlamaModel,
 } from '../../engine/index';
 import { importLlama2c } from '../../engine/formats/import-llama2c';
-import { allocBatch, prefill, PREFILL_CHUNK } from '../../engine/prefill';
+import { allocBatch, prefill, PREFILL_CHUNK } from '../../engine/llama/prefill';
 import { createTsKernels } from '../../kernels-wasm/index';
 import { createNodeKernels } from '../../kernels-wasm/node';
 import type { KernelBackend } from '../../kernels-wasm/types';

@@ -9,7 +9,7 @@ import {
   syntheticLlama2cTokenizer,
   TokenizerError,
 } from '../../engine/index';
-import { mulberry32 } from '../../engine/synthetic';
+import { mulberry32 } from '../../engine/llama/synthetic';
 import { findStories260k, sharedModelsDir } from '../../tools/paths';
 import { loadStories } from './helpers';
 import { referenceEncode } from './reference-encode';

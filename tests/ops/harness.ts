@@ -3,8 +3,8 @@ import type { KernelBackend, KernelOps } from '../../kernels-wasm/types';
 import { specs, type OpName, type OpSpec } from './specs';
 import type { OpCase } from './cases';
 
-/** mulberry32 (engine/synthetic.ts): a tiny seeded PRNG, so every run and every backend sees the same inputs. */
-import { mulberry32 as prng } from '../../engine/synthetic';
+/** mulberry32 (engine/llama/synthetic.ts): a tiny seeded PRNG, so every run and every backend sees the same inputs. */
+import { mulberry32 as prng } from '../../engine/llama/synthetic';
 
 export { prng };
 

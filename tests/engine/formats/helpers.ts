@@ -6,7 +6,11 @@ import { planModelDir } from '../../../engine/formats/model-dir-writer';
 import type { ImportedModel } from '../../../engine/formats/imported-model';
 import type { QuantTarget } from '../../../engine/formats/hf-writer';
 import { oneChunk } from '../../../engine/formats/safetensors-stream';
-import { loadModelDir, type LoadedModel, type ModelDirOptions } from '../../../engine/model-dir';
+import {
+  loadModelDir,
+  type LoadedModel,
+  type ModelDirOptions,
+} from '../../../engine/llama/model-dir';
 import type { KernelBackend } from '../../../kernels-wasm/types';
 
 /** An imported model written as a directory (in memory) in `quant`, then loaded. */

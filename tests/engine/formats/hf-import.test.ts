@@ -2,11 +2,11 @@
 // scaling) against an independent float64 transformers-style forward; F32/F16/BF16 sources; then
 // through the HF importer into every quantized format.
 import { describe, expect, it } from 'vitest';
-import { llamaConfig } from '../../../engine/llama-config';
+import { llamaConfig } from '../../../engine/llama/config';
 import { importHfDir } from '../../../engine/formats/import-hf';
 import { planOutput, safetensorsBytes, type QuantTarget } from '../../../engine/formats/hf-writer';
 import { oneChunk } from '../../../engine/formats/safetensors-stream';
-import { loadModelDir } from '../../../engine/model-dir';
+import { loadModelDir } from '../../../engine/llama/model-dir';
 import { createNodeKernels } from '../../../kernels-wasm/node';
 import { byteLevelTokenizer } from '../tokenizers/fixtures';
 import { hfConfigOf, hfReferenceLogits, syntheticHfModel } from './hf-reference';

@@ -15,7 +15,7 @@ import {
   toF16,
   unpackPayload,
   type CodecName,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
 } from '../../../engine/index';
 import { SHAPE, hashOf, maxError, randomRows } from './helpers';
@@ -175,7 +175,7 @@ function checkKv4(
 }
 
 /** Keys of `rows` turned back by RoPE at their positions (as kv4 quantizes them). */
-function unturned(rows: KvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
+function unturned(rows: GqaKvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
   const out = keys.slice(),
     kvDim = rows.nKvHeads * rows.headDim;
   for (let i = 0; i < out.length; i += 2) {
@@ -221,7 +221,7 @@ describe('kv4', () => {
     });
     const [errKv4, errInt4] = [
       maxError(roped.keys, decoded.rows.keys).abs,
-      maxError(roped.keys, (int4 as { rows: KvRows }).rows.keys).abs,
+      maxError(roped.keys, (int4 as { rows: GqaKvRows }).rows.keys).abs,
     ];
     expect(errKv4 * 4, `kv4 ${errKv4}, int4 ${errInt4}`).toBeLessThan(errInt4);
     expect(await encodeEntry(decoded.rows, 'kv4', hash)).toEqual(entry);
@@ -323,7 +323,7 @@ describe.each(CODEC_NAMES)('%s codec', (codec) => {
 
 describe('a foreign entry is a miss', () => {
   const rows = randomRows(SHAPE, 64, 64);
-  const entryFor = async (hash: Uint8Array, r: KvRows = rows) => encodeEntry(r, 'int8', hash);
+  const entryFor = async (hash: Uint8Array, r: GqaKvRows = rows) => encodeEntry(r, 'int8', hash);
 
   it('another model, tenant or weights version (chain hash)', async () => {
     const entry = await entryFor(await hashOf('salt_a', 'model-a'));

@@ -4,15 +4,19 @@
 // Quantized tensors (q8/q4 group-32, FP8 128×128) stay quantized when the backend has the kernels,
 // else they are dequantized to f32 at load. q/k rows move from HF's rotate-half order to the
 // engine's interleaved RoPE order on the way.
-import { dequantizeWeightFp8 } from './deepseek/fp8';
+import { dequantizeWeightFp8 } from '../deepseek/fp8';
 import { f32Matrix, type DeviceMatrix, type DeviceWeights, type LayerWeights } from './forward';
-import { bufferSink, copySink, floatSink, type RowMap } from './formats/device-sinks';
-import { interleavedRow, llamaTensorSpecs, type TensorSpec } from './formats/hf-tensors';
-import { GROUP, dequantizeQ4, dequantizeQ8 } from './formats/quant';
-import type { SafetensorsEntry } from './formats/safetensors';
-import { streamSafetensors, type ChunkSource, type TensorSink } from './formats/safetensors-stream';
-import type { KernelBackend } from '../kernels-wasm/types';
-import type { LlamaConfig } from './llama-config';
+import { bufferSink, copySink, floatSink, type RowMap } from '../formats/device-sinks';
+import { interleavedRow, llamaTensorSpecs, type TensorSpec } from '../formats/hf-tensors';
+import { GROUP, dequantizeQ4, dequantizeQ8 } from '../formats/quant';
+import type { SafetensorsEntry } from '../formats/safetensors';
+import {
+  streamSafetensors,
+  type ChunkSource,
+  type TensorSink,
+} from '../formats/safetensors-stream';
+import type { KernelBackend } from '../../kernels-wasm/types';
+import type { LlamaConfig } from './config';
 import { ropeInverseFrequencies } from './rope';
 
 export class ModelLoadError extends Error {

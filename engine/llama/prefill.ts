@@ -2,11 +2,11 @@
 // read once per chunk of tokens (matmul) instead of once per token (matvec): prompt processing
 // becomes compute-bound. Attention stays per token (causal: token t sees positions ≤ pos0 + t).
 // K and V rows of consecutive positions are contiguous in the cache, so projections write there directly.
-import { quantScratchBytes } from '../kernels-wasm/quant';
-import type { KernelBackend } from '../kernels-wasm/types';
+import { quantScratchBytes } from '../../kernels-wasm/quant';
+import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeviceMatrix, DeviceWeights, SessionBuffers } from './forward';
 import { embed } from './forward';
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 import { ropeWithFrequencies } from './rope';
 
 /** Tokens per prefill chunk: big enough for the matmul tiles to reuse each weight row, small enough for L2. */
