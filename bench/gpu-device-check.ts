@@ -6,7 +6,7 @@
 // every module's `import.meta.url` is the bundle's, so the standalone guards must not fire there.
 import { pathToFileURL } from 'node:url';
 import { argmax } from '../engine/deepseek/ops';
-import { nmse } from '../tests/ops/harness';
+import { nmse } from '../tests/ops/nmse';
 import { DeepSeekReferenceModel } from '../engine/deepseek/reference';
 import { generateSyntheticDeepSeek } from '../engine/deepseek/synthetic';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';

@@ -4,7 +4,7 @@
 // Each tensor's values depend only on (seed, tensor name), so a shape change elsewhere leaves them be.
 import { bf16Bytes, writeSafetensors, type TensorInput } from '../formats/safetensors';
 import { deepSeekConfigToJson, parseDeepSeekConfig, type DeepSeekConfig } from './config';
-import { quantizeWeightFp8 } from './fp8';
+import { quantizeWeightFp8 } from '../formats/fp8';
 import { deepSeekTensorSpecs, type TensorSpec } from './hf-names';
 
 /** The example shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups (keep 2), 1 shared, 1 MTP. */

@@ -3,7 +3,7 @@
 // are dequantized to f32 at load, or kept in FP8 for the fp8Gemm path (LoadOptions.gemm).
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
 import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
-import { dequantizeWeightFp8 } from './fp8';
+import { dequantizeWeightFp8 } from '../formats/fp8';
 import { layerPrefix } from './hf-names';
 import type { Linear } from './linear';
 import type { MlaWeights } from './mla';

@@ -1,8 +1,9 @@
 // The Llama forward pass for one token, read top to bottom like llama2.c's forward().
 // Weights live in backend memory (copied once per model); a session owns the KV cache and the
 // activations (allocated once per session). Every value below is a byte pointer into that memory.
-import { QK, f16ToF32, quantScratchBytes } from '../../kernels-wasm/quant';
-import { E4M3_VALUES } from '../deepseek/fp8';
+import { QK, quantScratchBytes } from '../../kernels-wasm/quant';
+import { f16ToF32 } from '../formats/f16';
+import { E4M3_VALUES, FP8_BLOCK } from '../formats/fp8';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { LlamaConfig } from './config';
 import type { LlamaWeights } from './llama2c-checkpoint';
@@ -134,8 +135,6 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
     ),
   };
 }
-
-const FP8_BLOCK = 128;
 
 /** out[rows] = W · x[cols], whatever W's storage format; xq is the session's int8 scratch. */
 export function linear(

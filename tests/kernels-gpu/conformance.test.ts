@@ -3,7 +3,7 @@
 // on a developer's machine; under CI a missing adapter fails (see gpu.ts).
 import { afterAll, describe, expect, it } from 'vitest';
 import { submit } from '../../kernels-gpu/kernel';
-import { nmse } from '../ops/harness';
+import { nmse } from '../ops/nmse';
 import { gpuCases } from './cases';
 import { describeGpu, probeGpu } from './gpu';
 

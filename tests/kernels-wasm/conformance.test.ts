@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { backends, probe } from '../ops/backends';
 import { cases } from '../ops/cases';
-import { caseInputs, caseReference, nmse, prepareCase } from '../ops/harness';
+import { caseInputs, caseReference, prepareCase } from '../ops/harness';
+import { nmse } from '../ops/nmse';
 
 for (const entry of backends) {
   const reason = await probe(entry);

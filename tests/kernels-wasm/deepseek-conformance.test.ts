@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { backends, probe } from '../ops/backends';
 import { deepSeekCases, deepSeekFamily } from '../ops/deepseek-cases';
-import { nmse } from '../ops/harness';
+import { nmse } from '../ops/nmse';
 import { checkCase, familyOps } from '../ops/quant-table';
 
 for (const entry of backends) {

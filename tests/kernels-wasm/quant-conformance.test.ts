@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { backends, probe } from '../ops/backends';
 import { quantCases, quantFamily } from '../ops/quant-cases';
 import { checkCase, familyOps } from '../ops/quant-table';
-import { nmse } from '../ops/harness';
+import { nmse } from '../ops/nmse';
 
 for (const entry of backends) {
   let reason = await probe(entry);

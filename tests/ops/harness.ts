@@ -8,20 +8,6 @@ import { mulberry32 as prng } from '../../engine/llama/synthetic';
 
 export { prng };
 
-/** Normalized mean squared error, Σ(a-b)² / Σb² (ggml test-backend-ops). */
-export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length)
-    throw new Error(`length ${actual.length} != ${expected.length}`);
-  let err = 0,
-    norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = actual[i] - expected[i];
-    err += d * d;
-    norm += expected[i] * expected[i];
-  }
-  return norm === 0 ? err : err / norm;
-}
-
 function specOf(c: OpCase): OpSpec<unknown> {
   return specs[c.op as OpName] as OpSpec<unknown>;
 }

@@ -4,7 +4,8 @@
 // several references (e.g. the dequantized math, and the kernel's own integer math).
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { BackendEntry } from './backends';
-import { nmse, prng } from './harness';
+import { prng } from './harness';
+import { nmse } from './nmse';
 
 export interface ExtCheck {
   output: string;

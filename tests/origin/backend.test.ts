@@ -3,7 +3,8 @@
 // alone; saved KV rows restored into another slot continue identically; the wasm kernels equal the
 // reference functions they replace, on ragged shapes and odd token counts.
 import { describe, expect, it } from 'vitest';
-import { E4M3_VALUES, quantizeActivationsFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
+import { E4M3_VALUES, quantizeWeightFp8 } from '../../engine/formats/fp8';
+import { quantizeActivationsFp8 } from '../../engine/deepseek/fp8';
 import { linear, createLinearScratch, type Linear } from '../../engine/deepseek/linear';
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
 import { BatchedLinear, uploadLinear } from '../../origin/backend/batched-linear';

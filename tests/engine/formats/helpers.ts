@@ -51,18 +51,3 @@ export function logitsOf(model: LlamaModel, tokens: number[]): Float32Array[] {
       .slice(),
   );
 }
-
-/** Largest normalized MSE over positions: Σ(a-b)² / Σb². */
-export function nmse(a: Float32Array[], b: Float32Array[]): number {
-  let worst = 0;
-  for (let p = 0; p < b.length; p++) {
-    let err = 0,
-      norm = 0;
-    for (let i = 0; i < b[p].length; i++) {
-      err += (a[p][i] - b[p][i]) ** 2;
-      norm += b[p][i] ** 2;
-    }
-    worst = Math.max(worst, err / norm);
-  }
-  return worst;
-}

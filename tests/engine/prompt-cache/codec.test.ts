@@ -8,11 +8,11 @@ import {
   decodeEntry,
   encodeEntry,
   fromBase64,
-  fromF16,
+  f16ToF32,
   packPayload,
   payloadBytes,
   toBase64,
-  toF16,
+  f32ToF16,
   unpackPayload,
   type CodecName,
   type GqaKvRows,
@@ -23,21 +23,21 @@ import { SHAPE, hashOf, maxError, randomRows } from './helpers';
 describe('f16', () => {
   it('round-trips every finite f16 exactly and keeps NaN', () => {
     for (let h = 0; h < 65536; h++) {
-      const v = fromF16(h);
-      if (Number.isNaN(v)) expect(Number.isNaN(fromF16(toF16(v)))).toBe(true);
-      else expect(toF16(v)).toBe(h);
+      const v = f16ToF32(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(f16ToF32(f32ToF16(v)))).toBe(true);
+      else expect(f32ToF16(v)).toBe(h);
     }
   });
 
   it('rounds to nearest even, overflows to Infinity, underflows through subnormals', () => {
-    expect(toF16(1 + 2 ** -11)).toBe(0x3c00); // tie → even (1.0)
-    expect(toF16(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (1 + 2^-9)
-    expect(toF16(65504)).toBe(0x7bff);
-    expect(toF16(65520)).toBe(0x7c00); // halfway to the next binade rounds up to Infinity
-    expect(toF16(2 ** -24)).toBe(0x0001);
-    expect(toF16(2 ** -25)).toBe(0x0000); // tie → even (0)
-    expect(toF16(1.5 * 2 ** -25)).toBe(0x0001);
-    expect(toF16(-0)).toBe(0x8000);
+    expect(f32ToF16(1 + 2 ** -11)).toBe(0x3c00); // tie → even (1.0)
+    expect(f32ToF16(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (1 + 2^-9)
+    expect(f32ToF16(65504)).toBe(0x7bff);
+    expect(f32ToF16(65520)).toBe(0x7c00); // halfway to the next binade rounds up to Infinity
+    expect(f32ToF16(2 ** -24)).toBe(0x0001);
+    expect(f32ToF16(2 ** -25)).toBe(0x0000); // tie → even (0)
+    expect(f32ToF16(1.5 * 2 ** -25)).toBe(0x0001);
+    expect(f32ToF16(-0)).toBe(0x8000);
   });
 });
 
