@@ -13,7 +13,12 @@ import {
 
 // The codec and weight format moved to engine/formats/fp8.ts; re-exported for importers on other
 // branches (engine/deepseek/wasm-*.ts, origin/backend/*) until they import it from there.
-export { E4M3_VALUES, dequantizeWeightFp8, quantizeWeightFp8, type Fp8Weight } from '../formats/fp8';
+export {
+  E4M3_VALUES,
+  dequantizeWeightFp8,
+  quantizeWeightFp8,
+  type Fp8Weight,
+} from '../formats/fp8';
 
 type Vec = Float32Array | Float64Array;
 
