@@ -35,3 +35,6 @@ export interface UsageQuery {
   /** Last day included, `YYYY-MM-DD` (UTC). */
   end_date?: string;
 }
+
+/** Amounts of a usage row, in nano-units of the report's currency. */
+export type UsageCost = UsageTotals['cost'];
