@@ -256,7 +256,7 @@ export function bf16Bytes(values: ArrayLike<number>): Uint8Array {
 
 /**
  * Widens a float or integer tensor to Float32Array (a zero-copy view for aligned F32). F8_E4M3 is
- * refused: its values mean nothing without their block scales (see engine/deepseek/fp8.ts).
+ * refused: its values mean nothing without their block scales (see engine/formats/fp8.ts).
  */
 /**
  * A fresh, exactly-sized copy. Not `bytes.slice()`: on a Node Buffer, slice() is a view into a shared

@@ -8,11 +8,11 @@ import {
   STORIES15M_SHAPE,
   syntheticLlama2cCheckpoint,
   uploadWeights,
-} from '../../engine/index';
-import { createTsKernels } from '../../kernels-wasm/index';
-import { createNodeKernels } from '../../kernels-wasm/node';
-import type { KernelBackend } from '../../kernels-wasm/types';
-import { nmse } from '../ops/nmse';
+} from '../../../engine/index';
+import { createTsKernels } from '../../../kernels-wasm/index';
+import { createNodeKernels } from '../../../kernels-wasm/node';
+import type { KernelBackend } from '../../../kernels-wasm/types';
+import { nmse } from '../../ops/nmse';
 
 async function logitsPerPosition(backend: KernelBackend, tokens: number[]) {
   const { config, weights } = parseLlama2cCheckpoint(

@@ -7,14 +7,14 @@ import {
   syntheticLlama2cCheckpoint,
   syntheticLlama2cTokenizer,
   type LlamaModel,
-} from '../../engine/index';
-import { importLlama2c } from '../../engine/formats/import-llama2c';
-import { allocBatch, prefill, PREFILL_CHUNK } from '../../engine/llama/prefill';
-import { createTsKernels } from '../../kernels-wasm/index';
-import { createNodeKernels } from '../../kernels-wasm/node';
-import type { KernelBackend } from '../../kernels-wasm/types';
-import { throughModelDir } from './formats/helpers';
-import { nmse } from '../ops/nmse';
+} from '../../../engine/index';
+import { importLlama2c } from '../../../engine/formats/import-llama2c';
+import { allocBatch, prefill, PREFILL_CHUNK } from '../../../engine/llama/prefill';
+import { createTsKernels } from '../../../kernels-wasm/index';
+import { createNodeKernels } from '../../../kernels-wasm/node';
+import type { KernelBackend } from '../../../kernels-wasm/types';
+import { throughModelDir } from '../formats/helpers';
+import { nmse } from '../../ops/nmse';
 
 const SHAPE = {
   dim: 96,
