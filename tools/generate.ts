@@ -14,7 +14,7 @@ import { BOS_ID, LlamaModel, runcPrintable } from '../engine/index';
 import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
 import type { ImportedModel } from '../engine/formats/imported-model';
 import { planModelDir } from '../engine/formats/model-dir-writer';
-import { loadModelDir } from '../engine/model-dir';
+import { loadModelDir } from '../engine/llama/model-dir';
 import type { ChatTemplate } from '../engine/tokenizers/chat-template';
 import { createTsKernels } from '../kernels-wasm/index';
 import { createNodeKernels } from '../kernels-wasm/node';

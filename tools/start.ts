@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
+import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';

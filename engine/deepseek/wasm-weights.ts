@@ -5,7 +5,7 @@
 // module's tensors are left in the file.
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
 import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
-import { dequantizeWeightFp8 } from './fp8';
+import { dequantizeWeightFp8 } from '../formats/fp8';
 import { deepSeekTensorSpecs, layerPrefix, type TensorSpec } from './hf-names';
 import { DeepSeekLoadError } from './weights';
 import { placeBytes, placeF32, type WasmLinear } from './wasm-linear';

@@ -2,8 +2,8 @@
 // tokenizer.bin (same greedy score merges as llama.cpp's SPM tokenizer; '▁' stored as ' '); "gpt2"
 // (byte-level BPE: tokens + merges) becomes a tokenizer.json whose pre-tokenizer regex is the one
 // `tokenizer.ggml.pre` names.
-import { encodeLlama2cTokenizer } from '../synthetic';
-import { Llama2cTokenizer } from '../llama2c-tokenizer';
+import { encodeLlama2cTokenizer } from '../llama/synthetic';
+import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
 import type { GgufValue } from './gguf-writer';
 import { jsonBytes } from './imported-model';
 

@@ -1,8 +1,8 @@
 // Picks each next token under the full set of API controls: logit_bias and presence/frequency
 // penalties on the logits, then temperature, top_k, min_p and top_p, drawn with run.c's xorshift
-// generator. With none of the extras on it is run.c's sampler itself (engine/sampler.ts), so the
+// generator. With none of the extras on it is run.c's sampler itself (engine/sampling/sampler.ts), so the
 // llama2.c goldens stay exact. Buffers are allocated once per generation, none per token.
-import { Sampler, XorShiftRng, argmax, softmaxF32 } from '../sampler';
+import { Sampler, XorShiftRng, argmax, softmaxF32 } from './sampler';
 import { logprobsOf } from './logprobs';
 import { hasExtras, type SampledLogprobs, type SamplingOptions } from './options';
 

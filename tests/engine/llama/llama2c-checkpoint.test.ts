@@ -6,8 +6,8 @@ import {
   parseLlama2cCheckpoint,
   syntheticLlama2cCheckpoint,
   type SyntheticShape,
-} from '../../engine/index';
-import { loadStories } from './helpers';
+} from '../../../engine/index';
+import { loadStories } from '../helpers';
 
 const stories = loadStories();
 const tiny: SyntheticShape = {

@@ -1,6 +1,6 @@
 // The run.c sampler: xorshift64* stream, argmax ties, top-p, determinism.
 import { describe, expect, it } from 'vitest';
-import { argmax, Sampler, XorShiftRng } from '../../engine/index';
+import { argmax, Sampler, XorShiftRng } from '../../../engine/index';
 
 describe('sampler', () => {
   it("reproduces run.c's random_u32 / random_f32 stream", () => {

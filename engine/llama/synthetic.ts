@@ -1,6 +1,6 @@
 // Deterministic synthetic llama2.c files: random-weight checkpoints of any shape and a tokenizer.bin
 // of any vocab size. For benchmarks (speed does not depend on weight values) and the demo model.
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 import { llama2cFloatCount } from './llama2c-checkpoint';
 
 export type SyntheticShape = Pick<

@@ -1,7 +1,7 @@
 // stories260K goldens from llama2.c run.c: exact token ids and stdout text, on every backend.
 import { describe, expect, it } from 'vitest';
-import { BOS_ID, LlamaModel, runcPrintable } from '../../engine/index';
-import { backends, loadStories, type GoldenCase } from './helpers';
+import { BOS_ID, LlamaModel, runcPrintable } from '../../../engine/index';
+import { backends, loadStories, type GoldenCase } from '../helpers';
 
 const stories = loadStories();
 

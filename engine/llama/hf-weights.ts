@@ -4,22 +4,31 @@
 // Quantized tensors (q8/q4 group-32, FP8 128×128) stay quantized when the backend has the kernels,
 // else they are dequantized to f32 at load. q/k rows move from HF's rotate-half order to the
 // engine's interleaved RoPE order on the way.
-import { dequantizeWeightFp8 } from './deepseek/fp8';
+import {
+  FP8_BLOCK,
+  FP8_WEIGHT_BLOCK,
+  dequantizeWeightFp8,
+  fp8ScaleName,
+  fp8ScaleShape,
+} from '../formats/fp8';
 import { f32Matrix, type DeviceMatrix, type DeviceWeights, type LayerWeights } from './forward';
-import { bufferSink, copySink, floatSink, type RowMap } from './formats/device-sinks';
-import { interleavedRow, llamaTensorSpecs, type TensorSpec } from './formats/hf-tensors';
-import { GROUP, dequantizeQ4, dequantizeQ8 } from './formats/quant';
-import type { SafetensorsEntry } from './formats/safetensors';
-import { streamSafetensors, type ChunkSource, type TensorSink } from './formats/safetensors-stream';
-import type { KernelBackend } from '../kernels-wasm/types';
-import type { LlamaConfig } from './llama-config';
+import { bufferSink, copySink, floatSink, type RowMap } from '../formats/device-sinks';
+import { interleavedRow, llamaTensorSpecs, type TensorSpec } from '../formats/hf-tensors';
+import { GROUP, dequantizeQ4, dequantizeQ8 } from '../formats/quant';
+import type { SafetensorsEntry } from '../formats/safetensors';
+import {
+  streamSafetensors,
+  type ChunkSource,
+  type TensorSink,
+} from '../formats/safetensors-stream';
+import type { KernelBackend } from '../../kernels-wasm/types';
+import type { LlamaConfig } from './config';
 import { ropeInverseFrequencies } from './rope';
 
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
 }
 
-const FP8_BLOCK = 128;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 const sameShape = (a: number[], b: number[]) =>
   a.length === b.length && a.every((v, i) => v === b[i]);
@@ -69,7 +78,7 @@ function planFile(
     const format =
       e.dtype === 'I8' ? 'q8' : e.dtype === 'U8' ? 'q4' : e.dtype === 'F8_E4M3' ? 'fp8' : null;
     const companion =
-      format === 'fp8' ? `${e.name}_scale_inv` : e.name.replace(/\.weight$/, '.scales');
+      format === 'fp8' ? fp8ScaleName(e.name) : e.name.replace(/\.weight$/, '.scales');
     const scales = byName.get(companion);
     if (!format || spec.shape.length !== 2 || !scales) {
       throw new ModelLoadError(
@@ -77,10 +86,7 @@ function planFile(
       );
     }
     const codeShape = format === 'q4' ? [rows, cols / 2] : spec.shape;
-    const scaleShape =
-      format === 'fp8'
-        ? [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)]
-        : [rows, cols / GROUP];
+    const scaleShape = format === 'fp8' ? fp8ScaleShape(rows, cols) : [rows, cols / GROUP];
     const scaleDtype = format === 'fp8' ? 'F32' : 'F16';
     if (
       !sameShape(e.shape, codeShape) ||
@@ -147,7 +153,7 @@ function dequantize(
       { q: codes, scaleInv: new Float32Array(scaleBytes.buffer) },
       rows,
       cols,
-      [FP8_BLOCK, FP8_BLOCK],
+      FP8_WEIGHT_BLOCK,
     );
   const scales = new Uint16Array(scaleBytes.buffer);
   return format === 'q8' ? dequantizeQ8({ q: codes, scales }) : dequantizeQ4({ q: codes, scales });

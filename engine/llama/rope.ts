@@ -1,7 +1,7 @@
 // RoPE with scaled frequencies (HF `rope_scaling`: Llama 3's and linear), for models whose
 // frequencies are not the plain theta^(-2i/headDim) the `rope` kernel computes. Same interleaved
 // pair layout as the kernel: HF (rotate-half) q/k rows are permuted to it at load (formats/rope-layout.ts).
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 
 /** Inverse frequency of each pair i < headDim/2, as HF's rope init computes it (float64, then f32). */
 export function ropeInverseFrequencies(

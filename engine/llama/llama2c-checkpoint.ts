@@ -1,6 +1,6 @@
 // llama2.c legacy (version 0) checkpoint: a 7 × int32 header, then f32 weights in run.c's order.
 // Parsing returns views into the given bytes (copied only when they are not 4-byte aligned).
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 
 export interface LlamaWeights {
   tokenEmbedding: Float32Array; // [vocabSize, dim]

@@ -1,15 +1,15 @@
 // A model directory (DESIGN.md "Model files") → a LlamaModel: config.json, the tokenizer
 // (tokenizer.json + tokenizer_config.json, or llama2.c's tokenizer.bin), the chat template, and the
 // safetensors weights streamed into backend memory. The same code serves R2 (the Worker) and disk (Node).
-import type { KernelBackend } from '../kernels-wasm/types';
-import { parseHfConfig, type HfModelConfig } from './formats/hf-config';
-import type { ChunkSource } from './formats/safetensors-stream';
-import { loadHfWeights } from './hf-model';
-import { LlamaModel, type LlamaModelOptions } from './llama-model';
-import { Llama2cTokenizer } from './llama2c-tokenizer';
-import { ChatTemplate, chatTemplateSource } from './tokenizers/chat-template';
-import { HfTokenizer } from './tokenizers/hf-tokenizer';
-import type { TextTokenizer } from './tokenizers/types';
+import type { KernelBackend } from '../../kernels-wasm/types';
+import { parseHfConfig, type HfModelConfig } from '../formats/hf-config';
+import type { ChunkSource } from '../formats/safetensors-stream';
+import { loadHfWeights } from './hf-weights';
+import { LlamaModel, type LlamaModelOptions } from './model';
+import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
+import { ChatTemplate, chatTemplateSource } from '../tokenizers/chat-template';
+import { HfTokenizer } from '../tokenizers/hf-tokenizer';
+import type { TextTokenizer } from '../tokenizers/types';
 
 export interface ModelDirFiles {
   /** config.json, parsed. */

@@ -8,11 +8,11 @@ import {
   runcPrintable,
   syntheticLlama2cTokenizer,
   TokenizerError,
-} from '../../engine/index';
-import { mulberry32 } from '../../engine/synthetic';
-import { findStories260k, sharedModelsDir } from '../../tools/paths';
-import { loadStories } from './helpers';
-import { referenceEncode } from './reference-encode';
+} from '../../../engine/index';
+import { mulberry32 } from '../../../engine/llama/synthetic';
+import { findStories260k, sharedModelsDir } from '../../../tools/paths';
+import { loadStories } from '../helpers';
+import { referenceEncode } from '../reference-encode';
 
 const stories = loadStories();
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

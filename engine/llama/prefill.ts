@@ -2,11 +2,12 @@
 // read once per chunk of tokens (matmul) instead of once per token (matvec): prompt processing
 // becomes compute-bound. Attention stays per token (causal: token t sees positions ≤ pos0 + t).
 // K and V rows of consecutive positions are contiguous in the cache, so projections write there directly.
-import { quantScratchBytes } from '../kernels-wasm/quant';
-import type { KernelBackend } from '../kernels-wasm/types';
+import { quantScratchBytes } from '../../kernels-wasm/quant';
+import { FP8_BLOCK } from '../formats/fp8';
+import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeviceMatrix, DeviceWeights, SessionBuffers } from './forward';
 import { embed } from './forward';
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 import { ropeWithFrequencies } from './rope';
 
 /** Tokens per prefill chunk: big enough for the matmul tiles to reuse each weight row, small enough for L2. */
@@ -24,7 +25,6 @@ export interface BatchBuffers {
 }
 
 const F32 = 4;
-const FP8_BLOCK = 128;
 
 export function allocBatch(k: KernelBackend, c: LlamaConfig, n = PREFILL_CHUNK): BatchBuffers {
   const qDim = c.nHeads * c.headDim;

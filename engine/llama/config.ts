@@ -20,7 +20,7 @@ export interface LlamaConfig {
   ropeScaling?: RopeScaling | null;
 }
 
-/** HF `rope_scaling`, the kinds the engine computes (the frequencies are a table, see engine/rope.ts). */
+/** HF `rope_scaling`, the kinds the engine computes (the frequencies are a table, see engine/llama/rope.ts). */
 export type RopeScaling =
   | { type: 'linear'; factor: number }
   | {

@@ -7,13 +7,14 @@ import {
   syntheticLlama2cCheckpoint,
   syntheticLlama2cTokenizer,
   type LlamaModel,
-} from '../../engine/index';
-import { importLlama2c } from '../../engine/formats/import-llama2c';
-import { allocBatch, prefill, PREFILL_CHUNK } from '../../engine/prefill';
-import { createTsKernels } from '../../kernels-wasm/index';
-import { createNodeKernels } from '../../kernels-wasm/node';
-import type { KernelBackend } from '../../kernels-wasm/types';
-import { nmse, throughModelDir } from './formats/helpers';
+} from '../../../engine/index';
+import { importLlama2c } from '../../../engine/formats/import-llama2c';
+import { allocBatch, prefill, PREFILL_CHUNK } from '../../../engine/llama/prefill';
+import { createTsKernels } from '../../../kernels-wasm/index';
+import { createNodeKernels } from '../../../kernels-wasm/node';
+import type { KernelBackend } from '../../../kernels-wasm/types';
+import { throughModelDir } from '../formats/helpers';
+import { nmse } from '../../ops/nmse';
 
 const SHAPE = {
   dim: 96,
@@ -67,8 +68,8 @@ describe('batched prefill', () => {
       const { model } = await throughModelDir(await backend(), imported(), quant);
       const a = run(model, true);
       const b = run(model, false);
-      expect(nmse([a.logits], [b.logits])).toBeLessThanOrEqual(tolerance);
-      expect(nmse([a.keys], [b.keys])).toBeLessThanOrEqual(tolerance);
+      expect(nmse(a.logits, b.logits)).toBeLessThanOrEqual(tolerance);
+      expect(nmse(a.keys, b.keys)).toBeLessThanOrEqual(tolerance);
     });
   }
 

@@ -7,9 +7,9 @@ import {
   syntheticLlama2cTokenizer,
   type GenerateOptions,
   type SyntheticShape,
-} from '../../engine/index';
-import { createNodeKernels } from '../../kernels-wasm/node';
-import { collect, scriptedModel, scriptedPieces } from './helpers';
+} from '../../../engine/index';
+import { createNodeKernels } from '../../../kernels-wasm/node';
+import { collect, scriptedModel, scriptedPieces } from '../helpers';
 
 const greedy = (over: Partial<GenerateOptions> = {}): GenerateOptions => ({
   maxTokens: 50,

@@ -10,7 +10,7 @@ export class TokenizerError extends Error {
 }
 
 import { PairHeap, type MergeCandidate } from './pair-heap';
-import type { EncodeOptions, TextTokenizer } from './tokenizers/types';
+import type { EncodeOptions, TextTokenizer } from './types';
 
 export type { EncodeOptions };
 

@@ -1,6 +1,6 @@
 // A loaded Llama model: weights in backend memory, a tokenizer, a pool of sessions, and
 // generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
-import type { KernelBackend } from '../kernels-wasm/types';
+import type { KernelBackend } from '../../kernels-wasm/types';
 import {
   allocSession,
   forward,
@@ -9,15 +9,21 @@ import {
   type SessionBuffers,
 } from './forward';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
-import type { LlamaConfig } from './llama-config';
+import type { LlamaConfig } from './config';
 import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
-import { kvShapeOf, readKvRows, sameShape, writeKvRows, type KvRows } from './prompt-cache/kv-rows';
-import { Llama2cTokenizer } from './llama2c-tokenizer';
-import type { TextTokenizer } from './tokenizers/types';
-import { TokenSampler } from './sampling/token-sampler';
-import type { SampledLogprobs, SamplingOptions } from './sampling/options';
-import { SessionPool } from './session-pool';
-import { TextStream } from './text-stream';
+import {
+  kvShapeOf,
+  readKvRows,
+  sameShape,
+  writeKvRows,
+  type GqaKvRows,
+} from '../prompt-cache/kv-rows';
+import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
+import type { TextTokenizer } from '../tokenizers/types';
+import { TokenSampler } from '../sampling/token-sampler';
+import type { SampledLogprobs, SamplingOptions } from '../sampling/options';
+import { SessionPool } from '../session-pool';
+import { TextStream } from '../text-stream';
 
 /** Sampling: temperature, top_p, seed, top_k, min_p, penalties, logit_bias, logprobs (engine/sampling/options.ts). */
 export interface GenerateOptions extends SamplingOptions {
@@ -33,7 +39,7 @@ export interface GenerateOptions extends SamplingOptions {
    * length. They are written into the session's cache and prefill starts at position k, or at the
    * last prompt token when all were restored (its logits are needed).
    */
-  restore?: KvRows[];
+  restore?: GqaKvRows[];
   /** Prompt-cache capture: gets the prompt's KV rows [from, to) once, when prefill completed. */
   capture?: KvCapture;
 }
@@ -51,7 +57,7 @@ export interface KvCapture {
    * Called before the session goes back to the pool; must be quick (copy, not encode) and not throw.
    * `tokens` are the ids of positions 0 .. rows.start + rows.count - 1 (prompt, then completion).
    */
-  rows(rows: KvRows, tokens: readonly number[]): void;
+  rows(rows: GqaKvRows, tokens: readonly number[]): void;
 }
 
 export interface GeneratedToken {
@@ -117,7 +123,7 @@ export class LlamaModel {
     );
   }
 
-  /** A model whose weights are already in backend memory (engine/hf-model.ts streams a model directory there). */
+  /** A model whose weights are already in backend memory (engine/llama/hf-weights.ts streams a model directory there). */
   static fromWeights(
     backend: KernelBackend,
     config: LlamaConfig,
@@ -177,7 +183,7 @@ export class LlamaModel {
       const text = new TextStream(opts.stop);
       const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
 
-      // prefill in chunks of tokens (engine/prefill.ts), then the last prompt token alone for its logits
+      // prefill in chunks of tokens (engine/llama/prefill.ts), then the last prompt token alone for its logits
       const last = promptIds.length - 1;
       for (let pos = prefillFrom; pos < last;) {
         if (opts.signal?.aborted) return end('abort');

@@ -1,10 +1,11 @@
 // The Llama forward pass for one token, read top to bottom like llama2.c's forward().
 // Weights live in backend memory (copied once per model); a session owns the KV cache and the
 // activations (allocated once per session). Every value below is a byte pointer into that memory.
-import { QK, f16ToF32, quantScratchBytes } from '../kernels-wasm/quant';
-import { E4M3_VALUES } from './deepseek/fp8';
-import type { KernelBackend } from '../kernels-wasm/types';
-import type { LlamaConfig } from './llama-config';
+import { QK, quantScratchBytes } from '../../kernels-wasm/quant';
+import { f16ToF32 } from '../formats/f16';
+import { E4M3_VALUES, FP8_BLOCK } from '../formats/fp8';
+import type { KernelBackend } from '../../kernels-wasm/types';
+import type { LlamaConfig } from './config';
 import type { LlamaWeights } from './llama2c-checkpoint';
 import type { BatchBuffers } from './prefill';
 import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
@@ -57,7 +58,7 @@ export interface SessionBuffers {
   keyCache: number; // [nLayers, seqLen, nKvHeads*headDim]
   valueCache: number; // [nLayers, seqLen, nKvHeads*headDim]
   xq: number; // int8 activations + scales for the q8/q4 kernels, quantScratchBytes(max cols)
-  /** Batched-prefill buffers (engine/prefill.ts), allocated on the session's first multi-token prompt. */
+  /** Batched-prefill buffers (engine/llama/prefill.ts), allocated on the session's first multi-token prompt. */
   batch?: BatchBuffers;
 }
 
@@ -134,8 +135,6 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
     ),
   };
 }
-
-const FP8_BLOCK = 128;
 
 /** out[rows] = W · x[cols], whatever W's storage format; xq is the session's int8 scratch. */
 export function linear(
