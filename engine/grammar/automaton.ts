@@ -1,0 +1,138 @@
+// Grammar room: the byte-level pushdown automaton, determinized lazily. A configuration is an NFA
+// node plus a call stack; stacks are interned in a persistent tree (XGrammar's persistent stack),
+// so a configuration is one integer. A DFA state is the set of configurations that can read a
+// byte (after epsilon moves, calls and returns), interned; its byte transitions are computed on
+// first use and kept (Outlines' FSM index, built lazily because a recursive grammar's states are
+// not enumerable). Calls deeper than `maxDepth` are dropped, which bounds recursion.
+import type { Nfa } from './nfa';
+
+export const DEAD = -1;
+const UNKNOWN = -2;
+const EMPTY_STACK = -1;
+
+export class Automaton {
+  readonly start: number;
+  private readonly stackRet: number[] = [];
+  private readonly stackParent: number[] = [];
+  private readonly stackDepth: number[] = [];
+  private readonly stackIds = new Map<number, number>();
+  private readonly cfgNode: number[] = [];
+  private readonly cfgStack: number[] = [];
+  private readonly cfgIds = new Map<number, number>();
+  /** Per state: the configurations that read a byte, sorted. */
+  private readonly kernels: Int32Array[] = [];
+  private readonly accepting: boolean[] = [];
+  private readonly stateIds = new Map<string, number>();
+  private trans = new Int32Array(256 * 64).fill(UNKNOWN);
+
+  constructor(
+    private readonly nfa: Nfa,
+    private readonly maxDepth: number,
+  ) {
+    this.start = this.close([this.config(nfa.ruleStart[0], EMPTY_STACK)]);
+  }
+
+  get stateCount(): number {
+    return this.kernels.length;
+  }
+
+  isAccepting(state: number): boolean {
+    return this.accepting[state];
+  }
+
+  /** Whether the state can read any byte at all (else only the end of output is allowed). */
+  canContinue(state: number): boolean {
+    return this.kernels[state].length > 0;
+  }
+
+  step(state: number, byte: number): number {
+    const t = this.trans[state * 256 + byte];
+    return t !== UNKNOWN ? t : this.computeStep(state, byte);
+  }
+
+  private computeStep(state: number, byte: number): number {
+    const seeds: number[] = [];
+    for (const c of this.kernels[state]) {
+      const edges = this.nfa.bytes[this.cfgNode[c]];
+      for (let i = 0; i < edges.length; i += 3) {
+        if (edges[i] <= byte && byte <= edges[i + 1])
+          seeds.push(this.config(edges[i + 2], this.cfgStack[c]));
+      }
+    }
+    const next = seeds.length ? this.close(seeds) : DEAD;
+    this.trans[state * 256 + byte] = next;
+    return next;
+  }
+
+  /** Epsilon closure through calls and returns; interns the resulting state. */
+  private close(seeds: number[]): number {
+    const seen = new Set<number>(seeds);
+    const work = [...seeds];
+    const kernel: number[] = [];
+    let accepting = false;
+    const visit = (node: number, stack: number) => {
+      const c = this.config(node, stack);
+      if (!seen.has(c)) {
+        seen.add(c);
+        work.push(c);
+      }
+    };
+    while (work.length) {
+      const c = work.pop()!;
+      const node = this.cfgNode[c];
+      const stack = this.cfgStack[c];
+      if (this.nfa.bytes[node].length) kernel.push(c);
+      for (const t of this.nfa.eps[node]) visit(t, stack);
+      const calls = this.nfa.calls[node];
+      for (let i = 0; i < calls.length; i += 2) {
+        if (stack !== EMPTY_STACK && this.stackDepth[stack] >= this.maxDepth) continue;
+        visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack));
+      }
+      if (this.nfa.endOf[node] >= 0) {
+        if (stack === EMPTY_STACK) accepting = true;
+        else visit(this.stackRet[stack], this.stackParent[stack]);
+      }
+    }
+    if (!kernel.length && !accepting) return DEAD;
+    kernel.sort((a, b) => a - b);
+    const key = `${accepting ? 'a' : 'n'}${kernel.join(',')}`;
+    let id = this.stateIds.get(key);
+    if (id === undefined) {
+      id = this.kernels.length;
+      this.stateIds.set(key, id);
+      this.kernels.push(Int32Array.from(kernel));
+      this.accepting.push(accepting);
+      if (this.trans.length < (id + 1) * 256) {
+        const grown = new Int32Array(this.trans.length * 2).fill(UNKNOWN);
+        grown.set(this.trans);
+        this.trans = grown;
+      }
+    }
+    return id;
+  }
+
+  private stack(ret: number, parent: number): number {
+    const key = ret * 0x4000000 + (parent + 1);
+    let id = this.stackIds.get(key);
+    if (id === undefined) {
+      id = this.stackRet.length;
+      this.stackIds.set(key, id);
+      this.stackRet.push(ret);
+      this.stackParent.push(parent);
+      this.stackDepth.push(parent === EMPTY_STACK ? 1 : this.stackDepth[parent] + 1);
+    }
+    return id;
+  }
+
+  private config(node: number, stack: number): number {
+    const key = node * 0x4000000 + (stack + 1);
+    let id = this.cfgIds.get(key);
+    if (id === undefined) {
+      id = this.cfgNode.length;
+      this.cfgIds.set(key, id);
+      this.cfgNode.push(node);
+      this.cfgStack.push(stack);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,130 @@
+// Grammar room: the per-sequence matcher a sampler drives: fillMask before each token, accept
+// after it, rollback for speculative decoding. Masks are computed once per automaton state by a
+// trie walk and cached on the grammar, so matchers of one grammar (a batch) share them.
+import { DEAD, type Automaton } from './automaton';
+import type { Grammar } from './grammar';
+import type { Vocab } from './vocab';
+
+/** Cached masks per (grammar, vocab) beyond this many states are dropped and recomputed. */
+const MAX_CACHED_MASKS = 4096;
+
+export class TokenMatcher {
+  private readonly automaton: Automaton;
+  private readonly masks: Map<number, Uint32Array>;
+  /** Automaton state after each accepted token; [0] is the start. */
+  private readonly states: number[];
+  private ended = false;
+  private readonly eos: Set<number>;
+
+  constructor(
+    grammar: Grammar,
+    readonly vocab: Vocab,
+  ) {
+    this.automaton = grammar.automaton;
+    this.masks = grammar.maskCache(vocab);
+    this.states = [this.automaton.start];
+    this.eos = new Set(vocab.eosIds);
+  }
+
+  /** Words in a mask for this vocabulary. */
+  get maskWords(): number {
+    return (this.vocab.size + 31) >>> 5;
+  }
+
+  private get state(): number {
+    return this.states[this.states.length - 1];
+  }
+
+  /** Sets bit t of `mask` (Uint32Array of maskWords) iff token t may come next. */
+  fillMask(mask: Uint32Array): void {
+    if (this.ended) {
+      mask.fill(0);
+      for (const id of this.vocab.eosIds) mask[id >>> 5] |= 1 << (id & 31);
+      return;
+    }
+    let m = this.masks.get(this.state);
+    if (!m) {
+      if (this.masks.size >= MAX_CACHED_MASKS) this.masks.clear();
+      m = computeMask(this.automaton, this.vocab, this.state);
+      this.masks.set(this.state, m);
+    }
+    mask.set(m);
+  }
+
+  /** Advances by one token; false (and no change) if the grammar does not allow it. */
+  accept(token: number): boolean {
+    if (this.ended) return false;
+    if (this.eos.has(token)) {
+      if (!this.automaton.isAccepting(this.state)) return false;
+      this.ended = true;
+      this.states.push(this.state);
+      return true;
+    }
+    const bytes = this.vocab.tokens[token];
+    if (bytes === undefined || bytes.length === 0) return false;
+    let s = this.state;
+    for (let i = 0; i < bytes.length && s !== DEAD; i++) s = this.automaton.step(s, bytes[i]);
+    if (s === DEAD) return false;
+    this.states.push(s);
+    return true;
+  }
+
+  /** The grammar is satisfied: an end token is allowed now. */
+  isComplete(): boolean {
+    return this.ended || this.automaton.isAccepting(this.state);
+  }
+
+  /** Satisfied and nothing more can follow (a caller may stop without sampling an end token). */
+  isFinished(): boolean {
+    return this.ended || (this.isComplete() && !this.automaton.canContinue(this.state));
+  }
+
+  /** Undoes the last n accepted tokens. */
+  rollback(n: number): void {
+    if (n < 0 || n > this.states.length - 1) throw new RangeError(`cannot roll back ${n} tokens`);
+    if (n === 0) return;
+    this.states.length -= n;
+    this.ended = false;
+  }
+
+  reset(): void {
+    this.rollback(this.states.length - 1);
+  }
+}
+
+/** Walks the trie from `state`; a rejected prefix skips its whole subtree. */
+export function computeMask(automaton: Automaton, vocab: Vocab, state: number): Uint32Array {
+  const mask = new Uint32Array((vocab.size + 31) >>> 5);
+  const { byte, depth, skip, tokStart, ids } = vocab.trie;
+  const at = new Int32Array(vocab.trie.maxDepth + 1);
+  at[0] = state;
+  const n = byte.length;
+  for (let i = 0; i < n; ) {
+    const next = automaton.step(at[depth[i] - 1], byte[i]);
+    if (next === DEAD) {
+      i = skip[i];
+      continue;
+    }
+    at[depth[i]] = next;
+    for (let k = tokStart[i], end = tokStart[i + 1]; k < end; k++) {
+      const id = ids[k];
+      mask[id >>> 5] |= 1 << (id & 31);
+    }
+    i++;
+  }
+  if (automaton.isAccepting(state)) {
+    for (const id of vocab.eosIds) mask[id >>> 5] |= 1 << (id & 31);
+  }
+  return mask;
+}
+
+/** Sets every logit whose token the mask forbids to -Infinity. */
+export function applyMask(logits: Float32Array, mask: Uint32Array): void {
+  const n = logits.length;
+  for (let w = 0; w * 32 < n; w++) {
+    const bits = w < mask.length ? mask[w] : 0;
+    if (bits === 0xffffffff) continue;
+    const end = Math.min(n, w * 32 + 32);
+    for (let i = w * 32; i < end; i++) if (((bits >>> (i & 31)) & 1) === 0) logits[i] = -Infinity;
+  }
+}

@@ -1,0 +1,115 @@
+// Grammar room: IR → byte NFA with call edges (a recursive transition network). Each rule is one
+// Thompson fragment from its start node to its end node; a `ref` is a call edge that pushes the
+// node to return to. Non-recursive structure is inlined; repeats of big items call a sub-rule
+// instead of copying it, so `maxItems: 100` of an object costs 100 call edges, not 100 objects.
+import type { GrammarIR, Node } from './ir';
+import { GrammarError } from './errors';
+
+export interface Nfa {
+  /** Per node: flat [lo, hi, target, ...] byte edges. */
+  readonly bytes: number[][];
+  /** Per node: epsilon targets. */
+  readonly eps: number[][];
+  /** Per node: flat [rule, returnNode, ...] call edges. */
+  readonly calls: number[][];
+  /** Per node: the rule whose end it is, or -1. */
+  readonly endOf: number[];
+  readonly ruleStart: number[];
+  readonly ruleNames: string[];
+}
+
+/** Nodes beyond this mean a schema too big to serve (e.g. maxLength: 1e6). */
+const MAX_NODES = 400_000;
+
+export function buildNfa(ir: GrammarIR): Nfa {
+  const nfa: Nfa = { bytes: [], eps: [], calls: [], endOf: [], ruleStart: [], ruleNames: [] };
+  const ruleIndex = new Map<string, number>();
+  const pending: number[] = [];
+  // Sub-rules for repeated items live beside the IR's rules, never in it (the IR may be shared).
+  const rules = new Map(ir.rules);
+  const subRules = new WeakMap<Node, string>();
+  let subRuleCount = 0;
+  const node = () => {
+    if (nfa.bytes.length >= MAX_NODES)
+      throw new GrammarError(`grammar exceeds ${MAX_NODES} automaton nodes`, 'size', '#');
+    nfa.bytes.push([]);
+    nfa.eps.push([]);
+    nfa.calls.push([]);
+    nfa.endOf.push(-1);
+    return nfa.bytes.length - 1;
+  };
+  const ruleOf = (name: string): number => {
+    let r = ruleIndex.get(name);
+    if (r === undefined) {
+      if (!rules.has(name)) throw new GrammarError(`unknown rule ${name}`, '$ref', name);
+      r = nfa.ruleNames.length;
+      ruleIndex.set(name, r);
+      nfa.ruleNames.push(name);
+      nfa.ruleStart.push(node());
+      pending.push(r);
+    }
+    return r;
+  };
+  const compile = (n: Node, from: number): number => {
+    switch (n.k) {
+      case 'bytes': {
+        const to = node();
+        for (let i = 0; i < n.ranges.length; i += 2)
+          nfa.bytes[from].push(n.ranges[i], n.ranges[i + 1], to);
+        return to;
+      }
+      case 'seq':
+        return n.items.reduce((at, item) => compile(item, at), from);
+      case 'alt': {
+        const end = node();
+        for (const item of n.items) {
+          const s = node();
+          nfa.eps[from].push(s);
+          nfa.eps[compile(item, s)].push(end);
+        }
+        return end;
+      }
+      case 'ref': {
+        const end = node();
+        nfa.calls[from].push(ruleOf(n.name), end);
+        return end;
+      }
+      case 'rep':
+        return compileRep(n, from);
+    }
+  };
+  const compileRep = (n: Extract<Node, { k: 'rep' }>, from: number): number => {
+    let item = n.item;
+    if (item.k !== 'bytes' && item.k !== 'ref' && Math.min(n.max, n.min + 1) > 2) {
+      let name = subRules.get(item);
+      if (!name) {
+        name = `~rep${subRuleCount++}`;
+        rules.set(name, item);
+        subRules.set(item, name);
+      }
+      item = { k: 'ref', name };
+    }
+    let at = from;
+    for (let i = 0; i < n.min; i++) at = compile(item, at);
+    if (n.max === Infinity) {
+      const loop = node();
+      nfa.eps[at].push(loop);
+      nfa.eps[compile(item, loop)].push(loop);
+      return loop;
+    }
+    const end = node();
+    for (let i = n.min; i < n.max; i++) {
+      nfa.eps[at].push(end);
+      at = compile(item, at);
+    }
+    nfa.eps[at].push(end);
+    return end;
+  };
+  ruleOf(ir.start);
+  while (pending.length) {
+    const r = pending.shift()!;
+    const end = compile(rules.get(nfa.ruleNames[r])!, nfa.ruleStart[r]);
+    nfa.endOf[end] = r;
+  }
+  return nfa;
+}
