@@ -4,7 +4,7 @@
 import { Automaton } from './automaton';
 import { GrammarError } from './errors';
 import { alt, literal, seq, type GrammarIR, type Node } from './ir';
-import { objectOf, member, jsonString, type JsonLayout } from './json-ir';
+import { objectOf, member, jsonString, whitespace, type JsonLayout } from './json-ir';
 import { buildNfa } from './nfa';
 import { SchemaCompiler } from './schema';
 import type { Vocab } from './vocab';
@@ -17,7 +17,10 @@ export type GrammarSpec =
   | { type: 'choice'; items: GrammarSpec[] };
 
 export interface GrammarOptions {
-  /** Whitespace bytes (space, \n, \t) allowed at each slot between JSON tokens. Default 1. */
+  /**
+   * Whitespace bytes (space, \n, \t) allowed at each slot between JSON tokens and before the
+   * value. Default 1: compact or `{"a": 1}` style, never an endless run of blanks.
+   */
   whitespace?: number;
   /** Digits allowed in a number's integer and fraction parts. Default 15. */
   maxDigits?: number;
@@ -45,7 +48,8 @@ export class Grammar {
 
 export function specToIR(spec: GrammarSpec, opts: GrammarOptions = {}): GrammarIR {
   const layout: JsonLayout = { ws: opts.whitespace ?? 1, maxDigits: opts.maxDigits ?? 15 };
-  if (!(layout.ws >= 0 && layout.ws <= 16)) throw new GrammarError('whitespace must be 0..16', 'whitespace', '#');
+  if (!(layout.ws >= 0 && layout.ws <= 16))
+    throw new GrammarError('whitespace must be 0..16', 'whitespace', '#');
   const anyDepth = opts.anyDepth ?? 6;
   const rules = new Map<string, Node>();
   let schemas = 0;
@@ -53,11 +57,14 @@ export function specToIR(spec: GrammarSpec, opts: GrammarOptions = {}): GrammarI
     switch (s.type) {
       case 'json_schema': {
         const c = new SchemaCompiler(s.schema, `s${schemas++}`, rules, layout, anyDepth);
-        return { k: 'ref', name: c.refRule('#', path) };
+        return seq(whitespace(layout.ws), { k: 'ref', name: c.refRule('#', path) });
       }
       case 'json_object': {
         const c = new SchemaCompiler({}, `s${schemas++}`, rules, layout, anyDepth - 1);
-        return objectOf(member(jsonString(), c.anyValue(), layout), layout);
+        return seq(
+          whitespace(layout.ws),
+          objectOf(member(jsonString(), c.anyValue(), layout), layout),
+        );
       }
       case 'literal':
         return literal(s.text);
@@ -108,12 +115,17 @@ export interface ToolSpec {
  * A tool call as `prefix{"name": "<tool>", "arguments": <its schema>}suffix`, one alternative per
  * tool, so the name picks the arguments' schema.
  */
-export function toolCallSpec(tools: ToolSpec[], opts: { prefix?: string; suffix?: string } = {}): GrammarSpec {
+export function toolCallSpec(
+  tools: ToolSpec[],
+  opts: { prefix?: string; suffix?: string } = {},
+): GrammarSpec {
   const call = (t: ToolSpec): GrammarSpec => ({
     type: 'sequence',
     items: [
       { type: 'literal', text: `{"name": ${JSON.stringify(t.name)}, "arguments": ` },
-      t.parameters === undefined ? { type: 'json_object' } : { type: 'json_schema', schema: t.parameters },
+      t.parameters === undefined
+        ? { type: 'json_object' }
+        : { type: 'json_schema', schema: t.parameters },
       { type: 'literal', text: '}' },
     ],
   });

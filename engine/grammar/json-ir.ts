@@ -99,14 +99,22 @@ export function anyJsonRules(rules: Map<string, Node>, depth: number, layout: Js
   const name = (d: number) => `~json${d}:${layout.ws}:${layout.maxDigits}`;
   for (let d = 0; d <= depth; d++) {
     if (rules.has(name(d))) continue;
-    const scalars = [jsonString(), anyNumber(layout.maxDigits), literal('true'), literal('false'), literal('null')];
+    const scalars = [
+      jsonString(),
+      anyNumber(layout.maxDigits),
+      literal('true'),
+      literal('false'),
+      literal('null'),
+    ];
     const inner = ref(name(d - 1));
     const containers =
       d === 0
         ? []
-        : [objectOf(member(jsonString(), inner, layout), layout), arrayOf(inner, 0, Infinity, layout)];
+        : [
+            objectOf(member(jsonString(), inner, layout), layout),
+            arrayOf(inner, 0, Infinity, layout),
+          ];
     rules.set(name(d), alt(...scalars, ...containers));
   }
   return name(depth);
 }
-

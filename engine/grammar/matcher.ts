@@ -99,7 +99,7 @@ export function computeMask(automaton: Automaton, vocab: Vocab, state: number): 
   const at = new Int32Array(vocab.trie.maxDepth + 1);
   at[0] = state;
   const n = byte.length;
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     const next = automaton.step(at[depth[i] - 1], byte[i]);
     if (next === DEAD) {
       i = skip[i];

@@ -51,7 +51,8 @@ export function integerRange(lo: bigint | null, hi: bigint | null, maxDigits: nu
     const nLo = hi !== null && hi < 0n ? -hi : 1n;
     parts.push(seq(literal('-'), naturalRange(nLo, lo === null ? null : -lo, maxDigits)));
   }
-  if (hi === null || hi >= 0n) parts.push(naturalRange(lo !== null && lo > 0n ? lo : 0n, hi, maxDigits));
+  if (hi === null || hi >= 0n)
+    parts.push(naturalRange(lo !== null && lo > 0n ? lo : 0n, hi, maxDigits));
   return alt(...parts);
 }
 
@@ -111,16 +112,22 @@ export function numberRange(b: Bounds, path: string, maxDigits: number): Node {
   const [lo, hi] = integerBounds(b, path);
   const loOpen = b.minimum ?? b.exclusiveMinimum; // the real (possibly exclusive) lower edge
   const hiOpen = b.maximum ?? b.exclusiveMaximum;
-  const fracLo = loOpen === undefined ? null : BigInt(Math.max(loOpen, b.exclusiveMinimum ?? -Infinity));
-  const fracHi = hiOpen === undefined ? null : BigInt(Math.min(hiOpen, b.exclusiveMaximum ?? Infinity)) - 1n;
+  const fracLo =
+    loOpen === undefined ? null : BigInt(Math.max(loOpen, b.exclusiveMinimum ?? -Infinity));
+  const fracHi =
+    hiOpen === undefined ? null : BigInt(Math.min(hiOpen, b.exclusiveMaximum ?? Infinity)) - 1n;
   const parts: Node[] = [integerRange(lo, hi, maxDigits)];
   const frac = nonZeroFraction(maxDigits);
   // n >= 0: "n.f"; n < 0: "-m.f" with m = -n - 1.
   if (fracHi === null || fracHi >= 0n)
-    parts.push(seq(naturalRange(fracLo !== null && fracLo > 0n ? fracLo : 0n, fracHi, maxDigits), frac));
+    parts.push(
+      seq(naturalRange(fracLo !== null && fracLo > 0n ? fracLo : 0n, fracHi, maxDigits), frac),
+    );
   if (fracLo === null || fracLo < 0n) {
     const mLo = fracHi !== null && fracHi < 0n ? -fracHi - 1n : 0n;
-    parts.push(seq(literal('-'), naturalRange(mLo, fracLo === null ? null : -fracLo - 1n, maxDigits), frac));
+    parts.push(
+      seq(literal('-'), naturalRange(mLo, fracLo === null ? null : -fracLo - 1n, maxDigits), frac),
+    );
   }
   return alt(...parts);
 }

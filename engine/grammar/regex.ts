@@ -25,7 +25,8 @@ export function normalize(ranges: number[]): CodeSet {
   pairs.sort((a, b) => a[0] - b[0]);
   const out: number[] = [];
   for (const [lo, hi] of pairs) {
-    if (out.length && lo <= out[out.length - 1] + 1) out[out.length - 1] = Math.max(out[out.length - 1], hi);
+    if (out.length && lo <= out[out.length - 1] + 1)
+      out[out.length - 1] = Math.max(out[out.length - 1], hi);
     else out.push(lo, hi);
   }
   return out;
@@ -66,7 +67,11 @@ class Parser {
   ) {}
 
   fail(why: string): never {
-    throw new GrammarError(`unsupported pattern ${JSON.stringify(this.src)}: ${why}`, 'pattern', this.path);
+    throw new GrammarError(
+      `unsupported pattern ${JSON.stringify(this.src)}: ${why}`,
+      'pattern',
+      this.path,
+    );
   }
 
   peek(): string | undefined {
@@ -138,7 +143,12 @@ class Parser {
       first = false;
       if (this.peek() === undefined) this.fail('unclosed class');
       const lo = this.classAtom();
-      if (this.peek() === '-' && this.src[this.pos + 1] !== ']' && lo.length === 2 && lo[0] === lo[1]) {
+      if (
+        this.peek() === '-' &&
+        this.src[this.pos + 1] !== ']' &&
+        lo.length === 2 &&
+        lo[0] === lo[1]
+      ) {
         this.pos++;
         const hi = this.classAtom();
         if (hi.length !== 2 || hi[0] !== hi[1] || hi[0] < lo[0]) this.fail('bad class range');
@@ -161,8 +171,18 @@ class Parser {
   escape(inClass: boolean): CodeSet {
     const c = this.src[this.pos++];
     const simple: Record<string, CodeSet> = {
-      d: DIGITS, D: complement(DIGITS), w: WORD, W: complement(WORD), s: SPACE, S: complement(SPACE),
-      n: [10, 10], t: [9, 9], r: [13, 13], f: [12, 12], v: [11, 11], '0': [0, 0],
+      d: DIGITS,
+      D: complement(DIGITS),
+      w: WORD,
+      W: complement(WORD),
+      s: SPACE,
+      S: complement(SPACE),
+      n: [10, 10],
+      t: [9, 9],
+      r: [13, 13],
+      f: [12, 12],
+      v: [11, 11],
+      '0': [0, 0],
     };
     if (c === undefined) this.fail('trailing backslash');
     if (c in simple) return simple[c];

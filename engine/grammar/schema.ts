@@ -19,13 +19,39 @@ import {
 type Schema = Record<string, unknown>;
 
 const IGNORED = new Set([
-  'description', 'title', '$schema', '$id', '$comment', 'default', 'examples', 'deprecated',
-  'readOnly', 'writeOnly', '$defs', 'definitions',
+  'description',
+  'title',
+  '$schema',
+  '$id',
+  '$comment',
+  'default',
+  'examples',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+  '$defs',
+  'definitions',
 ]);
 const SUPPORTED = new Set([
-  'type', 'enum', 'const', 'anyOf', '$ref', 'properties', 'required', 'additionalProperties',
-  'items', 'minItems', 'maxItems', 'pattern', 'format', 'minLength', 'maxLength', 'minimum',
-  'maximum', 'exclusiveMinimum', 'exclusiveMaximum',
+  'type',
+  'enum',
+  'const',
+  'anyOf',
+  '$ref',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'minItems',
+  'maxItems',
+  'pattern',
+  'format',
+  'minLength',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
 ]);
 const TYPES = ['null', 'boolean', 'integer', 'number', 'string', 'array', 'object'];
 
@@ -46,12 +72,14 @@ export class SchemaCompiler {
   refRule(pointer: string, path: string): string {
     const name = `${this.prefix}${pointer}`;
     if (this.rules.has(name)) return name;
-    if (!pointer.startsWith('#')) throw new GrammarError(`only local refs ("#/...") are supported`, '$ref', path);
+    if (!pointer.startsWith('#'))
+      throw new GrammarError(`only local refs ("#/...") are supported`, '$ref', path);
     let target: unknown = this.root;
     for (const raw of pointer.slice(1).split('/').slice(1)) {
       const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
       target = target !== null && typeof target === 'object' ? (target as Schema)[key] : undefined;
-      if (target === undefined) throw new GrammarError(`$ref ${pointer} resolves to nothing`, '$ref', path);
+      if (target === undefined)
+        throw new GrammarError(`$ref ${pointer} resolves to nothing`, '$ref', path);
     }
     this.rules.set(name, NEVER); // placeholder: a recursive ref finds the name already taken
     this.rules.set(name, this.value(target, pointer));
@@ -69,13 +97,24 @@ export class SchemaCompiler {
     }
     const constraints = Object.keys(s).filter((k) => SUPPORTED.has(k));
     if ('$ref' in s) {
-      if (constraints.length > 1) throw new GrammarError('$ref with sibling constraints', constraints.find((k) => k !== '$ref')!, path);
+      if (constraints.length > 1)
+        throw new GrammarError(
+          '$ref with sibling constraints',
+          constraints.find((k) => k !== '$ref')!,
+          path,
+        );
       if (typeof s.$ref !== 'string') throw new GrammarError('$ref must be a string', '$ref', path);
       return ref(this.refRule(s.$ref, `${path}/$ref`));
     }
     if ('anyOf' in s) {
-      if (!Array.isArray(s.anyOf) || s.anyOf.length === 0) throw new GrammarError('anyOf must be a non-empty array', 'anyOf', path);
-      if (constraints.length > 1) throw new GrammarError('anyOf with sibling constraints', constraints.find((k) => k !== 'anyOf')!, path);
+      if (!Array.isArray(s.anyOf) || s.anyOf.length === 0)
+        throw new GrammarError('anyOf must be a non-empty array', 'anyOf', path);
+      if (constraints.length > 1)
+        throw new GrammarError(
+          'anyOf with sibling constraints',
+          constraints.find((k) => k !== 'anyOf')!,
+          path,
+        );
       return alt(...s.anyOf.map((sub, i) => this.value(sub, `${path}/anyOf/${i}`)));
     }
     const types = typesOf(s, path);
@@ -92,12 +131,15 @@ export class SchemaCompiler {
         return alt(literal('true'), literal('false'));
       case 'integer': {
         const [lo, hi] = integerBounds(bounds(s, path), path);
-        if (lo !== null && hi !== null && lo > hi) throw new GrammarError('empty integer range', 'minimum', path);
+        if (lo !== null && hi !== null && lo > hi)
+          throw new GrammarError('empty integer range', 'minimum', path);
         return integerRange(lo, hi, this.layout.maxDigits);
       }
       case 'number': {
         const b = bounds(s, path);
-        return Object.keys(b).length ? numberRange(b, path, this.layout.maxDigits) : anyNumber(this.layout.maxDigits);
+        return Object.keys(b).length
+          ? numberRange(b, path, this.layout.maxDigits)
+          : anyNumber(this.layout.maxDigits);
       }
       case 'string':
         return this.string(s, path);
@@ -118,12 +160,19 @@ export class SchemaCompiler {
     const max = count(s, 'maxLength', path);
     const special = ['pattern', 'format'].filter((k) => k in s);
     if (special.length && (min !== undefined || max !== undefined || special.length > 1))
-      throw new GrammarError(`${special[0]} combined with another string constraint`, special[0], path);
-    if (typeof s.format === 'string') return seq(literal('"'), formatGrammar(s.format, `${path}/format`), literal('"'));
+      throw new GrammarError(
+        `${special[0]} combined with another string constraint`,
+        special[0],
+        path,
+      );
+    if (typeof s.format === 'string')
+      return seq(literal('"'), formatGrammar(s.format, `${path}/format`), literal('"'));
     if ('format' in s) throw new GrammarError('format must be a string', 'format', path);
-    if (typeof s.pattern === 'string') return seq(literal('"'), compileRegex(s.pattern, `${path}/pattern`), literal('"'));
+    if (typeof s.pattern === 'string')
+      return seq(literal('"'), compileRegex(s.pattern, `${path}/pattern`), literal('"'));
     if ('pattern' in s) throw new GrammarError('pattern must be a string', 'pattern', path);
-    if (max !== undefined && max > 10_000) throw new GrammarError('maxLength above 10000', 'maxLength', path);
+    if (max !== undefined && max > 10_000)
+      throw new GrammarError('maxLength above 10000', 'maxLength', path);
     return jsonString(min ?? 0, max ?? Infinity);
   }
 
@@ -133,19 +182,29 @@ export class SchemaCompiler {
     if (props === undefined) {
       // No declared properties: a map whose values follow additionalProperties (any JSON if absent).
       if (extra === false) return seq(literal('{'), whitespace(this.layout.ws), literal('}'));
-      const value = extra === undefined || extra === true ? this.anyValue() : this.value(extra, `${path}/additionalProperties`);
+      const value =
+        extra === undefined || extra === true
+          ? this.anyValue()
+          : this.value(extra, `${path}/additionalProperties`);
       return objectOf(member(jsonString(), value, this.layout), this.layout);
     }
-    if (props === null || typeof props !== 'object' || Array.isArray(props)) throw new GrammarError('properties must be an object', 'properties', path);
+    if (props === null || typeof props !== 'object' || Array.isArray(props))
+      throw new GrammarError('properties must be an object', 'properties', path);
     const names = Object.keys(props);
     const required = new Set<string>(Array.isArray(s.required) ? (s.required as string[]) : []);
-    if (s.required !== undefined && !Array.isArray(s.required)) throw new GrammarError('required must be an array', 'required', path);
+    if (s.required !== undefined && !Array.isArray(s.required))
+      throw new GrammarError('required must be an array', 'required', path);
     for (const r of required) {
-      if (!names.includes(r)) throw new GrammarError(`required property "${r}" is not in properties`, 'required', path);
+      if (!names.includes(r))
+        throw new GrammarError(`required property "${r}" is not in properties`, 'required', path);
     }
     // Declared properties only, in declared order; extra ones are never generated (always valid).
     const members = names.map((n) =>
-      member(literal(JSON.stringify(n)), this.value((props as Schema)[n], `${path}/properties/${n}`), this.layout),
+      member(
+        literal(JSON.stringify(n)),
+        this.value((props as Schema)[n], `${path}/properties/${n}`),
+        this.layout,
+      ),
     );
     const w = whitespace(this.layout.ws);
     const comma = seq(w, literal(','), w);
@@ -174,7 +233,8 @@ function typesOf(s: Schema, path: string): string[] {
   if (t === undefined) return [];
   const list = Array.isArray(t) ? t : [t];
   for (const x of list) {
-    if (typeof x !== 'string' || !TYPES.includes(x)) throw new GrammarError(`unknown type ${JSON.stringify(x)}`, 'type', path);
+    if (typeof x !== 'string' || !TYPES.includes(x))
+      throw new GrammarError(`unknown type ${JSON.stringify(x)}`, 'type', path);
   }
   return list as string[];
 }
@@ -199,7 +259,8 @@ function hasType(v: unknown, t: string): boolean {
 function count(s: Schema, kw: string, path: string): number | undefined {
   const v = s[kw];
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || (v as number) < 0) throw new GrammarError(`${kw} must be a non-negative integer`, kw, path);
+  if (!Number.isInteger(v) || (v as number) < 0)
+    throw new GrammarError(`${kw} must be a non-negative integer`, kw, path);
   return v as number;
 }
 

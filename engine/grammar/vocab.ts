@@ -26,17 +26,28 @@ const EMPTY = new Uint8Array(0);
 /**
  * The vocabulary of any TextTokenizer: each token's bytes as decodePiece gives them mid-text (the
  * previous token is not BOS, so llama2.c's leading-space strip does not apply; byte-fallback
- * `<0x0A>`, SentencePiece '▁' and GPT-2 byte-level pieces all come out as raw bytes). BOS and
- * tokens that decode to nothing are left out; stopIds are the end tokens.
+ * `<0x0A>`, SentencePiece '▁' and GPT-2 byte-level pieces all come out as raw bytes). BOS,
+ * SentencePiece's `<unk>` piece, `exclude`d ids and tokens that decode to nothing are left out;
+ * stopIds are the end tokens.
  */
-export function vocabBytes(tokenizer: TextTokenizer, opts: { exclude?: number[]; size?: number } = {}): Vocab {
-  const skip = new Set([...(opts.exclude ?? []), ...(tokenizer.bosId === null ? [] : [tokenizer.bosId])]);
+export function vocabBytes(
+  tokenizer: TextTokenizer,
+  opts: { exclude?: number[]; size?: number } = {},
+): Vocab {
+  const skip = new Set([
+    ...(opts.exclude ?? []),
+    ...(tokenizer.bosId === null ? [] : [tokenizer.bosId]),
+  ]);
   const tokens: Uint8Array[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) {
-    tokens.push(skip.has(id) ? EMPTY : tokenizer.decodePiece(-1, id).slice());
+    const bytes = skip.has(id) ? EMPTY : tokenizer.decodePiece(-1, id);
+    tokens.push(isUnk(bytes) ? EMPTY : bytes.slice());
   }
   return new Vocab(tokens, tokenizer.stopIds, opts.size);
 }
+
+const UNK = [...'<unk>'].map((c) => c.charCodeAt(0));
+const isUnk = (b: Uint8Array) => b.length === UNK.length && UNK.every((c, i) => b[i] === c);
 
 /** GPT-2's bytes_to_unicode(): the char standing for each byte, inverted. */
 function byteLevelDecoder(): Map<string, number> {
@@ -62,7 +73,7 @@ interface TokenizerJson {
  * vocab pieces decoded through bytes_to_unicode, special added tokens left out, `eos` named by
  * content.
  */
-export function byteLevelVocab(json: TokenizerJson, eos: string[]): Vocab {
+export function byteLevelVocab(json: TokenizerJson, eos: string[], size?: number): Vocab {
   const decode = byteLevelDecoder();
   const utf8 = new TextEncoder();
   const tokens: Uint8Array[] = [];
@@ -82,5 +93,5 @@ export function byteLevelVocab(json: TokenizerJson, eos: string[]): Vocab {
     if (eos.includes(t.content)) eosIds.push(t.id);
   }
   for (let i = 0; i < tokens.length; i++) tokens[i] ??= EMPTY;
-  return new Vocab(tokens, eosIds);
+  return new Vocab(tokens, eosIds, Math.max(size ?? 0, tokens.length));
 }
