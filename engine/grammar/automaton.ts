@@ -7,7 +7,7 @@
 import type { Nfa } from './nfa';
 
 export const DEAD = -1;
-const UNKNOWN = -2;
+export const UNKNOWN = -2;
 const EMPTY_STACK = -1;
 
 export class Automaton {
@@ -23,12 +23,28 @@ export class Automaton {
   private readonly kernels: Int32Array[] = [];
   private readonly accepting: boolean[] = [];
   private readonly stateIds = new Map<string, number>();
-  private trans = new Int32Array(256 * 64).fill(UNKNOWN);
+  /** [state * 256 + byte] → next state, DEAD, or UNKNOWN (not computed yet). */
+  trans = new Int32Array(256 * 64).fill(UNKNOWN);
+  /**
+   * Bytes no edge range tells apart share a class (JSON grammars have a few dozen), so a
+   * transition is computed once per class and filled in for all its bytes.
+   */
+  private readonly byteClass = new Uint8Array(256);
+  private readonly classBytes: number[][] = [];
 
   constructor(
     private readonly nfa: Nfa,
     private readonly maxDepth: number,
   ) {
+    const cut = new Uint8Array(257);
+    for (const edges of nfa.bytes) {
+      for (let i = 0; i < edges.length; i += 3) cut[edges[i]] = cut[edges[i + 1] + 1] = 1;
+    }
+    for (let b = 0, c = -1; b < 256; b++) {
+      if (b === 0 || cut[b]) this.classBytes[++c] = [];
+      this.byteClass[b] = c;
+      this.classBytes[c].push(b);
+    }
     this.start = this.close([this.config(nfa.ruleStart[0], EMPTY_STACK)]);
   }
 
@@ -50,7 +66,7 @@ export class Automaton {
     return t !== UNKNOWN ? t : this.computeStep(state, byte);
   }
 
-  private computeStep(state: number, byte: number): number {
+  computeStep(state: number, byte: number): number {
     const seeds: number[] = [];
     for (const c of this.kernels[state]) {
       const edges = this.nfa.bytes[this.cfgNode[c]];
@@ -60,7 +76,7 @@ export class Automaton {
       }
     }
     const next = seeds.length ? this.close(seeds) : DEAD;
-    this.trans[state * 256 + byte] = next;
+    for (const b of this.classBytes[this.byteClass[byte]]) this.trans[state * 256 + b] = next;
     return next;
   }
 

@@ -1,7 +1,7 @@
 // Grammar room: the per-sequence matcher a sampler drives: fillMask before each token, accept
 // after it, rollback for speculative decoding. Masks are computed once per automaton state by a
 // trie walk and cached on the grammar, so matchers of one grammar (a batch) share them.
-import { DEAD, type Automaton } from './automaton';
+import { DEAD, UNKNOWN, type Automaton } from './automaton';
 import type { Grammar } from './grammar';
 import type { Vocab } from './vocab';
 
