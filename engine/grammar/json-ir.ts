@@ -60,6 +60,15 @@ export function jsonString(minLength = 0, maxLength = Infinity): Node {
   return seq(literal('"'), rep(STRING_CHAR, minLength, maxLength), literal('"'));
 }
 
+/**
+ * Any JSON string, as one shared rule: every string in a grammar then has the same local state
+ * (automaton.ts), so its mask is walked once however many properties hold strings.
+ */
+export function stringRef(rules: Map<string, Node>): Node {
+  if (!rules.has('~string')) rules.set('~string', jsonString());
+  return ref('~string');
+}
+
 export interface JsonLayout {
   /** Whitespace bytes allowed at each structural slot. */
   ws: number;
@@ -100,7 +109,7 @@ export function anyJsonRules(rules: Map<string, Node>, depth: number, layout: Js
   for (let d = 0; d <= depth; d++) {
     if (rules.has(name(d))) continue;
     const scalars = [
-      jsonString(),
+      stringRef(rules),
       anyNumber(layout.maxDigits),
       literal('true'),
       literal('false'),
@@ -111,7 +120,7 @@ export function anyJsonRules(rules: Map<string, Node>, depth: number, layout: Js
       d === 0
         ? []
         : [
-            objectOf(member(jsonString(), inner, layout), layout),
+            objectOf(member(stringRef(rules), inner, layout), layout),
             arrayOf(inner, 0, Infinity, layout),
           ];
     rules.set(name(d), alt(...scalars, ...containers));

@@ -12,6 +12,7 @@ import {
   jsonString,
   member,
   objectOf,
+  stringRef,
   whitespace,
   type JsonLayout,
 } from './json-ir';
@@ -173,7 +174,9 @@ export class SchemaCompiler {
     if ('pattern' in s) throw new GrammarError('pattern must be a string', 'pattern', path);
     if (max !== undefined && max > 10_000)
       throw new GrammarError('maxLength above 10000', 'maxLength', path);
-    return jsonString(min ?? 0, max ?? Infinity);
+    return min === undefined && max === undefined
+      ? stringRef(this.rules)
+      : jsonString(min ?? 0, max ?? Infinity);
   }
 
   private object(s: Schema, path: string): Node {
@@ -186,7 +189,7 @@ export class SchemaCompiler {
         extra === undefined || extra === true
           ? this.anyValue()
           : this.value(extra, `${path}/additionalProperties`);
-      return objectOf(member(jsonString(), value, this.layout), this.layout);
+      return objectOf(member(stringRef(this.rules), value, this.layout), this.layout);
     }
     if (props === null || typeof props !== 'object' || Array.isArray(props))
       throw new GrammarError('properties must be an object', 'properties', path);

@@ -34,28 +34,22 @@ const PATTERNS = [
 const leaf: fc.Arbitrary<Case> = fc.oneof(
   fc.constant<Case>({ schema: { type: 'string' }, instance: text() }),
   text(1, 5).chain((a) =>
-    fc
-      .uniqueArray(text(0, 5), { minLength: 1, maxLength: 4 })
-      .map((e) => ({
-        schema: { type: 'string', enum: [a, ...e.filter((x) => x !== a)] },
-        instance: fc.constantFrom(a, ...e),
-      })),
+    fc.uniqueArray(text(0, 5), { minLength: 1, maxLength: 4 }).map((e) => ({
+      schema: { type: 'string', enum: [a, ...e.filter((x) => x !== a)] },
+      instance: fc.constantFrom(a, ...e),
+    })),
   ),
   fc
     .constantFrom(...Object.keys(FORMATS))
     .map((f) => ({ schema: { type: 'string', format: f }, instance: FORMATS[f] })),
-  fc
-    .constantFrom(...PATTERNS)
-    .map((p) => ({
-      schema: { type: 'string', pattern: p },
-      instance: fc.stringMatching(new RegExp(p, 'u'), { maxLength: 12 }),
-    })),
-  fc
-    .tuple(fc.nat(3), fc.nat(4))
-    .map(([min, extra]) => ({
-      schema: { type: 'string', minLength: min, maxLength: min + extra },
-      instance: text(min, min + extra),
-    })),
+  fc.constantFrom(...PATTERNS).map((p) => ({
+    schema: { type: 'string', pattern: p },
+    instance: fc.stringMatching(new RegExp(p, 'u'), { maxLength: 12 }),
+  })),
+  fc.tuple(fc.nat(3), fc.nat(4)).map(([min, extra]) => ({
+    schema: { type: 'string', minLength: min, maxLength: min + extra },
+    instance: text(min, min + extra),
+  })),
   fc.constant<Case>({ schema: { type: 'integer' }, instance: fc.integer() }),
   fc
     .tuple(fc.integer({ min: -500, max: 500 }), fc.nat(1000), fc.boolean())
@@ -121,12 +115,10 @@ const { value } = fc.letrec<{ value: Case }>((tie) => ({
             : { type: 'array', items: item.schema, minItems: min, maxItems: min + extra },
         instance: fc.array(item.instance, { minLength: min, maxLength: min + (extra ?? 3) }),
       })),
-    fc
-      .tuple(tie('value'), tie('value'))
-      .map(([a, b]) => ({
-        schema: { anyOf: [a.schema, b.schema] },
-        instance: fc.oneof(a.instance, b.instance),
-      })),
+    fc.tuple(tie('value'), tie('value')).map(([a, b]) => ({
+      schema: { anyOf: [a.schema, b.schema] },
+      instance: fc.oneof(a.instance, b.instance),
+    })),
   ),
 }));
 
