@@ -17,6 +17,8 @@ import type { Nfa } from './nfa';
 export const DEAD = -1;
 export const UNKNOWN = -2;
 const EMPTY_STACK = -1;
+const ACCEPTING = 1;
+const WILD = 2;
 /** Local states allow at most this many calls within one token before turning wild. */
 const HEADROOM_CAP = 8;
 
@@ -38,7 +40,12 @@ export class Automaton {
   private readonly accepting: boolean[] = [];
   private readonly wild: boolean[] = [];
   private readonly locals: number[] = [];
-  private readonly stateIds = new Map<string, number>();
+  /** Kernel hash → states with that hash. */
+  private readonly stateIds = new Map<number, number[]>();
+  private readonly cfgClosure: (Int32Array | undefined)[] = [];
+  private readonly cfgFlags: number[] = [];
+  private mark = new Int32Array(1024);
+  private stamp = 0;
   /** [state * 256 + byte] → next state, DEAD, or UNKNOWN (not computed yet). */
   trans = new Int32Array(256 * 64).fill(UNKNOWN);
   /**
@@ -123,13 +130,71 @@ export class Automaton {
     return l;
   }
 
-  /** Epsilon closure through calls and returns; interns the resulting state. */
+  /** The union of the seeds' closures, interned as a state (DEAD when nothing is alive). */
   private close(seeds: number[], wildIn: boolean): number {
-    const seen = new Set<number>(seeds);
-    const work = [...seeds];
+    let flags = wildIn ? WILD : 0;
     const kernel: number[] = [];
-    let accepting = false;
-    let wild = wildIn;
+    const stamp = ++this.stamp;
+    for (const seed of seeds) {
+      const closure = this.closureOf(seed);
+      flags |= this.cfgFlags[seed];
+      if (this.mark.length < this.cfgNode.length) this.growMark();
+      for (const c of closure) {
+        if (this.mark[c] !== stamp) {
+          this.mark[c] = stamp;
+          kernel.push(c);
+        }
+      }
+    }
+    if (!kernel.length && !flags) return DEAD;
+    kernel.sort((a, b) => a - b);
+    let hash = flags;
+    for (const c of kernel) hash = Math.imul(hash ^ c, 0x9e3779b1) ^ (hash >>> 15);
+    const bucket = this.stateIds.get(hash);
+    if (bucket) {
+      for (const id of bucket) if (this.sameState(id, kernel, flags)) return id;
+    }
+    const id = this.kernels.length;
+    if (bucket) bucket.push(id);
+    else this.stateIds.set(hash, [id]);
+    this.kernels.push(Int32Array.from(kernel));
+    this.accepting.push((flags & ACCEPTING) !== 0);
+    this.wild.push((flags & WILD) !== 0);
+    if (this.trans.length < (id + 1) * 256) {
+      const grown = new Int32Array(this.trans.length * 2).fill(UNKNOWN);
+      grown.set(this.trans);
+      this.trans = grown;
+    }
+    return id;
+  }
+
+  private sameState(id: number, kernel: number[], flags: number): boolean {
+    const k = this.kernels[id];
+    if (k.length !== kernel.length || this.accepting[id] !== ((flags & ACCEPTING) !== 0))
+      return false;
+    if (this.wild[id] !== ((flags & WILD) !== 0)) return false;
+    for (let i = 0; i < k.length; i++) if (k[i] !== kernel[i]) return false;
+    return true;
+  }
+
+  private growMark(): void {
+    const grown = new Int32Array(Math.max(1024, this.cfgNode.length * 2));
+    grown.set(this.mark);
+    this.mark = grown;
+  }
+
+  /**
+   * The configurations that read a byte reachable from `seed` by epsilon moves, calls and
+   * returns, and whether the end of the grammar (ACCEPTING) or the hole (WILD) is reachable.
+   * Memoized per configuration: many states share configurations.
+   */
+  private closureOf(seed: number): Int32Array {
+    const known = this.cfgClosure[seed];
+    if (known) return known;
+    const seen = new Set<number>([seed]);
+    const work = [seed];
+    const kernel: number[] = [];
+    let flags = 0;
     const visit = (node: number, stack: number) => {
       const c = this.config(node, stack);
       if (!seen.has(c)) {
@@ -144,43 +209,26 @@ export class Automaton {
       if (this.nfa.bytes[node].length) kernel.push(c);
       for (const t of this.nfa.eps[node]) visit(t, stack);
       const calls = this.nfa.calls[node];
-      const room =
-        stack === EMPTY_STACK
-          ? this.maxDepth
-          : this.stackHeadroom[stack] >= 0
-            ? this.stackHeadroom[stack]
-            : this.maxDepth;
+      const local = stack !== EMPTY_STACK && this.stackHeadroom[stack] >= 0;
+      const room = local ? this.stackHeadroom[stack] : this.maxDepth;
       for (let i = 0; i < calls.length; i += 2) {
         if (stack !== EMPTY_STACK && this.stackDepth[stack] >= room) {
-          if (this.stackHeadroom[stack] >= 0) wild = true; // a real stack might have had room
+          if (local) flags |= WILD; // a real stack might have had room
           continue;
         }
         visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack));
       }
       if (this.nfa.endOf[node] >= 0) {
-        if (stack === EMPTY_STACK) accepting = true;
+        if (stack === EMPTY_STACK) flags |= ACCEPTING;
         else if (this.stackRet[stack] < 0)
-          wild = true; // returned into the hole
+          flags |= WILD; // returned into the hole
         else visit(this.stackRet[stack], this.stackParent[stack]);
       }
     }
-    if (!kernel.length && !accepting && !wild) return DEAD;
-    kernel.sort((a, b) => a - b);
-    const key = `${accepting ? 'a' : 'n'}${wild ? 'w' : ''}${kernel.join(',')}`;
-    let id = this.stateIds.get(key);
-    if (id === undefined) {
-      id = this.kernels.length;
-      this.stateIds.set(key, id);
-      this.kernels.push(Int32Array.from(kernel));
-      this.accepting.push(accepting);
-      this.wild.push(wild);
-      if (this.trans.length < (id + 1) * 256) {
-        const grown = new Int32Array(this.trans.length * 2).fill(UNKNOWN);
-        grown.set(this.trans);
-        this.trans = grown;
-      }
-    }
-    return id;
+    const closure = Int32Array.from(kernel);
+    this.cfgClosure[seed] = closure;
+    this.cfgFlags[seed] = flags;
+    return closure;
   }
 
   /** The bottom of local stacks: an unknown caller, with `headroom` calls allowed above it. */

@@ -8,7 +8,7 @@ import { objectOf, member, stringRef, whitespace, type JsonLayout } from './json
 import { buildNfa } from './nfa';
 import { SchemaCompiler } from './schema';
 import type { Vocab } from './vocab';
-import type { MaskCache } from './matcher';
+import type { MaskCache } from './mask';
 
 export type GrammarSpec =
   | { type: 'json_schema'; schema: unknown }

@@ -11,5 +11,6 @@ export {
   type GrammarSpec,
   type ToolSpec,
 } from './grammar';
-export { TokenMatcher, applyMask, computeMask, referenceMask, type MaskCache } from './matcher';
+export { TokenMatcher, applyMask } from './matcher';
+export { computeMask, referenceMask, type MaskCache } from './mask';
 export { Vocab, vocabBytes, byteLevelVocab } from './vocab';

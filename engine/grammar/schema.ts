@@ -5,7 +5,8 @@ import { GrammarError } from './errors';
 import { alt, literal, ref, seq, EMPTY, NEVER, type Node } from './ir';
 import { formatGrammar } from './formats';
 import { compileRegex } from './regex';
-import { anyNumber, integerBounds, integerRange, numberRange, type Bounds } from './numbers';
+import { anyNumber, integerBounds, integerRange, numberRange } from './numbers';
+import { bounds, count, enumValues, typesOf } from './schema-keywords';
 import {
   anyJsonRules,
   arrayOf,
@@ -54,7 +55,6 @@ const SUPPORTED = new Set([
   'exclusiveMinimum',
   'exclusiveMaximum',
 ]);
-const TYPES = ['null', 'boolean', 'integer', 'number', 'string', 'array', 'object'];
 
 export class SchemaCompiler {
   private objects = 0;
@@ -229,50 +229,4 @@ export class SchemaCompiler {
   anyValue(): Node {
     return ref(anyJsonRules(this.rules, this.anyDepth, this.layout));
   }
-}
-
-function typesOf(s: Schema, path: string): string[] {
-  const t = s.type;
-  if (t === undefined) return [];
-  const list = Array.isArray(t) ? t : [t];
-  for (const x of list) {
-    if (typeof x !== 'string' || !TYPES.includes(x))
-      throw new GrammarError(`unknown type ${JSON.stringify(x)}`, 'type', path);
-  }
-  return list as string[];
-}
-
-function enumValues(s: Schema, types: string[], path: string): Node {
-  const kw = 'const' in s ? 'const' : 'enum';
-  const values = kw === 'const' ? [s.const] : s.enum;
-  if (!Array.isArray(values)) throw new GrammarError('enum must be an array', 'enum', path);
-  const kept = values.filter((v) => types.length === 0 || types.some((t) => hasType(v, t)));
-  if (kept.length === 0) throw new GrammarError(`no ${kw} value has the schema's type`, kw, path);
-  return alt(...kept.map((v) => literal(JSON.stringify(v))));
-}
-
-function hasType(v: unknown, t: string): boolean {
-  if (t === 'integer') return Number.isInteger(v);
-  if (t === 'null') return v === null;
-  if (t === 'array') return Array.isArray(v);
-  if (t === 'object') return v !== null && typeof v === 'object' && !Array.isArray(v);
-  return typeof v === t;
-}
-
-function count(s: Schema, kw: string, path: string): number | undefined {
-  const v = s[kw];
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || (v as number) < 0)
-    throw new GrammarError(`${kw} must be a non-negative integer`, kw, path);
-  return v as number;
-}
-
-function bounds(s: Schema, path: string): Bounds {
-  const b: Bounds = {};
-  for (const kw of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'] as const) {
-    if (s[kw] === undefined) continue;
-    if (typeof s[kw] !== 'number') throw new GrammarError(`${kw} must be a number`, kw, path);
-    b[kw] = s[kw] as number;
-  }
-  return b;
 }
