@@ -40,6 +40,7 @@ export class Automaton {
   private readonly accepting: boolean[] = [];
   private readonly wild: boolean[] = [];
   private readonly locals: number[] = [];
+  private readonly shared: (string | null)[] = [];
   /** Kernel hash → states with that hash. */
   private readonly stateIds = new Map<number, number[]>();
   private readonly cfgClosure: (Int32Array | undefined)[] = [];
@@ -229,6 +230,35 @@ export class Automaton {
     this.cfgClosure[seed] = closure;
     this.cfgFlags[seed] = flags;
     return closure;
+  }
+
+  /**
+   * A key naming a local state the same way in every grammar, when all its configurations (nodes
+   * and stack frames down to the hole) lie in built-in rules; else null. Masks of such states
+   * (every JSON string's content, free-form values) are then shared across grammars.
+   */
+  sharedKey(local: number): string | null {
+    let key = this.shared[local];
+    if (key !== undefined) return key;
+    const parts: string[] = [];
+    key = null;
+    for (const c of this.kernels[local]) {
+      let part = this.nfa.sharedName[this.cfgNode[c]];
+      let st = this.cfgStack[c];
+      while (part !== null && st !== EMPTY_STACK && this.stackRet[st] >= 0) {
+        const frame = this.nfa.sharedName[this.stackRet[st]];
+        part = frame === null ? null : `${part}<${frame}`;
+        st = this.stackParent[st];
+      }
+      if (part === null || st === EMPTY_STACK) {
+        parts.length = 0;
+        break;
+      }
+      parts.push(`${part}<h${this.stackHeadroom[st]}`);
+    }
+    if (parts.length) key = `${this.wild[local] ? 'w' : ''}${parts.sort().join(' ')}`;
+    this.shared[local] = key;
+    return key;
   }
 
   /** The bottom of local stacks: an unknown caller, with `headroom` calls allowed above it. */

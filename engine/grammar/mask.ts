@@ -15,6 +15,16 @@ interface LocalMask {
   uncertain: Uint32Array;
 }
 
+/** Local masks of built-in rules, per vocabulary, shared by all grammars. */
+const shared = new WeakMap<Vocab, Map<string, LocalMask>>();
+const MAX_SHARED = 256;
+
+function sharedMasks(vocab: Vocab): Map<string, LocalMask> {
+  let m = shared.get(vocab);
+  if (!m) shared.set(vocab, (m = new Map()));
+  return m;
+}
+
 /** Above this share of the vocabulary uncertain, a plain walk of the real state is cheaper. */
 const MAX_UNCERTAIN_SHARE = 1 / 8;
 
@@ -31,7 +41,16 @@ export function computeMask(
   const local = automaton.local(state);
   let entry = local === state ? undefined : cache?.local.get(local);
   if (local !== state && !entry) {
-    entry = walkLocal(automaton, vocab, local);
+    const key = automaton.sharedKey(local);
+    const shared = key === null ? undefined : sharedMasks(vocab);
+    entry = key === null ? undefined : shared?.get(key);
+    if (!entry) {
+      entry = walkLocal(automaton, vocab, local);
+      if (key !== null && shared) {
+        if (shared.size >= MAX_SHARED) shared.clear();
+        shared.set(key, entry);
+      }
+    }
     cache?.local.set(local, entry);
   }
   if (!entry || entry.uncertain.length > vocab.size * MAX_UNCERTAIN_SHARE)

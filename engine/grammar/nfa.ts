@@ -16,13 +16,32 @@ export interface Nfa {
   readonly endOf: number[];
   readonly ruleStart: number[];
   readonly ruleNames: string[];
+  /**
+   * Per node: a name that is the same in every grammar, for nodes of the built-in rules (`~string`,
+   * `~json…`, whose IR is fixed by their name) — rule name and creation index — else null.
+   */
+  readonly sharedName: (string | null)[];
 }
+
+/** Built-in rules: their IR is a function of their name, and they call only built-in rules. */
+export const isBuiltinRule = (name: string) =>
+  name.startsWith('~string') || name.startsWith('~json');
 
 /** Nodes beyond this mean a schema too big to serve (e.g. maxLength: 1e6). */
 const MAX_NODES = 400_000;
 
 export function buildNfa(ir: GrammarIR): Nfa {
-  const nfa: Nfa = { bytes: [], eps: [], calls: [], endOf: [], ruleStart: [], ruleNames: [] };
+  const nfa: Nfa = {
+    bytes: [],
+    eps: [],
+    calls: [],
+    endOf: [],
+    ruleStart: [],
+    ruleNames: [],
+    sharedName: [],
+  };
+  let owner = ''; // the rule whose nodes are being made
+  const made = new Map<string, number>();
   const ruleIndex = new Map<string, number>();
   const pending: number[] = [];
   // Sub-rules for repeated items live beside the IR's rules, never in it (the IR may be shared).
@@ -36,6 +55,9 @@ export function buildNfa(ir: GrammarIR): Nfa {
     nfa.eps.push([]);
     nfa.calls.push([]);
     nfa.endOf.push(-1);
+    const k = made.get(owner) ?? 0;
+    made.set(owner, k + 1);
+    nfa.sharedName.push(isBuiltinRule(owner) ? `${owner}/${k}` : null);
     return nfa.bytes.length - 1;
   };
   const ruleOf = (name: string): number => {
@@ -45,7 +67,10 @@ export function buildNfa(ir: GrammarIR): Nfa {
       r = nfa.ruleNames.length;
       ruleIndex.set(name, r);
       nfa.ruleNames.push(name);
+      const outer = owner;
+      owner = name;
       nfa.ruleStart.push(node());
+      owner = outer;
       pending.push(r);
     }
     return r;
@@ -108,7 +133,8 @@ export function buildNfa(ir: GrammarIR): Nfa {
   ruleOf(ir.start);
   while (pending.length) {
     const r = pending.shift()!;
-    const end = compile(rules.get(nfa.ruleNames[r])!, nfa.ruleStart[r]);
+    owner = nfa.ruleNames[r];
+    const end = compile(rules.get(owner)!, nfa.ruleStart[r]);
     nfa.endOf[end] = r;
   }
   return nfa;

@@ -81,4 +81,18 @@ describe('adaptive mask = plain walk', () => {
       n += compare(compileSchema(c.schema), v, [7]);
     expect(n).toBeGreaterThan(500);
   });
+
+  it('string content has one local state shared by all grammars', () => {
+    const keyAt = (schema: unknown, prefix: string) => {
+      const a = compileSchema(schema).automaton;
+      let s = a.start;
+      for (const b of new TextEncoder().encode(prefix)) s = a.step(s, b);
+      return a.sharedKey(a.local(s));
+    };
+    const k1 = keyAt({ type: 'object', properties: { a: { type: 'string' } } }, '{"a": "x');
+    const k2 = keyAt({ type: 'array', items: { type: 'string' } }, '["');
+    expect(k1).not.toBeNull();
+    expect(k1).toBe(k2);
+    expect(keyAt({ type: 'object', properties: { a: { type: 'integer' } } }, '{"a": 1')).toBeNull();
+  });
 });
