@@ -184,6 +184,8 @@ export class SchemaCompiler {
     const extra = s.additionalProperties;
     if (props === undefined) {
       // No declared properties: a map whose values follow additionalProperties (any JSON if absent).
+      if (Array.isArray(s.required) && s.required.length)
+        throw new GrammarError('required properties need declared properties', 'required', path);
       if (extra === false) return seq(literal('{'), whitespace(this.layout.ws), literal('}'));
       const value =
         extra === undefined || extra === true

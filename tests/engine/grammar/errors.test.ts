@@ -28,6 +28,7 @@ const cases: [string, unknown, string, string][] = [
   ['remote $ref', { $ref: 'https://example.com/s.json' }, '$ref', '#/$ref'],
   ['dangling $ref', { $ref: '#/$defs/missing' }, '$ref', '#/$ref'],
   ['required not declared', { type: 'object', properties: {}, required: ['x'] }, 'required', '#'],
+  ['required without properties', { type: 'object', required: ['x'] }, 'required', '#'],
   ['empty enum', { enum: [] }, 'enum', '#'],
   ['false schema', { type: 'array', items: false }, 'schema', '#/items'],
   [
