@@ -39,12 +39,16 @@ export class TokenMatcher {
     return this.states[this.states.length - 1];
   }
 
-  /** Sets bit t of `mask` (Uint32Array of maskWords) iff token t may come next. */
-  fillMask(mask: Uint32Array): void {
+  /**
+   * Sets bit t of `mask` (Uint32Array of maskWords) iff token t may come next. Returns false when
+   * no token is allowed: a dead end, possible only where recursion hit maxStack after its last
+   * alternative was chosen; the caller should stop the sequence (as for max_tokens).
+   */
+  fillMask(mask: Uint32Array): boolean {
     if (this.ended) {
       mask.fill(0);
       for (const id of this.vocab.eosIds) mask[id >>> 5] |= 1 << (id & 31);
-      return;
+      return true;
     }
     let m = this.masks.real.get(this.state);
     if (!m) {
@@ -55,6 +59,8 @@ export class TokenMatcher {
       this.masks.real.set(this.state, m);
     }
     mask.set(m);
+    for (let w = 0; w < m.length; w++) if (m[w] !== 0) return true;
+    return false;
   }
 
   /** Advances by one token; false (and no change) if the grammar does not allow it. */

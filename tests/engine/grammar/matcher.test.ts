@@ -67,6 +67,26 @@ describe('TokenMatcher', () => {
     expect(g.maskCache(vocab).real.size).toBeGreaterThan(0);
   });
 
+  it('fillMask reports a dead end (recursion cut by maxStack with no way out)', () => {
+    // Each level must nest one more: finite only because maxStack cuts it, so the end is dead.
+    const deep = compileSchema(
+      { type: 'object', properties: { a: { $ref: '#' } }, required: ['a'] },
+      { whitespace: 0, maxStack: 6 },
+    );
+    const m = new TokenMatcher(deep, vocab);
+    const mask = new Uint32Array(m.maskWords);
+    let steps = 0;
+    while (m.fillMask(mask) && steps < 100) {
+      const next = pieces.findIndex((_, i) => (mask[i >>> 5] >>> (i & 31)) & 1);
+      expect(m.accept(next)).toBe(true);
+      steps++;
+    }
+    expect(steps).toBeGreaterThan(5);
+    expect(steps).toBeLessThan(100);
+    expect(m.isComplete()).toBe(false);
+    expect(Array.from(mask).every((w) => w === 0)).toBe(true);
+  });
+
   it('applyMask sets exactly the forbidden logits to -Infinity, ids past the mask too', () => {
     const mask = Uint32Array.of(0b1011, 0x80000001);
     const logits = new Float32Array(70).fill(0.5);
