@@ -3,7 +3,7 @@
 // so a configuration is one integer. A DFA state is the set of configurations that can read a
 // byte (after epsilon moves, calls and returns), interned; its byte transitions are computed on
 // first use and kept (Outlines' FSM index, built lazily because a recursive grammar's states are
-// not enumerable). Calls deeper than `maxDepth` are dropped, which bounds recursion.
+// not enumerable). Calls of recursive rules beyond `maxDepth` of them are dropped (nfa.ts).
 //
 // XGrammar's adaptive mask cache, in this setting: `local(state)` is the same state with every
 // call stack cut to a "hole" (an unknown caller). Many states share one local state (every JSON
@@ -213,11 +213,12 @@ export class Automaton {
       const local = stack !== EMPTY_STACK && this.stackHeadroom[stack] >= 0;
       const room = local ? this.stackHeadroom[stack] : this.maxDepth;
       for (let i = 0; i < calls.length; i += 2) {
-        if (stack !== EMPTY_STACK && this.stackDepth[stack] >= room) {
+        const counted = this.nfa.recursive[calls[i]];
+        if (counted && stack !== EMPTY_STACK && this.stackDepth[stack] >= room) {
           if (local) flags |= WILD; // a real stack might have had room
           continue;
         }
-        visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack));
+        visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack, counted));
       }
       if (this.nfa.endOf[node] >= 0) {
         if (stack === EMPTY_STACK) flags |= ACCEPTING;
@@ -275,7 +276,8 @@ export class Automaton {
     return id;
   }
 
-  private stack(ret: number, parent: number): number {
+  /** Interns a frame returning to `ret`; `counted` frames (recursive rules) add to the depth. */
+  private stack(ret: number, parent: number, counted: boolean): number {
     const key = ret * 0x4000000 + (parent + 1);
     let id = this.stackIds.get(key);
     if (id === undefined) {
@@ -283,7 +285,9 @@ export class Automaton {
       this.stackIds.set(key, id);
       this.stackRet.push(ret);
       this.stackParent.push(parent);
-      this.stackDepth.push(parent === EMPTY_STACK ? 1 : this.stackDepth[parent] + 1);
+      this.stackDepth.push(
+        (parent === EMPTY_STACK ? 0 : this.stackDepth[parent]) + (counted ? 1 : 0),
+      );
       this.stackHeadroom.push(parent === EMPTY_STACK ? -1 : this.stackHeadroom[parent]);
     }
     return id;

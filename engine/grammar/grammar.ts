@@ -27,7 +27,7 @@ export interface GrammarOptions {
   maxDigits?: number;
   /** Nesting depth of free-form values (json_object, `{}`). Default 6. */
   anyDepth?: number;
-  /** Call-stack bound: limits recursion through $ref (and nesting generally). Default 64. */
+  /** Recursion bound: calls of recursive rules ($ref cycles) on the stack. Default 64. */
   maxStack?: number;
 }
 

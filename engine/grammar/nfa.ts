@@ -21,6 +21,13 @@ export interface Nfa {
    * `~json…`, whose IR is fixed by their name) — rule name and creation index — else null.
    */
   readonly sharedName: (string | null)[];
+  /**
+   * Per rule: whether its calls count toward the recursion bound: schema rules (`$ref` targets)
+   * on a cycle of calls. Helper rules (`~…`: object tails, repeats) are not counted — every cycle
+   * passes through a `$ref` rule — so the bound falls on a `$ref`, where `anyOf [.., null]` or an
+   * empty array still closes the value, never in the middle of an object.
+   */
+  readonly recursive: boolean[];
 }
 
 /** Built-in rules: their IR is a function of their name, and they call only built-in rules. */
@@ -39,8 +46,11 @@ export function buildNfa(ir: GrammarIR): Nfa {
     ruleStart: [],
     ruleNames: [],
     sharedName: [],
+    recursive: [],
   };
   let owner = ''; // the rule whose nodes are being made
+  let ownerIndex = -1;
+  const nodeRule: number[] = [];
   const made = new Map<string, number>();
   const ruleIndex = new Map<string, number>();
   const pending: number[] = [];
@@ -58,6 +68,7 @@ export function buildNfa(ir: GrammarIR): Nfa {
     const k = made.get(owner) ?? 0;
     made.set(owner, k + 1);
     nfa.sharedName.push(isBuiltinRule(owner) ? `${owner}/${k}` : null);
+    nodeRule.push(ownerIndex);
     return nfa.bytes.length - 1;
   };
   const ruleOf = (name: string): number => {
@@ -67,10 +78,10 @@ export function buildNfa(ir: GrammarIR): Nfa {
       r = nfa.ruleNames.length;
       ruleIndex.set(name, r);
       nfa.ruleNames.push(name);
-      const outer = owner;
-      owner = name;
+      const [outer, outerIndex] = [owner, ownerIndex];
+      [owner, ownerIndex] = [name, r];
       nfa.ruleStart.push(node());
-      owner = outer;
+      [owner, ownerIndex] = [outer, outerIndex];
       pending.push(r);
     }
     return r;
@@ -133,9 +144,33 @@ export function buildNfa(ir: GrammarIR): Nfa {
   ruleOf(ir.start);
   while (pending.length) {
     const r = pending.shift()!;
-    owner = nfa.ruleNames[r];
+    [owner, ownerIndex] = [nfa.ruleNames[r], r];
     const end = compile(rules.get(owner)!, nfa.ruleStart[r]);
     nfa.endOf[end] = r;
   }
+  markRecursive(nfa, nodeRule);
   return nfa;
+}
+
+function markRecursive(nfa: Nfa, nodeRule: number[]): void {
+  const callees = nfa.ruleNames.map(() => new Set<number>());
+  nfa.calls.forEach((calls, n) => {
+    for (let i = 0; i < calls.length; i += 2) callees[nodeRule[n]].add(calls[i]);
+  });
+  const helper = (r: number) => nfa.ruleNames[r].startsWith('~');
+  // A helper counts only on a cycle of helpers alone (none are built that way: a safety net).
+  const onCycle = (r: number, within: (x: number) => boolean) => {
+    const seen = new Set<number>();
+    const work = [...callees[r]].filter(within);
+    while (work.length && !seen.has(r)) {
+      const x = work.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      for (const y of callees[x]) if (within(y)) work.push(y);
+    }
+    return seen.has(r);
+  };
+  for (let r = 0; r < callees.length; r++) {
+    nfa.recursive[r] = helper(r) ? onCycle(r, helper) : onCycle(r, () => true);
+  }
 }

@@ -213,7 +213,7 @@ export class SchemaCompiler {
     );
     const w = whitespace(this.layout.ws);
     const comma = seq(w, literal(','), w);
-    const id = `${this.prefix}~obj${this.objects++}:`;
+    const id = `~obj:${this.prefix}:${this.objects++}:`; // a helper rule: starts with ~
     // tail(i, first): members i.. with commas; optional ones may be skipped. One rule each, so
     // skipping does not copy the rest of the object.
     const tail = (i: number, first: boolean): Node => {

@@ -199,6 +199,16 @@ describe('grammar constructs', () => {
     const nest = (n: number) => '{"next":'.repeat(n) + 'null' + '}'.repeat(n);
     expect(acceptsText(g, nest(3))).toBe(true);
     expect(acceptsText(g, nest(30))).toBe(false);
+    // No dead end at the cut: every prefix the automaton still allows can be closed with null.
+    const a = g.automaton;
+    let cut = 0;
+    for (let k = 1; k <= 30 && !cut; k++) {
+      let s = a.start;
+      for (const b of new TextEncoder().encode('{"next":'.repeat(k))) s = s < 0 ? s : a.step(s, b);
+      if (s < 0) cut = k;
+      else expect(acceptsText(g, nest(k)), `depth ${k}`).toBe(true);
+    }
+    expect(cut).toBeGreaterThan(3);
   });
 
   it('json_object: any object, nesting bounded', () => {
