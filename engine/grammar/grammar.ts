@@ -3,7 +3,7 @@
 // JSON text (property order matters to the output, so it is kept in the key).
 import { Automaton } from './automaton';
 import { GrammarError } from './errors';
-import { alt, literal, seq, type GrammarIR, type Node } from './ir';
+import { alt, derivesText, literal, seq, type GrammarIR, type Node } from './ir';
 import { objectOf, member, stringRef, whitespace, type JsonLayout } from './json-ir';
 import { buildNfa } from './nfa';
 import { SchemaCompiler } from './schema';
@@ -36,6 +36,8 @@ export class Grammar {
   private readonly masks = new WeakMap<Vocab, MaskCache>();
 
   constructor(ir: GrammarIR, maxStack: number) {
+    if (!derivesText(ir))
+      throw new GrammarError('the schema admits no value (e.g. a $ref to itself)', 'schema', '#');
     this.automaton = new Automaton(buildNfa(ir), maxStack);
   }
 

@@ -89,3 +89,32 @@ export function codePointRange(lo: number, hi: number): Node {
 function encode(cp: number): number[] {
   return Array.from(utf8.encode(String.fromCodePoint(cp)));
 }
+
+/** Whether the start rule derives at least one finite text (a least fixed point over the rules). */
+export function derivesText(ir: GrammarIR): boolean {
+  const productive = new Set<string>();
+  const can = (n: Node): boolean => {
+    switch (n.k) {
+      case 'bytes':
+        return n.ranges.length > 0;
+      case 'seq':
+        return n.items.every(can);
+      case 'alt':
+        return n.items.some(can);
+      case 'rep':
+        return n.min === 0 || can(n.item);
+      case 'ref':
+        return productive.has(n.name);
+    }
+  };
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [name, body] of ir.rules) {
+      if (!productive.has(name) && can(body)) {
+        productive.add(name);
+        grew = true;
+      }
+    }
+  }
+  return productive.has(ir.start);
+}

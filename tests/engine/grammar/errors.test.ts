@@ -29,6 +29,7 @@ const cases: [string, unknown, string, string][] = [
   ['dangling $ref', { $ref: '#/$defs/missing' }, '$ref', '#/$ref'],
   ['required not declared', { type: 'object', properties: {}, required: ['x'] }, 'required', '#'],
   ['required without properties', { type: 'object', required: ['x'] }, 'required', '#'],
+  ['a $ref to itself only', { $ref: '#' }, 'schema', '#'],
   ['empty enum', { enum: [] }, 'enum', '#'],
   ['false schema', { type: 'array', items: false }, 'schema', '#/items'],
   [

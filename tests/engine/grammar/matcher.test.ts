@@ -67,24 +67,38 @@ describe('TokenMatcher', () => {
     expect(g.maskCache(vocab).real.size).toBeGreaterThan(0);
   });
 
-  it('fillMask reports a dead end (recursion cut by maxStack with no way out)', () => {
-    // Each level must nest one more: finite only because maxStack cuts it, so the end is dead.
-    const deep = compileSchema(
-      { type: 'object', properties: { a: { $ref: '#' } }, required: ['a'] },
-      { whitespace: 0, maxStack: 6 },
+  it('fillMask reports a dead end (a required $ref cut by maxStack)', () => {
+    // node = {a: wrap | null}, wrap = {b: node}: wrap's call of node is required, so where the
+    // bound falls on it the text cannot be closed; fillMask must say so rather than allow junk.
+    const schema = {
+      $defs: {
+        node: {
+          type: 'object',
+          properties: { a: { anyOf: [{ $ref: '#/$defs/wrap' }, { type: 'null' }] } },
+          required: ['a'],
+        },
+        wrap: { type: 'object', properties: { b: { $ref: '#/$defs/node' } }, required: ['b'] },
+      },
+      $ref: '#/$defs/node',
+    };
+    const toy = ['', '{', '"a"', '"b"', ':', 'null', '}'];
+    const v = new Vocab(
+      toy.map((p) => new TextEncoder().encode(p)),
+      [0],
     );
-    const m = new TokenMatcher(deep, vocab);
-    const mask = new Uint32Array(m.maskWords);
-    let steps = 0;
-    while (m.fillMask(mask) && steps < 100) {
-      const next = pieces.findIndex((_, i) => (mask[i >>> 5] >>> (i & 31)) & 1);
-      expect(m.accept(next)).toBe(true);
-      steps++;
+    const dead: boolean[] = [];
+    for (const maxStack of [5, 6]) {
+      const m = new TokenMatcher(compileSchema(schema, { whitespace: 0, maxStack }), v);
+      const mask = new Uint32Array(m.maskWords);
+      let steps = 0;
+      while (m.fillMask(mask) && !m.isComplete() && steps++ < 100) {
+        const next = [1, 2, 3, 4, 5, 6].find((i) => (mask[0] >>> i) & 1)!;
+        expect(m.accept(next)).toBe(true);
+      }
+      dead.push(!m.isComplete());
+      if (!m.isComplete()) expect(mask[0]).toBe(0);
     }
-    expect(steps).toBeGreaterThan(5);
-    expect(steps).toBeLessThan(100);
-    expect(m.isComplete()).toBe(false);
-    expect(Array.from(mask).every((w) => w === 0)).toBe(true);
+    expect(dead).toContain(true);
   });
 
   it('applyMask sets exactly the forbidden logits to -Infinity, ids past the mask too', () => {
