@@ -3,7 +3,7 @@
 // sampled decoding through the mask with random logits.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Llama2cTokenizer } from '../../../engine/llama2c-tokenizer';
+import { Llama2cTokenizer } from '../../../engine/index';
 import {
   applyMask,
   byteLevelVocab,
