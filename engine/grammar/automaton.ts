@@ -13,10 +13,10 @@
 // Running into the hole, or into the headroom left under maxDepth, makes a state "wild": it
 // may read anything next.
 import type { Nfa } from './nfa';
+import { CallStacks, EMPTY_STACK } from './stacks';
 
 export const DEAD = -1;
 export const UNKNOWN = -2;
-const EMPTY_STACK = -1;
 const ACCEPTING = 1;
 const WILD = 2;
 /** Local states allow at most this many calls within one token before turning wild. */
@@ -24,14 +24,7 @@ const HEADROOM_CAP = 8;
 
 export class Automaton {
   readonly start: number;
-  private readonly stackRet: number[] = [];
-  private readonly stackParent: number[] = [];
-  /** Depth above the root: EMPTY_STACK for real stacks (0), a hole for local ones (0). */
-  private readonly stackDepth: number[] = [];
-  /** Calls allowed above the hole for local stacks; -1 for real stacks. */
-  private readonly stackHeadroom: number[] = [];
-  private readonly holes: number[] = [];
-  private readonly stackIds = new Map<number, number>();
+  private readonly stacks = new CallStacks();
   private readonly cfgNode: number[] = [];
   private readonly cfgStack: number[] = [];
   private readonly cfgIds = new Map<number, number>();
@@ -117,11 +110,11 @@ export class Automaton {
     let deepest = -1;
     for (const c of kernel) {
       const st = this.cfgStack[c];
-      if (st !== EMPTY_STACK) deepest = Math.max(deepest, this.stackDepth[st]);
+      if (st !== EMPTY_STACK) deepest = Math.max(deepest, this.stacks.depth[st]);
     }
-    if (deepest < 0 || this.stackHeadroom[this.cfgStack[kernel[0]]] >= 0) l = state;
+    if (deepest < 0 || this.stacks.headroom[this.cfgStack[kernel[0]]] >= 0) l = state;
     else {
-      const hole = this.hole(Math.min(HEADROOM_CAP, this.maxDepth - deepest));
+      const hole = this.stacks.hole(Math.min(HEADROOM_CAP, this.maxDepth - deepest));
       const seeds = Array.from(kernel, (c) =>
         this.cfgStack[c] === EMPTY_STACK ? c : this.config(this.cfgNode[c], hole),
       );
@@ -210,21 +203,21 @@ export class Automaton {
       if (this.nfa.bytes[node].length) kernel.push(c);
       for (const t of this.nfa.eps[node]) visit(t, stack);
       const calls = this.nfa.calls[node];
-      const local = stack !== EMPTY_STACK && this.stackHeadroom[stack] >= 0;
-      const room = local ? this.stackHeadroom[stack] : this.maxDepth;
+      const local = stack !== EMPTY_STACK && this.stacks.headroom[stack] >= 0;
+      const room = local ? this.stacks.headroom[stack] : this.maxDepth;
       for (let i = 0; i < calls.length; i += 2) {
         const counted = this.nfa.recursive[calls[i]];
-        if (counted && stack !== EMPTY_STACK && this.stackDepth[stack] >= room) {
+        if (counted && stack !== EMPTY_STACK && this.stacks.depth[stack] >= room) {
           if (local) flags |= WILD; // a real stack might have had room
           continue;
         }
-        visit(this.nfa.ruleStart[calls[i]], this.stack(calls[i + 1], stack, counted));
+        visit(this.nfa.ruleStart[calls[i]], this.stacks.push(calls[i + 1], stack, counted));
       }
       if (this.nfa.endOf[node] >= 0) {
         if (stack === EMPTY_STACK) flags |= ACCEPTING;
-        else if (this.stackRet[stack] < 0)
+        else if (this.stacks.ret[stack] < 0)
           flags |= WILD; // returned into the hole
-        else visit(this.stackRet[stack], this.stackParent[stack]);
+        else visit(this.stacks.ret[stack], this.stacks.parent[stack]);
       }
     }
     const closure = Int32Array.from(kernel);
@@ -246,51 +239,20 @@ export class Automaton {
     for (const c of this.kernels[local]) {
       let part = this.nfa.sharedName[this.cfgNode[c]];
       let st = this.cfgStack[c];
-      while (part !== null && st !== EMPTY_STACK && this.stackRet[st] >= 0) {
-        const frame = this.nfa.sharedName[this.stackRet[st]];
+      while (part !== null && st !== EMPTY_STACK && this.stacks.ret[st] >= 0) {
+        const frame = this.nfa.sharedName[this.stacks.ret[st]];
         part = frame === null ? null : `${part}<${frame}`;
-        st = this.stackParent[st];
+        st = this.stacks.parent[st];
       }
       if (part === null || st === EMPTY_STACK) {
         parts.length = 0;
         break;
       }
-      parts.push(`${part}<h${this.stackHeadroom[st]}`);
+      parts.push(`${part}<h${this.stacks.headroom[st]}`);
     }
     if (parts.length) key = `${this.wild[local] ? 'w' : ''}${parts.sort().join(' ')}`;
     this.shared[local] = key;
     return key;
-  }
-
-  /** The bottom of local stacks: an unknown caller, with `headroom` calls allowed above it. */
-  private hole(headroom: number): number {
-    let id = this.holes[headroom];
-    if (id === undefined) {
-      id = this.stackRet.length;
-      this.holes[headroom] = id;
-      this.stackRet.push(-1);
-      this.stackParent.push(EMPTY_STACK);
-      this.stackDepth.push(0);
-      this.stackHeadroom.push(headroom);
-    }
-    return id;
-  }
-
-  /** Interns a frame returning to `ret`; `counted` frames (recursive rules) add to the depth. */
-  private stack(ret: number, parent: number, counted: boolean): number {
-    const key = ret * 0x4000000 + (parent + 1);
-    let id = this.stackIds.get(key);
-    if (id === undefined) {
-      id = this.stackRet.length;
-      this.stackIds.set(key, id);
-      this.stackRet.push(ret);
-      this.stackParent.push(parent);
-      this.stackDepth.push(
-        (parent === EMPTY_STACK ? 0 : this.stackDepth[parent]) + (counted ? 1 : 0),
-      );
-      this.stackHeadroom.push(parent === EMPTY_STACK ? -1 : this.stackHeadroom[parent]);
-    }
-    return id;
   }
 
   private config(node: number, stack: number): number {
