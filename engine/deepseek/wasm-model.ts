@@ -55,6 +55,8 @@ export interface WasmStepSequence {
   startPos: number;
   /** Return the logits of the last of these tokens. */
   wantLogits: boolean;
+  /** Return the logits of every one of these tokens (verifying a draft), in order. */
+  allLogits?: boolean;
 }
 
 export class WasmDeepSeekModel {
@@ -142,15 +144,17 @@ export class WasmDeepSeekModel {
 
   /**
    * One forward over every sequence's tokens together (a slot's rows before its startPos must hold its
-   * earlier tokens). Returns the logits [vocab] of each sequence with wantLogits, in batch order: views
-   * into WASM memory, valid until the next call.
+   * earlier tokens). Returns the logits [vocab] of each sequence with wantLogits (of each of its tokens
+   * with allLogits), in batch order: views into WASM memory, valid until the next call.
    */
   step(batch: readonly WasmStepSequence[]): Float32Array[] {
     let T = 0,
       n = 0;
     for (const seq of batch) {
-      T = this.embed(seq, T);
-      if (seq.wantLogits) n = this.markLogits(n, T - 1);
+      const first = this.embed(seq, T) - seq.tokens.length;
+      T = first + seq.tokens.length;
+      if (seq.allLogits) for (let t = first; t < T; t++) n = this.markLogits(n, t);
+      else if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
     this.run(T, n);
     return Array.from({ length: n }, (_, i) => this.logitsRow(i));
