@@ -1,8 +1,13 @@
 // Continuous batching. One loop runs while there is work: each turn it drops cancelled and timed-out
 // sequences (freeing their slots), admits waiting requests into free slots (restoring any cached
-// prefix), builds one step — a decode token for every running sequence, then prefill chunks of new
-// ones within the step's token budget — runs it as one forward, samples, and streams each token to
-// its request. New requests join at the next step; finished ones leave after theirs.
+// prefix), builds one step (step-plan.ts) — a decode token for every running sequence, then prefill
+// chunks of new ones within the step's token budget — runs it as one forward, samples, and streams each
+// token to its request. New requests join at the next step; finished ones leave after theirs.
+// Speculative decoding (--spec mtp, a backend with a drafter): after the step, the drafter (the MTP
+// module) runs over the positions it confirmed and drafts each running sequence's next token; the next
+// step feeds [last token, draft] and keeps the draft's row only if it is accepted (Sequence.verify):
+// a rejected draft's cache rows are simply rewritten (the sequence's position does not advance over them),
+// and the MTP module's cache only ever gets confirmed positions.
 import { ApiError, serverError } from '../../protocol/errors';
 import type { SampledLogprobs } from '../../engine/sampling/options';
 import type { TokenLogprob } from '../../protocol/responses';
@@ -11,6 +16,7 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
 import type { PrefixCache } from './prefix-cache';
+import { planStep } from './step-plan';
 import { Sequence, type FinishReason, type GenerationRequest } from './sequence';
 
 export interface SchedulerOptions {
@@ -163,50 +169,9 @@ export class Scheduler {
     }
   }
 
-  /**
-   * The step's entries: a decode token for every running sequence ([last token, draft] where it has a
-   * draft and the budget allows), then prefill chunks within the step's token budget.
-   */
-  private plan(): { batch: StepSequence[]; members: Sequence[]; budget: number } {
-    const batch: StepSequence[] = [];
-    const members: Sequence[] = [];
-    let budget = this.backend.maxStepTokens;
-    for (const s of this.active) {
-      if (s.state !== 'decode' || budget < 1) continue;
-      if (s.draft >= 0 && budget >= 2 && s.pos + 2 <= this.backend.maxSeqLen) {
-        batch.push({
-          slot: s.slot,
-          tokens: [s.lastToken, s.draft],
-          startPos: s.pos,
-          wantLogits: true,
-          allLogits: true,
-        });
-        budget -= 2;
-      } else {
-        s.draft = -1; // no room to check it: dropped (its MTP rows are rewritten next time)
-        batch.push({ slot: s.slot, tokens: [s.lastToken], startPos: s.pos, wantLogits: true });
-        budget--;
-      }
-      members.push(s);
-    }
-    for (const s of this.active) {
-      if (s.state !== 'prefill' || budget < 1) continue;
-      const n = Math.min(s.promptTokens - s.pos, this.opts.prefillChunk, budget);
-      batch.push({
-        slot: s.slot,
-        tokens: s.req.promptIds.slice(s.pos, s.pos + n),
-        startPos: s.pos,
-        wantLogits: s.pos + n === s.promptTokens,
-      });
-      members.push(s);
-      budget -= n;
-    }
-    return { batch, members, budget };
-  }
-
   /** Plans, runs and consumes one forward step over the active sequences; then drafts, when speculating. */
   private async step(): Promise<void> {
-    const { batch, members, budget } = this.plan();
+    const { batch, members, budget } = planStep(this.active, this.backend, this.opts.prefillChunk);
     const started = performance.now();
     let logits: (Float32Array | Float64Array)[];
     try {
