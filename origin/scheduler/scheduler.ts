@@ -199,7 +199,7 @@ export class Scheduler {
           startPos: entry.startPos,
           hiddenRow: row,
           nextTokens: confirmed,
-          wantLogits: s.state === 'decode',
+          wantLogits: s.state === 'decode' && s.tokensLeft >= 2, // a draft is of use
         });
         drafting.push(s);
       }

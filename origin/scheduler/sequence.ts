@@ -126,6 +126,11 @@ export class Sequence {
     return { id, logprobs: this.sampler.lastLogprobs };
   }
 
+  /** Tokens it may still emit (max_tokens minus those emitted). */
+  get tokensLeft(): number {
+    return this.req.maxTokens - this.completionTokens;
+  }
+
   get promptTokens(): number {
     return this.req.promptIds.length;
   }

@@ -23,12 +23,12 @@ export function planStep(
   let budget = backend.maxStepTokens;
   for (const s of active) {
     if (s.state !== 'decode' || budget < 1) continue;
-    if (s.draft >= 0 && budget >= 2 && s.pos + 2 <= backend.maxSeqLen) {
+    if (s.draft >= 0 && budget >= 2 && s.pos + 2 <= backend.maxSeqLen && s.tokensLeft >= 2) {
       const tokens = [s.lastToken, s.draft];
       batch.push({ slot: s.slot, tokens, startPos: s.pos, wantLogits: true, allLogits: true });
       budget -= 2;
     } else {
-      s.draft = -1; // no room to check it: a plain decode step, and the MTP module drafts again after it
+      s.draft = -1; // no room to check it (or no use): a plain decode step; the MTP module drafts after it
       batch.push({ slot: s.slot, tokens: [s.lastToken], startPos: s.pos, wantLogits: true });
       budget--;
     }

@@ -62,9 +62,10 @@ describe('origin process with MTP speculative decoding', () => {
     expect(types.get('spec_decode_num_draft_tokens_total')).toBe('counter');
     const drafted = metric(samples, 'spec_decode_num_draft_tokens_total');
     const accepted = metric(samples, 'spec_decode_num_accepted_tokens_total');
-    // every decode step after a sequence's first token checks one draft; an accepted one emits two tokens
-    expect(drafted + accepted).toBeGreaterThanOrEqual(prompts.length * (N - 1));
-    expect(drafted + accepted).toBeLessThanOrEqual(prompts.length * N);
+    // every decode step after a sequence's first token checks one draft (emitting 2 tokens when it is
+    // accepted), except perhaps the last, which has no use for a draft
+    expect(drafted + accepted).toBeGreaterThanOrEqual(prompts.length * (N - 2));
+    expect(drafted + accepted).toBeLessThanOrEqual(prompts.length * (N - 1));
     expect(accepted).toBeLessThanOrEqual(drafted);
     console.info(`origin: MTP drafts accepted ${accepted}/${drafted} (random MTP weights)`);
   });
