@@ -32,7 +32,11 @@ async function createBackend(
   const sizes = { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens };
   const model = loadOriginModel(o.model, { seed: o.seed });
   if (selected.kind === 'cpu') {
-    const backend = await CpuBackend.create(model.files, { ...sizes, gemm: o.gemm });
+    const backend = await CpuBackend.create(model.files, {
+      ...sizes,
+      gemm: o.gemm,
+      mtp: o.spec !== 'off',
+    });
     return {
       model,
       backend,
@@ -67,6 +71,15 @@ function createPrefixCache(o: OriginOptions, backend: StepBackend): PrefixCache 
   return new PrefixCache(o.prefixCacheMb * 2 ** 20, codec);
 }
 
+/** What the startup line says about speculative decoding, and why it is off when it is. */
+function specNote(o: OriginOptions, backend: StepBackend, scheduler: Scheduler): string {
+  if (scheduler.speculative) return `speculative decoding ${scheduler.specMethod} (1 draft token)`;
+  if (o.spec === 'off') return 'speculative decoding off (--spec off)';
+  if (backend.name !== 'cpu')
+    return `speculative decoding off (the ${backend.name} backend runs without speculation)`;
+  return 'speculative decoding off (the checkpoint has no MTP weights)';
+}
+
 export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const { model, backend, note } = await createBackend(o);
   const cache = createPrefixCache(o, backend);
@@ -82,6 +95,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     prefillChunk: o.prefillChunk,
     requestTimeoutMs: o.requestTimeoutS * 1000,
     retryAfterS: 1,
+    speculative: o.spec !== 'off',
   });
   const context: OriginContext = {
     modelId: o.modelId ?? model.id,
@@ -106,6 +120,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
       : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
   const summary =
     `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
-    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}`;
+    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
+    specNote(o, backend, scheduler);
   return { app: originApp(context), context, backend, summary };
 }

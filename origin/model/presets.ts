@@ -4,6 +4,28 @@
 import type { DeepSeekConfig } from '../../engine/deepseek/config';
 import { SYNTHETIC_DEEPSEEK_CONFIG } from '../../engine/deepseek/synthetic';
 
+const TINY: Partial<DeepSeekConfig> = {
+  vocabSize: 512,
+  hiddenSize: 128,
+  intermediateSize: 256,
+  moeIntermediateSize: 64,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  qLoraRank: 64,
+  kvLoraRank: 32,
+  qkNopeHeadDim: 32,
+  qkRopeHeadDim: 16,
+  vHeadDim: 32,
+  nRoutedExperts: 8,
+  nSharedExperts: 1,
+  numExpertsPerTok: 2,
+  nGroup: 2,
+  topkGroup: 1,
+  firstKDenseReplace: 1,
+  maxPositionEmbeddings: 2048,
+  numNextnPredictLayers: 0,
+};
+
 export const SYNTHETIC_PRESETS: Record<
   string,
   { description: string; config: Partial<DeepSeekConfig> }
@@ -11,32 +33,23 @@ export const SYNTHETIC_PRESETS: Record<
   tiny: {
     description:
       '2 layers (1 dense, 1 MoE: 8 routed experts top-2 + 1 shared), hidden 128, 2K context: for tests',
-    config: {
-      vocabSize: 512,
-      hiddenSize: 128,
-      intermediateSize: 256,
-      moeIntermediateSize: 64,
-      numHiddenLayers: 2,
-      numAttentionHeads: 2,
-      qLoraRank: 64,
-      kvLoraRank: 32,
-      qkNopeHeadDim: 32,
-      qkRopeHeadDim: 16,
-      vHeadDim: 32,
-      nRoutedExperts: 8,
-      nSharedExperts: 1,
-      numExpertsPerTok: 2,
-      nGroup: 2,
-      topkGroup: 1,
-      firstKDenseReplace: 1,
-      maxPositionEmbeddings: 2048,
-      numNextnPredictLayers: 0,
-    },
+    config: TINY,
   },
   small: {
     description:
       "engine/deepseek's synthetic shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups + 1 shared, hidden 256",
     config: { ...SYNTHETIC_DEEPSEEK_CONFIG, maxPositionEmbeddings: 2048, numNextnPredictLayers: 0 },
+  },
+  // One MTP layer of random weights (its drafts are rarely the main model's tokens): speculative decoding's
+  // mechanics, until a trained checkpoint exists.
+  'tiny-mtp': {
+    description: 'tiny plus one MTP layer (num_nextn_predict_layers 1): speculative decoding tests',
+    config: { ...TINY, numNextnPredictLayers: 1 },
+  },
+  'small-mtp': {
+    description:
+      'small plus one MTP layer (num_nextn_predict_layers 1): speculative decoding benches',
+    config: { ...SYNTHETIC_DEEPSEEK_CONFIG, maxPositionEmbeddings: 2048, numNextnPredictLayers: 1 },
   },
   medium: {
     description:

@@ -141,6 +141,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       active_sequences: ctx.scheduler.activeCount,
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
+      speculative_decoding: ctx.scheduler.specMethod,
       prefix_cache: {
         blocks: ctx.cache.blocks,
         bytes: ctx.cache.bytes,
