@@ -38,7 +38,8 @@ export interface ChatCompletion {
   system_fingerprint: string;
   choices: {
     index: number;
-    message: { role: 'assistant'; content: string };
+    /** `reasoning_content`: a reasoning model's think block (DeepSeek). */
+    message: { role: 'assistant'; content: string; reasoning_content?: string };
     logprobs: ChatLogprobs | null;
     finish_reason: FinishReason;
   }[];
@@ -53,7 +54,7 @@ export interface ChatCompletionChunk {
   system_fingerprint: string;
   choices: {
     index: number;
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string | null; reasoning_content?: string };
     logprobs: ChatLogprobs | null;
     finish_reason: FinishReason;
   }[];
@@ -84,6 +85,10 @@ export interface ModelCard {
   placement?: 'edge' | 'origin';
   context_length?: number;
   description?: string;
+  /** Extension: the model an alias (`deepseek-chat`) runs. */
+  alias_of?: string;
+  /** Extension: the model answers with a think block (`reasoning_content`). */
+  reasoning?: boolean;
 }
 
 export interface ModelList {
@@ -178,7 +183,13 @@ export const chatCompletionSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string(),
+          reasoning_content: z.string().optional().meta({
+            description: "A reasoning model's think block (DeepSeek), without its tags.",
+          }),
+        }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
@@ -196,7 +207,11 @@ export const chatCompletionChunkSchema = z
         index: z.number().int(),
         delta: z.object({
           role: z.literal('assistant').optional(),
-          content: z.string().optional(),
+          content: z.string().nullish(),
+          reasoning_content: z.string().optional().meta({
+            description:
+              'A piece of the think block; such chunks come before the content ones, with `content: null`.',
+          }),
         }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
@@ -243,6 +258,14 @@ export const modelCardSchema = z
       .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
+    alias_of: z
+      .string()
+      .optional()
+      .meta({ description: 'Extension: the model this alias (e.g. `deepseek-chat`) runs.' }),
+    reasoning: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Extension: answers start with a think block (`reasoning_content`).' }),
   })
   .meta({ id: 'Model' });
 
