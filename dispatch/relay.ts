@@ -74,6 +74,8 @@ class Walk {
   finishReason: RelayResult['finishReason'] | null = null;
   usageFrame: Frame | null = null;
   done = false;
+  /** Frames of `reasoning_content` the origin sent itself: its reasoning tokens, when it reports none. */
+  private reasoningFrames = 0;
   /** Splits raw think text until the origin shows it sends `reasoning_content` itself. */
   private splitter: ThinkSplitter | null;
 
@@ -89,7 +91,10 @@ class Walk {
     }
     const frame = JSON.parse(data) as Frame;
     const choice = frame.choices?.[0];
-    if (choice?.delta?.reasoning_content) this.splitter = null;
+    if (choice?.delta?.reasoning_content) {
+      this.splitter = null;
+      this.reasoningFrames++;
+    }
     if (!this.splitter || !choice || (!choice.delta?.content && !choice.finish_reason))
       return this.takeOne(frame);
     const split = this.splitter.push(choice.delta?.content ?? '');
@@ -131,7 +136,7 @@ class Walk {
 
   result(): RelayResult {
     const usage = this.usage ?? makeUsage(this.ctx.promptEstimate, this.frames);
-    const tokens = this.splitter?.reasoningTokens;
+    const tokens = (this.splitter?.reasoningTokens ?? 0) + this.reasoningFrames;
     if (tokens && !usage.completion_tokens_details)
       usage.completion_tokens_details = { reasoning_tokens: tokens };
     // A partial generation bills at least what was seen, whatever the last usage said.

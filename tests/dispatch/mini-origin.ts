@@ -173,7 +173,9 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
         send({
           ...base,
           object,
-          choices: [{ index: 0, delta: { reasoning_content }, logprobs: null, finish_reason: null }],
+          choices: [
+            { index: 0, delta: { reasoning_content }, logprobs: null, finish_reason: null },
+          ],
         });
     for (let i = 0; i < max && !gone; i++) {
       if (tokenMs > 0) await sleep(tokenMs);
