@@ -8,6 +8,7 @@
 import type { Dispatcher } from './dispatcher';
 import { fallbackTarget, nextFallback } from './fallback';
 import type { OriginCall, PlacementRequest } from './origin-call';
+import { ApiError } from '../protocol/errors';
 import { reasoningOn } from '../protocol/reasoning';
 import type { ModelRegistry, OriginPool } from './registry';
 import { serveOrigin } from './serve-origin';
@@ -72,7 +73,7 @@ export async function serveOnPlacement(
           cachedTokens: 0,
           completionTokens: 0,
         });
-      throw error;
+      throw mayFallBack || refused || pool.fallbacks.length === 0 ? error : noFallback(error, req);
     }
     console.warn(
       `request ${req.requestId}: ${pool.id} unavailable (${error.message}); falling back to ${next}`,
@@ -99,3 +100,18 @@ const edgePlaced = (
   reasoning: call.reasoning,
   headers: { 'x-served-model': model, ...headers },
 });
+
+/** The pool's error, saying why its fallbacks were not tried; a 503 keeps its retry-after. */
+function noFallback(error: ApiError, req: PlacementRequest): ApiError {
+  const why = req.refuseFallback
+    ? 'the request refused them (x-fallback: none)'
+    : 'the registry says fallback: false';
+  return new ApiError(
+    error.status,
+    `${error.message} Its fallbacks were not tried: ${why}.`,
+    error.type,
+    error.code,
+    error.param,
+    error.retryAfter,
+  );
+}

@@ -187,8 +187,9 @@ describe('a fallback the client can see and refuse', () => {
     const res = await chat('pool-down', { 'x-fallback': 'none' });
     expect(res.status).toBe(503);
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
-    const body = (await res.json()) as { error: { code: string } };
+    const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toMatch(/unavailable/);
+    expect(body.error.message).toMatch(/fallbacks were not tried: the request refused them/);
     const bad = await chat('pool-down', { 'x-fallback': 'maybe' });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('x-fallback');
@@ -198,6 +199,7 @@ describe('a fallback the client can see and refuse', () => {
     const res = await chat('pool-down-strict');
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).not.toBeNull();
-    await res.body?.cancel();
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toMatch(/the registry says fallback: false/);
   });
 });
