@@ -98,3 +98,26 @@ export class ThinkSplitter {
     return { reasoning: '', content: text };
   }
 }
+
+/** One choice's text as it is generated: plain, or split into reasoning and content. */
+export class ChoiceText {
+  readonly split: ThinkSplitter | null;
+  private plain = '';
+  constructor(think: boolean | undefined) {
+    this.split = think ? new ThinkSplitter() : null;
+  }
+  push(piece: string): { reasoning: string; content: string } {
+    if (this.split) return this.split.push(piece);
+    this.plain += piece;
+    return { reasoning: '', content: piece };
+  }
+  end(): { reasoning: string; content: string } {
+    return this.split?.end() ?? { reasoning: '', content: '' };
+  }
+  /** The finished choice's text fields. */
+  fields(): { text: string; reasoning?: string } {
+    return this.split
+      ? { text: this.split.content, reasoning: this.split.reasoning }
+      : { text: this.plain };
+  }
+}

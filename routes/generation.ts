@@ -18,7 +18,7 @@ import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
-import { ThinkSplitter } from '../protocol/reasoning';
+import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
 import type { FinishReason, TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
@@ -91,29 +91,6 @@ const resultOf = (
     };
   return { ...choices[0], usage, ...(choices.length > 1 ? { choices } : {}) };
 };
-
-/** One choice's text as it is generated: plain, or split into reasoning and content. */
-class ChoiceText {
-  readonly split: ThinkSplitter | null;
-  private plain = '';
-  constructor(think: boolean | undefined) {
-    this.split = think ? new ThinkSplitter() : null;
-  }
-  push(piece: string): { reasoning: string; content: string } {
-    if (this.split) return this.split.push(piece);
-    this.plain += piece;
-    return { reasoning: '', content: piece };
-  }
-  end(): { reasoning: string; content: string } {
-    return this.split?.end() ?? { reasoning: '', content: '' };
-  }
-  /** The finished choice's text fields. */
-  fields(): Pick<ChoiceResult, 'text' | 'reasoning'> {
-    return this.split
-      ? { text: this.split.content, reasoning: this.split.reasoning }
-      : { text: this.plain };
-  }
-}
 
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
