@@ -136,7 +136,10 @@ class Walk {
 
   result(): RelayResult {
     const usage = this.usage ?? makeUsage(this.ctx.promptEstimate, this.frames);
-    const tokens = (this.splitter?.reasoningTokens ?? 0) + this.reasoningFrames;
+    // Frames are not tokens (one may carry several): a think block never closed is every token.
+    const tokens = this.splitter?.thinking
+      ? usage.completion_tokens
+      : (this.splitter?.reasoningTokens ?? 0) + this.reasoningFrames;
     if (tokens && !usage.completion_tokens_details)
       usage.completion_tokens_details = { reasoning_tokens: tokens };
     // A partial generation bills at least what was seen, whatever the last usage said.

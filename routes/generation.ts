@@ -235,7 +235,9 @@ async function* sseFrames(
         }
         produced++;
         logprobs?.push(step.value);
-        if (step.value.text) yield* framesOf(text.push(step.value.text), i, logprobs?.take());
+        // Every token is pushed, so each counts (a reasoning token may hold part of a character).
+        const piece = text.push(step.value.text);
+        if (step.value.text) yield* framesOf(piece, i, logprobs?.take());
       }
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
