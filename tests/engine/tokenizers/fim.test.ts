@@ -1,8 +1,7 @@
 // FIM tokens found in a tokenizer (an added token is one id; the same text spelled in bytes is
 // not), for each known family, and the prompt they make.
 import { describe, expect, it } from 'vitest';
-import { syntheticLlama2cTokenizer } from '../../../engine/synthetic';
-import { Llama2cTokenizer } from '../../../engine/llama2c-tokenizer';
+import { Llama2cTokenizer, syntheticLlama2cTokenizer } from '../../../engine/index';
 import { HfTokenizer } from '../../../engine/tokenizers/hf-tokenizer';
 import { findFimTokens, renderFim } from '../../../engine/tokenizers/fim';
 import { byteLevelTokenizer } from './fixtures';

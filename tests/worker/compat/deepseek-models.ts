@@ -3,7 +3,7 @@
 // whose chat template opens a think block when told `thinking` (as DeepSeek-V3.1's does).
 // The registry (tests/worker/dispatch/origins-service.ts) names it `deepseek-chat`.
 import { env } from 'cloudflare:workers';
-import { llamaConfig } from '../../../engine/llama-config';
+import { llamaConfig } from '../../../engine/index';
 import { planModelDir } from '../../../engine/formats/model-dir-writer';
 import { safetensorsBytes } from '../../../engine/formats/hf-writer';
 import { syntheticHfModel } from '../../engine/formats/hf-reference';
