@@ -53,6 +53,8 @@ export class Meter {
   retryAfterMs: number | null = null;
   private admitted: Admitted | null = null;
   private finished: Promise<Cost | undefined> | null = null;
+  /** Ends the waitUntil that admission opened; called once the admission has settled. */
+  private release: () => void = () => {};
 
   constructor(private readonly deps: MeterDeps) {}
 
@@ -109,6 +111,9 @@ export class Meter {
       throw insufficientBalance(reservedNanos, price.currency);
     }
     this.admitted = { ledgerId, leaseId: limit.leaseId, price, reservedNanos };
+    // From here the request holds money: keep the isolate's request context alive until it settles,
+    // or a client that disconnects would cancel the handler mid-decode and leave the row pending.
+    this.deps.waitUntil(new Promise<void>((resolve) => (this.release = resolve)));
     return null;
   }
 
@@ -133,7 +138,7 @@ export class Meter {
   /** Settles once (later calls return the first call's cost); undefined when never admitted. */
   finish(o: Outcome): Promise<Cost | undefined> {
     if (!this.finished) {
-      this.finished = this.settle(o);
+      this.finished = this.settle(o).finally(() => this.release());
       this.deps.waitUntil(this.finished);
     }
     return this.finished;

@@ -251,6 +251,37 @@ describe('billing an origin answer', () => {
   });
 });
 
+describe('an abandoned JSON request to an origin', () => {
+  it('ends the upstream request, stops the origin, and pays only for what the origin produced', async () => {
+    const own = await provisionKey();
+    const abort = new AbortController();
+    const pending = chat(
+      own.key,
+      'pool-ab',
+      'An abandoned story',
+      { max_tokens: 1600, ignore_eos: true },
+      abort.signal,
+    ).catch((e: Error) => e);
+    const busy = async () =>
+      (await Promise.all(['a', 'b'].map((n) => origin('stats', n)))).find((s) => s.inflight > 0);
+    for (let i = 0; i < 200 && !(await busy()); i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 150));
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    let row;
+    for (let i = 0; i < 200 && (!row || row.status === 'pending'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      [row] = await ledgerOf(own.keyId);
+    }
+    expect(row).toMatchObject({ status: 'disconnected', model: 'pool-ab' });
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.completion_tokens).toBeLessThan(1600);
+    expect(row!.cost_nanos).toBeGreaterThan(0);
+    for (let i = 0; i < 100 && (await busy()); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await busy()).toBeUndefined();
+  });
+});
+
 describe('prefix affinity', () => {
   it('the same prefix lands on the same origin and its cache hits rise; different prefixes use both origins', async () => {
     const system = 'You are a careful assistant who answers in rhyme. '.repeat(20); // > 512 characters: the affinity key
