@@ -22,10 +22,8 @@ export const FINGERPRINT = 'fp_edge_wasm_simd';
 export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
+    // An all-empty conversation is refused by the schema (protocol/requests.ts), before any billing.
     const req = await readBody(c, chatCompletionRequest);
-    if (req.messages.every((m) => m.content === null || m.content === '')) {
-      throw invalidRequest('messages must contain some text.', 'messages');
-    }
     // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'chat.completions',
