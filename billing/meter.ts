@@ -51,6 +51,8 @@ export class Meter {
   /** The key's limits as of admission (or refusal), for the x-ratelimit-* headers. */
   limits: LimitSnapshot | null = null;
   retryAfterMs: number | null = null;
+  /** False when the refusal would be the same however long the client waited. */
+  retryable = true;
   private admitted: Admitted | null = null;
   private finished: Promise<Cost | undefined> | null = null;
   /** Ends the waitUntil that admission opened; called once the admission has settled. */
@@ -81,7 +83,8 @@ export class Meter {
     )) as AcquireResult;
     this.limits = limit.snapshot;
     if (!limit.ok) {
-      this.retryAfterMs = limit.retryAfterMs;
+      if (limit.reason === 'too_large') this.retryable = false;
+      else this.retryAfterMs = limit.retryAfterMs;
       throw rateLimited(limit, a.promptTokens + a.maxTokens);
     }
     const startedAt = this.now();
