@@ -3,6 +3,7 @@
 // reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
 import { countsOf } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Head } from '../protocol/frames';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
@@ -19,6 +20,9 @@ import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origi
 import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
+
+/** A completed answer as the ledger keeps it for idempotent replays: with its head and request id. */
+type StoredRelayResult = RelayResult & { head?: Head; requestId?: string };
 
 /** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
 export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
@@ -52,9 +56,14 @@ export async function serveOrigin(
   });
   if (stored) {
     // A completed generation stored under the idempotency key, answered again in the caller's form.
-    const result = JSON.parse(stored) as RelayResult;
-    const replayed = { ...headers, 'idempotent-replayed': 'true' };
-    const shapes = endpoint.shapes(head, call.includeUsage);
+    const result = JSON.parse(stored) as StoredRelayResult;
+    // The first answer again: its id and created; this request keeps its own x-request-id.
+    const replayed = {
+      ...headers,
+      'idempotent-replayed': 'true',
+      ...(result.requestId ? { 'original-request': result.requestId } : {}),
+    };
+    const shapes = endpoint.shapes(result.head ?? head, call.includeUsage);
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
@@ -79,7 +88,12 @@ export async function serveOrigin(
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
       const replay = (cost: RelayResult['usage']['cost']) =>
-        JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+        JSON.stringify({
+          ...result,
+          usage: { ...result.usage, cost },
+          head,
+          requestId: req.requestId,
+        } satisfies StoredRelayResult);
       return meter
         ? meter.finish({ status, ...countsOf(result.usage), replay })
         : Promise.resolve(undefined);

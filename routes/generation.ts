@@ -14,7 +14,7 @@ import type {
   LlamaModel,
 } from '../engine/index';
 import { toApiError } from '../protocol/error-response';
-import type { Choice, Frames } from '../protocol/frames';
+import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
 import type { FinishReason } from '../protocol/responses';
@@ -36,12 +36,29 @@ export interface GenerationPlan {
   promptCache?: PromptCacheUse;
   /** Choices to generate (OpenAI's `n`), one after another; default 1. */
   n?: number;
+  /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
+  head?: Head;
 }
 
 export type ChoiceResult = Choice;
 
 /** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
 export type GenerationResult = FinishedGeneration;
+
+/**
+ * A completed result as the ledger keeps it for idempotent replays: with the first answer's head
+ * and request id, so that a replay is that answer again (Stripe's idempotency keys), not a new one.
+ */
+export interface StoredResult extends FinishedGeneration {
+  head?: Head;
+  requestId?: string;
+}
+
+/** Headers of a replayed answer: marked, and naming the request that first produced it (as Stripe's). */
+export const replayedHeaders = (r: StoredResult): Record<string, string> => ({
+  'idempotent-replayed': 'true',
+  ...(r.requestId ? { 'original-request': r.requestId } : {}),
+});
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
   reason === 'length' ? 'length' : 'stop';
@@ -89,7 +106,7 @@ export async function admit(
   c: Context<AppEnv>,
   plan: GenerationPlan,
   a: Omit<Admission, 'promptTokens' | 'maxTokens'>,
-): Promise<GenerationResult | null> {
+): Promise<StoredResult | null> {
   const meter = c.get('meter');
   if (!meter) return null;
   const replay = await meter.admit({
@@ -98,7 +115,7 @@ export async function admit(
     maxTokens: plan.options.maxTokens * choicesOf(plan),
   });
   plan.meter = meter;
-  return replay === null ? null : (JSON.parse(replay) as GenerationResult);
+  return replay === null ? null : (JSON.parse(replay) as StoredResult);
 }
 
 const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
@@ -115,7 +132,12 @@ async function billed(
   aborted: boolean,
 ): Promise<GenerationResult> {
   const replay = (cost: Usage['cost']) =>
-    JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+    JSON.stringify({
+      ...result,
+      usage: { ...result.usage, cost },
+      head: plan.head,
+      requestId: plan.requestId,
+    } satisfies StoredResult);
   const cost = await plan.meter?.finish({
     status: aborted ? 'disconnected' : 'completed',
     ...countsOf(result.usage),

@@ -171,6 +171,7 @@ describe('billing an origin answer', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
     expect(b.usage).toEqual(a.usage);
+    expect(b).toEqual(a); // id and created too: the same answer
     const rows = (await ledgerOf(tenant.keyId)).filter(
       (r) => r.idempotency_key === headers['idempotency-key'],
     );
@@ -208,8 +209,9 @@ describe('billing an origin answer', () => {
       expect(b.text).toBe(a.text);
       expect(a.text.length).toBeGreaterThan(0);
       const object = path === '/v1/completions' ? 'text_completion' : 'chat.completion.chunk';
-      // The replay is its own response: ids from its own request id, as the edge's replays.
-      const id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${again.headers.get('x-request-id')}`;
+      // The replay is the first answer again: its id, as the edge's replays (Stripe's idempotency).
+      const id = `${object === 'text_completion' ? 'cmpl' : 'chatcmpl'}-${first.headers.get('x-request-id')}`;
+      expect(again.headers.get('original-request')).toBe(first.headers.get('x-request-id'));
       for (const f of b.frames) expect(f).toMatchObject({ id, model: 'pool-ab', object });
       const finish = (s: typeof a) => s.frames.findLast((f) => f.choices?.length)!;
       expect(finish(b).choices[0].finish_reason).toBe(finish(a).choices[0].finish_reason);
