@@ -8,7 +8,6 @@ import { ApiError } from '../protocol/errors';
 const CANDIDATES = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** Methods that have a route (not just middleware) at `path`; HEAD wherever GET is. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function allowedMethods(app: Hono<any>, path: string): string[] {
   // The router stores [handler, route] pairs; middleware (app.use) is registered for 'ALL'.
   const allowed = CANDIDATES.filter((m) =>
