@@ -209,7 +209,13 @@ async function* sseFrames(
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
   let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
-  let produced = 0;
+  // What a stream bills when it does not complete: the tokens whose frames were handed to the
+  // response body (`delivered`), not those the engine produced but nobody took (`held`: text held
+  // back for a stop string, or the token of a frame not yet pulled). The body is pulled with no
+  // read-ahead (protocol/sse.ts), so a frame is made only when the connection asks for one;
+  // what the client then read of the bytes sent, no server can know (docs/errors.md "Billing").
+  let delivered = 0;
+  let held = 0;
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
       tokens = generate(plan, signal, i);
@@ -226,16 +232,21 @@ async function* sseFrames(
           });
           break;
         }
-        produced++;
+        held++;
         text += step.value.text;
         logprobs?.push(step.value);
-        if (step.value.text) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
+        if (step.value.text) {
+          // Counted before the yield: the frame is handed over at the yield, which a cancel never resumes.
+          delivered += held;
+          held = 0;
+          yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
+        }
       }
-      const aborted = runs[i].finishReason === 'abort';
-      if (i === choicesOf(plan) - 1 || aborted) {
+      if (runs[i].finishReason === 'abort') return; // the client went away: `finally` bills what it was sent
+      if (i === choicesOf(plan) - 1) {
         state.settled = true;
         yield* closingFrames(
-          await billed(plan, resultOf(choices, runs), aborted),
+          await billed(plan, resultOf(choices, runs), false),
           i,
           frames,
           plan.includeUsage,
@@ -247,14 +258,14 @@ async function* sseFrames(
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
     // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
-    if (!state.settled) await plan.meter?.finish(failed(plan, produced));
+    if (!state.settled) await plan.meter?.finish(failed(plan, delivered));
     state.settled = true;
     yield sseFrame(toApiError(err).toJSON());
   } finally {
     await tokens?.return(undefined as never);
-    // The client went away mid-stream: bill the prompt and the tokens produced so far.
+    // The client went away mid-stream: bill the prompt and the tokens it was sent.
     if (!state.settled)
-      await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+      await plan.meter?.finish({ ...failed(plan, delivered), status: 'disconnected' });
     state.settled = true;
   }
 }
