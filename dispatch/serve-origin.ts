@@ -111,7 +111,7 @@ export async function serveOrigin(
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
 
-/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here). */
+/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here), the tenant's cache salt. */
 function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
@@ -127,7 +127,10 @@ function upstreamRequest(
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
-  if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
+  // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`
+  // (unknown fields pass validation) would let it read another tenant's cached prefixes on a vLLM
+  // origin, which honours the field. Ours replaces it on every request, header and body alike.
+  body.cache_salt = req.tenantSalt;
   return {
     pool,
     path: originEndpoints[call.endpoint].path,

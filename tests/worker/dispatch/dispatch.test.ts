@@ -253,6 +253,19 @@ describe('billing an origin answer', () => {
   });
 });
 
+describe('the prefix-cache namespace', () => {
+  it("a client's cache_salt never reaches an origin: the tenant's own salt replaces it", async () => {
+    const res = await chat(key, 'pool-stall', 'Salted', { cache_salt: 'another-tenant' });
+    await res.body?.cancel();
+    const stats = await origin('stats', 'stall');
+    const body = stats.bodies.at(-1) as Record<string, unknown>;
+    expect(body.messages).toEqual([{ role: 'user', content: 'Salted' }]);
+    expect(body.cache_salt).not.toBe('another-tenant');
+    expect(body.cache_salt).toBe(stats.salts.at(-1));
+    expect(stats.salts.at(-1)).toMatch(/\S/);
+  });
+});
+
 describe('an abandoned JSON request to an origin', () => {
   it('ends the upstream request, stops the origin, and pays only for what the origin produced', async () => {
     const own = await provisionKey();
