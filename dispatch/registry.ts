@@ -69,7 +69,7 @@ const originModel = z.strictObject({
   affinity_chars: z.number().int().positive().default(512),
   /** Requests in flight below which an origin keeps every prefix it owns (bounded load only above it). */
   affinity_min_load: z.number().int().positive().default(4),
-  /** Also send the tenant salt as the body field `cache_salt` (vLLM's prefix-cache isolation). */
+  /** Kept for old registries: the tenant salt is now always sent as the body field `cache_salt` (vLLM's prefix-cache isolation). */
   cache_salt_in_body: z.boolean().default(false),
   health_path: z.string().startsWith('/').default('/health'),
 });

@@ -189,14 +189,25 @@ async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame[]
   if (!walk.finish) throw new Error('the origin ended the stream before finishing');
 }
 
-/** The whole generation, for a JSON answer. Billing is the caller's: on a throw nothing was delivered. */
-export async function collect(up: OpenedUpstream, ctx: RelayContext): Promise<RelayResult> {
+/**
+ * The whole generation, for a JSON answer. Billing is the caller's: on a throw nothing was delivered.
+ * A client that went away (`signal`) ends the upstream request; what the origin produced until then
+ * comes back marked `abandoned`, since it was produced for this client and is billed as disconnected.
+ */
+export async function collect(
+  up: OpenedUpstream,
+  ctx: RelayContext,
+  signal?: AbortSignal,
+): Promise<RelayResult & { abandoned?: true }> {
   const walk = new Walk(ctx);
   try {
     for await (const _ of framesOf(up, walk)) {
       // Every frame is in the walk's totals already.
     }
     return walk.result();
+  } catch (err) {
+    if (signal?.aborted) return { ...walk.result(), abandoned: true };
+    throw err;
   } finally {
     up.close();
   }

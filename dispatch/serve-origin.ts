@@ -3,6 +3,7 @@
 // reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
 import { countsOf } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Head } from '../protocol/frames';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
@@ -19,6 +20,9 @@ import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origi
 import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
+
+/** A completed answer as the ledger keeps it for idempotent replays: with its head and request id. */
+type StoredRelayResult = RelayResult & { head?: Head; requestId?: string };
 
 /** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
 export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
@@ -52,9 +56,14 @@ export async function serveOrigin(
   });
   if (stored) {
     // A completed generation stored under the idempotency key, answered again in the caller's form.
-    const result = JSON.parse(stored) as RelayResult;
-    const replayed = { ...headers, 'idempotent-replayed': 'true' };
-    const shapes = endpoint.shapes(head, call.includeUsage);
+    const result = JSON.parse(stored) as StoredRelayResult;
+    // The first answer again: its id and created; this request keeps its own x-request-id.
+    const replayed = {
+      ...headers,
+      'idempotent-replayed': 'true',
+      ...(result.requestId ? { 'original-request': result.requestId } : {}),
+    };
+    const shapes = endpoint.shapes(result.head ?? head, call.includeUsage);
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
@@ -80,7 +89,12 @@ export async function serveOrigin(
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
       const replay = (cost: RelayResult['usage']['cost']) =>
-        JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+        JSON.stringify({
+          ...result,
+          usage: { ...result.usage, cost },
+          head,
+          requestId: req.requestId,
+        } satisfies StoredRelayResult);
       return meter
         ? meter.finish({ status, ...countsOf(result.usage), replay })
         : Promise.resolve(undefined);
@@ -98,7 +112,7 @@ export async function serveOrigin(
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
 
-/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here). */
+/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here), the tenant's cache salt. */
 function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
@@ -116,7 +130,10 @@ function upstreamRequest(
   delete body.max_completion_tokens;
   // A reasoning alias of a plain model: the origin's template opens the think block when told to.
   if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
-  if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
+  // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`
+  // (unknown fields pass validation) would let it read another tenant's cached prefixes on a vLLM
+  // origin, which honours the field. Ours replaces it on every request, header and body alike.
+  body.cache_salt = req.tenantSalt;
   return {
     pool,
     path: originEndpoints[call.endpoint].path,

@@ -3,6 +3,11 @@
 // change what is accepted. `routes/openapi.ts` turns these same objects into `GET /openapi.json`.
 import { z } from 'zod';
 
+/** Longest model id (docs/errors.md "Limits"); R2 keys and ledger rows are built from it. */
+export const MAX_MODEL_ID = 256;
+/** Most messages in one chat request (protocol/body.ts bounds every array by the same number). */
+export const MAX_MESSAGES = 2048;
+
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
   .nullish()
@@ -25,6 +30,7 @@ const sampling = {
   model: z
     .string()
     .min(1, 'model must be a non-empty string')
+    .max(MAX_MODEL_ID, `model ids are at most ${MAX_MODEL_ID} characters`)
     .meta({ description: 'A model id from `GET /v1/models`.', examples: ['stories260k'] }),
   max_tokens: z
     .number()
@@ -87,7 +93,13 @@ const textPart = z.object({
   }),
   text: z.string(),
 });
-const content = z.union([z.string(), z.array(textPart)]).nullable();
+const content = z
+  .union([z.string(), z.array(textPart).min(1, 'an array of content parts must not be empty')])
+  .nullable();
+
+/** A message's text: its string, or its parts joined. */
+export const messageText = (m: { content: string | { text: string }[] | null }): string =>
+  typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join('');
 
 export const chatMessage = z
   .object({
@@ -109,7 +121,19 @@ export type ChatMessage = z.infer<typeof chatMessage>;
 export const chatCompletionRequest = z
   .looseObject({
     ...sampling,
-    messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
+    messages: z
+      .array(chatMessage)
+      .min(1, 'messages must contain at least one message')
+      .max(MAX_MESSAGES, `messages holds at most ${MAX_MESSAGES} messages`)
+      // An empty string, no parts or only empty parts: there is nothing to answer, and nothing to bill.
+      .superRefine((ms, ctx) => {
+        if (ms.length && ms.every((m) => messageText(m) === ''))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'messages must contain some text: every message is empty.',
+            path: [ms.length - 1, 'content'],
+          });
+      }),
     max_completion_tokens: z
       .number()
       .int()

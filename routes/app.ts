@@ -13,6 +13,7 @@ import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth/index';
 import { metering } from './middleware/metering/index';
+import { allowedMethods, methodNotAllowed } from './methods';
 import { modelResolver, models } from './models';
 import { openapi } from './openapi';
 import { balance, usage } from './usage';
@@ -60,17 +61,23 @@ export function createApp(deps: AppDeps) {
     app.route(`${base}/completions`, completions(resolve, dispatcher));
   }
 
-  app.notFound((c) =>
-    errorResponse(
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(app, path);
+    if (allowed.length && !allowed.includes(c.req.method)) {
+      c.header('allow', allowed.join(', '));
+      return errorResponse(c, methodNotAllowed(c.req.method, path, allowed));
+    }
+    return errorResponse(
       c,
       new ApiError(
         404,
-        `Unknown endpoint: ${c.req.method} ${new URL(c.req.url).pathname}`,
+        `Unknown endpoint: ${c.req.method} ${path}`,
         'not_found_error',
         'unknown_url',
       ),
-    ),
-  );
+    );
+  });
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

@@ -15,7 +15,7 @@ import { replayStream } from '../protocol/replay';
 import { chatCompletionRequest, type ChatCompletionRequest } from '../protocol/requests';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
-import { admit, runToEnd, streamResponse } from './generation';
+import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
 import { attachPromptCache, makePlan } from './plan';
 
@@ -24,10 +24,8 @@ export const FINGERPRINT = 'fp_edge_wasm_simd';
 export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
+    // An all-empty conversation is refused by the schema (protocol/requests.ts), before any billing.
     const req = await readBody(c, chatCompletionRequest);
-    if (req.messages.every((m) => m.content === null || m.content === '')) {
-      throw invalidRequest('messages must contain some text.', 'messages');
-    }
     // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'chat.completions',
@@ -61,15 +59,18 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     });
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
+    // A replay is the first answer again: its id and created (its own request keeps its own x-request-id).
+    const head = replay?.head ?? base;
+    plan.head = base;
     // A stream is a fresh Response: it carries the request id itself.
     const headers: Record<string, string> = {
       'x-request-id': requestId,
       'x-served-by': servedBy,
       ...routed.headers,
-      ...(replay ? { 'idempotent-replayed': 'true' } : {}),
+      ...(replay ? replayedHeaders(replay) : {}),
     };
 
-    const frames = chatFrames(base, plan.includeUsage);
+    const frames = chatFrames(head, plan.includeUsage);
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)

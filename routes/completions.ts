@@ -14,7 +14,7 @@ import { completionRequest } from '../protocol/requests';
 import { FINGERPRINT } from './chat-completions';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
-import { admit, runToEnd, streamResponse } from './generation';
+import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
 import { attachPromptCache, makePlan } from './plan';
 
@@ -64,16 +64,19 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     });
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
+    // A replay is the first answer again: its id and created (its own request keeps its own x-request-id).
+    const head = replay?.head ?? base;
+    plan.head = base;
     // A stream is a fresh Response: it carries the request id itself.
     const headers: Record<string, string> = {
       'x-request-id': requestId,
       'x-served-by': servedBy,
       ...routed.headers,
-      ...(replay ? { 'idempotent-replayed': 'true' } : {}),
+      ...(replay ? replayedHeaders(replay) : {}),
     };
     const echo = req.echo ? prompt : '';
 
-    const frames = completionFrames(base, plan.includeUsage, echo);
+    const frames = completionFrames(head, plan.includeUsage, echo);
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)

@@ -15,7 +15,7 @@ import type {
   LlamaModel,
 } from '../engine/index';
 import { toApiError } from '../protocol/error-response';
-import type { Choice, Frames } from '../protocol/frames';
+import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
 import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
@@ -40,12 +40,29 @@ export interface GenerationPlan {
   n?: number;
   /** A reasoning chat: the text opens with a think block, answered as `reasoning_content`. */
   think?: boolean;
+  /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
+  head?: Head;
 }
 
 export type ChoiceResult = Choice;
 
 /** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
 export type GenerationResult = FinishedGeneration;
+
+/**
+ * A completed result as the ledger keeps it for idempotent replays: with the first answer's head
+ * and request id, so that a replay is that answer again (Stripe's idempotency keys), not a new one.
+ */
+export interface StoredResult extends FinishedGeneration {
+  head?: Head;
+  requestId?: string;
+}
+
+/** Headers of a replayed answer: marked, and naming the request that first produced it (as Stripe's). */
+export const replayedHeaders = (r: StoredResult): Record<string, string> => ({
+  'idempotent-replayed': 'true',
+  ...(r.requestId ? { 'original-request': r.requestId } : {}),
+});
 
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
   reason === 'length' ? 'length' : 'stop';
@@ -100,7 +117,7 @@ export async function admit(
   c: Context<AppEnv>,
   plan: GenerationPlan,
   a: Omit<Admission, 'promptTokens' | 'maxTokens'>,
-): Promise<GenerationResult | null> {
+): Promise<StoredResult | null> {
   const meter = c.get('meter');
   if (!meter) return null;
   const replay = await meter.admit({
@@ -109,7 +126,7 @@ export async function admit(
     maxTokens: plan.options.maxTokens * choicesOf(plan),
   });
   plan.meter = meter;
-  return replay === null ? null : (JSON.parse(replay) as GenerationResult);
+  return replay === null ? null : (JSON.parse(replay) as StoredResult);
 }
 
 const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
@@ -126,7 +143,12 @@ async function billed(
   aborted: boolean,
 ): Promise<GenerationResult> {
   const replay = (cost: Usage['cost']) =>
-    JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+    JSON.stringify({
+      ...result,
+      usage: { ...result.usage, cost },
+      head: plan.head,
+      requestId: plan.requestId,
+    } satisfies StoredResult);
   const cost = await plan.meter?.finish({
     status: aborted ? 'disconnected' : 'completed',
     ...countsOf(result.usage),
@@ -203,7 +225,13 @@ async function* sseFrames(
   const runs: EngineResult[] = [];
   const splits: (ThinkSplitter | null)[] = [];
   let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
-  let produced = 0;
+  // What a stream bills when it does not complete: the tokens whose frames were handed to the
+  // response body (`delivered`), not those the engine produced but nobody took (`held`: text held
+  // back for a stop string, or the token of a frame not yet pulled). The body is pulled with no
+  // read-ahead (protocol/sse.ts), so a frame is made only when the connection asks for one;
+  // what the client then read of the bytes sent, no server can know (docs/errors.md "Billing").
+  let delivered = 0;
+  let held = 0;
   /** The frames of one piece: its reasoning first, then its content. */
   const framesOf = (
     piece: { reasoning: string; content: string },
@@ -224,7 +252,12 @@ async function* sseFrames(
       for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
-          yield* framesOf(text.end(), i);
+          const tail = framesOf(text.end(), i);
+          if (tail.length > 0) {
+            delivered += held;
+            held = 0;
+            yield* tail;
+          }
           runs.push(step.value);
           choices.push({
             ...text.fields(),
@@ -233,17 +266,25 @@ async function* sseFrames(
           });
           break;
         }
-        produced++;
+        held++;
         logprobs?.push(step.value);
         // Every token is pushed, so each counts (a reasoning token may hold part of a character).
         const piece = text.push(step.value.text);
-        if (step.value.text) yield* framesOf(piece, i, logprobs?.take());
+        if (step.value.text) {
+          const out = framesOf(piece, i, logprobs?.take());
+          if (out.length > 0) {
+            // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
+            delivered += held;
+            held = 0;
+            yield* out;
+          }
+        }
       }
-      const aborted = runs[i].finishReason === 'abort';
-      if (i === choicesOf(plan) - 1 || aborted) {
+      if (runs[i].finishReason === 'abort') return; // the client went away: `finally` bills what it was sent
+      if (i === choicesOf(plan) - 1) {
         state.settled = true;
         yield* closingFrames(
-          await billed(plan, resultOf(choices, runs, splits), aborted),
+          await billed(plan, resultOf(choices, runs, splits), false),
           i,
           frames,
           plan.includeUsage,
@@ -255,14 +296,14 @@ async function* sseFrames(
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
     // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
-    if (!state.settled) await plan.meter?.finish(failed(plan, produced));
+    if (!state.settled) await plan.meter?.finish(failed(plan, delivered));
     state.settled = true;
     yield sseFrame(toApiError(err).toJSON());
   } finally {
     await tokens?.return(undefined as never);
-    // The client went away mid-stream: bill the prompt and the tokens produced so far.
+    // The client went away mid-stream: bill the prompt and the tokens it was sent.
     if (!state.settled)
-      await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+      await plan.meter?.finish({ ...failed(plan, delivered), status: 'disconnected' });
     state.settled = true;
   }
 }

@@ -31,7 +31,7 @@ interface Operation {
   errors: number[];
 }
 
-const GENERATION_ERRORS = [400, 401, 402, 404, 409, 422, 429, 503];
+const GENERATION_ERRORS = [400, 401, 402, 404, 409, 413, 422, 429, 503];
 const fallbackHeader = {
   name: 'x-fallback',
   in: 'header',
@@ -119,10 +119,11 @@ const operations: Operation[] = [
 ];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request: malformed JSON, a missing or out-of-range field (`param` names it), or a prompt longer than the context.',
+  400: 'Invalid request: malformed JSON, a missing or out-of-range field (`param` names it), a prompt longer than the context, or more tokens than the key may use in a minute (`request_too_large`, `x-should-retry: false`).',
   401: 'Missing or invalid API key.',
   402: 'Insufficient balance.',
   404: 'Unknown model (`model_not_found`) or endpoint.',
+  413: 'The request body is larger than 4 MiB (`request_too_large`).',
   409: 'A request with the same `idempotency-key` is still running; retry after `retry-after`.',
   422: 'This `idempotency-key` was already used with a different request body.',
   429: 'Rate limited; `retry-after` / `retry-after-ms` say when to try again, `x-ratelimit-*` what is left.',

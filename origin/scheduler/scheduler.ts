@@ -320,6 +320,8 @@ export class Scheduler {
   }
 
   private fail(s: Sequence, error: ApiError): void {
+    // Tokens a cancelled or failed sequence produced were generated all the same.
+    this.metrics.completionTokens.inc({}, s.completionTokens);
     s.emit({ kind: 'error', error, usage: s.usage() });
     this.release(s);
   }
