@@ -84,6 +84,8 @@ export interface ModelCard {
   placement?: 'edge' | 'origin';
   context_length?: number;
   description?: string;
+  /** Extension (origins): 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback'. */
+  tokenizer?: string;
 }
 
 export interface ModelList {
@@ -243,6 +245,10 @@ export const modelCardSchema = z
       .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
+    tokenizer: z.string().optional().meta({
+      description:
+        "Extension (origins): 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback' (one token per UTF-8 byte).",
+    }),
   })
   .meta({ id: 'Model' });
 

@@ -1,13 +1,15 @@
 // Where the origin's model comes from: a directory in the Hugging Face layout (config.json +
-// *.safetensors), or `synthetic:<preset>` generated in memory. Returns the loaded weights, the
-// tokenizer and the id the API serves the model under.
+// *.safetensors, tokenizer.json + tokenizer_config.json), or `synthetic:<preset>` generated in memory
+// with DeepSeek-V3's real tokenizer. Returns the loaded weights, the tokenizer and the id the API serves
+// the model under.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { loadDeepSeekModel, type DeepSeekWeights } from '../../engine/deepseek/weights';
-import { ByteTokenizer, type OriginTokenizer } from './byte-tokenizer';
+import type { OriginTokenizer } from './byte-tokenizer';
 import { SYNTHETIC_PRESETS } from './presets';
+import { deepSeekV3TokenizerDir, loadOriginTokenizer } from './tokenizer';
 
 export interface OriginModel {
   id: string;
@@ -26,11 +28,11 @@ export interface LoadModelOptions {
   seed?: number;
 }
 
-/** The files of `synthetic:<preset>` or of a model directory. */
+/** The weights' files of `synthetic:<preset>` or of a model directory, and where its tokenizer files are. */
 export function readModelFiles(
   spec: string,
   seed = 1,
-): { id: string; files: Record<string, Uint8Array>; source: string } {
+): { id: string; files: Record<string, Uint8Array>; source: string; tokenizerDir: string } {
   if (spec.startsWith('synthetic:')) {
     const preset = spec.slice('synthetic:'.length);
     const p = SYNTHETIC_PRESETS[preset];
@@ -42,6 +44,7 @@ export function readModelFiles(
       id: `synthetic-${preset}`,
       files: generateSyntheticDeepSeek({ config: p.config, seed }),
       source: `${spec} (seed ${seed}, generated in memory)`,
+      tokenizerDir: deepSeekV3TokenizerDir(),
     };
   }
   const dir = resolve(spec);
@@ -54,11 +57,11 @@ export function readModelFiles(
     const buf = readFileSync(join(dir, name));
     files[name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
-  return { id: basename(dir), files, source: dir };
+  return { id: basename(dir), files, source: dir, tokenizerDir: dir };
 }
 
 export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
-  const { id, files, source } = readModelFiles(spec, opts.seed);
+  const { id, files, source, tokenizerDir } = readModelFiles(spec, opts.seed);
   const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
   const c = weights.config;
   const digest = createHash('sha256');
@@ -67,7 +70,7 @@ export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): Orig
   return {
     id,
     weights,
-    tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId),
+    tokenizer: loadOriginTokenizer(tokenizerDir, c),
     weightsDigest: digest.digest('hex'),
     source,
   };

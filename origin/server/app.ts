@@ -2,7 +2,6 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
-import { renderPlainTemplate } from '../../engine/chat-template';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
@@ -13,7 +12,7 @@ import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
 import { chatFrames, completionFrames, FINGERPRINT, type Frames } from './frames';
-import { planGeneration, type SamplingFields } from './plan';
+import { chatPrompt, planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
 export interface OriginContext {
@@ -64,6 +63,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Frames,
+    bos = true,
   ) {
     const plan = await planGeneration(
       ctx,
@@ -72,6 +72,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       defaultMax,
       param,
       c.req.header('x-cache-salt') ?? '',
+      bos,
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
@@ -96,8 +97,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    return generate(c, renderPlainTemplate(req.messages), fields, 'context', 'messages', (u) =>
-      chatFrames(head('chatcmpl', c), u),
+    const prompt = chatPrompt(ctx.tokenizer, req.messages);
+    return generate(
+      c,
+      prompt.text,
+      fields,
+      'context',
+      'messages',
+      (u) => chatFrames(head('chatcmpl', c), u),
+      prompt.bos,
     );
   });
 
@@ -122,6 +130,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
           owned_by: 'origin',
           placement: 'origin',
           context_length: ctx.maxSeqLen,
+          tokenizer: ctx.tokenizer.name,
         },
       ],
     };

@@ -1,6 +1,9 @@
-// From a validated request to a GenerationRequest: encode the prompt, check that prompt + max_tokens
-// fit the context and map the sampling fields (protocol/sampling.ts, shared with the Worker's
-// routes/plan.ts), and name the prompt's blocks for the prefix cache under the tenant's salt.
+// From a validated request to a GenerationRequest: render a chat with the model's template, encode the
+// prompt, check that prompt + max_tokens fit the context and map the sampling fields
+// (protocol/sampling.ts, shared with the Worker's routes/plan.ts), and name the prompt's blocks for the
+// prefix cache under the tenant's salt.
+import { renderPlainTemplate, type TemplateMessage } from '../../engine/chat-template';
+import { ChatTemplateError } from '../../engine/tokenizers/chat-template';
 import { invalidRequest } from '../../protocol/errors';
 import {
   includeUsageOf,
@@ -22,6 +25,26 @@ export interface SamplingFields extends WireSamplingFields {
   ignore_eos?: unknown;
 }
 
+/** A chat's prompt: the model's template (it writes BOS), else the plain template (BOS from encode). */
+export function chatPrompt(
+  tokenizer: OriginTokenizer,
+  messages: TemplateMessage[],
+): { text: string; bos: boolean } {
+  const template = tokenizer.chatTemplate;
+  if (!template) return { text: renderPlainTemplate(messages), bos: true };
+  try {
+    return { text: template.render(messages), bos: false };
+  } catch (err) {
+    // raise_exception() in a template rejects the conversation: the client's error, as on the Worker
+    if (err instanceof ChatTemplateError)
+      throw invalidRequest(
+        `The model's chat template rejected the messages: ${err.message}`,
+        'messages',
+      );
+    throw err;
+  }
+}
+
 export async function planGeneration(
   ctx: {
     tokenizer: OriginTokenizer;
@@ -35,8 +58,10 @@ export async function planGeneration(
   defaultMaxTokens: number | 'context',
   promptParam: string,
   tenantSalt: string,
+  /** False for a chat template's text: the template writes its own BOS. */
+  bos = true,
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
-  const promptIds = ctx.tokenizer.encode(prompt);
+  const promptIds = ctx.tokenizer.encode(prompt, { bos });
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(
     ctx.maxSeqLen,

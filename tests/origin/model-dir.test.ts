@@ -15,7 +15,12 @@ describe('origin: a model directory', () => {
   afterAll(() => rmSync(dirname(dir), { recursive: true, force: true }));
 
   it('serves a synthetic checkpoint written to disk like the in-memory one', async () => {
-    expect(writeSyntheticModel(dir, 'tiny').sort()).toEqual(['config.json', 'model.safetensors']);
+    expect(writeSyntheticModel(dir, 'tiny').sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const fromDisk = await createOrigin(parseOriginArgs(['--model', dir, '--max-seqs', '2']));
     const inMemory = await createOrigin(
       parseOriginArgs(['--model', 'synthetic:tiny', '--max-seqs', '2']),

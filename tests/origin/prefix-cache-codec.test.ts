@@ -4,10 +4,10 @@
 // origin in-process: a second identical request reports cached tokens.
 //
 // Two regimes: with --gemm dequantized (f32 activations) logits move smoothly with the restored
-// latents (f16 5e-4, int8 1.5e-2, fp8 6e-2 on this prompt). With W8A8 (--gemm fp8, the default) each
+// latents (f16 5e-4, int8 1.7e-2, fp8 6.6e-2 on this prompt). With W8A8 (--gemm fp8, the default) each
 // activation is rounded to E4M3 on its way into every projection, so a perturbation as small as
-// f16's can flip a rounding (or a near-tie between experts) and jump a logit (f16 0.17, int8 0.24,
-// fp8 2.8, measured). The bounds below are those measurements with room: regression guards on this
+// f16's can flip a rounding (or a near-tie between experts) and jump a logit (f16 0.23, int8 2.4,
+// fp8 2.4, measured over DeepSeek-V3's 129,280 logits; 0.17, 0.24, 2.8 over the 512 of before). The bounds below are those measurements with room: regression guards on this
 // prompt, not guarantees (bench/prompt-cache-mla.ts shows the same jumps from f32 rows on
 // synthetic:small); the greedy agreement of the lossy codecs under W8A8 is reported, not held.
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +41,7 @@ interface Quality {
 /** Max |Δlogit| each codec must stay under, per --gemm (measurements in the header comment, with 2-3x room). */
 const BOUNDS: Record<'fp8' | 'dequantized', Record<Exclude<PrefixCacheCodec, 'exact'>, number>> = {
   dequantized: { f32: 1e-6, f16: 2e-3, int8: 0.05, fp8: 0.2 },
-  fp8: { f32: 1e-5, f16: 0.5, int8: 0.75, fp8: 6 },
+  fp8: { f32: 1e-5, f16: 0.5, int8: 6, fp8: 6 },
 };
 
 describe.each(['dequantized', 'fp8'] as const)(
@@ -168,7 +168,7 @@ describe.each(['dequantized', 'fp8'] as const)(
 );
 
 describe('origin in-process with --prefix-cache-codec', () => {
-  const prompt = `A shared system prompt, long enough for three blocks of the prefix cache. ${'Pack my box with five dozen liquor jugs. '.repeat(4)}`;
+  const prompt = `A shared system prompt, long enough for three blocks of the prefix cache. ${'Pack my box with five dozen liquor jugs. '.repeat(25)}`;
   const ask = async (o: Awaited<ReturnType<typeof createOrigin>>) => {
     const res = await o.app.request('/v1/completions', {
       method: 'POST',

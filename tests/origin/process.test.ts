@@ -12,7 +12,7 @@ import {
   waitFor,
   type RunningOrigin,
 } from './helpers';
-import { referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
+import { chatIds, referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
 
 const MODEL = 'synthetic-tiny';
 const weights = syntheticWeights('tiny');
@@ -92,11 +92,12 @@ describe('origin process: batching, prefix cache, metrics', () => {
       expect(chunks[0].choices[0].delta.role).toBe('assistant');
       const usageChunk = chunks.at(-1)!;
       expect(usageChunk.choices).toEqual([]);
-      expectUsage(usageChunk.usage!, tokenizer.encode(prompts[i]).length, N);
+      const promptIds = chatIds(weights, [{ role: 'user', content: prompts[i] }]);
+      expectUsage(usageChunk.usage!, promptIds.length, N);
       expect(chunks.at(-2)!.choices[0].finish_reason).toBe('length');
       if (greedy.has(i)) {
         const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
-        expect(text).toBe(referenceGreedyText(weights, prompts[i], N));
+        expect(text).toBe(referenceGreedyText(weights, promptIds, N));
       }
     });
     const { samples } = parsePrometheus(await (await fetch(`${origin.url}/metrics`)).text());
@@ -107,7 +108,7 @@ describe('origin process: batching, prefix cache, metrics', () => {
   });
 
   it('restores a long prompt from the prefix cache, per tenant salt, with the same greedy text', async () => {
-    const prompt = `A long shared system prompt for the prefix cache test. ${'The quick brown fox jumps over the lazy dog. '.repeat(5)}`;
+    const prompt = `A long shared system prompt for the prefix cache test. ${'The quick brown fox jumps over the lazy dog. '.repeat(35)}`;
     const promptTokens = tokenizer.encode(prompt).length;
     // Every whole block is restored; the last prompt token is always computed.
     const cachedWhenHit = Math.min(Math.floor(promptTokens / 64) * 64, promptTokens - 1);

@@ -1,11 +1,14 @@
 // What the origin must answer for a greedy request, computed without it: the DeepSeek reference model
-// alone (one sequence, no batching) on the same synthetic checkpoint, decoded as the origin decodes.
+// alone (one sequence, no batching) on the same synthetic checkpoint, with the presets' tokenizer
+// (DeepSeek-V3's), decoded as the origin decodes.
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { loadDeepSeekModel, type DeepSeekWeights } from '../../engine/deepseek/weights';
 import { TextStream } from '../../engine/text-stream';
-import { ByteTokenizer } from '../../origin/model/byte-tokenizer';
+import type { TemplateMessage } from '../../engine/chat-template';
+import type { OriginTokenizer } from '../../origin/model/byte-tokenizer';
 import { SYNTHETIC_PRESETS } from '../../origin/model/presets';
+import { deepSeekV3TokenizerDir, loadOriginTokenizer } from '../../origin/model/tokenizer';
 
 export function syntheticWeights(
   preset: string,
@@ -18,15 +21,32 @@ export function syntheticWeights(
   );
 }
 
-export function tokenizerOf(w: DeepSeekWeights): ByteTokenizer {
-  return new ByteTokenizer(w.config.vocabSize, w.config.bosTokenId, w.config.eosTokenId);
+let presetTokenizer: OriginTokenizer | undefined;
+
+/** The synthetic presets' tokenizer (loaded once: parsing DeepSeek-V3's tokenizer.json takes a second). */
+export function tokenizerOf(w: DeepSeekWeights): OriginTokenizer {
+  presetTokenizer ??= loadOriginTokenizer(deepSeekV3TokenizerDir(), w.config);
+  return presetTokenizer;
 }
 
-/** Greedy text of `maxTokens` tokens after `prompt` (EOS not stopping: the requests send ignore_eos). */
-export function referenceGreedyText(w: DeepSeekWeights, prompt: string, maxTokens: number): string {
+/** The prompt ids of a chat, as the origin's /v1/chat/completions builds them (the model's template). */
+export function chatIds(w: DeepSeekWeights, messages: TemplateMessage[]): number[] {
+  const tok = tokenizerOf(w);
+  return tok.encode(tok.chatTemplate!.render(messages), { bos: false });
+}
+
+/**
+ * Greedy text of `maxTokens` tokens after `prompt` (a completion's text, or ids from chatIds); EOS does
+ * not stop it: the requests send ignore_eos.
+ */
+export function referenceGreedyText(
+  w: DeepSeekWeights,
+  prompt: string | number[],
+  maxTokens: number,
+): string {
   const tok = tokenizerOf(w);
   const ids = new DeepSeekReferenceModel(w, { maxSeqLen: 1024 }).generateGreedy(
-    tok.encode(prompt),
+    typeof prompt === 'string' ? tok.encode(prompt) : prompt,
     maxTokens,
   );
   const text = new TextStream();
