@@ -118,6 +118,11 @@ export class HfTokenizer implements TextTokenizer {
     return this.stripFirst && prev === this.bosId && bytes[0] === 0x20 ? bytes.subarray(1) : bytes;
   }
 
+  /** The id of a token by its text (a vocabulary entry or an added token), or null. */
+  tokenId(text: string): number | null {
+    return this.lib.token_to_id(text) ?? null;
+  }
+
   /** The text of a whole sequence, as the library decodes it (special tokens skipped). */
   decode(ids: number[]): string {
     return this.lib.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
