@@ -16,7 +16,7 @@ export const SYNTHETIC_PRESETS: Record<
 > = {
   tiny: {
     description:
-      '2 layers (1 dense, 1 MoE: 8 routed experts top-2 + 1 shared), hidden 128, 2K context: for tests',
+      '2 layers (1 dense, 1 MoE: 8 routed experts top-2 + 1 shared), hidden 128, 2K context: for tests (embedding + lm_head: 33M parameters)',
     config: {
       vocabSize: DEEPSEEK_V3_VOCAB_SIZE,
       hiddenSize: 128,
@@ -51,7 +51,7 @@ export const SYNTHETIC_PRESETS: Record<
   },
   medium: {
     description:
-      '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, 1K context: for benches (about a minute to generate)',
+      '8 layers (1 dense), 64 routed experts top-6 in 8 groups + 1 shared, hidden 1024, 1K context: for benches (embedding + lm_head: 265M parameters; minutes to generate)',
     config: {
       ...SYNTHETIC_DEEPSEEK_CONFIG,
       vocabSize: DEEPSEEK_V3_VOCAB_SIZE,
