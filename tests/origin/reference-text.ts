@@ -21,12 +21,9 @@ export function syntheticWeights(
   );
 }
 
-let presetTokenizer: OriginTokenizer | undefined;
-
-/** The synthetic presets' tokenizer (loaded once: parsing DeepSeek-V3's tokenizer.json takes a second). */
+/** The synthetic presets' tokenizer, as the origin loads it. */
 export function tokenizerOf(w: DeepSeekWeights): OriginTokenizer {
-  presetTokenizer ??= loadOriginTokenizer(deepSeekV3TokenizerDir(), w.config);
-  return presetTokenizer;
+  return loadOriginTokenizer(deepSeekV3TokenizerDir(), w.config);
 }
 
 /** The prompt ids of a chat, as the origin's /v1/chat/completions builds them (the model's template). */
