@@ -2,6 +2,7 @@
 // it loads (a spread over the vocabulary once overflowed the stack), encodes as the package's own
 // tokenizer does, rebuilds every text from per-token bytes, and renders the chat template identically.
 import { describe, expect, it } from 'vitest';
+import { ggufTokenizerFromJson } from '../../../engine/formats/gguf-tokenizer';
 import { ChatTemplate, chatTemplateSource } from '../../../engine/tokenizers/chat-template';
 import { HfTokenizer } from '../../../engine/tokenizers/hf-tokenizer';
 import {
@@ -77,5 +78,18 @@ describe("DeepSeek-V3's tokenizer.json through HfTokenizer", () => {
       expect(tok.encode(text, { bos: false })[0]).toBe(0); // the template writes BOS once
       expect(tok.encode(text, { bos: false }), kind).toEqual(referenceIds(text));
     }
+  });
+
+  it("exports to GGUF metadata too (the importer's vocabulary size no longer spreads 128K ids)", () => {
+    const kv = new Map(
+      ggufTokenizerFromJson(
+        files.tokenizerJson as never,
+        files.tokenizerConfig as never,
+        'deepseek-v3',
+      ),
+    );
+    const tokens = kv.get('tokenizer.ggml.tokens') as { value: string[] };
+    expect(tokens.value).toHaveLength(128_815);
+    expect(tokens.value[128_801]).toBe('<｜fim▁begin｜>');
   });
 });
