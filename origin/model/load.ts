@@ -28,6 +28,25 @@ export interface LoadModelOptions {
   seed?: number;
 }
 
+/**
+ * Generated checkpoints under KEEP_GENERATED_BYTES, by preset and seed: tests build many tiny origins in
+ * one process, and drawing tiny's 33M embedding and lm_head weights takes seconds each time. Larger
+ * presets are not kept (a served model would hold a second copy for its lifetime). Loading only reads
+ * the files.
+ */
+const generated = new Map<string, Record<string, Uint8Array>>();
+const KEEP_GENERATED_BYTES = 96 * 2 ** 20;
+
+function generate(preset: string, seed: number): Record<string, Uint8Array> {
+  const key = `${preset}#${seed}`;
+  const kept = generated.get(key);
+  if (kept) return kept;
+  const files = generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed });
+  const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, 0);
+  if (bytes <= KEEP_GENERATED_BYTES) generated.set(key, files);
+  return files;
+}
+
 /** The weights' files of `synthetic:<preset>` or of a model directory, and where its tokenizer files are. */
 export function readModelFiles(
   spec: string,
@@ -42,7 +61,7 @@ export function readModelFiles(
       );
     return {
       id: `synthetic-${preset}`,
-      files: generateSyntheticDeepSeek({ config: p.config, seed }),
+      files: generate(preset, seed),
       source: `${spec} (seed ${seed}, generated in memory)`,
       tokenizerDir: deepSeekV3TokenizerDir(),
     };

@@ -2,12 +2,11 @@
 // alone (one sequence, no batching) on the same synthetic checkpoint, with the presets' tokenizer
 // (DeepSeek-V3's), decoded as the origin decodes.
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
-import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { loadDeepSeekModel, type DeepSeekWeights } from '../../engine/deepseek/weights';
 import { TextStream } from '../../engine/text-stream';
 import type { TemplateMessage } from '../../engine/chat-template';
 import type { OriginTokenizer } from '../../origin/model/byte-tokenizer';
-import { SYNTHETIC_PRESETS } from '../../origin/model/presets';
+import { readModelFiles } from '../../origin/model/load';
 import { deepSeekV3TokenizerDir, loadOriginTokenizer } from '../../origin/model/tokenizer';
 
 export function syntheticWeights(
@@ -15,10 +14,7 @@ export function syntheticWeights(
   gemm: 'fp8' | 'dequantized' = 'fp8',
   seed = 1,
 ): DeepSeekWeights {
-  return loadDeepSeekModel(
-    generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed }),
-    { gemm },
-  );
+  return loadDeepSeekModel(readModelFiles(`synthetic:${preset}`, seed).files, { gemm });
 }
 
 /** The synthetic presets' tokenizer, as the origin loads it. */
