@@ -109,14 +109,14 @@ export class Sampler {
   }
 }
 
-interface RadixScratch {
+export interface RadixScratch {
   keys: Uint32Array;
   keys2: Uint32Array;
   order2: Int32Array;
   counts: Uint32Array;
 }
 
-const radixScratch = (n: number): RadixScratch => ({
+export const radixScratch = (n: number): RadixScratch => ({
   keys: new Uint32Array(n),
   keys2: new Uint32Array(n),
   order2: new Int32Array(n),
