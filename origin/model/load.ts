@@ -79,18 +79,22 @@ export function readModelFiles(
   return { id: basename(dir), files, source: dir, tokenizerDir: dir };
 }
 
-export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
-  const { id, files, source, tokenizerDir } = readModelFiles(spec, opts.seed);
-  const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
-  const c = weights.config;
+/** Hex SHA-256 over a checkpoint's files, names and bytes in name order: OriginModel.weightsDigest. */
+export function filesDigest(files: Record<string, Uint8Array>): string {
   const digest = createHash('sha256');
   for (const name of Object.keys(files).sort())
     digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
+  return digest.digest('hex');
+}
+
+export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
+  const { id, files, source, tokenizerDir } = readModelFiles(spec, opts.seed);
+  const weights = loadDeepSeekModel(files, { gemm: opts.gemm ?? 'fp8' });
   return {
     id,
     weights,
-    tokenizer: loadOriginTokenizer(tokenizerDir, c),
-    weightsDigest: digest.digest('hex'),
+    tokenizer: loadOriginTokenizer(tokenizerDir, weights.config),
+    weightsDigest: filesDigest(files),
     source,
   };
 }
