@@ -1,7 +1,5 @@
 // Builds a running origin from options: model, backend, prefix cache, scheduler, metrics, HTTP app.
 // main.ts serves it; tests and benches may start one in-process the same way.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';
 import { CpuBackend } from './backend/cpu-backend';
@@ -110,16 +108,12 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     metrics,
     startedAt: Date.now(),
   };
-  const tokenizerNote =
-    !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
-      ? ' (tokenizer.json is not read yet: byte-level fallback)'
-      : '';
   const codecNote =
     cache.codecName === o.prefixCacheCodec
       ? ''
       : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
   const summary =
-    `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
+    `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.description}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
     specNote(o, backend, scheduler);
   return { app: originApp(context), context, backend, summary };

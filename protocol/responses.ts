@@ -131,6 +131,10 @@ export const modelCardSchema = z
       .boolean()
       .optional()
       .meta({ description: 'Extension: answers start with a think block (`reasoning_content`).' }),
+    tokenizer: z.string().optional().meta({
+      description:
+        "Extension (origins): 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback'.",
+    }),
   })
   .meta({ id: 'Model' });
 

@@ -2,7 +2,6 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
-import { renderPlainTemplate } from '../../engine/chat-template';
 import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
@@ -16,7 +15,7 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
-import { planGeneration, type SamplingFields } from './plan';
+import { chatPrompt, planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
 export interface OriginContext {
@@ -67,6 +66,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Shapes,
+    bos = true,
   ) {
     const plan = await planGeneration(
       ctx,
@@ -75,6 +75,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       defaultMax,
       param,
       c.req.header('x-cache-salt') ?? '',
+      bos,
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
@@ -99,8 +100,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    return generate(c, renderPlainTemplate(req.messages), fields, 'context', 'messages', (u) =>
-      chatFrames(head('chatcmpl', c), u),
+    const prompt = chatPrompt(ctx.tokenizer, req.messages, req.thinking?.type);
+    return generate(
+      c,
+      prompt.text,
+      fields,
+      'context',
+      'messages',
+      (u) => chatFrames(head('chatcmpl', c), u),
+      prompt.bos,
     );
   });
 
@@ -134,6 +142,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
           owned_by: 'origin',
           placement: 'origin',
           context_length: ctx.maxSeqLen,
+          tokenizer: ctx.tokenizer.name,
         },
       ],
     };

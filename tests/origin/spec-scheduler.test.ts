@@ -41,7 +41,9 @@ class FixedBackend implements StepBackend {
 }
 
 const ids: OriginTokenizer = {
-  name: 'ids',
+  name: 'byte-fallback',
+  description: 'test ids: token i is the letter A + i',
+  chatTemplate: null,
   bosId: null,
   eosId: null,
   encode: () => [],

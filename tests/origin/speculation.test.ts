@@ -27,7 +27,9 @@ const prompts = [
 
 /** Decodes token ids as `<id>`, so the streamed text gives back the exact tokens. */
 const idTokenizer: OriginTokenizer = {
-  name: 'ids',
+  name: 'byte-fallback',
+  description: 'test ids: token i is the letter A + i',
+  chatTemplate: null,
   bosId: null,
   eosId: null,
   encode: () => [],

@@ -314,7 +314,8 @@ describe('prefix affinity', () => {
     }
     expect(new Set(served).size).toBe(1);
     expect(hits[0]).toBe(0);
-    for (const h of hits.slice(1)) expect(h).toBeGreaterThanOrEqual(960); // the origin's 64-token blocks of the shared ~1000-byte prefix
+    // the origin's whole 64-token blocks of the shared prefix (1,000 characters: ~200 DeepSeek-V3 tokens)
+    for (const h of hits.slice(1)) expect(h).toBeGreaterThanOrEqual(192);
     const owner = served[0].slice(-1) as 'a' | 'b';
     const other = owner === 'a' ? 'b' : 'a';
     const [ownerStats, otherStats] = await Promise.all([
