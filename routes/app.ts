@@ -1,11 +1,12 @@
 // The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { Dispatcher } from '../dispatch/dispatcher';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { errorResponse } from '../protocol/error-response';
 import { ApiError } from '../protocol/errors';
 import { requestId } from '../protocol/request-id';
 import { admin } from './admin';
+import { anthropic } from './anthropic';
 import { adminCache } from './admin-cache';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
@@ -22,6 +23,15 @@ export interface AppDeps {
   kernels: WebAssembly.Module;
   /** A model registry (dispatch/registry.ts) as data, e.g. an imported JSON file; else the MODEL_REGISTRY var. */
   modelRegistry?: unknown;
+}
+
+/** The execution context, absent under app.request() (tests). */
+function ctxOf(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createApp(deps: AppDeps) {
@@ -47,6 +57,11 @@ export function createApp(deps: AppDeps) {
   app.route('/user', balance());
   app.route('/v1/chat/completions', chatCompletions(resolve, dispatcher));
   app.route('/v1/completions', completions(resolve, dispatcher));
+  // Anthropic's Messages API: translated onto the chat route above, run through this same app.
+  app.route(
+    '/anthropic',
+    anthropic(resolve, dispatcher, async (req, c) => app.fetch(req, c.env, ctxOf(c))),
+  );
 
   app.notFound((c) =>
     errorResponse(

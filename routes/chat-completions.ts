@@ -10,12 +10,12 @@ import { readBody } from '../protocol/body';
 import { chatFrames } from '../protocol/endpoint-frames';
 import { invalidRequest } from '../protocol/errors';
 import { replayStream } from '../protocol/replay';
-import { chatCompletionRequest } from '../protocol/requests';
+import { chatCompletionRequest, type ChatCompletionRequest } from '../protocol/requests';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
-import { attachPromptCache, makePlan } from './plan';
+import { attachPromptCache, makePlan, promptHeaders } from './plan';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
@@ -40,9 +40,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
-    const prompt = model.chatTemplate
-      ? renderChat(model.chatTemplate, req.messages)
-      : renderPlainTemplate(req.messages);
+    const prompt = chatPrompt(model, req.messages);
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
       bos: !model.chatTemplate,
     });
@@ -65,6 +63,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
       'x-request-id': requestId,
       'x-served-by': servedBy,
       ...routed.headers,
+      ...promptHeaders(plan),
       ...(replay ? { 'idempotent-replayed': 'true' } : {}),
     };
 
@@ -80,6 +79,10 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
   });
   return app;
 }
+
+/** The prompt of a chat on an edge model (the Anthropic route's count_tokens renders the same). */
+export const chatPrompt = (model: EdgeModel, messages: ChatCompletionRequest['messages']) =>
+  model.chatTemplate ? renderChat(model.chatTemplate, messages) : renderPlainTemplate(messages);
 
 /** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
 function renderChat(
