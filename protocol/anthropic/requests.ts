@@ -50,9 +50,12 @@ export const contentBlock = z.discriminatedUnion(
 );
 export type ContentBlock = z.infer<typeof contentBlock>;
 
+/** A string is one text block: read as blocks, a bad block's issue names the block, not the union. */
+const asBlocks = (v: unknown) => (typeof v === 'string' ? [{ type: 'text', text: v }] : v);
+
 export const anthropicMessage = z.object({
   role: z.enum(['user', 'assistant']),
-  content: z.union([z.string(), z.array(contentBlock)]),
+  content: z.preprocess(asBlocks, z.array(contentBlock)),
 });
 export type AnthropicMessage = z.infer<typeof anthropicMessage>;
 

@@ -110,8 +110,7 @@ export function toChatMessages(req: CountTokensRequest): ChatMessageOut[] {
   let open = new Set<string>(); // tool_use ids of the last assistant turn not yet answered
   req.messages.forEach((m: AnthropicMessage, i) => {
     const at = `messages.${i}`;
-    const blocks: ContentBlock[] =
-      typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : m.content;
+    const blocks = m.content;
     if (m.role === 'assistant') {
       open = new Set();
       out.push(assistantMessage(blocks, at, open));
