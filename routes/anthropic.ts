@@ -75,7 +75,7 @@ export function anthropic(resolve: ModelResolver, dispatcher: Dispatcher, pipeli
       return anthropicStream(answer, headers, {
         requestId,
         model,
-        inputTokens: Number(answer.headers.get('x-prompt-tokens') ?? 0),
+        promptTokens: Number(answer.headers.get('x-prompt-tokens') ?? 0),
         cacheRead: Number(answer.headers.get('x-prompt-cache-hit-tokens') ?? 0),
         cacheCreation,
         stops: req.stop_sequences,

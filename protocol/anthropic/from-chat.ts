@@ -44,12 +44,24 @@ export function stopReasonOf(
 export const stopSequenceOf = (reason: unknown, stops: readonly string[] | undefined) =>
   typeof reason === 'string' && stops?.includes(reason) ? reason : null;
 
-export function anthropicUsageOf(usage: Usage, cacheCreation: number): AnthropicUsage {
+/**
+ * Anthropic counts a prompt in three parts that add up to it: read from the cache, written to it,
+ * and `input_tokens`, the rest (its SDKs and Claude Code add them up for the context size).
+ */
+export function promptParts(promptTokens: number, cacheRead: number, cacheCreation: number) {
+  const creation = Math.min(cacheCreation, promptTokens - cacheRead);
   return {
-    input_tokens: usage.prompt_tokens,
+    input_tokens: promptTokens - cacheRead - creation,
+    cache_read_input_tokens: cacheRead,
+    cache_creation_input_tokens: creation,
+  };
+}
+
+export function anthropicUsageOf(usage: Usage, cacheCreation: number): AnthropicUsage {
+  const read = usage.prompt_cache_hit_tokens ?? 0;
+  return {
+    ...promptParts(usage.prompt_tokens, read, cacheCreation),
     output_tokens: usage.completion_tokens,
-    cache_read_input_tokens: usage.prompt_cache_hit_tokens ?? 0,
-    cache_creation_input_tokens: cacheCreation,
     ...(usage.cost ? { cost: usage.cost } : {}),
   };
 }

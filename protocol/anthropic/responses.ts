@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { costSchema } from '../usage';
 
+/** input + cache read + cache creation = the prompt's tokens (Anthropic's accounting). */
 export const anthropicUsage = z.object({
   input_tokens: z.number().int().min(0),
   output_tokens: z.number().int().min(0),

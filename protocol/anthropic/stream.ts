@@ -5,6 +5,7 @@ import type { Usage } from '../usage';
 import {
   anthropicUsageOf,
   messageId,
+  promptParts,
   stopReasonOf,
   stopSequenceOf,
   thinkingSignature,
@@ -35,7 +36,7 @@ export interface StreamStart {
   requestId: string;
   model: string;
   /** Known before the first token on the edge (x-prompt-tokens); else 0 until message_delta. */
-  inputTokens: number;
+  promptTokens: number;
   cacheRead: number;
   cacheCreation: number;
   stops?: readonly string[];
@@ -62,10 +63,8 @@ export class AnthropicStream {
       stop_reason: null,
       stop_sequence: null,
       usage: {
-        input_tokens: this.s.inputTokens,
+        ...promptParts(this.s.promptTokens, this.s.cacheRead, this.s.cacheCreation),
         output_tokens: 0,
-        cache_read_input_tokens: this.s.cacheRead,
-        cache_creation_input_tokens: this.s.cacheCreation,
       },
     };
     return [{ type: 'message_start', message }, { type: 'ping' }];

@@ -45,8 +45,9 @@ describe('chat answer → Anthropic message', () => {
         { type: 'text', text: 'Let me check.' },
         { type: 'tool_use', id: 'toolu_call_1', name: 'get_weather', input: { city: 'Paris' } },
       ],
+      // Anthropic's parts of the 100-token prompt: 64 read from the cache, 36 the rest.
       usage: {
-        input_tokens: 100,
+        input_tokens: 36,
         output_tokens: 7,
         cache_read_input_tokens: 64,
         cache_creation_input_tokens: 0,
@@ -69,7 +70,12 @@ describe('chat answer → Anthropic message', () => {
       stop_reason: 'stop_sequence',
       stop_sequence: 'END',
     });
-    expect(of('stop').usage.cache_creation_input_tokens).toBe(64);
+    // 100 prompt tokens: 64 read, 64 more would be stored but only 36 are left to store.
+    expect(of('stop').usage).toMatchObject({
+      input_tokens: 0,
+      cache_read_input_tokens: 64,
+      cache_creation_input_tokens: 36,
+    });
   });
 
   it('a tool call whose arguments are not an object is our 500, not a wrong input', () => {
@@ -121,7 +127,7 @@ function events() {
   const s = new AnthropicStream({
     requestId: 'r2',
     model: 'deepseek-reasoner',
-    inputTokens: 100,
+    promptTokens: 100,
     cacheRead: 64,
     cacheCreation: 0,
   });
@@ -162,7 +168,7 @@ describe('chat chunks → Anthropic stream events', () => {
     ]);
     expect(all.at(-2)).toMatchObject({
       delta: { stop_reason: 'tool_use', stop_sequence: null },
-      usage: { input_tokens: 100, output_tokens: 7, cache_read_input_tokens: 64 },
+      usage: { input_tokens: 36, output_tokens: 7, cache_read_input_tokens: 64 },
     });
   });
 
@@ -187,7 +193,7 @@ describe('chat chunks → Anthropic stream events', () => {
     ]);
     expect(final.stop_reason).toBe('tool_use');
     expect(final.usage).toMatchObject({
-      input_tokens: 100,
+      input_tokens: 36,
       output_tokens: 7,
       cache_read_input_tokens: 64,
     });

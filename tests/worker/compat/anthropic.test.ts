@@ -5,12 +5,21 @@ import Anthropic from '@anthropic-ai/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { anthropicMessageOut, streamEvent } from '../../../protocol/anthropic/responses';
 import { provisionKey } from '../billing/setup';
+import { LONG_PROMPT, saltOf, waitForKeys } from '../prompt-cache/helpers';
 import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
 
 export const ANTHROPIC_URL = BASE_URL.replace(/\/v1$/, '/anthropic');
 
 /** Greedy decoding: this SDK's types no longer list temperature, but the API (ours, DeepSeek's) takes it. */
 const GREEDY = { temperature: 0 } as object;
+
+/** The prompt's tokens: Anthropic splits them into the uncached rest, cache reads and cache writes. */
+const promptOf = (u: {
+  input_tokens: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}) =>
+  (u.input_tokens ?? 0) + (u.cache_read_input_tokens ?? 0) + (u.cache_creation_input_tokens ?? 0);
 
 const client = (apiKey: string) =>
   new Anthropic({ baseURL: ANTHROPIC_URL, apiKey, fetch: workerFetch, maxRetries: 0 });
@@ -81,7 +90,7 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta')
         text += event.delta.text;
       if (event.type === 'message_start')
-        expect(event.message.usage.input_tokens).toBe(whole.usage.input_tokens);
+        expect(promptOf(event.message.usage)).toBe(promptOf(whole.usage));
     }
     const final = await stream.finalMessage();
     expect(types[0]).toBe('message_start');
@@ -91,7 +100,7 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
     expect(text).toBe((whole.content[0] as Anthropic.TextBlock).text);
     expect(final.content).toEqual(whole.content);
     expect(final.stop_reason).toBe(whole.stop_reason);
-    expect(final.usage.input_tokens).toBe(whole.usage.input_tokens);
+    expect(promptOf(final.usage)).toBe(promptOf(whole.usage));
     expect(final.usage.output_tokens).toBe(whole.usage.output_tokens);
   });
 
@@ -128,7 +137,7 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
     };
     const counted = await anthropic.messages.countTokens(params);
     const made = await anthropic.messages.create({ ...params, max_tokens: 2 });
-    expect(counted.input_tokens).toBe(made.usage.input_tokens);
+    expect(counted.input_tokens).toBe(promptOf(made.usage));
   });
 
   it('one conversation through both formats: the same tokens and the same bill', async () => {
@@ -160,10 +169,40 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
       usage: { prompt_tokens: number; completion_tokens: number; cost: { total: number } };
     }>();
     expect((message.content[0] as Anthropic.TextBlock).text).toBe(chat.choices[0].message.content);
-    expect(message.usage.input_tokens).toBe(chat.usage.prompt_tokens);
+    expect(promptOf(message.usage)).toBe(chat.usage.prompt_tokens);
     expect(message.usage.output_tokens).toBe(chat.usage.completion_tokens);
     const cost = (message.usage as unknown as { cost: { total: number } }).cost;
     expect(cost.total).toBe(chat.usage.cost.total);
+  });
+
+  it('prompt-cache counts: a cold prompt writes its whole blocks, the same prompt again reads them', async () => {
+    const t = await provisionKey();
+    const own = client(t.key);
+    const request = {
+      model: MODEL,
+      max_tokens: 4,
+      ...GREEDY,
+      messages: [{ role: 'user' as const, content: LONG_PROMPT }],
+    };
+    const cold = await own.messages.create(request);
+    const prompt = promptOf(cold.usage);
+    expect(prompt).toBeGreaterThan(128);
+    expect(prompt).toBeLessThan(192);
+    expect(cold.usage).toMatchObject({
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 128,
+      input_tokens: prompt - 128,
+    });
+    await waitForKeys(await saltOf(t.accountId), 2);
+    const warm = own.messages.stream(request);
+    let started: Anthropic.Usage | undefined;
+    for await (const e of warm) if (e.type === 'message_start') started = e.message.usage;
+    const expected = { cache_read_input_tokens: 128, cache_creation_input_tokens: 0 };
+    expect(started).toMatchObject({ ...expected, input_tokens: prompt - 128 });
+    expect((await warm.finalMessage()).usage).toMatchObject({
+      ...expected,
+      input_tokens: prompt - 128,
+    });
   });
 
   it('errors are its typed classes with Anthropic bodies; bad input is a 4xx, never a 500', async () => {
