@@ -101,7 +101,7 @@ export function anthropic(resolve: ModelResolver, dispatcher: Dispatcher, pipeli
     const edge = await resolve(c, model);
     // The chat route's own validation and rendering: the count is the prompt a generation encodes.
     const chat = chatCompletionRequest.parse({ model, messages, ...toChatTools(req) });
-    const prompt = chatPrompt(edge, chat.messages);
+    const prompt = chatPrompt(edge, chat);
     const ids = edge.engine.tokenizer.encode(prompt, { bos: !edge.chatTemplate, eos: false });
     return c.json({ input_tokens: ids.length });
   });

@@ -40,7 +40,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
-    const prompt = chatPrompt(model, req.messages);
+    const prompt = chatPrompt(model, req);
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
       bos: !model.chatTemplate,
     });
@@ -81,8 +81,10 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
 }
 
 /** The prompt of a chat on an edge model (the Anthropic route's count_tokens renders the same). */
-export const chatPrompt = (model: EdgeModel, messages: ChatCompletionRequest['messages']) =>
-  model.chatTemplate ? renderChat(model.chatTemplate, messages) : renderPlainTemplate(messages);
+export const chatPrompt = (model: EdgeModel, req: ChatCompletionRequest) =>
+  model.chatTemplate
+    ? renderChat(model.chatTemplate, req.messages)
+    : renderPlainTemplate(req.messages);
 
 /** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
 function renderChat(
