@@ -4,6 +4,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { anthropicMessageOut, streamEvent } from '../../../protocol/anthropic/responses';
+import { rowsOf, settledRow } from '../billing/requests';
 import { provisionKey } from '../billing/setup';
 import { LONG_PROMPT, saltOf, waitForKeys } from '../prompt-cache/helpers';
 import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
@@ -102,6 +103,24 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
     expect(final.stop_reason).toBe(whole.stop_reason);
     expect(promptOf(final.usage)).toBe(promptOf(whole.usage));
     expect(final.usage.output_tokens).toBe(whole.usage.output_tokens);
+  });
+
+  it('a stream aborted by the client stops decoding and pays for what was produced', async () => {
+    const t = await provisionKey();
+    const stream = client(t.key).messages.stream({
+      model: MODEL,
+      max_tokens: 200,
+      messages: [{ role: 'user', content: 'Once' }],
+    });
+    let n = 0;
+    const ended = await (async () => {
+      for await (const _ of stream) if (++n === 4) stream.abort();
+    })().catch((e) => e);
+    expect(ended).toBeInstanceOf(Anthropic.APIUserAbortError);
+    const [row] = await rowsOf(t.keyId);
+    const settled = await settledRow(row.id);
+    expect(settled.status).toBe('disconnected');
+    expect(settled.completion_tokens).toBeLessThan(200);
   });
 
   it('the wire: each event is `event: <type>` + `data: {type: <type>}`', async () => {
