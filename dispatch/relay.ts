@@ -1,7 +1,10 @@
 // Relaying an origin's generation to the client: each upstream frame is rewritten (our id and
 // model, usage in both shapes) and sent on as it arrives; the finish frame waits only for the
 // usage that follows it, so the stream can end with the cost, as the edge's streams do. The same
-// walk over the frames also collects a whole JSON answer.
+// walk over the frames also collects a whole JSON answer. A reasoning model's origin that sends
+// its think block as raw text has it split into `reasoning_content` here (protocol/reasoning.ts);
+// an origin that sends `reasoning_content` itself (vLLM, SGLang with a reasoning parser) passes through.
+import { ThinkSplitter } from '../protocol/reasoning';
 import { makeUsage, type Cost, type Usage } from '../protocol/usage';
 import type { OpenedUpstream } from './upstream';
 import { sseResponse } from '../protocol/sse';
@@ -23,6 +26,8 @@ export interface RelayContext {
   /** The chunk `object` of this endpoint. */
   object: 'chat.completion.chunk' | 'text_completion';
   includeUsage: boolean;
+  /** Chat of a reasoning generation: split raw `<think>` text into `reasoning_content`. */
+  reasoning?: boolean;
   /** Prompt tokens to bill when the origin never reported usage (it failed or the client left first). */
   promptEstimate: number;
   /** Bills what happened (exactly once) and returns the cost to report. */
@@ -69,38 +74,74 @@ class Walk {
   finishReason: RelayResult['finishReason'] | null = null;
   usageFrame: Frame | null = null;
   done = false;
+  /** Frames of `reasoning_content` the origin sent itself: its reasoning tokens, when it reports none. */
+  private reasoningFrames = 0;
+  /** Splits raw think text until the origin shows it sends `reasoning_content` itself. */
+  private splitter: ThinkSplitter | null;
 
-  constructor(private readonly ctx: RelayContext) {}
+  constructor(private readonly ctx: RelayContext) {
+    this.splitter = ctx.reasoning ? new ThinkSplitter() : null;
+  }
 
-  /** Reads one upstream frame; returns the frame to send on now, if any. Throws on an error frame. */
-  take(data: string): Frame | null {
+  /** Reads one upstream frame; returns the frames to send on now. Throws on an error frame. */
+  take(data: string): Frame[] {
     if (data === '[DONE]') {
       this.done = true;
-      return null;
+      return [];
     }
     const frame = JSON.parse(data) as Frame;
+    const choice = frame.choices?.[0];
+    if (choice?.delta?.reasoning_content) {
+      this.splitter = null;
+      this.reasoningFrames++;
+    }
+    if (!this.splitter || !choice || (!choice.delta?.content && !choice.finish_reason))
+      return this.takeOne(frame);
+    const split = this.splitter.push(choice.delta?.content ?? '');
+    if (choice.finish_reason) {
+      const rest = this.splitter.end();
+      split.reasoning += rest.reasoning;
+      split.content += rest.content;
+    }
+    type Delta = NonNullable<typeof choice.delta>;
+    const piece = (delta: Delta, finish: string | null = null) =>
+      this.takeOne({ ...frame, choices: [{ ...choice, delta, finish_reason: finish }] });
+    return [
+      ...(split.reasoning ? piece({ content: null, reasoning_content: split.reasoning }) : []),
+      ...(split.content ? piece({ content: split.content }) : []),
+      ...(choice.finish_reason ? piece({}, choice.finish_reason) : []),
+    ];
+  }
+
+  private takeOne(frame: Frame): Frame[] {
     if (frame.error) throw new UpstreamStreamError(frame.error);
     if (frame.usage) this.usage = normalizeUsage(frame.usage as Record<string, unknown>);
     const choice = frame.choices?.[0];
     if (!choice) {
       this.usageFrame = frame;
-      return null;
+      return [];
     }
     const piece = choice.text ?? choice.delta?.content ?? '';
-    if (piece) this.frames++;
+    if (piece || choice.delta?.reasoning_content) this.frames++;
     this.text += piece;
     this.reasoning += choice.delta?.reasoning_content ?? '';
     if (choice.finish_reason) {
       const r = choice.finish_reason;
       this.finishReason = r === 'length' || r === 'content_filter' ? r : 'stop';
       this.finish = frame;
-      return null;
+      return [];
     }
-    return frame;
+    return [frame];
   }
 
   result(): RelayResult {
     const usage = this.usage ?? makeUsage(this.ctx.promptEstimate, this.frames);
+    // Frames are not tokens (one may carry several): a think block never closed is every token.
+    const tokens = this.splitter?.thinking
+      ? usage.completion_tokens
+      : (this.splitter?.reasoningTokens ?? 0) + this.reasoningFrames;
+    if (tokens && !usage.completion_tokens_details)
+      usage.completion_tokens_details = { reasoning_tokens: tokens };
     // A partial generation bills at least what was seen, whatever the last usage said.
     if (usage.completion_tokens < this.frames)
       Object.assign(
@@ -138,8 +179,7 @@ export class UpstreamStreamError extends Error {
  * in batches of what each upstream read delivered (one write each, not one per frame).
  */
 async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame[]> {
-  const take = (batch: string[]) =>
-    batch.map((data) => walk.take(data)).filter((f): f is Frame => f !== null);
+  const take = (batch: string[]) => batch.flatMap((data) => walk.take(data));
   yield take(up.first);
   while (!walk.done) {
     const data = await up.next();

@@ -34,7 +34,7 @@ export async function serveOrigin(
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
-  const head = originHead(call, req.requestId, pool.id);
+  const head = originHead(call, req.requestId, call.shownAs ?? pool.id);
   const headers: Record<string, string> = {
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
@@ -76,6 +76,7 @@ export async function serveOrigin(
     model: head.model,
     object: endpoint.chunkObject,
     includeUsage: call.includeUsage,
+    reasoning: call.reasoning === true,
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
       const replay = (cost: RelayResult['usage']['cost']) =>
@@ -113,6 +114,8 @@ function upstreamRequest(
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
+  // A reasoning alias of a plain model: the origin's template opens the think block when told to.
+  if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
   if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
   return {
     pool,

@@ -3,7 +3,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { invalidRequest } from './errors';
-import { describeIssue } from './requests';
+import { describeIssue } from './zod-issue';
 
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   let raw: unknown;
@@ -21,7 +21,7 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const { message, param } = describeIssue(parsed.error);
+    const { message, param } = describeIssue(parsed.error, raw);
     throw invalidRequest(message, param, 'invalid_value');
   }
   return parsed.data;

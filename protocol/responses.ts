@@ -48,7 +48,13 @@ export const chatCompletionSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string(),
+          reasoning_content: z.string().optional().meta({
+            description: "A reasoning model's think block (DeepSeek), without its tags.",
+          }),
+        }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
@@ -66,7 +72,11 @@ export const chatCompletionChunkSchema = z
         index: z.number().int(),
         delta: z.object({
           role: z.literal('assistant').optional(),
-          content: z.string().optional(),
+          content: z.string().nullish(),
+          reasoning_content: z.string().optional().meta({
+            description:
+              'A piece of the think block; such chunks come before the content ones, with `content: null`.',
+          }),
         }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
@@ -113,6 +123,14 @@ export const modelCardSchema = z
       .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
+    alias_of: z
+      .string()
+      .optional()
+      .meta({ description: 'Extension: the model this alias (e.g. `deepseek-chat`) runs.' }),
+    reasoning: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Extension: answers start with a think block (`reasoning_content`).' }),
   })
   .meta({ id: 'Model' });
 

@@ -17,12 +17,14 @@ import { countTokensRequest, messagesRequest } from '../protocol/anthropic/reque
 import {
   toChatMessages,
   toChatRequest,
+  toChatThinking,
   toChatTools,
   type ChatBody,
 } from '../protocol/anthropic/to-chat';
+import { reasoningOn } from '../protocol/reasoning';
 import { chatCompletionRequest } from '../protocol/requests';
 import { anthropicStream } from './anthropic-stream';
-import { chatPrompt } from './chat-completions';
+import { renderChat } from './chat-completions';
 import type { AppEnv } from './env';
 import { auth, requestToken } from './middleware/auth/index';
 import type { ModelResolver } from './models';
@@ -30,10 +32,14 @@ import type { ModelResolver } from './models';
 /** The app's own fetch: the chat pipeline, run for a translated request. */
 export type Pipeline = (request: Request, c: Context<AppEnv>) => Promise<Response>;
 
-/** Whether a model id is served here: a registry entry (origin or edge) or an edge model in R2. */
-const knownModel = (c: Context<AppEnv>, dispatcher: Dispatcher) => async (id: string) =>
-  dispatcher.registry(c.env).get(id) !== undefined ||
-  (await c.env.MODELS.head(manifestKey(id))) !== null;
+/** Whether a model name is served here: a registry model or alias, or an edge model in R2. */
+const knownModel = (c: Context<AppEnv>, dispatcher: Dispatcher) => async (name: string) => {
+  const { id } = dispatcher.registry(c.env).resolve(name);
+  return (
+    dispatcher.registry(c.env).get(id) !== undefined ||
+    (await c.env.MODELS.head(manifestKey(id))) !== null
+  );
+};
 
 /** The translated request as the chat route takes it: same key, same request id, same idempotency. */
 function chatRequest(c: Context<AppEnv>, body: ChatBody): Request {
@@ -93,15 +99,22 @@ export function anthropic(resolve: ModelResolver, dispatcher: Dispatcher, pipeli
     const req = await readBody(c, countTokensRequest);
     const model = await mapModel(req.model, knownModel(c, dispatcher), c.env.DEFAULT_MODEL);
     const messages = toChatMessages(req);
-    if (dispatcher.target(c.env, model).kind === 'origin') {
+    const named = dispatcher.registry(c.env).resolve(model);
+    if (dispatcher.target(c.env, named.id).kind === 'origin') {
       // The origin's tokenizer is not in the Worker: the estimate billing uses before an origin counts.
       const text = chatPromptText(messages) + JSON.stringify(toChatTools(req));
       return c.json({ input_tokens: billTokens(text) }, 200, { 'x-token-count': 'estimate' });
     }
-    const edge = await resolve(c, model);
+    const edge = await resolve(c, named.id);
     // The chat route's own validation and rendering: the count is the prompt a generation encodes.
-    const chat = chatCompletionRequest.parse({ model, messages, ...toChatTools(req) });
-    const prompt = chatPrompt(edge, chat);
+    const chat = chatCompletionRequest.parse({
+      model,
+      messages,
+      ...toChatTools(req),
+      ...toChatThinking(req),
+    });
+    const reasoning = reasoningOn(named.reasoning, chat.thinking);
+    const { prompt } = renderChat(edge, chat, reasoning);
     const ids = edge.engine.tokenizer.encode(prompt, { bos: !edge.chatTemplate, eos: false });
     return c.json({ input_tokens: ids.length });
   });

@@ -25,6 +25,9 @@ export interface AppDeps {
   modelRegistry?: unknown;
 }
 
+/** Where the generation and model routes answer: OpenAI's /v1, DeepSeek's root and its /beta. */
+export const API_BASES = ['/v1', '', '/beta'] as const;
+
 /** The execution context, absent under app.request() (tests). */
 function ctxOf(c: Context<AppEnv>): ExecutionContext | undefined {
   try {
@@ -48,15 +51,24 @@ export function createApp(deps: AppDeps) {
   app.route('/admin/prompt-cache', adminCache());
   app.route('/admin', admin());
   // Like OpenAI, everything under /v1 (models included) needs a key; /health and /dashboard do not.
+  // DeepSeek's base URL has no /v1 and its beta features (FIM, chat prefix) live under /beta: the
+  // same routers answer at each of the three prefixes, with the same auth and metering.
   app.use('/v1/*', auth());
+  app.use('/beta/*', auth());
+  for (const path of ['/chat/completions', '/completions', '/models', '/models/*'])
+    app.use(path, auth());
+  for (const base of API_BASES) {
+    app.use(`${base}/chat/completions`, metering());
+    app.use(`${base}/completions`, metering());
+  }
   app.use('/user/*', auth());
-  app.use('/v1/chat/completions', metering());
-  app.use('/v1/completions', metering());
-  app.route('/v1/models', models(registry, dispatcher));
   app.route('/v1/usage', usage());
   app.route('/user', balance());
-  app.route('/v1/chat/completions', chatCompletions(resolve, dispatcher));
-  app.route('/v1/completions', completions(resolve, dispatcher));
+  for (const base of API_BASES) {
+    app.route(`${base}/models`, models(registry, dispatcher));
+    app.route(`${base}/chat/completions`, chatCompletions(resolve, dispatcher));
+    app.route(`${base}/completions`, completions(resolve, dispatcher));
+  }
   // Anthropic's Messages API: translated onto the chat route above, run through this same app.
   app.route(
     '/anthropic',

@@ -1,11 +1,13 @@
-// POST /v1/chat/completions — OpenAI/DeepSeek chat, JSON or SSE.
+// POST /v1/chat/completions (also at the root and under /beta) — OpenAI/DeepSeek chat, JSON or SSE:
+// DeepSeek's prefix completion and thinking switch are rendered by the chat template
+// (engine/tokenizers/chat-template.ts), a reasoning answer split by routes/generation.ts.
 import { Hono } from 'hono';
 import { costHeaders } from '../billing/wire';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { chatPromptText, serveOnPlacement } from '../dispatch/placement';
-import { renderPlainTemplate } from '../engine/chat-template';
 import { ChatTemplateError } from '../engine/index';
+import { renderChatPrompt } from '../engine/tokenizers/chat-template';
 import { readBody } from '../protocol/body';
 import { chatFrames } from '../protocol/endpoint-frames';
 import { invalidRequest } from '../protocol/errors';
@@ -39,15 +41,16 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
+    const { prompt, reasoning } = renderChat(model, req, routed.reasoning);
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
-    const prompt = chatPrompt(model, req);
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
       bos: !model.chatTemplate,
     });
     plan.n = req.n ?? 1;
+    plan.think = reasoning;
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
-    const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
+    const base = { id, created, model: routed.shownAs, system_fingerprint: FINGERPRINT };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, {
       endpoint: 'chat.completions',
@@ -80,19 +83,16 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
   return app;
 }
 
-/** The prompt of a chat on an edge model (the Anthropic route's count_tokens renders the same). */
-export const chatPrompt = (model: EdgeModel, req: ChatCompletionRequest) =>
-  model.chatTemplate
-    ? renderChat(model.chatTemplate, req.messages)
-    : renderPlainTemplate(req.messages);
-
-/** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
-function renderChat(
-  template: NonNullable<EdgeModel['chatTemplate']>,
-  messages: Parameters<typeof renderPlainTemplate>[0],
-): string {
+/**
+ * The model's template over the messages; a template that rejects them (raise_exception) is the
+ * client's error. The Anthropic route's count_tokens renders the same prompt.
+ */
+export function renderChat(model: EdgeModel, req: ChatCompletionRequest, reasoning: boolean) {
   try {
-    return template.render(messages);
+    return renderChatPrompt(model.chatTemplate ?? null, req.messages, {
+      thinking: req.thinking?.type,
+      reasoning,
+    });
   } catch (err) {
     if (err instanceof ChatTemplateError)
       throw invalidRequest(

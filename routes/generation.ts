@@ -1,6 +1,7 @@
 // One edge generation, answered as a JSON body or an SSE stream. Chat and text completions differ
 // only in their frame shapes (protocol's `Frames`); the engine run, stop handling, usage and billing
-// live here once (a stored result is replayed by protocol/replay.ts).
+// live here once (a stored result is replayed by protocol/replay.ts). A reasoning chat's think block
+// is split off as it streams (protocol/reasoning.ts) and sent as `reasoning_content`.
 // Billing: the plan's meter is told exactly once how the generation ended: completed, failed, or
 // abandoned by the client (a cancelled stream or an aborted JSON request), with the tokens produced.
 import type { Context } from 'hono';
@@ -17,7 +18,8 @@ import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
-import type { FinishReason } from '../protocol/responses';
+import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
+import type { FinishReason, TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -36,6 +38,8 @@ export interface GenerationPlan {
   promptCache?: PromptCacheUse;
   /** Choices to generate (OpenAI's `n`), one after another; default 1. */
   n?: number;
+  /** A reasoning chat: the text opens with a think block, answered as `reasoning_content`. */
+  think?: boolean;
 }
 
 export type ChoiceResult = Choice;
@@ -75,11 +79,18 @@ const usageOf = (runs: EngineResult[]): Usage =>
     runs[0].cachedTokens ?? 0,
   );
 
-const resultOf = (choices: ChoiceResult[], runs: EngineResult[]): GenerationResult => ({
-  ...choices[0],
-  usage: usageOf(runs),
-  ...(choices.length > 1 ? { choices } : {}),
-});
+const resultOf = (
+  choices: ChoiceResult[],
+  runs: EngineResult[],
+  splits: (ThinkSplitter | null)[] = [],
+): GenerationResult => {
+  const usage = usageOf(runs);
+  if (splits.some((s) => s !== null))
+    usage.completion_tokens_details = {
+      reasoning_tokens: splits.reduce((n, s) => n + (s?.reasoningTokens ?? 0), 0),
+    };
+  return { ...choices[0], usage, ...(choices.length > 1 ? { choices } : {}) };
+};
 
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
@@ -132,26 +143,30 @@ export async function runToEnd(
 ): Promise<GenerationResult> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
+  const splits: (ThinkSplitter | null)[] = [];
   try {
     for (let i = 0; i < choicesOf(plan) && runs.at(-1)?.finishReason !== 'abort'; i++) {
       const iterator = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
-      let text = '';
+      const text = new ChoiceText(plan.think);
+      splits.push(text.split);
       for (let step = await iterator.next(); ; step = await iterator.next()) {
         if (step.done) {
+          text.end();
           runs.push(step.value);
           choices.push({
-            text,
+            ...text.fields(),
             finishReason: finishOf(step.value.finishReason),
             ...(logprobs ? { logprobs: logprobs.all } : {}),
           });
           break;
         }
-        text += step.value.text;
+        text.push(step.value.text);
         logprobs?.push(step.value);
       }
     }
-    return await billed(plan, resultOf(choices, runs), runs.at(-1)!.finishReason === 'abort');
+    const result = resultOf(choices, runs, splits);
+    return await billed(plan, result, runs.at(-1)!.finishReason === 'abort');
   } catch (err) {
     await plan.meter?.finish(failed(plan, 0));
     throw err;
@@ -186,34 +201,49 @@ async function* sseFrames(
 ): AsyncGenerator<string> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
+  const splits: (ThinkSplitter | null)[] = [];
   let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
   let produced = 0;
+  /** The frames of one piece: its reasoning first, then its content. */
+  const framesOf = (
+    piece: { reasoning: string; content: string },
+    i: number,
+    lp?: TokenLogprob[],
+  ) => [
+    ...(piece.reasoning && frames.reasoning
+      ? [sseFrame(frames.reasoning(piece.reasoning, i))]
+      : []),
+    ...(piece.content ? [sseFrame(frames.delta(piece.content, lp, i))] : []),
+  ];
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
       tokens = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
-      let text = '';
+      const text = new ChoiceText(plan.think);
+      splits.push(text.split);
       for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
+          yield* framesOf(text.end(), i);
           runs.push(step.value);
           choices.push({
-            text,
+            ...text.fields(),
             finishReason: finishOf(step.value.finishReason),
             ...(logprobs ? { logprobs: logprobs.all } : {}),
           });
           break;
         }
         produced++;
-        text += step.value.text;
         logprobs?.push(step.value);
-        if (step.value.text) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
+        // Every token is pushed, so each counts (a reasoning token may hold part of a character).
+        const piece = text.push(step.value.text);
+        if (step.value.text) yield* framesOf(piece, i, logprobs?.take());
       }
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
         state.settled = true;
         yield* closingFrames(
-          await billed(plan, resultOf(choices, runs), aborted),
+          await billed(plan, resultOf(choices, runs, splits), aborted),
           i,
           frames,
           plan.includeUsage,

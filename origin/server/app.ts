@@ -3,6 +3,7 @@
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
 import { renderPlainTemplate } from '../../engine/chat-template';
+import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
@@ -108,7 +109,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
     const echo = req.echo ? prompt : '';
-    return generate(c, prompt, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
+    // FIM (DeepSeek's `suffix`) in the model's own tokens, as the Worker renders it for edge models.
+    const fim = typeof req.suffix === 'string' ? findFimTokens(ctx.tokenizer) : null;
+    if (typeof req.suffix === 'string' && !fim)
+      throw invalidRequest(
+        `Model '${ctx.modelId}' cannot fill in the middle: its tokenizer (${ctx.tokenizer.name}) has no FIM tokens.`,
+        'suffix',
+        'fim_not_supported',
+      );
+    const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
+    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
       completionFrames(head('cmpl', c), u, echo),
     );
   });

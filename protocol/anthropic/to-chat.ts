@@ -153,7 +153,7 @@ export function toChatTools(req: CountTokensRequest): Record<string, unknown> {
 }
 
 /** DeepSeek's thinking switch: `adaptive` leaves it to the model's default. */
-const thinkingOf = (t: CountTokensRequest['thinking']) =>
+export const toChatThinking = ({ thinking: t }: CountTokensRequest) =>
   t && t.type !== 'adaptive' ? { thinking: { type: t.type } } : {};
 
 /** The chat body for `model` (already mapped from the client's name, models.ts). */
@@ -164,7 +164,7 @@ export function toChatRequest(req: MessagesRequest, model: string): ChatBody {
     model,
     messages: toChatMessages(req),
     ...toChatTools(req),
-    ...thinkingOf(req.thinking),
+    ...toChatThinking(req),
     ...defined({
       max_tokens: req.max_tokens,
       stop: req.stop_sequences?.length ? req.stop_sequences : undefined,

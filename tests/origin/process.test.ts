@@ -193,6 +193,12 @@ describe('origin process: batching, prefix cache, metrics', () => {
     const badBody = await post(origin.url, '/v1/chat/completions', { messages: [] });
     expect(badBody.status).toBe(400);
     expect(((await badBody.json()) as { error: { param: string } }).error.param).toBe('messages');
+    // FIM needs the tokenizer's FIM tokens; the byte-level fallback has none
+    const fim = await post(origin.url, '/v1/completions', { prompt: 'def f(', suffix: ')' });
+    expect(fim.status).toBe(400);
+    expect(await fim.json()).toMatchObject({
+      error: { code: 'fim_not_supported', param: 'suffix' },
+    });
   });
 });
 

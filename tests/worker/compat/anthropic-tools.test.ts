@@ -5,7 +5,9 @@
 import { createAnthropic } from '@ai-sdk/anthropic';
 import Anthropic from '@anthropic-ai/sdk';
 import { generateText, jsonSchema, streamText, tool } from 'ai';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { origin } from '../dispatch/helpers';
+import { seedFimModel } from './deepseek-models';
 import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
 
 const ANTHROPIC_URL = BASE_URL.replace(/\/v1$/, '/anthropic');
@@ -186,11 +188,13 @@ describe.skipIf(reason !== null)('@ai-sdk/anthropic text', () => {
   });
 });
 
+/** What the mini origin's think block says (tests/dispatch/mini-origin.ts). */
+const THOUGHT = '\nThe user wants a cat.\n';
+
 describe.skipIf(reason !== null)(
-  'thinking on a reasoning model [needs helper S: deepseek-reasoner]',
+  "claude names and thinking (the registry's DeepSeek aliases)",
   () => {
     let anthropic: Anthropic;
-    let served: boolean;
     beforeAll(async () => {
       const apiKey = await prepare();
       anthropic = new Anthropic({
@@ -199,36 +203,58 @@ describe.skipIf(reason !== null)(
         fetch: workerFetch,
         maxRetries: 0,
       });
-      const res = await workerFetch(`${BASE_URL}/models`, {
-        headers: { authorization: `Bearer ${apiKey}` },
-      });
-      served = ((await res.json()) as { data: { id: string }[] }).data.some(
-        (m) => m.id === 'deepseek-reasoner',
-      );
-      if (!served)
-        console.warn(
-          'thinking tests: deepseek-reasoner is not served here (helper S adds it); skipped',
-        );
+      await Promise.all([seedFimModel(), origin('start', 'think')]);
+    });
+    afterAll(async () => {
+      await origin('kill', 'think');
     });
 
-    it('thinking enabled: a thinking block with its signature, streamed as thinking_delta + signature_delta', async (ctx) => {
-      if (!served)
-        return ctx.skip('deepseek-reasoner is not served in this Worker (helper S adds it)');
+    it('claude-sonnet/haiku names run deepseek-chat, as DeepSeek maps them', async () => {
+      for (const name of ['claude-sonnet-4-5', 'claude-3-5-haiku-latest']) {
+        const message = await anthropic.messages.create({
+          model: name,
+          max_tokens: 3,
+          messages: [{ role: 'user', content: 'Hi' }],
+        });
+        expect(message.model).toBe('deepseek-chat');
+        expect(message.usage.output_tokens).toBeGreaterThan(0);
+      }
+    });
+
+    it('claude-opus runs the reasoning model: a thinking block with its signature, then the text', async () => {
       const request = {
-        model: 'deepseek-reasoner',
-        max_tokens: 24,
-        ...GREEDY,
+        model: 'claude-opus-4-1',
+        max_tokens: 12,
         thinking: { type: 'enabled' as const, budget_tokens: 1024 },
-        messages: [{ role: 'user' as const, content: 'Why is the sky blue?' }],
+        messages: [{ role: 'user' as const, content: 'Tell me about a cat' }],
       };
       const message = await anthropic.messages.create(request);
-      expect(message.content[0]).toMatchObject({ type: 'thinking', signature: expect.any(String) });
-      const kinds = new Set<string>();
+      expect(message.model).toBe('deepseek-reasoner');
+      expect(message.content[0]).toMatchObject({
+        type: 'thinking',
+        thinking: THOUGHT,
+        signature: expect.any(String),
+      });
+      expect(message.content[1]).toMatchObject({ type: 'text' });
+      const kinds: string[] = [];
       const stream = anthropic.messages.stream(request);
-      for await (const e of stream) if (e.type === 'content_block_delta') kinds.add(e.delta.type);
+      for await (const e of stream) if (e.type === 'content_block_delta') kinds.push(e.delta.type);
       expect(kinds).toContain('thinking_delta');
-      expect(kinds).toContain('signature_delta');
-      expect((await stream.finalMessage()).content[0]).toEqual(message.content[0]);
+      expect(kinds.indexOf('signature_delta')).toBeLessThan(kinds.indexOf('text_delta'));
+      const final = await stream.finalMessage();
+      expect(final.content[0]).toMatchObject({ type: 'thinking', thinking: THOUGHT });
+      expect(final.usage.output_tokens).toBe(message.usage.output_tokens);
+    });
+
+    it('count_tokens on an origin model answers the estimate and says so', async () => {
+      const res = await anthropic.messages
+        .countTokens({
+          model: 'deepseek-reasoner',
+          messages: [{ role: 'user', content: 'Hi there' }],
+        })
+        .withResponse();
+      expect(res.data.input_tokens).toBeGreaterThan(0);
+      expect(res.response.headers.get('x-token-count')).toBe('estimate');
     });
   },
 );

@@ -18,6 +18,8 @@ const specs: Record<string, OriginOptions> = {
   c: { kind: 'real' },
   d: { kind: 'real' },
   stall: { stall: true },
+  think: { think: 'raw' },
+  thinkf: { think: 'field' },
 };
 
 function freePort(): Promise<number> {
@@ -80,6 +82,38 @@ export const dispatchTestRegistry = JSON.stringify({
       timeouts: fast,
     },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
+    // DeepSeek drop-in (tests/worker/compat/deepseek*.test.ts): a pool that is down, with a fallback
+    // the client may refuse, and one whose registry entry refuses it.
+    'pool-down': {
+      placement: 'origin',
+      origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
+      timeouts: fast,
+      fallbacks: ['tiny-edge'],
+    },
+    'pool-down-strict': {
+      placement: 'origin',
+      origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
+      timeouts: fast,
+      fallbacks: ['tiny-edge'],
+      fallback: false,
+    },
+    'pool-think': {
+      placement: 'origin',
+      origins: [{ url: url('think'), name: 'origin-think' }],
+      timeouts: fast,
+      reasoning: true,
+    },
+    'pool-thinkf': {
+      placement: 'origin',
+      origins: [{ url: url('thinkf'), name: 'origin-thinkf' }],
+      timeouts: fast,
+      reasoning: true,
+    },
+  },
+  aliases: {
+    'deepseek-chat': { model: 'tiny-fim', owned_by: 'deepseek' },
+    'deepseek-reasoner': { model: 'pool-think', owned_by: 'deepseek' },
+    'deepseek-think-edge': { model: 'tiny-fim', reasoning: true },
   },
 });
 
