@@ -60,7 +60,7 @@ describe.skipIf(reason !== null)(
       const user = { role: 'user' as const, content: 'What is the weather in Paris?' };
       const first = await anthropic.messages.create({
         model: MODEL,
-        max_tokens: 64,
+        max_tokens: 130,
         ...GREEDY,
         tools: [weather],
         tool_choice: { type: 'tool', name: 'get_weather' },
@@ -89,10 +89,30 @@ describe.skipIf(reason !== null)(
       expect(['end_turn', 'max_tokens', 'tool_use']).toContain(second.stop_reason);
     });
 
+    it('count_tokens counts the tools too: the same prompt as a generation with them', async () => {
+      const params = {
+        model: MODEL,
+        tools: [weather],
+        messages: [{ role: 'user' as const, content: 'Weather in Rome?' }],
+      };
+      const counted = await anthropic.messages.countTokens(params);
+      const plain = await anthropic.messages.countTokens({
+        model: MODEL,
+        messages: params.messages,
+      });
+      const made = await anthropic.messages.create({ ...params, max_tokens: 1 });
+      const prompt =
+        made.usage.input_tokens +
+        (made.usage.cache_read_input_tokens ?? 0) +
+        (made.usage.cache_creation_input_tokens ?? 0);
+      expect(counted.input_tokens).toBe(prompt);
+      expect(counted.input_tokens).toBeGreaterThan(plain.input_tokens);
+    });
+
     it('messages.stream: input_json_delta pieces add up to the same input', async () => {
       const stream = anthropic.messages.stream({
         model: MODEL,
-        max_tokens: 64,
+        max_tokens: 130,
         ...GREEDY,
         tools: [weather],
         tool_choice: { type: 'any' },
@@ -126,7 +146,7 @@ describe.skipIf(reason !== null)(
         prompt: 'Weather in Rome?',
         tools,
         toolChoice: 'required' as const,
-        maxOutputTokens: 64,
+        maxOutputTokens: 130,
         temperature: 0,
         maxRetries: 0,
       };
