@@ -119,8 +119,24 @@ export function anthropic(resolve: ModelResolver, dispatcher: Dispatcher, pipeli
     return c.json({ input_tokens: ids.length });
   });
 
-  app.all('*', () => {
-    throw new ApiError(404, 'Unknown endpoint under /anthropic.', 'not_found_error', 'unknown_url');
+  // Both endpoints take POST only: another method is a 405 saying so, an unknown path a 404.
+  app.all('*', (c) => {
+    const path = new URL(c.req.url).pathname;
+    if (/^\/anthropic\/v1\/messages(\/count_tokens)?\/?$/.test(path)) {
+      c.header('allow', 'POST');
+      throw new ApiError(
+        405,
+        `${c.req.method} is not allowed on ${path}; use POST.`,
+        'invalid_request_error',
+        'method_not_allowed',
+      );
+    }
+    throw new ApiError(
+      404,
+      `Unknown endpoint: ${c.req.method} ${path}`,
+      'not_found_error',
+      'unknown_url',
+    );
   });
   return app;
 }

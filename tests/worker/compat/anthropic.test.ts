@@ -282,6 +282,15 @@ describe.skipIf(reason !== null)('official @anthropic-ai/sdk', () => {
       type: 'error',
       error: { type: 'not_found_error' },
     });
+    const wrongMethod = await workerFetch(`${ANTHROPIC_URL}/v1/messages`, {
+      headers: { 'x-api-key': key },
+    });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(await wrongMethod.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error' },
+    });
   });
 
   it('429 is a RateLimitError with retry-after; 402 is a billing_error', async () => {
