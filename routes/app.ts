@@ -1,11 +1,12 @@
 // The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { Dispatcher } from '../dispatch/dispatcher';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { errorResponse } from '../protocol/error-response';
 import { ApiError } from '../protocol/errors';
 import { requestId } from '../protocol/request-id';
 import { admin } from './admin';
+import { anthropic } from './anthropic';
 import { adminCache } from './admin-cache';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
@@ -27,6 +28,15 @@ export interface AppDeps {
 
 /** Where the generation and model routes answer: OpenAI's /v1, DeepSeek's root and its /beta. */
 export const API_BASES = ['/v1', '', '/beta'] as const;
+
+/** The execution context, absent under app.request() (tests). */
+function ctxOf(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return undefined;
+  }
+}
 
 export function createApp(deps: AppDeps) {
   const registry = new EdgeRegistry(deps.kernels);
@@ -60,6 +70,11 @@ export function createApp(deps: AppDeps) {
     app.route(`${base}/chat/completions`, chatCompletions(resolve, dispatcher));
     app.route(`${base}/completions`, completions(resolve, dispatcher));
   }
+  // Anthropic's Messages API: translated onto the chat route above, run through this same app.
+  app.route(
+    '/anthropic',
+    anthropic(resolve, dispatcher, async (req, c) => app.fetch(req, c.env, ctxOf(c))),
+  );
 
   app.notFound((c) => {
     const path = new URL(c.req.url).pathname;

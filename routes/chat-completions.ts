@@ -17,7 +17,7 @@ import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
-import { attachPromptCache, makePlan } from './plan';
+import { attachPromptCache, makePlan, promptHeaders } from './plan';
 
 export const FINGERPRINT = 'fp_edge_wasm_simd';
 
@@ -67,6 +67,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
       'x-request-id': requestId,
       'x-served-by': servedBy,
       ...routed.headers,
+      ...promptHeaders(plan),
       ...(replay ? replayedHeaders(replay) : {}),
     };
 
@@ -83,8 +84,11 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
   return app;
 }
 
-/** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
-function renderChat(model: EdgeModel, req: ChatCompletionRequest, reasoning: boolean) {
+/**
+ * The model's template over the messages; a template that rejects them (raise_exception) is the
+ * client's error. The Anthropic route's count_tokens renders the same prompt.
+ */
+export function renderChat(model: EdgeModel, req: ChatCompletionRequest, reasoning: boolean) {
   try {
     return renderChatPrompt(model.chatTemplate ?? null, req.messages, {
       thinking: req.thinking?.type,
