@@ -76,6 +76,9 @@ def args():
     p.add_argument("--fim-rate", type=float, default=0.5)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval-windows", type=int, default=64)
+    p.add_argument(
+        "--max-minutes", type=float, default=0, help="also stop (and decay the LR) by wall time; 0: off"
+    )
     return p.parse_args()
 
 
@@ -90,12 +93,15 @@ def update_bias(model, gamma):
 def train(a, model, ids):
     rng = np.random.default_rng(a.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.1)
-    warm = max(1, a.steps // 20)
-    sched = lambda s: min(1, (s + 1) / warm) * (0.1 + 0.45 * (1 + math.cos(math.pi * s / a.steps)))  # noqa: E731
-    curve, t0 = [], time.time()
+    warm = max(1, min(50, a.steps // 20))
+    curve, t0, budget = [], time.time(), a.max_minutes * 60
     for step in range(a.steps):
+        # Progress by steps, or by wall time under --max-minutes (whichever is further along).
+        done = max(step / a.steps, (time.time() - t0) / budget if budget else 0)
+        if done >= 1:
+            break
         for g in opt.param_groups:
-            g["lr"] = a.lr * sched(step)
+            g["lr"] = a.lr * min(1, (step + 1) / warm) * (0.1 + 0.45 * (1 + math.cos(math.pi * done)))
         w = batch(ids, a.batch, a.seq, rng, a.fim_rate)
         x, y = w[:, :-1], w[:, 1:]
         logits, mtp = model(x)
@@ -107,11 +113,13 @@ def train(a, model, ids):
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         update_bias(model, a.gamma)
-        if step % 10 == 0 or step == a.steps - 1:
+        if step % 10 == 0:
             curve.append([step, round(loss.item(), 4), round(mtp_loss.item(), 4)])
             el = time.time() - t0
             print(f"step {step} loss {loss.item():.3f} mtp {mtp_loss.item():.3f} {el:.0f}s", flush=True)
-    return curve, time.time() - t0
+        trained = step + 1
+    curve.append([trained - 1, round(loss.item(), 4), round(mtp_loss.item(), 4)])
+    return curve, time.time() - t0, trained
 
 
 def sha256(path):
@@ -130,7 +138,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     print(f"params {n_params} vocab {cfg['vocab_size']}", flush=True)
     ids, heldout = load_ids(f"{a.work}/train.u32"), load_ids(f"{a.work}/heldout.u32")
-    curve, wall = train(a, model, ids)
+    curve, wall, steps = train(a, model, ids)
     report = heldout_report(model, eval_windows(heldout, a.seq, a.eval_windows))
     report["heldout_fim_loss_per_token"] = heldout_report(
         model, eval_windows(heldout, a.seq, a.eval_windows // 2, fim=True)
@@ -152,8 +160,8 @@ def main():
         "hyperparameters": {k: v for k, v in vars(a).items() if k not in ("out", "work")},
         "parameters": n_params,
         "corpus": corpus,
-        "steps": a.steps,
-        "train_tokens_seen": a.steps * a.batch * a.seq,
+        "steps": steps,
+        "train_tokens_seen": steps * a.batch * a.seq,
         "wall_seconds_training": round(wall, 1),
         "loss_curve": {"columns": ["step", "loss", "mtp_loss"], "rows": curve},
         "quality": report,
