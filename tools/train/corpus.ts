@@ -129,7 +129,7 @@ function main(modelDir: string, workDir: string): void {
     trainTokens: split.train.length,
     heldoutTokens: split.heldout.length,
   };
-  writeFileSync(join(workDir, 'corpus.json'), JSON.stringify(recipe, null, 2));
+  writeFileSync(join(workDir, 'corpus.json'), JSON.stringify(recipe, null, 2) + '\n');
   console.log(JSON.stringify({ ...recipe, heldoutFiles: recipe.heldoutFiles.length }));
 }
 
