@@ -15,7 +15,7 @@ import {
   type OriginCall,
   type PlacementRequest,
 } from './origin-call';
-import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
+import { answerBody, answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
 import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
@@ -58,7 +58,7 @@ export async function serveOrigin(
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
-        : jsonResponse(shapes.body([result], result.usage), replayed, result.usage),
+        : jsonResponse(answerBody(shapes, result), replayed, result.usage),
     };
   }
 
@@ -92,7 +92,7 @@ export async function serveOrigin(
         ...servedHeaders(up),
       }),
     };
-  const body = (r: RelayResult) => endpoint.shapes(head, false).body([r], r.usage);
+  const body = (r: RelayResult) => answerBody(endpoint.shapes(head, false), r);
   const answer = { ctx, headers, started, body, signal: req.signal };
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
