@@ -20,6 +20,9 @@ import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
 
+/** Reserved for a request that names no max_tokens on a pool that sets no max_output_tokens (DeepSeek's chat default). */
+const DEFAULT_RESERVED_TOKENS = 4096;
+
 /** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
 export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
 
@@ -39,7 +42,9 @@ export async function serveOrigin(
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
   };
-  const maxTokens = call.maxTokens ?? pool.max_output_tokens;
+  // Without either, the origin's default applies (it fits the prompt's room), and this is reserved.
+  const sentMax = call.maxTokens ?? pool.max_output_tokens;
+  const maxTokens = sentMax ?? DEFAULT_RESERVED_TOKENS;
   const meter = req.meter;
   const stored = await meter?.admit({
     endpoint: call.endpoint,
@@ -47,7 +52,8 @@ export async function serveOrigin(
     placement: 'origin',
     servedBy: `origin:${originName(choice.order[0])}`,
     promptTokens: reserveTokens(call.prompt),
-    maxTokens,
+    // Every choice (`n`) may produce as many.
+    maxTokens: maxTokens * (typeof call.request.n === 'number' ? call.request.n : 1),
     request: call.request,
   });
   if (stored) {
@@ -62,7 +68,7 @@ export async function serveOrigin(
     };
   }
 
-  const upstream = upstreamRequest(req, pool, call, maxTokens, secret);
+  const upstream = upstreamRequest(req, pool, call, sentMax, secret);
   const started = Date.now();
   let up: OpenedUpstream;
   try {
@@ -102,13 +108,13 @@ function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
   call: OriginCall,
-  maxTokens: number,
+  maxTokens: number | undefined,
   secret?: string,
 ): UpstreamRequest {
   const body: Record<string, unknown> = {
     ...call.request,
     model: pool.upstream_model ?? pool.id,
-    max_tokens: maxTokens,
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     stream: true,
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };

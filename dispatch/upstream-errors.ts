@@ -102,15 +102,18 @@ function errorOf(text: string): SaidError {
       string,
       unknown
     >;
-    return {
-      message: str(e.message) ?? str(body.message) ?? str(body.detail),
-      code: str(e.code),
-      param: str(e.param),
-    };
+    const message = str(e.message) ?? str(body.message) ?? str(body.detail);
+    return { message, code: str(e.code) ?? codeOf(message), param: str(e.param) };
   } catch {
     return { message: text ? text.slice(0, 500) : null, code: null, param: null };
   }
 }
+
+/** vLLM and SGLang say a prompt is too long only in words; clients check OpenAI's code. */
+const codeOf = (message: string | null): string | null =>
+  message && /maximum context length|longer than the model's context length/i.test(message)
+    ? 'context_length_exceeded'
+    : null;
 
 function retryAfterSeconds(headers: Headers): number | undefined {
   const ms = Number(headers.get('retry-after-ms'));

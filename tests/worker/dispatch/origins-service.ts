@@ -18,6 +18,7 @@ const specs: Record<string, OriginOptions> = {
   c: { kind: 'real' },
   d: { kind: 'real' },
   stall: { stall: true },
+  replay: { kind: 'replay' },
 };
 
 function freePort(): Promise<number> {
@@ -78,6 +79,26 @@ export const dispatchTestRegistry = JSON.stringify({
       placement: 'origin',
       origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
       timeouts: fast,
+    },
+    'pool-default': {
+      placement: 'origin',
+      origins: [{ url: url('a'), name: 'origin-a' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      description: 'no max_output_tokens: the origin picks a default that fits its context',
+    },
+    // Recorded vLLM and SGLang answers (tests/fixtures/upstream): the prompt names the transcript.
+    'pool-vllm': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'vllm' }],
+      timeouts: fast,
+      upstream_model: 'Qwen/Qwen3-8B',
+    },
+    'pool-sglang': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'sglang' }],
+      timeouts: fast,
+      upstream_model: 'deepseek-ai/DeepSeek-V3',
     },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
   },
