@@ -53,6 +53,7 @@ async function floor(env: { UPSTREAM: string; MODE?: string }, body: object): Pr
   });
   const headers = { 'content-type': 'text/event-stream' };
   if (env.MODE === 'native') return new Response(res.body, { headers });
+
   const reader = res.body!.getReader();
   const pass = new ReadableStream<Uint8Array>({
     async pull(c) {

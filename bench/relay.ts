@@ -12,7 +12,8 @@
 // and workerd's CPU time per relayed token (what the hop costs). On a machine of a few cores the
 // origin gets the first core to itself (taskset) and the client and the relay share the rest, as
 // if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
-// Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2 and RELAY_RUNS=3 for a quick look).
+// Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3, RELAY_TOKENS=32 for a quick
+// look; a short stream shows the per-request part of the CPU).
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -126,7 +127,8 @@ export async function benchRelay(
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const pin = pinning();
-  for (const c of CASES.filter((_, i) => !only || only.includes(i))) {
+  for (const c0 of CASES.filter((_, i) => !only || only.includes(i))) {
+    const c = process.env.RELAY_TOKENS ? { ...c0, tokens: Number(process.env.RELAY_TOKENS) } : c0;
     const origin = await startOrigin({ ...c.origin, cpus: pin?.origin });
     const relay = await startRelay(origin.url);
     if (pin)

@@ -53,7 +53,7 @@ export function normalizeUsage(raw: Record<string, unknown>): Usage {
   if (completion && typeof completion === 'object') {
     // Every count the origin gives (reasoning_tokens, accepted/rejected prediction tokens), as numbers.
     const counts = Object.entries(completion).filter(([, v]) => typeof v === 'number');
-    if (counts.some(([k]) => k === 'reasoning_tokens'))
+    if (counts.length)
       usage.completion_tokens_details = Object.fromEntries(
         counts.map(([k, v]) => [k, n(v)]),
       ) as Usage['completion_tokens_details'];

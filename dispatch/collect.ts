@@ -3,7 +3,7 @@
 // reported none). Billing is the caller's: on a throw nothing was delivered.
 import { makeUsage, type Usage } from '../protocol/usage';
 import { Assembler, normalizeUsage } from './assemble';
-import { finishOf, parseFrame, type RelayContext, type RelayResult } from './relay';
+import { finishOf, parseFrame, type RelayContext, type RelayResult } from './relay-types';
 import type { OpenedUpstream } from './upstream';
 
 export async function collect(up: OpenedUpstream, ctx: RelayContext): Promise<RelayResult> {

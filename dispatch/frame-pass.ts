@@ -7,6 +7,9 @@
 /** The leading keys of a chunk as vLLM, SGLang and our origin serialize them (compact JSON). */
 const HEAD = /^\{"id":"[^"\\]*",("object":"[^"\\]*",)?"created":\d+,"model":"[^"\\]*"/;
 
+/** A usage value alone: `null` or `{…}` holding flat objects at most (a key after it fails). */
+const USAGE = /^(?:null|\{[^{}[\]]*(?:\{[^{}[\]]*\}[^{}[\]]*)*\})$/;
+
 export interface PassTarget {
   /** Our id and model as JSON text (built once per stream), and our `created`. */
   id: string;
@@ -33,8 +36,8 @@ export function passFrame(data: string, t: PassTarget): Passed | null {
   const u = body.lastIndexOf(',"usage":');
   if (u >= 0) {
     const value = body.slice(u + 9, -1);
-    // Usage must be the chunk's last key (an object without arrays, or null).
-    if (body.charCodeAt(body.length - 1) !== 125 || value.indexOf('[') >= 0) return null;
+    // Usage must be the chunk's last key: null, or an object of numbers and flat detail objects.
+    if (body.charCodeAt(body.length - 1) !== 125 || !USAGE.test(value)) return null;
     if (value !== 'null') usage = value;
     body = body.slice(0, u) + (t.includeUsage ? ',"usage":null}' : '}');
   } else if (t.includeUsage) {

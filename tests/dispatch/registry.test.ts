@@ -73,7 +73,7 @@ describe('model registry', () => {
       models: {
         b: { ...pool, fallbacks: ['b'] },
         c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] },
-        e: { ...pool, context_length: 2048 },
+        e: { ...pool, context_length: 2048, max_output_tokens: 4096 },
       },
     };
     expect(() => ModelRegistry.parse(crossed)).toThrow(
