@@ -17,6 +17,7 @@ const specs: Record<string, OriginOptions> = {
   b: { kind: 'real' },
   c: { kind: 'real' },
   d: { kind: 'real' },
+  e: { kind: 'real' },
   stall: { stall: true },
   replay: { kind: 'replay' },
 };
@@ -80,9 +81,17 @@ export const dispatchTestRegistry = JSON.stringify({
       origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
       timeouts: fast,
     },
+    // Origin e is relay-origin.test.ts's own (the others' tests kill and restart a..d).
+    'pool-e': {
+      placement: 'origin',
+      origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 1600,
+    },
     'pool-default': {
       placement: 'origin',
-      origins: [{ url: url('a'), name: 'origin-a' }],
+      origins: [{ url: url('e'), name: 'origin-e' }],
       timeouts: fast,
       upstream_model: 'tiny',
       description: 'no max_output_tokens: the origin picks a default that fits its context',

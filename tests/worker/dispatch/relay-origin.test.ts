@@ -1,4 +1,4 @@
-// What the relay keeps of our own origin's answers (real origin processes): `n` choices, `echo`
+// What the relay keeps of our own origin's answers (a real origin process of its own, e): `n` choices, `echo`
 // billed as the origin counted it, a request with no max_tokens on a pool that sets none (the
 // origin's default fits its context), and the origin's error code and param.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,28 +9,28 @@ const tenant = await provisionKey();
 const key = tenant.key;
 
 beforeAll(async () => {
-  await Promise.all(['a', 'b'].map((n) => origin('start', n)));
+  await origin('start', 'e');
 });
 afterAll(async () => {
-  await Promise.all(['a', 'b'].map((n) => origin('kill', n)));
+  await origin('kill', 'e');
 });
 
 const completion = (body: Record<string, unknown>) =>
   call('/v1/completions', {
     method: 'POST',
     key,
-    body: JSON.stringify({ model: 'pool-ab', temperature: 0, ...body }),
+    body: JSON.stringify({ model: 'pool-e', temperature: 0, ...body }),
   });
 
 describe('relay of our origin', () => {
   it('n = 2 as JSON: two choices, the prompt billed once', async () => {
     const sampling = { temperature: 0.9, seed: 5, max_tokens: 6, ignore_eos: true };
-    const res = await chat(key, 'pool-ab', 'A tale of two cities', { ...sampling, n: 2 });
+    const res = await chat(key, 'pool-e', 'A tale of two cities', { ...sampling, n: 2 });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, any>;
     expect(body.choices.map((c: any) => c.index)).toEqual([0, 1]);
     const one = (await (
-      await chat(key, 'pool-ab', 'A tale of two cities', sampling)
+      await chat(key, 'pool-e', 'A tale of two cities', sampling)
     ).json()) as Record<string, any>;
     expect(body.choices[0].message.content).toBe(one.choices[0].message.content);
     expect(body.usage).toMatchObject({
@@ -40,7 +40,7 @@ describe('relay of our origin', () => {
   });
 
   it('n = 2 as SSE: a finish frame for each choice', async () => {
-    const res = await chat(key, 'pool-ab', 'A tale of two cities', {
+    const res = await chat(key, 'pool-e', 'A tale of two cities', {
       temperature: 0.9,
       seed: 5,
       max_tokens: 6,
