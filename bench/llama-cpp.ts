@@ -23,7 +23,7 @@ import { exportGguf, type GgufExportType } from '../engine/formats/gguf-model';
 import { ggufTokenizerFromLlama2c } from '../engine/formats/gguf-tokenizer';
 import { importLlama2c } from '../engine/formats/import-llama2c';
 import { planModelDir } from '../engine/formats/model-dir-writer';
-import { loadModelDir } from '../engine/model-dir';
+import { loadModelDir } from '../engine/llama/model-dir';
 import { createNodeKernels } from '../kernels-wasm/node';
 import { importSource, readModelDir, writeModelDir } from '../tools/model-files';
 import { repoRoot } from '../tools/paths';

@@ -26,7 +26,7 @@ import {
   toBase64,
   weightsDigest,
   type CodecName,
-  type KvRows,
+  type GqaKvRows,
   type LlamaConfig,
 } from '../engine/index';
 import { createNodeKernels } from '../kernels-wasm/node';
@@ -130,8 +130,8 @@ async function ttftTable(
 }
 
 /** The KV rows of a prompt's first blocks, as a cold run computes them. */
-async function capturedRows(model: LlamaModel, ids: number[], blocks: number): Promise<KvRows> {
-  let rows: KvRows | null = null;
+async function capturedRows(model: LlamaModel, ids: number[], blocks: number): Promise<GqaKvRows> {
+  let rows: GqaKvRows | null = null;
   for await (const _ of model.generate(ids, {
     maxTokens: 1,
     temperature: 0,
@@ -141,7 +141,7 @@ async function capturedRows(model: LlamaModel, ids: number[], blocks: number): P
   return rows!;
 }
 
-async function bytesTable(samples: [string, LlamaConfig, KvRows][]): Promise<string> {
+async function bytesTable(samples: [string, LlamaConfig, GqaKvRows][]): Promise<string> {
   const lines = [
     '| model (KV per token) | codec | payload B/token | entry B/token (deflated + header) | stored B/token (base64) | entry vs raw f16 |',
     '| --- | --- | ---: | ---: | ---: | ---: |',
@@ -204,7 +204,7 @@ function order0(codes: Uint8Array): number {
  * Why int8 cannot be compressed to a quarter of f16: bits per code of its key and value codes under
  * a few models, per 64-token block. A quarter of f16 is 4 bits per value with scales and header.
  */
-function int8EntropyTable(samples: [string, LlamaConfig, KvRows][]): string {
+function int8EntropyTable(samples: [string, LlamaConfig, GqaKvRows][]): string {
   const lines = [
     '| model | part | order-0 H | adaptive, one model | adaptive, per layer | adaptive, per (layer, channel) | adaptive, Δ to previous token, per layer | whole int8 payload, deflate | brotli-11 |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -262,7 +262,7 @@ function int8EntropyTable(samples: [string, LlamaConfig, KvRows][]): string {
   return lines.join('\n');
 }
 
-async function throughputTable(rows: KvRows): Promise<string> {
+async function throughputTable(rows: GqaKvRows): Promise<string> {
   const lines = [
     '| codec | encode MB/s | decode MB/s | encode ms/block | decode ms/block |',
     '| --- | ---: | ---: | ---: | ---: |',
@@ -360,7 +360,7 @@ export async function benchPromptCache(opts: PromptCacheBenchOptions = {}): Prom
       await ttftTable(model, io, await weightsDigest(checkpoint), log),
     ];
     const syntheticRows = await capturedRows(model, randomPrompt(1024, SHAPE.vocabSize), 16);
-    const samples: [string, LlamaConfig, KvRows][] = [
+    const samples: [string, LlamaConfig, GqaKvRows][] = [
       ['stories15M shape, random weights (6×2×288 f32)', model.config, syntheticRows],
     ];
     const real = stories260k();

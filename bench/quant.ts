@@ -389,7 +389,7 @@ export async function benchQuant(opts: QuantBenchOptions = {}): Promise<string> 
 export async function benchBatched(wasmFiles: string[]): Promise<string> {
   const { ensureModelDir } = await import('./edge-models');
   const { STORIES110M_SHAPE } = await import('../engine/index');
-  const { loadModelDir } = await import('../engine/model-dir');
+  const { loadModelDir } = await import('../engine/llama/model-dir');
   const { readModelDir } = await import('../tools/model-files');
   const modules = await Promise.all(wasmFiles.map((f) => WebAssembly.compile(readFileSync(f))));
   const n = 32,

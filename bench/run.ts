@@ -78,6 +78,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./relay')).benchRelay({ log }),
   },
+  grammar: {
+    title:
+      'Grammar: token-mask time per step and compile time (JSON Schema, 32k and 129k vocabularies)',
+    inDefault: false,
+    run: async () => (await import('./grammar')).benchGrammar({ log }),
+  },
   gpu: {
     title: 'WebGPU kernels and decode steps (lavapipe here; a real GPU when present)',
     inDefault: false,

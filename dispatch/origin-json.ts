@@ -1,6 +1,8 @@
 // An origin's answer as one JSON body: the relayed stream is collected whole, and since the client
 // gets nothing before its end, an origin that fails midway is retried whole on the next one (its
-// partial work is not billed: nothing of it was delivered). Also the headers of an origin's answer.
+// partial work is not billed: nothing of it was delivered). A client that goes away ends the
+// upstream request (its signal) and pays for what the origin produced until then, as a disconnected
+// stream does. Also the headers of an origin's answer.
 import { costHeaders } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
 import type { Shapes } from '../protocol/frames';
@@ -78,9 +80,9 @@ export async function answerJson(
   const failed = () => ctx.settle('failed', { ...nothing, usage: { ...nothing.usage } });
   let attempts = up.attempts;
   for (;;) {
-    let result: RelayResult;
+    let result: RelayResult & { abandoned?: true };
     try {
-      result = await collect(up, ctx);
+      result = await collect(up, ctx, signal);
     } catch (err) {
       const rest = order.slice(order.indexOf(up.origin) + 1);
       if (rest.length === 0 || signal.aborted) {
@@ -94,7 +96,9 @@ export async function answerJson(
       attempts += up.attempts;
       continue;
     }
-    const cost = await ctx.settle('completed', result);
+    // Nobody reads the answer of a client that went away; it pays for what was produced for it.
+    const cost = await ctx.settle(result.abandoned ? 'disconnected' : 'completed', result);
+    delete result.abandoned;
     if (cost) result.usage.cost = cost;
     return jsonResponse(
       body(result),

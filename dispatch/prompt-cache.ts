@@ -22,7 +22,7 @@ import {
   type ChainSeed,
   type CodecName,
   type KvCapture,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
 } from '../engine/index';
 
@@ -93,7 +93,7 @@ export interface PromptCacheIo {
 export interface PromptCacheUse {
   /** Prompt tokens the restore spares from computing. */
   hitTokens: number;
-  restore: KvRows[];
+  restore: GqaKvRows[];
   capture?: KvCapture;
   /** Where the lookup's time went (a Server-Timing header, benchmarks). */
   timing?: { hashMs: number; kvReadMs: number; decodeMs: number };
@@ -132,7 +132,7 @@ export class PromptCache {
         return result.ok ? result.rows : null;
       }),
     );
-    const restore: KvRows[] = [];
+    const restore: GqaKvRows[] = [];
     for (const rows of decoded) {
       if (rows === null) break;
       restore.push(rows);
@@ -193,7 +193,7 @@ export class PromptCache {
   private async store(
     io: PromptCacheIo,
     scope: CacheScope,
-    rows: KvRows,
+    rows: GqaKvRows,
     tokens: readonly number[],
     keys: string[],
     hashes: Uint8Array[],

@@ -29,6 +29,8 @@ export interface RelayContext {
   /** The chunk `object` of this endpoint. */
   object: 'chat.completion.chunk' | 'text_completion';
   includeUsage: boolean;
+  /** Chat of a reasoning generation: split raw `<think>` text into `reasoning_content` (think-frames.ts). */
+  reasoning?: boolean;
   /** Prompt tokens to bill when the origin never reported usage (it failed or the client left first). */
   promptEstimate: number;
   /** Bills what happened (exactly once) and returns the cost to report. */

@@ -3,6 +3,7 @@
 // reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
 import { countsOf } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Head } from '../protocol/frames';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
@@ -23,6 +24,9 @@ import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstr
 /** Reserved for a request that names no max_tokens on a pool that sets no max_output_tokens (DeepSeek's chat default). */
 const DEFAULT_RESERVED_TOKENS = 4096;
 
+/** A completed answer as the ledger keeps it for idempotent replays: with its head and request id. */
+type StoredRelayResult = RelayResult & { head?: Head; requestId?: string };
+
 /** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
 export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
 
@@ -37,7 +41,7 @@ export async function serveOrigin(
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
-  const head = originHead(call, req.requestId, pool.id);
+  const head = originHead(call, req.requestId, call.shownAs ?? pool.id);
   const headers: Record<string, string> = {
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
@@ -58,9 +62,14 @@ export async function serveOrigin(
   });
   if (stored) {
     // A completed generation stored under the idempotency key, answered again in the caller's form.
-    const result = JSON.parse(stored) as RelayResult;
-    const replayed = { ...headers, 'idempotent-replayed': 'true' };
-    const shapes = endpoint.shapes(head, call.includeUsage);
+    const result = JSON.parse(stored) as StoredRelayResult;
+    // The first answer again: its id and created; this request keeps its own x-request-id.
+    const replayed = {
+      ...headers,
+      'idempotent-replayed': 'true',
+      ...(result.requestId ? { 'original-request': result.requestId } : {}),
+    };
+    const shapes = endpoint.shapes(result.head ?? head, call.includeUsage);
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
@@ -82,10 +91,16 @@ export async function serveOrigin(
     model: head.model,
     object: endpoint.chunkObject,
     includeUsage: call.includeUsage,
+    reasoning: call.reasoning === true,
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
       const replay = (cost: RelayResult['usage']['cost']) =>
-        JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+        JSON.stringify({
+          ...result,
+          usage: { ...result.usage, cost },
+          head,
+          requestId: req.requestId,
+        } satisfies StoredRelayResult);
       return meter
         ? meter.finish({ status, ...countsOf(result.usage), replay })
         : Promise.resolve(undefined);
@@ -103,7 +118,7 @@ export async function serveOrigin(
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
 
-/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here). */
+/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here), the tenant's cache salt. */
 function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
@@ -119,7 +134,12 @@ function upstreamRequest(
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
-  if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
+  // A reasoning alias of a plain model: the origin's template opens the think block when told to.
+  if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
+  // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`
+  // (unknown fields pass validation) would let it read another tenant's cached prefixes on a vLLM
+  // origin, which honours the field. Ours replaces it on every request, header and body alike.
+  body.cache_salt = req.tenantSalt;
   return {
     pool,
     path: originEndpoints[call.endpoint].path,

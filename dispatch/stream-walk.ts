@@ -1,6 +1,7 @@
 // One relayed stream's walk over the upstream frames: content frames passed through as text
 // (frame-pass.ts), finishes, errors and usage parsed; the finish held for the usage after it; what
-// was said assembled from the frames only when a replay asks for it.
+// was said assembled from the frames only when a replay asks for it. A raw think block is split
+// into `reasoning_content` (think-frames.ts): those frames are parsed, never passed through.
 import { makeUsage, type Usage } from '../protocol/usage';
 import { Assembler, normalizeUsage } from './assemble';
 import { passFrame, passTarget, type PassTarget } from './frame-pass';
@@ -12,6 +13,7 @@ import {
   type RelayContext,
   type RelayResult,
 } from './relay-types';
+import { ThinkFrames } from './think-frames';
 
 /** The streamed generation so far: the frames seen (kept as text), the usage, the held finish. */
 export class StreamWalk {
@@ -23,9 +25,11 @@ export class StreamWalk {
   usageFrame: Frame | null = null;
   done = false;
   private readonly target: PassTarget;
+  private readonly think: ThinkFrames;
 
   constructor(private readonly ctx: RelayContext) {
     this.target = passTarget(ctx.id, ctx.model, ctx.created, ctx.includeUsage);
+    this.think = new ThinkFrames(ctx.reasoning);
   }
 
   /** Reads one upstream frame; returns what to send on now ('' for nothing). Throws on an error frame. */
@@ -34,14 +38,33 @@ export class StreamWalk {
       this.done = true;
       return '';
     }
-    this.raw.push(data);
-    const passed = passFrame(data, this.target);
+    const passed = this.think.splitting ? null : passFrame(data, this.target);
     if (passed) {
+      this.raw.push(data);
+      this.think.noteRaw(data);
       if (data.indexOf('"role":') < 0) this.frames++;
       if (passed.usage) this.usageText = passed.usage;
       return `data: ${passed.text}\n\n`;
     }
     const frame = parseFrame(data);
+    const choices = frame.choices ?? [];
+    if (choices.some((c) => c.text || c.delta?.content || c.delta?.reasoning_content))
+      this.frames++;
+    const split = this.think.split(frame);
+    if (split.length === 1 && split[0] === frame) {
+      this.raw.push(data);
+      return this.takeFrame(frame);
+    }
+    let out = '';
+    for (const piece of split) {
+      this.raw.push(JSON.stringify(piece));
+      out += this.takeFrame(piece);
+    }
+    return out;
+  }
+
+  /** A parsed frame: its usage noted, a finish held for the usage after it; the text to send now. */
+  private takeFrame(frame: Frame): string {
     if (frame.usage) {
       this.usage = normalizeUsage(frame.usage as Record<string, unknown>);
       this.usageText = null;
@@ -51,7 +74,6 @@ export class StreamWalk {
       this.usageFrame = frame;
       return '';
     }
-    if (choices.some((c) => c.text || c.delta?.content)) this.frames++;
     if (!choices.some((c) => c.finish_reason)) return this.rewrite(frame);
     // A finish waits for the usage after it; an earlier choice's finish goes on now.
     const previous = this.finish;
@@ -71,7 +93,7 @@ export class StreamWalk {
         usage,
         makeUsage(usage.prompt_tokens, this.frames, usage.prompt_cache_hit_tokens),
       );
-    return usage;
+    return this.think.count(usage);
   }
 
   /** The result to bill; what was said is assembled from the frames only if asked (a replay). */

@@ -1,6 +1,6 @@
 // The engine's public surface: what the Worker, the origin and the tools import.
-export type { LlamaConfig } from './llama-config';
-export { llamaConfig } from './llama-config';
+export type { LlamaConfig } from './llama/config';
+export { llamaConfig } from './llama/config';
 export {
   CheckpointError,
   parseLlama2cCheckpoint,
@@ -8,7 +8,7 @@ export {
   llama2cFloatCount,
   type Llama2cCheckpoint,
   type LlamaWeights,
-} from './llama2c-checkpoint';
+} from './llama/llama2c-checkpoint';
 export {
   BOS_ID,
   EOS_ID,
@@ -16,15 +16,15 @@ export {
   TokenizerError,
   runcPrintable,
   type EncodeOptions,
-} from './llama2c-tokenizer';
-export { Sampler, XorShiftRng, argmax, softmaxF32, type SamplerOptions } from './sampler';
+} from './tokenizers/llama2c-tokenizer';
+export { Sampler, XorShiftRng, argmax, softmaxF32, type SamplerOptions } from './sampling/sampler';
 export {
   forward,
   allocSession,
   uploadWeights,
   type DeviceWeights,
   type SessionBuffers,
-} from './forward';
+} from './llama/forward';
 export { SessionPool } from './session-pool';
 export { TextStream } from './text-stream';
 export {
@@ -34,7 +34,7 @@ export {
   type GenerationResult,
   type KvCapture,
   type LlamaModelOptions,
-} from './llama-model';
+} from './llama/model';
 export * from './prompt-cache/index';
 export {
   syntheticLlama2cCheckpoint,
@@ -43,14 +43,14 @@ export {
   STORIES15M_SHAPE,
   STORIES110M_SHAPE,
   type SyntheticShape,
-} from './synthetic';
+} from './llama/synthetic';
 export {
   loadModelDir,
   type LoadedModel,
   type ModelDirFiles,
   type ModelDirOptions,
-} from './model-dir';
-export { loadHfWeights, ModelLoadError } from './hf-model';
+} from './llama/model-dir';
+export { loadHfWeights, ModelLoadError } from './llama/hf-weights';
 export {
   parseHfConfig,
   hfConfigJson,

@@ -1,7 +1,8 @@
 // Uploads a loaded DeepSeek-V3 checkpoint (engine/deepseek/weights.ts, loaded with gemm 'fp8') to the GPU
 // once: projections stay E4M3 with their 128×128 scales, routed experts of a layer are stacked into one
 // buffer per projection; norms, router, kv_b_proj (absorbed, so f32 like the reference), embedding and
-// head are f32.
+// head are f32. Buffers are labelled with their checkpoint names from the tensor table (hf-names.ts).
+import { deepSeekTensors, type MlpTensors, type TensorSpec } from '../engine/deepseek/hf-names';
 import type { DeepSeekWeights } from '../engine/deepseek/weights';
 import type { Linear } from '../engine/deepseek/linear';
 import type { MlpWeights } from '../engine/deepseek/moe';
@@ -43,8 +44,13 @@ export interface GpuDeepSeekWeights {
   bytes: number;
 }
 
-function fp8(gpu: Gpu, lins: Linear[], label: string): Fp8WeightBuffers {
-  const l = lins[0];
+/** A buffer's label: the tensor's name, or the first of a stack and how many follow. */
+const labelOf = (specs: TensorSpec[]) =>
+  specs.length === 1 ? specs[0].name : `${specs[0].name} (+${specs.length - 1} stacked)`;
+
+function fp8(gpu: Gpu, lins: Linear[], specs: TensorSpec[]): Fp8WeightBuffers {
+  const l = lins[0],
+    label = labelOf(specs);
   if (l.kind !== 'fp8') {
     throw new GpuKernelError(
       `${label}: the WebGPU backend needs FP8 projections (load the checkpoint with gemm: 'fp8'; BF16 checkpoints are not supported yet)`,
@@ -54,56 +60,50 @@ function fp8(gpu: Gpu, lins: Linear[], label: string): Fp8WeightBuffers {
   return uploadFp8Weights(gpu, weights, l.rows, l.cols, label, l.block);
 }
 
-function mlp(gpu: Gpu, ms: MlpWeights[], label: string): GpuMlp {
-  return {
-    gate: fp8(
+function mlp(gpu: Gpu, ms: MlpWeights[], ts: MlpTensors[]): GpuMlp {
+  const part = (k: keyof MlpWeights) =>
+    fp8(
       gpu,
-      ms.map((m) => m.gate),
-      `${label}.gate`,
-    ),
-    up: fp8(
-      gpu,
-      ms.map((m) => m.up),
-      `${label}.up`,
-    ),
-    down: fp8(
-      gpu,
-      ms.map((m) => m.down),
-      `${label}.down`,
-    ),
-  };
+      ms.map((m) => m[k]),
+      ts.map((t) => t[k]),
+    );
+  return { gate: part('gate'), up: part('up'), down: part('down') };
 }
 
 export function uploadDeepSeekWeights(gpu: Gpu, w: DeepSeekWeights): GpuDeepSeekWeights {
-  const f32 = (data: Float32Array, label: string) => uploadBuffer(gpu, data, label);
+  const f32 = (data: Float32Array, spec: TensorSpec) => uploadBuffer(gpu, data, spec.name);
+  const t = deepSeekTensors(w.config);
   const layers = w.layers.map((b, l): GpuBlock => {
-    const p = `layers.${l}`,
-      m = b.mla;
+    const tb = t.layers[l],
+      m = b.mla,
+      tm = tb.mla;
     return {
-      attnNorm: f32(b.attnNorm, `${p}.attnNorm`),
-      qA: m.qA ? fp8(gpu, [m.qA], `${p}.qA`) : null,
-      qANorm: m.qANorm ? f32(m.qANorm, `${p}.qANorm`) : null,
-      q: fp8(gpu, [m.qB ?? m.q!], `${p}.q`),
-      kvA: fp8(gpu, [m.kvA], `${p}.kvA`),
-      kvANorm: f32(m.kvANorm, `${p}.kvANorm`),
-      kvB: f32(m.kvB, `${p}.kvB`),
-      o: fp8(gpu, [m.o], `${p}.o`),
-      ffnNorm: f32(b.ffnNorm, `${p}.ffnNorm`),
-      dense: b.dense ? mlp(gpu, [b.dense], `${p}.mlp`) : null,
-      moe: b.moe && {
-        router: f32(b.moe.router, `${p}.router`),
-        bias: b.moe.bias && f32(b.moe.bias, `${p}.routerBias`),
-        experts: mlp(gpu, b.moe.experts, `${p}.experts`),
-        shared: b.moe.shared && mlp(gpu, [b.moe.shared], `${p}.shared`),
-      },
+      attnNorm: f32(b.attnNorm, tb.attnNorm),
+      qA: m.qA && tm.qA ? fp8(gpu, [m.qA], [tm.qA]) : null,
+      qANorm: m.qANorm && tm.qANorm ? f32(m.qANorm, tm.qANorm) : null,
+      q: fp8(gpu, [m.qB ?? m.q!], [tm.qB ?? tm.q!]),
+      kvA: fp8(gpu, [m.kvA], [tm.kvA]),
+      kvANorm: f32(m.kvANorm, tm.kvANorm),
+      kvB: f32(m.kvB, tm.kvB),
+      o: fp8(gpu, [m.o], [tm.o]),
+      ffnNorm: f32(b.ffnNorm, tb.ffnNorm),
+      dense: b.dense && tb.dense ? mlp(gpu, [b.dense], [tb.dense]) : null,
+      moe: b.moe &&
+        tb.moe && {
+          router: f32(b.moe.router, tb.moe.router),
+          bias: b.moe.bias && f32(b.moe.bias, tb.moe.bias),
+          experts: mlp(gpu, b.moe.experts, tb.moe.experts),
+          shared: b.moe.shared && tb.moe.shared && mlp(gpu, [b.moe.shared], [tb.moe.shared]),
+        },
     };
   });
-  const h = w.lmHead;
+  const h = w.lmHead,
+    headSpec = t.lmHead ?? t.embed; // a tied head is the embedding
   const head =
     h.kind === 'fp8'
-      ? { kind: 'fp8' as const, w: fp8(gpu, [h], 'lmHead') }
-      : { kind: 'f32' as const, w: f32(h.w, 'lmHead') };
-  const out = { embed: f32(w.embed, 'embed'), layers, norm: f32(w.norm, 'norm'), head };
+      ? { kind: 'fp8' as const, w: fp8(gpu, [h], [headSpec]) }
+      : { kind: 'f32' as const, w: f32(h.w, headSpec) };
+  const out = { embed: f32(w.embed, t.embed), layers, norm: f32(w.norm, t.norm), head };
   return { ...out, bytes: bufferBytes(out) };
 }
 

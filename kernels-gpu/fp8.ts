@@ -1,11 +1,10 @@
 // Host wrappers of the FP8 kernels: activation quantization (fp8-quantize), the block-scaled GEMV/GEMM
 // (fp8-gemv for ≤ 8 tokens, fp8-gemm above), and the grouped expert GEMM (fp8-grouped-gemm).
 // Weights stay E4M3 on the GPU: the checkpoint's bytes are uploaded as they are, 4 codes per u32.
-import type { Fp8Weight } from '../engine/deepseek/fp8';
+import { FP8_BLOCK, type Fp8Weight } from '../engine/formats/fp8';
 import type { Gpu } from './device';
 import { check, checkSize, grid, KernelCall, pipeline, uploadBuffer, type GpuOp } from './kernel';
 
-export const FP8_BLOCK = 128;
 /** Tokens up to which a linear layer runs the GEMV (weights streamed once for all of them). */
 export const GEMV_MAX_ROWS = 8;
 /** Output rows per fp8-gemv workgroup (its ROWS). */

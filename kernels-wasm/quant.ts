@@ -9,6 +9,7 @@
 // - FP8: E4M3 codes u8 [rows, cols] unpadded, f32 scale_inv [ceil(rows/br), ceil(cols/bc)] (DeepSeek-V3).
 // Scales are f16 (GGUF's and DESIGN.md's on-disk type): planar, not interleaved with the codes, so the codes
 // stream 16-byte aligned; the kernels widen an f16 with two integer ops and one multiply per 32 weights.
+import { f16ToF32, f32ToF16 } from '../engine/formats/f16';
 import type { KernelBackend } from './types';
 
 export const QK = 32;
@@ -31,39 +32,6 @@ export function paddedCols(cols: number): number {
 export function quantScratchBytes(cols: number, n = 1): number {
   const k = paddedCols(cols);
   return n * (2 * k + (k / QK) * 8);
-}
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float → f16 bits, round to nearest even; overflow → ±inf, NaN → quiet NaN. */
-export function f32ToF16(v: number): number {
-  f32[0] = v;
-  const x = u32[0],
-    sign = (x >>> 16) & 0x8000,
-    exp = (x >>> 23) & 0xff,
-    m = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (m ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  // Normal: keep 10 mantissa bits. Subnormal: the value in units of 2^-24, from the 24-bit significand.
-  const shift = e > 0 ? 13 : 14 - e;
-  if (shift > 24) return sign;
-  const sig = e > 0 ? m : m | 0x800000;
-  let h = sig >>> shift;
-  const rem = sig - h * 2 ** shift,
-    half = 2 ** (shift - 1);
-  if (rem > half || (rem === half && h & 1)) h++;
-  return sign | (e > 0 ? (e << 10) + h : h); // a mantissa carry rolls into the exponent, as it should
-}
-
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1,
-    e = (h >> 10) & 0x1f,
-    m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
 /** C's roundf: half away from zero. */

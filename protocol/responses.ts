@@ -1,138 +1,8 @@
-// Response and stream-chunk shapes of the OpenAI/DeepSeek APIs.
+// Response and stream-chunk shapes of the OpenAI/DeepSeek APIs, as zod schemas (published in the
+// OpenAPI document, routes/openapi.ts) and the types inferred from them, which the server builds and
+// the SDK returns: one definition of each shape. Objects accept unknown fields, as OpenAI's clients do.
 import { z } from 'zod';
-import type { Usage } from './usage';
-
-export type FinishReason = 'stop' | 'length' | 'content_filter' | null;
-
-/** One candidate token and its log-probability (chat `logprobs`). */
-export interface TopLogprob {
-  token: string;
-  logprob: number;
-  /** The token's UTF-8 bytes (a token may hold part of a character). */
-  bytes: number[] | null;
-}
-
-export interface TokenLogprob extends TopLogprob {
-  top_logprobs: TopLogprob[];
-}
-
-/** Chat: `choices[].logprobs` when the request set `logprobs: true`. */
-export interface ChatLogprobs {
-  content: TokenLogprob[] | null;
-  refusal: null;
-}
-
-/** Legacy completions: `choices[].logprobs` when the request set `logprobs: N`. */
-export interface CompletionLogprobs {
-  tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Record<string, number>[] | null;
-  text_offset: number[];
-}
-
-export interface ChatCompletion {
-  id: string;
-  object: 'chat.completion';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: number;
-    message: { role: 'assistant'; content: string };
-    logprobs: ChatLogprobs | null;
-    finish_reason: FinishReason;
-  }[];
-  usage: Usage;
-}
-
-export interface ChatCompletionChunk {
-  id: string;
-  object: 'chat.completion.chunk';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: number;
-    delta: { role?: 'assistant'; content?: string };
-    logprobs: ChatLogprobs | null;
-    finish_reason: FinishReason;
-  }[];
-  usage?: Usage | null;
-}
-
-export interface Completion {
-  id: string;
-  object: 'text_completion';
-  created: number;
-  model: string;
-  system_fingerprint: string;
-  choices: {
-    index: number;
-    text: string;
-    logprobs: CompletionLogprobs | null;
-    finish_reason: FinishReason;
-  }[];
-  usage?: Usage | null;
-}
-
-export interface ModelCard {
-  id: string;
-  object: 'model';
-  created: number;
-  owned_by: string;
-  /** Extension: where the model runs and how long its context is. */
-  placement?: 'edge' | 'origin';
-  context_length?: number;
-  description?: string;
-}
-
-export interface ModelList {
-  object: 'list';
-  data: ModelCard[];
-}
-
-// Response schemas for the OpenAPI document (`routes/openapi.ts`); the interfaces above are what the
-// server builds, and tests/sdk/protocol-types.ts checks at compile time that they fit these schemas.
-// Objects accept unknown fields, as OpenAI's clients do.
-
-const nanos = z.number().int().min(0);
-
-export const costSchema = z
-  .object({
-    currency: z.string().meta({ examples: ['USD'] }),
-    unit: z.literal('nano').meta({
-      description: 'Amounts are integers of 1e-9 currency units, so they add up exactly.',
-    }),
-    input_cache_hit: nanos,
-    input_cache_miss: nanos,
-    output: nanos,
-    total: nanos.meta({ description: 'input_cache_hit + input_cache_miss + output.' }),
-    off_peak: z.boolean().meta({ description: 'Charged at the off-peak discount.' }),
-  })
-  .meta({ id: 'Cost' });
-
-export const usageSchema = z
-  .object({
-    prompt_tokens: z.number().int().min(0),
-    completion_tokens: z.number().int().min(0),
-    total_tokens: z.number().int().min(0),
-    prompt_cache_hit_tokens: z.number().int().min(0).meta({
-      description: 'DeepSeek: prompt tokens restored from the prompt cache (priced lower).',
-    }),
-    prompt_cache_miss_tokens: z
-      .number()
-      .int()
-      .min(0)
-      .meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
-    prompt_tokens_details: z
-      .object({ cached_tokens: z.number().int().min(0) })
-      .meta({ description: 'OpenAI: the same hit count.' }),
-    completion_tokens_details: z.object({ reasoning_tokens: z.number().int().min(0) }).optional(),
-    cost: costSchema
-      .optional()
-      .meta({ description: 'What this request cost; absent where billing is off.' }),
-  })
-  .meta({ id: 'Usage' });
+import { nanos, usageSchema } from './usage';
 
 const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
 const topLogprob = z.object({
@@ -178,7 +48,13 @@ export const chatCompletionSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string(),
+          reasoning_content: z.string().optional().meta({
+            description: "A reasoning model's think block (DeepSeek), without its tags.",
+          }),
+        }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
@@ -196,7 +72,11 @@ export const chatCompletionChunkSchema = z
         index: z.number().int(),
         delta: z.object({
           role: z.literal('assistant').optional(),
-          content: z.string().optional(),
+          content: z.string().nullish(),
+          reasoning_content: z.string().optional().meta({
+            description:
+              'A piece of the think block; such chunks come before the content ones, with `content: null`.',
+          }),
         }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
@@ -243,6 +123,18 @@ export const modelCardSchema = z
       .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
+    alias_of: z
+      .string()
+      .optional()
+      .meta({ description: 'Extension: the model this alias (e.g. `deepseek-chat`) runs.' }),
+    reasoning: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Extension: answers start with a think block (`reasoning_content`).' }),
+    tokenizer: z.string().optional().meta({
+      description:
+        "Extension (origins): 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback'.",
+    }),
   })
   .meta({ id: 'Model' });
 
@@ -315,3 +207,24 @@ export const balanceSchema = z
     ),
   })
   .meta({ id: 'Balance', description: "DeepSeek's `GET /user/balance` shape." });
+
+export type FinishReason = z.infer<typeof finishReason>;
+/** One candidate token and its log-probability (chat `logprobs`); `bytes`: its UTF-8 bytes. */
+export type TopLogprob = z.infer<typeof topLogprob>;
+/** Chat: `choices[].logprobs` when the request set `logprobs: true`. */
+export type ChatLogprobs = NonNullable<z.infer<typeof chatLogprobs>>;
+export type TokenLogprob = NonNullable<ChatLogprobs['content']>[number];
+/** Legacy completions: `choices[].logprobs` when the request set `logprobs: N`. */
+export type CompletionLogprobs = NonNullable<z.infer<typeof completionLogprobs>>;
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+export type Completion = z.infer<typeof completionSchema>;
+export type ModelCard = z.infer<typeof modelCardSchema>;
+export type ModelList = z.infer<typeof modelListSchema>;
+/** `GET /v1/usage`: a key's usage by day (UTC) and model. */
+export type UsageReport = z.infer<typeof usageReportSchema>;
+/** Tokens and cost (nano-units of the report's currency) of one day and model, or of the period. */
+export type UsageTotals = UsageReport['totals'];
+/** DeepSeek's `GET /user/balance`. */
+export type BalanceResponse = z.infer<typeof balanceSchema>;
+export type BalanceInfo = BalanceResponse['balance_infos'][number];

@@ -1,31 +1,50 @@
 // Usage in both DeepSeek's and OpenAI's shapes; cached tokens are reported the way each documents.
+// The schemas are published in the OpenAPI document; the types are inferred from them.
+import { z } from 'zod';
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  /** DeepSeek: prompt tokens served from the prompt cache. */
-  prompt_cache_hit_tokens: number;
-  /** DeepSeek: prompt tokens computed; hit + miss = prompt_tokens. */
-  prompt_cache_miss_tokens: number;
-  /** OpenAI: the same hit count. */
-  prompt_tokens_details: { cached_tokens: number };
-  completion_tokens_details?: { reasoning_tokens: number };
-  /** Extension: what this request cost (absent where billing is off). */
-  cost?: Cost;
-}
+/** An amount in nano-units (1e-9) of a currency. */
+export const nanos = z.number().int().min(0);
+
+export const costSchema = z
+  .object({
+    currency: z.string().meta({ examples: ['USD'] }),
+    unit: z.literal('nano').meta({
+      description: 'Amounts are integers of 1e-9 currency units, so they add up exactly.',
+    }),
+    input_cache_hit: nanos,
+    input_cache_miss: nanos,
+    output: nanos,
+    total: nanos.meta({ description: 'input_cache_hit + input_cache_miss + output.' }),
+    off_peak: z.boolean().meta({ description: 'Charged at the off-peak discount.' }),
+  })
+  .meta({ id: 'Cost' });
+
+export const usageSchema = z
+  .object({
+    prompt_tokens: z.number().int().min(0),
+    completion_tokens: z.number().int().min(0),
+    total_tokens: z.number().int().min(0),
+    prompt_cache_hit_tokens: z.number().int().min(0).meta({
+      description: 'DeepSeek: prompt tokens restored from the prompt cache (priced lower).',
+    }),
+    prompt_cache_miss_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .meta({ description: 'DeepSeek: prompt tokens computed; hit + miss = prompt_tokens.' }),
+    prompt_tokens_details: z
+      .object({ cached_tokens: z.number().int().min(0) })
+      .meta({ description: 'OpenAI: the same hit count.' }),
+    completion_tokens_details: z.object({ reasoning_tokens: z.number().int().min(0) }).optional(),
+    cost: costSchema
+      .optional()
+      .meta({ description: 'What this request cost; absent where billing is off.' }),
+  })
+  .meta({ id: 'Usage' });
 
 /** A request's cost. Amounts are integers of nano-units (1e-9) of `currency`: they add up exactly. */
-export interface Cost {
-  currency: string;
-  unit: 'nano';
-  input_cache_hit: number;
-  input_cache_miss: number;
-  output: number;
-  total: number;
-  /** Charged at the off-peak discount. */
-  off_peak: boolean;
-}
+export type Cost = z.infer<typeof costSchema>;
+export type Usage = z.infer<typeof usageSchema>;
 
 export function makeUsage(promptTokens: number, completionTokens: number, cachedTokens = 0): Usage {
   return {

@@ -15,7 +15,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
 import { Llama2cTokenizer, readLlama2cConfig } from '../engine/index';
-import type { ModelDirFiles } from '../engine/model-dir';
+import type { ModelDirFiles } from '../engine/llama/model-dir';
 import { encodeSafetensors } from '../engine/formats/hf-writer';
 import { importGguf } from '../engine/formats/gguf-model';
 import { importHfDir, PASSTHROUGH_FILES } from '../engine/formats/import-hf';

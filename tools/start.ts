@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/synthetic';
+import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
@@ -76,7 +76,9 @@ const ORIGIN_MODEL = 'deepseek-v3-synthetic';
 
 /**
  * Starts a local origin (ORIGIN_MODEL env: a `--model` value; `off` for none) and returns the
- * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down.
+ * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down, with
+ * DeepSeek's two names for it: `deepseek-chat`, and `deepseek-reasoner` (flagged as reasoning; it
+ * never falls back to the edge model, which cannot reason).
  */
 async function startLocalOrigin(
   edgeModel: string,
@@ -93,6 +95,15 @@ async function startLocalOrigin(
         fallbacks: [edgeModel],
       },
       [edgeModel]: { placement: 'edge' },
+    },
+    aliases: {
+      'deepseek-chat': { model: ORIGIN_MODEL, owned_by: 'deepseek' },
+      'deepseek-reasoner': {
+        model: ORIGIN_MODEL,
+        owned_by: 'deepseek',
+        reasoning: true,
+        fallback: false,
+      },
     },
   };
   return { origin, registry: JSON.stringify(registry) };

@@ -1,5 +1,7 @@
-// The tensors of a DeepSeek-V3 checkpoint in the Hugging Face layout, as one table that both the
-// synthetic generator (what to write) and the loader (what to expect, with which shape) read.
+// The tensors of a DeepSeek-V3 checkpoint in the Hugging Face layout, as the one table that the
+// synthetic generator (what to write), the loaders (what to expect, with which shape, into which
+// field), the GPU upload (labels) and the parameter count read. The table has the loaded model's
+// structure (weights.ts: BlockWeights, MlaWeights, ...), field for field, so a loader maps it.
 // MTP modules are layers numbered after the main ones (README_WEIGHTS: layer 61 for V3); their
 // embed_tokens and shared_head.head are stored copies of the main embedding and head.
 import { isMoeLayer, qkHeadDim, type DeepSeekConfig } from './config';
@@ -13,88 +15,170 @@ export interface TensorSpec {
   role: TensorRole;
 }
 
-export const layerPrefix = (i: number) => `model.layers.${i}`;
-
-function mlpSpecs(prefix: string, hidden: number, inter: number): TensorSpec[] {
-  return [
-    { name: `${prefix}.gate_proj.weight`, shape: [inter, hidden], role: 'linear' },
-    { name: `${prefix}.up_proj.weight`, shape: [inter, hidden], role: 'linear' },
-    { name: `${prefix}.down_proj.weight`, shape: [hidden, inter], role: 'linear' },
-  ];
+export interface MlpTensors {
+  gate: TensorSpec;
+  up: TensorSpec;
+  down: TensorSpec;
 }
 
-/** One transformer block: MLA, its norms, and a dense or MoE MLP. */
-export function blockSpecs(c: DeepSeekConfig, layer: number): TensorSpec[] {
+/** Low-rank query (qA, qANorm, qB) or a plain q_proj (q): the other side is null. */
+export interface MlaTensors {
+  qA: TensorSpec | null;
+  qANorm: TensorSpec | null;
+  qB: TensorSpec | null;
+  q: TensorSpec | null;
+  kvA: TensorSpec;
+  kvANorm: TensorSpec;
+  kvB: TensorSpec;
+  o: TensorSpec;
+}
+
+export interface MoeTensors {
+  router: TensorSpec;
+  bias: TensorSpec;
+  experts: MlpTensors[];
+  shared: MlpTensors | null;
+}
+
+/** One transformer block: MLA, its norms, and a dense (first_k_dense_replace) or MoE MLP. */
+export interface BlockTensors {
+  attnNorm: TensorSpec;
+  mla: MlaTensors;
+  ffnNorm: TensorSpec;
+  dense: MlpTensors | null;
+  moe: MoeTensors | null;
+}
+
+export interface MtpTensors {
+  embed: TensorSpec;
+  enorm: TensorSpec;
+  hnorm: TensorSpec;
+  ehProj: TensorSpec;
+  block: BlockTensors;
+  headNorm: TensorSpec;
+  head: TensorSpec;
+}
+
+export interface DeepSeekTensors {
+  embed: TensorSpec;
+  layers: BlockTensors[];
+  norm: TensorSpec;
+  /** null when the head is tied to the embedding. */
+  lmHead: TensorSpec | null;
+  mtp: MtpTensors[];
+}
+
+export const EMBED_TOKENS = 'model.embed_tokens.weight';
+export const LM_HEAD = 'lm_head.weight';
+export const layerPrefix = (i: number) => `model.layers.${i}`;
+
+const spec = (name: string, shape: number[], role: TensorRole): TensorSpec => ({
+  name,
+  shape,
+  role,
+});
+
+function mlpTensors(prefix: string, hidden: number, inter: number): MlpTensors {
+  return {
+    gate: spec(`${prefix}.gate_proj.weight`, [inter, hidden], 'linear'),
+    up: spec(`${prefix}.up_proj.weight`, [inter, hidden], 'linear'),
+    down: spec(`${prefix}.down_proj.weight`, [hidden, inter], 'linear'),
+  };
+}
+
+function mlaTensors(c: DeepSeekConfig, a: string): MlaTensors {
+  const h = c.hiddenSize,
+    H = c.numAttentionHeads,
+    r = c.qLoraRank;
+  return {
+    qA: r === null ? null : spec(`${a}.q_a_proj.weight`, [r, h], 'linear'),
+    qANorm: r === null ? null : spec(`${a}.q_a_layernorm.weight`, [r], 'norm'),
+    qB: r === null ? null : spec(`${a}.q_b_proj.weight`, [H * qkHeadDim(c), r], 'linear'),
+    q: r === null ? spec(`${a}.q_proj.weight`, [H * qkHeadDim(c), h], 'linear') : null,
+    kvA: spec(`${a}.kv_a_proj_with_mqa.weight`, [c.kvLoraRank + c.qkRopeHeadDim, h], 'linear'),
+    kvANorm: spec(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank], 'norm'),
+    kvB: spec(
+      `${a}.kv_b_proj.weight`,
+      [H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank],
+      'linear',
+    ),
+    o: spec(`${a}.o_proj.weight`, [h, H * c.vHeadDim], 'linear'),
+  };
+}
+
+export function blockTensors(c: DeepSeekConfig, layer: number): BlockTensors {
   const p = layerPrefix(layer),
-    a = `${p}.self_attn`,
     h = c.hiddenSize,
-    H = c.numAttentionHeads;
-  const specs: TensorSpec[] = [{ name: `${p}.input_layernorm.weight`, shape: [h], role: 'norm' }];
-  if (c.qLoraRank === null) {
-    specs.push({ name: `${a}.q_proj.weight`, shape: [H * qkHeadDim(c), h], role: 'linear' });
-  } else {
-    specs.push(
-      { name: `${a}.q_a_proj.weight`, shape: [c.qLoraRank, h], role: 'linear' },
-      { name: `${a}.q_a_layernorm.weight`, shape: [c.qLoraRank], role: 'norm' },
-      { name: `${a}.q_b_proj.weight`, shape: [H * qkHeadDim(c), c.qLoraRank], role: 'linear' },
-    );
-  }
-  specs.push(
-    {
-      name: `${a}.kv_a_proj_with_mqa.weight`,
-      shape: [c.kvLoraRank + c.qkRopeHeadDim, h],
-      role: 'linear',
-    },
-    { name: `${a}.kv_a_layernorm.weight`, shape: [c.kvLoraRank], role: 'norm' },
-    {
-      name: `${a}.kv_b_proj.weight`,
-      shape: [H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank],
-      role: 'linear',
-    },
-    { name: `${a}.o_proj.weight`, shape: [h, H * c.vHeadDim], role: 'linear' },
-    { name: `${p}.post_attention_layernorm.weight`, shape: [h], role: 'norm' },
-  );
-  if (!isMoeLayer(c, layer)) return [...specs, ...mlpSpecs(`${p}.mlp`, h, c.intermediateSize)];
-  specs.push(
-    { name: `${p}.mlp.gate.weight`, shape: [c.nRoutedExperts, h], role: 'router' },
-    {
-      name: `${p}.mlp.gate.e_score_correction_bias`,
-      shape: [c.nRoutedExperts],
-      role: 'router-bias',
-    },
-  );
-  for (let e = 0; e < c.nRoutedExperts; e++)
-    specs.push(...mlpSpecs(`${p}.mlp.experts.${e}`, h, c.moeIntermediateSize));
-  if (c.nSharedExperts > 0)
-    specs.push(...mlpSpecs(`${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize));
-  return specs;
+    E = c.nRoutedExperts,
+    moe = isMoeLayer(c, layer);
+  return {
+    attnNorm: spec(`${p}.input_layernorm.weight`, [h], 'norm'),
+    mla: mlaTensors(c, `${p}.self_attn`),
+    ffnNorm: spec(`${p}.post_attention_layernorm.weight`, [h], 'norm'),
+    dense: moe ? null : mlpTensors(`${p}.mlp`, h, c.intermediateSize),
+    moe: !moe
+      ? null
+      : {
+          router: spec(`${p}.mlp.gate.weight`, [E, h], 'router'),
+          bias: spec(`${p}.mlp.gate.e_score_correction_bias`, [E], 'router-bias'),
+          experts: Array.from({ length: E }, (_, e) =>
+            mlpTensors(`${p}.mlp.experts.${e}`, h, c.moeIntermediateSize),
+          ),
+          shared:
+            c.nSharedExperts > 0
+              ? mlpTensors(`${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize)
+              : null,
+        },
+  };
 }
 
 /** The MTP module k (0-based): its block plus enorm, hnorm, eh_proj, shared_head and the stored copies. */
-export function mtpSpecs(c: DeepSeekConfig, k: number): TensorSpec[] {
+export function mtpTensors(c: DeepSeekConfig, k: number): MtpTensors {
   const layer = c.numHiddenLayers + k,
     p = layerPrefix(layer),
     h = c.hiddenSize;
-  return [
-    { name: `${p}.embed_tokens.weight`, shape: [c.vocabSize, h], role: 'embedding' },
-    { name: `${p}.enorm.weight`, shape: [h], role: 'norm' },
-    { name: `${p}.hnorm.weight`, shape: [h], role: 'norm' },
+  return {
+    embed: spec(`${p}.embed_tokens.weight`, [c.vocabSize, h], 'embedding'),
+    enorm: spec(`${p}.enorm.weight`, [h], 'norm'),
+    hnorm: spec(`${p}.hnorm.weight`, [h], 'norm'),
     // [hidden, 2·hidden]: input is [enorm(embedding of token t+1) ; hnorm(hidden state of token t)].
-    { name: `${p}.eh_proj.weight`, shape: [h, 2 * h], role: 'linear' },
-    ...blockSpecs(c, layer),
-    { name: `${p}.shared_head.norm.weight`, shape: [h], role: 'norm' },
-    { name: `${p}.shared_head.head.weight`, shape: [c.vocabSize, h], role: 'head' },
-  ];
+    ehProj: spec(`${p}.eh_proj.weight`, [h, 2 * h], 'linear'),
+    block: blockTensors(c, layer),
+    headNorm: spec(`${p}.shared_head.norm.weight`, [h], 'norm'),
+    head: spec(`${p}.shared_head.head.weight`, [c.vocabSize, h], 'head'),
+  };
 }
 
-export function deepSeekTensorSpecs(c: DeepSeekConfig): TensorSpec[] {
-  const specs: TensorSpec[] = [
-    { name: 'model.embed_tokens.weight', shape: [c.vocabSize, c.hiddenSize], role: 'embedding' },
-  ];
-  for (let i = 0; i < c.numHiddenLayers; i++) specs.push(...blockSpecs(c, i));
-  specs.push({ name: 'model.norm.weight', shape: [c.hiddenSize], role: 'norm' });
-  if (!c.tieWordEmbeddings)
-    specs.push({ name: 'lm_head.weight', shape: [c.vocabSize, c.hiddenSize], role: 'head' });
-  for (let k = 0; k < c.numNextnPredictLayers; k++) specs.push(...mtpSpecs(c, k));
-  return specs;
+export function deepSeekTensors(c: DeepSeekConfig): DeepSeekTensors {
+  const V = c.vocabSize,
+    h = c.hiddenSize;
+  return {
+    embed: spec(EMBED_TOKENS, [V, h], 'embedding'),
+    layers: Array.from({ length: c.numHiddenLayers }, (_, i) => blockTensors(c, i)),
+    norm: spec('model.norm.weight', [h], 'norm'),
+    lmHead: c.tieWordEmbeddings ? null : spec(LM_HEAD, [V, h], 'head'),
+    mtp: Array.from({ length: c.numNextnPredictLayers }, (_, k) => mtpTensors(c, k)),
+  };
 }
+
+const isSpec = (x: object): x is TensorSpec => 'name' in x && 'shape' in x && 'role' in x;
+
+/** Every tensor of a table (or any part of one) in file order: fields in order, nulls skipped. */
+export function tensorList(part: object | null): TensorSpec[] {
+  if (part === null) return [];
+  if (isSpec(part)) return [part];
+  return Object.values(part).flatMap((v: object | null) => tensorList(v));
+}
+
+/** Elements of all the tensors of a table part. */
+export const tensorElements = (part: object | null): number =>
+  tensorList(part).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+
+export const blockSpecs = (c: DeepSeekConfig, layer: number): TensorSpec[] =>
+  tensorList(blockTensors(c, layer));
+
+export const mtpSpecs = (c: DeepSeekConfig, k: number): TensorSpec[] =>
+  tensorList(mtpTensors(c, k));
+
+export const deepSeekTensorSpecs = (c: DeepSeekConfig): TensorSpec[] =>
+  tensorList(deepSeekTensors(c));

@@ -1,7 +1,8 @@
 // A projection's weight as the reference model holds it: dequantized f32, or kept in FP8 with its
 // 128×128 block scales and applied through dynamic 1×128 activation quantization + fp8Gemm.
 // Which one is a load-time choice (LoadOptions.gemm), like DeepSeek's gemm_impl "bf16" | "fp8".
-import { fp8Gemm, quantizeActivationsFp8, type Fp8Activations, type Fp8Weight } from './fp8';
+import type { Fp8Weight } from '../formats/fp8';
+import { fp8Gemm, quantizeActivationsFp8, type Fp8Activations } from './fp8';
 import { matvec, type Vec } from './ops';
 
 export type Linear =

@@ -52,14 +52,3 @@ export function argmax(x: Vec, n: number = x.length): number {
   for (let i = 1; i < n; i++) if (x[i] > x[best]) best = i;
   return best;
 }
-
-/** Normalized mean squared error Σ(a-b)² / Σb², b the reference. */
-export function nmse(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0,
-    den = 0;
-  for (let i = 0; i < ref.length; i++) {
-    num += (a[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return num / den;
-}

@@ -1,8 +1,9 @@
-// Parameter counts of a DeepSeek-V3-architecture config, counted tensor by tensor as the checkpoint
-// stores them (norm weights and the router's e_score_correction_bias included, FP8 scales excluded).
+// Parameter counts of a DeepSeek-V3-architecture config, summed over the checkpoint's tensor table
+// (hf-names.ts) as the checkpoint stores them (norm weights and the router's e_score_correction_bias included, FP8 scales excluded).
 // "Active" counts what one token touches: attention, dense MLPs, the shared experts and its top-k
 // routed experts, the router, embedding row space and the head (DeepSeek counts both in 36.7B).
-import { isMoeLayer, qkHeadDim, type DeepSeekConfig } from './config';
+import type { DeepSeekConfig } from './config';
+import { deepSeekTensors, tensorElements, type BlockTensors } from './hf-names';
 
 export interface DeepSeekParamCount {
   /** Embedding + num_hidden_layers blocks + final norm + lm_head (DeepSeek's "671B"). */
@@ -16,60 +17,22 @@ export interface DeepSeekParamCount {
   checkpointTotal: number;
 }
 
-function attentionParams(c: DeepSeekConfig): number {
-  const h = c.hiddenSize,
-    heads = c.numAttentionHeads;
-  const q =
-    c.qLoraRank === null
-      ? h * heads * qkHeadDim(c)
-      : h * c.qLoraRank + c.qLoraRank + c.qLoraRank * heads * qkHeadDim(c); // q_a_proj, q_a_layernorm, q_b_proj
-  const kv =
-    h * (c.kvLoraRank + c.qkRopeHeadDim) +
-    c.kvLoraRank +
-    c.kvLoraRank * heads * (c.qkNopeHeadDim + c.vHeadDim);
-  return q + kv + heads * c.vHeadDim * h; // … + o_proj
-}
-
-const mlpParams = (hidden: number, inter: number) => 3 * hidden * inter; // gate, up, down
-
-function layerParams(c: DeepSeekConfig, layer: number): { total: number; active: number } {
-  const common = attentionParams(c) + 2 * c.hiddenSize; // + input_layernorm, post_attention_layernorm
-  if (!isMoeLayer(c, layer)) {
-    const dense = common + mlpParams(c.hiddenSize, c.intermediateSize);
-    return { total: dense, active: dense };
-  }
-  const expert = mlpParams(c.hiddenSize, c.moeIntermediateSize);
-  const router = c.nRoutedExperts * c.hiddenSize + c.nRoutedExperts; // gate.weight + e_score_correction_bias
-  return {
-    total: common + router + (c.nRoutedExperts + c.nSharedExperts) * expert,
-    active: common + router + (c.numExpertsPerTok + c.nSharedExperts) * expert,
-  };
+/** Elements of a block one token does not touch: the routed experts beyond its top-k. */
+function idleElements(c: DeepSeekConfig, b: BlockTensors): number {
+  return b.moe ? tensorElements(b.moe.experts.slice(c.numExpertsPerTok)) : 0;
 }
 
 export function countDeepSeekParams(c: DeepSeekConfig): DeepSeekParamCount {
-  const embed = c.vocabSize * c.hiddenSize;
-  const head = c.tieWordEmbeddings ? 0 : c.vocabSize * c.hiddenSize;
-  let mainTotal = embed + head + c.hiddenSize; // + model.norm
-  let mainActive = mainTotal;
-  for (let i = 0; i < c.numHiddenLayers; i++) {
-    const l = layerParams(c, i);
-    mainTotal += l.total;
-    mainActive += l.active;
-  }
+  const t = deepSeekTensors(c);
+  const { mtp, ...main } = t;
+  const mainTotal = tensorElements(main);
+  const mainActive = t.layers.reduce((n, b) => n - idleElements(c, b), mainTotal);
   let mtpUnique = 0,
     mtpActive = 0;
-  for (let k = 0; k < c.numNextnPredictLayers; k++) {
-    const l = layerParams(c, c.numHiddenLayers + k);
-    const own = 3 * c.hiddenSize + 2 * c.hiddenSize * c.hiddenSize; // enorm, hnorm, shared_head.norm; eh_proj
-    mtpUnique += own + l.total;
-    mtpActive += own + l.active + 2 * embed;
+  for (const m of mtp) {
+    const all = tensorElements(m);
+    mtpUnique += all - tensorElements(m.embed) - tensorElements(m.head);
+    mtpActive += all - idleElements(c, m.block);
   }
-  const copies = c.numNextnPredictLayers * 2 * embed; // embed_tokens and shared_head.head, vocab × hidden each
-  return {
-    mainTotal,
-    mainActive,
-    mtpUnique,
-    mtpActive,
-    checkpointTotal: mainTotal + mtpUnique + copies,
-  };
+  return { mainTotal, mainActive, mtpUnique, mtpActive, checkpointTotal: tensorElements(t) };
 }

@@ -4,8 +4,8 @@
 // Each tensor's values depend only on (seed, tensor name), so a shape change elsewhere leaves them be.
 import { bf16Bytes, writeSafetensors, type TensorInput } from '../formats/safetensors';
 import { deepSeekConfigToJson, parseDeepSeekConfig, type DeepSeekConfig } from './config';
-import { quantizeWeightFp8 } from './fp8';
-import { deepSeekTensorSpecs, type TensorSpec } from './hf-names';
+import { fp8ScaleName, fp8ScaleShape, quantizeWeightFp8 } from '../formats/fp8';
+import { EMBED_TOKENS, LM_HEAD, deepSeekTensorSpecs, type TensorSpec } from './hf-names';
 
 /** The issue's example shape: 4 layers (1 dense), 16 routed experts top-4 in 4 groups (keep 2), 1 shared, 1 MTP. */
 export const SYNTHETIC_DEEPSEEK_CONFIG: Readonly<DeepSeekConfig> = {
@@ -92,11 +92,7 @@ export function seededNormals(seed: number, name: string, n: number): Float32Arr
 function tensorValues(spec: TensorSpec, seed: number): Float32Array {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const source =
-    spec.role === 'embedding'
-      ? 'model.embed_tokens.weight'
-      : spec.role === 'head'
-        ? 'lm_head.weight'
-        : spec.name;
+    spec.role === 'embedding' ? EMBED_TOKENS : spec.role === 'head' ? LM_HEAD : spec.name;
   const v = seededNormals(seed, source, n);
   const fanIn = spec.shape[spec.shape.length - 1];
   const scale = {
@@ -127,9 +123,9 @@ export function generateSyntheticDeepSeek(opts: SyntheticOptions = {}): Record<s
       const [rows, cols] = spec.shape;
       const { q, scaleInv } = quantizeWeightFp8(v, rows, cols, block);
       tensors[spec.name] = { dtype: 'F8_E4M3', shape: spec.shape, data: q };
-      tensors[`${spec.name}_scale_inv`] = {
+      tensors[fp8ScaleName(spec.name)] = {
         dtype: 'F32',
-        shape: [Math.ceil(rows / block[0]), Math.ceil(cols / block[1])],
+        shape: fp8ScaleShape(rows, cols, block),
         data: scaleInv,
       };
     } else {

@@ -1,10 +1,16 @@
 // Loads a DeepSeek-V3-architecture checkpoint (config.json + one or more *.safetensors, HF layout) from
-// in-memory files into the reference model's weights. FP8 projections (F8_E4M3 + F32 weight_scale_inv)
+// in-memory files into the reference model's weights, field by field from the tensor table (hf-names.ts). FP8 projections (F8_E4M3 + F32 weight_scale_inv)
 // are dequantized to f32 at load, or kept in FP8 for the fp8Gemm path (LoadOptions.gemm).
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
-import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
-import { dequantizeWeightFp8 } from './fp8';
-import { layerPrefix } from './hf-names';
+import { parseDeepSeekConfig, type DeepSeekConfig } from './config';
+import { FP8_BLOCK, dequantizeWeightFp8, fp8ScaleName, fp8ScaleShape } from '../formats/fp8';
+import {
+  deepSeekTensors,
+  type BlockTensors,
+  type MlpTensors,
+  type MtpTensors,
+  type TensorSpec,
+} from './hf-names';
 import type { Linear } from './linear';
 import type { MlaWeights } from './mla';
 import type { MlpWeights, MoeWeights } from './moe';
@@ -52,11 +58,11 @@ class TensorSource {
     private gemm: 'dequantized' | 'fp8',
   ) {}
 
-  has(name: string): boolean {
-    return this.tensors.has(name);
+  has(spec: TensorSpec): boolean {
+    return this.tensors.has(spec.name);
   }
 
-  private view(name: string, shape: number[]): TensorView {
+  private view({ name, shape }: { name: string; shape: number[] }): TensorView {
     const t = this.tensors.get(name);
     if (!t) throw new DeepSeekLoadError(`checkpoint lacks tensor ${name}`);
     if (t.shape.join(',') !== shape.join(','))
@@ -64,113 +70,81 @@ class TensorSource {
     return t;
   }
 
-  float(name: string, shape: number[]): Float32Array {
-    return tensorToFloat32(this.view(name, shape));
+  float(spec: TensorSpec): Float32Array {
+    return tensorToFloat32(this.view(spec));
   }
 
-  private fp8(
-    name: string,
-    t: TensorView,
-    rows: number,
-    cols: number,
-  ): Extract<Linear, { kind: 'fp8' }> {
-    const block = this.config.quantization?.weightBlockSize ?? [128, 128];
-    const scaleInv = this.float(`${name}_scale_inv`, [
-      Math.ceil(rows / block[0]),
-      Math.ceil(cols / block[1]),
-    ]);
+  private fp8(spec: TensorSpec, t: TensorView): Extract<Linear, { kind: 'fp8' }> {
+    const [rows, cols] = spec.shape;
+    const block = this.config.quantization?.weightBlockSize ?? [FP8_BLOCK, FP8_BLOCK];
+    const scales = { name: fp8ScaleName(spec.name), shape: fp8ScaleShape(rows, cols, block) };
+    const scaleInv = tensorToFloat32(this.view(scales));
     return { kind: 'fp8', rows, cols, weight: { q: t.bytes, scaleInv }, block };
   }
 
   /** A projection as f32 [rows, cols], dequantizing FP8 blocks. */
-  matrix(name: string, rows: number, cols: number): Float32Array {
-    const t = this.view(name, [rows, cols]);
+  matrix(spec: TensorSpec): Float32Array {
+    const t = this.view(spec);
     if (t.dtype !== 'F8_E4M3') return tensorToFloat32(t);
-    const f = this.fp8(name, t, rows, cols);
-    return dequantizeWeightFp8(f.weight, rows, cols, f.block);
+    const f = this.fp8(spec, t);
+    return dequantizeWeightFp8(f.weight, f.rows, f.cols, f.block);
   }
 
-  linear(name: string, rows: number, cols: number): Linear {
-    const t = this.view(name, [rows, cols]);
-    if (t.dtype === 'F8_E4M3' && this.gemm === 'fp8') return this.fp8(name, t, rows, cols);
-    return { kind: 'f32', rows, cols, w: this.matrix(name, rows, cols) };
+  linear(spec: TensorSpec): Linear {
+    const t = this.view(spec);
+    if (t.dtype === 'F8_E4M3' && this.gemm === 'fp8') return this.fp8(spec, t);
+    const [rows, cols] = spec.shape;
+    return { kind: 'f32', rows, cols, w: this.matrix(spec) };
   }
 }
 
-function loadMlp(src: TensorSource, p: string, hidden: number, inter: number): MlpWeights {
-  return {
-    gate: src.linear(`${p}.gate_proj.weight`, inter, hidden),
-    up: src.linear(`${p}.up_proj.weight`, inter, hidden),
-    down: src.linear(`${p}.down_proj.weight`, hidden, inter),
-  };
+function loadMlp(src: TensorSource, t: MlpTensors): MlpWeights {
+  return { gate: src.linear(t.gate), up: src.linear(t.up), down: src.linear(t.down) };
 }
 
-function loadBlock(src: TensorSource, c: DeepSeekConfig, layer: number): BlockWeights {
-  const p = layerPrefix(layer),
-    a = `${p}.self_attn`,
-    h = c.hiddenSize,
-    H = c.numAttentionHeads;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim,
-    r = c.qLoraRank;
+function loadBlock(src: TensorSource, t: BlockTensors): BlockWeights {
+  const a = t.mla;
   const mla: MlaWeights = {
-    qA: r === null ? null : src.linear(`${a}.q_a_proj.weight`, r, h),
-    qANorm: r === null ? null : src.float(`${a}.q_a_layernorm.weight`, [r]),
-    qB: r === null ? null : src.linear(`${a}.q_b_proj.weight`, H * qk, r),
-    q: r === null ? src.linear(`${a}.q_proj.weight`, H * qk, h) : null,
-    kvA: src.linear(`${a}.kv_a_proj_with_mqa.weight`, c.kvLoraRank + c.qkRopeHeadDim, h),
-    kvANorm: src.float(`${a}.kv_a_layernorm.weight`, [c.kvLoraRank]),
+    qA: a.qA && src.linear(a.qA),
+    qANorm: a.qANorm && src.float(a.qANorm),
+    qB: a.qB && src.linear(a.qB),
+    q: a.q && src.linear(a.q),
+    kvA: src.linear(a.kvA),
+    kvANorm: src.float(a.kvANorm),
     // Absorbed into the query and the output (and expanded per token in the naive form): always f32.
-    kvB: src.matrix(`${a}.kv_b_proj.weight`, H * (c.qkNopeHeadDim + c.vHeadDim), c.kvLoraRank),
-    o: src.linear(`${a}.o_proj.weight`, h, H * c.vHeadDim),
+    kvB: src.matrix(a.kvB),
+    o: src.linear(a.o),
   };
-  const moe = isMoeLayer(c, layer);
+  const moe = t.moe;
   return {
-    attnNorm: src.float(`${p}.input_layernorm.weight`, [h]),
+    attnNorm: src.float(t.attnNorm),
     mla,
-    ffnNorm: src.float(`${p}.post_attention_layernorm.weight`, [h]),
-    dense: moe ? null : loadMlp(src, `${p}.mlp`, h, c.intermediateSize),
-    moe: !moe
-      ? null
-      : {
-          router: src.float(`${p}.mlp.gate.weight`, [c.nRoutedExperts, h]),
-          bias: src.has(`${p}.mlp.gate.e_score_correction_bias`)
-            ? src.float(`${p}.mlp.gate.e_score_correction_bias`, [c.nRoutedExperts])
-            : null,
-          experts: Array.from({ length: c.nRoutedExperts }, (_, e) =>
-            loadMlp(src, `${p}.mlp.experts.${e}`, h, c.moeIntermediateSize),
-          ),
-          shared:
-            c.nSharedExperts > 0
-              ? loadMlp(src, `${p}.mlp.shared_experts`, h, c.nSharedExperts * c.moeIntermediateSize)
-              : null,
-        },
+    ffnNorm: src.float(t.ffnNorm),
+    dense: t.dense && loadMlp(src, t.dense),
+    moe: moe && {
+      router: src.float(moe.router),
+      bias: src.has(moe.bias) ? src.float(moe.bias) : null,
+      experts: moe.experts.map((e) => loadMlp(src, e)),
+      shared: moe.shared && loadMlp(src, moe.shared),
+    },
   };
 }
 
 function loadMtp(
   src: TensorSource,
-  c: DeepSeekConfig,
-  k: number,
+  t: MtpTensors,
   embed: Float32Array,
   lmHead: Linear,
 ): MtpWeights {
-  const layer = c.numHiddenLayers + k,
-    p = layerPrefix(layer),
-    h = c.hiddenSize,
-    V = c.vocabSize;
   // The stored embed_tokens / shared_head.head are copies of the main ones; fall back when a file omits them.
   return {
-    embed: src.has(`${p}.embed_tokens.weight`)
-      ? src.float(`${p}.embed_tokens.weight`, [V, h])
-      : embed,
-    enorm: src.float(`${p}.enorm.weight`, [h]),
-    hnorm: src.float(`${p}.hnorm.weight`, [h]),
-    ehProj: src.linear(`${p}.eh_proj.weight`, h, 2 * h),
-    block: loadBlock(src, c, layer),
-    headNorm: src.float(`${p}.shared_head.norm.weight`, [h]),
-    head: src.has(`${p}.shared_head.head.weight`)
-      ? src.linear(`${p}.shared_head.head.weight`, V, h)
-      : lmHead,
+    embed: src.has(t.embed) ? src.float(t.embed) : embed,
+    enorm: src.float(t.enorm),
+    hnorm: src.float(t.hnorm),
+    ehProj: src.linear(t.ehProj),
+    block: loadBlock(src, t.block),
+    headNorm: src.float(t.headNorm),
+    head: src.has(t.head) ? src.linear(t.head) : lmHead,
   };
 }
 
@@ -189,20 +163,17 @@ export function loadDeepSeekModel(
   }
   if (tensors.size === 0) throw new DeepSeekLoadError('checkpoint has no *.safetensors file');
   const src = new TensorSource(tensors, config, options.gemm ?? 'dequantized');
-  const h = config.hiddenSize,
-    V = config.vocabSize;
-  const embed = src.float('model.embed_tokens.weight', [V, h]);
-  const lmHead: Linear = config.tieWordEmbeddings
-    ? { kind: 'f32', rows: V, cols: h, w: embed }
-    : src.linear('lm_head.weight', V, h);
+  const t = deepSeekTensors(config);
+  const embed = src.float(t.embed);
+  const lmHead: Linear = t.lmHead
+    ? src.linear(t.lmHead)
+    : { kind: 'f32', rows: config.vocabSize, cols: config.hiddenSize, w: embed };
   return {
     config,
     embed,
-    layers: Array.from({ length: config.numHiddenLayers }, (_, i) => loadBlock(src, config, i)),
-    norm: src.float('model.norm.weight', [h]),
+    layers: t.layers.map((b) => loadBlock(src, b)),
+    norm: src.float(t.norm),
     lmHead,
-    mtp: Array.from({ length: config.numNextnPredictLayers }, (_, k) =>
-      loadMtp(src, config, k, embed, lmHead),
-    ),
+    mtp: t.mtp.map((m) => loadMtp(src, m, embed, lmHead)),
   };
 }

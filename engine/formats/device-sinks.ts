@@ -2,7 +2,8 @@
 // memory layout), a widening one (F16/BF16 → f32), and a buffering one for tensors that need their
 // companion first (dequantizing fallback). Rows may be moved on the way (RoPE order, see hf-tensors.ts).
 import type { KernelBackend } from '../../kernels-wasm/types';
-import { bf16ToF32, f16ToF32, type SafetensorsDtype } from './safetensors';
+import { f16Table } from './f16';
+import { bf16ToF32, type SafetensorsDtype } from './safetensors';
 import type { TensorSink } from './safetensors-stream';
 
 /** A byte view of backend memory (the WASM backend has bytes(); the TS one is viewed through f32). */
@@ -40,12 +41,6 @@ export function copySink(
   };
 }
 
-let f16Table: Float32Array | null = null;
-function f16Values(): Float32Array {
-  f16Table ??= Float32Array.from({ length: 65536 }, (_, h) => f16ToF32(h));
-  return f16Table;
-}
-
 /** Widens F16/BF16 (or copies F32) into f32 at dst; `cols` values per row for rowOf. */
 export function floatSink(
   k: KernelBackend,
@@ -56,7 +51,7 @@ export function floatSink(
 ): TensorSink {
   if (dtype === 'F32') return copySink(k, dst, cols * 4, rowOf);
   if (dtype !== 'F16' && dtype !== 'BF16') throw new Error(`cannot widen ${dtype} to f32`);
-  const table = dtype === 'F16' ? f16Values() : null;
+  const table = dtype === 'F16' ? f16Table() : null;
   let carry = -1; // a low byte waiting for its high byte
   let element = 0;
   const put = (bits: number) => {

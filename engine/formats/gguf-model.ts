@@ -3,7 +3,7 @@
 // planar q8/q4 without loss. Export (tests, the llama.cpp benchmark): what llama.cpp's converter writes.
 // llama.cpp keeps llama's q/k rows in the interleaved RoPE order (its convert permutes them), qwen2's in
 // rotate-half (NEOX), so only llama's are permuted here.
-import type { LlamaConfig } from '../llama-config';
+import type { LlamaConfig } from '../llama/config';
 import { bf16ToF32 } from './safetensors';
 import { parseHfConfig, type HfArchitecture } from './hf-config';
 import { llamaTensorSpecs, permuteRopeRows, type TensorSpec } from './hf-tensors';

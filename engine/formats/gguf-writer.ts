@@ -1,7 +1,8 @@
 // A minimal GGUF (v3) writer: typed key/values, tensor infos, aligned data. No npm package writes whole
 // GGUF files (@huggingface/gguf serializes metadata only), and the tests and the llama.cpp benchmark
 // need files with known contents. Also the Q8_0/Q4_0 block codecs shared with the GGUF importer.
-import { f16ToF32, f32ToF16, type GroupQuantized } from './quant';
+import { f16ToF32, f32ArrayToF16 } from './f16';
+import type { GroupQuantized } from './quant';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 export const GGUF_ALIGNMENT = 32;
@@ -173,9 +174,7 @@ export function fromGgufBlocks(blocks: Uint8Array, format: 'q8' | 'q4'): GroupQu
 
 /** F16 tensor bytes ↔ f32 values. */
 export function f16Bytes(values: Float32Array): Uint8Array {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = f32ToF16(values[i]);
-  return new Uint8Array(out.buffer);
+  return new Uint8Array(f32ArrayToF16(values).buffer);
 }
 
 export function f16Values(bytes: Uint8Array): Float32Array {

@@ -1,6 +1,6 @@
 // config.json of a Hugging Face Llama or Qwen2 model ↔ the engine's LlamaConfig. Only the fields
 // these two architectures use are read; anything the engine cannot run is refused with its name.
-import type { LlamaConfig, RopeScaling } from '../llama-config';
+import type { LlamaConfig, RopeScaling } from '../llama/config';
 
 export type HfArchitecture = 'llama' | 'qwen2';
 

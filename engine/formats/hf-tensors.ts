@@ -1,6 +1,6 @@
 // The tensors of a Llama/Qwen2 model in the Hugging Face layout: one table that the importers (what
 // to write), the loader (what to expect, with which shape) and `model info` read.
-import type { LlamaConfig } from '../llama-config';
+import type { LlamaConfig } from '../llama/config';
 
 /** linear: a projection (quantizable); embedding/head: vocab rows (quantizable); norm, bias: stay float. */
 export type TensorRole = 'embedding' | 'linear' | 'head' | 'norm' | 'bias';

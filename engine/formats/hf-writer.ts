@@ -1,7 +1,8 @@
 // Writes a model's tensors as one safetensors file in the model-directory layout (DESIGN.md "Model
 // files"), quantized to a chosen format. The file is produced piece by piece (header, then one tensor
 // at a time), so a converter can stream it to disk with a progress bar and never hold the whole file.
-import { quantizeWeightFp8 } from '../deepseek/fp8';
+import { FP8_BLOCK, fp8ScaleName, fp8ScaleShape, quantizeWeightFp8 } from './fp8';
+import { f32ArrayToF16 } from './f16';
 import type { SafetensorsDtype } from './safetensors';
 import type { TensorSpec } from './hf-tensors';
 import {
@@ -10,7 +11,6 @@ import {
   dequantizeQ8,
   quantizeQ4,
   quantizeQ8,
-  toF16,
   type GroupQuantized,
 } from './quant';
 
@@ -43,7 +43,6 @@ const WIDTH: Record<SafetensorsDtype, number> = {
   U8: 1,
 };
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const FP8_BLOCK = 128;
 
 /** A source's values grouped in `format`: passed through when the source has it, else quantized. */
 function grouped(src: SourceTensor, format: 'q8' | 'q4'): GroupQuantized {
@@ -93,7 +92,7 @@ export function planOutput(sources: SourceTensor[], quant: QuantTarget): OutputT
           dtype: 'F16',
           shape,
           byteLength: 2 * n,
-          encode: () => bytesOf(toF16(values())),
+          encode: () => bytesOf(f32ArrayToF16(values())),
         });
         break;
       case 'q8':
@@ -117,13 +116,9 @@ export function planOutput(sources: SourceTensor[], quant: QuantTarget): OutputT
       }
       case 'fp8': {
         const [rows, cols] = shape;
-        const fp8 = () => quantizeWeightFp8(values(), rows, cols, [FP8_BLOCK, FP8_BLOCK]);
+        const fp8 = () => quantizeWeightFp8(values(), rows, cols);
         out.push({ name, dtype: 'F8_E4M3', shape, byteLength: n, encode: () => fp8().q });
-        f32(
-          `${name}_scale_inv`,
-          [Math.ceil(rows / FP8_BLOCK), Math.ceil(cols / FP8_BLOCK)],
-          () => fp8().scaleInv,
-        );
+        f32(fp8ScaleName(name), fp8ScaleShape(rows, cols), () => fp8().scaleInv);
         break;
       }
     }

@@ -1,6 +1,6 @@
 // A Hugging Face model directory (F32/F16/BF16 safetensors, or one of ours, already quantized) → an
 // ImportedModel, to re-quantize. Tensors stay in the HF layout; tokenizer and template files are kept.
-import { dequantizeWeightFp8 } from '../deepseek/fp8';
+import { dequantizeWeightFp8, fp8ScaleName } from './fp8';
 import { parseHfConfig } from './hf-config';
 import { llamaTensorSpecs } from './hf-tensors';
 import type { SourceTensor } from './hf-writer';
@@ -48,7 +48,7 @@ export function importHfDir(
       };
     }
     if (t.dtype === 'F8_E4M3') {
-      const scaleInv = tensorToFloat32(get(`${spec.name}_scale_inv`));
+      const scaleInv = tensorToFloat32(get(fp8ScaleName(spec.name)));
       return { spec, read: () => dequantizeWeightFp8({ q: t.bytes, scaleInv }, rows, cols) };
     }
     return { spec, read: () => tensorToFloat32(t) };

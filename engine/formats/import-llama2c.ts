@@ -1,11 +1,11 @@
 // llama2.c v0 checkpoint + tokenizer.bin → the HF layout. llama2.c keeps Meta's interleaved RoPE
 // order; HF files are rotate-half, so q/k rows are permuted here (the loader permutes them back).
-import { parseLlama2cCheckpoint, type LlamaWeights } from '../llama2c-checkpoint';
-import { BOS_ID, EOS_ID } from '../llama2c-tokenizer';
+import { parseLlama2cCheckpoint, type LlamaWeights } from '../llama/llama2c-checkpoint';
+import { BOS_ID, EOS_ID } from '../tokenizers/llama2c-tokenizer';
 import { llamaTensorSpecs, permuteRopeRows, type EngineSlot } from './hf-tensors';
 import type { SourceTensor } from './hf-writer';
 import { jsonBytes, type ImportedModel } from './imported-model';
-import type { LlamaConfig } from '../llama-config';
+import type { LlamaConfig } from '../llama/config';
 
 /** The HF tensors of weights in llama2.c's stacked [nLayers, …] arrays. */
 export function tensorsOfLlamaWeights(config: LlamaConfig, weights: LlamaWeights): SourceTensor[] {

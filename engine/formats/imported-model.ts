@@ -2,7 +2,7 @@
 // the tokenizer/template files to put beside them. `model-dir.ts` turns it into a model directory.
 import type { HfArchitecture } from './hf-config';
 import type { SourceTensor } from './hf-writer';
-import type { LlamaConfig } from '../llama-config';
+import type { LlamaConfig } from '../llama/config';
 
 export interface ImportedModel {
   config: LlamaConfig;

@@ -4,10 +4,10 @@
 //   q8: `W.weight` I8 [rows, cols] + `W.scales` F16 [rows, cols/32]; w = q · d
 //   q4: `W.weight` U8 [rows, cols/2] + `W.scales` F16 [rows, cols/32]; w = (q - 8) · d, where in
 //       each group of 32 byte j holds element j in its low nibble and element j + 16 in its high one
-//   fp8: `W.weight` F8_E4M3 + `W.weight_scale_inv` F32 per 128×128 block (DeepSeek-V3's; engine/deepseek/fp8.ts)
-import { QK, f16ToF32, f32ToF16, quantizeQ4_0, quantizeQ8_0 } from '../../kernels-wasm/quant';
+//   fp8: `W.weight` F8_E4M3 + `W.weight_scale_inv` F32 per 128×128 block (DeepSeek-V3's; engine/formats/fp8.ts)
+import { QK, quantizeQ4_0, quantizeQ8_0 } from '../../kernels-wasm/quant';
+import { f16ToF32 } from './f16';
 
-export { f16ToF32, f32ToF16 };
 export const GROUP = QK;
 
 export interface GroupQuantized {
@@ -59,12 +59,5 @@ export function dequantizeQ4(
       out[g * GROUP + half + j] = ((b >> 4) - 8) * d;
     }
   }
-  return out;
-}
-
-/** f32 → F16 tensor bits. */
-export function toF16(x: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = f32ToF16(x[i]);
   return out;
 }

@@ -8,6 +8,8 @@
 // parses headers of files on the Hub through fetch (no reading from bytes, no writing). The format is
 // small and fully specified, so a reader that makes zero-copy views is shorter than an adapter.
 
+import { f16ToF32 } from './f16';
+
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I8' | 'U8' | 'I32';
 
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
@@ -247,15 +249,6 @@ export function f32ToBf16(values: ArrayLike<number>): Uint16Array {
   return out;
 }
 
-export function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
 /** Encodes values as a BF16 tensor's bytes. */
 export function bf16Bytes(values: ArrayLike<number>): Uint8Array {
   return new Uint8Array(f32ToBf16(values).buffer);
@@ -263,7 +256,7 @@ export function bf16Bytes(values: ArrayLike<number>): Uint8Array {
 
 /**
  * Widens a float or integer tensor to Float32Array (a zero-copy view for aligned F32). F8_E4M3 is
- * refused: its values mean nothing without their block scales (see engine/deepseek/fp8.ts).
+ * refused: its values mean nothing without their block scales (see engine/formats/fp8.ts).
  */
 /**
  * A fresh, exactly-sized copy. Not `bytes.slice()`: on a Node Buffer, slice() is a view into a shared
@@ -294,7 +287,7 @@ export function tensorToFloat32(t: TensorView): Float32Array {
       return Float32Array.from(b);
     case 'F8_E4M3':
       throw new SafetensorsError(
-        `${t.name}: F8_E4M3 needs its weight_scale_inv; dequantize with engine/deepseek/fp8.ts`,
+        `${t.name}: F8_E4M3 needs its weight_scale_inv; dequantize with engine/formats/fp8.ts`,
       );
   }
 }

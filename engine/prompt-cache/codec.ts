@@ -11,7 +11,7 @@ import {
   type Dims,
   type EntryKind,
 } from './entry-header';
-import type { KvRows, KvShape } from './kv-rows';
+import type { GqaKvRows, KvShape } from './kv-rows';
 import { CODEC_NAMES, packPayload, payloadBytes, unpackPayload, type CodecName } from './payload';
 
 export { ENTRY_FORMAT_VERSION, HEADER_BYTES, sameBytes } from './entry-header';
@@ -37,10 +37,10 @@ export interface EntryExpectation {
 }
 
 export type DecodeResult =
-  { ok: true; rows: KvRows; codec: CodecName } | { ok: false; reason: string };
+  { ok: true; rows: GqaKvRows; codec: CodecName } | { ok: false; reason: string };
 
 export async function encodeEntry(
-  rows: KvRows,
+  rows: GqaKvRows,
   codec: CodecName,
   chainHash: Uint8Array,
 ): Promise<Uint8Array> {

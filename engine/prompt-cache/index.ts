@@ -34,11 +34,11 @@ export {
   sameShape,
   sliceKvRows,
   writeKvRows,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
 } from './kv-rows';
 export { fromBase64, toBase64 } from './base64';
-export { fromF16, toF16 } from './f16';
+export { f16ToF32, f32ToF16 } from '../formats/f16';
 export { crc32 } from './crc32';
 export {
   decodeLatentEntry,

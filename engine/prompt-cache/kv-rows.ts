@@ -1,10 +1,11 @@
-// KV rows: a run of positions of a session's KV cache, copied out of (or into) backend memory.
-// The session keeps, per layer, [seqLen, nKvHeads*headDim] keys and values (forward.ts); a KvRows
-// holds the same rows for positions [start, start+count) of every layer, layer-major.
+// GQA KV rows (GqaKvRows): a run of positions of a Llama session's KV cache, copied out of (or into)
+// backend memory. The session keeps, per layer, [seqLen, nKvHeads*headDim] keys and values
+// (llama/forward.ts); a GqaKvRows holds the same rows for positions [start, start+count) of every
+// layer, layer-major. (The origin's KvRows, origin/backend/step-backend.ts, is a backend's opaque copy.)
 import type { KernelBackend } from '../../kernels-wasm/types';
-import type { SessionBuffers } from '../forward';
-import type { LlamaConfig } from '../llama-config';
-import { ropeInverseFrequencies } from '../rope';
+import type { SessionBuffers } from '../llama/forward';
+import type { LlamaConfig } from '../llama/config';
+import { ropeInverseFrequencies } from '../llama/rope';
 
 export interface KvShape {
   nLayers: number;
@@ -12,7 +13,7 @@ export interface KvShape {
   headDim: number;
 }
 
-export interface KvRows extends KvShape {
+export interface GqaKvRows extends KvShape {
   /** First position held. */
   start: number;
   count: number;
@@ -44,7 +45,7 @@ export function readKvRows(
   s: SessionBuffers,
   start: number,
   count: number,
-): KvRows {
+): GqaKvRows {
   const shape = kvShapeOf(c);
   const kvDim = c.nKvHeads * c.headDim;
   const keys = new Float32Array(kvFloats(shape, count));
@@ -62,7 +63,7 @@ export function writeKvRows(
   k: KernelBackend,
   c: LlamaConfig,
   s: SessionBuffers,
-  rows: KvRows,
+  rows: GqaKvRows,
 ): void {
   if (!sameShape(rows, kvShapeOf(c)))
     throw new RangeError("KV rows do not have this model's shape");
@@ -78,7 +79,7 @@ export function writeKvRows(
 }
 
 /** Positions [start, start+count) of `rows` (a copy), e.g. one block of a capture. */
-export function sliceKvRows(rows: KvRows, start: number, count: number): KvRows {
+export function sliceKvRows(rows: GqaKvRows, start: number, count: number): GqaKvRows {
   if (start < rows.start || start + count > rows.start + rows.count)
     throw new RangeError(`[${start}, ${start + count}) is not inside the rows`);
   const kvDim = rows.nKvHeads * rows.headDim;

@@ -13,7 +13,7 @@
 // Keys weigh most on stories260K's logits, so they get 16 levels and f16 scales; values get 12 levels
 // and a byte of scale. Quantizing the dequantized rows gives the same codes and scales; for keys this
 // holds up to the f32 rounding of the turn, which moves a value by ~1e-7 of its pair's magnitude.
-import { f16Table, toF16 } from './f16';
+import { f16Table, f32ToF16 } from '../formats/f16';
 
 export const KV4_VALUE_CHANNELS = 64;
 const KEY_MAX = 15;
@@ -89,7 +89,7 @@ function settle(
       if (Number.isNaN(x[i])) max = NaN;
     }
     finite(max - min);
-    const lo = toF16(min);
+    const lo = f32ToF16(min);
     finite(t16[lo]);
     const [scale, s] = step(max - t16[lo]);
     return { lo, scale, s };
@@ -112,7 +112,7 @@ function settle(
 /** Key step: the smallest f16 s ≥ range/15 with round(range/s) ≤ 15. */
 function keyStep(range: number): [number, number] {
   const t16 = f16Table();
-  let bits = toF16(Math.max(0, range) / KEY_MAX);
+  let bits = f32ToF16(Math.max(0, range) / KEY_MAX);
   while (Math.round(range / t16[bits]) > KEY_MAX) bits++;
   finite(t16[bits]);
   return [bits, t16[bits]];

@@ -12,8 +12,8 @@
 // the whole position does not mind. Scales are f32, as DeepSeek-V3's FP8 scales are (an f16 scale
 // loses precision on rows below ~1e-2 and cannot hold rows above ~8e6); they cost 8 bytes per
 // (layer, position), 1.4 % of DeepSeek-V3's 576 int8 bytes. They come first, so they stay aligned.
-import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../deepseek/fp8';
-import { f16Table, toF16 } from './f16';
+import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../formats/fp8';
+import { f16Table, f32ToF16 } from '../formats/f16';
 import {
   latentRowCount,
   type LatentFloats,
@@ -69,8 +69,8 @@ export function packLatentPayload(rows: LatentRows, codec: LatentCodecName): Uin
     new Float32Array(out.buffer, 4 * n.kv, n.pe).set(rows.kPe);
   } else if (codec === 'f16') {
     const h = new Uint16Array(out.buffer);
-    for (let i = 0; i < n.kv; i++) h[i] = toF16(rows.cKv[i]);
-    for (let i = 0; i < n.pe; i++) h[n.kv + i] = toF16(rows.kPe[i]);
+    for (let i = 0; i < n.kv; i++) h[i] = f32ToF16(rows.cKv[i]);
+    for (let i = 0; i < n.pe; i++) h[n.kv + i] = f32ToF16(rows.kPe[i]);
   } else {
     const p = quantizedParts(n, out.buffer),
       q = QUANTIZED[codec];

@@ -1,7 +1,7 @@
 // Latent rows: a run of positions of an MLA model's KV cache (DeepSeek-V3's multi-head latent
 // attention keeps per layer and position only the compressed latent c_kv and the shared rope key
 // k_pe; keys and values are rebuilt from c_kv inside attention). The second kind of prompt-cache
-// entry (latent-entry.ts) holds these, the first holds GQA KvRows (kv-rows.ts).
+// entry (latent-entry.ts) holds these, the first holds GQA GqaKvRows (kv-rows.ts).
 
 export interface LatentShape {
   nLayers: number;

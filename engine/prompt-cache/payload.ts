@@ -36,7 +36,7 @@ import {
   quantizeInt8Groups,
   unpackNibbles,
 } from './quantize';
-import { f16Table, toF16 } from './f16';
+import { f16Table, f32ToF16 } from '../formats/f16';
 import {
   dequantizeKv4Keys,
   dequantizeKv4Values,
@@ -171,8 +171,8 @@ export function packPayload(
   }
   if (codec === 'f16') {
     const h = new Uint16Array(out.buffer);
-    for (let i = 0; i < n; i++) h[i] = toF16(kv.keys[i]);
-    for (let i = 0; i < n; i++) h[n + i] = toF16(kv.values[i]);
+    for (let i = 0; i < n; i++) h[i] = f32ToF16(kv.keys[i]);
+    for (let i = 0; i < n; i++) h[n + i] = f32ToF16(kv.values[i]);
     return out;
   }
   if (codec === 'int4') {

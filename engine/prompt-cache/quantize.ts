@@ -11,8 +11,8 @@
 //   int4, asymmetric (KIVI's 4-bit layout): keys per (layer, channel) over groups of 32 tokens,
 //     values per (layer, token) over groups of 32 channels; lo = f16(min), s = f16((max - lo) / 15),
 //     codes round((x - lo) / s) in [0, 15].
-import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../deepseek/fp8';
-import { f16Table, toF16 } from './f16';
+import { E4M3_MAX, E4M3_VALUES, encodeE4M3 } from '../formats/fp8';
+import { f16Table, f32ToF16 } from '../formats/f16';
 
 const INT8_MAX = 127;
 
@@ -23,7 +23,7 @@ function finite(amax: number): void {
 
 /** f16 bits of a scale and its value; throws past the f16 range. */
 function f16Scale(v: number): [number, number] {
-  const bits = toF16(v);
+  const bits = f32ToF16(v);
   const s = f16Table()[bits];
   if (!Number.isFinite(s)) throw new RangeError(`KV magnitude ${v} is beyond the f16 scale range`);
   return [bits, s];

@@ -1,5 +1,5 @@
 // The sampling controls of the OpenAI/DeepSeek APIs, as the engine takes them. Absent fields are off;
-// with only temperature/topP/seed set, sampling is llama2.c run.c's, bit for bit (engine/sampler.ts).
+// with only temperature/topP/seed set, sampling is llama2.c run.c's, bit for bit (engine/sampling/sampler.ts).
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax of the processed logits). */

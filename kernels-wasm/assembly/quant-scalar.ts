@@ -54,7 +54,7 @@ export function matmul_q4_0_scalar(out: usize, w: usize, d: usize, x: usize, xq:
 /**
  * FP8 E4M3 weights [rows, cols] with one f32 scale_inv per blockRows × blockCols block ([ceil(rows/br),
  * ceil(cols/bc)]), times f32 activations: out[t, r] = Σ_c (e4m3(w[r, c]) · s[r/br, c/bc]) · x[t, c].
- * Each weight is dequantized exactly as engine/deepseek/fp8.ts dequantizeWeightFp8 does (one f32 rounding).
+ * Each weight is dequantized exactly as engine/formats/fp8.ts dequantizeWeightFp8 does (one f32 rounding).
  */
 export function matmul_fp8_scalar(out: usize, w: usize, s: usize, x: usize, _scratch: usize, rows: i32, cols: i32, n: i32, br: i32, bc: i32): void {
   const nbc = (cols + bc - 1) / bc;

@@ -2,7 +2,7 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
-import { renderPlainTemplate } from '../../engine/chat-template';
+import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
@@ -15,8 +15,8 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
-import { planGeneration, type SamplingFields } from './plan';
 import { submitChoices } from './choices';
+import { chatPrompt, planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
 export interface OriginContext {
@@ -69,6 +69,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Shapes,
+    bos = true,
   ) {
     const plan = await planGeneration(
       ctx,
@@ -77,6 +78,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       defaultMax,
       param,
       c.req.header('x-cache-salt') ?? '',
+      bos,
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
@@ -107,13 +109,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
+    const prompt = chatPrompt(ctx.tokenizer, req.messages, req.thinking?.type);
     return generate(
       c,
-      renderPlainTemplate(req.messages),
+      prompt.text,
       fields,
       CHAT_MAX_TOKENS,
       'messages',
       (u) => chatFrames(head('chatcmpl', c), u),
+      prompt.bos,
     );
   });
 
@@ -122,7 +126,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
     const echo = req.echo ? prompt : '';
-    return generate(c, prompt, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
+    // FIM (DeepSeek's `suffix`) in the model's own tokens, as the Worker renders it for edge models.
+    const fim = typeof req.suffix === 'string' ? findFimTokens(ctx.tokenizer) : null;
+    if (typeof req.suffix === 'string' && !fim)
+      throw invalidRequest(
+        `Model '${ctx.modelId}' cannot fill in the middle: its tokenizer (${ctx.tokenizer.name}) has no FIM tokens.`,
+        'suffix',
+        'fim_not_supported',
+      );
+    const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
+    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
       completionFrames(head('cmpl', c), u, echo),
     );
   });
@@ -138,6 +151,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
           owned_by: 'origin',
           placement: 'origin',
           context_length: ctx.maxSeqLen,
+          tokenizer: ctx.tokenizer.name,
         },
       ],
     };
@@ -155,6 +169,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       active_sequences: ctx.scheduler.activeCount,
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
+      speculative_decoding: ctx.scheduler.specMethod,
       prefix_cache: {
         blocks: ctx.cache.blocks,
         bytes: ctx.cache.bytes,

@@ -1,6 +1,9 @@
-// From a validated request to a GenerationRequest: encode the prompt, check that prompt + max_tokens
-// fit the context and map the sampling fields (protocol/sampling.ts, shared with the Worker's
-// routes/plan.ts), and name the prompt's blocks for the prefix cache under the tenant's salt.
+// From a validated request to a GenerationRequest: render a chat with the model's template, encode the
+// prompt, check that prompt + max_tokens fit the context and map the sampling fields
+// (protocol/sampling.ts, shared with the Worker's routes/plan.ts), and name the prompt's blocks for the
+// prefix cache under the tenant's salt.
+import type { TemplateMessage } from '../../engine/chat-template';
+import { ChatTemplateError, renderChatPrompt } from '../../engine/tokenizers/chat-template';
 import { invalidRequest } from '../../protocol/errors';
 import {
   includeUsageOf,
@@ -22,6 +25,34 @@ export interface SamplingFields extends WireSamplingFields {
   ignore_eos?: unknown;
 }
 
+/**
+ * A chat's prompt: the model's template (it writes BOS), else the plain template (BOS from encode).
+ * Prefix completion and DeepSeek's thinking switch are rendered as the Worker renders them
+ * (engine/tokenizers/chat-template.ts); the think block itself is split by the Worker's relay.
+ */
+export function chatPrompt(
+  tokenizer: OriginTokenizer,
+  messages: (TemplateMessage & { prefix?: boolean | null })[],
+  thinking?: 'enabled' | 'disabled',
+): { text: string; bos: boolean } {
+  const template = tokenizer.chatTemplate;
+  try {
+    const { prompt } = renderChatPrompt(template, messages, {
+      thinking,
+      reasoning: thinking === 'enabled',
+    });
+    return { text: prompt, bos: template === null };
+  } catch (err) {
+    // raise_exception() in a template rejects the conversation: the client's error, as on the Worker
+    if (err instanceof ChatTemplateError)
+      throw invalidRequest(
+        `The model's chat template rejected the messages: ${err.message}`,
+        'messages',
+      );
+    throw err;
+  }
+}
+
 export async function planGeneration(
   ctx: {
     tokenizer: OriginTokenizer;
@@ -35,8 +66,10 @@ export async function planGeneration(
   defaultMaxTokens: number | 'context',
   promptParam: string,
   tenantSalt: string,
+  /** False for a chat template's text: the template writes its own BOS. */
+  bos = true,
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
-  const promptIds = ctx.tokenizer.encode(prompt);
+  const promptIds = ctx.tokenizer.encode(prompt, { bos });
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(
     ctx.maxSeqLen,

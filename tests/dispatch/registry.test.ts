@@ -101,4 +101,41 @@ describe('model registry', () => {
     expect(fromFile(env).get('z')).toBeDefined();
     expect(fromFile(env).get('a')).toBeUndefined();
   });
+
+  it("aliases: DeepSeek's names resolve to a model with their own flags; bad aliases are named", () => {
+    const reg = ModelRegistry.parse({
+      models: { 'deepseek-v3': { ...pool, reasoning: false }, stories260k: { placement: 'edge' } },
+      aliases: {
+        'deepseek-chat': 'deepseek-v3',
+        'deepseek-reasoner': { model: 'deepseek-v3', reasoning: true, fallback: false },
+      },
+    });
+    expect(reg.resolve('deepseek-chat')).toEqual({
+      id: 'deepseek-v3',
+      shownAs: 'deepseek-chat',
+      reasoning: false,
+      fallback: true,
+    });
+    expect(reg.resolve('deepseek-reasoner')).toEqual({
+      id: 'deepseek-v3',
+      shownAs: 'deepseek-reasoner',
+      reasoning: true,
+      fallback: false,
+    });
+    // a name that is no alias is itself, with its model's flags (or none, for a model only in R2)
+    expect(reg.resolve('deepseek-v3')).toMatchObject({ id: 'deepseek-v3', fallback: true });
+    expect(reg.resolve('only-in-r2')).toEqual({
+      id: 'only-in-r2',
+      shownAs: 'only-in-r2',
+      reasoning: false,
+      fallback: true,
+    });
+    expect(reg.aliases().map((a) => a.id)).toEqual(['deepseek-chat', 'deepseek-reasoner']);
+    expect(() =>
+      ModelRegistry.parse({
+        models: { a: pool },
+        aliases: { a: 'b', c: 'x', d: 'c' },
+      }),
+    ).toThrow(/aliases\.a: a model has this id[\s\S]*aliases\.d\.model: an alias names a model/);
+  });
 });

@@ -37,6 +37,8 @@ export interface OriginOptions {
   maxConcurrency?: number;
   holdMs?: number;
   hang?: boolean;
+  /** The mini origin's think block: raw `<think>` text, or `reasoning_content` frames. */
+  think?: 'raw' | 'field';
   /** CPUs to pin the process to (`taskset -c`), so a benchmark's other processes do not take its cores. */
   cpus?: string;
 }
@@ -75,6 +77,7 @@ function argsOf(o: OriginOptions): string[] {
   ];
   if (o.stall) args.push('--stall');
   if (o.hang) args.push('--hang');
+  if (o.think) args.push('--think', o.think);
   if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
   if (o.maxConcurrency !== undefined) args.push('--max-concurrency', String(o.maxConcurrency));
   return args;

@@ -1,5 +1,5 @@
 // run.c's encode as plainly written (a quadratic rescan per merge): the reference the heap-based
-// tokenizer is tested against (tests/engine/tokenizer.test.ts) and timed against (bench/tokenizer.ts).
+// tokenizer is tested against (tests/engine/tokenizers/llama2c-tokenizer.test.ts) and timed against (bench/tokenizer.ts).
 import type { Llama2cTokenizer } from '../../engine/index';
 
 /**

@@ -9,7 +9,8 @@
 // 9th token of prompts 2 and 3); from that code on the runs drift apart. So W8A8 is checked on a prompt
 // without such a tie, plus the logit error of every prompt's first step before any tie.
 import { describe, expect, it } from 'vitest';
-import { argmax, nmse } from '../../engine/deepseek/ops';
+import { argmax } from '../../engine/deepseek/ops';
+import { nmse } from '../ops/nmse';
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { loadDeepSeekModel } from '../../engine/deepseek/weights';

@@ -1,13 +1,11 @@
 // The quantized formats themselves: f16 scales, GGUF Q8_0/Q4_0 quantizer semantics and nibble layout,
 // the activation quantizer's rounding, and every E4M3 code through the FP8 kernels' bit-trick decode.
 import { describe, expect, it } from 'vitest';
-import { E4M3_VALUES, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
+import { E4M3_VALUES, quantizeWeightFp8 } from '../../engine/formats/fp8';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { loadKernelsModule } from '../../kernels-wasm/node';
 import {
   dequantize,
-  f16ToF32,
-  f32ToF16,
   paddedCols,
   quantScratchBytes,
   quantizeActivations,
@@ -16,6 +14,7 @@ import {
   uploadBytes,
   uploadQuant,
 } from '../../kernels-wasm/quant';
+import { f16ToF32, f32ToF16 } from '../../engine/formats/f16';
 
 const module = await loadKernelsModule();
 const fresh = () => createWasmKernels(module);

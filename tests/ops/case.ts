@@ -5,7 +5,8 @@
 // Plain code, no Node imports: the Worker tests import it too.
 import type { Gpu } from '../../kernels-gpu/device';
 import type { KernelBackend } from '../../kernels-wasm/types';
-import { mulberry32 as prng } from '../../engine/synthetic';
+import { mulberry32 as prng } from '../../engine/llama/synthetic';
+export { nmse } from './nmse';
 
 export { prng };
 
@@ -121,20 +122,6 @@ export function opCase<Ops, S extends object, H>(
 /** A case's seeded host inputs. */
 export function caseHost(c: Case): unknown {
   return c.spec.setup(c.shape, prng(c.seed));
-}
-
-/** Normalized mean squared error, Σ(a-b)² / Σb² (ggml test-backend-ops). */
-export function nmse(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  if (actual.length !== expected.length)
-    throw new Error(`length ${actual.length} != ${expected.length}`);
-  let err = 0,
-    norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = actual[i] - expected[i];
-    err += d * d;
-    norm += expected[i] * expected[i];
-  }
-  return norm === 0 ? err : err / norm;
 }
 
 /** Uniform [lo, hi) f32 values. */

@@ -2,7 +2,7 @@
 // MLA absorbed attention, the router, a whole MoE layer through the dispatch (plan, gather, batched expert
 // MLPs on FP8 weights, scatter-add, shared expert), and rope from a table. The op set is a DeepSeekKit,
 // so a case can run the SIMD kernels or every op's scalar twin. Specs of the one table (case.ts).
-import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
+import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/formats/fp8';
 import { createLinearScratch, type Linear } from '../../engine/deepseek/linear';
 import { mlaAbsorbedAttention, type MlaDims } from '../../engine/deepseek/mla';
 import {

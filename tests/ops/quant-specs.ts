@@ -1,11 +1,11 @@
 // How each QuantOps op is exercised: seeded weights quantized on the host (kernels-wasm/quant.ts, and
-// engine/deepseek/fp8.ts for FP8), float64 references of the dequantized math, and costs.
+// engine/formats/fp8.ts for FP8), float64 references of the dequantized math, and costs.
 // Q8_0/Q4_0 outputs are checked twice: against dequantized W · x (the error then includes the int8
 // activation quantization, ~1e-5), and against dequantized W · dequantized int8 x (the kernel's own
 // integer math: only f32 rounding remains). `codes: 'raw'` draws the Q8_0 weights as random bytes and f16
 // scales instead (every code -128..127, scales 2^-7..2^8 of either sign) and activations with a zero, exact
 // .5 ties of x/d and a large outlier: the edge cases of the relaxed-SIMD build's matvecQ8.
-import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/deepseek/fp8';
+import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/formats/fp8';
 import {
   dequantize,
   paddedCols,

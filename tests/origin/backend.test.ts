@@ -7,7 +7,8 @@
 // (Before the CPU backend ran kernels-wasm it reproduced the reference's f64 arithmetic and was held to
 // bit-exact logits; f32 activations make that impossible, so the bound below replaces it.)
 import { describe, expect, it } from 'vitest';
-import { argmax, nmse } from '../../engine/deepseek/ops';
+import { argmax } from '../../engine/deepseek/ops';
+import { nmse } from '../ops/nmse';
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
 import { CpuBackend } from '../../origin/backend/cpu-backend';
 import type { StepSequence } from '../../origin/backend/step-backend';

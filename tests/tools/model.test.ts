@@ -9,7 +9,7 @@ import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../../eng
 import { exportGguf } from '../../engine/formats/gguf-model';
 import { ggufTokenizerFromLlama2c } from '../../engine/formats/gguf-tokenizer';
 import { importLlama2c } from '../../engine/formats/import-llama2c';
-import { loadModelDir } from '../../engine/model-dir';
+import { loadModelDir } from '../../engine/llama/model-dir';
 import { createNodeKernels } from '../../kernels-wasm/node';
 import { readModelDir } from '../../tools/model-files';
 import { loadStories } from '../engine/helpers';

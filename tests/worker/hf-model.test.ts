@@ -4,7 +4,7 @@
 import { env, exports } from 'cloudflare:workers';
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { llamaConfig } from '../../engine/llama-config';
+import { llamaConfig } from '../../engine/llama/config';
 import { importLlama2c } from '../../engine/formats/import-llama2c';
 import { planModelDir } from '../../engine/formats/model-dir-writer';
 import { safetensorsBytes, type QuantTarget } from '../../engine/formats/hf-writer';

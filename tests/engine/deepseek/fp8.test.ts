@@ -4,11 +4,10 @@ import {
   decodeE4M3,
   dequantizeWeightFp8,
   encodeE4M3,
-  fp8Gemm,
-  quantizeActivationsFp8,
   quantizeWeightFp8,
-} from '../../../engine/deepseek/fp8';
-import { nmse } from '../../../engine/deepseek/ops';
+} from '../../../engine/formats/fp8';
+import { fp8Gemm, quantizeActivationsFp8 } from '../../../engine/deepseek/fp8';
+import { nmse } from '../../ops/nmse';
 import { seededNormals } from '../../../engine/deepseek/synthetic';
 
 /** The E4M3fn value of a code, straight from its bit fields. */

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   SafetensorsError,
   bf16Bytes,
-  f16ToF32,
   readSafetensors,
   tensorToFloat32,
   writeSafetensors,
   type TensorInput,
 } from '../../../engine/formats/safetensors';
+import { f16ToF32 } from '../../../engine/formats/f16';
 
 const tensors: Record<string, TensorInput> = {
   'a.f32': { dtype: 'F32', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 0.25, 1e-8, -7]) },

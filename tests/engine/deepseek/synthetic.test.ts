@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../../engine/formats/safetensors';
 import { deepSeekConfigToJson, parseDeepSeekConfig } from '../../../engine/deepseek/config';
 import { deepSeekTensorSpecs } from '../../../engine/deepseek/hf-names';
-import { argmax, nmse } from '../../../engine/deepseek/ops';
+import { argmax } from '../../../engine/deepseek/ops';
+import { nmse } from '../../ops/nmse';
 import { DeepSeekReferenceModel } from '../../../engine/deepseek/reference';
 import {
   SYNTHETIC_DEEPSEEK_CONFIG,

@@ -2,7 +2,7 @@
 // synthetic FP8 checkpoint: logits, 64 greedy tokens, batch = token by token, the scalar-twin kernels, and
 // which of the reference's two GEMM modes the WASM path computes.
 import { describe, expect, it } from 'vitest';
-import { nmse } from '../../../engine/deepseek/ops';
+import { nmse } from '../../ops/nmse';
 import { DeepSeekReferenceModel } from '../../../engine/deepseek/reference';
 import { generateSyntheticDeepSeek } from '../../../engine/deepseek/synthetic';
 import { WasmDeepSeekModel } from '../../../engine/deepseek/wasm-model';

@@ -6,7 +6,11 @@ import { planModelDir } from '../../../engine/formats/model-dir-writer';
 import type { ImportedModel } from '../../../engine/formats/imported-model';
 import type { QuantTarget } from '../../../engine/formats/hf-writer';
 import { oneChunk } from '../../../engine/formats/safetensors-stream';
-import { loadModelDir, type LoadedModel, type ModelDirOptions } from '../../../engine/model-dir';
+import {
+  loadModelDir,
+  type LoadedModel,
+  type ModelDirOptions,
+} from '../../../engine/llama/model-dir';
 import type { KernelBackend } from '../../../kernels-wasm/types';
 
 /** An imported model written as a directory (in memory) in `quant`, then loaded. */
@@ -46,19 +50,4 @@ export function logitsOf(model: LlamaModel, tokens: number[]): Float32Array[] {
       .f32(forward(m.backend, model.config, m.weights, session, t, pos), model.config.vocabSize)
       .slice(),
   );
-}
-
-/** Largest normalized MSE over positions: Σ(a-b)² / Σb². */
-export function nmse(a: Float32Array[], b: Float32Array[]): number {
-  let worst = 0;
-  for (let p = 0; p < b.length; p++) {
-    let err = 0,
-      norm = 0;
-    for (let i = 0; i < b[p].length; i++) {
-      err += (a[p][i] - b[p][i]) ** 2;
-      norm += b[p][i] ** 2;
-    }
-    worst = Math.max(worst, err / norm);
-  }
-  return worst;
 }

@@ -3,11 +3,11 @@
 // GQA, tied head), plus synthetic HF models of any shape: the importers' ground truth.
 import { hfConfigJson, type HfArchitecture } from '../../../engine/formats/hf-config';
 import { llamaTensorSpecs } from '../../../engine/formats/hf-tensors';
-import { ropeInverseFrequencies } from '../../../engine/rope';
-import { mulberry32 } from '../../../engine/synthetic';
+import { ropeInverseFrequencies } from '../../../engine/llama/rope';
+import { mulberry32 } from '../../../engine/llama/synthetic';
 import type { SourceTensor } from '../../../engine/formats/hf-writer';
 import type { ImportedModel } from '../../../engine/formats/imported-model';
-import type { LlamaConfig } from '../../../engine/llama-config';
+import type { LlamaConfig } from '../../../engine/llama/config';
 
 export function syntheticHfModel(
   c: LlamaConfig,

@@ -8,14 +8,14 @@ import {
   decodeEntry,
   encodeEntry,
   fromBase64,
-  fromF16,
+  f16ToF32,
   packPayload,
   payloadBytes,
   toBase64,
-  toF16,
+  f32ToF16,
   unpackPayload,
   type CodecName,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
 } from '../../../engine/index';
 import { SHAPE, hashOf, maxError, randomRows } from './helpers';
@@ -23,21 +23,21 @@ import { SHAPE, hashOf, maxError, randomRows } from './helpers';
 describe('f16', () => {
   it('round-trips every finite f16 exactly and keeps NaN', () => {
     for (let h = 0; h < 65536; h++) {
-      const v = fromF16(h);
-      if (Number.isNaN(v)) expect(Number.isNaN(fromF16(toF16(v)))).toBe(true);
-      else expect(toF16(v)).toBe(h);
+      const v = f16ToF32(h);
+      if (Number.isNaN(v)) expect(Number.isNaN(f16ToF32(f32ToF16(v)))).toBe(true);
+      else expect(f32ToF16(v)).toBe(h);
     }
   });
 
   it('rounds to nearest even, overflows to Infinity, underflows through subnormals', () => {
-    expect(toF16(1 + 2 ** -11)).toBe(0x3c00); // tie → even (1.0)
-    expect(toF16(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (1 + 2^-9)
-    expect(toF16(65504)).toBe(0x7bff);
-    expect(toF16(65520)).toBe(0x7c00); // halfway to the next binade rounds up to Infinity
-    expect(toF16(2 ** -24)).toBe(0x0001);
-    expect(toF16(2 ** -25)).toBe(0x0000); // tie → even (0)
-    expect(toF16(1.5 * 2 ** -25)).toBe(0x0001);
-    expect(toF16(-0)).toBe(0x8000);
+    expect(f32ToF16(1 + 2 ** -11)).toBe(0x3c00); // tie → even (1.0)
+    expect(f32ToF16(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (1 + 2^-9)
+    expect(f32ToF16(65504)).toBe(0x7bff);
+    expect(f32ToF16(65520)).toBe(0x7c00); // halfway to the next binade rounds up to Infinity
+    expect(f32ToF16(2 ** -24)).toBe(0x0001);
+    expect(f32ToF16(2 ** -25)).toBe(0x0000); // tie → even (0)
+    expect(f32ToF16(1.5 * 2 ** -25)).toBe(0x0001);
+    expect(f32ToF16(-0)).toBe(0x8000);
   });
 });
 
@@ -175,7 +175,7 @@ function checkKv4(
 }
 
 /** Keys of `rows` turned back by RoPE at their positions (as kv4 quantizes them). */
-function unturned(rows: KvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
+function unturned(rows: GqaKvRows, freqs: Float32Array, keys = rows.keys): Float32Array {
   const out = keys.slice(),
     kvDim = rows.nKvHeads * rows.headDim;
   for (let i = 0; i < out.length; i += 2) {
@@ -221,7 +221,7 @@ describe('kv4', () => {
     });
     const [errKv4, errInt4] = [
       maxError(roped.keys, decoded.rows.keys).abs,
-      maxError(roped.keys, (int4 as { rows: KvRows }).rows.keys).abs,
+      maxError(roped.keys, (int4 as { rows: GqaKvRows }).rows.keys).abs,
     ];
     expect(errKv4 * 4, `kv4 ${errKv4}, int4 ${errInt4}`).toBeLessThan(errInt4);
     expect(await encodeEntry(decoded.rows, 'kv4', hash)).toEqual(entry);
@@ -323,7 +323,7 @@ describe.each(CODEC_NAMES)('%s codec', (codec) => {
 
 describe('a foreign entry is a miss', () => {
   const rows = randomRows(SHAPE, 64, 64);
-  const entryFor = async (hash: Uint8Array, r: KvRows = rows) => encodeEntry(r, 'int8', hash);
+  const entryFor = async (hash: Uint8Array, r: GqaKvRows = rows) => encodeEntry(r, 'int8', hash);
 
   it('another model, tenant or weights version (chain hash)', async () => {
     const entry = await entryFor(await hashOf('salt_a', 'model-a'));

@@ -8,7 +8,7 @@ import {
   syntheticLlama2cCheckpoint,
   syntheticLlama2cTokenizer,
   type GenerateOptions,
-  type KvRows,
+  type GqaKvRows,
 } from '../../../engine/index';
 import { createNodeKernels } from '../../../kernels-wasm/node';
 import { collect } from '../helpers';
@@ -38,11 +38,11 @@ const greedy = (over: Partial<GenerateOptions> = {}): GenerateOptions => ({
 });
 
 async function capture(from: number, to: number, over: Partial<GenerateOptions> = {}) {
-  let rows: KvRows | null = null;
+  let rows: GqaKvRows | null = null;
   const run = await collect(
     model.generate(prompt, greedy({ capture: { from, to, rows: (r) => (rows = r) }, ...over })),
   );
-  return { run, rows: rows as KvRows | null };
+  return { run, rows: rows as GqaKvRows | null };
 }
 
 describe('restore and capture', () => {
@@ -57,7 +57,7 @@ describe('restore and capture', () => {
 
   it('a restore of the whole prompt computes only its last token (its row is computed again)', async () => {
     const ids = prompt.slice(0, 128);
-    let rows: KvRows | null = null;
+    let rows: GqaKvRows | null = null;
     const cold = await collect(
       model.generate(ids, greedy({ capture: { from: 0, to: 128, rows: (r) => (rows = r) } })),
     );
@@ -76,7 +76,7 @@ describe('restore and capture', () => {
   });
 
   it('with completion: captures every computed position, prompt then fed-back tokens, as a cold run of both computes them', async () => {
-    let rows: KvRows | null = null;
+    let rows: GqaKvRows | null = null;
     let tokens: readonly number[] = [];
     const run = await collect(
       model.generate(
@@ -98,7 +98,7 @@ describe('restore and capture', () => {
     expect(rows).toMatchObject({ start: 64, count: prompt.length + sampled.length - 1 - 64 });
     // the next turn's prompt: this prompt and answer; a cold run of it computes the same rows
     const next = [...prompt, ...sampled];
-    let cold: KvRows | null = null;
+    let cold: GqaKvRows | null = null;
     await collect(
       model.generate(
         next,
@@ -108,7 +108,7 @@ describe('restore and capture', () => {
     // (the answer's rows came one token at a time, the cold run's in batched prefill: the same math in
     // another summation order, so equal within f32 rounding)
     const mine = sliceKvRows(rows!, 64, 128),
-      theirs = cold! as KvRows;
+      theirs = cold! as GqaKvRows;
     expect(mine).toMatchObject({
       start: theirs.start,
       count: theirs.count,
@@ -130,7 +130,7 @@ describe('restore and capture', () => {
 
   it('refuses restores that do not fit', async () => {
     const { rows } = await capture(0, 128);
-    const gen = (restore: KvRows[], ids = prompt) =>
+    const gen = (restore: GqaKvRows[], ids = prompt) =>
       model.generate(ids, greedy({ restore })).next();
     await expect(gen([{ ...rows!, nKvHeads: 4, headDim: 4 }])).rejects.toThrow(/shape/);
     await expect(gen([{ ...rows!, start: 64 }])).rejects.toThrow(/start at 64/);

@@ -3,17 +3,17 @@
 import {
   BLOCK_TOKENS,
   chainHashes,
-  type KvRows,
+  type GqaKvRows,
   type KvShape,
   type LatentRows,
   type LatentShape,
 } from '../../../engine/index';
-import { mulberry32 } from '../../../engine/synthetic';
+import { mulberry32 } from '../../../engine/llama/synthetic';
 
 export const SHAPE: KvShape = { nLayers: 3, nKvHeads: 4, headDim: 8 };
 
 /** Rows for [start, start+count): roughly normal values, scaled per head, with rare 10× outliers. */
-export function randomRows(shape: KvShape, start: number, count: number, seed = 7): KvRows {
+export function randomRows(shape: KvShape, start: number, count: number, seed = 7): GqaKvRows {
   const rand = mulberry32(seed);
   const n = shape.nLayers * count * shape.nKvHeads * shape.headDim;
   const fill = () =>

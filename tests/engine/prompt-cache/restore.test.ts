@@ -19,7 +19,7 @@ import {
   uploadWeights,
   writeKvRows,
   type CodecName,
-  type KvRows,
+  type GqaKvRows,
 } from '../../../engine/index';
 import { createNodeKernels } from '../../../kernels-wasm/node';
 import { collect, loadStories, type GoldenCase } from '../helpers';
@@ -30,8 +30,8 @@ const greedyCases = stories?.cases.filter((c) => c.temperature === 0) ?? [];
 const splits = (c: GoldenCase) => (c.token_ids.length > 250 ? [150, 192] : [128, 129]);
 
 /** The blocks of `prefix` through `codec` (encode → decode), as restore rows. */
-async function throughCodec(rows: KvRows, codec: CodecName): Promise<KvRows[]> {
-  const out: KvRows[] = [];
+async function throughCodec(rows: GqaKvRows, codec: CodecName): Promise<GqaKvRows[]> {
+  const out: GqaKvRows[] = [];
   for (let start = 0; start < rows.count; start += BLOCK_TOKENS) {
     const block = sliceKvRows(rows, start, BLOCK_TOKENS);
     const hash = new Uint8Array(32).fill(start / BLOCK_TOKENS);
@@ -52,7 +52,7 @@ async function continuation(
   model: LlamaModel,
   c: GoldenCase,
   prefix: number,
-  cache: { restore?: KvRows[]; capture?: (r: KvRows) => void } = {},
+  cache: { restore?: GqaKvRows[]; capture?: (r: GqaKvRows) => void } = {},
 ) {
   const blocks = cacheableBlocks(prefix);
   const gen = model.generate(c.token_ids.slice(0, prefix), {
@@ -80,7 +80,7 @@ describe.skipIf(!stories)('restore on stories260K goldens', () => {
   for (const c of greedyCases) {
     for (const prefix of splits(c)) {
       it(`${JSON.stringify(c.prompt)} steps=${c.steps}, ${prefix}-token prompt: cold = golden = restored (f32, f16, int8)`, async () => {
-        let captured: KvRows | null = null;
+        let captured: GqaKvRows | null = null;
         const cold = await continuation(model, c, prefix, { capture: (r) => (captured = r) });
         expect(cold.tokens.map((t) => t.id)).toEqual(c.token_ids.slice(prefix));
         expect(captured).toMatchObject({ start: 0, count: cacheableBlocks(prefix) * BLOCK_TOKENS });

@@ -2,7 +2,7 @@
 // checked on logits whose answer is known; frequencies of many seeded draws against the renormalized
 // distribution; log-probabilities against a float64 log-softmax.
 import { describe, expect, it } from 'vitest';
-import { Sampler } from '../../../engine/sampler';
+import { Sampler } from '../../../engine/sampling/sampler';
 import { logprobsOf, topIds } from '../../../engine/sampling/logprobs';
 import { TokenSampler } from '../../../engine/sampling/token-sampler';
 import type { SamplingOptions } from '../../../engine/sampling/options';

@@ -4,11 +4,10 @@
 import {
   E4M3_VALUES,
   dequantizeWeightFp8,
-  fp8Gemm,
-  quantizeActivationsFp8,
   quantizeWeightFp8,
   type Fp8Weight,
-} from '../../../engine/deepseek/fp8';
+} from '../../../engine/formats/fp8';
+import { fp8Gemm, quantizeActivationsFp8 } from '../../../engine/deepseek/fp8';
 import { matvec } from '../../../engine/deepseek/ops';
 import { fp8Linear, fp8Quantize, uploadFp8Weights } from '../../../kernels-gpu/fp8';
 import { storageBuffer } from '../../../kernels-gpu/kernel';

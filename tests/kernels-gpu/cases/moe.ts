@@ -1,7 +1,7 @@
 // MoE WGSL rows of the one table (tests/ops/table.ts): the router against moeRoute, the expert permutation against a stable sort, and the whole
 // routed-expert dispatch (permute → grouped FP8 GEMM gate/up → SwiGLU → quantize → grouped down →
 // weighted scatter-add) against the reference's per-token loop over its chosen experts.
-import type { Fp8Weight } from '../../../engine/deepseek/fp8';
+import type { Fp8Weight } from '../../../engine/formats/fp8';
 import { createLinearScratch, linear, type Linear } from '../../../engine/deepseek/linear';
 import {
   createGateScratch,

@@ -1,7 +1,10 @@
 // Dispatch test helpers: origin processes through the ORIGINS service, generation requests to the
 // real Worker, and reading a stream to its end (or its error frame).
 import { env } from 'cloudflare:workers';
-import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../../../engine/synthetic';
+import {
+  syntheticLlama2cCheckpoint,
+  syntheticLlama2cTokenizer,
+} from '../../../engine/llama/synthetic';
 import { putModel } from '../seed';
 import { call } from '../billing/setup';
 
@@ -14,6 +17,7 @@ export const origin = async (action: 'start' | 'kill' | 'stats', name: string) =
     inflight: number;
     salts: string[];
     requestIds: string[];
+    bodies: unknown[];
   }>;
 };
 

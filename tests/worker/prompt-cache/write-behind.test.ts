@@ -7,13 +7,13 @@ import {
   promptCacheSettings,
   type PromptCacheIo,
 } from '../../../dispatch/prompt-cache';
-import { BLOCK_TOKENS, type KvRows } from '../../../engine/index';
+import { BLOCK_TOKENS, type GqaKvRows } from '../../../engine/index';
 
 const shape = { nLayers: 2, nKvHeads: 2, headDim: 4 };
 const scope = { tenantSalt: 'salt_t', modelId: 'm', weightsDigest: 'ab'.repeat(32), shape };
 const prompt = Array.from({ length: 3 * BLOCK_TOKENS + 5 }, (_, i) => (i * 11) % 500);
 
-function rows(start: number, count: number): KvRows {
+function rows(start: number, count: number): GqaKvRows {
   const n = shape.nLayers * count * shape.nKvHeads * shape.headDim;
   return {
     ...shape,

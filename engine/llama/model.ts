@@ -1,0 +1,280 @@
+// A loaded Llama model: weights in backend memory, a tokenizer, a pool of sessions, and
+// generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
+import type { KernelBackend } from '../../kernels-wasm/types';
+import {
+  allocSession,
+  forward,
+  uploadWeights,
+  type DeviceWeights,
+  type SessionBuffers,
+} from './forward';
+import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
+import type { LlamaConfig } from './config';
+import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
+import {
+  kvShapeOf,
+  readKvRows,
+  sameShape,
+  writeKvRows,
+  type GqaKvRows,
+} from '../prompt-cache/kv-rows';
+import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
+import type { TextTokenizer } from '../tokenizers/types';
+import { TokenSampler } from '../sampling/token-sampler';
+import type { SampledLogprobs, SamplingOptions } from '../sampling/options';
+import { SessionPool } from '../session-pool';
+import { TextStream } from '../text-stream';
+
+/** Sampling: temperature, top_p, seed, top_k, min_p, penalties, logit_bias, logprobs (engine/sampling/options.ts). */
+export interface GenerateOptions extends SamplingOptions {
+  /** Most tokens to sample (the stop token counts). */
+  maxTokens: number;
+  /** Generation ends before any of these strings; they are never emitted. */
+  stop?: string[];
+  signal?: AbortSignal;
+  /** Stop on the tokenizer's stop ids (llama2.c: BOS and EOS). Default true; llama2.c's run.c stops on BOS only. */
+  stopAtEos?: boolean;
+  /**
+   * Prompt-cache restore: KV rows of positions 0..k-1 of this very prompt, in order, k <= prompt
+   * length. They are written into the session's cache and prefill starts at position k, or at the
+   * last prompt token when all were restored (its logits are needed).
+   */
+  restore?: GqaKvRows[];
+  /** Prompt-cache capture: gets the prompt's KV rows [from, to) once, when prefill completed. */
+  capture?: KvCapture;
+}
+
+export interface KvCapture {
+  from: number;
+  to: number;
+  /**
+   * Also capture the completion: rows run on past `to` over every position whose KV was computed
+   * (the prompt, then each sampled token fed back; the last sampled token never is), so a later
+   * prompt that repeats this conversation (a chat's next turn) can restore it too.
+   */
+  completion?: boolean;
+  /**
+   * Called before the session goes back to the pool; must be quick (copy, not encode) and not throw.
+   * `tokens` are the ids of positions 0 .. rows.start + rows.count - 1 (prompt, then completion).
+   */
+  rows(rows: GqaKvRows, tokens: readonly number[]): void;
+}
+
+export interface GeneratedToken {
+  id: number;
+  /** The text this token completes: whole UTF-8 characters, minus any held-back stop-string prefix. */
+  text: string;
+  /** With options.logprobs: the token's log-probability and the top alternatives. */
+  logprobs?: SampledLogprobs;
+}
+
+export interface GenerationResult {
+  finishReason: 'stop' | 'length' | 'abort';
+  promptTokens: number;
+  /** Sampled tokens, including a final stop token. */
+  completionTokens: number;
+  /** Prompt tokens restored from the prompt cache instead of computed (present only when some were). */
+  cachedTokens?: number;
+}
+
+export interface LlamaModelOptions {
+  id?: string;
+  /** Most concurrent sessions (each holds a full KV cache); more requests wait. Default 4. */
+  maxSessions?: number;
+}
+
+/** Lets a Worker stream and other requests progress between tokens (setImmediate: no 1 ms clamp). */
+const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+
+export class LlamaModel {
+  private readonly sessions: SessionPool<SessionBuffers>;
+
+  private constructor(
+    readonly id: string,
+    readonly config: LlamaConfig,
+    readonly tokenizer: TextTokenizer,
+    private readonly backend: KernelBackend,
+    private readonly weights: DeviceWeights,
+    maxSessions: number,
+  ) {
+    this.sessions = new SessionPool(() => allocSession(backend, config), maxSessions);
+  }
+
+  /** Loads a llama2.c v0 checkpoint and tokenizer.bin; the weights are copied into backend memory. */
+  static fromLlama2c(
+    backend: KernelBackend,
+    checkpoint: Uint8Array,
+    tokenizer: Uint8Array,
+    opts: LlamaModelOptions = {},
+  ): LlamaModel {
+    const { config, weights } = parseLlama2cCheckpoint(checkpoint);
+    const tok = Llama2cTokenizer.fromBytes(tokenizer, config.vocabSize);
+    const device = uploadWeights(backend, weights, config);
+    return new LlamaModel(
+      opts.id ?? 'llama2c',
+      config,
+      tok,
+      backend,
+      device,
+      opts.maxSessions ?? 4,
+    );
+  }
+
+  /** A model whose weights are already in backend memory (engine/llama/hf-weights.ts streams a model directory there). */
+  static fromWeights(
+    backend: KernelBackend,
+    config: LlamaConfig,
+    tokenizer: TextTokenizer,
+    weights: DeviceWeights,
+    opts: LlamaModelOptions = {},
+  ): LlamaModel {
+    return new LlamaModel(
+      opts.id ?? 'model',
+      config,
+      tokenizer,
+      backend,
+      weights,
+      opts.maxSessions ?? 4,
+    );
+  }
+
+  /** Sessions allocated so far. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Feeds the prompt (BOS included) one forward pass per token, then samples up to maxTokens.
+   * A stop token (BOS/EOS under stopAtEos) is yielded last with text '' (plus any held-back
+   * text) and counted; a stop string ends generation without being emitted. The session is
+   * taken on the first next() and given back in `finally`, also when the consumer returns early.
+   */
+  async *generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationResult> {
+    this.checkPrompt(promptIds);
+    const restoreTo = this.checkPromptCache(opts, promptIds.length);
+    const promptTokens = promptIds.length;
+    let completionTokens = 0;
+    let cachedTokens = 0;
+    let prefilled = false;
+    // positions whose KV the session holds: the prompt, then the sampled tokens fed back (fed)
+    let computed = 0;
+    const fed: number[] = [];
+    const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
+      finishReason,
+      promptTokens,
+      completionTokens,
+      ...(cachedTokens ? { cachedTokens } : {}),
+    });
+    if (opts.maxTokens < 1) return end('length');
+    const session = await this.sessions.acquire(opts.signal);
+    if (session === null) return end('abort');
+    try {
+      const { backend: k, config: c, weights: w } = this;
+      for (const rows of opts.restore ?? []) writeKvRows(k, c, session, rows);
+      const prefillFrom = Math.min(restoreTo, promptIds.length - 1);
+      cachedTokens = prefillFrom;
+      const sampler = new TokenSampler(c.vocabSize, opts);
+      const text = new TextStream(opts.stop);
+      const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
+
+      // prefill in chunks of tokens (engine/llama/prefill.ts), then the last prompt token alone for its logits
+      const last = promptIds.length - 1;
+      for (let pos = prefillFrom; pos < last;) {
+        if (opts.signal?.aborted) return end('abort');
+        const n = Math.min(PREFILL_CHUNK, last - pos);
+        session.batch ??= allocBatch(k, c);
+        prefill(k, c, w, session, session.batch, promptIds.slice(pos, pos + n), pos);
+        pos += n;
+        await yieldToEventLoop();
+      }
+      if (opts.signal?.aborted) return end('abort');
+      forward(k, c, w, session, promptIds[last], last, true);
+      prefilled = true;
+
+      let token = promptIds[promptIds.length - 1];
+      for (let pos = promptIds.length - 1; ; pos++) {
+        computed = pos + 1;
+        if (opts.signal?.aborted) return end('abort');
+        const next = sampler.sample(k.f32(session.logits, c.vocabSize));
+        completionTokens++;
+        if (stopIds.includes(next)) {
+          yield { id: next, text: text.flush(), logprobs: sampler.lastLogprobs };
+          return end('stop');
+        }
+        const delta = text.push(this.tokenizer.decodePiece(token, next));
+        if (text.stopped) {
+          yield { id: next, text: delta, logprobs: sampler.lastLogprobs };
+          return end('stop');
+        }
+        const last = completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
+        yield {
+          id: next,
+          text: last ? delta + text.flush() : delta,
+          logprobs: sampler.lastLogprobs,
+        };
+        if (last) return end('length');
+        await yieldToEventLoop();
+        if (opts.signal?.aborted) return end('abort');
+        token = next;
+        fed.push(next);
+        forward(k, c, w, session, token, pos + 1);
+      }
+    } finally {
+      try {
+        // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
+        const cap = opts.capture;
+        const to = cap?.completion ? Math.max(cap.to, computed) : (cap?.to ?? 0);
+        if (prefilled && cap && to > cap.from) {
+          const tokens =
+            fed.length && to > promptIds.length
+              ? [...promptIds, ...fed.slice(0, to - promptIds.length)]
+              : promptIds.slice(0, to);
+          cap.rows(readKvRows(this.backend, this.config, session, cap.from, to - cap.from), tokens);
+        }
+      } finally {
+        this.sessions.release(session);
+      }
+    }
+  }
+
+  /** Restored rows must be this model's shape, contiguous from 0, within the prompt; returns how many. */
+  private checkPromptCache(
+    { restore = [], capture }: GenerateOptions,
+    promptTokens: number,
+  ): number {
+    if (capture && (capture.from < 0 || capture.to > promptTokens))
+      throw new RangeError(
+        `cannot capture [${capture.from}, ${capture.to}) of a ${promptTokens}-token prompt`,
+      );
+    let next = 0;
+    for (const rows of restore) {
+      if (!sameShape(rows, kvShapeOf(this.config)))
+        throw new RangeError(`restored KV rows do not have model ${this.id}'s shape`);
+      if (rows.start !== next)
+        throw new RangeError(`restored KV rows start at ${rows.start}, expected ${next}`);
+      next += rows.count;
+    }
+    if (next > promptTokens)
+      throw new RangeError(`restored ${next} positions of a ${promptTokens}-token prompt`);
+    return next;
+  }
+
+  private checkPrompt(promptIds: number[]): void {
+    const { vocabSize, seqLen } = this.config;
+    if (promptIds.length === 0) throw new RangeError('prompt must hold at least one token (BOS)');
+    if (promptIds.length > seqLen) {
+      throw new RangeError(
+        `prompt has ${promptIds.length} tokens; model ${this.id} has a context of ${seqLen}`,
+      );
+    }
+    const bad = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined)
+      throw new RangeError(`prompt token ${bad} is outside the vocabulary (${vocabSize})`);
+  }
+}

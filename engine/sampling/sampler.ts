@@ -1,0 +1,193 @@
+// Next-token sampling, reproducing llama2.c run.c: argmax at temperature 0, else softmax of
+// logits/temperature and top-p (nucleus) sampling driven by run.c's xorshift64* generator.
+// Arithmetic is rounded to f32 (Math.fround) wherever run.c computes in float.
+
+export interface SamplerOptions {
+  temperature: number;
+  topP: number;
+  /** Same seed, same tokens. Without one, a random seed is drawn. */
+  seed?: number;
+}
+
+const MASK64 = (1n << 64n) - 1n;
+/** run.c would never run with state 0 (xorshift stays 0 forever); seed 0 maps to this instead. */
+const ZERO_SEED_STATE = 0x9e3779b97f4a7c15n;
+
+/** run.c's xorshift64* generator: random_u32() and random_f32(). */
+export class XorShiftRng {
+  private state: bigint;
+
+  constructor(seed: number | bigint) {
+    const s = BigInt.asUintN(64, BigInt(seed));
+    this.state = s === 0n ? ZERO_SEED_STATE : s;
+  }
+
+  nextU32(): number {
+    let s = this.state;
+    s ^= s >> 12n;
+    s = (s ^ (s << 25n)) & MASK64;
+    s ^= s >> 27n;
+    this.state = s;
+    return Number(((s * 0x2545f4914f6cdd1dn) & MASK64) >> 32n);
+  }
+
+  /** In [0, 1), 24 bits. */
+  nextF32(): number {
+    return (this.nextU32() >>> 8) / 16777216;
+  }
+}
+
+/** Index of the largest value; the first one wins ties. The best value is kept in a local: half the time of re-reading x[best]. */
+export function argmax(x: Float32Array): number {
+  let best = 0,
+    max = x[0];
+  const n = x.length;
+  for (let i = 1; i < n; i++) {
+    const v = x[i];
+    if (v > max) {
+      max = v;
+      best = i;
+    }
+  }
+  return best;
+}
+
+export class Sampler {
+  readonly seed: number;
+  private readonly temperature: number;
+  private readonly topP: number;
+  private readonly rng: XorShiftRng;
+  private probs: Float32Array;
+  private order: Int32Array;
+  private radix: RadixScratch | null = null;
+
+  constructor(vocabSize: number, opts: SamplerOptions) {
+    this.temperature = Math.fround(Math.max(0, opts.temperature));
+    this.topP = Math.fround(opts.topP);
+    this.seed = opts.seed ?? randomSeed();
+    this.rng = new XorShiftRng(this.seed);
+    this.probs = new Float32Array(vocabSize);
+    this.order = new Int32Array(vocabSize);
+  }
+
+  /** Picks the next token from logits[vocabSize]; does not modify them. */
+  sample(logits: Float32Array): number {
+    if (this.temperature === 0) return argmax(logits);
+    const probs = this.probs;
+    // One rounding on the f32 store, exactly like run.c's float division.
+    for (let i = 0; i < probs.length; i++) probs[i] = logits[i] / this.temperature;
+    softmaxF32(probs);
+    const coin = this.rng.nextF32();
+    if (this.topP <= 0 || this.topP >= 1) return sampleMultinomial(probs, coin);
+    return this.sampleTopP(probs, coin);
+  }
+
+  /** run.c sample_topp(): drop tokens under (1-p)/(n-1), sort descending, cut at cumulative p. */
+  private sampleTopP(probs: Float32Array, coin: number): number {
+    const n = probs.length;
+    const cutoff = Math.fround(Math.fround(1 - this.topP) / (n - 1));
+    let n0 = 0;
+    for (let i = 0; i < n; i++) if (probs[i] >= cutoff) this.order[n0++] = i;
+    this.radix ??= radixScratch(n);
+    const order = sortByProbDesc(probs, this.order, n0, this.radix);
+    let cumulative = 0;
+    let last = n0 - 1;
+    for (let i = 0; i < n0; i++) {
+      cumulative = Math.fround(cumulative + probs[order[i]]);
+      if (cumulative > this.topP) {
+        last = i;
+        break;
+      }
+    }
+    const r = Math.fround(coin * cumulative);
+    let cdf = 0;
+    for (let i = 0; i <= last; i++) {
+      cdf = Math.fround(cdf + probs[order[i]]);
+      if (r < cdf) return order[i];
+    }
+    return order[last];
+  }
+}
+
+export interface RadixScratch {
+  keys: Uint32Array;
+  keys2: Uint32Array;
+  order2: Int32Array;
+  counts: Uint32Array;
+}
+
+export const radixScratch = (n: number): RadixScratch => ({
+  keys: new Uint32Array(n),
+  keys2: new Uint32Array(n),
+  order2: new Int32Array(n),
+  counts: new Uint32Array(256),
+});
+
+/**
+ * order[0, n) sorted by probs descending, ties in index order: what a stable comparator sort gives
+ * (tests/engine/sampler.test.ts holds it to one), by LSD radix over the f32 bits, which order as the
+ * values do for probabilities (>= 0). O(n): a random model's flat distribution over DeepSeek's 129K
+ * ids keeps ~all of them as top-p candidates, and the comparator sort took ~90 ms per token.
+ */
+export function sortByProbDesc(
+  probs: Float32Array,
+  order: Int32Array,
+  n: number,
+  s: RadixScratch = radixScratch(n),
+): Int32Array {
+  const bits = new Uint32Array(probs.buffer, probs.byteOffset, probs.length);
+  let keys = s.keys,
+    keys2 = s.keys2,
+    from = order,
+    to = s.order2;
+  for (let i = 0; i < n; i++) keys[i] = ~bits[from[i]] >>> 0; // ascending ~bits = descending probs
+  for (let shift = 0; shift < 32; shift += 8) {
+    const counts = s.counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[i] >>> shift) & 255]++;
+    if (counts[(keys[0] >>> shift) & 255] === n) continue; // every key has this byte: nothing moves
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = counts[b];
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = counts[(keys[i] >>> shift) & 255]++;
+      keys2[at] = keys[i];
+      to[at] = from[i];
+    }
+    [keys, keys2] = [keys2, keys];
+    [from, to] = [to, from];
+  }
+  if (from !== order) order.set(from.subarray(0, n));
+  return order.subarray(0, n);
+}
+
+/** In place, max subtracted, in f32 like run.c's softmax(). */
+export function softmaxF32(x: Float32Array): void {
+  let max = x[0];
+  for (let i = 1; i < x.length; i++) if (x[i] > max) max = x[i];
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    x[i] = Math.exp(Math.fround(x[i] - max));
+    sum = Math.fround(sum + x[i]);
+  }
+  for (let i = 0; i < x.length; i++) x[i] = x[i] / sum;
+}
+
+/** run.c sample_mult(): the first index whose running sum of probabilities exceeds coin. */
+function sampleMultinomial(probs: Float32Array, coin: number): number {
+  let cdf = 0;
+  for (let i = 0; i < probs.length; i++) {
+    cdf = Math.fround(cdf + probs[i]);
+    if (coin < cdf) return i;
+  }
+  return probs.length - 1;
+}
+
+function randomSeed(): number {
+  const words = new Uint32Array(2);
+  crypto.getRandomValues(words);
+  // 53 bits, so the seed round-trips through JSON and can be reported back.
+  return (words[0] & 0x1fffff) * 2 ** 32 + words[1];
+}
