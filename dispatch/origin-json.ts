@@ -5,6 +5,7 @@
 // stream does. Also the headers of an origin's answer.
 import { costHeaders } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Shapes } from '../protocol/frames';
 import type { Usage } from '../protocol/usage';
 import type { Dispatcher } from './dispatcher';
 import { collect, type RelayContext, type RelayResult } from './relay';
@@ -30,6 +31,12 @@ export const servedHeaders = (up: OpenedUpstream): Record<string, string> => ({
     ? { 'x-cache-hit-tokens': up.headers.get('x-cache-hit-tokens')! }
     : {}),
 });
+
+/** The JSON answer: the origin's choices as assembled (every one, with tool calls and logprobs), or a stored result's. */
+export const answerBody = (shapes: Shapes, r: RelayResult): object => {
+  const body = shapes.body(r.choices ?? [r], r.usage);
+  return r.body ? { ...body, choices: r.body } : body;
+};
 
 export function midStreamError(err: unknown): ApiError {
   if (err instanceof UpstreamError) return err;

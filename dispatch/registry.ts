@@ -63,8 +63,8 @@ const originModel = z.strictObject({
   auth: auth.optional(),
   /** The model name the origin knows (vLLM's served model name); defaults to the registry id. */
   upstream_model: z.string().min(1).optional(),
-  /** Sent when the client names no max_tokens, and the most a request is reserved for. */
-  max_output_tokens: z.number().int().positive().default(4096),
+  /** Sent when the client names no max_tokens, and the most a request is reserved for. Unset, the origin's own default applies (one that fits its context) and 4096 is reserved. */
+  max_output_tokens: z.number().int().positive().optional(),
   /** Characters of the prompt whose hash picks the origin (prefix affinity). */
   affinity_chars: z.number().int().positive().default(512),
   /** Requests in flight below which an origin keeps every prefix it owns (bounded load only above it). */
@@ -112,7 +112,8 @@ const registryFile = z
           });
       });
       if (m.placement !== 'origin') continue;
-      if (m.context_length !== undefined && m.max_output_tokens >= m.context_length) {
+      const maxOut = m.max_output_tokens;
+      if (m.context_length !== undefined && maxOut !== undefined && maxOut >= m.context_length) {
         ctx.addIssue({
           code: 'custom',
           path: ['models', id, 'max_output_tokens'],

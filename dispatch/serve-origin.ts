@@ -16,10 +16,13 @@ import {
   type OriginCall,
   type PlacementRequest,
 } from './origin-call';
-import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
+import { answerBody, answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
 import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
+
+/** Reserved for a request that names no max_tokens on a pool that sets no max_output_tokens (DeepSeek's chat default). */
+const DEFAULT_RESERVED_TOKENS = 4096;
 
 /** A completed answer as the ledger keeps it for idempotent replays: with its head and request id. */
 type StoredRelayResult = RelayResult & { head?: Head; requestId?: string };
@@ -43,7 +46,9 @@ export async function serveOrigin(
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
   };
-  const maxTokens = call.maxTokens ?? pool.max_output_tokens;
+  // Without either, the origin's default applies (it fits the prompt's room), and this is reserved.
+  const sentMax = call.maxTokens ?? pool.max_output_tokens;
+  const maxTokens = sentMax ?? DEFAULT_RESERVED_TOKENS;
   const meter = req.meter;
   const stored = await meter?.admit({
     endpoint: call.endpoint,
@@ -51,7 +56,8 @@ export async function serveOrigin(
     placement: 'origin',
     servedBy: `origin:${originName(choice.order[0])}`,
     promptTokens: reserveTokens(call.prompt),
-    maxTokens,
+    // Every choice (`n`) may produce as many.
+    maxTokens: maxTokens * (typeof call.request.n === 'number' ? call.request.n : 1),
     request: call.request,
   });
   if (stored) {
@@ -67,11 +73,11 @@ export async function serveOrigin(
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
-        : jsonResponse(shapes.body([result], result.usage), replayed, result.usage),
+        : jsonResponse(answerBody(shapes, result), replayed, result.usage),
     };
   }
 
-  const upstream = upstreamRequest(req, pool, call, maxTokens, secret);
+  const upstream = upstreamRequest(req, pool, call, sentMax, secret);
   const started = Date.now();
   let up: OpenedUpstream;
   try {
@@ -107,7 +113,7 @@ export async function serveOrigin(
         ...servedHeaders(up),
       }),
     };
-  const body = (r: RelayResult) => endpoint.shapes(head, false).body([r], r.usage);
+  const body = (r: RelayResult) => answerBody(endpoint.shapes(head, false), r);
   const answer = { ctx, headers, started, body, signal: req.signal };
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
@@ -117,13 +123,13 @@ function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
   call: OriginCall,
-  maxTokens: number,
+  maxTokens: number | undefined,
   secret?: string,
 ): UpstreamRequest {
   const body: Record<string, unknown> = {
     ...call.request,
     model: pool.upstream_model ?? pool.id,
-    max_tokens: maxTokens,
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     stream: true,
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };

@@ -15,6 +15,7 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
+import { submitChoices } from './choices';
 import { chatPrompt, planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
@@ -47,6 +48,8 @@ const FINGERPRINT = 'fp_origin_reference';
 
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
+/** DeepSeek's chat default, capped at the room the prompt leaves (a 2048 context has less than this). */
+const CHAT_MAX_TOKENS = 4096;
 
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
@@ -62,7 +65,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   async function generate(
     c: import('hono').Context<Env>,
     prompt: string,
-    fields: SamplingFields,
+    fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Shapes,
@@ -79,10 +82,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
-    const seq = ctx.scheduler.submit(plan.request, signal);
+    const choices = await submitChoices(ctx.scheduler, plan.request, fields.n ?? 1, signal);
     const f = frames(plan.includeUsage);
-    if (!fields.stream) return c.json(await collect(seq, f));
-    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
+    if (!fields.stream)
+      return c.json(
+        await collect(choices, f).catch((err: unknown) => {
+          abort.abort(); // the other choices stop with the one that failed
+          throw err;
+        }),
+      );
+    return stream(choices, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
       abort.abort(),
     );
   }
@@ -105,7 +114,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       c,
       prompt.text,
       fields,
-      'context',
+      CHAT_MAX_TOKENS,
       'messages',
       (u) => chatFrames(head('chatcmpl', c), u),
       prompt.bos,

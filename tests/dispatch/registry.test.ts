@@ -23,11 +23,12 @@ describe('model registry', () => {
     expect(m).toMatchObject({
       id: 'deepseek-v3',
       max_concurrency: 32,
-      max_output_tokens: 4096,
       affinity_chars: 512,
       health_path: '/health',
       fallbacks: ['stories260k'],
     });
+    // Unset: the origin's own default applies (one that fits its context).
+    expect(m.max_output_tokens).toBeUndefined();
     expect(reg.get('stories260k')).toMatchObject({
       id: 'stories260k',
       placement: 'edge',
@@ -72,7 +73,7 @@ describe('model registry', () => {
       models: {
         b: { ...pool, fallbacks: ['b'] },
         c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] },
-        e: { ...pool, context_length: 2048 },
+        e: { ...pool, context_length: 2048, max_output_tokens: 4096 },
       },
     };
     expect(() => ModelRegistry.parse(crossed)).toThrow(

@@ -28,8 +28,8 @@ export interface OriginStats {
 }
 
 export interface OriginOptions {
-  /** `real`: origin/main.ts serving synthetic:tiny as model `tiny`; `mini` (default): the test origin. */
-  kind?: 'real' | 'mini';
+  /** `real`: origin/main.ts serving synthetic:tiny as model `tiny`; `mini` (default): the test origin; `replay`: recorded vLLM/SGLang answers (replay-origin.ts). */
+  kind?: 'real' | 'mini' | 'replay';
   name?: string;
   port?: number;
   tokenMs?: number;
@@ -64,6 +64,8 @@ function argsOf(o: OriginOptions): string[] {
       '--port',
       port,
     ];
+  if (o.kind === 'replay')
+    return [join(repoRoot, 'tests/dispatch/replay-origin.ts'), '--port', port];
   const args = [
     join(repoRoot, 'tests/dispatch/mini-origin.ts'),
     '--port',

@@ -12,6 +12,7 @@ import {
   waitFor,
   type RunningOrigin,
 } from './helpers';
+import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { chatIds, referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
 
 const MODEL = 'synthetic-tiny';
@@ -200,12 +201,20 @@ describe('origin process: batching, prefix cache, metrics', () => {
     const badBody = await post(origin.url, '/v1/chat/completions', { messages: [] });
     expect(badBody.status).toBe(400);
     expect(((await badBody.json()) as { error: { param: string } }).error.param).toBe('messages');
-    // FIM needs the tokenizer's FIM tokens; the byte-level fallback has none
-    const fim = await post(origin.url, '/v1/completions', { prompt: 'def f(', suffix: ')' });
-    expect(fim.status).toBe(400);
-    expect(await fim.json()).toMatchObject({
-      error: { code: 'fim_not_supported', param: 'suffix' },
+    // FIM in the tokenizer's own FIM tokens: the synthetic presets have DeepSeek-V3's, so `suffix`
+    // is rendered around the prompt (a tokenizer without them answers 400 fim_not_supported).
+    const fim = await post(origin.url, '/v1/completions', {
+      prompt: 'def f(',
+      suffix: ')',
+      max_tokens: 2,
     });
+    expect(fim.status).toBe(200);
+    const fimTokens = findFimTokens(tokenizer);
+    expect(fimTokens).not.toBeNull();
+    const rendered = renderFim(fimTokens!, 'def f(', ')');
+    expect(((await fim.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(
+      tokenizer.encode(rendered).length,
+    );
   });
 });
 

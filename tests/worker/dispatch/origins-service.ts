@@ -17,7 +17,9 @@ const specs: Record<string, OriginOptions> = {
   b: { kind: 'real' },
   c: { kind: 'real' },
   d: { kind: 'real' },
+  e: { kind: 'real' },
   stall: { stall: true },
+  replay: { kind: 'replay' },
   think: { think: 'raw' },
   thinkf: { think: 'field' },
 };
@@ -83,6 +85,34 @@ export const dispatchTestRegistry = JSON.stringify({
       placement: 'origin',
       origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
       timeouts: fast,
+    },
+    // Origin e is relay-origin.test.ts's own (the others' tests kill and restart a..d).
+    'pool-e': {
+      placement: 'origin',
+      origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 1600,
+    },
+    'pool-default': {
+      placement: 'origin',
+      origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      description: 'no max_output_tokens: the origin picks a default that fits its context',
+    },
+    // Recorded vLLM and SGLang answers (tests/fixtures/upstream): the prompt names the transcript.
+    'pool-vllm': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'vllm' }],
+      timeouts: fast,
+      upstream_model: 'Qwen/Qwen3-8B',
+    },
+    'pool-sglang': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'sglang' }],
+      timeouts: fast,
+      upstream_model: 'deepseek-ai/DeepSeek-V3',
     },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
     // DeepSeek drop-in (tests/worker/compat/deepseek*.test.ts): a pool that is down, with a fallback
