@@ -6,7 +6,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deepSeekTensorSpecs } from '../../engine/deepseek/hf-names';
-import { encodeE4M3 } from '../../engine/deepseek/fp8';
+import { encodeE4M3 } from '../../engine/formats/fp8';
 import { MtpDrafter } from '../../engine/deepseek/mtp';
 import { argmax } from '../../engine/deepseek/ops';
 import { DeepSeekReferenceModel } from '../../engine/deepseek/reference';
