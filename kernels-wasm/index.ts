@@ -97,7 +97,9 @@ const KV8_EXPORTS: Record<string, [string, boolean]> = {
   attentionKv8: ['attention_kv8', true],
 };
 
-function kv8Backend(exports: Exports): Kv8Backend {
+/** Absent from builds older than the int8 KV cache (bench/ A/B runs load those): the engine keeps f32 then. */
+function kv8Backend(exports: Exports): Kv8Backend | undefined {
+  if (typeof exports.quantize_kv8 !== 'function') return undefined;
   return {
     ...pickNamed<Kv8Ops>(exports, KV8_EXPORTS, false),
     scalar: pickNamed<Kv8Ops>(exports, KV8_EXPORTS, true),
@@ -130,7 +132,7 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
     scalar: pickOps(exports, '_scalar'),
     quant: quantBackend(exports),
     deepseek: deepSeekBackend(exports),
-    kv8: kv8Backend(exports),
+    ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;
