@@ -37,7 +37,6 @@ export const sameShape = (a: KvShape, b: KvShape): boolean =>
 export const kvFloats = (s: KvShape, count: number): number =>
   s.nLayers * count * s.nKvHeads * s.headDim;
 
-
 /** Copies positions [start, start+count) of the session's cache out of backend memory. */
 export function readKvRows(
   k: KernelBackend,
