@@ -26,43 +26,6 @@ import { hsum, hsum4 } from './simd-math';
   return sum;
 }
 
-/**
- * out[0] = w0 · x and out[1] = w1 · x, each row summed exactly as dot1 sums it (the same four
- * accumulators, the same order), the two rows' loads interleaved: two DRAM streams in flight.
- */
-@inline export function dot1pair(out0: usize, out1: usize, w0: usize, w1: usize, x: usize, cols: i32): void {
-  let a = f32x4.splat(0), b = a, c = a, d = a, e = a, f = a, g = a, h = a;
-  const end16 = <usize>(cols & ~15) << 2;
-  const end4 = <usize>(cols & ~3) << 2;
-  let j: usize = 0;
-  for (; j < end16; j += 64) {
-    const x0 = v128.load(x + j), x1 = v128.load(x + j, 16), x2 = v128.load(x + j, 32), x3 = v128.load(x + j, 48);
-    a = madd(a, v128.load(w0 + j), x0);
-    e = madd(e, v128.load(w1 + j), x0);
-    b = madd(b, v128.load(w0 + j, 16), x1);
-    f = madd(f, v128.load(w1 + j, 16), x1);
-    c = madd(c, v128.load(w0 + j, 32), x2);
-    g = madd(g, v128.load(w1 + j, 32), x2);
-    d = madd(d, v128.load(w0 + j, 48), x3);
-    h = madd(h, v128.load(w1 + j, 48), x3);
-  }
-  for (; j < end4; j += 16) {
-    const x0 = v128.load(x + j);
-    a = madd(a, v128.load(w0 + j), x0);
-    e = madd(e, v128.load(w1 + j), x0);
-  }
-  let s0 = hsum(f32x4.add(f32x4.add(a, b), f32x4.add(c, d)));
-  let s1 = hsum(f32x4.add(f32x4.add(e, f), f32x4.add(g, h)));
-  const end = <usize>cols << 2;
-  for (; j < end; j += 4) {
-    const xj = load<f32>(x + j);
-    s0 += load<f32>(w0 + j) * xj;
-    s1 += load<f32>(w1 + j) * xj;
-  }
-  store<f32>(out0, s0);
-  store<f32>(out1, s1);
-}
-
 /** out[0..4) = rows w0, w0+stride, .. · x. */
 @inline export function dot4(out: usize, w0: usize, stride: usize, x: usize, cols: i32): void {
   const w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;

@@ -5,27 +5,11 @@
 // streams rows the same way. More tokens are compute-bound: 4 rows x 2 tokens tiles, so each weight
 // vector loaded serves two tokens, over token chunks whose x rows stay in L2 while each 4-row block
 // of W, pulled in by one sequential read, sits in L1 for the whole chunk.
-import { dot1, dot1pair, dot1x2, dot4, dot4x2 } from './simd-dot';
-
-// EXPERIMENT: 0 = one stream, 1 = rows r and r + rows/2 alternating, 2 = those two fused in one loop.
-const MATVEC_VARIANT = 0;
+import { dot1, dot1x2, dot4, dot4x2 } from './simd-dot';
 
 export function matvec(out: usize, w: usize, x: usize, rows: i32, cols: i32): void {
   const stride = <usize>cols << 2;
-  if (MATVEC_VARIANT == 0) {
-    for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dot1(w + <usize>r * stride, x, cols));
-    return;
-  }
-  const half = rows >> 1;
-  const wh = w + <usize>half * stride, oh = out + (<usize>half << 2);
-  for (let r = 0; r < half; r++) {
-    const wr = <usize>r * stride, o = <usize>r << 2;
-    if (MATVEC_VARIANT == 1) {
-      store<f32>(out + o, dot1(w + wr, x, cols));
-      store<f32>(oh + o, dot1(wh + wr, x, cols));
-    } else dot1pair(out + o, oh + o, w + wr, wh + wr, x, cols);
-  }
-  if (rows & 1) store<f32>(out + (<usize>(rows - 1) << 2), dot1(w + <usize>(rows - 1) * stride, x, cols));
+  for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dot1(w + <usize>r * stride, x, cols));
 }
 
 // Where touch() leaves its sum, so the optimizer cannot drop the loads.
