@@ -30,7 +30,10 @@ export const INT8_KV_ABOVE = 1024;
 
 /** The format a model uses unless told: int8 for long contexts where the backend has the kernels. */
 export const defaultKvFormat = (k: KernelBackend, c: LlamaConfig): KvFormat =>
-  k.kv8 && c.seqLen > INT8_KV_ABOVE ? 'int8' : 'f32';
+  k.kv8 && c.seqLen > INT8_KV_ABOVE && c.headDim <= KV8_MAX_HEAD_DIM ? 'int8' : 'f32';
+
+/** attention_kv8's integer dots stay in i32 up to this head size. */
+const KV8_MAX_HEAD_DIM = 512;
 
 /** Bytes of K and V per position, all layers. */
 export function kvBytesPerPosition(c: LlamaConfig, format: KvFormat): number {
@@ -43,6 +46,10 @@ export function allocKvCache(k: KernelBackend, c: LlamaConfig, format: KvFormat)
   if (format === 'f32')
     return { format, keys: k.alloc(n), values: k.alloc(n), keyScales: 0, valueScales: 0 };
   if (!k.kv8) throw new Error('an int8 KV cache needs the kv8 kernels (kernels-wasm)');
+  if (c.headDim > KV8_MAX_HEAD_DIM)
+    throw new RangeError(
+      `an int8 KV cache takes heads of at most ${KV8_MAX_HEAD_DIM}, not ${c.headDim}`,
+    );
   const scales = c.nLayers * c.seqLen * c.nKvHeads;
   return {
     format,
