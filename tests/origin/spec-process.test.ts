@@ -71,7 +71,7 @@ describe('origin process with MTP speculative decoding', () => {
   });
 
   it('a prefix-cache hit (restored rows have no MTP rows: worse drafts only) gives the same greedy text', async () => {
-    const prompt = `A shared system prompt. ${'The quick brown fox jumps over the lazy dog. '.repeat(4)}`;
+    const prompt = `A shared system prompt. ${'The quick brown fox jumps over the lazy dog. '.repeat(12)}`;
     const ask = async () => {
       const res = await fetch(`${origin.url}/v1/completions`, {
         method: 'POST',
