@@ -39,7 +39,7 @@ export default {
       i === 0 ? 1 : 300 + ((i * 97) % 20000),
     );
     const ids: number[] = [];
-    for await (const t of model.model.generate(prompt, {
+    for await (const t of model.engine.generate(prompt, {
       maxTokens,
       temperature: 0,
       topP: 1,
