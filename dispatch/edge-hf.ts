@@ -79,7 +79,7 @@ export async function loadHfEdgeModel(
         generationConfig,
         weights,
       },
-      { id: m.id, contextLength: m.context_length ?? undefined },
+      { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
     );
     const chatTemplate = m.chat_template
       ? new ChatTemplate(m.chat_template, ds.tokenizer.specialTokens)
