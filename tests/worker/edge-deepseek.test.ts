@@ -150,6 +150,15 @@ describe('a DeepSeek-V3-architecture model directory in R2, served at the edge',
       await post('/completions', { ...body, model: 'ds-edge-random-nomtp' })
     ).json()) as { choices: { text: string }[] };
     expect(on.choices[0].text).toBe(off.choices[0].text);
+    // the prompt cache is off for this engine: a repeated prompt is computed again, never restored
+    const again = (await (
+      await post('/completions', { ...body, model: 'ds-edge-random' })
+    ).json()) as {
+      choices: { text: string }[];
+      usage: { prompt_cache_hit_tokens: number };
+    };
+    expect(again.choices[0].text).toBe(on.choices[0].text);
+    expect(again.usage.prompt_cache_hit_tokens).toBe(0);
     expect(on.choices[0].text).toBe(expected(tok.encode(body.prompt), 40).text);
     const stop = on.choices[0].text.slice(8, 10);
     const cut = (await (
