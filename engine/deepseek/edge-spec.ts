@@ -38,16 +38,18 @@ export const yieldToEventLoop = (): Promise<void> =>
 
 /**
  * Runs the MTP module over positions startPos.. of the step just run (nextTokens: the confirmed token
- * after each); returns a draft when one is of use (`pending` chosen tokens not yet emitted), else -1.
+ * after each); with `want`, returns the draft of the token after the last of them, else -1.
  */
-function runDraft(ctx: StepContext, startPos: number, nextTokens: number[], pending: number) {
+function runDraft(ctx: StepContext, startPos: number, nextTokens: number[], want: boolean) {
   if (!ctx.speculative) return -1;
-  const want = ctx.left() - pending >= 2;
   const out = ctx.model.draft([
     { slot: ctx.slot, startPos, hiddenRow: 0, nextTokens, wantLogits: want },
   ]);
   return want ? ctx.chooser.draft(out[0]) : -1;
 }
+
+/** A draft is of use when, after the one chosen token not yet emitted, two more may follow. */
+const draftWanted = (ctx: StepContext) => ctx.left() - 1 >= 2;
 
 /** Feeds the prompt in chunks of maxBatch; the first token and its draft (-1: none), or null on abort. */
 export async function prefillSteps(
@@ -63,9 +65,12 @@ export async function prefillSteps(
     const [logits] = model.step([{ slot, tokens, startPos: a, wantLogits: b === n }]);
     if (b === n) {
       const chosen = ctx.chooser.token(logits);
-      return { chosen, draft: runDraft(ctx, a, [...prompt.slice(a + 1), chosen.id], 1) };
+      return {
+        chosen,
+        draft: runDraft(ctx, a, [...prompt.slice(a + 1), chosen.id], draftWanted(ctx)),
+      };
     }
-    runDraft(ctx, a, prompt.slice(a + 1, b + 1), 1);
+    runDraft(ctx, a, prompt.slice(a + 1, b + 1), false);
     await yieldToEventLoop();
   }
   throw new RangeError('prompt must hold at least one token');
@@ -88,7 +93,7 @@ export async function* decodeSteps(
     if (d < 0 || p + 2 > model.maxSeqLen) {
       const [logits] = model.step([{ slot, tokens: [t], startPos: p, wantLogits: true }]);
       const c = chooser.token(logits);
-      d = runDraft(ctx, p, [c.id], 1);
+      d = runDraft(ctx, p, [c.id], draftWanted(ctx));
       yield { chosen: c, at: p + 1 };
       [t, p] = [c.id, p + 1];
       continue;
@@ -99,7 +104,7 @@ export async function* decodeSteps(
     const v = chooser.verify(rows[0], d);
     ctx.counters.drafted++;
     if (!v.accepted) {
-      d = runDraft(ctx, p, [v.id], 1);
+      d = runDraft(ctx, p, [v.id], draftWanted(ctx));
       yield { chosen: v, at: p + 1 };
       [t, p] = [v.id, p + 1];
       continue;
@@ -108,7 +113,7 @@ export async function* decodeSteps(
     yield { chosen: v, at: p + 1 };
     // rows[1] is still the step's: the slot is this generation's alone, and nothing ran meanwhile.
     const b = chooser.token(rows[1]);
-    d = runDraft(ctx, p, [v.id, b.id], 1);
+    d = runDraft(ctx, p, [v.id, b.id], draftWanted(ctx));
     yield { chosen: b, at: p + 2 };
     [t, p] = [b.id, p + 2];
   }
