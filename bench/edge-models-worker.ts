@@ -35,17 +35,22 @@ export default {
     if (!model || !backend) return new Response('load first', { status: 409 });
     const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
     const maxTokens = Number(url.searchParams.get('tokens') ?? 16);
+    const V = model.engine.config.vocabSize;
     const prompt = Array.from({ length: promptTokens }, (_, i) =>
-      i === 0 ? 1 : 300 + ((i * 97) % 20000),
+      i === 0 ? 1 : (300 + ((i * 97) % 20000)) % V,
     );
+    // ?spec=on|off: the DeepSeek engine's MTP speculative decoding (bench/edge-deepseek.ts)
+    const engine = model.engine as { speculative?: boolean; spec?: object };
+    const spec = url.searchParams.get('spec');
+    if (spec && engine.speculative !== undefined) engine.speculative = spec === 'on';
     const ids: number[] = [];
-    for await (const t of model.model.generate(prompt, {
+    for await (const t of model.engine.generate(prompt, {
       maxTokens,
       temperature: 0,
       topP: 1,
       stopAtEos: false,
     }))
       ids.push(t.id);
-    return Response.json({ ids, wasmBytes: backend.bytesUsed });
+    return Response.json({ ids, wasmBytes: backend.bytesUsed, spec: engine.spec });
   },
 };

@@ -101,7 +101,7 @@ export function ensureModelDir(name: string, shape: SyntheticShape, quant: Quant
 }
 
 /** The workerd process Miniflare started (a child of this process). */
-function workerdPid(): number {
+export function workerdPid(): number {
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
@@ -114,13 +114,13 @@ function workerdPid(): number {
   throw new Error('no workerd child process found');
 }
 
-function memoryOf(pid: number): { rss: number; hwm: number } {
+export function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+) kB`).exec(status)![1]) * 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-async function bundleWorker(): Promise<string> {
+export async function bundleWorker(): Promise<string> {
   const out = await build({
     entryPoints: [join(repoRoot, 'bench/edge-models-worker.ts')],
     bundle: true,
@@ -230,7 +230,7 @@ export async function measureMemory(
 }
 
 /** Resets the process's peak RSS (VmHWM) to its current RSS (Linux clear_refs 5). */
-function resetPeak(pid: number): void {
+export function resetPeak(pid: number): void {
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
   } catch {

@@ -1,8 +1,12 @@
 // Loads an edge model stored in R2 as a model directory (format "hf"): the small files are read
 // whole, the safetensors weights are streamed from their R2 bodies straight into WASM memory, so a
-// model close to the isolate's 128 MB never exists twice.
-import { loadModelDir, toHex, type LoadedModel } from '../engine/index';
+// model close to the isolate's 128 MB never exists twice. A DeepSeek-V3-architecture directory
+// (config.json model_type deepseek_v3) is run by engine/deepseek/edge-model.ts instead: its files are
+// read whole (one JS copy, dropped after the load) and placed into WASM memory, FP8 kept as FP8.
+import { kvShapeOf, loadModelDir, toHex, type KvShape } from '../engine/index';
 import { ChatTemplate, HfTokenizer } from '../engine/index';
+import { isDeepSeekConfig, loadDeepSeekEdge } from '../engine/deepseek/edge-load';
+import type { TextEngine } from '../engine/text-engine';
 import type { KernelBackend } from '../kernels-wasm/types';
 import { ApiError } from '../protocol/errors';
 import type { HfManifest } from './edge-manifest';
@@ -31,9 +35,21 @@ async function json(bucket: R2Bucket, key: string | null | undefined): Promise<o
   return key ? ((await object(bucket, key)).json() as Promise<object>) : undefined;
 }
 
-export interface HfEdgeModel extends LoadedModel {
+export interface HfEdgeModel {
+  engine: TextEngine;
+  /** Null: the plain template (engine/chat-template.ts). */
+  chatTemplate: ChatTemplate | null;
   /** Hex SHA-256 over the manifest and the weight files' etags: stands for the weights' content. */
   weightsDigest: string;
+  /** The prompt cache's row shape; null where the engine has no prompt cache (DeepSeek). */
+  kvShape: KvShape | null;
+}
+
+async function digestOf(m: HfManifest, bodies: R2ObjectBody[]): Promise<string> {
+  const stamp = new TextEncoder().encode(
+    JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }),
+  );
+  return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', stamp)));
 }
 
 export async function loadHfEdgeModel(
@@ -50,6 +66,31 @@ export async function loadHfEdgeModel(
     object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
   ]);
   const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
+  if (isDeepSeekConfig(config) && !isBin) {
+    const weights = await Promise.all(
+      bodies.map(async (b) => new Uint8Array(await b.arrayBuffer())),
+    );
+    const ds = loadDeepSeekEdge(
+      backend,
+      {
+        config: config as object,
+        tokenizerJson: tokenizer as object,
+        tokenizerConfig,
+        generationConfig,
+        weights,
+      },
+      { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
+    );
+    const chatTemplate = m.chat_template
+      ? new ChatTemplate(m.chat_template, ds.tokenizer.specialTokens)
+      : ds.chatTemplate;
+    return {
+      engine: ds.engine,
+      chatTemplate,
+      weightsDigest: await digestOf(m, bodies),
+      kvShape: null,
+    };
+  }
   const loaded = await loadModelDir(
     backend,
     {
@@ -73,9 +114,10 @@ export async function loadHfEdgeModel(
   const chatTemplate = m.chat_template
     ? new ChatTemplate(m.chat_template, specials)
     : loaded.chatTemplate;
-  const stamp = new TextEncoder().encode(
-    JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }),
-  );
-  const weightsDigest = toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', stamp)));
-  return { ...loaded, chatTemplate, weightsDigest };
+  return {
+    engine: loaded.model,
+    chatTemplate,
+    weightsDigest: await digestOf(m, bodies),
+    kvShape: kvShapeOf(loaded.model.config),
+  };
 }

@@ -33,6 +33,8 @@ export const hfManifest = z.object({
   context_length: z.number().int().positive().nullish(),
   /** Most concurrent sessions (each holds a KV cache); big models in 128 MB want 1. */
   max_sessions: z.number().int().positive().nullish(),
+  /** DeepSeek-V3 dirs with an MTP module: place it and decode speculatively (default true). */
+  mtp: z.boolean().nullish(),
 });
 
 export const edgeManifest = z.discriminatedUnion('format', [llama2cManifest, hfManifest]);

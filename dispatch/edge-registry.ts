@@ -1,6 +1,7 @@
 // Edge models: listed from R2, loaded into WASM memory once per isolate and kept there.
 import { createWasmKernels } from '../kernels-wasm/index';
-import { LlamaModel, weightsDigest } from '../engine/index';
+import { kvShapeOf, LlamaModel, weightsDigest, type KvShape } from '../engine/index';
+import type { TextEngine } from '../engine/text-engine';
 import { ApiError, modelNotFound } from '../protocol/errors';
 import { edgeManifest, manifestKey, type EdgeManifest } from './edge-manifest';
 import { loadHfEdgeModel } from './edge-hf';
@@ -9,13 +10,16 @@ import { PromptCache } from './prompt-cache';
 
 export interface EdgeModel {
   manifest: EdgeManifest;
-  engine: LlamaModel;
+  /** Llama (engine/llama/model.ts) or DeepSeek-V3 (engine/deepseek/edge-model.ts): the routes see the interface. */
+  engine: TextEngine;
   /** The model's Jinja chat template; absent or null: the plain template. */
   chatTemplate?: ChatTemplate | null;
   /** Hex SHA-256 of the checkpoint: prompt-cache entries of other weights never match. */
   weightsDigest: string;
   /** This model's prompt cache in this isolate (it remembers its recent writes). */
   promptCache: PromptCache;
+  /** The prompt cache's row shape; null: the engine has no prompt cache (DeepSeek: off for now). */
+  kvShape: KvShape | null;
 }
 
 export class EdgeRegistry {
@@ -56,13 +60,7 @@ export class EdgeRegistry {
     if (!manifest) throw modelNotFound(id);
     if (manifest.format === 'hf') {
       const hf = await loadHfEdgeModel(bucket, manifest, await createWasmKernels(this.kernels));
-      return {
-        manifest,
-        engine: hf.model,
-        chatTemplate: hf.chatTemplate,
-        weightsDigest: hf.weightsDigest,
-        promptCache: new PromptCache(),
-      };
+      return { manifest, ...hf, promptCache: new PromptCache() };
     }
     const [checkpoint, tokenizer] = await Promise.all([
       readFile(bucket, `${id}/${manifest.checkpoint}`),
@@ -75,6 +73,7 @@ export class EdgeRegistry {
       engine,
       weightsDigest: await weightsDigest(checkpoint),
       promptCache: new PromptCache(),
+      kvShape: kvShapeOf(engine.config),
     };
   }
 }

@@ -12,8 +12,8 @@ import type {
   GeneratedToken,
   GenerateOptions,
   GenerationResult as EngineResult,
-  LlamaModel,
 } from '../engine/index';
+import type { TextEngine } from '../engine/text-engine';
 import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
@@ -27,7 +27,7 @@ import type { AppEnv } from './env';
 export type { Frames };
 
 export interface GenerationPlan {
-  engine: LlamaModel;
+  engine: TextEngine;
   promptIds: number[];
   options: Omit<GenerateOptions, 'signal'>;
   includeUsage: boolean;

@@ -4,7 +4,6 @@
 import type { Context } from 'hono';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { promptCacheSettings } from '../dispatch/prompt-cache';
-import { kvShapeOf } from '../engine/index';
 import { BLOCK_TOKENS, cacheableBlocks } from '../engine/prompt-cache/blocks';
 import { invalidRequest } from '../protocol/errors';
 import {
@@ -66,12 +65,13 @@ export async function attachPromptCache(
 ): Promise<void> {
   const kv = c.env.PROMPT_CACHE;
   const settings = promptCacheSettings(c.env);
-  if (requested === false || !kv || !settings) return;
+  // kvShape null: an engine without a prompt cache (the edge DeepSeek engine, for now).
+  if (requested === false || !kv || !settings || !model.kvShape) return;
   const scope = {
     tenantSalt: tenantSaltOf(c),
     modelId: model.manifest.id,
     weightsDigest: model.weightsDigest,
-    shape: kvShapeOf(model.engine.config),
+    shape: model.kvShape,
   };
   plan.promptCache = await model.promptCache.open(
     { kv, settings, waitUntil: waitUntilOf(c) },

@@ -3,7 +3,7 @@
 // with the origin's tokenizer for that directory. With --mtp, self-speculative decoding with the
 // checkpoint's MTP module, as the origin runs it: one draft per step, checked by the next step on
 // [last token, draft]; greedy output is the same as without --mtp, sampled output follows the same
-// distribution (the rejection rule of origin/scheduler/spec-sampler.ts).
+// distribution (the rejection rule of engine/sampling/spec-sampler.ts).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { argmax } from '../engine/deepseek/ops';
@@ -12,7 +12,7 @@ import { TokenSampler } from '../engine/sampling/token-sampler';
 import { TextStream } from '../engine/text-stream';
 import { loadKernelsModule } from '../kernels-wasm/node';
 import { loadOriginModel } from '../origin/model/load';
-import { SpecSampler } from '../origin/scheduler/spec-sampler';
+import { SpecSampler } from '../engine/sampling/spec-sampler';
 
 export interface DeepSeekRun {
   token_ids: number[];

@@ -2,22 +2,21 @@
 //   convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
 //       src: a llama2.c .bin (tokenizer.bin beside it), a .gguf (F32/F16/BF16/Q8_0/Q4_0), or an HF directory
 //   info <dir>                  what the directory holds and what it needs in memory
-//   upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--remote] [--persist-to DIR]
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+//   upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]
+//       a Llama-family or DeepSeek-V3 (config.json model_type deepseek_v3) directory; --mtp: a DeepSeek
+//       checkpoint's MTP speculative decoding at the edge (default on)
+import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { hfManifest } from '../dispatch/edge-manifest';
 import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
 import { planModelDir } from '../engine/formats/model-dir-writer';
 import { parseCliArgs, runCli, UsageError } from './cli';
 import { describeModelDir } from './model-info';
-import { importSource, sourceKind, weightFiles, writeModelDir } from './model-files';
-import { put } from './upload-model';
+import { importSource, sourceKind, writeModelDir } from './model-files';
+import { uploadModelDir } from './model-upload';
 
 const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
        npm run -s model -- info <dir>
-       npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--remote] [--persist-to DIR]`;
+       npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]`;
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -69,61 +68,26 @@ function upload(args: string[]): void {
       context: { type: 'string' },
       'max-sessions': { type: 'string' },
       description: { type: 'string' },
+      mtp: { type: 'string' },
       remote: { type: 'boolean', default: false },
       'persist-to': { type: 'string' },
     },
   });
   const [dir] = positionals;
   if (!dir) throw new UsageError('upload needs <dir>');
-  const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile());
-  const has = (f: string) => files.includes(f);
-  const tokenizer = has('tokenizer.json')
-    ? 'tokenizer.json'
-    : has('tokenizer.bin')
-      ? 'tokenizer.bin'
-      : null;
-  if (!has('config.json') || !tokenizer)
-    throw new Error(
-      `${dir} is not a model directory (config.json and tokenizer.json or tokenizer.bin)`,
-    );
-  const id = values.id ?? basename(dir.replace(/\/+$/, ''));
+  if (values.mtp !== undefined && values.mtp !== 'on' && values.mtp !== 'off')
+    throw new UsageError(`--mtp must be on or off, got ${values.mtp}`);
   const int = (v: string | undefined) => (v === undefined ? undefined : Number(v));
-  const manifest = hfManifest.parse({
-    id,
-    format: 'hf',
-    config: 'config.json',
-    weights: weightFiles(dir),
-    tokenizer,
-    tokenizer_config: has('tokenizer_config.json') ? 'tokenizer_config.json' : null,
-    generation_config: has('generation_config.json') ? 'generation_config.json' : null,
-    context_length: int(values.context),
-    max_sessions: int(values['max-sessions']),
-    created: Math.floor(Date.now() / 1000),
-    owned_by: 'edge-inference',
+  const manifest = uploadModelDir(dir, {
+    id: values.id,
+    context: int(values.context),
+    maxSessions: int(values['max-sessions']),
     description: values.description,
+    mtp: values.mtp === undefined ? undefined : values.mtp === 'on',
+    remote: values.remote,
+    persistTo: values['persist-to'],
   });
-  const opts = { remote: values.remote, persistTo: values['persist-to'] };
-  const sent = [
-    manifest.config,
-    ...manifest.weights,
-    tokenizer,
-    manifest.tokenizer_config,
-    manifest.generation_config,
-  ].filter((f): f is string => !!f);
-  for (const f of sent) {
-    put(
-      `${id}/${f}`,
-      join(dir, f),
-      opts,
-      f.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-    );
-    console.error(`  ${id}/${f} (${mb(statSync(join(dir, f)).size)})`);
-  }
-  // The manifest goes last: a model is listed only once its files are there.
-  const manifestFile = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'model.json');
-  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
-  put(`${id}/model.json`, manifestFile, opts, 'application/json');
-  console.log(`uploaded ${id} to ${values.remote ? 'remote' : 'local'} R2`);
+  console.log(`uploaded ${manifest.id} to ${values.remote ? 'remote' : 'local'} R2`);
 }
 
 runCli('model', USAGE, ([command, ...args]) => {

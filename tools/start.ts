@@ -1,14 +1,19 @@
 // `npm start`: seed local R2 with an edge model, start the Worker under `wrangler dev`, print its URL.
-// The model is stories260K from ../shared/models when present, else a generated random-weight demo.
+// The model is stories260K from ../shared/models when present, else a generated random-weight demo; beside
+// it a DeepSeek-V3-architecture edge model (MLA + MoE + MTP on kernels-wasm): a trained one from
+// models/<name>/ (config.json model_type deepseek_v3) when there is one, else deepseek-v3-edge-random.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepSeekConfig } from '../engine/deepseek/edge-load';
+import { syntheticDeepSeekEdgeDir } from '../engine/deepseek/edge-synthetic';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
+import { uploadModelDir } from './model-upload';
 import { uploadModel } from './upload-model';
 
 const port = Number(process.env.PORT ?? 8787);
@@ -56,6 +61,46 @@ function seedDemoModel(): string {
   return 'random-demo';
 }
 
+/** models/<name>/ holding a DeepSeek-V3-architecture directory (a trained checkpoint), first by name. */
+function trainedDeepSeekDir(): string | null {
+  const root = join(repoRoot, 'models');
+  if (!existsSync(root)) return null;
+  for (const name of readdirSync(root).sort()) {
+    const config = join(root, name, 'config.json');
+    if (!existsSync(config) || !existsSync(join(root, name, 'tokenizer.json'))) continue;
+    if (isDeepSeekConfig(JSON.parse(readFileSync(config, 'utf8')))) return join(root, name);
+  }
+  return null;
+}
+
+/**
+ * The DeepSeek-V3-architecture edge model: models/<name>/ uploaded as <name> when present, else a
+ * random-weight one of the synthetic `small` shape with one MTP layer and a byte-level tokenizer
+ * (engine/deepseek/edge-synthetic.ts: DeepSeek's own 129,280-id vocabulary does not fit an isolate).
+ */
+function seedDeepSeekEdgeModel(): string {
+  const trained = trainedDeepSeekDir();
+  if (trained) {
+    const manifest = uploadModelDir(trained, {
+      description: `DeepSeek-V3 architecture, trained (${trained})`,
+      persistTo,
+      log: () => {},
+    });
+    return manifest.id;
+  }
+  const dir = join(repoRoot, '.wrangler/deepseek-v3-edge-random');
+  mkdirSync(dir, { recursive: true });
+  for (const [name, bytes] of Object.entries(syntheticDeepSeekEdgeDir({ seed: 1 })))
+    writeFileSync(join(dir, name), bytes);
+  return uploadModelDir(dir, {
+    id: 'deepseek-v3-edge-random',
+    description:
+      'DeepSeek-V3 architecture (MLA, MoE, FP8, MTP) at the edge, random weights and a byte tokenizer: it babbles',
+    persistTo,
+    log: () => {},
+  }).id;
+}
+
 async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -82,6 +127,7 @@ const ORIGIN_MODEL = 'deepseek-v3-synthetic';
  */
 async function startLocalOrigin(
   edgeModel: string,
+  deepSeekEdge: string,
 ): Promise<{ origin: RunningOrigin; registry: string } | null> {
   const model = process.env.ORIGIN_MODEL ?? 'synthetic:small';
   if (model === 'off') return null;
@@ -95,6 +141,7 @@ async function startLocalOrigin(
         fallbacks: [edgeModel],
       },
       [edgeModel]: { placement: 'edge' },
+      [deepSeekEdge]: { placement: 'edge' },
     },
     aliases: {
       'deepseek-chat': { model: ORIGIN_MODEL, owned_by: 'deepseek' },
@@ -115,13 +162,15 @@ const USAGE = `usage: npm start  (no arguments; set these in the environment)
   ADMIN_SECRET=…       the admin secret (default: a fresh random one each start)
   ORIGIN_MODEL=synthetic:small   the local origin's --model (tiny|small|medium, a directory), or off
   PERSIST_TO=DIR       local state (R2, KV, D1) instead of .wrangler/state
-  Seeds local R2 with stories260k (../shared/models) or a random-weight demo model, starts an origin
+  Seeds local R2 with stories260k (../shared/models) or a random-weight demo model and a DeepSeek-V3
+  edge model (models/<name>/ when a deepseek_v3 directory is there, else deepseek-v3-edge-random), starts an origin
   serving deepseek-v3-synthetic, then the Worker, and prints its URL, key and admin secret.`;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.length) throw new UsageError(`takes no arguments, got '${argv[0]}'`);
   const modelId = seedModel();
-  const local = await startLocalOrigin(modelId);
+  const deepSeekEdge = seedDeepSeekEdgeModel();
+  const local = await startLocalOrigin(modelId, deepSeekEdge);
   migrateLocal(persistTo);
   // The admin API needs a secret; locally a fresh one each start unless ADMIN_SECRET is set.
   const adminSecret = process.env.ADMIN_SECRET || `admin-${randomBytes(16).toString('hex')}`;
@@ -157,7 +206,7 @@ async function main(argv: string[]): Promise<void> {
   await waitUntilReady(url, child);
   const balance = await provisionDevKey(url, adminSecret);
   console.log(
-    `\nReady: ${url}/v1  (edge model: ${modelId}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`,
+    `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`,
   );
   console.log(
     `  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`,

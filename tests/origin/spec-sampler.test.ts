@@ -1,4 +1,4 @@
-// The speculative sampling rule (origin/scheduler/spec-sampler.ts) keeps the model's distribution: over
+// The speculative sampling rule (engine/sampling/spec-sampler.ts) keeps the model's distribution: over
 // many seeded trials on a 10-token vocabulary, tokens emitted after a draft from q and the rejection rule
 // follow p (chi-square and total variation), p is what the plain TokenSampler draws from under the same
 // options (bias, penalties, temperature, top_k, top_p), truncated tokens never appear, drafts are accepted
@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SamplingOptions } from '../../engine/sampling/options';
 import { TokenSampler } from '../../engine/sampling/token-sampler';
-import { SpecSampler } from '../../origin/scheduler/spec-sampler';
+import { SpecSampler } from '../../engine/sampling/spec-sampler';
 
 const V = 10;
 const TRIALS = 20_000;

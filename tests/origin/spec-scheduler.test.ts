@@ -10,7 +10,7 @@ import type { OriginTokenizer } from '../../origin/model/byte-tokenizer';
 import { PrefixCache } from '../../origin/scheduler/prefix-cache';
 import { Scheduler } from '../../origin/scheduler/scheduler';
 import type { Sequence } from '../../origin/scheduler/sequence';
-import { SpecSampler } from '../../origin/scheduler/spec-sampler';
+import { SpecSampler } from '../../engine/sampling/spec-sampler';
 
 const V = 8;
 const P = Float32Array.from([1.0, 0.2, -0.3, 1.8, 0.7, -1.0, 0.4, 1.2]);

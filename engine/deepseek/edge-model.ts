@@ -1,0 +1,114 @@
+// Room: engine/deepseek (edge). A DeepSeek-V3-architecture model served by the Worker: the WASM model
+// (wasm-model.ts: MLA + MoE on kernels-wasm, FP8 weights) behind the engine interface the routes use
+// (engine/text-engine.ts), one sequence at a time (one latent cache: an isolate holds one). With the
+// checkpoint's MTP module placed and `speculative` on, each decode step feeds [last token, draft] and
+// the MTP module drafts the next token from the rows the step confirmed (edge-spec.ts). No prompt
+// cache yet: its KV entries are Llama's GQA rows, not MLA latents.
+import type { GenerateOptions, GeneratedToken, GenerationResult } from '../llama/model';
+import { SessionPool } from '../session-pool';
+import { TextStream } from '../text-stream';
+import type { TextTokenizer } from '../tokenizers/types';
+import type { TextEngine } from '../text-engine';
+import { EdgeChooser, type Chosen } from './edge-chooser';
+import { decodeSteps, prefillSteps, type SpecCounters } from './edge-spec';
+import type { WasmDeepSeekModel } from './wasm-model';
+
+export interface DeepSeekEdgeOptions {
+  id?: string;
+  /** MTP speculative decoding when the model has its MTP module placed (default true). */
+  speculative?: boolean;
+}
+
+export class DeepSeekEdgeModel implements TextEngine {
+  readonly id: string;
+  readonly config: { readonly seqLen: number; readonly vocabSize: number };
+  /** Speculative decoding with the MTP module; settable (benches compare both on one model). */
+  speculative: boolean;
+  /** Drafts verified and accepted since load (the acceptance rate of this model's MTP). */
+  readonly spec: SpecCounters = { drafted: 0, accepted: 0 };
+  /** One slot: generations take turns. */
+  private readonly slots = new SessionPool(() => 0, 1);
+
+  constructor(
+    readonly model: WasmDeepSeekModel,
+    readonly tokenizer: TextTokenizer,
+    opts: DeepSeekEdgeOptions = {},
+  ) {
+    this.id = opts.id ?? 'deepseek';
+    this.config = { seqLen: model.maxSeqLen, vocabSize: model.config.vocabSize };
+    this.speculative = (opts.speculative ?? true) && model.hasMtp;
+  }
+
+  async *generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationResult> {
+    this.checkPrompt(promptIds);
+    if (opts.restore?.length || opts.capture)
+      throw new RangeError(`model ${this.id} has no prompt cache (DeepSeek edge engine)`);
+    const promptTokens = promptIds.length;
+    let completionTokens = 0;
+    const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
+      finishReason,
+      promptTokens,
+      completionTokens,
+    });
+    if (opts.maxTokens < 1) return end('length');
+    const slot = await this.slots.acquire(opts.signal);
+    if (slot === null) return end('abort');
+    try {
+      const speculative = this.speculative && this.model.hasMtp;
+      const chooser = new EdgeChooser(this.config.vocabSize, opts, speculative);
+      const text = new TextStream(opts.stop);
+      const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
+      let prev = promptIds[promptTokens - 1];
+      // A chosen token at position `at`: its text, and whether generation ends with it.
+      const emit = (c: Chosen, at: number): { out: GeneratedToken; done: boolean } => {
+        completionTokens++;
+        if (stopIds.includes(c.id))
+          return { out: { id: c.id, text: text.flush(), logprobs: c.logprobs }, done: true };
+        const delta = text.push(this.tokenizer.decodePiece(prev, c.id));
+        prev = c.id;
+        const last = text.stopped || completionTokens >= opts.maxTokens || at >= this.config.seqLen;
+        const tail = last && !text.stopped ? text.flush() : '';
+        return { out: { id: c.id, text: delta + tail, logprobs: c.logprobs }, done: last };
+      };
+      const ctx = {
+        model: this.model,
+        slot,
+        chooser,
+        speculative,
+        signal: opts.signal,
+        left: () => opts.maxTokens - completionTokens,
+        counters: this.spec,
+      };
+      const first = await prefillSteps(ctx, promptIds);
+      if (!first) return end('abort');
+      const r = emit(first.chosen, promptTokens);
+      yield r.out;
+      if (r.done) return end(text.stopped || stopIds.includes(first.chosen.id) ? 'stop' : 'length');
+      for await (const step of decodeSteps(ctx, first.chosen.id, promptTokens, first.draft)) {
+        if (step === null) return end('abort');
+        const e = emit(step.chosen, step.at);
+        yield e.out;
+        if (e.done)
+          return end(text.stopped || stopIds.includes(step.chosen.id) ? 'stop' : 'length');
+      }
+      return end('abort');
+    } finally {
+      this.slots.release(slot);
+    }
+  }
+
+  private checkPrompt(promptIds: number[]): void {
+    const { vocabSize, seqLen } = this.config;
+    if (promptIds.length === 0) throw new RangeError('prompt must hold at least one token');
+    if (promptIds.length > seqLen)
+      throw new RangeError(
+        `prompt has ${promptIds.length} tokens; model ${this.id} has a context of ${seqLen}`,
+      );
+    const bad = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize);
+    if (bad !== undefined)
+      throw new RangeError(`prompt token ${bad} is outside the vocabulary (${vocabSize})`);
+  }
+}

@@ -1,0 +1,120 @@
+// Room: engine/deepseek (edge). The steps of one sequence on the WASM DeepSeek model, for
+// DeepSeekEdgeModel: prefill in chunks, then decode, with MTP speculative decoding when on. Under
+// speculation the MTP module runs after every main step over the positions that step confirmed (its
+// own latent cache must hold every position), and, when a draft is of use, drafts the token after the
+// last one; the next step feeds [last token, draft] and keeps the draft's row only if it stands (a
+// rejected draft's cache row is rewritten by the next step). The origin's scheduler does the same for
+// many sequences (origin/scheduler/scheduler.ts).
+import type { Chosen, EdgeChooser } from './edge-chooser';
+import type { WasmDeepSeekModel } from './wasm-model';
+
+export interface SpecCounters {
+  drafted: number;
+  accepted: number;
+}
+
+export interface StepContext {
+  model: WasmDeepSeekModel;
+  slot: number;
+  chooser: EdgeChooser;
+  speculative: boolean;
+  signal?: AbortSignal;
+  /** Tokens the generation may still emit (max_tokens minus those emitted). */
+  left(): number;
+  counters: SpecCounters;
+}
+
+/** A chosen token and its position. */
+export interface Step {
+  chosen: Chosen;
+  at: number;
+}
+
+/** Lets a Worker stream and other requests progress between steps (setImmediate: no 1 ms clamp). */
+export const yieldToEventLoop = (): Promise<void> =>
+  new Promise((resolve) =>
+    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
+  );
+
+/**
+ * Runs the MTP module over positions startPos.. of the step just run (nextTokens: the confirmed token
+ * after each); with `want`, returns the draft of the token after the last of them, else -1.
+ */
+function runDraft(ctx: StepContext, startPos: number, nextTokens: number[], want: boolean) {
+  if (!ctx.speculative) return -1;
+  const out = ctx.model.draft([
+    { slot: ctx.slot, startPos, hiddenRow: 0, nextTokens, wantLogits: want },
+  ]);
+  return want ? ctx.chooser.draft(out[0]) : -1;
+}
+
+/** A draft is of use when, after the one chosen token not yet emitted, two more may follow. */
+const draftWanted = (ctx: StepContext) => ctx.left() - 1 >= 2;
+
+/** Feeds the prompt in chunks of maxBatch; the first token and its draft (-1: none), or null on abort. */
+export async function prefillSteps(
+  ctx: StepContext,
+  prompt: number[],
+): Promise<{ chosen: Chosen; draft: number } | null> {
+  const { model, slot } = ctx,
+    n = prompt.length;
+  for (let a = 0; a < n; a += model.maxBatch) {
+    if (ctx.signal?.aborted) return null;
+    const b = Math.min(n, a + model.maxBatch),
+      tokens = prompt.slice(a, b);
+    const [logits] = model.step([{ slot, tokens, startPos: a, wantLogits: b === n }]);
+    if (b === n) {
+      const chosen = ctx.chooser.token(logits);
+      return {
+        chosen,
+        draft: runDraft(ctx, a, [...prompt.slice(a + 1), chosen.id], draftWanted(ctx)),
+      };
+    }
+    runDraft(ctx, a, prompt.slice(a + 1, b + 1), false);
+    await yieldToEventLoop();
+  }
+  throw new RangeError('prompt must hold at least one token');
+}
+
+/**
+ * Decodes after `token` (at position `pos`, not yet fed) and its draft: yields each chosen token with
+ * its position, null when the signal aborted. The consumer stops it (return) when generation ends.
+ */
+export async function* decodeSteps(
+  ctx: StepContext,
+  token: number,
+  pos: number,
+  draft: number,
+): AsyncGenerator<Step | null> {
+  const { model, slot, chooser } = ctx;
+  for (let t = token, p = pos, d = draft; ;) {
+    await yieldToEventLoop();
+    if (ctx.signal?.aborted) return yield null;
+    if (d < 0 || p + 2 > model.maxSeqLen) {
+      const [logits] = model.step([{ slot, tokens: [t], startPos: p, wantLogits: true }]);
+      const c = chooser.token(logits);
+      d = runDraft(ctx, p, [c.id], draftWanted(ctx));
+      yield { chosen: c, at: p + 1 };
+      [t, p] = [c.id, p + 1];
+      continue;
+    }
+    const rows = model.step([
+      { slot, tokens: [t, d], startPos: p, wantLogits: true, allLogits: true },
+    ]);
+    const v = chooser.verify(rows[0], d);
+    ctx.counters.drafted++;
+    if (!v.accepted) {
+      d = runDraft(ctx, p, [v.id], draftWanted(ctx));
+      yield { chosen: v, at: p + 1 };
+      [t, p] = [v.id, p + 1];
+      continue;
+    }
+    ctx.counters.accepted++;
+    yield { chosen: v, at: p + 1 };
+    // rows[1] is still the step's: the slot is this generation's alone, and nothing ran meanwhile.
+    const b = chooser.token(rows[1]);
+    d = runDraft(ctx, p, [v.id, b.id], draftWanted(ctx));
+    yield { chosen: b, at: p + 2 };
+    [t, p] = [b.id, p + 2];
+  }
+}

@@ -1,0 +1,25 @@
+// Room: engine. What the routes need of a loaded model, whatever its architecture: a tokenizer, its
+// context and vocabulary, and generate() (prompt ids in, a stream of decoded tokens out). LlamaModel
+// (engine/llama/model.ts) and DeepSeekEdgeModel (engine/deepseek/edge-model.ts) implement it, so
+// routes/generation.ts and routes/plan.ts never ask which one they hold.
+import type { GenerateOptions, GeneratedToken, GenerationResult } from './llama/model';
+import type { TextTokenizer } from './tokenizers/types';
+
+export type { GenerateOptions, GeneratedToken, GenerationResult };
+
+export interface TextEngine {
+  readonly id: string;
+  /** seqLen: positions a generation may reach (prompt + completion); vocabSize: logits per step. */
+  readonly config: { readonly seqLen: number; readonly vocabSize: number };
+  readonly tokenizer: TextTokenizer;
+  /**
+   * Feeds the prompt, then yields up to opts.maxTokens sampled tokens with their text (stop strings
+   * held back and never emitted, a stop token last with its text ''), and returns the finish reason
+   * and token counts. opts.restore / opts.capture are the prompt cache's: an engine without one
+   * (EdgeModel.kvShape null) is never given them.
+   */
+  generate(
+    promptIds: number[],
+    opts: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken, GenerationResult>;
+}
