@@ -76,7 +76,7 @@ export function placeExperts(load: readonly number[], ranks: number, redundant: 
   return { ranks, slotsPerRank, slots, replicas, rankLoad };
 }
 
-/** The placement without statistics: expert e on rank e mod ranks (plus idle redundant slots). */
+/** The placement without statistics: EPLB on an even load (each expert once, left-over slots to the lowest ids). */
 export function roundRobinPlacement(E: number, ranks: number, redundant: number): Placement {
   return placeExperts(
     Array.from({ length: E }, () => 1),
@@ -89,4 +89,11 @@ export function roundRobinPlacement(E: number, ranks: number, redundant: number)
 export function rankImbalance(rankLoad: readonly number[]): number {
   const sum = rankLoad.reduce((a, b) => a + b, 0);
   return sum === 0 ? 1 : Math.max(...rankLoad) / (sum / rankLoad.length);
+}
+
+/** Each rank's load under `p` for a measured per-expert load (an expert's replicas share it evenly). */
+export function rankLoadOf(p: Placement, load: readonly number[]): number[] {
+  const out = new Array<number>(p.ranks).fill(0);
+  p.replicas.forEach((ranks, e) => ranks.forEach((r) => (out[r] += load[e] / ranks.length)));
+  return out;
 }

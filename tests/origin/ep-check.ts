@@ -58,7 +58,7 @@ const tokens = prompts.reduce((a, p) => a + p.length, 0) + (STEPS - 1) * prompts
 const result: Record<string, unknown> = { tokens, load: local0.experts.stats.snapshot() };
 const configs: { name: string; ep: number; red: number; swap?: boolean }[] = [
   { name: 'ep1', ep: 1, red: 0 },
-  { name: 'ep3', ep: 3, red: 0 },
+  { name: 'ep2', ep: 2, red: 0 },
   { name: 'ep3r1', ep: 3, red: 1 },
   { name: 'ep2r1-swaps', ep: 2, red: 1, swap: true },
 ];
