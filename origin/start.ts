@@ -45,6 +45,8 @@ async function createBackend(
       note: `(${o.gemm}${selected.note ? `; auto: ${selected.note}` : ''})`,
     };
   }
+  if (o.ep > 0)
+    throw new StartupError('--ep runs routed experts on CPU worker threads: use --backend cpu');
   // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
   const weights = loadDeepSeekModel(model.files, { gemm: 'fp8' });
   try {
