@@ -1,8 +1,8 @@
 // DeepSeekMoE on the WASM kernels, for n tokens at once: route every token, group the (token, slot) pairs
 // by expert (moe_plan), run each chosen expert once over all its tokens as a batched SwiGLU MLP (gathered
 // rows in, weighted rows scattered back), then add the shared expert run over all n tokens.
-// The origin hooks each layer (setMoeHook) to count routed tokens per expert and, with --ep, to run the routed
-// experts on worker threads (origin/ep/).
+// The origin hooks each layer (setMoeHook) to count routed tokens per expert and, with --ep, to run
+// the routed experts on worker threads (origin/ep/).
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeepSeekConfig } from './config';
 import type { GateOptions } from './moe';
