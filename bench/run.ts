@@ -80,6 +80,12 @@ const benches: Record<string, Bench> = {
     inDefault: true,
     run: async () => (await import('./origin')).benchOrigin({}),
   },
+  eplb: {
+    title:
+      'Expert load and EPLB: rank max/mean with 0–2 redundant slots, decode step with --ep 2 vs local',
+    inDefault: false,
+    run: async () => (await import('./eplb')).benchEplb(log),
+  },
   relay: {
     title: 'Relay: tokens/s through the Worker vs direct from the origin',
     inDefault: false,

@@ -1,6 +1,8 @@
 // Prometheus metrics in the text exposition format (version 0.0.4): counters, gauges read at scrape
 // time, histograms. Small on purpose: one process, one registry, no client library.
 
+import type { ExpertStats } from './ep/expert-stats';
+
 type Labels = Record<string, string>;
 
 const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
@@ -59,6 +61,23 @@ export class Gauge implements Metric {
   }
 }
 
+/** A family of samples computed at scrape time (per-expert counters read from origin/ep/expert-stats.ts). */
+export class Collected implements Metric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge',
+    private readonly read: () => { labels: Labels; value: number }[],
+  ) {}
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    for (const { labels, value } of this.read())
+      lines.push(`${this.name}${labelText(labels)} ${num(value)}`);
+    return lines;
+  }
+}
+
 export class Histogram implements Metric {
   private readonly counts: number[];
   private sum = 0;
@@ -105,6 +124,79 @@ export class Registry {
   }
 }
 
+// vLLM's buckets for its request-latency histograms (vllm/v1/metrics/loggers.py).
+const TTFT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+  160, 640, 2560,
+];
+const ITL_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80,
+];
+const REQUEST_BUCKETS = [
+  0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680,
+];
+
+/** Per-request latencies under vLLM's metric names (dashboards built for vLLM read them as they are). */
+function latencyMetrics(registry: Registry) {
+  return {
+    timeToFirstToken: registry.add(
+      new Histogram(
+        'vllm:time_to_first_token_seconds',
+        'Time from arrival to the first generated token.',
+        TTFT_BUCKETS,
+      ),
+    ),
+    interTokenLatency: registry.add(
+      new Histogram(
+        'vllm:inter_token_latency_seconds',
+        'Time between consecutive generated tokens of one request.',
+        ITL_BUCKETS,
+      ),
+    ),
+    e2eLatency: registry.add(
+      new Histogram(
+        'vllm:e2e_request_latency_seconds',
+        'Time from arrival to the last token of a finished request.',
+        REQUEST_BUCKETS,
+      ),
+    ),
+    queueTime: registry.add(
+      new Histogram(
+        'vllm:request_queue_time_seconds',
+        'Time a request waited for a sequence slot.',
+        REQUEST_BUCKETS,
+      ),
+    ),
+  };
+}
+
+/** Expert load (origin/ep/expert-stats.ts): lifetime tokens per expert, the window's imbalance per layer. */
+export function expertMetrics(registry: Registry, stats: ExpertStats): void {
+  registry.add(
+    new Collected(
+      'origin_moe_expert_tokens_total',
+      'Tokens routed to each routed expert, by MoE layer and expert.',
+      'counter',
+      () =>
+        stats.layers.flatMap((layer, i) =>
+          Array.from(stats.total[i], (value, e) => ({
+            labels: { layer: String(layer), expert: String(e) },
+            value,
+          })),
+        ),
+    ),
+  );
+  registry.add(
+    new Collected(
+      'origin_moe_expert_imbalance',
+      'Max / mean tokens per expert of one MoE layer over the current window (0: nothing routed).',
+      'gauge',
+      () =>
+        stats.snapshot().map((l) => ({ labels: { layer: String(l.layer) }, value: l.imbalance })),
+    ),
+  );
+}
+
 /** Everything the origin reports at /metrics. Gauges read the scheduler at scrape time. */
 export function originMetrics(live: {
   queueDepth(): number;
@@ -114,6 +206,7 @@ export function originMetrics(live: {
 }) {
   const registry = new Registry();
   return {
+    ...latencyMetrics(registry),
     registry,
     requests: registry.add(
       new Counter('origin_requests_total', 'Requests answered, by endpoint and HTTP status.'),

@@ -23,6 +23,14 @@ export interface OriginOptions {
   prefixCacheCodec: PrefixCacheCodec;
   /** Speculative decoding: 'mtp' drafts with the checkpoint's MTP module; absent: mtp when it has one. */
   spec?: 'mtp' | 'off';
+  /** Expert parallelism: routed experts on this many worker threads (0: off). */
+  ep: number;
+  /** Redundant expert slots per EP rank (EPLB replicates the heaviest experts into them). */
+  epRedundant: number;
+  /** Seconds between EPLB placements from the measured load (0: never; the even placement stays). */
+  epRebalanceS: number;
+  /** Bearer token of /admin/* (--admin-token or ORIGIN_ADMIN_TOKEN); absent: admin routes are off. */
+  adminToken?: string;
 }
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
@@ -47,7 +55,13 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
                          int8/fp8 with per-position scales). The webgpu backend keeps its rows exact
   --spec S               speculative decoding: mtp (the checkpoint's MTP module drafts one token per
                          sequence and step; default when the checkpoint has MTP weights, cpu backend) |
-                         off`;
+                         off
+  --ep N                 expert parallelism (cpu backend): routed experts on N worker threads, each with
+                         its own WASM instance holding only its experts (default 0: off)
+  --ep-redundant K       redundant expert slots per EP rank: EPLB replicates the heaviest experts (default 0)
+  --ep-rebalance-s S     seconds between EPLB placements from the measured expert load (default 60; 0: never)
+  --admin-token T        bearer token of GET /admin/experts and POST /admin/experts/reset
+                         (default: env ORIGIN_ADMIN_TOKEN; unset: the admin routes answer 404)`;
 
 /** A bad command line: one line on stderr and exit 2 (tools/cli.ts, shared by every CLI). */
 export { UsageError } from '../tools/cli';
@@ -64,6 +78,13 @@ function seconds(name: string, v: string | undefined, fallback: number): number 
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!(n > 0)) throw new UsageError(`--${name} must be a positive number of seconds, got '${v}'`);
+  return n;
+}
+
+function nonNegative(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!(n >= 0)) throw new UsageError(`--${name} must be a number >= 0, got '${v}'`);
   return n;
 }
 
@@ -87,6 +108,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'prefix-cache-mb': { type: 'string' },
       'prefix-cache-codec': { type: 'string' },
       spec: { type: 'string' },
+      ep: { type: 'string' },
+      'ep-redundant': { type: 'string' },
+      'ep-rebalance-s': { type: 'string' },
+      'admin-token': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -106,6 +131,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       `--prefix-cache-codec must be ${PREFIX_CACHE_CODECS.join(', ')}, got '${prefixCacheCodec}'`,
     );
   }
+  const adminToken = values['admin-token'] ?? process.env.ORIGIN_ADMIN_TOKEN;
   const spec = values.spec;
   if (spec !== undefined && spec !== 'mtp' && spec !== 'off')
     throw new UsageError(`--spec must be mtp or off, got '${spec}'`);
@@ -129,5 +155,9 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
     prefixCacheCodec,
     ...(spec ? { spec } : {}),
+    ep: int('ep', values.ep, 0, 0),
+    epRedundant: int('ep-redundant', values['ep-redundant'], 0, 0),
+    epRebalanceS: nonNegative('ep-rebalance-s', values['ep-rebalance-s'], 60),
+    ...(adminToken ? { adminToken } : {}),
   };
 }

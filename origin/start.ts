@@ -6,12 +6,14 @@ import { CpuBackend } from './backend/cpu-backend';
 import { selectBackend, StartupError } from './backend/select';
 import type { StepBackend } from './backend/step-backend';
 import { WebGpuBackend } from './backend/webgpu-backend';
-import { originMetrics } from './metrics';
+import { startRebalancer } from './ep/rebalancer';
+import { expertMetrics, originMetrics } from './metrics';
 import { loadOriginModel, type OriginModel } from './model/load';
 import type { OriginOptions } from './options';
 import { latentBlockCodec } from './scheduler/latent-blocks';
 import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
+import { adminApp } from './server/admin';
 import { originApp, type OriginContext } from './server/app';
 
 export interface Origin {
@@ -34,6 +36,8 @@ async function createBackend(
       ...sizes,
       gemm: o.gemm,
       mtp: o.spec !== 'off',
+      ep: o.ep,
+      epRedundant: o.epRedundant,
     });
     return {
       model,
@@ -41,6 +45,8 @@ async function createBackend(
       note: `(${o.gemm}${selected.note ? `; auto: ${selected.note}` : ''})`,
     };
   }
+  if (o.ep > 0)
+    throw new StartupError('--ep runs routed experts on CPU worker threads: use --backend cpu');
   // The GPU keeps weights FP8 whatever --gemm says; --gemm picks how activations meet them.
   const weights = loadDeepSeekModel(model.files, { gemm: 'fp8' });
   try {
@@ -116,5 +122,15 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.description}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
     specNote(o, backend, scheduler);
-  return { app: originApp(context), context, backend, summary };
+  const experts = backend instanceof CpuBackend ? backend.experts : undefined;
+  if (experts) {
+    expertMetrics(metrics.registry, experts.stats);
+    startRebalancer(experts, o.epRebalanceS);
+  }
+  const app = originApp(context);
+  app.route('/admin', adminApp({ token: o.adminToken, experts }));
+  const epNote = experts?.pool
+    ? `, expert parallelism ${o.ep} ranks + ${o.epRedundant} redundant slots each`
+    : '';
+  return { app, context, backend, summary: summary + epNote };
 }

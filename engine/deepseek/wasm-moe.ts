@@ -1,6 +1,8 @@
 // DeepSeekMoE on the WASM kernels, for n tokens at once: route every token, group the (token, slot) pairs
 // by expert (moe_plan), run each chosen expert once over all its tokens as a batched SwiGLU MLP (gathered
 // rows in, weighted rows scattered back), then add the shared expert run over all n tokens.
+// The origin hooks each layer (setMoeHook) to count routed tokens per expert and, with --ep, to run
+// the routed experts on worker threads (origin/ep/).
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeepSeekConfig } from './config';
 import type { GateOptions } from './moe';
@@ -70,6 +72,40 @@ export function createMoeBuffers(
 
 const METHOD = { greedy: 0, group_limited_greedy: 1, noaux_tc: 2 } as const;
 
+/**
+ * What the origin attaches to one MoE layer (origin/ep/): `routed` sees each step's routing as row offsets
+ * per expert (counts: offsets[e + 1] - offsets[e]) for the expert-load statistics; `experts`, when set,
+ * runs the routed experts elsewhere (expert parallelism: worker threads) and fills out[n, hidden] itself.
+ * A WeakMap keyed by the layer's weights, so the forward's signatures stay as they are.
+ */
+export interface MoeHook {
+  routed?(offsets: Int32Array): void;
+  experts?(call: RoutedExperts): void;
+}
+
+/** One step's routed-expert work, in the caller's WASM memory: x, the plan (order, offsets) and weights. */
+export interface RoutedExperts {
+  kit: DeepSeekKit;
+  out: number;
+  x: number;
+  n: number;
+  b: MoeBuffers;
+  offsets: Int32Array;
+  topK: number;
+  hidden: number;
+  /** Runs this layer's shared expert into b.ys (the hook overlaps it with the remote work; it stages
+   * remote expert rows in b.xs, which the shared expert does not touch). */
+  shared: (() => void) | null;
+}
+
+const hooks = new WeakMap<WasmMoeWeights, MoeHook>();
+
+/** Attaches (or with null, detaches) a hook to one MoE layer's weights. */
+export function setMoeHook(w: WasmMoeWeights, hook: MoeHook | null): void {
+  if (hook) hooks.set(w, hook);
+  else hooks.delete(w);
+}
+
 /** out[n, hidden] = down(silu(gate · x) ⊙ up · x) for x[n, hidden]. */
 export function wasmMlpForward(
   kit: DeepSeekKit,
@@ -122,6 +158,15 @@ export function wasmMoeForward(
   ds.moePlan(b.offsets, b.order, b.idx, n, K, E);
   heap.fill(0, out / 4, out / 4 + n * hidden);
   const offsets = i32View(kit.mem, b.offsets, E + 1);
+  const hook = hooks.get(w);
+  hook?.routed?.(offsets);
+  if (hook?.experts) {
+    const sh = w.shared;
+    const shared = sh ? () => wasmMlpForward(kit, b.ys, x, n, sh, b) : null;
+    hook.experts({ kit, out, x, n, b, offsets, topK: K, hidden, shared });
+    if (shared) kit.k.add(out, b.ys, n * hidden);
+    return;
+  }
   for (let e = 0; e < E; e++) {
     const start = offsets[e],
       count = offsets[e + 1] - start;

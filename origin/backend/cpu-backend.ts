@@ -3,9 +3,12 @@
 // token(s) in one forward, each weight read once for all of them. Saved KV rows are the slots' f32 latent
 // rows (c_kv, k_pe), so the prefix cache can also hold them as encoded latent entries.
 // tests/origin/backend.test.ts compares it with the float64 reference model by NMSE and greedy tokens.
+import { deepSeekKit } from '../../engine/deepseek/wasm-linear';
 import { WasmDeepSeekModel } from '../../engine/deepseek/wasm-model';
 import type { LatentRows } from '../../engine/prompt-cache/index';
+import { createWasmKernels } from '../../kernels-wasm/index';
 import { loadKernelsModule } from '../../kernels-wasm/node';
+import { attachExpertRuntime, type ExpertRuntime } from '../ep/expert-hooks';
 import { StartupError } from './select';
 import type {
   DraftSequence,
@@ -27,6 +30,10 @@ export interface CpuBackendOptions {
   gemm?: 'fp8' | 'dequantized';
   /** Place the checkpoint's MTP module as the drafter, when it has one (default false). */
   mtp?: boolean;
+  /** Expert parallelism: routed experts on this many worker threads (default 0: in-process). */
+  ep?: number;
+  /** Redundant expert slots per EP rank (default 0). */
+  epRedundant?: number;
 }
 
 /** Every layer's c_kv [count, latent] and k_pe [count, rope] rows of one slot, from position `start`. */
@@ -62,7 +69,9 @@ export class CpuBackend implements StepBackend {
     const maxBatch = opts.maxStepTokens ?? 256;
     // A sequence verifying a draft wants two rows of logits.
     const rowsPerSeq = opts.mtp ? 2 : 1;
-    const model = await WasmDeepSeekModel.load(await kernelsModule(), files, {
+    const module = await kernelsModule();
+    const mem = await createWasmKernels(module);
+    const model = new WasmDeepSeekModel(mem, files, {
       maxSlots: opts.maxSlots,
       maxSeqLen: opts.maxSeqLen,
       maxBatch,
@@ -70,10 +79,19 @@ export class CpuBackend implements StepBackend {
       gemm: opts.gemm,
       mtp: opts.mtp,
     });
-    return new CpuBackend(model);
+    // Expert-load counting always (one add per expert and layer per step); EP ranks with --ep.
+    const experts = await attachExpertRuntime(model, deepSeekKit(mem), module, {
+      ranks: opts.ep ?? 0,
+      redundant: opts.epRedundant ?? 0,
+    });
+    return new CpuBackend(model, experts);
   }
 
-  private constructor(readonly model: WasmDeepSeekModel) {
+  private constructor(
+    readonly model: WasmDeepSeekModel,
+    /** Per-expert token counts of every MoE layer, and the EP pool when --ep is on. */
+    readonly experts: ExpertRuntime,
+  ) {
     const c = model.config;
     this.vocabSize = c.vocabSize;
     this.maxSeqLen = model.maxSeqLen;

@@ -13,6 +13,7 @@ import type { SampledLogprobs } from '../../engine/sampling/options';
 import type { TokenLogprob } from '../../protocol/responses';
 import type { DraftSequence, StepBackend, StepSequence } from '../backend/step-backend';
 import type { OriginMetrics } from '../metrics';
+import { RequestLatency } from '../request-latency';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
 import type { PrefixCache } from './prefix-cache';
@@ -48,6 +49,8 @@ export class Scheduler {
   private nextId = 0;
   private readonly f32Logits: Float32Array;
   private readonly decoder = new TextDecoder();
+  /** vLLM's request-latency histograms (queue time, TTFT, inter-token, end to end). */
+  private readonly latency: RequestLatency;
   /** Drafts with the backend's drafter (the MTP module) and verifies them in the next step. */
   readonly speculative: boolean;
 
@@ -60,6 +63,7 @@ export class Scheduler {
   ) {
     this.f32Logits = new Float32Array(backend.vocabSize);
     this.speculative = !!opts.speculative && !!backend.drafter;
+    this.latency = new RequestLatency(metrics);
   }
 
   /** The drafter speculative decoding runs ('mtp'), or 'off'. */
@@ -157,6 +161,7 @@ export class Scheduler {
       const s = this.waiting.shift()!;
       s.slot = slot;
       s.state = 'prefill';
+      this.latency.admitted(s, s.submittedAt);
       if (this.speculative) s.speculate(this.backend.vocabSize);
       const hits = this.cache.lookup(s.req.blockKeys);
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
@@ -284,6 +289,7 @@ export class Scheduler {
   private emitToken(s: Sequence, token: number, logprobs: SampledLogprobs | undefined): number {
     if (s.cancelled || s.state === 'done') return -1;
     s.completionTokens++;
+    this.latency.token(s);
     const stopToken = !s.req.ignoreEos && token === this.tokenizer.eosId;
     if (logprobs && !stopToken) {
       const entry = this.logprobEntry(token, logprobs); // a stop token is not content: no entry, as with OpenAI
@@ -312,6 +318,7 @@ export class Scheduler {
 
   private finish(s: Sequence, reason: FinishReason, text: string): -1 {
     s.emitText(text);
+    this.latency.finished(s);
     this.metrics.promptTokens.inc({}, s.promptTokens);
     this.metrics.completionTokens.inc({}, s.completionTokens);
     s.emit({ kind: 'end', finishReason: reason, usage: s.usage() });
