@@ -23,7 +23,17 @@ export interface OriginOptions {
   prefixCacheCodec: PrefixCacheCodec;
   /** Speculative decoding: 'mtp' drafts with the checkpoint's MTP module; absent: mtp when it has one. */
   spec?: 'mtp' | 'off';
+  /** Prefill/decode separation (docs/origin.md): what this origin computes. */
+  role: OriginRole;
+  /** Shared secret of the origin-to-origin endpoints (POST /internal/prefill); none: they are off. */
+  internalSecret?: string;
+  /** A decode origin's prefill origins, in the order tried when dispatch names none (x-prefill-origin). */
+  prefillOrigins: string[];
+  /** A decode origin prefills prompts shorter than this itself (a hand-off costs more than they do). */
+  handoffMinTokens: number;
 }
+
+export type OriginRole = 'prefill' | 'decode' | 'both';
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
@@ -47,7 +57,14 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
                          int8/fp8 with per-position scales). The webgpu backend keeps its rows exact
   --spec S               speculative decoding: mtp (the checkpoint's MTP module drafts one token per
                          sequence and step; default when the checkpoint has MTP weights, cpu backend) |
-                         off`;
+                         off
+  --role R               both (default: prefill and decode here) | prefill (also serves
+                         POST /internal/prefill: prompts' latent KV rows and last logits) | decode
+                         (pulls each prompt's rows from a prefill origin, then decodes; docs/origin.md)
+  --internal-secret S    shared secret of /internal/* between origins (or ORIGIN_INTERNAL_SECRET);
+                         required by --role prefill and decode
+  --prefill-origins U,.. a decode origin's prefill origins (URLs); x-prefill-origin picks among them
+  --handoff-min-tokens N a decode origin prefills prompts shorter than N itself (default 64)`;
 
 /** A bad command line: one line on stderr and exit 2 (tools/cli.ts, shared by every CLI). */
 export { UsageError } from '../tools/cli';
@@ -87,6 +104,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'prefix-cache-mb': { type: 'string' },
       'prefix-cache-codec': { type: 'string' },
       spec: { type: 'string' },
+      role: { type: 'string' },
+      'internal-secret': { type: 'string' },
+      'prefill-origins': { type: 'string' },
+      'handoff-min-tokens': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -129,5 +150,35 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
     prefixCacheCodec,
     ...(spec ? { spec } : {}),
+    ...roleOptions(values),
+  };
+}
+
+/** --role and what it needs: a secret for the internal endpoint, prefill origins for a decode origin. */
+function roleOptions(
+  values: Record<string, string | boolean | undefined>,
+): Pick<OriginOptions, 'role' | 'internalSecret' | 'prefillOrigins' | 'handoffMinTokens'> {
+  const role = (values.role ?? 'both') as OriginRole;
+  if (role !== 'prefill' && role !== 'decode' && role !== 'both')
+    throw new UsageError(`--role must be prefill, decode or both, got '${String(role)}'`);
+  const internalSecret =
+    (values['internal-secret'] as string | undefined) ?? process.env.ORIGIN_INTERNAL_SECRET;
+  if (role !== 'both' && !internalSecret)
+    throw new UsageError(`--role ${role} needs --internal-secret (or ORIGIN_INTERNAL_SECRET)`);
+  const prefillOrigins = ((values['prefill-origins'] as string | undefined) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter((u) => u !== '');
+  for (const u of prefillOrigins)
+    if (!/^https?:\/\/[^/]+/.test(u))
+      throw new UsageError(`--prefill-origins: '${u}' is not an http(s) URL`);
+  if (role === 'decode' && prefillOrigins.length === 0)
+    throw new UsageError('--role decode needs --prefill-origins');
+  const min = values['handoff-min-tokens'] as string | undefined;
+  return {
+    role,
+    ...(internalSecret ? { internalSecret } : {}),
+    prefillOrigins,
+    handoffMinTokens: int('handoff-min-tokens', min, 64, 0),
   };
 }

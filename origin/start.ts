@@ -15,6 +15,7 @@ import { latentBlockCodec } from './scheduler/latent-blocks';
 import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
 import { originApp, type OriginContext } from './server/app';
+import { handoffClient } from './server/handoff-pull';
 
 export interface Origin {
   app: Hono<any>;
@@ -109,6 +110,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     cache,
     metrics,
     startedAt: Date.now(),
+    ...roleContext(o, backend, scheduler),
   };
   const tokenizerNote =
     !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
@@ -121,6 +123,36 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const summary =
     `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
-    specNote(o, backend, scheduler);
+    specNote(o, backend, scheduler) +
+    (o.role === 'both' ? '' : `, role ${o.role}`);
   return { app: originApp(context), context, backend, summary };
+}
+
+/** --role: a decode origin pulls prompts from its prefill origins; one with a secret prefills for others. */
+function roleContext(
+  o: OriginOptions,
+  backend: StepBackend,
+  scheduler: Scheduler,
+): Pick<OriginContext, 'role' | 'handoff' | 'internal'> {
+  if (o.role === 'both' && !o.internalSecret) return {};
+  if (!backend.latents)
+    throw new StartupError(`--role ${o.role}: the ${backend.name} backend cannot hand rows over`);
+  const secret = o.internalSecret!;
+  const common = { vocabSize: backend.vocabSize, latents: backend.latents };
+  return {
+    role: o.role,
+    ...(o.role === 'decode'
+      ? {
+          handoff: handoffClient({
+            ...common,
+            origins: o.prefillOrigins,
+            secret,
+            minTokens: o.handoffMinTokens,
+            timeoutMs: o.requestTimeoutS * 1000,
+          }),
+        }
+      : {
+          internal: { ...common, secret, scheduler, maxSeqLen: backend.maxSeqLen },
+        }),
+  };
 }

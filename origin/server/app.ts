@@ -16,6 +16,8 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
+import type { HandoffClient } from './handoff-pull';
+import { internalRoutes, type InternalContext } from './internal-prefill';
 import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
@@ -32,6 +34,12 @@ export interface OriginContext {
   cache: PrefixCache;
   metrics: OriginMetrics;
   startedAt: number;
+  /** Prefill/decode separation (--role): this origin's role, */
+  role?: 'prefill' | 'decode' | 'both';
+  /** a decode origin's pull from prefill origins, */
+  handoff?: HandoffClient;
+  /** and POST /internal/prefill where this origin prefills for others. */
+  internal?: InternalContext;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -78,11 +86,25 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
+    const extra: Record<string, string> = {};
+    if (ctx.handoff && plan.request.promptIds.length >= ctx.handoff.minTokens) {
+      // A decode origin: the prompt's rows come from a prefill origin (or, when none answers, from here).
+      const got = await ctx.handoff.pull(plan.request, c.req.header('x-prefill-origin'), signal);
+      if (got) plan.request.prefilled = got.prompt;
+      extra['x-prefilled-by'] = got ? got.from : 'self';
+    }
     const seq = ctx.scheduler.submit(plan.request, signal);
     const f = frames(plan.includeUsage);
-    if (!fields.stream) return c.json(await collect(seq, f));
-    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
-      abort.abort(),
+    if (!fields.stream) {
+      for (const [k, v] of Object.entries(extra)) c.header(k, v);
+      return c.json(await collect(seq, f));
+    }
+    return stream(
+      seq,
+      f,
+      plan.includeUsage,
+      { 'x-request-id': c.get('requestId'), ...extra },
+      () => abort.abort(),
     );
   }
 
@@ -152,6 +174,8 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
       speculative_decoding: ctx.scheduler.specMethod,
+      role: ctx.role ?? 'both',
+      ...(ctx.handoff ? { handoff: ctx.handoff.counts } : {}),
       prefix_cache: {
         blocks: ctx.cache.blocks,
         bytes: ctx.cache.bytes,
@@ -167,6 +191,8 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   );
+
+  if (ctx.internal) internalRoutes(app, ctx.internal);
 
   app.notFound((c) =>
     c.json(
