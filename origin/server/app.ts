@@ -99,12 +99,8 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(await collect(seq, f));
     }
-    return stream(
-      seq,
-      f,
-      plan.includeUsage,
-      { 'x-request-id': c.get('requestId'), ...extra },
-      () => abort.abort(),
+    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId'), ...extra }, () =>
+      abort.abort(),
     );
   }
 

@@ -68,7 +68,8 @@ async function pullFrom(
     body: JSON.stringify({ prompt_ids: req.promptIds, block_keys: req.blockKeys }),
     signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]),
   });
-  if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  if (!res.ok || !res.body)
+    throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
   const frames = new FrameReader(res.body);
   try {
     return await readPrompt(frames, o.latents, o.vocabSize, req);

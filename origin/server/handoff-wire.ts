@@ -37,7 +37,11 @@ export const jsonFrame = (kind: number, value: unknown) =>
  * Each block's chain hash, the entry's check that it is the block asked for: the prompt-cache key where
  * the block is whole and keyed (the Worker's KV key), else a hash of the prompt and the block's index.
  */
-export function blockHash(promptIds: readonly number[], keys: readonly string[], i: number): Uint8Array {
+export function blockHash(
+  promptIds: readonly number[],
+  keys: readonly string[],
+  i: number,
+): Uint8Array {
   if (i < keys.length) return Uint8Array.from(Buffer.from(keys[i], 'hex'));
   const h = createHash('sha256');
   h.update(`handoff:${i}:`);

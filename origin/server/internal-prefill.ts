@@ -41,7 +41,10 @@ function parseBody(body: unknown, vocab: number, maxSeqLen: number) {
     ids.length >= maxSeqLen ||
     !ids.every((t) => Number.isInteger(t) && t >= 0 && t < vocab)
   )
-    throw invalidRequest(`prompt_ids: 1 to ${maxSeqLen - 1} token ids below ${vocab}`, 'prompt_ids');
+    throw invalidRequest(
+      `prompt_ids: 1 to ${maxSeqLen - 1} token ids below ${vocab}`,
+      'prompt_ids',
+    );
   const keys = b.block_keys ?? [];
   if (
     !Array.isArray(keys) ||
@@ -109,7 +112,9 @@ function handoffStream(
         controller.enqueue(frame(FRAME.entry, encodeLatentEntrySync(rows, 'f32', hash, fastZlib)));
       } else if (i === p.blocks.length) {
         const l = p.logits;
-        controller.enqueue(frame(FRAME.logits, new Uint8Array(l.buffer, l.byteOffset, l.byteLength)));
+        controller.enqueue(
+          frame(FRAME.logits, new Uint8Array(l.buffer, l.byteOffset, l.byteLength)),
+        );
       } else controller.close();
       i++;
     },
