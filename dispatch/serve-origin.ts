@@ -6,6 +6,7 @@ import type { ApiError } from '../protocol/errors';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
+import { chooseWithRoles } from './pd-choice';
 import {
   originEndpoints,
   originHead,
@@ -30,7 +31,10 @@ export async function serveOrigin(
   call: OriginCall,
 ): Promise<PoolOutcome> {
   const secret = pool.auth ? secretOf(req.env, pool.auth.secret) : undefined;
-  const choice = d.choose(pool, call.prompt, { waitUntil: req.waitUntil, secret });
+  const { choice, headers: roleHeaders } = chooseWithRoles(d, pool, call.prompt, {
+    waitUntil: req.waitUntil,
+    secret,
+  });
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
@@ -62,7 +66,7 @@ export async function serveOrigin(
     };
   }
 
-  const upstream = upstreamRequest(req, pool, call, maxTokens, secret);
+  const upstream = { ...upstreamRequest(req, pool, call, maxTokens, secret), headers: roleHeaders };
   const started = Date.now();
   let up: OpenedUpstream;
   try {
