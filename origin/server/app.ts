@@ -17,7 +17,7 @@ import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
 import type { HandoffClient } from './handoff-pull';
-import { internalRoutes, type InternalContext } from './internal-prefill';
+import { internalRoutes, type InternalContext } from './internal';
 import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 

@@ -23,7 +23,7 @@ export interface InternalContext {
   maxSeqLen: number;
 }
 
-const unauthorized = () =>
+export const unauthorized = () =>
   new ApiError(401, 'Missing or wrong internal secret.', 'authentication_error', 'unauthorized');
 
 export function authorized(secret: string, header: string | undefined): boolean {
@@ -32,7 +32,7 @@ export function authorized(secret: string, header: string | undefined): boolean 
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-function parseBody(body: unknown, vocab: number, maxSeqLen: number) {
+export function parseBody(body: unknown, vocab: number, maxSeqLen: number) {
   const b = (body ?? {}) as { prompt_ids?: unknown; block_keys?: unknown };
   const ids = b.prompt_ids;
   if (
@@ -55,7 +55,7 @@ function parseBody(body: unknown, vocab: number, maxSeqLen: number) {
   return { promptIds: ids as number[], blockKeys: keys as string[] };
 }
 
-export function internalRoutes(app: Hono<any>, ctx: InternalContext): void {
+export function prefillRoute(app: Hono<any>, ctx: InternalContext): void {
   app.post('/internal/prefill', async (c) => {
     if (!authorized(ctx.secret, c.req.header('authorization'))) throw unauthorized();
     const { promptIds, blockKeys } = parseBody(
@@ -63,30 +63,47 @@ export function internalRoutes(app: Hono<any>, ctx: InternalContext): void {
       ctx.vocabSize,
       ctx.maxSeqLen,
     );
-    let prompt: PrefilledPrompt | undefined;
-    const abort = new AbortController();
-    const seq = ctx.scheduler.submit(
-      {
-        promptIds,
-        maxTokens: 1,
-        sampling: samplingOptionsOf({}, ctx.vocabSize),
-        stop: [],
-        ignoreEos: true,
-        blockKeys,
-        onPrefilled: (p) => (prompt = p),
-      },
-      AbortSignal.any([abort.signal, c.req.raw.signal]),
+    const prompt = await prefillOnly(
+      ctx.scheduler,
+      ctx.vocabSize,
+      promptIds,
+      blockKeys,
+      c.req.raw.signal,
     );
-    for (;;) {
-      const ev = await seq.events.next();
-      if (ev.kind === 'error') throw ev.error;
-      if (ev.kind === 'end') break;
-    }
-    if (!prompt) throw new Error('prefill ended without its rows');
     return new Response(handoffStream(ctx.latents, promptIds, blockKeys, prompt), {
       headers: { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' },
     });
   });
+}
+
+/** Runs a prompt as a prefill-only sequence (batched with this origin's other work); its rows and last logits. */
+export async function prefillOnly(
+  scheduler: Scheduler,
+  vocabSize: number,
+  promptIds: number[],
+  blockKeys: string[],
+  signal: AbortSignal,
+): Promise<PrefilledPrompt> {
+  let prompt: PrefilledPrompt | undefined;
+  const seq = scheduler.submit(
+    {
+      promptIds,
+      maxTokens: 1,
+      sampling: samplingOptionsOf({}, vocabSize),
+      stop: [],
+      ignoreEos: true,
+      blockKeys,
+      onPrefilled: (p) => (prompt = p),
+    },
+    signal,
+  );
+  for (;;) {
+    const ev = await seq.events.next();
+    if (ev.kind === 'error') throw ev.error;
+    if (ev.kind === 'end') break;
+  }
+  if (!prompt) throw new Error('prefill ended without its rows');
+  return prompt;
 }
 
 /** The frames, each block encoded when the reader wants it (the decode origin sets the pace). */

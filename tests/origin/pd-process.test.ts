@@ -5,7 +5,16 @@
 // one answer each time with the usage of one request.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Completion } from '../../protocol/responses';
+import {
+  chainHashes,
+  decodeLatentEntry,
+  fromBase64,
+  toHex,
+  type LatentShape,
+} from '../../engine/prompt-cache/index';
+import { FRAME, FrameReader, blockHash } from '../../origin/server/handoff-wire';
 import { readSse, startOrigin, waitFor, type RunningOrigin } from './helpers';
+import { syntheticWeights } from './reference-text';
 
 const MODEL = 'synthetic-tiny';
 const SECRET = 'pd-test-secret';
@@ -114,6 +123,65 @@ describe('origin roles: prefill/decode hand-off', () => {
         })
       ).status,
     ).toBe(404);
+  });
+
+  it("emits a prompt as prompt-cache entries under the caller's KV keys, the same rows as the hand-off", async () => {
+    const { config } = syntheticWeights('tiny');
+    const shape: LatentShape = {
+      nLayers: config.numHiddenLayers,
+      kvLoraRank: config.kvLoraRank,
+      ropeDim: config.qkRopeHeadDim,
+    };
+    const ids = Array.from({ length: 150 }, (_, i) => 1 + ((i * 37) % 200));
+    const auth = { 'content-type': 'application/json', authorization: `Bearer ${SECRET}` };
+    const scope = {
+      tenant_salt: 'tenant-x',
+      model_id: 'edge-mla',
+      weights_digest: 'ab'.repeat(32),
+    };
+    const res = await fetch(`${p2.url}/internal/prefill-entries`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ prompt_ids: ids, scope, codec: 'f32' }),
+    });
+    expect(res.status).toBe(200);
+    const got = (await res.json()) as { entries: { key: string; value: string }[]; logits: string };
+    const hashes = await chainHashes(
+      { tenantSalt: 'tenant-x', modelId: 'edge-mla', weightsDigest: scope.weights_digest },
+      ids,
+      2,
+    );
+    expect(got.entries.map((e) => e.key)).toEqual(
+      hashes.map((h) => `pc:v1:tenant-x:edge-mla@${'ab'.repeat(8)}:${toHex(h).slice(0, 32)}`),
+    );
+    // The binary hand-off of the same prompt: the same rows, bit for bit, and the same logits.
+    const stream = await fetch(`${p2.url}/internal/prefill`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ prompt_ids: ids }),
+    });
+    const frames = new FrameReader(stream.body!);
+    expect((await frames.next())!.kind).toBe(FRAME.head);
+    for (let i = 0; i < 3; i++) {
+      const f = (await frames.next())!;
+      expect(f.kind).toBe(FRAME.entry);
+      if (i >= 2) continue; // the partial block is not a cache entry
+      const want = { shape, start: i * 64, count: 64 };
+      const a = await decodeLatentEntry(fromBase64(got.entries[i].value)!, {
+        ...want,
+        chainHash: hashes[i],
+      });
+      const b = await decodeLatentEntry(f.payload, { ...want, chainHash: blockHash(ids, [], i) });
+      if (!a.ok || !b.ok) throw new Error('an entry did not decode');
+      expect(a.rows.cKv).toEqual(b.rows.cKv);
+      expect(a.rows.kPe).toEqual(b.rows.kPe);
+      expect(a.rows.cKv.some((x) => x !== 0)).toBe(true);
+    }
+    const logits = (await frames.next())!;
+    expect(logits.kind).toBe(FRAME.logits);
+    expect(new Float32Array(fromBase64(got.logits)!.slice().buffer)).toEqual(
+      new Float32Array(logits.payload.slice().buffer),
+    );
   });
 
   it('survives a prefill origin killed mid-hand-off: the next one serves, then the decode origin itself', async () => {
