@@ -125,12 +125,19 @@ export const pct = (xs: number[], q: number) => {
 export interface Summary {
   itlP50: number;
   itlP99: number;
+  itlP999: number;
+  /** p90 over decoding requests of each one's mean inter-token time (DistServe's TPOT). */
+  tpotP90: number;
   ttftP50: number;
   ttftP99: number;
   longs: number;
-  goodput: number;
   requests: number;
+  /** Share of requests meeting both SLOs. */
+  attainment: number;
+  goodput: number;
 }
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
 /** Goodput: requests/s whose TTFT and mean time per output token both meet the SLOs (DistServe's). */
 export function summarize(
@@ -138,18 +145,24 @@ export function summarize(
   windowMs: number,
   slo: { ttftMs: number; tpotMs: number },
 ): Summary {
-  const decodeGaps = ts.filter((t) => t.kind === 'decode').flatMap((t) => t.gaps);
+  const decoding = ts.filter((t) => t.kind === 'decode');
+  const decodeGaps = decoding.flatMap((t) => t.gaps);
   const ttfts = ts.filter((t) => t.kind === 'long').map((t) => t.ttftMs);
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const good = ts.filter((t) => t.ttftMs <= slo.ttftMs && mean(t.gaps) <= slo.tpotMs).length;
   return {
     itlP50: pct(decodeGaps, 0.5),
     itlP99: pct(decodeGaps, 0.99),
+    itlP999: pct(decodeGaps, 0.999),
+    tpotP90: pct(
+      decoding.map((t) => mean(t.gaps)),
+      0.9,
+    ),
     ttftP50: pct(ttfts, 0.5),
     ttftP99: pct(ttfts, 0.99),
     longs: ttfts.length,
-    goodput: good / (windowMs / 1000),
     requests: ts.length,
+    attainment: good / Math.max(1, ts.length),
+    goodput: good / (windowMs / 1000),
   };
 }
 
