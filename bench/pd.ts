@@ -7,6 +7,7 @@
 // decoding streams, TTFT of the long prompts, and goodput (requests/s meeting both SLOs, DistServe's
 // measure). The arrival rate and SLOs are set from a lone long prompt's TTFT measured first.
 import { startOrigin, type RunningOrigin } from '../origin/launch';
+import { scrape } from './origin';
 import {
   pin,
   runLoad,
@@ -81,6 +82,7 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
       const itl = summarize(only, windowMs, { ttftMs: Infinity, tpotMs: Infinity });
       slo = { ttftMs: 4 * lone, tpotMs: 1.5 * itl.itlP50 };
       rows.push(['decode-only (1 origin, no long prompts)', summarize(only, windowMs, slo)]);
+      await logSteps(log, 'decode-only', [os[1]]);
       log(
         `bench/pd: lone ${Math.round(lone)} ms TTFT; decode-only ITL p50 ${itl.itlP50.toFixed(1)} ms`,
       );
@@ -95,6 +97,7 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
       const urls = os.map((o) => o.url);
       const t = await runLoad({ ...base, decodeTo: urls, longTo: urls, longEveryMs: everyMs }, 4);
       rows.push(['2 colocated (--role both)', summarize(t, windowMs, slo)]);
+      await logSteps(log, 'colocated', os);
       log(`bench/pd: colocated done`);
     } finally {
       await Promise.all(os.map((o) => o.stop()));
@@ -110,12 +113,30 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
       const d = [os[1].url];
       const t = await runLoad({ ...base, decodeTo: d, longTo: d, longEveryMs: everyMs }, 5);
       rows.push(['1 prefill + 1 decode (--role prefill / decode)', summarize(t, windowMs, slo)]);
+      await logSteps(log, 'prefill origin / decode origin', os);
       log(`bench/pd: disaggregated done`);
     } finally {
       await Promise.all(os.map((o) => o.stop()));
     }
   }
   return table(preset, { windowMs, decoders, everyMs, lone, slo, pinned }, rows);
+}
+
+/** Each origin's forward steps: mean time and sequences per step (its /metrics). */
+async function logSteps(
+  log: (l: string) => void,
+  what: string,
+  os: RunningOrigin[],
+): Promise<void> {
+  const parts = await Promise.all(
+    os.map(async (o) => {
+      const m = await scrape(o);
+      const ms = (1000 * m.origin_step_seconds_sum) / m.origin_step_seconds_count;
+      const batch = m.origin_batch_size_sum / m.origin_batch_size_count;
+      return `${m.origin_step_seconds_count} steps of ${ms.toFixed(1)} ms, ${batch.toFixed(1)} seqs`;
+    }),
+  );
+  log(`bench/pd: ${what}: ${parts.join(' / ')}`);
 }
 
 function table(
