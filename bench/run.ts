@@ -86,6 +86,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./eplb')).benchEplb(log),
   },
+  pd: {
+    title:
+      'Prefill/decode separation: decoding streams under long prompts, 1 prefill + 1 decode vs 2 colocated',
+    inDefault: false,
+    run: async () => (await import('./pd')).benchPd({ log }),
+  },
   relay: {
     title: 'Relay: tokens/s through the Worker vs direct from the origin',
     inDefault: false,

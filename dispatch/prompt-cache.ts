@@ -6,19 +6,19 @@
 // each key at most once a second per isolate (KV's per-key write limit), with a TTL.
 import {
   BLOCK_TOKENS,
-  CACHE_FORMAT,
   CODEC_NAMES,
   HEADER_BYTES,
+  cacheEntryKey,
   cacheableBlocks,
   chainHashes,
   decodeEntry,
   encodeEntry,
   fromBase64,
+  keyPrefix,
   payloadBytes,
   restoredTokens,
   sliceKvRows,
   toBase64,
-  toHex,
   type ChainSeed,
   type CodecName,
   type KvCapture,
@@ -68,10 +68,8 @@ export interface CacheScope extends ChainSeed {
   shape: KvShape;
 }
 
-export const keyPrefix = (tenantSalt?: string) =>
-  `${CACHE_FORMAT}:${tenantSalt === undefined ? '' : `${tenantSalt}:`}`;
-const keyOf = (s: CacheScope, hash: Uint8Array) =>
-  `${keyPrefix(s.tenantSalt)}${s.modelId}@${s.weightsDigest.slice(0, 16)}:${toHex(hash.subarray(0, 16))}`;
+export { keyPrefix };
+const keyOf = cacheEntryKey;
 
 /** The model id of a cache key, or null when it is not one (purge matches on it). */
 export function modelOfKey(key: string): string | null {

@@ -72,6 +72,14 @@ const originModel = z.strictObject({
   /** Kept for old registries: the tenant salt is now always sent as the body field `cache_salt` (vLLM's prefix-cache isolation). */
   cache_salt_in_body: z.boolean().default(false),
   health_path: z.string().startsWith('/').default('/health'),
+  /**
+   * Prefill/decode separation (docs/origin.md, "Roles"): origins started with `--role prefill`, which
+   * compute prompts for the decode origins; the one the prompt's prefix hashes to is named to the
+   * decode origin in `x-prefill-origin` (it keeps that prefix in its cache).
+   */
+  prefill: z.array(origin).default([]),
+  /** Origins started with `--role decode`: requests go to them first, then to `origins` (colocated). */
+  decode: z.array(origin).default([]),
 });
 
 /** Another name for `model`; its flags, when given, win over the model's. */
@@ -127,8 +135,34 @@ const registryFile = z
           path: ['models', id, 'origins'],
           message: 'origin URLs must be distinct',
         });
+      checkRoles(m, ['models', id], ctx);
     }
   });
+
+/** Prefill origins need decode origins to pull from them; no URL serves two roles. */
+function checkRoles(
+  m: { origins: { url: string }[]; prefill: { url: string }[]; decode: { url: string }[] },
+  path: string[],
+  ctx: z.RefinementCtx,
+): void {
+  if (m.prefill.length > 0 && m.decode.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'prefill'],
+      message: 'prefill origins need decode origins (--role decode) that pull from them',
+    });
+  const all = [...m.prefill, ...m.decode].map((o) => o.url);
+  const seen = new Set(m.origins.map((o) => o.url));
+  for (const url of all) {
+    if (seen.has(url))
+      ctx.addIssue({
+        code: 'custom',
+        path,
+        message: `origin ${url} is listed twice (origins, prefill and decode are distinct)`,
+      });
+    seen.add(url);
+  }
+}
 
 export type EdgeEntry = z.infer<typeof edgeModel> & { id: string };
 export type OriginPool = z.infer<typeof originModel> & { id: string };

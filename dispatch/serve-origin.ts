@@ -7,6 +7,7 @@ import type { Head } from '../protocol/frames';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
+import { chooseWithRoles } from './pd-choice';
 import {
   originEndpoints,
   originHead,
@@ -37,7 +38,10 @@ export async function serveOrigin(
   call: OriginCall,
 ): Promise<PoolOutcome> {
   const secret = pool.auth ? secretOf(req.env, pool.auth.secret) : undefined;
-  const choice = d.choose(pool, call.prompt, { waitUntil: req.waitUntil, secret });
+  const { choice, headers: roleHeaders } = chooseWithRoles(d, pool, call.prompt, {
+    waitUntil: req.waitUntil,
+    secret,
+  });
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
@@ -77,7 +81,7 @@ export async function serveOrigin(
     };
   }
 
-  const upstream = upstreamRequest(req, pool, call, sentMax, secret);
+  const upstream = { ...upstreamRequest(req, pool, call, sentMax, secret), headers: roleHeaders };
   const started = Date.now();
   let up: OpenedUpstream;
   try {

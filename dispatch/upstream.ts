@@ -18,6 +18,8 @@ export interface UpstreamRequest {
   salt: string;
   /** The credential named by `pool.auth.secret`. */
   secret?: string;
+  /** More headers for the origin (`x-prefill-origin` to a decode origin: pd-choice.ts). */
+  headers?: Record<string, string>;
   /** The client went away: stop whatever is in flight. */
   signal?: AbortSignal;
 }
@@ -55,7 +57,7 @@ export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
     'x-request-id': req.requestId,
     'x-cache-salt': req.salt,
   };
-  return { ...headers, ...authOf(req) };
+  return { ...headers, ...req.headers, ...authOf(req) };
 }
 
 /** Tries `order` until an origin produces output; throws the last UpstreamError when none does. */

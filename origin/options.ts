@@ -31,7 +31,17 @@ export interface OriginOptions {
   epRebalanceS: number;
   /** Bearer token of /admin/* (--admin-token or ORIGIN_ADMIN_TOKEN); absent: admin routes are off. */
   adminToken?: string;
+  /** Prefill/decode separation (docs/origin.md): what this origin computes. */
+  role: OriginRole;
+  /** Shared secret of the origin-to-origin endpoints (POST /internal/prefill); none: they are off. */
+  internalSecret?: string;
+  /** A decode origin's prefill origins, in the order tried when dispatch names none (x-prefill-origin). */
+  prefillOrigins: string[];
+  /** A decode origin prefills prompts shorter than this itself (a hand-off costs more than they do). */
+  handoffMinTokens: number;
 }
+
+export type OriginRole = 'prefill' | 'decode' | 'both';
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
@@ -61,7 +71,14 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --ep-redundant K       redundant expert slots per EP rank: EPLB replicates the heaviest experts (default 0)
   --ep-rebalance-s S     seconds between EPLB placements from the measured expert load (default 60; 0: never)
   --admin-token T        bearer token of GET /admin/experts and POST /admin/experts/reset
-                         (default: env ORIGIN_ADMIN_TOKEN; unset: the admin routes answer 404)`;
+                         (default: env ORIGIN_ADMIN_TOKEN; unset: the admin routes answer 404)
+  --role R               both (default: prefill and decode here) | prefill (also serves
+                         POST /internal/prefill: prompts' latent KV rows and last logits) | decode
+                         (pulls each prompt's rows from a prefill origin, then decodes; docs/origin.md)
+  --internal-secret S    shared secret of /internal/* between origins (or ORIGIN_INTERNAL_SECRET);
+                         required by --role prefill and decode
+  --prefill-origins U,.. a decode origin's prefill origins (URLs); x-prefill-origin picks among them
+  --handoff-min-tokens N a decode origin prefills prompts shorter than N itself (default 64)`;
 
 /** A bad command line: one line on stderr and exit 2 (tools/cli.ts, shared by every CLI). */
 export { UsageError } from '../tools/cli';
@@ -112,6 +129,10 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'ep-redundant': { type: 'string' },
       'ep-rebalance-s': { type: 'string' },
       'admin-token': { type: 'string' },
+      role: { type: 'string' },
+      'internal-secret': { type: 'string' },
+      'prefill-origins': { type: 'string' },
+      'handoff-min-tokens': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -159,5 +180,35 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     epRedundant: int('ep-redundant', values['ep-redundant'], 0, 0),
     epRebalanceS: nonNegative('ep-rebalance-s', values['ep-rebalance-s'], 60),
     ...(adminToken ? { adminToken } : {}),
+    ...roleOptions(values),
+  };
+}
+
+/** --role and what it needs: a secret for the internal endpoint, prefill origins for a decode origin. */
+function roleOptions(
+  values: Record<string, string | boolean | undefined>,
+): Pick<OriginOptions, 'role' | 'internalSecret' | 'prefillOrigins' | 'handoffMinTokens'> {
+  const role = (values.role ?? 'both') as OriginRole;
+  if (role !== 'prefill' && role !== 'decode' && role !== 'both')
+    throw new UsageError(`--role must be prefill, decode or both, got '${String(role)}'`);
+  const internalSecret =
+    (values['internal-secret'] as string | undefined) ?? process.env.ORIGIN_INTERNAL_SECRET;
+  if (role !== 'both' && !internalSecret)
+    throw new UsageError(`--role ${role} needs --internal-secret (or ORIGIN_INTERNAL_SECRET)`);
+  const prefillOrigins = ((values['prefill-origins'] as string | undefined) ?? '')
+    .split(',')
+    .map((u) => u.trim().replace(/\/+$/, ''))
+    .filter((u) => u !== '');
+  for (const u of prefillOrigins)
+    if (!/^https?:\/\/[^/]+/.test(u))
+      throw new UsageError(`--prefill-origins: '${u}' is not an http(s) URL`);
+  if (role === 'decode' && prefillOrigins.length === 0)
+    throw new UsageError('--role decode needs --prefill-origins');
+  const min = values['handoff-min-tokens'] as string | undefined;
+  return {
+    role,
+    ...(internalSecret ? { internalSecret } : {}),
+    prefillOrigins,
+    handoffMinTokens: int('handoff-min-tokens', min, 64, 0),
   };
 }

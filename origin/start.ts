@@ -15,6 +15,7 @@ import { PrefixCache } from './scheduler/prefix-cache';
 import { Scheduler } from './scheduler/scheduler';
 import { adminApp } from './server/admin';
 import { originApp, type OriginContext } from './server/app';
+import { handoffClient } from './server/handoff-pull';
 
 export interface Origin {
   app: Hono<any>;
@@ -113,6 +114,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     cache,
     metrics,
     startedAt: Date.now(),
+    ...roleContext(o, backend, scheduler),
   };
   const codecNote =
     cache.codecName === o.prefixCacheCodec
@@ -121,7 +123,8 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const summary =
     `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.description}, ` +
     `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
-    specNote(o, backend, scheduler);
+    specNote(o, backend, scheduler) +
+    (o.role === 'both' ? '' : `, role ${o.role}`);
   const experts = backend instanceof CpuBackend ? backend.experts : undefined;
   if (experts) {
     expertMetrics(metrics.registry, experts.stats);
@@ -133,4 +136,33 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     ? `, expert parallelism ${o.ep} ranks + ${o.epRedundant} redundant slots each`
     : '';
   return { app, context, backend, summary: summary + epNote };
+}
+
+/** --role: a decode origin pulls prompts from its prefill origins; one with a secret prefills for others. */
+function roleContext(
+  o: OriginOptions,
+  backend: StepBackend,
+  scheduler: Scheduler,
+): Pick<OriginContext, 'role' | 'handoff' | 'internal'> {
+  if (o.role === 'both' && !o.internalSecret) return {};
+  if (!backend.latents)
+    throw new StartupError(`--role ${o.role}: the ${backend.name} backend cannot hand rows over`);
+  const secret = o.internalSecret!;
+  const common = { vocabSize: backend.vocabSize, latents: backend.latents };
+  return {
+    role: o.role,
+    ...(o.role === 'decode'
+      ? {
+          handoff: handoffClient({
+            ...common,
+            origins: o.prefillOrigins,
+            secret,
+            minTokens: o.handoffMinTokens,
+            timeoutMs: o.requestTimeoutS * 1000,
+          }),
+        }
+      : {
+          internal: { ...common, secret, scheduler, maxSeqLen: backend.maxSeqLen },
+        }),
+  };
 }

@@ -25,6 +25,17 @@ export interface ChainSeed {
   weightsDigest: string;
 }
 
+/** The prefix of a tenant's cache keys (every tenant's with no salt). */
+export const keyPrefix = (tenantSalt?: string) =>
+  `${CACHE_FORMAT}:${tenantSalt === undefined ? '' : `${tenantSalt}:`}`;
+
+/**
+ * A block's key in Workers KV: `pc:v1:<tenant-salt>:<model-id>@<weights-sha[:16]>:<chain-hash[:16]>`
+ * (dispatch/prompt-cache.ts reads and writes them; an origin emits its blocks under them).
+ */
+export const cacheEntryKey = (s: ChainSeed, hash: Uint8Array): string =>
+  `${keyPrefix(s.tenantSalt)}${s.modelId}@${s.weightsDigest.slice(0, 16)}:${toHex(hash.subarray(0, 16))}`;
+
 const sha256 = async (bytes: Uint8Array): Promise<Uint8Array> =>
   new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 

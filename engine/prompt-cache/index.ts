@@ -4,8 +4,10 @@
 export {
   BLOCK_TOKENS,
   CACHE_FORMAT,
+  cacheEntryKey,
   cacheableBlocks,
   chainHashes,
+  keyPrefix,
   restoredTokens,
   toHex,
   weightsDigest,

@@ -17,6 +17,7 @@ import { RequestLatency } from '../request-latency';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
 import type { PrefixCache } from './prefix-cache';
+import { restorePrompt, takePrompt } from './handoff';
 import { planStep } from './step-plan';
 import { Sequence, type FinishReason, type GenerationRequest } from './sequence';
 
@@ -162,6 +163,10 @@ export class Scheduler {
       s.slot = slot;
       s.state = 'prefill';
       this.latency.admitted(s, s.submittedAt);
+      if (s.req.prefilled) {
+        this.admitPrefilled(s);
+        continue;
+      }
       if (this.speculative) s.speculate(this.backend.vocabSize);
       const hits = this.cache.lookup(s.req.blockKeys);
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
@@ -172,6 +177,16 @@ export class Scheduler {
       this.metrics.cacheHitTokens.inc({}, s.cachedTokens);
       this.active.push(s);
     }
+  }
+
+  /** A handed-over prompt (handoff.ts): its rows restored, its first token sampled from its logits. */
+  private admitPrefilled(s: Sequence): void {
+    const p = s.req.prefilled!;
+    s.pos = restorePrompt(this.backend, s.slot, p);
+    s.savedBlocks = s.req.blockKeys.length; // the prefill origin's cache holds them
+    s.state = 'decode';
+    this.active.push(s);
+    this.accept(s, p.logits);
   }
 
   /** Plans, runs and consumes one forward step over the active sequences; then drafts, when speculating. */
@@ -229,6 +244,11 @@ export class Scheduler {
       this.offerPromptBlocks(s);
       const following = s.req.promptIds.slice(start + 1, start + n + 1);
       if (!entry.wantLogits) return following;
+      if (s.req.onPrefilled) {
+        s.req.onPrefilled(takePrompt(this.backend, s.slot, s.pos, rows[0]));
+        this.finish(s, 'length', '');
+        return null;
+      }
       const token = this.accept(s, rows[0]);
       return token < 0 ? null : [...following, token];
     }

@@ -13,6 +13,7 @@ import type { ApiError } from '../../protocol/errors';
 import type { TokenLogprob } from '../../protocol/responses';
 import { makeUsage, type Usage } from '../../protocol/usage';
 import { EventQueue } from './event-queue';
+import type { PrefilledPrompt } from './handoff';
 import { SpecSampler } from './spec-sampler';
 
 export interface GenerationRequest {
@@ -28,6 +29,10 @@ export interface GenerationRequest {
   ignoreEos: boolean;
   /** Prefix-cache keys of the prompt's whole blocks (promptBlockKeys: per tenant, model and weights). */
   blockKeys: string[];
+  /** Prefill only (a prefill origin's hand-off): the computed prompt goes here instead of sampling. */
+  onPrefilled?: (prompt: PrefilledPrompt) => void;
+  /** A decode origin's request: the prompt as a prefill origin computed it (handoff.ts). */
+  prefilled?: PrefilledPrompt;
 }
 
 export type FinishReason = 'stop' | 'length';

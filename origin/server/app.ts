@@ -16,6 +16,8 @@ import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
 import { submitChoices } from './choices';
+import type { HandoffClient } from './handoff-pull';
+import { internalRoutes, type InternalContext } from './internal';
 import { chatPrompt, planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 
@@ -32,6 +34,12 @@ export interface OriginContext {
   cache: PrefixCache;
   metrics: OriginMetrics;
   startedAt: number;
+  /** Prefill/decode separation (--role): this origin's role, */
+  role?: 'prefill' | 'decode' | 'both';
+  /** a decode origin's pull from prefill origins, */
+  handoff?: HandoffClient;
+  /** and POST /internal/prefill where this origin prefills for others. */
+  internal?: InternalContext;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -82,17 +90,30 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
+    const extra: Record<string, string> = {};
+    if (ctx.handoff && plan.request.promptIds.length >= ctx.handoff.minTokens) {
+      // A decode origin: the prompt's rows come from a prefill origin (or, when none answers, from here).
+      const got = await ctx.handoff.pull(plan.request, c.req.header('x-prefill-origin'), signal);
+      if (got) plan.request.prefilled = got.prompt;
+      extra['x-prefilled-by'] = got ? got.from : 'self';
+    }
     const choices = await submitChoices(ctx.scheduler, plan.request, fields.n ?? 1, signal);
     const f = frames(plan.includeUsage);
-    if (!fields.stream)
+    if (!fields.stream) {
+      for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(
         await collect(choices, f).catch((err: unknown) => {
           abort.abort(); // the other choices stop with the one that failed
           throw err;
         }),
       );
-    return stream(choices, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
-      abort.abort(),
+    }
+    return stream(
+      choices,
+      f,
+      plan.includeUsage,
+      { 'x-request-id': c.get('requestId'), ...extra },
+      () => abort.abort(),
     );
   }
 
@@ -170,6 +191,8 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
       speculative_decoding: ctx.scheduler.specMethod,
+      role: ctx.role ?? 'both',
+      ...(ctx.handoff ? { handoff: ctx.handoff.counts } : {}),
       prefix_cache: {
         blocks: ctx.cache.blocks,
         bytes: ctx.cache.bytes,
@@ -185,6 +208,8 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       'content-type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   );
+
+  if (ctx.internal) internalRoutes(app, ctx.internal);
 
   app.notFound((c) =>
     c.json(

@@ -41,6 +41,8 @@ export interface OriginOptions {
   think?: 'raw' | 'field';
   /** CPUs to pin the process to (`taskset -c`), so a benchmark's other processes do not take its cores. */
   cpus?: string;
+  /** More command-line arguments for the real origin (`--role decode ...`: tests/worker/dispatch/pd*). */
+  args?: string[];
 }
 
 const nodeBin = () => {
@@ -63,6 +65,7 @@ function argsOf(o: OriginOptions): string[] {
       'reference',
       '--port',
       port,
+      ...(o.args ?? []),
     ];
   if (o.kind === 'replay')
     return [join(repoRoot, 'tests/dispatch/replay-origin.ts'), '--port', port];

@@ -22,6 +22,10 @@ const specs: Record<string, OriginOptions> = {
   replay: { kind: 'replay' },
   think: { think: 'raw' },
   thinkf: { think: 'field' },
+  // Prefill/decode separation (pd-dispatch.test.ts): two prefill origins, one decode origin pulling from them.
+  pf1: { kind: 'real', args: ['--role', 'prefill', '--internal-secret', 'pd-secret'] },
+  pf2: { kind: 'real', args: ['--role', 'prefill', '--internal-secret', 'pd-secret'] },
+  dec: { kind: 'real' }, // its args name the prefill origins' ports, known below
 };
 
 function freePort(): Promise<number> {
@@ -38,6 +42,10 @@ function freePort(): Promise<number> {
 const ports: Record<string, number> = {};
 for (const name of Object.keys(specs)) ports[name] = await freePort();
 const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
+specs.dec.args = [
+  ...['--role', 'decode', '--internal-secret', 'pd-secret', '--handoff-min-tokens', '1'],
+  ...['--prefill-origins', `${url('pf1')},${url('pf2')}`],
+];
 // A first token may wait behind others' prefill on these CPU origins: generous, but well under the test
 // timeout. A busy origin answers /health between steps only, and a step (16 sequences through
 // DeepSeek-V3's 129,280-row lm_head on the CPU) can take a second on a loaded machine: connect_ms leaves
@@ -113,6 +121,20 @@ export const dispatchTestRegistry = JSON.stringify({
       origins: [{ url: url('replay'), name: 'sglang' }],
       timeouts: fast,
       upstream_model: 'deepseek-ai/DeepSeek-V3',
+    },
+    'pool-pd': {
+      placement: 'origin',
+      origins: [{ url: url('a'), name: 'origin-a' }],
+      prefill: [
+        { url: url('pf1'), name: 'origin-pf1' },
+        { url: url('pf2'), name: 'origin-pf2' },
+      ],
+      decode: [{ url: url('dec'), name: 'origin-dec' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 64,
+      description:
+        'prefill/decode separation: a decode origin, two prefill origins, a colocated one',
     },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
     // DeepSeek drop-in (tests/worker/compat/deepseek*.test.ts): a pool that is down, with a fallback

@@ -1,0 +1,114 @@
+// A decode origin's half of the hand-off (docs/origin.md, "Roles"): before a request joins the batch,
+// pull its prompt's rows and last logits from a prefill origin (POST /internal/prefill, handoff-wire.ts)
+// and check every block as the prompt cache checks an entry (header, shape, position, chain hash). A
+// prefill origin that refuses, dies or sends a damaged stream is skipped for the next one; when none
+// answers, the request is prefilled here, so it is neither lost nor answered twice: nothing reached
+// the client before the hand-off completed.
+import { decodeLatentEntrySync } from '../../engine/prompt-cache/index';
+import type { KvRows, LatentAccess } from '../backend/step-backend';
+import type { PrefilledPrompt } from '../scheduler/handoff';
+import type { GenerationRequest } from '../scheduler/sequence';
+import { FRAME, FrameReader, blockHash, fastZlib, type HandoffHead } from './handoff-wire';
+
+export interface HandoffClient {
+  /** Prompts shorter than this are prefilled here. */
+  minTokens: number;
+  /** Hand-offs by outcome: pulled from a prefill origin, or prefilled here after every one failed. */
+  readonly counts: { pulled: number; fallback: number };
+  /** The prompt from the first prefill origin that delivers it (`preferred` first, if it is one of them), or null. */
+  pull(
+    req: GenerationRequest,
+    preferred: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ prompt: PrefilledPrompt; from: string } | null>;
+}
+
+export function handoffClient(o: {
+  origins: string[];
+  secret: string;
+  latents: LatentAccess;
+  vocabSize: number;
+  minTokens: number;
+  timeoutMs: number;
+}): HandoffClient {
+  const counts = { pulled: 0, fallback: 0 };
+  return {
+    minTokens: o.minTokens,
+    counts,
+    async pull(req, preferred, signal) {
+      const pref = preferred?.replace(/\/+$/, '');
+      const order = o.origins.includes(pref ?? '')
+        ? [pref!, ...o.origins.filter((u) => u !== pref)]
+        : o.origins;
+      for (const url of order) {
+        try {
+          const prompt = await pullFrom(url, o, req, signal);
+          counts.pulled++;
+          return { prompt, from: url };
+        } catch (err) {
+          if (signal.aborted) throw err;
+          console.warn(`origin: hand-off from ${url} failed: ${(err as Error).message}`);
+        }
+      }
+      counts.fallback++;
+      return null;
+    },
+  };
+}
+
+async function pullFrom(
+  url: string,
+  o: { secret: string; latents: LatentAccess; vocabSize: number; timeoutMs: number },
+  req: GenerationRequest,
+  signal: AbortSignal,
+): Promise<PrefilledPrompt> {
+  const res = await fetch(`${url}/internal/prefill`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${o.secret}` },
+    body: JSON.stringify({ prompt_ids: req.promptIds, block_keys: req.blockKeys }),
+    signal: AbortSignal.any([signal, AbortSignal.timeout(o.timeoutMs)]),
+  });
+  if (!res.ok || !res.body)
+    throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
+  const frames = new FrameReader(res.body);
+  try {
+    return await readPrompt(frames, o.latents, o.vocabSize, req);
+  } finally {
+    frames.cancel();
+  }
+}
+
+async function readPrompt(
+  frames: FrameReader,
+  latents: LatentAccess,
+  vocab: number,
+  req: GenerationRequest,
+): Promise<PrefilledPrompt> {
+  const first = await frames.next();
+  if (first?.kind !== FRAME.head) throw new Error('no head frame');
+  const head = JSON.parse(new TextDecoder().decode(first.payload)) as HandoffHead;
+  const n = req.promptIds.length;
+  if (head.tokens !== n || head.vocab !== vocab || head.blocks !== Math.ceil(n / 64))
+    throw new Error(`head ${JSON.stringify(head)} does not fit a ${n}-token prompt`);
+  const blocks: KvRows[] = [];
+  for (let i = 0; i < head.blocks; i++) {
+    const f = await frames.next();
+    if (f?.kind !== FRAME.entry) throw new Error(`block ${i} missing`);
+    const start = i * 64;
+    const expect = {
+      chainHash: blockHash(req.promptIds, req.blockKeys, i),
+      shape: latents.shape,
+      start,
+      count: Math.min(64, n - start),
+    };
+    const got = decodeLatentEntrySync(f.payload, expect, fastZlib);
+    if (!got.ok) throw new Error(`block ${i}: ${got.reason}`);
+    blocks.push(latents.fromLatents(got.rows));
+  }
+  const f = await frames.next();
+  if (f?.kind !== FRAME.logits) throw new Error('logits missing');
+  const bytes = f.payload.slice().buffer;
+  const logits = head.logits === 'f64' ? new Float64Array(bytes) : new Float32Array(bytes);
+  if (logits.length !== vocab) throw new Error(`${logits.length} logits, not ${vocab}`);
+  return { blocks, logits };
+}

@@ -1,0 +1,87 @@
+// The hand-off stream between origins (POST /internal/prefill's body, docs/origin.md "Roles"): frames
+// of [kind u8][length u32 LE][payload]. A head (JSON), then one latent prompt-cache entry per 64-token
+// block of the prompt (engine/prompt-cache/latent-entry.ts, f32 codec: the CPU backend's rows are f32,
+// so the copy is exact), then the last position's logits (raw f32 or f64), then nothing: a stream that
+// ends before its logits frame is a failed hand-off. An error frame replaces the rest.
+import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import type { SyncDeflate } from '../../engine/prompt-cache/index';
+
+export const FRAME = { head: 1, entry: 2, logits: 3, error: 4 } as const;
+
+export interface HandoffHead {
+  tokens: number;
+  blocks: number;
+  logits: 'f32' | 'f64';
+  vocab: number;
+}
+
+/** Level 1: f32 latents barely compress; the entry format wants deflate, not its best ratio. */
+export const fastZlib: SyncDeflate = {
+  deflate: (bytes) => deflateRawSync(bytes, { level: 1 }),
+  inflate: (bytes, limit) => inflateRawSync(bytes, { maxOutputLength: Math.max(1, limit) }),
+};
+
+export function frame(kind: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(5 + payload.length);
+  out[0] = kind;
+  new DataView(out.buffer).setUint32(1, payload.length, true);
+  out.set(payload, 5);
+  return out;
+}
+
+export const jsonFrame = (kind: number, value: unknown) =>
+  frame(kind, new TextEncoder().encode(JSON.stringify(value)));
+
+/**
+ * Each block's chain hash, the entry's check that it is the block asked for: the prompt-cache key where
+ * the block is whole and keyed (the Worker's KV key), else a hash of the prompt and the block's index.
+ */
+export function blockHash(
+  promptIds: readonly number[],
+  keys: readonly string[],
+  i: number,
+): Uint8Array {
+  if (i < keys.length) return Uint8Array.from(Buffer.from(keys[i], 'hex'));
+  const h = createHash('sha256');
+  h.update(`handoff:${i}:`);
+  h.update(new Uint8Array(Int32Array.from(promptIds).buffer));
+  return new Uint8Array(h.digest());
+}
+
+/** Reads frames off a byte stream as they arrive. */
+export class FrameReader {
+  private buf = new Uint8Array(0);
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.reader = body.getReader();
+  }
+
+  /** The next frame, or null at the end of the stream; throws on a stream cut inside a frame. */
+  async next(): Promise<{ kind: number; payload: Uint8Array } | null> {
+    for (;;) {
+      if (this.buf.length >= 5) {
+        const len = new DataView(this.buf.buffer, this.buf.byteOffset).getUint32(1, true);
+        if (this.buf.length >= 5 + len) {
+          const f = { kind: this.buf[0], payload: this.buf.slice(5, 5 + len) };
+          this.buf = this.buf.subarray(5 + len);
+          return f;
+        }
+      }
+      const { done, value } = await this.reader.read();
+      if (done) {
+        if (this.buf.length > 0) throw new Error('the hand-off stream ended inside a frame');
+        return null;
+      }
+      const joined = new Uint8Array(this.buf.length + value.length);
+      joined.set(this.buf);
+      joined.set(value, this.buf.length);
+      this.buf = joined;
+    }
+  }
+
+  cancel(): void {
+    this.reader.cancel().catch(() => {});
+  }
+}
