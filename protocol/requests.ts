@@ -2,6 +2,7 @@
 // `.meta()` names a schema (its `id` becomes an OpenAPI component) and documents fields; it does not
 // change what is accepted. `routes/openapi.ts` turns these same objects into `GET /openapi.json`.
 import { z } from 'zod';
+import { toolFields, toolMessageFields } from './tool-requests';
 
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
@@ -88,6 +89,7 @@ export const chatMessage = z
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
     content,
     name: z.string().optional(),
+    ...toolMessageFields,
   })
   .meta({ id: 'ChatMessage' });
 export type ChatMessage = z.infer<typeof chatMessage>;
@@ -109,6 +111,7 @@ export const chatCompletionRequest = z
     top_logprobs: z.number().int().min(0).max(20).nullish().meta({
       description: 'With logprobs: this many most likely alternatives per token (0..20).',
     }),
+    ...toolFields,
   })
   .meta({
     id: 'CreateChatCompletionRequest',

@@ -4,7 +4,18 @@
 import { z } from 'zod';
 import { nanos, usageSchema } from './usage';
 
-const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls']).nullable();
+const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+const toolCallDeltaSchema = z.object({
+  index: z.number().int(),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string() }),
+});
 const topLogprob = z.object({
   token: z.string(),
   logprob: z.number(),
@@ -48,7 +59,13 @@ export const chatCompletionSchema = z
     choices: z.array(
       z.object({
         index: z.number().int(),
-        message: z.object({ role: z.literal('assistant'), content: z.string() }),
+        message: z.object({
+          role: z.literal('assistant'),
+          content: z.string().nullable(),
+          tool_calls: z.array(toolCallSchema).optional().meta({
+            description: 'The calls the model made (`finish_reason: "tool_calls"`).',
+          }),
+        }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,
       }),
@@ -66,7 +83,8 @@ export const chatCompletionChunkSchema = z
         index: z.number().int(),
         delta: z.object({
           role: z.literal('assistant').optional(),
-          content: z.string().optional(),
+          content: z.string().nullable().optional(),
+          tool_calls: z.array(toolCallDeltaSchema).optional(),
         }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,

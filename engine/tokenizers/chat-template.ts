@@ -24,12 +24,36 @@ export class ChatTemplate {
     }
   }
 
-  /** The prompt text for `messages`, ending with the assistant's turn opened (add_generation_prompt). */
-  render(messages: TemplateMessage[], addGenerationPrompt = true): string {
+  /** The template renders tools (HF's `tools` variable): it is given them and tool turns as they are. */
+  get supportsTools(): boolean {
+    return /\btools\b/.test(this.source);
+  }
+
+  /** The template's tool-call syntax is Qwen/Hermes `<tool_call>` JSON. */
+  get hermesToolCalls(): boolean {
+    return this.source.includes('<tool_call>');
+  }
+
+  /**
+   * The prompt text for `messages`, ending with the assistant's turn opened (add_generation_prompt).
+   * `extra`: more template variables (`tools`); a message's tool_calls and tool_call_id go to the
+   * template as they are.
+   */
+  render(
+    messages: (TemplateMessage & { tool_calls?: unknown; tool_call_id?: unknown })[],
+    addGenerationPrompt = true,
+    extra: Record<string, unknown> = {},
+  ): string {
     try {
       return this.template.render({
         ...this.specials,
-        messages: messages.map((m) => ({ role: m.role, content: messageText(m.content) })),
+        ...extra,
+        messages: messages.map(({ role, content, tool_calls, tool_call_id }) => ({
+          role,
+          content: messageText(content),
+          ...(tool_calls ? { tool_calls } : {}),
+          ...(tool_call_id ? { tool_call_id } : {}),
+        })),
         add_generation_prompt: addGenerationPrompt,
       });
     } catch (err) {
