@@ -87,7 +87,7 @@ const content = z.union([z.string(), z.array(textPart)]).nullable();
 export const chatMessage = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-    content,
+    content: content.default(null),
     name: z.string().optional(),
     ...toolMessageFields,
   })

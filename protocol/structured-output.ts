@@ -103,11 +103,7 @@ export function structureOf(req: Req, syntax: ToolSyntax): Structure | null {
   };
 }
 
-function toolStructure(
-  req: Req,
-  tools: NonNullable<Req['tools']>,
-  syntax: ToolSyntax,
-): Structure {
+function toolStructure(req: Req, tools: NonNullable<Req['tools']>, syntax: ToolSyntax): Structure {
   const choice = req.tool_choice ?? 'auto';
   const named = typeof choice === 'object' ? choice.function.name : null;
   const specs = tools

@@ -66,7 +66,7 @@ export class ToolCallStream {
   push(text: string): StreamEvent[] {
     this.buf += text;
     const out: StreamEvent[] = [];
-    for (let progress = true; progress; ) progress = this.step(out);
+    for (let progress = true; progress;) progress = this.step(out);
     return out;
   }
 
@@ -97,7 +97,9 @@ export class ToolCallStream {
         return true;
       }
       case 'head': {
-        const m = /^\s*\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"arguments"\s*:\s*/.exec(this.buf);
+        const m = /^\s*\{\s*"name"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"arguments"\s*:\s*/.exec(
+          this.buf,
+        );
         if (!m) return false;
         const name = JSON.parse(m[1]) as string;
         const id = toolCallId();

@@ -8,7 +8,7 @@ import type { ToolDefinitionT } from './tool-requests';
 import { GENERIC_TOOL_SYNTAX as G } from './tool-calls';
 
 export interface TemplateInput {
-  messages: Record<string, unknown>[];
+  messages: (Omit<ChatMessage, 'tool_calls'> & { tool_calls?: unknown })[];
   tools?: ToolDefinitionT[];
 }
 
@@ -25,7 +25,7 @@ export function templateInput(messages: ChatMessage[], tools: ToolDefinitionT[])
   return {
     messages: messages.map((m) => ({
       role: m.role,
-      content: m.content ?? '',
+      content: m.content,
       ...(m.tool_calls?.length
         ? {
             tool_calls: m.tool_calls.map((c) => ({
@@ -62,14 +62,20 @@ export function withGenericToolPrompt(
         (c) =>
           `${G.prefix}${JSON.stringify({ name: c.function.name, arguments: args(c.function.arguments) })}${G.suffix}`,
       );
-      return { role: 'assistant', content: [textOf(m), ...calls].filter(Boolean).join(G.separator) };
+      return {
+        role: 'assistant',
+        content: [textOf(m), ...calls].filter(Boolean).join(G.separator),
+      };
     }
     return m;
   });
   if (!tools.length) return out;
   const preamble: ChatMessage = { role: 'system', content: genericToolPreamble(tools) };
   return out[0]?.role === 'system'
-    ? [{ role: 'system', content: `${genericToolPreamble(tools)}\n\n${textOf(out[0])}` }, ...out.slice(1)]
+    ? [
+        { role: 'system', content: `${genericToolPreamble(tools)}\n\n${textOf(out[0])}` },
+        ...out.slice(1),
+      ]
     : [preamble, ...out];
 }
 

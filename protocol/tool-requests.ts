@@ -3,9 +3,7 @@
 // parallel_tool_calls, and the message fields of a multi-turn tool conversation.
 import { z } from 'zod';
 
-const name = z
-  .string()
-  .regex(/^[a-zA-Z0-9_-]{1,64}$/, 'names are 1..64 of a-z, A-Z, 0-9, _ and -');
+const name = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'names are 1..64 of a-z, A-Z, 0-9, _ and -');
 
 export const responseFormat = z
   .object({

@@ -2,15 +2,13 @@
 import { Hono } from 'hono';
 import { costHeaders } from '../billing/wire';
 import type { Dispatcher } from '../dispatch/dispatcher';
-import type { EdgeModel } from '../dispatch/edge-registry';
 import { chatPromptText, serveOnPlacement } from '../dispatch/placement';
-import { renderPlainTemplate } from '../engine/chat-template';
-import { ChatTemplateError } from '../engine/index';
 import { readBody } from '../protocol/body';
 import { chatFrames } from '../protocol/endpoint-frames';
 import { invalidRequest } from '../protocol/errors';
 import { replayStream } from '../protocol/replay';
 import { chatCompletionRequest } from '../protocol/requests';
+import { chatPrompt, constrain } from './chat-prompt';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, runToEnd, streamResponse } from './generation';
@@ -40,13 +38,12 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
-    const prompt = model.chatTemplate
-      ? renderChat(model.chatTemplate, req.messages)
-      : renderPlainTemplate(req.messages);
+    const prompt = chatPrompt(model, req);
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
       bos: !model.chatTemplate,
     });
     plan.n = req.n ?? 1;
+    constrain(plan, model, req);
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: model.manifest.id, system_fingerprint: FINGERPRINT };
@@ -79,21 +76,4 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
-}
-
-/** The model's template over the messages; a template that rejects them (raise_exception) is the client's error. */
-function renderChat(
-  template: NonNullable<EdgeModel['chatTemplate']>,
-  messages: Parameters<typeof renderPlainTemplate>[0],
-): string {
-  try {
-    return template.render(messages);
-  } catch (err) {
-    if (err instanceof ChatTemplateError)
-      throw invalidRequest(
-        `The model's chat template rejected the messages: ${err.message}`,
-        'messages',
-      );
-    throw err;
-  }
 }

@@ -18,6 +18,8 @@ import type { Choice, Frames } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
 import type { FinishReason } from '../protocol/responses';
+import type { Constraint } from '../engine/sampling/constraint';
+import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -36,6 +38,10 @@ export interface GenerationPlan {
   promptCache?: PromptCacheUse;
   /** Choices to generate (OpenAI's `n`), one after another; default 1. */
   n?: number;
+  /** Constrained decoding (response_format, tools): a fresh constraint per choice. */
+  constraint?: () => Constraint;
+  /** The output may hold tool calls in this syntax: they become `tool_calls`. */
+  toolSyntax?: ToolSyntax;
 }
 
 export type ChoiceResult = Choice;
@@ -46,6 +52,37 @@ export type GenerationResult = FinishedGeneration;
 const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
   reason === 'length' ? 'length' : 'stop';
 
+/** A finished choice: its text, or with tools its content and calls (`finish_reason: "tool_calls"`). */
+function choiceOf(
+  plan: GenerationPlan,
+  text: string,
+  reason: 'stop' | 'length' | 'abort',
+  logprobs: LogprobCollector | null,
+  calls?: ToolCallStream,
+): ChoiceResult {
+  const lp = logprobs ? { logprobs: logprobs.all } : {};
+  if (!plan.toolSyntax) return { text, finishReason: finishOf(reason), ...lp };
+  const parsed = calls
+    ? { content: calls.content, calls: calls.calls.filter((c) => complete(c.function.arguments)) }
+    : parseToolCalls(text, plan.toolSyntax);
+  const finishReason = parsed.calls.length && reason === 'stop' ? 'tool_calls' : finishOf(reason);
+  return {
+    text: parsed.content ?? '',
+    finishReason,
+    ...(parsed.calls.length ? { toolCalls: parsed.calls } : {}),
+    ...lp,
+  };
+}
+
+const complete = (json: string): boolean => {
+  try {
+    JSON.parse(json);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 /**
  * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
  * restore (every choice) and capture (the first), the client's signal.
@@ -55,6 +92,7 @@ const generate = (plan: GenerationPlan, signal: AbortSignal | undefined, choice 
     ...plan.options,
     ...(plan.options.seed === undefined ? {} : { seed: plan.options.seed + choice }),
     signal,
+    constraint: plan.constraint?.(),
     restore: plan.promptCache?.restore,
     capture: choice === 0 ? plan.promptCache?.capture : undefined,
   });
@@ -140,11 +178,7 @@ export async function runToEnd(
       for (let step = await iterator.next(); ; step = await iterator.next()) {
         if (step.done) {
           runs.push(step.value);
-          choices.push({
-            text,
-            finishReason: finishOf(step.value.finishReason),
-            ...(logprobs ? { logprobs: logprobs.all } : {}),
-          });
+          choices.push(choiceOf(plan, text, step.value.finishReason, logprobs));
           break;
         }
         text += step.value.text;
@@ -193,21 +227,23 @@ async function* sseFrames(
       tokens = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
       let text = '';
+      const calls = plan.toolSyntax && frames.toolCall ? new ToolCallStream(plan.toolSyntax) : null;
       for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
+          for (const e of calls?.flush() ?? []) yield sseFrame(deltaFrame(frames, e, undefined, i));
           runs.push(step.value);
-          choices.push({
-            text,
-            finishReason: finishOf(step.value.finishReason),
-            ...(logprobs ? { logprobs: logprobs.all } : {}),
-          });
+          choices.push(choiceOf(plan, text, step.value.finishReason, logprobs, calls ?? undefined));
           break;
         }
         produced++;
         text += step.value.text;
         logprobs?.push(step.value);
-        if (step.value.text) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
+        if (!step.value.text) continue;
+        if (!calls) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
+        else
+          for (const e of calls.push(step.value.text))
+            yield sseFrame(deltaFrame(frames, e, logprobs?.take(), i));
       }
       const aborted = runs[i].finishReason === 'abort';
       if (i === choicesOf(plan) - 1 || aborted) {
@@ -236,3 +272,12 @@ async function* sseFrames(
     state.settled = true;
   }
 }
+
+/** A content delta or a tool-call delta of a tool-calling stream. */
+const deltaFrame = (
+  frames: Frames,
+  e: ReturnType<ToolCallStream['push']>[number],
+  logprobs: Parameters<Frames['delta']>[1],
+  index: number,
+): object =>
+  'content' in e ? frames.delta(e.content, logprobs, index) : frames.toolCall!(e.toolCall, index);
