@@ -54,9 +54,48 @@ export class LazyMatcher implements Constraint {
     return this.matcher !== null;
   }
 
+  /**
+   * Before the trigger every token is allowed but one that would complete the trigger and go on
+   * with text the grammar rejects (`<tool_call>x`): a started call is held to the grammar from
+   * its first byte. Only tokens holding the trigger's last byte can complete it.
+   */
   fillMask(mask: Uint32Array): boolean {
     if (this.matcher) return this.matcher.fillMask(mask);
     mask.fill(0xffffffff);
+    this.candidates ??= this.completers();
+    for (const id of this.candidates) {
+      const at = indexOf(this.joined(id), this.trigger);
+      if (at >= 0 && !this.follows(this.joined(id).subarray(at)))
+        mask[id >>> 5] &= ~(1 << (id & 31));
+    }
+    return true;
+  }
+
+  private candidates: number[] | null = null;
+  private probe: TokenMatcher | null = null;
+
+  private completers(): number[] {
+    const last = this.trigger[this.trigger.length - 1];
+    const ids: number[] = [];
+    this.vocab.tokens.forEach((t, id) => {
+      if (!this.eos.has(id) && t.includes(last)) ids.push(id);
+    });
+    return ids;
+  }
+
+  private joined(id: number): Uint8Array {
+    const bytes = this.vocab.tokens[id];
+    const buf = new Uint8Array(this.tail.length + bytes.length);
+    buf.set(this.tail);
+    buf.set(bytes, this.tail.length);
+    return buf;
+  }
+
+  /** The grammar accepts these bytes from its start. */
+  private follows(bytes: Uint8Array): boolean {
+    this.probe ??= new TokenMatcher(this.grammar, this.vocab);
+    if (!this.probe.acceptBytes(bytes)) return false;
+    this.probe.rollback(1);
     return true;
   }
 
@@ -64,18 +103,15 @@ export class LazyMatcher implements Constraint {
     if (this.matcher) return this.matcher.accept(token);
     const bytes = this.vocab.tokens[token];
     if (this.eos.has(token) || !bytes?.length) return true;
-    const buf = new Uint8Array(this.tail.length + bytes.length);
-    buf.set(this.tail);
-    buf.set(bytes, this.tail.length);
+    const buf = this.joined(token);
     const at = indexOf(buf, this.trigger);
     if (at < 0) {
       this.tail = buf.slice(Math.max(0, buf.length - this.trigger.length + 1));
       return true;
     }
     const m = new TokenMatcher(this.grammar, this.vocab);
-    // The text after the trigger in this token must already follow the grammar; if not, the
-    // matcher starts dead and the generation ends at the next step.
-    if (!m.acceptBytes(buf.subarray(at))) m.acceptBytes(this.trigger);
+    // fillMask let this token through only if its text from the trigger on follows the grammar
+    if (!m.acceptBytes(buf.subarray(at))) return false;
     this.matcher = m;
     return true;
   }
