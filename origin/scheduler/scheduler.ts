@@ -215,6 +215,7 @@ export class Scheduler {
   private accept(s: Sequence, logits: Float32Array | Float64Array): void {
     if (s.cancelled || s.state === 'done') return; // reap() frees it before the next step
     const { id: token, logprobs } = s.choose(logits, this.f32Logits);
+    if (token < 0) return this.finish(s, 'length', s.text.flush()); // a constraint's dead end
     s.completionTokens++;
     const stopToken = !s.req.ignoreEos && token === this.tokenizer.eosId;
     if (logprobs && !stopToken) {
@@ -225,6 +226,8 @@ export class Scheduler {
     if (stopToken) return this.finish(s, 'stop', s.text.flush());
     const delta = s.text.push(this.tokenizer.decode(token));
     if (s.text.stopped) return this.finish(s, 'stop', delta);
+    // a finished constraint (the grammar allows nothing more) ends it as a stop token would
+    if (s.constraint?.isFinished()) return this.finish(s, 'stop', delta + s.text.flush());
     if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen)
       return this.finish(s, 'length', delta + s.text.flush());
     s.emitText(delta);

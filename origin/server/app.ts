@@ -2,7 +2,6 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
-import { renderPlainTemplate } from '../../engine/chat-template';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
@@ -17,6 +16,7 @@ import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
 import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
+import { originChat, type OriginChat } from './structured';
 
 export interface OriginContext {
   modelId: string;
@@ -66,6 +66,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Shapes,
+    structured: Omit<OriginChat, 'prompt'> = {},
   ) {
     const plan = await planGeneration(
       ctx,
@@ -77,11 +78,20 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
-    const seq = ctx.scheduler.submit(plan.request, signal);
+    const request = structured.constraint
+      ? { ...plan.request, constraint: structured.constraint }
+      : plan.request;
+    const seq = ctx.scheduler.submit(request, signal);
     const f = frames(plan.includeUsage);
-    if (!fields.stream) return c.json(await collect(seq, f));
-    return stream(seq, f, plan.includeUsage, { 'x-request-id': c.get('requestId') }, () =>
-      abort.abort(),
+    const tools = structured.toolSyntax;
+    if (!fields.stream) return c.json(await collect(seq, f, tools));
+    return stream(
+      seq,
+      f,
+      plan.includeUsage,
+      { 'x-request-id': c.get('requestId') },
+      () => abort.abort(),
+      tools,
     );
   }
 
@@ -98,8 +108,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    return generate(c, renderPlainTemplate(req.messages), fields, 'context', 'messages', (u) =>
-      chatFrames(head('chatcmpl', c), u),
+    const { prompt, ...structured } = originChat(req, ctx.tokenizer, ctx.vocabSize);
+    return generate(
+      c,
+      prompt,
+      fields,
+      'context',
+      'messages',
+      (u) => chatFrames(head('chatcmpl', c), u),
+      structured,
     );
   });
 

@@ -6,26 +6,27 @@
 import { ApiError } from '../../protocol/errors';
 import type { Sequence, SequenceEvent } from '../scheduler/sequence';
 import type { Frames, Shapes } from '../../protocol/frames';
+import type { FinishReason } from '../../protocol/responses';
 import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
+import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../../protocol/tool-calls';
 
 /** Waits for the whole generation and returns the JSON body; throws its error. */
-export async function collect(seq: Sequence, frames: Shapes): Promise<object> {
+export async function collect(seq: Sequence, frames: Shapes, tools?: ToolSyntax): Promise<object> {
   let text = '';
   for (;;) {
     const ev = await seq.events.next();
     if (ev.kind === 'text') text += ev.text;
     else if (ev.kind === 'error') throw ev.error;
-    else
-      return frames.body(
-        [
-          {
-            text,
-            finishReason: ev.finishReason,
-            ...(seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs }),
-          },
-        ],
-        ev.usage,
-      );
+    else {
+      const lp = seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs };
+      if (!tools) return frames.body([{ text, finishReason: ev.finishReason, ...lp }], ev.usage);
+      const { content, calls } = parseToolCalls(text, tools);
+      const called = calls.length > 0;
+      const finishReason: FinishReason =
+        called && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
+      const choice = { text: content ?? '', finishReason, ...(called ? { toolCalls: calls } : {}) };
+      return frames.body([{ ...choice, ...lp }], ev.usage);
+    }
   }
 }
 
@@ -36,20 +37,20 @@ export async function stream(
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
+  tools?: ToolSyntax,
 ): Promise<Response> {
   const first = await seq.events.next();
   if (first.kind === 'error') throw first.error;
   const encoder = new TextEncoder();
-  let pending: string[] = [
-    ...frames.opening(0).map((f) => sseFrame(f)),
-    ...framesOf(first, frames, includeUsage),
-  ];
+  const calls = tools && frames.toolCall ? new ToolCallStream(tools) : undefined;
+  const framesOf = (ev: SequenceEvent) => eventFrames(ev, frames, includeUsage, calls);
+  let pending: string[] = [...frames.opening(0).map((f) => sseFrame(f)), ...framesOf(first)];
   let ended = first.kind === 'end';
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       while (pending.length === 0 && !ended) {
         const ev = await seq.events.next();
-        pending = framesOf(ev, frames, includeUsage);
+        pending = framesOf(ev);
         ended = ev.kind !== 'text';
       }
       if (pending.length > 0) controller.enqueue(encoder.encode(pending.join('')));
@@ -63,7 +64,22 @@ export async function stream(
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }
 
-function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): string[] {
+/** A tool-calling stream's content and tool-call deltas (protocol/tool-calls.ts). */
+function callFrames(events: ReturnType<ToolCallStream['push']>, frames: Frames): string[] {
+  return events.map((e) =>
+    sseFrame(
+      'content' in e ? frames.delta(e.content, undefined, 0) : frames.toolCall!(e.toolCall, 0),
+    ),
+  );
+}
+
+function eventFrames(
+  ev: SequenceEvent,
+  frames: Frames,
+  includeUsage: boolean,
+  calls?: ToolCallStream,
+): string[] {
+  if (ev.kind === 'text' && calls) return callFrames(calls.push(ev.text), frames);
   if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs, 0))];
   if (ev.kind === 'error')
     return [
@@ -74,7 +90,11 @@ function framesOf(ev: SequenceEvent, frames: Frames, includeUsage: boolean): str
         ).toJSON(),
       ),
     ];
-  const out = [sseFrame(frames.finish(ev.finishReason, undefined, 0))];
+  const before = calls ? callFrames(calls.flush(), frames) : [];
+  // a stream that made calls and ended on its own ends with `tool_calls`, as OpenAI's
+  const reason: FinishReason =
+    calls?.calls.length && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
+  const out = [...before, sseFrame(frames.finish(reason, undefined, 0))];
   if (includeUsage) out.push(sseFrame(frames.usage(ev.usage)));
   out.push(sseFrame('[DONE]'));
   return out;
