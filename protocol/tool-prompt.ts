@@ -20,8 +20,16 @@ const args = (text: string): unknown => {
   }
 };
 
-/** HF's shape for a template that renders tools itself. */
-export function templateInput(messages: ChatMessage[], tools: ToolDefinitionT[]): TemplateInput {
+/**
+ * HF's shape for a template that renders tool turns itself. `parseArguments`: calls' arguments as
+ * objects (templates that `tojson` them: Qwen, Llama 3.1) or kept as the JSON string (DeepSeek-V3's
+ * concatenates them into its ```json block).
+ */
+export function templateInput(
+  messages: ChatMessage[],
+  tools: ToolDefinitionT[],
+  parseArguments = true,
+): TemplateInput {
   return {
     messages: messages.map((m) => ({
       role: m.role,
@@ -31,7 +39,10 @@ export function templateInput(messages: ChatMessage[], tools: ToolDefinitionT[])
             tool_calls: m.tool_calls.map((c) => ({
               id: c.id,
               type: 'function',
-              function: { name: c.function.name, arguments: args(c.function.arguments) },
+              function: {
+                name: c.function.name,
+                arguments: parseArguments ? args(c.function.arguments) : c.function.arguments,
+              },
             })),
           }
         : {}),
@@ -69,14 +80,16 @@ export function withGenericToolPrompt(
     }
     return m;
   });
-  if (!tools.length) return out;
-  const preamble: ChatMessage = { role: 'system', content: genericToolPreamble(tools) };
-  return out[0]?.role === 'system'
-    ? [
-        { role: 'system', content: `${genericToolPreamble(tools)}\n\n${textOf(out[0])}` },
-        ...out.slice(1),
-      ]
-    : [preamble, ...out];
+  return withToolPreamble(out, tools);
+}
+
+/** The generic preamble as (or merged into) the first system message; nothing without tools. */
+export function withToolPreamble(messages: ChatMessage[], tools: ToolDefinitionT[]): ChatMessage[] {
+  if (!tools.length) return messages;
+  const preamble = genericToolPreamble(tools);
+  return messages[0]?.role === 'system'
+    ? [{ role: 'system', content: `${preamble}\n\n${textOf(messages[0])}` }, ...messages.slice(1)]
+    : [{ role: 'system', content: preamble }, ...messages];
 }
 
 function textOf(m: ChatMessage): string {

@@ -2,14 +2,15 @@
 // and tool turns, protocol/tool-prompt.ts) rendered by the model's chat template or the plain one,
 // and the grammar of its response_format / tools (protocol/structured-output.ts).
 import type { EdgeModel } from '../dispatch/edge-registry';
-import { renderPlainTemplate, type TemplateMessage } from '../engine/chat-template';
+import { renderPlainTemplate } from '../engine/chat-template';
 import { ChatTemplateError } from '../engine/index';
 import { vocabOf } from '../engine/sampling/constraint';
 import { invalidRequest } from '../protocol/errors';
-import type { ChatCompletionRequest } from '../protocol/requests';
+import type { ChatCompletionRequest, ChatMessage } from '../protocol/requests';
+import type { ToolDefinitionT } from '../protocol/tool-requests';
 import { constraintOf, offeredTools, structureOf } from '../protocol/structured-output';
 import { GENERIC_TOOL_SYNTAX, QWEN_TOOL_SYNTAX, type ToolSyntax } from '../protocol/tool-calls';
-import { templateInput, withGenericToolPrompt } from '../protocol/tool-prompt';
+import { templateInput, withGenericToolPrompt, withToolPreamble } from '../protocol/tool-prompt';
 import type { GenerationPlan } from './generation';
 
 type Template = NonNullable<EdgeModel['chatTemplate']>;
@@ -20,14 +21,26 @@ export const toolSyntaxOf = (model: EdgeModel): ToolSyntax =>
 
 /** The prompt text; throws 400s for bad tool input and for messages the template rejects. */
 export function chatPrompt(model: EdgeModel, req: ChatCompletionRequest): string {
-  const tools = offeredTools(req);
-  const toolTurns = req.messages.some((m) => m.role === 'tool' || m.tool_calls?.length);
-  const template = model.chatTemplate;
-  if (!template) return renderPlainTemplate(withGenericToolPrompt(req.messages, tools));
-  if (!tools.length && !toolTurns) return render(template, req.messages);
-  if (!template.supportsTools) return render(template, withGenericToolPrompt(req.messages, tools));
-  const input = templateInput(req.messages, tools);
-  return render(template, input.messages, input.tools ? { tools: input.tools } : {});
+  return renderChat(model.chatTemplate, req.messages, offeredTools(req));
+}
+
+/** Messages and offered tools through a template (or the plain one), tools as it takes them. */
+export function renderChat(
+  template: Template | null | undefined,
+  messages: ChatMessage[],
+  tools: ToolDefinitionT[],
+): string {
+  const toolTurns = messages.some((m) => m.role === 'tool' || m.tool_calls?.length);
+  if (!template) return renderPlainTemplate(withGenericToolPrompt(messages, tools));
+  if (!tools.length && !toolTurns) return render(template, messages);
+  if (template.supportsTools) {
+    const input = templateInput(messages, tools);
+    return render(template, input.messages, input.tools ? { tools: input.tools } : {});
+  }
+  // it renders tool turns but takes no tool list (DeepSeek-V3's): the list goes in the preamble
+  if (template.rendersToolCalls)
+    return render(template, templateInput(withToolPreamble(messages, tools), [], false).messages);
+  return render(template, withGenericToolPrompt(messages, tools));
 }
 
 /** Puts the request's constraint (if any) on the plan: a fresh matcher per choice. */
@@ -60,5 +73,3 @@ function render(
     throw err;
   }
 }
-
-export type { TemplateMessage };

@@ -29,6 +29,11 @@ export class ChatTemplate {
     return /\btools\b/.test(this.source);
   }
 
+  /** The template renders assistant `tool_calls` and `tool` turns (DeepSeek-V3's: without `tools`). */
+  get rendersToolCalls(): boolean {
+    return this.source.includes('tool_calls');
+  }
+
   /** The template's tool-call syntax is Qwen/Hermes `<tool_call>` JSON. */
   get hermesToolCalls(): boolean {
     return this.source.includes('<tool_call>');
@@ -50,7 +55,8 @@ export class ChatTemplate {
         ...extra,
         messages: messages.map(({ role, content, tool_calls, tool_call_id }) => ({
           role,
-          content: messageText(content),
+          // a call's content stays null: templates test `content is none` (DeepSeek-V3's)
+          content: tool_calls && content === null ? null : messageText(content),
           ...(tool_calls ? { tool_calls } : {}),
           ...(tool_call_id ? { tool_call_id } : {}),
         })),
