@@ -17,9 +17,9 @@ import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
-import type { FinishReason } from '../protocol/responses';
 import type { Constraint } from '../engine/sampling/constraint';
-import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
+import { ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
+import { choiceOf, deltaFrame } from './tool-output';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -48,40 +48,6 @@ export type ChoiceResult = Choice;
 
 /** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
 export type GenerationResult = FinishedGeneration;
-
-const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
-  reason === 'length' ? 'length' : 'stop';
-
-/** A finished choice: its text, or with tools its content and calls (`finish_reason: "tool_calls"`). */
-function choiceOf(
-  plan: GenerationPlan,
-  text: string,
-  reason: 'stop' | 'length' | 'abort',
-  logprobs: LogprobCollector | null,
-  calls?: ToolCallStream,
-): ChoiceResult {
-  const lp = logprobs ? { logprobs: logprobs.all } : {};
-  if (!plan.toolSyntax) return { text, finishReason: finishOf(reason), ...lp };
-  const parsed = calls
-    ? { content: calls.content, calls: calls.calls.filter((c) => complete(c.function.arguments)) }
-    : parseToolCalls(text, plan.toolSyntax);
-  const finishReason = parsed.calls.length && reason === 'stop' ? 'tool_calls' : finishOf(reason);
-  return {
-    text: parsed.content ?? '',
-    finishReason,
-    ...(parsed.calls.length ? { toolCalls: parsed.calls } : {}),
-    ...lp,
-  };
-}
-
-const complete = (json: string): boolean => {
-  try {
-    JSON.parse(json);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
@@ -272,12 +238,3 @@ async function* sseFrames(
     state.settled = true;
   }
 }
-
-/** A content delta or a tool-call delta of a tool-calling stream. */
-const deltaFrame = (
-  frames: Frames,
-  e: ReturnType<ToolCallStream['push']>[number],
-  logprobs: Parameters<Frames['delta']>[1],
-  index: number,
-): object =>
-  'content' in e ? frames.delta(e.content, logprobs, index) : frames.toolCall!(e.toolCall, index);
