@@ -186,7 +186,7 @@ describe.skipIf(reason !== null)('structured output and tools (openai client)', 
     const runner = client.chat.completions.stream({ ...request });
     const final = await runner.finalChatCompletion();
     const call = final.choices[0].message
-      .tool_calls[0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      .tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(valid(weather.function.parameters, JSON.parse(call.function.arguments))).toBe(true);
   });
 
