@@ -1,5 +1,6 @@
 // Engine benchmark: single-thread decode tok/s of LlamaModel.generate() on synthetic random-weight
-// models of the llama2.c stories15M and stories110M shapes (f32), every backend on the same weights.
+// models of the llama2.c stories15M and stories110M shapes (f32), every backend on the same weights,
+// and llama2.c run.c native on that checkpoint, timed beside wasm-simd run by run (bench/runc.ts).
 // Run alone: tsx bench/engine.ts
 import { pathToFileURL } from 'node:url';
 import {
@@ -13,14 +14,13 @@ import {
 import { createTsKernels } from '../kernels-wasm/index';
 import { createNodeKernels } from '../kernels-wasm/node';
 import type { KernelBackend } from '../kernels-wasm/types';
+import { runcAnchor } from './runc';
 
 export interface EngineBenchModel {
   name: string;
   shape: SyntheticShape;
   /** Sampled tokens per measured run. */
   decodeTokens: number;
-  /** llama2.c run.c on our 2-core CI machine type, tok/s. */
-  reference: { runcNative: number; runcWasm: number };
 }
 
 export const ENGINE_BENCH_MODELS: EngineBenchModel[] = [
@@ -28,13 +28,11 @@ export const ENGINE_BENCH_MODELS: EngineBenchModel[] = [
     name: 'stories15M',
     shape: STORIES15M_SHAPE,
     decodeTokens: 128,
-    reference: { runcNative: 282, runcWasm: 188 },
   },
   {
     name: 'stories110M',
     shape: STORIES110M_SHAPE,
     decodeTokens: 64,
-    reference: { runcNative: 37.1, runcWasm: 25.3 },
   },
 ];
 
@@ -52,6 +50,8 @@ export interface EngineBenchResult {
   runs: number[];
   /** Prompt tokens per second (one forward pass each), from the same runs. */
   prefill: number;
+  /** wasm-simd only: run.c native decode tok/s of runs paired with ours (order alternating); [] without run.c. */
+  runc: number[];
 }
 
 const PROMPT = 'Once upon a time, there was a little';
@@ -86,6 +86,8 @@ export async function benchEngine(
   for (const m of models) {
     const checkpoint = syntheticLlama2cCheckpoint(m.shape, 1);
     const tokenizer = syntheticLlama2cTokenizer(m.shape.vocabSize);
+    const anchor = runcAnchor(m.name, m.shape);
+    if ('skipped' in anchor) log(`run.c skipped: ${anchor.skipped}`);
     for (const [backendName, create] of ENGINE_BENCH_BACKENDS) {
       const model = LlamaModel.fromLlama2c(await create(), checkpoint, tokenizer, {
         id: m.name,
@@ -94,8 +96,13 @@ export async function benchEngine(
       const promptIds = model.tokenizer.encode(PROMPT, { bos: true });
       await timeGeneration(model, promptIds, 8); // warm-up: tier-up, page faults, the session
       const timed = [];
-      for (let r = 0; r < runs; r++)
+      const runc: number[] = [];
+      const paired = backendName === 'wasm-simd' && 'decode' in anchor ? anchor : null;
+      for (let r = 0; r < runs; r++) {
+        if (paired && r % 2) runc.push(paired.decode(m.decodeTokens));
         timed.push(await timeGeneration(model, promptIds, m.decodeTokens));
+        if (paired && !(r % 2)) runc.push(paired.decode(m.decodeTokens));
+      }
       const decodes = timed.map((t) => t.decode);
       const result = {
         model: m,
@@ -104,6 +111,7 @@ export async function benchEngine(
         best: Math.max(...decodes),
         runs: decodes,
         prefill: median(timed.map((t) => t.prefill)),
+        runc,
       };
       log(
         `${m.name} ${backendName}: ${result.decode.toFixed(1)} tok/s decode (runs ${decodes.map((d) => d.toFixed(1)).join(', ')})`,
@@ -114,31 +122,25 @@ export async function benchEngine(
   return results;
 }
 
-/** A markdown table: our backends side by side, ratios against the first backend and llama2.c. */
+/** A markdown table: our backends side by side, ratios against ts-scalar and run.c (measured in the same run). */
 export function engineTable(results: EngineBenchResult[]): string {
   const lines = [
-    '| model | backend | decode tok/s (median) | best run | prompt tok/s¹ | vs ts-scalar | vs run.c wasm | vs run.c native |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| model | backend | decode tok/s (median) | best run | prompt tok/s¹ | vs ts-scalar | run.c native (median, same run) | vs run.c per run |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const r of results) {
     const scalar = results.find((s) => s.model === r.model && s.backend === 'ts-scalar');
     const ratio = (x: number | undefined) => (x ? `${(r.decode / x).toFixed(2)}×` : '–');
+    const runc = r.runc.length
+      ? `${median(r.runc).toFixed(1)} | ${r.runs.map((o, i) => `${(o / r.runc[i]).toFixed(2)}×`).join(', ')}`
+      : '– | –';
     lines.push(
-      `| ${r.model.name} | ${r.backend} | ${r.decode.toFixed(1)} | ${r.best.toFixed(1)} | ${r.prefill.toFixed(1)} | ${ratio(scalar?.decode)} | ` +
-        `${ratio(r.model.reference.runcWasm)} | ${ratio(r.model.reference.runcNative)} |`,
-    );
-  }
-  for (const m of new Set(results.map((r) => r.model))) {
-    lines.push(
-      `| ${m.name} | llama2.c run.c wasm SIMD (reference) | ${m.reference.runcWasm} | | | | | |`,
-    );
-    lines.push(
-      `| ${m.name} | llama2.c run.c native -Ofast AVX2 (reference) | ${m.reference.runcNative} | | | | | |`,
+      `| ${r.model.name} | ${r.backend} | ${r.decode.toFixed(1)} | ${r.best.toFixed(1)} | ${r.prefill.toFixed(1)} | ${ratio(scalar?.decode)} | ${runc} |`,
     );
   }
   lines.push(
     '',
-    'Ratios use the medians.',
+    'Ratios to ts-scalar use the medians; run.c (cc -Ofast -march=native, bench/runc.ts) runs beside each wasm-simd run.',
     '',
     '¹ prompt tokens are one forward pass each (no batched prefill yet) and skip the classifier.',
   );

@@ -5,11 +5,10 @@
 // MB); install it apart and point LLAMA_CPP_DIR at that node_modules:
 //   mkdir -p /tmp/llamacpp && cd /tmp/llamacpp && npm init -y && npm install --omit=optional --ignore-scripts \
 //     node-llama-cpp@3.22.1 @node-llama-cpp/linux-x64@3.22.1
-//   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts
-// Side by side in one process: ours (the engine on a model directory imported from the very GGUF file, Q8_0/Q4_0
-// blocks passed through) and llama.cpp, f32/q8_0/q4_0 decode and 512-token prefill, rounds interleaved
+// Only side by side (a llama.cpp figure from another run is no anchor on a shared machine), in one
+// process: ours (the engine on a model directory imported from the very GGUF file, Q8_0/Q4_0 blocks passed through) and llama.cpp, f32/q8_0/q4_0 decode and 512-token prefill, rounds interleaved
 // (which goes first alternates), best of N each and the per-round ratios, so the shared machine's load hits both:
-//   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts --side-by-side [--rounds 5] [--15m]
+//   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts [--rounds 5] [--15m]   (or npm run bench -- llama-cpp)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -57,68 +56,6 @@ const LONG_PROMPT = Array.from({ length: 512 }, (_, i) =>
 );
 const SHORT_PROMPT = [1, 400, 500];
 const DECODE_TOKENS = 64;
-
-export interface LlamaCppResult {
-  shape: string;
-  type: GgufExportType;
-  decode: number;
-  prefill: number;
-}
-
-export async function benchLlamaCpp(
-  dir: string,
-  opts: { runs?: number; log?: (l: string) => void } = {},
-): Promise<LlamaCppResult[]> {
-  const { runs = 3, log = () => {} } = opts;
-  const { getLlama } = await import(join(dir, 'node-llama-cpp/dist/index.js'));
-  const llama = await getLlama({
-    gpu: false,
-    build: 'never',
-    usePrebuiltBinaries: true,
-    skipDownload: true,
-    maxThreads: 1,
-    progressLogs: false,
-  });
-  const results: LlamaCppResult[] = [];
-  for (const { name, shape } of SHAPES) {
-    for (const type of TYPES) {
-      log(`llama.cpp: ${name} ${type}`);
-      const model = await llama.loadModel({ modelPath: ggufFile(name, shape, type) });
-      const context = await model.createContext({ contextSize: 1024, batchSize: 512, threads: 1 });
-      let decode = 0,
-        prefill = 0;
-      const long = LONG_PROMPT;
-      for (let r = 0; r < runs; r++) {
-        const seq = context.getSequence();
-        let t0 = performance.now();
-        await seq.evaluateWithoutGeneratingNewTokens(long);
-        prefill = Math.max(prefill, 512 / ((performance.now() - t0) / 1000));
-        await seq.clearHistory();
-        let count = 0;
-        for await (const _ of seq.evaluate([1, 400, 500], { temperature: 0 })) {
-          if (count++ === 0) t0 = performance.now();
-          if (count === 65) break;
-        }
-        decode = Math.max(decode, (count - 1) / ((performance.now() - t0) / 1000));
-        seq.dispose();
-      }
-      results.push({ shape: name, type, decode, prefill });
-      await context.dispose();
-      await model.dispose();
-    }
-  }
-  return results;
-}
-
-export function llamaCppTable(rows: LlamaCppResult[]): string {
-  const lines = [
-    '| shape | GGUF | llama.cpp decode tok/s | llama.cpp prefill tok/s (512) |',
-    '| --- | --- | ---: | ---: |',
-  ];
-  for (const r of rows)
-    lines.push(`| ${r.shape} | ${r.type} | ${r.decode.toFixed(1)} | ${r.prefill.toFixed(1)} |`);
-  return lines.join('\n');
-}
 
 /** One engine's timings: tok/s of one 512-token prefill and of 64 greedy decode steps after a short prompt. */
 interface Runner {
@@ -282,7 +219,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     process.exit(2);
   }
   const log = (l: string) => console.error(l);
-  if (process.argv.includes('--side-by-side')) {
+  {
     const at = process.argv.indexOf('--rounds'),
       rounds = at > 0 ? Number(process.argv[at + 1]) : 5;
     const load0 = loadavg()[0];
@@ -295,5 +232,5 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `Load average ${load0.toFixed(1)} at start, ${loadavg()[0].toFixed(1)} at end; best of ${rounds} interleaved rounds.\n`,
     );
     console.log(sideBySideTable(rows));
-  } else console.log(llamaCppTable(await benchLlamaCpp(dir, { log })));
+  }
 }

@@ -5,9 +5,12 @@
 // stream; the origin's own /metrics give the sequences per step and the step latency.
 // Run alone: `npx tsx bench/origin.ts [preset] [backend]` (ORIGIN_BENCH_PRESET, default small;
 // ORIGIN_BENCH_BACKEND, default cpu ('reference' is its old name): webgpu runs on whatever adapter is there, lavapipe included).
+// `npx tsx bench/origin.ts [preset] [backend] --mtp`: decode tok/s with and without MTP speculative
+// decoding (bench/origin-mtp.ts; preset default small-mtp).
 import { resolve } from 'node:path';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
+import { benchOriginMtp } from './origin-mtp';
 
 export interface OriginBenchOptions {
   preset?: string;
@@ -27,18 +30,19 @@ interface Level {
   stepMs: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function scrape(origin: RunningOrigin): Promise<Record<string, number>> {
+export async function scrape(origin: RunningOrigin): Promise<Record<string, number>> {
   const text = await (await fetch(`${origin.url}/metrics`)).text();
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^(origin_(?:batch_size|step_seconds)_(?:sum|count)) (\S+)$/gm))
-    out[m[1]] = Number(m[2]);
+  const names =
+    /^(origin_(?:batch_size|step_seconds)_(?:sum|count)|spec_decode_\w+_total) (\S+)$/gm;
+  for (const m of text.matchAll(names)) out[m[1]] = Number(m[2]);
   return out;
 }
 
 /** One round: `streams` concurrent requests of `tokens` tokens each; returns aggregate tokens/s. */
-async function round(
+export async function round(
   origin: RunningOrigin,
   model: string,
   streams: number,
@@ -151,10 +155,9 @@ function table(
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  benchOrigin({
-    preset: process.argv[2],
-    backend: process.argv[3] as OriginBenchOptions['backend'],
-  }).then(
+  const args = process.argv.slice(2).filter((a) => a !== '--mtp');
+  const opts = { preset: args[0], backend: args[1] as OriginBenchOptions['backend'] };
+  (process.argv.includes('--mtp') ? benchOriginMtp(opts) : benchOrigin(opts)).then(
     (md) => console.log(md),
     (err) => {
       console.error(err);

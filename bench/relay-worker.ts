@@ -1,5 +1,8 @@
 // The relay benchmark's Worker (bench/relay.ts bundles it and runs it in workerd through Miniflare):
 // the dispatcher's own path — openUpstream, then relayResponse — in front of one origin, UPSTREAM.
+// MODE names a floor to compare with: `native` hands the origin's body to workerd untouched (no
+// JS per chunk), `js` reads each chunk in JS and enqueues it unchanged (the least a relay that
+// sees the frames can do).
 import { HealthBoard } from '../dispatch/health';
 import { relayResponse } from '../dispatch/relay';
 import { ModelRegistry, type OriginPool } from '../dispatch/registry';
@@ -10,11 +13,12 @@ let pool: OriginPool | null = null;
 let n = 0;
 
 export default {
-  async fetch(request: Request, env: { UPSTREAM: string }): Promise<Response> {
+  async fetch(request: Request, env: { UPSTREAM: string; MODE?: string }): Promise<Response> {
     pool ??= ModelRegistry.parse({
       models: { tiny: { placement: 'origin', origins: [{ url: env.UPSTREAM }] } },
     }).get('tiny') as OriginPool;
     const body = (await request.json()) as Record<string, unknown>;
+    if (env.MODE === 'native' || env.MODE === 'js') return floor(env, body);
     const requestId = `bench-${++n}`;
     const up = await openUpstream(
       pool.origins,
@@ -40,3 +44,23 @@ export default {
     return relayResponse(up, ctx, (err) => ({ error: { message: String(err) } }), {});
   },
 };
+
+async function floor(env: { UPSTREAM: string; MODE?: string }, body: object): Promise<Response> {
+  const res = await fetch(`${env.UPSTREAM}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const headers = { 'content-type': 'text/event-stream' };
+  if (env.MODE === 'native') return new Response(res.body, { headers });
+
+  const reader = res.body!.getReader();
+  const pass = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const r = await reader.read();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+  });
+  return new Response(pass, { headers });
+}

@@ -1,21 +1,24 @@
 // The dispatcher's relay: tokens/s a client gets through it vs straight from the origin. The relay is
 // the Worker's own code path (dispatch/upstream.ts openUpstream → dispatch/relay.ts relayResponse:
-// SSE parsed, every frame rewritten, usage mapped) as a Worker (bench/relay-worker.ts) in workerd,
-// under wrangler's dev server as `npm start` runs the real one. Two origins: the real one
-// (`origin/`, synthetic:tiny, CPU reference backend) and the mini origin at full speed
-// (tests/dispatch/mini-origin.ts: frames as fast as Node writes them, the relay's worst case).
+// content frames passed through as text, finishes and usage parsed) as a Worker
+// (bench/relay-worker.ts) in workerd, hosted by bench/relay-workerd.ts: Miniflare alone by default,
+// as production runs a Worker; RELAY_HOST=wrangler puts wrangler's dev proxy in the path (and in the
+// CPU count), as `npm start` does; RELAY_MODE=native|js measures the floors (no JS per chunk; a bare
+// JS read-and-enqueue); RELAY_ROOT bundles the Worker from another checkout (before/after, one
+// harness). Two origins: the real one (`origin/`, synthetic:tiny, CPU reference backend) and the
+// mini origin at full speed (tests/dispatch/mini-origin.ts: frames as fast as Node writes them).
 // Aggregate completion tokens/s of N concurrent streams, direct and proxied rounds interleaved,
 // median of the runs. Target: proxied ≥ 0.9× direct. Also the time to the first token each way,
 // and workerd's CPU time per relayed token (what the hop costs). On a machine of a few cores the
 // origin gets the first core to itself (taskset) and the client and the relay share the rest, as
 // if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
-// Run alone: `npx tsx bench/relay.ts`.
+// Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3, RELAY_TOKENS=32 for a quick
+// look; a short stream shows the per-request part of the CPU).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unstable_dev } from 'wrangler';
+import { startRelay } from './relay-workerd';
 import { startOrigin, type OriginOptions } from '../tests/dispatch/spawn-origin';
 
 interface Case {
@@ -100,33 +103,6 @@ async function round(url: string, streams: number, tokens: number, tag: string):
   };
 }
 
-/** The relay Worker in workerd, in front of `upstream`. */
-async function startRelay(
-  upstream: string,
-): Promise<{ url: string; pids: number[]; cpuMs: () => number; dispose: () => Promise<void> }> {
-  // A config of its own: the project's wrangler.toml would bring D1, R2 and Durable Objects along.
-  const config = join(mkdtempSync(join(tmpdir(), 'relay-bench-')), 'wrangler.toml');
-  writeFileSync(
-    config,
-    'name = "relay-bench"\ncompatibility_date = "2026-08-01"\ncompatibility_flags = ["nodejs_compat"]\n',
-  );
-  const before = workerdPids();
-  const worker = await unstable_dev(new URL('./relay-worker.ts', import.meta.url).pathname, {
-    config,
-    ip: '127.0.0.1',
-    vars: { UPSTREAM: upstream },
-    logLevel: 'error',
-    experimental: { disableExperimentalWarning: true },
-  });
-  const pids = workerdPids().filter((p) => !before.includes(p));
-  return {
-    url: `http://127.0.0.1:${worker.port}`,
-    pids,
-    cpuMs: () => pids.reduce((sum, p) => sum + cpuMsOf(p), 0),
-    dispose: () => worker.stop(),
-  };
-}
-
 /** The origin's core and everyone else's, where taskset exists and there are cores to split. */
 function pinning(): { origin: string; rest: string } | null {
   const n = availableParallelism();
@@ -139,41 +115,20 @@ function pinning(): { origin: string; rest: string } | null {
   return { origin: '0', rest: `1-${n - 1}` };
 }
 
-/** Running workerd processes (Miniflare's child). */
-function workerdPids(): number[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
-      } catch {
-        return false;
-      }
-    });
-}
-
-/** User + system CPU of a process, in ms (Linux /proc; 100 clock ticks a second). */
-function cpuMsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
 export async function benchRelay(
   opts: { runs?: number; log?: (line: string) => void } = {},
 ): Promise<string> {
-  const runs = opts.runs ?? 7;
+  const runs = opts.runs ?? Number(process.env.RELAY_RUNS ?? 7);
+  // RELAY_CASES=0,2 runs only those rows (a quick look while working; RESULTS.md takes all).
+  const only = process.env.RELAY_CASES?.split(',').map(Number);
   const log = opts.log ?? (() => {});
   const rows = [
     '| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const pin = pinning();
-  for (const c of CASES) {
+  for (const c0 of CASES.filter((_, i) => !only || only.includes(i))) {
+    const c = process.env.RELAY_TOKENS ? { ...c0, tokens: Number(process.env.RELAY_TOKENS) } : c0;
     const origin = await startOrigin({ ...c.origin, cpus: pin?.origin });
     const relay = await startRelay(origin.url);
     if (pin)

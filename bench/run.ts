@@ -41,15 +41,22 @@ const benches: Record<string, Bench> = {
     },
   },
   'llama-cpp': {
-    title: 'llama.cpp native (node-llama-cpp, one thread) on the edge-models weights as GGUF',
+    title:
+      'Ours vs llama.cpp native (node-llama-cpp, one thread), same GGUF weights, interleaved in this run',
     inDefault: false,
     run: async () => {
       const dir = process.env.LLAMA_CPP_DIR;
       if (!dir)
         return 'skipped: LLAMA_CPP_DIR is not set (node-llama-cpp is installed apart, see bench/llama-cpp.ts)';
       const m = await import('./llama-cpp');
-      return m.llamaCppTable(await m.benchLlamaCpp(dir, { log }));
+      return m.sideBySideTable(await m.sideBySide(dir, { rounds: 5, log }));
     },
+  },
+  runc: {
+    title:
+      'Ours vs llama2.c run.c native (built here, -Ofast -march=native), same .bin, interleaved',
+    inDefault: false,
+    run: async () => (await import('./runc')).benchRunc({ rounds: 5, log }),
   },
   'prompt-cache': {
     title: 'Prompt cache: time to first token cold vs cached, bytes per token per codec',

@@ -51,8 +51,12 @@ export class Meter {
   /** The key's limits as of admission (or refusal), for the x-ratelimit-* headers. */
   limits: LimitSnapshot | null = null;
   retryAfterMs: number | null = null;
+  /** False when the refusal would be the same however long the client waited. */
+  retryable = true;
   private admitted: Admitted | null = null;
   private finished: Promise<Cost | undefined> | null = null;
+  /** Ends the waitUntil that admission opened; called once the admission has settled. */
+  private release: () => void = () => {};
 
   constructor(private readonly deps: MeterDeps) {}
 
@@ -79,7 +83,8 @@ export class Meter {
     )) as AcquireResult;
     this.limits = limit.snapshot;
     if (!limit.ok) {
-      this.retryAfterMs = limit.retryAfterMs;
+      if (limit.reason === 'too_large') this.retryable = false;
+      else this.retryAfterMs = limit.retryAfterMs;
       throw rateLimited(limit, a.promptTokens + a.maxTokens);
     }
     const startedAt = this.now();
@@ -109,6 +114,9 @@ export class Meter {
       throw insufficientBalance(reservedNanos, price.currency);
     }
     this.admitted = { ledgerId, leaseId: limit.leaseId, price, reservedNanos };
+    // From here the request holds money: keep the isolate's request context alive until it settles,
+    // or a client that disconnects would cancel the handler mid-decode and leave the row pending.
+    this.deps.waitUntil(new Promise<void>((resolve) => (this.release = resolve)));
     return null;
   }
 
@@ -133,7 +141,7 @@ export class Meter {
   /** Settles once (later calls return the first call's cost); undefined when never admitted. */
   finish(o: Outcome): Promise<Cost | undefined> {
     if (!this.finished) {
-      this.finished = this.settle(o);
+      this.finished = this.settle(o).finally(() => this.release());
       this.deps.waitUntil(this.finished);
     }
     return this.finished;

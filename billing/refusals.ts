@@ -1,5 +1,6 @@
 // Why a request is refused before it runs, in the API's error shape: 402 (balance), 409/422
-// (idempotency key in use or reused), 429 (limits, with retry-after).
+// (idempotency key in use or reused), 429 (limits, with retry-after), 400 (larger than a limit allows
+// at all: not retryable).
 import { ApiError } from '../protocol/errors';
 import { formatAmount } from './money';
 import type { AcquireResult } from './rate-limit';
@@ -39,6 +40,23 @@ export const insufficientBalance = (reservedNanos: number, currency: string) =>
     'insufficient_balance',
   );
 
+/**
+ * A request that could never fit the key's tokens-per-minute limit, however long it waited: not a
+ * rate limit (a 429 invites a retry) but a 400 that names the limit, sent with `x-should-retry:
+ * false` (NOT_RETRYABLE) so that no client retries it (docs/errors.md).
+ */
+export const requestTooLarge = (limitTokens: number, tokens: number) =>
+  new ApiError(
+    400,
+    `Request too large for tokens per min (TPM): Limit ${limitTokens}, Requested ${tokens} (prompt + max_tokens × n). This request can never fit; lower max_tokens or the prompt, or ask for a higher limit.`,
+    'invalid_request_error',
+    'request_too_large',
+    'max_tokens',
+  );
+
+/** Headers of a refusal that retrying cannot change (openai-node and our SDK honour x-should-retry). */
+export const NOT_RETRYABLE = { 'x-should-retry': 'false' } as const;
+
 export function rateLimited(
   limit: Extract<AcquireResult, { ok: false }>,
   tokens: number,
@@ -48,12 +66,7 @@ export function rateLimited(
   const wait = `Please try again in ${(limit.retryAfterMs / 1000).toFixed(3)}s.`;
   switch (limit.reason) {
     case 'too_large':
-      return new ApiError(
-        429,
-        `Request too large for tokens per min (TPM): Limit ${s.limitTokens}, Requested ${tokens}. Lower max_tokens or the prompt.`,
-        'rate_limit_error',
-        'rate_limit_exceeded',
-      );
+      return requestTooLarge(s.limitTokens, tokens);
     case 'concurrency':
       return new ApiError(
         429,

@@ -43,6 +43,8 @@ export class EdgeRegistry {
   }
 
   private async readManifest(bucket: R2Bucket, id: string): Promise<EdgeManifest | null> {
+    // R2 refuses keys over 1024 bytes (a 500); an id that cannot be a key names no model.
+    if (!isKeyable(manifestKey(id))) return null;
     const object = await bucket.get(manifestKey(id));
     if (!object) return null;
     const parsed = edgeManifest.safeParse(await object.json());
@@ -91,3 +93,8 @@ async function readFile(bucket: R2Bucket, key: string): Promise<Uint8Array> {
   }
   return new Uint8Array(await object.arrayBuffer());
 }
+
+const MAX_R2_KEY_BYTES = 1024;
+/** Well-formed UTF-16 (no lone surrogate) and within R2's key length. */
+const isKeyable = (key: string) =>
+  !/\p{Surrogate}/u.test(key) && new TextEncoder().encode(key).length <= MAX_R2_KEY_BYTES;

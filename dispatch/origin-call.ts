@@ -16,6 +16,10 @@ export interface OriginCall {
   maxTokens: number | null | undefined;
   stream: boolean;
   includeUsage: boolean;
+  /** The model name the answer shows (an alias the client sent); default the pool's id. Set by placement.ts. */
+  shownAs?: string;
+  /** Split the origin's raw `<think>` text into `reasoning_content`. Set by placement.ts. */
+  reasoning?: boolean;
 }
 
 /** The client's request, as far as dispatch needs it. */
@@ -31,6 +35,8 @@ export interface PlacementRequest {
   meter?: Pick<Meter, 'admit' | 'finish' | 'fallBack'>;
   /** Keeps work alive after the response (health probes). */
   waitUntil: (p: Promise<unknown>) => void;
+  /** The client refused fallbacks (`x-fallback: none`): a model that cannot answer is a 503. */
+  refuseFallback?: boolean;
 }
 
 /** The binding a pool names as its credential. */

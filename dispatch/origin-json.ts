@@ -1,8 +1,11 @@
 // An origin's answer as one JSON body: the relayed stream is collected whole, and since the client
 // gets nothing before its end, an origin that fails midway is retried whole on the next one (its
-// partial work is not billed: nothing of it was delivered). Also the headers of an origin's answer.
+// partial work is not billed: nothing of it was delivered). A client that goes away ends the
+// upstream request (its signal) and pays for what the origin produced until then, as a disconnected
+// stream does. Also the headers of an origin's answer.
 import { costHeaders } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Shapes } from '../protocol/frames';
 import type { Usage } from '../protocol/usage';
 import type { Dispatcher } from './dispatcher';
 import { collect, type RelayContext, type RelayResult } from './relay';
@@ -28,6 +31,12 @@ export const servedHeaders = (up: OpenedUpstream): Record<string, string> => ({
     ? { 'x-cache-hit-tokens': up.headers.get('x-cache-hit-tokens')! }
     : {}),
 });
+
+/** The JSON answer: the origin's choices as assembled (every one, with tool calls and logprobs), or a stored result's. */
+export const answerBody = (shapes: Shapes, r: RelayResult): object => {
+  const body = shapes.body(r.choices ?? [r], r.usage);
+  return r.body ? { ...body, choices: r.body } : body;
+};
 
 export function midStreamError(err: unknown): ApiError {
   if (err instanceof UpstreamError) return err;
@@ -71,9 +80,9 @@ export async function answerJson(
   const failed = () => ctx.settle('failed', { ...nothing, usage: { ...nothing.usage } });
   let attempts = up.attempts;
   for (;;) {
-    let result: RelayResult;
+    let result: RelayResult & { abandoned?: true };
     try {
-      result = await collect(up, ctx);
+      result = await collect(up, ctx, signal);
     } catch (err) {
       const rest = order.slice(order.indexOf(up.origin) + 1);
       if (rest.length === 0 || signal.aborted) {
@@ -87,7 +96,9 @@ export async function answerJson(
       attempts += up.attempts;
       continue;
     }
-    const cost = await ctx.settle('completed', result);
+    // Nobody reads the answer of a client that went away; it pays for what was produced for it.
+    const cost = await ctx.settle(result.abandoned ? 'disconnected' : 'completed', result);
+    delete result.abandoned;
     if (cost) result.usage.cost = cost;
     return jsonResponse(
       body(result),

@@ -1,6 +1,8 @@
 // The model registry: which model runs where. Typed data (the `MODEL_REGISTRY` var in wrangler.toml,
 // or a JSON file handed to createApp), validated once: a bad registry fails loudly instead of
 // misrouting. Each model is `edge` (weights in R2) or an origin pool; either may list fallbacks.
+// Aliases give a model a second name (DeepSeek's `deepseek-chat`, `deepseek-reasoner`) with its own
+// flags: a reasoning alias of a plain model, an alias that must never fall back.
 import { z } from 'zod';
 
 const modelId = z
@@ -38,6 +40,10 @@ const auth = z.strictObject({
 
 const common = {
   fallbacks: z.array(modelId).default([]),
+  /** false: never answer with a fallback; the client gets a 503 with retry-after instead. */
+  fallback: z.boolean().default(true),
+  /** A reasoning model: its answer opens with a `<think>` block, sent as `reasoning_content`. */
+  reasoning: z.boolean().default(false),
   description: z.string().optional(),
   owned_by: z.string().optional(),
   context_length: z.number().int().positive().optional(),
@@ -57,23 +63,45 @@ const originModel = z.strictObject({
   auth: auth.optional(),
   /** The model name the origin knows (vLLM's served model name); defaults to the registry id. */
   upstream_model: z.string().min(1).optional(),
-  /** Sent when the client names no max_tokens, and the most a request is reserved for. */
-  max_output_tokens: z.number().int().positive().default(4096),
+  /** Sent when the client names no max_tokens, and the most a request is reserved for. Unset, the origin's own default applies (one that fits its context) and 4096 is reserved. */
+  max_output_tokens: z.number().int().positive().optional(),
   /** Characters of the prompt whose hash picks the origin (prefix affinity). */
   affinity_chars: z.number().int().positive().default(512),
   /** Requests in flight below which an origin keeps every prefix it owns (bounded load only above it). */
   affinity_min_load: z.number().int().positive().default(4),
-  /** Also send the tenant salt as the body field `cache_salt` (vLLM's prefix-cache isolation). */
+  /** Kept for old registries: the tenant salt is now always sent as the body field `cache_salt` (vLLM's prefix-cache isolation). */
   cache_salt_in_body: z.boolean().default(false),
   health_path: z.string().startsWith('/').default('/health'),
+});
+
+/** Another name for `model`; its flags, when given, win over the model's. */
+const alias = z.strictObject({
+  model: modelId,
+  reasoning: z.boolean().optional(),
+  fallback: z.boolean().optional(),
+  owned_by: z.string().optional(),
+  description: z.string().optional(),
 });
 
 const registryFile = z
   .strictObject({
     comment: z.string().optional(),
     models: z.record(modelId, z.discriminatedUnion('placement', [edgeModel, originModel])),
+    aliases: z
+      .record(modelId, z.union([modelId.transform((model) => ({ model })), alias]))
+      .default({}),
   })
   .superRefine((file, ctx) => {
+    for (const [id, a] of Object.entries(file.aliases)) {
+      if (id in file.models)
+        ctx.addIssue({ code: 'custom', path: ['aliases', id], message: 'a model has this id' });
+      if (a.model in file.aliases)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['aliases', id, 'model'],
+          message: 'an alias names a model, not another alias',
+        });
+    }
     for (const [id, m] of Object.entries(file.models)) {
       m.fallbacks.forEach((f, i) => {
         if (f === id)
@@ -84,7 +112,8 @@ const registryFile = z
           });
       });
       if (m.placement !== 'origin') continue;
-      if (m.context_length !== undefined && m.max_output_tokens >= m.context_length) {
+      const maxOut = m.max_output_tokens;
+      if (m.context_length !== undefined && maxOut !== undefined && maxOut >= m.context_length) {
         ctx.addIssue({
           code: 'custom',
           path: ['models', id, 'max_output_tokens'],
@@ -105,9 +134,23 @@ export type EdgeEntry = z.infer<typeof edgeModel> & { id: string };
 export type OriginPool = z.infer<typeof originModel> & { id: string };
 export type OriginConfig = z.infer<typeof origin>;
 export type RegistryEntry = EdgeEntry | OriginPool;
+export type AliasEntry = z.infer<typeof alias> & { id: string };
+
+/** A model name as a client sent it, resolved: the model that runs, the name its answers show, its flags. */
+export interface NamedModel {
+  /** The model that runs (the alias's target, or the name itself). */
+  id: string;
+  /** The name the client used: answers carry it in `model`, as DeepSeek's do. */
+  shownAs: string;
+  reasoning: boolean;
+  fallback: boolean;
+}
 
 export class ModelRegistry {
-  private constructor(private readonly entries: Map<string, RegistryEntry>) {}
+  private constructor(
+    private readonly entries: Map<string, RegistryEntry>,
+    private readonly aliasMap: Map<string, AliasEntry> = new Map(),
+  ) {}
 
   static readonly empty = new ModelRegistry(new Map());
 
@@ -133,7 +176,25 @@ export class ModelRegistry {
     }
     const entries = new Map<string, RegistryEntry>();
     for (const [id, m] of Object.entries(parsed.data.models)) entries.set(id, { ...m, id });
-    return new ModelRegistry(entries);
+    const aliases = new Map<string, AliasEntry>();
+    for (const [id, a] of Object.entries(parsed.data.aliases)) aliases.set(id, { ...a, id });
+    return new ModelRegistry(entries, aliases);
+  }
+
+  /** What a client's model name runs, and how (an edge model only in R2 is its own name, unflagged). */
+  resolve(name: string): NamedModel {
+    const a = this.aliasMap.get(name);
+    const entry = this.entries.get(a?.model ?? name);
+    return {
+      id: a?.model ?? name,
+      shownAs: name,
+      reasoning: a?.reasoning ?? entry?.reasoning ?? false,
+      fallback: a?.fallback ?? entry?.fallback ?? true,
+    };
+  }
+
+  aliases(): AliasEntry[] {
+    return [...this.aliasMap.values()];
   }
 
   get(id: string): RegistryEntry | undefined {

@@ -1,166 +1,17 @@
-// Relaying an origin's generation to the client: each upstream frame is rewritten (our id and
-// model, usage in both shapes) and sent on as it arrives; the finish frame waits only for the
-// usage that follows it, so the stream can end with the cost, as the edge's streams do. The same
-// walk over the frames also collects a whole JSON answer.
-import { makeUsage, type Cost, type Usage } from '../protocol/usage';
-import type { OpenedUpstream } from './upstream';
+// Relaying an origin's generation to the client. A content frame is passed through as text with
+// our id, model and usage field (frame-pass.ts: never parsed, so a token costs a few string ops);
+// finishes, errors and usage chunks are parsed. The finish frame waits only for the usage that
+// follows it, so the stream ends with the cost, as the edge's streams do. With `n` > 1 each
+// choice's finish goes on when the next one arrives; the last one carries the cost. What was said
+// (text, tool calls, reasoning) is assembled from the frames only when a replay needs it.
 import { sseResponse } from '../protocol/sse';
+import type { RelayContext } from './relay-types';
+import { StreamWalk } from './stream-walk';
+import type { OpenedUpstream } from './upstream';
 
-export type RelayStatus = 'completed' | 'failed' | 'disconnected';
-
-export interface RelayResult {
-  text: string;
-  /** DeepSeek reasoner's `reasoning_content`, when the origin sends one. */
-  reasoning: string;
-  finishReason: 'stop' | 'length' | 'content_filter';
-  usage: Usage;
-}
-
-export interface RelayContext {
-  id: string;
-  model: string;
-  created: number;
-  /** The chunk `object` of this endpoint. */
-  object: 'chat.completion.chunk' | 'text_completion';
-  includeUsage: boolean;
-  /** Prompt tokens to bill when the origin never reported usage (it failed or the client left first). */
-  promptEstimate: number;
-  /** Bills what happened (exactly once) and returns the cost to report. */
-  settle(status: RelayStatus, result: RelayResult): Promise<Cost | undefined>;
-}
-
-type Frame = {
-  object?: string;
-  id?: string;
-  model?: string;
-  created?: number;
-  error?: unknown;
-  usage?: Record<string, unknown> | Usage | null;
-  choices?: {
-    text?: string;
-    delta?: { content?: string | null; reasoning_content?: string | null };
-    finish_reason?: string | null;
-  }[];
-};
-
-/** Usage from any OpenAI-compatible origin in our shape: vLLM and SGLang report cache hits only as `prompt_tokens_details.cached_tokens`. */
-export function normalizeUsage(raw: Record<string, unknown>): Usage {
-  const n = (v: unknown) =>
-    typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0;
-  const prompt = n(raw.prompt_tokens);
-  const details = raw.prompt_tokens_details as { cached_tokens?: unknown } | null | undefined;
-  const cached = Math.min(prompt, n(raw.prompt_cache_hit_tokens ?? details?.cached_tokens));
-  const usage = makeUsage(prompt, n(raw.completion_tokens), cached);
-  const reasoning = (
-    raw.completion_tokens_details as { reasoning_tokens?: unknown } | null | undefined
-  )?.reasoning_tokens;
-  if (typeof reasoning === 'number')
-    usage.completion_tokens_details = { reasoning_tokens: n(reasoning) };
-  return usage;
-}
-
-/** The walk over one upstream generation: what was produced so far, frame by frame. */
-class Walk {
-  text = '';
-  reasoning = '';
-  frames = 0;
-  usage: Usage | null = null;
-  finish: Frame | null = null;
-  finishReason: RelayResult['finishReason'] | null = null;
-  usageFrame: Frame | null = null;
-  done = false;
-
-  constructor(private readonly ctx: RelayContext) {}
-
-  /** Reads one upstream frame; returns the frame to send on now, if any. Throws on an error frame. */
-  take(data: string): Frame | null {
-    if (data === '[DONE]') {
-      this.done = true;
-      return null;
-    }
-    const frame = JSON.parse(data) as Frame;
-    if (frame.error) throw new UpstreamStreamError(frame.error);
-    if (frame.usage) this.usage = normalizeUsage(frame.usage as Record<string, unknown>);
-    const choice = frame.choices?.[0];
-    if (!choice) {
-      this.usageFrame = frame;
-      return null;
-    }
-    const piece = choice.text ?? choice.delta?.content ?? '';
-    if (piece) this.frames++;
-    this.text += piece;
-    this.reasoning += choice.delta?.reasoning_content ?? '';
-    if (choice.finish_reason) {
-      const r = choice.finish_reason;
-      this.finishReason = r === 'length' || r === 'content_filter' ? r : 'stop';
-      this.finish = frame;
-      return null;
-    }
-    return frame;
-  }
-
-  result(): RelayResult {
-    const usage = this.usage ?? makeUsage(this.ctx.promptEstimate, this.frames);
-    // A partial generation bills at least what was seen, whatever the last usage said.
-    if (usage.completion_tokens < this.frames)
-      Object.assign(
-        usage,
-        makeUsage(usage.prompt_tokens, this.frames, usage.prompt_cache_hit_tokens),
-      );
-    return {
-      text: this.text,
-      reasoning: this.reasoning,
-      finishReason: this.finishReason ?? 'stop',
-      usage,
-    };
-  }
-
-  /** Our id and model on every frame; usage only where the client asked for it. */
-  rewrite(frame: Frame, usage?: Usage): string {
-    frame.id = this.ctx.id;
-    frame.model = this.ctx.model;
-    frame.created = this.ctx.created;
-    if (usage) frame.usage = usage;
-    else if (this.ctx.includeUsage) frame.usage = null;
-    else delete frame.usage;
-    return `data: ${JSON.stringify(frame)}\n\n`;
-  }
-}
-
-export class UpstreamStreamError extends Error {
-  constructor(readonly detail: unknown) {
-    super(`the origin sent an error: ${JSON.stringify(detail)}`);
-  }
-}
-
-/**
- * The upstream's frames to send on, in order: those held before the first output, then the rest,
- * in batches of what each upstream read delivered (one write each, not one per frame).
- */
-async function* framesOf(up: OpenedUpstream, walk: Walk): AsyncGenerator<Frame[]> {
-  const take = (batch: string[]) =>
-    batch.map((data) => walk.take(data)).filter((f): f is Frame => f !== null);
-  yield take(up.first);
-  while (!walk.done) {
-    const data = await up.next();
-    if (data === null) break;
-    yield take([data, ...up.drain()]);
-  }
-  if (!walk.finish) throw new Error('the origin ended the stream before finishing');
-}
-
-/** The whole generation, for a JSON answer. Billing is the caller's: on a throw nothing was delivered. */
-export async function collect(up: OpenedUpstream, ctx: RelayContext): Promise<RelayResult> {
-  const walk = new Walk(ctx);
-  try {
-    for await (const _ of framesOf(up, walk)) {
-      // Every frame is in the walk's totals already.
-    }
-    return walk.result();
-  } finally {
-    up.close();
-  }
-}
+export { normalizeUsage } from './assemble';
+export { collect } from './collect';
+export * from './relay-types';
 
 /** The relayed stream as a Response. A client that goes away ends the upstream request at once. */
 export function relayResponse(
@@ -179,29 +30,41 @@ export function relayResponse(
   });
 }
 
-/** SSE frames for the client, each as soon as the origin sends it; an error after the first byte becomes an error frame. */
+/**
+ * SSE text for the client, one write per upstream read (frames held before the first output go
+ * with it); an error after the first byte becomes an error frame.
+ */
 export async function* relay(
   up: OpenedUpstream,
   ctx: RelayContext,
   errorFrame: (err: unknown) => object,
   state = { cancelled: false },
 ): AsyncGenerator<string> {
-  const walk = new Walk(ctx);
+  const walk = new StreamWalk(ctx);
   let settled = false;
   try {
-    for await (const batch of framesOf(up, walk))
-      if (batch.length) yield batch.map((f) => walk.rewrite(f)).join('');
+    let out = '';
+    for (const data of up.first) out += walk.take(data);
+    if (out) yield out;
+    while (!walk.done) {
+      const data = await up.next();
+      if (data === null) break;
+      out = walk.take(data);
+      for (const more of up.drain()) out += walk.take(more);
+      if (out) yield out;
+    }
+    if (!walk.finish) throw new Error('the origin ended the stream before finishing');
     const result = walk.result();
     settled = true;
     const cost = await ctx.settle('completed', result);
     if (cost) result.usage.cost = cost;
-    yield walk.rewrite(walk.finish!, ctx.includeUsage || !cost ? undefined : result.usage);
+    let end = walk.rewrite(walk.finish, ctx.includeUsage || !cost ? undefined : result.usage);
     if (ctx.includeUsage)
-      yield walk.rewrite(
+      end += walk.rewrite(
         { ...(walk.usageFrame ?? { object: ctx.object }), choices: [] },
         result.usage,
       );
-    yield 'data: [DONE]\n\n';
+    yield `${end}data: [DONE]\n\n`;
   } catch (err) {
     if (settled) throw err;
     settled = true;

@@ -3,6 +3,7 @@
 // reports. A pool that cannot answer returns its error, for placement.ts to try the next fallback.
 import { countsOf } from '../billing/wire';
 import type { ApiError } from '../protocol/errors';
+import type { Head } from '../protocol/frames';
 import { replayStream } from '../protocol/replay';
 import type { Dispatcher } from './dispatcher';
 import { unavailable } from './fallback';
@@ -15,10 +16,16 @@ import {
   type OriginCall,
   type PlacementRequest,
 } from './origin-call';
-import { answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
+import { answerBody, answerJson, jsonResponse, midStreamError, servedHeaders } from './origin-json';
 import { originName, type OriginPool } from './registry';
 import { relayResponse, type RelayContext, type RelayResult, type RelayStatus } from './relay';
 import { openUpstream, type OpenedUpstream, type UpstreamRequest } from './upstream';
+
+/** Reserved for a request that names no max_tokens on a pool that sets no max_output_tokens (DeepSeek's chat default). */
+const DEFAULT_RESERVED_TOKENS = 4096;
+
+/** A completed answer as the ledger keeps it for idempotent replays: with its head and request id. */
+type StoredRelayResult = RelayResult & { head?: Head; requestId?: string };
 
 /** The pool's answer, or why it gave none (`admitted`: a reservation was made and must be released). */
 export type PoolOutcome = { response: Response } | { error: ApiError; admitted: boolean };
@@ -34,12 +41,14 @@ export async function serveOrigin(
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
-  const head = originHead(call, req.requestId, pool.id);
+  const head = originHead(call, req.requestId, call.shownAs ?? pool.id);
   const headers: Record<string, string> = {
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
   };
-  const maxTokens = call.maxTokens ?? pool.max_output_tokens;
+  // Without either, the origin's default applies (it fits the prompt's room), and this is reserved.
+  const sentMax = call.maxTokens ?? pool.max_output_tokens;
+  const maxTokens = sentMax ?? DEFAULT_RESERVED_TOKENS;
   const meter = req.meter;
   const stored = await meter?.admit({
     endpoint: call.endpoint,
@@ -47,22 +56,28 @@ export async function serveOrigin(
     placement: 'origin',
     servedBy: `origin:${originName(choice.order[0])}`,
     promptTokens: reserveTokens(call.prompt),
-    maxTokens,
+    // Every choice (`n`) may produce as many.
+    maxTokens: maxTokens * (typeof call.request.n === 'number' ? call.request.n : 1),
     request: call.request,
   });
   if (stored) {
     // A completed generation stored under the idempotency key, answered again in the caller's form.
-    const result = JSON.parse(stored) as RelayResult;
-    const replayed = { ...headers, 'idempotent-replayed': 'true' };
-    const shapes = endpoint.shapes(head, call.includeUsage);
+    const result = JSON.parse(stored) as StoredRelayResult;
+    // The first answer again: its id and created; this request keeps its own x-request-id.
+    const replayed = {
+      ...headers,
+      'idempotent-replayed': 'true',
+      ...(result.requestId ? { 'original-request': result.requestId } : {}),
+    };
+    const shapes = endpoint.shapes(result.head ?? head, call.includeUsage);
     return {
       response: call.stream
         ? replayStream(result, shapes, call.includeUsage, replayed)
-        : jsonResponse(shapes.body([result], result.usage), replayed, result.usage),
+        : jsonResponse(answerBody(shapes, result), replayed, result.usage),
     };
   }
 
-  const upstream = upstreamRequest(req, pool, call, maxTokens, secret);
+  const upstream = upstreamRequest(req, pool, call, sentMax, secret);
   const started = Date.now();
   let up: OpenedUpstream;
   try {
@@ -76,10 +91,16 @@ export async function serveOrigin(
     model: head.model,
     object: endpoint.chunkObject,
     includeUsage: call.includeUsage,
+    reasoning: call.reasoning === true,
     promptEstimate: billTokens(call.prompt),
     settle: (status: RelayStatus, result: RelayResult) => {
       const replay = (cost: RelayResult['usage']['cost']) =>
-        JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+        JSON.stringify({
+          ...result,
+          usage: { ...result.usage, cost },
+          head,
+          requestId: req.requestId,
+        } satisfies StoredRelayResult);
       return meter
         ? meter.finish({ status, ...countsOf(result.usage), replay })
         : Promise.resolve(undefined);
@@ -92,28 +113,33 @@ export async function serveOrigin(
         ...servedHeaders(up),
       }),
     };
-  const body = (r: RelayResult) => endpoint.shapes(head, false).body([r], r.usage);
+  const body = (r: RelayResult) => answerBody(endpoint.shapes(head, false), r);
   const answer = { ctx, headers, started, body, signal: req.signal };
   return { response: await answerJson(d, up, choice.order, upstream, answer) };
 }
 
-/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here). */
+/** The body sent to the origin: the client's request, streamed with usage (a JSON answer is assembled here), the tenant's cache salt. */
 function upstreamRequest(
   req: PlacementRequest,
   pool: OriginPool,
   call: OriginCall,
-  maxTokens: number,
+  maxTokens: number | undefined,
   secret?: string,
 ): UpstreamRequest {
   const body: Record<string, unknown> = {
     ...call.request,
     model: pool.upstream_model ?? pool.id,
-    max_tokens: maxTokens,
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     stream: true,
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
-  if (pool.cache_salt_in_body) body.cache_salt = req.tenantSalt;
+  // A reasoning alias of a plain model: the origin's template opens the think block when told to.
+  if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
+  // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`
+  // (unknown fields pass validation) would let it read another tenant's cached prefixes on a vLLM
+  // origin, which honours the field. Ours replaces it on every request, header and body alike.
+  body.cache_salt = req.tenantSalt;
   return {
     pool,
     path: originEndpoints[call.endpoint].path,

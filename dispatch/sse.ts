@@ -41,17 +41,40 @@ export class SseReader {
   }
 
   private split(final: boolean): void {
+    if (this.buffer.indexOf('\r') >= 0) this.splitAny();
+    else {
+      // The usual wire (LF only): a scan for blank lines, no regex.
+      let start = 0;
+      for (
+        let end = this.buffer.indexOf('\n\n');
+        end >= 0;
+        end = this.buffer.indexOf('\n\n', start)
+      ) {
+        this.push(this.buffer.slice(start, end));
+        start = end + 2;
+      }
+      if (start > 0) this.buffer = this.buffer.slice(start);
+    }
+    if (final && this.buffer.trim()) this.push(this.buffer);
+    if (final) this.buffer = '';
+  }
+
+  /** Any of the line ends SSE allows (CRLF, LF, CR). */
+  private splitAny(): void {
     for (;;) {
       const end = /\r\n\r\n|\n\n|\r\r/.exec(this.buffer);
       if (!end) break;
       this.push(this.buffer.slice(0, end.index));
       this.buffer = this.buffer.slice(end.index + end[0].length);
     }
-    if (final && this.buffer.trim()) this.push(this.buffer);
-    if (final) this.buffer = '';
   }
 
   private push(block: string): void {
+    // The usual event: one `data: ` line.
+    if (block.startsWith('data: ') && block.indexOf('\n') < 0 && block.indexOf('\r') < 0) {
+      this.events.push(block.slice(6));
+      return;
+    }
     const data: string[] = [];
     for (const line of block.split(/\r\n|\n|\r/)) {
       // Comments (":") and other fields (event, id, retry) carry nothing the relay needs.

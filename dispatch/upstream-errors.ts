@@ -13,6 +13,7 @@ export class UpstreamError extends ApiError {
     code: string,
     retryAfter?: number,
     readonly clientError = false,
+    param: string | null = null,
   ) {
     super(
       status,
@@ -23,7 +24,7 @@ export class UpstreamError extends ApiError {
           ? 'invalid_request_error'
           : 'server_error',
       code,
-      null,
+      param,
       retryAfter,
     );
   }
@@ -50,7 +51,8 @@ export async function statusError(
 ): Promise<UpstreamError> {
   // An error body is small; one that does not arrive promptly is not waited for.
   const text = await withTimeout(res.text(), 2_000).catch(() => '');
-  const detail = errorMessageOf(text) ?? `HTTP ${res.status}`;
+  const said = errorOf(text);
+  const detail = said.message ?? `HTTP ${res.status}`;
   const name = originName(origin);
   const retryAfter = retryAfterSeconds(res.headers);
   if (res.status === 429 || res.status === 503 || res.status === 408) {
@@ -63,7 +65,15 @@ export async function statusError(
     );
   }
   if (res.status === 400 || res.status === 413 || res.status === 422) {
-    return new UpstreamError(400, detail, 'invalid_request', undefined, true);
+    // The origin's own code and param (context_length_exceeded, max_tokens) reach the client.
+    return new UpstreamError(
+      400,
+      detail,
+      said.code ?? 'invalid_request',
+      undefined,
+      true,
+      said.param,
+    );
   }
   // 401/403/404: the registry's credential or model name is wrong for this origin; 5xx: it is failing.
   health.onFailure(origin.url, 'server');
@@ -75,22 +85,35 @@ export async function statusError(
   );
 }
 
-function errorMessageOf(text: string): string | null {
+interface SaidError {
+  message: string | null;
+  /** A string code only: vLLM and SGLang put the HTTP status there as a number. */
+  code: string | null;
+  param: string | null;
+}
+
+/** What an error body says: OpenAI's `{"error":{…}}`, vLLM's and SGLang's flat `{"object":"error",…}`, FastAPI's `detail`. */
+function errorOf(text: string): SaidError {
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
   try {
-    const body = JSON.parse(text) as {
-      error?: { message?: string } | string;
-      message?: string;
-      detail?: string;
-    };
-    const message =
-      typeof body.error === 'string'
-        ? body.error
-        : (body.error?.message ?? body.message ?? body.detail);
-    return typeof message === 'string' ? message : null;
+    const body = JSON.parse(text) as Record<string, unknown>;
+    if (typeof body.error === 'string') return { message: body.error, code: null, param: null };
+    const e = (body.error && typeof body.error === 'object' ? body.error : body) as Record<
+      string,
+      unknown
+    >;
+    const message = str(e.message) ?? str(body.message) ?? str(body.detail);
+    return { message, code: str(e.code) ?? codeOf(message), param: str(e.param) };
   } catch {
-    return text ? text.slice(0, 500) : null;
+    return { message: text ? text.slice(0, 500) : null, code: null, param: null };
   }
 }
+
+/** vLLM and SGLang say a prompt is too long only in words; clients check OpenAI's code. */
+const codeOf = (message: string | null): string | null =>
+  message && /maximum context length|longer than the model's context length/i.test(message)
+    ? 'context_length_exceeded'
+    : null;
 
 function retryAfterSeconds(headers: Headers): number | undefined {
   const ms = Number(headers.get('retry-after-ms'));

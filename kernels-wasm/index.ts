@@ -6,6 +6,8 @@ import type {
   DeepSeekOps,
   KernelBackend,
   KernelOps,
+  Kv8Backend,
+  Kv8Ops,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -15,6 +17,8 @@ export type {
   DeepSeekOps,
   KernelBackend,
   KernelOps,
+  Kv8Backend,
+  Kv8Ops,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -88,6 +92,20 @@ function quantBackend(exports: Exports): QuantBackend {
   return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
+const KV8_EXPORTS: Record<string, [string, boolean]> = {
+  quantizeKv8: ['quantize_kv8', true],
+  attentionKv8: ['attention_kv8', true],
+};
+
+/** Absent from builds older than the int8 KV cache (bench/ A/B runs load those): the engine keeps f32 then. */
+function kv8Backend(exports: Exports): Kv8Backend | undefined {
+  if (typeof exports.quantize_kv8 !== 'function') return undefined;
+  return {
+    ...pickNamed<Kv8Ops>(exports, KV8_EXPORTS, false),
+    scalar: pickNamed<Kv8Ops>(exports, KV8_EXPORTS, true),
+  };
+}
+
 function deepSeekBackend(exports: Exports): DeepSeekBackend {
   return {
     ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false),
@@ -114,6 +132,7 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
     scalar: pickOps(exports, '_scalar'),
     quant: quantBackend(exports),
     deepseek: deepSeekBackend(exports),
+    ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

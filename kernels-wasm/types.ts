@@ -208,6 +208,33 @@ export interface DeepSeekOps {
   ropePairs(x: number, count: number, stride: number, dim: number, cos: number, sin: number): void;
 }
 
+/**
+ * The int8 KV cache (engine/llama/kv-cache.ts): codes i8 [nPos, nKvHeads*headDim] and one f32 scale per
+ * position and kv head [nPos, nKvHeads], symmetric (scale = amax/127, codes nearest(x/scale) in ±127).
+ */
+export interface Kv8Ops {
+  /** codes[g*group..] and scales[g] of `groups` groups of `group` floats of x. */
+  quantizeKv8(codes: number, scales: number, x: number, groups: number, group: number): void;
+  /** KernelOps.attention over int8 K and V: the same math on the dequantized cache. */
+  attentionKv8(
+    out: number,
+    q: number,
+    kCodes: number,
+    kScales: number,
+    vCodes: number,
+    vScales: number,
+    att: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+    nPos: number,
+  ): void;
+}
+
+export interface Kv8Backend extends Kv8Ops {
+  readonly scalar: Kv8Ops;
+}
+
 export interface QuantBackend extends QuantOps {
   readonly scalar: QuantOps;
 }
@@ -220,6 +247,7 @@ export interface DeepSeekBackend extends DeepSeekOps {
 export interface KernelBackendExtras {
   readonly quant?: QuantBackend;
   readonly deepseek?: DeepSeekBackend;
+  readonly kv8?: Kv8Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */
   bytes?(ptr: number, len: number): Uint8Array;
 }

@@ -130,6 +130,19 @@ export function originMetrics(live: {
         'Prompt tokens restored from the prefix cache.',
       ),
     ),
+    // vLLM's names: drafts the main model checked, and how many it kept.
+    specDraftTokens: registry.add(
+      new Counter(
+        'spec_decode_num_draft_tokens_total',
+        'Draft tokens (MTP) checked by the main model.',
+      ),
+    ),
+    specAcceptedTokens: registry.add(
+      new Counter(
+        'spec_decode_num_accepted_tokens_total',
+        'Draft tokens (MTP) the main model accepted.',
+      ),
+    ),
     queueDepth: registry.add(
       new Gauge('origin_queue_depth', 'Requests waiting for a sequence slot.', live.queueDepth),
     ),

@@ -21,6 +21,8 @@ export interface OriginOptions {
   requestTimeoutS: number;
   prefixCacheMb: number;
   prefixCacheCodec: PrefixCacheCodec;
+  /** Speculative decoding: 'mtp' drafts with the checkpoint's MTP module; absent: mtp when it has one. */
+  spec?: 'mtp' | 'off';
 }
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
@@ -42,7 +44,10 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --prefix-cache-mb N    memory of the prefix cache (default 256)
   --prefix-cache-codec C how the cpu backend's prefix cache holds blocks: exact (f32 rows, default) |
                          f32 | f16 | int8 | fp8 (latent entries, deflated: more blocks in the same memory;
-                         int8/fp8 with per-position scales). The webgpu backend keeps its rows exact`;
+                         int8/fp8 with per-position scales). The webgpu backend keeps its rows exact
+  --spec S               speculative decoding: mtp (the checkpoint's MTP module drafts one token per
+                         sequence and step; default when the checkpoint has MTP weights, cpu backend) |
+                         off`;
 
 /** A bad command line: one line on stderr and exit 2 (tools/cli.ts, shared by every CLI). */
 export { UsageError } from '../tools/cli';
@@ -81,6 +86,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'request-timeout': { type: 'string' },
       'prefix-cache-mb': { type: 'string' },
       'prefix-cache-codec': { type: 'string' },
+      spec: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -100,6 +106,9 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       `--prefix-cache-codec must be ${PREFIX_CACHE_CODECS.join(', ')}, got '${prefixCacheCodec}'`,
     );
   }
+  const spec = values.spec;
+  if (spec !== undefined && spec !== 'mtp' && spec !== 'off')
+    throw new UsageError(`--spec must be mtp or off, got '${spec}'`);
   return {
     model: values.model,
     modelId: values['model-id'],
@@ -119,5 +128,6 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     requestTimeoutS: seconds('request-timeout', values['request-timeout'], 300),
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
     prefixCacheCodec,
+    ...(spec ? { spec } : {}),
   };
 }

@@ -1,7 +1,5 @@
 // Builds a running origin from options: model, backend, prefix cache, scheduler, metrics, HTTP app.
 // main.ts serves it; tests and benches may start one in-process the same way.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Hono } from 'hono';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';
 import { CpuBackend } from './backend/cpu-backend';
@@ -32,7 +30,11 @@ async function createBackend(
   const sizes = { maxSlots: o.maxSeqs, maxSeqLen: o.maxSeqLen, maxStepTokens: o.maxStepTokens };
   const model = loadOriginModel(o.model, { seed: o.seed });
   if (selected.kind === 'cpu') {
-    const backend = await CpuBackend.create(model.files, { ...sizes, gemm: o.gemm });
+    const backend = await CpuBackend.create(model.files, {
+      ...sizes,
+      gemm: o.gemm,
+      mtp: o.spec !== 'off',
+    });
     return {
       model,
       backend,
@@ -67,6 +69,15 @@ function createPrefixCache(o: OriginOptions, backend: StepBackend): PrefixCache 
   return new PrefixCache(o.prefixCacheMb * 2 ** 20, codec);
 }
 
+/** What the startup line says about speculative decoding, and why it is off when it is. */
+function specNote(o: OriginOptions, backend: StepBackend, scheduler: Scheduler): string {
+  if (scheduler.speculative) return `speculative decoding ${scheduler.specMethod} (1 draft token)`;
+  if (o.spec === 'off') return 'speculative decoding off (--spec off)';
+  if (backend.name !== 'cpu')
+    return `speculative decoding off (the ${backend.name} backend runs without speculation)`;
+  return 'speculative decoding off (the checkpoint has no MTP weights)';
+}
+
 export async function createOrigin(o: OriginOptions): Promise<Origin> {
   const { model, backend, note } = await createBackend(o);
   const cache = createPrefixCache(o, backend);
@@ -82,6 +93,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     prefillChunk: o.prefillChunk,
     requestTimeoutMs: o.requestTimeoutS * 1000,
     retryAfterS: 1,
+    speculative: o.spec !== 'off',
   });
   const context: OriginContext = {
     modelId: o.modelId ?? model.id,
@@ -96,16 +108,13 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     metrics,
     startedAt: Date.now(),
   };
-  const tokenizerNote =
-    !o.model.startsWith('synthetic:') && existsSync(join(o.model, 'tokenizer.json'))
-      ? ' (tokenizer.json is not read yet: byte-level fallback)'
-      : '';
   const codecNote =
     cache.codecName === o.prefixCacheCodec
       ? ''
       : ` (--prefix-cache-codec ${o.prefixCacheCodec}: the ${backend.name} backend keeps its rows exact)`;
   const summary =
-    `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.name}${tokenizerNote}, ` +
-    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}`;
+    `model ${context.modelId} from ${model.source}, backend ${backend.name} ${note}, tokenizer ${model.tokenizer.description}, ` +
+    `${backend.maxSlots} sequences x ${backend.maxSeqLen} positions, prefix cache ${o.prefixCacheMb} MiB ${cache.codecName}${codecNote}, ` +
+    specNote(o, backend, scheduler);
   return { app: originApp(context), context, backend, summary };
 }

@@ -17,6 +17,7 @@ export function chatFrames(head: Head, includeUsage: boolean): Shapes {
   return {
     opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
     delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
+    reasoning: (text, index) => chunk({ content: null, reasoning_content: text }, null, index),
     finish: (reason, usage, index) => ({
       ...chunk({}, reason, index),
       ...(usage ? { usage } : {}),

@@ -37,6 +37,8 @@ export function replayStream(
     const choices = result.choices ?? [result];
     for (const [i, choice] of choices.entries()) {
       for (const f of frames.opening(i)) yield sseFrame(f);
+      if (choice.reasoning && frames.reasoning)
+        yield sseFrame(frames.reasoning(choice.reasoning, i));
       if (choice.text || choice.logprobs?.length)
         yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
       for (const [index, call] of (choice.toolCalls ?? []).entries())

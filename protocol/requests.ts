@@ -4,6 +4,11 @@
 import { z } from 'zod';
 import { toolFields, toolMessageFields } from './tool-requests';
 
+/** Longest model id (docs/errors.md "Limits"); R2 keys and ledger rows are built from it. */
+export const MAX_MODEL_ID = 256;
+/** Most messages in one chat request (protocol/body.ts bounds every array by the same number). */
+export const MAX_MESSAGES = 2048;
+
 const stop = z
   .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
   .nullish()
@@ -26,6 +31,7 @@ const sampling = {
   model: z
     .string()
     .min(1, 'model must be a non-empty string')
+    .max(MAX_MODEL_ID, `model ids are at most ${MAX_MODEL_ID} characters`)
     .meta({ description: 'A model id from `GET /v1/models`.', examples: ['stories260k'] }),
   max_tokens: z
     .number()
@@ -81,8 +87,20 @@ const sampling = {
   }),
 };
 
-const textPart = z.object({ type: z.literal('text'), text: z.string() });
-const content = z.union([z.string(), z.array(textPart)]).nullable();
+const textPart = z.object({
+  type: z.literal('text', {
+    error:
+      "only 'text' content parts are supported: the models here read text, not images or audio",
+  }),
+  text: z.string(),
+});
+const content = z
+  .union([z.string(), z.array(textPart).min(1, 'an array of content parts must not be empty')])
+  .nullable();
+
+/** A message's text: its string, or its parts joined. */
+export const messageText = (m: { content: string | { text: string }[] | null }): string =>
+  typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join('');
 
 export const chatMessage = z
   .object({
@@ -90,6 +108,14 @@ export const chatMessage = z
     content: content.default(null),
     name: z.string().optional(),
     ...toolMessageFields,
+    prefix: z.boolean().nullish().meta({
+      description:
+        "DeepSeek's chat prefix completion: on the last message, an assistant's, the answer continues exactly this text (its content is only the continuation).",
+    }),
+    reasoning_content: z.string().nullish().meta({
+      description:
+        "An earlier assistant turn's reasoning: accepted and left out of the prompt, as DeepSeek's API does between user turns.",
+    }),
   })
   .meta({ id: 'ChatMessage' });
 export type ChatMessage = z.infer<typeof chatMessage>;
@@ -97,7 +123,19 @@ export type ChatMessage = z.infer<typeof chatMessage>;
 export const chatCompletionRequest = z
   .looseObject({
     ...sampling,
-    messages: z.array(chatMessage).min(1, 'messages must contain at least one message'),
+    messages: z
+      .array(chatMessage)
+      .min(1, 'messages must contain at least one message')
+      .max(MAX_MESSAGES, `messages holds at most ${MAX_MESSAGES} messages`)
+      // An empty string, no parts or only empty parts: there is nothing to answer, and nothing to bill.
+      .superRefine((ms, ctx) => {
+        if (ms.length && ms.every((m) => messageText(m) === ''))
+          ctx.addIssue({
+            code: 'custom',
+            message: 'messages must contain some text: every message is empty.',
+            path: [ms.length - 1, 'content'],
+          });
+      }),
     max_completion_tokens: z
       .number()
       .int()
@@ -112,6 +150,27 @@ export const chatCompletionRequest = z
       description: 'With logprobs: this many most likely alternatives per token (0..20).',
     }),
     ...toolFields,
+    thinking: z
+      .object({ type: z.enum(['enabled', 'disabled']) })
+      .nullish()
+      .meta({
+        description:
+          "DeepSeek's thinking switch: enabled, the answer reasons first (`reasoning_content`); disabled, the template closes the think block. Default: the model's (reasoning models think).",
+      }),
+  })
+  .superRefine((req, ctx) => {
+    // DeepSeek's prefix completion continues the answer: only the last message, an assistant's, can be one.
+    req.messages.forEach((m, i) => {
+      if (m.prefix !== true) return;
+      const problem =
+        m.role !== 'assistant'
+          ? `prefix is allowed only on an assistant message, not on a '${m.role}' one`
+          : i !== req.messages.length - 1
+            ? 'prefix is allowed only on the last message'
+            : null;
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['messages', i, 'prefix'], message: problem });
+    });
   })
   .meta({
     id: 'CreateChatCompletionRequest',
@@ -127,6 +186,10 @@ export const completionRequest = z
       z.array(z.string()).length(1, 'only one prompt per request is supported'),
     ]),
     echo: z.boolean().nullish().meta({ description: 'Prepend the prompt to the completion text.' }),
+    suffix: z.string().nullish().meta({
+      description:
+        "DeepSeek's FIM (fill in the middle): the text after the gap; the model writes what goes between `prompt` and `suffix`, with its tokenizer's FIM tokens. At most 4096 max_tokens, as DeepSeek's.",
+    }),
     logprobs: z.number().int().min(0).max(5).nullish().meta({
       description:
         'Return the log-probability of each output token and the N (0..5) most likely alternatives.',
@@ -138,10 +201,4 @@ export const completionRequest = z
   });
 export type CompletionRequest = z.infer<typeof completionRequest>;
 
-/** The first zod issue as an OpenAI-style message and `param` (dotted path). */
-export function describeIssue(error: z.ZodError): { message: string; param: string | null } {
-  const issue = error.issues[0];
-  const param = issue.path.length ? issue.path.join('.') : null;
-  const message = param ? `Invalid value for '${param}': ${issue.message}` : issue.message;
-  return { message, param };
-}
+export { describeIssue } from './zod-issue';

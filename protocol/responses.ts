@@ -62,6 +62,9 @@ export const chatCompletionSchema = z
         message: z.object({
           role: z.literal('assistant'),
           content: z.string().nullable(),
+          reasoning_content: z.string().optional().meta({
+            description: "A reasoning model's think block (DeepSeek), without its tags.",
+          }),
           tool_calls: z.array(toolCallSchema).optional().meta({
             description: 'The calls the model made (`finish_reason: "tool_calls"`).',
           }),
@@ -83,7 +86,11 @@ export const chatCompletionChunkSchema = z
         index: z.number().int(),
         delta: z.object({
           role: z.literal('assistant').optional(),
-          content: z.string().nullable().optional(),
+          content: z.string().nullish(),
+          reasoning_content: z.string().optional().meta({
+            description:
+              'A piece of the think block; such chunks come before the content ones, with `content: null`.',
+          }),
           tool_calls: z.array(toolCallDeltaSchema).optional(),
         }),
         logprobs: chatLogprobs,
@@ -131,6 +138,18 @@ export const modelCardSchema = z
       .meta({ description: 'Extension: where the model runs.' }),
     context_length: z.number().int().optional(),
     description: z.string().optional(),
+    alias_of: z
+      .string()
+      .optional()
+      .meta({ description: 'Extension: the model this alias (e.g. `deepseek-chat`) runs.' }),
+    reasoning: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Extension: answers start with a think block (`reasoning_content`).' }),
+    tokenizer: z.string().optional().meta({
+      description:
+        "Extension (origins): 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback'.",
+    }),
   })
   .meta({ id: 'Model' });
 

@@ -13,7 +13,7 @@ export const sseFrame = (data: object | string): string =>
 
 /**
  * An SSE body pulled from `source` (each value is one or more whole frames), so nothing is generated
- * ahead of the client. `onCancel` (default: end the source) runs when the client goes away.
+ * ahead of the client (not even one frame: a generation bills what its body handed over). `onCancel` (default: end the source) runs when the client goes away.
  */
 export function sseResponse(
   source: AsyncGenerator<string>,
@@ -21,15 +21,19 @@ export function sseResponse(
   onCancel: () => Promise<unknown> = () => source.return(undefined),
 ): Response {
   const encoder = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const next = await source.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
+  // highWaterMark 0: no frame is made before the body's reader (the runtime sending it) asks.
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await source.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+      async cancel() {
+        await onCancel();
+      },
     },
-    async cancel() {
-      await onCancel();
-    },
-  });
+    { highWaterMark: 0 },
+  );
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }

@@ -1,11 +1,12 @@
 // The Hono app: request id → auth → metering → routes, one onError. Built once per isolate.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { Dispatcher } from '../dispatch/dispatcher';
 import { EdgeRegistry } from '../dispatch/edge-registry';
 import { errorResponse } from '../protocol/error-response';
 import { ApiError } from '../protocol/errors';
 import { requestId } from '../protocol/request-id';
 import { admin } from './admin';
+import { anthropic } from './anthropic';
 import { adminCache } from './admin-cache';
 import { chatCompletions } from './chat-completions';
 import { completions } from './completions';
@@ -13,6 +14,7 @@ import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth/index';
 import { metering } from './middleware/metering/index';
+import { allowedMethods, methodNotAllowed } from './methods';
 import { modelResolver, models } from './models';
 import { openapi } from './openapi';
 import { balance, usage } from './usage';
@@ -22,6 +24,18 @@ export interface AppDeps {
   kernels: WebAssembly.Module;
   /** A model registry (dispatch/registry.ts) as data, e.g. an imported JSON file; else the MODEL_REGISTRY var. */
   modelRegistry?: unknown;
+}
+
+/** Where the generation and model routes answer: OpenAI's /v1, DeepSeek's root and its /beta. */
+export const API_BASES = ['/v1', '', '/beta'] as const;
+
+/** The execution context, absent under app.request() (tests). */
+function ctxOf(c: Context<AppEnv>): ExecutionContext | undefined {
+  try {
+    return c.executionCtx as ExecutionContext;
+  } catch {
+    return undefined;
+  }
 }
 
 export function createApp(deps: AppDeps) {
@@ -38,27 +52,47 @@ export function createApp(deps: AppDeps) {
   app.route('/admin/prompt-cache', adminCache());
   app.route('/admin', admin());
   // Like OpenAI, everything under /v1 (models included) needs a key; /health and /dashboard do not.
+  // DeepSeek's base URL has no /v1 and its beta features (FIM, chat prefix) live under /beta: the
+  // same routers answer at each of the three prefixes, with the same auth and metering.
   app.use('/v1/*', auth());
+  app.use('/beta/*', auth());
+  for (const path of ['/chat/completions', '/completions', '/models', '/models/*'])
+    app.use(path, auth());
+  for (const base of API_BASES) {
+    app.use(`${base}/chat/completions`, metering());
+    app.use(`${base}/completions`, metering());
+  }
   app.use('/user/*', auth());
-  app.use('/v1/chat/completions', metering());
-  app.use('/v1/completions', metering());
-  app.route('/v1/models', models(registry, dispatcher));
   app.route('/v1/usage', usage());
   app.route('/user', balance());
-  app.route('/v1/chat/completions', chatCompletions(resolve, dispatcher));
-  app.route('/v1/completions', completions(resolve, dispatcher));
+  for (const base of API_BASES) {
+    app.route(`${base}/models`, models(registry, dispatcher));
+    app.route(`${base}/chat/completions`, chatCompletions(resolve, dispatcher));
+    app.route(`${base}/completions`, completions(resolve, dispatcher));
+  }
+  // Anthropic's Messages API: translated onto the chat route above, run through this same app.
+  app.route(
+    '/anthropic',
+    anthropic(resolve, dispatcher, async (req, c) => app.fetch(req, c.env, ctxOf(c))),
+  );
 
-  app.notFound((c) =>
-    errorResponse(
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const allowed = allowedMethods(app, path);
+    if (allowed.length && !allowed.includes(c.req.method)) {
+      c.header('allow', allowed.join(', '));
+      return errorResponse(c, methodNotAllowed(c.req.method, path, allowed));
+    }
+    return errorResponse(
       c,
       new ApiError(
         404,
-        `Unknown endpoint: ${c.req.method} ${new URL(c.req.url).pathname}`,
+        `Unknown endpoint: ${c.req.method} ${path}`,
         'not_found_error',
         'unknown_url',
       ),
-    ),
-  );
+    );
+  });
   app.onError((err, c) => errorResponse(c, err));
   return app;
 }

@@ -1,27 +1,38 @@
-// POST /v1/completions — legacy text completion, JSON or SSE.
+// POST /v1/completions (also at the root and under /beta) — legacy text completion, JSON or SSE;
+// with a `suffix`, DeepSeek's FIM completion in the model's own FIM tokens.
 import { Hono } from 'hono';
 import { costHeaders } from '../billing/wire';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import { serveOnPlacement } from '../dispatch/placement';
+import type { EdgeModel } from '../dispatch/edge-registry';
+import { findFimTokens, renderFim } from '../engine/tokenizers/fim';
 import { readBody } from '../protocol/body';
+import { invalidRequest } from '../protocol/errors';
 import { completionFrames } from '../protocol/endpoint-frames';
 import { replayStream } from '../protocol/replay';
 import { completionRequest } from '../protocol/requests';
 import { FINGERPRINT } from './chat-completions';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
-import { admit, runToEnd, streamResponse } from './generation';
+import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
 import { attachPromptCache, makePlan } from './plan';
 
 /** OpenAI's default for the legacy endpoint. */
 const DEFAULT_MAX_TOKENS = 16;
+/** DeepSeek's FIM completion writes at most 4K tokens; a request for more is refused, as there. */
+export const FIM_MAX_TOKENS = 4096;
 
 export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const req = await readBody(c, completionRequest);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
+    if (typeof req.suffix === 'string' && (req.max_tokens ?? 0) > FIM_MAX_TOKENS)
+      throw invalidRequest(
+        `Invalid value for 'max_tokens': a FIM completion (with a suffix) writes at most ${FIM_MAX_TOKENS} tokens, got ${req.max_tokens}.`,
+        'max_tokens',
+      );
     // An origin model is answered by its origin (dispatch/); an edge model, or an origin model's edge fallback, here.
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'completions',
@@ -34,12 +45,13 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     if ('response' in routed) return routed.response;
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
-    const plan = makePlan(model, prompt, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
+    const text = typeof req.suffix === 'string' ? fimPrompt(model, prompt, req.suffix) : prompt;
+    const plan = makePlan(model, text, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
     plan.n = req.n ?? 1;
     const base = {
       id: `cmpl-${requestId}`,
       created: Math.floor(Date.now() / 1000),
-      model: model.manifest.id,
+      model: routed.shownAs,
       system_fingerprint: FINGERPRINT,
     };
     const servedBy = `edge:${model.manifest.id}`;
@@ -52,16 +64,19 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     });
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
     if (!replay) await attachPromptCache(c, plan, model, req.cache);
+    // A replay is the first answer again: its id and created (its own request keeps its own x-request-id).
+    const head = replay?.head ?? base;
+    plan.head = base;
     // A stream is a fresh Response: it carries the request id itself.
     const headers: Record<string, string> = {
       'x-request-id': requestId,
       'x-served-by': servedBy,
       ...routed.headers,
-      ...(replay ? { 'idempotent-replayed': 'true' } : {}),
+      ...(replay ? replayedHeaders(replay) : {}),
     };
     const echo = req.echo ? prompt : '';
 
-    const frames = completionFrames(base, plan.includeUsage, echo);
+    const frames = completionFrames(head, plan.includeUsage, echo);
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)
@@ -72,4 +87,16 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
+}
+
+/** The FIM prompt in the model's own tokens; a model without them cannot take a suffix. */
+function fimPrompt(model: EdgeModel, prompt: string, suffix: string): string {
+  const tokens = findFimTokens(model.engine.tokenizer);
+  if (!tokens)
+    throw invalidRequest(
+      `Model '${model.manifest.id}' cannot fill in the middle: its tokenizer has no FIM tokens, so 'suffix' is not supported for it.`,
+      'suffix',
+      'fim_not_supported',
+    );
+  return renderFim(tokens, prompt, suffix);
 }

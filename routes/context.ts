@@ -2,6 +2,7 @@
 // prompt-cache writes and health probes outlive the response through it) and the request as
 // dispatch sees it.
 import type { Context } from 'hono';
+import { invalidRequest } from '../protocol/errors';
 import type { PlacementRequest } from '../dispatch/placement';
 import type { AppEnv } from './env';
 
@@ -23,4 +24,19 @@ export const placementRequest = (c: Context<AppEnv>): PlacementRequest => ({
   signal: c.req.raw.signal,
   meter: c.get('meter'),
   waitUntil: waitUntilOf(c),
+  refuseFallback: refusesFallback(c.req.header(FALLBACK_HEADER)),
 });
+
+/** The request header by which a client refuses an answer from a fallback model. */
+export const FALLBACK_HEADER = 'x-fallback';
+
+/** `x-fallback: none` refuses fallbacks; `auto` (or no header) leaves it to the registry. */
+function refusesFallback(value: string | undefined): boolean {
+  const v = value?.trim().toLowerCase();
+  if (v === undefined || v === '' || v === 'auto') return false;
+  if (v === 'none') return true;
+  throw invalidRequest(
+    `The ${FALLBACK_HEADER} header takes 'none' (answer only from the model asked for) or 'auto'; got '${value}'.`,
+    FALLBACK_HEADER,
+  );
+}

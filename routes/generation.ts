@@ -1,6 +1,7 @@
 // One edge generation, answered as a JSON body or an SSE stream. Chat and text completions differ
 // only in their frame shapes (protocol's `Frames`); the engine run, stop handling, usage and billing
-// live here once (a stored result is replayed by protocol/replay.ts).
+// live here once (a stored result is replayed by protocol/replay.ts). A reasoning chat's think block
+// is split off as it streams (protocol/reasoning.ts) and sent as `reasoning_content`.
 // Billing: the plan's meter is told exactly once how the generation ended: completed, failed, or
 // abandoned by the client (a cancelled stream or an aborted JSON request), with the tokens produced.
 import type { Context } from 'hono';
@@ -14,12 +15,14 @@ import type {
   LlamaModel,
 } from '../engine/index';
 import { toApiError } from '../protocol/error-response';
-import type { Choice, Frames } from '../protocol/frames';
+import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
 import type { Constraint } from '../engine/sampling/constraint';
 import { ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
 import { choiceOf, deltaFrame } from './tool-output';
+import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
+import type { TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -42,12 +45,31 @@ export interface GenerationPlan {
   constraint?: () => Constraint;
   /** The output may hold tool calls in this syntax: they become `tool_calls`. */
   toolSyntax?: ToolSyntax;
+  /** A reasoning chat: the text opens with a think block, answered as `reasoning_content`. */
+  think?: boolean;
+  /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
+  head?: Head;
 }
 
 export type ChoiceResult = Choice;
 
 /** Choice 0 at the top level (and every choice in `choices` when n > 1), with the usage of them all. */
 export type GenerationResult = FinishedGeneration;
+
+/**
+ * A completed result as the ledger keeps it for idempotent replays: with the first answer's head
+ * and request id, so that a replay is that answer again (Stripe's idempotency keys), not a new one.
+ */
+export interface StoredResult extends FinishedGeneration {
+  head?: Head;
+  requestId?: string;
+}
+
+/** Headers of a replayed answer: marked, and naming the request that first produced it (as Stripe's). */
+export const replayedHeaders = (r: StoredResult): Record<string, string> => ({
+  'idempotent-replayed': 'true',
+  ...(r.requestId ? { 'original-request': r.requestId } : {}),
+});
 
 /**
  * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
@@ -79,11 +101,18 @@ const usageOf = (runs: EngineResult[]): Usage =>
     runs[0].cachedTokens ?? 0,
   );
 
-const resultOf = (choices: ChoiceResult[], runs: EngineResult[]): GenerationResult => ({
-  ...choices[0],
-  usage: usageOf(runs),
-  ...(choices.length > 1 ? { choices } : {}),
-});
+const resultOf = (
+  choices: ChoiceResult[],
+  runs: EngineResult[],
+  splits: (ThinkSplitter | null)[] = [],
+): GenerationResult => {
+  const usage = usageOf(runs);
+  if (splits.some((s) => s !== null))
+    usage.completion_tokens_details = {
+      reasoning_tokens: splits.reduce((n, s) => n + (s?.reasoningTokens ?? 0), 0),
+    };
+  return { ...choices[0], usage, ...(choices.length > 1 ? { choices } : {}) };
+};
 
 /**
  * Admits the plan through the request's meter (limits, price, balance reservation; throws
@@ -93,7 +122,7 @@ export async function admit(
   c: Context<AppEnv>,
   plan: GenerationPlan,
   a: Omit<Admission, 'promptTokens' | 'maxTokens'>,
-): Promise<GenerationResult | null> {
+): Promise<StoredResult | null> {
   const meter = c.get('meter');
   if (!meter) return null;
   const replay = await meter.admit({
@@ -102,7 +131,7 @@ export async function admit(
     maxTokens: plan.options.maxTokens * choicesOf(plan),
   });
   plan.meter = meter;
-  return replay === null ? null : (JSON.parse(replay) as GenerationResult);
+  return replay === null ? null : (JSON.parse(replay) as StoredResult);
 }
 
 const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
@@ -119,7 +148,12 @@ async function billed(
   aborted: boolean,
 ): Promise<GenerationResult> {
   const replay = (cost: Usage['cost']) =>
-    JSON.stringify({ ...result, usage: { ...result.usage, cost } });
+    JSON.stringify({
+      ...result,
+      usage: { ...result.usage, cost },
+      head: plan.head,
+      requestId: plan.requestId,
+    } satisfies StoredResult);
   const cost = await plan.meter?.finish({
     status: aborted ? 'disconnected' : 'completed',
     ...countsOf(result.usage),
@@ -136,22 +170,26 @@ export async function runToEnd(
 ): Promise<GenerationResult> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
+  const splits: (ThinkSplitter | null)[] = [];
   try {
     for (let i = 0; i < choicesOf(plan) && runs.at(-1)?.finishReason !== 'abort'; i++) {
       const iterator = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
-      let text = '';
+      const text = new ChoiceText(plan.think);
+      splits.push(text.split);
       for (let step = await iterator.next(); ; step = await iterator.next()) {
         if (step.done) {
+          text.end();
           runs.push(step.value);
-          choices.push(choiceOf(plan, text, step.value.finishReason, logprobs));
+          choices.push(choiceOf(plan, text.fields(), step.value.finishReason, logprobs));
           break;
         }
-        text += step.value.text;
+        text.push(step.value.text);
         logprobs?.push(step.value);
       }
     }
-    return await billed(plan, resultOf(choices, runs), runs.at(-1)!.finishReason === 'abort');
+    const result = resultOf(choices, runs, splits);
+    return await billed(plan, result, runs.at(-1)!.finishReason === 'abort');
   } catch (err) {
     await plan.meter?.finish(failed(plan, 0));
     throw err;
@@ -186,36 +224,78 @@ async function* sseFrames(
 ): AsyncGenerator<string> {
   const choices: ChoiceResult[] = [];
   const runs: EngineResult[] = [];
+  const splits: (ThinkSplitter | null)[] = [];
   let tokens: AsyncGenerator<GeneratedToken, EngineResult> | null = null;
-  let produced = 0;
+  // What a stream bills when it does not complete: the tokens whose frames were handed to the
+  // response body (`delivered`), not those the engine produced but nobody took (`held`: text held
+  // back for a stop string, or the token of a frame not yet pulled). The body is pulled with no
+  // read-ahead (protocol/sse.ts), so a frame is made only when the connection asks for one;
+  // what the client then read of the bytes sent, no server can know (docs/errors.md "Billing").
+  let delivered = 0;
+  let held = 0;
+  /** The choice's tool-call splitter, when the request offered tools (protocol/tool-calls.ts). */
+  let calls: ToolCallStream | null = null;
+  /** The frames of one piece: its reasoning first, then its content (as content or tool-call deltas). */
+  const framesOf = (
+    piece: { reasoning: string; content: string },
+    i: number,
+    lp?: TokenLogprob[],
+  ) => [
+    ...(piece.reasoning && frames.reasoning
+      ? [sseFrame(frames.reasoning(piece.reasoning, i))]
+      : []),
+    ...(!piece.content
+      ? []
+      : calls
+        ? calls
+            .push(piece.content)
+            .map((e, k) => sseFrame(deltaFrame(frames, e, k ? undefined : lp, i)))
+        : [sseFrame(frames.delta(piece.content, lp, i))]),
+  ];
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
       tokens = generate(plan, signal, i);
       const logprobs = collectorOf(plan);
-      let text = '';
-      const calls = plan.toolSyntax && frames.toolCall ? new ToolCallStream(plan.toolSyntax) : null;
+      const text = new ChoiceText(plan.think);
+      splits.push(text.split);
+      calls = plan.toolSyntax && frames.toolCall ? new ToolCallStream(plan.toolSyntax) : null;
       for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
-          for (const e of calls?.flush() ?? []) yield sseFrame(deltaFrame(frames, e, undefined, i));
+          const tail = [
+            ...framesOf(text.end(), i),
+            ...(calls?.flush() ?? []).map((e) => sseFrame(deltaFrame(frames, e, undefined, i))),
+          ];
+          if (tail.length > 0) {
+            delivered += held;
+            held = 0;
+            yield* tail;
+          }
           runs.push(step.value);
-          choices.push(choiceOf(plan, text, step.value.finishReason, logprobs, calls ?? undefined));
+          choices.push(
+            choiceOf(plan, text.fields(), step.value.finishReason, logprobs, calls ?? undefined),
+          );
           break;
         }
-        produced++;
-        text += step.value.text;
+        held++;
         logprobs?.push(step.value);
-        if (!step.value.text) continue;
-        if (!calls) yield sseFrame(frames.delta(step.value.text, logprobs?.take(), i));
-        else
-          for (const e of calls.push(step.value.text))
-            yield sseFrame(deltaFrame(frames, e, logprobs?.take(), i));
+        // Every token is pushed, so each counts (a reasoning token may hold part of a character).
+        const piece = text.push(step.value.text);
+        if (step.value.text) {
+          const out = framesOf(piece, i, logprobs?.take());
+          if (out.length > 0) {
+            // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
+            delivered += held;
+            held = 0;
+            yield* out;
+          }
+        }
       }
-      const aborted = runs[i].finishReason === 'abort';
-      if (i === choicesOf(plan) - 1 || aborted) {
+      if (runs[i].finishReason === 'abort') return; // the client went away: `finally` bills what it was sent
+      if (i === choicesOf(plan) - 1) {
         state.settled = true;
         yield* closingFrames(
-          await billed(plan, resultOf(choices, runs), aborted),
+          await billed(plan, resultOf(choices, runs, splits), false),
           i,
           frames,
           plan.includeUsage,
@@ -227,14 +307,14 @@ async function* sseFrames(
   } catch (err) {
     console.error(`request ${plan.requestId} failed mid-stream:`, err);
     // The tokens already streamed were delivered: they (and the prompt) are billed, nothing more.
-    if (!state.settled) await plan.meter?.finish(failed(plan, produced));
+    if (!state.settled) await plan.meter?.finish(failed(plan, delivered));
     state.settled = true;
     yield sseFrame(toApiError(err).toJSON());
   } finally {
     await tokens?.return(undefined as never);
-    // The client went away mid-stream: bill the prompt and the tokens produced so far.
+    // The client went away mid-stream: bill the prompt and the tokens it was sent.
     if (!state.settled)
-      await plan.meter?.finish({ ...failed(plan, produced), status: 'disconnected' });
+      await plan.meter?.finish({ ...failed(plan, delivered), status: 'disconnected' });
     state.settled = true;
   }
 }

@@ -1,9 +1,11 @@
 // GET /v1/models and /v1/models/:id, and the resolver the generation routes use to find a model.
+// Aliases (`deepseek-chat`) are listed as DeepSeek lists its models, with our extension fields
+// (placement, pricing, `alias_of`) taken from the model each runs.
 import { Hono, type Context } from 'hono';
 import type { EdgeModel, EdgeRegistry } from '../dispatch/edge-registry';
 import type { EdgeManifest } from '../dispatch/edge-manifest';
 import type { Dispatcher } from '../dispatch/dispatcher';
-import type { OriginPool } from '../dispatch/registry';
+import type { AliasEntry, OriginPool } from '../dispatch/registry';
 import { formatAmount } from '../billing/money';
 import { prices } from '../billing/prices';
 import { modelNotFound } from '../protocol/errors';
@@ -49,16 +51,44 @@ function priced(card: ModelCard, fallbacks: string[]) {
   return { ...card, pricing, ...(fallbacks.length ? { fallbacks } : {}) };
 }
 
-/** Origin models from the registry, then the edge models in R2 (the registry may add their fallbacks). */
+type PricedCard = ReturnType<typeof priced>;
+
+/** An alias's card: the model it runs, under the alias's name and owner (an alias of an absent model is not listed). */
+const aliasCard = (a: AliasEntry, target: PricedCard | undefined): PricedCard[] =>
+  target
+    ? [
+        {
+          ...target,
+          id: a.id,
+          owned_by: a.owned_by ?? target.owned_by,
+          alias_of: target.id,
+          ...(a.description ? { description: a.description } : {}),
+          ...(a.reasoning !== undefined ? { reasoning: a.reasoning } : {}),
+        },
+      ]
+    : [];
+
+/** Origin models from the registry, then the edge models in R2 (the registry may add their fallbacks), then aliases. */
 async function listAll(c: Context<AppEnv>, registry: EdgeRegistry, dispatcher: Dispatcher) {
-  const entries = dispatcher.registry(c.env).list();
-  const origins = entries.flatMap((m) =>
-    m.placement === 'origin' ? [priced(originCard(m), m.fallbacks)] : [],
-  );
+  const models = dispatcher.registry(c.env);
+  const flagged = (card: PricedCard) =>
+    models.get(card.id)?.reasoning ? { ...card, reasoning: true } : card;
+  const origins = models
+    .list()
+    .flatMap((m) =>
+      m.placement === 'origin' ? [flagged(priced(originCard(m), m.fallbacks))] : [],
+    );
   const edge = (await registry.list(c.env.MODELS)).map((m) =>
-    priced(card(m), dispatcher.registry(c.env).get(m.id)?.fallbacks ?? []),
+    flagged(priced(card(m), models.get(m.id)?.fallbacks ?? [])),
   );
-  return [...origins, ...edge.filter((e) => !origins.some((o) => o.id === e.id))];
+  const all = [...origins, ...edge.filter((e) => !origins.some((o) => o.id === e.id))];
+  const aliases = models.aliases().flatMap((a) =>
+    aliasCard(
+      a,
+      all.find((m) => m.id === a.model),
+    ),
+  );
+  return [...all, ...aliases];
 }
 
 export function models(registry: EdgeRegistry, dispatcher: Dispatcher) {

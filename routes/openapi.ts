@@ -31,7 +31,15 @@ interface Operation {
   errors: number[];
 }
 
-const GENERATION_ERRORS = [400, 401, 402, 404, 409, 422, 429];
+const GENERATION_ERRORS = [400, 401, 402, 404, 409, 413, 422, 429, 503];
+const fallbackHeader = {
+  name: 'x-fallback',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', enum: ['none', 'auto'] },
+  description:
+    "`none`: answer only from the model asked for; when it cannot answer, a 503 with `retry-after` instead of a fallback model's answer. `auto` (default): the registry's fallbacks.",
+};
 const idempotencyKey = {
   name: 'idempotency-key',
   in: 'header',
@@ -58,7 +66,7 @@ const operations: Operation[] = [
     response: chatCompletionSchema,
     streamItem: chatCompletionChunkSchema,
     errors: GENERATION_ERRORS,
-    parameters: [idempotencyKey],
+    parameters: [idempotencyKey, fallbackHeader],
   },
   {
     method: 'post',
@@ -69,7 +77,7 @@ const operations: Operation[] = [
     response: completionSchema,
     streamItem: completionSchema,
     errors: GENERATION_ERRORS,
-    parameters: [idempotencyKey],
+    parameters: [idempotencyKey, fallbackHeader],
   },
   {
     method: 'get',
@@ -111,14 +119,38 @@ const operations: Operation[] = [
 ];
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request: malformed JSON, a missing or out-of-range field (`param` names it), or a prompt longer than the context.',
+  400: 'Invalid request: malformed JSON, a missing or out-of-range field (`param` names it), a prompt longer than the context, or more tokens than the key may use in a minute (`request_too_large`, `x-should-retry: false`).',
   401: 'Missing or invalid API key.',
   402: 'Insufficient balance.',
   404: 'Unknown model (`model_not_found`) or endpoint.',
+  413: 'The request body is larger than 4 MiB (`request_too_large`).',
   409: 'A request with the same `idempotency-key` is still running; retry after `retry-after`.',
   422: 'This `idempotency-key` was already used with a different request body.',
   429: 'Rate limited; `retry-after` / `retry-after-ms` say when to try again, `x-ratelimit-*` what is left.',
+  503: 'The model cannot answer now (its origins are down or full) and no fallback may: `retry-after` says when to try again.',
 };
+
+/** DeepSeek's base URLs: the /v1 operations (usage aside) answer at each too. */
+const DEEPSEEK_BASES = [
+  { base: '', suffix: 'Root', note: "DeepSeek's base URL, no /v1" },
+  { base: '/beta', suffix: 'Beta', note: "DeepSeek's beta base URL: FIM `suffix`, chat `prefix`" },
+] as const;
+
+/** Each operation, then its copies at DeepSeek's base URLs (operation ids stay unique). */
+const allOperations = (): Operation[] =>
+  operations.flatMap((op) =>
+    op.path.startsWith('/v1/') && op.operationId !== 'retrieveUsage'
+      ? [
+          op,
+          ...DEEPSEEK_BASES.map((b) => ({
+            ...op,
+            path: b.base + op.path.slice('/v1'.length),
+            operationId: op.operationId + b.suffix,
+            summary: `${op.summary} (${b.note})`,
+          })),
+        ]
+      : [op],
+  );
 
 /** The `#/components/schemas/...` reference of a schema registered with `.meta({ id })`. */
 export function schemaRef(schema: z.ZodType): { $ref: string } {
@@ -183,7 +215,7 @@ function pathItem(op: Operation) {
 
 export function buildOpenApiDocument() {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) (paths[op.path] ??= {})[op.method] = pathItem(op);
+  for (const op of allOperations()) (paths[op.path] ??= {})[op.method] = pathItem(op);
   return {
     openapi: '3.1.0',
     info: {

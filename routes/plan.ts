@@ -5,6 +5,7 @@ import type { Context } from 'hono';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { promptCacheSettings } from '../dispatch/prompt-cache';
 import { kvShapeOf } from '../engine/index';
+import { BLOCK_TOKENS, cacheableBlocks } from '../engine/prompt-cache/blocks';
 import { invalidRequest } from '../protocol/errors';
 import {
   includeUsageOf,
@@ -84,4 +85,20 @@ export async function attachPromptCache(
       'server-timing',
       `pc-hash;dur=${t.hashMs.toFixed(1)}, pc-read;dur=${t.kvReadMs.toFixed(1)};desc="prompt cache: KV read", pc-decode;dur=${t.decodeMs.toFixed(1)}`,
     );
+}
+
+/**
+ * The prompt's counts before the body (a stream's usage comes last), for the Anthropic route's
+ * message_start: prompt tokens, those restored, and those this request stores in the prompt cache
+ * (the whole 64-token blocks it computes; dispatch/prompt-cache.ts captures exactly those).
+ */
+export function promptHeaders(plan: GenerationPlan): Record<string, string> {
+  const hit = plan.promptCache?.hitTokens ?? 0;
+  const blocks = cacheableBlocks(plan.promptIds.length) - Math.ceil(hit / BLOCK_TOKENS);
+  const stored = plan.promptCache?.capture ? Math.max(0, blocks) * BLOCK_TOKENS : 0;
+  return {
+    'x-prompt-tokens': String(plan.promptIds.length),
+    'x-prompt-cache-hit-tokens': String(hit),
+    'x-prompt-cache-store-tokens': String(stored),
+  };
 }

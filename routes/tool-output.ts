@@ -10,15 +10,22 @@ import type { ChoiceResult, GenerationPlan } from './generation';
 export const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
   reason === 'length' ? 'length' : 'stop';
 
-/** A finished choice: its text, or with tools its content and calls (`finish_reason: "tool_calls"`). */
+/**
+ * A finished choice: its text (and a reasoning chat's `reasoning`, protocol/reasoning.ts), or with
+ * tools its content and calls (`finish_reason: "tool_calls"`); calls are read from the content only.
+ */
 export function choiceOf(
   plan: GenerationPlan,
-  text: string,
+  fields: { text: string; reasoning?: string },
   reason: 'stop' | 'length' | 'abort',
   logprobs: LogprobCollector | null,
   calls?: ToolCallStream,
 ): ChoiceResult {
-  const lp = logprobs ? { logprobs: logprobs.all } : {};
+  const { text, reasoning } = fields;
+  const lp = {
+    ...(reasoning !== undefined ? { reasoning } : {}),
+    ...(logprobs ? { logprobs: logprobs.all } : {}),
+  };
   if (!plan.toolSyntax) return { text, finishReason: finishOf(reason), ...lp };
   const parsed = calls
     ? { content: calls.content, calls: calls.calls.filter((c) => isJson(c.function.arguments)) }

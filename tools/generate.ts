@@ -6,7 +6,9 @@
 // matrices are Q8_0, q4 when Q4_0, else f32). Steps count forward passes (prompt positions
 // included). A llama2.c model stops on BOS and prints byte for byte what run.c prints; other models
 // stop on their tokenizer's stop ids (EOS, end of turn). --chat renders the prompt as one user
-// message through the model's chat template (tokenizer_config.json), as the API does.
+// message through the model's chat template (tokenizer_config.json), as the API does. A DeepSeek-V3
+// directory (model_type deepseek_v3) runs on the origin's WASM model (tools/generate-deepseek.ts), with
+// --mtp for self-speculative decoding with its MTP module (--json then adds stats: drafted, accepted).
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import type { ChatTemplate } from '../engine/tokenizers/chat-template';
 import { createTsKernels } from '../kernels-wasm/index';
 import { createNodeKernels } from '../kernels-wasm/node';
 import type { KernelBackend } from '../kernels-wasm/types';
+import { generateDeepSeek, isDeepSeekDir } from './generate-deepseek';
 import { parseCliArgs, runCli, UsageError } from './cli';
 import {
   importSource,
@@ -31,7 +34,8 @@ import {
 
 const USAGE = `usage: npm run -s generate -- --model <model.bin|dir|model.gguf> [--tokenizer <tokenizer.bin>] [--prompt TEXT]
        [--steps N (256; 0 = context)] [--temperature T (1.0)] [--topp P (0.9)] [--seed S]
-       [--chat] [--quant f32|f16|q8|q4|fp8 (.gguf only)] [--context N] [--backend wasm|ts] [--json]`;
+       [--chat] [--quant f32|f16|q8|q4|fp8 (.gguf only)] [--context N] [--backend wasm|ts] [--json]
+       [--mtp (DeepSeek-V3 directories: speculative decoding with the MTP module)]`;
 
 interface Run {
   token_ids: number[];
@@ -82,6 +86,7 @@ function parseCli(args: string[]) {
       context: { type: 'string' },
       backend: { type: 'string', default: 'wasm' },
       json: { type: 'boolean', default: false },
+      mtp: { type: 'boolean', default: false },
     },
   });
   if (!values.model) throw new UsageError('missing --model');
@@ -123,6 +128,7 @@ function parseCli(args: string[]) {
     seed: values.seed === undefined ? undefined : number('seed', values.seed),
     backend: values.backend,
     json: values.json,
+    mtp: values.mtp,
   };
 }
 
@@ -247,6 +253,9 @@ async function generate(
 
 async function main(args: string[]): Promise<void> {
   const cli = parseCli(args);
+  const deepSeek = cli.source.kind === 'dir' && isDeepSeekDir(cli.source.dir);
+  if (cli.mtp && !deepSeek) throw new UsageError('--mtp needs a DeepSeek-V3 model directory');
+  if (deepSeek) return mainDeepSeek(cli, (cli.source as { dir: string }).dir);
   const backend: KernelBackend =
     cli.backend === 'ts' ? createTsKernels() : await createNodeKernels();
   const loaded = await loadModel(backend, cli);
@@ -262,6 +271,19 @@ async function main(args: string[]): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(`achieved tok/s: ${((run.token_ids.length - 1) / seconds).toFixed(2)}\n`);
   }
+}
+
+/** The DeepSeek-V3 path: its own forward (the origin's), printing the text, or the run as JSON. */
+async function mainDeepSeek(cli: ReturnType<typeof parseCli>, dir: string): Promise<void> {
+  const started = performance.now();
+  const run = await generateDeepSeek(dir, cli);
+  if (cli.json) return void process.stdout.write(JSON.stringify(run) + '\n');
+  process.stdout.write(`${cli.prompt}${run.text}\n`);
+  const seconds = (performance.now() - started) / 1000;
+  const stats = run.stats ? `, MTP drafts accepted ${run.stats.accepted}/${run.stats.drafted}` : '';
+  process.stderr.write(
+    `achieved tok/s: ${(run.generated_token_ids.length / seconds).toFixed(2)}${stats}\n`,
+  );
 }
 
 runCli('generate', USAGE, main);

@@ -76,7 +76,9 @@ const ORIGIN_MODEL = 'deepseek-v3-synthetic';
 
 /**
  * Starts a local origin (ORIGIN_MODEL env: a `--model` value; `off` for none) and returns the
- * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down.
+ * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down, with
+ * DeepSeek's two names for it: `deepseek-chat`, and `deepseek-reasoner` (flagged as reasoning; it
+ * never falls back to the edge model, which cannot reason).
  */
 async function startLocalOrigin(
   edgeModel: string,
@@ -93,6 +95,15 @@ async function startLocalOrigin(
         fallbacks: [edgeModel],
       },
       [edgeModel]: { placement: 'edge' },
+    },
+    aliases: {
+      'deepseek-chat': { model: ORIGIN_MODEL, owned_by: 'deepseek' },
+      'deepseek-reasoner': {
+        model: ORIGIN_MODEL,
+        owned_by: 'deepseek',
+        reasoning: true,
+        fallback: false,
+      },
     },
   };
   return { origin, registry: JSON.stringify(registry) };

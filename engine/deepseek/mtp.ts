@@ -34,7 +34,8 @@ export class MtpDrafter implements Drafter {
   private readonly ctx: BlockContext;
   private readonly x: Float64Array; // [hidden]
   private readonly eh: Float64Array; // [2·hidden] = [enorm(emb) ; hnorm(h)]
-  private readonly logits: Float64Array; // [vocab]
+  /** The draft logits [vocab] of the latest extend(). */
+  readonly logits: Float64Array;
 
   constructor(
     private readonly model: DeepSeekReferenceModel,

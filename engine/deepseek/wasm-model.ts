@@ -4,7 +4,8 @@
 // weights once for all of them, each routed expert runs once over the tokens routed to it, and attention
 // runs per token over its slot's rows. The origin's CPU backend serves it; forward/prefill/generateGreedy
 // are the one-sequence view (slot 0). Everything is allocated in the constructor; step() allocates nothing
-// in WASM memory. Main model only (MTP modules are not placed).
+// in WASM memory. With `mtp`, the checkpoint's MTP module is placed too and draft() runs it (wasm-mtp.ts)
+// over the hidden states the last step kept.
 //
 // Parity: an FP8 weight is dequantized in-register exactly as the reference dequantizes it at load (one f32
 // rounding of e4m3 · scale_inv), and activations stay f32, so this model computes the reference's
@@ -13,27 +14,21 @@
 import { createWasmKernels } from '../../kernels-wasm/index';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { mlaDims } from './block';
+import { wasmBlockForward, type BlockStep } from './wasm-block';
 import type { DeepSeekConfig } from './config';
-import type { MlaDims } from './mla';
-import { gateOptions, type GateOptions } from './moe';
+import { gateOptions } from './moe';
 import { argmax } from './ops';
 import { mlaSoftmaxScale } from './rope';
 import { deepSeekKit, linearForward, type DeepSeekKit } from './wasm-linear';
+import { createMlaBuffers, createMlaCache, type WasmMlaCache } from './wasm-mla';
+import { createMoeBuffers, moeDims } from './wasm-moe';
 import {
-  createMlaBuffers,
-  createMlaCache,
-  wasmMlaForward,
-  type MlaBuffers,
-  type StepTokens,
-  type WasmMlaCache,
-} from './wasm-mla';
-import {
-  createMoeBuffers,
-  moeDims,
-  wasmMlpForward,
-  wasmMoeForward,
-  type MoeBuffers,
-} from './wasm-moe';
+  createWasmMtp,
+  mtpInputRow,
+  wasmMtpForward,
+  type MtpStepSequence,
+  type WasmMtp,
+} from './wasm-mtp';
 import { placeDeepSeekWeights, type WasmDeepSeekWeights } from './wasm-weights';
 
 export interface WasmModelOptions {
@@ -49,6 +44,8 @@ export interface WasmModelOptions {
   gemm?: 'fp8' | 'dequantized';
   /** 'simd' (default) or 'scalar': every op through its scalar twin. */
   kernels?: 'simd' | 'scalar';
+  /** Place the checkpoint's MTP module, if it has one, for draft() (default false). */
+  mtp?: boolean;
 }
 
 /** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
@@ -58,6 +55,8 @@ export interface WasmStepSequence {
   startPos: number;
   /** Return the logits of the last of these tokens. */
   wantLogits: boolean;
+  /** Return the logits of every one of these tokens (verifying a draft), in order. */
+  allLogits?: boolean;
 }
 
 export class WasmDeepSeekModel {
@@ -69,19 +68,16 @@ export class WasmDeepSeekModel {
   readonly weights: WasmDeepSeekWeights;
   private readonly kit: DeepSeekKit;
   private readonly caches: WasmMlaCache[][]; // [layer][slot]
-  private readonly dims: MlaDims;
-  private readonly gate: GateOptions;
-  private readonly scale: number;
-  private readonly tok: StepTokens; // slot and position of each token of the step
+  private readonly s: BlockStep; // the step's residual stream, token table and scratch
   private readonly logitRows: Int32Array; // the step's tokens that get logits, in batch order
-  private readonly x: number; // [maxBatch, hidden] residual stream
-  private readonly xb: number; // [maxBatch, hidden] normed sub-layer input
-  private readonly out: number; // [maxBatch, hidden] sub-layer output
   private readonly hn: number; // [maxLogitRows, hidden] final-normed rows that get logits
   private readonly logits: number; // [maxLogitRows, vocab]
-  private readonly mla: MlaBuffers;
-  private readonly moe: MoeBuffers;
+  private readonly lin: number; // projection scratch
   private readonly heap: Float32Array; // the whole memory, for copies and results
+  /** The MTP module, when placed; its input rows are the last main step's final hidden states. */
+  private readonly mtp: WasmMtp | null;
+  private readonly hidden: number; // [maxBatch, hidden] model.norm(x) of every token of the last step
+  private lastStepTokens = 0;
 
   /** Instantiates the kernels module and places the checkpoint in its memory. */
   static async load(
@@ -101,6 +97,7 @@ export class WasmDeepSeekModel {
     this.kit = deepSeekKit(backend, opts.kernels);
     const w = (this.weights = placeDeepSeekWeights(backend, files, {
       dequantize: opts.gemm === 'dequantized',
+      mtp: opts.mtp,
     }));
     const c = (this.config = w.config),
       h = c.hiddenSize,
@@ -112,17 +109,16 @@ export class WasmDeepSeekModel {
     const B = this.maxBatch,
       T = this.maxSeqLen,
       L = this.maxLogitRows;
-    this.dims = mlaDims(c);
-    this.gate = gateOptions(c);
-    this.scale = mlaSoftmaxScale(c);
+    const dims = mlaDims(c);
     this.caches = w.layers.map(() =>
-      Array.from({ length: this.maxSlots }, () => createMlaCache(mem, this.dims, T)),
+      Array.from({ length: this.maxSlots }, () => createMlaCache(mem, dims, T)),
     );
-    this.tok = { slot: new Int32Array(B), pos: new Int32Array(B) };
+    this.mtp = w.mtp ? createWasmMtp(mem, w.mtp, c, dims, this.maxSlots, T, B) : null;
+    this.hidden = w.mtp ? mem.alloc(B * h) : 0;
     this.logitRows = new Int32Array(L);
-    this.x = mem.alloc(B * h);
-    this.xb = mem.alloc(B * h);
-    this.out = mem.alloc(B * h);
+    const x = mem.alloc(B * h),
+      xb = mem.alloc(B * h),
+      out = mem.alloc(B * h);
     this.hn = mem.alloc(L * h);
     this.logits = mem.alloc(L * c.vocabSize);
     const widest = Math.max(
@@ -132,25 +128,66 @@ export class WasmDeepSeekModel {
       c.qLoraRank ?? 0,
       c.numAttentionHeads * c.vHeadDim,
     );
-    const lin = mem.alloc(4 * widest);
-    this.mla = createMlaBuffers(mem, c, this.dims, B, T, lin);
-    this.moe = createMoeBuffers(mem, moeDims(c), B, lin);
-    this.heap = mem.f32(0, mem.bytesUsed / 4); // memory never grows after this
+    const lin = (this.lin = mem.alloc(4 * widest));
+    const mla = createMlaBuffers(mem, c, dims, B, T, lin);
+    const moe = createMoeBuffers(mem, moeDims(c), B, lin);
+    const heap = (this.heap = mem.f32(0, mem.bytesUsed / 4)); // memory never grows after this
+    const tok = { slot: new Int32Array(B), pos: new Int32Array(B) };
+    const [kit, eps, scale, gate] = [this.kit, c.rmsNormEps, mlaSoftmaxScale(c), gateOptions(c)];
+    this.s = { kit, heap, dims, gate, hidden: h, eps, scale, tok, x, xb, out, mla, moe };
+  }
+
+  /** Whether the checkpoint's MTP module is placed (draft() runs it). */
+  get hasMtp(): boolean {
+    return this.mtp !== null;
   }
 
   /**
    * One forward over every sequence's tokens together (a slot's rows before its startPos must hold its
-   * earlier tokens). Returns the logits [vocab] of each sequence with wantLogits, in batch order: views
-   * into WASM memory, valid until the next call.
+   * earlier tokens). Returns the logits [vocab] of each sequence with wantLogits (of each of its tokens
+   * with allLogits), in batch order: views into WASM memory, valid until the next call.
    */
   step(batch: readonly WasmStepSequence[]): Float32Array[] {
     let T = 0,
       n = 0;
     for (const seq of batch) {
-      T = this.embed(seq, T);
-      if (seq.wantLogits) n = this.markLogits(n, T - 1);
+      const first = this.embed(seq, T) - seq.tokens.length;
+      T = first + seq.tokens.length;
+      if (seq.allLogits) for (let t = first; t < T; t++) n = this.markLogits(n, t);
+      else if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
     this.run(T, n);
+    return Array.from({ length: n }, (_, i) => this.logitsRow(i));
+  }
+
+  /**
+   * The MTP module over rows of the last step() or forward() (their hidden states stay until the next
+   * one; draft() does not touch them): writes each sequence's MTP cache rows and returns the draft logits
+   * [vocab] (for the token after the last of its nextTokens) of each sequence with wantLogits, in batch
+   * order: views into WASM memory, valid until the next call.
+   */
+  draft(batch: readonly MtpStepSequence[]): Float32Array[] {
+    const m = this.mtp;
+    if (!m) throw new Error('the MTP module is not placed (no MTP weights, or mtp: false)');
+    const h = this.config.hiddenSize,
+      e = this.weights.embed;
+    let T = 0,
+      n = 0;
+    for (const seq of batch) {
+      const len = seq.nextTokens.length;
+      if (seq.hiddenRow < 0 || seq.hiddenRow + len > this.lastStepTokens)
+        throw new RangeError(
+          `hidden rows ${seq.hiddenRow}..${seq.hiddenRow + len - 1} outside the last step's ${this.lastStepTokens}`,
+        );
+      const first = T,
+        hidden = (row: number) => this.hidden + 4 * (seq.hiddenRow + row - first) * h;
+      T = this.place({ ...seq, tokens: seq.nextTokens }, T, (id, row) =>
+        mtpInputRow(this.s, m, row, e + 4 * id * h, hidden(row), seq.startPos + row - first),
+      );
+      if (seq.wantLogits) n = this.markLogits(n, T - 1);
+    }
+    wasmMtpForward(this.s, m, T, this.lin);
+    this.head(n, m.w.headNorm);
     return Array.from({ length: n }, (_, i) => this.logitsRow(i));
   }
 
@@ -195,7 +232,7 @@ export class WasmDeepSeekModel {
   /** A slot's cache of one layer: kv_norm(c_kv) [maxSeqLen, latent] and k_pe [maxSeqLen, rope], f32 views. */
   cacheRows(slot: number, layer: number): { kv: Float32Array; pe: Float32Array } {
     const cache = this.caches[layer][slot],
-      d = this.dims;
+      d = this.s.dims;
     return {
       kv: this.heap.subarray(cache.kv >> 2, (cache.kv >> 2) + this.maxSeqLen * d.latent),
       pe: this.heap.subarray(cache.pe >> 2, (cache.pe >> 2) + this.maxSeqLen * d.rope),
@@ -204,48 +241,42 @@ export class WasmDeepSeekModel {
 
   /** The step's forward, top to bottom, over T tokens (x holds their embeddings); n of them get logits. */
   private run(T: number, n: number): void {
-    const c = this.config,
-      h = c.hiddenSize,
-      eps = c.rmsNormEps;
-    const { kit, heap, weights: w } = this,
-      { k } = kit;
-    const x = this.x,
-      xb = this.xb,
-      out = this.out; // [T, hidden] each
+    const { s, weights: w } = this,
+      h = this.config.hiddenSize;
+    for (let l = 0; l < w.layers.length; l++) wasmBlockForward(s, w.layers[l], this.caches[l], T);
+    if (this.mtp)
+      for (let t = 0; t < T; t++)
+        s.kit.k.rmsnorm(this.hidden + 4 * t * h, s.x + 4 * t * h, w.norm, h, s.eps); // [T, hidden]
+    this.lastStepTokens = T;
+    this.head(n, w.norm);
+  }
 
-    for (let l = 0; l < w.layers.length; l++) {
-      const layer = w.layers[l];
-      for (let t = 0; t < T; t++) k.rmsnorm(xb + 4 * t * h, x + 4 * t * h, layer.attnNorm, h, eps);
-      wasmMlaForward(
-        kit,
-        heap,
-        out,
-        xb,
-        T,
-        this.tok,
-        layer.mla,
-        this.caches[l],
-        this.dims,
-        eps,
-        this.scale,
-        this.mla,
-      );
-      k.add(x, out, T * h);
-      for (let t = 0; t < T; t++) k.rmsnorm(xb + 4 * t * h, x + 4 * t * h, layer.ffnNorm, h, eps);
-      if (layer.dense) wasmMlpForward(kit, out, xb, T, layer.dense, this.moe);
-      else wasmMoeForward(kit, heap, out, xb, T, layer.moe!, this.gate, h, this.moe);
-      k.add(x, out, T * h);
-    }
+  /** logits[n, vocab] = head(norm(x)) of the n rows in logitRows. */
+  private head(n: number, norm: number): void {
+    const { s } = this,
+      h = this.config.hiddenSize;
     for (let i = 0; i < n; i++)
-      k.rmsnorm(this.hn + 4 * i * h, x + 4 * this.logitRows[i] * h, w.norm, h, eps); // [n, hidden]
-    if (n > 0) linearForward(kit, this.logits, w.lmHead, this.hn, n, this.mla.lin); // [n, vocab]
+      s.kit.k.rmsnorm(this.hn + 4 * i * h, s.x + 4 * this.logitRows[i] * h, norm, h, s.eps); // [n, hidden]
+    if (n > 0) linearForward(s.kit, this.logits, this.weights.lmHead, this.hn, n, this.lin); // [n, vocab]
   }
 
   /** Checks one sequence and lays its tokens' embeddings out from row T; returns the next free row. */
   private embed(seq: WasmStepSequence, T: number): number {
-    const c = this.config,
-      h = c.hiddenSize,
-      V = c.vocabSize,
+    const h = this.config.hiddenSize,
+      e = this.weights.embed >> 2,
+      x = this.s.x >> 2;
+    return this.place(seq, T, (id, row) =>
+      this.heap.copyWithin(x + row * h, e + id * h, e + (id + 1) * h),
+    );
+  }
+
+  /** Checks one sequence's slot, positions and token ids; fills the token table from row T (and `row`). */
+  private place(
+    seq: Omit<WasmStepSequence, 'wantLogits'>,
+    T: number,
+    row: (id: number, row: number) => void,
+  ): number {
+    const V = this.config.vocabSize,
       n = seq.tokens.length;
     if (!Number.isInteger(seq.slot) || seq.slot < 0 || seq.slot >= this.maxSlots)
       throw new RangeError(`slot ${seq.slot} outside 0..${this.maxSlots - 1}`);
@@ -255,14 +286,13 @@ export class WasmDeepSeekModel {
       throw new RangeError(
         `positions ${seq.startPos}..${seq.startPos + n - 1} exceed maxSeqLen ${this.maxSeqLen}`,
       );
-    const e = this.weights.embed >> 2;
     for (let i = 0; i < n; i++, T++) {
       const id = seq.tokens[i];
       if (!Number.isInteger(id) || id < 0 || id >= V)
         throw new RangeError(`token id ${id} outside vocab 0..${V - 1}`);
-      this.heap.copyWithin((this.x >> 2) + T * h, e + id * h, e + (id + 1) * h);
-      this.tok.slot[T] = seq.slot;
-      this.tok.pos[T] = seq.startPos + i;
+      row(id, T);
+      this.s.tok.slot[T] = seq.slot;
+      this.s.tok.pos[T] = seq.startPos + i;
     }
     return T;
   }

@@ -1,8 +1,9 @@
 // Places a DeepSeek-V3 checkpoint (the files loadDeepSeekModel reads) into WASM memory: FP8 projections stay
 // E4M3 bytes + f32 block scales; norms, router, embedding and head become f32; kv_b_proj is dequantized to
 // f32, as the reference holds it (MLA's absorbed form reads it per head). With `dequantize`, every FP8
-// projection becomes f32 at load too (4 bytes per weight: no decode per use). The main model only: the MTP
-// module's tensors are left in the file.
+// projection becomes f32 at load too (4 bytes per weight: no decode per use). With `mtp`, the first MTP
+// module too (its block, enorm/hnorm/eh_proj, shared_head.norm); its stored copies of the embedding and the
+// head are left in the file: it reads the main ones.
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
 import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
 import { dequantizeWeightFp8 } from '../formats/fp8';
@@ -49,13 +50,26 @@ export interface WasmDeepSeekWeights {
   layers: WasmBlockWeights[];
   norm: number; // f32 [hidden]
   lmHead: WasmLinear;
+  /** The placed MTP module (at most one), when asked for and the checkpoint has it. */
+  mtp: WasmMtpWeights | null;
   /** Bytes of weights placed. */
   bytes: number;
+}
+
+/** DeepSeek-V3's next-n module k = 0 (layer num_hidden_layers): mtp.ts is its float64 reference. */
+export interface WasmMtpWeights {
+  enorm: number; // f32 [hidden]
+  hnorm: number; // f32 [hidden]
+  ehProj: WasmLinear; // [hidden, 2·hidden]
+  block: WasmBlockWeights;
+  headNorm: number; // f32 [hidden]
 }
 
 export interface PlaceOptions {
   /** FP8 projections become f32 at load instead of staying E4M3 bytes + scales (default false). */
   dequantize?: boolean;
+  /** Place the MTP module when the checkpoint has one (default false). */
+  mtp?: boolean;
 }
 
 /** Reads tensors by their name in the checkpoint table (hf-names.ts), which also gives their shape. */
@@ -177,6 +191,18 @@ function placeBlock(src: Placer, c: DeepSeekConfig, layer: number): WasmBlockWei
   };
 }
 
+function placeMtp(src: Placer, c: DeepSeekConfig): WasmMtpWeights {
+  const layer = c.numHiddenLayers,
+    p = layerPrefix(layer);
+  return {
+    enorm: src.float(`${p}.enorm.weight`),
+    hnorm: src.float(`${p}.hnorm.weight`),
+    ehProj: src.linear(`${p}.eh_proj.weight`),
+    block: placeBlock(src, c, layer),
+    headNorm: src.float(`${p}.shared_head.norm.weight`),
+  };
+}
+
 /** files: 'config.json' and every '*.safetensors' of the checkpoint, as for loadDeepSeekModel. */
 export function placeDeepSeekWeights(
   mem: KernelBackend,
@@ -203,5 +229,6 @@ export function placeDeepSeekWeights(
   const lmHead: WasmLinear = config.tieWordEmbeddings
     ? { kind: 'f32', rows: V, cols: h, w: embed }
     : src.linear('lm_head.weight');
-  return { config, embed, layers, norm, lmHead, bytes: src.bytes };
+  const mtp = opts.mtp && config.numNextnPredictLayers > 0 ? placeMtp(src, config) : null;
+  return { config, embed, layers, norm, lmHead, mtp, bytes: src.bytes };
 }

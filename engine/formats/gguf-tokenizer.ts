@@ -161,7 +161,10 @@ export function ggufTokenizerFromJson(
     merges: (string | [string, string])[];
   };
   const added = (json.added_tokens as { id: number; content: string; special: boolean }[]) ?? [];
-  const size = Math.max(...Object.values(model.vocab), ...added.map((a) => a.id)) + 1;
+  // a loop, not Math.max(...ids): a spread of a 128K vocabulary overflows the stack
+  let size = 0;
+  for (const id of Object.values(model.vocab)) size = Math.max(size, id + 1);
+  for (const a of added) size = Math.max(size, a.id + 1);
   const tokens = new Array<string>(size).fill('');
   const types = new Array<number>(size).fill(NORMAL);
   for (const [t, i] of Object.entries(model.vocab)) tokens[i] = t;

@@ -7,6 +7,14 @@ import { E4M3_VALUES, FP8_BLOCK } from '../formats/fp8';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { LlamaConfig } from './config';
 import type { LlamaWeights } from './llama2c-checkpoint';
+import {
+  allocKvCache,
+  attendKv,
+  commitKv,
+  kvTargets,
+  type KvCache,
+  type KvFormat,
+} from './kv-cache';
 import type { BatchBuffers } from './prefill';
 import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
 
@@ -55,8 +63,8 @@ export interface SessionBuffers {
   q: number; // [nHeads*headDim]
   att: number; // [nHeads, seqLen] attention scores
   logits: number; // [vocabSize]
-  keyCache: number; // [nLayers, seqLen, nKvHeads*headDim]
-  valueCache: number; // [nLayers, seqLen, nKvHeads*headDim]
+  kv: KvCache; // [nLayers, seqLen, nKvHeads*headDim] keys and values, f32 or int8 (kv-cache.ts)
+  kvStage: { k: number; v: number; rows: number }; // one position's f32 K/V rows before an int8 cache takes them
   xq: number; // int8 activations + scales for the q8/q4 kernels, quantScratchBytes(max cols)
   /** Batched-prefill buffers (engine/llama/prefill.ts), allocated on the session's first multi-token prompt. */
   batch?: BatchBuffers;
@@ -117,7 +125,11 @@ export function uploadWeights(
   };
 }
 
-export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuffers {
+export function allocSession(
+  backend: KernelBackend,
+  c: LlamaConfig,
+  kvFormat: KvFormat = 'f32',
+): SessionBuffers {
   const kvDim = c.nKvHeads * c.headDim;
   return {
     x: backend.alloc(c.dim),
@@ -128,8 +140,11 @@ export function allocSession(backend: KernelBackend, c: LlamaConfig): SessionBuf
     q: backend.alloc(c.nHeads * c.headDim),
     att: backend.alloc(c.nHeads * c.seqLen),
     logits: backend.alloc(c.vocabSize),
-    keyCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
-    valueCache: backend.alloc(c.nLayers * c.seqLen * kvDim),
+    kv: allocKvCache(backend, c, kvFormat),
+    kvStage:
+      kvFormat === 'f32'
+        ? { k: 0, v: 0, rows: 0 }
+        : { k: backend.alloc(kvDim), v: backend.alloc(kvDim), rows: 1 },
     xq: backend.alloc(
       Math.ceil(quantScratchBytes(Math.max(c.dim, c.hiddenDim, c.nHeads * c.headDim)) / 4),
     ),
@@ -203,7 +218,7 @@ export function forward(
   pos: number,
   computeLogits = true,
 ): number {
-  const { dim, hiddenDim, nHeads, nKvHeads, headDim, seqLen, normEps: eps } = c;
+  const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps: eps } = c;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
 
@@ -212,13 +227,10 @@ export function forward(
 
   for (let l = 0; l < c.nLayers; l++) {
     const lw = w.layers[l];
-    const layerCache = l * seqLen * kvDim * F32;
-    const kCache = s.keyCache + layerCache; // [seqLen, kvDim] of this layer
-    const vCache = s.valueCache + layerCache; // [seqLen, kvDim]
-    const kRow = kCache + pos * kvDim * F32; // [kvDim] this position's key
-    const vRow = vCache + pos * kvDim * F32; // [kvDim] this position's value
+    // [kvDim] this position's key and value: in an f32 cache itself, else staged for quantizing
+    const { k: kRow, v: vRow } = kvTargets(s.kv, c, l, pos, s.kvStage);
 
-    // attention: rmsnorm, q/k/v projections (k and v straight into the cache), RoPE, attend
+    // attention: rmsnorm, q/k/v projections (k and v straight into an f32 cache), RoPE, attend
     k.rmsnorm(s.xb, s.x, lw.rmsAtt, dim, eps);
     linear(k, s.q, lw.wq, s.xb, s.xq);
     linear(k, kRow, lw.wk, s.xb, s.xq);
@@ -237,7 +249,8 @@ export function forward(
         w.ropeFrequencies,
       );
     else k.rope(s.q, kRow, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
-    k.attention(s.xb, s.q, kCache, vCache, s.att, nHeads, nKvHeads, headDim, pos + 1);
+    commitKv(k, s.kv, c, l, pos, 1, s.kvStage);
+    attendKv(k, s.kv, c, l, s.xb, s.q, s.att, pos + 1);
     linear(k, s.xb2, lw.wo, s.xb, s.xq);
     k.add(s.x, s.xb2, dim);
 

@@ -9,6 +9,7 @@ import {
   type SessionBuffers,
 } from './forward';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
+import { defaultKvFormat, type KvFormat } from './kv-cache';
 import type { LlamaConfig } from './config';
 import { parseLlama2cCheckpoint } from './llama2c-checkpoint';
 import {
@@ -81,6 +82,11 @@ export interface LlamaModelOptions {
   id?: string;
   /** Most concurrent sessions (each holds a full KV cache); more requests wait. Default 4. */
   maxSessions?: number;
+  /**
+   * The KV cache's format (engine/llama/kv-cache.ts): 'int8' (a quarter of the bytes; the default for
+   * contexts over 1024 where the backend has the kv8 kernels) or 'f32' (bit-exact; the default otherwise).
+   */
+  kvCache?: KvFormat;
 }
 
 /** Lets a Worker stream and other requests progress between tokens (setImmediate: no 1 ms clamp). */
@@ -98,10 +104,17 @@ export class LlamaModel {
     readonly tokenizer: TextTokenizer,
     private readonly backend: KernelBackend,
     private readonly weights: DeviceWeights,
-    maxSessions: number,
+    opts: LlamaModelOptions,
   ) {
-    this.sessions = new SessionPool(() => allocSession(backend, config), maxSessions);
+    this.kvFormat = opts.kvCache ?? defaultKvFormat(backend, config);
+    this.sessions = new SessionPool(
+      () => allocSession(backend, config, this.kvFormat),
+      opts.maxSessions ?? 4,
+    );
   }
+
+  /** The sessions' KV cache format. */
+  readonly kvFormat: KvFormat;
 
   /** Loads a llama2.c v0 checkpoint and tokenizer.bin; the weights are copied into backend memory. */
   static fromLlama2c(
@@ -113,14 +126,7 @@ export class LlamaModel {
     const { config, weights } = parseLlama2cCheckpoint(checkpoint);
     const tok = Llama2cTokenizer.fromBytes(tokenizer, config.vocabSize);
     const device = uploadWeights(backend, weights, config);
-    return new LlamaModel(
-      opts.id ?? 'llama2c',
-      config,
-      tok,
-      backend,
-      device,
-      opts.maxSessions ?? 4,
-    );
+    return new LlamaModel(opts.id ?? 'llama2c', config, tok, backend, device, opts);
   }
 
   /** A model whose weights are already in backend memory (engine/llama/hf-weights.ts streams a model directory there). */
@@ -131,14 +137,7 @@ export class LlamaModel {
     weights: DeviceWeights,
     opts: LlamaModelOptions = {},
   ): LlamaModel {
-    return new LlamaModel(
-      opts.id ?? 'model',
-      config,
-      tokenizer,
-      backend,
-      weights,
-      opts.maxSessions ?? 4,
-    );
+    return new LlamaModel(opts.id ?? 'model', config, tokenizer, backend, weights, opts);
   }
 
   /** Sessions allocated so far. */
@@ -188,7 +187,7 @@ export class LlamaModel {
       for (let pos = prefillFrom; pos < last;) {
         if (opts.signal?.aborted) return end('abort');
         const n = Math.min(PREFILL_CHUNK, last - pos);
-        session.batch ??= allocBatch(k, c);
+        session.batch ??= allocBatch(k, c, PREFILL_CHUNK, this.kvFormat === 'int8');
         prefill(k, c, w, session, session.batch, promptIds.slice(pos, pos + n), pos);
         pos += n;
         await yieldToEventLoop();

@@ -8,6 +8,7 @@ import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeviceMatrix, DeviceWeights, SessionBuffers } from './forward';
 import { embed } from './forward';
 import type { LlamaConfig } from './config';
+import { attendKv, commitKv, kvTargets } from './kv-cache';
 import { ropeWithFrequencies } from './rope';
 
 /** Tokens per prefill chunk: big enough for the matmul tiles to reuse each weight row, small enough for L2. */
@@ -22,12 +23,19 @@ export interface BatchBuffers {
   hb: number; // [n, hiddenDim]
   hb2: number; // [n, hiddenDim]
   xq: number; // int8 activations of n tokens (q8/q4), or 4·cols f32 rows (fp8)
+  kvStage: { k: number; v: number }; // [n, kvDim] f32 K/V rows before an int8 cache takes them (0: f32 cache)
 }
 
 const F32 = 4;
 
-export function allocBatch(k: KernelBackend, c: LlamaConfig, n = PREFILL_CHUNK): BatchBuffers {
+export function allocBatch(
+  k: KernelBackend,
+  c: LlamaConfig,
+  n = PREFILL_CHUNK,
+  int8Kv = false,
+): BatchBuffers {
   const qDim = c.nHeads * c.headDim;
+  const kvRows = n * c.nKvHeads * c.headDim;
   const maxCols = Math.max(c.dim, c.hiddenDim, qDim);
   return {
     n,
@@ -38,6 +46,7 @@ export function allocBatch(k: KernelBackend, c: LlamaConfig, n = PREFILL_CHUNK):
     hb: k.alloc(n * c.hiddenDim),
     hb2: k.alloc(n * c.hiddenDim),
     xq: k.alloc(Math.max(Math.ceil(quantScratchBytes(maxCols, n) / 4), 4 * maxCols)),
+    kvStage: int8Kv ? { k: k.alloc(kvRows), v: k.alloc(kvRows) } : { k: 0, v: 0 },
   };
 }
 
@@ -74,7 +83,7 @@ export function prefill(
   const n = tokens.length;
   if (n > b.n)
     throw new RangeError(`prefill chunk of ${n} tokens exceeds the batch buffers (${b.n})`);
-  const { dim, hiddenDim, nHeads, nKvHeads, headDim, seqLen, normEps: eps } = c;
+  const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps: eps } = c;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const row = (base: number, t: number, width: number) => base + t * width * F32;
@@ -83,11 +92,8 @@ export function prefill(
 
   for (let l = 0; l < c.nLayers; l++) {
     const lw = w.layers[l];
-    const layerCache = l * seqLen * kvDim * F32;
-    const kCache = s.keyCache + layerCache; // [seqLen, kvDim]
-    const vCache = s.valueCache + layerCache;
-    const kRows = kCache + pos0 * kvDim * F32; // [n, kvDim] these positions' keys
-    const vRows = vCache + pos0 * kvDim * F32;
+    // [n, kvDim] these positions' keys and values: in an f32 cache itself, else staged for quantizing
+    const { k: kRows, v: vRows } = kvTargets(s.kv, c, l, pos0, b.kvStage);
 
     // attention: q/k/v of all n tokens at once, then RoPE and attention token by token
     for (let t = 0; t < n; t++) k.rmsnorm(row(b.xb, t, dim), row(b.x, t, dim), lw.rmsAtt, dim, eps);
@@ -112,18 +118,10 @@ export function prefill(
           w.ropeFrequencies,
         );
       else k.rope(q, kr, nHeads, nKvHeads, headDim, pos0 + t, c.ropeTheta);
-      k.attention(
-        row(b.xb, t, qDim),
-        q,
-        kCache,
-        vCache,
-        s.att,
-        nHeads,
-        nKvHeads,
-        headDim,
-        pos0 + t + 1,
-      );
     }
+    commitKv(k, s.kv, c, l, pos0, n, b.kvStage);
+    for (let t = 0; t < n; t++)
+      attendKv(k, s.kv, c, l, row(b.xb, t, qDim), row(b.q, t, qDim), s.att, pos0 + t + 1);
     linearBatch(k, b.xb2, lw.wo, b.xb, n, b.xq);
     k.add(b.x, b.xb2, n * dim);
 

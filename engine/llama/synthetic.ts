@@ -142,7 +142,7 @@ export function syntheticLlama2cTokenizer(vocabSize: number): Uint8Array {
 export function encodeLlama2cTokenizer(pieces: [string, number][]): Uint8Array {
   const encoder = new TextEncoder();
   const encoded = pieces.map(([p]) => encoder.encode(p));
-  const maxLen = Math.max(...encoded.map((e) => e.length));
+  const maxLen = encoded.reduce((max, e) => Math.max(max, e.length), 0); // no spread: vocab-sized
   const bytes = new Uint8Array(4 + encoded.reduce((sum, e) => sum + 8 + e.length, 0));
   const view = new DataView(bytes.buffer);
   view.setInt32(0, maxLen, true);

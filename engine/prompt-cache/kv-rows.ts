@@ -1,10 +1,11 @@
 // GQA KV rows (GqaKvRows): a run of positions of a Llama session's KV cache, copied out of (or into)
 // backend memory. The session keeps, per layer, [seqLen, nKvHeads*headDim] keys and values
-// (llama/forward.ts); a GqaKvRows holds the same rows for positions [start, start+count) of every
+// (llama/kv-cache.ts: f32, or int8 read back dequantized); a GqaKvRows holds the same rows for positions [start, start+count) of every
 // layer, layer-major. (The origin's KvRows, origin/backend/step-backend.ts, is a backend's opaque copy.)
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { SessionBuffers } from '../llama/forward';
 import type { LlamaConfig } from '../llama/config';
+import { readKv, writeKv } from '../llama/kv-cache';
 import { ropeInverseFrequencies } from '../llama/rope';
 
 export interface KvShape {
@@ -36,8 +37,6 @@ export const sameShape = (a: KvShape, b: KvShape): boolean =>
 export const kvFloats = (s: KvShape, count: number): number =>
   s.nLayers * count * s.nKvHeads * s.headDim;
 
-const F32 = 4;
-
 /** Copies positions [start, start+count) of the session's cache out of backend memory. */
 export function readKvRows(
   k: KernelBackend,
@@ -51,9 +50,9 @@ export function readKvRows(
   const keys = new Float32Array(kvFloats(shape, count));
   const values = new Float32Array(keys.length);
   for (let l = 0; l < c.nLayers; l++) {
-    const at = (l * c.seqLen + start) * kvDim * F32;
-    keys.set(k.f32(s.keyCache + at, count * kvDim), l * count * kvDim);
-    values.set(k.f32(s.valueCache + at, count * kvDim), l * count * kvDim);
+    const rows = readKv(k, s.kv, c, l, start, count); // f32, dequantized from an int8 cache
+    keys.set(rows.keys, l * count * kvDim);
+    values.set(rows.values, l * count * kvDim);
   }
   return { ...shape, start, count, keys, values, rope: ropeInverseFrequencies(c) };
 }
@@ -72,9 +71,8 @@ export function writeKvRows(
   const kvDim = c.nKvHeads * c.headDim;
   const n = rows.count * kvDim;
   for (let l = 0; l < c.nLayers; l++) {
-    const at = (l * c.seqLen + rows.start) * kvDim * F32;
-    k.f32(s.keyCache + at, n).set(rows.keys.subarray(l * n, (l + 1) * n));
-    k.f32(s.valueCache + at, n).set(rows.values.subarray(l * n, (l + 1) * n));
+    const keys = rows.keys.subarray(l * n, (l + 1) * n);
+    writeKv(k, s.kv, c, l, rows.start, keys, rows.values.subarray(l * n, (l + 1) * n), s.kvStage);
   }
 }
 

@@ -59,6 +59,7 @@ export class Sampler {
   private readonly rng: XorShiftRng;
   private probs: Float32Array;
   private order: Int32Array;
+  private radix: RadixScratch | null = null;
 
   constructor(vocabSize: number, opts: SamplerOptions) {
     this.temperature = Math.fround(Math.max(0, opts.temperature));
@@ -87,7 +88,8 @@ export class Sampler {
     const cutoff = Math.fround(Math.fround(1 - this.topP) / (n - 1));
     let n0 = 0;
     for (let i = 0; i < n; i++) if (probs[i] >= cutoff) this.order[n0++] = i;
-    const order = this.order.subarray(0, n0).sort((a, b) => probs[b] - probs[a]);
+    this.radix ??= radixScratch(n);
+    const order = sortByProbDesc(probs, this.order, n0, this.radix);
     let cumulative = 0;
     let last = n0 - 1;
     for (let i = 0; i < n0; i++) {
@@ -105,6 +107,60 @@ export class Sampler {
     }
     return order[last];
   }
+}
+
+export interface RadixScratch {
+  keys: Uint32Array;
+  keys2: Uint32Array;
+  order2: Int32Array;
+  counts: Uint32Array;
+}
+
+export const radixScratch = (n: number): RadixScratch => ({
+  keys: new Uint32Array(n),
+  keys2: new Uint32Array(n),
+  order2: new Int32Array(n),
+  counts: new Uint32Array(256),
+});
+
+/**
+ * order[0, n) sorted by probs descending, ties in index order: what a stable comparator sort gives
+ * (tests/engine/sampler.test.ts holds it to one), by LSD radix over the f32 bits, which order as the
+ * values do for probabilities (>= 0). O(n): a random model's flat distribution over DeepSeek's 129K
+ * ids keeps ~all of them as top-p candidates, and the comparator sort took ~90 ms per token.
+ */
+export function sortByProbDesc(
+  probs: Float32Array,
+  order: Int32Array,
+  n: number,
+  s: RadixScratch = radixScratch(n),
+): Int32Array {
+  const bits = new Uint32Array(probs.buffer, probs.byteOffset, probs.length);
+  let keys = s.keys,
+    keys2 = s.keys2,
+    from = order,
+    to = s.order2;
+  for (let i = 0; i < n; i++) keys[i] = ~bits[from[i]] >>> 0; // ascending ~bits = descending probs
+  for (let shift = 0; shift < 32; shift += 8) {
+    const counts = s.counts.fill(0);
+    for (let i = 0; i < n; i++) counts[(keys[i] >>> shift) & 255]++;
+    if (counts[(keys[0] >>> shift) & 255] === n) continue; // every key has this byte: nothing moves
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = counts[b];
+      counts[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const at = counts[(keys[i] >>> shift) & 255]++;
+      keys2[at] = keys[i];
+      to[at] = from[i];
+    }
+    [keys, keys2] = [keys2, keys];
+    [from, to] = [to, from];
+  }
+  if (from !== order) order.set(from.subarray(0, n));
+  return order.subarray(0, n);
 }
 
 /** In place, max subtracted, in f32 like run.c's softmax(). */

@@ -2,7 +2,15 @@
 // penalties on the logits, then temperature, top_k, min_p and top_p, drawn with run.c's xorshift
 // generator. With none of the extras on it is run.c's sampler itself (engine/sampling/sampler.ts), so the
 // llama2.c goldens stay exact. Buffers are allocated once per generation, none per token.
-import { Sampler, XorShiftRng, argmax, softmaxF32 } from './sampler';
+import {
+  Sampler,
+  XorShiftRng,
+  argmax,
+  radixScratch,
+  softmaxF32,
+  sortByProbDesc,
+  type RadixScratch,
+} from './sampler';
 import { applyMask } from '../grammar/matcher';
 import { logprobsOf } from './logprobs';
 import { hasExtras, type SampledLogprobs, type SamplingOptions } from './options';
@@ -19,6 +27,7 @@ export class TokenSampler {
   private readonly order: Int32Array;
   private mask: Uint32Array | null = null;
   private masked: Float32Array | null = null;
+  private readonly radix: RadixScratch | null;
 
   constructor(
     vocabSize: number,
@@ -31,6 +40,7 @@ export class TokenSampler {
     this.work = new Float32Array(this.extras ? vocabSize : 0);
     this.counts = new Uint32Array(o.presencePenalty || o.frequencyPenalty ? vocabSize : 0);
     this.order = new Int32Array(this.extras ? vocabSize : 0);
+    this.radix = this.extras ? radixScratch(vocabSize) : null;
   }
 
   /**
@@ -88,7 +98,7 @@ export class TokenSampler {
     const floor = minP > 0 ? minP * max : 0;
     let n = 0;
     for (let i = 0; i < p.length; i++) if (p[i] >= floor && p[i] > 0) this.order[n++] = i;
-    const order = this.order.subarray(0, n).sort((a, b) => p[b] - p[a] || a - b);
+    const order = sortByProbDesc(p, this.order, n, this.radix!); // by p desc, then id: an O(n) radix
     if (topK > 0) n = Math.min(n, topK);
     if (topP > 0 && topP < 1) {
       let mass = 0;

@@ -14,14 +14,14 @@ export interface HfTokenizerOptions {
 
 type Json = Record<string, unknown>;
 
-/** GPT-2's bytes_to_unicode(), inverted: the char standing for each byte → the byte. */
-const BYTE_OF_CHAR: Map<string, number> = (() => {
+/** GPT-2's bytes_to_unicode(), inverted: the code of the char standing for each byte → the byte (-1: none). */
+const BYTE_OF_CHAR: Int16Array = (() => {
   const keep = (b: number) =>
     (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-  const map = new Map<string, number>();
+  const table = new Int16Array(256 + 68).fill(-1);
   let n = 0;
-  for (let b = 0; b < 256; b++) map.set(String.fromCharCode(keep(b) ? b : 256 + n++), b);
-  return map;
+  for (let b = 0; b < 256; b++) table[keep(b) ? b : 256 + n++] = b;
+  return table;
 })();
 
 type DecodeStyle =
@@ -68,6 +68,8 @@ export class HfTokenizer implements TextTokenizer {
   private readonly pieceBytes: Uint8Array;
   private readonly pieceStart: Uint32Array;
   private readonly stripFirst: boolean;
+  /** tokenizer_config's add_bos_token where the post-processor does not add BOS itself. */
+  private readonly prependBos: boolean;
 
   constructor(tokenizerJson: object, tokenizerConfig: object = {}, opts: HfTokenizerOptions = {}) {
     this.lib = new Tokenizer(tokenizerJson, tokenizerConfig);
@@ -77,11 +79,7 @@ export class HfTokenizer implements TextTokenizer {
       const text = tokenContent(config[key]);
       return text === null ? null : (this.lib.token_to_id(text) ?? null);
     };
-    const size = Math.max(
-      this.lib.get_vocab(true).size,
-      ...[...this.lib.get_added_tokens_decoder().keys()].map((id) => id + 1),
-    );
-    this.vocabSize = Math.max(opts.vocabSize ?? 0, size);
+    this.vocabSize = Math.max(opts.vocabSize ?? 0, this.lib.get_vocab(true).size, this.idCount());
     this.bosId = idOf('bos_token');
     this.eosId = idOf('eos_token');
     this.stopIds = [
@@ -92,13 +90,21 @@ export class HfTokenizer implements TextTokenizer {
         .map((k) => [k, tokenContent(config[k])])
         .filter((e): e is [string, string] => e[1] !== null),
     );
+    // transformers' LlamaTokenizerFast honours add_bos_token (DeepSeek-V3's tokenizer.json has a bare
+    // ByteLevel post-processor); the JS library does not, so a prompt would lose its BOS
+    this.prependBos =
+      config.add_bos_token === true &&
+      this.bosId !== null &&
+      !this.lib.encode('', { add_special_tokens: true }).ids.includes(this.bosId);
     const style = decodeStyle(json.decoder as Json | null);
     this.stripFirst = style.kind === 'sentencepiece' && style.stripFirst;
     [this.pieceBytes, this.pieceStart] = this.buildPieces(style);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    const ids = this.lib.encode(text, { add_special_tokens: opts.bos ?? true }).ids;
+    const bos = opts.bos ?? true;
+    const ids = this.lib.encode(text, { add_special_tokens: bos }).ids;
+    if (bos && this.prependBos) ids.unshift(this.bosId!);
     if (opts.eos && this.eosId !== null) ids.push(this.eosId);
     return ids;
   }
@@ -112,9 +118,22 @@ export class HfTokenizer implements TextTokenizer {
     return this.stripFirst && prev === this.bosId && bytes[0] === 0x20 ? bytes.subarray(1) : bytes;
   }
 
+  /** The id of a token by its text (a vocabulary entry or an added token), or null. */
+  tokenId(text: string): number | null {
+    return this.lib.token_to_id(text) ?? null;
+  }
+
   /** The text of a whole sequence, as the library decodes it (special tokens skipped). */
   decode(ids: number[]): string {
     return this.lib.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  /** One past the largest id, vocabulary and added tokens (a loop: a spread of 128K ids overflows the stack). */
+  private idCount(): number {
+    let max = -1;
+    for (const id of this.lib.get_vocab(true).values()) if (id > max) max = id;
+    for (const id of this.lib.get_added_tokens_decoder().keys()) if (id > max) max = id;
+    return max + 1;
   }
 
   /** Every token's bytes in one buffer plus start offsets (a Uint8Array per token would cost ~100 B each). */
@@ -122,7 +141,7 @@ export class HfTokenizer implements TextTokenizer {
     const encoder = new TextEncoder();
     const added = this.lib.get_added_tokens_decoder();
     const special = new Set([...added.values()].filter((t) => t.special).map((t) => t.id));
-    const count = Math.max(...[...this.lib.get_vocab(true).values()]) + 1;
+    const count = this.idCount();
     const chunks: Uint8Array[] = [];
     const start = new Uint32Array(count + 1);
     let total = 0;
@@ -146,13 +165,12 @@ export class HfTokenizer implements TextTokenizer {
   private bytesOf(token: string, id: number, style: DecodeStyle, encoder: TextEncoder): Uint8Array {
     if (style.kind === 'byte-level') {
       const out = new Uint8Array(token.length);
-      let n = 0;
-      for (const ch of token) {
-        const b = BYTE_OF_CHAR.get(ch);
-        if (b === undefined) return encoder.encode(token); // not a byte-level piece: its text as is
-        out[n++] = b;
+      for (let i = 0; i < token.length; i++) {
+        const b = BYTE_OF_CHAR[token.charCodeAt(i)] ?? -1;
+        if (b < 0) return encoder.encode(token); // not a byte-level piece: its text as is
+        out[i] = b;
       }
-      return out.subarray(0, n);
+      return out;
     }
     if (style.kind === 'sentencepiece') {
       const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(token);

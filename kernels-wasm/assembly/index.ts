@@ -31,6 +31,10 @@ export {
   matvec_q8_0_scalar, matmul_q8_0_scalar, matvec_q4_0_scalar, matmul_q4_0_scalar, matvec_fp8_scalar, matmul_fp8_scalar,
 } from './quant-scalar';
 
+// The int8 KV cache (engine/llama/kv-cache.ts): per-head quantization of K/V rows, attention over the codes.
+export { quantize_kv8, attention_kv8 } from './simd-kv8';
+export { quantize_kv8_scalar, attention_kv8_scalar } from './kv8-scalar';
+
 // DeepSeek-V3 ops: MLA absorbed attention, router, MoE dispatch, rope from a table.
 export { mla_attention } from './simd-mla';
 export { mla_attention_scalar } from './deepseek-scalar';

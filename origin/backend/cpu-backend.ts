@@ -7,7 +7,14 @@ import { WasmDeepSeekModel } from '../../engine/deepseek/wasm-model';
 import type { LatentRows } from '../../engine/prompt-cache/index';
 import { loadKernelsModule } from '../../kernels-wasm/node';
 import { StartupError } from './select';
-import type { KvRows, LatentAccess, StepBackend, StepSequence } from './step-backend';
+import type {
+  DraftSequence,
+  Drafter,
+  KvRows,
+  LatentAccess,
+  StepBackend,
+  StepSequence,
+} from './step-backend';
 
 export interface CpuBackendOptions {
   /** Concurrent sequences (each holds a latent cache of maxSeqLen positions). */
@@ -18,6 +25,8 @@ export interface CpuBackendOptions {
   maxStepTokens?: number;
   /** 'fp8' (default): FP8 weights stay FP8 (1 byte each); 'dequantized': f32 at load. */
   gemm?: 'fp8' | 'dequantized';
+  /** Place the checkpoint's MTP module as the drafter, when it has one (default false). */
+  mtp?: boolean;
 }
 
 /** Every layer's c_kv [count, latent] and k_pe [count, rope] rows of one slot, from position `start`. */
@@ -42,6 +51,7 @@ export class CpuBackend implements StepBackend {
   readonly maxSlots: number;
   readonly maxStepTokens: number;
   readonly latents: LatentAccess;
+  readonly drafter?: Drafter;
   private readonly freeSlots: number[];
 
   /** files: the checkpoint (config.json and *.safetensors), as origin/model/load.ts reads it. */
@@ -49,12 +59,16 @@ export class CpuBackend implements StepBackend {
     files: Record<string, Uint8Array>,
     opts: CpuBackendOptions,
   ): Promise<CpuBackend> {
+    const maxBatch = opts.maxStepTokens ?? 256;
+    // A sequence verifying a draft wants two rows of logits.
+    const rowsPerSeq = opts.mtp ? 2 : 1;
     const model = await WasmDeepSeekModel.load(await kernelsModule(), files, {
       maxSlots: opts.maxSlots,
       maxSeqLen: opts.maxSeqLen,
-      maxBatch: opts.maxStepTokens ?? 256,
-      maxLogitRows: Math.min(opts.maxSlots, opts.maxStepTokens ?? 256),
+      maxBatch,
+      maxLogitRows: Math.min(rowsPerSeq * opts.maxSlots, maxBatch),
       gemm: opts.gemm,
+      mtp: opts.mtp,
     });
     return new CpuBackend(model);
   }
@@ -71,6 +85,11 @@ export class CpuBackend implements StepBackend {
       toLatents,
       fromLatents,
     };
+    if (model.hasMtp)
+      this.drafter = {
+        name: 'mtp',
+        draft: async (batch: readonly DraftSequence[]) => model.draft(batch),
+      };
   }
 
   allocate(): number | null {

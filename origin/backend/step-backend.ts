@@ -11,6 +11,30 @@ export interface StepSequence {
   startPos: number;
   /** Return the logits of the last of these tokens (the end of a prompt, or a decode step). */
   wantLogits: boolean;
+  /** Return the logits of every one of these tokens, in order ([last token, draft]: verifying a draft). */
+  allLogits?: boolean;
+}
+
+/**
+ * One sequence's input to a draft step, over rows of the step just run: positions startPos ..
+ * startPos + nextTokens.length - 1, whose main-model hidden states are that step's rows hiddenRow..,
+ * and the confirmed token after each. The drafter writes its own cache rows for those positions.
+ */
+export interface DraftSequence {
+  slot: number;
+  startPos: number;
+  hiddenRow: number;
+  nextTokens: ArrayLike<number>;
+  /** Return the draft logits for the token after the last of nextTokens. */
+  wantLogits: boolean;
+}
+
+/** A draft model beside the backend's (the checkpoint's MTP module): speculative decoding. */
+export interface Drafter {
+  /** 'mtp', reported by /health. */
+  readonly name: string;
+  /** Runs after step(), before the next one; the draft logits of each sequence with wantLogits. */
+  draft(batch: readonly DraftSequence[]): Promise<Float32Array[]>;
 }
 
 /** A copy of some KV rows of one slot, in whatever form the backend keeps them (prefix cache). */
@@ -51,8 +75,9 @@ export interface StepBackend {
 
   /**
    * One forward over every sequence's tokens together: each weight is read once per step for all of
-   * them. Resolves to the logits [vocab] of each sequence with wantLogits, in batch order; the
-   * arrays are valid until the next step.
+   * them. Resolves to the logits [vocab] of each sequence with wantLogits (each of its tokens' with
+   * allLogits, which only a backend with a drafter is sent), in batch order; the arrays are valid until
+   * the next step.
    */
   step(batch: readonly StepSequence[]): Promise<(Float32Array | Float64Array)[]>;
 
@@ -62,4 +87,6 @@ export interface StepBackend {
   restoreKv(slot: number, start: number, rows: KvRows): void;
   /** Present where saved rows can leave the backend as latents (the CPU backend). */
   readonly latents?: LatentAccess;
+  /** Present where the backend runs a draft model (the CPU backend on a checkpoint with MTP weights). */
+  readonly drafter?: Drafter;
 }

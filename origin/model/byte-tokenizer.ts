@@ -1,16 +1,21 @@
-// The origin's tokenizer contract, and its fallback for checkpoints without a tokenizer.json (our
-// synthetic models; a real tokenizer.json loader is another issue's). The fallback is byte-level, the
-// ByT5 layout: ids 0, 1, 2 are special (DeepSeek's synthetic config has BOS 0 and EOS 1), id 3 + b is
-// byte b of the UTF-8 text, and ids past 258 — which a random model may still sample — decode to byte
-// (id - 3) mod 256. The config's bos/eos ids, wherever they are, decode to nothing.
+// The origin's tokenizer contract, and its fallback for checkpoints without a tokenizer.json
+// (origin/model/tokenizer.ts reads the real one). The fallback is byte-level, the ByT5 layout: ids 0, 1,
+// 2 are special (DeepSeek's config has BOS 0 and EOS 1), id 3 + b is byte b of the UTF-8 text, and ids
+// past 258 — which a random model may still sample — decode to byte (id - 3) mod 256. The config's
+// bos/eos ids, wherever they are, decode to nothing.
+import type { ChatTemplate } from '../../engine/tokenizers/chat-template';
 
 export interface OriginTokenizer {
-  /** What /health and the startup line report. */
-  readonly name: string;
+  /** What /v1/models and /health report: 'hf' (the checkpoint's tokenizer.json) or 'byte-fallback'. */
+  readonly name: 'hf' | 'byte-fallback';
+  /** One line for the startup summary: which tokenizer, from where. */
+  readonly description: string;
   readonly bosId: number | null;
   readonly eosId: number | null;
-  /** Token ids of text, BOS first when the model has one. */
-  encode(text: string): number[];
+  /** The checkpoint's chat template; null: the plain template (engine/chat-template.ts). */
+  readonly chatTemplate: ChatTemplate | null;
+  /** Token ids of text; BOS first when the model has one and `bos` is not false (a chat template writes its own). */
+  encode(text: string, opts?: { bos?: boolean }): number[];
   /** The bytes one token stands for (possibly part of a UTF-8 character). */
   decode(id: number): Uint8Array;
 }
@@ -20,6 +25,8 @@ const EMPTY = new Uint8Array(0);
 
 export class ByteTokenizer implements OriginTokenizer {
   readonly name = 'byte-fallback';
+  readonly description = 'byte-fallback (no tokenizer.json: one token per UTF-8 byte)';
+  readonly chatTemplate = null;
   private readonly bytes: Uint8Array[];
 
   constructor(
@@ -36,8 +43,8 @@ export class ByteTokenizer implements OriginTokenizer {
     );
   }
 
-  encode(text: string): number[] {
-    const ids = this.bosId === null ? [] : [this.bosId];
+  encode(text: string, opts: { bos?: boolean } = {}): number[] {
+    const ids = this.bosId === null || opts.bos === false ? [] : [this.bosId];
     for (const b of new TextEncoder().encode(text)) ids.push(OFFSET + b);
     return ids;
   }

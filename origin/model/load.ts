@@ -1,14 +1,16 @@
 // Where the origin's model comes from: a directory in the Hugging Face layout (config.json +
-// *.safetensors), or `synthetic:<preset>` generated in memory. Returns the checkpoint's files (each
-// backend loads them its own way: the CPU backend into WASM memory, the WebGPU one through
-// engine/deepseek/weights.ts), its config, the tokenizer and the id the API serves the model under.
+// *.safetensors, tokenizer.json + tokenizer_config.json), or `synthetic:<preset>` generated in memory
+// with DeepSeek-V3's real tokenizer. Returns the checkpoint's files (each backend loads them its own
+// way: the CPU backend into WASM memory, the WebGPU one through engine/deepseek/weights.ts), its
+// config, the tokenizer and the id the API serves the model under.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { parseDeepSeekConfig, type DeepSeekConfig } from '../../engine/deepseek/config';
-import { ByteTokenizer, type OriginTokenizer } from './byte-tokenizer';
+import type { OriginTokenizer } from './byte-tokenizer';
 import { SYNTHETIC_PRESETS } from './presets';
+import { deepSeekV3TokenizerDir, loadOriginTokenizer } from './tokenizer';
 
 export interface OriginModel {
   id: string;
@@ -27,11 +29,30 @@ export interface LoadModelOptions {
   seed?: number;
 }
 
-/** The files of `synthetic:<preset>` or of a model directory. */
+/**
+ * Generated checkpoints under KEEP_GENERATED_BYTES, by preset and seed: tests build many tiny origins in
+ * one process, and drawing tiny's 33M embedding and lm_head weights takes seconds each time. Larger
+ * presets are not kept (a served model would hold a second copy for its lifetime). Loading only reads
+ * the files.
+ */
+const generated = new Map<string, Record<string, Uint8Array>>();
+const KEEP_GENERATED_BYTES = 96 * 2 ** 20;
+
+function generate(preset: string, seed: number): Record<string, Uint8Array> {
+  const key = `${preset}#${seed}`;
+  const kept = generated.get(key);
+  if (kept) return kept;
+  const files = generateSyntheticDeepSeek({ config: SYNTHETIC_PRESETS[preset].config, seed });
+  const bytes = Object.values(files).reduce((n, f) => n + f.byteLength, 0);
+  if (bytes <= KEEP_GENERATED_BYTES) generated.set(key, files);
+  return files;
+}
+
+/** The weights' files of `synthetic:<preset>` or of a model directory, and where its tokenizer files are. */
 export function readModelFiles(
   spec: string,
   seed = 1,
-): { id: string; files: Record<string, Uint8Array>; source: string } {
+): { id: string; files: Record<string, Uint8Array>; source: string; tokenizerDir: string } {
   if (spec.startsWith('synthetic:')) {
     const preset = spec.slice('synthetic:'.length);
     const p = SYNTHETIC_PRESETS[preset];
@@ -41,8 +62,9 @@ export function readModelFiles(
       );
     return {
       id: `synthetic-${preset}`,
-      files: generateSyntheticDeepSeek({ config: p.config, seed }),
+      files: generate(preset, seed),
       source: `${spec} (seed ${seed}, generated in memory)`,
+      tokenizerDir: deepSeekV3TokenizerDir(),
     };
   }
   const dir = resolve(spec);
@@ -55,21 +77,26 @@ export function readModelFiles(
     const buf = readFileSync(join(dir, name));
     files[name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
-  return { id: basename(dir), files, source: dir };
+  return { id: basename(dir), files, source: dir, tokenizerDir: dir };
 }
 
-export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
-  const { id, files, source } = readModelFiles(spec, opts.seed);
-  const c = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(files['config.json'])));
+/** Hex SHA-256 over a checkpoint's files, names and bytes in name order: OriginModel.weightsDigest. */
+export function filesDigest(files: Record<string, Uint8Array>): string {
   const digest = createHash('sha256');
   for (const name of Object.keys(files).sort())
     digest.update(`${name}\n${files[name].byteLength}\n`).update(files[name]);
+  return digest.digest('hex');
+}
+
+export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): OriginModel {
+  const { id, files, source, tokenizerDir } = readModelFiles(spec, opts.seed);
+  const c = parseDeepSeekConfig(JSON.parse(new TextDecoder().decode(files['config.json'])));
   return {
     id,
     files,
     config: c,
-    tokenizer: new ByteTokenizer(c.vocabSize, c.bosTokenId, c.eosTokenId),
-    weightsDigest: digest.digest('hex'),
+    tokenizer: loadOriginTokenizer(tokenizerDir, c),
+    weightsDigest: filesDigest(files),
     source,
   };
 }

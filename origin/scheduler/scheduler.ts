@@ -1,16 +1,22 @@
 // Continuous batching. One loop runs while there is work: each turn it drops cancelled and timed-out
 // sequences (freeing their slots), admits waiting requests into free slots (restoring any cached
-// prefix), builds one step — a decode token for every running sequence, then prefill chunks of new
-// ones within the step's token budget — runs it as one forward, samples, and streams each token to
-// its request. New requests join at the next step; finished ones leave after theirs.
+// prefix), builds one step (step-plan.ts) — a decode token for every running sequence, then prefill
+// chunks of new ones within the step's token budget — runs it as one forward, samples, and streams each
+// token to its request. New requests join at the next step; finished ones leave after theirs.
+// Speculative decoding (--spec mtp, a backend with a drafter): after the step, the drafter (the MTP
+// module) runs over the positions it confirmed and drafts each running sequence's next token; the next
+// step feeds [last token, draft] and keeps the draft's row only if it is accepted (Sequence.verify):
+// a rejected draft's cache rows are simply rewritten (the sequence's position does not advance over them),
+// and the MTP module's cache only ever gets confirmed positions.
 import { ApiError, serverError } from '../../protocol/errors';
 import type { SampledLogprobs } from '../../engine/sampling/options';
 import type { TokenLogprob } from '../../protocol/responses';
-import type { StepBackend, StepSequence } from '../backend/step-backend';
+import type { DraftSequence, StepBackend, StepSequence } from '../backend/step-backend';
 import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
 import type { PrefixCache } from './prefix-cache';
+import { planStep } from './step-plan';
 import { Sequence, type FinishReason, type GenerationRequest } from './sequence';
 
 export interface SchedulerOptions {
@@ -22,6 +28,8 @@ export interface SchedulerOptions {
   requestTimeoutMs: number;
   /** What 503s tell clients to wait (seconds). */
   retryAfterS: number;
+  /** Speculative decoding with the backend's drafter, when it has one (default off). */
+  speculative?: boolean;
 }
 
 const overloaded = (message: string, retryAfter: number) =>
@@ -40,6 +48,8 @@ export class Scheduler {
   private nextId = 0;
   private readonly f32Logits: Float32Array;
   private readonly decoder = new TextDecoder();
+  /** Drafts with the backend's drafter (the MTP module) and verifies them in the next step. */
+  readonly speculative: boolean;
 
   constructor(
     private readonly backend: StepBackend,
@@ -49,6 +59,12 @@ export class Scheduler {
     readonly opts: SchedulerOptions,
   ) {
     this.f32Logits = new Float32Array(backend.vocabSize);
+    this.speculative = !!opts.speculative && !!backend.drafter;
+  }
+
+  /** The drafter speculative decoding runs ('mtp'), or 'off'. */
+  get specMethod(): string {
+    return this.speculative ? this.backend.drafter!.name : 'off';
   }
 
   get queueDepth(): number {
@@ -141,6 +157,7 @@ export class Scheduler {
       const s = this.waiting.shift()!;
       s.slot = slot;
       s.state = 'prefill';
+      if (this.drafts(s)) s.speculate(this.backend.vocabSize);
       const hits = this.cache.lookup(s.req.blockKeys);
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
       // The last prompt token is computed even when its block was restored: its logits pick the first
@@ -152,29 +169,17 @@ export class Scheduler {
     }
   }
 
-  /** Plans, runs and consumes one forward step over the active sequences. */
+  /**
+   * Whether this sequence is speculated on. Not one under a constraint (response_format, tools): a
+   * draft and its verification bypass the grammar's mask, so it decodes one masked token a step.
+   */
+  private drafts(s: Sequence): boolean {
+    return this.speculative && !s.constraint;
+  }
+
+  /** Plans, runs and consumes one forward step over the active sequences; then drafts, when speculating. */
   private async step(): Promise<void> {
-    const batch: StepSequence[] = [];
-    const members: Sequence[] = [];
-    let budget = this.backend.maxStepTokens;
-    for (const s of this.active) {
-      if (s.state !== 'decode' || budget < 1) continue;
-      batch.push({ slot: s.slot, tokens: [s.lastToken], startPos: s.pos, wantLogits: true });
-      members.push(s);
-      budget--;
-    }
-    for (const s of this.active) {
-      if (s.state !== 'prefill' || budget < 1) continue;
-      const n = Math.min(s.promptTokens - s.pos, this.opts.prefillChunk, budget);
-      batch.push({
-        slot: s.slot,
-        tokens: s.req.promptIds.slice(s.pos, s.pos + n),
-        startPos: s.pos,
-        wantLogits: s.pos + n === s.promptTokens,
-      });
-      members.push(s);
-      budget -= n;
-    }
+    const { batch, members, budget } = planStep(this.active, this.backend, this.opts.prefillChunk);
     const started = performance.now();
     let logits: (Float32Array | Float64Array)[];
     try {
@@ -188,12 +193,77 @@ export class Scheduler {
     this.metrics.batchSize.observe(batch.length);
     this.metrics.stepTokens.observe(this.backend.maxStepTokens - budget);
 
-    let next = 0;
+    const drafts: DraftSequence[] = [];
+    const drafting: Sequence[] = [];
+    let next = 0,
+      row = 0;
     batch.forEach((entry, i) => {
-      const s = members[i];
-      s.pos += entry.tokens.length;
-      if (s.state === 'prefill') this.offerPromptBlocks(s);
-      if (entry.wantLogits) this.accept(s, logits[next++]);
+      const s = members[i],
+        rows = entry.allLogits ? entry.tokens.length : entry.wantLogits ? 1 : 0;
+      const confirmed = this.consume(s, entry, logits.slice(next, (next += rows)));
+      if (this.drafts(s) && confirmed) {
+        drafts.push({
+          slot: s.slot,
+          startPos: entry.startPos,
+          hiddenRow: row,
+          nextTokens: confirmed,
+          wantLogits: s.state === 'decode' && s.tokensLeft >= 2, // a draft is of use
+        });
+        drafting.push(s);
+      }
+      row += entry.tokens.length;
+    });
+    if (drafts.length) await this.draft(drafts, drafting);
+  }
+
+  /**
+   * Applies one entry's logits to its sequence. Returns the confirmed token after each position whose row
+   * the step wrote and kept (the MTP module's input), or null when the sequence ended.
+   */
+  private consume(
+    s: Sequence,
+    entry: StepSequence,
+    rows: (Float32Array | Float64Array)[],
+  ): number[] | null {
+    const start = entry.startPos,
+      n = entry.tokens.length;
+    if (s.state === 'prefill') {
+      s.pos += n;
+      this.offerPromptBlocks(s);
+      const following = s.req.promptIds.slice(start + 1, start + n + 1);
+      if (!entry.wantLogits) return following;
+      const token = this.accept(s, rows[0]);
+      return token < 0 ? null : [...following, token];
+    }
+    s.pos += 1;
+    if (!entry.allLogits) {
+      const token = this.accept(s, rows[0]);
+      return token < 0 ? null : [token];
+    }
+    // [last token, draft]: the draft's row stays only if the draft is accepted.
+    const v = s.verify(rows[0], this.f32Logits);
+    this.metrics.specDraftTokens.inc();
+    if (v.accepted) this.metrics.specAcceptedTokens.inc();
+    const first = this.emitToken(s, v.id, v.logprobs);
+    if (first < 0 || !v.accepted) return first < 0 ? null : [first];
+    s.pos += 1;
+    const second = this.accept(s, rows[1]);
+    return second < 0 ? null : [first, second];
+  }
+
+  /** Runs the drafter over the rows just confirmed; each running sequence takes its next draft. */
+  private async draft(drafts: DraftSequence[], drafting: Sequence[]): Promise<void> {
+    let out: Float32Array[];
+    try {
+      out = await this.backend.drafter!.draft(drafts);
+    } catch (err) {
+      console.error('origin: draft step failed:', err);
+      for (const s of drafting) this.fail(s, serverError());
+      return;
+    }
+    let next = 0;
+    drafts.forEach((d, i) => {
+      if (d.wantLogits) drafting[i].takeDraft(out[next++]);
     });
   }
 
@@ -211,11 +281,20 @@ export class Scheduler {
     }
   }
 
-  /** Samples the next token, streams it, and decides whether the sequence goes on. */
-  private accept(s: Sequence, logits: Float32Array | Float64Array): void {
-    if (s.cancelled || s.state === 'done') return; // reap() frees it before the next step
-    const { id: token, logprobs } = s.choose(logits, this.f32Logits);
-    if (token < 0) return this.finish(s, 'length', s.text.flush()); // a constraint's dead end
+  /** Samples the next token and emits it; returns it, or -1 when the sequence ended. */
+  private accept(s: Sequence, logits: Float32Array | Float64Array): number {
+    if (s.cancelled || s.state === 'done') return -1; // reap() frees it before the next step
+    const { id, logprobs } = s.choose(logits, this.f32Logits);
+    if (id < 0) {
+      this.finish(s, 'length', s.text.flush()); // a constraint's dead end
+      return -1;
+    }
+    return this.emitToken(s, id, logprobs);
+  }
+
+  /** Streams a chosen token and decides whether the sequence goes on; returns it, or -1 when it ended. */
+  private emitToken(s: Sequence, token: number, logprobs: SampledLogprobs | undefined): number {
+    if (s.cancelled || s.state === 'done') return -1;
     s.completionTokens++;
     const stopToken = !s.req.ignoreEos && token === this.tokenizer.eosId;
     if (logprobs && !stopToken) {
@@ -233,6 +312,7 @@ export class Scheduler {
     s.emitText(delta);
     s.lastToken = token;
     s.state = 'decode';
+    return token;
   }
 
   /** A token's logprobs on the wire: its text and bytes, and the alternatives'. */
@@ -244,15 +324,18 @@ export class Scheduler {
     return { ...entry(token, lp.logprob), top_logprobs: lp.top.map((t) => entry(t.id, t.logprob)) };
   }
 
-  private finish(s: Sequence, reason: FinishReason, text: string): void {
+  private finish(s: Sequence, reason: FinishReason, text: string): -1 {
     s.emitText(text);
     this.metrics.promptTokens.inc({}, s.promptTokens);
     this.metrics.completionTokens.inc({}, s.completionTokens);
     s.emit({ kind: 'end', finishReason: reason, usage: s.usage() });
     this.release(s);
+    return -1;
   }
 
   private fail(s: Sequence, error: ApiError): void {
+    // Tokens a cancelled or failed sequence produced were generated all the same.
+    this.metrics.completionTokens.inc({}, s.completionTokens);
     s.emit({ kind: 'error', error, usage: s.usage() });
     this.release(s);
   }

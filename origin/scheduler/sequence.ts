@@ -14,6 +14,7 @@ import type { ApiError } from '../../protocol/errors';
 import type { TokenLogprob } from '../../protocol/responses';
 import { makeUsage, type Usage } from '../../protocol/usage';
 import { EventQueue } from './event-queue';
+import { SpecSampler } from './spec-sampler';
 
 export interface GenerationRequest {
   /** Prompt token ids, BOS included. */
@@ -56,6 +57,10 @@ export class Sequence {
   savedBlocks = 0;
   /** Set when the client went away: the scheduler frees the slot before the next step. */
   cancelled = false;
+  /** Speculative decoding: the drafted token after lastToken, checked by the next step (-1: none). */
+  draft = -1;
+  /** Sampling under speculation (the rejection rule); null when greedy or when speculation is off. */
+  private spec: SpecSampler | null = null;
   /** Null for plain greedy: argmax over the backend's own logits, as the reference model decodes. */
   readonly sampler: TokenSampler | null;
   readonly text: TextStream;
@@ -79,6 +84,36 @@ export class Sequence {
     this.text = new TextStream(req.stop);
   }
 
+  /** Speculative decoding from now on: a sampling sequence draws its tokens by the rejection rule. */
+  speculate(vocabSize: number): void {
+    if (this.sampler) this.spec = new SpecSampler(vocabSize, this.req.sampling, this.sampler.seed);
+  }
+
+  /** Takes the drafter's logits for the token after lastToken: greedy drafts their argmax. */
+  takeDraft(logits: Float32Array): void {
+    this.draft = this.spec ? this.spec.draft(logits) : argmax(logits);
+  }
+
+  /**
+   * The token at the draft's position from the main model's logits there: greedy keeps the draft iff it
+   * is their argmax (the token is that argmax either way); sampling keeps it by the rejection rule.
+   */
+  verify(
+    logits: Float32Array | Float64Array,
+    f32: Float32Array,
+  ): { id: number; accepted: boolean; logprobs?: SampledLogprobs } {
+    const draft = this.draft;
+    this.draft = -1;
+    if (!this.spec) {
+      const chosen = this.choose(logits, f32);
+      return { ...chosen, accepted: chosen.id === draft };
+    }
+    f32.set(logits);
+    const { id, accepted } = this.spec.verify(f32, draft);
+    const n = this.req.sampling.logprobs;
+    return { id, accepted, ...(n === undefined ? {} : { logprobs: logprobsOf(f32, id, n) }) };
+  }
+
   /** The next token from this step's logits (f32 is a scratch copy for the samplers), and its logprobs when asked for. */
   choose(
     logits: Float32Array | Float64Array,
@@ -86,6 +121,10 @@ export class Sequence {
   ): { id: number; logprobs?: SampledLogprobs } {
     const n = this.req.sampling.logprobs;
     if (this.sampler || n !== undefined) f32.set(logits);
+    if (this.spec) {
+      const id = this.spec.sample(f32);
+      return { id, ...(n === undefined ? {} : { logprobs: logprobsOf(f32, id, n) }) };
+    }
     if (!this.sampler)
       return {
         id: argmax(logits),
@@ -93,6 +132,11 @@ export class Sequence {
       };
     const id = this.sampler.sample(f32);
     return { id, logprobs: this.sampler.lastLogprobs };
+  }
+
+  /** Tokens it may still emit (max_tokens minus those emitted). */
+  get tokensLeft(): number {
+    return this.req.maxTokens - this.completionTokens;
   }
 
   get promptTokens(): number {

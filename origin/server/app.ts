@@ -2,6 +2,7 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
+import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
 import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
@@ -14,6 +15,7 @@ import type { OriginMetrics } from '../metrics';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import type { PrefixCache } from '../scheduler/prefix-cache';
 import type { Scheduler } from '../scheduler/scheduler';
+import { submitChoices } from './choices';
 import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
 import { originChat, type OriginChat } from './structured';
@@ -47,6 +49,8 @@ const FINGERPRINT = 'fp_origin_reference';
 
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
+/** DeepSeek's chat default, capped at the room the prompt leaves (a 2048 context has less than this). */
+const CHAT_MAX_TOKENS = 4096;
 
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
@@ -62,11 +66,12 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   async function generate(
     c: import('hono').Context<Env>,
     prompt: string,
-    fields: SamplingFields,
+    fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
     frames: (includeUsage: boolean) => Shapes,
-    structured: Omit<OriginChat, 'prompt'> = {},
+    bos = true,
+    structured: Omit<OriginChat, 'prompt' | 'bos'> = {},
   ) {
     const plan = await planGeneration(
       ctx,
@@ -75,18 +80,26 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       defaultMax,
       param,
       c.req.header('x-cache-salt') ?? '',
+      bos,
     );
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
+    // each choice's sequence makes its own constraint from the factory (sequence.ts)
     const request = structured.constraint
       ? { ...plan.request, constraint: structured.constraint }
       : plan.request;
-    const seq = ctx.scheduler.submit(request, signal);
+    const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal);
     const f = frames(plan.includeUsage);
     const tools = structured.toolSyntax;
-    if (!fields.stream) return c.json(await collect(seq, f, tools));
+    if (!fields.stream)
+      return c.json(
+        await collect(choices, f, tools).catch((err: unknown) => {
+          abort.abort(); // the other choices stop with the one that failed
+          throw err;
+        }),
+      );
     return stream(
-      seq,
+      choices,
       f,
       plan.includeUsage,
       { 'x-request-id': c.get('requestId') },
@@ -108,14 +121,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    const { prompt, ...structured } = originChat(req, ctx.tokenizer, ctx.vocabSize);
+    const { prompt, bos, ...structured } = originChat(req, ctx.tokenizer, ctx.vocabSize);
     return generate(
       c,
       prompt,
       fields,
-      'context',
+      CHAT_MAX_TOKENS,
       'messages',
       (u) => chatFrames(head('chatcmpl', c), u),
+      bos,
       structured,
     );
   });
@@ -125,7 +139,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
     const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
     const echo = req.echo ? prompt : '';
-    return generate(c, prompt, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
+    // FIM (DeepSeek's `suffix`) in the model's own tokens, as the Worker renders it for edge models.
+    const fim = typeof req.suffix === 'string' ? findFimTokens(ctx.tokenizer) : null;
+    if (typeof req.suffix === 'string' && !fim)
+      throw invalidRequest(
+        `Model '${ctx.modelId}' cannot fill in the middle: its tokenizer (${ctx.tokenizer.name}) has no FIM tokens.`,
+        'suffix',
+        'fim_not_supported',
+      );
+    const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
+    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
       completionFrames(head('cmpl', c), u, echo),
     );
   });
@@ -141,6 +164,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
           owned_by: 'origin',
           placement: 'origin',
           context_length: ctx.maxSeqLen,
+          tokenizer: ctx.tokenizer.name,
         },
       ],
     };
@@ -158,6 +182,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       active_sequences: ctx.scheduler.activeCount,
       max_sequences: ctx.maxSeqs,
       context_length: ctx.maxSeqLen,
+      speculative_decoding: ctx.scheduler.specMethod,
       prefix_cache: {
         blocks: ctx.cache.blocks,
         bytes: ctx.cache.bytes,

@@ -1,7 +1,10 @@
-// From a validated request to a GenerationRequest: encode the prompt, check that prompt + max_tokens
-// fit the context and map the sampling fields (protocol/sampling.ts, shared with the Worker's
-// routes/plan.ts), and name the prompt's blocks for the prefix cache under the tenant's salt.
+// From a validated request to a GenerationRequest: render a chat with the model's template, encode the
+// prompt, check that prompt + max_tokens fit the context and map the sampling fields
+// (protocol/sampling.ts, shared with the Worker's routes/plan.ts), and name the prompt's blocks for the
+// prefix cache under the tenant's salt.
+import { renderToolChat } from '../../protocol/chat-prompt';
 import { invalidRequest } from '../../protocol/errors';
+import type { ChatMessage } from '../../protocol/requests';
 import {
   includeUsageOf,
   normalizeStops,
@@ -9,6 +12,7 @@ import {
   samplingOptionsOf,
   type SamplingFields as WireSamplingFields,
 } from '../../protocol/sampling';
+import type { ToolDefinitionT } from '../../protocol/tool-requests';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { promptBlockKeys } from '../scheduler/prefix-cache';
 import type { GenerationRequest } from '../scheduler/sequence';
@@ -20,6 +24,25 @@ export interface SamplingFields extends WireSamplingFields {
   stream?: boolean | null;
   /** Extension (vLLM's name): keep sampling past EOS, for benchmarks that need a fixed length. */
   ignore_eos?: unknown;
+}
+
+/**
+ * A chat's prompt: the model's template (it writes BOS), else the plain template (BOS from encode).
+ * Tools, prefix completion and DeepSeek's thinking switch are rendered as the Worker renders them
+ * (protocol/chat-prompt.ts); the think block itself is split by the Worker's relay.
+ */
+export function chatPrompt(
+  tokenizer: OriginTokenizer,
+  messages: ChatMessage[],
+  thinking?: 'enabled' | 'disabled',
+  tools: ToolDefinitionT[] = [],
+): { text: string; bos: boolean } {
+  const template = tokenizer.chatTemplate;
+  const { prompt } = renderToolChat(template, messages, tools, {
+    thinking,
+    reasoning: thinking === 'enabled',
+  });
+  return { text: prompt, bos: template === null };
 }
 
 export async function planGeneration(
@@ -35,8 +58,10 @@ export async function planGeneration(
   defaultMaxTokens: number | 'context',
   promptParam: string,
   tenantSalt: string,
+  /** False for a chat template's text: the template writes its own BOS. */
+  bos = true,
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
-  const promptIds = ctx.tokenizer.encode(prompt);
+  const promptIds = ctx.tokenizer.encode(prompt, { bos });
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(
     ctx.maxSeqLen,

@@ -1,61 +1,112 @@
-// A queued sequence answered over HTTP: one JSON body, or an SSE stream. The stream starts only
-// once the sequence produced its first event, so a request that fails before any output (queue
-// timeout, step failure) still gets a real status code (and retry-after): the dispatcher may retry it
-// elsewhere because nothing was sent. After the first byte an error becomes an `error` frame, and
-// the stream closes either way. A client that goes away cancels the sequence, which frees its slot.
+// Queued sequences (one per choice, choices.ts) answered over HTTP: one JSON body, or an SSE stream.
+// The stream starts only once choice 0 produced its first event, so a request that fails before any
+// output (queue timeout, step failure) still gets a real status code (and retry-after): the
+// dispatcher may retry it elsewhere because nothing was sent. After the first byte an error
+// becomes an `error` frame, and the stream closes either way. With `n` > 1 the choices' frames
+// interleave as they come, each with its `index`. A client that goes away cancels the sequences.
+// With tools (`tools`: the syntax the model writes them in) a choice's text becomes content and
+// `tool_calls` (protocol/tool-calls.ts), as on the Worker.
 import { ApiError } from '../../protocol/errors';
-import type { Sequence, SequenceEvent } from '../scheduler/sequence';
-import type { Frames, Shapes } from '../../protocol/frames';
+import type { Choice, Frames, Shapes } from '../../protocol/frames';
 import type { FinishReason } from '../../protocol/responses';
 import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
 import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../../protocol/tool-calls';
+import type { Usage } from '../../protocol/usage';
+import { EventQueue } from '../scheduler/event-queue';
+import type { SequenceEvent } from '../scheduler/sequence';
+import { usageOfChoices, type ChoiceEvents } from './choices';
 
-/** Waits for the whole generation and returns the JSON body; throws its error. */
-export async function collect(seq: Sequence, frames: Shapes, tools?: ToolSyntax): Promise<object> {
-  let text = '';
-  for (;;) {
-    const ev = await seq.events.next();
-    if (ev.kind === 'text') text += ev.text;
-    else if (ev.kind === 'error') throw ev.error;
-    else {
-      const lp = seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs };
-      if (!tools) return frames.body([{ text, finishReason: ev.finishReason, ...lp }], ev.usage);
-      const { content, calls } = parseToolCalls(text, tools);
-      const called = calls.length > 0;
-      const finishReason: FinishReason =
-        called && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
-      const choice = { text: content ?? '', finishReason, ...(called ? { toolCalls: calls } : {}) };
-      return frames.body([{ ...choice, ...lp }], ev.usage);
+/** Waits for every choice and returns the JSON body; throws the first error. */
+export async function collect(
+  choices: ChoiceEvents[],
+  frames: Shapes,
+  tools?: ToolSyntax,
+): Promise<object> {
+  const done: Choice[] = [];
+  const usages: Usage[] = [];
+  for (const { seq, next } of choices) {
+    let text = '';
+    for (;;) {
+      const ev = await next();
+      if (ev.kind === 'text') text += ev.text;
+      else if (ev.kind === 'error') throw ev.error;
+      else {
+        done.push({
+          ...toolChoice(text, ev.finishReason, tools),
+          ...(seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs }),
+        });
+        usages.push(ev.usage);
+        break;
+      }
     }
   }
+  return frames.body(done, usageOfChoices(usages));
 }
 
-/** Streams the generation as SSE; `cancel` is called when the client stops reading. */
-export async function stream(
-  seq: Sequence,
+/** Streams the choices as SSE; `cancel` is called when the client stops reading. */
+export function stream(
+  choices: ChoiceEvents[],
   frames: Frames,
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
   tools?: ToolSyntax,
-): Promise<Response> {
-  const first = await seq.events.next();
-  if (first.kind === 'error') throw first.error;
+): Response {
+  // Every choice's events in arrival order; each pump stops after its choice's last event.
+  const merged = new EventQueue<{ index: number; ev: SequenceEvent }>();
+  for (const [index, c] of choices.entries())
+    void (async () => {
+      for (;;) {
+        const ev = await c.next();
+        merged.push({ index, ev });
+        if (ev.kind !== 'text') return;
+      }
+    })();
+  const opened = new Set<number>();
+  const usages: Usage[] = [];
+  const calls = choices.map(() =>
+    tools && frames.toolCall ? new ToolCallStream(tools) : undefined,
+  );
+  let ended = false;
+  const framesOf = (index: number, ev: SequenceEvent): string[] => {
+    const out = opened.has(index) ? [] : frames.opening(index).map((f) => sseFrame(f));
+    opened.add(index);
+    const c = calls[index];
+    if (ev.kind === 'text' && c) return [...out, ...callFrames(c.push(ev.text), frames, index)];
+    if (ev.kind === 'text') return [...out, sseFrame(frames.delta(ev.text, ev.logprobs, index))];
+    if (ev.kind === 'error') {
+      ended = true;
+      const error =
+        ev.error instanceof ApiError
+          ? ev.error
+          : new ApiError(500, 'Generation failed.', 'server_error');
+      return [...out, sseFrame(error.toJSON())];
+    }
+    if (c) out.push(...callFrames(c.flush(), frames, index));
+    // a choice that made calls and ended on its own ends with `tool_calls`, as OpenAI's
+    const reason: FinishReason =
+      c?.calls.length && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
+    out.push(sseFrame(frames.finish(reason, undefined, index)));
+    usages.push(ev.usage);
+    if (usages.length < choices.length) return out;
+    ended = true;
+    if (includeUsage) out.push(sseFrame(frames.usage(usageOfChoices(usages))));
+    out.push(sseFrame('[DONE]'));
+    return out;
+  };
   const encoder = new TextEncoder();
-  const calls = tools && frames.toolCall ? new ToolCallStream(tools) : undefined;
-  const framesOf = (ev: SequenceEvent) => eventFrames(ev, frames, includeUsage, calls);
-  let pending: string[] = [...frames.opening(0).map((f) => sseFrame(f)), ...framesOf(first)];
-  let ended = first.kind === 'end';
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      let pending: string[] = [];
       while (pending.length === 0 && !ended) {
-        const ev = await seq.events.next();
-        pending = framesOf(ev);
-        ended = ev.kind !== 'text';
+        const { index, ev } = await merged.next();
+        pending = framesOf(index, ev);
       }
       if (pending.length > 0) controller.enqueue(encoder.encode(pending.join('')));
-      pending = [];
-      if (ended) controller.close();
+      if (ended) {
+        controller.close();
+        if (usages.length < choices.length) cancel(); // an error ends the other choices too
+      }
     },
     cancel() {
       cancel();
@@ -64,38 +115,29 @@ export async function stream(
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
 }
 
-/** A tool-calling stream's content and tool-call deltas (protocol/tool-calls.ts). */
-function callFrames(events: ReturnType<ToolCallStream['push']>, frames: Frames): string[] {
-  return events.map((e) =>
-    sseFrame(
-      'content' in e ? frames.delta(e.content, undefined, 0) : frames.toolCall!(e.toolCall, 0),
-    ),
-  );
+/** A finished choice's text, with tools split into content and calls (`finish_reason: "tool_calls"`). */
+function toolChoice(text: string, finishReason: FinishReason, tools?: ToolSyntax): Choice {
+  if (!tools) return { text, finishReason };
+  const { content, calls } = parseToolCalls(text, tools);
+  const called = calls.length > 0;
+  return {
+    text: content ?? '',
+    finishReason: called && finishReason === 'stop' ? 'tool_calls' : finishReason,
+    ...(called ? { toolCalls: calls } : {}),
+  };
 }
 
-function eventFrames(
-  ev: SequenceEvent,
+/** A tool-calling stream's content and tool-call deltas (protocol/tool-calls.ts). */
+function callFrames(
+  events: ReturnType<ToolCallStream['push']>,
   frames: Frames,
-  includeUsage: boolean,
-  calls?: ToolCallStream,
+  index: number,
 ): string[] {
-  if (ev.kind === 'text' && calls) return callFrames(calls.push(ev.text), frames);
-  if (ev.kind === 'text') return [sseFrame(frames.delta(ev.text, ev.logprobs, 0))];
-  if (ev.kind === 'error')
-    return [
-      sseFrame(
-        (ev.error instanceof ApiError
-          ? ev.error
-          : new ApiError(500, 'Generation failed.', 'server_error')
-        ).toJSON(),
-      ),
-    ];
-  const before = calls ? callFrames(calls.flush(), frames) : [];
-  // a stream that made calls and ended on its own ends with `tool_calls`, as OpenAI's
-  const reason: FinishReason =
-    calls?.calls.length && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
-  const out = [...before, sseFrame(frames.finish(reason, undefined, 0))];
-  if (includeUsage) out.push(sseFrame(frames.usage(ev.usage)));
-  out.push(sseFrame('[DONE]'));
-  return out;
+  return events.map((e) =>
+    sseFrame(
+      'content' in e
+        ? frames.delta(e.content, undefined, index)
+        : frames.toolCall!(e.toolCall, index),
+    ),
+  );
 }

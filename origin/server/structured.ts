@@ -1,14 +1,15 @@
 // Structured output and tools on the origin: the request's grammar (protocol/structured-output.ts,
 // the Worker's own rules and 400s) over this model's vocabulary, built once per tokenizer, and the
-// generic tool prompt (the origin renders chats with the plain template).
-import { renderPlainTemplate } from '../../engine/chat-template';
+// chat's prompt with its tools (plan.ts chatPrompt: the Worker's rendering, with this tokenizer's
+// template).
 import { Vocab } from '../../engine/grammar/index';
 import type { Constraint } from '../../engine/sampling/constraint';
 import type { ChatCompletionRequest } from '../../protocol/requests';
 import { constraintOf, offeredTools, structureOf } from '../../protocol/structured-output';
-import { GENERIC_TOOL_SYNTAX, type ToolSyntax } from '../../protocol/tool-calls';
-import { withGenericToolPrompt } from '../../protocol/tool-prompt';
+import { toolSyntaxOfTemplate } from '../../protocol/chat-prompt';
+import type { ToolSyntax } from '../../protocol/tool-calls';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
+import { chatPrompt } from './plan';
 
 const vocabs = new WeakMap<OriginTokenizer, Vocab>();
 
@@ -27,6 +28,8 @@ export function originVocab(tokenizer: OriginTokenizer, vocabSize: number): Voca
 
 export interface OriginChat {
   prompt: string;
+  /** False for a chat template's text: the template writes its own BOS. */
+  bos: boolean;
   constraint?: () => Constraint;
   toolSyntax?: ToolSyntax;
 }
@@ -37,13 +40,13 @@ export function originChat(
   tokenizer: OriginTokenizer,
   vocabSize: number,
 ): OriginChat {
-  const tools = offeredTools(req);
-  const prompt = renderPlainTemplate(withGenericToolPrompt(req.messages, tools));
-  const structure = structureOf(req, GENERIC_TOOL_SYNTAX);
-  if (!structure) return { prompt };
+  const { text, bos } = chatPrompt(tokenizer, req.messages, req.thinking?.type, offeredTools(req));
+  const structure = structureOf(req, toolSyntaxOfTemplate(tokenizer.chatTemplate));
+  if (!structure) return { prompt: text, bos };
   const vocab = originVocab(tokenizer, vocabSize);
   return {
-    prompt,
+    prompt: text,
+    bos,
     constraint: () => constraintOf(structure, vocab),
     ...(structure.tools ? { toolSyntax: structure.tools } : {}),
   };

@@ -3,6 +3,9 @@
 // depth, and knobs a test needs: token pace, a stall before the first token, a concurrency cap,
 // response headers held back (as our origin holds them until its first token), or a hang (it
 // accepts connections and never answers anything, /health included: an unreachable host).
+// `--think raw|field`: asked for `thinking: {type: "enabled"}`, a chat answer opens with a think
+// block, as raw text with its tags cut across frames (an origin without a reasoning parser) or as
+// `reasoning_content` (vLLM's and SGLang's reasoning parsers).
 // Runs as its own process: `node tests/dispatch/mini-origin.ts --port 0 [--token-ms 5] [--stall]`;
 // prints `listening <port>` when ready. `GET /stats` says what it served.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -17,6 +20,7 @@ const { values: opts } = parseArgs({
     'hold-ms': { type: 'string', default: '0' },
     hang: { type: 'boolean', default: false },
     'max-concurrency': { type: 'string', default: '1000' },
+    think: { type: 'string', default: 'off' },
   },
 });
 const tokenMs = Number(opts['token-ms']);
@@ -33,6 +37,9 @@ const stats = {
   bodies: [] as unknown[],
 };
 const cache = new Set<string>();
+/** The think block as raw frames: the tags cut mid-way, as tokens would cut them. */
+const THINK_RAW = ['<th', 'ink>', '\nThe user', ' wants a cat', '.\n</', 'think', '>\n\n'];
+const THINK_TEXT = '\nThe user wants a cat.\n';
 const WORDS = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'dog', 'ran', 'far', 'away', 'home'];
 
 /** Leading whole blocks this salt has sent before, then remembers all of this prompt's blocks. */
@@ -158,6 +165,18 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
       res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
     if (chat) send({ ...base, object, choices: [choice('', null)] });
     if (opts.stall) return; // headers and a role frame, then nothing: the stalled origin
+    const thinks = chat && opts.think !== 'off' && body.thinking?.type === 'enabled';
+    if (thinks && opts.think === 'raw')
+      for (const text of THINK_RAW) send({ ...base, object, choices: [choice(text, null)] });
+    if (thinks && opts.think === 'field')
+      for (const reasoning_content of THINK_TEXT.split(' ').map((w, i) => (i ? ` ${w}` : w)))
+        send({
+          ...base,
+          object,
+          choices: [
+            { index: 0, delta: { reasoning_content }, logprobs: null, finish_reason: null },
+          ],
+        });
     for (let i = 0; i < max && !gone; i++) {
       if (tokenMs > 0) await sleep(tokenMs);
       send({ ...base, object, choices: [choice(piece(i), null)] });
@@ -168,8 +187,9 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
       object,
       choices: [{ ...choice('', 'length'), ...(chat ? { delta: {} } : {}) }],
     });
+    const extra = thinks ? (opts.think === 'raw' ? THINK_RAW : THINK_TEXT.split(' ')).length : 0;
     if (body.stream_options?.include_usage)
-      send({ ...base, object, choices: [], usage: usage(max) });
+      send({ ...base, object, choices: [], usage: usage(max + extra) });
     send('[DONE]');
     res.end();
   } finally {

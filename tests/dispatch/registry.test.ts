@@ -23,11 +23,12 @@ describe('model registry', () => {
     expect(m).toMatchObject({
       id: 'deepseek-v3',
       max_concurrency: 32,
-      max_output_tokens: 4096,
       affinity_chars: 512,
       health_path: '/health',
       fallbacks: ['stories260k'],
     });
+    // Unset: the origin's own default applies (one that fits its context).
+    expect(m.max_output_tokens).toBeUndefined();
     expect(reg.get('stories260k')).toMatchObject({
       id: 'stories260k',
       placement: 'edge',
@@ -72,7 +73,7 @@ describe('model registry', () => {
       models: {
         b: { ...pool, fallbacks: ['b'] },
         c: { ...pool, origins: [{ url: 'http://h:1' }, { url: 'http://h:1/' }] },
-        e: { ...pool, context_length: 2048 },
+        e: { ...pool, context_length: 2048, max_output_tokens: 4096 },
       },
     };
     expect(() => ModelRegistry.parse(crossed)).toThrow(
@@ -99,5 +100,42 @@ describe('model registry', () => {
     const fromFile = registryLoader({ models: { z: pool } });
     expect(fromFile(env).get('z')).toBeDefined();
     expect(fromFile(env).get('a')).toBeUndefined();
+  });
+
+  it("aliases: DeepSeek's names resolve to a model with their own flags; bad aliases are named", () => {
+    const reg = ModelRegistry.parse({
+      models: { 'deepseek-v3': { ...pool, reasoning: false }, stories260k: { placement: 'edge' } },
+      aliases: {
+        'deepseek-chat': 'deepseek-v3',
+        'deepseek-reasoner': { model: 'deepseek-v3', reasoning: true, fallback: false },
+      },
+    });
+    expect(reg.resolve('deepseek-chat')).toEqual({
+      id: 'deepseek-v3',
+      shownAs: 'deepseek-chat',
+      reasoning: false,
+      fallback: true,
+    });
+    expect(reg.resolve('deepseek-reasoner')).toEqual({
+      id: 'deepseek-v3',
+      shownAs: 'deepseek-reasoner',
+      reasoning: true,
+      fallback: false,
+    });
+    // a name that is no alias is itself, with its model's flags (or none, for a model only in R2)
+    expect(reg.resolve('deepseek-v3')).toMatchObject({ id: 'deepseek-v3', fallback: true });
+    expect(reg.resolve('only-in-r2')).toEqual({
+      id: 'only-in-r2',
+      shownAs: 'only-in-r2',
+      reasoning: false,
+      fallback: true,
+    });
+    expect(reg.aliases().map((a) => a.id)).toEqual(['deepseek-chat', 'deepseek-reasoner']);
+    expect(() =>
+      ModelRegistry.parse({
+        models: { a: pool },
+        aliases: { a: 'b', c: 'x', d: 'c' },
+      }),
+    ).toThrow(/aliases\.a: a model has this id[\s\S]*aliases\.d\.model: an alias names a model/);
   });
 });

@@ -28,8 +28,8 @@ export interface OriginStats {
 }
 
 export interface OriginOptions {
-  /** `real`: origin/main.ts serving synthetic:tiny as model `tiny`; `mini` (default): the test origin. */
-  kind?: 'real' | 'mini';
+  /** `real`: origin/main.ts serving synthetic:tiny as model `tiny`; `mini` (default): the test origin; `replay`: recorded vLLM/SGLang answers (replay-origin.ts). */
+  kind?: 'real' | 'mini' | 'replay';
   name?: string;
   port?: number;
   tokenMs?: number;
@@ -37,6 +37,8 @@ export interface OriginOptions {
   maxConcurrency?: number;
   holdMs?: number;
   hang?: boolean;
+  /** The mini origin's think block: raw `<think>` text, or `reasoning_content` frames. */
+  think?: 'raw' | 'field';
   /** CPUs to pin the process to (`taskset -c`), so a benchmark's other processes do not take its cores. */
   cpus?: string;
 }
@@ -62,6 +64,8 @@ function argsOf(o: OriginOptions): string[] {
       '--port',
       port,
     ];
+  if (o.kind === 'replay')
+    return [join(repoRoot, 'tests/dispatch/replay-origin.ts'), '--port', port];
   const args = [
     join(repoRoot, 'tests/dispatch/mini-origin.ts'),
     '--port',
@@ -73,6 +77,7 @@ function argsOf(o: OriginOptions): string[] {
   ];
   if (o.stall) args.push('--stall');
   if (o.hang) args.push('--hang');
+  if (o.think) args.push('--think', o.think);
   if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
   if (o.maxConcurrency !== undefined) args.push('--max-concurrency', String(o.maxConcurrency));
   return args;

@@ -2,7 +2,7 @@
 // each case on each backend that has the op (tests/kernels-wasm/conformance.test.ts for the CPU backends,
 // tests/kernels-gpu/conformance.test.ts for WebGPU); bench/kernels.ts and bench/gpu.ts time the `bench` ones.
 // Rows by module: f32 KernelOps (cases.ts), quantized matmuls and the relaxed build's edges (quant-cases.ts),
-// DeepSeek ops on the CPU (deepseek-cases.ts), WGSL kernels (tests/kernels-gpu/cases/).
+// the int8 KV cache (kv8-cases.ts), DeepSeek ops on the CPU (deepseek-cases.ts), WGSL kernels (tests/kernels-gpu/cases/).
 import { fp8Cases } from '../kernels-gpu/cases/fp8';
 import { mlaCases } from '../kernels-gpu/cases/mla';
 import { moeCases } from '../kernels-gpu/cases/moe';
@@ -10,11 +10,18 @@ import { rowCases } from '../kernels-gpu/cases/rows';
 import type { Case } from './case';
 import { f32Cases } from './cases';
 import { deepSeekCases } from './deepseek-cases';
+import { kv8Cases } from './kv8-cases';
 import { quantCases } from './quant-cases';
 
 export const gpuCases: Case[] = [...fp8Cases, ...rowCases, ...moeCases, ...mlaCases];
 
-export const table: Case[] = [...f32Cases, ...quantCases, ...deepSeekCases, ...gpuCases];
+export const table: Case[] = [
+  ...f32Cases,
+  ...quantCases,
+  ...kv8Cases,
+  ...deepSeekCases,
+  ...gpuCases,
+];
 
 /** The registry: one spec per op (a second spec under one op name is a mistake the tests catch). */
 export function opSpecs(cases: Case[] = table): Map<string, Case['spec']> {

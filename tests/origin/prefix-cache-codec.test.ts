@@ -171,7 +171,7 @@ describe.each(['dequantized', 'fp8'] as const)(
 );
 
 describe('origin in-process with --prefix-cache-codec', () => {
-  const prompt = `A shared system prompt, long enough for three blocks of the prefix cache. ${'Pack my box with five dozen liquor jugs. '.repeat(4)}`;
+  const prompt = `A shared system prompt, long enough for three blocks of the prefix cache. ${'Pack my box with five dozen liquor jugs. '.repeat(25)}`;
   const ask = async (o: Awaited<ReturnType<typeof createOrigin>>) => {
     const res = await o.app.request('/v1/completions', {
       method: 'POST',

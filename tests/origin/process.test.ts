@@ -12,7 +12,8 @@ import {
   waitFor,
   type RunningOrigin,
 } from './helpers';
-import { referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
+import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
+import { chatIds, referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
 
 const MODEL = 'synthetic-tiny';
 const weights = syntheticWeights('tiny');
@@ -47,8 +48,21 @@ function expectUsage(u: Usage, prompt: number, completion: number, cached = 0): 
 }
 
 describe('origin process: batching, prefix cache, metrics', () => {
+  const N = 40;
+  const prompts = Array.from(
+    { length: 16 },
+    (_, i) => `Stream ${i}: ${'abcdefghij'.slice(0, i % 10)} once upon a time`,
+  );
+  const greedy = new Set([0, 5, 10, 15]);
+  const promptIds = prompts.map((content) => chatIds(weights, [{ role: 'user', content }]));
+  const longPrompt = `A long shared system prompt for the prefix cache test. ${'The quick brown fox jumps over the lazy dog. '.repeat(35)}`;
+  // The reference texts take seconds of synchronous work (a 129K-row lm_head in plain JS): done
+  // before any request, so no keep-alive socket idles past the server's timeout while the loop is busy.
+  const expected = new Map<string, string>();
   let origin: RunningOrigin;
   beforeAll(async () => {
+    for (const i of greedy) expected.set(prompts[i], referenceGreedyText(weights, promptIds[i], N));
+    expected.set(longPrompt, referenceGreedyText(weights, longPrompt, 12));
     origin = await startOrigin([
       '--model',
       'synthetic:tiny',
@@ -63,12 +77,6 @@ describe('origin process: batching, prefix cache, metrics', () => {
   });
 
   it('runs 16 concurrent streams to completion with correct usage; greedy ones equal the unbatched reference', async () => {
-    const N = 40;
-    const prompts = Array.from(
-      { length: 16 },
-      (_, i) => `Stream ${i}: ${'abcdefghij'.slice(0, i % 10)} once upon a time`,
-    );
-    const greedy = new Set([0, 5, 10, 15]);
     const runs = prompts.map(async (prompt, i) => {
       const sampling = greedy.has(i)
         ? { temperature: 0 }
@@ -92,11 +100,11 @@ describe('origin process: batching, prefix cache, metrics', () => {
       expect(chunks[0].choices[0].delta.role).toBe('assistant');
       const usageChunk = chunks.at(-1)!;
       expect(usageChunk.choices).toEqual([]);
-      expectUsage(usageChunk.usage!, tokenizer.encode(prompts[i]).length, N);
+      expectUsage(usageChunk.usage!, promptIds[i].length, N);
       expect(chunks.at(-2)!.choices[0].finish_reason).toBe('length');
       if (greedy.has(i)) {
         const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
-        expect(text).toBe(referenceGreedyText(weights, prompts[i], N));
+        expect(text).toBe(expected.get(prompts[i]));
       }
     });
     const { samples } = parsePrometheus(await (await fetch(`${origin.url}/metrics`)).text());
@@ -107,7 +115,7 @@ describe('origin process: batching, prefix cache, metrics', () => {
   });
 
   it('restores a long prompt from the prefix cache, per tenant salt, with the same greedy text', async () => {
-    const prompt = `A long shared system prompt for the prefix cache test. ${'The quick brown fox jumps over the lazy dog. '.repeat(5)}`;
+    const prompt = longPrompt;
     const promptTokens = tokenizer.encode(prompt).length;
     // Every whole block is restored; the last prompt token is always computed.
     const cachedWhenHit = Math.min(Math.floor(promptTokens / 64) * 64, promptTokens - 1);
@@ -127,7 +135,7 @@ describe('origin process: batching, prefix cache, metrics', () => {
     const warm = await ask('tenant-a');
     expectUsage(warm.usage!, promptTokens, 12, cachedWhenHit);
     expect(warm.choices[0].text).toBe(cold.choices[0].text);
-    expect(cold.choices[0].text).toBe(referenceGreedyText(weights, prompt, 12));
+    expect(cold.choices[0].text).toBe(expected.get(prompt));
     const otherTenant = await ask('tenant-b');
     expectUsage(otherTenant.usage!, promptTokens, 12, 0);
     expect(otherTenant.choices[0].text).toBe(cold.choices[0].text);
@@ -193,6 +201,20 @@ describe('origin process: batching, prefix cache, metrics', () => {
     const badBody = await post(origin.url, '/v1/chat/completions', { messages: [] });
     expect(badBody.status).toBe(400);
     expect(((await badBody.json()) as { error: { param: string } }).error.param).toBe('messages');
+    // FIM in the tokenizer's own FIM tokens: the synthetic presets have DeepSeek-V3's, so `suffix`
+    // is rendered around the prompt (a tokenizer without them answers 400 fim_not_supported).
+    const fim = await post(origin.url, '/v1/completions', {
+      prompt: 'def f(',
+      suffix: ')',
+      max_tokens: 2,
+    });
+    expect(fim.status).toBe(200);
+    const fimTokens = findFimTokens(tokenizer);
+    expect(fimTokens).not.toBeNull();
+    const rendered = renderFim(fimTokens!, 'def f(', ')');
+    expect(((await fim.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(
+      tokenizer.encode(rendered).length,
+    );
   });
 });
 

@@ -5,7 +5,7 @@ import { parseOriginArgs } from '../../origin/options';
 import { createOrigin, type Origin } from '../../origin/start';
 import type { Completion } from '../../protocol/responses';
 import { readSse, waitFor } from './helpers';
-import { referenceGreedyText, syntheticWeights } from './reference-text';
+import { referenceGreedyText, syntheticWeights, tokenizerOf } from './reference-text';
 
 const weights = syntheticWeights('tiny');
 
@@ -180,10 +180,10 @@ describe('origin in-process: the Worker API extras', () => {
       max_tokens: 4,
       temperature: 0,
       ignore_eos: true,
-      logit_bias: { [3 + 0x41]: 100 },
+      logit_bias: { [tokenizerOf(weights).encode('A', { bos: false })[0]]: 100 },
     });
     expect(((await forced.json()) as Completion).choices[0].text).toBe('AAAA');
-    const prompt = 'n'.repeat(200);
+    const prompt = ' n'.repeat(200); // 200 tokens + BOS
     const ask = async (cache: boolean) =>
       (
         (await (
@@ -194,7 +194,7 @@ describe('origin in-process: the Worker API extras', () => {
     expect((await ask(false)).prompt_cache_hit_tokens).toBe(0);
     expect((await ask(true)).prompt_cache_hit_tokens).toBe(0);
     expect((await ask(true)).prompt_cache_hit_tokens).toBe(192);
-    const bad = await complete(origin, { prompt, logit_bias: { 600: 1 } });
+    const bad = await complete(origin, { prompt, logit_bias: { [weights.config.vocabSize]: 1 } });
     expect(bad.status).toBe(400);
   });
 });

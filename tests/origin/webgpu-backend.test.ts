@@ -16,7 +16,7 @@ import { createOrigin, type Origin } from '../../origin/start';
 import type { ChatCompletion, ChatCompletionChunk } from '../../protocol/responses';
 import { probeGpu } from '../kernels-gpu/gpu';
 import { readSse, startOrigin } from './helpers';
-import { referenceGreedyText, syntheticWeights } from './reference-text';
+import { chatIds, referenceGreedyText, syntheticWeights } from './reference-text';
 
 const { gpu } = await probeGpu();
 
@@ -128,8 +128,7 @@ const args = (backend: string) =>
   ]);
 
 // Five prompts for three slots: two wait and join a running batch; the long one spans a 64-token block.
-const long =
-  'A prompt long enough to fill one whole prefix-cache block of sixty-four tokens, and then some more.';
+const long = `A prompt long enough to fill one whole prefix-cache block of sixty-four tokens, and then some more. ${'Once more. '.repeat(20)}`;
 const prompts = [
   long,
   'Hi',
@@ -240,7 +239,11 @@ describe.skipIf(!gpu)('origin process --backend webgpu', () => {
         const chunks = frames.slice(0, -1) as ChatCompletionChunk[];
         expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: N });
         expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), `stream ${i}`).toBe(
-          referenceGreedyText(weights, prompts[i], N),
+          referenceGreedyText(
+            weights,
+            chatIds(weights, [{ role: 'user', content: prompts[i] }]),
+            N,
+          ),
         );
       });
     } finally {

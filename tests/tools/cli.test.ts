@@ -78,7 +78,7 @@ describe('bad arguments are one line and exit 2', { timeout: 60_000 }, () => {
     expectUsageError(
       'synthetic-model',
       r,
-      "--preset must be one of tiny, small, medium, got 'huge'",
+      "--preset must be one of tiny, small, tiny-mtp, small-mtp, medium, got 'huge'",
     );
   });
 

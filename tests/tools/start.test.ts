@@ -120,4 +120,30 @@ describe.skipIf(!stories)('npm start', () => {
     expect(res.model).toBe('deepseek-v3-synthetic');
     expect(res.usage?.completion_tokens).toBe(8);
   });
+
+  it("answers DeepSeek's names at DeepSeek's base URL: deepseek-chat and a reasoning deepseek-reasoner", async () => {
+    const root = new OpenAI({
+      baseURL: url,
+      apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev',
+      maxRetries: 0,
+    });
+    const ids: Record<string, string> = {};
+    for await (const m of root.models.list()) ids[m.id] = m.owned_by;
+    expect(ids).toMatchObject({ 'deepseek-chat': 'deepseek', 'deepseek-reasoner': 'deepseek' });
+    const ask = (model: string) =>
+      root.chat.completions
+        .create({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8 })
+        .withResponse();
+    const chat = await ask('deepseek-chat');
+    expect(chat.data.model).toBe('deepseek-chat');
+    expect(chat.response.headers.get('x-served-model')).toBe('deepseek-v3-synthetic');
+    // random weights never close </think>: every token is reasoning
+    const reasoner = await ask('deepseek-reasoner');
+    const usage = reasoner.data.usage as { completion_tokens: number } & {
+      completion_tokens_details?: { reasoning_tokens: number };
+    };
+    expect(reasoner.data.model).toBe('deepseek-reasoner');
+    expect(usage.completion_tokens_details?.reasoning_tokens).toBe(usage.completion_tokens);
+    expect(reasoner.data.choices[0].message.content).toBe('');
+  });
 });

@@ -1,6 +1,7 @@
 // Bearer-key auth: the key is hashed and looked up in D1; the key, its account and its limits go
-// to later handlers as `c.get('key')`. Missing and unknown keys are 401s in OpenAI's shape.
-import type { MiddlewareHandler } from 'hono';
+// to later handlers as `c.get('key')`. Missing and unknown keys are 401s (in the shape of the app's
+// onError). The Anthropic routes also take the key from `x-api-key`.
+import type { Context, MiddlewareHandler } from 'hono';
 import { authenticate } from '../../../billing/keys';
 import { ApiError } from '../../../protocol/errors';
 import type { AppEnv } from '../../env';
@@ -27,9 +28,19 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1] : null;
 }
 
-export function auth(): MiddlewareHandler<AppEnv> {
+export interface AuthOptions {
+  /** Also take the key from `x-api-key`, as Anthropic's clients send it (the /anthropic routes). */
+  apiKeyHeader?: boolean;
+}
+
+/** The request's key: its bearer token, else (where allowed) its `x-api-key`. */
+export const requestToken = (c: Context<AppEnv>, options: AuthOptions = {}): string | null =>
+  bearerToken(c.req.header('authorization')) ??
+  (options.apiKeyHeader ? c.req.header('x-api-key')?.trim() || null : null);
+
+export function auth(options: AuthOptions = {}): MiddlewareHandler<AppEnv> {
   return async function auth(c, next) {
-    const token = bearerToken(c.req.header('authorization'));
+    const token = requestToken(c, options);
     if (!token) throw missingKey();
     const key = await authenticate(c.env.DB, token);
     if (!key) throw invalidKey();

@@ -5,6 +5,7 @@ import type { MiddlewareHandler } from 'hono';
 import { Meter } from '../../../billing/meter';
 import type { LimitSnapshot } from '../../../billing/rate-limit';
 import { prices } from '../../../billing/prices';
+import { NOT_RETRYABLE } from '../../../billing/refusals';
 import { invalidRequest } from '../../../protocol/errors';
 import { waitUntilOf } from '../../context';
 import type { AppEnv } from '../../env';
@@ -61,5 +62,7 @@ export function metering(): MiddlewareHandler<AppEnv> {
       for (const [k, v] of Object.entries(rateLimitHeaders(meter.limits))) c.res.headers.set(k, v);
     if (meter.retryAfterMs !== null && c.res.status === 429)
       c.res.headers.set('retry-after-ms', String(meter.retryAfterMs));
+    if (!meter.retryable)
+      for (const [k, v] of Object.entries(NOT_RETRYABLE)) c.res.headers.set(k, v);
   };
 }

@@ -1,6 +1,7 @@
 // The run.c sampler: xorshift64* stream, argmax ties, top-p, determinism.
 import { describe, expect, it } from 'vitest';
 import { argmax, Sampler, XorShiftRng } from '../../../engine/index';
+import { sortByProbDesc } from '../../../engine/sampling/sampler';
 
 describe('sampler', () => {
   it("reproduces run.c's random_u32 / random_f32 stream", () => {
@@ -37,5 +38,23 @@ describe('sampler', () => {
     const drawn = run();
     expect(Number.isSafeInteger(drawn.seed)).toBe(true);
     expect(run(drawn.seed).ids).toEqual(drawn.ids);
+  });
+
+  it('orders top-p candidates by radix exactly as a stable comparator sort does (ties, zeros, subsets)', () => {
+    const rng = new XorShiftRng(7);
+    for (const n of [1, 2, 255, 256, 257, 5000, 129_280]) {
+      // few distinct values (many ties), zeros, and a spread of exponents
+      const probs = Float32Array.from({ length: n }, () => {
+        const r = rng.nextF32();
+        return r < 0.1 ? 0 : r < 0.5 ? Math.round(r * 8) / 64 : r ** 9 * 1e-3;
+      });
+      const candidates = Int32Array.from({ length: n }, (_, i) => i).filter(
+        () => rng.nextF32() < 0.8,
+      );
+      const reference = candidates.slice().sort((a, b) => probs[b] - probs[a]);
+      const order = new Int32Array(n);
+      order.set(candidates);
+      expect(sortByProbDesc(probs, order, candidates.length), `n=${n}`).toEqual(reference);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChatTemplate, chatTemplateSource } from '../../../engine/index';
 import type { ChatMessage } from '../../../protocol/requests';
-import { renderChat } from '../../../routes/chat-prompt';
+import { renderChat } from '../../../protocol/chat-prompt';
 import { repoRoot } from '../helpers';
 
 const tools = [

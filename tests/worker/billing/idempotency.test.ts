@@ -3,8 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Usage } from '../../../protocol/usage';
 import { seedStories260k, sharedModelsPresent, skipReason } from '../seed';
-import { chat, frames, rowsOf } from './requests';
-import { balanceNanos, provisionKey } from './setup';
+import { chat, frames, MODEL, rowsOf } from './requests';
+import { balanceNanos, call, provisionKey } from './setup';
 
 const reason = skipReason(await sharedModelsPresent());
 
@@ -46,6 +46,54 @@ describe.skipIf(reason !== null)('idempotency keys', () => {
     expect(text(b)).toBe(text(a));
     expect(b[b.length - 1].usage).toEqual(a[a.length - 1].usage);
     expect(await rowsOf(k.keyId)).toHaveLength(1);
+  });
+
+  it('a replay is the first answer byte for byte: body (id and created too) and headers', async () => {
+    const k = await provisionKey({ balance: '1' });
+    const relevant = (r: Response) =>
+      [...r.headers].filter(
+        ([name]) =>
+          name === 'content-type' || name.startsWith('x-cost-') || name.startsWith('x-served-'),
+      );
+    for (const path of ['/v1/chat/completions', '/v1/completions']) {
+      const headers = {
+        authorization: `Bearer ${k.key}`,
+        'content-type': 'application/json',
+        'idempotency-key': `bytes-${path}`,
+      };
+      const body = JSON.stringify({
+        model: MODEL,
+        ...(path === '/v1/completions'
+          ? { prompt: 'Once upon a time' }
+          : { messages: [{ role: 'user', content: 'Once upon a time' }] }),
+        max_tokens: 12,
+        temperature: 1,
+        seed: 5,
+        n: 2,
+      });
+      const send = () => call(path, { method: 'POST', headers, body });
+      const first = await send();
+      const a = await first.text();
+      await new Promise((r) => setTimeout(r, 1100)); // a new `created` second, were it rebuilt
+      const again = await send();
+      expect(again.headers.get('idempotent-replayed')).toBe('true');
+      expect(again.headers.get('original-request')).toBe(first.headers.get('x-request-id'));
+      expect(again.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
+      expect(await again.text()).toBe(a);
+      expect(relevant(again)).toEqual(relevant(first));
+      expect(relevant(first).length).toBeGreaterThan(3);
+    }
+  });
+
+  it("a replayed stream carries the first answer's id and created", async () => {
+    const k = await provisionKey({ balance: '1' });
+    const headers = { 'idempotency-key': 'stream-id' };
+    const body = { max_tokens: 10, stream: true };
+    const a = await frames(await chat(k.key, body, headers));
+    const b = await frames(await chat(k.key, body, headers));
+    const heads = (cs: typeof a) => new Set(cs.map((c) => JSON.stringify([c.id, c.created])));
+    expect(heads(a).size).toBe(1);
+    expect(heads(b)).toEqual(heads(a));
   });
 
   it('the same key with a different body is a 422; other keys and no key are independent', async () => {

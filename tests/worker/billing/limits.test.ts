@@ -34,7 +34,14 @@ describe.skipIf(reason !== null)('rate limits', () => {
 
   it('tokens per minute count prompt + max_tokens; too large for a minute is refused outright', async () => {
     const k = await provisionKey({ limits: { tpm: 100 } });
-    await expect429(await chat(k.key, { max_tokens: 200 }), 'rate_limit_exceeded');
+    const tooLarge = await chat(k.key, { max_tokens: 200 });
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.headers.get('x-should-retry')).toBe('false');
+    expect(tooLarge.headers.get('retry-after')).toBeNull();
+    expect((await tooLarge.json<{ error: object }>()).error).toMatchObject({
+      code: 'request_too_large',
+      param: 'max_tokens',
+    });
     const ok = await chat(k.key, { max_tokens: 60 });
     expect(ok.status).toBe(200);
     expect(Number(ok.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThanOrEqual(35);

@@ -24,6 +24,8 @@ export const chat = (
   });
 
 export interface Chunk {
+  id?: string;
+  created?: number;
   choices: { delta?: { content?: string }; text?: string; finish_reason: string | null }[];
   usage?: Usage | null;
 }

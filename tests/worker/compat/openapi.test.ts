@@ -88,7 +88,16 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       check('#/components/schemas/ChatCompletion', { object: 'chat.completion' }).length,
     ).toBeGreaterThan(0);
     expect(check('#/components/schemas/Usage', { prompt_tokens: 1.5 }).length).toBeGreaterThan(0);
+    // OpenAI's /v1, and DeepSeek's base URLs: the root and /beta.
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/beta/chat/completions',
+      '/beta/completions',
+      '/beta/models',
+      '/beta/models/{model}',
+      '/chat/completions',
+      '/completions',
+      '/models',
+      '/models/{model}',
       '/user/balance',
       '/v1/chat/completions',
       '/v1/completions',

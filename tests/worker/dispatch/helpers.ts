@@ -17,6 +17,7 @@ export const origin = async (action: 'start' | 'kill' | 'stats', name: string) =
     inflight: number;
     salts: string[];
     requestIds: string[];
+    bodies: unknown[];
   }>;
 };
 

@@ -17,7 +17,11 @@ const specs: Record<string, OriginOptions> = {
   b: { kind: 'real' },
   c: { kind: 'real' },
   d: { kind: 'real' },
+  e: { kind: 'real' },
   stall: { stall: true },
+  replay: { kind: 'replay' },
+  think: { think: 'raw' },
+  thinkf: { think: 'field' },
 };
 
 function freePort(): Promise<number> {
@@ -34,8 +38,11 @@ function freePort(): Promise<number> {
 const ports: Record<string, number> = {};
 for (const name of Object.keys(specs)) ports[name] = await freePort();
 const url = (name: string) => `http://127.0.0.1:${ports[name]}`;
-// A first token may wait behind others' prefill on these CPU origins: generous, but well under the test timeout.
-const fast = { connect_ms: 1_000, first_token_ms: 15_000, total_ms: 60_000 };
+// A first token may wait behind others' prefill on these CPU origins: generous, but well under the test
+// timeout. A busy origin answers /health between steps only, and a step (16 sequences through
+// DeepSeek-V3's 129,280-row lm_head on the CPU) can take a second on a loaded machine: connect_ms leaves
+// room for that (a dead origin refuses the connection at once, whatever it is).
+const fast = { connect_ms: 5_000, first_token_ms: 15_000, total_ms: 60_000 };
 
 /** The Worker's registry in these tests: origin pools over the processes above; `tiny-edge` is seeded in R2 by the tests. */
 export const dispatchTestRegistry = JSON.stringify({
@@ -79,7 +86,67 @@ export const dispatchTestRegistry = JSON.stringify({
       origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
       timeouts: fast,
     },
+    // Origin e is relay-origin.test.ts's own (the others' tests kill and restart a..d).
+    'pool-e': {
+      placement: 'origin',
+      origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 1600,
+    },
+    'pool-default': {
+      placement: 'origin',
+      origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      description: 'no max_output_tokens: the origin picks a default that fits its context',
+    },
+    // Recorded vLLM and SGLang answers (tests/fixtures/upstream): the prompt names the transcript.
+    'pool-vllm': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'vllm' }],
+      timeouts: fast,
+      upstream_model: 'Qwen/Qwen3-8B',
+    },
+    'pool-sglang': {
+      placement: 'origin',
+      origins: [{ url: url('replay'), name: 'sglang' }],
+      timeouts: fast,
+      upstream_model: 'deepseek-ai/DeepSeek-V3',
+    },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
+    // DeepSeek drop-in (tests/worker/compat/deepseek*.test.ts): a pool that is down, with a fallback
+    // the client may refuse, and one whose registry entry refuses it.
+    'pool-down': {
+      placement: 'origin',
+      origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
+      timeouts: fast,
+      fallbacks: ['tiny-edge'],
+    },
+    'pool-down-strict': {
+      placement: 'origin',
+      origins: [{ url: 'http://127.0.0.1:9', name: 'discard' }],
+      timeouts: fast,
+      fallbacks: ['tiny-edge'],
+      fallback: false,
+    },
+    'pool-think': {
+      placement: 'origin',
+      origins: [{ url: url('think'), name: 'origin-think' }],
+      timeouts: fast,
+      reasoning: true,
+    },
+    'pool-thinkf': {
+      placement: 'origin',
+      origins: [{ url: url('thinkf'), name: 'origin-thinkf' }],
+      timeouts: fast,
+      reasoning: true,
+    },
+  },
+  aliases: {
+    'deepseek-chat': { model: 'tiny-fim', owned_by: 'deepseek' },
+    'deepseek-reasoner': { model: 'pool-think', owned_by: 'deepseek' },
+    'deepseek-think-edge': { model: 'tiny-fim', reasoning: true },
   },
 });
 
