@@ -16,7 +16,7 @@ import type { Sequence } from '../../origin/scheduler/sequence';
 import { syntheticFiles } from './reference-text';
 
 const files = syntheticFiles('tiny-mtp');
-const V = 512;
+const V: number = JSON.parse(new TextDecoder().decode(files['config.json'])).vocab_size;
 const N = 24;
 const prompts = [
   [1, 40, 41, 42],
