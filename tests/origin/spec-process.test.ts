@@ -94,9 +94,12 @@ describe('origin process with MTP speculative decoding', () => {
   });
 
   it('a constrained sequence gets no drafts (they would bypass its grammar) and its JSON validates', async () => {
+    // one retry: a keep-alive socket the server closed while idle can fail the first fetch
+    const metrics = () =>
+      fetch(`${origin.url}/metrics`).catch(() => fetch(`${origin.url}/metrics`));
     const drafts = async () =>
       metric(
-        parsePrometheus(await (await fetch(`${origin.url}/metrics`)).text()).samples,
+        parsePrometheus(await (await metrics()).text()).samples,
         'spec_decode_num_draft_tokens_total',
       );
     const before = await drafts();
