@@ -103,6 +103,11 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./grammar')).benchGrammar({ log }),
   },
+  structured: {
+    title: 'Structured output: decode tok/s with and without a JSON Schema, mask time per token',
+    inDefault: false,
+    run: async () => (await import('./structured')).benchStructured({ log }),
+  },
   gpu: {
     title: 'WebGPU kernels and decode steps (lavapipe here; a real GPU when present)',
     inDefault: false,

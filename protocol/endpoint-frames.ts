@@ -23,6 +23,7 @@ export function chatFrames(head: Head, includeUsage: boolean): Shapes {
       ...(usage ? { usage } : {}),
     }),
     usage: (usage) => chatUsageChunk(head, usage),
+    toolCall: (delta, index) => chunk({ content: null, tool_calls: [delta] }, null, index),
     body: (choices: Choice[], usage): ChatCompletion => ({
       ...head,
       object: 'chat.completion',
@@ -30,7 +31,8 @@ export function chatFrames(head: Head, includeUsage: boolean): Shapes {
         index,
         message: {
           role: 'assistant' as const,
-          content: choice.text,
+          content: choice.toolCalls?.length && !choice.text ? null : choice.text,
+          ...(choice.toolCalls?.length ? { tool_calls: choice.toolCalls } : {}),
           ...(choice.reasoning ? { reasoning_content: choice.reasoning } : {}),
         },
         logprobs: choice.logprobs ? { content: choice.logprobs, refusal: null } : null,

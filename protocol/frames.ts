@@ -3,6 +3,8 @@
 // delta/finish and the usage chunk that ends a stream. `Frames` puts them together per endpoint
 // (endpoint-frames.ts builds the two).
 import type { ChatCompletionChunk, Completion, FinishReason, TokenLogprob } from './responses';
+import type { ToolCallDelta } from './tool-calls';
+import type { ToolCall } from './tool-requests';
 import type { Usage } from './usage';
 
 /** How one endpoint shapes its stream; `index` is the choice's (OpenAI's `n`). */
@@ -17,6 +19,8 @@ export interface Frames {
   finish(reason: FinishReason, usage: Usage | undefined, index: number): object;
   /** The last chunk when the client asked for usage: `choices: []`. */
   usage(usage: Usage): object;
+  /** A tool-call delta (chat only): OpenAI's `delta.tool_calls` chunk. */
+  toolCall?(delta: ToolCallDelta, index: number): object;
 }
 
 /** One finished choice, as a JSON body or a replayed stream shows it. */
@@ -25,6 +29,8 @@ export interface Choice {
   finishReason: FinishReason;
   /** Per output token, when the request asked for logprobs. */
   logprobs?: TokenLogprob[];
+  /** The tool calls of a chat answer; `text` is then the content before them (often ''). */
+  toolCalls?: ToolCall[];
   /** DeepSeek reasoner's `reasoning_content` (an origin's; the edge has none). */
   reasoning?: string;
 }

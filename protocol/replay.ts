@@ -41,6 +41,8 @@ export function replayStream(
         yield sseFrame(frames.reasoning(choice.reasoning, i));
       if (choice.text || choice.logprobs?.length)
         yield sseFrame(frames.delta(choice.text, choice.logprobs, i));
+      for (const [index, call] of (choice.toolCalls ?? []).entries())
+        if (frames.toolCall) yield sseFrame(frames.toolCall({ index, ...call }, i));
       if (i < choices.length - 1) yield sseFrame(frames.finish(choice.finishReason, undefined, i));
     }
     yield* closingFrames(result, choices.length - 1, frames, includeUsage);

@@ -2,6 +2,7 @@
 // `.meta()` names a schema (its `id` becomes an OpenAPI component) and documents fields; it does not
 // change what is accepted. `routes/openapi.ts` turns these same objects into `GET /openapi.json`.
 import { z } from 'zod';
+import { toolFields, toolMessageFields } from './tool-requests';
 
 /** Longest model id (docs/errors.md "Limits"); R2 keys and ledger rows are built from it. */
 export const MAX_MODEL_ID = 256;
@@ -104,8 +105,9 @@ export const messageText = (m: { content: string | { text: string }[] | null }):
 export const chatMessage = z
   .object({
     role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-    content,
+    content: content.default(null),
     name: z.string().optional(),
+    ...toolMessageFields,
     prefix: z.boolean().nullish().meta({
       description:
         "DeepSeek's chat prefix completion: on the last message, an assistant's, the answer continues exactly this text (its content is only the continuation).",
@@ -147,6 +149,7 @@ export const chatCompletionRequest = z
     top_logprobs: z.number().int().min(0).max(20).nullish().meta({
       description: 'With logprobs: this many most likely alternatives per token (0..20).',
     }),
+    ...toolFields,
     thinking: z
       .object({ type: z.enum(['enabled', 'disabled']) })
       .nullish()

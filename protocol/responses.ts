@@ -4,7 +4,18 @@
 import { z } from 'zod';
 import { nanos, usageSchema } from './usage';
 
-const finishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+const finishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls']).nullable();
+const toolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+const toolCallDeltaSchema = z.object({
+  index: z.number().int(),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string() }),
+});
 const topLogprob = z.object({
   token: z.string(),
   logprob: z.number(),
@@ -50,9 +61,12 @@ export const chatCompletionSchema = z
         index: z.number().int(),
         message: z.object({
           role: z.literal('assistant'),
-          content: z.string(),
+          content: z.string().nullable(),
           reasoning_content: z.string().optional().meta({
             description: "A reasoning model's think block (DeepSeek), without its tags.",
+          }),
+          tool_calls: z.array(toolCallSchema).optional().meta({
+            description: 'The calls the model made (`finish_reason: "tool_calls"`).',
           }),
         }),
         logprobs: chatLogprobs,
@@ -77,6 +91,7 @@ export const chatCompletionChunkSchema = z
             description:
               'A piece of the think block; such chunks come before the content ones, with `content: null`.',
           }),
+          tool_calls: z.array(toolCallDeltaSchema).optional(),
         }),
         logprobs: chatLogprobs,
         finish_reason: finishReason,

@@ -24,7 +24,7 @@ import {
 import { reasoningOn } from '../protocol/reasoning';
 import { chatCompletionRequest } from '../protocol/requests';
 import { anthropicStream } from './anthropic-stream';
-import { renderChat } from './chat-completions';
+import { chatPrompt } from './chat-prompt';
 import type { AppEnv } from './env';
 import { auth, requestToken } from './middleware/auth/index';
 import type { ModelResolver } from './models';
@@ -114,7 +114,7 @@ export function anthropic(resolve: ModelResolver, dispatcher: Dispatcher, pipeli
       ...toChatThinking(req),
     });
     const reasoning = reasoningOn(named.reasoning, chat.thinking);
-    const { prompt } = renderChat(edge, chat, reasoning);
+    const { prompt } = chatPrompt(edge, chat, reasoning);
     const ids = edge.engine.tokenizer.encode(prompt, { bos: !edge.chatTemplate, eos: false });
     return c.json({ input_tokens: ids.length });
   });

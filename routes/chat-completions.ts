@@ -4,15 +4,12 @@
 import { Hono } from 'hono';
 import { costHeaders } from '../billing/wire';
 import type { Dispatcher } from '../dispatch/dispatcher';
-import type { EdgeModel } from '../dispatch/edge-registry';
 import { chatPromptText, serveOnPlacement } from '../dispatch/placement';
-import { ChatTemplateError } from '../engine/index';
-import { renderChatPrompt } from '../engine/tokenizers/chat-template';
 import { readBody } from '../protocol/body';
 import { chatFrames } from '../protocol/endpoint-frames';
-import { invalidRequest } from '../protocol/errors';
 import { replayStream } from '../protocol/replay';
-import { chatCompletionRequest, type ChatCompletionRequest } from '../protocol/requests';
+import { chatCompletionRequest } from '../protocol/requests';
+import { chatPrompt, constrain } from './chat-prompt';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
@@ -39,13 +36,14 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    const { prompt, reasoning } = renderChat(model, req, routed.reasoning);
+    const { prompt, reasoning } = chatPrompt(model, req, routed.reasoning);
     // A model's own chat template writes its BOS; the plain template gets the tokenizer's.
     const plan = makePlan(model, prompt, fields, 'context', requestId, 'messages', {
       bos: !model.chatTemplate,
     });
     plan.n = req.n ?? 1;
     plan.think = reasoning;
+    constrain(plan, model, req);
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
     const base = { id, created, model: routed.shownAs, system_fingerprint: FINGERPRINT };
@@ -82,24 +80,4 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
-}
-
-/**
- * The model's template over the messages; a template that rejects them (raise_exception) is the
- * client's error. The Anthropic route's count_tokens renders the same prompt.
- */
-export function renderChat(model: EdgeModel, req: ChatCompletionRequest, reasoning: boolean) {
-  try {
-    return renderChatPrompt(model.chatTemplate ?? null, req.messages, {
-      thinking: req.thinking?.type,
-      reasoning,
-    });
-  } catch (err) {
-    if (err instanceof ChatTemplateError)
-      throw invalidRequest(
-        `The model's chat template rejected the messages: ${err.message}`,
-        'messages',
-      );
-    throw err;
-  }
 }

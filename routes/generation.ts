@@ -18,8 +18,11 @@ import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
+import type { Constraint } from '../engine/sampling/constraint';
+import { ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
+import { choiceOf, deltaFrame } from './tool-output';
 import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
-import type { FinishReason, TokenLogprob } from '../protocol/responses';
+import type { TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -38,6 +41,10 @@ export interface GenerationPlan {
   promptCache?: PromptCacheUse;
   /** Choices to generate (OpenAI's `n`), one after another; default 1. */
   n?: number;
+  /** Constrained decoding (response_format, tools): a fresh constraint per choice. */
+  constraint?: () => Constraint;
+  /** The output may hold tool calls in this syntax: they become `tool_calls`. */
+  toolSyntax?: ToolSyntax;
   /** A reasoning chat: the text opens with a think block, answered as `reasoning_content`. */
   think?: boolean;
   /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
@@ -64,9 +71,6 @@ export const replayedHeaders = (r: StoredResult): Record<string, string> => ({
   ...(r.requestId ? { 'original-request': r.requestId } : {}),
 });
 
-const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
-  reason === 'length' ? 'length' : 'stop';
-
 /**
  * The engine run of one choice: the plan's options (choice i samples with seed + i), the prompt-cache
  * restore (every choice) and capture (the first), the client's signal.
@@ -76,6 +80,7 @@ const generate = (plan: GenerationPlan, signal: AbortSignal | undefined, choice 
     ...plan.options,
     ...(plan.options.seed === undefined ? {} : { seed: plan.options.seed + choice }),
     signal,
+    constraint: plan.constraint?.(),
     restore: plan.promptCache?.restore,
     capture: choice === 0 ? plan.promptCache?.capture : undefined,
   });
@@ -176,11 +181,7 @@ export async function runToEnd(
         if (step.done) {
           text.end();
           runs.push(step.value);
-          choices.push({
-            ...text.fields(),
-            finishReason: finishOf(step.value.finishReason),
-            ...(logprobs ? { logprobs: logprobs.all } : {}),
-          });
+          choices.push(choiceOf(plan, text.fields(), step.value.finishReason, logprobs));
           break;
         }
         text.push(step.value.text);
@@ -232,7 +233,9 @@ async function* sseFrames(
   // what the client then read of the bytes sent, no server can know (docs/errors.md "Billing").
   let delivered = 0;
   let held = 0;
-  /** The frames of one piece: its reasoning first, then its content. */
+  /** The choice's tool-call splitter, when the request offered tools (protocol/tool-calls.ts). */
+  let calls: ToolCallStream | null = null;
+  /** The frames of one piece: its reasoning first, then its content (as content or tool-call deltas). */
   const framesOf = (
     piece: { reasoning: string; content: string },
     i: number,
@@ -241,7 +244,13 @@ async function* sseFrames(
     ...(piece.reasoning && frames.reasoning
       ? [sseFrame(frames.reasoning(piece.reasoning, i))]
       : []),
-    ...(piece.content ? [sseFrame(frames.delta(piece.content, lp, i))] : []),
+    ...(!piece.content
+      ? []
+      : calls
+        ? calls
+            .push(piece.content)
+            .map((e, k) => sseFrame(deltaFrame(frames, e, k ? undefined : lp, i)))
+        : [sseFrame(frames.delta(piece.content, lp, i))]),
   ];
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
@@ -249,21 +258,23 @@ async function* sseFrames(
       const logprobs = collectorOf(plan);
       const text = new ChoiceText(plan.think);
       splits.push(text.split);
+      calls = plan.toolSyntax && frames.toolCall ? new ToolCallStream(plan.toolSyntax) : null;
       for (const f of frames.opening(i)) yield sseFrame(f);
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
-          const tail = framesOf(text.end(), i);
+          const tail = [
+            ...framesOf(text.end(), i),
+            ...(calls?.flush() ?? []).map((e) => sseFrame(deltaFrame(frames, e, undefined, i))),
+          ];
           if (tail.length > 0) {
             delivered += held;
             held = 0;
             yield* tail;
           }
           runs.push(step.value);
-          choices.push({
-            ...text.fields(),
-            finishReason: finishOf(step.value.finishReason),
-            ...(logprobs ? { logprobs: logprobs.all } : {}),
-          });
+          choices.push(
+            choiceOf(plan, text.fields(), step.value.finishReason, logprobs, calls ?? undefined),
+          );
           break;
         }
         held++;

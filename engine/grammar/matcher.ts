@@ -81,6 +81,19 @@ export class TokenMatcher {
     return true;
   }
 
+  /**
+   * Advances by raw bytes (a lazy grammar's trigger text and what followed it in the token that
+   * completed it); false (and no change) if the grammar rejects them.
+   */
+  acceptBytes(bytes: Uint8Array): boolean {
+    if (this.ended) return false;
+    let s = this.state;
+    for (let i = 0; i < bytes.length && s !== DEAD; i++) s = this.automaton.step(s, bytes[i]);
+    if (s === DEAD) return false;
+    this.states.push(s);
+    return true;
+  }
+
   /** The grammar is satisfied: an end token is allowed now. */
   isComplete(): boolean {
     return this.ended || this.automaton.isAccepting(this.state);

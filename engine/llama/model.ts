@@ -201,6 +201,7 @@ export class LlamaModel {
         computed = pos + 1;
         if (opts.signal?.aborted) return end('abort');
         const next = sampler.sample(k.f32(session.logits, c.vocabSize));
+        if (next < 0) return end('length'); // a constraint's dead end: cut like max_tokens
         completionTokens++;
         if (stopIds.includes(next)) {
           yield { id: next, text: text.flush(), logprobs: sampler.lastLogprobs };
@@ -211,13 +212,15 @@ export class LlamaModel {
           yield { id: next, text: delta, logprobs: sampler.lastLogprobs };
           return end('stop');
         }
-        const last = completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
+        // a constraint that is finished (nothing more may follow) ends the text as a stop would
+        const finished = opts.constraint?.isFinished() === true;
+        const last = finished || completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
         yield {
           id: next,
           text: last ? delta + text.flush() : delta,
           logprobs: sampler.lastLogprobs,
         };
-        if (last) return end('length');
+        if (last) return end(finished ? 'stop' : 'length');
         await yieldToEventLoop();
         if (opts.signal?.aborted) return end('abort');
         token = next;

@@ -1,5 +1,6 @@
 // The sampling controls of the OpenAI/DeepSeek APIs, as the engine takes them. Absent fields are off;
 // with only temperature/topP/seed set, sampling is llama2.c run.c's, bit for bit (engine/sampling/sampler.ts).
+import type { Constraint } from './constraint';
 
 export interface SamplingOptions {
   /** 0 = greedy (argmax of the processed logits). */
@@ -23,6 +24,11 @@ export interface SamplingOptions {
    * Log-probabilities are of the model's distribution (softmax of the raw logits), as vLLM reports by default.
    */
   logprobs?: number;
+  /**
+   * Constrained decoding (engine/sampling/constraint.ts): tokens the constraint forbids are masked
+   * out before every sampled or greedy pick, and each pick is fed to it. One per generation.
+   */
+  constraint?: Constraint;
 }
 
 export interface TokenLogprob {

@@ -11,6 +11,7 @@ import {
   sortByProbDesc,
   type RadixScratch,
 } from './sampler';
+import { applyMask } from '../grammar/matcher';
 import { logprobsOf } from './logprobs';
 import { hasExtras, type SampledLogprobs, type SamplingOptions } from './options';
 
@@ -24,6 +25,8 @@ export class TokenSampler {
   private readonly work: Float32Array;
   private readonly counts: Uint32Array;
   private readonly order: Int32Array;
+  private mask: Uint32Array | null = null;
+  private masked: Float32Array | null = null;
   private readonly radix: RadixScratch | null;
 
   constructor(
@@ -40,9 +43,26 @@ export class TokenSampler {
     this.radix = this.extras ? radixScratch(vocabSize) : null;
   }
 
-  /** The next token from logits[vocabSize] (not modified); it counts as generated for the penalties. */
+  /**
+   * The next token from logits[vocabSize] (not modified); it counts as generated for the penalties.
+   * Under a constraint the forbidden tokens are masked out first and the pick is fed to it; -1 is
+   * a dead end (the constraint allows no token): the caller ends the generation.
+   */
   sample(logits: Float32Array): number {
-    const id = this.extras ? this.sampleWithExtras(logits) : this.runc.sample(logits);
+    const c = this.o.constraint;
+    let input = logits;
+    if (c && (c.active?.() ?? true)) {
+      this.mask ??= new Uint32Array(c.maskWords);
+      if (!c.fillMask(this.mask)) return -1;
+      this.masked ??= new Float32Array(logits.length);
+      this.masked.set(logits);
+      applyMask(this.masked, this.mask);
+      input = this.masked;
+    }
+    let id = this.extras ? this.sampleWithExtras(input) : this.runc.sample(input);
+    // f32 rounding in an inverse CDF can land on the last id; under a mask that must not escape it.
+    if (input !== logits && input[id] === -Infinity) id = argmax(input);
+    if (c && !c.accept(id)) return -1;
     if (this.counts.length) this.counts[id]++;
     this.lastLogprobs =
       this.o.logprobs === undefined ? undefined : logprobsOf(logits, id, this.o.logprobs);

@@ -24,20 +24,42 @@ export class ChatTemplate {
     }
   }
 
+  /** The template renders tools (HF's `tools` variable): it is given them and tool turns as they are. */
+  get supportsTools(): boolean {
+    return /\btools\b/.test(this.source);
+  }
+
+  /** The template renders assistant `tool_calls` and `tool` turns (DeepSeek-V3's: without `tools`). */
+  get rendersToolCalls(): boolean {
+    return this.source.includes('tool_calls');
+  }
+
+  /** The template's tool-call syntax is Qwen/Hermes `<tool_call>` JSON. */
+  get hermesToolCalls(): boolean {
+    return this.source.includes('<tool_call>');
+  }
+
   /**
    * The prompt text for `messages`, ending with the assistant's turn opened (add_generation_prompt).
-   * `vars`: more template variables (`thinking`, `enable_thinking`).
+   * `extra`: more template variables (`tools`, `thinking`, `enable_thinking`); a message's
+   * tool_calls and tool_call_id go to the template as they are.
    */
   render(
-    messages: TemplateMessage[],
+    messages: (TemplateMessage & { tool_calls?: unknown; tool_call_id?: unknown })[],
     addGenerationPrompt = true,
-    vars: Record<string, unknown> = {},
+    extra: Record<string, unknown> = {},
   ): string {
     try {
       return this.template.render({
         ...this.specials,
-        ...vars,
-        messages: messages.map((m) => ({ role: m.role, content: messageText(m.content) })),
+        ...extra,
+        messages: messages.map(({ role, content, tool_calls, tool_call_id }) => ({
+          role,
+          // a call's content stays null: templates test `content is none` (DeepSeek-V3's)
+          content: tool_calls && content === null ? null : messageText(content),
+          ...(tool_calls ? { tool_calls } : {}),
+          ...(tool_call_id ? { tool_call_id } : {}),
+        })),
         add_generation_prompt: addGenerationPrompt,
       });
     } catch (err) {
@@ -75,21 +97,26 @@ const OPEN_THINK_AT_END = /<think>\s*$/;
  * completion). DeepSeek-V3.1's and Qwen3's templates read `thinking` / `enable_thinking`; a
  * template that opens `<think>` makes the answer a reasoning one, unless thinking is disabled, in
  * which case the block is closed empty (as DeepSeek-V3.1's non-thinking prompt does). A prefix
- * continues the answer itself: its think block, if any, is closed first.
+ * continues the answer itself: its think block, if any, is closed first. `render` turns messages
+ * into text (with `vars` for the template): by default the template or the plain template; the
+ * tool-aware one is protocol/chat-prompt.ts.
  */
-export function renderChatPrompt(
+export function renderChatPrompt<M extends TemplateMessage & { prefix?: boolean | null }>(
   template: ChatTemplate | null,
-  messages: (TemplateMessage & { prefix?: boolean | null })[],
+  messages: M[],
   opts: ChatPromptOptions,
+  render: (messages: M[], vars: Record<string, unknown>) => string = (m, vars) =>
+    template ? template.render(m, true, vars) : renderPlainTemplate(m),
 ): { prompt: string; reasoning: boolean } {
   const last = messages.at(-1);
   const prefix =
     last?.prefix === true && last.role === 'assistant' ? messageText(last.content) : null;
+  // the plain template joins every message's text: a prefix message's already ends the prompt
   if (!template)
-    return { prompt: renderPlainTemplate(messages), reasoning: prefix === null && opts.reasoning };
+    return { prompt: render(messages, {}), reasoning: prefix === null && opts.reasoning };
   const said = opts.thinking !== undefined || opts.reasoning;
   const vars = said ? { thinking: opts.reasoning, enable_thinking: opts.reasoning } : {};
-  let prompt = template.render(prefix === null ? messages : messages.slice(0, -1), true, vars);
+  let prompt = render(prefix === null ? messages : messages.slice(0, -1), vars);
   const opens = OPEN_THINK_AT_END.test(prompt);
   let reasoning = opts.thinking !== 'disabled' && (opts.reasoning || opens);
   if (opens && (!reasoning || prefix !== null)) prompt = prompt.replace(/\s*$/, '\n\n</think>\n\n');

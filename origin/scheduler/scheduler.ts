@@ -167,7 +167,7 @@ export class Scheduler {
         this.admitPrefilled(s);
         continue;
       }
-      if (this.speculative) s.speculate(this.backend.vocabSize);
+      if (this.drafts(s)) s.speculate(this.backend.vocabSize);
       const hits = this.cache.lookup(s.req.blockKeys);
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
       // The last prompt token is computed even when its block was restored: its logits pick the first
@@ -187,6 +187,14 @@ export class Scheduler {
     s.state = 'decode';
     this.active.push(s);
     this.accept(s, p.logits);
+  }
+
+  /**
+   * Whether this sequence is speculated on. Not one under a constraint (response_format, tools): a
+   * draft and its verification bypass the grammar's mask, so it decodes one masked token a step.
+   */
+  private drafts(s: Sequence): boolean {
+    return this.speculative && !s.constraint;
   }
 
   /** Plans, runs and consumes one forward step over the active sequences; then drafts, when speculating. */
@@ -213,7 +221,7 @@ export class Scheduler {
       const s = members[i],
         rows = entry.allLogits ? entry.tokens.length : entry.wantLogits ? 1 : 0;
       const confirmed = this.consume(s, entry, logits.slice(next, (next += rows)));
-      if (this.speculative && confirmed) {
+      if (this.drafts(s) && confirmed) {
         drafts.push({
           slot: s.slot,
           startPos: entry.startPos,
@@ -302,6 +310,10 @@ export class Scheduler {
   private accept(s: Sequence, logits: Float32Array | Float64Array): number {
     if (s.cancelled || s.state === 'done') return -1; // reap() frees it before the next step
     const { id, logprobs } = s.choose(logits, this.f32Logits);
+    if (id < 0) {
+      this.finish(s, 'length', s.text.flush()); // a constraint's dead end
+      return -1;
+    }
     return this.emitToken(s, id, logprobs);
   }
 
@@ -319,6 +331,8 @@ export class Scheduler {
     if (stopToken) return this.finish(s, 'stop', s.text.flush());
     const delta = s.text.push(this.tokenizer.decode(token));
     if (s.text.stopped) return this.finish(s, 'stop', delta);
+    // a finished constraint (the grammar allows nothing more) ends it as a stop token would
+    if (s.constraint?.isFinished()) return this.finish(s, 'stop', delta + s.text.flush());
     if (s.completionTokens >= s.req.maxTokens || s.pos >= this.backend.maxSeqLen)
       return this.finish(s, 'length', delta + s.text.flush());
     s.emitText(delta);

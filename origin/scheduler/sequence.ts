@@ -7,6 +7,7 @@ import {
   type SampledLogprobs,
   type SamplingOptions,
 } from '../../engine/sampling/options';
+import type { Constraint } from '../../engine/sampling/constraint';
 import { TokenSampler } from '../../engine/sampling/token-sampler';
 import { TextStream } from '../../engine/text-stream';
 import type { ApiError } from '../../protocol/errors';
@@ -33,6 +34,8 @@ export interface GenerationRequest {
   onPrefilled?: (prompt: PrefilledPrompt) => void;
   /** A decode origin's request: the prompt as a prefill origin computed it (handoff.ts). */
   prefilled?: PrefilledPrompt;
+  /** Constrained decoding (response_format, tools): each sequence makes its own constraint. */
+  constraint?: () => Constraint;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -70,14 +73,19 @@ export class Sequence {
   /** Logprob entries not sent yet, and all of them (for a JSON body). */
   pendingLogprobs: TokenLogprob[] = [];
   readonly logprobs: TokenLogprob[] = [];
+  /** This sequence's grammar matcher: its mask applies to its own logits row. */
+  readonly constraint: Constraint | undefined;
 
   constructor(
     readonly id: string,
     readonly req: GenerationRequest,
     vocabSize: number,
   ) {
-    const o = req.sampling;
-    this.sampler = o.temperature > 0 || hasExtras(o) ? new TokenSampler(vocabSize, o) : null;
+    this.constraint = req.constraint?.();
+    const o = { ...req.sampling, constraint: this.constraint };
+    // a constraint (response_format, tools) masks an f32 copy: the sampler path, greedy included
+    this.sampler =
+      o.temperature > 0 || hasExtras(o) || o.constraint ? new TokenSampler(vocabSize, o) : null;
     this.text = new TextStream(req.stop);
   }
 

@@ -18,8 +18,9 @@ import type { Scheduler } from '../scheduler/scheduler';
 import { submitChoices } from './choices';
 import type { HandoffClient } from './handoff-pull';
 import { internalRoutes, type InternalContext } from './internal';
-import { chatPrompt, planGeneration, type SamplingFields } from './plan';
+import { planGeneration, type SamplingFields } from './plan';
 import { collect, stream } from './respond';
+import { originChat, type OriginChat } from './structured';
 
 export interface OriginContext {
   modelId: string;
@@ -78,6 +79,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     param: string,
     frames: (includeUsage: boolean) => Shapes,
     bos = true,
+    structured: Omit<OriginChat, 'prompt' | 'bos'> = {},
   ) {
     const plan = await planGeneration(
       ctx,
@@ -97,12 +99,17 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       if (got) plan.request.prefilled = got.prompt;
       extra['x-prefilled-by'] = got ? got.from : 'self';
     }
-    const choices = await submitChoices(ctx.scheduler, plan.request, fields.n ?? 1, signal);
+    // each choice's sequence makes its own constraint from the factory (sequence.ts)
+    const request = structured.constraint
+      ? { ...plan.request, constraint: structured.constraint }
+      : plan.request;
+    const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal);
     const f = frames(plan.includeUsage);
+    const tools = structured.toolSyntax;
     if (!fields.stream) {
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(
-        await collect(choices, f).catch((err: unknown) => {
+        await collect(choices, f, tools).catch((err: unknown) => {
           abort.abort(); // the other choices stop with the one that failed
           throw err;
         }),
@@ -114,6 +121,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       plan.includeUsage,
       { 'x-request-id': c.get('requestId'), ...extra },
       () => abort.abort(),
+      tools,
     );
   }
 
@@ -130,15 +138,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (req.messages.every((m) => m.content === null || m.content === ''))
       throw invalidRequest('messages must contain some text.', 'messages');
     const fields = { ...req, max_tokens: req.max_tokens ?? req.max_completion_tokens };
-    const prompt = chatPrompt(ctx.tokenizer, req.messages, req.thinking?.type);
+    const { prompt, bos, ...structured } = originChat(req, ctx.tokenizer, ctx.vocabSize);
     return generate(
       c,
-      prompt.text,
+      prompt,
       fields,
       CHAT_MAX_TOKENS,
       'messages',
       (u) => chatFrames(head('chatcmpl', c), u),
-      prompt.bos,
+      bos,
+      structured,
     );
   });
 

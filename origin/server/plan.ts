@@ -2,9 +2,9 @@
 // prompt, check that prompt + max_tokens fit the context and map the sampling fields
 // (protocol/sampling.ts, shared with the Worker's routes/plan.ts), and name the prompt's blocks for the
 // prefix cache under the tenant's salt.
-import type { TemplateMessage } from '../../engine/chat-template';
-import { ChatTemplateError, renderChatPrompt } from '../../engine/tokenizers/chat-template';
+import { renderToolChat } from '../../protocol/chat-prompt';
 import { invalidRequest } from '../../protocol/errors';
+import type { ChatMessage } from '../../protocol/requests';
 import {
   includeUsageOf,
   normalizeStops,
@@ -12,6 +12,7 @@ import {
   samplingOptionsOf,
   type SamplingFields as WireSamplingFields,
 } from '../../protocol/sampling';
+import type { ToolDefinitionT } from '../../protocol/tool-requests';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { promptBlockKeys } from '../scheduler/prefix-cache';
 import type { GenerationRequest } from '../scheduler/sequence';
@@ -27,30 +28,21 @@ export interface SamplingFields extends WireSamplingFields {
 
 /**
  * A chat's prompt: the model's template (it writes BOS), else the plain template (BOS from encode).
- * Prefix completion and DeepSeek's thinking switch are rendered as the Worker renders them
- * (engine/tokenizers/chat-template.ts); the think block itself is split by the Worker's relay.
+ * Tools, prefix completion and DeepSeek's thinking switch are rendered as the Worker renders them
+ * (protocol/chat-prompt.ts); the think block itself is split by the Worker's relay.
  */
 export function chatPrompt(
   tokenizer: OriginTokenizer,
-  messages: (TemplateMessage & { prefix?: boolean | null })[],
+  messages: ChatMessage[],
   thinking?: 'enabled' | 'disabled',
+  tools: ToolDefinitionT[] = [],
 ): { text: string; bos: boolean } {
   const template = tokenizer.chatTemplate;
-  try {
-    const { prompt } = renderChatPrompt(template, messages, {
-      thinking,
-      reasoning: thinking === 'enabled',
-    });
-    return { text: prompt, bos: template === null };
-  } catch (err) {
-    // raise_exception() in a template rejects the conversation: the client's error, as on the Worker
-    if (err instanceof ChatTemplateError)
-      throw invalidRequest(
-        `The model's chat template rejected the messages: ${err.message}`,
-        'messages',
-      );
-    throw err;
-  }
+  const { prompt } = renderToolChat(template, messages, tools, {
+    thinking,
+    reasoning: thinking === 'enabled',
+  });
+  return { text: prompt, bos: template === null };
 }
 
 export async function planGeneration(

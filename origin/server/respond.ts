@@ -4,16 +4,24 @@
 // dispatcher may retry it elsewhere because nothing was sent. After the first byte an error
 // becomes an `error` frame, and the stream closes either way. With `n` > 1 the choices' frames
 // interleave as they come, each with its `index`. A client that goes away cancels the sequences.
+// With tools (`tools`: the syntax the model writes them in) a choice's text becomes content and
+// `tool_calls` (protocol/tool-calls.ts), as on the Worker.
 import { ApiError } from '../../protocol/errors';
 import type { Choice, Frames, Shapes } from '../../protocol/frames';
+import type { FinishReason } from '../../protocol/responses';
 import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
+import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../../protocol/tool-calls';
 import type { Usage } from '../../protocol/usage';
 import { EventQueue } from '../scheduler/event-queue';
 import type { SequenceEvent } from '../scheduler/sequence';
 import { usageOfChoices, type ChoiceEvents } from './choices';
 
 /** Waits for every choice and returns the JSON body; throws the first error. */
-export async function collect(choices: ChoiceEvents[], frames: Shapes): Promise<object> {
+export async function collect(
+  choices: ChoiceEvents[],
+  frames: Shapes,
+  tools?: ToolSyntax,
+): Promise<object> {
   const done: Choice[] = [];
   const usages: Usage[] = [];
   for (const { seq, next } of choices) {
@@ -24,8 +32,7 @@ export async function collect(choices: ChoiceEvents[], frames: Shapes): Promise<
       else if (ev.kind === 'error') throw ev.error;
       else {
         done.push({
-          text,
-          finishReason: ev.finishReason,
+          ...toolChoice(text, ev.finishReason, tools),
           ...(seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs }),
         });
         usages.push(ev.usage);
@@ -43,6 +50,7 @@ export function stream(
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
+  tools?: ToolSyntax,
 ): Response {
   // Every choice's events in arrival order; each pump stops after its choice's last event.
   const merged = new EventQueue<{ index: number; ev: SequenceEvent }>();
@@ -56,10 +64,15 @@ export function stream(
     })();
   const opened = new Set<number>();
   const usages: Usage[] = [];
+  const calls = choices.map(() =>
+    tools && frames.toolCall ? new ToolCallStream(tools) : undefined,
+  );
   let ended = false;
   const framesOf = (index: number, ev: SequenceEvent): string[] => {
     const out = opened.has(index) ? [] : frames.opening(index).map((f) => sseFrame(f));
     opened.add(index);
+    const c = calls[index];
+    if (ev.kind === 'text' && c) return [...out, ...callFrames(c.push(ev.text), frames, index)];
     if (ev.kind === 'text') return [...out, sseFrame(frames.delta(ev.text, ev.logprobs, index))];
     if (ev.kind === 'error') {
       ended = true;
@@ -69,7 +82,11 @@ export function stream(
           : new ApiError(500, 'Generation failed.', 'server_error');
       return [...out, sseFrame(error.toJSON())];
     }
-    out.push(sseFrame(frames.finish(ev.finishReason, undefined, index)));
+    if (c) out.push(...callFrames(c.flush(), frames, index));
+    // a choice that made calls and ended on its own ends with `tool_calls`, as OpenAI's
+    const reason: FinishReason =
+      c?.calls.length && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
+    out.push(sseFrame(frames.finish(reason, undefined, index)));
     usages.push(ev.usage);
     if (usages.length < choices.length) return out;
     ended = true;
@@ -96,4 +113,31 @@ export function stream(
     },
   });
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });
+}
+
+/** A finished choice's text, with tools split into content and calls (`finish_reason: "tool_calls"`). */
+function toolChoice(text: string, finishReason: FinishReason, tools?: ToolSyntax): Choice {
+  if (!tools) return { text, finishReason };
+  const { content, calls } = parseToolCalls(text, tools);
+  const called = calls.length > 0;
+  return {
+    text: content ?? '',
+    finishReason: called && finishReason === 'stop' ? 'tool_calls' : finishReason,
+    ...(called ? { toolCalls: calls } : {}),
+  };
+}
+
+/** A tool-calling stream's content and tool-call deltas (protocol/tool-calls.ts). */
+function callFrames(
+  events: ReturnType<ToolCallStream['push']>,
+  frames: Frames,
+  index: number,
+): string[] {
+  return events.map((e) =>
+    sseFrame(
+      'content' in e
+        ? frames.delta(e.content, undefined, index)
+        : frames.toolCall!(e.toolCall, index),
+    ),
+  );
 }

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrigin } from '../../origin/start';
 import { parseOriginArgs, UsageError } from '../../origin/options';
-import type { Completion } from '../../protocol/responses';
+import type { ChatCompletion, Completion } from '../../protocol/responses';
 import { metric, parsePrometheus, startOrigin, type RunningOrigin } from './helpers';
 import { referenceGreedyText, syntheticWeights } from './reference-text';
 
@@ -91,6 +91,50 @@ describe('origin process with MTP speculative decoding', () => {
     expect(warm.usage!.prompt_cache_hit_tokens).toBeGreaterThan(0);
     expect(warm.choices[0].text).toBe(cold.choices[0].text);
     expect(cold.choices[0].text).toBe(referenceGreedyText(weights, prompt, 12));
+  });
+
+  it('a constrained sequence gets no drafts (they would bypass its grammar) and its JSON validates', async () => {
+    // one retry: a keep-alive socket the server closed while idle can fail the first fetch
+    const metrics = () =>
+      fetch(`${origin.url}/metrics`).catch(() => fetch(`${origin.url}/metrics`));
+    const drafts = async () =>
+      metric(
+        parsePrometheus(await (await metrics()).text()).samples,
+        'spec_decode_num_draft_tokens_total',
+      );
+    const before = await drafts();
+    const schema = {
+      type: 'object',
+      properties: { s: { enum: ['x', 'y'] }, n: { type: 'integer', minimum: 0, maximum: 9 } },
+      required: ['s', 'n'],
+      additionalProperties: false,
+    };
+    const bodies = await Promise.all(
+      [0, 1, 2].map(async (seed) => {
+        const res = await fetch(`${origin.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            model: 'synthetic-tiny-mtp',
+            messages: [{ role: 'user', content: `json ${seed}` }],
+            response_format: { type: 'json_schema', json_schema: { name: 'r', schema } },
+            max_tokens: 60,
+            temperature: seed ? 0.9 : 0,
+            seed,
+          }),
+        });
+        expect(res.status).toBe(200);
+        return (await res.json()) as ChatCompletion;
+      }),
+    );
+    for (const body of bodies) {
+      expect(body.choices[0].finish_reason).toBe('stop');
+      const v = JSON.parse(body.choices[0].message.content!) as { s: string; n: number };
+      expect(['x', 'y']).toContain(v.s);
+      expect(Number.isInteger(v.n) && v.n >= 0 && v.n <= 9).toBe(true);
+      expect(body.usage!.completion_tokens).toBeGreaterThan(2);
+    }
+    expect(await drafts()).toBe(before);
   });
 });
 

@@ -32,7 +32,7 @@ describe.skipIf(reason !== null)('our SDK against the Worker', () => {
         temperature: 0,
       })
       .withResponse();
-    expect(data.choices[0].message.content.length).toBeGreaterThan(3);
+    expect(data.choices[0].message.content!.length).toBeGreaterThan(3);
     expect(data.usage.completion_tokens).toBe(10);
     expect(data.usage.prompt_cache_hit_tokens + data.usage.prompt_cache_miss_tokens).toBe(
       data.usage.prompt_tokens,

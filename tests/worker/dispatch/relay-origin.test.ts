@@ -1,6 +1,7 @@
 // What the relay keeps of our own origin's answers (a real origin process of its own, e): `n` choices, `echo`
 // billed as the origin counted it, a request with no max_tokens on a pool that sets none (the
-// origin's default fits its context), and the origin's error code and param.
+// origin's default fits its context), the origin's error code and param, and tool calls (the origin
+// decodes them under their grammar) as JSON and SSE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, provisionKey } from '../billing/setup';
 import { chat, origin, readStream } from './helpers';
@@ -82,6 +83,44 @@ describe('relay of our origin', () => {
     expect(res.status).toBe(200);
     const s = await readStream(res);
     expect(s.done).toBe(true);
+  });
+
+  it('tool calls from our origin pass through: JSON message.tool_calls and SSE deltas', async () => {
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'pick',
+          parameters: { type: 'object', properties: { s: { enum: ['x', 'y'] } }, required: ['s'] },
+        },
+      },
+    ];
+    const extra = {
+      tools,
+      tool_choice: { type: 'function', function: { name: 'pick' } },
+      max_tokens: 200,
+    };
+    const res = await chat(key, 'pool-e', 'pick one', extra);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    const choice = body.choices[0];
+    expect(choice.finish_reason).toBe('tool_calls');
+    expect(choice.message.content).toBeNull();
+    expect(choice.message.tool_calls).toHaveLength(1);
+    expect(choice.message.tool_calls[0]).toMatchObject({
+      type: 'function',
+      function: { name: 'pick' },
+    });
+    expect(['x', 'y']).toContain(JSON.parse(choice.message.tool_calls[0].function.arguments).s);
+    const s = await readStream(await chat(key, 'pool-e', 'pick one', { ...extra, stream: true }));
+    expect(s.done).toBe(true);
+    const deltas = s.frames.flatMap((f) => f.choices?.[0]?.delta?.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'pick' } });
+    const args = deltas.map((d: any) => d.function.arguments ?? '').join('');
+    // greedy both times: the streamed call is the JSON one
+    expect(args).toBe(choice.message.tool_calls[0].function.arguments);
+    const finish = s.frames.find((f) => f.choices?.[0]?.finish_reason);
+    expect(finish!.choices[0].finish_reason).toBe('tool_calls');
   });
 
   it("the origin's context_length_exceeded keeps its code and param", async () => {
