@@ -50,7 +50,9 @@ function bundleWorker(): string {
   } catch (err) {
     rmSync(outdir, { recursive: true, force: true });
     const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
-    throw new Error(`wrangler could not bundle the Worker:\n${stdout ?? ''}\n${stderr ?? ''}`);
+    throw new Error(`wrangler could not bundle the Worker:\n${stdout ?? ''}\n${stderr ?? ''}`, {
+      cause: err,
+    });
   }
   return outdir;
 }
