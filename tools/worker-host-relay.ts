@@ -28,14 +28,22 @@ export const RELAY_SCRIPT = `export default {
     for (const h of ['x-host-length', 'x-host-method', 'x-host-url']) headers.delete(h);
     const method = req.headers.get('x-host-method');
     const res = await env.USER.fetch(req.headers.get('x-host-url'), {
-      method, headers, body: method === 'GET' || method === 'HEAD' ? null : body, signal: abort.signal,
+      method, headers, body: method === 'GET' || method === 'HEAD' ? null : body, cf: req.cf,
+      signal: abort.signal,
     });
     answered = true;
     return res;
   },
 };`;
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host'];
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'host',
+  'expect',
+];
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -76,7 +84,7 @@ export function startFrontListener(host: string, port: number, relay: URL): Prom
         answer.on('end', () => up.end());
       },
     );
-    up.on('error', () => res.destroy());
+    up.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
     // The client left before the answer ended: drop the upstream connection (the relay aborts).
     res.on('close', () => res.writableFinished || up.destroy());
     up.write(body);
