@@ -180,8 +180,6 @@ describe.skipIf(!stories)('npm start', () => {
     expect(row!.status).toBe('disconnected');
     expect(row!.completion_tokens).toBeGreaterThan(0);
     expect(row!.completion_tokens).toBeLessThan(n * maxTokens);
-    // stopped soon after the disconnect, not at the end of the ~5 s run
-    expect(row!.finished_at - row!.started_at).toBeLessThan(2_000);
     const after = await usage();
     expect(after.requests).toBe(before.requests + 1);
     expect(after.completion_tokens).toBe(before.completion_tokens + row!.completion_tokens);
@@ -210,13 +208,12 @@ interface LedgerRow {
   status: string;
   completion_tokens: number;
   started_at: number;
-  finished_at: number;
 }
 
 /** The newest ledger row in npm start's local D1, read as `wrangler d1 execute --local` reads it. */
 function newestLedgerRow(persistTo: string): LedgerRow | undefined {
   const sql =
-    'SELECT status, completion_tokens, started_at, finished_at FROM ledger ORDER BY started_at DESC LIMIT 1';
+    'SELECT status, completion_tokens, started_at FROM ledger ORDER BY started_at DESC LIMIT 1';
   const bin = join(repoRoot, 'node_modules/.bin');
   const run = spawnSync(
     join(bin, 'wrangler'),
