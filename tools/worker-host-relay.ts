@@ -65,6 +65,8 @@ export function startFrontListener(host: string, port: number, relay: URL): Prom
         port: relay.port,
         method: 'POST',
         path: req.url,
+        // a connection per request: workerd closes one whose held-open body it stopped reading
+        agent: false,
         headers: {
           ...headers,
           'transfer-encoding': 'chunked',
@@ -84,9 +86,19 @@ export function startFrontListener(host: string, port: number, relay: URL): Prom
         answer.on('end', () => up.end());
       },
     );
-    up.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
+    let clientGone = false;
+    up.on('error', (err) => {
+      if (clientGone) return; // our own drop, below
+      console.error(`worker host: ${req.method} ${req.url}: ${err.message}`);
+      if (res.headersSent) res.destroy();
+      else res.writeHead(502).end();
+    });
     // The client left before the answer ended: drop the upstream connection (the relay aborts).
-    res.on('close', () => res.writableFinished || up.destroy());
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      clientGone = true;
+      up.destroy();
+    });
     up.write(body);
   });
   return new Promise((resolve, reject) => {
