@@ -115,6 +115,8 @@ export async function startWorkerHost(opts: WorkerHostOptions): Promise<WorkerHo
       },
     };
   } catch (err) {
+    // e.g. PORT taken: no workerd left behind
+    await mf.dispose().catch(() => {});
     rmSync(bundle, { recursive: true, force: true });
     throw err;
   }
