@@ -1,6 +1,6 @@
 // Local development's account: apply the D1 migrations to local state, then make sure the key in
 // DEV_API_KEY (default sk-local-dev) exists with at least the test balance, through the admin API
-// of the running `wrangler dev`. Used by `npm start`.
+// of the running local Worker. Used by `npm start`.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { formatAmount } from '../billing/money';

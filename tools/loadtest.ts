@@ -4,7 +4,7 @@
 // account lost, the ledger's total (when the Worker is our own local one) and `GET /v1/usage`, and
 // every 429 must have carried `retry-after`. Prints a JSON summary; exits 1 when anything differs.
 //   npm run loadtest -- [--streams 8] [--seconds 20] [--url http://127.0.0.1:8787 --admin-secret S]
-// Without --url it starts its own `wrangler dev` (tools/local-worker.ts) and stops it at the end.
+// Without --url it starts its own local Worker (tools/local-worker.ts) and stops it at the end.
 import { parseArgs } from 'node:util';
 import { localLedger, startLocalWorker } from './local-worker';
 

@@ -1,16 +1,16 @@
-// A throwaway local Worker for tools that need one (the load test): `wrangler dev` on a free port
-// over its own temporary state (Miniflare R2/D1/DO), seeded with an edge model and migrated, plus a
-// read of its local ledger. Node only; `npm start` (tools/start.ts) is the interactive counterpart.
-import { spawn, spawnSync } from 'node:child_process';
+// A throwaway local Worker for tools that need one (the load test): hosted as `npm start` hosts it
+// (tools/worker-host.ts) on a free port over its own temporary state (Miniflare R2/D1/DO), seeded
+// with an edge model and migrated, plus a read of its local ledger. Node only; `npm start` (tools/start.ts) is the interactive counterpart.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
-import { freePort } from '../origin/launch';
 import { migrateLocal } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModel } from './upload-model';
+import { startWorkerHost } from './worker-host';
 
 export interface LocalWorker {
   url: string;
@@ -46,38 +46,21 @@ export async function startLocalWorker(): Promise<LocalWorker> {
   const persistTo = mkdtempSync(join(tmpdir(), 'loadtest-'));
   const model = seed(persistTo);
   migrateLocal(persistTo);
-  const port = await freePort();
   const adminSecret = `admin-${randomBytes(12).toString('hex')}`;
-  const args = ['dev', '--port', String(port), '--ip', '127.0.0.1', '--persist-to', persistTo];
-  args.push('--show-interactive-dev-session=false', '--var', `ADMIN_SECRET:${adminSecret}`);
-  const child = spawn(join(bin, 'wrangler'), args, { cwd: repoRoot, env, stdio: 'ignore' });
+  const worker = await startWorkerHost({
+    host: '127.0.0.1',
+    port: 0,
+    persistTo,
+    vars: { ADMIN_SECRET: adminSecret },
+  }).catch((err: unknown) => {
+    rmSync(persistTo, { recursive: true, force: true });
+    throw err;
+  });
   const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    }
+    await worker.dispose();
     rmSync(persistTo, { recursive: true, force: true });
   };
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode})`);
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('wrangler dev did not start within 120 s');
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return { url, adminSecret, model, persistTo, stop };
+  return { url: worker.url, adminSecret, model, persistTo, stop };
 }
 
 /** The local ledger's rows of one key: how many, their total cost, and how many are still pending. */

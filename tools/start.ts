@@ -1,8 +1,8 @@
-// `npm start`: seed local R2 with an edge model, start the Worker under `wrangler dev`, print its URL.
-// The model is stories260K from ../shared/models when present, else a generated random-weight demo; beside
-// it a DeepSeek-V3-architecture edge model (MLA + MoE + MTP on kernels-wasm): a trained one from
-// models/<name>/ (config.json model_type deepseek_v3) when there is one, else deepseek-v3-edge-random.
-import { spawn } from 'node:child_process';
+// `npm start`: seed local R2 with edge models, host the Worker in Miniflare (tools/worker-host.ts),
+// print its URL. The model is stories260K from ../shared/models when present, else a generated
+// random-weight demo; beside it a DeepSeek-V3-architecture edge model (MLA + MoE + MTP on kernels-wasm):
+// the project's own from models/<name>/ (config.json model_type deepseek_v3) when there is one, else
+// deepseek-v3-edge-random.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
 import { uploadModelDir } from './model-upload';
 import { uploadModel } from './upload-model';
+import { startWorkerHost } from './worker-host';
 
 const port = Number(process.env.PORT ?? 8787);
 const host = process.env.HOST ?? '127.0.0.1';
@@ -82,7 +83,7 @@ function seedDeepSeekEdgeModel(): string {
   const trained = trainedDeepSeekDir();
   if (trained) {
     const manifest = uploadModelDir(trained, {
-      description: `DeepSeek-V3 architecture, trained (${trained})`,
+      description: `DeepSeek-V3 architecture, the project's own (${trained}; its manifest says how far it was trained)`,
       persistTo,
       log: () => {},
     });
@@ -99,21 +100,6 @@ function seedDeepSeekEdgeModel(): string {
     persistTo,
     log: () => {},
   }).id;
-}
-
-async function waitUntilReady(url: string, child: ReturnType<typeof spawn>): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the Worker did not answer ${url}/health within 120 s`);
 }
 
 /** The GPU-origin model `npm start` runs locally (a synthetic DeepSeek-V3-shaped model, random weights). */
@@ -157,7 +143,7 @@ async function startLocalOrigin(
 }
 
 const USAGE = `usage: npm start  (no arguments; set these in the environment)
-  PORT=8787            the Worker's port (wrangler dev); HOST=127.0.0.1 its address
+  PORT=8787            the Worker's port; HOST=127.0.0.1 its address
   DEV_API_KEY=sk-local-dev   the local API key provisioned with a test balance
   ADMIN_SECRET=…       the admin secret (default: a fresh random one each start)
   ORIGIN_MODEL=synthetic:small   the local origin's --model (tiny|small|medium, a directory), or off
@@ -174,36 +160,19 @@ async function main(argv: string[]): Promise<void> {
   migrateLocal(persistTo);
   // The admin API needs a secret; locally a fresh one each start unless ADMIN_SECRET is set.
   const adminSecret = process.env.ADMIN_SECRET || `admin-${randomBytes(16).toString('hex')}`;
-  const bin = join(repoRoot, 'node_modules/.bin');
-  const args = [
-    'dev',
-    '--port',
-    String(port),
-    '--ip',
+  const worker = await startWorkerHost({
     host,
-    '--show-interactive-dev-session=false',
-    '--var',
-    `ADMIN_SECRET:${adminSecret}`,
-  ];
-  if (persistTo) args.push('--persist-to', persistTo);
-  if (local) args.push('--var', `MODEL_REGISTRY:${local.registry}`);
-  const child = spawn(join(bin, 'wrangler'), args, {
-    cwd: repoRoot,
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, WRANGLER_SEND_METRICS: 'false' },
+    port,
+    persistTo,
+    vars: { ADMIN_SECRET: adminSecret, ...(local ? { MODEL_REGISTRY: local.registry } : {}) },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      child.kill(signal);
-      void local?.origin.stop();
+    process.on(signal, async () => {
+      await Promise.all([worker.dispose(), local?.origin.stop()]);
+      process.exit(0);
     });
   }
-  child.on('exit', async (code) => {
-    await local?.origin.stop();
-    process.exit(code ?? 0);
-  });
   const url = `http://${host}:${port}`;
-  await waitUntilReady(url, child);
   const balance = await provisionDevKey(url, adminSecret);
   console.log(
     `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`,

@@ -1,5 +1,6 @@
-// The two-command start: `npm start` seeds local R2, runs the Worker under wrangler dev, and the
-// official openai client gets the same greedy text from it as from the generate CLI.
+// The two-command start: `npm start` seeds local R2, hosts the Worker (tools/worker-host.ts), and the
+// official openai client gets the same greedy text from it as from the generate CLI; a client that
+// abandons a JSON request stops its decoding and is billed only for what was produced.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -146,4 +147,88 @@ describe.skipIf(!stories)('npm start', () => {
     expect(usage.completion_tokens_details?.reasoning_tokens).toBe(usage.completion_tokens);
     expect(reasoner.data.choices[0].message.content).toBe('');
   });
+
+  it('an abandoned JSON request stops decoding, is billed as disconnected, and the next one works', async () => {
+    const key = process.env.DEV_API_KEY ?? 'sk-local-dev';
+    const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const usage = async () =>
+      ((await (await fetch(`${url}/v1/usage`, { headers })).json()) as UsageReport).totals;
+    const before = await usage();
+    const [n, maxTokens] = [8, 480]; // about 5 s of decoding here, run to the end
+    const started = Date.now();
+    const abandoned = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        model: 'stories260k',
+        messages: [{ role: 'user', content: 'Once upon a time' }],
+        temperature: 1,
+        seed: 7,
+        n,
+        max_tokens: maxTokens,
+      }),
+      signal: AbortSignal.timeout(300),
+    }).catch((e: Error) => e);
+    expect(abandoned).toBeInstanceOf(Error);
+
+    let row: LedgerRow | undefined;
+    for (let i = 0; i < 20 && (!row || row.status === 'pending'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      row = newestLedgerRow(persist);
+    }
+    expect(row!.started_at).toBeGreaterThanOrEqual(started - 1000);
+    expect(row!.status).toBe('disconnected');
+    expect(row!.completion_tokens).toBeGreaterThan(0);
+    expect(row!.completion_tokens).toBeLessThan(n * maxTokens);
+    const after = await usage();
+    expect(after.requests).toBe(before.requests + 1);
+    expect(after.completion_tokens).toBe(before.completion_tokens + row!.completion_tokens);
+
+    const next = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        model: 'stories260k',
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 8,
+      }),
+    });
+    expect(next.status).toBe(200);
+    expect(
+      ((await next.json()) as { usage: { completion_tokens: number } }).usage.completion_tokens,
+    ).toBeGreaterThan(0);
+  });
 });
+
+interface UsageReport {
+  totals: { requests: number; completion_tokens: number };
+}
+
+interface LedgerRow {
+  status: string;
+  completion_tokens: number;
+  started_at: number;
+}
+
+/** The newest ledger row in npm start's local D1, read as `wrangler d1 execute --local` reads it. */
+function newestLedgerRow(persistTo: string): LedgerRow | undefined {
+  const sql =
+    'SELECT status, completion_tokens, started_at FROM ledger ORDER BY started_at DESC LIMIT 1';
+  const bin = join(repoRoot, 'node_modules/.bin');
+  const run = spawnSync(
+    join(bin, 'wrangler'),
+    ['d1', 'execute', 'DB', '--local', '--persist-to', persistTo, '--json', '--command', sql],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        CI: 'true',
+        WRANGLER_SEND_METRICS: 'false',
+      },
+      encoding: 'utf8',
+    },
+  );
+  if (run.status !== 0) throw new Error(`wrangler d1 execute failed: ${run.stderr}`);
+  return (JSON.parse(run.stdout) as { results: LedgerRow[] }[])[0].results[0];
+}
