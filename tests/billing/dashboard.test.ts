@@ -92,7 +92,7 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
       );
       const onData = (d: Buffer) => {
         log += d.toString();
-        const m = log.match(/Ready: (http:\/\/\S+)\/v1 {2}\(edge model: ([^);]+)[;)]/);
+        const m = log.match(/Ready: (http:\/\/\S+)\/v1 {2}\(edge models?: ([^),;]+)[,;)]/);
         if (m && log.includes(`API key: ${key}`)) {
           [url, model] = [m[1], m[2]];
           clearTimeout(timer);
