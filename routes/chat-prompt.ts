@@ -3,6 +3,7 @@
 // the grammar of its response_format / tools (protocol/structured-output.ts).
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { vocabOf } from '../engine/sampling/constraint';
+import { ThinkGate } from '../engine/sampling/think-gate';
 import { renderToolChat, toolSyntaxOfTemplate } from '../protocol/chat-prompt';
 import type { ChatCompletionRequest } from '../protocol/requests';
 import { constraintOf, offeredTools, structureOf } from '../protocol/structured-output';
@@ -28,7 +29,10 @@ export function chatPrompt(
   });
 }
 
-/** Puts the request's constraint (if any) on the plan: a fresh matcher per choice. */
+/**
+ * Puts the request's constraint (if any) on the plan: a fresh matcher per choice. Call it after
+ * `plan.think` is set: a reasoning answer is constrained only after its think block.
+ */
 export function constrain(
   plan: GenerationPlan,
   model: EdgeModel,
@@ -37,6 +41,8 @@ export function constrain(
   const structure = structureOf(req, toolSyntaxOf(model));
   if (!structure) return;
   const vocab = vocabOf(model.engine.tokenizer);
-  plan.constraint = () => constraintOf(structure, vocab);
+  const grammar = () => constraintOf(structure, vocab);
+  // a reasoning answer's think block is free; the grammar holds from `</think>` on
+  plan.constraint = plan.think ? () => new ThinkGate(grammar(), vocab) : grammar;
   plan.toolSyntax = structure.tools;
 }

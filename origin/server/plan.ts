@@ -36,13 +36,13 @@ export function chatPrompt(
   messages: ChatMessage[],
   thinking?: 'enabled' | 'disabled',
   tools: ToolDefinitionT[] = [],
-): { text: string; bos: boolean } {
+): { text: string; bos: boolean; reasoning: boolean } {
   const template = tokenizer.chatTemplate;
-  const { prompt } = renderToolChat(template, messages, tools, {
+  const { prompt, reasoning } = renderToolChat(template, messages, tools, {
     thinking,
     reasoning: thinking === 'enabled',
   });
-  return { text: prompt, bos: template === null };
+  return { text: prompt, bos: template === null, reasoning };
 }
 
 export async function planGeneration(

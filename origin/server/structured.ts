@@ -4,6 +4,7 @@
 // template).
 import { Vocab } from '../../engine/grammar/index';
 import type { Constraint } from '../../engine/sampling/constraint';
+import { ThinkGate } from '../../engine/sampling/think-gate';
 import type { ChatCompletionRequest } from '../../protocol/requests';
 import { constraintOf, offeredTools, structureOf } from '../../protocol/structured-output';
 import { toolSyntaxOfTemplate } from '../../protocol/chat-prompt';
@@ -40,14 +41,21 @@ export function originChat(
   tokenizer: OriginTokenizer,
   vocabSize: number,
 ): OriginChat {
-  const { text, bos } = chatPrompt(tokenizer, req.messages, req.thinking?.type, offeredTools(req));
+  const { text, bos, reasoning } = chatPrompt(
+    tokenizer,
+    req.messages,
+    req.thinking?.type,
+    offeredTools(req),
+  );
   const structure = structureOf(req, toolSyntaxOfTemplate(tokenizer.chatTemplate));
   if (!structure) return { prompt: text, bos };
   const vocab = originVocab(tokenizer, vocabSize);
+  const grammar = () => constraintOf(structure, vocab);
   return {
     prompt: text,
     bos,
-    constraint: () => constraintOf(structure, vocab),
+    // a reasoning answer's think block is free; the grammar holds from `</think>` on
+    constraint: reasoning ? () => new ThinkGate(grammar(), vocab) : grammar,
     ...(structure.tools ? { toolSyntax: structure.tools } : {}),
   };
 }

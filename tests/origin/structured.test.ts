@@ -97,6 +97,27 @@ describe('origin process: structured output and tools', () => {
     expect(chunks.at(-1)!.choices[0].finish_reason).toBe('tool_calls');
   });
 
+  it("thinking enabled: the think block is the model's own, unmasked by response_format", async () => {
+    const ask = async (extra: object) => {
+      const res = await post({
+        messages: [{ role: 'user', content: 'think, then answer in JSON' }],
+        max_tokens: 24,
+        temperature: 0,
+        ...extra,
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as ChatCompletion).choices[0].message.content!;
+    };
+    const json = { response_format: { type: 'json_object' } };
+    const thinking = { thinking: { type: 'enabled' } };
+    const free = await ask(thinking);
+    // a random model does not close its think block within 24 tokens: nothing was masked
+    expect(free).not.toContain('</think>');
+    expect(await ask({ ...thinking, ...json })).toBe(free);
+    // without the think block the same request is held to JSON from its first token
+    expect((await ask(json)).trimStart()[0]).toBe('{');
+  });
+
   it('bad input is a 400 naming the field, as on the Worker', async () => {
     const res = await post({
       messages: [{ role: 'user', content: 'x' }],
