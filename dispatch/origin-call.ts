@@ -70,16 +70,25 @@ export const originHead = (call: OriginCall, requestId: string, model: string): 
   system_fingerprint: ORIGIN_FINGERPRINT,
 });
 
-/** A chat's text with its roles, for affinity and the token bound (roles stand in for the template's tokens). */
+/**
+ * A chat's text with its roles, for affinity and the token bound (roles stand in for the template's
+ * tokens): assistant turns' tool calls and the offered tools count too, as the template renders them.
+ */
 export function chatPromptText(
-  messages: { role: string; content: string | { text: string }[] | null }[],
+  messages: {
+    role: string;
+    content: string | { text: string }[] | null;
+    tool_calls?: { function: { name: string; arguments: string } }[] | null;
+  }[],
+  tools?: unknown[] | null,
 ): string {
-  return messages
-    .map(
-      (m) =>
-        `${m.role}\n${typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join('')}`,
-    )
-    .join('\n');
+  const turns = messages.map((m) => {
+    const text =
+      typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join('');
+    const calls = (m.tool_calls ?? []).map((c) => `\n${c.function.name}${c.function.arguments}`);
+    return `${m.role}\n${text}${calls.join('')}`;
+  });
+  return turns.join('\n') + (tools?.length ? `\n${JSON.stringify(tools)}` : '');
 }
 
 const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;

@@ -27,7 +27,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'chat.completions',
       request: req,
-      prompt: chatPromptText(req.messages),
+      prompt: chatPromptText(req.messages, req.tools),
       maxTokens: req.max_tokens ?? req.max_completion_tokens,
       stream: req.stream === true,
       includeUsage: req.stream_options?.include_usage === true,

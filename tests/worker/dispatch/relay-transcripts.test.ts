@@ -35,6 +35,25 @@ const meaning = (m: Record<string, any>) =>
 const toolCalls = (calls: Record<string, any>[]) =>
   calls.map((c) => ({ id: c.id, type: c.type, function: c.function }));
 
+/** The tool the tool transcripts' requests offered (it counts toward the prompt's reservation). */
+const WEATHER = [
+  {
+    type: 'function',
+    function: {
+      name: 'get_weather',
+      description: 'The current weather in a city.',
+      parameters: {
+        type: 'object',
+        properties: {
+          city: { type: 'string', description: 'The city, e.g. Paris' },
+          unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+        },
+        required: ['city'],
+      },
+    },
+  },
+];
+
 const json = async (model: string, name: string, extra: Record<string, unknown> = {}) => {
   const res = await chat(key, model, name, { max_tokens: 32, ...extra });
   expect(res.status).toBe(200);
@@ -48,7 +67,7 @@ const sse = async (model: string, name: string, extra: Record<string, unknown> =
 
 describe('vLLM', () => {
   it('tool calls as JSON: the calls, finish_reason tool_calls, content null, cached tokens', async () => {
-    const body = await json('pool-vllm', 'vllm-chat-tools');
+    const body = await json('pool-vllm', 'vllm-chat-tools', { tools: WEATHER });
     const own = await serverJson('vllm-chat-tools');
     expect(body).toMatchObject({ object: 'chat.completion', model: 'pool-vllm' });
     expect(body.id).not.toBe(own.id);
@@ -66,6 +85,7 @@ describe('vLLM', () => {
 
   it('tool calls as SSE: the deltas in order, our id and model, no per-chunk usage, one usage chunk', async () => {
     const s = await sse('pool-vllm', 'vllm-chat-tools', {
+      tools: WEATHER,
       stream_options: { include_usage: true },
     });
     expect(s.done).toBe(true);
@@ -172,7 +192,7 @@ describe('vLLM', () => {
 
 describe('SGLang', () => {
   it('tool calls as JSON: the calls (later deltas carry id null), finish tool_calls, cached tokens', async () => {
-    const body = await json('pool-sglang', 'sglang-chat-tools');
+    const body = await json('pool-sglang', 'sglang-chat-tools', { tools: WEATHER });
     const own = await serverJson('sglang-chat-tools');
     expect(body.choices[0].finish_reason).toBe('tool_calls');
     expect(body.choices[0].message.tool_calls).toEqual(
@@ -187,6 +207,7 @@ describe('SGLang', () => {
 
   it('tool calls as SSE: the finish that carried the usage goes on without it; the usage ends the stream', async () => {
     const s = await sse('pool-sglang', 'sglang-chat-tools', {
+      tools: WEATHER,
       stream_options: { include_usage: true },
     });
     expect(s.done).toBe(true);
