@@ -22,4 +22,9 @@ export interface TextEngine {
     promptIds: number[],
     opts: GenerateOptions,
   ): AsyncGenerator<GeneratedToken, GenerationResult>;
+  /**
+   * Null when a new generation would be admitted now; else why not and when to retry (every session
+   * busy and the wait queue full: LlamaModel's maxSessions / maxQueue). An engine without it never refuses.
+   */
+  refuse?(): { reason: string; retryAfterMs: number } | null;
 }
