@@ -40,6 +40,12 @@ const benches: Record<string, Bench> = {
       return `${m.memoryTable(await m.measureMemory(log))}\n\n${m.speedTable(await m.measureSpeed({ log }))}`;
     },
   },
+  'edge-batch': {
+    title:
+      'Edge: concurrent streams in one isolate, batched decode steps vs one sequence per step (110M q8)',
+    inDefault: false,
+    run: async () => (await import('./edge-batch')).benchEdgeBatch({ log }),
+  },
   'llama-cpp': {
     title:
       'Ours vs llama.cpp native (node-llama-cpp, one thread), same GGUF weights, interleaved in this run',

@@ -87,6 +87,8 @@ export interface LlamaModelOptions {
   maxQueue?: number;
   /** Longest a decode step waits for a slow sequence to join (engine/decode-batcher.ts), ms. Default 5. */
   gatherMs?: number;
+  /** Most sequences per decode step; default maxSessions. 1: one sequence per step, as before batching. */
+  decodeBatch?: number;
   /**
    * The KV cache's format (engine/llama/kv-cache.ts): 'int8' (a quarter of the bytes; the default for
    * contexts over 1024 where the backend has the kv8 kernels) or 'f32' (bit-exact; the default otherwise).
@@ -114,8 +116,8 @@ export class LlamaModel {
       () => allocSession(backend, config, this.kvFormat),
       opts.maxSessions ?? 4,
     );
-    const maxBatch = this.sessions.capacity;
-    this.maxQueue = opts.maxQueue ?? 4 * maxBatch;
+    const maxBatch = Math.min(opts.decodeBatch ?? Infinity, this.sessions.capacity);
+    this.maxQueue = opts.maxQueue ?? 4 * this.sessions.capacity;
     this.batcher = new DecodeBatcher(
       (seqs) => {
         if (seqs.length > 1) this.stepBuffers ??= allocStep(backend, config, maxBatch);

@@ -12,7 +12,10 @@ import {
 import type { QuantTarget } from '../../../engine/formats/hf-writer';
 import { importLlama2c } from '../../../engine/formats/import-llama2c';
 import { PREFILL_CHUNK } from '../../../engine/llama/prefill';
-import type { KvFormat } from '../../../engine/llama/kv-cache';
+import { readKv, type KvFormat } from '../../../engine/llama/kv-cache';
+import { allocSession, forward, type DeviceWeights } from '../../../engine/llama/forward';
+import { allocStep, decodeStep } from '../../../engine/llama/decode-step';
+import type { KernelBackend } from '../../../kernels-wasm/types';
 import { createNodeKernels } from '../../../kernels-wasm/node';
 import { throughModelDir } from '../formats/helpers';
 
@@ -125,4 +128,38 @@ describe('decode batching', () => {
     await second.return(undefined as never);
     expect(m.refuse()).toBeNull();
   });
+});
+
+describe('decodeStep', () => {
+  it.each(['f32', 'q8', 'q4'] as const)(
+    '%s: the logits and KV rows of each sequence are forward()’s, bit for bit',
+    async (quant) => {
+      const m = await model(quant);
+      const { backend: k, weights: w } = m as unknown as {
+        backend: KernelBackend;
+        weights: DeviceWeights;
+      };
+      const c = m.config;
+      // five sequences at different positions: each fed its own tokens 0..pos-1 by forward()
+      const positions = [0, 3, 17, 40, 9];
+      const tokenAt = (i: number, p: number) => 1 + ((p * 13 + i * 29) % 300);
+      const make = () =>
+        positions.map((pos, i) => {
+          const session = allocSession(k, c);
+          for (let p = 0; p < pos; p++) forward(k, c, w, session, tokenAt(i, p), p, false);
+          return { session, token: tokenAt(i, pos), pos };
+        });
+      const alone = make(),
+        batched = make();
+      const bits = (s: (typeof alone)[number]) => [
+        ...new Uint32Array(k.f32(s.session.logits, c.vocabSize).slice().buffer),
+        ...new Uint32Array(
+          Float32Array.from(readKv(k, s.session.kv, c, c.nLayers - 1, 0, s.pos + 1).keys).buffer,
+        ),
+      ];
+      for (const s of alone) forward(k, c, w, s.session, s.token, s.pos);
+      decodeStep(k, c, w, allocStep(k, c, positions.length), batched);
+      for (let i = 0; i < positions.length; i++) expect(bits(batched[i])).toEqual(bits(alone[i]));
+    },
+  );
 });
