@@ -3,15 +3,16 @@
 // row is read from memory once for all n tokens instead of once per token. The decode batcher
 // (engine/llama/decode-step.ts) runs the active sequences' next tokens through these, so a sequence decoded
 // in a batch samples exactly what it would alone. `matmul` (prefill) tiles differently and rounds differently.
-// Quantized: each 32-block of a row is split into i16 lanes once and serves every token; a token's two
-// accumulators (even and odd blocks, as dotRow's a and b) sit in an L1 scratch so V8 does not spill them.
+// Quantized: tiles of 2 rows × up to 16 tokens; each 32-block of a row is split into i16 lanes once and
+// serves every token, each token's activations are loaded once for both rows; a token's accumulators (per
+// row, even and odd blocks, as dotRow's a and b) sit in an L1 scratch so V8 does not spill them.
 import { dot1 } from './simd-dot';
 import { hsum } from './simd-math';
 import { f16Div256At, paddedCols, quantizeActivationsSimd, xqStride } from './quant-common';
 
 /** Tokens per pass over a row: the accumulators of this many tokens fit the scratch. */
 const TOKENS = 16;
-const ACC = memory.data(TOKENS * 32, 16);
+const ACC = memory.data(TOKENS * 64, 16);
 
 /** out[n, rows] = x[n, cols] · Wᵀ, token t's row exactly matvec(W, x[t]). */
 export function matvecs(out: usize, w: usize, x: usize, rows: i32, cols: i32, n: i32): void {
@@ -31,39 +32,53 @@ export function matvecs(out: usize, w: usize, x: usize, rows: i32, cols: i32, n:
   return i32x4.add(i32x4.add(i32x4.shl(low, 8), p1), i32x4.shl(p2, 4));
 }
 
-/** One row · tokens [t0, t1): dotRow's arithmetic per token, the weight split shared. */
-@inline function rowTokens(out: usize, outStride: usize, row: usize, d: usize, xq: usize, stride: usize, nb: i32, t0: i32, t1: i32, q4: bool): void {
-  const nbu = <usize>nb, n = <usize>(t1 - t0);
-  for (let t: usize = 0; t < n; t++) {
-    v128.store(ACC + (t << 5), f32x4.splat(0));
-    v128.store(ACC + (t << 5), f32x4.splat(0), 16);
+/** Splits a 32-block's weights into the four i16x8 operands of blockDot (blockQ8x256 / blockQ4x256's). */
+@inline function split(w: usize, q4: bool, i: i32): v128 {
+  if (q4) {
+    const v = v128.load(w);
+    if (i == 0) return v128.and(v, i16x8.splat(0x000f));
+    if (i == 1) return v128.and(v, i16x8.splat(0x0f00));
+    if (i == 2) return v128.and(v, i16x8.splat(0x00f0));
+    return i16x8.shr_u(v, 12);
   }
-  const hi = i16x8.splat(<i16>0xff00);
-  let w = row, x0 = xq + <usize>t0 * stride;
+  const v = v128.load(w + (<usize>(i >> 1) << 4));
+  return i & 1 ? v128.and(v, i16x8.splat(<i16>0xff00)) : i16x8.shl(v, 8);
+}
+
+/** acc (in ACC) += convert(s) · scale: dotRow's `scaled`. */
+@inline function accumulate(acc: usize, s: v128, scale: f32): void {
+  v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale))));
+}
+
+/**
+ * Rows `rowsHere` (1 or 2, `rb` bytes apart) · tokens [t0, t1): dotRow's arithmetic per row and token, each
+ * block's weight split shared by every token and each token's activations loaded once for both rows. Token
+ * t's accumulators in ACC: [row 0 even, row 0 odd, row 1 even, row 1 odd] blocks, 64 bytes per token.
+ */
+@inline function rowsTokens(out: usize, outStride: usize, row: usize, rb: usize, d: usize, db: usize, xq: usize, stride: usize, nb: i32, t0: i32, t1: i32, two: bool, q4: bool): void {
+  const nbu = <usize>nb, n = <usize>(t1 - t0);
+  for (let t: usize = 0; t < n << 2; t++) v128.store(ACC + (t << 4), f32x4.splat(0));
+  const wb: usize = q4 ? 16 : 32;
+  const x0 = xq + <usize>t0 * stride;
   for (let k: usize = 0; k < nbu; k++) {
-    let e0: v128, e1: v128, e2: v128, e3: v128;
-    if (q4) {
-      const v = v128.load(w);
-      e0 = v128.and(v, i16x8.splat(0x000f)); e1 = v128.and(v, i16x8.splat(0x0f00));
-      e2 = v128.and(v, i16x8.splat(0x00f0)); e3 = i16x8.shr_u(v, 12);
-      w += 16;
-    } else {
-      const v0 = v128.load(w), v1 = v128.load(w, 16);
-      e0 = i16x8.shl(v0, 8); e1 = v128.and(v0, hi); e2 = i16x8.shl(v1, 8); e3 = v128.and(v1, hi);
-      w += 32;
-    }
-    const dw = f16Div256At(load<u16>(d + (k << 1)));
-    // token t's even/odd accumulator, its codes, scale and Σ of block k
+    const w0 = row + k * wb, w1 = w0 + rb;
+    const a0 = split(w0, q4, 0), a1 = split(w0, q4, 1), a2 = split(w0, q4, 2), a3 = split(w0, q4, 3);
+    let b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+    if (two) { b0 = split(w1, q4, 0); b1 = split(w1, q4, 1); b2 = split(w1, q4, 2); b3 = split(w1, q4, 3); }
+    const dw0 = f16Div256At(load<u16>(d + (k << 1))), dw1 = two ? f16Div256At(load<u16>(d + db + (k << 1))) : dw0;
     let acc = ACC + ((k & 1) << 4), xt = x0 + (k << 6), dx = x0 + (nbu << 6) + (k << 2);
     for (let t: usize = 0; t < n; t++) {
-      const s = blockDot(e0, e1, e2, e3, xt, dx + (nbu << 2), q4);
-      const scale = dw * load<f32>(dx);
-      v128.store(acc, f32x4.add(v128.load(acc), f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale))));
-      acc += 32; xt += stride; dx += stride;
+      const xs = dx + (nbu << 2), sx = load<f32>(dx);
+      accumulate(acc, blockDot(a0, a1, a2, a3, xt, xs, q4), dw0 * sx);
+      if (two) accumulate(acc + 32, blockDot(b0, b1, b2, b3, xt, xs, q4), dw1 * sx);
+      acc += 64; xt += stride; dx += stride;
     }
   }
-  for (let t: usize = 0; t < n; t++)
-    store<f32>(out + (<usize>t0 + t) * outStride, hsum(f32x4.add(v128.load(ACC + (t << 5)), v128.load(ACC + (t << 5), 16))));
+  for (let t: usize = 0; t < n; t++) {
+    const a = ACC + (t << 6), o = out + (<usize>t0 + t) * outStride;
+    store<f32>(o, hsum(f32x4.add(v128.load(a), v128.load(a, 16))));
+    if (two) store<f32>(o, hsum(f32x4.add(v128.load(a, 32), v128.load(a, 48))), 4);
+  }
 }
 
 @inline function matvecsQuant(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32, n: i32, q4: bool): void {
@@ -71,9 +86,16 @@ export function matvecs(out: usize, w: usize, x: usize, rows: i32, cols: i32, n:
   const k = paddedCols(cols), nb = k >> 5;
   const rowBytes = <usize>(q4 ? k >> 1 : k), dBytes = <usize>(nb << 1), stride = xqStride(cols);
   const outStride = <usize>rows << 2;
-  for (let r = 0; r < rows; r++) {
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
     const row = w + <usize>r * rowBytes, dr = d + <usize>r * dBytes, o = out + (<usize>r << 2);
-    for (let t0 = 0; t0 < n; t0 += TOKENS) rowTokens(o, outStride, row, dr, xq, stride, nb, t0, min(n, t0 + TOKENS), q4);
+    for (let t0 = 0; t0 < n; t0 += TOKENS)
+      rowsTokens(o, outStride, row, rowBytes, dr, dBytes, xq, stride, nb, t0, min(n, t0 + TOKENS), true, q4);
+  }
+  if (r < rows) {
+    const row = w + <usize>r * rowBytes, dr = d + <usize>r * dBytes, o = out + (<usize>r << 2);
+    for (let t0 = 0; t0 < n; t0 += TOKENS)
+      rowsTokens(o, outStride, row, rowBytes, dr, dBytes, xq, stride, nb, t0, min(n, t0 + TOKENS), false, q4);
   }
 }
 
