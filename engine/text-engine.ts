@@ -23,8 +23,9 @@ export interface TextEngine {
     opts: GenerateOptions,
   ): AsyncGenerator<GeneratedToken, GenerationResult>;
   /**
-   * Null when a new generation would be admitted now; else why not and when to retry (every session
-   * busy and the wait queue full: LlamaModel's maxSessions / maxQueue). An engine without it never refuses.
+   * Admits a request that will call generate() right away (null), or says why not and when to retry
+   * (every session busy and the wait queue full: LlamaModel's maxSessions / maxQueue). An engine
+   * without it admits everything.
    */
-  refuse?(): { reason: string; retryAfterMs: number } | null;
+  admit?(): { reason: string; retryAfterMs: number } | null;
 }

@@ -117,7 +117,7 @@ const resultOf = (
 
 /** 503 + retry-after when the engine's sessions and wait queue are full (as an origin pool's `saturated`). */
 function checkCapacity(plan: GenerationPlan, model: string): void {
-  const refusal = plan.engine.refuse?.();
+  const refusal = plan.engine.admit?.();
   if (!refusal) return;
   const retryAfter = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
   throw new ApiError(

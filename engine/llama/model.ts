@@ -96,12 +96,17 @@ export interface LlamaModelOptions {
   kvCache?: KvFormat;
 }
 
+/** How long an admitted request holds its place before its generation starts (routes start at once). */
+const ADMISSION_HOLD_MS = 10_000;
+
 export class LlamaModel {
   private readonly sessions: SessionPool<SessionBuffers>;
   /** Steps the decoding sequences together; its step buffers are allocated on the first step of two. */
   readonly batcher: DecodeBatcher<StepSeq>;
   private stepBuffers: StepBuffers | null = null;
   private readonly maxQueue: number;
+  /** Expiry times (Date.now() ms) of admissions whose generation has not started, oldest first. */
+  private readonly admitted: number[] = [];
 
   private constructor(
     readonly id: string,
@@ -128,15 +133,20 @@ export class LlamaModel {
   }
 
   /**
-   * Null when a new generation would be admitted now; else why not: every session is busy and
-   * maxQueue requests already wait. Checked by the routes before they answer (a soft bound: requests
-   * admitted in the same moment all pass).
+   * Admits a request that will call generate() soon (null), or refuses it: every session is busy and
+   * maxQueue requests already wait, counting those admitted whose generation has not started yet (each
+   * for up to ADMISSION_HOLD_MS, so an admitted request that never starts cannot hold a place forever).
    */
-  refuse(): { reason: string; retryAfterMs: number } | null {
+  admit(): { reason: string; retryAfterMs: number } | null {
+    const now = Date.now();
+    while (this.admitted.length > 0 && this.admitted[0] < now) this.admitted.shift();
     const s = this.sessions;
-    if (s.inUse < s.capacity || s.waiting < this.maxQueue) return null;
+    if (s.inUse + s.waiting + this.admitted.length < s.capacity + this.maxQueue) {
+      this.admitted.push(now + ADMISSION_HOLD_MS);
+      return null;
+    }
     return {
-      reason: `model ${this.id} is serving ${s.inUse} requests with ${s.waiting} waiting`,
+      reason: `model ${this.id} is serving ${s.inUse} requests with ${s.waiting + this.admitted.length} waiting`,
       retryAfterMs: 1000,
     };
   }
@@ -199,6 +209,7 @@ export class LlamaModel {
       completionTokens,
       ...(cachedTokens ? { cachedTokens } : {}),
     });
+    this.admitted.shift(); // an admitted request's place passes to its place in the pool
     if (opts.maxTokens < 1) return end('length');
     const session = await this.sessions.acquire(opts.signal);
     if (session === null) return end('abort');

@@ -103,7 +103,7 @@ describe('decode batching', () => {
     expect(others).toEqual([0, 1, 3, 4].map((i) => single[i]));
   });
 
-  it('refuses once every session is busy and the queue is full', async () => {
+  it('refuses once every session is busy and the queue is full, admitted requests counted', async () => {
     const imported = importLlama2c(
       syntheticLlama2cCheckpoint(SHAPE, 7),
       syntheticLlama2cTokenizer(SHAPE.vocabSize),
@@ -113,20 +113,21 @@ describe('decode batching', () => {
       maxQueue: 1,
     });
     const r = { ...REQUESTS[0], opts: { ...REQUESTS[0].opts, maxTokens: 30 } };
-    expect(m.refuse()).toBeNull();
+    expect(m.admit()).toBeNull();
     const first = m.generate(r.prompt, r.opts);
     await first.next(); // holds the one session
-    expect(m.refuse()).toBeNull();
+    expect(m.admit()).toBeNull(); // the queue's one place, held before its generation starts
+    expect(m.admit()?.reason).toMatch(/serving 1 requests with 1 waiting/); // a burst: refused at once
     const second = m.generate(r.prompt, r.opts);
-    const waiting = second.next(); // queued
+    const waiting = second.next(); // now really queued in the pool
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const refusal = m.refuse();
+    const refusal = m.admit();
     expect(refusal?.retryAfterMs).toBeGreaterThan(0);
     expect(refusal?.reason).toMatch(/1 waiting/);
     await first.return(undefined as never);
     await waiting;
     await second.return(undefined as never);
-    expect(m.refuse()).toBeNull();
+    expect(m.admit()).toBeNull();
   });
 });
 
