@@ -44,7 +44,11 @@ const benches: Record<string, Bench> = {
     title:
       'Edge: concurrent streams in one isolate, batched decode steps vs one sequence per step (110M q8)',
     inDefault: false,
-    run: async () => (await import('./edge-batch')).benchEdgeBatch({ log }),
+    run: async () => {
+      const node = await (await import('./edge-batch')).benchEdgeBatch({ log });
+      const workerd = await (await import('./edge-batch-workerd')).benchEdgeBatchWorkerd({ log });
+      return `${node}\n\n${workerd}`;
+    },
   },
   'llama-cpp': {
     title:

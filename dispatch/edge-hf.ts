@@ -107,6 +107,7 @@ export async function loadHfEdgeModel(
       contextLength: m.context_length ?? DEFAULT_CONTEXT,
       maxSessions: m.max_sessions ?? undefined,
       maxQueue: m.max_queue ?? undefined,
+      decodeBatch: m.decode_batch ?? undefined,
     },
   );
   const tok = loaded.model.tokenizer;

@@ -13,6 +13,8 @@ const common = {
   max_sessions: z.number().int().positive().nullish(),
   /** Most requests waiting for a session before new ones get 503 + retry-after; default 4 × max_sessions. */
   max_queue: z.number().int().nonnegative().nullish(),
+  /** Most sequences per decode step; default max_sessions. 1: one after another (as before batching). */
+  decode_batch: z.number().int().positive().nullish(),
 };
 
 export const llama2cManifest = z.object({

@@ -71,6 +71,7 @@ export class EdgeRegistry {
       id,
       maxSessions: manifest.max_sessions ?? undefined,
       maxQueue: manifest.max_queue ?? undefined,
+      decodeBatch: manifest.decode_batch ?? undefined,
     });
     return {
       manifest,
