@@ -184,7 +184,8 @@ export class LlamaModel {
   }
 
   /**
-   * Feeds the prompt (BOS included) one forward pass per token, then samples up to maxTokens.
+   * Feeds the prompt (BOS included) in chunks, one per batcher turn, then samples up to maxTokens,
+   * each token one decode step shared with the other decoding sequences.
    * A stop token (BOS/EOS under stopAtEos) is yielded last with text '' (plus any held-back
    * text) and counted; a stop string ends generation without being emitted. The session is
    * taken on the first next() and given back in `finally`, also when the consumer returns early.
