@@ -6,6 +6,7 @@ import type { KernelBackend } from '../../kernels-wasm/types';
 import { allocSession, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
 import { allocStep, decodeStep, type StepBuffers, type StepSeq } from './decode-step';
 import { DecodeBatcher } from '../decode-batcher';
+import { Admission, type Refusal } from '../admission';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
 import { defaultKvFormat, type KvFormat } from './kv-cache';
 import type { LlamaConfig } from './config';
@@ -96,17 +97,12 @@ export interface LlamaModelOptions {
   kvCache?: KvFormat;
 }
 
-/** How long an admitted request holds its place before its generation starts (routes start at once). */
-const ADMISSION_HOLD_MS = 10_000;
-
 export class LlamaModel {
   private readonly sessions: SessionPool<SessionBuffers>;
   /** Steps the decoding sequences together; its step buffers are allocated on the first step of two. */
   readonly batcher: DecodeBatcher<StepSeq>;
   private stepBuffers: StepBuffers | null = null;
-  private readonly maxQueue: number;
-  /** Expiry times (Date.now() ms) of admissions whose generation has not started, oldest first. */
-  private readonly admitted: number[] = [];
+  private readonly admission: Admission;
 
   private constructor(
     readonly id: string,
@@ -122,7 +118,11 @@ export class LlamaModel {
       opts.maxSessions ?? 4,
     );
     const maxBatch = Math.min(opts.decodeBatch ?? Infinity, this.sessions.capacity);
-    this.maxQueue = opts.maxQueue ?? 4 * this.sessions.capacity;
+    this.admission = new Admission(
+      this.id,
+      this.sessions,
+      opts.maxQueue ?? 4 * this.sessions.capacity,
+    );
     this.batcher = new DecodeBatcher(
       (seqs) => {
         if (seqs.length > 1) this.stepBuffers ??= allocStep(backend, config, maxBatch);
@@ -132,23 +132,9 @@ export class LlamaModel {
     );
   }
 
-  /**
-   * Admits a request that will call generate() soon (null), or refuses it: every session is busy and
-   * maxQueue requests already wait, counting those admitted whose generation has not started yet (each
-   * for up to ADMISSION_HOLD_MS, so an admitted request that never starts cannot hold a place forever).
-   */
-  admit(): { reason: string; retryAfterMs: number } | null {
-    const now = Date.now();
-    while (this.admitted.length > 0 && this.admitted[0] < now) this.admitted.shift();
-    const s = this.sessions;
-    if (s.inUse + s.waiting + this.admitted.length < s.capacity + this.maxQueue) {
-      this.admitted.push(now + ADMISSION_HOLD_MS);
-      return null;
-    }
-    return {
-      reason: `model ${this.id} is serving ${s.inUse} requests with ${s.waiting + this.admitted.length} waiting`,
-      retryAfterMs: 1000,
-    };
+  /** Admits a request that will call generate() right away (null), or refuses it (engine/admission.ts). */
+  admit(): Refusal | null {
+    return this.admission.admit();
   }
 
   /** The sessions' KV cache format. */
@@ -210,7 +196,7 @@ export class LlamaModel {
       completionTokens,
       ...(cachedTokens ? { cachedTokens } : {}),
     });
-    this.admitted.shift(); // an admitted request's place passes to its place in the pool
+    this.admission.started();
     if (opts.maxTokens < 1) return end('length');
     const session = await this.sessions.acquire(opts.signal);
     if (session === null) return end('abort');
