@@ -40,6 +40,16 @@ const benches: Record<string, Bench> = {
       return `${m.memoryTable(await m.measureMemory(log))}\n\n${m.speedTable(await m.measureSpeed({ log }))}`;
     },
   },
+  'edge-batch': {
+    title:
+      'Edge: concurrent streams in one isolate, batched decode steps vs one sequence per step (110M q8)',
+    inDefault: false,
+    run: async () => {
+      const node = await (await import('./edge-batch')).benchEdgeBatch({ log });
+      const workerd = await (await import('./edge-batch-workerd')).benchEdgeBatchWorkerd({ log });
+      return `${node}\n\n${workerd}`;
+    },
+  },
   'llama-cpp': {
     title:
       'Ours vs llama.cpp native (node-llama-cpp, one thread), same GGUF weights, interleaved in this run',

@@ -106,6 +106,8 @@ export async function loadHfEdgeModel(
       id: m.id,
       contextLength: m.context_length ?? DEFAULT_CONTEXT,
       maxSessions: m.max_sessions ?? undefined,
+      maxQueue: m.max_queue ?? undefined,
+      decodeBatch: m.decode_batch ?? undefined,
     },
   );
   const tok = loaded.model.tokenizer;

@@ -9,6 +9,12 @@ const common = {
   description: z.string().optional(),
   /** A Jinja chat template overriding the model's own; absent: tokenizer_config.json's, else the plain template. */
   chat_template: z.string().nullish(),
+  /** Most concurrent sessions (each holds a KV cache), decoded together; big models in 128 MB want 1. */
+  max_sessions: z.number().int().positive().nullish(),
+  /** Most requests waiting for a session before new ones get 503 + retry-after; default 4 × max_sessions. */
+  max_queue: z.number().int().nonnegative().nullish(),
+  /** Most sequences per decode step; default max_sessions. 1: one after another (as before batching). */
+  decode_batch: z.number().int().positive().nullish(),
 };
 
 export const llama2cManifest = z.object({
@@ -31,8 +37,6 @@ export const hfManifest = z.object({
   generation_config: z.string().min(1).nullish(),
   /** Cap on the context (the KV cache of each session is this long); default 2048 (dispatch/edge-hf.ts). */
   context_length: z.number().int().positive().nullish(),
-  /** Most concurrent sessions (each holds a KV cache); big models in 128 MB want 1. */
-  max_sessions: z.number().int().positive().nullish(),
   /** DeepSeek-V3 dirs with an MTP module: place it and decode speculatively (default true). */
   mtp: z.boolean().nullish(),
 });

@@ -67,7 +67,12 @@ export class EdgeRegistry {
       readFile(bucket, `${id}/${manifest.tokenizer}`),
     ]);
     const backend = await createWasmKernels(this.kernels);
-    const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, { id });
+    const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, {
+      id,
+      maxSessions: manifest.max_sessions ?? undefined,
+      maxQueue: manifest.max_queue ?? undefined,
+      decodeBatch: manifest.decode_batch ?? undefined,
+    });
     return {
       manifest,
       engine,

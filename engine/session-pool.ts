@@ -34,6 +34,11 @@ export class SessionPool<T> {
     return this.queue.length;
   }
 
+  /** Sessions held by callers now. */
+  get inUse(): number {
+    return this.created - this.idle.length;
+  }
+
   /** A free session, or null when the signal aborts first. Release it in `finally`. */
   async acquire(signal?: AbortSignal): Promise<T | null> {
     if (signal?.aborted) return null;

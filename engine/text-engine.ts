@@ -22,4 +22,10 @@ export interface TextEngine {
     promptIds: number[],
     opts: GenerateOptions,
   ): AsyncGenerator<GeneratedToken, GenerationResult>;
+  /**
+   * Admits a request that will call generate() right away (null), or says why not and when to retry
+   * (every session busy and the wait queue full: LlamaModel's maxSessions / maxQueue). An engine
+   * without it admits everything.
+   */
+  admit?(): { reason: string; retryAfterMs: number } | null;
 }

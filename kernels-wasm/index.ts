@@ -8,6 +8,8 @@ import type {
   KernelOps,
   Kv8Backend,
   Kv8Ops,
+  MatvecsBackend,
+  MatvecsOps,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -19,6 +21,8 @@ export type {
   KernelOps,
   Kv8Backend,
   Kv8Ops,
+  MatvecsBackend,
+  MatvecsOps,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -106,6 +110,23 @@ function kv8Backend(exports: Exports): Kv8Backend | undefined {
   };
 }
 
+// Batched decode → [export, scalar twin]: the twins are the matmul twins (one plain matvec per token).
+const MATVECS_EXPORTS: Record<keyof MatvecsOps, [string, string]> = {
+  matvecs: ['matvecs', 'matmul_scalar'],
+  matvecsQ8: ['matvecs_q8_0', 'matmul_q8_0_scalar'],
+  matvecsQ4: ['matvecs_q4_0', 'matmul_q4_0_scalar'],
+};
+
+/** Absent from builds older than the decode batcher (bench/ A/B runs load those). */
+function matvecsBackend(exports: Exports): MatvecsBackend | undefined {
+  if (typeof exports.matvecs_q8_0 !== 'function') return undefined;
+  const pick = (i: 0 | 1) =>
+    Object.fromEntries(
+      Object.entries(MATVECS_EXPORTS).map(([k, v]) => [k, exported(exports, v[i])]),
+    ) as unknown as MatvecsOps;
+  return { ...pick(0), scalar: pick(1) };
+}
+
 function deepSeekBackend(exports: Exports): DeepSeekBackend {
   return {
     ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false),
@@ -133,6 +154,7 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
     quant: quantBackend(exports),
     deepseek: deepSeekBackend(exports),
     ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
+    ...(matvecsBackend(exports) ? { matvecs: matvecsBackend(exports) } : {}),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

@@ -235,6 +235,39 @@ export interface Kv8Backend extends Kv8Ops {
   readonly scalar: Kv8Ops;
 }
 
+/**
+ * Batched decode (kernels-wasm/assembly/simd-matvecs.ts): out[n, rows] = x[n, cols] · Wᵀ where token t's row
+ * is bit-identical to matvec / matvecQ8 / matvecQ4 of x[t] alone (unlike matmul, which rounds in another order),
+ * with W read once for all n. xq: quantScratchBytes(cols, n) bytes.
+ */
+export interface MatvecsOps {
+  matvecs(out: number, w: number, x: number, rows: number, cols: number, n: number): void;
+  matvecsQ8(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+    n: number,
+  ): void;
+  matvecsQ4(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+    n: number,
+  ): void;
+}
+
+export interface MatvecsBackend extends MatvecsOps {
+  readonly scalar: MatvecsOps;
+}
+
 export interface QuantBackend extends QuantOps {
   readonly scalar: QuantOps;
 }
@@ -248,6 +281,8 @@ export interface KernelBackendExtras {
   readonly quant?: QuantBackend;
   readonly deepseek?: DeepSeekBackend;
   readonly kv8?: Kv8Backend;
+  /** Batched decode; absent from older builds and the TS backend (the engine then runs one matvec per token). */
+  readonly matvecs?: MatvecsBackend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */
   bytes?(ptr: number, len: number): Uint8Array;
 }

@@ -15,6 +15,7 @@ import type {
 } from '../engine/index';
 import type { TextEngine } from '../engine/text-engine';
 import { toApiError } from '../protocol/error-response';
+import { ApiError } from '../protocol/errors';
 import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
 import { closingFrames, type FinishedGeneration } from '../protocol/replay';
@@ -114,15 +115,32 @@ const resultOf = (
   return { ...choices[0], usage, ...(choices.length > 1 ? { choices } : {}) };
 };
 
+/** 503 + retry-after when the engine's sessions and wait queue are full (as an origin pool's `saturated`). */
+function checkCapacity(plan: GenerationPlan, model: string): void {
+  const refusal = plan.engine.admit?.();
+  if (!refusal) return;
+  const retryAfter = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+  throw new ApiError(
+    503,
+    `Model '${model}' is overloaded (${refusal.reason}); retry after ${retryAfter} s.`,
+    'service_unavailable',
+    'model_overloaded',
+    null,
+    retryAfter,
+  );
+}
+
 /**
- * Admits the plan through the request's meter (limits, price, balance reservation; throws
- * 402/409/422/429). Returns the stored result when this is a retry of a completed idempotent request.
+ * Admits the plan: the engine must have room (else 503 + retry-after), then the request's meter
+ * (limits, price, balance reservation; throws 402/409/422/429). Returns the stored result when this
+ * is a retry of a completed idempotent request.
  */
 export async function admit(
   c: Context<AppEnv>,
   plan: GenerationPlan,
   a: Omit<Admission, 'promptTokens' | 'maxTokens'>,
 ): Promise<StoredResult | null> {
+  checkCapacity(plan, a.model);
   const meter = c.get('meter');
   if (!meter) return null;
   const replay = await meter.admit({

@@ -2,7 +2,7 @@
 // JSON chat requests for T seconds (a key whose concurrency limit is below N, so some are refused),
 // then stop; at the end the sum of the costs the responses reported must equal the balance the
 // account lost, the ledger's total (when the Worker is our own local one) and `GET /v1/usage`, and
-// every 429 must have carried `retry-after`. Prints a JSON summary; exits 1 when anything differs.
+// every 429 (and 503 of a full edge model) must have carried `retry-after`. Prints a JSON summary; exits 1 when anything differs.
 //   npm run loadtest -- [--streams 8] [--seconds 20] [--url http://127.0.0.1:8787 --admin-secret S]
 // Without --url it starts its own local Worker (tools/local-worker.ts) and stops it at the end.
 import { parseArgs } from 'node:util';
@@ -16,6 +16,8 @@ interface Target {
 interface Tally {
   ok: number;
   refused: number;
+  /** 503 model_overloaded: the engine's sessions and wait queue were full. */
+  overloaded: number;
   refusedWithoutRetryAfter: number;
   errors: string[];
   costNanos: number;
@@ -59,8 +61,10 @@ async function client(t: Target, key: string, until: number, tally: Tally, i: nu
       tally.errors.push(res.message);
       continue;
     }
-    if (res.status === 429) {
-      tally.refused++;
+    // 429: the key's limits; 503: the edge model's sessions and queue are full. Both say when to retry.
+    if (res.status === 429 || res.status === 503) {
+      if (res.status === 429) tally.refused++;
+      else tally.overloaded++;
       const after = res.headers.get('retry-after');
       if (!after) tally.refusedWithoutRetryAfter++;
       await res.body?.cancel();
@@ -89,7 +93,14 @@ export async function loadTest(t: Target, streams: number, seconds: number, ledg
     // Below the number of clients: the concurrency limit refuses some, and they must say when to retry.
     max_concurrency: Math.max(1, Math.floor(streams / 2)),
   });
-  const tally: Tally = { ok: 0, refused: 0, refusedWithoutRetryAfter: 0, errors: [], costNanos: 0 };
+  const tally: Tally = {
+    ok: 0,
+    refused: 0,
+    overloaded: 0,
+    refusedWithoutRetryAfter: 0,
+    errors: [],
+    costNanos: 0,
+  };
   const until = Date.now() + seconds * 1000;
   await Promise.all(
     Array.from({ length: streams }, (_, i) => client(t, created.key, until, tally, i)),
@@ -104,6 +115,7 @@ export async function loadTest(t: Target, streams: number, seconds: number, ledg
     seconds,
     ok: tally.ok,
     refused_429: tally.refused,
+    overloaded_503: tally.overloaded,
     refused_without_retry_after: tally.refusedWithoutRetryAfter,
     errors: tally.errors.slice(0, 5),
     error_count: tally.errors.length,

@@ -14,6 +14,8 @@ export interface DirUploadOptions {
   id?: string;
   context?: number;
   maxSessions?: number;
+  /** Requests waiting for a session before new ones get 503 (default 4 × maxSessions). */
+  maxQueue?: number;
   description?: string;
   /** DeepSeek-V3 dirs with an MTP module: speculative decoding at the edge (default true). */
   mtp?: boolean;
@@ -52,6 +54,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     generation_config: has('generation_config.json') ? 'generation_config.json' : null,
     context_length: o.context,
     max_sessions: o.maxSessions,
+    max_queue: o.maxQueue,
     ...(deepseek && o.mtp !== undefined ? { mtp: o.mtp } : {}),
     created: Math.floor(Date.now() / 1000),
     owned_by: 'edge-inference',

@@ -2,7 +2,7 @@
 //   convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
 //       src: a llama2.c .bin (tokenizer.bin beside it), a .gguf (F32/F16/BF16/Q8_0/Q4_0), or an HF directory
 //   info <dir>                  what the directory holds and what it needs in memory
-//   upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]
+//   upload <dir> [--id ID] [--context N] [--max-sessions N] [--max-queue N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]
 //       a Llama-family or DeepSeek-V3 (config.json model_type deepseek_v3) directory; --mtp: a DeepSeek
 //       checkpoint's MTP speculative decoding at the edge (default on)
 import { basename } from 'node:path';
@@ -16,7 +16,7 @@ import { uploadModelDir } from './model-upload';
 
 const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
        npm run -s model -- info <dir>
-       npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]`;
+       npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--max-queue N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]`;
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
@@ -67,6 +67,7 @@ function upload(args: string[]): void {
       id: { type: 'string' },
       context: { type: 'string' },
       'max-sessions': { type: 'string' },
+      'max-queue': { type: 'string' },
       description: { type: 'string' },
       mtp: { type: 'string' },
       remote: { type: 'boolean', default: false },
@@ -82,6 +83,7 @@ function upload(args: string[]): void {
     id: values.id,
     context: int(values.context),
     maxSessions: int(values['max-sessions']),
+    maxQueue: int(values['max-queue']),
     description: values.description,
     mtp: values.mtp === undefined ? undefined : values.mtp === 'on',
     remote: values.remote,

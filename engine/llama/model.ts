@@ -1,13 +1,12 @@
 // A loaded Llama model: weights in backend memory, a tokenizer, a pool of sessions, and
-// generate(): prompt ids in, a stream of decoded tokens out, one forward pass per token.
+// generate(): prompt ids in, a stream of decoded tokens out. Concurrent generations decode together:
+// each token is one step of the model's decode batcher (engine/decode-batcher.ts), which runs every
+// decoding sequence's next token in one forward pass (engine/llama/decode-step.ts).
 import type { KernelBackend } from '../../kernels-wasm/types';
-import {
-  allocSession,
-  forward,
-  uploadWeights,
-  type DeviceWeights,
-  type SessionBuffers,
-} from './forward';
+import { allocSession, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
+import { allocStep, decodeStep, type StepBuffers, type StepSeq } from './decode-step';
+import { DecodeBatcher } from '../decode-batcher';
+import { Admission, type Refusal } from '../admission';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
 import { defaultKvFormat, type KvFormat } from './kv-cache';
 import type { LlamaConfig } from './config';
@@ -80,8 +79,17 @@ export interface GenerationResult {
 
 export interface LlamaModelOptions {
   id?: string;
-  /** Most concurrent sessions (each holds a full KV cache); more requests wait. Default 4. */
+  /** Most concurrent sessions (each holds a full KV cache), decoded together; more requests wait. Default 4. */
   maxSessions?: number;
+  /**
+   * Most requests waiting for a session; beyond it refuse() says so, and the routes answer 503 with
+   * `retry-after` (docs/api.md). Default 4 × maxSessions.
+   */
+  maxQueue?: number;
+  /** Longest a decode step waits for a slow sequence to join (engine/decode-batcher.ts), ms. Default 5. */
+  gatherMs?: number;
+  /** Most sequences per decode step; default maxSessions. 1: one sequence per step, as before batching. */
+  decodeBatch?: number;
   /**
    * The KV cache's format (engine/llama/kv-cache.ts): 'int8' (a quarter of the bytes; the default for
    * contexts over 1024 where the backend has the kv8 kernels) or 'f32' (bit-exact; the default otherwise).
@@ -89,14 +97,12 @@ export interface LlamaModelOptions {
   kvCache?: KvFormat;
 }
 
-/** Lets a Worker stream and other requests progress between tokens (setImmediate: no 1 ms clamp). */
-const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
-
 export class LlamaModel {
   private readonly sessions: SessionPool<SessionBuffers>;
+  /** Steps the decoding sequences together; its step buffers are allocated on the first step of two. */
+  readonly batcher: DecodeBatcher<StepSeq>;
+  private stepBuffers: StepBuffers | null = null;
+  private readonly admission: Admission;
 
   private constructor(
     readonly id: string,
@@ -111,6 +117,24 @@ export class LlamaModel {
       () => allocSession(backend, config, this.kvFormat),
       opts.maxSessions ?? 4,
     );
+    const maxBatch = Math.min(opts.decodeBatch ?? Infinity, this.sessions.capacity);
+    this.admission = new Admission(
+      this.id,
+      this.sessions,
+      opts.maxQueue ?? 4 * this.sessions.capacity,
+    );
+    this.batcher = new DecodeBatcher(
+      (seqs) => {
+        if (seqs.length > 1) this.stepBuffers ??= allocStep(backend, config, maxBatch);
+        decodeStep(backend, config, weights, this.stepBuffers!, seqs);
+      },
+      { maxBatch, gatherMs: opts.gatherMs },
+    );
+  }
+
+  /** Admits a request that will call generate() right away (null), or refuses it (engine/admission.ts). */
+  admit(): Refusal | null {
+    return this.admission.admit();
   }
 
   /** The sessions' KV cache format. */
@@ -146,7 +170,8 @@ export class LlamaModel {
   }
 
   /**
-   * Feeds the prompt (BOS included) one forward pass per token, then samples up to maxTokens.
+   * Feeds the prompt (BOS included) in chunks, one per batcher turn, then samples up to maxTokens,
+   * each token one decode step shared with the other decoding sequences.
    * A stop token (BOS/EOS under stopAtEos) is yielded last with text '' (plus any held-back
    * text) and counted; a stop string ends generation without being emitted. The session is
    * taken on the first next() and given back in `finally`, also when the consumer returns early.
@@ -161,6 +186,7 @@ export class LlamaModel {
     let completionTokens = 0;
     let cachedTokens = 0;
     let prefilled = false;
+    let decoding = false;
     // positions whose KV the session holds: the prompt, then the sampled tokens fed back (fed)
     let computed = 0;
     const fed: number[] = [];
@@ -170,6 +196,7 @@ export class LlamaModel {
       completionTokens,
       ...(cachedTokens ? { cachedTokens } : {}),
     });
+    this.admission.started();
     if (opts.maxTokens < 1) return end('length');
     const session = await this.sessions.acquire(opts.signal);
     if (session === null) return end('abort');
@@ -184,16 +211,19 @@ export class LlamaModel {
 
       // prefill in chunks of tokens (engine/llama/prefill.ts), then the last prompt token alone for its logits
       const last = promptIds.length - 1;
+      // one chunk per turn: the batcher alternates them with the decode steps of other sequences
       for (let pos = prefillFrom; pos < last;) {
-        if (opts.signal?.aborted) return end('abort');
+        if (!(await this.batcher.prefillTurn(opts.signal))) return end('abort');
         const n = Math.min(PREFILL_CHUNK, last - pos);
         session.batch ??= allocBatch(k, c, PREFILL_CHUNK, this.kvFormat === 'int8');
         prefill(k, c, w, session, session.batch, promptIds.slice(pos, pos + n), pos);
         pos += n;
-        await yieldToEventLoop();
       }
-      if (opts.signal?.aborted) return end('abort');
-      forward(k, c, w, session, promptIds[last], last, true);
+      this.batcher.enter();
+      decoding = true;
+      const step = (token: number, pos: number) =>
+        this.batcher.step({ session, token, pos }, opts.signal);
+      if (!(await step(promptIds[last], last))) return end('abort');
       prefilled = true;
 
       let token = promptIds[promptIds.length - 1];
@@ -221,13 +251,13 @@ export class LlamaModel {
           logprobs: sampler.lastLogprobs,
         };
         if (last) return end(finished ? 'stop' : 'length');
-        await yieldToEventLoop();
         if (opts.signal?.aborted) return end('abort');
         token = next;
         fed.push(next);
-        forward(k, c, w, session, token, pos + 1);
+        if (!(await step(token, pos + 1))) return end('abort');
       }
     } finally {
+      if (decoding) this.batcher.leave();
       try {
         // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
         const cap = opts.capture;

@@ -24,6 +24,8 @@ export async function putModel(
   checkpoint: ArrayBuffer | Uint8Array,
   tokenizer: ArrayBuffer | Uint8Array,
   description = 'test model',
+  /** More manifest fields (max_sessions, max_queue). */
+  extra: Record<string, unknown> = {},
 ) {
   await env.MODELS.put(`${id}/model.bin`, checkpoint);
   await env.MODELS.put(`${id}/tokenizer.bin`, tokenizer);
@@ -35,6 +37,7 @@ export async function putModel(
     created: 1_700_000_000,
     owned_by: 'tests',
     description,
+    ...extra,
   };
   await env.MODELS.put(`${id}/model.json`, JSON.stringify(manifest));
 }
