@@ -38,7 +38,13 @@ const origin = new WasmDeepSeekModel(
 );
 
 const run = async (prompt: number[], opts: Partial<GenerateOptions> = {}) => {
-  const gen = engine.generate(prompt, { maxTokens: 20, temperature: 0, stopAtEos: false, ...opts });
+  const gen = engine.generate(prompt, {
+    maxTokens: 20,
+    temperature: 0,
+    topP: 1,
+    stopAtEos: false,
+    ...opts,
+  });
   const ids: number[] = [];
   for (;;) {
     const r = await gen.next();
