@@ -20,6 +20,9 @@ export async function checkpointDigest(files: Record<string, Uint8Array>): Promi
   }
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (all.set(p, at), (at += p.length));
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', all)));
 }

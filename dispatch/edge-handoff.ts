@@ -65,7 +65,8 @@ export async function prefillAtOrigin(r: HandoffRequest): Promise<Handoff | null
     } catch (err) {
       // A body cut mid-way is a server failure; no answer at all, a connect failure (opens the circuit).
       const name = (err as Error).name;
-      const why = name === 'TimeoutError' ? 'timeout' : name === 'SyntaxError' ? 'server' : 'connect';
+      const why =
+        name === 'TimeoutError' ? 'timeout' : name === 'SyntaxError' ? 'server' : 'connect';
       if (!r.signal?.aborted) r.d.health.onFailure(origin.url, why);
       console.warn(`request ${r.requestId}: prefill at ${origin.url} failed: ${String(err)}`);
     } finally {

@@ -90,13 +90,10 @@ export function storeEntries(
   if (entries.length === 0) return;
   io.waitUntil(
     Promise.allSettled(
-      entries.map((e) =>
-        io.kv.put(e.key, e.value, { expirationTtl: io.settings.ttlSeconds }),
-      ),
+      entries.map((e) => io.kv.put(e.key, e.value, { expirationTtl: io.settings.ttlSeconds })),
     ).then((done) => {
       for (const r of done)
         if (r.status === 'rejected') console.warn('prompt cache: a write failed:', r.reason);
     }),
   );
 }
-

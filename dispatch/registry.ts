@@ -282,7 +282,13 @@ export class ModelRegistry {
   /** Secrets an origin pool names that `env` lacks: checked at start, so a missing one is not a 401 per request. */
   missingSecrets(env: Record<string, unknown>): string[] {
     const names = this.list().flatMap((m) =>
-      m.placement === 'origin' ? (m.auth ? [m.auth.secret] : []) : m.prefill ? [m.prefill.auth.secret] : [],
+      m.placement === 'origin'
+        ? m.auth
+          ? [m.auth.secret]
+          : []
+        : m.prefill
+          ? [m.prefill.auth.secret]
+          : [],
     );
     return [...new Set(names)].filter((n) => typeof env[n] !== 'string' || env[n] === '');
   }

@@ -76,9 +76,19 @@ export async function attachPromptCache(
     weightsDigest: model.weightsDigest,
   };
   if (model.latentShape)
-    plan.promptCache = await openLatentCache(c, dispatcher, io, { ...seed, latent: model.latentShape }, plan);
+    plan.promptCache = await openLatentCache(
+      c,
+      dispatcher,
+      io,
+      { ...seed, latent: model.latentShape },
+      plan,
+    );
   else if (model.kvShape)
-    plan.promptCache = await model.promptCache.open(io, { ...seed, shape: model.kvShape }, plan.promptIds);
+    plan.promptCache = await model.promptCache.open(
+      io,
+      { ...seed, shape: model.kvShape },
+      plan.promptIds,
+    );
   else return;
   const t = plan.promptCache.timing;
   // On c.res, not c.header(): a stream is a fresh Response, and Hono carries c.res's headers over to it.
