@@ -73,12 +73,16 @@ async function firstToken(w: BenchWorker, key: string, content: string, cache = 
   } satisfies Ttft;
 }
 
-/** Python source of about `target` prompt tokens (one trial request measures the tokens per line). */
+/** Python source of at most `target` prompt tokens, within a few lines of it (trial requests count them). */
 async function promptNear(w: BenchWorker, key: string, target: number): Promise<string> {
   const text = (n: number) => LINES.slice(0, n).join('\n');
-  const trial = await firstToken(w, key, text(100), false);
-  let n = Math.floor((100 * target) / trial.promptTokens);
-  while ((await firstToken(w, key, text(n), false)).promptTokens > target) n -= 4;
+  const tokens = (n: number) =>
+    firstToken(w, key, text(n), false).then(
+      (r) => r.promptTokens,
+      () => Infinity, // over the context: a 400
+    );
+  let n = Math.floor((100 * target) / (await tokens(100)));
+  while ((await tokens(n)) > target) n = Math.floor(n * 0.95);
   return text(n);
 }
 
