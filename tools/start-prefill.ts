@@ -12,7 +12,8 @@ export async function startPrefillOrigin(
     ['--model', dir, '--internal-secret', secret, '--role', 'prefill'],
     180_000,
   );
-  // 256: below that the edge's own prefill is about as fast as the round trip (bench/RESULTS.md).
+  // Locally the origin runs the same WASM kernels on the same cores as the edge, so this shows the path
+  // working (x-prefilled-by, then KV hits), not a faster first token (`npm run bench -- edge-handoff`).
   const tier = { origins: [{ url: origin.url, name: 'local-prefill' }], min_prompt_tokens: 256 };
   return { origin, secret, tier };
 }
