@@ -31,6 +31,8 @@ export default defineConfig({
                 ADMIN_SECRET: 'test-admin-secret',
                 TEST_MIGRATIONS: await readD1Migrations('./migrations'),
                 MODEL_REGISTRY: dispatchTestRegistry,
+                // The prefill origins' --internal-secret (origins-service.ts), named by pystd-pd's tier.
+                PREFILL_SECRET: 'edge-prefill-secret',
               },
             },
           }),

@@ -102,6 +102,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./pd')).benchPd({ log }),
   },
+  'edge-handoff': {
+    title:
+      'Prefill at an origin, decode at the edge: TTFT of a ~1K-token prompt vs the edge alone (workerd + origin)',
+    inDefault: false,
+    run: async () => (await import('./edge-handoff')).benchEdgeHandoff({ log }),
+  },
   relay: {
     title: 'Relay: tokens/s through the Worker vs direct from the origin',
     inDefault: false,

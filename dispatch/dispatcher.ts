@@ -3,7 +3,12 @@
 // a Worker has no timers between requests, so each request starts the probes that are due.
 import { HealthBoard, probeOrigin } from './health';
 import { chooseOrigins, prefixKey, type Choice } from './policy';
-import { registryLoader, type ModelRegistry, type OriginPool } from './registry';
+import {
+  registryLoader,
+  type ChoosablePool,
+  type ModelRegistry,
+  type OriginPool,
+} from './registry';
 import { authOf } from './upstream';
 
 export interface DispatchEnv {
@@ -43,7 +48,7 @@ export class Dispatcher {
 
   /** The origins to try for `prompt`, in order; starts the probes that are due (kept alive by waitUntil). */
   choose(
-    pool: OriginPool,
+    pool: ChoosablePool,
     prompt: string,
     probe: { waitUntil(p: Promise<unknown>): void; secret?: string },
   ): Choice {
@@ -66,7 +71,7 @@ export class Dispatcher {
     );
   }
 
-  private async probe(pool: OriginPool, url: string, secret?: string): Promise<void> {
+  private async probe(pool: ChoosablePool, url: string, secret?: string): Promise<void> {
     const found = await probeOrigin(
       url,
       pool.health_path,

@@ -5,7 +5,10 @@
 // read whole (one JS copy, dropped after the load) and placed into WASM memory, FP8 kept as FP8.
 import { kvShapeOf, loadModelDir, toHex, type KvShape } from '../engine/index';
 import { ChatTemplate, HfTokenizer } from '../engine/index';
+import { latentShapeOf } from '../engine/deepseek/edge-cache';
 import { isDeepSeekConfig, loadDeepSeekEdge } from '../engine/deepseek/edge-load';
+import type { LatentShape } from '../engine/prompt-cache/latent-rows';
+import { checkpointDigest } from './checkpoint-digest';
 import type { TextEngine } from '../engine/text-engine';
 import type { KernelBackend } from '../kernels-wasm/types';
 import { ApiError } from '../protocol/errors';
@@ -39,10 +42,15 @@ export interface HfEdgeModel {
   engine: TextEngine;
   /** Null: the plain template (engine/chat-template.ts). */
   chatTemplate: ChatTemplate | null;
-  /** Hex SHA-256 over the manifest and the weight files' etags: stands for the weights' content. */
+  /**
+   * Hex SHA-256 over the manifest and the weight files' etags: stands for the weights' content. A
+   * DeepSeek model's is its files' own (checkpoint-digest.ts), the digest its origins report.
+   */
   weightsDigest: string;
-  /** The prompt cache's row shape; null where the engine has no prompt cache (DeepSeek). */
+  /** The prompt cache's GQA row shape; null for an MLA model (DeepSeek), whose entries are latent. */
   kvShape: KvShape | null;
+  /** An MLA model's latent row shape (its prompt-cache entries); null for a GQA model. */
+  latentShape: LatentShape | null;
 }
 
 async function digestOf(m: HfManifest, bodies: R2ObjectBody[]): Promise<string> {
@@ -59,12 +67,13 @@ export async function loadHfEdgeModel(
 ): Promise<HfEdgeModel> {
   const key = (name: string) => `${m.id}/${name}`;
   const isBin = m.tokenizer.endsWith('.bin');
-  const [config, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
-    json(bucket, key(m.config)),
+  const [configBytes, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
+    object(bucket, key(m.config)).then(async (o) => new Uint8Array(await o.arrayBuffer())),
     json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
     json(bucket, m.generation_config && key(m.generation_config)),
     object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
   ]);
+  const config = JSON.parse(new TextDecoder().decode(configBytes)) as object;
   const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
   if (isDeepSeekConfig(config) && !isBin) {
     const weights = await Promise.all(
@@ -84,11 +93,14 @@ export async function loadHfEdgeModel(
     const chatTemplate = m.chat_template
       ? new ChatTemplate(m.chat_template, ds.tokenizer.specialTokens)
       : ds.chatTemplate;
+    const files: Record<string, Uint8Array> = { [m.config]: configBytes };
+    m.weights.forEach((w, i) => (files[w] = weights[i]));
     return {
       engine: ds.engine,
       chatTemplate,
-      weightsDigest: await digestOf(m, bodies),
+      weightsDigest: await checkpointDigest(files),
       kvShape: null,
+      latentShape: latentShapeOf(ds.engine.model),
     };
   }
   const loaded = await loadModelDir(
@@ -121,5 +133,6 @@ export async function loadHfEdgeModel(
     chatTemplate,
     weightsDigest: await digestOf(m, bodies),
     kvShape: kvShapeOf(loaded.model.config),
+    latentShape: null,
   };
 }

@@ -6,6 +6,7 @@ import { ApiError, modelNotFound } from '../protocol/errors';
 import { edgeManifest, manifestKey, type EdgeManifest } from './edge-manifest';
 import { loadHfEdgeModel } from './edge-hf';
 import type { ChatTemplate } from '../engine/index';
+import type { LatentShape } from '../engine/prompt-cache/latent-rows';
 import { PromptCache } from './prompt-cache';
 
 export interface EdgeModel {
@@ -18,8 +19,10 @@ export interface EdgeModel {
   weightsDigest: string;
   /** This model's prompt cache in this isolate (it remembers its recent writes). */
   promptCache: PromptCache;
-  /** The prompt cache's row shape; null: the engine has no prompt cache (DeepSeek: off for now). */
+  /** The prompt cache's GQA row shape; null for an MLA engine (DeepSeek). */
   kvShape: KvShape | null;
+  /** An MLA engine's latent row shape (dispatch/latent-cache.ts); null for a GQA engine. */
+  latentShape: LatentShape | null;
 }
 
 export class EdgeRegistry {
@@ -79,6 +82,7 @@ export class EdgeRegistry {
       weightsDigest: await weightsDigest(checkpoint),
       promptCache: new PromptCache(),
       kvShape: kvShapeOf(engine.config),
+      latentShape: null,
     };
   }
 }

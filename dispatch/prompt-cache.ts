@@ -25,6 +25,7 @@ import {
   type GqaKvRows,
   type KvShape,
 } from '../engine/index';
+import type { LatentRows } from '../engine/prompt-cache/latent-rows';
 
 export interface PromptCacheSettings {
   codec: CodecName;
@@ -92,9 +93,44 @@ export interface PromptCacheUse {
   /** Prompt tokens the restore spares from computing. */
   hitTokens: number;
   restore: GqaKvRows[];
+  /** An MLA model's rows instead (dispatch/latent-cache.ts): from KV, or from a prefill origin. */
+  latents?: LatentRows<Float32Array>[];
+  /**
+   * The prompt was prefilled at an origin (dispatch/edge-handoff.ts): its blocks are restored, but only
+   * `hitTokens` (those KV held before this request) are billed as cache hits.
+   */
+  handoff?: { by: string };
   capture?: KvCapture;
   /** Where the lookup's time went (a Server-Timing header, benchmarks). */
   timing?: { hashMs: number; kvReadMs: number; decodeMs: number };
+}
+
+/**
+ * Texts of `keys` in order (null: absent or unreadable), in as few bulk reads as KV's limits allow.
+ * `entryBytes` estimates one entry (header and payload, before deflate); entries of a bigger codec may
+ * overflow a read, which is then a miss, and the rewrite in the current codec heals it.
+ */
+export async function bulkGetTexts(
+  kv: KVNamespace,
+  keys: string[],
+  entryBytes: number,
+): Promise<(string | null)[]> {
+  const entryText = Math.ceil((1.01 * entryBytes + 64) / 3) * 4;
+  const perRead = Math.max(1, Math.min(MAX_BULK_KEYS, Math.floor(BULK_BYTES / entryText)));
+  const batches: string[][] = [];
+  for (let i = 0; i < keys.length; i += perRead) batches.push(keys.slice(i, i + perRead));
+  const maps = await Promise.all(
+    batches.map((batch) =>
+      kv.get(batch, 'text').catch((err: unknown) => {
+        console.warn(
+          `prompt cache: bulk get of ${batch.length} keys failed, treated as misses:`,
+          err,
+        );
+        return new Map<string, string | null>();
+      }),
+    ),
+  );
+  return keys.map((key, i) => maps[Math.floor(i / perRead)].get(key) ?? null);
 }
 
 export class PromptCache {
@@ -113,7 +149,8 @@ export class PromptCache {
     if (new TextEncoder().encode(keys[0]).length > MAX_KEY_BYTES)
       return { hitTokens: 0, restore: [] };
     const readStart = performance.now();
-    const texts = await this.bulkGet(io, scope.shape, keys);
+    const entryBytes = HEADER_BYTES + payloadBytes(scope.shape, BLOCK_TOKENS, io.settings.codec);
+    const texts = await bulkGetTexts(io.kv, keys, entryBytes);
     const decodeStart = performance.now();
     // Blocks are decoded concurrently, but only a run of good ones from block 0 can be used.
     const decoded = await Promise.all(
@@ -151,37 +188,6 @@ export class PromptCache {
       rows: (rows, tokens) => io.waitUntil(this.store(io, scope, rows, tokens, keys, hashes)),
     };
     return { hitTokens, restore, capture, timing };
-  }
-
-  /**
-   * Texts of `keys` in order (null: absent or unreadable), in as few bulk reads as KV's limits allow.
-   * Sizes are estimated for the current codec; entries of a bigger one may overflow a read, which
-   * is then a miss, and the rewrite in the current codec heals it.
-   */
-  private async bulkGet(
-    io: PromptCacheIo,
-    shape: KvShape,
-    keys: string[],
-  ): Promise<(string | null)[]> {
-    const entryText =
-      Math.ceil(
-        (HEADER_BYTES + 1.01 * payloadBytes(shape, BLOCK_TOKENS, io.settings.codec) + 64) / 3,
-      ) * 4;
-    const perRead = Math.max(1, Math.min(MAX_BULK_KEYS, Math.floor(BULK_BYTES / entryText)));
-    const batches: string[][] = [];
-    for (let i = 0; i < keys.length; i += perRead) batches.push(keys.slice(i, i + perRead));
-    const maps = await Promise.all(
-      batches.map((batch) =>
-        io.kv.get(batch, 'text').catch((err: unknown) => {
-          console.warn(
-            `prompt cache: bulk get of ${batch.length} keys failed, treated as misses:`,
-            err,
-          );
-          return new Map<string, string | null>();
-        }),
-      ),
-    );
-    return keys.map((key, i) => maps[Math.floor(i / perRead)].get(key) ?? null);
   }
 
   /**

@@ -4,6 +4,7 @@
 // Aliases give a model a second name (DeepSeek's `deepseek-chat`, `deepseek-reasoner`) with its own
 // flags: a reasoning alias of a plain model, an alias that must never fall back.
 import { z } from 'zod';
+import { LATENT_CODEC_NAMES } from '../engine/prompt-cache/latent-payload';
 
 const modelId = z
   .string()
@@ -49,7 +50,33 @@ const common = {
   context_length: z.number().int().positive().optional(),
 };
 
-const edgeModel = z.strictObject({ placement: z.literal('edge'), ...common });
+/**
+ * An edge model's prefill tier (docs/prompt-cache.md, "Prefill at an origin"): origins serving the same
+ * checkpoint (`--internal-secret`, the CPU backend) compute a long prompt; their latent blocks are
+ * written to the prompt cache in Workers KV and the edge decodes from them.
+ */
+const edgePrefill = z.strictObject({
+  origins: z.array(origin).min(1),
+  /** The origins' `--internal-secret`, as a Worker secret: the entries endpoint is internal. */
+  auth: auth.default({ header: 'authorization', scheme: 'Bearer', secret: 'PREFILL_SECRET' }),
+  /** Prompt tokens not already cached from which the prompt is prefilled at an origin. */
+  min_prompt_tokens: z.number().int().positive().default(512),
+  /** The entries' latent codec: f32 is exact (the edge decodes as from its own prefill). */
+  codec: z.enum(LATENT_CODEC_NAMES).default('f32'),
+  /** connect_ms as for a pool; first_token_ms bounds the whole hand-off (the entries are its output). */
+  timeouts: timeouts.default({ connect_ms: 2_000, first_token_ms: 30_000, total_ms: 600_000 }),
+  max_concurrency: z.number().int().positive().default(32),
+  max_queue: z.number().int().nonnegative().default(64),
+  affinity_chars: z.number().int().positive().default(512),
+  affinity_min_load: z.number().int().positive().default(4),
+  health_path: z.string().startsWith('/').default('/health'),
+});
+
+const edgeModel = z.strictObject({
+  placement: z.literal('edge'),
+  ...common,
+  prefill: edgePrefill.optional(),
+});
 
 const originModel = z.strictObject({
   placement: z.literal('origin'),
@@ -165,6 +192,19 @@ function checkRoles(
 }
 
 export type EdgeEntry = z.infer<typeof edgeModel> & { id: string };
+export type PrefillTier = z.infer<typeof edgePrefill>;
+/** What choosing among origins and probing them needs of a pool (an origin pool or a prefill tier). */
+export type ChoosablePool = Pick<
+  OriginPool,
+  | 'origins'
+  | 'affinity_chars'
+  | 'max_concurrency'
+  | 'max_queue'
+  | 'affinity_min_load'
+  | 'timeouts'
+  | 'health_path'
+  | 'auth'
+>;
 export type OriginPool = z.infer<typeof originModel> & { id: string };
 export type OriginConfig = z.infer<typeof origin>;
 export type RegistryEntry = EdgeEntry | OriginPool;
@@ -242,7 +282,13 @@ export class ModelRegistry {
   /** Secrets an origin pool names that `env` lacks: checked at start, so a missing one is not a 401 per request. */
   missingSecrets(env: Record<string, unknown>): string[] {
     const names = this.list().flatMap((m) =>
-      m.placement === 'origin' && m.auth ? [m.auth.secret] : [],
+      m.placement === 'origin'
+        ? m.auth
+          ? [m.auth.secret]
+          : []
+        : m.prefill
+          ? [m.prefill.auth.secret]
+          : [],
     );
     return [...new Set(names)].filter((n) => typeof env[n] !== 'string' || env[n] === '');
   }

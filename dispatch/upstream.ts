@@ -43,7 +43,10 @@ export interface OpenedUpstream {
 }
 
 /** The pool's credential header alone (for probes). */
-export function authOf(req: Pick<UpstreamRequest, 'pool' | 'secret'>): Record<string, string> {
+export function authOf(req: {
+  pool: Pick<OriginPool, 'auth'>;
+  secret?: string;
+}): Record<string, string> {
   const auth = req.pool.auth;
   return auth && req.secret
     ? { [auth.header]: auth.scheme ? `${auth.scheme} ${req.secret}` : req.secret }

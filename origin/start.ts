@@ -114,7 +114,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     cache,
     metrics,
     startedAt: Date.now(),
-    ...roleContext(o, backend, scheduler),
+    ...roleContext(o, backend, scheduler, model.weightsDigest),
   };
   const codecNote =
     cache.codecName === o.prefixCacheCodec
@@ -143,6 +143,7 @@ function roleContext(
   o: OriginOptions,
   backend: StepBackend,
   scheduler: Scheduler,
+  weightsDigest: string,
 ): Pick<OriginContext, 'role' | 'handoff' | 'internal'> {
   if (o.role === 'both' && !o.internalSecret) return {};
   if (!backend.latents)
@@ -162,7 +163,7 @@ function roleContext(
           }),
         }
       : {
-          internal: { ...common, secret, scheduler, maxSeqLen: backend.maxSeqLen },
+          internal: { ...common, secret, scheduler, maxSeqLen: backend.maxSeqLen, weightsDigest },
         }),
   };
 }

@@ -63,7 +63,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
       request: req,
     });
     // A replayed result has its usage already; anything else restores its cached prefix, if any.
-    if (!replay) await attachPromptCache(c, plan, model, req.cache);
+    if (!replay) await attachPromptCache(c, plan, model, req.cache, dispatcher);
     // A replay is the first answer again: its id and created (its own request keeps its own x-request-id).
     const head = replay?.head ?? base;
     plan.head = base;

@@ -83,6 +83,7 @@ const generate = (plan: GenerationPlan, signal: AbortSignal | undefined, choice 
     signal,
     constraint: plan.constraint?.(),
     restore: plan.promptCache?.restore,
+    restoreLatent: plan.promptCache?.latents,
     capture: choice === 0 ? plan.promptCache?.capture : undefined,
   });
 
@@ -94,20 +95,28 @@ const collectorOf = (plan: GenerationPlan) =>
     ? null
     : new LogprobCollector(plan.engine.tokenizer, plan.promptIds);
 
-/** Usage of finished runs (the prompt counts once): hits are the prompt tokens really restored. */
-const usageOf = (runs: EngineResult[]): Usage =>
-  makeUsage(
+/**
+ * Usage of finished runs (the prompt counts once): hits are the prompt tokens really restored, but
+ * never more than the prompt cache held before this request (rows a prefill origin computed for it are
+ * restored too, and billed as computed).
+ */
+const usageOf = (plan: GenerationPlan, runs: EngineResult[]): Usage => {
+  const restored = runs[0].cachedTokens ?? 0;
+  const handoff = plan.promptCache?.handoff;
+  return makeUsage(
     runs[0].promptTokens,
     runs.reduce((n, r) => n + r.completionTokens, 0),
-    runs[0].cachedTokens ?? 0,
+    handoff ? Math.min(restored, plan.promptCache!.hitTokens) : restored,
   );
+};
 
 const resultOf = (
+  plan: GenerationPlan,
   choices: ChoiceResult[],
   runs: EngineResult[],
   splits: (ThinkSplitter | null)[] = [],
 ): GenerationResult => {
-  const usage = usageOf(runs);
+  const usage = usageOf(plan, runs);
   if (splits.some((s) => s !== null))
     usage.completion_tokens_details = {
       reasoning_tokens: splits.reduce((n, s) => n + (s?.reasoningTokens ?? 0), 0),
@@ -206,7 +215,7 @@ export async function runToEnd(
         logprobs?.push(step.value);
       }
     }
-    const result = resultOf(choices, runs, splits);
+    const result = resultOf(plan, choices, runs, splits);
     return await billed(plan, result, runs.at(-1)!.finishReason === 'abort');
   } catch (err) {
     await plan.meter?.finish(failed(plan, 0));
@@ -313,7 +322,7 @@ async function* sseFrames(
       if (i === choicesOf(plan) - 1) {
         state.settled = true;
         yield* closingFrames(
-          await billed(plan, resultOf(choices, runs, splits), false),
+          await billed(plan, resultOf(plan, choices, runs, splits), false),
           i,
           frames,
           plan.includeUsage,

@@ -3,6 +3,8 @@
 // look the prompt up in the prompt cache (dispatch/prompt-cache.ts).
 import type { Context } from 'hono';
 import type { EdgeModel } from '../dispatch/edge-registry';
+import type { Dispatcher } from '../dispatch/dispatcher';
+import { openLatentCache } from './latent-plan';
 import { promptCacheSettings } from '../dispatch/prompt-cache';
 import { BLOCK_TOKENS, cacheableBlocks } from '../engine/prompt-cache/blocks';
 import { invalidRequest } from '../protocol/errors';
@@ -62,22 +64,32 @@ export async function attachPromptCache(
   plan: GenerationPlan,
   model: EdgeModel,
   requested: boolean | null | undefined,
+  dispatcher: Dispatcher,
 ): Promise<void> {
   const kv = c.env.PROMPT_CACHE;
   const settings = promptCacheSettings(c.env);
-  // kvShape null: an engine without a prompt cache (the edge DeepSeek engine, for now).
-  if (requested === false || !kv || !settings || !model.kvShape) return;
-  const scope = {
+  if (requested === false || !kv || !settings) return;
+  const io = { kv, settings, waitUntil: waitUntilOf(c) };
+  const seed = {
     tenantSalt: tenantSaltOf(c),
     modelId: model.manifest.id,
     weightsDigest: model.weightsDigest,
-    shape: model.kvShape,
   };
-  plan.promptCache = await model.promptCache.open(
-    { kv, settings, waitUntil: waitUntilOf(c) },
-    scope,
-    plan.promptIds,
-  );
+  if (model.latentShape)
+    plan.promptCache = await openLatentCache(
+      c,
+      dispatcher,
+      io,
+      { ...seed, latent: model.latentShape },
+      plan,
+    );
+  else if (model.kvShape)
+    plan.promptCache = await model.promptCache.open(
+      io,
+      { ...seed, shape: model.kvShape },
+      plan.promptIds,
+    );
+  else return;
   const t = plan.promptCache.timing;
   // On c.res, not c.header(): a stream is a fresh Response, and Hono carries c.res's headers over to it.
   if (t)

@@ -2,7 +2,8 @@
 // print its URL. The model is stories260K from ../shared/models when present, else a generated
 // random-weight demo; beside it a DeepSeek-V3-architecture edge model (MLA + MoE + MTP on kernels-wasm):
 // the project's own from models/<name>/ (config.json model_type deepseek_v3) when there is one, else
-// deepseek-v3-edge-random.
+// deepseek-v3-edge-random; a second local origin serves the same files as its prefill tier, so its
+// long prompts are prefilled at the origin and decoded at the edge (docs/prompt-cache.md).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { isDeepSeekConfig } from '../engine/deepseek/edge-load';
 import { syntheticDeepSeekEdgeDir } from '../engine/deepseek/edge-synthetic';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
+import { startPrefillOrigin } from './start-prefill';
 import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
@@ -79,7 +81,7 @@ function trainedDeepSeekDir(): string | null {
  * random-weight one of the synthetic `small` shape with one MTP layer and a byte-level tokenizer
  * (engine/deepseek/edge-synthetic.ts: DeepSeek's own 129,280-id vocabulary does not fit an isolate).
  */
-function seedDeepSeekEdgeModel(): string {
+function seedDeepSeekEdgeModel(): { id: string; dir: string } {
   const trained = trainedDeepSeekDir();
   if (trained) {
     const manifest = uploadModelDir(trained, {
@@ -87,19 +89,20 @@ function seedDeepSeekEdgeModel(): string {
       persistTo,
       log: () => {},
     });
-    return manifest.id;
+    return { id: manifest.id, dir: trained };
   }
   const dir = join(repoRoot, '.wrangler/deepseek-v3-edge-random');
   mkdirSync(dir, { recursive: true });
   for (const [name, bytes] of Object.entries(syntheticDeepSeekEdgeDir({ seed: 1 })))
     writeFileSync(join(dir, name), bytes);
-  return uploadModelDir(dir, {
+  const id = uploadModelDir(dir, {
     id: 'deepseek-v3-edge-random',
     description:
       'DeepSeek-V3 architecture (MLA, MoE, FP8, MTP) at the edge, random weights and a byte tokenizer: it babbles',
     persistTo,
     log: () => {},
   }).id;
+  return { id, dir };
 }
 
 /** The GPU-origin model `npm start` runs locally (a synthetic DeepSeek-V3-shaped model, random weights). */
@@ -113,11 +116,14 @@ const ORIGIN_MODEL = 'deepseek-v3-synthetic';
  */
 async function startLocalOrigin(
   edgeModel: string,
-  deepSeekEdge: string,
-): Promise<{ origin: RunningOrigin; registry: string } | null> {
+  deepSeekEdge: { id: string; dir: string },
+): Promise<{ origins: RunningOrigin[]; registry: string; vars: Record<string, string> } | null> {
   const model = process.env.ORIGIN_MODEL ?? 'synthetic:small';
   if (model === 'off') return null;
-  const origin = await startOrigin(['--model', model, '--model-id', ORIGIN_MODEL], 180_000);
+  const [origin, prefill] = await Promise.all([
+    startOrigin(['--model', model, '--model-id', ORIGIN_MODEL], 180_000),
+    startPrefillOrigin(deepSeekEdge.dir),
+  ]);
   const registry = {
     models: {
       [ORIGIN_MODEL]: {
@@ -127,7 +133,7 @@ async function startLocalOrigin(
         fallbacks: [edgeModel],
       },
       [edgeModel]: { placement: 'edge' },
-      [deepSeekEdge]: { placement: 'edge' },
+      [deepSeekEdge.id]: { placement: 'edge', prefill: prefill.tier },
     },
     aliases: {
       'deepseek-chat': { model: ORIGIN_MODEL, owned_by: 'deepseek' },
@@ -139,7 +145,11 @@ async function startLocalOrigin(
       },
     },
   };
-  return { origin, registry: JSON.stringify(registry) };
+  return {
+    origins: [origin, prefill.origin],
+    registry: JSON.stringify(registry),
+    vars: { PREFILL_SECRET: prefill.secret },
+  };
 }
 
 const USAGE = `usage: npm start  (no arguments; set these in the environment)
@@ -150,7 +160,8 @@ const USAGE = `usage: npm start  (no arguments; set these in the environment)
   PERSIST_TO=DIR       local state (R2, KV, D1) instead of .wrangler/state
   Seeds local R2 with stories260k (../shared/models) or a random-weight demo model and a DeepSeek-V3
   edge model (models/<name>/ when a deepseek_v3 directory is there, else deepseek-v3-edge-random), starts an origin
-  serving deepseek-v3-synthetic, then the Worker, and prints its URL, key and admin secret.`;
+  serving deepseek-v3-synthetic and one serving the DeepSeek edge model's files (its prefill tier), then the
+  Worker, and prints its URL, key and admin secret.`;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.length) throw new UsageError(`takes no arguments, got '${argv[0]}'`);
@@ -164,18 +175,21 @@ async function main(argv: string[]): Promise<void> {
     host,
     port,
     persistTo,
-    vars: { ADMIN_SECRET: adminSecret, ...(local ? { MODEL_REGISTRY: local.registry } : {}) },
+    vars: {
+      ADMIN_SECRET: adminSecret,
+      ...(local ? { MODEL_REGISTRY: local.registry, ...local.vars } : {}),
+    },
   });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, async () => {
-      await Promise.all([worker.dispose(), local?.origin.stop()]);
+      await Promise.all([worker.dispose(), ...(local?.origins ?? []).map((o) => o.stop())]);
       process.exit(0);
     });
   }
   const url = `http://${host}:${port}`;
   const balance = await provisionDevKey(url, adminSecret);
   console.log(
-    `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge}${local ? `; origin model: ${ORIGIN_MODEL} on ${local.origin.url}` : ''})`,
+    `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge.id}${local ? ` (long prompts prefilled on ${local.origins[1].url}); origin model: ${ORIGIN_MODEL} on ${local.origins[0].url}` : ''})`,
   );
   console.log(
     `  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`,

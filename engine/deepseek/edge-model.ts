@@ -2,13 +2,15 @@
 // (wasm-model.ts: MLA + MoE on kernels-wasm, FP8 weights) behind the engine interface the routes use
 // (engine/text-engine.ts), one sequence at a time (one latent cache: an isolate holds one). With the
 // checkpoint's MTP module placed and `speculative` on, each decode step feeds [last token, draft] and
-// the MTP module drafts the next token from the rows the step confirmed (edge-spec.ts). No prompt
-// cache yet: its KV entries are Llama's GQA rows, not MLA latents.
+// the MTP module drafts the next token from the rows the step confirmed (edge-spec.ts). The prompt
+// cache restores MLA latent rows (opts.restoreLatent, edge-cache.ts: entries the Worker read from KV,
+// or an origin's prefill handed over through it); GQA rows (opts.restore) and capture are not taken.
 import type { GenerateOptions, GeneratedToken, GenerationResult } from '../llama/model';
 import { SessionPool } from '../session-pool';
 import { TextStream } from '../text-stream';
 import type { TextTokenizer } from '../tokenizers/types';
 import type { TextEngine } from '../text-engine';
+import { restoreLatentRows } from './edge-cache';
 import { EdgeChooser, type Chosen } from './edge-chooser';
 import { decodeSteps, prefillSteps, type SpecCounters } from './edge-spec';
 import type { WasmDeepSeekModel } from './wasm-model';
@@ -45,13 +47,17 @@ export class DeepSeekEdgeModel implements TextEngine {
   ): AsyncGenerator<GeneratedToken, GenerationResult> {
     this.checkPrompt(promptIds);
     if (opts.restore?.length || opts.capture)
-      throw new RangeError(`model ${this.id} has no prompt cache (DeepSeek edge engine)`);
+      throw new RangeError(
+        `model ${this.id}'s prompt cache takes latent rows only (DeepSeek edge engine)`,
+      );
     const promptTokens = promptIds.length;
     let completionTokens = 0;
+    let restored = 0;
     const end = (finishReason: GenerationResult['finishReason']): GenerationResult => ({
       finishReason,
       promptTokens,
       completionTokens,
+      ...(restored > 0 ? { cachedTokens: restored } : {}),
     });
     if (opts.maxTokens < 1) return end('length');
     const slot = await this.slots.acquire(opts.signal);
@@ -82,7 +88,9 @@ export class DeepSeekEdgeModel implements TextEngine {
         left: () => opts.maxTokens - completionTokens,
         counters: this.spec,
       };
-      const first = await prefillSteps(ctx, promptIds);
+      const from = restoreLatentRows(this.model, slot, opts.restoreLatent ?? [], promptTokens);
+      restored = from;
+      const first = await prefillSteps(ctx, promptIds, from);
       if (!first) return end('abort');
       const r = emit(first.chosen, promptTokens);
       yield r.out;

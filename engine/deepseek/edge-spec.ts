@@ -51,14 +51,19 @@ function runDraft(ctx: StepContext, startPos: number, nextTokens: number[], want
 /** A draft is of use when, after the one chosen token not yet emitted, two more may follow. */
 const draftWanted = (ctx: StepContext) => ctx.left() - 1 >= 2;
 
-/** Feeds the prompt in chunks of maxBatch; the first token and its draft (-1: none), or null on abort. */
+/**
+ * Feeds the prompt from position `from` (those before it restored from the prompt cache) in chunks of
+ * maxBatch; the first token and its draft (-1: none), or null on abort. The MTP module's cache is not
+ * restored: it drafts from the positions it saw (outputs are unchanged, acceptance can be lower).
+ */
 export async function prefillSteps(
   ctx: StepContext,
   prompt: number[],
+  from = 0,
 ): Promise<{ chosen: Chosen; draft: number } | null> {
   const { model, slot } = ctx,
     n = prompt.length;
-  for (let a = 0; a < n; a += model.maxBatch) {
+  for (let a = from; a < n; a += model.maxBatch) {
     if (ctx.signal?.aborted) return null;
     const b = Math.min(n, a + model.maxBatch),
       tokens = prompt.slice(a, b);

@@ -20,6 +20,7 @@ import {
 } from '../prompt-cache/kv-rows';
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
 import type { TextTokenizer } from '../tokenizers/types';
+import type { LatentRows } from '../prompt-cache/latent-rows';
 import { TokenSampler } from '../sampling/token-sampler';
 import type { SampledLogprobs, SamplingOptions } from '../sampling/options';
 import { SessionPool } from '../session-pool';
@@ -40,6 +41,11 @@ export interface GenerateOptions extends SamplingOptions {
    * last prompt token when all were restored (its logits are needed).
    */
   restore?: GqaKvRows[];
+  /**
+   * The same for an MLA model (the edge DeepSeek engine): latent rows (c_kv, k_pe) of positions
+   * 0..k-1, in order. An engine with GQA rows is never given them.
+   */
+  restoreLatent?: LatentRows[];
   /** Prompt-cache capture: gets the prompt's KV rows [from, to) once, when prefill completed. */
   capture?: KvCapture;
 }

@@ -4,7 +4,10 @@
 // <chain hash>`, under the scope the caller names), each a latent entry (c_kv, k_pe) in the codec asked
 // for, base64 as KV holds it, with the last position's logits. The caller (the Worker) writes them into
 // KV; a decode side that reads the prompt cache (an edge MLA model, another origin) restores them as any
-// cache hit. The last prompt token is always computed by whoever decodes, as with any cache hit.
+// cache hit. The last prompt token is always computed by whoever decodes, as with any cache hit. The
+// answer names this origin's weights (`weights_digest`, the SHA-256 of config.json and the safetensors
+// files), so the caller can refuse rows of another checkpoint; `logits: false` leaves the logits out
+// (a decoder that computes the last token itself needs none: 0.5 MB of base64 at DeepSeek-V3's vocab).
 import type { Hono } from 'hono';
 import {
   LATENT_CODEC_NAMES,
@@ -28,9 +31,11 @@ import {
 export interface CacheEntriesAnswer {
   tokens: number;
   codec: LatentCodecName;
+  /** This origin's checkpoint (filesDigest): the rows are this checkpoint's. */
+  weights_digest: string;
   entries: { key: string; value: string }[];
-  /** The last position's logits, f32 little-endian, base64. */
-  logits: string;
+  /** The last position's logits, f32 little-endian, base64; absent when the request said `logits: false`. */
+  logits?: string;
 }
 
 function scopeOf(b: Record<string, unknown>): { scope: ChainSeed; codec: LatentCodecName } {
@@ -66,12 +71,13 @@ export function cacheEntryRoutes(app: Hono<any>, ctx: InternalContext): void {
         value: toBase64(await encodeLatentEntry(ctx.latents.toLatents(p.blocks[i]), codec, hash)),
       })),
     );
-    const logits = Float32Array.from(p.logits);
+    const logits = body.logits === false ? null : Float32Array.from(p.logits);
     const answer: CacheEntriesAnswer = {
       tokens: promptIds.length,
       codec,
+      weights_digest: ctx.weightsDigest,
       entries,
-      logits: toBase64(new Uint8Array(logits.buffer)),
+      ...(logits ? { logits: toBase64(new Uint8Array(logits.buffer)) } : {}),
     };
     return c.json(answer);
   });

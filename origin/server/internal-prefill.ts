@@ -21,6 +21,8 @@ export interface InternalContext {
   latents: LatentAccess;
   vocabSize: number;
   maxSeqLen: number;
+  /** The checkpoint's digest (origin/model/load.ts filesDigest), named in prompt-cache entry answers. */
+  weightsDigest: string;
 }
 
 export const unauthorized = () =>

@@ -6,6 +6,8 @@
 // `--think raw|field`: asked for `thinking: {type: "enabled"}`, a chat answer opens with a think
 // block, as raw text with its tags cut across frames (an origin without a reasoning parser) or as
 // `reasoning_content` (vLLM's and SGLang's reasoning parsers).
+// `--cut-handoff`: POST /internal/prefill-entries (a prefill origin's prompt-cache hand-off) answers 200
+// and half a body, then resets the connection: an origin that dies mid-hand-off.
 // Runs as its own process: `node tests/dispatch/mini-origin.ts --port 0 [--token-ms 5] [--stall]`;
 // prints `listening <port>` when ready. `GET /stats` says what it served.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,6 +23,7 @@ const { values: opts } = parseArgs({
     hang: { type: 'boolean', default: false },
     'max-concurrency': { type: 'string', default: '1000' },
     think: { type: 'string', default: 'off' },
+    'cut-handoff': { type: 'boolean', default: false },
   },
 });
 const tokenMs = Number(opts['token-ms']);
@@ -197,6 +200,18 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
   }
 }
 
+/** Half an entries answer, then a reset: the Worker must not take any of it. */
+async function cutHandoff(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const body = JSON.parse(await read(req)) as Record<string, any>;
+  stats.requests++;
+  stats.bodies.push({ path: '/internal/prefill-entries', tokens: body.prompt_ids?.length });
+  stats.requestIds.push(String(req.headers['x-request-id'] ?? ''));
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write('{"tokens":' + String(body.prompt_ids?.length) + ',"codec":"f32","entries":[{"key":"');
+  await sleep(20);
+  res.socket?.destroy();
+}
+
 const server = createServer((req, res) => {
   if (opts.hang) return; // never a byte back
   const path = (req.url ?? '/').split('?')[0];
@@ -212,6 +227,8 @@ const server = createServer((req, res) => {
     return void generate(req, res, true).catch(fail);
   if (req.method === 'POST' && path === '/v1/completions')
     return void generate(req, res, false).catch(fail);
+  if (req.method === 'POST' && path === '/internal/prefill-entries' && opts['cut-handoff'])
+    return void cutHandoff(req, res).catch(fail);
   res.setHeader('content-type', 'application/json');
   if (path === '/health')
     return void res.end(

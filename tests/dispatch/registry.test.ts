@@ -138,4 +138,24 @@ describe('model registry', () => {
       }),
     ).toThrow(/aliases\.a: a model has this id[\s\S]*aliases\.d\.model: an alias names a model/);
   });
+
+  it('an edge model may have a prefill tier: origins, defaults filled in, its secret checked at load', () => {
+    const edge = (prefill: object) =>
+      JSON.stringify({ models: { ds: { placement: 'edge', prefill } } });
+    const load = registryLoader();
+    const text = edge({ origins: [{ url: 'http://p:8001/' }] });
+    expect(() => load({ MODEL_REGISTRY: text })).toThrow(/secrets not set: PREFILL_SECRET/);
+    expect(load({ MODEL_REGISTRY: text, PREFILL_SECRET: 's' } as never).get('ds')).toMatchObject({
+      prefill: {
+        origins: [{ url: 'http://p:8001', weight: 1 }],
+        min_prompt_tokens: 512,
+        codec: 'f32',
+        auth: { header: 'authorization', scheme: 'Bearer', secret: 'PREFILL_SECRET' },
+      },
+    });
+    expect(() => ModelRegistry.parse(edge({ origins: [] }))).toThrow(/prefill\.origins/);
+    expect(() =>
+      ModelRegistry.parse(edge({ origins: [{ url: 'http://p:1' }], codec: 'int4' })),
+    ).toThrow(/prefill\.codec/);
+  });
 });

@@ -41,6 +41,8 @@ export interface OriginOptions {
   think?: 'raw' | 'field';
   /** CPUs to pin the process to (`taskset -c`), so a benchmark's other processes do not take its cores. */
   cpus?: string;
+  /** The mini origin cuts its /internal/prefill-entries answers mid-body (dies mid-hand-off). */
+  cutHandoff?: boolean;
   /** More command-line arguments for the real origin (`--role decode ...`: tests/worker/dispatch/pd*). */
   args?: string[];
 }
@@ -81,6 +83,7 @@ function argsOf(o: OriginOptions): string[] {
   if (o.stall) args.push('--stall');
   if (o.hang) args.push('--hang');
   if (o.think) args.push('--think', o.think);
+  if (o.cutHandoff) args.push('--cut-handoff');
   if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
   if (o.maxConcurrency !== undefined) args.push('--max-concurrency', String(o.maxConcurrency));
   return args;

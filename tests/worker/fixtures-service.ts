@@ -32,8 +32,14 @@ function runCli(params: URLSearchParams): Response {
   return new Response(run.stdout, { headers: { 'content-type': 'application/json' } });
 }
 
+/** Our trained model's files (models/pystd-mla-moe), for the edge copy of a model served at both tiers. */
+const PYSTD_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+
 export const fixtures: Handler = async (request) => {
   const url = new URL(request.url);
+  const pystd = /^\/pystd\/([\w.]+)$/.exec(url.pathname)?.[1];
+  if (pystd && PYSTD_FILES.includes(pystd))
+    return new Response(readFileSync(join(repoRoot, 'models/pystd-mla-moe', pystd)));
   const stories = findStories260k();
   if (url.pathname === '/cli') return runCli(url.searchParams);
   if (url.pathname === '/stories260k/checkpoint' && stories)

@@ -26,6 +26,16 @@ const specs: Record<string, OriginOptions> = {
   pf1: { kind: 'real', args: ['--role', 'prefill', '--internal-secret', 'pd-secret'] },
   pf2: { kind: 'real', args: ['--role', 'prefill', '--internal-secret', 'pd-secret'] },
   dec: { kind: 'real' }, // its args name the prefill origins' ports, known below
+  // Prefill at an origin, decode at the edge (edge-handoff.test.ts): our trained model at the origin (the
+  // same files the test puts in R2 for the edge), and an origin that dies mid-hand-off.
+  pyo: {
+    kind: 'real',
+    args: [
+      ...['--model', 'models/pystd-mla-moe', '--model-id', 'pystd'],
+      ...['--internal-secret', 'edge-prefill-secret'],
+    ],
+  },
+  cut: { cutHandoff: true },
 };
 
 function freePort(): Promise<number> {
@@ -137,6 +147,25 @@ export const dispatchTestRegistry = JSON.stringify({
         'prefill/decode separation: a decode origin, two prefill origins, a colocated one',
     },
     'tiny-edge': { placement: 'edge', description: 'random-weight edge model, the fallback' },
+    // Our trained model at both tiers (edge-handoff.test.ts seeds it in R2): long prompts are prefilled at
+    // an origin, decoded at the edge; `pystd-origin` is the same model served whole by the origin.
+    'pystd-pd': {
+      placement: 'edge',
+      prefill: {
+        origins: [
+          { url: url('cut'), name: 'origin-cut', weight: 1000 }, // asked first: it dies mid-answer
+          { url: url('pyo'), name: 'origin-pyo' },
+        ],
+        min_prompt_tokens: 128,
+        timeouts: fast,
+      },
+    },
+    'pystd-origin': {
+      placement: 'origin',
+      origins: [{ url: url('pyo'), name: 'origin-pyo' }],
+      timeouts: fast,
+      upstream_model: 'pystd',
+    },
     // DeepSeek drop-in (tests/worker/compat/deepseek*.test.ts): a pool that is down, with a fallback
     // the client may refuse, and one whose registry entry refuses it.
     'pool-down': {
