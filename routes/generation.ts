@@ -14,6 +14,7 @@ import type {
   GenerationResult as EngineResult,
 } from '../engine/index';
 import type { TextEngine } from '../engine/text-engine';
+import type { LatencyClock } from '../protocol/latency';
 import { toApiError } from '../protocol/error-response';
 import type { Choice, Frames, Head } from '../protocol/frames';
 import { LogprobCollector } from '../protocol/logprobs';
@@ -49,6 +50,8 @@ export interface GenerationPlan {
   think?: boolean;
   /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
   head?: Head;
+  /** The request's latency clock: marked per token (a stream: per frame handed over), read at the end. */
+  latency?: LatencyClock;
 }
 
 export type ChoiceResult = Choice;
@@ -139,6 +142,7 @@ const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
   promptTokens: plan.promptIds.length,
   cachedTokens: plan.promptCache?.hitTokens ?? 0,
   completionTokens,
+  timing: plan.latency?.finish(completionTokens),
 });
 
 /** Settles a finished generation and puts its cost into its usage. */
@@ -147,6 +151,8 @@ async function billed(
   result: GenerationResult,
   aborted: boolean,
 ): Promise<GenerationResult> {
+  // Before settling: the ledger records it, and a replay repeats it (the first answer again).
+  if (plan.latency) result.usage.timing = plan.latency.finish(result.usage.completion_tokens);
   const replay = (cost: Usage['cost']) =>
     JSON.stringify({
       ...result,
@@ -157,6 +163,7 @@ async function billed(
   const cost = await plan.meter?.finish({
     status: aborted ? 'disconnected' : 'completed',
     ...countsOf(result.usage),
+    timing: result.usage.timing,
     replay,
   });
   if (cost) result.usage.cost = cost;
@@ -184,6 +191,7 @@ export async function runToEnd(
           choices.push(choiceOf(plan, text.fields(), step.value.finishReason, logprobs));
           break;
         }
+        plan.latency?.mark();
         text.push(step.value.text);
         logprobs?.push(step.value);
       }
@@ -269,6 +277,7 @@ async function* sseFrames(
           if (tail.length > 0) {
             delivered += held;
             held = 0;
+            plan.latency?.mark();
             yield* tail;
           }
           runs.push(step.value);
@@ -287,6 +296,7 @@ async function* sseFrames(
             // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
             delivered += held;
             held = 0;
+            plan.latency?.mark();
             yield* out;
           }
         }
