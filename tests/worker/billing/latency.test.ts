@@ -3,58 +3,14 @@
 // usage.timing; a stream says them in its last chunk's usage; the ledger records what the answer
 // said. workerd's clock moves only on I/O, so values are checked for shape and agreement, never
 // against a wall clock.
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Timing, Usage } from '../../../protocol/usage';
+import type { Usage } from '../../../protocol/usage';
 import { seedStories260k, sharedModelsPresent, skipReason } from '../seed';
 import { chat, frames, rowsOf } from './requests';
 import { provisionKey } from './setup';
+import { expectConsistent, ledgerTiming, serverTimings } from './timing';
 
 const reason = skipReason(await sharedModelsPresent());
-
-interface TimedRow {
-  request_id: string;
-  ttft_ms: number | null;
-  decode_tps: number | null;
-}
-
-async function rowOf(requestId: string): Promise<TimedRow> {
-  const row = await env.DB.prepare(
-    'SELECT request_id, ttft_ms, decode_tps FROM ledger WHERE request_id = ?',
-  )
-    .bind(requestId)
-    .first<TimedRow>();
-  if (!row) throw new Error(`no ledger row for ${requestId}`);
-  return row;
-}
-
-/** A timing's inner agreement: tokens after the first over decode_ms (each rounded: 0.1 ms, 0.01 tok/s). */
-function expectConsistent(t: Timing, completionTokens: number): void {
-  expect(t.ttft_ms).toEqual(expect.any(Number));
-  expect(t.ttft_ms!).toBeGreaterThanOrEqual(0);
-  expect(t.decode_ms).toBeGreaterThanOrEqual(0);
-  if (t.decode_tokens_per_second === null) {
-    // Unknown only for a lone token or a clock that did not move.
-    expect(completionTokens < 2 || t.decode_ms === 0).toBe(true);
-    return;
-  }
-  const rate = ((completionTokens - 1) * 1000) / t.decode_ms;
-  expect(Math.abs(t.decode_tokens_per_second - rate)).toBeLessThanOrEqual(
-    rate * (0.05 / t.decode_ms) + 0.01,
-  );
-}
-
-/** The entries of a Server-Timing header, by name: `dur` and `desc`. */
-function serverTimings(header: string): Map<string, { dur: number; desc?: string }> {
-  const out = new Map<string, { dur: number; desc?: string }>();
-  for (const entry of header.split(/,\s*/)) {
-    const [name, ...params] = entry.split(';');
-    const dur = params.find((p) => p.startsWith('dur='));
-    const desc = params.find((p) => p.startsWith('desc='));
-    out.set(name.trim(), { dur: Number(dur?.slice(4)), desc: desc?.slice(6, -1) });
-  }
-  return out;
-}
 
 describe.skipIf(reason !== null)('per-request latency on the edge', () => {
   beforeAll(seedStories260k);
@@ -78,7 +34,7 @@ describe.skipIf(reason !== null)('per-request latency on the edge', () => {
         ? undefined
         : `tok/s=${timing.decode_tokens_per_second.toFixed(2)}`,
     );
-    const row = await rowOf(res.headers.get('x-request-id')!);
+    const row = await ledgerTiming(res.headers.get('x-request-id')!);
     expect(row).toMatchObject({
       ttft_ms: timing.ttft_ms,
       decode_tps: timing.decode_tokens_per_second,
@@ -101,7 +57,7 @@ describe.skipIf(reason !== null)('per-request latency on the edge', () => {
       expect(chunks.slice(0, -1).every((c) => !c.usage)).toBe(true);
       const usage = last.usage!;
       expectConsistent(usage.timing!, usage.completion_tokens);
-      const row = await rowOf(res.headers.get('x-request-id')!);
+      const row = await ledgerTiming(res.headers.get('x-request-id')!);
       expect(row.ttft_ms).toBe(usage.timing!.ttft_ms);
       expect(row.decode_tps).toBe(usage.timing!.decode_tokens_per_second);
     }
