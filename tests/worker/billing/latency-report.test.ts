@@ -171,3 +171,18 @@ describe.skipIf(reason !== null)('latency percentiles of real requests', () => {
     });
   });
 });
+
+describe('the dashboard page', () => {
+  it('charts p50 and p95 time to first token and decode speed inline, with no outside script', async () => {
+    const page = await call('/dashboard');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'unsafe-inline';");
+    const html = await page.text();
+    expect(html).toContain('data-chart="ttft"');
+    expect(html).toContain('data-chart="decode-tps"');
+    expect(html).toMatch(/latencyChart\(\$\('ttft-chart'\), usage, 'ttft_ms'/);
+    expect(html).toMatch(/latencyChart\(\$\('tps-chart'\), usage, 'decode_tokens_per_second'/);
+    expect(html).not.toMatch(/<script[^>]+src=/i);
+    expect(html).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+  });
+});
