@@ -13,7 +13,12 @@ export function timing(): MiddlewareHandler<AppEnv> {
     c.set('latency', clock);
     await next();
     const entries = clock.result ? serverTiming(clock.result) : '';
-    if (entries && c.res.headers.get('content-type')?.startsWith('application/json'))
+    // An answer's, not an error's (a generation that failed midway has a timing too, in the ledger).
+    if (
+      entries &&
+      c.res.status === 200 &&
+      c.res.headers.get('content-type')?.startsWith('application/json')
+    )
       c.res.headers.append('server-timing', entries);
   };
 }
