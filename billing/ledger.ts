@@ -4,6 +4,7 @@
 // at most once whatever races or retries. A row left pending by a crashed isolate is settled by
 // `sweepStale` as failed, refunding everything: money is never invented.
 import type { CostBreakdown, TokenCounts } from './cost';
+import type { Timing } from '../protocol/usage';
 import type { AppliedPrice } from './prices';
 
 export type LedgerStatus = 'pending' | 'completed' | 'disconnected' | 'failed';
@@ -74,6 +75,8 @@ export interface Settlement {
   finishedAt: number;
   /** A completed request's result, for idempotent replays. */
   replay?: string;
+  /** Its time to first token and decode speed, where measured (null columns otherwise). */
+  timing?: Timing;
 }
 
 /** Settles a pending row; false when it was already settled (nothing changes then). */
@@ -93,7 +96,8 @@ export async function settle(
   const final = db
     .prepare(
       `UPDATE ledger SET status = ?1, prompt_tokens = ?2, cache_hit_tokens = ?3, cache_miss_tokens = ?4, completion_tokens = ?5,
-         cost_hit_nanos = ?6, cost_miss_nanos = ?7, cost_output_nanos = ?8, cost_nanos = ?9, finished_at = ?10, replay = ?11
+         cost_hit_nanos = ?6, cost_miss_nanos = ?7, cost_output_nanos = ?8, cost_nanos = ?9, finished_at = ?10, replay = ?11,
+         ttft_ms = ?13, decode_tps = ?14
        WHERE id = ?12 AND status = 'pending'`,
     )
     .bind(
@@ -109,6 +113,8 @@ export async function settle(
       s.finishedAt,
       s.replay ?? null,
       ledgerId,
+      s.timing?.ttft_ms ?? null,
+      s.timing?.decode_tokens_per_second ?? null,
     );
   const [, updated] = await db.batch([refund, final]);
   return updated.meta.changes === 1;

@@ -1,7 +1,7 @@
 // One request's metering: `admit` checks the key's limits (Durable Object), prices the request and
 // reserves its most possible cost (D1); `finish` turns what was produced into a cost and settles
 // the ledger exactly once, whichever of completion, failure or disconnect comes first.
-import type { Cost } from '../protocol/usage';
+import type { Cost, Timing } from '../protocol/usage';
 import { costOf, maxCost, type TokenCounts } from './cost';
 import { hashKey, type AuthedKey } from './keys';
 import { findByIdempotencyKey, reserve, settle, type FinalStatus } from './ledger';
@@ -38,6 +38,8 @@ export interface Outcome extends TokenCounts {
   status: FinalStatus;
   /** A completed request's result with its cost, as JSON: replayed to a retry with the same idempotency key. */
   replay?: (cost: Cost) => string;
+  /** The request's time to first token and decode speed (protocol/latency.ts), recorded beside its counts. */
+  timing?: Timing;
 }
 
 interface Admitted {
@@ -175,6 +177,7 @@ export class Meter {
         cost,
         finishedAt: this.now(),
         replay,
+        timing: o.timing,
       }),
       this.stub().release(admitted.leaseId, o.promptTokens + o.completionTokens),
     ]);

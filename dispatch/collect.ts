@@ -27,6 +27,7 @@ export async function collect(
     const choices = frame.choices ?? [];
     if (choices.some((c) => c.text || c.delta?.content || c.delta?.reasoning_content)) frames++;
     if (choices.some((c) => c.finish_reason)) finished = true;
+    else if (choices.length > 0) ctx.latency?.mark(); // output reached the Worker
     for (const f of think.split(frame)) a.add(f.choices ?? []);
     return false;
   };

@@ -2,6 +2,7 @@
 // what dispatch needs of the client's HTTP request (`PlacementRequest`, no Hono: routes/context.ts
 // builds it), plus how each endpoint looks when an origin answers it.
 import type { Meter } from '../billing/meter';
+import type { LatencyClock } from '../protocol/latency';
 import { chatFrames, completionFrames } from '../protocol/endpoint-frames';
 import type { Head, Shapes } from '../protocol/frames';
 import type { DispatchEnv } from './dispatcher';
@@ -37,6 +38,8 @@ export interface PlacementRequest {
   waitUntil: (p: Promise<unknown>) => void;
   /** The client refused fallbacks (`x-fallback: none`): a model that cannot answer is a 503. */
   refuseFallback?: boolean;
+  /** The request's latency clock (routes' timing middleware): the relay marks each output frame. */
+  latency?: LatencyClock;
 }
 
 /** The binding a pool names as its credential. */

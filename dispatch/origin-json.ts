@@ -94,6 +94,8 @@ export async function answerJson(
         throw e;
       });
       attempts += up.attempts;
+      // The answer is the retry's: its tokens are timed from their own first one.
+      ctx.latency?.restart();
       continue;
     }
     // Nobody reads the answer of a client that went away; it pays for what was produced for it.

@@ -1,6 +1,7 @@
 // What the relay reads from an origin and hands on: an upstream frame (parsed only where needed),
 // the relay's context (our id and model, how to bill) and the finished generation it bills and
 // stores for a replay.
+import type { LatencyClock } from '../protocol/latency';
 import type { Cost, Usage } from '../protocol/usage';
 import type { ChunkChoice } from './assemble';
 
@@ -33,6 +34,8 @@ export interface RelayContext {
   reasoning?: boolean;
   /** Prompt tokens to bill when the origin never reported usage (it failed or the client left first). */
   promptEstimate: number;
+  /** The request's latency clock: marked as output frames reach the client (a stream) or the Worker (JSON). */
+  latency?: LatencyClock;
   /** Bills what happened (exactly once) and returns the cost to report. */
   settle(status: RelayStatus, result: RelayResult): Promise<Cost | undefined>;
 }

@@ -45,13 +45,20 @@ export async function* relay(
   try {
     let out = '';
     for (const data of up.first) out += walk.take(data);
-    if (out) yield out;
+    // Marked as each write is handed to the body: the time the client is sent output.
+    if (out) {
+      ctx.latency?.mark();
+      yield out;
+    }
     while (!walk.done) {
       const data = await up.next();
       if (data === null) break;
       out = walk.take(data);
       for (const more of up.drain()) out += walk.take(more);
-      if (out) yield out;
+      if (out) {
+        ctx.latency?.mark();
+        yield out;
+      }
     }
     if (!walk.finish) throw new Error('the origin ended the stream before finishing');
     const result = walk.result();

@@ -97,7 +97,11 @@ export async function serveOrigin(
     includeUsage: call.includeUsage,
     reasoning: call.reasoning === true,
     promptEstimate: billTokens(call.prompt),
+    latency: req.latency,
     settle: (status: RelayStatus, result: RelayResult) => {
+      // The Worker's own measure of what the client saw (an origin's timing is not passed on):
+      // in the answer's usage, in the ledger, and in a replay (the first answer again).
+      if (req.latency) result.usage.timing = req.latency.finish(result.usage.completion_tokens);
       const replay = (cost: RelayResult['usage']['cost']) =>
         JSON.stringify({
           ...result,
@@ -106,7 +110,7 @@ export async function serveOrigin(
           requestId: req.requestId,
         } satisfies StoredRelayResult);
       return meter
-        ? meter.finish({ status, ...countsOf(result.usage), replay })
+        ? meter.finish({ status, ...countsOf(result.usage), timing: result.usage.timing, replay })
         : Promise.resolve(undefined);
     },
   };

@@ -190,6 +190,23 @@ const usageTotals = {
     .meta({ description: 'Nano-units of `currency`.' }),
 };
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+const percentiles = (unit: string) =>
+  z
+    .object({
+      p50: z.number().min(0),
+      p95: z.number().min(0),
+      requests: z.number().int().min(1).meta({ description: 'Requests with this measure.' }),
+    })
+    .nullable()
+    .meta({
+      description: `Nearest-rank percentiles, ${unit}; null when no request of the group was timed.`,
+    });
+const latencyPercentiles = z
+  .object({
+    ttft_ms: percentiles('milliseconds to the first output token'),
+    decode_tokens_per_second: percentiles('completion tokens per second after the first'),
+  })
+  .meta({ description: "The group's requests' `usage.timing`, as the ledger recorded it." });
 
 export const usageReportSchema = z
   .object({
@@ -199,7 +216,9 @@ export const usageReportSchema = z
     unit: z.literal('nano'),
     start_date: isoDay,
     end_date: isoDay,
-    data: z.array(z.object({ date: isoDay, model: z.string(), ...usageTotals })),
+    data: z.array(
+      z.object({ date: isoDay, model: z.string(), ...usageTotals, latency: latencyPercentiles }),
+    ),
     totals: z.object(usageTotals),
   })
   .meta({

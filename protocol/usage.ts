@@ -19,6 +19,27 @@ export const costSchema = z
   })
   .meta({ id: 'Cost' });
 
+/**
+ * A request's latency as the Worker saw it: not an OpenAI or DeepSeek field (their clients pass
+ * unknown usage fields through). Measured by protocol/latency.ts.
+ */
+export const timingSchema = z
+  .object({
+    ttft_ms: z.number().min(0).nullable().meta({
+      description:
+        'Milliseconds from the request reaching the Worker to its first output token (a stream: the frame handed to the body); null when none was produced.',
+    }),
+    decode_ms: z
+      .number()
+      .min(0)
+      .meta({ description: 'Milliseconds from the first output token to the last.' }),
+    decode_tokens_per_second: z.number().min(0).nullable().meta({
+      description:
+        'Completion tokens after the first, per second of decode_ms; null below two tokens or when the clock did not move (workerd advances it on I/O only).',
+    }),
+  })
+  .meta({ id: 'Timing' });
+
 export const usageSchema = z
   .object({
     prompt_tokens: z.number().int().min(0),
@@ -39,12 +60,17 @@ export const usageSchema = z
     cost: costSchema
       .optional()
       .meta({ description: 'What this request cost; absent where billing is off.' }),
+    timing: timingSchema.optional().meta({
+      description:
+        "This answer's time to first token and decode speed (an extension; a replay carries the first answer's).",
+    }),
   })
   .meta({ id: 'Usage' });
 
 /** A request's cost. Amounts are integers of nano-units (1e-9) of `currency`: they add up exactly. */
 export type Cost = z.infer<typeof costSchema>;
 export type Usage = z.infer<typeof usageSchema>;
+export type Timing = z.infer<typeof timingSchema>;
 
 export function makeUsage(promptTokens: number, completionTokens: number, cachedTokens = 0): Usage {
   return {

@@ -14,6 +14,7 @@ import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth/index';
 import { metering } from './middleware/metering/index';
+import { timing } from './middleware/timing/index';
 import { allowedMethods, methodNotAllowed } from './methods';
 import { modelResolver, models } from './models';
 import { openapi } from './openapi';
@@ -46,6 +47,11 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use('*', requestId());
+  // First, so that a time to first token counts auth and admission too.
+  for (const base of API_BASES) {
+    app.use(`${base}/chat/completions`, timing());
+    app.use(`${base}/completions`, timing());
+  }
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.route('/openapi.json', openapi());
   app.route('/dashboard', dashboard());

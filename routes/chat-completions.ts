@@ -42,6 +42,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
       bos: !model.chatTemplate,
     });
     plan.n = req.n ?? 1;
+    plan.latency = c.get('latency');
     plan.think = reasoning;
     constrain(plan, model, req);
     const id = `chatcmpl-${requestId}`;

@@ -48,6 +48,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const text = typeof req.suffix === 'string' ? fimPrompt(model, prompt, req.suffix) : prompt;
     const plan = makePlan(model, text, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
     plan.n = req.n ?? 1;
+    plan.latency = c.get('latency');
     const base = {
       id: `cmpl-${requestId}`,
       created: Math.floor(Date.now() / 1000),

@@ -25,6 +25,7 @@ export const placementRequest = (c: Context<AppEnv>): PlacementRequest => ({
   meter: c.get('meter'),
   waitUntil: waitUntilOf(c),
   refuseFallback: refusesFallback(c.req.header(FALLBACK_HEADER)),
+  latency: c.get('latency'),
 });
 
 /** The request header by which a client refuses an answer from a fallback model. */

@@ -2,6 +2,7 @@
 import type { AuthedKey } from '../billing/keys';
 import type { Meter } from '../billing/meter';
 import type { RateLimiter } from '../billing/rate-limiter-object';
+import type { LatencyClock } from '../protocol/latency';
 
 export interface Env {
   /** Model files: `<model-id>/model.json` plus the files it names. */
@@ -29,6 +30,8 @@ export interface Vars {
   key: AuthedKey;
   /** Set by the metering middleware on generation routes. */
   meter: Meter;
+  /** Set by the timing middleware: started as the request arrived, marked at each output token. */
+  latency: LatencyClock;
 }
 
 export type AppEnv = { Bindings: Env; Variables: Vars };

@@ -14,6 +14,7 @@ import type {
   GenerationResult as EngineResult,
 } from '../engine/index';
 import type { TextEngine } from '../engine/text-engine';
+import type { LatencyClock } from '../protocol/latency';
 import { toApiError } from '../protocol/error-response';
 import { ApiError } from '../protocol/errors';
 import type { Choice, Frames, Head } from '../protocol/frames';
@@ -50,6 +51,8 @@ export interface GenerationPlan {
   think?: boolean;
   /** The answer's id and created: stored with a completed result, so a replay is the same answer. */
   head?: Head;
+  /** The request's latency clock: marked per token (a stream: per frame handed over), read at the end. */
+  latency?: LatencyClock;
 }
 
 export type ChoiceResult = Choice;
@@ -166,6 +169,7 @@ const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({
   promptTokens: plan.promptIds.length,
   cachedTokens: plan.promptCache?.hitTokens ?? 0,
   completionTokens,
+  timing: plan.latency?.finish(completionTokens),
 });
 
 /** Settles a finished generation and puts its cost into its usage. */
@@ -174,6 +178,8 @@ async function billed(
   result: GenerationResult,
   aborted: boolean,
 ): Promise<GenerationResult> {
+  // Before settling: the ledger records it, and a replay repeats it (the first answer again).
+  if (plan.latency) result.usage.timing = plan.latency.finish(result.usage.completion_tokens);
   const replay = (cost: Usage['cost']) =>
     JSON.stringify({
       ...result,
@@ -184,6 +190,7 @@ async function billed(
   const cost = await plan.meter?.finish({
     status: aborted ? 'disconnected' : 'completed',
     ...countsOf(result.usage),
+    timing: result.usage.timing,
     replay,
   });
   if (cost) result.usage.cost = cost;
@@ -211,6 +218,7 @@ export async function runToEnd(
           choices.push(choiceOf(plan, text.fields(), step.value.finishReason, logprobs));
           break;
         }
+        plan.latency?.mark();
         text.push(step.value.text);
         logprobs?.push(step.value);
       }
@@ -296,6 +304,7 @@ async function* sseFrames(
           if (tail.length > 0) {
             delivered += held;
             held = 0;
+            plan.latency?.mark();
             yield* tail;
           }
           runs.push(step.value);
@@ -314,6 +323,7 @@ async function* sseFrames(
             // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
             delivered += held;
             held = 0;
+            plan.latency?.mark();
             yield* out;
           }
         }

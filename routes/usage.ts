@@ -1,6 +1,8 @@
-// GET /v1/usage (the key's tokens and costs by day and model) and DeepSeek's GET /user/balance.
+// GET /v1/usage (the key's tokens, costs and latency percentiles by day and model) and DeepSeek's
+// GET /user/balance.
 import { Hono } from 'hono';
 import { getAccount } from '../billing/accounts';
+import { latencyByDayAndModel, type LatencyRow } from '../billing/latency-report';
 import { formatAmount } from '../billing/money';
 import { prices } from '../billing/prices';
 import { usageByDayAndModel, type UsageRow } from '../billing/usage-report';
@@ -50,6 +52,18 @@ function sum(rows: UsageRow[]): Omit<UsageRow, 'date' | 'model'> {
   return t;
 }
 
+/** A day and model's percentiles; both null where none of its requests was timed. Totals have none: percentiles do not add up. */
+function latencyLookup(rows: LatencyRow[]) {
+  const byGroup = new Map(rows.map((r) => [`${r.date}\n${r.model}`, r]));
+  return (date: string, model: string) => {
+    const r = byGroup.get(`${date}\n${model}`);
+    return {
+      ttft_ms: r?.ttft_ms ?? null,
+      decode_tokens_per_second: r?.decode_tokens_per_second ?? null,
+    };
+  };
+}
+
 export function usage() {
   const app = new Hono<AppEnv>();
   app.get('/', async (c) => {
@@ -67,7 +81,12 @@ export function usage() {
         'start_date',
         'invalid_value',
       );
-    const rows = await usageByDayAndModel(c.env.DB, c.get('key').keyId, start, end);
+    const { keyId } = c.get('key');
+    const [rows, latency] = await Promise.all([
+      usageByDayAndModel(c.env.DB, keyId, start, end),
+      latencyByDayAndModel(c.env.DB, keyId, start, end),
+    ]);
+    const latencyOf = latencyLookup(latency);
     return c.json({
       object: 'usage',
       key_id: c.get('key').keyId,
@@ -75,7 +94,12 @@ export function usage() {
       unit: 'nano',
       start_date: start,
       end_date: end,
-      data: rows.map((r) => ({ date: r.date, model: r.model, ...tokensOf(r) })),
+      data: rows.map((r) => ({
+        date: r.date,
+        model: r.model,
+        ...tokensOf(r),
+        latency: latencyOf(r.date, r.model),
+      })),
       totals: tokensOf(sum(rows)),
     });
   });

@@ -1,6 +1,6 @@
 // The usage dashboard in a real headless Chromium against the real Worker (`npm start`): after a
-// few priced requests, the page's charts must show the ledger's numbers, and the screenshot must
-// have the bars painted.
+// few priced requests, the page's charts must show the ledger's numbers (latency percentiles too),
+// and the screenshot must have the bars and dots painted.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -28,6 +28,7 @@ interface Report {
     prompt_tokens: number;
     completion_tokens: number;
     cost: { total: number };
+    latency: Record<'ttft_ms' | 'decode_tokens_per_second', { p50: number; p95: number } | null>;
   }[];
   totals: {
     requests: number;
@@ -162,6 +163,20 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
     expect(await values('[data-chart="cache-hit-share"] rect[data-kind="hit"]')).toEqual([
       report.totals.prompt_cache_hit_tokens,
     ]);
+    // Latency: one p50 and one p95 dot per chart for today's model, at the report's values.
+    for (const [chart, measure] of [
+      ['ttft', 'ttft_ms'],
+      ['decode-tps', 'decode_tokens_per_second'],
+    ] as const) {
+      const expected = report.data[0].latency[measure];
+      expect(expected, `${measure} of ${JSON.stringify(report.data[0])}`).not.toBeNull();
+      for (const kind of ['p50', 'p95'] as const)
+        expect(
+          await values(
+            `[data-chart="${chart}"] circle[data-model="${model}"][data-date="${today}"][data-kind="${kind}"]`,
+          ),
+        ).toEqual([expected![kind]]);
+    }
     expect(await page.textContent('#requests')).toBe('2');
     expect(await page.textContent('#tokens')).toBe(String(report.totals.total_tokens));
     expect(await page.textContent('#balance')).toMatch(/^9\.99\d* USD$/);
@@ -176,5 +191,8 @@ describe.skipIf(!executablePath)('usage dashboard in headless Chromium', () => {
     const blank = await browser.newPage(); // the dashboard's CSP rightly forbids data: fetches
     expect(await countColour(blank, spendChart, [0x2f, 0x6f, 0xde])).toBeGreaterThan(500);
     expect(await countColour(blank, modelChart, [0xf0, 0x8a, 0x24])).toBeGreaterThan(200);
+    // The first model's colour fills its p50 dot (a radius-4 circle: some tens of pixels, device-scaled).
+    const ttftChart = await page.locator('[data-chart="ttft"]').screenshot();
+    expect(await countColour(blank, ttftChart, [0x2f, 0x6f, 0xde])).toBeGreaterThan(20);
   });
 });

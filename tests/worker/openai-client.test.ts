@@ -51,6 +51,11 @@ describe.skipIf(reason !== null)('openai client against stories260k', () => {
       prompt_tokens_details: { cached_tokens: 0 },
     });
     expect(response.headers.get('x-request-id')).toMatch(/\S+/);
+    // Latency: a Server-Timing header and usage.timing, which the client keeps as it came.
+    expect(response.headers.get('server-timing')).toMatch(/\bttft;dur=\d+(\.\d)?/);
+    expect((res.usage as { timing?: { ttft_ms: number } }).timing?.ttft_ms).toEqual(
+      expect.any(Number),
+    );
     expect(res.model).toBe('stories260k');
   });
 
@@ -74,6 +79,9 @@ describe.skipIf(reason !== null)('openai client against stories260k', () => {
       if (chunk.choices.length === 0) {
         usageChunks++;
         expect(chunk.usage?.completion_tokens).toBe(whole.usage?.completion_tokens);
+        // Our latency extension reaches the caller through the client's own parsing, untouched.
+        const timing = (chunk.usage as { timing?: Record<string, unknown> }).timing;
+        expect(timing?.ttft_ms).toEqual(expect.any(Number));
       } else {
         text += chunk.choices[0].delta.content ?? '';
         finish = chunk.choices[0].finish_reason ?? finish;

@@ -1,9 +1,12 @@
 // What the relay keeps of our own origin's answers (a real origin process of its own, e): `n` choices, `echo`
 // billed as the origin counted it, a request with no max_tokens on a pool that sets none (the
 // origin's default fits its context), the origin's error code and param, and tool calls (the origin
-// decodes them under their grammar) as JSON and SSE.
+// decodes them under their grammar) as JSON and SSE, and the latency the Worker measured of it
+// (Server-Timing, usage.timing, the ledger).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Usage } from '../../../protocol/usage';
 import { call, provisionKey } from '../billing/setup';
+import { expectConsistent, ledgerTiming, serverTimings } from '../billing/timing';
 import { chat, origin, readStream } from './helpers';
 
 const tenant = await provisionKey();
@@ -128,5 +131,50 @@ describe('relay of our origin', () => {
     expect(res.status).toBe(400);
     const { error } = (await res.json()) as { error: Record<string, unknown> };
     expect(error).toMatchObject({ code: 'context_length_exceeded', param: 'max_tokens' });
+  });
+});
+
+describe("latency of an origin's answer, as the Worker measured it", () => {
+  it('JSON: Server-Timing ttft and decode, equal to usage.timing and the ledger; ttft covers the wait for the origin', async () => {
+    const res = await chat(key, 'pool-e', 'Time me', { max_tokens: 12, ignore_eos: true });
+    expect(res.status).toBe(200);
+    const { usage } = (await res.json()) as { usage: Usage };
+    const timing = usage.timing!;
+    expectConsistent(timing, usage.completion_tokens);
+    const st = serverTimings(res.headers.get('server-timing') ?? '');
+    expect([...st.keys()]).toEqual(['ttft', 'decode']);
+    expect(st.get('ttft')!.dur).toBe(timing.ttft_ms);
+    expect(st.get('decode')!.dur).toBe(timing.decode_ms);
+    // From the request's arrival, so at least the origin's own wait for its first token.
+    expect(timing.ttft_ms!).toBeGreaterThanOrEqual(
+      Number(res.headers.get('x-upstream-first-token-ms')) - 1,
+    );
+    expect(await ledgerTiming(res.headers.get('x-request-id')!)).toMatchObject({
+      ttft_ms: timing.ttft_ms,
+      decode_tps: timing.decode_tokens_per_second,
+    });
+  });
+
+  it("SSE: the last chunk's usage carries the timing (usage chunk or finish frame); the ledger agrees", async () => {
+    for (const includeUsage of [true, false]) {
+      const res = await chat(key, 'pool-e', 'Time my stream', {
+        max_tokens: 12,
+        ignore_eos: true,
+        stream: true,
+        ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+      });
+      const s = await readStream(res);
+      expect(s.done).toBe(true);
+      const last = s.frames.at(-1)!;
+      expect(last.choices.length === 0).toBe(includeUsage);
+      expect(s.frames.slice(0, -1).every((f) => !f.usage)).toBe(true);
+      const usage = last.usage as Usage;
+      expectConsistent(usage.timing!, usage.completion_tokens);
+      expect(usage.completion_tokens).toBe(12);
+      expect(await ledgerTiming(res.headers.get('x-request-id')!)).toMatchObject({
+        ttft_ms: usage.timing!.ttft_ms,
+        decode_tps: usage.timing!.decode_tokens_per_second,
+      });
+    }
   });
 });
