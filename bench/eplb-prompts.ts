@@ -1,15 +1,17 @@
 // The prompt sets of bench/eplb.ts for a model with a real tokenizer: kinds of text that load a trained
 // model's experts differently. The trained model (models/pystd-mla-moe) saw Python standard-library code
 // only, so its routing was balanced on that (auxiliary-loss-free bias) and skews on anything else. Texts
-// come from this machine (the held-out stdlib files train.py never trained on, Debian's GPL-3) or are
-// written here (Chinese: nothing on the machine has any); each set is cut into documents of `tokens`
-// tokens, one per sequence.
+// come from this machine (the held-out stdlib files train.py never trained on, Debian's licence texts) or are
+// written here (Chinese: nothing on the machine has any); each set is cut into documents, one per
+// sequence.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { OriginTokenizer } from '../origin/model/byte-tokenizer';
 
 const STDLIB = '/usr/lib/python3.11';
-const GPL3 = '/usr/share/common-licenses/GPL-3';
+/** English prose: Debian's licence texts (about 30K tokens together). */
+const LICENCES = ['GPL-3', 'GFDL-1.3', 'Apache-2.0', 'MPL-2.0', 'LGPL-2.1'].map(
+  (f) => `/usr/share/common-licenses/${f}`,
+);
 
 export const PROMPT_SETS = ['code', 'comments', 'numeric', 'english', 'chinese'] as const;
 export type PromptSet = (typeof PROMPT_SETS)[number];
@@ -37,7 +39,7 @@ function numericOf(src: string): string {
     .split('\n')
     .filter((l) => {
       const t = l.replace(/\s/g, '');
-      return t.length >= 8 && (t.match(/[0-9.eE+\-*/x]/g)?.length ?? 0) / t.length >= 0.5;
+      return t.length >= 8 && (t.match(/[0-9.eE+\-*/x]/g)?.length ?? 0) / t.length >= 0.4;
     })
     .join('\n');
 }
@@ -71,28 +73,28 @@ export function setText(set: PromptSet): string {
         .map((f) => numericOf(readFileSync(join(STDLIB, f), 'utf8')))
         .join('\n');
     case 'english':
-      return readFileSync(GPL3, 'utf8');
+      return LICENCES.map((f) => readFileSync(f, 'utf8')).join('\n');
     case 'chinese':
       return CHINESE.repeat(8);
   }
 }
 
 /**
- * `count` documents of `tokens` token ids each, from spread-out places in the set's text (two calls with
- * different `offset`s give disjoint documents while the text lasts; it wraps around after that).
+ * Document `index` of window `window` (of `windows`): `tokens` token ids from an evenly spread place in the
+ * set's text, windows interleaved (document i of window w starts at (i · windows + w) · stride), so every
+ * window samples the whole text and no two documents overlap while the text lasts.
  */
 export function promptDocs(
-  tok: OriginTokenizer,
-  set: PromptSet,
-  count: number,
+  ids: readonly number[],
+  perWindow: number,
   tokens: number,
-  offset = 0,
+  window: number,
+  windows: number,
 ): number[][] {
-  const ids = tok.encode(setText(set));
-  if (ids.length < tokens) throw new Error(`prompt set ${set}: only ${ids.length} tokens`);
-  const stride = Math.max(tokens, Math.floor(ids.length / (2 * count)));
-  return Array.from({ length: count }, (_, i) => {
-    const at = ((offset * count + i) * stride) % (ids.length - tokens);
+  if (ids.length < tokens) throw new Error(`only ${ids.length} tokens`);
+  const stride = Math.floor((ids.length - tokens) / (perWindow * windows));
+  return Array.from({ length: perWindow }, (_, i) => {
+    const at = (i * windows + window) * stride;
     return ids.slice(at, at + tokens);
   });
 }

@@ -53,7 +53,9 @@ export function loadTable(loads: Map<string, Windows>): string {
 export function placementTable(loads: Map<string, Windows>, E: number): string {
   const sets = [...loads.keys()];
   const all = [...loads.values()];
-  const pooled = all[0].fit.map((_, i) => all[0].fit[i].map((_, e) => sum(all.map((w) => w.fit[i][e]))));
+  const pooled = all[0].fit.map((_, i) =>
+    all[0].fit[i].map((_, e) => sum(all.map((w) => w.fit[i][e]))),
+  );
   const rows: string[] = [];
   for (const ranks of [2, 4]) {
     const names = placementsFor(all[0].fit, E, ranks).map(([n]) => n);
