@@ -60,17 +60,13 @@ export async function timedRequest(
   };
 }
 
-/** Distinct text of `n` byte tokens (the synthetic models' byte tokenizer): no prefix-cache hits. */
-export const textOf = (n: number, seed: number) =>
-  Array.from({ length: n }, (_, i) =>
-    String.fromCharCode(97 + ((i * 7 + seed * 31 + (i >> 5)) % 26)),
-  ).join('');
-
 export interface LoadPlan {
   /** Where decoding streams and long prompts go (round robin over each list). */
   decodeTo: string[];
   longTo: string[];
   model: string;
+  /** A prompt of n tokens, different for each seed (pd-prompts.ts). */
+  textOf: (n: number, seed: number) => string;
   decoders: number;
   decodeTokens: number;
   windowMs: number;
@@ -92,7 +88,7 @@ export async function runLoad(p: LoadPlan, seed: number): Promise<Timed[]> {
           p.decodeTo[i % p.decodeTo.length],
           p.model,
           'decode',
-          textOf(24, n++),
+          p.textOf(24, n++),
           p.decodeTokens,
         ),
       );
@@ -104,7 +100,7 @@ export async function runLoad(p: LoadPlan, seed: number): Promise<Timed[]> {
       const len = lo + ((k * 389) % (hi - lo));
       const url = p.longTo[k % p.longTo.length];
       longs.push(
-        timedRequest(url, p.model, 'long', textOf(len, n++), p.longMaxTokens).then(
+        timedRequest(url, p.model, 'long', p.textOf(len, n++), p.longMaxTokens).then(
           (t) => void out.push(t),
         ),
       );
