@@ -15,8 +15,10 @@ export interface BenchModel {
   spec: string;
   /** The id requests name. */
   id: string;
-  /** max_position_embeddings: prompt + completion must fit. */
-  maxPositions: number;
+  /** Long prompts' token counts: 1024–1984, or half to all of a shorter context (less 64). */
+  longTokens: [number, number];
+  /** The calibration prompt (a lone one's TTFT sets the arrival rate): 1536 tokens, or 3/4 of the context. */
+  loneTokens: number;
   /** Text of `n` tokens (± 1 where a slice's edges re-merge), different for each seed. */
   textOf(n: number, seed: number): string;
 }
@@ -38,11 +40,13 @@ export function benchModel(spec: string): BenchModel {
   const { id, config, tokenizerDir } = describe(spec);
   const tok = loadOriginTokenizer(tokenizerDir, config);
   const ids = tok.encode(setText('code'), { bos: false });
+  const ctx = config.maxPositionEmbeddings;
   const utf8 = new TextDecoder();
   return {
     spec,
     id,
-    maxPositions: config.maxPositionEmbeddings,
+    longTokens: [Math.min(1024, ctx / 2), Math.min(2048, ctx) - 64],
+    loneTokens: Math.min(1536, (3 * ctx) / 4),
     textOf(n, seed) {
       const at = (seed * 7919 * 61) % (ids.length - n);
       const parts = ids.slice(at, at + n).map((t) => tok.decode(t));

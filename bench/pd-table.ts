@@ -19,7 +19,7 @@ export function pdTable(m: BenchModel, c: PdSetup, rows: [string, Summary][]): s
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
   return [
     `\`${m.spec}\`, CPU backend; ${c.decoders} decoding streams (24-token prompt, 64 tokens, restarted) for ${c.windowMs / 1000} s; ` +
-      `long prompts of 1024-${Math.min(2048, m.maxPositions) - 64} tokens (16 tokens out) every ${c.everyMs} ms (${c.longEvery} × a lone 1536-token prompt's TTFT, ${Math.round(c.lone)} ms); ` +
+      `long prompts of ${m.longTokens.join('-')} tokens (16 tokens out) every ${c.everyMs} ms (${c.longEvery} × a lone ${m.loneTokens}-token prompt's TTFT, ${Math.round(c.lone)} ms); ` +
       `SLOs: TTFT ≤ ${Math.round(c.slo.ttftMs)} ms (4 × lone), mean inter-token ≤ ${f(c.slo.tpotMs)} ms (1.5 × decode-only p50); ` +
       `origins ${c.pinned ? 'pinned one per core (taskset -c 0 / -c 1)' : 'not pinned (no taskset)'}, the bench client not pinned. ` +
       'The busy-neighbour row counts only its decoding streams (its long prompts are the other origin’s).',

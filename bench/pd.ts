@@ -58,7 +58,7 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     decoders,
     decodeTokens: 64,
     windowMs,
-    longTokens: [1024, Math.min(2048, m.maxPositions) - 64],
+    longTokens: m.longTokens,
     longMaxTokens: 16,
   };
   const rows: [string, Summary][] = [];
@@ -84,7 +84,7 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
   // Decode-only on one origin, and the calibration: a lone long prompt's TTFT on an idle origin.
   await setUp([[], []], async (os) => {
     await timedRequest(os[1].url, m.id, 'decode', m.textOf(24, 1), 8); // warm-up
-    lone = (await timedRequest(os[0].url, m.id, 'long', m.textOf(1536, 2), 4)).ttftMs;
+    lone = (await timedRequest(os[0].url, m.id, 'long', m.textOf(m.loneTokens, 2), 4)).ttftMs;
     everyMs = Math.round(LONG_EVERY * lone); // long prompts keep one core ~2/3 busy
     const only = await runLoad({ ...base, decodeTo: [os[1].url], longTo: [], longEveryMs: 0 }, 3);
     const itl = summarize(only, windowMs, slo);
