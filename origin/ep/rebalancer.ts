@@ -5,9 +5,9 @@
 //
 // Why the last period and not the lifetime (or the admin window, which only POST /admin/experts/reset
 // restarts): a placement serves the traffic that follows it, and traffic shifts (bench/eplb.ts: a
-// placement fitted on five kinds of text pooled leaves one kind at 1.08–1.13 rank max/mean on 4 ranks,
-// against ≈ 1.02 for one fitted on that kind's own previous window). DeepSeek's EPLB likewise places
-// from recent statistics, re-run periodically.
+// placement fitted on five kinds of text pooled leaves one kind at 1.03–1.07 rank max/mean on 4 ranks,
+// worst layers to 1.10, against 1.01–1.02 for one fitted on that kind's own previous window). DeepSeek's
+// EPLB likewise places from recent statistics, re-run periodically.
 import { placeExperts } from './eplb';
 import type { ExpertRuntime } from './expert-hooks';
 import type { ExpertStats } from './expert-stats';
