@@ -3,6 +3,7 @@
 // even one whose bytes do not yet make a character), and the summary: inter-token latency of the
 // decoding streams, time to first token of the long prompts, goodput under two SLOs.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { RunningOrigin } from '../origin/launch';
 
 export interface Timed {
@@ -162,13 +163,35 @@ export function summarize(
   };
 }
 
+/** The processes of an origin's group (npm, sh, tsx, node). */
+const groupPids = (o: RunningOrigin) =>
+  execFileSync('ps', ['-o', 'pid=', '-g', String(o.child.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * CPU time (user + system, ms) an origin's processes have used: work done, whatever share of a core the
+ * machine left them, so it compares set-ups on a loaded machine where wall times cannot. Linux /proc.
+ */
+export function cpuMs(o: RunningOrigin): number {
+  let ticks = 0;
+  for (const pid of groupPids(o)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+      ticks += Number(rest[11]) + Number(rest[12]); // utime, stime: fields 14, 15
+    } catch {
+      // a process that has just exited
+    }
+  }
+  return ticks * 10; // USER_HZ = 100 on Linux
+}
+
 /** Pins every process of an origin's group (npm, sh, node) to one CPU, when taskset exists. */
 export function pin(o: RunningOrigin, cpu: number): boolean {
   try {
-    const pids = execFileSync('ps', ['-o', 'pid=', '-g', String(o.child.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const pids = groupPids(o);
     for (const pid of pids)
       execFileSync('taskset', ['-a', '-cp', String(cpu), pid], { stdio: 'ignore' });
     return true;

@@ -11,7 +11,16 @@
 import { startOrigin, type RunningOrigin } from '../origin/launch';
 import { scrape } from './origin';
 import { benchModel, type BenchModel } from './pd-prompts';
-import { pin, runLoad, summarize, timedRequest, type LoadPlan, type Summary } from './pd-load';
+import {
+  cpuMs,
+  pin,
+  runLoad,
+  summarize,
+  timedRequest,
+  type LoadPlan,
+  type Summary,
+  type Timed,
+} from './pd-load';
 import { pdTable } from './pd-table';
 
 const SECRET = 'bench-pd';
@@ -62,6 +71,8 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     longMaxTokens: 16,
   };
   const rows: [string, Summary][] = [];
+  /** Per set-up: CPU ms per generated token of the origin(s) that decode (pd-table.ts says which). */
+  const cpu: number[] = [];
   let slo = { ttftMs: Infinity, tpotMs: Infinity },
     everyMs = 0,
     pinned = true,
@@ -86,7 +97,10 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     await timedRequest(os[1].url, m.id, 'decode', m.textOf(24, 1), 8); // warm-up
     lone = (await timedRequest(os[0].url, m.id, 'long', m.textOf(m.loneTokens, 2), 4)).ttftMs;
     everyMs = Math.round(LONG_EVERY * lone); // long prompts keep one core ~2/3 busy
-    const only = await runLoad({ ...base, decodeTo: [os[1].url], longTo: [], longEveryMs: 0 }, 3);
+    const { t: only, cpuPerToken } = await measured([os[1]], () =>
+      runLoad({ ...base, decodeTo: [os[1].url], longTo: [], longEveryMs: 0 }, 3),
+    );
+    cpu.push(cpuPerToken);
     const itl = summarize(only, windowMs, slo);
     slo = { ttftMs: 4 * lone, tpotMs: 1.5 * itl.itlP50 };
     log(
@@ -96,7 +110,8 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
   });
   await setUp([[], []], async (os) => {
     const plan = { ...base, decodeTo: [os[1].url], longTo: [os[0].url], longEveryMs: everyMs };
-    const t = await runLoad(plan, 6);
+    const { t, cpuPerToken } = await measured([os[1]], () => runLoad(plan, 6));
+    cpu.push(cpuPerToken);
     const decoding = t.filter((x) => x.kind === 'decode'); // the neighbour's requests are not this row's
     return [
       'decode-only beside a busy neighbour (long prompts to the other origin)',
@@ -105,7 +120,10 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
   });
   await setUp([[], []], async (os) => {
     const urls = os.map((o) => o.url);
-    const t = await runLoad({ ...base, decodeTo: urls, longTo: urls, longEveryMs: everyMs }, 4);
+    const { t, cpuPerToken } = await measured(os, () =>
+      runLoad({ ...base, decodeTo: urls, longTo: urls, longEveryMs: everyMs }, 4),
+    );
+    cpu.push(cpuPerToken);
     return ['2 colocated (--role both)', summarize(t, windowMs, slo)];
   });
   await setUp(
@@ -115,7 +133,10 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     ],
     async (os) => {
       const d = [os[1].url];
-      const t = await runLoad({ ...base, decodeTo: d, longTo: d, longEveryMs: everyMs }, 5);
+      const { t, cpuPerToken } = await measured([os[1]], () =>
+        runLoad({ ...base, decodeTo: d, longTo: d, longEveryMs: everyMs }, 5),
+      );
+      cpu.push(cpuPerToken);
       return ['1 prefill + 1 decode (--role prefill / decode)', summarize(t, windowMs, slo)];
     },
   );
@@ -123,7 +144,28 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     m,
     { windowMs, decoders, everyMs, lone, slo, pinned, longEvery: LONG_EVERY },
     rows,
+    cpu,
   );
+}
+
+const tokensOf = async (o: RunningOrigin) =>
+  Number(
+    /^origin_completion_tokens_total (\S+)$/m.exec(
+      await (await fetch(`${o.url}/metrics`)).text(),
+    )?.[1] ?? NaN,
+  );
+
+/** Runs a window; the CPU ms the `counted` origins used per token they generated in it. */
+async function measured(
+  counted: RunningOrigin[],
+  window: () => Promise<Timed[]>,
+): Promise<{ t: Timed[]; cpuPerToken: number }> {
+  const cpu0 = counted.map(cpuMs),
+    tok0 = await Promise.all(counted.map(tokensOf));
+  const t = await window();
+  const cpu = counted.reduce((a, o, i) => a + cpuMs(o) - cpu0[i], 0);
+  const tok = (await Promise.all(counted.map(tokensOf))).reduce((a, n, i) => a + n - tok0[i], 0);
+  return { t, cpuPerToken: cpu / tok };
 }
 
 /** Each origin's forward steps: mean time and sequences per step (its /metrics). */
