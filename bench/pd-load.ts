@@ -3,6 +3,7 @@
 // even one whose bytes do not yet make a character), and the summary: inter-token latency of the
 // decoding streams, time to first token of the long prompts, goodput under two SLOs.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import type { RunningOrigin } from '../origin/launch';
 
 export interface Timed {
@@ -60,17 +61,13 @@ export async function timedRequest(
   };
 }
 
-/** Distinct text of `n` byte tokens (the synthetic models' byte tokenizer): no prefix-cache hits. */
-export const textOf = (n: number, seed: number) =>
-  Array.from({ length: n }, (_, i) =>
-    String.fromCharCode(97 + ((i * 7 + seed * 31 + (i >> 5)) % 26)),
-  ).join('');
-
 export interface LoadPlan {
   /** Where decoding streams and long prompts go (round robin over each list). */
   decodeTo: string[];
   longTo: string[];
   model: string;
+  /** A prompt of n tokens, different for each seed (pd-prompts.ts). */
+  textOf: (n: number, seed: number) => string;
   decoders: number;
   decodeTokens: number;
   windowMs: number;
@@ -92,7 +89,7 @@ export async function runLoad(p: LoadPlan, seed: number): Promise<Timed[]> {
           p.decodeTo[i % p.decodeTo.length],
           p.model,
           'decode',
-          textOf(24, n++),
+          p.textOf(24, n++),
           p.decodeTokens,
         ),
       );
@@ -104,7 +101,7 @@ export async function runLoad(p: LoadPlan, seed: number): Promise<Timed[]> {
       const len = lo + ((k * 389) % (hi - lo));
       const url = p.longTo[k % p.longTo.length];
       longs.push(
-        timedRequest(url, p.model, 'long', textOf(len, n++), p.longMaxTokens).then(
+        timedRequest(url, p.model, 'long', p.textOf(len, n++), p.longMaxTokens).then(
           (t) => void out.push(t),
         ),
       );
@@ -166,13 +163,35 @@ export function summarize(
   };
 }
 
+/** The processes of an origin's group (npm, sh, tsx, node). */
+const groupPids = (o: RunningOrigin) =>
+  execFileSync('ps', ['-o', 'pid=', '-g', String(o.child.pid)], { encoding: 'utf8' })
+    .split('\n')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * CPU time (user + system, ms) an origin's processes have used: work done, whatever share of a core the
+ * machine left them, so it compares set-ups on a loaded machine where wall times cannot. Linux /proc.
+ */
+export function cpuMs(o: RunningOrigin): number {
+  let ticks = 0;
+  for (const pid of groupPids(o)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+      ticks += Number(rest[11]) + Number(rest[12]); // utime, stime: fields 14, 15
+    } catch {
+      // a process that has just exited
+    }
+  }
+  return ticks * 10; // USER_HZ = 100 on Linux
+}
+
 /** Pins every process of an origin's group (npm, sh, node) to one CPU, when taskset exists. */
 export function pin(o: RunningOrigin, cpu: number): boolean {
   try {
-    const pids = execFileSync('ps', ['-o', 'pid=', '-g', String(o.child.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .map((s) => s.trim())
-      .filter(Boolean);
+    const pids = groupPids(o);
     for (const pid of pids)
       execFileSync('taskset', ['-a', '-cp', String(cpu), pid], { stdio: 'ignore' });
     return true;

@@ -92,9 +92,9 @@ const benches: Record<string, Bench> = {
   },
   eplb: {
     title:
-      'Expert load and EPLB: rank max/mean with 0–2 redundant slots, decode step with --ep 2 vs local',
+      "Expert load and EPLB on a model's real routing (prompt sets): rank max/mean with 0–2 redundant slots, routed-expert time with --ep 2/4",
     inDefault: false,
-    run: async () => (await import('./eplb')).benchEplb(log),
+    run: async () => (await import('./eplb')).benchEplb({ log }),
   },
   pd: {
     title:

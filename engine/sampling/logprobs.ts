@@ -13,6 +13,9 @@ export function logSumExp(logits: Float32Array): number {
 
 /** The n largest logits' ids, largest first (ties: lower id first). */
 export function topIds(logits: Float32Array, n: number): number[] {
+  // n = 0 (logprobs without alternatives, the common case) must not run the loop: top[n - 1] would be
+  // top[-1], and logits[undefined] a named-property lookup that costs ~10× the scan itself.
+  if (n <= 0) return [];
   const top: number[] = [];
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i];

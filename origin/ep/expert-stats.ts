@@ -1,7 +1,8 @@
 // Expert load on the origin: per MoE layer, per routed expert, the tokens the router sent to it, counted
 // where routing happens (the CPU backend's MoE step, through wasm-moe.ts's hook) into one Int32Array per
-// layer. Two views: lifetime totals (the Prometheus counter) and the current window (admin JSON, EPLB's
-// input), which POST /admin/experts/reset or a rebalance starts afresh.
+// layer. Two views: lifetime totals (the Prometheus counter; the rebalancer takes EPLB's input, the load
+// since its previous placement, as their difference) and the current window (admin JSON), which POST
+// /admin/experts/reset starts afresh.
 
 export interface LayerLoad {
   layer: number;

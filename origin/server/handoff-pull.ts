@@ -3,7 +3,8 @@
 // and check every block as the prompt cache checks an entry (header, shape, position, chain hash). A
 // prefill origin that refuses, dies or sends a damaged stream is skipped for the next one; when none
 // answers, the request is prefilled here, so it is neither lost nor answered twice: nothing reached
-// the client before the hand-off completed.
+// the client before the hand-off completed. Blocks are checked one per event-loop turn: a 2K-token prompt
+// is ~3 MB to inflate, checksum and convert, which in one piece would stall every decoding stream.
 import { decodeLatentEntrySync } from '../../engine/prompt-cache/index';
 import type { KvRows, LatentAccess } from '../backend/step-backend';
 import type { PrefilledPrompt } from '../scheduler/handoff';
@@ -78,6 +79,9 @@ async function pullFrom(
   }
 }
 
+/** setImmediate, as the scheduler yields between steps: its next step runs before the next block. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function readPrompt(
   frames: FrameReader,
   latents: LatentAccess,
@@ -104,6 +108,7 @@ async function readPrompt(
     const got = decodeLatentEntrySync(f.payload, expect, fastZlib);
     if (!got.ok) throw new Error(`block ${i}: ${got.reason}`);
     blocks.push(latents.fromLatents(got.rows));
+    await nextTurn(); // the scheduler's steps go on between blocks, not after the whole prompt
   }
   const f = await frames.next();
   if (f?.kind !== FRAME.logits) throw new Error('logits missing');

@@ -16,9 +16,14 @@ export interface HandoffHead {
   vocab: number;
 }
 
-/** Level 1: f32 latents barely compress; the entry format wants deflate, not its best ratio. */
+/**
+ * Level 0 (stored blocks): f32 latents barely compress (level 1 saved 9% of a 2K-token prompt's 3.0 MB),
+ * while deflating took the prefill origin ~9× and inflating the decode origin ~3× the time of storing
+ * (a 1984-token prompt of synthetic:small, bench/RESULTS.md 2026-12-07 "hand-off"): CPU the decode
+ * origin takes from its decoding streams. The entry format wants deflate; stored blocks are deflate.
+ */
 export const fastZlib: SyncDeflate = {
-  deflate: (bytes) => deflateRawSync(bytes, { level: 1 }),
+  deflate: (bytes) => deflateRawSync(bytes, { level: 0 }),
   inflate: (bytes, limit) => inflateRawSync(bytes, { maxOutputLength: Math.max(1, limit) }),
 };
 

@@ -1,7 +1,8 @@
 // EPLB (origin/ep/eplb.ts), the algorithm alone, on random loads (fast-check): every expert placed at
 // least once and every slot filled; the redundant slots go to the heaviest experts (replicas follow load
 // per replica); balanced packing fills each pack to exactly n/m items and its spread is bounded by the
-// heaviest item (the greedy's guarantee: max − min pack weight ≤ max item weight).
+// heaviest item (the greedy's guarantee: max − min pack weight ≤ max item weight). The rebalancer places
+// from the load of its last period, not the lifetime's.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +11,8 @@ import {
   rankImbalance,
   replicateExperts,
 } from '../../origin/ep/eplb';
+import { ExpertStats } from '../../origin/ep/expert-stats';
+import { loadPeriods } from '../../origin/ep/rebalancer';
 
 const loads = fc.array(fc.integer({ min: 0, max: 10_000 }), { minLength: 2, maxLength: 64 });
 
@@ -89,5 +92,33 @@ describe('EPLB', () => {
     expect(rankImbalance(one.rankLoad)).toBeLessThanOrEqual(rankImbalance(none.rankLoad));
     // The four redundant slots went to the heaviest experts.
     expect(one.replicas[0].length).toBeGreaterThan(1);
+  });
+
+  it("the rebalancer's input is the load since its previous placement, whatever the admin window does", () => {
+    const stats = new ExpertStats([1, 2], 4);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    // offsets of one step's expert-sorted rows: expert e got offsets[e + 1] - offsets[e]
+    const step = (i: number, counts: number[]) =>
+      stats.record(i, Int32Array.from([0, ...counts.map((_, e) => sum(counts.slice(0, e + 1)))]));
+    step(0, [5, 0, 0, 1]);
+    const next = loadPeriods(stats); // starts here: what came before is not its first period
+    step(0, [9, 1, 0, 0]);
+    step(1, [0, 2, 2, 0]);
+    expect(next()).toEqual([
+      [9, 1, 0, 0],
+      [0, 2, 2, 0],
+    ]);
+    stats.reset(); // POST /admin/experts/reset: the admin window only
+    step(0, [0, 0, 3, 3]);
+    step(0, [1, 0, 0, 0]);
+    expect(next()).toEqual([
+      [1, 0, 3, 3],
+      [0, 0, 0, 0],
+    ]);
+    expect(next()).toEqual([
+      [0, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]);
+    expect(stats.snapshot()[0].counts).toEqual([1, 0, 3, 3]);
   });
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Completion } from '../../protocol/responses';
 import {
+  HEADER_BYTES,
   chainHashes,
   decodeLatentEntry,
   fromBase64,
@@ -167,6 +168,11 @@ describe('origin roles: prefill/decode hand-off', () => {
     for (let i = 0; i < 3; i++) {
       const f = (await frames.next())!;
       expect(f.kind).toBe(FRAME.entry);
+      // stored deflate blocks (handoff-wire.ts): at least the raw f32 rows, never squeezed below them
+      const raw = 4 * Math.min(64, ids.length - i * 64) * shape.nLayers;
+      expect(f.payload.length).toBeGreaterThanOrEqual(
+        HEADER_BYTES + raw * (shape.kvLoraRank + shape.ropeDim),
+      );
       if (i >= 2) continue; // the partial block is not a cache entry
       const want = { shape, start: i * 64, count: 64 };
       const a = await decodeLatentEntry(fromBase64(got.entries[i].value)!, {

@@ -1,6 +1,8 @@
 // The entry codec: f16 bits, CRC-32, every codec's round trip (byte-for-byte on re-encode, error
 // bounds), and damage: a truncated, bit-flipped or foreign entry decodes to a miss, never to rows.
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { crc32Reference } from '../../../engine/prompt-cache/crc32';
 import {
   CODEC_NAMES,
   HEADER_BYTES,
@@ -45,6 +47,15 @@ it("crc32 is zlib's", () => {
   expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
   const all = new TextEncoder().encode('hello world');
   expect(crc32(all.subarray(5), crc32(all.subarray(0, 5)))).toBe(crc32(all));
+  // slicing-by-8 against its bytewise twin and node:zlib, on every length around the 8-byte stride
+  // and every alignment of the view, continued from a non-zero CRC too
+  const bytes = Uint8Array.from({ length: 4099 }, (_, i) => (i * 2654435761) >>> 24);
+  for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 4090])
+    for (let off = 0; off < 9; off++) {
+      const view = bytes.subarray(off, off + len);
+      expect(crc32(view)).toBe(zlibCrc32(view));
+      expect(crc32(view, 0xdeadbeef)).toBe(crc32Reference(view, 0xdeadbeef));
+    }
 });
 
 it('base64 is RFC 4648 (as Node writes it), round-trips any bytes and rejects non-base64', () => {
