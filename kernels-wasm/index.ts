@@ -89,6 +89,8 @@ function quantBackend(exports: Exports): QuantBackend {
   // kernels-relaxed.wasm: the relaxed-SIMD Q8_0 matvec, bit-identical to matvec_q8_0 (same twin).
   if (typeof exports.matvec_q8_0_relaxed === 'function')
     ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
+  if (typeof exports.matvec_q4_0_relaxed === 'function')
+    ops.matvecQ4 = exports.matvec_q4_0_relaxed as QuantOps['matvecQ4'];
   return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
