@@ -1,20 +1,22 @@
 // Q4_0 matvec on relaxed SIMD (kernels-relaxed.wasm only): a block's 16 bytes split into its two nibble
-// halves by one `and` and one shift (elements 0..15 and 16..31, ggml's order), each half feeding one
-// i32x4.relaxed_dot_i8x16_i7x16_add_s against the int8 activation codes in natural order. The nibbles are the
-// op's 7-bit operand (0..15), so its result is deterministic; the "- 8" enters as the chain's start value
-// (-8·Σq in lane 0, precomputed per block by the quantizer). Lane i sums elements 4i..4i+3 and 16+4i..16+4i+3,
-// the partition of simd-quant.ts's blockQ4x256, and the sums are taken 256× and scaled by the same f32 values,
-// so the output is bit-identical to matvec_q4_0 (whose scalar twin, matvec_q4_0_scalar, is this one's too).
-// Per block: 1 load, 3 ops to unpack, 2 relaxed dots, 1 shift (blockQ4x256: 1 load, 4 to unpack, 4 dots,
-// 7 to combine).
+// halves by one `and` and one shift + `and` (elements 0..15 and 16..31, ggml's order), each half one
+// i16x8.relaxed_dot_i8x16_i7x16_s against the int8 activation codes in natural order. The nibbles are the op's
+// 7-bit operand (0..15) and no i16 pair sum can saturate, so its result is deterministic. The "- 8" enters as
+// -2048·Σq added to lane 0 (precomputed per block by the quantizer). Lane i sums elements 4i..4i+3 and
+// 16+4i..16+4i+3, the partition of simd-quant.ts's blockQ4x256, the sums are 256× as there and scaled by the
+// same f32 values, so the output is bit-identical to matvec_q4_0 (whose scalar twin, matvec_q4_0_scalar, is
+// this one's too). In V8 (x64) a block is 1 load, 3 ops to unpack, 2 pmaddubsw (x from memory), 1 paddw,
+// 1 pmaddwd, 1 paddd — 22 instructions with the scale, where blockQ4x256 + scale takes ~40 (callgrind,
+// bench/kernel-icount.ts; notes in bench/RESULTS.md).
 //
 // Activation layout of one token, K = paddedCols(cols), nb = K/32 (fits in xqStride(cols)):
-//   [0, K) int8 codes, natural order; [K, K + 4nb) f32 scale per block; [K + 4nb, K + 8nb) i32 -8·Σ codes.
+//   [0, K) int8 codes, natural order; [K, K + 4nb) f32 scale per block; [K + 4nb, K + 8nb) i32 -2048·Σ codes;
+//   [K + 8nb, K + 12nb) i32 -8·Σ codes (the batched kernels' 1× sums, relaxed-q4-matmul.ts).
 import { f16Div256At, isum, paddedCols, roundI32 } from './quant-common';
 import { hsum } from './simd-math';
 
 /** Block x[0..len) (zero-padded) as quantizeActivations' quantizeBlock does, in natural order. */
-function quantizeTail(qb: usize, x: usize, len: i32, scale: usize, corr: usize): void {
+function quantizeTail(qb: usize, x: usize, len: i32, scale: usize, corr: usize, nb: usize): void {
   let amax: f32 = 0;
   for (let c = 0; c < len; c++) amax = Mathf.max(amax, Mathf.abs(load<f32>(x + (<usize>c << 2))));
   const d: f32 = amax / 127;
@@ -26,11 +28,12 @@ function quantizeTail(qb: usize, x: usize, len: i32, scale: usize, corr: usize):
     total += q;
   }
   store<f32>(scale, d);
-  store<i32>(corr, -8 * total);
+  store<i32>(corr, -2048 * total);
+  store<i32>(corr + (nb << 2), -8 * total);
 }
 
 /** One token's codes and scales as quantizeActivationsSimd's (same d, 1/d, rounding), relaxed-Q4 layout. */
-function quantizeI8(xq: usize, x: usize, cols: i32): void {
+export function quantizeI8(xq: usize, x: usize, cols: i32): void {
   const k = paddedCols(cols), nb = k >> 5, full = cols >> 5;
   const scales = xq + <usize>k, corr = scales + (<usize>nb << 2);
   for (let b = 0; b < full; b++) {
@@ -48,21 +51,27 @@ function quantizeI8(xq: usize, x: usize, cols: i32): void {
     v128.store(qb, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q0, q1), i16x8.narrow_i32x4_s(q2, q3)));
     v128.store(qb, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(q4, q5), i16x8.narrow_i32x4_s(q6, q7)), 16);
     store<f32>(scales + (<usize>b << 2), d);
-    store<i32>(corr + (<usize>b << 2), -8 * isum(i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)))));
+    const total = isum(i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7))));
+    store<i32>(corr + (<usize>b << 2), -2048 * total);
+    store<i32>(corr + (<usize>(nb + b) << 2), -8 * total);
   }
   if (full < nb) {
     const c0 = full << 5;
-    quantizeTail(xq + <usize>c0, x + (<usize>c0 << 2), cols - c0, scales + (<usize>full << 2), corr + (<usize>full << 2));
+    quantizeTail(xq + <usize>c0, x + (<usize>c0 << 2), cols - c0, scales + (<usize>full << 2), corr + (<usize>full << 2), nb);
   }
 }
 
-/** 256 × (Σ n·q - 8·Σq) of one block as four i32 partials: w its 16 nibble bytes, x its 32 codes, c its -8·Σq. */
+/**
+ * 256 × (Σ n·q - 8·Σq) of one block as four i32 partials: w its 16 nibble bytes, x its 32 codes, c its -2048·Σq.
+ * The i16 form of the relaxed dot is one pmaddubsw in V8 (the i32 form adds a pmaddwd by a ones vector that V8
+ * rebuilds per op); both halves' i16 pairs are added (|sum| ≤ 4·15·127, no saturation) and widened by one
+ * i32x4.dot_i16x8_s against 256, which is the 256× scaling too.
+ */
 @inline function blockQ4Relaxed(w: usize, x: usize, c: usize): v128 {
   const v = v128.load(w), m = i8x16.splat(15);
-  const lo = v128.and(v, m), hi = v128.and(i16x8.shr_u(v, 4), m);
-  const s = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x, 16), hi,
-    i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(x), lo, v128.load32_zero(c)));
-  return i32x4.shl(s, 8);
+  const lo = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x), v128.and(v, m));
+  const hi = i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(x, 16), v128.and(i16x8.shr_u(v, 4), m));
+  return i32x4.add(i32x4.dot_i16x8_s(i16x8.add(lo, hi), i16x8.splat(256)), v128.load32_zero(c));
 }
 
 @inline function scaled(acc: v128, s: v128, d: f32): v128 {
@@ -70,7 +79,7 @@ function quantizeI8(xq: usize, x: usize, cols: i32): void {
 }
 
 /** One row · one token, two blocks per step into two accumulators (as simd-quant.ts's dotRow, same scales). */
-@inline function dotRowQ4(row: usize, d: usize, xq: usize, k: usize, nb: usize): f32 {
+@inline export function dotRowQ4(row: usize, d: usize, xq: usize, k: usize, nb: usize): f32 {
   let w = row, x = xq, dw = d, dx = xq + k, c = dx + (nb << 2);
   const end = c;
   let a = f32x4.splat(0), b = a;
