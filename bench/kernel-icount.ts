@@ -4,9 +4,11 @@
 // the traced process holds nothing but V8 and the kernel.
 //   valgrind --tool=callgrind --callgrind-out-file=/dev/null node --experimental-strip-types --no-liftoff \
 //     bench/kernel-icount.ts kernels-wasm/build/kernels.wasm matvec_q4_0 q4 2048 768 100
+// A seventh argument n (tokens) calls a matmul: fn(out, w, d, x, xq, rows, cols, n).
 import { readFileSync } from 'node:fs';
 
-const [file, name, kind, rowsArg, colsArg, itersArg] = process.argv.slice(2);
+const [file, name, kind, rowsArg, colsArg, itersArg, nArg] = process.argv.slice(2);
+const n = nArg ? Number(nArg) : 1;
 const rows = Number(rowsArg),
   cols = Number(colsArg),
   iters = Number(itersArg);
@@ -24,9 +26,9 @@ const base = (ex.heapBase() + 15) & ~15;
 const w = base,
   d = (w + wBytes + 15) & ~15,
   x = (d + dBytes + 15) & ~15,
-  xq = (x + cols * 4 + 15) & ~15,
-  out = (xq + k * 4 + 15) & ~15,
-  end = out + rows * 4;
+  xq = (x + n * cols * 4 + 15) & ~15,
+  out = (xq + n * k * 4 + 15) & ~15,
+  end = out + n * rows * 4;
 const mem = ex.memory;
 if (end > mem.buffer.byteLength) mem.grow(Math.ceil((end - mem.buffer.byteLength) / 65536));
 let s = 12345;
@@ -37,8 +39,9 @@ const f32 = new Float32Array(mem.buffer),
 if (kind === 'f32') for (let i = 0; i < rows * cols; i++) f32[w / 4 + i] = rand();
 else for (let i = 0; i < wBytes; i++) u8[w + i] = (rand() * 128 + 128) & 255;
 for (let i = 0; i < dBytes / 2; i++) u16[d / 2 + i] = 0x2c00 | ((rand() * 512 + 512) & 1023);
-for (let i = 0; i < cols; i++) f32[x / 4 + i] = rand();
+for (let i = 0; i < n * cols; i++) f32[x / 4 + i] = rand();
 const fn = ex[name];
 if (kind === 'f32') for (let i = 0; i < iters; i++) fn(out, w, x, rows, cols);
+else if (nArg) for (let i = 0; i < iters; i++) fn(out, w, d, x, xq, rows, cols, n);
 else for (let i = 0; i < iters; i++) fn(out, w, d, x, xq, rows, cols);
 console.log(`${name} ${rows}×${cols} ×${iters}: out[0] = ${f32[out / 4]}`);

@@ -480,7 +480,10 @@ export async function benchBatched(wasmFiles: string[]): Promise<string> {
 /** Decode (one token) Q8_0 (or Q4_0) matvecs of stories110M (one layer's seven, and the 32000×768 classifier), hot,
  * with each wasm file's bound matvecQ8/Q4 (kernels-relaxed.wasm binds its relaxed kernels); skips a file Node can't
  * validate. */
-export async function benchMatvec(wasmFiles: string[], format: 'q8' | 'q4' = 'q8'): Promise<string> {
+export async function benchMatvec(
+  wasmFiles: string[],
+  format: 'q8' | 'q4' = 'q8',
+): Promise<string> {
   const quantize = format === 'q8' ? quantizeQ8_0 : quantizeQ4_0;
   const usable = wasmFiles.filter((f) => WebAssembly.validate(readFileSync(f)));
   const modules = await Promise.all(usable.map((f) => WebAssembly.compile(readFileSync(f))));
