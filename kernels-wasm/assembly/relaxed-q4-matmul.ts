@@ -19,7 +19,10 @@ const TILE_ACC = memory.data(256, 16);
 
 /** Token t of the tile: acc += ([r0 lanes 0+2, 1+3, r1 lanes 0+2, 1+3] - 8·Σq on lanes 0, 2) · [dw0, dw0, dw1, dw1] · d_x. */
 @inline function tokenAcc(t: usize, a0: v128, a1: v128, b0: v128, b1: v128, xt: usize, kb: usize, k: usize, nb: usize, dwv: v128): void {
-  const sa = rowSums(a0, a1, xt + (kb << 5)), sb = rowSums(b0, b1, xt + (kb << 5));
+  // x loaded once for both rows (V8 does not merge two loads of one address).
+  const x0 = v128.load(xt + (kb << 5)), x1 = v128.load(xt + (kb << 5), 16);
+  const sa = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, a0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, a1));
+  const sb = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, b0), i16x8.relaxed_dot_i8x16_i7x16_s(x1, b1));
   const fold = i16x8.add(v128.shuffle<i64>(sa, sb, 0, 2), v128.shuffle<i64>(sa, sb, 1, 3));
   const sc = xt + k + (kb << 2);
   const s = i32x4.add(i32x4.dot_i16x8_s(fold, i16x8.splat(1)), i64x2.splat(<i64>load<u32>(sc + (nb << 3))));
@@ -38,7 +41,27 @@ const TILE_ACC = memory.data(256, 16);
     const dw0 = f16Div256At(load<u16>(d0)) * 256, dw1 = f16Div256At(load<u16>(d1)) * 256;
     const dwv = f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(dw0), 2, dw1), 3, dw1);
     r0 += 16; r1 += 16; d0 += 2; d1 += 2;
-    for (let t: usize = 0; t < tokens; t++) tokenAcc(t, a0, a1, b0, b1, xq + t * stride, kb, k, nb, dwv);
+    // Unrolled (tokens is a constant): each token's scratch slot and activation offset fold into its code.
+    tokenAcc(0, a0, a1, b0, b1, xq, kb, k, nb, dwv);
+    tokenAcc(1, a0, a1, b0, b1, xq + stride, kb, k, nb, dwv);
+    tokenAcc(2, a0, a1, b0, b1, xq + 2 * stride, kb, k, nb, dwv);
+    tokenAcc(3, a0, a1, b0, b1, xq + 3 * stride, kb, k, nb, dwv);
+    if (tokens >= 8) {
+      tokenAcc(4, a0, a1, b0, b1, xq + 4 * stride, kb, k, nb, dwv);
+      tokenAcc(5, a0, a1, b0, b1, xq + 5 * stride, kb, k, nb, dwv);
+      tokenAcc(6, a0, a1, b0, b1, xq + 6 * stride, kb, k, nb, dwv);
+      tokenAcc(7, a0, a1, b0, b1, xq + 7 * stride, kb, k, nb, dwv);
+    }
+    if (tokens >= 16) {
+      tokenAcc(8, a0, a1, b0, b1, xq + 8 * stride, kb, k, nb, dwv);
+      tokenAcc(9, a0, a1, b0, b1, xq + 9 * stride, kb, k, nb, dwv);
+      tokenAcc(10, a0, a1, b0, b1, xq + 10 * stride, kb, k, nb, dwv);
+      tokenAcc(11, a0, a1, b0, b1, xq + 11 * stride, kb, k, nb, dwv);
+      tokenAcc(12, a0, a1, b0, b1, xq + 12 * stride, kb, k, nb, dwv);
+      tokenAcc(13, a0, a1, b0, b1, xq + 13 * stride, kb, k, nb, dwv);
+      tokenAcc(14, a0, a1, b0, b1, xq + 14 * stride, kb, k, nb, dwv);
+      tokenAcc(15, a0, a1, b0, b1, xq + 15 * stride, kb, k, nb, dwv);
+    }
   }
   for (let t: usize = 0; t < tokens; t++) {
     const c = v128.load(TILE_ACC + (t << 4)), o = out + t * outStride;
