@@ -2,7 +2,8 @@
 // awkward on purpose: cols not a multiple of 32 (padded blocks) or 16 (the FP8 scalar tails), ragged
 // 128×128 FP8 blocks, odd token counts (the 8/4/2-token tiles' tails), and the chunked prefill path.
 // The `codes=raw` Q8_0 and Q4_0 matvec rows are the relaxed-SIMD build's edge cases (tails of 1..31 columns, odd
-// block counts, one row; every code and a wide range of scales): on wasm-relaxed they must also be
+// block counts, one row; every code and a wide range of scales), with two Q4_0 matmuls through every tile and
+// tail of the relaxed prefill kernel: on wasm-relaxed they must also be
 // bit-identical to wasm-simd. Plain code, no Node imports: the Worker test runs them too.
 import { opCase, type Case } from './case';
 import { F32_DOTS, quantSpecs } from './quant-specs';
@@ -77,11 +78,18 @@ export const RELAXED_SHAPES: [rows: number, cols: number][] = [
   [3, 2048],
 ];
 
-export const relaxedCases: Case[] = (['Q8', 'Q4'] as const).flatMap((q) =>
-  RELAXED_SHAPES.map(([rows, cols]) =>
-    opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
+export const relaxedCases: Case[] = [
+  ...(['Q8', 'Q4'] as const).flatMap((q) =>
+    RELAXED_SHAPES.map(([rows, cols]) =>
+      opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
+    ),
   ),
-);
+  // The relaxed Q4_0 matmul's tiles and tails: 21 = 16 + 4 + 1 tokens, 10 = 8 + 2, odd rows.
+  ...[
+    [4, 96, 21],
+    [7, 40, 10],
+  ].map(([rows, cols, n]) => opCase('matmulQ4', quantSpecs.matmulQ4, { rows, cols, n }, F32_DOTS)),
+];
 
 export const quantCases: Case[] = [
   ...intCases('Q8'),

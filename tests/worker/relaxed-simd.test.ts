@@ -9,7 +9,7 @@ import { quantScratchBytes, quantizeQ4_0, quantizeQ8_0 } from '../../kernels-was
 import { relaxedCases } from '../ops/quant-cases';
 import { cpuBackend, runCase } from '../ops/runner';
 
-it('validates and runs the relaxed-SIMD Q8_0/Q4_0 matvecs inside workerd, bit-identical to the SIMD kernels', async () => {
+it('validates and runs the relaxed-SIMD Q8_0/Q4_0 kernels inside workerd, bit-identical to the SIMD ones', async () => {
   // The table's relaxed edge cases through the conformance runner, as the wasm-relaxed backend in Node.
   const backend = await cpuBackend({
     name: 'wasm-relaxed',
@@ -18,11 +18,12 @@ it('validates and runs the relaxed-SIMD Q8_0/Q4_0 matvecs inside workerd, bit-id
     twin: true,
     bitTwin: { name: 'wasm-simd', create: () => createWasmKernels(plain as WebAssembly.Module) },
   }).start();
-  expect(relaxedCases.length).toBe(26);
+  expect(relaxedCases.length).toBe(28);
   for (const c of relaxedCases) {
     const { measures, failures } = await runCase(backend, c);
     expect(failures, c.name).toEqual([]);
-    expect(measures.length, c.name).toBe(2); // vs the int8 math, vs the scalar twin
+    // vs the int8 math and the scalar twin (and, for quantized random weights, vs dequantized W · x)
+    expect(measures.length, c.name).toBeGreaterThanOrEqual(2);
   }
 });
 
