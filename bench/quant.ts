@@ -477,9 +477,14 @@ export async function benchBatched(wasmFiles: string[]): Promise<string> {
   return lines.join('\n');
 }
 
-/** Decode (one token) Q8_0 matvecs of stories110M (one layer's seven, and the 32000×768 classifier), hot, with
- * each wasm file's bound matvecQ8 (kernels-relaxed.wasm binds its relaxed kernel); skips a file Node can't validate. */
-export async function benchMatvec(wasmFiles: string[]): Promise<string> {
+/** Decode (one token) Q8_0 (or Q4_0) matvecs of stories110M (one layer's seven, and the 32000×768 classifier), hot,
+ * with each wasm file's bound matvecQ8/Q4 (kernels-relaxed.wasm binds its relaxed kernels); skips a file Node can't
+ * validate. */
+export async function benchMatvec(
+  wasmFiles: string[],
+  format: 'q8' | 'q4' = 'q8',
+): Promise<string> {
+  const quantize = format === 'q8' ? quantizeQ8_0 : quantizeQ4_0;
   const usable = wasmFiles.filter((f) => WebAssembly.validate(readFileSync(f)));
   const modules = await Promise.all(usable.map((f) => WebAssembly.compile(readFileSync(f))));
   const shapes: [string, number, number, number][] = [
@@ -490,7 +495,7 @@ export async function benchMatvec(wasmFiles: string[]): Promise<string> {
   ];
   const rand = prng(7);
   const data = shapes.map(([, rows, cols]) => ({
-    q: quantizeQ8_0(
+    q: quantize(
       Float32Array.from({ length: rows * cols }, () => rand() * 2 - 1),
       rows,
       cols,
@@ -501,7 +506,8 @@ export async function benchMatvec(wasmFiles: string[]): Promise<string> {
     modules.map(async (m) => {
       const k = await createWasmKernels(m),
         quant = k.quant!,
-        bytes = k.bytes!;
+        bytes = k.bytes!,
+        mv = format === 'q8' ? quant.matvecQ8 : quant.matvecQ4;
       return shapes.map(([, rows, cols, times], j) => {
         const { q, x } = data[j];
         const wp = k.alloc(Math.ceil(q.q.byteLength / 4)),
@@ -513,7 +519,7 @@ export async function benchMatvec(wasmFiles: string[]): Promise<string> {
           op = k.alloc(rows);
         k.write(xp, x);
         return () => {
-          for (let i = 0; i < times; i++) quant.matvecQ8(op, wp, dp, xp, xq, rows, cols);
+          for (let i = 0; i < times; i++) mv(op, wp, dp, xp, xq, rows, cols);
         };
       });
     }),
@@ -540,7 +546,7 @@ export async function benchMatvec(wasmFiles: string[]): Promise<string> {
   const lines = [
     `Load average ${fmt(loadavg()[0], 1)} at start.`,
     '',
-    '| kernels.wasm | q8 layer matvecs (µs) | q8 classifier matvec (µs) | decode matvec tok/s (12 layers + classifier) |',
+    `| kernels.wasm | ${format} layer matvecs (µs) | ${format} classifier matvec (µs) | decode matvec tok/s (12 layers + classifier) |`,
     '| --- | ---: | ---: | ---: |',
   ];
   usable.forEach((f, i) =>
@@ -638,7 +644,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     j = process.argv.indexOf('--matvec');
   if (process.argv.includes('--fma')) console.log(await benchFma());
   else if (j >= 0) {
-    const files = process.argv.slice(j + 1);
+    const files = process.argv.slice(j + 1).filter((a) => a !== '--q4');
     console.log(
       await benchMatvec(
         files.length
@@ -646,6 +652,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
           : ['kernels', 'kernels-relaxed'].map(
               (b) => new URL(`../kernels-wasm/build/${b}.wasm`, import.meta.url).pathname,
             ),
+        process.argv.includes('--q4') ? 'q4' : 'q8',
       ),
     );
   } else if (i < 0) console.log(await benchQuant());

@@ -85,14 +85,25 @@ function pickNamed<T>(
   return ops as T;
 }
 
-function quantBackend(exports: Exports): QuantBackend {
+/** Which of a relaxed build's kernels to bind; each defaults to on (the Worker binds all of them). */
+export interface RelaxedChoice {
+  /** The relaxed Q8_0 matvec: faster in workerd, slower in Node 22 (bench/RESULTS.md, 2026-11-28). */
+  q8?: boolean;
+}
+
+function quantBackend(exports: Exports, relaxed: RelaxedChoice): QuantBackend {
   const names = Object.fromEntries(
     Object.entries(QUANT_EXPORTS).map(([k, v]) => [k, [v, true] as [string, boolean]]),
   );
   const ops = pickNamed<QuantOps>(exports, names, false);
-  // kernels-relaxed.wasm: the relaxed-SIMD Q8_0 matvec, bit-identical to matvec_q8_0 (same twin).
-  if (typeof exports.matvec_q8_0_relaxed === 'function')
+  // kernels-relaxed.wasm: the relaxed-SIMD Q8_0 matvec and Q4_0 matvec/matmul, each bit-identical to its
+  // kernels.wasm counterpart (same scalar twin).
+  if (relaxed.q8 !== false && typeof exports.matvec_q8_0_relaxed === 'function')
     ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
+  if (typeof exports.matvec_q4_0_relaxed === 'function')
+    ops.matvecQ4 = exports.matvec_q4_0_relaxed as QuantOps['matvecQ4'];
+  if (typeof exports.matmul_q4_0_relaxed === 'function')
+    ops.matmulQ4 = exports.matmul_q4_0_relaxed as QuantOps['matmulQ4'];
   return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
@@ -135,7 +146,10 @@ function deepSeekBackend(exports: Exports): DeepSeekBackend {
 }
 
 /** Instantiates the kernels module; its arena starts at the module's __heap_base. */
-export async function createWasmKernels(module: WebAssembly.Module): Promise<KernelBackend> {
+export async function createWasmKernels(
+  module: WebAssembly.Module,
+  relaxed: RelaxedChoice = {},
+): Promise<KernelBackend> {
   const imports = {
     env: {
       abort(_msg: number, _file: number, line: number, column: number): never {
@@ -151,7 +165,7 @@ export async function createWasmKernels(module: WebAssembly.Module): Promise<Ker
   return {
     ...pickOps(exports, ''),
     scalar: pickOps(exports, '_scalar'),
-    quant: quantBackend(exports),
+    quant: quantBackend(exports, relaxed),
     deepseek: deepSeekBackend(exports),
     ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
     ...(matvecsBackend(exports) ? { matvecs: matvecsBackend(exports) } : {}),

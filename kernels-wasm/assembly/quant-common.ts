@@ -104,10 +104,10 @@ export function quantizeActivations(xq: usize, x: usize, cols: i32, n: i32): voi
 }
 
 /** 1.5 · 2^23: v + MAGIC rounds v to an integer (ties to even, as nearest does) in the low mantissa bits, |v| < 2^22. */
-const MAGIC: f32 = 12582912;
+export const MAGIC: f32 = 12582912;
 
 /** nearest(v) as i32x4, for |v| < 2^22: one add and one integer subtract instead of round + a saturating convert. */
-@inline function roundI32(v: v128): v128 {
+@inline export function roundI32(v: v128): v128 {
   return i32x4.sub(f32x4.add(v, f32x4.splat(MAGIC)), i32x4.splat(0x4b400000));
 }
 

@@ -26,6 +26,36 @@ import { hsum, hsum4 } from './simd-math';
   return sum;
 }
 
+/** outA = wa · x, outB = wb · x, each row's sums in dot1's order (bit-identical), the x loads shared. */
+@inline export function dot1rows2(outA: usize, outB: usize, wa: usize, wb: usize, x: usize, cols: i32): void {
+  let a0 = f32x4.splat(0), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+  const end16 = <usize>(cols & ~15) << 2;
+  const end4 = <usize>(cols & ~3) << 2;
+  let j: usize = 0;
+  for (; j < end16; j += 64) {
+    const x0 = v128.load(x + j), x1 = v128.load(x + j, 16);
+    a0 = madd(a0, v128.load(wa + j), x0); a1 = madd(a1, v128.load(wb + j), x0);
+    b0 = madd(b0, v128.load(wa + j, 16), x1); b1 = madd(b1, v128.load(wb + j, 16), x1);
+    const x2 = v128.load(x + j, 32), x3 = v128.load(x + j, 48);
+    c0 = madd(c0, v128.load(wa + j, 32), x2); c1 = madd(c1, v128.load(wb + j, 32), x2);
+    d0 = madd(d0, v128.load(wa + j, 48), x3); d1 = madd(d1, v128.load(wb + j, 48), x3);
+  }
+  for (; j < end4; j += 16) {
+    const xv = v128.load(x + j);
+    a0 = madd(a0, v128.load(wa + j), xv); a1 = madd(a1, v128.load(wb + j), xv);
+  }
+  let sa = hsum(f32x4.add(f32x4.add(a0, b0), f32x4.add(c0, d0)));
+  let sb = hsum(f32x4.add(f32x4.add(a1, b1), f32x4.add(c1, d1)));
+  const end = <usize>cols << 2;
+  for (; j < end; j += 4) {
+    const xj = load<f32>(x + j);
+    sa += load<f32>(wa + j) * xj;
+    sb += load<f32>(wb + j) * xj;
+  }
+  store<f32>(outA, sa);
+  store<f32>(outB, sb);
+}
+
 /** out[0..4) = rows w0, w0+stride, .. · x. */
 @inline export function dot4(out: usize, w0: usize, stride: usize, x: usize, cols: i32): void {
   const w1 = w0 + stride, w2 = w1 + stride, w3 = w2 + stride;

@@ -1,15 +1,24 @@
-// f32x4 matvec/matmul. matvec is memory-bound (a model's weights never fit in cache), so it reads W
-// as one sequential stream, a row at a time with four independent accumulators: measured on Zen 5,
-// that runs at ~95% of a plain read loop from DRAM, while interleaving 4 rows (to reuse x from
-// registers) halved the DRAM rate; x is in L1 anyway. matmul of a few tokens is memory-bound too and
+// f32x4 matvec/matmul. matvec is memory-bound (a model's weights never fit in cache) and, without FMA in
+// plain SIMD, close to instruction-bound too (~16 x64 instructions per 64 bytes of W). It reads rows r and
+// r + rows/2 in one pass (dot1rows2): two DRAM streams in flight, as the Q8_0 matvec, and each x load serves
+// both rows; each row's sums keep dot1's order, so the output is bit-identical to one row at a time. Measured on
+// the 2-core Xeon (bench/RESULTS.md, 2026-12-07): stories110M f32 decode faster than one stream in every
+// interleaved round. (On Zen 5, interleaving 4 rows to reuse x from registers halved the DRAM rate: V8 spills
+// the 16 accumulators.) matmul of a few tokens is memory-bound too and
 // streams rows the same way. More tokens are compute-bound: 4 rows x 2 tokens tiles, so each weight
 // vector loaded serves two tokens, over token chunks whose x rows stay in L2 while each 4-row block
 // of W, pulled in by one sequential read, sits in L1 for the whole chunk.
-import { dot1, dot1x2, dot4, dot4x2 } from './simd-dot';
+import { dot1, dot1rows2, dot1x2, dot4, dot4x2 } from './simd-dot';
 
 export function matvec(out: usize, w: usize, x: usize, rows: i32, cols: i32): void {
   const stride = <usize>cols << 2;
-  for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dot1(w + <usize>r * stride, x, cols));
+  const half = rows >> 1;
+  const wh = w + <usize>half * stride, oh = out + (<usize>half << 2);
+  for (let r = 0; r < half; r++) {
+    const o = <usize>r << 2, wr = <usize>r * stride;
+    dot1rows2(out + o, oh + o, w + wr, wh + wr, x, cols);
+  }
+  if (rows & 1) store<f32>(out + (<usize>(rows - 1) << 2), dot1(w + <usize>(rows - 1) * stride, x, cols));
 }
 
 // Where touch() leaves its sum, so the optimizer cannot drop the loads.

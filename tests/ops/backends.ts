@@ -1,9 +1,8 @@
 // Every backend the table runs on: wasm-simd (vs its scalar twins), wasm-scalar, ts, the relaxed-SIMD
 // build (vs the scalar twins, and bit-identical to wasm-simd) and WebGPU. A backend that cannot start
 // here is skipped with its reason. Node only (reads the .wasm builds).
-import { readFile } from 'node:fs/promises';
 import { createTsKernels, createWasmKernels } from '../../kernels-wasm/index';
-import { loadKernelsModule } from '../../kernels-wasm/node';
+import { loadKernelsModule, loadRelaxedModule } from '../../kernels-wasm/node';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { cpuBackend, type BackendEntry } from './runner';
 
@@ -15,19 +14,8 @@ async function createWasm(): Promise<KernelBackend> {
 }
 
 let relaxedModule: Promise<WebAssembly.Module> | undefined;
-async function loadRelaxed(): Promise<WebAssembly.Module> {
-  const url = new URL('../../kernels-wasm/build/kernels-relaxed.wasm', import.meta.url);
-  const bytes = await readFile(url).catch((err: unknown) => {
-    throw new Error(`cannot read ${url.pathname}: run \`npm run build:wasm\` first`, {
-      cause: err,
-    });
-  });
-  if (!WebAssembly.validate(bytes))
-    throw new Error('this runtime does not validate relaxed SIMD (kernels-relaxed.wasm)');
-  return WebAssembly.compile(bytes);
-}
 async function createRelaxed(): Promise<KernelBackend> {
-  relaxedModule ??= loadRelaxed();
+  relaxedModule ??= loadRelaxedModule();
   return createWasmKernels(await relaxedModule);
 }
 

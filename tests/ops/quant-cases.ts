@@ -1,8 +1,9 @@
 // The quantized ops' rows of the one table (table.ts; the f32 ops' rows are in cases.ts). Sizes are
 // awkward on purpose: cols not a multiple of 32 (padded blocks) or 16 (the FP8 scalar tails), ragged
 // 128×128 FP8 blocks, odd token counts (the 8/4/2-token tiles' tails), and the chunked prefill path.
-// The `codes=raw` Q8_0 matvec rows are the relaxed-SIMD build's edge cases (tails of 1..31 columns, odd
-// block counts, one row; every code and a wide range of scales): on wasm-relaxed they must also be
+// The `codes=raw` Q8_0 and Q4_0 matvec rows are the relaxed-SIMD build's edge cases (tails of 1..31 columns, odd
+// block counts, one row; every code and a wide range of scales), with two Q4_0 matmuls through every tile and
+// tail of the relaxed prefill kernel: on wasm-relaxed they must also be
 // bit-identical to wasm-simd. Plain code, no Node imports: the Worker test runs them too.
 import { opCase, type Case } from './case';
 import { F32_DOTS, quantSpecs } from './quant-specs';
@@ -60,8 +61,8 @@ const intCases = (q: 'Q8' | 'Q4') => [
   opCase(`matmul${q}`, quantSpecs[`matmul${q}`], { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
 ];
 
-/** The relaxed-SIMD Q8_0 matvec's edge shapes [rows, cols]. */
-export const RELAXED_Q8_SHAPES: [rows: number, cols: number][] = [
+/** The relaxed-SIMD Q8_0 and Q4_0 matvecs' edge shapes [rows, cols]. */
+export const RELAXED_SHAPES: [rows: number, cols: number][] = [
   [1, 1],
   [1, 32],
   [2, 31],
@@ -77,9 +78,18 @@ export const RELAXED_Q8_SHAPES: [rows: number, cols: number][] = [
   [3, 2048],
 ];
 
-export const relaxedQ8Cases: Case[] = RELAXED_Q8_SHAPES.map(([rows, cols]) =>
-  opCase('matvecQ8', quantSpecs.matvecQ8, { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
-);
+export const relaxedCases: Case[] = [
+  ...(['Q8', 'Q4'] as const).flatMap((q) =>
+    RELAXED_SHAPES.map(([rows, cols]) =>
+      opCase(`matvec${q}`, quantSpecs[`matvec${q}`], { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
+    ),
+  ),
+  // The relaxed Q4_0 matmul's tiles and tails: 21 = 16 + 4 + 1 tokens, 10 = 8 + 2, odd rows.
+  ...[
+    [4, 96, 21],
+    [7, 40, 10],
+  ].map(([rows, cols, n]) => opCase('matmulQ4', quantSpecs.matmulQ4, { rows, cols, n }, F32_DOTS)),
+];
 
 export const quantCases: Case[] = [
   ...intCases('Q8'),
@@ -112,5 +122,5 @@ export const quantCases: Case[] = [
     [9, 3000, 97],
   ].map(([r, c, n]) => fp8(r, c, n)),
   fp8(768, 768, 32, true),
-  ...relaxedQ8Cases,
+  ...relaxedCases,
 ];

@@ -59,11 +59,15 @@ function int8MathReference(wd: Float64Array, x: Float32Array, s: QuantShape): Fl
   return refMatmul(wd, xd, s.rows, s.cols, s.n);
 }
 
-/** Random Q8_0 bytes and f16 scales (exponents 0x08..0x17, either sign); activations in ±3 with edges. */
-function rawQ8(s: QuantShape, rand: () => number): QuantHost {
+/**
+ * Random Q8_0 bytes or Q4_0 nibbles and f16 scales (exponents 0x08..0x17, either sign); activations in ±3
+ * with edges.
+ */
+function rawCodes(kind: 'q8_0' | 'q4_0', s: QuantShape, rand: () => number): QuantHost {
   const k = paddedCols(s.cols);
-  const q = Uint8Array.from({ length: s.rows * k }, () => Math.floor(rand() * 256));
-  q[0] = 0x80; // -128 against the negative activation below
+  const bytes = kind === 'q8_0' ? s.rows * k : (s.rows * k) / 2;
+  const q = Uint8Array.from({ length: bytes }, () => Math.floor(rand() * 256));
+  q[0] = kind === 'q8_0' ? 0x80 : 0x0f; // -128 (Q8_0) or the nibbles 15 and 0 against the negative activation
   const d = Uint16Array.from(
     { length: (s.rows * k) / 32 },
     () =>
@@ -73,7 +77,7 @@ function rawQ8(s: QuantShape, rand: () => number): QuantHost {
   x[0] = -1;
   if (s.cols > 4) x.set([0, 127, 0.5, -1.5], 1); // with amax 127, d = 1: q = x, with .5 ties
   if (s.cols > 40) x[40] = -1000;
-  return { w: { kind: 'q8_0', rows: s.rows, cols: s.cols, q, d }, x };
+  return { w: { kind, rows: s.rows, cols: s.cols, q, d }, x };
 }
 
 function quantSpec(
@@ -85,7 +89,7 @@ function quantSpec(
     family: quantFamily,
     setup: (s, rand) =>
       s.codes === 'raw'
-        ? rawQ8(s, rand)
+        ? rawCodes(kind, s, rand)
         : {
             w: quantize(uniform(rand, s.rows * s.cols), s.rows, s.cols),
             x: uniform(rand, s.n * s.cols),
