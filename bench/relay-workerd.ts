@@ -20,8 +20,15 @@ export interface RelayHost {
 
 const COMPAT = { date: '2026-08-01', flags: ['nodejs_compat'] };
 
-export async function startRelay(upstream: string): Promise<RelayHost> {
-  const root = resolve(process.env.RELAY_ROOT ?? new URL('..', import.meta.url).pathname);
+export interface RelayVariant {
+  /** A checkout of the repo to bundle the Worker from (default RELAY_ROOT, else this one). */
+  root?: string;
+  /** `native` | `js`: a floor instead of the relay (bench/relay-worker.ts; default RELAY_MODE). */
+  mode?: string;
+}
+
+export async function startRelay(upstream: string, v: RelayVariant = {}): Promise<RelayHost> {
+  const root = resolve(v.root ?? process.env.RELAY_ROOT ?? new URL('..', import.meta.url).pathname);
   const entry = join(root, 'bench/relay-worker.ts');
   const before = workerdPids();
   let url: string;
@@ -60,7 +67,7 @@ export async function startRelay(upstream: string): Promise<RelayHost> {
         script: bundle.outputFiles[0].text,
         compatibilityDate: COMPAT.date,
         compatibilityFlags: COMPAT.flags,
-        bindings: { UPSTREAM: upstream, MODE: process.env.RELAY_MODE ?? '' },
+        bindings: { UPSTREAM: upstream, MODE: v.mode ?? process.env.RELAY_MODE ?? '' },
         host: '127.0.0.1',
         port: 0,
       } as never),
