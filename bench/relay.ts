@@ -14,7 +14,7 @@
 // if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
 // The bare JS pass-through Worker (RELAY_MODE=js's floor) runs in the same rounds, interleaved, so the
 // relay's own cost reads as relay − pass-through on a loaded machine; RELAY_BEFORE=<checkout> adds
-// that checkout's relay to the rounds too. RELAY_STREAM_INTERVAL_MS sets the real origin's
+// that checkout's relay to the rounds too, in front of that checkout's real origin. RELAY_STREAM_INTERVAL_MS sets the real origin's
 // --stream-interval-ms. Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3,
 // RELAY_TOKENS=32 for a quick look; a short stream shows the per-request part of the CPU).
 import { execFileSync } from 'node:child_process';
@@ -148,9 +148,18 @@ export async function benchRelay(
     const c = process.env.RELAY_TOKENS ? { ...c0, tokens: Number(process.env.RELAY_TOKENS) } : c0;
     const args = c.origin.kind === 'real' && interval ? ['--stream-interval-ms', interval] : [];
     const origin = await startOrigin({ ...c.origin, args, cpus: pin?.origin });
+    const origins = [origin];
     const hosts: RelayHost[] = [];
     try {
-      for (const { v } of variants()) hosts.push(await startRelay(origin.url, v));
+      for (const { v } of variants()) {
+        // RELAY_BEFORE's relay in front of that checkout's real origin (its writes as they were)
+        const own =
+          v.root && c.origin.kind === 'real'
+            ? await startOrigin({ ...c.origin, root: v.root, cpus: pin?.origin })
+            : origin;
+        if (own !== origin) origins.push(own);
+        hosts.push(await startRelay(own.url, v));
+      }
       if (pin)
         for (const pid of [process.pid, ...hosts.flatMap((h) => h.pids)])
           execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
@@ -191,7 +200,7 @@ export async function benchRelay(
       );
     } finally {
       for (const h of hosts) await h.dispose();
-      await origin.kill();
+      for (const o of origins) await o.kill();
     }
   }
   return rows.join('\n');

@@ -45,8 +45,12 @@ export interface OriginOptions {
 
 export type OriginRole = 'prefill' | 'decode' | 'both';
 
-/** Measured (bench/relay.ts, bench/RESULTS.md): fewer writes, each a relay's per-chunk cost. */
-export const DEFAULT_STREAM_INTERVAL_MS = 0;
+/**
+ * Every write costs a relay in front (the Worker) a per-chunk price that dwarfs its per-byte one
+ * (bench/relay.ts, bench/RESULTS.md): 20 ms caps a stream at 50 writes a second, the rate a screen
+ * redraws at, so a fast stream arrives a few tokens a write and a slow one (≤ 50 tok/s) as before.
+ */
+export const DEFAULT_STREAM_INTERVAL_MS = 20;
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
