@@ -3,7 +3,7 @@
 // under `wrangler dev` (RELAY_HOST=wrangler: its dev proxy, a second workerd and an HTTP hop, is in
 // the path and in the CPU count, as the first measurements of this bench had it). RELAY_ROOT bundles
 // the Worker from another checkout of the repo (an older commit: before/after with one harness).
-// CPU is that of the workerd processes this process started, from /proc.
+// CPU is that of the workerd processes this process started, from /proc (schedstat: ns).
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,8 +20,15 @@ export interface RelayHost {
 
 const COMPAT = { date: '2026-08-01', flags: ['nodejs_compat'] };
 
-export async function startRelay(upstream: string): Promise<RelayHost> {
-  const root = resolve(process.env.RELAY_ROOT ?? new URL('..', import.meta.url).pathname);
+export interface RelayVariant {
+  /** A checkout of the repo to bundle the Worker from (default RELAY_ROOT, else this one). */
+  root?: string;
+  /** `native` | `js`: a floor instead of the relay (bench/relay-worker.ts; default RELAY_MODE). */
+  mode?: string;
+}
+
+export async function startRelay(upstream: string, v: RelayVariant = {}): Promise<RelayHost> {
+  const root = resolve(v.root ?? process.env.RELAY_ROOT ?? new URL('..', import.meta.url).pathname);
   const entry = join(root, 'bench/relay-worker.ts');
   const before = workerdPids();
   let url: string;
@@ -60,7 +67,7 @@ export async function startRelay(upstream: string): Promise<RelayHost> {
         script: bundle.outputFiles[0].text,
         compatibilityDate: COMPAT.date,
         compatibilityFlags: COMPAT.flags,
-        bindings: { UPSTREAM: upstream, MODE: process.env.RELAY_MODE ?? '' },
+        bindings: { UPSTREAM: upstream, MODE: v.mode ?? process.env.RELAY_MODE ?? '' },
         host: '127.0.0.1',
         port: 0,
       } as never),
@@ -96,11 +103,17 @@ function descendsFromUs(pid: number): boolean {
   return false;
 }
 
-/** User + system CPU of a process, in ms (Linux /proc; 100 clock ticks a second). */
+/**
+ * CPU time of a process, in ms: the sum over its threads of /proc/<pid>/task/<tid>/schedstat (ns, so
+ * a short run is not rounded to 10 ms ticks as /proc/<pid>/stat's utime + stime are). workerd's
+ * threads live as long as it does, so none of its time leaves with an exited thread.
+ */
 function cpuMsOf(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
   } catch {
     return 0;
   }

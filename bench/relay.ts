@@ -12,13 +12,16 @@
 // and workerd's CPU time per relayed token (what the hop costs). On a machine of a few cores the
 // origin gets the first core to itself (taskset) and the client and the relay share the rest, as
 // if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
-// Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3, RELAY_TOKENS=32 for a quick
-// look; a short stream shows the per-request part of the CPU).
+// The bare JS pass-through Worker (RELAY_MODE=js's floor) runs in the same rounds, interleaved, so the
+// relay's own cost reads as relay − pass-through on a loaded machine; RELAY_BEFORE=<checkout> adds
+// that checkout's relay to the rounds too, in front of that checkout's real origin. RELAY_STREAM_INTERVAL_MS sets the real origin's
+// --stream-interval-ms. Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3,
+// RELAY_TOKENS=32 for a quick look; a short stream shows the per-request part of the CPU).
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startRelay } from './relay-workerd';
+import { startRelay, type RelayHost, type RelayVariant } from './relay-workerd';
 import { startOrigin, type OriginOptions } from '../tests/dispatch/spawn-origin';
 
 interface Case {
@@ -115,52 +118,89 @@ function pinning(): { origin: string; rest: string } | null {
   return { origin: '0', rest: `1-${n - 1}` };
 }
 
+/** The Workers measured side by side: the relay, optionally an older one, and the bare JS pass-through. */
+function variants(): { name: string; v: RelayVariant }[] {
+  const out: { name: string; v: RelayVariant }[] = [{ name: 'relay', v: {} }];
+  // RELAY_BEFORE=<checkout>: that checkout's relay too, in the same rounds (before/after, one run).
+  if (process.env.RELAY_BEFORE) out.push({ name: 'before', v: { root: process.env.RELAY_BEFORE } });
+  // The least a Worker that reads its chunks in JS can do (RELAY_FLOOR=0 leaves it out).
+  if (process.env.RELAY_FLOOR !== '0') out.push({ name: 'pass-through', v: { mode: 'js' } });
+  return out;
+}
+
 export async function benchRelay(
   opts: { runs?: number; log?: (line: string) => void } = {},
 ): Promise<string> {
   const runs = opts.runs ?? Number(process.env.RELAY_RUNS ?? 7);
   // RELAY_CASES=0,2 runs only those rows (a quick look while working; RESULTS.md takes all).
   const only = process.env.RELAY_CASES?.split(',').map(Number);
+  // RELAY_STREAM_INTERVAL_MS: the real origin's --stream-interval-ms (default: the origin's own).
+  const interval = process.env.RELAY_STREAM_INTERVAL_MS;
   const log = opts.log ?? (() => {});
+  const names = variants().map((x) => x.name);
+  const extra = names.slice(1);
   const rows = [
-    '| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |${extra.map((n) => ` ${n}: CPU per token; first token |`).join('')}${names.includes('pass-through') ? ' relay − pass-through |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${extra.map(() => ' ---: |').join('')}${names.includes('pass-through') ? ' ---: |' : ''}`,
   ];
   const pin = pinning();
   for (const c0 of CASES.filter((_, i) => !only || only.includes(i))) {
     const c = process.env.RELAY_TOKENS ? { ...c0, tokens: Number(process.env.RELAY_TOKENS) } : c0;
-    const origin = await startOrigin({ ...c.origin, cpus: pin?.origin });
-    const relay = await startRelay(origin.url);
-    if (pin)
-      for (const pid of [process.pid, ...relay.pids])
-        execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
+    const args = c.origin.kind === 'real' && interval ? ['--stream-interval-ms', interval] : [];
+    const origin = await startOrigin({ ...c.origin, args, cpus: pin?.origin });
+    const origins = [origin];
+    const hosts: RelayHost[] = [];
     try {
+      for (const { v } of variants()) {
+        // RELAY_BEFORE's relay in front of that checkout's real origin (its writes as they were)
+        const own =
+          v.root && c.origin.kind === 'real'
+            ? await startOrigin({ ...c.origin, root: v.root, cpus: pin?.origin })
+            : origin;
+        if (own !== origin) origins.push(own);
+        hosts.push(await startRelay(own.url, v));
+      }
+      if (pin)
+        for (const pid of [process.pid, ...hosts.flatMap((h) => h.pids)])
+          execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
       await round(origin.url, c.streams, 16, 'warm');
-      await round(relay.url, c.streams, 16, 'warm');
+      for (const h of hosts) await round(h.url, c.streams, 16, 'warm');
       const direct: Round[] = [];
-      const proxied: Round[] = [];
-      let relayCpuUs = 0;
+      const proxied: Round[][] = hosts.map(() => []);
+      const cpuUs = hosts.map(() => 0);
       for (let r = 0; r < runs; r++) {
         direct.push(await round(origin.url, c.streams, c.tokens, `d${r}`));
-        const before = relay.cpuMs();
-        proxied.push(await round(relay.url, c.streams, c.tokens, `p${r}`));
-        relayCpuUs += (relay.cpuMs() - before) * 1000;
+        // interleaved: each Worker in every run, so the machine's load falls on all of them alike
+        for (const [i, h] of hosts.entries()) {
+          const before = h.cpuMs();
+          proxied[i].push(await round(h.url, c.streams, c.tokens, `p${i}-${r}`));
+          cpuUs[i] += (h.cpuMs() - before) * 1000;
+        }
       }
-      const [d, p] = [median(direct.map((x) => x.tokPerS)), median(proxied.map((x) => x.tokPerS))];
-      const [fd, fp] = [
-        median(direct.map((x) => x.firstTokenMs)),
-        median(proxied.map((x) => x.firstTokenMs)),
-      ];
-      const perToken = relayCpuUs / (runs * c.streams * c.tokens);
+      const d = median(direct.map((x) => x.tokPerS));
+      const p = median(proxied[0].map((x) => x.tokPerS));
+      const fd = median(direct.map((x) => x.firstTokenMs));
+      const first = proxied.map((rs) => median(rs.map((x) => x.firstTokenMs)));
+      const perToken = cpuUs.map((us) => us / (runs * c.streams * c.tokens));
+      const floor = names.indexOf('pass-through');
+      const over =
+        floor < 0
+          ? ''
+          : ` ${(perToken[0] - perToken[floor]).toFixed(1)} µs (${(perToken[0] / perToken[floor]).toFixed(2)}×) |`;
       log(
-        `${c.label}, ${c.streams} streams: direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, relay ${perToken.toFixed(1)} µs CPU/token`,
+        `${c.label}, ${c.streams} streams: direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, ` +
+          names.map((n, i) => `${n} ${perToken[i].toFixed(1)} µs CPU/token`).join(', '),
       );
       rows.push(
-        `| ${c.label} | ${c.streams} | ${c.tokens} | ${d.toFixed(0)} | ${p.toFixed(0)} | ${(p / d).toFixed(2)}× | ${fd.toFixed(1)} ms | ${fp.toFixed(1)} ms | ${perToken.toFixed(1)} µs |`,
+        `| ${c.label} | ${c.streams} | ${c.tokens} | ${d.toFixed(0)} | ${p.toFixed(0)} | ${(p / d).toFixed(2)}× | ${fd.toFixed(1)} ms | ${first[0].toFixed(1)} ms | ${perToken[0].toFixed(1)} µs |` +
+          extra
+            .map((_, j) => ` ${perToken[j + 1].toFixed(1)} µs; ${first[j + 1].toFixed(1)} ms |`)
+            .join('') +
+          over,
       );
     } finally {
-      await relay.dispose();
-      await origin.kill();
+      for (const h of hosts) await h.dispose();
+      for (const o of origins) await o.kill();
     }
   }
   return rows.join('\n');

@@ -17,6 +17,9 @@ export interface PassTarget {
   created: number;
   /** The client asked for a usage chunk: every other chunk says `usage: null`. */
   includeUsage: boolean;
+  /** The origin's head as last seen and ours in its place: one origin repeats it on every chunk. */
+  seen: string | null;
+  ours: string;
 }
 
 export interface Passed {
@@ -26,26 +29,40 @@ export interface Passed {
   usage: string | null;
 }
 
+const NULL_TAIL = ',"usage":null}';
+
 /** The frame rewritten for the client, or null when it must take the slow path. */
 export function passFrame(data: string, t: PassTarget): Passed | null {
   if (data.indexOf('"finish_reason":"') >= 0 || data.indexOf('"choices":[{') < 0) return null;
-  const m = HEAD.exec(data);
-  if (!m) return null;
-  let body = data.slice(m[0].length);
+  // the head as the last frame had it: a prefix compare instead of the regex
+  if (t.seen === null || !data.startsWith(t.seen)) {
+    const m = HEAD.exec(data);
+    if (!m) return null;
+    t.seen = m[0];
+    t.ours = `{"id":${t.id},${m[1] ?? ''}"created":${t.created},"model":${t.model}`;
+  }
+  let body: string;
   let usage: string | null = null;
+  if (data.endsWith(NULL_TAIL)) {
+    // the usual chunk of a stream that ends with a usage chunk: nothing to read
+    body = t.includeUsage
+      ? data.slice(t.seen.length)
+      : data.slice(t.seen.length, -NULL_TAIL.length) + '}';
+    return { text: t.ours + body, usage };
+  }
+  body = data.slice(t.seen.length);
   const u = body.lastIndexOf(',"usage":');
   if (u >= 0) {
     const value = body.slice(u + 9, -1);
     // Usage must be the chunk's last key: null, or an object of numbers and flat detail objects.
     if (body.charCodeAt(body.length - 1) !== 125 || !USAGE.test(value)) return null;
     if (value !== 'null') usage = value;
-    body = body.slice(0, u) + (t.includeUsage ? ',"usage":null}' : '}');
+    body = body.slice(0, u) + (t.includeUsage ? NULL_TAIL : '}');
   } else if (t.includeUsage) {
     if (body.charCodeAt(body.length - 1) !== 125) return null;
-    body = body.slice(0, -1) + ',"usage":null}';
+    body = body.slice(0, -1) + NULL_TAIL;
   }
-  const text = `{"id":${t.id},${m[1] ?? ''}"created":${t.created},"model":${t.model}${body}`;
-  return { text, usage };
+  return { text: t.ours + body, usage };
 }
 
 export const passTarget = (
@@ -53,4 +70,11 @@ export const passTarget = (
   model: string,
   created: number,
   includeUsage: boolean,
-): PassTarget => ({ id: JSON.stringify(id), model: JSON.stringify(model), created, includeUsage });
+): PassTarget => ({
+  id: JSON.stringify(id),
+  model: JSON.stringify(model),
+  created,
+  includeUsage,
+  seen: null,
+  ours: '',
+});

@@ -39,9 +39,18 @@ export interface OriginOptions {
   prefillOrigins: string[];
   /** A decode origin prefills prompts shorter than this itself (a hand-off costs more than they do). */
   handoffMinTokens: number;
+  /** Least ms between an SSE response's writes after its first output: fewer, larger writes. */
+  streamIntervalMs: number;
 }
 
 export type OriginRole = 'prefill' | 'decode' | 'both';
+
+/**
+ * Every write costs a relay in front (the Worker) a per-chunk price that dwarfs its per-byte one
+ * (bench/relay.ts, bench/RESULTS.md): 20 ms caps a stream at 50 writes a second, the rate a screen
+ * redraws at, so a fast stream arrives a few tokens a write and a slow one (≤ 50 tok/s) as before.
+ */
+export const DEFAULT_STREAM_INTERVAL_MS = 20;
 
 export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|small|medium> [options]
   --port N               listen port (default 8000; 0 = any free port)
@@ -59,6 +68,9 @@ export const USAGE = `usage: npm run origin -- --model <dir | synthetic:tiny|sma
   --max-step-tokens N    tokens per forward step, decodes + prefill chunks (default 256)
   --prefill-chunk N      prompt tokens of one sequence per step (default 128)
   --request-timeout S    seconds from arrival to the last token (default 300)
+  --stream-interval-ms T least ms between a stream's writes after its first token, which is never held;
+                         the frames made meanwhile go in one write (default ${DEFAULT_STREAM_INTERVAL_MS}; 0: a write
+                         per scheduler step)
   --prefix-cache-mb N    memory of the prefix cache (default 256)
   --prefix-cache-codec C how the cpu backend's prefix cache holds blocks: exact (f32 rows, default) |
                          f32 | f16 | int8 | fp8 (latent entries, deflated: more blocks in the same memory;
@@ -122,6 +134,7 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
       'max-step-tokens': { type: 'string' },
       'prefill-chunk': { type: 'string' },
       'request-timeout': { type: 'string' },
+      'stream-interval-ms': { type: 'string' },
       'prefix-cache-mb': { type: 'string' },
       'prefix-cache-codec': { type: 'string' },
       spec: { type: 'string' },
@@ -173,6 +186,11 @@ export function parseOriginArgs(argv: string[]): OriginOptions {
     maxStepTokens: Math.max(maxSeqs, int('max-step-tokens', values['max-step-tokens'], 256)),
     prefillChunk: int('prefill-chunk', values['prefill-chunk'], 128),
     requestTimeoutS: seconds('request-timeout', values['request-timeout'], 300),
+    streamIntervalMs: nonNegative(
+      'stream-interval-ms',
+      values['stream-interval-ms'],
+      DEFAULT_STREAM_INTERVAL_MS,
+    ),
     prefixCacheMb: int('prefix-cache-mb', values['prefix-cache-mb'], 256, 0),
     prefixCacheCodec,
     ...(spec ? { spec } : {}),

@@ -114,6 +114,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     cache,
     metrics,
     startedAt: Date.now(),
+    streamIntervalMs: o.streamIntervalMs,
     ...roleContext(o, backend, scheduler, model.weightsDigest),
   };
   const codecNote =

@@ -15,6 +15,11 @@ export class EventQueue<T> {
     }
   }
 
+  /** The next item if one is queued, without waiting (the response writes what is ready in one go). */
+  poll(): T | undefined {
+    return this.items.shift();
+  }
+
   next(): Promise<T> {
     if (this.items.length > 0) return Promise.resolve(this.items.shift()!);
     return new Promise((resolve) => (this.waiter = resolve));

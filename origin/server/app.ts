@@ -41,6 +41,8 @@ export interface OriginContext {
   handoff?: HandoffClient;
   /** and POST /internal/prefill where this origin prefills for others. */
   internal?: InternalContext;
+  /** Least ms between an SSE response's writes after its first output (--stream-interval-ms). */
+  streamIntervalMs?: number;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -121,7 +123,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       plan.includeUsage,
       { 'x-request-id': c.get('requestId'), ...extra },
       () => abort.abort(),
-      tools,
+      { tools, intervalMs: ctx.streamIntervalMs },
     );
   }
 

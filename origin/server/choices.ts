@@ -10,6 +10,8 @@ import type { GenerationRequest, Sequence, SequenceEvent } from '../scheduler/se
 export interface ChoiceEvents {
   seq: Sequence;
   next(): Promise<SequenceEvent>;
+  /** The next event if one is queued already (several per step with MTP drafts), without waiting. */
+  poll(): SequenceEvent | undefined;
 }
 
 /** Submits `n` choices; throws choice 0's error when it fails before any output (a real status code). */
@@ -31,6 +33,11 @@ export async function submitChoices(
         held = null;
         return ev ? Promise.resolve(ev) : first.events.next();
       },
+      poll: () => {
+        const ev = held ?? first.events.poll();
+        held = null;
+        return ev;
+      },
     },
   ];
   for (let i = 1; i < n; i++) {
@@ -42,7 +49,7 @@ export async function submitChoices(
       },
       signal,
     );
-    choices.push({ seq, next: () => seq.events.next() });
+    choices.push({ seq, next: () => seq.events.next(), poll: () => seq.events.poll() });
   }
   return choices;
 }

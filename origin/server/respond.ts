@@ -43,23 +43,36 @@ export async function collect(
   return frames.body(done, usageOfChoices(usages));
 }
 
-/** Streams the choices as SSE; `cancel` is called when the client stops reading. */
+export interface StreamOptions {
+  /** The syntax the model writes tool calls in: its text becomes content and `tool_calls`. */
+  tools?: ToolSyntax;
+  /** Least ms between writes after the first output (--stream-interval-ms; 0: a write as events come). */
+  intervalMs?: number;
+}
+
+/**
+ * Streams the choices as SSE; `cancel` is called when the client stops reading. The frames that are
+ * ready together (a step's MTP tokens, `n` choices) go in one write; with `intervalMs` the writes
+ * after the first output are that far apart at least, each holding the frames made meanwhile.
+ */
 export function stream(
   choices: ChoiceEvents[],
   frames: Frames,
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
-  tools?: ToolSyntax,
+  { tools, intervalMs = 0 }: StreamOptions = {},
 ): Response {
-  // Every choice's events in arrival order; each pump stops after its choice's last event.
+  // Every choice's events in arrival order; each pump stops after its choice's last event. A pump
+  // moves all that is queued at once, so that a step's events are in `merged` before the write.
   const merged = new EventQueue<{ index: number; ev: SequenceEvent }>();
   for (const [index, c] of choices.entries())
     void (async () => {
       for (;;) {
-        const ev = await c.next();
-        merged.push({ index, ev });
-        if (ev.kind !== 'text') return;
+        for (let ev: SequenceEvent | undefined = await c.next(); ev; ev = c.poll()) {
+          merged.push({ index, ev });
+          if (ev.kind !== 'text') return;
+        }
       }
     })();
   const opened = new Set<number>();
@@ -95,20 +108,33 @@ export function stream(
     return out;
   };
   const encoder = new TextEncoder();
+  let lastWrite = -1; // performance.now() of the last write; -1 before the first output
+  let cancelled = false;
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
-      let pending: string[] = [];
-      while (pending.length === 0 && !ended) {
+      let out = '';
+      while (!out && !ended) {
         const { index, ev } = await merged.next();
-        pending = framesOf(index, ev);
+        out = framesOf(index, ev).join('');
       }
-      if (pending.length > 0) controller.enqueue(encoder.encode(pending.join('')));
+      // never the first output: that goes at once
+      const wait = lastWrite < 0 || ended ? 0 : lastWrite + intervalMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (cancelled) return;
+      while (!ended) {
+        const item = merged.poll();
+        if (!item) break;
+        out += framesOf(item.index, item.ev).join('');
+      }
+      if (out) controller.enqueue(encoder.encode(out));
+      lastWrite = performance.now();
       if (ended) {
         controller.close();
         if (usages.length < choices.length) cancel(); // an error ends the other choices too
       }
     },
     cancel() {
+      cancelled = true;
       cancel();
     },
   });

@@ -52,6 +52,29 @@ describe('passFrame', () => {
       expect(passed).toBeGreaterThanOrEqual(4);
     });
 
+  it("one stream's target remembers the origin's head; a frame with another head still matches the slow path", () => {
+    const ours =
+      '{"id":"chatcmpl-1","created":1,"model":"tiny","system_fingerprint":"fp","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"},"logprobs":null,"finish_reason":null}],"usage":null}';
+    for (const includeUsage of [true, false]) {
+      const t = target(includeUsage);
+      let passed = 0;
+      const frames = [
+        ...eventsOf('vllm-chat-n2-logprobs.sse.http'),
+        ours,
+        ...eventsOf('sglang-chat-tools.sse.http'),
+        ours.replace('"created":1,', '"created":12,'),
+      ];
+      for (const data of frames) {
+        const out = passFrame(data, t);
+        if (!out) continue;
+        passed++;
+        expect(JSON.parse(out.text)).toEqual(slow(data, includeUsage));
+      }
+      expect(passed).toBeGreaterThanOrEqual(6);
+      expect(t.seen).toContain('"created":12,');
+    }
+  });
+
   it("vLLM's role chunk, whose usage is not its last key, goes to the slow path", () => {
     const [role] = eventsOf('vllm-chat-tools.sse.http');
     expect(role).toContain('"prompt_token_ids":null}');

@@ -45,6 +45,8 @@ export interface OriginOptions {
   cutHandoff?: boolean;
   /** More command-line arguments for the real origin (`--role decode ...`: tests/worker/dispatch/pd*). */
   args?: string[];
+  /** The real origin from another checkout of the repo (bench/relay.ts: before/after in one run). */
+  root?: string;
 }
 
 const nodeBin = () => {
@@ -58,7 +60,7 @@ function argsOf(o: OriginOptions): string[] {
     return [
       '--import',
       'tsx',
-      join(repoRoot, 'origin/main.ts'),
+      join(o.root ?? repoRoot, 'origin/main.ts'),
       '--model',
       'synthetic:tiny',
       '--model-id',
@@ -93,7 +95,7 @@ export function startOrigin(o: OriginOptions = {}): Promise<OriginProcess> {
   const [bin, args] = o.cpus
     ? ['taskset', ['-c', o.cpus, nodeBin(), ...argsOf(o)]]
     : [nodeBin(), argsOf(o)];
-  const child = spawn(bin, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(bin, args, { cwd: o.root ?? repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     // The real origin compiles its wasm kernels on its first start in a clean checkout.
     const limit = o.kind === 'real' ? 120_000 : 20_000;
