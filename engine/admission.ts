@@ -44,6 +44,11 @@ export class Admission {
     };
   }
 
+  /** An admitted request that will not generate (refused by billing, a replay): its place is freed. */
+  withdrawn(): void {
+    this.admitted.pop();
+  }
+
   /** A generation starts: an admitted request's place passes to its place in the pool. */
   started(): void {
     this.admitted.shift();

@@ -28,4 +28,6 @@ export interface TextEngine {
    * without it admits everything.
    */
   admit?(): { reason: string; retryAfterMs: number } | null;
+  /** An admitted request that will not generate after all gives its place back. */
+  withdraw?(): void;
 }

@@ -155,13 +155,22 @@ export async function admit(
   checkCapacity(plan, a.model);
   const meter = c.get('meter');
   if (!meter) return null;
-  const replay = await meter.admit({
-    ...a,
-    promptTokens: plan.promptIds.length,
-    maxTokens: plan.options.maxTokens * choicesOf(plan),
-  });
+  let replay: string | null;
+  try {
+    replay = await meter.admit({
+      ...a,
+      promptTokens: plan.promptIds.length,
+      maxTokens: plan.options.maxTokens * choicesOf(plan),
+    });
+  } catch (err) {
+    // refused by limits or balance: its engine place must not hold back paying requests
+    plan.engine.withdraw?.();
+    throw err;
+  }
   plan.meter = meter;
-  return replay === null ? null : (JSON.parse(replay) as StoredResult);
+  if (replay === null) return null;
+  plan.engine.withdraw?.();
+  return JSON.parse(replay) as StoredResult;
 }
 
 const failed = (plan: GenerationPlan, completionTokens: number): Outcome => ({

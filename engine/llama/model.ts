@@ -143,6 +143,11 @@ export class LlamaModel {
     return this.admission.admit();
   }
 
+  /** An admitted request that will not call generate() gives its place back. */
+  withdraw(): void {
+    this.admission.withdrawn();
+  }
+
   /** The sessions' KV cache format. */
   readonly kvFormat: KvFormat;
 
