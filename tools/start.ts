@@ -2,8 +2,9 @@
 // print its URL. The model is stories260K from ../shared/models when present, else a generated
 // random-weight demo; beside it a DeepSeek-V3-architecture edge model (MLA + MoE + MTP on kernels-wasm):
 // the project's own from models/<name>/ (config.json model_type deepseek_v3) when there is one, else
-// deepseek-v3-edge-random; a second local origin serves the same files as its prefill tier, so its
-// long prompts are prefilled at the origin and decoded at the edge (docs/prompt-cache.md).
+// deepseek-v3-edge-random. A local origin serves the trained model too (`<name>-origin`, DeepSeek's
+// names point at it) and is the edge model's prefill tier: long prompts are prefilled at the origin and
+// decoded at the edge (docs/prompt-cache.md).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { isDeepSeekConfig } from '../engine/deepseek/edge-load';
 import { syntheticDeepSeekEdgeDir } from '../engine/deepseek/edge-synthetic';
 import { syntheticLlama2cCheckpoint, syntheticLlama2cTokenizer } from '../engine/llama/synthetic';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
-import { startPrefillOrigin } from './start-prefill';
+import { prefillTier, startPrefillOrigin } from './start-prefill';
 import { runCli, UsageError } from './cli';
 import { DEV_API_KEY, migrateLocal, provisionDevKey } from './dev-key';
 import { findStories260k, repoRoot } from './paths';
@@ -81,7 +82,7 @@ function trainedDeepSeekDir(): string | null {
  * random-weight one of the synthetic `small` shape with one MTP layer and a byte-level tokenizer
  * (engine/deepseek/edge-synthetic.ts: DeepSeek's own 129,280-id vocabulary does not fit an isolate).
  */
-function seedDeepSeekEdgeModel(): { id: string; dir: string } {
+function seedDeepSeekEdgeModel(): { id: string; dir: string; trained: boolean } {
   const trained = trainedDeepSeekDir();
   if (trained) {
     const manifest = uploadModelDir(trained, {
@@ -89,7 +90,7 @@ function seedDeepSeekEdgeModel(): { id: string; dir: string } {
       persistTo,
       log: () => {},
     });
-    return { id: manifest.id, dir: trained };
+    return { id: manifest.id, dir: trained, trained: true };
   }
   const dir = join(repoRoot, '.wrangler/deepseek-v3-edge-random');
   mkdirSync(dir, { recursive: true });
@@ -102,43 +103,64 @@ function seedDeepSeekEdgeModel(): { id: string; dir: string } {
     persistTo,
     log: () => {},
   }).id;
-  return { id, dir };
+  return { id, dir, trained: false };
 }
 
-/** The GPU-origin model `npm start` runs locally (a synthetic DeepSeek-V3-shaped model, random weights). */
-const ORIGIN_MODEL = 'deepseek-v3-synthetic';
+interface LocalOrigins {
+  origins: RunningOrigin[];
+  /** MODEL_REGISTRY's JSON and the other Worker vars it needs. */
+  registry: string;
+  vars: Record<string, string>;
+  originId: string;
+  prefillUrl: string;
+}
+
+/** The origin model's id when the origin runs a synthetic DeepSeek-V3-shaped model (random weights). */
+const SYNTHETIC_ORIGIN_MODEL = 'deepseek-v3-synthetic';
 
 /**
- * Starts a local origin (ORIGIN_MODEL env: a `--model` value; `off` for none) and returns the
- * registry that routes ORIGIN_MODEL to it, falling back to the edge model when it is down, with
- * DeepSeek's two names for it: `deepseek-chat`, and `deepseek-reasoner` (flagged as reasoning; it
- * never falls back to the edge model, which cannot reason).
+ * Starts the local origin and returns the registry that routes to it, with DeepSeek's two names:
+ * `deepseek-chat`, and `deepseek-reasoner` (flagged as reasoning; it never falls back). By default the
+ * origin serves the trained model's own directory as `<id>-origin`, falls back to the same weights at
+ * the edge, and prefills the edge model's long prompts (one process, `--internal-secret`): the model
+ * is served at both tiers and dispatch places it at either. ORIGIN_MODEL (a `--model` value) serves
+ * another model there, with a second origin as the edge model's prefill tier; `off`, none.
  */
 async function startLocalOrigin(
   edgeModel: string,
-  deepSeekEdge: { id: string; dir: string },
-): Promise<{ origins: RunningOrigin[]; registry: string; vars: Record<string, string> } | null> {
-  const model = process.env.ORIGIN_MODEL ?? 'synthetic:small';
+  deepSeekEdge: { id: string; dir: string; trained: boolean },
+): Promise<LocalOrigins | null> {
+  const model =
+    process.env.ORIGIN_MODEL ?? (deepSeekEdge.trained ? deepSeekEdge.dir : 'synthetic:small');
   if (model === 'off') return null;
+  const shared = model === deepSeekEdge.dir;
+  const originId = shared ? `${deepSeekEdge.id}-origin` : SYNTHETIC_ORIGIN_MODEL;
+  const secret = randomBytes(16).toString('hex');
   const [origin, prefill] = await Promise.all([
-    startOrigin(['--model', model, '--model-id', ORIGIN_MODEL], 180_000),
-    startPrefillOrigin(deepSeekEdge.dir),
+    startOrigin(
+      ['--model', model, '--model-id', originId, ...(shared ? ['--internal-secret', secret] : [])],
+      180_000,
+    ),
+    shared ? null : startPrefillOrigin(deepSeekEdge.dir, secret),
   ]);
+  const prefillOrigin = prefill ?? origin;
   const registry = {
     models: {
-      [ORIGIN_MODEL]: {
+      [originId]: {
         placement: 'origin',
-        description: `DeepSeek-V3 architecture (MLA, MoE, FP8), random weights, on a local origin (${model})`,
+        description: shared
+          ? `${deepSeekEdge.id} (the project's own DeepSeek-V3-architecture model) on a local origin; falls back to the same weights at the edge`
+          : `DeepSeek-V3 architecture (MLA, MoE, FP8), random weights, on a local origin (${model})`,
         origins: [{ url: origin.url, name: 'local-origin' }],
-        fallbacks: [edgeModel],
+        fallbacks: [shared ? deepSeekEdge.id : edgeModel],
       },
       [edgeModel]: { placement: 'edge' },
-      [deepSeekEdge.id]: { placement: 'edge', prefill: prefill.tier },
+      [deepSeekEdge.id]: { placement: 'edge', prefill: prefillTier(prefillOrigin) },
     },
     aliases: {
-      'deepseek-chat': { model: ORIGIN_MODEL, owned_by: 'deepseek' },
+      'deepseek-chat': { model: originId, owned_by: 'deepseek' },
       'deepseek-reasoner': {
-        model: ORIGIN_MODEL,
+        model: originId,
         owned_by: 'deepseek',
         reasoning: true,
         fallback: false,
@@ -146,9 +168,11 @@ async function startLocalOrigin(
     },
   };
   return {
-    origins: [origin, prefill.origin],
+    origins: prefill ? [origin, prefill] : [origin],
     registry: JSON.stringify(registry),
-    vars: { PREFILL_SECRET: prefill.secret },
+    vars: { PREFILL_SECRET: secret },
+    originId,
+    prefillUrl: prefillOrigin.url,
   };
 }
 
@@ -156,12 +180,14 @@ const USAGE = `usage: npm start  (no arguments; set these in the environment)
   PORT=8787            the Worker's port; HOST=127.0.0.1 its address
   DEV_API_KEY=sk-local-dev   the local API key provisioned with a test balance
   ADMIN_SECRET=…       the admin secret (default: a fresh random one each start)
-  ORIGIN_MODEL=synthetic:small   the local origin's --model (tiny|small|medium, a directory), or off
+  ORIGIN_MODEL=DIR     the local origin's --model (synthetic:tiny|small|medium, a directory), or off;
+                       default the trained model in models/<name>/ (else synthetic:small)
   PERSIST_TO=DIR       local state (R2, KV, D1) instead of .wrangler/state
   Seeds local R2 with stories260k (../shared/models) or a random-weight demo model and a DeepSeek-V3
-  edge model (models/<name>/ when a deepseek_v3 directory is there, else deepseek-v3-edge-random), starts an origin
-  serving deepseek-v3-synthetic and one serving the DeepSeek edge model's files (its prefill tier), then the
-  Worker, and prints its URL, key and admin secret.`;
+  edge model (models/<name>/ when a deepseek_v3 directory is there, else deepseek-v3-edge-random), starts an
+  origin serving the same model as <name>-origin (deepseek-chat, deepseek-reasoner) and prefilling the edge
+  model's long prompts (with ORIGIN_MODEL set: that model, and a second origin as the prefill tier), then
+  the Worker, and prints its URL, key and admin secret.`;
 
 async function main(argv: string[]): Promise<void> {
   if (argv.length) throw new UsageError(`takes no arguments, got '${argv[0]}'`);
@@ -189,7 +215,7 @@ async function main(argv: string[]): Promise<void> {
   const url = `http://${host}:${port}`;
   const balance = await provisionDevKey(url, adminSecret);
   console.log(
-    `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge.id}${local ? ` (long prompts prefilled on ${local.origins[1].url}); origin model: ${ORIGIN_MODEL} on ${local.origins[0].url}` : ''})`,
+    `\nReady: ${url}/v1  (edge models: ${modelId}, ${deepSeekEdge.id}${local ? ` (long prompts prefilled on ${local.prefillUrl}); origin model: ${local.originId} on ${local.origins[0].url}` : ''})`,
   );
   console.log(
     `  API key: ${DEV_API_KEY}  (balance ${balance} USD; set DEV_API_KEY to choose it)   admin secret: ${adminSecret}`,

@@ -11,6 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findStories260k, repoRoot } from '../../tools/paths';
 
 const stories = findStories260k();
+/** The project's own trained model (models/pystd-mla-moe): at the edge under its id, at the origin as <id>-origin. */
+const TRAINED = 'pystd-mla-moe';
+const TRAINED_ORIGIN = `${TRAINED}-origin`;
 if (!stories) {
   if (process.env.CI) throw new Error('CI must have ../shared/models');
   console.warn('skipped: ../shared/models is absent, npm start would serve the random demo model');
@@ -103,23 +106,24 @@ describe.skipIf(!stories)('npm start', () => {
     expect(res.choices[0].message.content!.length).toBeGreaterThan(40);
   });
 
-  it('routes the DeepSeek-architecture model to the local origin it started', async () => {
+  it('serves the trained DeepSeek-architecture model at both tiers: the same greedy code from the origin and the edge', async () => {
     const client = new OpenAI({
       baseURL: `${url}/v1`,
       apiKey: process.env.DEV_API_KEY ?? 'sk-local-dev',
       maxRetries: 0,
     });
-    const { data: res, response } = await client.chat.completions
-      .create({
-        model: 'deepseek-v3-synthetic',
-        messages: [{ role: 'user', content: 'Hello' }],
-        max_tokens: 8,
-        temperature: 0,
-      })
-      .withResponse();
-    expect(response.headers.get('x-served-by')).toBe('origin:local-origin');
-    expect(res.model).toBe('deepseek-v3-synthetic');
-    expect(res.usage?.completion_tokens).toBe(8);
+    const ask = (model: string) =>
+      client.completions
+        .create({ model, prompt: 'def parse_args(argv):\n    ', max_tokens: 12, temperature: 0 })
+        .withResponse();
+    const origin = await ask(TRAINED_ORIGIN);
+    expect(origin.response.headers.get('x-served-by')).toBe('origin:local-origin');
+    expect(origin.data.model).toBe(TRAINED_ORIGIN);
+    expect(origin.data.usage?.completion_tokens).toBe(12);
+    const edge = await ask(TRAINED);
+    expect(edge.response.headers.get('x-served-by')).toBe(`edge:${TRAINED}`);
+    expect(edge.data.choices[0].text).toBe(origin.data.choices[0].text);
+    expect(origin.data.choices[0].text.trim().length).toBeGreaterThan(0);
   });
 
   it("answers DeepSeek's names at DeepSeek's base URL: deepseek-chat and a reasoning deepseek-reasoner", async () => {
@@ -133,12 +137,17 @@ describe.skipIf(!stories)('npm start', () => {
     expect(ids).toMatchObject({ 'deepseek-chat': 'deepseek', 'deepseek-reasoner': 'deepseek' });
     const ask = (model: string) =>
       root.chat.completions
-        .create({ model, messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8 })
+        .create({
+          model,
+          messages: [{ role: 'user', content: 'Hello' }],
+          max_tokens: 8,
+          temperature: 0,
+        })
         .withResponse();
     const chat = await ask('deepseek-chat');
     expect(chat.data.model).toBe('deepseek-chat');
-    expect(chat.response.headers.get('x-served-model')).toBe('deepseek-v3-synthetic');
-    // random weights never close </think>: every token is reasoning
+    expect(chat.response.headers.get('x-served-model')).toBe(TRAINED_ORIGIN);
+    // a model trained on Python code does not write </think> (greedy, 8 tokens): every token is reasoning
     const reasoner = await ask('deepseek-reasoner');
     const usage = reasoner.data.usage as { completion_tokens: number } & {
       completion_tokens_details?: { reasoning_tokens: number };
