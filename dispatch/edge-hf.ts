@@ -1,9 +1,13 @@
 // Loads an edge model stored in R2 as a model directory (format "hf"): the small files are read
-// whole, the safetensors weights are streamed from their R2 bodies straight into WASM memory, so a
-// model close to the isolate's 128 MB never exists twice. A DeepSeek-V3-architecture directory
-// (config.json model_type deepseek_v3) is run by engine/deepseek/edge-model.ts instead: its files are
-// read whole (one JS copy, dropped after the load) and placed into WASM memory, FP8 kept as FP8.
+// whole, the weights are streamed from their R2 bodies straight into WASM memory, so a model close to
+// the isolate's 128 MB never exists twice: an edge-native file (manifest `native`, bytes copied to
+// their final place) when there is one, else the safetensors (converted on the way). A
+// DeepSeek-V3-architecture directory (config.json model_type deepseek_v3) is run by
+// engine/deepseek/edge-model.ts instead: its files are read whole (one JS copy, dropped after the
+// load) and placed into WASM memory, FP8 kept as FP8.
 import { kvShapeOf, loadModelDir, toHex, type KvShape } from '../engine/index';
+import type { LoadedModel, ModelDirFiles } from '../engine/llama/model-dir';
+import { NativeFormatError } from '../engine/formats/edge-native';
 import { ChatTemplate, HfTokenizer } from '../engine/index';
 import { isDeepSeekConfig, loadDeepSeekEdge } from '../engine/deepseek/edge-load';
 import type { TextEngine } from '../engine/text-engine';
@@ -45,10 +49,9 @@ export interface HfEdgeModel {
   kvShape: KvShape | null;
 }
 
-async function digestOf(m: HfManifest, bodies: R2ObjectBody[]): Promise<string> {
-  const stamp = new TextEncoder().encode(
-    JSON.stringify({ manifest: m, etags: bodies.map((b) => b.etag) }),
-  );
+/** Over the safetensors files' etags whichever file was loaded: the edge-native one holds the same weights. */
+async function digestOf(m: HfManifest, etags: string[]): Promise<string> {
+  const stamp = new TextEncoder().encode(JSON.stringify({ manifest: m, etags }));
   return toHex(new Uint8Array(await crypto.subtle.digest('SHA-256', stamp)));
 }
 
@@ -56,17 +59,22 @@ export async function loadHfEdgeModel(
   bucket: R2Bucket,
   m: HfManifest,
   backend: KernelBackend,
+  /** A new backend for the safetensors fallback when a damaged edge-native file already filled this one. */
+  fresh?: () => Promise<KernelBackend>,
 ): Promise<HfEdgeModel> {
   const key = (name: string) => `${m.id}/${name}`;
   const isBin = m.tokenizer.endsWith('.bin');
+  // the big file's request goes out with the small ones: its first bytes arrive while they parse
+  const native = m.native ? bucket.get(key(m.native)) : Promise.resolve(null);
+  native.catch(() => {}); // awaited below, or dropped for a DeepSeek directory
   const [config, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
     json(bucket, key(m.config)),
     json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
     json(bucket, m.generation_config && key(m.generation_config)),
     object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
   ]);
-  const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
   if (isDeepSeekConfig(config) && !isBin) {
+    const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
     const weights = await Promise.all(
       bodies.map(async (b) => new Uint8Array(await b.arrayBuffer())),
     );
@@ -87,27 +95,25 @@ export async function loadHfEdgeModel(
     return {
       engine: ds.engine,
       chatTemplate,
-      weightsDigest: await digestOf(m, bodies),
+      weightsDigest: await digestOf(
+        m,
+        bodies.map((b) => b.etag),
+      ),
       kvShape: null,
     };
   }
-  const loaded = await loadModelDir(
-    backend,
-    {
-      config,
-      tokenizerConfig,
-      generationConfig,
-      ...(isBin
-        ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
-        : { tokenizerJson: tokenizer as object }),
-      weights: bodies.map((b) => b.body),
-    },
-    {
-      id: m.id,
-      contextLength: m.context_length ?? DEFAULT_CONTEXT,
-      maxSessions: m.max_sessions ?? undefined,
-    },
-  );
+  const files = {
+    config,
+    tokenizerConfig,
+    generationConfig,
+    ...(isBin
+      ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
+      : { tokenizerJson: tokenizer as object }),
+  };
+  const { loaded, etags } = await loadLlamaWeights(bucket, m, files, backend, {
+    native: await native,
+    fresh,
+  });
   const tok = loaded.model.tokenizer;
   const specials =
     tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };
@@ -117,7 +123,64 @@ export async function loadHfEdgeModel(
   return {
     engine: loaded.model,
     chatTemplate,
-    weightsDigest: await digestOf(m, bodies),
+    weightsDigest: await digestOf(m, etags),
     kvShape: kvShapeOf(loaded.model.config),
   };
 }
+
+type DirFiles = Omit<ModelDirFiles, 'weights' | 'native'>;
+
+/**
+ * The edge-native file when the manifest names one (bytes copied into place), else the safetensors
+ * (converted on the way). A native file that is absent, for another shape or damaged is logged and the
+ * safetensors are loaded instead: the native layout is an optimization, never the only copy.
+ */
+async function loadLlamaWeights(
+  bucket: R2Bucket,
+  m: HfManifest,
+  files: DirFiles,
+  backend: KernelBackend,
+  { native, fresh }: { native: R2ObjectBody | null; fresh?: () => Promise<KernelBackend> },
+): Promise<{ loaded: LoadedModel; etags: string[] }> {
+  const key = (name: string) => `${m.id}/${name}`;
+  const opts = {
+    id: m.id,
+    contextLength: m.context_length ?? DEFAULT_CONTEXT,
+    maxSessions: m.max_sessions ?? undefined,
+  };
+  if (native) {
+    try {
+      const [loaded, heads] = await Promise.all([
+        loadModelDir(backend, { ...files, weights: [], native: native.body }, opts),
+        Promise.all(m.weights.map((w) => bucket.head(key(w)))),
+      ]);
+      if (heads.every((h) => h)) return { loaded, etags: heads.map((h) => h!.etag) };
+      throw missing(key(m.weights[heads.findIndex((h) => !h)]));
+    } catch (err) {
+      if (!(err instanceof NativeFormatError)) throw err;
+      await native.body.cancel().catch(() => {});
+      console.warn(`${key(m.native!)}: ${err.message}; loading the safetensors instead`);
+      if (err.stage === 'data') {
+        if (!fresh) throw damaged(key(m.native!), err.message);
+        backend = await fresh();
+      }
+    }
+  }
+  const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
+  const loaded = await loadModelDir(
+    backend,
+    { ...files, weights: bodies.map((b) => b.body) },
+    opts,
+  );
+  return { loaded, etags: bodies.map((b) => b.etag) };
+}
+
+const damaged = (key: string, why: string) =>
+  new ApiError(
+    503,
+    `Model file ${key} is damaged: ${why}.`,
+    'service_unavailable',
+    'model_unavailable',
+    null,
+    30,
+  );

@@ -12,7 +12,7 @@ export interface TensorSink {
 
 export type ChunkSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
-async function* chunksOf(source: ChunkSource): AsyncGenerator<Uint8Array> {
+export async function* chunksOf(source: ChunkSource): AsyncGenerator<Uint8Array> {
   if (!('getReader' in source)) {
     yield* source;
     return;
