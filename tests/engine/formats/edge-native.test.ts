@@ -60,15 +60,16 @@ async function build(c: LlamaConfig, arch: 'qwen2' | 'llama', quant: QuantTarget
   });
   const k = await createNodeKernels();
   const safetensors = await throughModelDir(k, m, quant);
-  const { head, data } = encodeNativeWeights(k, safetensors.config, modelWeights(safetensors));
+  const { head, data } = encodeNativeWeights(
+    k,
+    safetensors.config,
+    safetensors.model.memoryImage().weights,
+  );
   const file = new Uint8Array(head.length + data.length);
   file.set(head);
   file.set(data, head.length);
   return { safetensors, file, config: hfConfigJson(c, arch, { eosTokenIds: [c.vocabSize - 1] }) };
 }
-
-const modelWeights = (l: LoadedModel) =>
-  (l.model as unknown as { weights: Parameters<typeof encodeNativeWeights>[2] }).weights;
 
 /** The file in pieces of `size` bytes (the last one shorter), the way a stream delivers it. */
 async function* chunks(file: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
@@ -99,11 +100,8 @@ describe.each([
       const want = logitsOf(b.safetensors.model, TOKENS);
       for (const size of [7, 4096, b.file.length]) {
         const native = await loadNative(b, b.file, size);
-        const again = encodeNativeWeights(
-          (native.model as unknown as { backend: KernelBackend }).backend,
-          native.config,
-          modelWeights(native),
-        );
+        const image = native.model.memoryImage();
+        const again = encodeNativeWeights(image.backend, native.config, image.weights);
         expect(
           Buffer.from(again.data).equals(b.file.subarray(b.file.length - again.data.length)),
         ).toBe(true);
