@@ -18,7 +18,7 @@ import {
 } from '../formats/edge-native';
 import { byteView } from '../formats/device-sinks';
 import { llamaTensorSpecs, type TensorSpec } from '../formats/hf-tensors';
-import { chunksOf, type ChunkSource } from '../formats/safetensors-stream';
+import { chunksOf, type ChunkSource } from '../formats/chunks';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { LlamaConfig } from './config';
 import { f32Matrix, type DeviceMatrix, type DeviceWeights } from './forward';
