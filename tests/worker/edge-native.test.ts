@@ -134,6 +134,19 @@ describe('a q8 model with a model.edge in R2', () => {
     expect(on).toEqual(off);
   });
 
+  it('keys the prompt cache by the weight file read: model.edge and its fallback never share a digest', async () => {
+    const m = await putModel('edge-digest', files['model.edge'], 'model.edge');
+    const digest = async () =>
+      (await loadHfEdgeModel(env.MODELS, m, await createWasmKernels(kernels))).weightsDigest;
+    const native = await digest();
+    expect(native).toMatch(/^[0-9a-f]{64}$/);
+    await env.MODELS.delete('edge-digest/model.edge'); // same manifest: now the fallback is read
+    const fallback = await digest();
+    expect(fallback).not.toBe(native);
+    await env.MODELS.put('edge-digest/model.edge', files['model.edge']); // same bytes, same etag
+    expect(await digest()).toBe(native);
+  });
+
   it('falls back to the safetensors when model.edge is absent, foreign or damaged', async () => {
     const want = await chat('native-off');
     const edge = files['model.edge'];
