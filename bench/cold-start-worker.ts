@@ -57,6 +57,12 @@ function smallChunks(bucket: R2Bucket): R2Bucket {
   return { get, head: (key: string) => bucket.head(key) } as unknown as R2Bucket;
 }
 
+/** The bucket, noting every key asked for: the bench checks which weight file a load really read. */
+function noting(bucket: R2Bucket, keys: string[]): R2Bucket {
+  const get = (key: string) => (keys.push(key), bucket.get(key));
+  return { get, head: (key: string) => bucket.head(key) } as unknown as R2Bucket;
+}
+
 /** Streams the weights file through its parser only: nothing is placed. */
 async function parseOnly(stream: ChunkSource, native: boolean): Promise<number> {
   if (!native) return (await streamSafetensors(stream, () => new Map())).length;
@@ -122,15 +128,16 @@ export default {
     if (stage === 'copy') return Response.json({ wasmBytes: await copyOnly(bucket, id, native) });
     const manifest = hfManifest.parse(await (await body(bucket, `${id}/model.json`)).json());
     const k = await createWasmKernels(kernels);
+    const keys: string[] = [];
     const model = await loadHfEdgeModel(
-      bucket,
+      noting(bucket, keys),
       {
         ...manifest,
         native: native ? 'model.edge' : null,
       },
       k,
     );
-    if (stage === 'load') return Response.json({ wasmBytes: k.bytesUsed });
+    if (stage === 'load') return Response.json({ wasmBytes: k.bytesUsed, keys });
     const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
     const prompt = Array.from({ length: promptTokens }, (_, i) => (i === 0 ? 1 : 300 + i * 97));
     const ids: number[] = [];
@@ -141,6 +148,6 @@ export default {
       stopAtEos: false,
     }))
       ids.push(t.id);
-    return Response.json({ ids, wasmBytes: k.bytesUsed });
+    return Response.json({ ids, wasmBytes: k.bytesUsed, keys });
   },
 };

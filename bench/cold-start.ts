@@ -114,9 +114,10 @@ export async function measureColdStart(
           const res = await mf.dispatchFetch(
             `http://bench/${stage}?model=${m.name}&from=${format}`,
           );
-          const body = (await res.json()) as { ids?: number[]; chunks?: number };
+          const body = (await res.json()) as { ids?: number[]; chunks?: number; keys?: string[] };
           const ms = performance.now() - t0;
           if (res.status !== 200) throw new Error(`${stage} ${format}: ${res.status}`);
+          checkWeightsRead(format, body.keys);
           samples[format][stage].push(ms);
           if (body.chunks) result.chunks[format] = body.chunks;
           if (body.ids) firstIds[format] = JSON.stringify(body.ids);
@@ -130,6 +131,15 @@ export async function measureColdStart(
   if (new Set(Object.values(firstIds)).size > 1)
     throw new Error(`first tokens differ: ${JSON.stringify(firstIds)}`);
   return result;
+}
+
+/** A model.edge that failed its checks falls back to the safetensors: that would time the wrong file. */
+function checkWeightsRead(format: Format, keys: string[] | undefined): void {
+  if (!keys) return;
+  const read = keys.filter((k) => /model\.(edge|safetensors)$/.test(k)).map((k) => k.split('/')[1]);
+  const want = format === 'native' ? NATIVE_FILE : 'model.safetensors';
+  if (read.length !== 1 || read[0] !== want)
+    throw new Error(`${format}: the load read ${read.join(', ') || 'no weights'}, not ${want}`);
 }
 
 async function seed(mf: Miniflare, m: (typeof MEMORY_MODELS)[number], dir: string): Promise<void> {
