@@ -1,8 +1,10 @@
 // Cold start of an edge model in workerd (Miniflare's R2): the time from an isolate's first request
-// to its first token for the ~100 MB q8 model of bench/edge-models.ts, from model.safetensors
-// (converted on the way) and from model.edge (copied into place), broken into phases. Each sample is
-// a fresh workerd whose first request runs one stage of bench/cold-start-worker.ts; a phase is the
-// difference of two stages' medians. Formats alternate sample by sample, so both see the same load.
+// to its first token for the ~100 MB q8 model of bench/edge-models.ts, three ways: before (the
+// safetensors read in R2's own 4 KiB chunks), the safetensors read in MiB pieces (converted on the
+// way), and model.edge in MiB pieces (copied into place); broken into phases. Each sample is a fresh
+// workerd whose first request runs one stage of bench/cold-start-worker.ts; a phase is the median
+// over rounds of two stages' difference within a round. Formats alternate sample by sample, so all
+// three see the same load.
 //   tsx bench/cold-start.ts [rounds] [stage,stage,...]
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -63,7 +65,7 @@ export interface ColdStartResult {
 export async function measureColdStart(
   opts: { rounds?: number; stages?: readonly Stage[]; log?: (line: string) => void } = {},
 ): Promise<ColdStartResult> {
-  const { rounds = 3, stages = STAGES, log = () => {} } = opts;
+  const { rounds = 5, stages = STAGES, log = () => {} } = opts;
   const m = MEMORY_MODELS[0]; // edge-100m-q8, context 256
   const dir = ensureModelDir(m.name, m.shape, m.quant);
   if (!existsSync(join(dir, NATIVE_FILE)))
@@ -164,24 +166,36 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** A phase per format: the median over rounds of the round's two stages' difference (paired in time). */
+function phaseMs(r: ColdStartResult, f: Format, from: Stage, to: Stage): number {
+  const [a, b] = [r.samples[f][from], r.samples[f][to]];
+  if (!a.length || a.length !== b.length) return Number.NaN;
+  return median(b.map((v, i) => v - a[i]));
+}
+
 export function coldStartTable(r: ColdStartResult): string {
-  const med = (f: Format, s: Stage) =>
-    r.samples[f][s].length ? median(r.samples[f][s]) : Number.NaN;
   const ms = (v: number) => (Number.isNaN(v) ? '–' : `${v.toFixed(0)} ms`);
   const n = r.samples.native[STAGES.find((s) => r.samples.native[s].length)!].length;
+  const total = (f: Format) =>
+    r.samples[f]['first-token'].length ? median(r.samples[f]['first-token']) : Number.NaN;
+  const ratio = (a: Format, b: Format) => (total(a) / total(b)).toFixed(2);
   const lines = [
     `Files: model.safetensors ${(r.fileBytes.safetensors / 2 ** 20).toFixed(1)} MiB, model.edge ${(r.fileBytes.native / 2 ** 20).toFixed(1)} MiB; ` +
-      `chunks read: ${FORMATS.map((f) => `${f} ${r.chunks[f]}`).join(', ')}. Medians of ${n} fresh workerd per cell, ` +
-      `formats interleaved; load average per round ${r.load.map((l) => l.toFixed(1)).join(', ')} (2 cores).`,
+      `chunks read: ${FORMATS.map((f) => `${f} ${r.chunks[f]}`).join(', ')}. ${n} fresh workerd per cell, ` +
+      `formats interleaved; load average per round ${r.load.map((l) => l.toFixed(1)).join(', ')} (2 cores). ` +
+      `A phase is the median over rounds of the difference of two cumulative stages in that round ` +
+      `(noise can make a small one negative); the total is the median of the first-token samples.`,
     '',
-    `| phase (difference of cumulative stages) | ${FORMATS.map((f) => LABELS[f]).join(' | ')} |`,
+    `| phase | ${FORMATS.map((f) => LABELS[f]).join(' | ')} |`,
     `| --- | ${FORMATS.map(() => '---:').join(' | ')} |`,
   ];
   for (const [name, from, to] of PHASES)
-    lines.push(`| ${name} | ${FORMATS.map((f) => ms(med(f, to) - med(f, from))).join(' | ')} |`);
-  const total = (f: Format) => med(f, 'first-token');
+    lines.push(`| ${name} | ${FORMATS.map((f) => ms(phaseMs(r, f, from, to))).join(' | ')} |`);
   lines.push(
-    `| **first request → first token** | ${FORMATS.map((f) => `**${ms(total(f))}** (${(total('legacy') / total(f)).toFixed(2)}×)`).join(' | ')} |`,
+    `| **first request → first token** | ${FORMATS.map((f) => `**${ms(total(f))}** (${ratio('legacy', f)}× before)`).join(' | ')} |`,
+    '',
+    `model.edge against the safetensors with the same MiB reads: ${ratio('safetensors', 'native')}× ` +
+      `(above 1: model.edge is faster).`,
     '',
     `| stage (cumulative; every sample, ms) | ${FORMATS.join(' | ')} |`,
     `| --- | ${FORMATS.map(() => '---').join(' | ')} |`,
@@ -194,7 +208,7 @@ export function coldStartTable(r: ColdStartResult): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const rounds = Number(process.argv[2] ?? 3);
+  const rounds = Number(process.argv[2] ?? 5);
   const stages = process.argv[3]?.split(',') as Stage[] | undefined;
   const log = (line: string) => console.error(line);
   console.log(coldStartTable(await measureColdStart({ rounds, stages, log })));

@@ -46,7 +46,7 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => {
       const m = await import('./cold-start');
-      return m.coldStartTable(await m.measureColdStart({ rounds: 3, log }));
+      return m.coldStartTable(await m.measureColdStart({ rounds: 5, log }));
     },
   },
   'llama-cpp': {
