@@ -50,6 +50,15 @@ const benches: Record<string, Bench> = {
       return `${node}\n\n${workerd}`;
     },
   },
+  'cold-start': {
+    title:
+      'Edge model cold start in workerd: first request → first token, ~100 MB q8 from R2, safetensors vs model.edge, by phase',
+    inDefault: false,
+    run: async () => {
+      const m = await import('./cold-start');
+      return m.coldStartTable(await m.measureColdStart({ rounds: 5, log }));
+    },
+  },
   'llama-cpp': {
     title:
       'Ours vs llama.cpp native (node-llama-cpp, one thread), same GGUF weights, interleaved in this run',

@@ -31,6 +31,11 @@ export const hfManifest = z.object({
   config: z.string().min(1).default('config.json'),
   /** safetensors files, streamed into WASM memory in this order. */
   weights: z.array(z.string().min(1)).min(1),
+  /**
+   * An edge-native weights file (docs/models.md) holding the same weights in the kernels' layout: a
+   * cold start copies it into WASM memory as it streams; `weights` stay the fallback. Llama family only.
+   */
+  native: z.string().min(1).nullish(),
   /** tokenizer.json, or a llama2.c tokenizer.bin (models imported from llama2.c). */
   tokenizer: z.string().min(1),
   tokenizer_config: z.string().min(1).nullish(),

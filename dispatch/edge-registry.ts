@@ -62,7 +62,8 @@ export class EdgeRegistry {
     const manifest = await this.readManifest(bucket, id);
     if (!manifest) throw modelNotFound(id);
     if (manifest.format === 'hf') {
-      const hf = await loadHfEdgeModel(bucket, manifest, await createWasmKernels(this.kernels));
+      const fresh = () => createWasmKernels(this.kernels);
+      const hf = await loadHfEdgeModel(bucket, manifest, await fresh(), fresh);
       return { manifest, ...hf, promptCache: new PromptCache() };
     }
     const [checkpoint, tokenizer] = await Promise.all([

@@ -1,6 +1,7 @@
 // Room: tools (model directories). Uploads a model directory to the MODELS R2 bucket with its manifest
 // (format "hf"): a Llama-family directory, or a DeepSeek-V3-architecture one (config.json model_type
-// deepseek_v3: the edge runs it with engine/deepseek/edge-model.ts; it needs tokenizer.json). Used by
+// deepseek_v3: the edge runs it with engine/deepseek/edge-model.ts; it needs tokenizer.json), with its
+// model.edge when there is one (tools/model-native.ts; the manifest names it `native`). Used by
 // `npm run -s model -- upload` and `npm start`.
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { basename, join } from 'node:path';
 import { hfManifest, type HfManifest } from '../dispatch/edge-manifest';
 import { isDeepSeekConfig } from '../engine/deepseek/edge-load';
 import { weightFiles } from './model-files';
+import { NATIVE_FILE } from './model-native';
 import { put } from './upload-model';
 
 export interface DirUploadOptions {
@@ -49,6 +51,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     format: 'hf',
     config: 'config.json',
     weights: weightFiles(dir),
+    native: has(NATIVE_FILE) && !deepseek ? NATIVE_FILE : null,
     tokenizer,
     tokenizer_config: has('tokenizer_config.json') ? 'tokenizer_config.json' : null,
     generation_config: has('generation_config.json') ? 'generation_config.json' : null,
@@ -64,6 +67,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
   const sent = [
     manifest.config,
     ...manifest.weights,
+    manifest.native,
     tokenizer,
     manifest.tokenizer_config,
     manifest.generation_config,

@@ -1,11 +1,13 @@
 // `npm run -s model -- <command>`: model directories (DESIGN.md "Model files").
-//   convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
-//       src: a llama2.c .bin (tokenizer.bin beside it), a .gguf (F32/F16/BF16/Q8_0/Q4_0), or an HF directory
+//   convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin] [--no-native]
+//       src: a llama2.c .bin (tokenizer.bin beside it), a .gguf (F32/F16/BF16/Q8_0/Q4_0), or an HF directory;
+//       also writes model.edge, the weights in the kernels' layout (tools/model-native.ts), unless --no-native
+//   native <dir>                writes <dir>/model.edge for a directory converted without it
 //   info <dir>                  what the directory holds and what it needs in memory
 //   upload <dir> [--id ID] [--context N] [--max-sessions N] [--max-queue N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]
 //       a Llama-family or DeepSeek-V3 (config.json model_type deepseek_v3) directory; --mtp: a DeepSeek
 //       checkpoint's MTP speculative decoding at the edge (default on)
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { QUANT_TARGETS, type QuantTarget } from '../engine/formats/hf-writer';
 import { planModelDir } from '../engine/formats/model-dir-writer';
@@ -13,8 +15,10 @@ import { parseCliArgs, runCli, UsageError } from './cli';
 import { describeModelDir } from './model-info';
 import { importSource, sourceKind, writeModelDir } from './model-files';
 import { uploadModelDir } from './model-upload';
+import { NATIVE_FILE, writeNativeFile } from './model-native';
 
-const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin]
+const USAGE = `usage: npm run -s model -- convert <src> <out-dir> --quant f32|f16|q8|q4|fp8 [--tokenizer tokenizer.bin] [--no-native]
+       npm run -s model -- native <dir>
        npm run -s model -- info <dir>
        npm run -s model -- upload <dir> [--id ID] [--context N] [--max-sessions N] [--max-queue N] [--description TEXT] [--mtp on|off] [--remote] [--persist-to DIR]`;
 
@@ -24,7 +28,11 @@ async function convert(args: string[]): Promise<void> {
   const { values, positionals } = parseCliArgs({
     args,
     allowPositionals: true,
-    options: { quant: { type: 'string', default: 'f32' }, tokenizer: { type: 'string' } },
+    options: {
+      quant: { type: 'string', default: 'f32' },
+      tokenizer: { type: 'string' },
+      'no-native': { type: 'boolean', default: false },
+    },
   });
   const [src, out] = positionals;
   if (!src || !out) throw new UsageError('convert needs <src> and <out-dir>');
@@ -50,6 +58,18 @@ async function convert(args: string[]): Promise<void> {
   console.log(
     `${sourceKind(src)} ${basename(src)} → ${out} (${quant}): ${imported.architecture}, dim ${c.dim}, ${c.nLayers} layers, ` +
       `${c.nHeads}/${c.nKvHeads} heads, vocab ${c.vocabSize}; ${plan.tensors.length} tensors, ${mb(total)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  if (!values['no-native']) await native([out]);
+}
+
+async function native(args: string[]): Promise<void> {
+  const [dir] = args;
+  if (!dir) throw new UsageError('native needs <dir>');
+  const written = await writeNativeFile(dir);
+  console.log(
+    'bytes' in written
+      ? `${join(dir, NATIVE_FILE)}: ${mb(written.bytes)}, the weights as the kernels read them`
+      : `no ${NATIVE_FILE}: ${written.skipped}`,
   );
 }
 
@@ -95,8 +115,9 @@ function upload(args: string[]): void {
 runCli('model', USAGE, ([command, ...args]) => {
   if (command === 'convert') return convert(args);
   if (command === 'info') return info(args);
+  if (command === 'native') return native(args);
   if (command === 'upload') return upload(args);
   throw new UsageError(
-    command ? `unknown command ${command}` : 'give a command: convert, info or upload',
+    command ? `unknown command ${command}` : 'give a command: convert, native, info or upload',
   );
 });

@@ -1,6 +1,7 @@
 // Reads a safetensors file as a stream of chunks (an R2 object body, a file read stream) and hands
 // each tensor's bytes to a sink as they arrive: the file is never held whole, so weights can go
 // straight into WASM memory. Chunks may split tensors (and their elements) anywhere.
+import { chunksOf, type ChunkSource } from './chunks';
 import { parseSafetensorsHeader, SafetensorsError, type SafetensorsEntry } from './safetensors';
 
 export interface TensorSink {
@@ -10,24 +11,7 @@ export interface TensorSink {
   end?(): void;
 }
 
-export type ChunkSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
-
-async function* chunksOf(source: ChunkSource): AsyncGenerator<Uint8Array> {
-  if (!('getReader' in source)) {
-    yield* source;
-    return;
-  }
-  const reader = source.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
+export type { ChunkSource } from './chunks';
 
 /**
  * Streams `source` through the sinks `plan` returns for the header's entries (a tensor without a

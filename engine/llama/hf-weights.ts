@@ -159,7 +159,8 @@ function dequantize(
   return format === 'q8' ? dequantizeQ8({ q: codes, scales }) : dequantizeQ4({ q: codes, scales });
 }
 
-function assemble(
+/** The forward pass's pointers from each spec'd tensor's place in memory (also used by native-weights.ts). */
+export function assemble(
   c: LlamaConfig,
   specs: Map<string, TensorSpec>,
   loaded: Map<string, DeviceMatrix>,

@@ -1,10 +1,12 @@
 // A model directory (DESIGN.md "Model files") → a LlamaModel: config.json, the tokenizer
 // (tokenizer.json + tokenizer_config.json, or llama2.c's tokenizer.bin), the chat template, and the
-// safetensors weights streamed into backend memory. The same code serves R2 (the Worker) and disk (Node).
+// weights streamed into backend memory (safetensors, converted on the way; or an edge-native file,
+// copied as it lies). The same code serves R2 (the Worker) and disk (Node).
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { parseHfConfig, type HfModelConfig } from '../formats/hf-config';
 import type { ChunkSource } from '../formats/safetensors-stream';
 import { loadHfWeights } from './hf-weights';
+import { loadNativeWeights } from './native-weights';
 import { LlamaModel, type LlamaModelOptions } from './model';
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
 import { ChatTemplate, chatTemplateSource } from '../tokenizers/chat-template';
@@ -21,6 +23,8 @@ export interface ModelDirFiles {
   generationConfig?: object;
   /** One stream per safetensors file. */
   weights: ChunkSource[];
+  /** An edge-native weights file (native-weights.ts): when given, the weights come from it instead. */
+  native?: ChunkSource;
 }
 
 export interface ModelDirOptions extends LlamaModelOptions {
@@ -42,7 +46,9 @@ export async function loadModelDir(
 ): Promise<LoadedModel> {
   const config = parseHfConfig(files.config, opts.contextLength);
   const tokenizer = makeTokenizer(files, config);
-  const weights = await loadHfWeights(backend, config, files.weights);
+  const weights = files.native
+    ? await loadNativeWeights(backend, config, files.native)
+    : await loadHfWeights(backend, config, files.weights);
   const model = LlamaModel.fromWeights(backend, config, tokenizer, weights, opts);
   const source = chatTemplateSource(files.tokenizerConfig);
   const specials =

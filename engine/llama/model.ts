@@ -151,6 +151,11 @@ export class LlamaModel {
   /** The sessions' KV cache format. */
   readonly kvFormat: KvFormat;
 
+  /** The weights as they lie in backend memory (engine/llama/native-weights.ts writes them out). */
+  memoryImage(): { backend: KernelBackend; weights: DeviceWeights } {
+    return { backend: this.backend, weights: this.weights };
+  }
+
   /** Loads a llama2.c v0 checkpoint and tokenizer.bin; the weights are copied into backend memory. */
   static fromLlama2c(
     backend: KernelBackend,

@@ -1,7 +1,7 @@
 // `npm run -s model -- convert|info`, spawned as the user runs it: llama2.c and GGUF sources into
 // model directories of every format, which load and generate (f32: the stories260K goldens).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,8 +26,10 @@ function model(...args: string[]) {
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 
-async function greedy(dir: string, prompt: string, steps: number) {
-  const { model: m } = await loadModelDir(await createNodeKernels(), readModelDir(dir));
+async function greedy(dir: string, prompt: string, steps: number, native = false) {
+  const files = readModelDir(dir);
+  if (native) files.native = createReadStream(join(dir, 'model.edge'));
+  const { model: m } = await loadModelDir(await createNodeKernels(), files);
   const ids = m.tokenizer.encode(prompt, { bos: true });
   const out = [...ids];
   for await (const t of m.generate(ids, {
@@ -71,7 +73,12 @@ describe('model CLI', () => {
       expect(Boolean(config.quantization_config)).toBe(
         quant === 'q8' || quant === 'q4' || quant === 'fp8',
       );
-      expect((await greedy(out, 'the cat', 16)).length).toBe(17); // BOS + 16 steps
+      const ids = await greedy(out, 'the cat', 16);
+      expect(ids.length).toBe(17); // BOS + 16 steps
+      // model.edge (tools/model-native.ts): the same tokens; f16 is skipped (f32 in memory: twice the bytes)
+      expect(existsSync(join(out, 'model.edge'))).toBe(quant !== 'f16');
+      if (quant !== 'f16') expect(await greedy(out, 'the cat', 16, true)).toEqual(ids);
+      else expect(run.stdout).toMatch(/no model\.edge: .*f16 is widened/);
     });
   }
 
