@@ -111,6 +111,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./pd')).benchPd({ log }),
   },
+  'serving-table': {
+    title:
+      "The seed's serving table for our models: output tok/s, TTFT and context, edge and origin, through npm start",
+    inDefault: false,
+    run: async () => (await import('./serving-table')).benchServingTable({ log }),
+  },
   'edge-handoff': {
     title:
       'Prefill at an origin, decode at the edge: TTFT of a ~1K-token prompt vs the edge alone (workerd + origin)',

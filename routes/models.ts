@@ -24,6 +24,7 @@ const card = (m: EdgeManifest): ModelCard => ({
   created: m.created,
   owned_by: m.owned_by,
   placement: 'edge',
+  ...('context_length' in m && m.context_length ? { context_length: m.context_length } : {}),
   ...(m.description ? { description: m.description } : {}),
 });
 

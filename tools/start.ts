@@ -65,6 +65,15 @@ function seedDemoModel(): string {
   return 'random-demo';
 }
 
+interface DeepSeekEdge {
+  id: string;
+  dir: string;
+  /** The project's own model (models/<name>/), not the random-weight stand-in. */
+  trained: boolean;
+  /** Its positions (config.json max_position_embeddings), listed by /v1/models. */
+  context: number | undefined;
+}
+
 /** models/<name>/ holding a DeepSeek-V3-architecture directory (a trained checkpoint), first by name. */
 function trainedDeepSeekDir(): string | null {
   const root = join(repoRoot, 'models');
@@ -82,15 +91,22 @@ function trainedDeepSeekDir(): string | null {
  * random-weight one of the synthetic `small` shape with one MTP layer and a byte-level tokenizer
  * (engine/deepseek/edge-synthetic.ts: DeepSeek's own 129,280-id vocabulary does not fit an isolate).
  */
-function seedDeepSeekEdgeModel(): { id: string; dir: string; trained: boolean } {
+function seedDeepSeekEdgeModel(): DeepSeekEdge {
   const trained = trainedDeepSeekDir();
   if (trained) {
+    const config = JSON.parse(readFileSync(join(trained, 'config.json'), 'utf8'));
     const manifest = uploadModelDir(trained, {
+      context: config.max_position_embeddings,
       description: `DeepSeek-V3 architecture, the project's own (${trained}; its manifest says how far it was trained)`,
       persistTo,
       log: () => {},
     });
-    return { id: manifest.id, dir: trained, trained: true };
+    return {
+      id: manifest.id,
+      dir: trained,
+      trained: true,
+      context: config.max_position_embeddings,
+    };
   }
   const dir = join(repoRoot, '.wrangler/deepseek-v3-edge-random');
   mkdirSync(dir, { recursive: true });
@@ -103,7 +119,7 @@ function seedDeepSeekEdgeModel(): { id: string; dir: string; trained: boolean } 
     persistTo,
     log: () => {},
   }).id;
-  return { id, dir, trained: false };
+  return { id, dir, trained: false, context: undefined };
 }
 
 interface LocalOrigins {
@@ -128,7 +144,7 @@ const SYNTHETIC_ORIGIN_MODEL = 'deepseek-v3-synthetic';
  */
 async function startLocalOrigin(
   edgeModel: string,
-  deepSeekEdge: { id: string; dir: string; trained: boolean },
+  deepSeekEdge: DeepSeekEdge,
 ): Promise<LocalOrigins | null> {
   const model =
     process.env.ORIGIN_MODEL ?? (deepSeekEdge.trained ? deepSeekEdge.dir : 'synthetic:small');
@@ -152,6 +168,7 @@ async function startLocalOrigin(
           ? `${deepSeekEdge.id} (the project's own DeepSeek-V3-architecture model) on a local origin; falls back to the same weights at the edge`
           : `DeepSeek-V3 architecture (MLA, MoE, FP8), random weights, on a local origin (${model})`,
         origins: [{ url: origin.url, name: 'local-origin' }],
+        ...(shared && deepSeekEdge.context ? { context_length: deepSeekEdge.context } : {}),
         fallbacks: [shared ? deepSeekEdge.id : edgeModel],
       },
       [edgeModel]: { placement: 'edge' },

@@ -124,6 +124,12 @@ describe.skipIf(!stories)('npm start', () => {
     expect(edge.response.headers.get('x-served-by')).toBe(`edge:${TRAINED}`);
     expect(edge.data.choices[0].text).toBe(origin.data.choices[0].text);
     expect(origin.data.choices[0].text.trim().length).toBeGreaterThan(0);
+    // both tiers list the model's own context (config.json max_position_embeddings)
+    const cards: Record<string, number | undefined> = {};
+    for await (const m of client.models.list())
+      cards[m.id] = (m as unknown as { context_length?: number }).context_length;
+    expect(cards[TRAINED]).toBe(1024);
+    expect(cards[TRAINED_ORIGIN]).toBe(1024);
   });
 
   it("answers DeepSeek's names at DeepSeek's base URL: deepseek-chat and a reasoning deepseek-reasoner", async () => {
