@@ -41,6 +41,18 @@ export async function startOrigin(
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  // The origin runs in its own process group, so nothing takes it down with this process: whatever way
+  // this process exits (a signal handler elsewhere calling process.exit, as Miniflare's does under
+  // `npm start`), the group gets SIGTERM on the way out.
+  const onExit = () => {
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', onExit);
+  child.once('exit', () => process.off('exit', onExit));
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
