@@ -3,11 +3,18 @@
 // model close to the isolate's 128 MB never exists twice. A DeepSeek-V3-architecture directory
 // (config.json model_type deepseek_v3) is run by engine/deepseek/edge-model.ts instead: its files are
 // read whole (one JS copy, dropped after the load) and placed into WASM memory, FP8 kept as FP8.
+// Files that do not load (truncated, damaged, not what config.json says) answer 503 model_unavailable
+// with the reason, not a 500; a DeepSeek checkpoint without its MTP layer loads and runs without MTP.
 import { kvShapeOf, loadModelDir, toHex, type KvShape } from '../engine/index';
 import { ChatTemplate, HfTokenizer } from '../engine/index';
 import { isDeepSeekConfig, loadDeepSeekEdge } from '../engine/deepseek/edge-load';
 import type { TextEngine } from '../engine/text-engine';
 import type { KernelBackend } from '../kernels-wasm/types';
+import { DeepSeekConfigError } from '../engine/deepseek/config';
+import { DeepSeekLoadError } from '../engine/deepseek/weights';
+import { HfConfigError } from '../engine/formats/hf-config';
+import { readSafetensors, SafetensorsError } from '../engine/formats/safetensors';
+import { ModelLoadError } from '../engine/llama/hf-weights';
 import { ApiError } from '../protocol/errors';
 import type { HfManifest } from './edge-manifest';
 
@@ -24,6 +31,33 @@ const missing = (key: string) =>
     null,
     30,
   );
+
+/** Stored files that do not load (damaged, or not what config.json says): a 503 that names why, not a 500. */
+const unloadable = (what: string, err: unknown) =>
+  new ApiError(
+    503,
+    `${what} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+    'service_unavailable',
+    'model_unavailable',
+    null,
+    30,
+  );
+
+/** Errors of the files themselves, as opposed to bugs (which stay 500s with a logged stack). */
+const isLoadError = (err: unknown) =>
+  err instanceof SafetensorsError ||
+  err instanceof DeepSeekLoadError ||
+  err instanceof DeepSeekConfigError ||
+  err instanceof ModelLoadError ||
+  err instanceof HfConfigError;
+
+async function guarded<T>(id: string, load: () => T | Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw isLoadError(err) ? unloadable(`Model '${id}'`, err) : err;
+  }
+}
 
 async function object(bucket: R2Bucket, key: string): Promise<R2ObjectBody> {
   const found = await bucket.get(key);
@@ -70,16 +104,25 @@ export async function loadHfEdgeModel(
     const weights = await Promise.all(
       bodies.map(async (b) => new Uint8Array(await b.arrayBuffer())),
     );
-    const ds = loadDeepSeekEdge(
-      backend,
-      {
-        config: config as object,
-        tokenizerJson: tokenizer as object,
-        tokenizerConfig,
-        generationConfig,
-        weights,
-      },
-      { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
+    weights.forEach((w, i) => {
+      try {
+        readSafetensors(w);
+      } catch (err) {
+        throw unloadable(`Model file ${key(m.weights[i])}`, err);
+      }
+    });
+    const ds = await guarded(m.id, () =>
+      loadDeepSeekEdge(
+        backend,
+        {
+          config: config as object,
+          tokenizerJson: tokenizer as object,
+          tokenizerConfig,
+          generationConfig,
+          weights,
+        },
+        { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
+      ),
     );
     const chatTemplate = m.chat_template
       ? new ChatTemplate(m.chat_template, ds.tokenizer.specialTokens)
@@ -91,22 +134,24 @@ export async function loadHfEdgeModel(
       kvShape: null,
     };
   }
-  const loaded = await loadModelDir(
-    backend,
-    {
-      config,
-      tokenizerConfig,
-      generationConfig,
-      ...(isBin
-        ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
-        : { tokenizerJson: tokenizer as object }),
-      weights: bodies.map((b) => b.body),
-    },
-    {
-      id: m.id,
-      contextLength: m.context_length ?? DEFAULT_CONTEXT,
-      maxSessions: m.max_sessions ?? undefined,
-    },
+  const loaded = await guarded(m.id, () =>
+    loadModelDir(
+      backend,
+      {
+        config,
+        tokenizerConfig,
+        generationConfig,
+        ...(isBin
+          ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
+          : { tokenizerJson: tokenizer as object }),
+        weights: bodies.map((b) => b.body),
+      },
+      {
+        id: m.id,
+        contextLength: m.context_length ?? DEFAULT_CONTEXT,
+        maxSessions: m.max_sessions ?? undefined,
+      },
+    ),
   );
   const tok = loaded.model.tokenizer;
   const specials =

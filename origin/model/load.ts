@@ -9,6 +9,7 @@ import { basename, join, resolve } from 'node:path';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { parseDeepSeekConfig, type DeepSeekConfig } from '../../engine/deepseek/config';
 import type { OriginTokenizer } from './byte-tokenizer';
+import { checkModelFiles } from './check-files';
 import { SYNTHETIC_PRESETS } from './presets';
 import { deepSeekV3TokenizerDir, loadOriginTokenizer } from './tokenizer';
 
@@ -77,6 +78,7 @@ export function readModelFiles(
     const buf = readFileSync(join(dir, name));
     files[name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+  checkModelFiles(dir, files);
   return { id: basename(dir), files, source: dir, tokenizerDir: dir };
 }
 
