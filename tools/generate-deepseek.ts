@@ -74,7 +74,7 @@ export async function generateDeepSeek(
     mtp: o.mtp,
   });
   if (o.mtp && !model.hasMtp)
-    throw new Error(`--mtp: ${dir} has no MTP weights (num_nextn_predict_layers is 0)`);
+    throw new Error(`--mtp: ${dir} has no MTP weights`);
   const prompt = tokenizer.encode(o.prompt).slice(0, steps);
   if (!prompt.length) throw new Error('the prompt encodes to no tokens');
   const p = picker(config.vocabSize, o);
