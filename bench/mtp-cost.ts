@@ -4,7 +4,9 @@
 // with its draft logits, and the head alone. Each piece is timed interleaved with the others (median of
 // rounds), so load drift hits all alike. With the acceptance rate a of greedy drafts, one sequence
 // decodes 1 + a tokens per speculative step:
-//   predicted speed-up = (1 + a) · plain / (verify + (1 − a) · draft(1) + a · draft(2))
+//   predicted speed-up = (1 + a) · plain / (verify + (1 − a) · draft(1) + a · draft(2)),
+// verify being (1 − a) · the step with row 0's head + a · with both rows' (the edge's lazy head), or the
+// step with both rows' head at once.
 //   npx tsx bench/mtp-cost.ts [model dir, default models/pystd-mla-moe] [--rounds 30] [--acceptance a]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +51,15 @@ const pieces: Record<string, () => void> = {
   'plain step without logits': () => model.step([seq([5], 'none')]),
   'verify step (2 tokens, 2 logits rows)': () => model.step([seq([5, 6], 'all')]),
   'verify step (2 tokens, 1 logits row)': () => model.step([seq([5, 6], 'last')]),
+  'verify step, head on row 0 (rowLogits)': () => {
+    model.step([seq([5, 6], 'none')]);
+    model.rowLogits(0);
+  },
+  'verify step, head on rows 0 then 1 (draft stood)': () => {
+    model.step([seq([5, 6], 'none')]);
+    model.rowLogits(0);
+    model.rowLogits(1);
+  },
   'MTP over 1 position + draft logits': () => {
     model.step([seq([5], 'none')]);
     model.draft([{ slot: 0, startPos: P, hiddenRow: 0, nextTokens: [7], wantLogits: true }]);
@@ -71,8 +82,8 @@ const ms = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v
 const names = Object.keys(pieces);
 // the MTP pieces ran a main step without logits first: subtract it
 const stepNoLogits1 = ms[names[1]];
-const draft1 = ms[names[4]] - stepNoLogits1;
-const draft2 = ms[names[5]] - (ms[names[3]] - (ms[names[0]] - stepNoLogits1)); // 2-token step, no logits
+const draft1 = ms[names[6]] - stepNoLogits1;
+const draft2 = ms[names[7]] - (ms[names[3]] - (ms[names[0]] - stepNoLogits1)); // 2-token step, no logits
 console.log(
   `${dir}: median ms of ${values.rounds} rounds × ${reps} reps, after a ${P}-token prompt`,
 );
@@ -85,8 +96,11 @@ console.log(
 const plain = ms[names[0]],
   verify = ms[names[2]];
 for (const a of values.acceptance ? [Number(values.acceptance)] : [0.3, 0.5, 0.7, 0.9]) {
-  const cost = verify + (1 - a) * draft1 + a * draft2;
+  const drafts = (1 - a) * draft1 + a * draft2;
+  const eager = verify + drafts; // both rows' logits in the verify step
+  const lazy = (1 - a) * ms[names[4]] + a * ms[names[5]] + drafts; // row 1's only when the draft stood
+  const x = (cost: number) => (((1 + a) * plain) / cost).toFixed(2);
   console.log(
-    `acceptance ${a}: predicted one-sequence speed-up ${(((1 + a) * plain) / cost).toFixed(2)}×`,
+    `acceptance ${a}: predicted one-sequence speed-up ${x(lazy)}× (head on both verify rows at once: ${x(eager)}×)`,
   );
 }

@@ -3,7 +3,8 @@
 // speculation the MTP module runs after every main step over the positions that step confirmed (its
 // own latent cache must hold every position), and, when a draft is of use, drafts the token after the
 // last one; the next step feeds [last token, draft] and keeps the draft's row only if it stands (a
-// rejected draft's cache row is rewritten by the next step). The origin's scheduler does the same for
+// rejected draft's cache row is rewritten by the next step). The head (vocab × hidden, the largest matrix
+// of a small model) runs on the draft's row only once the draft stands. The origin's scheduler does the same for
 // many sequences (origin/scheduler/scheduler.ts).
 import type { Chosen, EdgeChooser } from './edge-chooser';
 import type { WasmDeepSeekModel } from './wasm-model';
@@ -98,10 +99,9 @@ export async function* decodeSteps(
       [t, p] = [c.id, p + 1];
       continue;
     }
-    const rows = model.step([
-      { slot, tokens: [t, d], startPos: p, wantLogits: true, allLogits: true },
-    ]);
-    const v = chooser.verify(rows[0], d);
+    // [t, d] in one step; the head runs on t's row now and on d's only if d stands (rowLogits)
+    model.step([{ slot, tokens: [t, d], startPos: p, wantLogits: false }]);
+    const v = chooser.verify(model.rowLogits(0), d);
     ctx.counters.drafted++;
     if (!v.accepted) {
       d = runDraft(ctx, p, [v.id], draftWanted(ctx));
@@ -111,8 +111,8 @@ export async function* decodeSteps(
     }
     ctx.counters.accepted++;
     yield { chosen: v, at: p + 1 };
-    // rows[1] is still the step's: the slot is this generation's alone, and nothing ran meanwhile.
-    const b = chooser.token(rows[1]);
+    // the step's rows are still there: the slot is this generation's alone, and nothing ran meanwhile.
+    const b = chooser.token(model.rowLogits(1));
     d = runDraft(ctx, p, [v.id, b.id], draftWanted(ctx));
     yield { chosen: b, at: p + 2 };
     [t, p] = [b.id, p + 2];

@@ -78,6 +78,8 @@ export class WasmDeepSeekModel {
   private readonly mtp: WasmMtp | null;
   private readonly hidden: number; // [maxBatch, hidden] model.norm(x) of every token of the last step
   private lastStepTokens = 0;
+  /** Whether s.x still holds the last step's final residual rows (draft() overwrites them). */
+  private stepRowsKept = false;
 
   /** Instantiates the kernels module and places the checkpoint in its memory. */
   static async load(
@@ -161,6 +163,22 @@ export class WasmDeepSeekModel {
   }
 
   /**
+   * The logits [vocab] of token row `row` of the last step() (in batch order), computed now: its final
+   * residual row stays until the next step() or draft(). A verify step asks for the draft's row only once
+   * the draft stands, so a rejected draft costs no second pass over the head. A view into WASM memory,
+   * valid until the next call (it reuses the rows step() returned).
+   */
+  rowLogits(row: number): Float32Array {
+    if (!this.stepRowsKept || !Number.isInteger(row) || row < 0 || row >= this.lastStepTokens)
+      throw new RangeError(
+        `row ${row} is not a row of the last step (draft() ran, or out of range)`,
+      );
+    this.logitRows[0] = row;
+    this.head(1, this.weights.norm);
+    return this.logitsRow(0);
+  }
+
+  /**
    * The MTP module over rows of the last step() or forward() (their hidden states stay until the next
    * one; draft() does not touch them): writes each sequence's MTP cache rows and returns the draft logits
    * [vocab] (for the token after the last of its nextTokens) of each sequence with wantLogits, in batch
@@ -186,6 +204,7 @@ export class WasmDeepSeekModel {
       );
       if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
+    this.stepRowsKept = false;
     wasmMtpForward(this.s, m, T, this.lin);
     this.head(n, m.w.headNorm);
     return Array.from({ length: n }, (_, i) => this.logitsRow(i));
@@ -248,6 +267,7 @@ export class WasmDeepSeekModel {
       for (let t = 0; t < T; t++)
         s.kit.k.rmsnorm(this.hidden + 4 * t * h, s.x + 4 * t * h, w.norm, h, s.eps); // [T, hidden]
     this.lastStepTokens = T;
+    this.stepRowsKept = true;
     this.head(n, w.norm);
   }
 

@@ -96,4 +96,19 @@ describe('WASM MTP module vs the float64 reference (mtp.ts)', () => {
     expect(plain.hasMtp).toBe(false);
     expect(() => plain.draft([])).toThrow(/not placed/);
   });
+
+  it('rowLogits: a verify step rows one at a time equal them all at once; none after draft()', async () => {
+    const m = await wasm();
+    m.step([{ slot: 0, tokens: prompt, startPos: 0, wantLogits: false }]);
+    const verify = { slot: 0, tokens: [33, 5], startPos: prompt.length };
+    const both = m.step([{ ...verify, wantLogits: true, allLogits: true }]).map((r) => r.slice());
+    m.step([{ ...verify, wantLogits: false }]);
+    expect(nmse(m.rowLogits(0), both[0])).toBeLessThan(1e-12);
+    expect(nmse(m.rowLogits(1), both[1])).toBeLessThan(1e-12);
+    expect(() => m.rowLogits(2)).toThrow(/not a row of the last step/);
+    m.draft([
+      { slot: 0, startPos: prompt.length, hiddenRow: 0, nextTokens: [5, 7], wantLogits: true },
+    ]);
+    expect(() => m.rowLogits(0)).toThrow(/draft\(\) ran/);
+  });
 });
