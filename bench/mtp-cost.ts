@@ -51,14 +51,11 @@ const pieces: Record<string, () => void> = {
   'plain step without logits': () => model.step([seq([5], 'none')]),
   'verify step (2 tokens, 2 logits rows)': () => model.step([seq([5, 6], 'all')]),
   'verify step (2 tokens, 1 logits row)': () => model.step([seq([5, 6], 'last')]),
-  'verify step, head on row 0 (rowLogits)': () => {
-    model.step([seq([5, 6], 'none')]);
-    model.rowLogits(0);
-  },
-  'verify step, head on rows 0 then 1 (draft stood)': () => {
-    model.step([seq([5, 6], 'none')]);
-    model.rowLogits(0);
-    model.rowLogits(1);
+  'verify step, head on row 0 (firstLogits)': () =>
+    model.step([{ ...seq([5, 6], 'last'), firstLogits: true }]),
+  'verify step, head on row 0, then row 1 (draft stood)': () => {
+    model.step([{ ...seq([5, 6], 'last'), firstLogits: true }]);
+    model.rowLogits([1]);
   },
   'MTP over 1 position + draft logits': () => {
     model.step([seq([5], 'none')]);

@@ -100,8 +100,10 @@ export async function* decodeSteps(
       continue;
     }
     // [t, d] in one step; the head runs on t's row now and on d's only if d stands (rowLogits)
-    model.step([{ slot, tokens: [t, d], startPos: p, wantLogits: false }]);
-    const v = chooser.verify(model.rowLogits(0), d);
+    const [first] = model.step([
+      { slot, tokens: [t, d], startPos: p, wantLogits: true, firstLogits: true },
+    ]);
+    const v = chooser.verify(first, d);
     ctx.counters.drafted++;
     if (!v.accepted) {
       d = runDraft(ctx, p, [v.id], draftWanted(ctx));
@@ -112,7 +114,7 @@ export async function* decodeSteps(
     ctx.counters.accepted++;
     yield { chosen: v, at: p + 1 };
     // the step's rows are still there: the slot is this generation's alone, and nothing ran meanwhile.
-    const b = chooser.token(model.rowLogits(1));
+    const b = chooser.token(model.rowLogits([1])[0]);
     d = runDraft(ctx, p, [v.id, b.id], draftWanted(ctx));
     yield { chosen: b, at: p + 2 };
     [t, p] = [b.id, p + 2];

@@ -57,6 +57,12 @@ export interface WasmStepSequence {
   wantLogits: boolean;
   /** Return the logits of every one of these tokens (verifying a draft), in order. */
   allLogits?: boolean;
+  /**
+   * Return the logits of the first of these tokens only: a verify step's [last token, draft], whose
+   * draft row gets its logits from rowLogits() once the draft stands (the head is most of a small
+   * model's step; a rejected draft then costs no second pass over it).
+   */
+  firstLogits?: boolean;
 }
 
 export class WasmDeepSeekModel {
@@ -156,6 +162,7 @@ export class WasmDeepSeekModel {
       const first = this.embed(seq, T) - seq.tokens.length;
       T = first + seq.tokens.length;
       if (seq.allLogits) for (let t = first; t < T; t++) n = this.markLogits(n, t);
+      else if (seq.firstLogits) n = this.markLogits(n, first);
       else if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
     this.run(T, n);
@@ -163,19 +170,20 @@ export class WasmDeepSeekModel {
   }
 
   /**
-   * The logits [vocab] of token row `row` of the last step() (in batch order), computed now: its final
-   * residual row stays until the next step() or draft(). A verify step asks for the draft's row only once
-   * the draft stands, so a rejected draft costs no second pass over the head. A view into WASM memory,
-   * valid until the next call (it reuses the rows step() returned).
+   * The logits [vocab] of token rows of the last step() (batch order: the step's rows are its sequences'
+   * tokens one after another), computed now: the final residual rows stay until the next step() or
+   * draft(). Views into WASM memory, valid until the next call (they reuse the rows step() returned).
    */
-  rowLogits(row: number): Float32Array {
-    if (!this.stepRowsKept || !Number.isInteger(row) || row < 0 || row >= this.lastStepTokens)
-      throw new RangeError(
-        `row ${row} is not a row of the last step (draft() ran, or out of range)`,
-      );
-    this.logitRows[0] = row;
-    this.head(1, this.weights.norm);
-    return this.logitsRow(0);
+  rowLogits(rows: readonly number[]): Float32Array[] {
+    for (const row of rows)
+      if (!this.stepRowsKept || !Number.isInteger(row) || row < 0 || row >= this.lastStepTokens)
+        throw new RangeError(
+          `row ${row} is not a row of the last step (draft() ran, or out of range)`,
+        );
+    let n = 0;
+    for (const row of rows) n = this.markLogits(n, row);
+    this.head(n, this.weights.norm);
+    return Array.from({ length: n }, (_, i) => this.logitsRow(i));
   }
 
   /**

@@ -1,6 +1,6 @@
 // What one continuous-batching step runs: a decode entry for every running sequence first (so a long
-// prompt never stalls them) — [last token, draft] with every row's logits where speculative decoding left
-// a draft and the budget has room, else the last token alone — then prefill chunks of new sequences
+// prompt never stalls them) — [last token, draft] where speculative decoding left a draft and the budget
+// has room (the step gives the first row's logits; the draft row's come later if the draft stands), else the last token alone — then prefill chunks of new sequences
 // within the step's token budget.
 import type { StepBackend, StepSequence } from '../backend/step-backend';
 import type { Sequence } from './sequence';
@@ -25,7 +25,7 @@ export function planStep(
     if (s.state !== 'decode' || budget < 1) continue;
     if (s.draft >= 0 && budget >= 2 && s.pos + 2 <= backend.maxSeqLen && s.tokensLeft >= 2) {
       const tokens = [s.lastToken, s.draft];
-      batch.push({ slot: s.slot, tokens, startPos: s.pos, wantLogits: true, allLogits: true });
+      batch.push({ slot: s.slot, tokens, startPos: s.pos, wantLogits: true, firstLogits: true });
       budget -= 2;
     } else {
       s.draft = -1; // no room to check it (or no use): a plain decode step; the MTP module drafts after it

@@ -37,6 +37,7 @@ class FixedBackend implements StepBackend {
     name: 'fixed-q',
     draft: async (batch: readonly DraftSequence[]) =>
       batch.filter((d) => d.wantLogits).map(() => Q),
+    rowLogits: async (rows: readonly number[]) => rows.map(() => P),
   };
 }
 

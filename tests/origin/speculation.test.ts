@@ -114,7 +114,10 @@ function oracleBackend(inner: CpuBackend, truth: number[][]): StepBackend {
         return logits;
       });
   };
-  return Object.assign(Object.create(inner) as StepBackend, { drafter: { name: 'oracle', draft } });
+  const { rowLogits } = inner.drafter!; // the rows of drafts that stood: the model's own logits
+  return Object.assign(Object.create(inner) as StepBackend, {
+    drafter: { name: 'oracle', draft, rowLogits },
+  });
 }
 
 describe('speculative decoding over the CPU backend', () => {
