@@ -139,6 +139,8 @@ def main():
     print(f"params {n_params} vocab {cfg['vocab_size']}", flush=True)
     ids, heldout = load_ids(f"{a.work}/train.u32"), load_ids(f"{a.work}/heldout.u32")
     curve, wall, steps = train(a, model, ids)
+    # The unquantized (f32) weights, for the FP8-vs-BF16 comparison (tools/train/fp8_agreement.py).
+    torch.save(model.state_dict(), f"{a.work}/trained-f32.pt")
     report = heldout_report(model, eval_windows(heldout, a.seq, a.eval_windows))
     report["heldout_fim_loss_per_token"] = heldout_report(
         model, eval_windows(heldout, a.seq, a.eval_windows // 2, fim=True)
