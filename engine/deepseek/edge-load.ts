@@ -58,7 +58,7 @@ export function loadDeepSeekEdge(
     maxSeqLen: opts.contextLength ?? Math.min(maxPos ?? 2048, 2048),
     maxBatch: EDGE_MAX_BATCH,
     maxSlots: 1,
-    maxLogitRows: 1, // a verify step asks for its rows one at a time (rowLogits)
+    maxLogitRows: 2, // [last token, draft] when verifying eagerly; one row otherwise
     mtp: opts.mtp ?? true,
   });
   const c = model.config;
