@@ -271,9 +271,9 @@ export class Scheduler {
 
   /**
    * Applies one entry's logits to its sequence. Returns the confirmed token after each position whose row
-   * the step wrote and kept (the MTP module's input), or null when the sequence ended. A verify entry
-   * whose draft stood returns the token at the draft's position alone, with s.pos past the draft's row:
-   * the token after it comes from that row's logits (afterStood).
+   * the step wrote and kept (the MTP module's input), or null when the sequence ended. A firstLogits
+   * verify entry whose draft stood returns the token at the draft's position alone, with s.pos past the
+   * draft's row: the token after it comes from that row's logits (afterStood).
    */
   private consume(
     s: Sequence,
@@ -296,7 +296,7 @@ export class Scheduler {
       return token < 0 ? null : [...following, token];
     }
     s.pos += 1;
-    if (!entry.firstLogits) {
+    if (!entry.firstLogits && !entry.allLogits) {
       const token = this.accept(s, rows[0]);
       return token < 0 ? null : [token];
     }
@@ -306,8 +306,11 @@ export class Scheduler {
     if (v.accepted) this.metrics.specAcceptedTokens.inc();
     const first = this.emitToken(s, v.id, v.logprobs);
     if (first < 0) return null;
-    if (v.accepted) s.pos += 1;
-    return [first];
+    if (!v.accepted) return [first];
+    s.pos += 1;
+    if (entry.firstLogits) return [first]; // the token after the draft: afterStood
+    const second = this.accept(s, rows[1]);
+    return second < 0 ? null : [first, second];
   }
 
   /** Runs the drafter over the rows just confirmed; each running sequence takes its next draft. */
