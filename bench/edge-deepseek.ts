@@ -8,7 +8,7 @@
 // from its manifest's corpus: bench/bench-model.ts; rounds cycle through them).
 //   npx tsx bench/edge-deepseek.ts [--model models/pystd-mla-moe] [--rounds 3] [--decode 64] [--vocab-129k]
 //   --vocab-129k: memory only, the synthetic `small` shape with DeepSeek-V3's 129,280-id vocabulary (no MTP)
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
@@ -29,9 +29,16 @@ const { values } = parseArgs({
 const big = values['vocab-129k'];
 const modelDir = values.model ? resolve(values.model) : null;
 const DIR_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+/** Optional files of a model directory: the MTP draft's vocabulary (engine/deepseek/draft-vocab.ts). */
+const OPTIONAL_FILES = ['draft_vocab.json'];
 const id = modelDir ? basename(modelDir) : big ? 'ds-edge-129k-random' : 'deepseek-v3-edge-random';
 const dir: Record<string, Uint8Array> = modelDir
-  ? Object.fromEntries(DIR_FILES.map((f) => [f, new Uint8Array(readFileSync(join(modelDir, f)))]))
+  ? Object.fromEntries(
+      DIR_FILES.concat(OPTIONAL_FILES.filter((f) => existsSync(join(modelDir, f)))).map((f) => [
+        f,
+        new Uint8Array(readFileSync(join(modelDir, f))),
+      ]),
+    )
   : syntheticDeepSeekEdgeDir({
       seed: 1,
       config: big ? { vocabSize: 129_280, numNextnPredictLayers: 0 } : {},
@@ -66,6 +73,7 @@ try {
     weights: ['model.safetensors'],
     tokenizer: 'tokenizer.json',
     tokenizer_config: 'tokenizer_config.json',
+    draft_vocab: dir['draft_vocab.json'] ? 'draft_vocab.json' : null,
     context_length: 256,
     created: 0,
   };

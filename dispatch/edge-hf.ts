@@ -93,11 +93,12 @@ export async function loadHfEdgeModel(
 ): Promise<HfEdgeModel> {
   const key = (name: string) => `${m.id}/${name}`;
   const isBin = m.tokenizer.endsWith('.bin');
-  const [config, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
+  const [config, tokenizerConfig, generationConfig, tokenizer, draftVocab] = await Promise.all([
     json(bucket, key(m.config)),
     json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
     json(bucket, m.generation_config && key(m.generation_config)),
     object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
+    json(bucket, m.draft_vocab && key(m.draft_vocab)),
   ]);
   const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
   if (isDeepSeekConfig(config) && !isBin) {
@@ -119,6 +120,7 @@ export async function loadHfEdgeModel(
           tokenizerJson: tokenizer as object,
           tokenizerConfig,
           generationConfig,
+          draftVocab,
           weights,
         },
         { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },

@@ -53,6 +53,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     context_length: o.context,
     max_sessions: o.maxSessions,
     ...(deepseek && o.mtp !== undefined ? { mtp: o.mtp } : {}),
+    ...(deepseek && has('draft_vocab.json') ? { draft_vocab: 'draft_vocab.json' } : {}),
     created: Math.floor(Date.now() / 1000),
     owned_by: 'edge-inference',
     description: o.description,
@@ -64,6 +65,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     tokenizer,
     manifest.tokenizer_config,
     manifest.generation_config,
+    manifest.draft_vocab,
   ].filter((f): f is string => !!f);
   for (const f of sent) {
     const type = f.endsWith('.json') ? 'application/json' : 'application/octet-stream';

@@ -17,7 +17,7 @@ export function checkModelFiles(dir: string, files: Record<string, Uint8Array>):
   for (const [name, bytes] of Object.entries(files)) {
     try {
       if (name.endsWith('.safetensors')) readSafetensors(bytes);
-      else if (name === 'config.json') JSON.parse(new TextDecoder().decode(bytes));
+      else if (name.endsWith('.json')) JSON.parse(new TextDecoder().decode(bytes)); // config, draft_vocab
     } catch (err) {
       throw new StartupError(`${join(dir, name)} is damaged: ${reason(err)}`);
     }

@@ -1,7 +1,8 @@
 // A damaged checkpoint never reaches a request: the real origin process, started on a copy of the trained
 // model (models/pystd-mla-moe) with its model.safetensors truncated, its header overwritten, one byte of
-// its data flipped (caught by manifest.json's sha256) or its MTP layer half removed, prints one line that
-// names the file and exits 1.
+// its data flipped (caught by manifest.json's sha256) or its MTP layer half removed, or with a draft
+// vocabulary that does not parse or names an id outside the vocabulary, prints one line that names the
+// file and exits 1.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,5 +61,19 @@ describe('origin: a damaged model.safetensors is a one-line startup error', () =
       { 'manifest.json': () => null },
     );
     expect(line).toBe('origin: checkpoint lacks tensor model.layers.4.enorm.weight');
+  });
+
+  it('draft_vocab.json not JSON, or listing an id outside the vocabulary', async () => {
+    const same = (b: Uint8Array) => b;
+    const text = (t: string) => () => t;
+    const notJson = await startupError('vocab-json', same, {
+      'draft_vocab.json': text('{"ids": ['),
+    });
+    expect(notJson).toContain(join(root, 'vocab-json', 'draft_vocab.json'));
+    expect(notJson).toMatch(/draft_vocab\.json is damaged: /);
+    const outside = await startupError('vocab-id', same, {
+      'draft_vocab.json': text('{"ids": [5, 20755]}'),
+    });
+    expect(outside).toBe('origin: draft_vocab.json: 20755 is not a new token id of 0..20754');
   });
 });

@@ -3,8 +3,9 @@
 // sequence's first is drawn through the draft/verify path (the draft accepted, or the residual on
 // rejection, or the token after an accepted draft) and must follow p. Over 1200 seeded sequences of 8
 // tokens: chi-square against p, both verify outcomes seen, and the metrics count every draft checked;
-// with 16 slots (verify steps ask for the draft row's logits once it stood) and with 2 (few decoding
-// sequences: verify steps ask for both rows' logits at once).
+// with 16 slots (verify steps ask for the draft row's logits once it stood), with 2 (few decoding
+// sequences: verify steps ask for both rows' logits at once), and with draft logits -Infinity off a
+// draft vocabulary (engine/deepseek/draft-vocab.ts: q is zero on p's likeliest token among others).
 import { describe, expect, it } from 'vitest';
 import type { DraftSequence, StepBackend, StepSequence } from '../../origin/backend/step-backend';
 import { originMetrics } from '../../origin/metrics';
@@ -17,6 +18,8 @@ import { SpecSampler } from '../../engine/sampling/spec-sampler';
 const V = 8;
 const P = Float32Array.from([1.0, 0.2, -0.3, 1.8, 0.7, -1.0, 0.4, 1.2]);
 const Q = Float32Array.from([0.1, 1.4, 0.3, 0.6, 2.0, 0.2, -0.5, 0.9]);
+/** Q over a draft vocabulary of five ids: 0, 3 (p's likeliest) and 6 are never drafted. */
+const Q_LISTED = Q.map((x, i) => ([0, 3, 6].includes(i) ? -Infinity : x));
 const sampling = { temperature: 1, topP: 1, topK: 6 };
 
 class FixedBackend implements StepBackend {
@@ -27,7 +30,10 @@ class FixedBackend implements StepBackend {
   private readonly slots: number[];
   /** Verify entries seen, by the logits they asked for. */
   readonly verifies = { allLogits: 0, firstLogits: 0 };
-  constructor(readonly maxSlots: number) {
+  constructor(
+    readonly maxSlots: number,
+    private readonly q: Float32Array,
+  ) {
     this.slots = Array.from({ length: maxSlots }, (_, i) => i);
   }
   allocate = () => this.slots.pop() ?? null;
@@ -46,7 +52,7 @@ class FixedBackend implements StepBackend {
   readonly drafter = {
     name: 'fixed-q',
     draft: async (batch: readonly DraftSequence[]) =>
-      batch.filter((d) => d.wantLogits).map(() => Q),
+      batch.filter((d) => d.wantLogits).map(() => this.q),
     rowLogits: async (rows: readonly number[]) => rows.map(() => P),
   };
 }
@@ -73,11 +79,12 @@ async function tokens(s: Sequence): Promise<number[]> {
 
 describe('speculative sampling through the scheduler', () => {
   it.each([
-    [16, 'firstLogits'],
-    [2, 'allLogits'],
+    [16, 'firstLogits', Q, 'q'],
+    [2, 'allLogits', Q, 'q'],
+    [16, 'firstLogits', Q_LISTED, 'q over a draft vocabulary'],
   ] as const)(
-    'tokens drawn through draft and verify follow p (%i slots: %s)',
-    async (slots, path) => {
+    'tokens drawn through draft and verify follow p (%i slots: %s, %s)',
+    async (slots, path, q, _what) => {
       const metrics = originMetrics({
         queueDepth: () => 0,
         active: () => 0,
@@ -91,7 +98,7 @@ describe('speculative sampling through the scheduler', () => {
         retryAfterS: 1,
         speculative: true,
       };
-      const backend = new FixedBackend(slots);
+      const backend = new FixedBackend(slots, q);
       const scheduler = new Scheduler(backend, new PrefixCache(0), ids, metrics, opts);
       const N = 1200,
         L = 8;

@@ -117,7 +117,7 @@ describe('the edge DeepSeek engine', () => {
 });
 
 describe('the edge DeepSeek engine on the trained checkpoint (models/pystd-mla-moe)', () => {
-  it('MTP on: most drafts stand (the verify step heads both rows at once) and greedy is unchanged', async () => {
+  it('MTP on, over its draft vocabulary: most drafts stand and greedy is unchanged', async () => {
     const read = (f: string) => new Uint8Array(readFileSync(join('models/pystd-mla-moe', f)));
     const text = (f: string) => JSON.parse(new TextDecoder().decode(read(f))) as object;
     const { engine: trained } = await loadDeepSeekEdge(
@@ -126,6 +126,7 @@ describe('the edge DeepSeek engine on the trained checkpoint (models/pystd-mla-m
         config: text('config.json'),
         tokenizerJson: text('tokenizer.json'),
         tokenizerConfig: text('tokenizer_config.json'),
+        draftVocab: text('draft_vocab.json'),
         weights: [read('model.safetensors')],
       },
       { id: 'pystd-mla-moe', contextLength: 256, mtp: true },
