@@ -6,11 +6,13 @@
 // decodes 1 + a tokens per speculative step:
 //   predicted speed-up = (1 + a) · plain / (verify + (1 − a) · draft(1) + a · draft(2)),
 // verify being (1 − a) · the step with row 0's head + a · with both rows' (the edge's lazy head), or the
-// step with both rows' head at once.
+// step with both rows' head at once. The draft's head scores the directory's draft_vocab.json ids when it
+// has one (engine/deepseek/draft-vocab.ts).
 //   npx tsx bench/mtp-cost.ts [model dir, default models/pystd-mla-moe] [--rounds 30] [--acceptance a]
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DRAFT_VOCAB_FILE } from '../engine/deepseek/draft-vocab';
 import { WasmDeepSeekModel } from '../engine/deepseek/wasm-model';
 import { loadKernelsModule } from '../kernels-wasm/node';
 
@@ -25,7 +27,7 @@ const { values, positionals } = parseArgs({
 const dir = positionals[0] ?? 'models/pystd-mla-moe';
 const files: Record<string, Uint8Array> = {};
 for (const f of readdirSync(dir))
-  if (f === 'config.json' || f.endsWith('.safetensors'))
+  if (f === 'config.json' || f === DRAFT_VOCAB_FILE || f.endsWith('.safetensors'))
     files[f] = new Uint8Array(readFileSync(join(dir, f)));
 const model = await WasmDeepSeekModel.load(await loadKernelsModule(), files, {
   maxSeqLen: 512,
@@ -82,7 +84,8 @@ const stepNoLogits1 = ms[names[1]];
 const draft1 = ms[names[6]] - stepNoLogits1;
 const draft2 = ms[names[7]] - (ms[names[3]] - (ms[names[0]] - stepNoLogits1)); // 2-token step, no logits
 console.log(
-  `${dir}: median ms of ${values.rounds} rounds × ${reps} reps, after a ${P}-token prompt`,
+  `${dir}: median ms of ${values.rounds} rounds × ${reps} reps, after a ${P}-token prompt; ` +
+    `the draft's head scores ${model.draftVocabSize} of ${model.config.vocabSize} ids`,
 );
 console.log('| piece | ms |\n| --- | ---: |');
 for (const n of names) console.log(`| ${n} | ${ms[n].toFixed(3)} |`);
