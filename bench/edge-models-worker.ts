@@ -36,9 +36,13 @@ export default {
     const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
     const maxTokens = Number(url.searchParams.get('tokens') ?? 16);
     const V = model.engine.config.vocabSize;
-    const prompt = Array.from({ length: promptTokens }, (_, i) =>
-      i === 0 ? 1 : (300 + ((i * 97) % 20000)) % V,
-    );
+    // ?text=...: a real prompt (a trained model's acceptance depends on it), else synthetic ids
+    const text = url.searchParams.get('text');
+    const prompt = text
+      ? model.engine.tokenizer.encode(text)
+      : Array.from({ length: promptTokens }, (_, i) =>
+          i === 0 ? 1 : (300 + ((i * 97) % 20000)) % V,
+        );
     // ?spec=on|off: the DeepSeek engine's MTP speculative decoding (bench/edge-deepseek.ts)
     const engine = model.engine as { speculative?: boolean; spec?: object };
     const spec = url.searchParams.get('spec');

@@ -1,18 +1,21 @@
 // Origin throughput under concurrency: a real `npm run origin` process on a synthetic DeepSeek-V3-shaped
-// FP8 model (CPU or WebGPU backend), driven over HTTP by 1, 4 and 16 concurrent streaming requests, each a
-// short prompt and then a fixed number of greedy tokens (ignore_eos): this measures decode batching.
-// Aggregate completion tokens/s per level, median of runs after a warm-up, and the ratio to one
-// stream; the origin's own /metrics give the sequences per step and the step latency.
-// Run alone: `npx tsx bench/origin.ts [preset] [backend]` (ORIGIN_BENCH_PRESET, default small;
+// FP8 model or a model directory (CPU or WebGPU backend), driven over HTTP by 1, 4 and 16 concurrent
+// streaming requests, each a prompt and then a fixed number of greedy tokens (ignore_eos): this measures
+// decode batching. Aggregate completion tokens/s per level, median of runs after a warm-up, and the ratio
+// to one stream; the origin's own /metrics give the sequences per step and the step latency.
+// Run alone: `npx tsx bench/origin.ts [preset | model dir] [backend]` (ORIGIN_BENCH_PRESET, default small;
 // ORIGIN_BENCH_BACKEND, default cpu ('reference' is its old name): webgpu runs on whatever adapter is there, lavapipe included).
-// `npx tsx bench/origin.ts [preset] [backend] --mtp`: decode tok/s with and without MTP speculative
-// decoding (bench/origin-mtp.ts; preset default small-mtp).
+// `npx tsx bench/origin.ts [preset | model dir] [backend] --mtp`: decode tok/s with and without MTP
+// speculative decoding (bench/origin-mtp.ts; preset default small-mtp), e.g. on models/pystd-mla-moe.
+// Flags: --tokens N (per stream), --runs N, --levels 1,4,16.
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { startOrigin, type RunningOrigin } from '../origin/launch';
-import { SYNTHETIC_PRESETS } from '../origin/model/presets';
+import { benchModel, type BenchModel } from './bench-model';
 import { benchOriginMtp } from './origin-mtp';
 
 export interface OriginBenchOptions {
+  /** A synthetic preset or a model directory (bench/bench-model.ts). */
   preset?: string;
   /** --backend of the origin (default cpu). */
   backend?: 'cpu' | 'reference' | 'webgpu' | 'auto';
@@ -44,7 +47,7 @@ export async function scrape(origin: RunningOrigin): Promise<Record<string, numb
 /** One round: `streams` concurrent requests of `tokens` tokens each; returns aggregate tokens/s. */
 export async function round(
   origin: RunningOrigin,
-  model: string,
+  model: BenchModel,
   streams: number,
   tokens: number,
   salt: string,
@@ -56,8 +59,8 @@ export async function round(
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-cache-salt': salt },
         body: JSON.stringify({
-          model,
-          prompt: `Stream ${i}:`,
+          model: model.id,
+          prompt: model.prompt(i),
           max_tokens: tokens,
           temperature: 0,
           ignore_eos: true,
@@ -84,10 +87,11 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   const backend =
     opts.backend ?? (process.env.ORIGIN_BENCH_BACKEND as OriginBenchOptions['backend']) ?? 'cpu';
   const maxSeqs = Math.max(...levels);
+  const model = benchModel(preset);
   const origin = await startOrigin(
     [
       '--model',
-      `synthetic:${preset}`,
+      model.arg,
       '--backend',
       backend,
       '--max-seqs',
@@ -99,7 +103,6 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   );
   // What ran, from the startup line: "backend webgpu (W8A8) on <adapter>, N MiB".
   const ran = /backend (.+?), tokenizer/.exec(origin.output())?.[1] ?? backend;
-  const model = `synthetic-${preset}`;
   const results: Level[] = [];
   try {
     await round(origin, model, 2, 8, 'warm-up');
@@ -127,11 +130,11 @@ export async function benchOrigin(opts: OriginBenchOptions = {}): Promise<string
   } finally {
     await origin.stop();
   }
-  return table(preset, ran, tokens, runs, results);
+  return table(model, ran, tokens, runs, results);
 }
 
 function table(
-  preset: string,
+  model: BenchModel,
   backend: string,
   tokens: number,
   runs: number,
@@ -139,8 +142,8 @@ function table(
 ): string {
   const one = median(results.find((r) => r.streams === 1)?.tokPerS ?? results[0].tokPerS);
   const lines = [
-    `Origin (\`npm run origin -- --model synthetic:${preset}\`, backend ${backend}, FP8 weights): ${SYNTHETIC_PRESETS[preset]?.description ?? preset}. ` +
-      `Each stream: a ~10-token prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
+    `Origin (\`npm run origin -- --model ${model.arg}\`, backend ${backend}, FP8 weights): ${model.description}. ` +
+      `Each stream: a prompt, ${tokens} greedy tokens (ignore_eos) over SSE; tokens/s = all streams' completion tokens / wall time; median of ${runs} runs.`,
     '',
     '| streams | tok/s (median) | best run | per stream | × one stream | sequences per step | step latency |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -155,9 +158,23 @@ function table(
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  const args = process.argv.slice(2).filter((a) => a !== '--mtp');
-  const opts = { preset: args[0], backend: args[1] as OriginBenchOptions['backend'] };
-  (process.argv.includes('--mtp') ? benchOriginMtp(opts) : benchOrigin(opts)).then(
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      mtp: { type: 'boolean', default: false },
+      tokens: { type: 'string' },
+      runs: { type: 'string' },
+      levels: { type: 'string' },
+    },
+  });
+  const opts: OriginBenchOptions = {
+    preset: positionals[0],
+    backend: positionals[1] as OriginBenchOptions['backend'],
+    tokens: values.tokens ? Number(values.tokens) : undefined,
+    runs: values.runs ? Number(values.runs) : undefined,
+    levels: values.levels ? values.levels.split(',').map(Number) : undefined,
+  };
+  (values.mtp ? benchOriginMtp(opts) : benchOrigin(opts)).then(
     (md) => console.log(md),
     (err) => {
       console.error(err);

@@ -5,6 +5,8 @@
 // DeepSeek-V3-architecture directory (config.json model_type deepseek_v3) is run by
 // engine/deepseek/edge-model.ts instead: its files are read whole (one JS copy, dropped after the
 // load) and placed into WASM memory, FP8 kept as FP8.
+// Files that do not load (truncated, damaged, not what config.json says) answer 503 model_unavailable
+// with the reason, not a 500; a DeepSeek checkpoint without its MTP layer loads and runs without MTP.
 import { kvShapeOf, loadModelDir, toHex, type KvShape } from '../engine/index';
 import type { LoadedModel, ModelDirFiles } from '../engine/llama/model-dir';
 import { NativeFormatError } from '../engine/formats/edge-native';
@@ -15,6 +17,11 @@ import type { LatentShape } from '../engine/prompt-cache/latent-rows';
 import { checkpointDigest } from './checkpoint-digest';
 import type { TextEngine } from '../engine/text-engine';
 import type { KernelBackend } from '../kernels-wasm/types';
+import { DeepSeekConfigError } from '../engine/deepseek/config';
+import { DeepSeekLoadError } from '../engine/deepseek/weights';
+import { HfConfigError } from '../engine/formats/hf-config';
+import { readSafetensors, SafetensorsError } from '../engine/formats/safetensors';
+import { ModelLoadError } from '../engine/llama/hf-weights';
 import { ApiError } from '../protocol/errors';
 import type { HfManifest } from './edge-manifest';
 
@@ -31,6 +38,33 @@ const missing = (key: string) =>
     null,
     30,
   );
+
+/** Stored files that do not load (damaged, or not what config.json says): a 503 that names why, not a 500. */
+const unloadable = (what: string, err: unknown) =>
+  new ApiError(
+    503,
+    `${what} cannot be loaded: ${err instanceof Error ? err.message : String(err)}`,
+    'service_unavailable',
+    'model_unavailable',
+    null,
+    30,
+  );
+
+/** Errors of the files themselves, as opposed to bugs (which stay 500s with a logged stack). */
+const isLoadError = (err: unknown) =>
+  err instanceof SafetensorsError ||
+  err instanceof DeepSeekLoadError ||
+  err instanceof DeepSeekConfigError ||
+  err instanceof ModelLoadError ||
+  err instanceof HfConfigError;
+
+async function guarded<T>(id: string, load: () => T | Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    throw isLoadError(err) ? unloadable(`Model '${id}'`, err) : err;
+  }
+}
 
 async function object(bucket: R2Bucket, key: string): Promise<R2ObjectBody> {
   const found = await bucket.get(key);
@@ -76,28 +110,41 @@ export async function loadHfEdgeModel(
 ): Promise<HfEdgeModel> {
   const key = (name: string) => `${m.id}/${name}`;
   const isBin = m.tokenizer.endsWith('.bin');
-  const [configBytes, tokenizerConfig, generationConfig, tokenizer] = await Promise.all([
-    object(bucket, key(m.config)).then(async (o) => new Uint8Array(await o.arrayBuffer())),
-    json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
-    json(bucket, m.generation_config && key(m.generation_config)),
-    object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
-  ]);
+  const [configBytes, tokenizerConfig, generationConfig, tokenizer, draftVocab] = await Promise.all(
+    [
+      object(bucket, key(m.config)).then(async (o) => new Uint8Array(await o.arrayBuffer())),
+      json(bucket, m.tokenizer_config && key(m.tokenizer_config)),
+      json(bucket, m.generation_config && key(m.generation_config)),
+      object(bucket, key(m.tokenizer)).then((o) => (isBin ? o.arrayBuffer() : o.json())),
+      json(bucket, m.draft_vocab && key(m.draft_vocab)),
+    ],
+  );
   const config = JSON.parse(new TextDecoder().decode(configBytes)) as object;
   if (isDeepSeekConfig(config) && !isBin) {
     const bodies = await Promise.all(m.weights.map((w) => object(bucket, key(w))));
     const weights = await Promise.all(
       bodies.map(async (b) => new Uint8Array(await b.arrayBuffer())),
     );
-    const ds = loadDeepSeekEdge(
-      backend,
-      {
-        config: config as object,
-        tokenizerJson: tokenizer as object,
-        tokenizerConfig,
-        generationConfig,
-        weights,
-      },
-      { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
+    weights.forEach((w, i) => {
+      try {
+        readSafetensors(w);
+      } catch (err) {
+        throw unloadable(`Model file ${key(m.weights[i])}`, err);
+      }
+    });
+    const ds = await guarded(m.id, () =>
+      loadDeepSeekEdge(
+        backend,
+        {
+          config: config as object,
+          tokenizerJson: tokenizer as object,
+          tokenizerConfig,
+          generationConfig,
+          draftVocab,
+          weights,
+        },
+        { id: m.id, contextLength: m.context_length ?? undefined, mtp: m.mtp ?? true },
+      ),
     );
     const chatTemplate = m.chat_template
       ? new ChatTemplate(m.chat_template, ds.tokenizer.specialTokens)
@@ -120,13 +167,13 @@ export async function loadHfEdgeModel(
       ? { tokenizerBin: new Uint8Array(tokenizer as ArrayBuffer) }
       : { tokenizerJson: tokenizer as object }),
   };
-  const { loaded, etags } = await loadLlamaWeights(bucket, m, files, backend, {
-    // asked for once the small files are in, and alone: asked for beside them (plus HEADs of the
-    // safetensors), its body waited unread in Miniflare's 4 KiB chunks; bench/cold-start.ts load
-    // median 357 ms, 2 of 7 samples 2.7-2.9 s, against 214 ms now
-    native: m.native ? await bucket.get(key(m.native)) : null,
-    fresh,
-  });
+  // asked for once the small files are in, and alone: asked for beside them (plus HEADs of the
+  // safetensors), its body waited unread in Miniflare's 4 KiB chunks; bench/cold-start.ts load
+  // median 357 ms, 2 of 7 samples 2.7-2.9 s, against 214 ms now
+  const native = m.native ? await bucket.get(key(m.native)) : null;
+  const { loaded, etags } = await guarded(m.id, () =>
+    loadLlamaWeights(bucket, m, files, backend, { native, fresh }),
+  );
   const tok = loaded.model.tokenizer;
   const specials =
     tok instanceof HfTokenizer ? tok.specialTokens : { bos_token: '<s>', eos_token: '</s>' };

@@ -44,6 +44,8 @@ export const hfManifest = z.object({
   context_length: z.number().int().positive().nullish(),
   /** DeepSeek-V3 dirs with an MTP module: place it and decode speculatively (default true). */
   mtp: z.boolean().nullish(),
+  /** DeepSeek-V3 dirs: the ids the MTP draft's head scores (draft_vocab.json, engine/deepseek/draft-vocab.ts). */
+  draft_vocab: z.string().min(1).nullish(),
 });
 
 export const edgeManifest = z.discriminatedUnion('format', [llama2cManifest, hfManifest]);

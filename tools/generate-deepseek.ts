@@ -73,8 +73,7 @@ export async function generateDeepSeek(
     maxBatch: 64,
     mtp: o.mtp,
   });
-  if (o.mtp && !model.hasMtp)
-    throw new Error(`--mtp: ${dir} has no MTP weights (num_nextn_predict_layers is 0)`);
+  if (o.mtp && !model.hasMtp) throw new Error(`--mtp: ${dir} has no MTP weights`);
   const prompt = tokenizer.encode(o.prompt).slice(0, steps);
   if (!prompt.length) throw new Error('the prompt encodes to no tokens');
   const p = picker(config.vocabSize, o);
@@ -101,8 +100,9 @@ export async function generateDeepSeek(
   let pos = prompt.length;
   while (out.length > 0 && out.length < want && !stop(out[out.length - 1])) {
     const tokens = draft >= 0 ? [out[out.length - 1], draft] : [out[out.length - 1]];
+    // a draft's row gets its logits (the head) only once the draft stands
     const rows = model.step([
-      { slot: 0, tokens, startPos: pos, wantLogits: true, allLogits: true },
+      { slot: 0, tokens, startPos: pos, wantLogits: true, firstLogits: true },
     ]);
     const confirmed: number[] = [];
     if (draft >= 0) {
@@ -110,7 +110,8 @@ export async function generateDeepSeek(
       drafted++;
       confirmed.push(v.id);
       if (v.accepted) accepted++;
-      if (v.accepted && !stop(v.id) && out.length + 1 < want) confirmed.push(p.pick(rows[1]));
+      if (v.accepted && !stop(v.id) && out.length + 1 < want)
+        confirmed.push(p.pick(model.rowLogits([1])[0]));
     } else confirmed.push(p.pick(rows[0]));
     out.push(...confirmed);
     if (o.mtp) redraft(pos, confirmed, true);

@@ -59,6 +59,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     max_sessions: o.maxSessions,
     max_queue: o.maxQueue,
     ...(deepseek && o.mtp !== undefined ? { mtp: o.mtp } : {}),
+    ...(deepseek && has('draft_vocab.json') ? { draft_vocab: 'draft_vocab.json' } : {}),
     created: Math.floor(Date.now() / 1000),
     owned_by: 'edge-inference',
     description: o.description,
@@ -71,6 +72,7 @@ export function uploadModelDir(dir: string, o: DirUploadOptions = {}): HfManifes
     tokenizer,
     manifest.tokenizer_config,
     manifest.generation_config,
+    manifest.draft_vocab,
   ].filter((f): f is string => !!f);
   for (const f of sent) {
     const type = f.endsWith('.json') ? 'application/json' : 'application/octet-stream';

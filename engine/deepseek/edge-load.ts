@@ -5,6 +5,7 @@
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { ChatTemplate, chatTemplateSource } from '../tokenizers/chat-template';
 import { HfTokenizer } from '../tokenizers/hf-tokenizer';
+import { DRAFT_VOCAB_FILE } from './draft-vocab';
 import { DeepSeekEdgeModel } from './edge-model';
 import { WasmDeepSeekModel } from './wasm-model';
 
@@ -20,6 +21,8 @@ export interface DeepSeekDirFiles {
   tokenizerJson: object;
   tokenizerConfig?: object;
   generationConfig?: object;
+  /** draft_vocab.json: the ids the MTP draft's head scores (draft-vocab.ts). */
+  draftVocab?: object;
   /** The safetensors files' bytes (read once; the caller drops them after the load). */
   weights: Uint8Array[];
 }
@@ -53,12 +56,13 @@ export function loadDeepSeekEdge(
     'config.json': enc.encode(JSON.stringify(files.config)),
   };
   files.weights.forEach((w, i) => (record[`weights-${i}.safetensors`] = w));
+  if (files.draftVocab) record[DRAFT_VOCAB_FILE] = enc.encode(JSON.stringify(files.draftVocab));
   const maxPos = (files.config as { max_position_embeddings?: number }).max_position_embeddings;
   const model = new WasmDeepSeekModel(backend, record, {
     maxSeqLen: opts.contextLength ?? Math.min(maxPos ?? 2048, 2048),
     maxBatch: EDGE_MAX_BATCH,
     maxSlots: 1,
-    maxLogitRows: 2, // [last token, draft] when verifying; one row otherwise
+    maxLogitRows: 2, // [last token, draft] when verifying eagerly; one row otherwise
     mtp: opts.mtp ?? true,
   });
   const c = model.config;

@@ -3,7 +3,9 @@
 // speculation the MTP module runs after every main step over the positions that step confirmed (its
 // own latent cache must hold every position), and, when a draft is of use, drafts the token after the
 // last one; the next step feeds [last token, draft] and keeps the draft's row only if it stands (a
-// rejected draft's cache row is rewritten by the next step). The origin's scheduler does the same for
+// rejected draft's cache row is rewritten by the next step). The head (vocab × hidden, the largest matrix
+// of a small model) runs on both rows of a verify step at once while this generation's drafts mostly
+// stand, else on the draft's row only once the draft stands. The origin's scheduler does the same for
 // many sequences (origin/scheduler/scheduler.ts).
 import type { Chosen, EdgeChooser } from './edge-chooser';
 import type { WasmDeepSeekModel } from './wasm-model';
@@ -47,6 +49,14 @@ function runDraft(ctx: StepContext, startPos: number, nextTokens: number[], want
   ]);
   return want ? ctx.chooser.draft(out[0]) : -1;
 }
+
+/**
+ * The share of a generation's drafts standing above which a verify step runs the head on both of its
+ * rows at once: measured on models/pystd-mla-moe (bench/mtp-cost.ts), the head's second row costs about
+ * a quarter of a lone row's pass (it shares the pass over the weights), so it pays as soon as more than
+ * about one draft in four stands; below, rowLogits runs it on the draft's row only when the draft stood.
+ */
+const EAGER_HEAD_ACCEPTANCE = 0.3;
 
 /** A draft is of use when, after the one chosen token not yet emitted, two more may follow. */
 const draftWanted = (ctx: StepContext) => ctx.left() - 1 >= 2;
@@ -92,6 +102,8 @@ export async function* decodeSteps(
   draft: number,
 ): AsyncGenerator<Step | null> {
   const { model, slot, chooser } = ctx;
+  let drafted = 0,
+    accepted = 0;
   for (let t = token, p = pos, d = draft; ;) {
     await yieldToEventLoop();
     if (ctx.signal?.aborted) return yield null;
@@ -103,11 +115,22 @@ export async function* decodeSteps(
       [t, p] = [c.id, p + 1];
       continue;
     }
+    // [t, d] in one step; the head runs on d's row now too (eager: a prior of one in two standing), or
+    // only if d stands (rowLogits)
+    const eager = (accepted + 1) / (drafted + 2) >= EAGER_HEAD_ACCEPTANCE;
     const rows = model.step([
-      { slot, tokens: [t, d], startPos: p, wantLogits: true, allLogits: true },
+      {
+        slot,
+        tokens: [t, d],
+        startPos: p,
+        wantLogits: true,
+        allLogits: eager,
+        firstLogits: !eager,
+      },
     ]);
     const v = chooser.verify(rows[0], d);
     ctx.counters.drafted++;
+    drafted++;
     if (!v.accepted) {
       d = runDraft(ctx, p, [v.id], draftWanted(ctx));
       yield { chosen: v, at: p + 1 };
@@ -115,9 +138,11 @@ export async function* decodeSteps(
       continue;
     }
     ctx.counters.accepted++;
+    accepted++;
     yield { chosen: v, at: p + 1 };
-    // rows[1] is still the step's: the slot is this generation's alone, and nothing ran meanwhile.
-    const b = chooser.token(rows[1]);
+    // the step's rows and logits are still there: the slot is this generation's alone, and nothing ran
+    // meanwhile.
+    const b = chooser.token(eager ? rows[1] : model.rowLogits([1])[0]);
     d = runDraft(ctx, p, [v.id, b.id], draftWanted(ctx));
     yield { chosen: b, at: p + 2 };
     [t, p] = [b.id, p + 2];

@@ -149,6 +149,23 @@ export function mtpTensors(c: DeepSeekConfig, k: number): MtpTensors {
   };
 }
 
+/**
+ * MTP modules the checkpoint stores: num_nextn_predict_layers, counted only while a module's layer has
+ * tensors in the files. Releases that strip the MTP layer (several quantized V3s) keep the config as it
+ * was; such a checkpoint loads and serves without speculation. A module stored in part is damage, not
+ * absence: the loader then names its first missing tensor.
+ */
+export function storedMtpModules(c: DeepSeekConfig, names: Iterable<string>): number {
+  const stored = new Set<number>();
+  for (const name of names) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m && Number(m[1]) >= c.numHiddenLayers) stored.add(Number(m[1]) - c.numHiddenLayers);
+  }
+  let k = 0;
+  while (k < c.numNextnPredictLayers && stored.has(k)) k++;
+  return k;
+}
+
 export function deepSeekTensors(c: DeepSeekConfig): DeepSeekTensors {
   const V = c.vocabSize,
     h = c.hiddenSize;

@@ -12,6 +12,13 @@
 // 'dequantized' GEMM mode in f32 instead of f64 — not its 'fp8' mode, whose 1×128 activation quantization
 // would flip E4M3 roundings on f32-vs-f64 differences (tests/engine/deepseek/wasm-model.test.ts measures both).
 import { createWasmKernels } from '../../kernels-wasm/index';
+import {
+  DRAFT_VOCAB_FILE,
+  parseDraftVocab,
+  placeDraftVocab,
+  spreadDraftLogits,
+  type DraftVocab,
+} from './draft-vocab';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { mlaDims } from './block';
 import { wasmBlockForward, type BlockStep } from './wasm-block';
@@ -46,6 +53,8 @@ export interface WasmModelOptions {
   kernels?: 'simd' | 'scalar';
   /** Place the checkpoint's MTP module, if it has one, for draft() (default false). */
   mtp?: boolean;
+  /** Score drafts over the draft_vocab.json the files hold, if any (default true: draft-vocab.ts). */
+  draftVocab?: boolean;
 }
 
 /** The tokens one sequence feeds into a step: positions startPos .. startPos + tokens.length - 1. */
@@ -57,6 +66,12 @@ export interface WasmStepSequence {
   wantLogits: boolean;
   /** Return the logits of every one of these tokens (verifying a draft), in order. */
   allLogits?: boolean;
+  /**
+   * Return the logits of the first of these tokens only: a verify step's [last token, draft], whose
+   * draft row gets its logits from rowLogits() once the draft stands (the head is most of a small
+   * model's step; a rejected draft then costs no second pass over it).
+   */
+  firstLogits?: boolean;
 }
 
 export class WasmDeepSeekModel {
@@ -76,8 +91,12 @@ export class WasmDeepSeekModel {
   private readonly heap: Float32Array; // the whole memory, for copies and results
   /** The MTP module, when placed; its input rows are the last main step's final hidden states. */
   private readonly mtp: WasmMtp | null;
+  /** The ids the draft's head scores, when the files list them (else the whole vocabulary). */
+  private readonly draftVocab: DraftVocab | null;
   private readonly hidden: number; // [maxBatch, hidden] model.norm(x) of every token of the last step
   private lastStepTokens = 0;
+  /** Whether s.x still holds the last step's final residual rows (draft() overwrites them). */
+  private stepRowsKept = false;
 
   /** Instantiates the kernels module and places the checkpoint in its memory. */
   static async load(
@@ -121,6 +140,11 @@ export class WasmDeepSeekModel {
       out = mem.alloc(B * h);
     this.hn = mem.alloc(L * h);
     this.logits = mem.alloc(L * c.vocabSize);
+    const listed = files[DRAFT_VOCAB_FILE];
+    this.draftVocab =
+      this.mtp && listed && opts.draftVocab !== false
+        ? placeDraftVocab(mem, w.lmHead, parseDraftVocab(listed, c.vocabSize), L)
+        : null;
     const widest = Math.max(
       2 * h,
       c.intermediateSize,
@@ -142,6 +166,11 @@ export class WasmDeepSeekModel {
     return this.mtp !== null;
   }
 
+  /** How many ids the draft's head scores: the draft vocabulary's, or the whole vocabulary's. */
+  get draftVocabSize(): number {
+    return this.draftVocab?.ids.length ?? this.config.vocabSize;
+  }
+
   /**
    * One forward over every sequence's tokens together (a slot's rows before its startPos must hold its
    * earlier tokens). Returns the logits [vocab] of each sequence with wantLogits (of each of its tokens
@@ -154,6 +183,7 @@ export class WasmDeepSeekModel {
       const first = this.embed(seq, T) - seq.tokens.length;
       T = first + seq.tokens.length;
       if (seq.allLogits) for (let t = first; t < T; t++) n = this.markLogits(n, t);
+      else if (seq.firstLogits) n = this.markLogits(n, first);
       else if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
     this.run(T, n);
@@ -161,10 +191,28 @@ export class WasmDeepSeekModel {
   }
 
   /**
+   * The logits [vocab] of token rows of the last step() (batch order: the step's rows are its sequences'
+   * tokens one after another), computed now: the final residual rows stay until the next step() or
+   * draft(). Views into WASM memory, valid until the next call (they reuse the rows step() returned).
+   */
+  rowLogits(rows: readonly number[]): Float32Array[] {
+    for (const row of rows)
+      if (!this.stepRowsKept || !Number.isInteger(row) || row < 0 || row >= this.lastStepTokens)
+        throw new RangeError(
+          `row ${row} is not a row of the last step (draft() ran, or out of range)`,
+        );
+    let n = 0;
+    for (const row of rows) n = this.markLogits(n, row);
+    this.head(n, this.weights.norm);
+    return Array.from({ length: n }, (_, i) => this.logitsRow(i));
+  }
+
+  /**
    * The MTP module over rows of the last step() or forward() (their hidden states stay until the next
    * one; draft() does not touch them): writes each sequence's MTP cache rows and returns the draft logits
    * [vocab] (for the token after the last of its nextTokens) of each sequence with wantLogits, in batch
-   * order: views into WASM memory, valid until the next call.
+   * order (-Infinity off the draft vocabulary, when there is one): views into WASM memory, valid until
+   * the next call.
    */
   draft(batch: readonly MtpStepSequence[]): Float32Array[] {
     const m = this.mtp;
@@ -186,8 +234,9 @@ export class WasmDeepSeekModel {
       );
       if (seq.wantLogits) n = this.markLogits(n, T - 1);
     }
+    this.stepRowsKept = false;
     wasmMtpForward(this.s, m, T, this.lin);
-    this.head(n, m.w.headNorm);
+    this.draftHead(n, m.w.headNorm);
     return Array.from({ length: n }, (_, i) => this.logitsRow(i));
   }
 
@@ -248,16 +297,31 @@ export class WasmDeepSeekModel {
       for (let t = 0; t < T; t++)
         s.kit.k.rmsnorm(this.hidden + 4 * t * h, s.x + 4 * t * h, w.norm, h, s.eps); // [T, hidden]
     this.lastStepTokens = T;
+    this.stepRowsKept = true;
     this.head(n, w.norm);
   }
 
   /** logits[n, vocab] = head(norm(x)) of the n rows in logitRows. */
   private head(n: number, norm: number): void {
+    this.normRows(n, norm);
+    if (n > 0) linearForward(this.s.kit, this.logits, this.weights.lmHead, this.hn, n, this.lin); // [n, vocab]
+  }
+
+  /** The draft's logits[n, vocab]: the head over the draft vocabulary's ids only, when there is one. */
+  private draftHead(n: number, norm: number): void {
+    const d = this.draftVocab;
+    if (!d) return this.head(n, norm);
+    this.normRows(n, norm);
+    if (n > 0) linearForward(this.s.kit, d.out, d.head, this.hn, n, this.lin); // [n, ids]
+    for (let i = 0; i < n; i++) spreadDraftLogits(d, this.heap, i, this.logitsRow(i));
+  }
+
+  /** hn[n, hidden] = norm(x) of the n rows in logitRows. */
+  private normRows(n: number, norm: number): void {
     const { s } = this,
       h = this.config.hiddenSize;
     for (let i = 0; i < n; i++)
-      s.kit.k.rmsnorm(this.hn + 4 * i * h, s.x + 4 * this.logitRows[i] * h, norm, h, s.eps); // [n, hidden]
-    if (n > 0) linearForward(s.kit, this.logits, this.weights.lmHead, this.hn, n, this.lin); // [n, vocab]
+      s.kit.k.rmsnorm(this.hn + 4 * i * h, s.x + 4 * this.logitRows[i] * h, norm, h, s.eps);
   }
 
   /** Checks one sequence and lays its tokens' embeddings out from row T; returns the next free row. */

@@ -7,7 +7,7 @@
 import { readSafetensors, tensorToFloat32, type TensorView } from '../formats/safetensors';
 import { isMoeLayer, parseDeepSeekConfig, type DeepSeekConfig } from './config';
 import { dequantizeWeightFp8 } from '../formats/fp8';
-import { deepSeekTensorSpecs, layerPrefix, type TensorSpec } from './hf-names';
+import { deepSeekTensorSpecs, layerPrefix, storedMtpModules, type TensorSpec } from './hf-names';
 import { DeepSeekLoadError } from './weights';
 import { placeBytes, placeF32, type WasmLinear } from './wasm-linear';
 import type { KernelBackend } from '../../kernels-wasm/types';
@@ -229,6 +229,7 @@ export function placeDeepSeekWeights(
   const lmHead: WasmLinear = config.tieWordEmbeddings
     ? { kind: 'f32', rows: V, cols: h, w: embed }
     : src.linear('lm_head.weight');
-  const mtp = opts.mtp && config.numNextnPredictLayers > 0 ? placeMtp(src, config) : null;
+  const mtp =
+    opts.mtp && storedMtpModules(config, tensors.keys()) > 0 ? placeMtp(src, config) : null;
   return { config, embed, layers, norm, lmHead, mtp, bytes: src.bytes };
 }

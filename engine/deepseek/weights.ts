@@ -6,6 +6,7 @@ import { parseDeepSeekConfig, type DeepSeekConfig } from './config';
 import { FP8_BLOCK, dequantizeWeightFp8, fp8ScaleName, fp8ScaleShape } from '../formats/fp8';
 import {
   deepSeekTensors,
+  storedMtpModules,
   type BlockTensors,
   type MlpTensors,
   type MtpTensors,
@@ -174,6 +175,8 @@ export function loadDeepSeekModel(
     layers: t.layers.map((b) => loadBlock(src, b)),
     norm: src.float(t.norm),
     lmHead,
-    mtp: t.mtp.map((m) => loadMtp(src, m, embed, lmHead)),
+    mtp: t.mtp
+      .slice(0, storedMtpModules(config, tensors.keys()))
+      .map((m) => loadMtp(src, m, embed, lmHead)),
   };
 }

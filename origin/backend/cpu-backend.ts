@@ -67,7 +67,7 @@ export class CpuBackend implements StepBackend {
     opts: CpuBackendOptions,
   ): Promise<CpuBackend> {
     const maxBatch = opts.maxStepTokens ?? 256;
-    // A sequence verifying a draft wants two rows of logits.
+    // A sequence verifying a draft wants two rows of logits (the step's, then rowLogits').
     const rowsPerSeq = opts.mtp ? 2 : 1;
     const module = await kernelsModule();
     const mem = await createWasmKernels(module);
@@ -107,6 +107,7 @@ export class CpuBackend implements StepBackend {
       this.drafter = {
         name: 'mtp',
         draft: async (batch: readonly DraftSequence[]) => model.draft(batch),
+        rowLogits: async (rows: readonly number[]) => model.rowLogits(rows),
       };
   }
 

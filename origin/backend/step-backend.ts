@@ -11,8 +11,13 @@ export interface StepSequence {
   startPos: number;
   /** Return the logits of the last of these tokens (the end of a prompt, or a decode step). */
   wantLogits: boolean;
-  /** Return the logits of every one of these tokens, in order ([last token, draft]: verifying a draft). */
+  /** Return the logits of every one of these tokens, in order. */
   allLogits?: boolean;
+  /**
+   * Return the logits of the first of these tokens only: [last token, draft], verifying a draft (only a
+   * backend with a drafter is sent it); the draft's row gets its logits from Drafter.rowLogits if it stands.
+   */
+  firstLogits?: boolean;
 }
 
 /**
@@ -35,6 +40,11 @@ export interface Drafter {
   readonly name: string;
   /** Runs after step(), before the next one; the draft logits of each sequence with wantLogits. */
   draft(batch: readonly DraftSequence[]): Promise<Float32Array[]>;
+  /**
+   * The logits of token rows of the step just run (batch order), before draft(): the rows of the drafts
+   * that stood. Computing them only then spares the head (most of a small model's step) for rejected ones.
+   */
+  rowLogits(rows: readonly number[]): Promise<Float32Array[]>;
 }
 
 /** A copy of some KV rows of one slot, in whatever form the backend keeps them (prefix cache). */
@@ -76,7 +86,7 @@ export interface StepBackend {
   /**
    * One forward over every sequence's tokens together: each weight is read once per step for all of
    * them. Resolves to the logits [vocab] of each sequence with wantLogits (each of its tokens' with
-   * allLogits, which only a backend with a drafter is sent), in batch order; the arrays are valid until
+   * allLogits; of the first with firstLogits, which only a backend with a drafter is sent), in batch order; the arrays are valid until
    * the next step.
    */
   step(batch: readonly StepSequence[]): Promise<(Float32Array | Float64Array)[]>;

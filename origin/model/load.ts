@@ -6,15 +6,17 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { DRAFT_VOCAB_FILE } from '../../engine/deepseek/draft-vocab';
 import { generateSyntheticDeepSeek } from '../../engine/deepseek/synthetic';
 import { parseDeepSeekConfig, type DeepSeekConfig } from '../../engine/deepseek/config';
 import type { OriginTokenizer } from './byte-tokenizer';
+import { checkModelFiles } from './check-files';
 import { SYNTHETIC_PRESETS } from './presets';
 import { deepSeekV3TokenizerDir, loadOriginTokenizer } from './tokenizer';
 
 export interface OriginModel {
   id: string;
-  /** config.json and *.safetensors, by name. */
+  /** config.json and *.safetensors, by name (and draft_vocab.json when there is one). */
   files: Record<string, Uint8Array>;
   config: DeepSeekConfig;
   tokenizer: OriginTokenizer;
@@ -68,7 +70,9 @@ export function readModelFiles(
     };
   }
   const dir = resolve(spec);
-  const names = readdirSync(dir).filter((f) => f === 'config.json' || f.endsWith('.safetensors'));
+  const names = readdirSync(dir).filter(
+    (f) => f === 'config.json' || f === DRAFT_VOCAB_FILE || f.endsWith('.safetensors'),
+  );
   if (!names.includes('config.json')) throw new Error(`${dir} has no config.json`);
   const files: Record<string, Uint8Array> = {};
   for (const name of names) {
@@ -77,6 +81,7 @@ export function readModelFiles(
     const buf = readFileSync(join(dir, name));
     files[name] = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   }
+  checkModelFiles(dir, files);
   return { id: basename(dir), files, source: dir, tokenizerDir: dir };
 }
 

@@ -213,32 +213,67 @@ export class Scheduler {
     this.metrics.batchSize.observe(batch.length);
     this.metrics.stepTokens.observe(this.backend.maxStepTokens - budget);
 
-    const drafts: DraftSequence[] = [];
-    const drafting: Sequence[] = [];
+    // Each entry's confirmed tokens; a verify entry whose draft stood waits for its draft row's logits.
+    const done: { s: Sequence; entry: StepSequence; row: number; confirmed: number[] | null }[] =
+      [];
+    const stood: { at: number; row: number }[] = [];
     let next = 0,
       row = 0;
     batch.forEach((entry, i) => {
       const s = members[i],
         rows = entry.allLogits ? entry.tokens.length : entry.wantLogits ? 1 : 0;
       const confirmed = this.consume(s, entry, logits.slice(next, (next += rows)));
-      if (this.drafts(s) && confirmed) {
-        drafts.push({
-          slot: s.slot,
-          startPos: entry.startPos,
-          hiddenRow: row,
-          nextTokens: confirmed,
-          wantLogits: s.state === 'decode' && s.tokensLeft >= 2, // a draft is of use
-        });
-        drafting.push(s);
-      }
+      if (confirmed && entry.firstLogits && s.pos === entry.startPos + 2)
+        stood.push({ at: done.length, row: row + 1 }); // the draft stood: its row's logits come next
+      done.push({ s, entry, row, confirmed });
       row += entry.tokens.length;
     });
+    if (stood.length && !(await this.afterStood(done, stood))) return;
+    const drafts: DraftSequence[] = [];
+    const drafting: Sequence[] = [];
+    for (const { s, entry, row, confirmed } of done) {
+      if (!this.drafts(s) || !confirmed) continue;
+      drafts.push({
+        slot: s.slot,
+        startPos: entry.startPos,
+        hiddenRow: row,
+        nextTokens: confirmed,
+        wantLogits: s.state === 'decode' && s.tokensLeft >= 2, // a draft is of use
+      });
+      drafting.push(s);
+    }
     if (drafts.length) await this.draft(drafts, drafting);
   }
 
   /**
+   * The token after each draft that stood, from its row's logits (computed only now: the head is most
+   * of a small model's step, and a rejected draft needs none). False when the backend failed.
+   */
+  private async afterStood(
+    done: { s: Sequence; confirmed: number[] | null }[],
+    stood: { at: number; row: number }[],
+  ): Promise<boolean> {
+    let logits: Float32Array[];
+    try {
+      logits = await this.backend.drafter!.rowLogits(stood.map((x) => x.row));
+    } catch (err) {
+      console.error('origin: forward step failed:', err);
+      for (const { at } of stood) this.fail(done[at].s, serverError());
+      return false;
+    }
+    stood.forEach(({ at }, i) => {
+      const d = done[at];
+      const second = this.accept(d.s, logits[i]);
+      d.confirmed = second < 0 ? null : [...d.confirmed!, second];
+    });
+    return true;
+  }
+
+  /**
    * Applies one entry's logits to its sequence. Returns the confirmed token after each position whose row
-   * the step wrote and kept (the MTP module's input), or null when the sequence ended.
+   * the step wrote and kept (the MTP module's input), or null when the sequence ended. A firstLogits
+   * verify entry whose draft stood returns the token at the draft's position alone, with s.pos past the
+   * draft's row: the token after it comes from that row's logits (afterStood).
    */
   private consume(
     s: Sequence,
@@ -261,7 +296,7 @@ export class Scheduler {
       return token < 0 ? null : [...following, token];
     }
     s.pos += 1;
-    if (!entry.allLogits) {
+    if (!entry.firstLogits && !entry.allLogits) {
       const token = this.accept(s, rows[0]);
       return token < 0 ? null : [token];
     }
@@ -270,8 +305,10 @@ export class Scheduler {
     this.metrics.specDraftTokens.inc();
     if (v.accepted) this.metrics.specAcceptedTokens.inc();
     const first = this.emitToken(s, v.id, v.logprobs);
-    if (first < 0 || !v.accepted) return first < 0 ? null : [first];
+    if (first < 0) return null;
+    if (!v.accepted) return [first];
     s.pos += 1;
+    if (entry.firstLogits) return [first]; // the token after the draft: afterStood
     const second = this.accept(s, rows[1]);
     return second < 0 ? null : [first, second];
   }

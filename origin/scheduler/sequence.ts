@@ -64,6 +64,9 @@ export class Sequence {
   cancelled = false;
   /** Speculative decoding: the drafted token after lastToken, checked by the next step (-1: none). */
   draft = -1;
+  /** This sequence's drafts verified, and those that stood. */
+  drafted = 0;
+  accepted = 0;
   /** Sampling under speculation (the rejection rule); null when greedy or when speculation is off. */
   private spec: SpecSampler | null = null;
   /** Null for plain greedy: argmax over the backend's own logits, as the reference model decodes. */
@@ -109,12 +112,15 @@ export class Sequence {
   ): { id: number; accepted: boolean; logprobs?: SampledLogprobs } {
     const draft = this.draft;
     this.draft = -1;
+    this.drafted++;
     if (!this.spec) {
       const chosen = this.choose(logits, f32);
+      if (chosen.id === draft) this.accepted++;
       return { ...chosen, accepted: chosen.id === draft };
     }
     f32.set(logits);
     const { id, accepted } = this.spec.verify(f32, draft);
+    if (accepted) this.accepted++;
     const n = this.req.sampling.logprobs;
     return { id, accepted, ...(n === undefined ? {} : { logprobs: logprobsOf(f32, id, n) }) };
   }

@@ -1,7 +1,10 @@
 // What one continuous-batching step runs: a decode entry for every running sequence first (so a long
-// prompt never stalls them) — [last token, draft] with every row's logits where speculative decoding left
-// a draft and the budget has room, else the last token alone — then prefill chunks of new sequences
-// within the step's token budget.
+// prompt never stalls them) — [last token, draft] where speculative decoding left a draft and the budget
+// has room, else the last token alone — then prefill chunks of new sequences within the step's token
+// budget. A verify entry asks for both rows' logits (allLogits) when the step decodes few sequences
+// and this one's drafts mostly stand: a head over so few rows streams its weights once for them all,
+// so the draft row's costs a fraction of a second pass (bench/mtp-cost.ts). Otherwise it asks for the
+// first row's (firstLogits) and the draft row's come later, batched, only if the draft stands.
 import type { StepBackend, StepSequence } from '../backend/step-backend';
 import type { Sequence } from './sequence';
 
@@ -13,6 +16,11 @@ export interface StepPlan {
   budget: number;
 }
 
+/** At most this many decoding sequences for eager verify entries (head rows ≤ 4: the few-row kernels). */
+const EAGER_MAX_DECODING = 2;
+/** The share of a sequence's drafts standing (prior: 1 in 2) above which the draft row's head pays. */
+const EAGER_ACCEPTANCE = 0.3;
+
 export function planStep(
   active: readonly Sequence[],
   backend: Pick<StepBackend, 'maxStepTokens' | 'maxSeqLen'>,
@@ -21,11 +29,19 @@ export function planStep(
   const batch: StepSequence[] = [];
   const members: Sequence[] = [];
   let budget = backend.maxStepTokens;
+  const few = active.filter((s) => s.state === 'decode').length <= EAGER_MAX_DECODING;
   for (const s of active) {
     if (s.state !== 'decode' || budget < 1) continue;
     if (s.draft >= 0 && budget >= 2 && s.pos + 2 <= backend.maxSeqLen && s.tokensLeft >= 2) {
       const tokens = [s.lastToken, s.draft];
-      batch.push({ slot: s.slot, tokens, startPos: s.pos, wantLogits: true, allLogits: true });
+      const eager = few && (s.accepted + 1) / (s.drafted + 2) >= EAGER_ACCEPTANCE;
+      batch.push({
+        slot: s.slot,
+        tokens,
+        startPos: s.pos,
+        wantLogits: true,
+        ...(eager ? { allLogits: true } : { firstLogits: true }),
+      });
       budget -= 2;
     } else {
       s.draft = -1; // no room to check it (or no use): a plain decode step; the MTP module drafts after it

@@ -2,7 +2,8 @@
 // layer). Greedy output must be the main model's own greedy tokens whatever the drafts are: with the
 // checkpoint's MTP drafter (random weights: drafts rarely accepted) and with an oracle drafter that is right
 // every other time (so the accept path, two tokens per step, runs often), several sequences batched
-// together with chunked prefill. Tokens are read back exactly through a tokenizer that prints ids.
+// together with chunked prefill, and two at a time (verify steps then ask for both rows' logits).
+// Tokens are read back exactly through a tokenizer that prints ids.
 import { describe, expect, it } from 'vitest';
 import { WasmDeepSeekModel } from '../../engine/deepseek/wasm-model';
 import { loadKernelsModule } from '../../kernels-wasm/node';
@@ -87,8 +88,8 @@ async function serve(backend: StepBackend, speculative: boolean) {
   };
 }
 
-const cpu = (mtp: boolean) =>
-  CpuBackend.create(files, { maxSlots: 4, maxSeqLen: 128, maxStepTokens: 32, mtp });
+const cpu = (mtp: boolean, maxSlots = 4) =>
+  CpuBackend.create(files, { maxSlots, maxSeqLen: 128, maxStepTokens: 32, mtp });
 
 /** The CPU backend with its drafter replaced: the true next greedy token on every other draft. */
 function oracleBackend(inner: CpuBackend, truth: number[][]): StepBackend {
@@ -114,7 +115,10 @@ function oracleBackend(inner: CpuBackend, truth: number[][]): StepBackend {
         return logits;
       });
   };
-  return Object.assign(Object.create(inner) as StepBackend, { drafter: { name: 'oracle', draft } });
+  const { rowLogits } = inner.drafter!; // the rows of drafts that stood: the model's own logits
+  return Object.assign(Object.create(inner) as StepBackend, {
+    drafter: { name: 'oracle', draft, rowLogits },
+  });
 }
 
 describe('speculative decoding over the CPU backend', () => {
@@ -136,5 +140,20 @@ describe('speculative decoding over the CPU backend', () => {
     expect(r.tokens).toEqual(want);
     expect(r.accepted).toBeGreaterThan(r.drafted / 3);
     expect(r.accepted).toBeLessThan(r.drafted);
+  });
+
+  it('two sequences at a time: verify steps ask for both rows at once, the same greedy tokens', async () => {
+    const want = await greedyAlone();
+    const backend = oracleBackend(await cpu(true, 2), want);
+    let eager = 0;
+    const step = backend.step.bind(backend);
+    backend.step = (batch) => {
+      eager += batch.filter((e) => e.allLogits).length;
+      return step(batch);
+    };
+    const r = await serve(backend, true);
+    expect(r.tokens).toEqual(want);
+    expect(eager).toBeGreaterThan(r.drafted / 2);
+    expect(r.accepted).toBeGreaterThan(r.drafted / 3);
   });
 });

@@ -123,9 +123,12 @@ describe('synthetic DeepSeek-V3 checkpoint', () => {
         JSON.stringify(deepSeekConfigToJson({ ...SYNTHETIC_DEEPSEEK_CONFIG, ...patch })),
       ),
     });
-    expect(() => loadDeepSeekModel(withConfig({ numHiddenLayers: 5 }))).toThrow(
+    // a main layer missing is an error; the MTP layer missing entirely is a checkpoint without MTP
+    // (5 layers: the stored MTP layer 4 reads as main layer 4, and no MTP tensors at index 5)
+    expect(() => loadDeepSeekModel(withConfig({ numHiddenLayers: 6 }))).toThrow(
       /lacks tensor model\.layers\.5\./,
     );
+    expect(loadDeepSeekModel(withConfig({ numHiddenLayers: 5 })).mtp).toHaveLength(0);
     expect(() => loadDeepSeekModel(withConfig({ vocabSize: 256 }))).toThrow(
       'model.embed_tokens.weight: shape [512,256], config implies [256,256]',
     );

@@ -96,4 +96,69 @@ describe('WASM MTP module vs the float64 reference (mtp.ts)', () => {
     expect(plain.hasMtp).toBe(false);
     expect(() => plain.draft([])).toThrow(/not placed/);
   });
+
+  it('rowLogits: a verify step rows one at a time equal them all at once; none after draft()', async () => {
+    const m = await wasm();
+    m.step([{ slot: 0, tokens: prompt, startPos: 0, wantLogits: false }]);
+    const verify = { slot: 0, tokens: [33, 5], startPos: prompt.length };
+    const both = m.step([{ ...verify, wantLogits: true, allLogits: true }]).map((r) => r.slice());
+    const [first] = m.step([{ ...verify, wantLogits: true, firstLogits: true }]);
+    expect(nmse(first, both[0])).toBeLessThan(1e-12);
+    const [second, again] = m.rowLogits([1, 0]);
+    expect(nmse(second, both[1])).toBeLessThan(1e-12);
+    expect(nmse(again, both[0])).toBeLessThan(1e-12);
+    expect(() => m.rowLogits([2])).toThrow(/not a row of the last step/);
+    m.draft([
+      { slot: 0, startPos: prompt.length, hiddenRow: 0, nextTokens: [5, 7], wantLogits: true },
+    ]);
+    expect(() => m.rowLogits([0])).toThrow(/draft\(\) ran/);
+  });
+});
+
+describe('a draft vocabulary (draft_vocab.json, engine/deepseek/draft-vocab.ts)', () => {
+  const ids = [511, 0, 17, 300, 42, 9, 128, 7, 64];
+  const withVocab = (list: unknown) => ({
+    ...files,
+    'draft_vocab.json': new TextEncoder().encode(JSON.stringify({ ids: list })),
+  });
+  const draftOf = async (f: Record<string, Uint8Array>, draftVocab = true) => {
+    const m = await WasmDeepSeekModel.load(module, f, { maxSeqLen: 32, mtp: true, draftVocab });
+    m.step([{ slot: 0, tokens: prompt, startPos: 0, wantLogits: false }]);
+    const next = [...prompt.slice(1), 5];
+    const [d] = m.draft([
+      { slot: 0, startPos: 0, hiddenRow: 0, nextTokens: next, wantLogits: true },
+    ]);
+    return { m, d: d.slice() };
+  };
+
+  it('draft logits: the full head`s on the listed ids, -Infinity elsewhere', async () => {
+    const full = await draftOf(files);
+    const listed = await draftOf(withVocab(ids));
+    expect(full.m.draftVocabSize).toBe(512);
+    expect(listed.m.draftVocabSize).toBe(ids.length);
+    const on = Float32Array.from(ids, (id) => listed.d[id]);
+    expect(
+      nmse(
+        on,
+        Float32Array.from(ids, (id) => full.d[id]),
+      ),
+    ).toBeLessThan(1e-12);
+    const off = listed.d.filter((_, id) => !ids.includes(id));
+    expect(off).toHaveLength(512 - ids.length);
+    expect(off.every((x) => x === -Infinity)).toBe(true);
+    // draftVocab: false ignores the file
+    const ignored = await draftOf(withVocab(ids), false);
+    expect(ignored.m.draftVocabSize).toBe(512);
+    expect(nmse(ignored.d, full.d)).toBeLessThan(1e-12);
+  });
+
+  it('refuses ids outside the vocabulary, repeated ids, and a file without ids', async () => {
+    for (const [list, why] of [
+      [[1, 512], /512 is not a new token id of 0..511/],
+      [[3, 3], /3 is not a new token id/],
+      [[], /non-empty array/],
+      [['7'], /"7" is not a new token id/],
+    ] as const)
+      await expect(draftOf(withVocab(list))).rejects.toThrow(why);
+  });
 });
