@@ -18,6 +18,10 @@ async function main(argv: string[]): Promise<void> {
       console.log(`origin: listening on http://${options.host}:${info.port}`);
     },
   );
+  // Idle keep-alive connections outlive the clients' (the Worker's, undici's ~4 s): a client must drop
+  // an idle connection before this server does, or a request sent as it closes fails ("other side
+  // closed") with nothing to retry on. Node's 5 s default raced undici's reuse in tests/origin.
+  Object.assign(server, { keepAliveTimeout: 65_000, headersTimeout: 66_000 });
   const stop = () => {
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 2000).unref(); // open streams do not hold a shutdown

@@ -101,7 +101,11 @@ export function loadOriginModel(spec: string, opts: LoadModelOptions = {}): Orig
     files,
     config: c,
     tokenizer: loadOriginTokenizer(tokenizerDir, c),
-    weightsDigest: filesDigest(files),
+    // the weights only: a draft vocabulary changes which drafts are tried, never a KV row, so both
+    // tiers name the same checkpoint with or without one (dispatch/checkpoint-digest.ts)
+    weightsDigest: filesDigest(
+      Object.fromEntries(Object.entries(files).filter(([name]) => name !== 'draft_vocab.json')),
+    ),
     source,
   };
 }
