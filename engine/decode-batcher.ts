@@ -7,13 +7,10 @@
 // No one waits on a promise another request resolves: in workerd a request whose only pending work is
 // such a promise is cancelled as hung (engine/session-pool.ts says the same). So every waiter polls on
 // its own event-loop turn, and whichever waiter finds a step due runs it, synchronously, for everyone:
-// the step writes into the sessions' own memory; each sequence samples in its own request.
-
-/** Lets streams and other requests progress (setImmediate: no 1 ms clamp; workerd: a zero timer). */
-export const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
+// the step writes into the sessions' own memory; each sequence samples in its own request. A sequence
+// decoding alone runs its steps at once and gives the event loop a turn only every few steps
+// (engine/pacer.ts: a turn costs ~1.1 ms in workerd, several times a small model's step).
+import { YieldPacer, yieldToEventLoop } from './pacer';
 
 export interface DecodeBatcherOptions {
   /** Most sequences per step. */
@@ -37,6 +34,7 @@ export class DecodeBatcher<S> {
   private readonly prefills: object[] = [];
   private lastRan: 'step' | 'prefill' = 'prefill';
   private readonly gatherMs: number;
+  private readonly pacer = new YieldPacer();
   /** Steps run and sequence-tokens they computed (steps · mean batch). */
   readonly stats = { steps: 0, tokens: 0 };
 
@@ -59,6 +57,17 @@ export class DecodeBatcher<S> {
 
   /** Waits for a step that runs `seq` (maybe run by this caller); false when the signal aborts first. */
   async step(seq: S, signal?: AbortSignal): Promise<boolean> {
+    if (this.alone()) {
+      if (this.pacer.due()) await this.pacer.turn();
+      if (signal?.aborted) return false;
+      if (this.alone()) {
+        this.lastRan = 'step';
+        this.stats.steps++;
+        this.stats.tokens++;
+        this.run([seq]);
+        return true;
+      }
+    }
     const me: Waiter<S> = { seq, since: performance.now(), done: false };
     this.pending.push(me);
     try {
@@ -67,8 +76,11 @@ export class DecodeBatcher<S> {
         if (me.error !== undefined) throw me.error;
         if (me.done) return true;
         if (signal?.aborted) return false;
-        if (this.stepDue() && (this.prefills.length === 0 || this.lastRan === 'prefill'))
+        if (this.stepDue() && (this.prefills.length === 0 || this.lastRan === 'prefill')) {
           this.runStep();
+          if (me.error !== undefined) throw me.error;
+          if (me.done) return true;
+        }
       }
     } finally {
       const at = this.pending.indexOf(me);
@@ -95,6 +107,11 @@ export class DecodeBatcher<S> {
     } finally {
       this.prefills.splice(this.prefills.indexOf(ticket), 1);
     }
+  }
+
+  /** The only decoding sequence, with no prefill waiting for a turn: its steps need no one else. */
+  private alone(): boolean {
+    return this.decoding <= 1 && this.pending.length === 0 && this.prefills.length === 0;
   }
 
   private stepDue(): boolean {

@@ -9,6 +9,7 @@
 // many sequences (origin/scheduler/scheduler.ts).
 import type { Chosen, EdgeChooser } from './edge-chooser';
 import type { WasmDeepSeekModel } from './wasm-model';
+import { YieldPacer, yieldToEventLoop } from '../pacer';
 
 export interface SpecCounters {
   drafted: number;
@@ -31,12 +32,6 @@ export interface Step {
   chosen: Chosen;
   at: number;
 }
-
-/** Lets a Worker stream and other requests progress between steps (setImmediate: no 1 ms clamp). */
-export const yieldToEventLoop = (): Promise<void> =>
-  new Promise((resolve) =>
-    typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0),
-  );
 
 /**
  * Runs the MTP module over positions startPos.. of the step just run (nextTokens: the confirmed token
@@ -104,8 +99,10 @@ export async function* decodeSteps(
   const { model, slot, chooser } = ctx;
   let drafted = 0,
     accepted = 0;
+  // a turn every few steps, not after each: in workerd a turn costs more than this model's step
+  const pacer = new YieldPacer();
   for (let t = token, p = pos, d = draft; ;) {
-    await yieldToEventLoop();
+    await pacer.step();
     if (ctx.signal?.aborted) return yield null;
     if (d < 0 || p + 2 > model.maxSeqLen) {
       const [logits] = model.step([{ slot, tokens: [t], startPos: p, wantLogits: true }]);
