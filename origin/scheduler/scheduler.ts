@@ -16,6 +16,8 @@ import type { OriginMetrics } from '../metrics';
 import { RequestLatency } from '../request-latency';
 import type { OriginTokenizer } from '../model/byte-tokenizer';
 import { BLOCK_TOKENS, restoredTokens } from '../../engine/prompt-cache/blocks';
+// setImmediate in Node: sockets flush and new requests arrive between steps, at a few µs a turn
+import { yieldToEventLoop } from '../../engine/pacer';
 import type { PrefixCache } from './prefix-cache';
 import { restorePrompt, takePrompt } from './handoff';
 import { planStep } from './step-plan';
@@ -40,8 +42,6 @@ const overloaded = (message: string, retryAfter: number) =>
 const clientClosed = () =>
   new ApiError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
 
-/** setImmediate: lets sockets flush and new requests arrive between steps, without a timer's 1 ms clamp. */
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
