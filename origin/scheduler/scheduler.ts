@@ -42,7 +42,6 @@ const overloaded = (message: string, retryAfter: number) =>
 const clientClosed = () =>
   new ApiError(499, 'The client closed the request.', 'invalid_request_error', 'client_closed');
 
-
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
   private readonly active: Sequence[] = [];
