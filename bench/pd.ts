@@ -42,7 +42,10 @@ async function origins(
   const os: RunningOrigin[] = [];
   let pinned = true;
   for (const [i, extra] of roles.entries()) {
+    // a write per token (--stream-interval-ms 0): the bench times each token's arrival, which the
+    // origin's default coalescing (20 ms) would turn into bursts with 0 ms between their tokens
     const args = ['--model', m.spec, '--backend', 'cpu', '--prefix-cache-mb', '0'];
+    args.push('--stream-interval-ms', '0');
     const o = await startOrigin(
       [...args, ...extra.map((a) => a.replace('$0', os[0]?.url ?? ''))],
       300_000,
