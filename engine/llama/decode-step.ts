@@ -7,6 +7,7 @@ import { quantScratchBytes } from '../../kernels-wasm/quant';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { LlamaConfig } from './config';
 import {
+  biasAndRope,
   embed,
   forward,
   linear,
@@ -15,7 +16,6 @@ import {
   type SessionBuffers,
 } from './forward';
 import { attendKv, commitKv, kvTargets } from './kv-cache';
-import { ropeWithFrequencies } from './rope';
 
 /** A sequence's part in a step: its session, the token to run and its position (the cache holds 0..pos-1). */
 export interface StepSeq {
@@ -111,20 +111,7 @@ export function decodeStep(
       const q = row(b.q, t, qDim),
         kr = row(b.k, t, kvDim),
         vr = row(b.v, t, kvDim);
-      if (lw.bq) k.add(q, lw.bq, qDim);
-      if (lw.bk) k.add(kr, lw.bk, kvDim);
-      if (lw.bv) k.add(vr, lw.bv, kvDim);
-      if (w.ropeFrequencies)
-        ropeWithFrequencies(
-          k.f32(q, qDim),
-          k.f32(kr, kvDim),
-          nHeads,
-          nKvHeads,
-          headDim,
-          pos,
-          w.ropeFrequencies,
-        );
-      else k.rope(q, kr, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
+      biasAndRope(k, c, w, lw, q, kr, vr, pos);
       // [kvDim] into the sequence's f32 cache, or its staging rows for an int8 cache
       const target = kvTargets(s.kv, c, l, pos, s.kvStage);
       k.f32(target.k, kvDim).set(k.f32(kr, kvDim));

@@ -218,9 +218,7 @@ export function forward(
   pos: number,
   computeLogits = true,
 ): number {
-  const { dim, hiddenDim, nHeads, nKvHeads, headDim, normEps: eps } = c;
-  const qDim = nHeads * headDim;
-  const kvDim = nKvHeads * headDim;
+  const { dim, hiddenDim, normEps: eps } = c;
 
   // the token's embedding into the residual stream
   embed(k, s.x, w.tokenEmbedding, token);
@@ -235,20 +233,7 @@ export function forward(
     linear(k, s.q, lw.wq, s.xb, s.xq);
     linear(k, kRow, lw.wk, s.xb, s.xq);
     linear(k, vRow, lw.wv, s.xb, s.xq);
-    if (lw.bq) k.add(s.q, lw.bq, qDim);
-    if (lw.bk) k.add(kRow, lw.bk, kvDim);
-    if (lw.bv) k.add(vRow, lw.bv, kvDim);
-    if (w.ropeFrequencies)
-      ropeWithFrequencies(
-        k.f32(s.q, qDim),
-        k.f32(kRow, kvDim),
-        nHeads,
-        nKvHeads,
-        headDim,
-        pos,
-        w.ropeFrequencies,
-      );
-    else k.rope(s.q, kRow, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
+    biasAndRope(k, c, w, lw, s.q, kRow, vRow, pos);
     commitKv(k, s.kv, c, l, pos, 1, s.kvStage);
     attendKv(k, s.kv, c, l, s.xb, s.q, s.att, pos + 1);
     linear(k, s.xb2, lw.wo, s.xb, s.xq);
@@ -267,4 +252,34 @@ export function forward(
   k.rmsnorm(s.x, s.x, w.rmsFinal, dim, eps);
   linear(k, s.logits, w.wcls, s.x, s.xq);
   return s.logits;
+}
+
+/** A token's q/k/v rows after their projections: the biases (Qwen2) added, then RoPE at `pos` on q and k. */
+export function biasAndRope(
+  k: KernelBackend,
+  c: LlamaConfig,
+  w: DeviceWeights,
+  lw: LayerWeights,
+  q: number,
+  kr: number,
+  vr: number,
+  pos: number,
+): void {
+  const { nHeads, nKvHeads, headDim } = c;
+  const qDim = nHeads * headDim,
+    kvDim = nKvHeads * headDim;
+  if (lw.bq) k.add(q, lw.bq, qDim);
+  if (lw.bk) k.add(kr, lw.bk, kvDim);
+  if (lw.bv) k.add(vr, lw.bv, kvDim);
+  if (w.ropeFrequencies)
+    ropeWithFrequencies(
+      k.f32(q, qDim),
+      k.f32(kr, kvDim),
+      nHeads,
+      nKvHeads,
+      headDim,
+      pos,
+      w.ropeFrequencies,
+    );
+  else k.rope(q, kr, nHeads, nKvHeads, headDim, pos, c.ropeTheta);
 }

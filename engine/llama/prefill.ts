@@ -6,10 +6,9 @@ import { quantScratchBytes } from '../../kernels-wasm/quant';
 import { FP8_BLOCK } from '../formats/fp8';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeviceMatrix, DeviceWeights, SessionBuffers } from './forward';
-import { embed } from './forward';
+import { biasAndRope, embed } from './forward';
 import type { LlamaConfig } from './config';
 import { attendKv, commitKv, kvTargets } from './kv-cache';
-import { ropeWithFrequencies } from './rope';
 
 /** Tokens per prefill chunk: big enough for the matmul tiles to reuse each weight row, small enough for L2. */
 export const PREFILL_CHUNK = 32;
@@ -104,20 +103,7 @@ export function prefill(
       const q = row(b.q, t, qDim),
         kr = row(kRows, t, kvDim),
         vr = row(vRows, t, kvDim);
-      if (lw.bq) k.add(q, lw.bq, qDim);
-      if (lw.bk) k.add(kr, lw.bk, kvDim);
-      if (lw.bv) k.add(vr, lw.bv, kvDim);
-      if (w.ropeFrequencies)
-        ropeWithFrequencies(
-          k.f32(q, qDim),
-          k.f32(kr, kvDim),
-          nHeads,
-          nKvHeads,
-          headDim,
-          pos0 + t,
-          w.ropeFrequencies,
-        );
-      else k.rope(q, kr, nHeads, nKvHeads, headDim, pos0 + t, c.ropeTheta);
+      biasAndRope(k, c, w, lw, q, kr, vr, pos0 + t);
     }
     commitKv(k, s.kv, c, l, pos0, n, b.kvStage);
     for (let t = 0; t < n; t++)
