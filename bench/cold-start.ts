@@ -9,11 +9,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { NATIVE_FILE, writeNativeFile } from '../tools/model-native';
 import { repoRoot } from '../tools/paths';
-import { ensureModelDir, MEMORY_MODELS } from './edge-models';
+import { bundleWorker, ensureModelDir, MEMORY_MODELS } from './edge-models';
 
 const STAGES = ['noop', 'get', 'read', 'parse', 'copy', 'load', 'first-token'] as const;
 type Stage = (typeof STAGES)[number];
@@ -35,22 +34,7 @@ const PHASES: [string, Stage, Stage][] = [
   ['first prefill (16 tokens) + first token', 'load', 'first-token'],
 ];
 
-async function bundle(): Promise<string> {
-  const out = await build({
-    entryPoints: [join(repoRoot, 'bench/cold-start-worker.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['*.wasm'],
-    write: false,
-    logLevel: 'error',
-  });
-  return out.outputFiles[0].text.replace(
-    /from\s*["'][^"']*kernels\.wasm["']/,
-    'from "./kernels.wasm"',
-  );
-}
+const bundle = () => bundleWorker('bench/cold-start-worker.ts');
 
 export interface ColdStartResult {
   /** Milliseconds per stage and format, every sample. */

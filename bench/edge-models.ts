@@ -120,9 +120,10 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
-export async function bundleWorker(): Promise<string> {
+/** A bench Worker (default bench/edge-models-worker.ts) bundled for workerd, kernels.wasm beside it. */
+export async function bundleWorker(entry = 'bench/edge-models-worker.ts'): Promise<string> {
   const out = await build({
-    entryPoints: [join(repoRoot, 'bench/edge-models-worker.ts')],
+    entryPoints: [join(repoRoot, entry)],
     bundle: true,
     format: 'esm',
     platform: 'browser',
