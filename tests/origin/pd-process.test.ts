@@ -53,8 +53,9 @@ describe('origin roles: prefill/decode hand-off', () => {
   let p1: RunningOrigin, p2: RunningOrigin, d: RunningOrigin;
   beforeAll(async () => {
     const prefill = [...model, '--role', 'prefill', '--internal-secret', SECRET];
-    // p1 prefills 16 tokens a step: a hand-off there lasts long enough to be killed in the middle.
-    const slow = ['--prefill-chunk', '16', '--max-step-tokens', '16'];
+    // p1 prefills 2 tokens a step (~950 steps for the 1,900-token prompt below, ~0.3 s here): a
+    // hand-off there lasts long enough to be seen and killed in the middle.
+    const slow = ['--prefill-chunk', '2', '--max-step-tokens', '2'];
     [p1, p2] = await Promise.all([startOrigin([...prefill, ...slow]), startOrigin(prefill)]);
     d = await startOrigin(
       [
@@ -193,15 +194,29 @@ describe('origin roles: prefill/decode hand-off', () => {
   });
 
   it('survives a prefill origin killed mid-hand-off: the next one serves, then the decode origin itself', async () => {
-    const prompt = promptOf(1900, 9);
-    const pending = streamed(d.url, prompt, 16); // the first of --prefill-origins: p1
-    await waitFor(
-      async () =>
-        ((await (await fetch(`${p1.url}/health`)).json()) as { active_sequences: number })
-          .active_sequences > 0,
-      60_000,
-      'the hand-off to start on p1',
-    );
+    // Kill p1 once it is seen prefilling. Its hand-off lasts ~0.2–0.3 s; a loaded machine can leave
+    // the test process unscheduled that long, and then the hand-off ends unseen: try another prompt.
+    let prompt = '';
+    let pending: ReturnType<typeof streamed> | undefined;
+    for (let attempt = 0; attempt < 5 && !pending; attempt++) {
+      prompt = promptOf(1900, 9 + attempt);
+      const request = streamed(d.url, prompt, 16); // the first of --prefill-origins: p1
+      let ended = false;
+      void request.then(
+        () => (ended = true),
+        () => (ended = true),
+      );
+      while (!ended) {
+        const health = (await (await fetch(`${p1.url}/health`)).json()) as {
+          active_sequences: number;
+        };
+        if (health.active_sequences > 0) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (!ended) pending = request;
+      else console.log(`p1's hand-off ended before a poll saw it (attempt ${attempt + 1}); again`);
+    }
+    if (!pending) throw new Error('never saw a hand-off in progress on p1 in 5 attempts');
     await killHard(p1);
     const got = await pending;
     const expected = await streamed(p2.url, prompt, 16); // p2 answering itself: the colocated answer
