@@ -2,6 +2,8 @@
 // WebAssembly.Module; Node reads it in node.ts) and exposes it as a KernelBackend. Imports nothing Node-only.
 // Either build works: kernels.wasm, or kernels-relaxed.wasm whose relaxed-SIMD kernels then replace their twins' SIMD ones.
 import type {
+  Bf16Backend,
+  Bf16Ops,
   DeepSeekBackend,
   DeepSeekOps,
   KernelBackend,
@@ -15,6 +17,8 @@ import type {
 } from './types';
 
 export type {
+  Bf16Backend,
+  Bf16Ops,
   DeepSeekBackend,
   DeepSeekOps,
   KernelBackend,
@@ -107,6 +111,20 @@ function quantBackend(exports: Exports, relaxed: RelaxedChoice): QuantBackend {
   return { ...ops, scalar: pickNamed<QuantOps>(exports, names, true) };
 }
 
+const BF16_EXPORTS: Record<keyof Bf16Ops, [string, boolean]> = {
+  matvecBf16: ['matvec_bf16', true],
+  matmulBf16: ['matmul_bf16', true],
+};
+
+/** Absent from builds older than the BF16 kernels (bench/ A/B runs load those): the engine widens BF16 then. */
+function bf16Backend(exports: Exports): Bf16Backend | undefined {
+  if (typeof exports.matvec_bf16 !== 'function') return undefined;
+  return {
+    ...pickNamed<Bf16Ops>(exports, BF16_EXPORTS, false),
+    scalar: pickNamed<Bf16Ops>(exports, BF16_EXPORTS, true),
+  };
+}
+
 const KV8_EXPORTS: Record<string, [string, boolean]> = {
   quantizeKv8: ['quantize_kv8', true],
   attentionKv8: ['attention_kv8', true],
@@ -169,6 +187,7 @@ export async function createWasmKernels(
     deepseek: deepSeekBackend(exports),
     ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
     ...(matvecsBackend(exports) ? { matvecs: matvecsBackend(exports) } : {}),
+    ...(bf16Backend(exports) ? { bf16: bf16Backend(exports) } : {}),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

@@ -268,6 +268,20 @@ export interface MatvecsBackend extends MatvecsOps {
   readonly scalar: MatvecsOps;
 }
 
+/**
+ * BF16 weights [rows, cols] (2 bytes each, the checkpoint's bits) × f32 activations
+ * (kernels-wasm/assembly/simd-bf16.ts): widening BF16 to f32 is exact, so matvecBf16 is bit-identical to
+ * matvec over the widened matrix and matmulBf16 to matmul for n ≤ 4 (its few-token path, at any n).
+ */
+export interface Bf16Ops {
+  matvecBf16(out: number, w: number, x: number, rows: number, cols: number): void;
+  matmulBf16(out: number, w: number, x: number, rows: number, cols: number, n: number): void;
+}
+
+export interface Bf16Backend extends Bf16Ops {
+  readonly scalar: Bf16Ops;
+}
+
 export interface QuantBackend extends QuantOps {
   readonly scalar: QuantOps;
 }
@@ -283,6 +297,8 @@ export interface KernelBackendExtras {
   readonly kv8?: Kv8Backend;
   /** Batched decode; absent from older builds and the TS backend (the engine then runs one matvec per token). */
   readonly matvecs?: MatvecsBackend;
+  /** BF16 projections; absent from older builds and the TS backend (the engine widens BF16 to f32 then). */
+  readonly bf16?: Bf16Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */
   bytes?(ptr: number, len: number): Uint8Array;
 }

@@ -15,7 +15,7 @@ export const DRAFT_VOCAB_FILE = 'draft_vocab.json';
 export interface DraftVocab {
   /** The ids the draft's head scores, in the order of head's rows. */
   ids: Int32Array;
-  /** The main head's rows of those ids, f32 [ids.length, hidden]. */
+  /** The main head's rows of those ids [ids.length, hidden], in the head's format. */
   head: WasmLinear;
   /** Their logits [maxRows, ids.length]. */
   out: number;
@@ -43,8 +43,8 @@ export function parseDraftVocab(bytes: Uint8Array, vocabSize: number): Int32Arra
 }
 
 /**
- * Copies the head's rows of `ids` into WASM memory, with room for maxRows of logits. The head must be
- * f32 in memory (V3 ships lm_head in BF16; an FP8 head is refused rather than served untested).
+ * Copies the head's rows of `ids` into WASM memory (in the head's own format, f32 or BF16), with room for
+ * maxRows of logits. An FP8 head is refused rather than served untested (V3 ships lm_head in BF16).
  */
 export function placeDraftVocab(
   mem: KernelBackend,
@@ -52,16 +52,18 @@ export function placeDraftVocab(
   ids: Int32Array,
   maxRows: number,
 ): DraftVocab {
-  if (head.kind !== 'f32')
+  if (head.kind === 'fp8')
     throw new DeepSeekLoadError(`${DRAFT_VOCAB_FILE} needs a BF16 or F32 lm_head, not FP8`);
   const h = head.cols,
-    n = ids.length;
-  const w = mem.alloc(n * h),
+    n = ids.length,
+    bytes = head.kind === 'bf16' ? 2 : 4; // per weight
+  const w = mem.alloc(Math.ceil((n * h * bytes) / 4)),
     out = mem.alloc(maxRows * n);
-  const dst = mem.f32(w, n * h);
-  const all = mem.f32(head.w, head.rows * h);
-  ids.forEach((id, j) => dst.set(all.subarray(id * h, (id + 1) * h), j * h));
-  return { ids, head: { kind: 'f32', rows: n, cols: h, w }, out };
+  const dst = mem.bytes!(w, n * h * bytes);
+  const all = mem.bytes!(head.w, head.rows * h * bytes);
+  const row = h * bytes;
+  ids.forEach((id, j) => dst.set(all.subarray(id * row, (id + 1) * row), j * row));
+  return { ids, head: { kind: head.kind, rows: n, cols: h, w }, out };
 }
 
 /** Spreads the draft's logits of row i over a vocabulary-wide row: -Infinity off the list. */

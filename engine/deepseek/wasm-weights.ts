@@ -139,6 +139,18 @@ class Placer {
     };
   }
 
+  /**
+   * The output head: BF16 stays BF16 where the kernels have BF16 ops (half of f32's bytes for the same
+   * products: a small model's head is most of its decode step); otherwise as linear().
+   */
+  head(name: string): WasmLinear {
+    const t = this.view(name),
+      [rows, cols] = t.shape;
+    if (t.dtype !== 'BF16' || !this.mem.bf16) return this.linear(name);
+    this.bytes += t.bytes.byteLength;
+    return { kind: 'bf16', rows, cols, w: placeBytes(this.mem, t.bytes) };
+  }
+
   /** A projection dequantized to f32. */
   matrix(name: string): number {
     const t = this.view(name),
@@ -228,7 +240,7 @@ export function placeDeepSeekWeights(
   const norm = src.float('model.norm.weight');
   const lmHead: WasmLinear = config.tieWordEmbeddings
     ? { kind: 'f32', rows: V, cols: h, w: embed }
-    : src.linear('lm_head.weight');
+    : src.head('lm_head.weight');
   const mtp =
     opts.mtp && storedMtpModules(config, tensors.keys()) > 0 ? placeMtp(src, config) : null;
   return { config, embed, layers, norm, lmHead, mtp, bytes: src.bytes };

@@ -33,6 +33,8 @@ function copyLinear(mem: KernelBackend, l: WasmLinear): LinearBytes {
       w: mem.bytes!(l.w, 4 * n).slice(),
       scales: new Float32Array(0),
     };
+  if (l.kind === 'bf16')
+    throw new Error('expert projections are f32 or FP8, never BF16 (Placer.linear)');
   const [br, bc] = l.block;
   const nScales = Math.ceil(l.rows / br) * Math.ceil(l.cols / bc);
   return {
