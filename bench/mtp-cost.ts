@@ -104,3 +104,24 @@ for (const a of values.acceptance ? [Number(values.acceptance)] : [0.3, 0.5, 0.7
     `acceptance ${a}: predicted one-sequence speed-up ${x(lazy)}× (head on both verify rows at once: ${x(eager)}×)`,
   );
 }
+
+// Why a verify step costs what it does: the step without logits (attention + MLA + MoE, "the body") over
+// n tokens of one sequence. Speculation pays where n tokens cost about one (a memory-bound step); where
+// each token's arithmetic is most of the step, n tokens cost about n.
+const body: string[] = [];
+for (const n of [1, 2, 4, 8, 16]) {
+  const tokens = Array.from({ length: n }, (_, i) => 5 + i);
+  const run = () => model.step([seq(tokens, 'none')]);
+  const ts: number[] = [];
+  for (let r = 0; r < Number(values.rounds); r++) {
+    const t = performance.now();
+    for (let i = 0; i < reps; i++) run();
+    ts.push((performance.now() - t) / reps);
+  }
+  const m = median(ts);
+  body.push(`| ${n} | ${m.toFixed(3)} | ${(m / n).toFixed(3)} |`);
+}
+console.log(
+  '\n| tokens in the step (one sequence) | body ms | ms per token |\n| ---: | ---: | ---: |\n' +
+    body.join('\n'),
+);
