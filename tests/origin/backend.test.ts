@@ -113,9 +113,12 @@ describe('cpu backend memory', () => {
     const deq = await CpuBackend.create(files, { ...sizes, gemm: 'dequantized' });
     expect(fp8.model.weights.layers[1].moe!.experts[0].down.kind).toBe('fp8');
     expect(deq.model.weights.layers[1].moe!.experts[0].down.kind).toBe('f32');
-    // The projections widen 4x; the embedding and lm_head (f32 in both modes: 129,280 rows each) do not.
+    // The projections widen 4x; the embedding (f32) and lm_head (BF16, as the file ships it) do not, in
+    // either mode: 129,280 rows each.
     const { vocabSize, hiddenSize } = deq.model.config;
-    const embedding = 2 * vocabSize * hiddenSize * 4;
+    expect(fp8.model.weights.lmHead.kind).toBe('bf16');
+    expect(deq.model.weights.lmHead.kind).toBe('bf16');
+    const embedding = vocabSize * hiddenSize * (4 + 2);
     expect(
       (deq.model.weights.bytes - embedding) / (fp8.model.weights.bytes - embedding),
     ).toBeGreaterThan(2);
