@@ -165,6 +165,26 @@ export function startBenchWorker(
   );
 }
 
+/** Bytes Miniflare's R2 proxy takes in one call: it sends them base64 in one string, which Node caps at 512 MiB. */
+const PUT_PART = 64 * MIB;
+
+/** A file into Miniflare's R2, in parts of PUT_PART when bigger (a 440 MB f32 model is over the proxy's limit). */
+async function putFile(
+  bucket: Awaited<ReturnType<Miniflare['getR2Bucket']>>,
+  key: string,
+  bytes: Buffer,
+): Promise<void> {
+  if (bytes.byteLength <= PUT_PART) {
+    await bucket.put(key, bytes);
+    return;
+  }
+  const upload = await bucket.createMultipartUpload(key);
+  const parts = [];
+  for (let at = 0, n = 1; at < bytes.byteLength; at += PUT_PART, n++)
+    parts.push(await upload.uploadPart(n, bytes.subarray(at, at + PUT_PART)));
+  await upload.complete(parts);
+}
+
 /** A model directory imported from llama2.c (tokenizer.bin) put in R2 as `<id>/<file>`, with its hf manifest. */
 export async function putModelDir(
   mf: Miniflare,
@@ -173,7 +193,7 @@ export async function putModelDir(
   manifest: { context_length: number; max_sessions?: number },
 ): Promise<void> {
   const bucket = await mf.getR2Bucket('MODELS');
-  for (const f of readdirSync(dir)) await bucket.put(`${id}/${f}`, readFileSync(join(dir, f)));
+  for (const f of readdirSync(dir)) await putFile(bucket, `${id}/${f}`, readFileSync(join(dir, f)));
   const full = {
     id,
     format: 'hf',
