@@ -6,13 +6,18 @@
 // over rounds of two stages' difference within a round. Formats alternate sample by sample, so all
 // three see the same load.
 //   tsx bench/cold-start.ts [rounds] [stage,stage,...]
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
+import type { Miniflare } from 'miniflare';
 import { NATIVE_FILE, writeNativeFile } from '../tools/model-native';
-import { repoRoot } from '../tools/paths';
-import { bundleWorker, ensureModelDir, MEMORY_MODELS } from './edge-models';
+import {
+  bundleWorker,
+  ensureModelDir,
+  MEMORY_MODELS,
+  putModelDir,
+  startBenchWorker,
+} from './edge-models';
 
 const STAGES = ['noop', 'get', 'read', 'parse', 'copy', 'load', 'first-token'] as const;
 type Stage = (typeof STAGES)[number];
@@ -55,22 +60,9 @@ export async function measureColdStart(
   if (!existsSync(join(dir, NATIVE_FILE)))
     log(`writing ${NATIVE_FILE}: ${JSON.stringify(await writeNativeFile(dir))}`);
   const script = await bundle();
-  const wasm = readFileSync(join(repoRoot, 'kernels-wasm/build/kernels.wasm'));
   // Miniflare's R2 on disk, kept between runs (seeding 200 MB takes minutes on a loaded machine)
   const persist = join(dir, '..', `${m.name}-r2`);
-  const start = () =>
-    new Miniflare(
-      convertV4MiniflareOptions({
-        modules: [
-          { type: 'ESModule', path: 'worker.mjs', contents: script },
-          { type: 'CompiledWasm', path: 'kernels.wasm', contents: wasm },
-        ],
-        compatibilityDate: '2026-08-01',
-        compatibilityFlags: ['nodejs_compat'],
-        r2Buckets: ['MODELS'],
-        resourcePersistencePath: persist,
-      }),
-    );
+  const start = () => startBenchWorker(script, { persist });
   const samples = Object.fromEntries(
     FORMATS.map((f) => [f, Object.fromEntries(STAGES.map((s) => [s, [] as number[]]))]),
   ) as ColdStartResult['samples'];
@@ -129,19 +121,7 @@ function checkWeightsRead(format: Format, keys: string[] | undefined): void {
 }
 
 async function seed(mf: Miniflare, m: (typeof MEMORY_MODELS)[number], dir: string): Promise<void> {
-  const bucket = await mf.getR2Bucket('MODELS');
-  for (const f of readdirSync(dir)) await bucket.put(`${m.name}/${f}`, readFileSync(join(dir, f)));
-  const manifest = {
-    id: m.name,
-    format: 'hf',
-    weights: ['model.safetensors'],
-    tokenizer: 'tokenizer.bin',
-    tokenizer_config: 'tokenizer_config.json',
-    context_length: m.context,
-    max_sessions: 1,
-    created: 0,
-  };
-  await bucket.put(`${m.name}/model.json`, JSON.stringify(manifest));
+  await putModelDir(mf, m.name, dir, { context_length: m.context });
   await mf.dispose();
 }
 

@@ -11,11 +11,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Miniflare, convertV4MiniflareOptions } from 'miniflare';
 import { syntheticDeepSeekEdgeDir } from '../engine/deepseek/edge-synthetic';
-import { repoRoot } from '../tools/paths';
 import { heldoutSnippets } from './bench-model';
-import { bundleWorker, memoryOf, resetPeak, workerdPid } from './edge-models';
+import { bundleWorker, memoryOf, resetPeak, startBenchWorker, workerdPid } from './edge-models';
 
 const MIB = 2 ** 20;
 const { values } = parseArgs({
@@ -48,21 +46,7 @@ const snippets = modelDir ? heldoutSnippets(modelDir, 16) : null;
 const promptOf = (r: number) =>
   snippets ? `text=${encodeURIComponent(snippets[r % snippets.length])}` : 'prompt=16';
 
-const mf = new Miniflare(
-  convertV4MiniflareOptions({
-    modules: [
-      { type: 'ESModule', path: 'worker.mjs', contents: await bundleWorker() },
-      {
-        type: 'CompiledWasm',
-        path: 'kernels.wasm',
-        contents: readFileSync(join(repoRoot, 'kernels-wasm/build/kernels.wasm')),
-      },
-    ],
-    compatibilityDate: '2026-08-01',
-    compatibilityFlags: ['nodejs_compat'],
-    r2Buckets: ['MODELS'],
-  }),
-);
+const mf = startBenchWorker(await bundleWorker());
 const get = async (path: string) => (await mf.dispatchFetch(`http://bench${path}`)).json();
 try {
   const bucket = await mf.getR2Bucket('MODELS');

@@ -1,6 +1,8 @@
-// The Worker bench/edge-models.ts runs in Miniflare (workerd) to measure memory: it loads an HF-layout
-// model from R2 exactly as the edge registry does (dispatch/edge-hf.ts: weights streamed into WASM
-// memory), then generates. Timing is done from outside: workerd's clock stands still while code runs.
+// The Worker bench/edge-models.ts runs in Miniflare (workerd) to measure memory (and bench/llama-cpp.ts,
+// edge-deepseek.ts to time decode): it loads HF-layout models from R2 exactly as the edge registry does
+// (dispatch/edge-hf.ts: weights streamed into WASM memory), each into its own kernels instance, then
+// generates. Timing is done from outside: workerd's clock stands still while code runs. The host
+// chooses which build its `kernels.wasm` is (bench/edge-models.ts startBenchWorker).
 import kernels from '../kernels-wasm/build/kernels.wasm';
 import { hfManifest } from '../dispatch/edge-manifest';
 import { loadHfEdgeModel, type HfEdgeModel } from '../dispatch/edge-hf';
@@ -10,8 +12,11 @@ interface Env {
   MODELS: R2Bucket;
 }
 
-let model: HfEdgeModel | null = null;
-let backend: Awaited<ReturnType<typeof createWasmKernels>> | null = null;
+/** The models loaded, by id. */
+const loaded = new Map<
+  string,
+  { model: HfEdgeModel; backend: Awaited<ReturnType<typeof createWasmKernels>> }
+>();
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -19,8 +24,8 @@ export default {
     const id = url.searchParams.get('model')!;
     if (url.pathname === '/load') {
       const manifest = hfManifest.parse(await (await env.MODELS.get(`${id}/model.json`))!.json());
-      backend = await createWasmKernels(kernels);
-      model = await loadHfEdgeModel(env.MODELS, manifest, backend);
+      const backend = await createWasmKernels(kernels);
+      loaded.set(id, { model: await loadHfEdgeModel(env.MODELS, manifest, backend), backend });
       return Response.json({ wasmBytes: backend.bytesUsed });
     }
     if (url.pathname === '/noop') return new Response('ok');
@@ -32,29 +37,34 @@ export default {
         bytes += r.value.byteLength;
       return Response.json({ bytes });
     }
-    if (!model || !backend) return new Response('load first', { status: 409 });
+    if (!loaded.has(id)) return new Response('load first', { status: 409 });
+    const { model, backend } = loaded.get(id)!;
     const promptTokens = Number(url.searchParams.get('prompt') ?? 16);
     const maxTokens = Number(url.searchParams.get('tokens') ?? 16);
     const V = model.engine.config.vocabSize;
-    // ?text=...: a real prompt (a trained model's acceptance depends on it), else synthetic ids
+    // ?text=...: a real prompt (a trained model's acceptance depends on it); ?ids=1,2,...: these token
+    // ids (bench/llama-cpp.ts's prompts); else synthetic ids
     const text = url.searchParams.get('text');
+    const ids = url.searchParams.get('ids');
     const prompt = text
       ? model.engine.tokenizer.encode(text)
-      : Array.from({ length: promptTokens }, (_, i) =>
-          i === 0 ? 1 : (300 + ((i * 97) % 20000)) % V,
-        );
+      : ids
+        ? ids.split(',').map(Number)
+        : Array.from({ length: promptTokens }, (_, i) =>
+            i === 0 ? 1 : (300 + ((i * 97) % 20000)) % V,
+          );
     // ?spec=on|off: the DeepSeek engine's MTP speculative decoding (bench/edge-deepseek.ts)
     const engine = model.engine as { speculative?: boolean; spec?: object };
     const spec = url.searchParams.get('spec');
     if (spec && engine.speculative !== undefined) engine.speculative = spec === 'on';
-    const ids: number[] = [];
+    const out: number[] = [];
     for await (const t of model.engine.generate(prompt, {
       maxTokens,
       temperature: 0,
       topP: 1,
       stopAtEos: false,
     }))
-      ids.push(t.id);
-    return Response.json({ ids, wasmBytes: backend.bytesUsed, spec: engine.spec });
+      out.push(t.id);
+    return Response.json({ ids: out, wasmBytes: backend.bytesUsed, spec: engine.spec });
   },
 };

@@ -138,6 +138,75 @@ export async function bundleWorker(entry = 'bench/edge-models-worker.ts'): Promi
   );
 }
 
+/** The build a bench Worker's `./kernels.wasm` import gets: worker/index.ts imports kernels-relaxed.wasm. */
+export type KernelsBuild = 'kernels' | 'kernels-relaxed';
+
+/** A bundled bench Worker in a fresh workerd (Miniflare), an R2 bucket MODELS bound (in memory, or on disk at `persist`). */
+export function startBenchWorker(
+  script: string,
+  opts: { kernels?: KernelsBuild; persist?: string } = {},
+): Miniflare {
+  const { kernels = 'kernels', persist } = opts;
+  return new Miniflare(
+    convertV4MiniflareOptions({
+      modules: [
+        { type: 'ESModule', path: 'worker.mjs', contents: script },
+        {
+          type: 'CompiledWasm',
+          path: 'kernels.wasm',
+          contents: readFileSync(join(repoRoot, `kernels-wasm/build/${kernels}.wasm`)),
+        },
+      ],
+      compatibilityDate: '2026-08-01',
+      compatibilityFlags: ['nodejs_compat'],
+      r2Buckets: ['MODELS'],
+      ...(persist ? { resourcePersistencePath: persist } : {}),
+    }),
+  );
+}
+
+/** Bytes Miniflare's R2 proxy takes in one call: it sends them base64 in one string, which Node caps at 512 MiB. */
+const PUT_PART = 64 * MIB;
+
+/** A file into Miniflare's R2, in parts of PUT_PART when bigger (a 440 MB f32 model is over the proxy's limit). */
+async function putFile(
+  bucket: Awaited<ReturnType<Miniflare['getR2Bucket']>>,
+  key: string,
+  bytes: Buffer,
+): Promise<void> {
+  if (bytes.byteLength <= PUT_PART) {
+    await bucket.put(key, bytes);
+    return;
+  }
+  const upload = await bucket.createMultipartUpload(key);
+  const parts = [];
+  for (let at = 0, n = 1; at < bytes.byteLength; at += PUT_PART, n++)
+    parts.push(await upload.uploadPart(n, bytes.subarray(at, at + PUT_PART)));
+  await upload.complete(parts);
+}
+
+/** A model directory imported from llama2.c (tokenizer.bin) put in R2 as `<id>/<file>`, with its hf manifest. */
+export async function putModelDir(
+  mf: Miniflare,
+  id: string,
+  dir: string,
+  manifest: { context_length: number; max_sessions?: number },
+): Promise<void> {
+  const bucket = await mf.getR2Bucket('MODELS');
+  for (const f of readdirSync(dir)) await putFile(bucket, `${id}/${f}`, readFileSync(join(dir, f)));
+  const full = {
+    id,
+    format: 'hf',
+    weights: ['model.safetensors'],
+    tokenizer: 'tokenizer.bin',
+    tokenizer_config: 'tokenizer_config.json',
+    max_sessions: 1,
+    created: 0,
+    ...manifest,
+  };
+  await bucket.put(`${id}/model.json`, JSON.stringify(full));
+}
+
 export interface MemoryResult {
   name: string;
   params: number;
@@ -158,37 +227,13 @@ export async function measureMemory(
   log: (line: string) => void = () => {},
 ): Promise<MemoryResult[]> {
   const script = await bundleWorker();
-  const wasm = readFileSync(join(repoRoot, 'kernels-wasm/build/kernels.wasm'));
   const results: MemoryResult[] = [];
   for (const m of MEMORY_MODELS) {
     log(`memory: ${m.name} (${(params(m.shape) / 1e6).toFixed(0)}M params, ${m.quant})`);
     const dir = ensureModelDir(m.name, m.shape, m.quant);
-    const mf = new Miniflare(
-      convertV4MiniflareOptions({
-        modules: [
-          { type: 'ESModule', path: 'worker.mjs', contents: script },
-          { type: 'CompiledWasm', path: 'kernels.wasm', contents: wasm },
-        ],
-        compatibilityDate: '2026-08-01',
-        compatibilityFlags: ['nodejs_compat'],
-        r2Buckets: ['MODELS'],
-      }),
-    );
+    const mf = startBenchWorker(script);
     try {
-      const bucket = await mf.getR2Bucket('MODELS');
-      for (const f of readdirSync(dir))
-        await bucket.put(`${m.name}/${f}`, readFileSync(join(dir, f)));
-      const manifest = {
-        id: m.name,
-        format: 'hf',
-        weights: ['model.safetensors'],
-        tokenizer: 'tokenizer.bin',
-        tokenizer_config: 'tokenizer_config.json',
-        context_length: m.context,
-        max_sessions: 1,
-        created: 0,
-      };
-      await bucket.put(`${m.name}/model.json`, JSON.stringify(manifest));
+      await putModelDir(mf, m.name, dir, { context_length: m.context });
       await (await mf.dispatchFetch('http://bench/noop')).text();
       const pid = workerdPid();
       let baseline = memoryOf(pid).rss;
