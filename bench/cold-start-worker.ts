@@ -7,7 +7,7 @@
 import kernels from '../kernels-wasm/build/kernels.wasm';
 import { hfManifest } from '../dispatch/edge-manifest';
 import { loadHfEdgeModel } from '../dispatch/edge-hf';
-import { createWasmKernels } from '../kernels-wasm/index';
+import { WORKER_RELAXED, createWasmKernels } from '../kernels-wasm/index';
 import { copySink } from '../engine/formats/device-sinks';
 import { decodeNativeHead, NativeFormatError } from '../engine/formats/edge-native';
 import { dtypeBytes } from '../engine/formats/safetensors';
@@ -83,7 +83,7 @@ async function parseOnly(stream: ChunkSource, native: boolean): Promise<number> 
 
 /** safetensors: every tensor copied as it lies (no RoPE rows moved, nothing widened): the copy alone. */
 async function copyOnly(bucket: R2Bucket, id: string, native: boolean): Promise<number> {
-  const k = await createWasmKernels(kernels);
+  const k = await createWasmKernels(kernels, WORKER_RELAXED);
   if (native) {
     const config = parseHfConfig(await (await body(bucket, `${id}/config.json`)).json());
     await loadNativeWeights(k, config, (await body(bucket, `${id}/model.edge`)).body);
@@ -127,7 +127,7 @@ export default {
       return Response.json({ tensors: await parseOnly((await body(bucket, file)).body, native) });
     if (stage === 'copy') return Response.json({ wasmBytes: await copyOnly(bucket, id, native) });
     const manifest = hfManifest.parse(await (await body(bucket, `${id}/model.json`)).json());
-    const k = await createWasmKernels(kernels);
+    const k = await createWasmKernels(kernels, WORKER_RELAXED);
     const keys: string[] = [];
     const model = await loadHfEdgeModel(
       noting(bucket, keys),

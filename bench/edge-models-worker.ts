@@ -6,7 +6,7 @@
 import kernels from '../kernels-wasm/build/kernels.wasm';
 import { hfManifest } from '../dispatch/edge-manifest';
 import { loadHfEdgeModel, type HfEdgeModel } from '../dispatch/edge-hf';
-import { createWasmKernels } from '../kernels-wasm/index';
+import { WORKER_RELAXED, createWasmKernels } from '../kernels-wasm/index';
 
 interface Env {
   MODELS: R2Bucket;
@@ -24,7 +24,7 @@ export default {
     const id = url.searchParams.get('model')!;
     if (url.pathname === '/load') {
       const manifest = hfManifest.parse(await (await env.MODELS.get(`${id}/model.json`))!.json());
-      const backend = await createWasmKernels(kernels);
+      const backend = await createWasmKernels(kernels, WORKER_RELAXED);
       loaded.set(id, { model: await loadHfEdgeModel(env.MODELS, manifest, backend), backend });
       return Response.json({ wasmBytes: backend.bytesUsed });
     }

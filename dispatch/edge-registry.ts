@@ -1,5 +1,5 @@
 // Edge models: listed from R2, loaded into WASM memory once per isolate and kept there.
-import { createWasmKernels } from '../kernels-wasm/index';
+import { WORKER_RELAXED, createWasmKernels } from '../kernels-wasm/index';
 import { kvShapeOf, LlamaModel, weightsDigest, type KvShape } from '../engine/index';
 import type { TextEngine } from '../engine/text-engine';
 import { ApiError, modelNotFound } from '../protocol/errors';
@@ -62,7 +62,7 @@ export class EdgeRegistry {
     const manifest = await this.readManifest(bucket, id);
     if (!manifest) throw modelNotFound(id);
     if (manifest.format === 'hf') {
-      const fresh = () => createWasmKernels(this.kernels);
+      const fresh = () => createWasmKernels(this.kernels, WORKER_RELAXED);
       const hf = await loadHfEdgeModel(bucket, manifest, await fresh(), fresh);
       return { manifest, ...hf, promptCache: new PromptCache() };
     }
@@ -70,7 +70,7 @@ export class EdgeRegistry {
       readFile(bucket, `${id}/${manifest.checkpoint}`),
       readFile(bucket, `${id}/${manifest.tokenizer}`),
     ]);
-    const backend = await createWasmKernels(this.kernels);
+    const backend = await createWasmKernels(this.kernels, WORKER_RELAXED);
     const engine = LlamaModel.fromLlama2c(backend, checkpoint, tokenizer, {
       id,
       maxSessions: manifest.max_sessions ?? undefined,

@@ -89,11 +89,21 @@ function pickNamed<T>(
   return ops as T;
 }
 
-/** Which of a relaxed build's kernels to bind; each defaults to on (the Worker binds all of them). */
+/** Which of a relaxed build's kernels to bind; each defaults to on (WORKER_RELAXED is the Worker's choice). */
 export interface RelaxedChoice {
-  /** The relaxed Q8_0 matvec: faster in workerd, slower in Node 22 (bench/RESULTS.md, 2026-11-28). */
+  /**
+   * The relaxed Q8_0 matvec: faster in workerd on an Intel Xeon (bench/RESULTS.md, 2026-11-28), where V8
+   * lowers the relaxed i8 dot product to AVX-VNNI's vpdpbusd; slower in Node 22 there, and slower in workerd
+   * on an AMD EPYC (2026-12-07: 0.73× of the SIMD matvec), where it takes three instructions.
+   */
   q8?: boolean;
 }
+
+/**
+ * The relaxed kernels the Worker binds: the Q4_0 ones (faster on both CPUs measured) but the SIMD Q8_0 matvec:
+ * Cloudflare's servers are AMD EPYCs, whose V8 lowering of the relaxed dot product has no VNNI to use.
+ */
+export const WORKER_RELAXED: RelaxedChoice = { q8: false };
 
 function quantBackend(exports: Exports, relaxed: RelaxedChoice): QuantBackend {
   const names = Object.fromEntries(
