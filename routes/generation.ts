@@ -241,23 +241,34 @@ export async function runToEnd(
 }
 
 /**
- * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
- * An error after the first byte becomes an `error` frame, and the stream closes either way.
+ * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding;
+ * so does `clientSignal` (the request's), for a client gone before its first frame reached it (a
+ * long prefill holds the headers), whose body the runtime may still pull. Either way what was sent
+ * is billed, once. An error after the first byte becomes an `error` frame, and the stream closes.
  */
 export function streamResponse(
   plan: GenerationPlan,
   frames: Frames,
   headers: Record<string, string>,
+  clientSignal?: AbortSignal,
 ): Response {
   const abort = new AbortController();
   const state = { settled: false };
   const source = sseFrames(plan, frames, abort.signal, state);
-  return sseResponse(source, headers, async () => {
-    abort.abort();
-    await source.return(undefined);
-    // Cancelled before its first pull, the generator never ran and so never settled.
-    if (!state.settled) await plan.meter?.finish({ ...failed(plan, 0), status: 'disconnected' });
-  });
+  let ended: Promise<void> | null = null;
+  const end = () =>
+    (ended ??= (async () => {
+      abort.abort();
+      await source.return(undefined);
+      // Ended before its first pull, the generator never ran and so never settled.
+      if (!state.settled) {
+        state.settled = true;
+        await plan.meter?.finish({ ...failed(plan, 0), status: 'disconnected' });
+      }
+    })());
+  if (clientSignal?.aborted) void end();
+  else clientSignal?.addEventListener('abort', () => void end(), { once: true });
+  return sseResponse(source, headers, end);
 }
 
 async function* sseFrames(
