@@ -24,7 +24,6 @@ import type { Constraint } from '../engine/sampling/constraint';
 import { ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
 import { choiceOf, deltaFrame } from './tool-output';
 import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
-import type { TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -290,23 +289,25 @@ async function* sseFrames(
   let held = 0;
   /** The choice's tool-call splitter, when the request offered tools (protocol/tool-calls.ts). */
   let calls: ToolCallStream | null = null;
-  /** The frames of one piece: its reasoning first, then its content (as content or tool-call deltas). */
+  /**
+   * The frames of one piece: its reasoning first, then its content (as content or tool-call
+   * deltas). The logprob entries since the last frame ride on the first frame made; a piece held
+   * back whole (a tag or a call not yet complete) makes none, and they wait for the next.
+   */
   const framesOf = (
     piece: { reasoning: string; content: string },
     i: number,
-    lp?: TokenLogprob[],
-  ) => [
-    ...(piece.reasoning && frames.reasoning
-      ? [sseFrame(frames.reasoning(piece.reasoning, i))]
-      : []),
-    ...(!piece.content
-      ? []
-      : calls
-        ? calls
-            .push(piece.content)
-            .map((e, k) => sseFrame(deltaFrame(frames, e, k ? undefined : lp, i)))
-        : [sseFrame(frames.delta(piece.content, lp, i))]),
-  ];
+    logprobs: LogprobCollector | null,
+  ) => {
+    const out: string[] = [];
+    const lp = () => (out.length === 0 ? logprobs?.take() : undefined);
+    if (piece.reasoning && frames.reasoning)
+      out.push(sseFrame(frames.reasoning(piece.reasoning, i, lp())));
+    if (piece.content && calls)
+      for (const e of calls.push(piece.content)) out.push(sseFrame(deltaFrame(frames, e, lp(), i)));
+    else if (piece.content) out.push(sseFrame(frames.delta(piece.content, lp(), i)));
+    return out;
+  };
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
       tokens = generate(plan, signal, i);
@@ -318,7 +319,7 @@ async function* sseFrames(
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
           const tail = [
-            ...framesOf(text.end(), i),
+            ...framesOf(text.end(), i, logprobs),
             ...(calls?.flush() ?? []).map((e) => sseFrame(deltaFrame(frames, e, undefined, i))),
           ];
           if (tail.length > 0) {
@@ -338,7 +339,7 @@ async function* sseFrames(
         // Every token is pushed, so each counts (a reasoning token may hold part of a character).
         const piece = text.push(step.value.text);
         if (step.value.text) {
-          const out = framesOf(piece, i, logprobs?.take());
+          const out = framesOf(piece, i, logprobs);
           if (out.length > 0) {
             // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
             delivered += held;

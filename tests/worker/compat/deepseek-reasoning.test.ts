@@ -178,6 +178,24 @@ describe('reasoning on the edge', () => {
     expect(reasoning).toBe(message.reasoning_content);
   });
 
+  it('logprobs: one entry per token, streamed or whole, reasoning tokens included', async () => {
+    const body = { ...noClose, logprobs: true, top_logprobs: 1 };
+    const json = await ask('deepseek-think-edge', body);
+    const tokens = json.usage!.completion_tokens;
+    expect(json.choices[0].logprobs!.content).toHaveLength(tokens);
+    const stream = await client.chat.completions.create({
+      model: 'deepseek-think-edge',
+      messages: [{ role: 'user', content: 'Tell me about a cat' }],
+      max_tokens: 6,
+      stream: true,
+      ...body,
+    } as never);
+    const streamed: string[] = [];
+    for await (const chunk of stream as never as AsyncIterable<OpenAI.ChatCompletionChunk>)
+      for (const e of chunk.choices[0]?.logprobs?.content ?? []) streamed.push(e.token);
+    expect(streamed).toEqual(json.choices[0].logprobs!.content!.map((e) => e.token));
+  });
+
   it('thinking disabled, or a plain alias: content only', async () => {
     for (const res of [
       await ask('deepseek-think-edge', { ...noClose, thinking: { type: 'disabled' } }),
