@@ -9,7 +9,7 @@ import type { Dispatcher } from './dispatcher';
 import { fallbackTarget, nextFallback } from './fallback';
 import type { OriginCall, PlacementRequest } from './origin-call';
 import { ApiError } from '../protocol/errors';
-import { reasoningOn } from '../protocol/reasoning';
+import { continuesPrefix, reasoningOn } from '../protocol/reasoning';
 import type { ModelRegistry, OriginPool } from './registry';
 import { serveOrigin } from './serve-origin';
 import { UpstreamError } from './upstream';
@@ -32,8 +32,11 @@ export type Placed =
 /** A model as it runs for this request: its answers' name, and whether it reasons. */
 function runAs(registry: ModelRegistry, name: string, call: OriginCall) {
   const named = registry.resolve(name);
+  // a prefix completion is answered as content: the origin's prompt closes any think block
   const reasoning =
-    call.endpoint === 'chat.completions' && reasoningOn(named.reasoning, call.request.thinking);
+    call.endpoint === 'chat.completions' &&
+    reasoningOn(named.reasoning, call.request.thinking) &&
+    !continuesPrefix(call.request.messages);
   return { named, call: { ...call, shownAs: named.shownAs, reasoning } };
 }
 

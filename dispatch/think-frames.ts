@@ -14,6 +14,8 @@ export class ThinkFrames {
   private splitters: Map<number, ThinkSplitter> | null;
   /** Frames of `reasoning_content` the origin sent itself: its reasoning tokens, when it reports none. */
   private reasoningFrames = 0;
+  /** Per choice, the logprob entries of frames held back whole (a tag cut mid-way): for its next frame. */
+  private heldLogprobs = new Map<number, unknown[]>();
 
   constructor(reasoning: boolean | undefined) {
     this.splitters = reasoning ? new Map() : null;
@@ -41,8 +43,6 @@ export class ThinkFrames {
     const splitters = this.splitters;
     if (!splitters || !choices.some((c) => c.delta?.content || c.finish_reason)) return [frame];
     const out: Frame[] = [];
-    const piece = (c: ChunkChoice, delta: ChunkChoice['delta'], finish: string | null = null) =>
-      out.push({ ...frame, choices: [{ ...c, delta, finish_reason: finish }] });
     for (const c of choices) {
       if (!c.delta?.content && !c.finish_reason) {
         out.push({ ...frame, choices: [c] });
@@ -51,15 +51,24 @@ export class ThinkFrames {
       const i = typeof c.index === 'number' ? c.index : 0;
       let s = splitters.get(i);
       if (!s) splitters.set(i, (s = new ThinkSplitter()));
+      // the frame's logprob entries (and any held back) ride on the first frame made from it, once
+      const entries = [...(this.heldLogprobs.get(i) ?? []), ...(c.logprobs?.content ?? [])];
+      this.heldLogprobs.delete(i);
+      let logprobs = entries.length ? { ...c.logprobs, content: entries } : c.logprobs;
+      const piece = (delta: ChunkChoice['delta'], finish: string | null = null) => {
+        out.push({ ...frame, choices: [{ ...c, delta, finish_reason: finish, logprobs }] });
+        if (entries.length) logprobs = null;
+      };
       const split = s.push(c.delta?.content ?? '');
       if (c.finish_reason) {
         const rest = s.end();
         split.reasoning += rest.reasoning;
         split.content += rest.content;
       }
-      if (split.reasoning) piece(c, { content: null, reasoning_content: split.reasoning });
-      if (split.content) piece(c, { content: split.content });
-      if (c.finish_reason) piece(c, {}, c.finish_reason);
+      if (split.reasoning) piece({ content: null, reasoning_content: split.reasoning });
+      if (split.content) piece({ content: split.content });
+      if (c.finish_reason) piece({}, c.finish_reason);
+      if (entries.length && logprobs !== null) this.heldLogprobs.set(i, entries);
     }
     return out;
   }

@@ -17,7 +17,8 @@ export function chatFrames(head: Head, includeUsage: boolean): Shapes {
   return {
     opening: (index) => [chunk({ role: 'assistant', content: '' }, null, index)],
     delta: (text, logprobs, index) => chunk({ content: text }, null, index, logprobs),
-    reasoning: (text, index) => chunk({ content: null, reasoning_content: text }, null, index),
+    reasoning: (text, index, logprobs) =>
+      chunk({ content: null, reasoning_content: text }, null, index, logprobs),
     finish: (reason, usage, index) => ({
       ...chunk({}, reason, index),
       ...(usage ? { usage } : {}),

@@ -14,7 +14,7 @@ export interface Frames {
   /** `logprobs`: entries of the tokens since the last delta, when the request asked for them. */
   delta(text: string, logprobs: TokenLogprob[] | undefined, index: number): object;
   /** Chat: a piece of the think block, sent as `reasoning_content` before any content (DeepSeek's order). */
-  reasoning?(text: string, index: number): object;
+  reasoning?(text: string, index: number, logprobs?: TokenLogprob[]): object;
   /** `usage` is given when the client did not ask for a usage chunk: the cost still ends the stream. */
   finish(reason: FinishReason, usage: Usage | undefined, index: number): object;
   /** The last chunk when the client asked for usage: `choices: []`. */

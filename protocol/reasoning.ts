@@ -15,6 +15,15 @@ export function reasoningOn(flag: boolean, thinking: unknown): boolean {
   return flag;
 }
 
+/**
+ * Whether a chat request is DeepSeek's prefix completion (`prefix: true` on its last message): it
+ * continues the answer itself, so it never opens a think block, whatever the model or `thinking`.
+ */
+export function continuesPrefix(messages: unknown): boolean {
+  const last = Array.isArray(messages) ? (messages.at(-1) as { prefix?: unknown } | null) : null;
+  return last?.prefix === true;
+}
+
 /** What one piece of generated text adds to each part. */
 export interface Split {
   reasoning: string;

@@ -190,9 +190,10 @@ export const completionRequest = z
       description:
         "DeepSeek's FIM (fill in the middle): the text after the gap; the model writes what goes between `prompt` and `suffix`, with its tokenizer's FIM tokens. At most 4096 max_tokens, as DeepSeek's.",
     }),
-    logprobs: z.number().int().min(0).max(5).nullish().meta({
+    // 20 as DeepSeek's FIM completions take (OpenAI's legacy API stops at 5)
+    logprobs: z.number().int().min(0).max(20).nullish().meta({
       description:
-        'Return the log-probability of each output token and the N (0..5) most likely alternatives.',
+        'Return the log-probability of each output token and the N (0..20) most likely alternatives.',
     }),
   })
   .meta({

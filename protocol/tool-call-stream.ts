@@ -29,7 +29,7 @@ export class ToolCallStream {
   readonly calls: ToolCall[] = [];
   content = '';
   private buf = '';
-  private mode: 'content' | 'head' | 'args' | 'tail' = 'content';
+  private mode: 'content' | 'head' | 'args' | 'tail' | 'between' = 'content';
   private depth = 0;
   private inString = false;
   private escaped = false;
@@ -93,6 +93,11 @@ export class ToolCallStream {
         return true;
       }
       case 'args': {
+        // whitespace before the value belongs to the syntax, however the text was cut
+        if (!this.args) {
+          this.buf = this.buf.replace(/^\s+/, '');
+          if (!this.buf) return false;
+        }
         const end = this.scan();
         const piece = this.buf.slice(0, end < 0 ? this.buf.length : end);
         this.buf = this.buf.slice(piece.length);
@@ -113,14 +118,21 @@ export class ToolCallStream {
         const rest = this.buf.slice(close[0].length);
         if (rest.length < suffix.length) return false;
         this.buf = rest.slice(suffix.length);
-        if (this.buf.startsWith(separator + prefix)) {
-          this.buf = this.buf.slice(separator.length + prefix.length);
+        this.mode = 'between';
+        return true;
+      }
+      case 'between': {
+        // after a call: the next one, or text; what may still become the next call waits (and is
+        // dropped if the text ends there), so a text cut anywhere splits as the whole text does
+        const next = separator + prefix;
+        if (this.buf.startsWith(next)) {
+          this.buf = this.buf.slice(next.length);
           this.mode = 'head';
           return true;
         }
+        if (next.startsWith(this.buf)) return false;
         this.mode = 'content';
-        this.buf = '';
-        return false;
+        return true;
       }
     }
   }

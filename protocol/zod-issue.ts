@@ -16,8 +16,17 @@ const at = (input: unknown, path: readonly PropertyKey[]): unknown =>
     input,
   );
 
+/** What was sent, as a type; a number that is none of zod's (JSON's 1e400 is Infinity) as itself. */
 const kindOf = (v: unknown): string =>
-  v === null ? 'null' : Array.isArray(v) ? 'array' : v === undefined ? 'nothing' : typeof v;
+  v === null
+    ? 'null'
+    : Array.isArray(v)
+      ? 'array'
+      : v === undefined
+        ? 'nothing'
+        : typeof v === 'number' && !Number.isFinite(v)
+          ? String(v)
+          : typeof v;
 
 const show = (v: unknown): string =>
   typeof v === 'string' ? `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'` : JSON.stringify(v);
@@ -96,5 +105,6 @@ export function describeIssue(
       ? `${issue.message} (got ${show(value)})`
       : issue.message
     : detail(issue, value, unionTypes);
-  return { message: param ? `Invalid value for '${param}': ${text}.` : `${text}.`, param };
+  const sentence = text.replace(/\.$/, '');
+  return { message: param ? `Invalid value for '${param}': ${sentence}.` : `${sentence}.`, param };
 }

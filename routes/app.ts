@@ -13,6 +13,7 @@ import { completions } from './completions';
 import { dashboard } from './dashboard';
 import type { AppEnv } from './env';
 import { auth } from './middleware/auth/index';
+import { apiCors } from './middleware/cors/index';
 import { metering } from './middleware/metering/index';
 import { timing } from './middleware/timing/index';
 import { allowedMethods, methodNotAllowed } from './methods';
@@ -47,6 +48,18 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use('*', requestId());
+  // Before auth: a browser's preflight carries no key. Not on /admin, /dashboard or /openapi.json.
+  for (const path of [
+    '/v1/*',
+    '/beta/*',
+    '/user/*',
+    '/anthropic/*',
+    '/chat/completions',
+    '/completions',
+    '/models',
+    '/models/*',
+  ])
+    app.use(path, apiCors());
   // First, so that a time to first token counts auth and admission too.
   for (const base of API_BASES) {
     app.use(`${base}/chat/completions`, timing());

@@ -74,7 +74,7 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)
-        : streamResponse(plan, frames, headers);
+        : streamResponse(plan, frames, headers, c.req.raw.signal);
 
     const result = replay ?? (await runToEnd(plan, c.req.raw.signal));
     const body = frames.body(result.choices ?? [result], result.usage);

@@ -24,7 +24,6 @@ import type { Constraint } from '../engine/sampling/constraint';
 import { ToolCallStream, type ToolSyntax } from '../protocol/tool-calls';
 import { choiceOf, deltaFrame } from './tool-output';
 import { ChoiceText, type ThinkSplitter } from '../protocol/reasoning';
-import type { TokenLogprob } from '../protocol/responses';
 import { sseFrame, sseResponse } from '../protocol/sse';
 import { makeUsage, type Usage } from '../protocol/usage';
 import type { AppEnv } from './env';
@@ -241,23 +240,34 @@ export async function runToEnd(
 }
 
 /**
- * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding.
- * An error after the first byte becomes an `error` frame, and the stream closes either way.
+ * Streams the generation as SSE. A client that goes away cancels the body, which aborts decoding;
+ * so does `clientSignal` (the request's), for a client gone before its first frame reached it (a
+ * long prefill holds the headers), whose body the runtime may still pull. Either way what was sent
+ * is billed, once. An error after the first byte becomes an `error` frame, and the stream closes.
  */
 export function streamResponse(
   plan: GenerationPlan,
   frames: Frames,
   headers: Record<string, string>,
+  clientSignal?: AbortSignal,
 ): Response {
   const abort = new AbortController();
   const state = { settled: false };
   const source = sseFrames(plan, frames, abort.signal, state);
-  return sseResponse(source, headers, async () => {
-    abort.abort();
-    await source.return(undefined);
-    // Cancelled before its first pull, the generator never ran and so never settled.
-    if (!state.settled) await plan.meter?.finish({ ...failed(plan, 0), status: 'disconnected' });
-  });
+  let ended: Promise<void> | null = null;
+  const end = () =>
+    (ended ??= (async () => {
+      abort.abort();
+      await source.return(undefined);
+      // Ended before its first pull, the generator never ran and so never settled.
+      if (!state.settled) {
+        state.settled = true;
+        await plan.meter?.finish({ ...failed(plan, 0), status: 'disconnected' });
+      }
+    })());
+  if (clientSignal?.aborted) void end();
+  else clientSignal?.addEventListener('abort', () => void end(), { once: true });
+  return sseResponse(source, headers, end);
 }
 
 async function* sseFrames(
@@ -279,23 +289,25 @@ async function* sseFrames(
   let held = 0;
   /** The choice's tool-call splitter, when the request offered tools (protocol/tool-calls.ts). */
   let calls: ToolCallStream | null = null;
-  /** The frames of one piece: its reasoning first, then its content (as content or tool-call deltas). */
+  /**
+   * The frames of one piece: its reasoning first, then its content (as content or tool-call
+   * deltas). The logprob entries since the last frame ride on the first frame made; a piece held
+   * back whole (a tag or a call not yet complete) makes none, and they wait for the next.
+   */
   const framesOf = (
     piece: { reasoning: string; content: string },
     i: number,
-    lp?: TokenLogprob[],
-  ) => [
-    ...(piece.reasoning && frames.reasoning
-      ? [sseFrame(frames.reasoning(piece.reasoning, i))]
-      : []),
-    ...(!piece.content
-      ? []
-      : calls
-        ? calls
-            .push(piece.content)
-            .map((e, k) => sseFrame(deltaFrame(frames, e, k ? undefined : lp, i)))
-        : [sseFrame(frames.delta(piece.content, lp, i))]),
-  ];
+    logprobs: LogprobCollector | null,
+  ) => {
+    const out: string[] = [];
+    const lp = () => (out.length === 0 ? logprobs?.take() : undefined);
+    if (piece.reasoning && frames.reasoning)
+      out.push(sseFrame(frames.reasoning(piece.reasoning, i, lp())));
+    if (piece.content && calls)
+      for (const e of calls.push(piece.content)) out.push(sseFrame(deltaFrame(frames, e, lp(), i)));
+    else if (piece.content) out.push(sseFrame(frames.delta(piece.content, lp(), i)));
+    return out;
+  };
   try {
     for (let i = 0; i < choicesOf(plan); i++) {
       tokens = generate(plan, signal, i);
@@ -307,7 +319,7 @@ async function* sseFrames(
       for (let step = await tokens.next(); ; step = await tokens.next()) {
         if (step.done) {
           const tail = [
-            ...framesOf(text.end(), i),
+            ...framesOf(text.end(), i, logprobs),
             ...(calls?.flush() ?? []).map((e) => sseFrame(deltaFrame(frames, e, undefined, i))),
           ];
           if (tail.length > 0) {
@@ -327,7 +339,7 @@ async function* sseFrames(
         // Every token is pushed, so each counts (a reasoning token may hold part of a character).
         const piece = text.push(step.value.text);
         if (step.value.text) {
-          const out = framesOf(piece, i, logprobs?.take());
+          const out = framesOf(piece, i, logprobs);
           if (out.length > 0) {
             // Counted before the yield: a frame is handed over at the yield, which a cancel never resumes.
             delivered += held;

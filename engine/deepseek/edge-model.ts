@@ -15,6 +15,8 @@ import { EdgeChooser, type Chosen } from './edge-chooser';
 import { decodeSteps, prefillSteps, type SpecCounters } from './edge-spec';
 import type { WasmDeepSeekModel } from './wasm-model';
 
+type Finish = GenerationResult['finishReason'];
+
 export interface DeepSeekEdgeOptions {
   id?: string;
   /** MTP speculative decoding when the model has its MTP module placed (default true). */
@@ -63,21 +65,26 @@ export class DeepSeekEdgeModel implements TextEngine {
     const slot = await this.slots.acquire(opts.signal);
     if (slot === null) return end('abort');
     try {
-      const speculative = this.speculative && this.model.hasMtp;
+      // a constraint masks each token as it is chosen: drafts are not verified against it (as on the
+      // origin, origin/scheduler/scheduler.ts), so constrained decoding runs without speculation
+      const speculative = this.speculative && this.model.hasMtp && !opts.constraint;
       const chooser = new EdgeChooser(this.config.vocabSize, opts, speculative);
       const text = new TextStream(opts.stop);
       const stopIds = (opts.stopAtEos ?? true) ? this.tokenizer.stopIds : [];
       let prev = promptIds[promptTokens - 1];
-      // A chosen token at position `at`: its text, and whether generation ends with it.
-      const emit = (c: Chosen, at: number): { out: GeneratedToken; done: boolean } => {
+      // A chosen token at position `at`: its text, and why generation ends with it (null: it goes on).
+      const emit = (c: Chosen, at: number): { out: GeneratedToken; finish: Finish | null } => {
         completionTokens++;
         if (stopIds.includes(c.id))
-          return { out: { id: c.id, text: text.flush(), logprobs: c.logprobs }, done: true };
+          return { out: { id: c.id, text: text.flush(), logprobs: c.logprobs }, finish: 'stop' };
         const delta = text.push(this.tokenizer.decodePiece(prev, c.id));
         prev = c.id;
-        const last = text.stopped || completionTokens >= opts.maxTokens || at >= this.config.seqLen;
+        // a constraint that is finished (nothing more may follow) ends the text as a stop would
+        const stopped = text.stopped || opts.constraint?.isFinished() === true;
+        const last = stopped || completionTokens >= opts.maxTokens || at >= this.config.seqLen;
         const tail = last && !text.stopped ? text.flush() : '';
-        return { out: { id: c.id, text: delta + tail, logprobs: c.logprobs }, done: last };
+        const out = { id: c.id, text: delta + tail, logprobs: c.logprobs };
+        return { out, finish: stopped ? 'stop' : last ? 'length' : null };
       };
       const ctx = {
         model: this.model,
@@ -92,15 +99,16 @@ export class DeepSeekEdgeModel implements TextEngine {
       restored = from;
       const first = await prefillSteps(ctx, promptIds, from);
       if (!first) return end('abort');
+      if (first.chosen.id < 0) return end('length'); // a constraint's dead end: cut like max_tokens
       const r = emit(first.chosen, promptTokens);
       yield r.out;
-      if (r.done) return end(text.stopped || stopIds.includes(first.chosen.id) ? 'stop' : 'length');
+      if (r.finish) return end(r.finish);
       for await (const step of decodeSteps(ctx, first.chosen.id, promptTokens, first.draft)) {
         if (step === null) return end('abort');
+        if (step.chosen.id < 0) return end('length');
         const e = emit(step.chosen, step.at);
         yield e.out;
-        if (e.done)
-          return end(text.stopped || stopIds.includes(step.chosen.id) ? 'stop' : 'length');
+        if (e.finish) return end(e.finish);
       }
       return end('abort');
     } finally {

@@ -32,6 +32,25 @@ describe('ThinkFrames', () => {
     expect(t.count(makeUsage(3, 8)).completion_tokens_details).toEqual({ reasoning_tokens: 6 });
   });
 
+  it('logprobs: each entry once, on the first frame made from it (a frame held back whole passes them on)', () => {
+    const t = new ThinkFrames(true);
+    const pieces = ['<think>', 'I', '</', 'think>\n\nHi', ' there'];
+    const out = deltas(
+      pieces.flatMap((p) => {
+        const f = chunk(p);
+        f.choices![0].logprobs = { content: [{ token: p }] };
+        return t.split(f);
+      }),
+    );
+    const entries = out.flatMap((c) => (c.logprobs?.content ?? []) as { token: string }[]);
+    expect(entries.map((e) => e.token)).toEqual(pieces);
+    // `</think>\n\nHi` became a reasoning frame and a content frame: its entries ride on the first
+    const split = out.filter((c) =>
+      c.logprobs?.content?.some((e) => (e as { token: string }).token === '</'),
+    );
+    expect(split).toHaveLength(1);
+  });
+
   it('a think block never closed: every completion token is reasoning', () => {
     const t = new ThinkFrames(true);
     for (const p of ['<think>', 'a', 'b']) t.split(chunk(p));

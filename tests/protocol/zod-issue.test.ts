@@ -49,11 +49,22 @@ describe('describeIssue', () => {
     expect(chat({ messages: undefined }).message).toBe(
       "Invalid value for 'messages': this field is required.",
     );
+    // JSON's 1e400 parses to Infinity: a number, but not one that fits
+    expect(chat({ max_tokens: Infinity }).message).toBe(
+      "Invalid value for 'max_tokens': expected number, got Infinity.",
+    );
+    expect(chat({ temperature: -Infinity }).message).toBe(
+      "Invalid value for 'temperature': expected number, got -Infinity.",
+    );
   });
 
   it("a schema's own message is kept", () => {
     expect(chat({ messages: [] }).message).toBe(
       "Invalid value for 'messages': messages must contain at least one message.",
+    );
+    // one period at the end, whether or not the schema's own message has one
+    expect(chat({ messages: [{ role: 'user', content: '' }] }).message).toBe(
+      "Invalid value for 'messages.0.content': messages must contain some text: every message is empty.",
     );
     const body = { model: 'm', prompt: ['a', 'b'] };
     const parsed = completionRequest.safeParse(body);

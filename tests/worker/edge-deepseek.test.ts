@@ -190,4 +190,38 @@ describe('a DeepSeek-V3-architecture model directory in R2, served at the edge',
     const bad = await post('/completions', { ...body, max_tokens: 10_000 });
     expect(bad.status).toBe(400);
   });
+
+  it('structured output under speculation: json_schema and json_object hold, sampled or greedy', async () => {
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, n: { type: 'integer', minimum: 0, maximum: 9 } },
+      required: ['ok', 'n'],
+      additionalProperties: false,
+    };
+    const formats = [
+      { type: 'json_schema', json_schema: { name: 'x', schema, strict: true } },
+      { type: 'json_object' },
+    ];
+    for (const sampling of [{ temperature: 0 }, { temperature: 1, seed: 3 }])
+      for (const response_format of formats) {
+        const res = await post('/chat/completions', {
+          model: 'ds-edge-random',
+          messages: [{ role: 'user', content: 'Answer in JSON.' }],
+          max_tokens: 60,
+          response_format,
+          ...sampling,
+        });
+        const body = (await res.json()) as {
+          choices: { message: { content: string }; finish_reason: string }[];
+        };
+        const content = body.choices[0].message.content;
+        // the small schema's object fits in max_tokens; any object may be cut (a valid prefix)
+        if (response_format.type === 'json_schema') {
+          expect(body.choices[0].finish_reason).toBe('stop');
+          expect(Object.keys(JSON.parse(content) as object)).toEqual(['ok', 'n']);
+        } else if (body.choices[0].finish_reason === 'length')
+          expect(content.trimStart()[0]).toBe('{');
+        else expect(JSON.parse(content)).toBeTypeOf('object');
+      }
+  });
 });

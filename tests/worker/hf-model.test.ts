@@ -272,7 +272,7 @@ describe('a Qwen2-style q8 model directory in R2', () => {
     const completionsLogprobs = await post('/completions', {
       model: 'tiny-qwen-q8',
       prompt: 'x',
-      logprobs: 6,
+      logprobs: 21,
     });
     expect(completionsLogprobs.status).toBe(400);
   });

@@ -118,6 +118,34 @@ describe('reasoning from an origin that sends raw <think> text', () => {
     expect(bodies.every((b) => b.model === 'pool-think')).toBe(true);
   });
 
+  it('a prefix completion continues the answer: content, not reasoning, and no think block asked for', async () => {
+    const messages = [
+      { role: 'user', content: 'Tell me about a cat' },
+      { role: 'assistant', content: 'A cat is', prefix: true },
+    ];
+    const json = await ask('deepseek-reasoner', { messages });
+    const message = json.choices[0].message as unknown as Message;
+    expect(message.reasoning_content).toBeUndefined();
+    expect(message.content!.length).toBeGreaterThan(0);
+    expect(message.content).not.toContain('think>');
+    expect((json.usage as Usage).completion_tokens_details).toBeUndefined();
+    const { bodies } = (await origin('stats', 'think')) as unknown as {
+      bodies: { thinking?: unknown }[];
+    };
+    expect(bodies.at(-1)!.thinking).toBeUndefined();
+    const stream = await client.chat.completions.create({
+      model: 'deepseek-reasoner',
+      messages,
+      max_tokens: 6,
+      stream: true,
+    } as never);
+    const deltas: Message[] = [];
+    for await (const chunk of stream as never as AsyncIterable<OpenAI.ChatCompletionChunk>)
+      if (chunk.choices[0]) deltas.push(chunk.choices[0].delta as never);
+    expect(deltas.some((d) => d.reasoning_content)).toBe(false);
+    expect(deltas.map((d) => d.content ?? '').join('')).toBe(message.content);
+  });
+
   it('an origin that sends reasoning_content itself passes through', async () => {
     const json = await ask('pool-thinkf');
     const message = json.choices[0].message as unknown as Message;
@@ -148,6 +176,24 @@ describe('reasoning on the edge', () => {
     for await (const chunk of stream as never as AsyncIterable<OpenAI.ChatCompletionChunk>)
       reasoning += (chunk.choices[0]?.delta as Message | undefined)?.reasoning_content ?? '';
     expect(reasoning).toBe(message.reasoning_content);
+  });
+
+  it('logprobs: one entry per token, streamed or whole, reasoning tokens included', async () => {
+    const body = { ...noClose, logprobs: true, top_logprobs: 1 };
+    const json = await ask('deepseek-think-edge', body);
+    const tokens = json.usage!.completion_tokens;
+    expect(json.choices[0].logprobs!.content).toHaveLength(tokens);
+    const stream = await client.chat.completions.create({
+      model: 'deepseek-think-edge',
+      messages: [{ role: 'user', content: 'Tell me about a cat' }],
+      max_tokens: 6,
+      stream: true,
+      ...body,
+    } as never);
+    const streamed: string[] = [];
+    for await (const chunk of stream as never as AsyncIterable<OpenAI.ChatCompletionChunk>)
+      for (const e of chunk.choices[0]?.logprobs?.content ?? []) streamed.push(e.token);
+    expect(streamed).toEqual(json.choices[0].logprobs!.content!.map((e) => e.token));
   });
 
   it('thinking disabled, or a plain alias: content only', async () => {

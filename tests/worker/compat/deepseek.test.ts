@@ -98,6 +98,21 @@ describe.skipIf(reason !== null)('DeepSeek base URLs, names, FIM and prefix', ()
     );
     expect(fim.usage!.prompt_tokens).toBe(tokenizer.encode(rendered).length);
     expect(fim.model).toBe('deepseek-chat');
+    // DeepSeek's FIM takes up to 20 alternatives per token (OpenAI's legacy completions, 5)
+    const alternatives = await beta.completions.create({
+      model: 'deepseek-chat',
+      prompt,
+      suffix,
+      max_tokens: 3,
+      logprobs: 20,
+    });
+    const top = alternatives.choices[0].logprobs!.top_logprobs!;
+    expect(top).toHaveLength(3);
+    for (const t of top) expect(Object.keys(t!).length).toBeGreaterThan(5);
+    const tooMany = await beta.completions
+      .create({ model: 'deepseek-chat', prompt, suffix, max_tokens: 3, logprobs: 21 })
+      .catch((e) => e);
+    expect(tooMany).toMatchObject({ status: 400, param: 'logprobs' });
     const tooLong = await beta.completions
       .create({ model: 'deepseek-chat', prompt, suffix, max_tokens: 5000 })
       .catch((e) => e);

@@ -13,9 +13,10 @@ import { seedStories260k, sharedModelsPresent, skipReason } from '../seed';
 
 const reason = skipReason(await sharedModelsPresent());
 
-function stream(k: TestKey, n = 1) {
+function stream(k: TestKey, n = 1, signal?: AbortSignal) {
   const request = new Request('http://edge.test/v1/chat/completions', {
     method: 'POST',
+    signal,
     headers: { authorization: `Bearer ${k.key}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       model: MODEL,
@@ -69,6 +70,28 @@ describe.skipIf(reason !== null)('a cancelled stream', () => {
       ).total;
       expect(row.cost_nanos).toBe(cost);
       expect(await balanceNanos(k.accountId)).toBe(1_000_000_000 - cost);
+    }
+  });
+
+  it('a client gone (request.signal) whose body the runtime still pulls: only the frames read are billed', async () => {
+    // A long edge prefill holds the answer's headers; a client that leaves then is told to the
+    // Worker only by request.signal, and the runtime may go on pulling the body it returns.
+    for (const K of [0, 3]) {
+      const k = await provisionKey({ balance: '1' });
+      const client = new AbortController();
+      if (K === 0) client.abort();
+      const reader = (await stream(k, 4, client.signal)).body!.getReader();
+      const decoder = new TextDecoder();
+      let tokens = 0;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        if (/"content":"[^"]/.test(decoder.decode(value)) && ++tokens === K) client.abort();
+      }
+      expect(tokens).toBe(K);
+      const row = await settled(k);
+      expect(row).toMatchObject({ status: 'disconnected', completion_tokens: K });
+      if (K === 0) expect(await balanceNanos(k.accountId)).toBe(1_000_000_000);
     }
   });
 });
