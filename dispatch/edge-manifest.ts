@@ -23,6 +23,8 @@ export const llama2cManifest = z.object({
   /** File names relative to the model's folder. */
   checkpoint: z.string().min(1),
   tokenizer: z.string().min(1),
+  /** The checkpoint's seq_len (its header's), for /models; the engine reads it from the checkpoint. */
+  context_length: z.number().int().positive().nullish(),
 });
 
 export const hfManifest = z.object({

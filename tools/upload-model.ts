@@ -2,7 +2,7 @@
 // Local Miniflare R2 (what `wrangler dev` serves) by default; `--remote` for the real bucket.
 //   npm run -s upload-model -- --id stories260k --checkpoint m.bin --tokenizer tok.bin [--description ..] [--remote]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readSync, closeSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { edgeManifest } from '../dispatch/edge-manifest';
@@ -53,12 +53,33 @@ export function put(
     throw new Error(`wrangler r2 object put ${key} failed:\n${run.stdout}\n${run.stderr}`);
 }
 
+/**
+ * The context a llama2.c checkpoint was built for: seq_len, the 7th int32 of its header (dim, hidden_dim,
+ * n_layers, n_heads, n_kv_heads, vocab_size, seq_len); null when the file is too short to hold one.
+ */
+export function llama2cContext(header: Uint8Array): number | null {
+  if (header.byteLength < 28) return null;
+  const seqLen = new DataView(header.buffer, header.byteOffset, 28).getInt32(24, true);
+  return seqLen > 0 ? seqLen : null;
+}
+
+function readHeader(file: string): Uint8Array {
+  const fd = openSync(file, 'r');
+  try {
+    const b = new Uint8Array(28);
+    return b.subarray(0, readSync(fd, b, 0, 28, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function uploadModel(opts: UploadOptions): void {
   const manifest = edgeManifest.parse({
     id: opts.id,
     format: 'llama2c',
     checkpoint: 'model.bin',
     tokenizer: 'tokenizer.bin',
+    context_length: llama2cContext(readHeader(opts.checkpoint)),
     created: Math.floor(Date.now() / 1000),
     owned_by: 'edge-inference',
     description: opts.description,
