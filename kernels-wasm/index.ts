@@ -2,13 +2,10 @@
 // WebAssembly.Module; Node reads it in node.ts) and exposes it as a KernelBackend. Imports nothing Node-only.
 // Either build works: kernels.wasm, or kernels-relaxed.wasm whose relaxed-SIMD kernels then replace their twins' SIMD ones.
 import type {
-  Bf16Backend,
   Bf16Ops,
-  DeepSeekBackend,
   DeepSeekOps,
   KernelBackend,
   KernelOps,
-  Kv8Backend,
   Kv8Ops,
   MatvecsBackend,
   MatvecsOps,
@@ -126,28 +123,10 @@ const BF16_EXPORTS: Record<keyof Bf16Ops, [string, boolean]> = {
   matmulBf16: ['matmul_bf16', true],
 };
 
-/** Absent from builds older than the BF16 kernels (bench/ A/B runs load those): the engine widens BF16 then. */
-function bf16Backend(exports: Exports): Bf16Backend | undefined {
-  if (typeof exports.matvec_bf16 !== 'function') return undefined;
-  return {
-    ...pickNamed<Bf16Ops>(exports, BF16_EXPORTS, false),
-    scalar: pickNamed<Bf16Ops>(exports, BF16_EXPORTS, true),
-  };
-}
-
 const KV8_EXPORTS: Record<string, [string, boolean]> = {
   quantizeKv8: ['quantize_kv8', true],
   attentionKv8: ['attention_kv8', true],
 };
-
-/** Absent from builds older than the int8 KV cache (bench/ A/B runs load those): the engine keeps f32 then. */
-function kv8Backend(exports: Exports): Kv8Backend | undefined {
-  if (typeof exports.quantize_kv8 !== 'function') return undefined;
-  return {
-    ...pickNamed<Kv8Ops>(exports, KV8_EXPORTS, false),
-    scalar: pickNamed<Kv8Ops>(exports, KV8_EXPORTS, true),
-  };
-}
 
 // Batched decode → [export, scalar twin]: the twins are the matmul twins (one plain matvec per token).
 const MATVECS_EXPORTS: Record<keyof MatvecsOps, [string, string]> = {
@@ -156,9 +135,7 @@ const MATVECS_EXPORTS: Record<keyof MatvecsOps, [string, string]> = {
   matvecsQ4: ['matvecs_q4_0', 'matmul_q4_0_scalar'],
 };
 
-/** Absent from builds older than the decode batcher (bench/ A/B runs load those). */
-function matvecsBackend(exports: Exports): MatvecsBackend | undefined {
-  if (typeof exports.matvecs_q8_0 !== 'function') return undefined;
+function matvecsBackend(exports: Exports): MatvecsBackend {
   const pick = (i: 0 | 1) =>
     Object.fromEntries(
       Object.entries(MATVECS_EXPORTS).map(([k, v]) => [k, exported(exports, v[i])]),
@@ -166,11 +143,17 @@ function matvecsBackend(exports: Exports): MatvecsBackend | undefined {
   return { ...pick(0), scalar: pick(1) };
 }
 
-function deepSeekBackend(exports: Exports): DeepSeekBackend {
-  return {
-    ...pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, false),
-    scalar: pickNamed<DeepSeekOps>(exports, DEEPSEEK_EXPORTS, true),
-  };
+/** An op set and its scalar twins (`name_scalar` where the spec says it has one). */
+function twins<T>(exports: Exports, names: Record<string, [string, boolean]>): T & { scalar: T } {
+  return { ...pickNamed<T>(exports, names, false), scalar: pickNamed<T>(exports, names, true) };
+}
+
+/**
+ * An op set that builds older than it lack (bench/ A/B runs load those: the engine then keeps f32 KV,
+ * widens BF16 to f32, runs a matvec per token): undefined unless `probe` is exported.
+ */
+function optional<B>(exports: Exports, probe: string, make: () => B): B | undefined {
+  return typeof exports[probe] === 'function' ? make() : undefined;
 }
 
 /** Instantiates the kernels module; its arena starts at the module's __heap_base. */
@@ -194,10 +177,10 @@ export async function createWasmKernels(
     ...pickOps(exports, ''),
     scalar: pickOps(exports, '_scalar'),
     quant: quantBackend(exports, relaxed),
-    deepseek: deepSeekBackend(exports),
-    ...(kv8Backend(exports) ? { kv8: kv8Backend(exports) } : {}),
-    ...(matvecsBackend(exports) ? { matvecs: matvecsBackend(exports) } : {}),
-    ...(bf16Backend(exports) ? { bf16: bf16Backend(exports) } : {}),
+    deepseek: twins<DeepSeekOps>(exports, DEEPSEEK_EXPORTS),
+    kv8: optional(exports, 'quantize_kv8', () => twins<Kv8Ops>(exports, KV8_EXPORTS)),
+    matvecs: optional(exports, 'matvecs_q8_0', () => matvecsBackend(exports)),
+    bf16: optional(exports, 'matvec_bf16', () => twins<Bf16Ops>(exports, BF16_EXPORTS)),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;
