@@ -31,6 +31,17 @@ export interface AppDeps {
 /** Where the generation and model routes answer: OpenAI's /v1, DeepSeek's root and its /beta. */
 export const API_BASES = ['/v1', '', '/beta'] as const;
 
+/** Where a request needs a key (the Anthropic routes call back into these). */
+const KEYED_PATHS = [
+  '/v1/*',
+  '/beta/*',
+  '/chat/completions',
+  '/completions',
+  '/models',
+  '/models/*',
+  '/user/*',
+];
+
 /** The execution context, absent under app.request() (tests). */
 function ctxOf(c: Context<AppEnv>): ExecutionContext | undefined {
   try {
@@ -49,17 +60,7 @@ export function createApp(deps: AppDeps) {
 
   app.use('*', requestId());
   // Before auth: a browser's preflight carries no key. Not on /admin, /dashboard or /openapi.json.
-  for (const path of [
-    '/v1/*',
-    '/beta/*',
-    '/user/*',
-    '/anthropic/*',
-    '/chat/completions',
-    '/completions',
-    '/models',
-    '/models/*',
-  ])
-    app.use(path, apiCors());
+  for (const path of [...KEYED_PATHS, '/anthropic/*']) app.use(path, apiCors());
   // First, so that a time to first token counts auth and admission too.
   for (const base of API_BASES) {
     app.use(`${base}/chat/completions`, timing());
@@ -73,15 +74,11 @@ export function createApp(deps: AppDeps) {
   // Like OpenAI, everything under /v1 (models included) needs a key; /health and /dashboard do not.
   // DeepSeek's base URL has no /v1 and its beta features (FIM, chat prefix) live under /beta: the
   // same routers answer at each of the three prefixes, with the same auth and metering.
-  app.use('/v1/*', auth());
-  app.use('/beta/*', auth());
-  for (const path of ['/chat/completions', '/completions', '/models', '/models/*'])
-    app.use(path, auth());
+  for (const path of KEYED_PATHS) app.use(path, auth());
   for (const base of API_BASES) {
     app.use(`${base}/chat/completions`, metering());
     app.use(`${base}/completions`, metering());
   }
-  app.use('/user/*', auth());
   app.route('/v1/usage', usage());
   app.route('/user', balance());
   for (const base of API_BASES) {
