@@ -1,5 +1,7 @@
 // The relay benchmark's Worker (bench/relay.ts bundles it and runs it in workerd through Miniflare):
 // the dispatcher's own path — openUpstream, then relayResponse — in front of one origin, UPSTREAM.
+// The origin is asked for a client-ready stream, which the relay pipes without reading
+// (dispatch/relay-piped.ts); MODE=read has it read every frame as for an origin that cannot.
 // MODE names a floor to compare with: `native` hands the origin's body to workerd untouched (no
 // JS per chunk), `js` reads each chunk in JS and enqueues it unchanged (the least a relay that
 // sees the frames can do).
@@ -13,13 +15,29 @@ let pool: OriginPool | null = null;
 let n = 0;
 
 export default {
-  async fetch(request: Request, env: { UPSTREAM: string; MODE?: string }): Promise<Response> {
+  async fetch(
+    request: Request,
+    env: { UPSTREAM: string; MODE?: string },
+    worker: { waitUntil(p: Promise<unknown>): void },
+  ): Promise<Response> {
     pool ??= ModelRegistry.parse({
       models: { tiny: { placement: 'origin', origins: [{ url: env.UPSTREAM }] } },
     }).get('tiny') as OriginPool;
     const body = (await request.json()) as Record<string, unknown>;
     if (env.MODE === 'native' || env.MODE === 'js') return floor(env, body);
     const requestId = `bench-${++n}`;
+    const created = Math.floor(Date.now() / 1000);
+    // MODE=read: the relay reads every frame (the origin is not asked for a client-ready stream)
+    const relayHead =
+      env.MODE === 'read'
+        ? undefined
+        : {
+            key: crypto.randomUUID(),
+            id: `chatcmpl-${requestId}`,
+            model: 'tiny',
+            created,
+            include_usage: true,
+          };
     const up = await openUpstream(
       pool.origins,
       {
@@ -29,16 +47,18 @@ export default {
         requestId,
         salt: 'bench',
         signal: request.signal,
+        ...(relayHead ? { relayHead } : {}),
       },
       health,
     );
     const ctx = {
       id: `chatcmpl-${requestId}`,
       model: 'tiny',
-      created: Math.floor(Date.now() / 1000),
+      created,
       object: 'chat.completion.chunk' as const,
       includeUsage: true,
       promptEstimate: 0,
+      waitUntil: (p: Promise<unknown>) => worker.waitUntil(p),
       settle: async () => undefined,
     };
     return relayResponse(up, ctx, (err) => ({ error: { message: String(err) } }), {});

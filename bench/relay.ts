@@ -121,10 +121,14 @@ function pinning(): { origin: string; rest: string } | null {
 /** The Workers measured side by side: the relay, optionally an older one, and the bare JS pass-through. */
 function variants(): { name: string; v: RelayVariant }[] {
   const out: { name: string; v: RelayVariant }[] = [{ name: 'relay', v: {} }];
+  // The relay reading every frame, as for an origin that cannot write client-ready frames (RELAY_READ=0 leaves it out).
+  if (process.env.RELAY_READ !== '0') out.push({ name: 'read', v: { mode: 'read' } });
   // RELAY_BEFORE=<checkout>: that checkout's relay too, in the same rounds (before/after, one run).
   if (process.env.RELAY_BEFORE) out.push({ name: 'before', v: { root: process.env.RELAY_BEFORE } });
   // The least a Worker that reads its chunks in JS can do (RELAY_FLOOR=0 leaves it out).
   if (process.env.RELAY_FLOOR !== '0') out.push({ name: 'pass-through', v: { mode: 'js' } });
+  // The origin's body handed to workerd untouched: the least any relay can cost (RELAY_NATIVE=0 leaves it out).
+  if (process.env.RELAY_NATIVE !== '0') out.push({ name: 'native', v: { mode: 'native' } });
   return out;
 }
 

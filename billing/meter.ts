@@ -62,6 +62,11 @@ export class Meter {
 
   constructor(private readonly deps: MeterDeps) {}
 
+  /** A completed answer is stored for a retry with the same idempotency key (its text is needed). */
+  get replays(): boolean {
+    return this.deps.idempotencyKey !== null;
+  }
+
   private now(): number {
     return this.deps.now?.() ?? Date.now();
   }

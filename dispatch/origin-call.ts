@@ -33,7 +33,7 @@ export interface PlacementRequest {
   /** The client went away. */
   signal: AbortSignal;
   /** Prices and records the generation; absent where billing is off. */
-  meter?: Pick<Meter, 'admit' | 'finish' | 'fallBack'>;
+  meter?: Pick<Meter, 'admit' | 'finish' | 'fallBack' | 'replays'>;
   /** Keeps work alive after the response (health probes). */
   waitUntil: (p: Promise<unknown>) => void;
   /** The client refused fallbacks (`x-fallback: none`): a model that cannot answer is a 503. */

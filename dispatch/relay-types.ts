@@ -36,6 +36,8 @@ export interface RelayContext {
   promptEstimate: number;
   /** The request's latency clock: marked as output frames reach the client (a stream) or the Worker (JSON). */
   latency?: LatencyClock;
+  /** Keeps a piped stream's relay (relay-piped.ts) alive to its end, past a client that left. */
+  waitUntil?: (p: Promise<unknown>) => void;
   /** Bills what happened (exactly once) and returns the cost to report. */
   settle(status: RelayStatus, result: RelayResult): Promise<Cost | undefined>;
 }

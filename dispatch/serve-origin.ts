@@ -81,7 +81,20 @@ export async function serveOrigin(
     };
   }
 
-  const upstream = { ...upstreamRequest(req, pool, call, sentMax, secret), headers: roleHeaders };
+  const upstream: UpstreamRequest = {
+    ...upstreamRequest(req, pool, call, sentMax, secret),
+    headers: roleHeaders,
+  };
+  // A stream the Worker need not read (relay-piped.ts): one choice, no think block to split, no
+  // text to keep for an idempotent replay. An origin that cannot write one sends an ordinary stream.
+  if (call.stream && (call.request.n ?? 1) === 1 && !call.reasoning && !meter?.replays)
+    upstream.relayHead = {
+      key: crypto.randomUUID(),
+      id: head.id,
+      model: head.model,
+      created: head.created,
+      include_usage: call.includeUsage,
+    };
   const started = Date.now();
   let up: OpenedUpstream;
   try {
@@ -98,6 +111,7 @@ export async function serveOrigin(
     reasoning: call.reasoning === true,
     promptEstimate: billTokens(call.prompt),
     latency: req.latency,
+    waitUntil: req.waitUntil,
     settle: (status: RelayStatus, result: RelayResult) => {
       // The Worker's own measure of what the client saw (an origin's timing is not passed on):
       // in the answer's usage, in the ledger, and in a replay (the first answer again).

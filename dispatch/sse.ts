@@ -35,6 +35,17 @@ export class SseReader {
     return this.events.splice(0);
   }
 
+  /**
+   * Hands the rest of the stream back as bytes (a relay that pipes it on untouched): the events
+   * already split, and the reader's lock released. Null, and nothing changes, when a read ended
+   * inside an event (its text is here, not in the stream).
+   */
+  detach(): string[] | null {
+    if (this.done || this.buffer !== '') return null;
+    this.reader.releaseLock();
+    return this.events.splice(0);
+  }
+
   cancel(reason?: unknown): Promise<void> {
     this.done = true;
     return this.reader.cancel(reason).catch(() => {});

@@ -22,6 +22,17 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
   /** The client went away: stop whatever is in flight. */
   signal?: AbortSignal;
+  /** Asks an origin for a client-ready stream (origin/server/relay-ends.ts): the Worker pipes it on. */
+  relayHead?: { key: string; id: string; model: string; created: number; include_usage: boolean };
+}
+
+/** A client-ready stream after its first output: bytes to pipe on, and its end once they are over. */
+export interface PipedUpstream {
+  body: ReadableStream<Uint8Array>;
+  /** The held end (SSE data: finishes, an error, the usage chunk); rejects when the origin cannot say. */
+  end(): Promise<string[]>;
+  /** The total timeout ended the stream. */
+  timedOut(): boolean;
 }
 
 /** An origin that has produced output: its frames so far, and the rest to relay. */
@@ -40,6 +51,8 @@ export interface OpenedUpstream {
   drain(): string[];
   /** Ends the upstream request (client gone, or done) and frees the origin's slot; idempotent. */
   close(): void;
+  /** Set when the origin sent a client-ready stream: then next() and drain() are not used. */
+  piped?: PipedUpstream;
 }
 
 /** The pool's credential header alone (for probes). */
@@ -60,6 +73,7 @@ export function upstreamHeaders(req: UpstreamRequest): Record<string, string> {
     'x-request-id': req.requestId,
     'x-cache-salt': req.salt,
   };
+  if (req.relayHead) headers['x-relay-head'] = JSON.stringify(req.relayHead);
   return { ...headers, ...req.headers, ...authOf(req) };
 }
 
@@ -110,9 +124,12 @@ async function attempt(
   let totalTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   let sse: SseReader | null = null;
+  // A piped stream's end is still asked for after the client left (what was generated is billed).
+  const ended = new AbortController();
   const close = () => {
     if (closed) return;
     closed = true;
+    ended.abort(new Error('relay closed'));
     clearTimeout(totalTimer);
     req.signal?.removeEventListener('abort', onClientAbort);
     void sse?.cancel();
@@ -142,9 +159,16 @@ async function attempt(
       () => {
         timedOut = true;
         void reader.cancel(new Timeout());
+        // a piped body is no longer the reader's: ending the request ends it
+        if (piped) abort.abort(new Timeout());
       },
       Math.max(0, started + total_ms - Date.now()),
     );
+    const piped =
+      req.relayHead && res.headers.get('x-relay-frames') === 'client-ready'
+        ? pipedRest(res.body, sse, origin, req, ended.signal, () => timedOut)
+        : null;
+    if (piped) first.push(...piped.held);
     const next = async () => {
       try {
         const data = await reader.next();
@@ -170,6 +194,7 @@ async function attempt(
       next,
       drain: () => (timedOut ? [] : reader.drain()),
       close,
+      ...(piped ? { piped: piped.rest } : {}),
     };
   } catch (err) {
     close();
@@ -197,6 +222,27 @@ async function awaitHeaders(
   const alive = await probeOrigin(origin.url, req.pool.health_path, connect_ms, authOf(req));
   if (!alive.ok) throw new Unreachable(`no response and no /health answer within ${connect_ms} ms`);
   return withTimeout(request, deadline - Date.now());
+}
+
+/** A client-ready stream's rest, with the frames already read; null when it cannot be handed over. */
+function pipedRest(
+  body: ReadableStream<Uint8Array>,
+  sse: SseReader,
+  origin: OriginConfig,
+  req: UpstreamRequest,
+  signal: AbortSignal,
+  timedOut: () => boolean,
+): { held: string[]; rest: PipedUpstream } | null {
+  const held = sse.detach();
+  if (!held) return null;
+  const url = `${origin.url}/v1/relay-ends/${req.relayHead!.key}`;
+  // Asked at once: the origin answers when the stream is over, so the end costs no round trip.
+  const ends = fetch(url, { headers: authOf(req), signal }).then(async (res) => {
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    return ((await res.json()) as { frames: string[] }).frames;
+  });
+  ends.catch(() => {}); // read by end(); a stream that fails first never asks
+  return { held, rest: { body, end: () => ends, timedOut } };
 }
 
 /** Frames up to the first output; those before it (a role frame) are held, not sent. */

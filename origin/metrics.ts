@@ -211,6 +211,12 @@ export function originMetrics(live: {
     requests: registry.add(
       new Counter('origin_requests_total', 'Requests answered, by endpoint and HTTP status.'),
     ),
+    clientReadyStreams: registry.add(
+      new Counter(
+        'origin_client_ready_streams_total',
+        'Streams written client-ready, for the Worker to pipe on unread (relay-ends.ts).',
+      ),
+    ),
     promptTokens: registry.add(
       new Counter('origin_prompt_tokens_total', 'Prompt tokens of finished generations.'),
     ),

@@ -16,6 +16,7 @@ import { Scheduler } from './scheduler/scheduler';
 import { adminApp } from './server/admin';
 import { originApp, type OriginContext } from './server/app';
 import { handoffClient } from './server/handoff-pull';
+import { RelayEnds } from './server/relay-ends';
 
 export interface Origin {
   app: Hono<any>;
@@ -115,6 +116,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     metrics,
     startedAt: Date.now(),
     streamIntervalMs: o.streamIntervalMs,
+    relayEnds: new RelayEnds(),
     ...roleContext(o, backend, scheduler, model.weightsDigest),
   };
   const codecNote =

@@ -19,6 +19,7 @@ import { submitChoices } from './choices';
 import type { HandoffClient } from './handoff-pull';
 import { internalRoutes, type InternalContext } from './internal';
 import { planGeneration, type SamplingFields } from './plan';
+import { relayHeadOf, type RelayEnds, type RelayHead } from './relay-ends';
 import { collect, stream } from './respond';
 import { originChat, type OriginChat } from './structured';
 
@@ -43,6 +44,8 @@ export interface OriginContext {
   internal?: InternalContext;
   /** Least ms between an SSE response's writes after its first output (--stream-interval-ms). */
   streamIntervalMs?: number;
+  /** The held ends of client-ready streams (relay-ends.ts). */
+  relayEnds: RelayEnds;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -79,7 +82,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
-    frames: (includeUsage: boolean) => Shapes,
+    frames: (includeUsage: boolean, relayed: RelayHead | null) => Shapes,
     bos = true,
     structured: Omit<OriginChat, 'prompt' | 'bos'> = {},
   ) {
@@ -106,7 +109,9 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       ? { ...plan.request, constraint: structured.constraint }
       : plan.request;
     const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal);
-    const f = frames(plan.includeUsage);
+    // A client-ready stream for the Worker's relay: its head and usage chunk, its end held.
+    const relayed = fields.stream ? relayHeadOf(c.req.header('x-relay-head')) : null;
+    const f = frames(relayed ? relayed.include_usage : plan.includeUsage, relayed);
     const tools = structured.toolSyntax;
     if (!fields.stream) {
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
@@ -117,20 +122,35 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         }),
       );
     }
+    if (relayed) extra['x-relay-frames'] = 'client-ready';
     return stream(
       choices,
       f,
       plan.includeUsage,
       { 'x-request-id': c.get('requestId'), ...extra },
       () => abort.abort(),
-      { tools, intervalMs: ctx.streamIntervalMs },
+      {
+        tools,
+        intervalMs: ctx.streamIntervalMs,
+        ...(relayed ? { held: heldEnd(relayed.key) } : {}),
+      },
     );
   }
 
-  const head = (prefix: string, c: import('hono').Context<Env>) => ({
-    id: `${prefix}-${c.get('requestId')}`,
-    created: Math.floor(Date.now() / 1000),
-    model: ctx.modelId,
+  /** A client-ready stream's end, held for the Worker and counted. */
+  const heldEnd = (key: string) => {
+    const settle = ctx.relayEnds.open(key);
+    return (frames: string[]) => {
+      ctx.metrics.clientReadyStreams.inc({});
+      settle(frames);
+    };
+  };
+
+  /** The chunks' head: ours, or the Worker's in a client-ready stream. */
+  const head = (prefix: string, c: import('hono').Context<Env>, relayed: RelayHead | null) => ({
+    id: relayed?.id ?? `${prefix}-${c.get('requestId')}`,
+    created: relayed?.created ?? Math.floor(Date.now() / 1000),
+    model: relayed?.model ?? ctx.modelId,
     system_fingerprint: FINGERPRINT,
   });
 
@@ -147,7 +167,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       fields,
       CHAT_MAX_TOKENS,
       'messages',
-      (u) => chatFrames(head('chatcmpl', c), u),
+      (u, relayed) => chatFrames(head('chatcmpl', c, relayed), u),
       bos,
       structured,
     );
@@ -167,9 +187,16 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         'fim_not_supported',
       );
     const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
-    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u) =>
-      completionFrames(head('cmpl', c), u, echo),
+    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u, relayed) =>
+      completionFrames(head('cmpl', c, relayed), u, echo),
     );
+  });
+
+  // A client-ready stream's end (relay-ends.ts), once its body is over; 404 for an unknown key.
+  app.get('/v1/relay-ends/:key', async (c) => {
+    const frames = await ctx.relayEnds.take(c.req.param('key'), c.req.raw.signal);
+    if (!frames) return c.json({ error: { message: 'No such stream.', type: 'not_found' } }, 404);
+    return c.json({ frames });
   });
 
   app.get('/v1/models', (c) => {

@@ -48,6 +48,11 @@ export interface StreamOptions {
   tools?: ToolSyntax;
   /** Least ms between writes after the first output (--stream-interval-ms; 0: a write as events come). */
   intervalMs?: number;
+  /**
+   * A client-ready stream (relay-ends.ts): its end — finish frames, an error frame, the usage chunk,
+   * as SSE data — is held and handed here instead of written; on a cancel, the usage alone.
+   */
+  held?: (frames: string[]) => void;
 }
 
 /**
@@ -61,20 +66,28 @@ export function stream(
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
-  { tools, intervalMs = 0 }: StreamOptions = {},
+  { tools, intervalMs = 0, held }: StreamOptions = {},
 ): Response {
   // Every choice's events in arrival order; each pump stops after its choice's last event. A pump
   // moves all that is queued at once, so that a step's events are in `merged` before the write.
   const merged = new EventQueue<{ index: number; ev: SequenceEvent }>();
-  for (const [index, c] of choices.entries())
-    void (async () => {
-      for (;;) {
-        for (let ev: SequenceEvent | undefined = await c.next(); ev; ev = c.poll()) {
-          merged.push({ index, ev });
-          if (ev.kind !== 'text') return;
-        }
-      }
-    })();
+  // Each choice's usage at its last event (a cancelled stream's held end).
+  const finals = choices.map(
+    (c, index) =>
+      new Promise<Usage>((resolve) => {
+        void (async () => {
+          for (;;) {
+            for (let ev: SequenceEvent | undefined = await c.next(); ev; ev = c.poll()) {
+              merged.push({ index, ev });
+              if (ev.kind !== 'text') return resolve(ev.usage);
+            }
+          }
+        })();
+      }),
+  );
+  // A client-ready stream's end, as SSE data: written by the Worker.
+  const end: string[] = [];
+  const hold = (frame: object) => (end.push(JSON.stringify(frame)), [] as string[]);
   const opened = new Set<number>();
   const usages: Usage[] = [];
   const calls = choices.map(() =>
@@ -93,18 +106,26 @@ export function stream(
         ev.error instanceof ApiError
           ? ev.error
           : new ApiError(500, 'Generation failed.', 'server_error');
-      return [...out, sseFrame(error.toJSON())];
+      if (!held) return [...out, sseFrame(error.toJSON())];
+      // the usage first: the Worker bills what was generated, then reads the error
+      hold(frames.usage(ev.usage));
+      return [...out, ...hold(error.toJSON())];
     }
     if (c) out.push(...callFrames(c.flush(), frames, index));
     // a choice that made calls and ended on its own ends with `tool_calls`, as OpenAI's
     const reason: FinishReason =
       c?.calls.length && ev.finishReason === 'stop' ? 'tool_calls' : ev.finishReason;
-    out.push(sseFrame(frames.finish(reason, undefined, index)));
+    const finish = frames.finish(reason, undefined, index);
+    if (held) hold(finish);
+    else out.push(sseFrame(finish));
     usages.push(ev.usage);
     if (usages.length < choices.length) return out;
     ended = true;
-    if (includeUsage) out.push(sseFrame(frames.usage(usageOfChoices(usages))));
-    out.push(sseFrame('[DONE]'));
+    if (held) hold(frames.usage(usageOfChoices(usages)));
+    else {
+      if (includeUsage) out.push(sseFrame(frames.usage(usageOfChoices(usages))));
+      out.push(sseFrame('[DONE]'));
+    }
     return out;
   };
   const encoder = new TextEncoder();
@@ -130,12 +151,18 @@ export function stream(
       lastWrite = performance.now();
       if (ended) {
         controller.close();
+        held?.(end);
         if (usages.length < choices.length) cancel(); // an error ends the other choices too
       }
     },
     cancel() {
       cancelled = true;
       cancel();
+      // What was generated before the client left: the usage, once every choice has stopped.
+      if (held && !ended)
+        void Promise.all(finals).then((us) =>
+          held([JSON.stringify(frames.usage(usageOfChoices(us)))]),
+        );
     },
   });
   return new Response(body, { headers: { ...SSE_HEADERS, ...headers } });

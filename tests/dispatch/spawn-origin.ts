@@ -20,6 +20,8 @@ export interface OriginProcess {
 export interface OriginStats {
   requests: number;
   streams: number;
+  /** Streams the origin wrote client-ready for the relay to pipe on unread (the real origin's). */
+  clientReady?: number;
   cacheHitTokens: number;
   inflight: number;
   salts: string[];
@@ -147,6 +149,7 @@ async function metricsOf(url: string): Promise<OriginStats> {
   return {
     requests: sum('origin_requests_total{endpoint="/v1/'),
     streams: 0,
+    clientReady: sum('origin_client_ready_streams_total'),
     cacheHitTokens: sum('origin_prefix_cache_hit_tokens_total'),
     inflight: sum('origin_active_sequences'),
     salts: [],

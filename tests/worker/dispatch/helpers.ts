@@ -13,6 +13,7 @@ export const origin = async (action: 'start' | 'kill' | 'stats', name: string) =
   if (!res.ok) throw new Error(`${action} ${name}: ${await res.text()}`);
   return res.json() as Promise<{
     requests: number;
+    clientReady?: number;
     cacheHitTokens: number;
     inflight: number;
     salts: string[];

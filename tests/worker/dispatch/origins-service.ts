@@ -18,6 +18,7 @@ const specs: Record<string, OriginOptions> = {
   c: { kind: 'real' },
   d: { kind: 'real' },
   e: { kind: 'real' },
+  f: { kind: 'real' },
   stall: { stall: true },
   replay: { kind: 'replay' },
   think: { think: 'raw' },
@@ -108,6 +109,14 @@ export const dispatchTestRegistry = JSON.stringify({
     'pool-e': {
       placement: 'origin',
       origins: [{ url: url('e'), name: 'origin-e' }],
+      timeouts: fast,
+      upstream_model: 'tiny',
+      max_output_tokens: 1600,
+    },
+    // Origin f is relay-piped.test.ts's own (it kills it mid-stream).
+    'pool-f': {
+      placement: 'origin',
+      origins: [{ url: url('f'), name: 'origin-f' }],
       timeouts: fast,
       upstream_model: 'tiny',
       max_output_tokens: 1600,
