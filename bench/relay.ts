@@ -9,7 +9,7 @@
 // mini origin at full speed (tests/dispatch/mini-origin.ts: frames as fast as Node writes them).
 // Aggregate completion tokens/s of N concurrent streams, direct and proxied rounds interleaved,
 // median of the runs. Target: proxied ≥ 0.9× direct. Also the time to the first token each way,
-// and workerd's CPU time per relayed token (what the hop costs). On a machine of a few cores the
+// and workerd's CPU time per relayed token (what the hop costs; its idle CPU, watched for 3 s first, taken out). On a machine of a few cores the
 // origin gets the first core to itself (taskset) and the client and the relay share the rest, as
 // if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
 // The bare JS pass-through Worker (RELAY_MODE=js's floor) runs in the same rounds, interleaved, so the
@@ -58,10 +58,15 @@ const CASES: Case[] = [
   },
 ];
 
+/** How long each workerd is watched idle before the rounds. */
+const IDLE_MS = 3_000;
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Round {
   tokPerS: number;
+  /** Wall time of the round. */
+  ms: number;
   /** Median over the streams of the time to the first content frame. */
   firstTokenMs: number;
 }
@@ -100,8 +105,10 @@ async function round(url: string, streams: number, tokens: number, tag: string):
       );
     }),
   );
+  const ms = performance.now() - started;
   return {
-    tokPerS: counts.reduce((a, b) => a + b, 0) / ((performance.now() - started) / 1000),
+    ms,
+    tokPerS: counts.reduce((a, b) => a + b, 0) / (ms / 1000),
     firstTokenMs: median(firsts),
   };
 }
@@ -169,6 +176,16 @@ export async function benchRelay(
           execFileSync('taskset', ['-a', '-p', '-c', pin.rest, String(pid)], { stdio: 'ignore' });
       await round(origin.url, c.streams, 16, 'warm');
       for (const h of hosts) await round(h.url, c.streams, 16, 'warm');
+      // What each workerd burns doing nothing (timers, GC), per ms of wall time: a slow stream's
+      // round is long, and this is not the relay's cost, so it is taken out of each round's CPU.
+      const idle = await Promise.all(
+        hosts.map(async (h) => {
+          const cpu = h.cpuMs();
+          const t = performance.now();
+          await new Promise((r) => setTimeout(r, IDLE_MS));
+          return (h.cpuMs() - cpu) / (performance.now() - t);
+        }),
+      );
       const direct: Round[] = [];
       const proxied: Round[][] = hosts.map(() => []);
       const cpuUs = hosts.map(() => 0);
@@ -177,8 +194,9 @@ export async function benchRelay(
         // interleaved: each Worker in every run, so the machine's load falls on all of them alike
         for (const [i, h] of hosts.entries()) {
           const before = h.cpuMs();
-          proxied[i].push(await round(h.url, c.streams, c.tokens, `p${i}-${r}`));
-          cpuUs[i] += (h.cpuMs() - before) * 1000;
+          const p = await round(h.url, c.streams, c.tokens, `p${i}-${r}`);
+          proxied[i].push(p);
+          cpuUs[i] += (h.cpuMs() - before - idle[i] * p.ms) * 1000;
         }
       }
       const d = median(direct.map((x) => x.tokPerS));
@@ -192,7 +210,8 @@ export async function benchRelay(
           ? ''
           : ` ${(perToken[0] - perToken[floor]).toFixed(1)} µs (${(perToken[0] / perToken[floor]).toFixed(2)}×) |`;
       log(
-        `${c.label}, ${c.streams} streams: direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, ` +
+        `${c.label}, ${c.streams} streams: idle CPU ${names.map((n, i) => `${n} ${(idle[i] * 1000).toFixed(1)} µs/ms`).join(', ')}; ` +
+          `direct ${d.toFixed(0)} tok/s, proxied ${p.toFixed(0)} tok/s, ` +
           names.map((n, i) => `${n} ${perToken[i].toFixed(1)} µs CPU/token`).join(', '),
       );
       rows.push(

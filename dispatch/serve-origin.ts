@@ -85,9 +85,10 @@ export async function serveOrigin(
     ...upstreamRequest(req, pool, call, sentMax, secret),
     headers: roleHeaders,
   };
-  // A stream the Worker need not read (relay-piped.ts): one choice, no think block to split, no
-  // text to keep for an idempotent replay. An origin that cannot write one sends an ordinary stream.
-  if (call.stream && (call.request.n ?? 1) === 1 && !call.reasoning && !meter?.replays)
+  // A stream the Worker need not read (relay-piped.ts): one choice, no text to keep for an
+  // idempotent replay. An origin that writes one splits a think block itself; one that cannot
+  // sends an ordinary stream, read frame by frame.
+  if (call.stream && (call.request.n ?? 1) === 1 && !meter?.replays)
     upstream.relayHead = {
       key: crypto.randomUUID(),
       id: head.id,

@@ -84,7 +84,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     param: string,
     frames: (includeUsage: boolean, relayed: RelayHead | null) => Shapes,
     bos = true,
-    structured: Omit<OriginChat, 'prompt' | 'bos'> = {},
+    structured: Omit<OriginChat, 'prompt' | 'bos'> = { reasoning: false },
   ) {
     const plan = await planGeneration(
       ctx,
@@ -116,7 +116,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     if (!fields.stream) {
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(
-        await collect(choices, f, tools).catch((err: unknown) => {
+        await collect(choices, f, tools, structured.reasoning).catch((err: unknown) => {
           abort.abort(); // the other choices stop with the one that failed
           throw err;
         }),
@@ -131,6 +131,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       () => abort.abort(),
       {
         tools,
+        reasoning: structured.reasoning,
         intervalMs: ctx.streamIntervalMs,
         ...(relayed ? { held: heldEnd(relayed.key) } : {}),
       },

@@ -29,7 +29,7 @@ export interface SamplingFields extends WireSamplingFields {
 /**
  * A chat's prompt: the model's template (it writes BOS), else the plain template (BOS from encode).
  * Tools, prefix completion and DeepSeek's thinking switch are rendered as the Worker renders them
- * (protocol/chat-prompt.ts); the think block itself is split by the Worker's relay.
+ * (protocol/chat-prompt.ts); the think block is split off as reasoning_content by think.ts.
  */
 export function chatPrompt(
   tokenizer: OriginTokenizer,

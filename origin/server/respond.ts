@@ -8,39 +8,50 @@
 // `tool_calls` (protocol/tool-calls.ts), as on the Worker.
 import { ApiError } from '../../protocol/errors';
 import type { Choice, Frames, Shapes } from '../../protocol/frames';
-import type { FinishReason } from '../../protocol/responses';
+import type { FinishReason, TokenLogprob } from '../../protocol/responses';
 import { SSE_HEADERS, sseFrame } from '../../protocol/sse';
 import { parseToolCalls, ToolCallStream, type ToolSyntax } from '../../protocol/tool-calls';
 import type { Usage } from '../../protocol/usage';
 import { EventQueue } from '../scheduler/event-queue';
 import type { SequenceEvent } from '../scheduler/sequence';
 import { usageOfChoices, type ChoiceEvents } from './choices';
+import { ChoiceThink, withReasoning, type Piece } from './think';
 
 /** Waits for every choice and returns the JSON body; throws the first error. */
 export async function collect(
   choices: ChoiceEvents[],
   frames: Shapes,
   tools?: ToolSyntax,
+  reasoning = false,
 ): Promise<object> {
   const done: Choice[] = [];
   const usages: Usage[] = [];
+  const thinks: ChoiceThink[] = [];
   for (const { seq, next } of choices) {
     let text = '';
+    const think = reasoning ? new ChoiceThink() : null;
     for (;;) {
       const ev = await next();
-      if (ev.kind === 'text') text += ev.text;
-      else if (ev.kind === 'error') throw ev.error;
+      if (ev.kind === 'text') {
+        if (think) think.push(ev.text);
+        else text += ev.text;
+      } else if (ev.kind === 'error') throw ev.error;
       else {
+        think?.end();
         done.push({
-          ...toolChoice(text, ev.finishReason, tools),
+          ...toolChoice(think ? think.content : text, ev.finishReason, tools),
+          ...(think ? { reasoning: think.reasoning } : {}),
           ...(seq.req.sampling.logprobs === undefined ? {} : { logprobs: seq.logprobs }),
         });
+        if (think) thinks.push(think);
         usages.push(ev.usage);
         break;
       }
     }
   }
-  return frames.body(done, usageOfChoices(usages));
+  const usage = usageOfChoices(usages);
+  const completion = usages.map((u) => u.completion_tokens);
+  return frames.body(done, reasoning ? withReasoning(usage, thinks, completion) : usage);
 }
 
 export interface StreamOptions {
@@ -53,6 +64,8 @@ export interface StreamOptions {
    * as SSE data — is held and handed here instead of written; on a cancel, the usage alone.
    */
   held?: (frames: string[]) => void;
+  /** A reasoning chat: each choice's think block is sent as `reasoning_content` (think.ts). */
+  reasoning?: boolean;
 }
 
 /**
@@ -66,7 +79,7 @@ export function stream(
   includeUsage: boolean,
   headers: Record<string, string>,
   cancel: () => void,
-  { tools, intervalMs = 0, held }: StreamOptions = {},
+  { tools, intervalMs = 0, held, reasoning }: StreamOptions = {},
 ): Response {
   // Every choice's events in arrival order; each pump stops after its choice's last event. A pump
   // moves all that is queued at once, so that a step's events are in `merged` before the write.
@@ -93,13 +106,26 @@ export function stream(
   const calls = choices.map(() =>
     tools && frames.toolCall ? new ToolCallStream(tools) : undefined,
   );
+  const thinks = choices.map(() => (reasoning && frames.reasoning ? new ChoiceThink() : undefined));
+  /** A piece of a split choice: its reasoning frame, or its content as a plain choice's text. */
+  const pieceFrames = (p: Piece, index: number): string[] => {
+    if (p.reasoning) return [sseFrame(frames.reasoning!(p.reasoning, index, p.logprobs))];
+    return textFrames(p.content!, p.logprobs, index);
+  };
+  const textFrames = (text: string, logprobs: TokenLogprob[] | undefined, index: number) => {
+    const c = calls[index];
+    if (c) return callFrames(c.push(text), frames, index);
+    return [sseFrame(frames.delta(text, logprobs, index))];
+  };
   let ended = false;
   const framesOf = (index: number, ev: SequenceEvent): string[] => {
     const out = opened.has(index) ? [] : frames.opening(index).map((f) => sseFrame(f));
     opened.add(index);
     const c = calls[index];
-    if (ev.kind === 'text' && c) return [...out, ...callFrames(c.push(ev.text), frames, index)];
-    if (ev.kind === 'text') return [...out, sseFrame(frames.delta(ev.text, ev.logprobs, index))];
+    const t = thinks[index];
+    if (ev.kind === 'text' && t)
+      return [...out, ...t.push(ev.text, ev.logprobs).flatMap((p) => pieceFrames(p, index))];
+    if (ev.kind === 'text') return [...out, ...textFrames(ev.text, ev.logprobs, index)];
     if (ev.kind === 'error') {
       ended = true;
       const error =
@@ -111,6 +137,7 @@ export function stream(
       hold(frames.usage(ev.usage));
       return [...out, ...hold(error.toJSON())];
     }
+    if (t) out.push(...t.end().flatMap((p) => pieceFrames(p, index)));
     if (c) out.push(...callFrames(c.flush(), frames, index));
     // a choice that made calls and ended on its own ends with `tool_calls`, as OpenAI's
     const reason: FinishReason =
@@ -118,12 +145,19 @@ export function stream(
     const finish = frames.finish(reason, undefined, index);
     if (held) hold(finish);
     else out.push(sseFrame(finish));
-    usages.push(ev.usage);
-    if (usages.length < choices.length) return out;
+    usages[index] = ev.usage;
+    if (usages.filter(Boolean).length < choices.length) return out;
     ended = true;
-    if (held) hold(frames.usage(usageOfChoices(usages)));
+    const usage = thinks.every(Boolean)
+      ? withReasoning(
+          usageOfChoices(usages),
+          thinks as ChoiceThink[],
+          usages.map((u) => u.completion_tokens),
+        )
+      : usageOfChoices(usages);
+    if (held) hold(frames.usage(usage));
     else {
-      if (includeUsage) out.push(sseFrame(frames.usage(usageOfChoices(usages))));
+      if (includeUsage) out.push(sseFrame(frames.usage(usage)));
       out.push(sseFrame('[DONE]'));
     }
     return out;
@@ -152,7 +186,7 @@ export function stream(
       if (ended) {
         controller.close();
         held?.(end);
-        if (usages.length < choices.length) cancel(); // an error ends the other choices too
+        if (usages.filter(Boolean).length < choices.length) cancel(); // an error ends the other choices too
       }
     },
     cancel() {

@@ -33,6 +33,8 @@ export interface OriginChat {
   bos: boolean;
   constraint?: () => Constraint;
   toolSyntax?: ToolSyntax;
+  /** The answer opens with a think block, split off as `reasoning_content` (think.ts). */
+  reasoning: boolean;
 }
 
 /** The chat's prompt and constraint; throws the same 400s as the Worker. */
@@ -48,12 +50,13 @@ export function originChat(
     offeredTools(req),
   );
   const structure = structureOf(req, toolSyntaxOfTemplate(tokenizer.chatTemplate));
-  if (!structure) return { prompt: text, bos };
+  if (!structure) return { prompt: text, bos, reasoning };
   const vocab = originVocab(tokenizer, vocabSize);
   const grammar = () => constraintOf(structure, vocab);
   return {
     prompt: text,
     bos,
+    reasoning,
     // a reasoning answer's think block is free; the grammar holds from `</think>` on
     constraint: reasoning ? () => new ThinkGate(grammar(), vocab) : grammar,
     ...(structure.tools ? { toolSyntax: structure.tools } : {}),

@@ -207,6 +207,8 @@ export const dispatchTestRegistry = JSON.stringify({
     'deepseek-chat': { model: 'tiny-fim', owned_by: 'deepseek' },
     'deepseek-reasoner': { model: 'pool-think', owned_by: 'deepseek' },
     'deepseek-think-edge': { model: 'tiny-fim', reasoning: true },
+    // our real origin as a reasoning model (relay-piped.test.ts): the origin splits the think block
+    'pool-f-think': { model: 'pool-f', reasoning: true },
   },
 });
 

@@ -88,6 +88,37 @@ describe('a stream from our origin, piped unread', () => {
     expect(shape(piped.frames.slice(-1))).toEqual(shape(read.frames.slice(-1)));
   });
 
+  it("a reasoning model's stream is piped too: the origin's reasoning_content, counted, as its JSON answer says", async () => {
+    const before = await clientReady();
+    const messages = [{ role: 'user', content: 'Why is the sky blue?' }];
+    const request = { model: 'pool-f-think', messages, max_tokens: 24, temperature: 0 };
+    const s = await readStream(
+      await call('/v1/chat/completions', {
+        method: 'POST',
+        key: tenant.key,
+        body: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
+      }),
+    );
+    expect(await clientReady()).toBe(before + 1);
+    const deltas = s.frames.filter((f) => f.choices?.length).map((f) => f.choices[0].delta);
+    const reasoning = deltas.map((d) => d.reasoning_content ?? '').join('');
+    const content = deltas.map((d) => d.content ?? '').join('');
+    const json = (await (
+      await call('/v1/chat/completions', {
+        method: 'POST',
+        key: tenant.key,
+        body: JSON.stringify(request),
+      })
+    ).json()) as Record<string, any>;
+    expect(reasoning.length).toBeGreaterThan(0);
+    expect(reasoning).toBe(json.choices[0].message.reasoning_content);
+    expect(content).toBe(json.choices[0].message.content ?? '');
+    expect(content).not.toContain('<think>');
+    const usage = s.frames.at(-1)!.usage;
+    expect(usage.completion_tokens_details.reasoning_tokens).toBeGreaterThan(0);
+    expect(usage.completion_tokens_details).toEqual(json.usage.completion_tokens_details);
+  });
+
   it('a client that leaves mid-stream pays for the prompt and what the origin generated, no more', async () => {
     const k = await provisionKey();
     const res = await stream(k.key, { max_tokens: 1500 });
