@@ -24,7 +24,8 @@ export default {
       models: { tiny: { placement: 'origin', origins: [{ url: env.UPSTREAM }] } },
     }).get('tiny') as OriginPool;
     const body = (await request.json()) as Record<string, unknown>;
-    if (env.MODE === 'native' || env.MODE === 'js') return floor(env, body);
+    if (env.MODE === 'native' || env.MODE === 'js' || env.MODE === 'identity')
+      return floor(env, body);
     const requestId = `bench-${++n}`;
     const created = Math.floor(Date.now() / 1000);
     // MODE=read: the relay reads every frame (the origin is not asked for a client-ready stream)
@@ -73,6 +74,12 @@ async function floor(env: { UPSTREAM: string; MODE?: string }, body: object): Pr
   });
   const headers = { 'content-type': 'text/event-stream' };
   if (env.MODE === 'native') return new Response(res.body, { headers });
+  if (env.MODE === 'identity') {
+    // the piped relay's plumbing alone: the body through an IdentityTransformStream
+    const { readable, writable } = new IdentityTransformStream();
+    void res.body!.pipeTo(writable);
+    return new Response(readable, { headers });
+  }
 
   const reader = res.body!.getReader();
   const pass = new ReadableStream<Uint8Array>({

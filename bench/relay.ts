@@ -136,6 +136,8 @@ function variants(): { name: string; v: RelayVariant }[] {
   if (process.env.RELAY_FLOOR !== '0') out.push({ name: 'pass-through', v: { mode: 'js' } });
   // The origin's body handed to workerd untouched: the least any relay can cost (RELAY_NATIVE=0 leaves it out).
   if (process.env.RELAY_NATIVE !== '0') out.push({ name: 'native', v: { mode: 'native' } });
+  // The piped relay's plumbing without its JS (RELAY_IDENTITY=1 adds it).
+  if (process.env.RELAY_IDENTITY === '1') out.push({ name: 'identity', v: { mode: 'identity' } });
   return out;
 }
 
