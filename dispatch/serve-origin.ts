@@ -156,6 +156,11 @@ function upstreamRequest(
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
+  // top_p 0 is greedy (protocol/sampling.ts); vLLM and SGLang refuse it (their top_p is in (0, 1]).
+  if (body.top_p === 0) {
+    body.temperature = 0;
+    delete body.top_p;
+  }
   // A reasoning alias of a plain model: the origin's template opens the think block when told to.
   if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
   // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`

@@ -40,12 +40,9 @@ const sampling = {
     .nullish()
     .meta({ description: 'Most tokens to generate; prompt + max_tokens must fit the context.' }),
   temperature: z.number().min(0).max(2).nullish().meta({ description: '0 is greedy. Default 1.' }),
-  top_p: z
-    .number()
-    .gt(0)
-    .max(1)
-    .nullish()
-    .meta({ description: 'Nucleus sampling mass. Default 1.' }),
+  top_p: z.number().min(0).max(1).nullish().meta({
+    description: 'Nucleus sampling mass; 0 keeps only the most likely token (greedy). Default 1.',
+  }),
   seed: z.number().int().nullish().meta({ description: 'Same seed and request, same text.' }),
   top_k: z.number().int().min(0).nullish().meta({
     description: 'Extension (vLLM, llama.cpp): sample among the k most likely tokens; 0 is off.',

@@ -69,7 +69,9 @@ export function samplingOptionsOf(f: SamplingFields, vocabSize: number): Samplin
         ? (f.top_logprobs ?? 0)
         : undefined;
   return {
-    temperature: f.temperature ?? 1,
+    // OpenAI takes top_p 0 as a nucleus of one token: the most likely, so greedy at any temperature
+    // (the engine's samplers read topP 0 as llama2.c does, "off").
+    temperature: f.top_p === 0 ? 0 : (f.temperature ?? 1),
     topP: f.top_p ?? 1,
     seed: f.seed ?? undefined,
     topK: f.top_k ?? undefined,

@@ -70,6 +70,24 @@ describe.skipIf(reason !== null)('official openai client', () => {
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
   });
 
+  it('top_p 0 keeps only the most likely token: the text of temperature 0, at any temperature', async () => {
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Once upon a time' }],
+      max_tokens: 24,
+    };
+    const greedy = await client.chat.completions.create({ ...request, temperature: 0 });
+    for (const seed of [1, 2]) {
+      const nucleus = await client.chat.completions.create({
+        ...request,
+        temperature: 1.5,
+        top_p: 0,
+        seed,
+      });
+      expect(nucleus.choices[0].message.content).toBe(greedy.choices[0].message.content);
+    }
+  });
+
   it('a streamed request can be aborted by the client', async () => {
     const stream = await client.chat.completions.create({
       model: MODEL,
@@ -92,7 +110,7 @@ describe.skipIf(reason !== null)('official openai client', () => {
     expect(notFound.requestID).toMatch(/\S+/);
 
     const bad = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 0 })
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 1.5 })
       .catch((e) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ status: 400, param: 'top_p', type: 'invalid_request_error' });

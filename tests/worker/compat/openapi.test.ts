@@ -194,6 +194,7 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       { ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] },
       { ...base, temperature: 3 },
       { ...base, top_p: 0 },
+      { ...base, top_p: -0.1 },
       { ...base, n: 2 },
       { ...base, stop: [1] },
       { ...base, stop: Array(17).fill('x') },
