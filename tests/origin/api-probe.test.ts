@@ -23,6 +23,14 @@ const json = async (path: string, body: object) => {
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, any>;
 };
+const addSchema = {
+  type: 'object',
+  properties: { name: { type: 'string', maxLength: 12 }, n: { type: 'integer' } },
+  required: ['name', 'n'],
+  additionalProperties: false,
+};
+/** Tokens before the end of the forced call where it is cut: inside its arguments. */
+const CUT_BEFORE_END = 8;
 const messages = [{ role: 'user', content: 'Tell me a story about a cat.' }];
 
 describe('origin: as OpenAI answers', () => {
@@ -38,5 +46,45 @@ describe('origin: as OpenAI answers', () => {
       });
       expect(nucleus.choices[0].message.content).toBe(greedy.choices[0].message.content);
     }
+  });
+
+  it('a tool call cut by max_tokens comes back partial with finish_reason length, JSON and streamed', async () => {
+    const ask = {
+      messages: [{ role: 'user', content: 'add' }],
+      tools: [{ type: 'function', function: { name: 'add', parameters: addSchema } }],
+      tool_choice: { type: 'function', function: { name: 'add' } },
+      temperature: 0,
+    };
+    const whole = await json('/v1/chat/completions', { ...ask, max_tokens: 300 });
+    const full = whole.choices[0].message.tool_calls[0].function.arguments as string;
+    const cutAt = whole.usage.completion_tokens - CUT_BEFORE_END;
+    const cut = await json('/v1/chat/completions', { ...ask, max_tokens: cutAt });
+    const choice = cut.choices[0];
+    console.log(
+      'PROBE',
+      whole.usage.completion_tokens,
+      JSON.stringify(full),
+      JSON.stringify(choice),
+    );
+    expect(choice.finish_reason).toBe('length');
+    expect(choice.message.content).toBeNull();
+    const partial = choice.message.tool_calls[0];
+    expect(partial).toMatchObject({ type: 'function', function: { name: 'add' } });
+    expect(partial.id).toMatch(/^call_/);
+    expect(partial.function.arguments.length).toBeGreaterThan(0);
+    expect(full.startsWith(partial.function.arguments)).toBe(true);
+    expect(partial.function.arguments).not.toBe(full);
+    const streamed = await post('/v1/chat/completions', {
+      ...ask,
+      max_tokens: cutAt,
+      stream: true,
+    });
+    const chunks = (await readSse(streamed)) as Record<string, any>[];
+    const args = chunks
+      .flatMap((c) => c.choices?.[0]?.delta.tool_calls ?? [])
+      .map((d: any) => d.function.arguments)
+      .join('');
+    expect(args).toBe(partial.function.arguments);
+    expect(chunks.findLast((c) => c.choices?.length)!.choices[0].finish_reason).toBe('length');
   });
 });
