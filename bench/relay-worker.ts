@@ -55,6 +55,7 @@ export default {
       id: `chatcmpl-${requestId}`,
       model: 'tiny',
       created,
+      fingerprint: 'fp_bench',
       object: 'chat.completion.chunk' as const,
       includeUsage: true,
       promptEstimate: 0,

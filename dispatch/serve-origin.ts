@@ -45,7 +45,7 @@ export async function serveOrigin(
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
-  const head = originHead(call, req.requestId, call.shownAs ?? pool.id);
+  const head = originHead(call, req.requestId, call.shownAs ?? pool.id, pool);
   const headers: Record<string, string> = {
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
@@ -93,6 +93,7 @@ export async function serveOrigin(
       id: head.id,
       model: head.model,
       created: head.created,
+      system_fingerprint: head.system_fingerprint,
       include_usage: call.includeUsage,
     };
   const started = Date.now();
@@ -106,6 +107,7 @@ export async function serveOrigin(
     id: head.id,
     created: head.created,
     model: head.model,
+    fingerprint: head.system_fingerprint,
     object: endpoint.chunkObject,
     includeUsage: call.includeUsage,
     reasoning: call.reasoning === true,

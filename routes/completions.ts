@@ -7,11 +7,11 @@ import { serveOnPlacement } from '../dispatch/placement';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { findFimTokens, renderFim } from '../engine/tokenizers/fim';
 import { readBody } from '../protocol/body';
+import { systemFingerprint } from '../protocol/fingerprint';
 import { invalidRequest } from '../protocol/errors';
 import { completionFrames } from '../protocol/endpoint-frames';
 import { replayStream } from '../protocol/replay';
 import { completionRequest } from '../protocol/requests';
-import { FINGERPRINT } from './chat-completions';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
@@ -53,7 +53,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
       id: `cmpl-${requestId}`,
       created: Math.floor(Date.now() / 1000),
       model: routed.shownAs,
-      system_fingerprint: FINGERPRINT,
+      system_fingerprint: systemFingerprint('edge', model.weightsDigest),
     };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, {

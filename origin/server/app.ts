@@ -9,6 +9,7 @@ import type { ModelList } from '../../protocol/responses';
 import { readBody } from '../../protocol/body';
 import { chatFrames, completionFrames } from '../../protocol/endpoint-frames';
 import { errorResponse } from '../../protocol/error-response';
+import { systemFingerprint } from '../../protocol/fingerprint';
 import type { Shapes } from '../../protocol/frames';
 import { requestId } from '../../protocol/request-id';
 import type { OriginMetrics } from '../metrics';
@@ -58,8 +59,6 @@ const ENDPOINTS = new Set([
   '/metrics',
 ]);
 
-const FINGERPRINT = 'fp_origin_reference';
-
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
 /** DeepSeek's chat default, capped at the room the prompt leaves (a 2048 context has less than this). */
@@ -67,6 +66,7 @@ const CHAT_MAX_TOKENS = 4096;
 
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
+  const fingerprint = systemFingerprint('origin', ctx.backendName, ctx.weightsDigest);
 
   app.use(requestId());
   app.use(async function countRequests(c, next) {
@@ -151,7 +151,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     id: relayed?.id ?? `${prefix}-${c.get('requestId')}`,
     created: relayed?.created ?? Math.floor(Date.now() / 1000),
     model: relayed?.model ?? ctx.modelId,
-    system_fingerprint: FINGERPRINT,
+    system_fingerprint: relayed?.system_fingerprint ?? fingerprint,
   });
 
   app.post('/v1/chat/completions', async (c) => {

@@ -48,6 +48,23 @@ describe('origin: as OpenAI answers', () => {
     }
   });
 
+  it('one system_fingerprint for the model, in JSON and every chunk of both endpoints', async () => {
+    const ask = { max_tokens: 4, stream_options: { include_usage: true } };
+    const whole = await json('/v1/chat/completions', { messages, ...ask });
+    expect(whole.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    for (const [path, body] of [
+      ['/v1/chat/completions', { messages }],
+      ['/v1/completions', { prompt: 'Once' }],
+    ] as const) {
+      const frames = (await readSse(await post(path, { ...body, ...ask, stream: true }))).filter(
+        (f) => f !== '[DONE]',
+      ) as { system_fingerprint?: string }[];
+      expect(new Set(frames.map((f) => f.system_fingerprint))).toEqual(
+        new Set([whole.system_fingerprint]),
+      );
+    }
+  });
+
   it('a tool call cut by max_tokens comes back partial with finish_reason length, JSON and streamed', async () => {
     const ask = {
       messages: [{ role: 'user', content: 'add' }],

@@ -68,6 +68,11 @@ describe.skipIf(reason !== null)('official openai client', () => {
       whole.choices[0].message.content,
     );
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
+    // one fingerprint for the model: the JSON answer's, on every chunk
+    expect(whole.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    expect(new Set(chunks.map((c) => c.system_fingerprint))).toEqual(
+      new Set([whole.system_fingerprint]),
+    );
   });
 
   it('top_p 0 keeps only the most likely token: the text of temperature 0, at any temperature', async () => {
