@@ -43,6 +43,17 @@ export function resolveMaxTokens(
   return maxTokens;
 }
 
+/** A prompt given as token ids, checked against the model's vocabulary. */
+export function promptTokenIds(ids: readonly number[], vocabSize: number, param: string): number[] {
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined)
+    throw invalidRequest(
+      `Invalid value for '${param}': token ${bad} is outside the model's vocabulary (${vocabSize} tokens).`,
+      param,
+    );
+  return [...ids];
+}
+
 /** `stop` as a list (absent: none); each string at most 256 characters. */
 export function normalizeStops(stop: SamplingFields['stop']): string[] {
   const stops = stop == null ? [] : typeof stop === 'string' ? [stop] : stop;

@@ -6,12 +6,13 @@ import type { Dispatcher } from '../dispatch/dispatcher';
 import { serveOnPlacement } from '../dispatch/placement';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { findFimTokens, renderFim } from '../engine/tokenizers/fim';
+import { decodeText } from '../engine/tokenizers/decode-text';
 import { readBody } from '../protocol/body';
 import { systemFingerprint } from '../protocol/fingerprint';
 import { invalidRequest } from '../protocol/errors';
 import { completionFrames } from '../protocol/endpoint-frames';
 import { replayStream } from '../protocol/replay';
-import { completionRequest } from '../protocol/requests';
+import { completionPrompt, completionRequest } from '../protocol/requests';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
@@ -27,7 +28,12 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const req = await readBody(c, completionRequest);
-    const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
+    const prompt = completionPrompt(req.prompt);
+    if (typeof req.suffix === 'string' && typeof prompt !== 'string')
+      throw invalidRequest(
+        "Invalid value for 'prompt': a FIM completion (with a suffix) takes its prompt as text, not token ids.",
+        'prompt',
+      );
     if (typeof req.suffix === 'string' && (req.max_tokens ?? 0) > FIM_MAX_TOKENS)
       throw invalidRequest(
         `Invalid value for 'max_tokens': a FIM completion (with a suffix) writes at most ${FIM_MAX_TOKENS} tokens, got ${req.max_tokens}.`,
@@ -37,7 +43,8 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'completions',
       request: req,
-      prompt,
+      // token ids as text stand in for it: they pick the origin alike, and bound the reservation
+      prompt: typeof prompt === 'string' ? prompt : prompt.join(' '),
       maxTokens: req.max_tokens,
       stream: req.stream === true,
       includeUsage: req.stream_options?.include_usage === true,
@@ -45,7 +52,8 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     if ('response' in routed) return routed.response;
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
-    const text = typeof req.suffix === 'string' ? fimPrompt(model, prompt, req.suffix) : prompt;
+    const text =
+      typeof req.suffix === 'string' ? fimPrompt(model, prompt as string, req.suffix) : prompt;
     const plan = makePlan(model, text, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
     plan.n = req.n ?? 1;
     plan.latency = c.get('latency');
@@ -75,7 +83,7 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
       ...routed.headers,
       ...(replay ? replayedHeaders(replay) : {}),
     };
-    const echo = req.echo ? prompt : '';
+    const echo = !req.echo ? '' : typeof prompt === 'string' ? prompt : echoOfIds(model, prompt);
 
     const frames = completionFrames(head, plan.includeUsage, echo);
     if (req.stream)
@@ -101,3 +109,12 @@ function fimPrompt(model: EdgeModel, prompt: string, suffix: string): string {
     );
   return renderFim(tokens, prompt, suffix);
 }
+
+/** Prompt ids as the echo shows them: BOS and stop tokens left out, as vLLM's skip_special_tokens. */
+function echoOfIds(model: EdgeModel, ids: readonly number[]): string {
+  const tok = model.engine.tokenizer;
+  const special = (id: number) => id === tok.bosId || tok.stopIds.includes(id);
+  return decodeText(ids, (prev, id) => (special(id) ? NONE : tok.decodePiece(prev, id)));
+}
+
+const NONE = new Uint8Array(0);

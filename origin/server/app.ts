@@ -2,9 +2,14 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
+import { decodeText } from '../../engine/tokenizers/decode-text';
 import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
-import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
+import {
+  chatCompletionRequest,
+  completionPrompt,
+  completionRequest,
+} from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
 import { readBody } from '../../protocol/body';
 import { chatFrames, completionFrames } from '../../protocol/endpoint-frames';
@@ -78,7 +83,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   /** Submits the plan and answers as JSON or SSE; the request's signal cancels it if the client leaves. */
   async function generate(
     c: import('hono').Context<Env>,
-    prompt: string,
+    prompt: string | readonly number[],
     fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
@@ -176,8 +181,17 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   app.post('/v1/completions', async (c) => {
     const req = await readBody(c, completionRequest);
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
-    const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
-    const echo = req.echo ? prompt : '';
+    const prompt = completionPrompt(req.prompt);
+    const echo = !req.echo
+      ? ''
+      : typeof prompt === 'string'
+        ? prompt
+        : decodeText(prompt, (_, id) => ctx.tokenizer.decode(id));
+    if (typeof req.suffix === 'string' && typeof prompt !== 'string')
+      throw invalidRequest(
+        "Invalid value for 'prompt': a FIM completion (with a suffix) takes its prompt as text, not token ids.",
+        'prompt',
+      );
     // FIM (DeepSeek's `suffix`) in the model's own tokens, as the Worker renders it for edge models.
     const fim = typeof req.suffix === 'string' ? findFimTokens(ctx.tokenizer) : null;
     if (typeof req.suffix === 'string' && !fim)
@@ -186,7 +200,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         'suffix',
         'fim_not_supported',
       );
-    const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
+    const text = fim ? renderFim(fim, prompt as string, req.suffix!) : prompt;
     return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u, relayed) =>
       completionFrames(head('cmpl', c, relayed), u, echo),
     );

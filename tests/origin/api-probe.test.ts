@@ -3,6 +3,9 @@
 // logprobs, and a tool call cut by max_tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSse, startOrigin, type RunningOrigin } from './helpers';
+import { syntheticWeights, tokenizerOf } from './reference-text';
+
+const tokenizer = tokenizerOf(syntheticWeights('tiny'));
 
 let origin: RunningOrigin;
 beforeAll(async () => {
@@ -103,5 +106,20 @@ describe('origin: as OpenAI answers', () => {
       .join('');
     expect(args).toBe(partial.function.arguments);
     expect(chunks.findLast((c) => c.choices?.length)!.choices[0].finish_reason).toBe('length');
+  });
+
+  it('completions take the prompt as token ids, alone or in an array of one', async () => {
+    const prompt = 'Once upon a time';
+    const ids = tokenizer.encode(prompt);
+    const ask = { max_tokens: 8, temperature: 0, ignore_eos: true };
+    const byText = await json('/v1/completions', { ...ask, prompt });
+    for (const form of [ids, [ids]]) {
+      const byIds = await json('/v1/completions', { ...ask, prompt: form, echo: true });
+      expect(byIds.choices[0].text).toBe(prompt + byText.choices[0].text);
+      expect(byIds.usage.prompt_tokens).toBe(ids.length);
+    }
+    const outside = await post('/v1/completions', { ...ask, prompt: [1, 10_000_000] });
+    expect(outside.status).toBe(400);
+    expect(((await outside.json()) as any).error).toMatchObject({ param: 'prompt' });
   });
 });

@@ -2,6 +2,7 @@
 // (with include_usage), usage in both shapes, and our errors arriving as its error classes.
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { golden } from '../seed';
 import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
 
 describe.skipIf(reason !== null)('official openai client', () => {
@@ -91,6 +92,27 @@ describe.skipIf(reason !== null)('official openai client', () => {
       });
       expect(nucleus.choices[0].message.content).toBe(greedy.choices[0].message.content);
     }
+  });
+
+  it("completions take the prompt as token ids, alone or in an array of one: the text prompt's answer", async () => {
+    const { prompt, prompt_token_ids: ids } = (await golden()).cases[1];
+    const ask = { model: MODEL, max_tokens: 12, temperature: 0 };
+    const byText = await client.completions.create({ ...ask, prompt });
+    for (const form of [ids, [ids]]) {
+      const byIds = await client.completions.create({ ...ask, prompt: form, echo: true });
+      expect(byIds.choices[0].text).toBe(prompt + byText.choices[0].text);
+      expect(byIds.usage!.prompt_tokens).toBe(ids.length);
+      expect(byIds.usage!.prompt_tokens).toBe(byText.usage!.prompt_tokens);
+    }
+    const outside = await client.completions
+      .create({ ...ask, prompt: [1, 512] })
+      .catch((e: unknown) => e);
+    expect(outside).toMatchObject({ status: 400, param: 'prompt' });
+    expect((outside as Error).message).toMatch(/token 512 is outside the model's vocabulary/);
+    const two = await client.completions
+      .create({ ...ask, prompt: [ids, ids] })
+      .catch((e: unknown) => e);
+    expect(two).toMatchObject({ status: 400, param: 'prompt' });
   });
 
   it('a streamed request can be aborted by the client', async () => {

@@ -77,6 +77,13 @@ describe('relay of our origin', () => {
     );
   });
 
+  it('a prompt of token ids reaches the origin as ids', async () => {
+    const res = await completion({ prompt: [[5, 6, 7]], max_tokens: 3, ignore_eos: true });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 3 });
+  });
+
   it('echo is billed as the tokens generated, not one more (JSON and SSE)', async () => {
     const body = { prompt: 'Once upon a time', echo: true, max_tokens: 5, ignore_eos: true };
     const res = await completion(body);
