@@ -11,6 +11,7 @@ import { readBody } from '../protocol/body';
 import { systemFingerprint } from '../protocol/fingerprint';
 import { invalidRequest } from '../protocol/errors';
 import { completionFrames } from '../protocol/endpoint-frames';
+import { echoLogprobs } from '../protocol/logprobs';
 import { replayStream } from '../protocol/replay';
 import { completionPrompt, completionRequest } from '../protocol/requests';
 import { placementRequest } from './context';
@@ -55,6 +56,8 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const text =
       typeof req.suffix === 'string' ? fimPrompt(model, prompt as string, req.suffix) : prompt;
     const plan = makePlan(model, text, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
+    const scoreEcho = req.echo === true && req.logprobs != null;
+    if (scoreEcho) canScorePrompt(model, req.suffix);
     plan.n = req.n ?? 1;
     plan.latency = c.get('latency');
     const base = {
@@ -85,7 +88,15 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     };
     const echo = !req.echo ? '' : typeof prompt === 'string' ? prompt : echoOfIds(model, prompt);
 
-    const frames = completionFrames(head, plan.includeUsage, echo);
+    // OpenAI's echo with logprobs scores the prompt's tokens too (after admission: it is compute)
+    const echoLp = scoreEcho
+      ? echoLogprobs(
+          model.engine.tokenizer,
+          plan.promptIds,
+          await model.engine.scorePrompt!(plan.promptIds, req.logprobs!, c.req.raw.signal),
+        )
+      : null;
+    const frames = completionFrames(head, plan.includeUsage, echo, echoLp);
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)
@@ -96,6 +107,20 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
+}
+
+/** Echo with logprobs needs the prompt's own tokens scored: an engine that can, and no FIM rendering around them. */
+function canScorePrompt(model: EdgeModel, suffix: string | null | undefined): void {
+  if (!model.engine.scorePrompt)
+    throw invalidRequest(
+      `Model '${model.manifest.id}' cannot score its prompt, so 'echo' with 'logprobs' is not supported for it; ask for one of them.`,
+      'echo',
+    );
+  if (typeof suffix === 'string')
+    throw invalidRequest(
+      "'echo' with 'logprobs' is not supported with a 'suffix' (FIM): the model reads its prompt in FIM tokens.",
+      'echo',
+    );
 }
 
 /** The FIM prompt in the model's own tokens; a model without them cannot take a suffix. */

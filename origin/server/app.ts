@@ -187,6 +187,12 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       : typeof prompt === 'string'
         ? prompt
         : decodeText(prompt, (_, id) => ctx.tokenizer.decode(id));
+    // the scheduler's prefill computes no prompt position's logits: refused, never answered wrong
+    if (req.echo && req.logprobs != null)
+      throw invalidRequest(
+        `Model '${ctx.modelId}' cannot score its prompt on this origin, so 'echo' with 'logprobs' is not supported; ask for one of them.`,
+        'echo',
+      );
     if (typeof req.suffix === 'string' && typeof prompt !== 'string')
       throw invalidRequest(
         "Invalid value for 'prompt': a FIM completion (with a suffix) takes its prompt as text, not token ids.",

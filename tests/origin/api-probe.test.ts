@@ -122,4 +122,15 @@ describe('origin: as OpenAI answers', () => {
     expect(outside.status).toBe(400);
     expect(((await outside.json()) as any).error).toMatchObject({ param: 'prompt' });
   });
+
+  it('echo with logprobs, which this origin cannot score, is a 400 naming echo (never wrong data)', async () => {
+    const res = await post('/v1/completions', { prompt: 'Once', echo: true, logprobs: 1 });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { param: string; message: string } };
+    expect(error.param).toBe('echo');
+    expect(error.message).toMatch(/cannot score its prompt/);
+    // each alone is answered
+    await json('/v1/completions', { prompt: 'Once', echo: true, max_tokens: 2 });
+    await json('/v1/completions', { prompt: 'Once', logprobs: 1, max_tokens: 2 });
+  });
 });

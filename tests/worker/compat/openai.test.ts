@@ -115,6 +115,56 @@ describe.skipIf(reason !== null)('official openai client', () => {
     expect(two).toMatchObject({ status: 400, param: 'prompt' });
   });
 
+  it('echo with logprobs scores the prompt too: its tokens spell the echo, each as the model rates it', async () => {
+    const ids = [1, 403, 407, 261, 378]; // BOS "Once upon a time"
+    const ask = { model: MODEL, max_tokens: 4, temperature: 0, logprobs: 2 };
+    const r = await client.completions.create({ ...ask, prompt: ids, echo: true });
+    const lp = r.choices[0].logprobs!;
+    const plain = await client.completions.create({ ...ask, prompt: ids });
+    // BOS is no text and gets no entry; the tokens spell the answer's text, echo included
+    expect(lp.tokens!.join('')).toBe(r.choices[0].text);
+    expect(r.choices[0].text).toBe('Once upon a time' + plain.choices[0].text);
+    expect(lp.tokens!.length).toBe(4 + 4);
+    expect(lp.text_offset).toEqual(
+      lp.tokens!.map((_, i) => lp.tokens!.slice(0, i).join('').length),
+    );
+    // the completion's part is the request's without echo
+    expect(lp.token_logprobs!.slice(4)).toEqual(plain.choices[0].logprobs!.token_logprobs);
+    // a prompt token's entry is the model's distribution after the tokens before it: what a
+    // completion of that shorter prompt reports for its first token
+    for (const n of [2, 4]) {
+      const shorter = await client.completions.create({
+        ...ask,
+        prompt: ids.slice(0, n),
+        max_tokens: 1,
+      });
+      const next = shorter.choices[0].logprobs!;
+      const entry = n - 1; // entries start after BOS
+      if (next.tokens![0] === lp.tokens![entry])
+        expect(lp.token_logprobs![entry]).toBeCloseTo(next.token_logprobs![0], 4);
+      const top = lp.top_logprobs![entry]!;
+      for (const [token, logprob] of Object.entries(next.top_logprobs![0]))
+        expect(top[token]).toBeCloseTo(logprob, 4);
+    }
+    // a prompt with nothing before its first token: that one's logprob is null (OpenAI's)
+    const bare = await client.completions.create({ ...ask, prompt: ids.slice(1), echo: true });
+    expect(bare.choices[0].logprobs!.token_logprobs![0]).toBeNull();
+    expect(bare.choices[0].logprobs!.top_logprobs![0]).toBeNull();
+    expect(bare.choices[0].logprobs!.token_logprobs![1]).toEqual(expect.any(Number));
+    // streamed: the echo chunk carries the prompt's entries
+    const stream = await client.completions.create({
+      ...ask,
+      prompt: ids,
+      echo: true,
+      stream: true,
+    });
+    let first: OpenAI.Completions.Completion | undefined;
+    for await (const chunk of stream) first ??= chunk;
+    expect(first!.choices[0].text).toBe('Once upon a time');
+    expect(first!.choices[0].logprobs!.tokens).toEqual(lp.tokens!.slice(0, 4));
+    expect(first!.choices[0].logprobs!.token_logprobs).toEqual(lp.token_logprobs!.slice(0, 4));
+  });
+
   it('a streamed request can be aborted by the client', async () => {
     const stream = await client.chat.completions.create({
       model: MODEL,

@@ -121,6 +121,14 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       max_tokens: 8,
       echo: true,
     });
+    // the echoed prompt's logprobs: the first entry null where nothing comes before it
+    await expectConforms('post', '/v1/completions', '/v1/completions', 200, {
+      model: MODEL,
+      prompt: [403, 407],
+      max_tokens: 2,
+      echo: true,
+      logprobs: 1,
+    });
     await expectConforms('get', '/v1/models', '/v1/models', 200);
     await expectConforms('get', '/v1/models/{model}', `/v1/models/${MODEL}`, 200);
     const usage = await expectConforms('get', '/v1/usage', '/v1/usage', 200);
