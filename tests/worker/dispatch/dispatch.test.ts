@@ -266,17 +266,6 @@ describe('the prefix-cache namespace', () => {
   });
 });
 
-describe('top_p 0', () => {
-  it('reaches an origin as greedy decoding (vLLM and SGLang refuse top_p 0)', async () => {
-    const res = await chat(key, 'pool-stall', 'Nucleus of one', { temperature: 1, top_p: 0 });
-    await res.body?.cancel();
-    const body = (await origin('stats', 'stall')).bodies.at(-1) as Record<string, unknown>;
-    expect(body.messages).toEqual([{ role: 'user', content: 'Nucleus of one' }]);
-    expect(body.temperature).toBe(0);
-    expect(body).not.toHaveProperty('top_p');
-  });
-});
-
 describe('an abandoned JSON request to an origin', () => {
   it('ends the upstream request, stops the origin, and pays only for what the origin produced', async () => {
     const own = await provisionKey();

@@ -119,6 +119,15 @@ describe('vLLM', () => {
     );
   });
 
+  it('top_p 0 reaches vLLM as greedy decoding (vLLM refuses top_p 0)', async () => {
+    await json('pool-vllm', 'vllm-chat-tools', { tools: WEATHER, temperature: 1, top_p: 0 });
+    const { bodies } = (await (await fetch(`${replayUrl}/stats`)).json()) as {
+      bodies: Record<string, unknown>[];
+    };
+    expect(bodies.at(-1)).toMatchObject({ temperature: 0 });
+    expect(bodies.at(-1)).not.toHaveProperty('top_p');
+  });
+
   it('n = 2 with logprobs as JSON: both choices, each with its text, logprobs and finish', async () => {
     const body = await json('pool-vllm', 'vllm-chat-n2-logprobs', {
       n: 2,
