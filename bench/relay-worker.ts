@@ -36,6 +36,7 @@ export default {
             id: `chatcmpl-${requestId}`,
             model: 'tiny',
             created,
+            system_fingerprint: 'fp_bench',
             include_usage: true,
           };
     const up = await openUpstream(
