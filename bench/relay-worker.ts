@@ -37,6 +37,7 @@ export default {
             id: `chatcmpl-${requestId}`,
             model: 'tiny',
             created,
+            system_fingerprint: 'fp_bench',
             include_usage: true,
           };
     const up = await openUpstream(
@@ -56,6 +57,7 @@ export default {
       id: `chatcmpl-${requestId}`,
       model: 'tiny',
       created,
+      fingerprint: 'fp_bench',
       object: 'chat.completion.chunk' as const,
       includeUsage: true,
       promptEstimate: 0,

@@ -1,19 +1,24 @@
 // The relay's fast path over one upstream SSE frame: a content frame is passed through as text, its
-// head (id, created, model) and its `usage` rewritten in place, never parsed. What it cannot vouch
+// head (id, created, model, system_fingerprint) and its `usage` rewritten in place, never parsed. What it cannot vouch
 // for (a finish, an error, a usage chunk, a layout it does not know) goes to the slow path, which
 // parses it. JSON strings escape their quotes, so `"finish_reason":"` or `,"usage":` found in the
 // text are real keys, never a model's output.
 
-/** The leading keys of a chunk as vLLM, SGLang and our origin serialize them (compact JSON). */
-const HEAD = /^\{"id":"[^"\\]*",("object":"[^"\\]*",)?"created":\d+,"model":"[^"\\]*"/;
+/**
+ * The leading keys of a chunk as vLLM, SGLang and our origin serialize them (compact JSON); ours
+ * follows the model with its fingerprint, vLLM's chunks have none.
+ */
+const HEAD =
+  /^\{"id":"[^"\\]*",("object":"[^"\\]*",)?"created":\d+,"model":"[^"\\]*"(?:,"system_fingerprint":(?:null|"[^"\\]*"))?/;
 
 /** A usage value alone: `null` or `{…}` holding flat objects at most (a key after it fails). */
 const USAGE = /^(?:null|\{[^{}[\]]*(?:\{[^{}[\]]*\}[^{}[\]]*)*\})$/;
 
 export interface PassTarget {
-  /** Our id and model as JSON text (built once per stream), and our `created`. */
+  /** Our id, model and fingerprint as JSON text (built once per stream), and our `created`. */
   id: string;
   model: string;
+  fingerprint: string;
   created: number;
   /** The client asked for a usage chunk: every other chunk says `usage: null`. */
   includeUsage: boolean;
@@ -39,7 +44,7 @@ export function passFrame(data: string, t: PassTarget): Passed | null {
     const m = HEAD.exec(data);
     if (!m) return null;
     t.seen = m[0];
-    t.ours = `{"id":${t.id},${m[1] ?? ''}"created":${t.created},"model":${t.model}`;
+    t.ours = `{"id":${t.id},${m[1] ?? ''}"created":${t.created},"model":${t.model},"system_fingerprint":${t.fingerprint}`;
   }
   let body: string;
   let usage: string | null = null;
@@ -70,9 +75,11 @@ export const passTarget = (
   model: string,
   created: number,
   includeUsage: boolean,
+  fingerprint: string,
 ): PassTarget => ({
   id: JSON.stringify(id),
   model: JSON.stringify(model),
+  fingerprint: JSON.stringify(fingerprint),
   created,
   includeUsage,
   seen: null,

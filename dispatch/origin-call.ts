@@ -2,10 +2,12 @@
 // what dispatch needs of the client's HTTP request (`PlacementRequest`, no Hono: routes/context.ts
 // builds it), plus how each endpoint looks when an origin answers it.
 import type { Meter } from '../billing/meter';
+import { systemFingerprint } from '../protocol/fingerprint';
 import type { LatencyClock } from '../protocol/latency';
 import { chatFrames, completionFrames } from '../protocol/endpoint-frames';
 import type { Head, Shapes } from '../protocol/frames';
 import type { DispatchEnv } from './dispatcher';
+import type { OriginPool } from './registry';
 
 /** A generation request as the routes validated it, ready for an origin. */
 export interface OriginCall {
@@ -46,8 +48,6 @@ export interface PlacementRequest {
 export const secretOf = (env: DispatchEnv, name: string): string | undefined =>
   (env as Record<string, unknown>)[name] as string | undefined;
 
-const ORIGIN_FINGERPRINT = 'fp_origin_relay';
-
 /** Each endpoint's upstream path, ids, and frames (a JSON answer or a replay is built from them). */
 export const originEndpoints = {
   'chat.completions': {
@@ -65,12 +65,20 @@ export const originEndpoints = {
   },
 } as const;
 
-/** The fields every frame and body of an origin's answer starts with. */
-export const originHead = (call: OriginCall, requestId: string, model: string): Head => ({
+/**
+ * The fields every frame and body of an origin's answer starts with. The fingerprint is the pool's
+ * (the relay puts it on every frame in place of the origin's, which vLLM leaves out of its chunks).
+ */
+export const originHead = (
+  call: OriginCall,
+  requestId: string,
+  model: string,
+  pool: Pick<OriginPool, 'id' | 'upstream_model'>,
+): Head => ({
   id: `${originEndpoints[call.endpoint].idPrefix}-${requestId}`,
   created: Math.floor(Date.now() / 1000),
   model,
-  system_fingerprint: ORIGIN_FINGERPRINT,
+  system_fingerprint: systemFingerprint('origin-pool', pool.id, pool.upstream_model ?? ''),
 });
 
 /**

@@ -27,6 +27,8 @@ export interface RelayContext {
   id: string;
   model: string;
   created: number;
+  /** Our `system_fingerprint`, on every frame in place of the origin's. */
+  fingerprint: string;
   /** The chunk `object` of this endpoint. */
   object: 'chat.completion.chunk' | 'text_completion';
   includeUsage: boolean;
@@ -47,6 +49,7 @@ export type Frame = {
   id?: string;
   model?: string;
   created?: number;
+  system_fingerprint?: string | null;
   error?: unknown;
   message?: string;
   usage?: Record<string, unknown> | Usage | null;

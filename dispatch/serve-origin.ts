@@ -45,7 +45,7 @@ export async function serveOrigin(
   if (!choice.ok) return { error: unavailable(pool, choice), admitted: false };
 
   const endpoint = originEndpoints[call.endpoint];
-  const head = originHead(call, req.requestId, call.shownAs ?? pool.id);
+  const head = originHead(call, req.requestId, call.shownAs ?? pool.id, pool);
   const headers: Record<string, string> = {
     'x-request-id': req.requestId,
     'x-served-model': pool.id,
@@ -94,6 +94,7 @@ export async function serveOrigin(
       id: head.id,
       model: head.model,
       created: head.created,
+      system_fingerprint: head.system_fingerprint,
       include_usage: call.includeUsage,
     };
   const started = Date.now();
@@ -107,6 +108,7 @@ export async function serveOrigin(
     id: head.id,
     created: head.created,
     model: head.model,
+    fingerprint: head.system_fingerprint,
     object: endpoint.chunkObject,
     includeUsage: call.includeUsage,
     reasoning: call.reasoning === true,
@@ -157,6 +159,11 @@ function upstreamRequest(
     stream_options: { include_usage: true, continuous_usage_stats: true },
   };
   delete body.max_completion_tokens;
+  // top_p 0 is greedy (protocol/sampling.ts); vLLM and SGLang refuse it (their top_p is in (0, 1]).
+  if (body.top_p === 0) {
+    body.temperature = 0;
+    delete body.top_p;
+  }
   // A reasoning alias of a plain model: the origin's template opens the think block when told to.
   if (call.reasoning && body.thinking === undefined) body.thinking = { type: 'enabled' };
   // The prefix-cache namespace is the tenant's, never the client's choice: a client's `cache_salt`

@@ -28,7 +28,7 @@ export class StreamWalk {
   private readonly think: ThinkFrames;
 
   constructor(private readonly ctx: RelayContext) {
-    this.target = passTarget(ctx.id, ctx.model, ctx.created, ctx.includeUsage);
+    this.target = passTarget(ctx.id, ctx.model, ctx.created, ctx.includeUsage, ctx.fingerprint);
     this.think = new ThinkFrames(ctx.reasoning);
   }
 
@@ -118,11 +118,12 @@ export class StreamWalk {
     };
   }
 
-  /** Our id and model on a parsed frame; usage only where the client asked for it. */
+  /** Our id, model and fingerprint on a parsed frame; usage only where the client asked for it. */
   rewrite(frame: Frame, usage?: Usage): string {
     frame.id = this.ctx.id;
     frame.model = this.ctx.model;
     frame.created = this.ctx.created;
+    frame.system_fingerprint = this.ctx.fingerprint;
     if (usage) frame.usage = usage;
     else if (this.ctx.includeUsage) frame.usage = null;
     else delete frame.usage;

@@ -23,7 +23,14 @@ export interface UpstreamRequest {
   /** The client went away: stop whatever is in flight. */
   signal?: AbortSignal;
   /** Asks an origin for a client-ready stream (origin/server/relay-ends.ts): the Worker pipes it on. */
-  relayHead?: { key: string; id: string; model: string; created: number; include_usage: boolean };
+  relayHead?: {
+    key: string;
+    id: string;
+    model: string;
+    created: number;
+    system_fingerprint: string;
+    include_usage: boolean;
+  };
 }
 
 /** A client-ready stream after its first output: bytes to pipe on, and its end once they are over. */

@@ -3,6 +3,7 @@
 // (engine/llama/model.ts) and DeepSeekEdgeModel (engine/deepseek/edge-model.ts) implement it, so
 // routes/generation.ts and routes/plan.ts never ask which one they hold.
 import type { GenerateOptions, GeneratedToken, GenerationResult } from './llama/model';
+import type { SampledLogprobs } from './sampling/options';
 import type { TextTokenizer } from './tokenizers/types';
 
 export type { GenerateOptions, GeneratedToken, GenerationResult };
@@ -30,4 +31,14 @@ export interface TextEngine {
   admit?(): { reason: string; retryAfterMs: number } | null;
   /** An admitted request that will not generate after all gives its place back. */
   withdraw?(): void;
+  /**
+   * Each prompt token's log-probability after those before it (null for the first), with the `top`
+   * most likely alternatives: a completion's echo with logprobs. Absent where the engine cannot
+   * compute a prompt position's logits (the routes then refuse the request).
+   */
+  scorePrompt?(
+    promptIds: number[],
+    top: number,
+    signal?: AbortSignal,
+  ): Promise<(SampledLogprobs | null)[]>;
 }

@@ -3,8 +3,8 @@
 // the dispatcher (dispatch/) and the origin server (origin/server/).
 import { chatChunk, chatUsageChunk, completionChunk, completionUsageChunk } from './frames';
 import type { Choice, Head, Shapes } from './frames';
-import { completionLogprobs } from './logprobs';
-import type { ChatCompletion, Completion, FinishReason } from './responses';
+import { completionLogprobs, joinLogprobs } from './logprobs';
+import type { ChatCompletion, Completion, CompletionLogprobs, FinishReason } from './responses';
 
 /** Chat completions; `includeUsage`: every chunk says `usage: null` before the usage chunk. */
 export function chatFrames(head: Head, includeUsage: boolean): Shapes {
@@ -44,8 +44,16 @@ export function chatFrames(head: Head, includeUsage: boolean): Shapes {
   };
 }
 
-/** Text completions; `echo` (the prompt, when the request asked for it) opens each choice. */
-export function completionFrames(head: Head, includeUsage: boolean, echo: string): Shapes {
+/**
+ * Text completions; `echo` (the prompt, when the request asked for it) opens each choice, with its
+ * tokens' logprobs (`echoLp`) when the request asked for logprobs too.
+ */
+export function completionFrames(
+  head: Head,
+  includeUsage: boolean,
+  echo: string,
+  echoLp: CompletionLogprobs | null = null,
+): Shapes {
   const offsets: number[] = []; // per choice: text_offset of its next streamed token
   const chunk = (
     text: string,
@@ -53,10 +61,14 @@ export function completionFrames(head: Head, includeUsage: boolean, echo: string
     index: number,
     logprobs: Completion['choices'][0]['logprobs'] = null,
   ) => completionChunk(head, index, text, finish, logprobs, includeUsage);
+  const bodyLogprobs = (choice: Choice): CompletionLogprobs | null => {
+    const own = choice.logprobs ? completionLogprobs(choice.logprobs, echo.length) : null;
+    return echoLp && own ? joinLogprobs(echoLp, own) : (own ?? echoLp);
+  };
   return {
     opening: (index) => {
       offsets[index] = echo.length;
-      return echo ? [chunk(echo, null, index)] : [];
+      return echo ? [chunk(echo, null, index, echoLp)] : [];
     },
     delta: (text, logprobs, index) => {
       const lp = logprobs ? completionLogprobs(logprobs, offsets[index]) : null;
@@ -74,7 +86,7 @@ export function completionFrames(head: Head, includeUsage: boolean, echo: string
       choices: choices.map((choice, index) => ({
         index,
         text: echo + choice.text,
-        logprobs: choice.logprobs ? completionLogprobs(choice.logprobs, echo.length) : null,
+        logprobs: bodyLogprobs(choice),
         finish_reason: choice.finishReason,
       })),
       usage,

@@ -70,3 +70,48 @@ export function completionLogprobs(entries: TokenLogprob[], start = 0): Completi
     text_offset: textOffset,
   };
 }
+
+/**
+ * The echoed prompt's legacy logprobs (OpenAI's echo with logprobs): each prompt token, its
+ * log-probability after those before it (`scores`, null for the first) and the most likely
+ * alternatives. BOS and stop tokens are not text: they get no entry, so the tokens spell the echo.
+ */
+export function echoLogprobs(
+  tokenizer: PieceDecoder & { readonly bosId: number | null },
+  promptIds: readonly number[],
+  scores: readonly (SampledToken['logprobs'] | null)[],
+): CompletionLogprobs {
+  const out = { tokens: [] as string[], token_logprobs: [] as (number | null)[] };
+  const top: (Record<string, number> | null)[] = [];
+  const textOffset: number[] = [];
+  let offset = 0;
+  promptIds.forEach((id, i) => {
+    if (id === tokenizer.bosId || tokenizer.stopIds.includes(id)) return;
+    const prev = i ? promptIds[i - 1] : -1;
+    const token = decoder.decode(tokenizer.decodePiece(prev, id));
+    const score = scores[i] ?? null;
+    out.tokens.push(token);
+    out.token_logprobs.push(score?.logprob ?? null);
+    top.push(
+      score
+        ? Object.fromEntries(
+            score.top.map((t) => [decoder.decode(tokenizer.decodePiece(prev, t.id)), t.logprob]),
+          )
+        : null,
+    );
+    textOffset.push(offset);
+    offset += token.length;
+  });
+  return { ...out, top_logprobs: top, text_offset: textOffset };
+}
+
+/** The echo's logprobs followed by the completion's (whose offsets already count from the echo). */
+export const joinLogprobs = (
+  echo: CompletionLogprobs,
+  completion: CompletionLogprobs,
+): CompletionLogprobs => ({
+  tokens: [...echo.tokens, ...completion.tokens],
+  token_logprobs: [...echo.token_logprobs, ...completion.token_logprobs],
+  top_logprobs: [...(echo.top_logprobs ?? []), ...(completion.top_logprobs ?? [])],
+  text_offset: [...echo.text_offset, ...completion.text_offset],
+});

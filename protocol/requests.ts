@@ -40,12 +40,9 @@ const sampling = {
     .nullish()
     .meta({ description: 'Most tokens to generate; prompt + max_tokens must fit the context.' }),
   temperature: z.number().min(0).max(2).nullish().meta({ description: '0 is greedy. Default 1.' }),
-  top_p: z
-    .number()
-    .gt(0)
-    .max(1)
-    .nullish()
-    .meta({ description: 'Nucleus sampling mass. Default 1.' }),
+  top_p: z.number().min(0).max(1).nullish().meta({
+    description: 'Nucleus sampling mass; 0 keeps only the most likely token (greedy). Default 1.',
+  }),
   seed: z.number().int().nullish().meta({ description: 'Same seed and request, same text.' }),
   top_k: z.number().int().min(0).nullish().meta({
     description: 'Extension (vLLM, llama.cpp): sample among the k most likely tokens; 0 is off.',
@@ -178,13 +175,26 @@ export const chatCompletionRequest = z
   });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;
 
+const ONE_PROMPT = 'only one prompt per request is supported';
+const tokenIds = z
+  .array(z.number().int().min(0))
+  .min(1, 'a prompt of token ids holds at least one');
+
 export const completionRequest = z
   .looseObject({
     ...sampling,
-    prompt: z.union([
-      z.string(),
-      z.array(z.string()).length(1, 'only one prompt per request is supported'),
-    ]),
+    // OpenAI's four forms: text, token ids, or a batch of either (here a batch of one)
+    prompt: z
+      .union([
+        z.string(),
+        z.array(z.string()).length(1, ONE_PROMPT),
+        tokenIds,
+        z.array(tokenIds).length(1, ONE_PROMPT),
+      ])
+      .meta({
+        description:
+          "Text, or the model's token ids (fed as they are: no BOS is added); also either in an array of one.",
+      }),
     echo: z.boolean().nullish().meta({ description: 'Prepend the prompt to the completion text.' }),
     suffix: z.string().nullish().meta({
       description:
@@ -201,5 +211,11 @@ export const completionRequest = z
     description: 'Legacy text completion. Unknown fields are accepted and ignored.',
   });
 export type CompletionRequest = z.infer<typeof completionRequest>;
+
+/** A completion's one prompt: its text, or its token ids. */
+export const completionPrompt = (prompt: CompletionRequest['prompt']): string | number[] =>
+  typeof prompt === 'string' || typeof prompt[0] === 'number'
+    ? (prompt as string | number[])
+    : (prompt[0] as string | number[]);
 
 export { describeIssue } from './zod-issue';

@@ -35,8 +35,9 @@ const chatLogprobs = z
 const completionLogprobs = z
   .object({
     tokens: z.array(z.string()),
-    token_logprobs: z.array(z.number()),
-    top_logprobs: z.array(z.record(z.string(), z.number())).nullable(),
+    // null for an echoed prompt's first token: nothing comes before it
+    token_logprobs: z.array(z.number().nullable()),
+    top_logprobs: z.array(z.record(z.string(), z.number()).nullable()).nullable(),
     text_offset: z.array(z.number().int()),
   })
   .nullable()

@@ -43,6 +43,17 @@ export function resolveMaxTokens(
   return maxTokens;
 }
 
+/** A prompt given as token ids, checked against the model's vocabulary. */
+export function promptTokenIds(ids: readonly number[], vocabSize: number, param: string): number[] {
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined)
+    throw invalidRequest(
+      `Invalid value for '${param}': token ${bad} is outside the model's vocabulary (${vocabSize} tokens).`,
+      param,
+    );
+  return [...ids];
+}
+
 /** `stop` as a list (absent: none); each string at most 256 characters. */
 export function normalizeStops(stop: SamplingFields['stop']): string[] {
   const stops = stop == null ? [] : typeof stop === 'string' ? [stop] : stop;
@@ -69,7 +80,9 @@ export function samplingOptionsOf(f: SamplingFields, vocabSize: number): Samplin
         ? (f.top_logprobs ?? 0)
         : undefined;
   return {
-    temperature: f.temperature ?? 1,
+    // OpenAI takes top_p 0 as a nucleus of one token: the most likely, so greedy at any temperature
+    // (the engine's samplers read topP 0 as llama2.c does, "off").
+    temperature: f.top_p === 0 ? 0 : (f.temperature ?? 1),
     topP: f.top_p ?? 1,
     seed: f.seed ?? undefined,
     topK: f.top_k ?? undefined,

@@ -37,20 +37,29 @@ export const QWEN_TOOL_SYNTAX: ToolSyntax = {
   separator: '\n',
 };
 
-/** A finished text's content (null when it is only calls) and complete calls. */
+/**
+ * A finished text's content (null when it is only calls) and its calls: the complete ones, and
+ * when max_tokens cut the text (`cut`) the unfinished last one too, as OpenAI returns it (with
+ * `finish_reason: "length"`, its arguments as far as they got).
+ */
 export function parseToolCalls(
   text: string,
   syntax: ToolSyntax,
+  cut = false,
 ): { content: string | null; calls: ToolCall[] } {
   const s = new ToolCallStream(syntax);
   s.push(text);
   s.flush();
-  const calls = s.calls.filter((c) => isJson(c.function.arguments));
+  const calls = keptCalls(s.calls, cut);
   return { content: calls.length && !s.content.trim() ? null : s.content, calls };
 }
 
+/** The calls a choice returns: every one when cut by max_tokens, else those whose arguments are whole. */
+export const keptCalls = (calls: ToolCall[], cut: boolean): ToolCall[] =>
+  cut ? calls : calls.filter((c) => isJson(c.function.arguments));
+
 /** The text is one JSON value (a call's arguments complete). */
-export function isJson(text: string): boolean {
+function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

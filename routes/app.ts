@@ -80,7 +80,9 @@ export function createApp(deps: AppDeps) {
     app.use(`${base}/completions`, metering());
   }
   app.route('/v1/usage', usage());
+  // DeepSeek's path, and under /v1 for an OpenAI-style base URL (the `openai` client's default shape)
   app.route('/user', balance());
+  app.route('/v1/user', balance());
   for (const base of API_BASES) {
     app.route(`${base}/models`, models(registry, dispatcher));
     app.route(`${base}/chat/completions`, chatCompletions(resolve, dispatcher));

@@ -6,6 +6,7 @@ import { costHeaders } from '../billing/wire';
 import type { Dispatcher } from '../dispatch/dispatcher';
 import { chatPromptText, serveOnPlacement } from '../dispatch/placement';
 import { readBody } from '../protocol/body';
+import { systemFingerprint } from '../protocol/fingerprint';
 import { chatFrames } from '../protocol/endpoint-frames';
 import { replayStream } from '../protocol/replay';
 import { chatCompletionRequest } from '../protocol/requests';
@@ -15,8 +16,6 @@ import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
 import type { ModelResolver } from './models';
 import { attachPromptCache, makePlan, promptHeaders } from './plan';
-
-export const FINGERPRINT = 'fp_edge_wasm_simd';
 
 export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
@@ -47,7 +46,12 @@ export function chatCompletions(resolve: ModelResolver, dispatcher: Dispatcher) 
     constrain(plan, model, req);
     const id = `chatcmpl-${requestId}`;
     const created = Math.floor(Date.now() / 1000);
-    const base = { id, created, model: routed.shownAs, system_fingerprint: FINGERPRINT };
+    const base = {
+      id,
+      created,
+      model: routed.shownAs,
+      system_fingerprint: systemFingerprint('edge', model.weightsDigest),
+    };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, {
       endpoint: 'chat.completions',

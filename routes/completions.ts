@@ -6,12 +6,14 @@ import type { Dispatcher } from '../dispatch/dispatcher';
 import { serveOnPlacement } from '../dispatch/placement';
 import type { EdgeModel } from '../dispatch/edge-registry';
 import { findFimTokens, renderFim } from '../engine/tokenizers/fim';
+import { decodeText } from '../engine/tokenizers/decode-text';
 import { readBody } from '../protocol/body';
+import { systemFingerprint } from '../protocol/fingerprint';
 import { invalidRequest } from '../protocol/errors';
 import { completionFrames } from '../protocol/endpoint-frames';
+import { echoLogprobs } from '../protocol/logprobs';
 import { replayStream } from '../protocol/replay';
-import { completionRequest } from '../protocol/requests';
-import { FINGERPRINT } from './chat-completions';
+import { completionPrompt, completionRequest } from '../protocol/requests';
 import { placementRequest } from './context';
 import type { AppEnv } from './env';
 import { admit, replayedHeaders, runToEnd, streamResponse } from './generation';
@@ -27,7 +29,12 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
   const app = new Hono<AppEnv>();
   app.post('/', async (c) => {
     const req = await readBody(c, completionRequest);
-    const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
+    const prompt = completionPrompt(req.prompt);
+    if (typeof req.suffix === 'string' && typeof prompt !== 'string')
+      throw invalidRequest(
+        "Invalid value for 'prompt': a FIM completion (with a suffix) takes its prompt as text, not token ids.",
+        'prompt',
+      );
     if (typeof req.suffix === 'string' && (req.max_tokens ?? 0) > FIM_MAX_TOKENS)
       throw invalidRequest(
         `Invalid value for 'max_tokens': a FIM completion (with a suffix) writes at most ${FIM_MAX_TOKENS} tokens, got ${req.max_tokens}.`,
@@ -37,7 +44,8 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     const routed = await serveOnPlacement(dispatcher, placementRequest(c), req.model, {
       endpoint: 'completions',
       request: req,
-      prompt,
+      // token ids as text stand in for it: they pick the origin alike, and bound the reservation
+      prompt: typeof prompt === 'string' ? prompt : prompt.join(' '),
       maxTokens: req.max_tokens,
       stream: req.stream === true,
       includeUsage: req.stream_options?.include_usage === true,
@@ -45,15 +53,18 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     if ('response' in routed) return routed.response;
     const model = await resolve(c, routed.model);
     const requestId = c.get('requestId');
-    const text = typeof req.suffix === 'string' ? fimPrompt(model, prompt, req.suffix) : prompt;
+    const text =
+      typeof req.suffix === 'string' ? fimPrompt(model, prompt as string, req.suffix) : prompt;
     const plan = makePlan(model, text, req, DEFAULT_MAX_TOKENS, requestId, 'prompt');
+    const scoreEcho = req.echo === true && req.logprobs != null;
+    if (scoreEcho) canScorePrompt(model, req.suffix);
     plan.n = req.n ?? 1;
     plan.latency = c.get('latency');
     const base = {
       id: `cmpl-${requestId}`,
       created: Math.floor(Date.now() / 1000),
       model: routed.shownAs,
-      system_fingerprint: FINGERPRINT,
+      system_fingerprint: systemFingerprint('edge', model.weightsDigest),
     };
     const servedBy = `edge:${model.manifest.id}`;
     const replay = await admit(c, plan, {
@@ -75,9 +86,17 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
       ...routed.headers,
       ...(replay ? replayedHeaders(replay) : {}),
     };
-    const echo = req.echo ? prompt : '';
+    const echo = !req.echo ? '' : typeof prompt === 'string' ? prompt : echoOfIds(model, prompt);
 
-    const frames = completionFrames(head, plan.includeUsage, echo);
+    // OpenAI's echo with logprobs scores the prompt's tokens too (after admission: it is compute)
+    const echoLp = scoreEcho
+      ? echoLogprobs(
+          model.engine.tokenizer,
+          plan.promptIds,
+          await model.engine.scorePrompt!(plan.promptIds, req.logprobs!, c.req.raw.signal),
+        )
+      : null;
+    const frames = completionFrames(head, plan.includeUsage, echo, echoLp);
     if (req.stream)
       return replay
         ? replayStream(replay, frames, plan.includeUsage, headers)
@@ -88,6 +107,20 @@ export function completions(resolve: ModelResolver, dispatcher: Dispatcher) {
     return c.json(body, 200, { ...headers, ...costHeaders(result.usage) });
   });
   return app;
+}
+
+/** Echo with logprobs needs the prompt's own tokens scored: an engine that can, and no FIM rendering around them. */
+function canScorePrompt(model: EdgeModel, suffix: string | null | undefined): void {
+  if (!model.engine.scorePrompt)
+    throw invalidRequest(
+      `Model '${model.manifest.id}' cannot score its prompt, so 'echo' with 'logprobs' is not supported for it; ask for one of them.`,
+      'echo',
+    );
+  if (typeof suffix === 'string')
+    throw invalidRequest(
+      "'echo' with 'logprobs' is not supported with a 'suffix' (FIM): the model reads its prompt in FIM tokens.",
+      'echo',
+    );
 }
 
 /** The FIM prompt in the model's own tokens; a model without them cannot take a suffix. */
@@ -101,3 +134,12 @@ function fimPrompt(model: EdgeModel, prompt: string, suffix: string): string {
     );
   return renderFim(tokens, prompt, suffix);
 }
+
+/** Prompt ids as the echo shows them: BOS and stop tokens left out, as vLLM's skip_special_tokens. */
+function echoOfIds(model: EdgeModel, ids: readonly number[]): string {
+  const tok = model.engine.tokenizer;
+  const special = (id: number) => id === tok.bosId || tok.stopIds.includes(id);
+  return decodeText(ids, (prev, id) => (special(id) ? NONE : tok.decodePiece(prev, id)));
+}
+
+const NONE = new Uint8Array(0);

@@ -112,7 +112,7 @@ const operations: Operation[] = [
     method: 'get',
     path: '/user/balance',
     operationId: 'retrieveBalance',
-    summary: "The account's balance (DeepSeek's shape)",
+    summary: "The account's balance (DeepSeek's shape; also at /v1/user/balance)",
     response: balanceSchema,
     errors: [401],
   },

@@ -11,6 +11,7 @@ import { invalidRequest } from '../protocol/errors';
 import {
   includeUsageOf,
   normalizeStops,
+  promptTokenIds,
   resolveMaxTokens,
   samplingOptionsOf,
   type SamplingFields,
@@ -23,7 +24,8 @@ export type { SamplingFields };
 
 export function makePlan(
   model: EdgeModel,
-  prompt: string,
+  /** Text, encoded here; or token ids, fed as they are. */
+  prompt: string | readonly number[],
   fields: SamplingFields,
   defaultMaxTokens: number | 'context',
   requestId: string,
@@ -32,7 +34,10 @@ export function makePlan(
   encode: { bos: boolean } = { bos: true },
 ): GenerationPlan {
   const { engine } = model;
-  const promptIds = engine.tokenizer.encode(prompt, { bos: encode.bos, eos: false });
+  const promptIds =
+    typeof prompt === 'string'
+      ? engine.tokenizer.encode(prompt, { bos: encode.bos, eos: false })
+      : promptTokenIds(prompt, engine.config.vocabSize, promptParam);
   if (promptIds.length === 0) throw invalidRequest('The prompt encodes to no tokens.', promptParam);
   const maxTokens = resolveMaxTokens(
     engine.config.seqLen,

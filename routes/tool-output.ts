@@ -4,7 +4,7 @@
 import type { Frames } from '../protocol/frames';
 import type { LogprobCollector } from '../protocol/logprobs';
 import type { FinishReason } from '../protocol/responses';
-import { isJson, parseToolCalls, type ToolCallStream } from '../protocol/tool-calls';
+import { keptCalls, parseToolCalls, type ToolCallStream } from '../protocol/tool-calls';
 import type { ChoiceResult, GenerationPlan } from './generation';
 
 export const finishOf = (reason: 'stop' | 'length' | 'abort'): FinishReason =>
@@ -27,9 +27,11 @@ export function choiceOf(
     ...(logprobs ? { logprobs: logprobs.all } : {}),
   };
   if (!plan.toolSyntax) return { text, finishReason: finishOf(reason), ...lp };
+  // cut by max_tokens: the unfinished call goes back too, as its deltas did (OpenAI's "length")
+  const cut = reason === 'length';
   const parsed = calls
-    ? { content: calls.content, calls: calls.calls.filter((c) => isJson(c.function.arguments)) }
-    : parseToolCalls(text, plan.toolSyntax);
+    ? { content: calls.content, calls: keptCalls(calls.calls, cut) }
+    : parseToolCalls(text, plan.toolSyntax, cut);
   const finishReason = parsed.calls.length && reason === 'stop' ? 'tool_calls' : finishOf(reason);
   return {
     text: parsed.content ?? '',

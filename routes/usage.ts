@@ -1,7 +1,8 @@
 // GET /v1/usage (the key's tokens, costs and latency percentiles by day and model) and DeepSeek's
-// GET /user/balance.
+// GET /user/balance (also at /v1/user/balance, for clients whose base URL ends in /v1).
 import { Hono } from 'hono';
 import { getAccount } from '../billing/accounts';
+import { maxCost } from '../billing/cost';
 import { latencyByDayAndModel, type LatencyRow } from '../billing/latency-report';
 import { formatAmount } from '../billing/money';
 import { prices } from '../billing/prices';
@@ -106,7 +107,19 @@ export function usage() {
   return app;
 }
 
-/** DeepSeek's shape. Amounts are exact decimal strings; in-flight reservations are not spendable. */
+/** The least any request reserves now: one prompt and one output token at the lowest price. */
+function smallestRequestNanos(now: Date): number {
+  const listed = Object.keys(prices.file.models).map((m) => prices.priceAt(m, 'edge', now));
+  // '' names no model (ids start with a letter or digit): each placement's default price
+  const defaults = [prices.priceAt('', 'edge', now), prices.priceAt('', 'origin', now)];
+  return Math.min(...[...listed, ...defaults].map((p) => maxCost(1, 1, p)));
+}
+
+/**
+ * DeepSeek's shape. Amounts are exact decimal strings; in-flight reservations are not spendable.
+ * `is_available`: the balance pays for at least the smallest request (a few nano-units left over
+ * pay for none, and every request would get a 402).
+ */
 export function balance() {
   const app = new Hono<AppEnv>();
   app.get('/balance', async (c) => {
@@ -114,7 +127,7 @@ export function balance() {
     const nanos = account?.balance_nanos ?? 0;
     const total = formatAmount(nanos);
     return c.json({
-      is_available: nanos > 0,
+      is_available: nanos >= smallestRequestNanos(new Date()),
       balance_infos: [
         {
           currency: prices.currency,

@@ -21,6 +21,7 @@ import {
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
 import type { TextTokenizer } from '../tokenizers/types';
 import type { LatentRows } from '../prompt-cache/latent-rows';
+import { logprobsOf } from '../sampling/logprobs';
 import { TokenSampler } from '../sampling/token-sampler';
 import type { SampledLogprobs, SamplingOptions } from '../sampling/options';
 import { SessionPool } from '../session-pool';
@@ -288,6 +289,36 @@ export class LlamaModel {
       } finally {
         this.sessions.release(session);
       }
+    }
+  }
+
+  /**
+   * Each prompt token's log-probability after the tokens before it, with the `top` most likely
+   * alternatives; the first token, after nothing, has none (null). For a completion's echo with
+   * logprobs: one decode step per position (each gives a position's logits, which the chunked
+   * prefill never computes), in a session of its own, so the generation after it is unchanged.
+   * Aborted, it returns what it has.
+   */
+  async scorePrompt(
+    promptIds: number[],
+    top: number,
+    signal?: AbortSignal,
+  ): Promise<(SampledLogprobs | null)[]> {
+    this.checkPrompt(promptIds);
+    const scores: (SampledLogprobs | null)[] = [null];
+    const session = await this.sessions.acquire(signal);
+    if (session === null) return scores;
+    this.batcher.enter();
+    try {
+      for (let pos = 0; pos + 1 < promptIds.length; pos++) {
+        if (!(await this.batcher.step({ session, token: promptIds[pos], pos }, signal))) break;
+        const logits = this.backend.f32(session.logits, this.config.vocabSize);
+        scores.push(logprobsOf(logits, promptIds[pos + 1], top));
+      }
+      return scores;
+    } finally {
+      this.batcher.leave();
+      this.sessions.release(session);
     }
   }
 

@@ -2,13 +2,19 @@
 // the Worker's generation endpoints with the same request schemas, error shapes and usage fields,
 // plus /health (the dispatcher's probe) and /metrics (Prometheus).
 import { Hono } from 'hono';
+import { decodeText } from '../../engine/tokenizers/decode-text';
 import { findFimTokens, renderFim } from '../../engine/tokenizers/fim';
 import { invalidRequest, modelNotFound } from '../../protocol/errors';
-import { chatCompletionRequest, completionRequest } from '../../protocol/requests';
+import {
+  chatCompletionRequest,
+  completionPrompt,
+  completionRequest,
+} from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
 import { readBody } from '../../protocol/body';
 import { chatFrames, completionFrames } from '../../protocol/endpoint-frames';
 import { errorResponse } from '../../protocol/error-response';
+import { systemFingerprint } from '../../protocol/fingerprint';
 import type { Shapes } from '../../protocol/frames';
 import { requestId } from '../../protocol/request-id';
 import type { OriginMetrics } from '../metrics';
@@ -58,8 +64,6 @@ const ENDPOINTS = new Set([
   '/metrics',
 ]);
 
-const FINGERPRINT = 'fp_origin_reference';
-
 /** OpenAI's default for the legacy endpoint. */
 const COMPLETIONS_MAX_TOKENS = 16;
 /** DeepSeek's chat default, capped at the room the prompt leaves (a 2048 context has less than this). */
@@ -67,6 +71,7 @@ const CHAT_MAX_TOKENS = 4096;
 
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
+  const fingerprint = systemFingerprint('origin', ctx.backendName, ctx.weightsDigest);
 
   app.use(requestId());
   app.use(async function countRequests(c, next) {
@@ -78,7 +83,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   /** Submits the plan and answers as JSON or SSE; the request's signal cancels it if the client leaves. */
   async function generate(
     c: import('hono').Context<Env>,
-    prompt: string,
+    prompt: string | readonly number[],
     fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
@@ -152,7 +157,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     id: relayed?.id ?? `${prefix}-${c.get('requestId')}`,
     created: relayed?.created ?? Math.floor(Date.now() / 1000),
     model: relayed?.model ?? ctx.modelId,
-    system_fingerprint: FINGERPRINT,
+    system_fingerprint: relayed?.system_fingerprint ?? fingerprint,
   });
 
   app.post('/v1/chat/completions', async (c) => {
@@ -177,8 +182,23 @@ export function originApp(ctx: OriginContext): Hono<Env> {
   app.post('/v1/completions', async (c) => {
     const req = await readBody(c, completionRequest);
     if (req.model !== ctx.modelId) throw modelNotFound(req.model);
-    const prompt = typeof req.prompt === 'string' ? req.prompt : req.prompt[0];
-    const echo = req.echo ? prompt : '';
+    const prompt = completionPrompt(req.prompt);
+    const echo = !req.echo
+      ? ''
+      : typeof prompt === 'string'
+        ? prompt
+        : decodeText(prompt, (_, id) => ctx.tokenizer.decode(id));
+    // the scheduler's prefill computes no prompt position's logits: refused, never answered wrong
+    if (req.echo && req.logprobs != null)
+      throw invalidRequest(
+        `Model '${ctx.modelId}' cannot score its prompt on this origin, so 'echo' with 'logprobs' is not supported; ask for one of them.`,
+        'echo',
+      );
+    if (typeof req.suffix === 'string' && typeof prompt !== 'string')
+      throw invalidRequest(
+        "Invalid value for 'prompt': a FIM completion (with a suffix) takes its prompt as text, not token ids.",
+        'prompt',
+      );
     // FIM (DeepSeek's `suffix`) in the model's own tokens, as the Worker renders it for edge models.
     const fim = typeof req.suffix === 'string' ? findFimTokens(ctx.tokenizer) : null;
     if (typeof req.suffix === 'string' && !fim)
@@ -187,7 +207,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         'suffix',
         'fim_not_supported',
       );
-    const text = fim ? renderFim(fim, prompt, req.suffix!) : prompt;
+    const text = fim ? renderFim(fim, prompt as string, req.suffix!) : prompt;
     return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u, relayed) =>
       completionFrames(head('cmpl', c, relayed), u, echo),
     );

@@ -8,6 +8,7 @@ import type { ChatMessage } from '../../protocol/requests';
 import {
   includeUsageOf,
   normalizeStops,
+  promptTokenIds,
   resolveMaxTokens,
   samplingOptionsOf,
   type SamplingFields as WireSamplingFields,
@@ -53,7 +54,8 @@ export async function planGeneration(
     modelId: string;
     weightsDigest: string;
   },
-  prompt: string,
+  /** Text, encoded here; or token ids, fed as they are. */
+  prompt: string | readonly number[],
   fields: SamplingFields,
   defaultMaxTokens: number | 'context',
   promptParam: string,
@@ -61,7 +63,10 @@ export async function planGeneration(
   /** False for a chat template's text: the template writes its own BOS. */
   bos = true,
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
-  const promptIds = ctx.tokenizer.encode(prompt, { bos });
+  const promptIds =
+    typeof prompt === 'string'
+      ? ctx.tokenizer.encode(prompt, { bos })
+      : promptTokenIds(prompt, ctx.vocabSize, promptParam);
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(
     ctx.maxSeqLen,

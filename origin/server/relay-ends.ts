@@ -1,7 +1,7 @@
 // Client-ready streams (docs/origin.md, "Client-ready frames"). The Worker's relay costs a few µs of
 // JS per chunk it reads; a stream it hands to workerd untouched costs it nothing per token. So the
-// Worker may ask, in `x-relay-head`, for frames its client can take as they are: its id, model and
-// `created` in every chunk, `usage: null` only when its client asked for a usage chunk. The origin
+// Worker may ask, in `x-relay-head`, for frames its client can take as they are: its id, model,
+// `created` and `system_fingerprint` in every chunk, `usage: null` only when its client asked for a usage chunk. The origin
 // then writes every chunk but the stream's end — the finish frames, an error frame, the usage chunk —
 // and holds those for the Worker, which fetches them once the body is over (GET /v1/relay-ends/:key),
 // bills the usage and writes the end itself with the cost. A key is the Worker's random token, never
@@ -13,6 +13,8 @@ const relayHead = z.strictObject({
   id: z.string().min(1).max(200),
   model: z.string().min(1).max(200),
   created: z.number().int().nonnegative(),
+  /** The Worker's fingerprint for the pool (protocol/fingerprint.ts): its JSON answers carry it too. */
+  system_fingerprint: z.string().min(1).max(64).optional(),
   include_usage: z.boolean(),
 });
 

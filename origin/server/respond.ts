@@ -205,7 +205,7 @@ export function stream(
 /** A finished choice's text, with tools split into content and calls (`finish_reason: "tool_calls"`). */
 function toolChoice(text: string, finishReason: FinishReason, tools?: ToolSyntax): Choice {
   if (!tools) return { text, finishReason };
-  const { content, calls } = parseToolCalls(text, tools);
+  const { content, calls } = parseToolCalls(text, tools, finishReason === 'length');
   const called = calls.length > 0;
   return {
     text: content ?? '',

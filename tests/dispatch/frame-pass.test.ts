@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { passFrame, passTarget } from '../../dispatch/frame-pass';
 import { repoRoot } from '../../tools/paths';
 
-const target = (includeUsage: boolean) => passTarget('chatcmpl-ours', 'pool "x"', 42, includeUsage);
+const target = (includeUsage: boolean) =>
+  passTarget('chatcmpl-ours', 'pool "x"', 42, includeUsage, 'fp_ours');
 
-/** The slow path's rewrite of a parsed frame, as dispatch/relay.ts does it. */
+/** The slow path's rewrite of a parsed frame, as dispatch/stream-walk.ts does it: our fingerprint on every frame. */
 function slow(data: string, includeUsage: boolean): Record<string, unknown> {
   const frame = JSON.parse(data) as Record<string, unknown>;
-  Object.assign(frame, { id: 'chatcmpl-ours', model: 'pool "x"', created: 42 });
+  Object.assign(frame, {
+    id: 'chatcmpl-ours',
+    model: 'pool "x"',
+    created: 42,
+    system_fingerprint: 'fp_ours',
+  });
   if (includeUsage) frame.usage = null;
   else delete frame.usage;
   return frame;

@@ -69,6 +69,7 @@ function context(
     id: 'chatcmpl-ours',
     model: 'm',
     created: 1,
+    fingerprint: 'fp_ours',
     object: 'chat.completion.chunk',
     includeUsage,
     promptEstimate: 4,

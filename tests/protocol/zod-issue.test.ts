@@ -35,7 +35,7 @@ describe('describeIssue', () => {
     expect(chat({ temperature: 3 }).message).toBe(
       "Invalid value for 'temperature': at most 2, got 3.",
     );
-    expect(chat({ top_p: 0 }).message).toBe("Invalid value for 'top_p': greater than 0, got 0.");
+    expect(chat({ top_p: -0.5 }).message).toBe("Invalid value for 'top_p': at least 0, got -0.5.");
     expect(chat({ max_tokens: 'ten' }).message).toBe(
       "Invalid value for 'max_tokens': expected number, got string.",
     );

@@ -189,6 +189,10 @@ describe('a DeepSeek-V3-architecture model directory in R2, served at the edge',
     expect(a.choices[0].logprobs.top_logprobs.length).toBeGreaterThan(0);
     const bad = await post('/completions', { ...body, max_tokens: 10_000 });
     expect(bad.status).toBe(400);
+    // this engine computes no prompt position's logits: echo with logprobs is refused, not half-answered
+    const echo = await post('/completions', { ...body, echo: true });
+    expect(echo.status).toBe(400);
+    expect(((await echo.json()) as { error: { param: string } }).error.param).toBe('echo');
   });
 
   it('structured output under speculation: json_schema and json_object hold, sampled or greedy', async () => {

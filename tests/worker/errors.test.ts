@@ -76,7 +76,7 @@ describe('request validation', () => {
     const msg = [{ role: 'user', content: 'hi' }];
     for (const [field, value] of [
       ['temperature', 3],
-      ['top_p', 0],
+      ['top_p', 1.5],
       ['max_tokens', 0],
       ['max_tokens', 1.5],
       ['n', 9],

@@ -36,6 +36,36 @@ describe.skipIf(reason !== null)('balances', () => {
     });
   });
 
+  it("DeepSeek's GET /user/balance, also under /v1: exact amounts as strings", async () => {
+    const k = await provisionKey({ balance: '12.5' });
+    for (const path of ['/user/balance', '/v1/user/balance']) {
+      const res = await call(path, { key: k.key });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({
+        is_available: true,
+        balance_infos: [
+          {
+            currency: prices.currency,
+            total_balance: '12.50',
+            granted_balance: '0.00',
+            topped_up_balance: '12.50',
+          },
+        ],
+      });
+    }
+    expect((await call('/v1/user/balance')).status).toBe(401);
+  });
+
+  it('is_available is false when what is left pays for no request at all', async () => {
+    const k = await provisionKey({ balance: nanosAsAmount(1) });
+    expect((await chat(k.key, { max_tokens: 1 })).status).toBe(402);
+    const body = await (await call('/v1/user/balance', { key: k.key })).json();
+    expect(body).toMatchObject({
+      is_available: false,
+      balance_infos: [{ total_balance: '0.000000001' }],
+    });
+  });
+
   it('admission needs the most the request could cost; a smaller max_tokens fits', async () => {
     const k = await provisionKey({ balance: nanosAsAmount(reservation(20)) });
     expect((await chat(k.key, { max_tokens: 21 })).status).toBe(402);

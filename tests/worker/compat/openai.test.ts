@@ -2,6 +2,7 @@
 // (with include_usage), usage in both shapes, and our errors arriving as its error classes.
 import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { golden } from '../seed';
 import { BASE_URL, MODEL, prepare, reason, workerFetch } from './setup';
 
 describe.skipIf(reason !== null)('official openai client', () => {
@@ -68,6 +69,100 @@ describe.skipIf(reason !== null)('official openai client', () => {
       whole.choices[0].message.content,
     );
     expect(chunks[0].choices[0].delta.role).toBe('assistant');
+    // one fingerprint for the model: the JSON answer's, on every chunk
+    expect(whole.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    expect(new Set(chunks.map((c) => c.system_fingerprint))).toEqual(
+      new Set([whole.system_fingerprint]),
+    );
+  });
+
+  it('top_p 0 keeps only the most likely token: the text of temperature 0, at any temperature', async () => {
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Once upon a time' }],
+      max_tokens: 24,
+    };
+    const greedy = await client.chat.completions.create({ ...request, temperature: 0 });
+    for (const seed of [1, 2]) {
+      const nucleus = await client.chat.completions.create({
+        ...request,
+        temperature: 1.5,
+        top_p: 0,
+        seed,
+      });
+      expect(nucleus.choices[0].message.content).toBe(greedy.choices[0].message.content);
+    }
+  });
+
+  it("completions take the prompt as token ids, alone or in an array of one: the text prompt's answer", async () => {
+    const { prompt, prompt_token_ids: ids } = (await golden()).cases[1];
+    const ask = { model: MODEL, max_tokens: 12, temperature: 0 };
+    const byText = await client.completions.create({ ...ask, prompt });
+    for (const form of [ids, [ids]]) {
+      const byIds = await client.completions.create({ ...ask, prompt: form, echo: true });
+      expect(byIds.choices[0].text).toBe(prompt + byText.choices[0].text);
+      expect(byIds.usage!.prompt_tokens).toBe(ids.length);
+      expect(byIds.usage!.prompt_tokens).toBe(byText.usage!.prompt_tokens);
+    }
+    const outside = await client.completions
+      .create({ ...ask, prompt: [1, 512] })
+      .catch((e: unknown) => e);
+    expect(outside).toMatchObject({ status: 400, param: 'prompt' });
+    expect((outside as Error).message).toMatch(/token 512 is outside the model's vocabulary/);
+    const two = await client.completions
+      .create({ ...ask, prompt: [ids, ids] })
+      .catch((e: unknown) => e);
+    expect(two).toMatchObject({ status: 400, param: 'prompt' });
+  });
+
+  it('echo with logprobs scores the prompt too: its tokens spell the echo, each as the model rates it', async () => {
+    const ids = [1, 403, 407, 261, 378]; // BOS "Once upon a time"
+    const ask = { model: MODEL, max_tokens: 4, temperature: 0, logprobs: 2 };
+    const r = await client.completions.create({ ...ask, prompt: ids, echo: true });
+    const lp = r.choices[0].logprobs!;
+    const plain = await client.completions.create({ ...ask, prompt: ids });
+    // BOS is no text and gets no entry; the tokens spell the answer's text, echo included
+    expect(lp.tokens!.join('')).toBe(r.choices[0].text);
+    expect(r.choices[0].text).toBe('Once upon a time' + plain.choices[0].text);
+    expect(lp.tokens!.length).toBe(4 + 4);
+    expect(lp.text_offset).toEqual(
+      lp.tokens!.map((_, i) => lp.tokens!.slice(0, i).join('').length),
+    );
+    // the completion's part is the request's without echo
+    expect(lp.token_logprobs!.slice(4)).toEqual(plain.choices[0].logprobs!.token_logprobs);
+    // a prompt token's entry is the model's distribution after the tokens before it: what a
+    // completion of that shorter prompt reports for its first token
+    for (const n of [2, 4]) {
+      const shorter = await client.completions.create({
+        ...ask,
+        prompt: ids.slice(0, n),
+        max_tokens: 1,
+      });
+      const next = shorter.choices[0].logprobs!;
+      const entry = n - 1; // entries start after BOS
+      if (next.tokens![0] === lp.tokens![entry])
+        expect(lp.token_logprobs![entry]).toBeCloseTo(next.token_logprobs![0], 4);
+      const top = lp.top_logprobs![entry]!;
+      for (const [token, logprob] of Object.entries(next.top_logprobs![0]))
+        expect(top[token]).toBeCloseTo(logprob, 4);
+    }
+    // a prompt with nothing before its first token: that one's logprob is null (OpenAI's)
+    const bare = await client.completions.create({ ...ask, prompt: ids.slice(1), echo: true });
+    expect(bare.choices[0].logprobs!.token_logprobs![0]).toBeNull();
+    expect(bare.choices[0].logprobs!.top_logprobs![0]).toBeNull();
+    expect(bare.choices[0].logprobs!.token_logprobs![1]).toEqual(expect.any(Number));
+    // streamed: the echo chunk carries the prompt's entries
+    const stream = await client.completions.create({
+      ...ask,
+      prompt: ids,
+      echo: true,
+      stream: true,
+    });
+    let first: OpenAI.Completions.Completion | undefined;
+    for await (const chunk of stream) first ??= chunk;
+    expect(first!.choices[0].text).toBe('Once upon a time');
+    expect(first!.choices[0].logprobs!.tokens).toEqual(lp.tokens!.slice(0, 4));
+    expect(first!.choices[0].logprobs!.token_logprobs).toEqual(lp.token_logprobs!.slice(0, 4));
   });
 
   it('a streamed request can be aborted by the client', async () => {
@@ -92,7 +187,7 @@ describe.skipIf(reason !== null)('official openai client', () => {
     expect(notFound.requestID).toMatch(/\S+/);
 
     const bad = await client.chat.completions
-      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 0 })
+      .create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], top_p: 1.5 })
       .catch((e) => e);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect(bad).toMatchObject({ status: 400, param: 'top_p', type: 'invalid_request_error' });

@@ -121,6 +121,14 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       max_tokens: 8,
       echo: true,
     });
+    // the echoed prompt's logprobs: the first entry null where nothing comes before it
+    await expectConforms('post', '/v1/completions', '/v1/completions', 200, {
+      model: MODEL,
+      prompt: [403, 407],
+      max_tokens: 2,
+      echo: true,
+      logprobs: 1,
+    });
     await expectConforms('get', '/v1/models', '/v1/models', 200);
     await expectConforms('get', '/v1/models/{model}', `/v1/models/${MODEL}`, 200);
     const usage = await expectConforms('get', '/v1/usage', '/v1/usage', 200);
@@ -194,6 +202,7 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       { ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] },
       { ...base, temperature: 3 },
       { ...base, top_p: 0 },
+      { ...base, top_p: -0.1 },
       { ...base, n: 2 },
       { ...base, stop: [1] },
       { ...base, stop: Array(17).fill('x') },

@@ -32,6 +32,9 @@ const time = {
   },
 };
 
+/** Tokens of the forced weather call (stories260k, greedy) that end inside its arguments. */
+const CUT_TOKENS = 70;
+
 const valid = (schema: object, value: unknown) =>
   new Validator(schema as never, '2020-12', false).validate(value).valid;
 
@@ -188,6 +191,44 @@ describe.skipIf(reason !== null)('structured output and tools (openai client)', 
     const call = final.choices[0].message
       .tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
     expect(valid(weather.function.parameters, JSON.parse(call.function.arguments))).toBe(true);
+  });
+
+  it('a tool call cut by max_tokens comes back partial with finish_reason length, JSON and streamed', async () => {
+    const request = {
+      model: MODEL,
+      messages: [{ role: 'user' as const, content: 'Weather?' }],
+      tools: [weather],
+      tool_choice: 'required' as const,
+      temperature: 0,
+    };
+    const whole = await client.chat.completions.create({ ...request, max_tokens: 150 });
+    const full = whole.choices[0].message
+      .tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    // the call's arguments are its last tokens but the closing `}</tool_call>`: cut in their middle
+    const cut = await client.chat.completions.create({ ...request, max_tokens: CUT_TOKENS });
+    const choice = cut.choices[0];
+    expect(choice.finish_reason).toBe('length');
+    expect(choice.message.content).toBeNull();
+    const partial = choice.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect(partial).toMatchObject({ type: 'function', function: { name: 'weather' } });
+    expect(partial.id).toMatch(/^call_/);
+    expect(partial.function.arguments.length).toBeGreaterThan(0);
+    expect(full.function.arguments.startsWith(partial.function.arguments)).toBe(true);
+    expect(partial.function.arguments).not.toBe(full.function.arguments);
+
+    const stream = await client.chat.completions.create({
+      ...request,
+      max_tokens: CUT_TOKENS,
+      stream: true,
+    });
+    let args = '';
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      for (const d of chunk.choices[0]?.delta.tool_calls ?? []) args += d.function?.arguments ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('length');
+    expect(args).toBe(partial.function.arguments);
   });
 
   it('multi-turn: an assistant tool call (content null) and its tool result are accepted', async () => {

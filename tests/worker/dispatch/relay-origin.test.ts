@@ -60,6 +60,30 @@ describe('relay of our origin', () => {
     expect(s.frames.at(-1)!.usage.completion_tokens).toBe(12);
   });
 
+  it('one system_fingerprint for the pool: in the JSON answer and in every chunk, for both endpoints', async () => {
+    const ask = { max_tokens: 4, ignore_eos: true, stream_options: { include_usage: true } };
+    const json = (await (await chat(key, 'pool-e', 'A print', ask)).json()) as Record<string, any>;
+    expect(json.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    const streamed = await readStream(
+      await chat(key, 'pool-e', 'A print', { ...ask, stream: true }),
+    );
+    expect(streamed.frames.length).toBeGreaterThan(2);
+    expect(new Set(streamed.frames.map((f) => f.system_fingerprint))).toEqual(
+      new Set([json.system_fingerprint]),
+    );
+    const text = await readStream(await completion({ prompt: 'A print', ...ask, stream: true }));
+    expect(new Set(text.frames.map((f) => f.system_fingerprint))).toEqual(
+      new Set([json.system_fingerprint]),
+    );
+  });
+
+  it('a prompt of token ids reaches the origin as ids', async () => {
+    const res = await completion({ prompt: [[5, 6, 7]], max_tokens: 3, ignore_eos: true });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 3 });
+  });
+
   it('echo is billed as the tokens generated, not one more (JSON and SSE)', async () => {
     const body = { prompt: 'Once upon a time', echo: true, max_tokens: 5, ignore_eos: true };
     const res = await completion(body);

@@ -107,6 +107,27 @@ describe('vLLM', () => {
     });
   });
 
+  it("one system_fingerprint in the JSON answer and every chunk (vLLM's chunks have none)", async () => {
+    const body = await json('pool-vllm', 'vllm-chat-tools', { tools: WEATHER });
+    expect(body.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    const s = await sse('pool-vllm', 'vllm-chat-tools', {
+      tools: WEATHER,
+      stream_options: { include_usage: true },
+    });
+    expect(new Set(s.frames.map((f) => f.system_fingerprint))).toEqual(
+      new Set([body.system_fingerprint]),
+    );
+  });
+
+  it('top_p 0 reaches vLLM as greedy decoding (vLLM refuses top_p 0)', async () => {
+    await json('pool-vllm', 'vllm-chat-tools', { tools: WEATHER, temperature: 1, top_p: 0 });
+    const { bodies } = (await (await fetch(`${replayUrl}/stats`)).json()) as {
+      bodies: Record<string, unknown>[];
+    };
+    expect(bodies.at(-1)).toMatchObject({ temperature: 0 });
+    expect(bodies.at(-1)).not.toHaveProperty('top_p');
+  });
+
   it('n = 2 with logprobs as JSON: both choices, each with its text, logprobs and finish', async () => {
     const body = await json('pool-vllm', 'vllm-chat-n2-logprobs', {
       n: 2,
