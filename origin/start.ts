@@ -117,6 +117,7 @@ export async function createOrigin(o: OriginOptions): Promise<Origin> {
     startedAt: Date.now(),
     streamIntervalMs: o.streamIntervalMs,
     relayEnds: new RelayEnds(),
+    scoresPrompts: backend.maxLogitRows !== undefined,
     ...roleContext(o, backend, scheduler, model.weightsDigest),
   };
   const codecNote =

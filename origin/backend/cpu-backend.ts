@@ -57,6 +57,7 @@ export class CpuBackend implements StepBackend {
   readonly maxSeqLen: number;
   readonly maxSlots: number;
   readonly maxStepTokens: number;
+  readonly maxLogitRows: number;
   readonly latents: LatentAccess;
   readonly drafter?: Drafter;
   private readonly freeSlots: number[];
@@ -97,6 +98,7 @@ export class CpuBackend implements StepBackend {
     this.maxSeqLen = model.maxSeqLen;
     this.maxSlots = model.maxSlots;
     this.maxStepTokens = model.maxBatch;
+    this.maxLogitRows = model.maxLogitRows;
     this.freeSlots = Array.from({ length: this.maxSlots }, (_, i) => this.maxSlots - 1 - i);
     this.latents = {
       shape: { nLayers: c.numHiddenLayers, kvLoraRank: c.kvLoraRank, ropeDim: c.qkRopeHeadDim },

@@ -78,6 +78,11 @@ export interface StepBackend {
   readonly maxSlots: number;
   /** Most tokens one step() takes, over all its sequences. */
   readonly maxStepTokens: number;
+  /**
+   * Rows of logits one step may return, where prefill chunks may ask for all of theirs (allLogits:
+   * prompt scoring); absent where a prefill returns its last row only (the WebGPU backend).
+   */
+  readonly maxLogitRows?: number;
 
   /** A free slot, or null when all are taken. Its cache rows are garbage until written. */
   allocate(): number | null;

@@ -8,6 +8,7 @@
 // step feeds [last token, draft] and keeps the draft's row only if it is accepted (Sequence.verify):
 // a rejected draft's cache rows are simply rewritten (the sequence's position does not advance over them),
 // and the MTP module's cache only ever gets confirmed positions.
+import { logprobsOf } from '../../engine/sampling/logprobs';
 import { ApiError, serverError } from '../../protocol/errors';
 import type { SampledLogprobs } from '../../engine/sampling/options';
 import type { TokenLogprob } from '../../protocol/responses';
@@ -167,7 +168,8 @@ export class Scheduler {
         continue;
       }
       if (this.drafts(s)) s.speculate(this.backend.vocabSize);
-      const hits = this.cache.lookup(s.req.blockKeys);
+      // a scored prompt is computed whole: a restored row has no logits to score it by
+      const hits = s.req.scorePrompt === undefined ? this.cache.lookup(s.req.blockKeys) : [];
       hits.forEach((rows, i) => this.backend.restoreKv(slot, i * BLOCK_TOKENS, rows));
       // The last prompt token is computed even when its block was restored: its logits pick the first
       // output token (its row is rewritten with the same values).
@@ -285,13 +287,14 @@ export class Scheduler {
       s.pos += n;
       this.offerPromptBlocks(s);
       const following = s.req.promptIds.slice(start + 1, start + n + 1);
+      if (entry.allLogits) this.scorePrompt(s, following, rows);
       if (!entry.wantLogits) return following;
       if (s.req.onPrefilled) {
         s.req.onPrefilled(takePrompt(this.backend, s.slot, s.pos, rows[0]));
         this.finish(s, 'length', '');
         return null;
       }
-      const token = this.accept(s, rows[0]);
+      const token = this.accept(s, rows[rows.length - 1]);
       return token < 0 ? null : [...following, token];
     }
     s.pos += 1;
@@ -310,6 +313,18 @@ export class Scheduler {
     if (entry.firstLogits) return [first]; // the token after the draft: afterStood
     const second = this.accept(s, rows[1]);
     return second < 0 ? null : [first, second];
+  }
+
+  /** A scored prompt chunk: each row's logprob of the prompt token after it (the last row's, if any, is the output's). */
+  private scorePrompt(
+    s: Sequence,
+    following: number[],
+    rows: (Float32Array | Float64Array)[],
+  ): void {
+    following.forEach((id, j) => {
+      this.f32Logits.set(rows[j]);
+      s.promptScores.push(logprobsOf(this.f32Logits, id, s.req.scorePrompt!));
+    });
   }
 
   /** Runs the drafter over the rows just confirmed; each running sequence takes its next draft. */

@@ -36,6 +36,12 @@ export interface GenerationRequest {
   prefilled?: PrefilledPrompt;
   /** Constrained decoding (response_format, tools): each sequence makes its own constraint. */
   constraint?: () => Constraint;
+  /**
+   * Score the prompt (completions' echo with logprobs): each prompt token's logprob after those
+   * before it, with this many alternatives, into Sequence.promptScores. The prompt is computed
+   * whole (no prefix-cache hits, no hand-off), in chunks of the rows of logits a step returns.
+   */
+  scorePrompt?: number;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -76,6 +82,8 @@ export class Sequence {
   /** Logprob entries not sent yet, and all of them (for a JSON body). */
   pendingLogprobs: TokenLogprob[] = [];
   readonly logprobs: TokenLogprob[] = [];
+  /** With scorePrompt: each prompt token's logprob after those before it (null for the first). */
+  readonly promptScores: (SampledLogprobs | null)[] = [null];
   /** This sequence's grammar matcher: its mask applies to its own logits row. */
   readonly constraint: Constraint | undefined;
 

@@ -23,12 +23,14 @@ const EAGER_ACCEPTANCE = 0.3;
 
 export function planStep(
   active: readonly Sequence[],
-  backend: Pick<StepBackend, 'maxStepTokens' | 'maxSeqLen'>,
+  backend: Pick<StepBackend, 'maxStepTokens' | 'maxSeqLen' | 'maxLogitRows'>,
   prefillChunk: number,
 ): StepPlan {
   const batch: StepSequence[] = [];
   const members: Sequence[] = [];
   let budget = backend.maxStepTokens;
+  // Rows of logits left in this step: a scored prompt's chunk takes one per token.
+  let rows = backend.maxLogitRows ?? Infinity;
   const few = active.filter((s) => s.state === 'decode').length <= EAGER_MAX_DECODING;
   for (const s of active) {
     if (s.state !== 'decode' || budget < 1) continue;
@@ -43,24 +45,32 @@ export function planStep(
         ...(eager ? { allLogits: true } : { firstLogits: true }),
       });
       budget -= 2;
+      rows -= eager ? 2 : 1;
     } else {
       s.draft = -1; // no room to check it (or no use): a plain decode step; the MTP module drafts after it
       batch.push({ slot: s.slot, tokens: [s.lastToken], startPos: s.pos, wantLogits: true });
       budget--;
+      rows--;
     }
     members.push(s);
   }
   for (const s of active) {
     if (s.state !== 'prefill' || budget < 1) continue;
-    const n = Math.min(s.promptTokens - s.pos, prefillChunk, budget);
+    const scoring = s.req.scorePrompt !== undefined;
+    // a chunk's last row may need logits (the prompt's end); a scored chunk needs every row's
+    const n = Math.min(s.promptTokens - s.pos, prefillChunk, budget, scoring ? rows : Infinity);
+    const last = s.pos + n === s.promptTokens;
+    if (n < 1 || (last && rows < 1)) continue;
     batch.push({
       slot: s.slot,
       tokens: s.req.promptIds.slice(s.pos, s.pos + n),
       startPos: s.pos,
-      wantLogits: s.pos + n === s.promptTokens,
+      wantLogits: last,
+      ...(scoring ? { allLogits: true } : {}),
     });
     members.push(s);
     budget -= n;
+    rows -= scoring ? n : last ? 1 : 0;
   }
   return { batch, members, budget };
 }

@@ -12,6 +12,7 @@ import {
 } from '../../protocol/requests';
 import type { ModelList } from '../../protocol/responses';
 import { readBody } from '../../protocol/body';
+import { echoLogprobs } from '../../protocol/logprobs';
 import { chatFrames, completionFrames } from '../../protocol/endpoint-frames';
 import { errorResponse } from '../../protocol/error-response';
 import { systemFingerprint } from '../../protocol/fingerprint';
@@ -25,6 +26,7 @@ import { submitChoices } from './choices';
 import type { HandoffClient } from './handoff-pull';
 import { internalRoutes, type InternalContext } from './internal';
 import { planGeneration, type SamplingFields } from './plan';
+import type { Sequence } from '../scheduler/sequence';
 import { relayHeadOf, type RelayEnds, type RelayHead } from './relay-ends';
 import { collect, stream } from './respond';
 import { originChat, type OriginChat } from './structured';
@@ -52,6 +54,8 @@ export interface OriginContext {
   streamIntervalMs?: number;
   /** The held ends of client-ready streams (relay-ends.ts). */
   relayEnds: RelayEnds;
+  /** The backend returns every row of a prefill chunk's logits: completions' echo with logprobs. */
+  scoresPrompts?: boolean;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -87,9 +91,10 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     fields: SamplingFields & { n?: number | null },
     defaultMax: number | 'context',
     param: string,
-    frames: (includeUsage: boolean, relayed: RelayHead | null) => Shapes,
+    frames: (includeUsage: boolean, relayed: RelayHead | null, first: Sequence) => Shapes,
     bos = true,
     structured: Omit<OriginChat, 'prompt' | 'bos'> = { reasoning: false },
+    scorePrompt?: number,
   ) {
     const plan = await planGeneration(
       ctx,
@@ -100,12 +105,15 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       c.req.header('x-cache-salt') ?? '',
       bos,
     );
+    if (scorePrompt !== undefined) plan.request.scorePrompt = scorePrompt;
     const abort = new AbortController();
     const signal = AbortSignal.any([abort.signal, c.req.raw.signal]);
     const extra: Record<string, string> = {};
-    if (ctx.handoff && plan.request.promptIds.length >= ctx.handoff.minTokens) {
+    // a scored prompt is computed here, whole: a hand-off brings no logits for its positions
+    const handoff = scorePrompt === undefined ? ctx.handoff : undefined;
+    if (handoff && plan.request.promptIds.length >= handoff.minTokens) {
       // A decode origin: the prompt's rows come from a prefill origin (or, when none answers, from here).
-      const got = await ctx.handoff.pull(plan.request, c.req.header('x-prefill-origin'), signal);
+      const got = await handoff.pull(plan.request, c.req.header('x-prefill-origin'), signal);
       if (got) plan.request.prefilled = got.prompt;
       extra['x-prefilled-by'] = got ? got.from : 'self';
     }
@@ -116,7 +124,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal);
     // A client-ready stream for the Worker's relay: its head and usage chunk, its end held.
     const relayed = fields.stream ? relayHeadOf(c.req.header('x-relay-head')) : null;
-    const f = frames(relayed ? relayed.include_usage : plan.includeUsage, relayed);
+    const f = frames(relayed ? relayed.include_usage : plan.includeUsage, relayed, choices[0].seq);
     const tools = structured.toolSyntax;
     if (!fields.stream) {
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
@@ -188,10 +196,11 @@ export function originApp(ctx: OriginContext): Hono<Env> {
       : typeof prompt === 'string'
         ? prompt
         : decodeText(prompt, (_, id) => ctx.tokenizer.decode(id));
-    // the scheduler's prefill computes no prompt position's logits: refused, never answered wrong
-    if (req.echo && req.logprobs != null)
+    // OpenAI's echo with logprobs scores the prompt: where the backend returns a prefill's every row
+    const scoring = !!req.echo && req.logprobs != null;
+    if (scoring && !ctx.scoresPrompts)
       throw invalidRequest(
-        `Model '${ctx.modelId}' cannot score its prompt on this origin, so 'echo' with 'logprobs' is not supported; ask for one of them.`,
+        `Model '${ctx.modelId}' cannot score its prompt on the ${ctx.backendName} backend, so 'echo' with 'logprobs' is not supported; ask for one of them.`,
         'echo',
       );
     if (typeof req.suffix === 'string' && typeof prompt !== 'string')
@@ -208,8 +217,28 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         'fim_not_supported',
       );
     const text = fim ? renderFim(fim, prompt as string, req.suffix!) : prompt;
-    return generate(c, text, req, COMPLETIONS_MAX_TOKENS, 'prompt', (u, relayed) =>
-      completionFrames(head('cmpl', c, relayed), u, echo),
+    const tokens = ctx.tokenizer;
+    const pieces = {
+      bosId: tokens.bosId,
+      stopIds: tokens.eosId === null ? [] : [tokens.eosId],
+      decodePiece: (_: number, id: number) => tokens.decode(id),
+    };
+    return generate(
+      c,
+      text,
+      req,
+      COMPLETIONS_MAX_TOKENS,
+      'prompt',
+      (u, relayed, first) =>
+        completionFrames(
+          head('cmpl', c, relayed),
+          u,
+          echo,
+          scoring ? echoLogprobs(pieces, first.req.promptIds, first.promptScores) : null,
+        ),
+      true,
+      { reasoning: false },
+      scoring ? req.logprobs! : undefined,
     );
   });
 

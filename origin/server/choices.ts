@@ -46,6 +46,7 @@ export async function submitChoices(
       {
         ...request,
         sampling: { ...request.sampling, ...(seed === undefined ? {} : { seed: seed + i }) },
+        scorePrompt: undefined, // choice 0 scored the prompt: the others restore it from the cache
       },
       signal,
     );

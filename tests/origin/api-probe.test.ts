@@ -1,6 +1,6 @@
 // The origin process answering as OpenAI does where an outside-in probe with real clients found it
 // did not: top_p 0, one system_fingerprint per model, prompts given as token ids, echoed prompt
-// logprobs, and a tool call cut by max_tokens.
+// logprobs (the prompt scored), and a tool call cut by max_tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSse, startOrigin, type RunningOrigin } from './helpers';
 import { syntheticWeights, tokenizerOf } from './reference-text';
@@ -80,12 +80,6 @@ describe('origin: as OpenAI answers', () => {
     const cutAt = whole.usage.completion_tokens - CUT_BEFORE_END;
     const cut = await json('/v1/chat/completions', { ...ask, max_tokens: cutAt });
     const choice = cut.choices[0];
-    console.log(
-      'PROBE',
-      whole.usage.completion_tokens,
-      JSON.stringify(full),
-      JSON.stringify(choice),
-    );
     expect(choice.finish_reason).toBe('length');
     expect(choice.message.content).toBeNull();
     const partial = choice.message.tool_calls[0];
@@ -123,14 +117,46 @@ describe('origin: as OpenAI answers', () => {
     expect(((await outside.json()) as any).error).toMatchObject({ param: 'prompt' });
   });
 
-  it('echo with logprobs, which this origin cannot score, is a 400 naming echo (never wrong data)', async () => {
-    const res = await post('/v1/completions', { prompt: 'Once', echo: true, logprobs: 1 });
-    expect(res.status).toBe(400);
-    const { error } = (await res.json()) as { error: { param: string; message: string } };
-    expect(error.param).toBe('echo');
-    expect(error.message).toMatch(/cannot score its prompt/);
-    // each alone is answered
-    await json('/v1/completions', { prompt: 'Once', echo: true, max_tokens: 2 });
-    await json('/v1/completions', { prompt: 'Once', logprobs: 1, max_tokens: 2 });
+  it("echo with logprobs scores the prompt: each token's distribution is the one a prompt ending before it samples from", async () => {
+    const prompt = 'Once upon a time, in a quiet town';
+    const ids = tokenizer.encode(prompt); // BOS first, as the origin encodes it
+    const ask = {
+      prompt,
+      echo: true,
+      logprobs: 3,
+      max_tokens: 4,
+      temperature: 0,
+      ignore_eos: true,
+    };
+    const body = await json('/v1/completions', ask);
+    const lp = body.choices[0].logprobs;
+    const echoed = ids.length - 1; // BOS is not text: no entry
+    expect(lp.tokens).toHaveLength(echoed + 4);
+    expect(lp.tokens.slice(0, echoed).join('')).toBe(prompt);
+    expect(lp.text_offset[echoed]).toBe(prompt.length);
+    for (const e of [0, 3, echoed - 1]) {
+      // the prompt up to this token, as ids: its first output is sampled from the same logits
+      const ref = await json('/v1/completions', {
+        prompt: ids.slice(0, e + 1),
+        logprobs: 3,
+        max_tokens: 1,
+        temperature: 0,
+        ignore_eos: true,
+      });
+      const want = ref.choices[0].logprobs.top_logprobs[0] as Record<string, number>;
+      const got = lp.top_logprobs[e] as Record<string, number>;
+      expect(Object.keys(got).sort()).toEqual(Object.keys(want).sort());
+      for (const [token, logprob] of Object.entries(want))
+        expect(Math.abs(got[token] - logprob)).toBeLessThan(1e-4);
+      expect(lp.token_logprobs[e]).toBeLessThanOrEqual(0);
+    }
+    // streamed: the echo chunk carries the same entries
+    const chunks = (await readSse(
+      await post('/v1/completions', { ...ask, stream: true }),
+    )) as Record<string, any>[];
+    expect(chunks[0].choices[0].text).toBe(prompt);
+    expect(chunks[0].choices[0].logprobs.token_logprobs).toEqual(
+      lp.token_logprobs.slice(0, echoed),
+    );
   });
 });

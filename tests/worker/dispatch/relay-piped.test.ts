@@ -119,6 +119,34 @@ describe('a stream from our origin, piped unread', () => {
     expect(usage.completion_tokens_details).toEqual(json.usage.completion_tokens_details);
   });
 
+  it("completions' echo with logprobs through the relay: the origin scores the prompt, JSON and streamed alike", async () => {
+    const prompt = 'Once upon a time, in a quiet town';
+    const ask = {
+      model: 'pool-f',
+      prompt,
+      echo: true,
+      logprobs: 2,
+      max_tokens: 3,
+      temperature: 0,
+      ignore_eos: true,
+    };
+    const post = (extra: object) =>
+      call('/v1/completions', {
+        method: 'POST',
+        key: tenant.key,
+        body: JSON.stringify({ ...ask, ...extra }),
+      });
+    const res = await post({});
+    expect(res.status).toBe(200);
+    const lp = ((await res.json()) as Record<string, any>).choices[0].logprobs;
+    const echoed = lp.tokens.length - 3;
+    expect(lp.tokens.slice(0, echoed).join('')).toBe(prompt);
+    expect(lp.token_logprobs.slice(0, echoed).every((x: number) => x <= 0)).toBe(true);
+    const s = await readStream(await post({ stream: true }));
+    const streamed = s.frames.flatMap((f) => f.choices?.[0]?.logprobs?.token_logprobs ?? []);
+    expect(streamed).toEqual(lp.token_logprobs);
+  });
+
   it('a client that leaves mid-stream pays for the prompt and what the origin generated, no more', async () => {
     const k = await provisionKey();
     const res = await stream(k.key, { max_tokens: 1500 });
