@@ -1,22 +1,27 @@
-// The dispatcher's relay: tokens/s a client gets through it vs straight from the origin. The relay is
-// the Worker's own code path (dispatch/upstream.ts openUpstream → dispatch/relay.ts relayResponse:
-// content frames passed through as text, finishes and usage parsed) as a Worker
-// (bench/relay-worker.ts) in workerd, hosted by bench/relay-workerd.ts: Miniflare alone by default,
-// as production runs a Worker; RELAY_HOST=wrangler puts wrangler's dev proxy in the path (and in the
-// CPU count), as `npm start` does; RELAY_MODE=native|js measures the floors (no JS per chunk; a bare
-// JS read-and-enqueue); RELAY_ROOT bundles the Worker from another checkout (before/after, one
-// harness). Two origins: the real one (`origin/`, synthetic:tiny, CPU reference backend) and the
-// mini origin at full speed (tests/dispatch/mini-origin.ts: frames as fast as Node writes them).
+// The dispatcher's relay: tokens/s a client gets through it vs straight from the origin, and what it
+// costs workerd. The relay is the Worker's own code path (dispatch/upstream.ts openUpstream →
+// dispatch/relay.ts relayResponse) as a Worker (bench/relay-worker.ts) in workerd, hosted by
+// bench/relay-workerd.ts: Miniflare alone by default, as production runs a Worker; RELAY_HOST=wrangler
+// puts wrangler's dev proxy in the path (and in the CPU count), as `npm start` does. RELAY_ROOT bundles
+// the Worker from another checkout (before/after, one harness). Two origins: the real one (`origin/`,
+// synthetic:tiny, CPU reference backend), which writes client-ready streams that the relay pipes on
+// unread (dispatch/relay-piped.ts), and the mini origin at full speed (tests/dispatch/mini-origin.ts:
+// frames as fast as Node writes them), which does not, so the relay reads it frame by frame.
 // Aggregate completion tokens/s of N concurrent streams, direct and proxied rounds interleaved,
 // median of the runs. Target: proxied ≥ 0.9× direct. Also the time to the first token each way,
-// and workerd's CPU time per relayed token (what the hop costs; its idle CPU, watched for 3 s first, taken out). On a machine of a few cores the
-// origin gets the first core to itself (taskset) and the client and the relay share the rest, as
-// if they ran on other machines: otherwise the relay's CPU would be measured as the origin's loss.
-// The bare JS pass-through Worker (RELAY_MODE=js's floor) runs in the same rounds, interleaved, so the
-// relay's own cost reads as relay − pass-through on a loaded machine; RELAY_BEFORE=<checkout> adds
-// that checkout's relay to the rounds too, in front of that checkout's real origin. RELAY_STREAM_INTERVAL_MS sets the real origin's
-// --stream-interval-ms. Run alone: `npx tsx bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3,
-// RELAY_TOKENS=32 for a quick look; a short stream shows the per-request part of the CPU).
+// and workerd's CPU time per relayed token (from /proc; its idle CPU, watched for 3 s first, taken
+// out). On a machine of a few cores the origin gets the first core to itself (taskset) and the client
+// and the relay share the rest, as if they ran on other machines: otherwise the relay's CPU would be
+// measured as the origin's loss. Beside the relay, in the same rounds, interleaved: `read` (the relay
+// reading every frame, as for an origin that cannot write client-ready frames; RELAY_READ=0 leaves it
+// out), `native` (the origin's body handed to workerd untouched: the least any relay costs;
+// RELAY_NATIVE=0), `identity` (that body through an IdentityTransformStream, the piped relay's
+// plumbing without its JS, so relay − identity is the JS it runs; RELAY_IDENTITY=0), and with
+// RELAY_FLOOR=1 `pass-through` (a bare JS read-and-enqueue: the least a reading relay costs).
+// RELAY_BEFORE=<checkout> adds that checkout's relay in front of that checkout's real origin.
+// RELAY_STREAM_INTERVAL_MS sets the real origin's --stream-interval-ms. Run alone: `npx tsx
+// bench/relay.ts` (RELAY_CASES=0,2, RELAY_RUNS=3, RELAY_TOKENS=32 for a quick look; a short stream
+// shows the per-request part of the CPU).
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -132,12 +137,12 @@ function variants(): { name: string; v: RelayVariant }[] {
   if (process.env.RELAY_READ !== '0') out.push({ name: 'read', v: { mode: 'read' } });
   // RELAY_BEFORE=<checkout>: that checkout's relay too, in the same rounds (before/after, one run).
   if (process.env.RELAY_BEFORE) out.push({ name: 'before', v: { root: process.env.RELAY_BEFORE } });
-  // The least a Worker that reads its chunks in JS can do (RELAY_FLOOR=0 leaves it out).
-  if (process.env.RELAY_FLOOR !== '0') out.push({ name: 'pass-through', v: { mode: 'js' } });
+  // The least a Worker that reads its chunks in JS can do (RELAY_FLOOR=1 adds it).
+  if (process.env.RELAY_FLOOR === '1') out.push({ name: 'pass-through', v: { mode: 'js' } });
   // The origin's body handed to workerd untouched: the least any relay can cost (RELAY_NATIVE=0 leaves it out).
   if (process.env.RELAY_NATIVE !== '0') out.push({ name: 'native', v: { mode: 'native' } });
-  // The piped relay's plumbing without its JS (RELAY_IDENTITY=1 adds it).
-  if (process.env.RELAY_IDENTITY === '1') out.push({ name: 'identity', v: { mode: 'identity' } });
+  // The piped relay's plumbing without its JS: relay − identity is the JS it runs (RELAY_IDENTITY=0 leaves it out).
+  if (process.env.RELAY_IDENTITY !== '0') out.push({ name: 'identity', v: { mode: 'identity' } });
   return out;
 }
 
@@ -153,8 +158,8 @@ export async function benchRelay(
   const names = variants().map((x) => x.name);
   const extra = names.slice(1);
   const rows = [
-    `| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |${extra.map((n) => ` ${n}: CPU per token; first token |`).join('')}${names.includes('pass-through') ? ' relay − pass-through |' : ''}`,
-    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${extra.map(() => ' ---: |').join('')}${names.includes('pass-through') ? ' ---: |' : ''}`,
+    `| origin | streams | tokens/stream | direct tok/s | proxied tok/s | proxied / direct | first token direct | first token proxied | relay CPU per token |${extra.map((n) => ` ${n}: CPU per token; first token |`).join('')}${names.includes('identity') ? ' relay − identity: its JS |' : ''}`,
+    `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |${extra.map(() => ' ---: |').join('')}${names.includes('identity') ? ' ---: |' : ''}`,
   ];
   const pin = pinning();
   for (const c0 of CASES.filter((_, i) => !only || only.includes(i))) {
@@ -206,7 +211,7 @@ export async function benchRelay(
       const fd = median(direct.map((x) => x.firstTokenMs));
       const first = proxied.map((rs) => median(rs.map((x) => x.firstTokenMs)));
       const perToken = cpuUs.map((us) => us / (runs * c.streams * c.tokens));
-      const floor = names.indexOf('pass-through');
+      const floor = names.indexOf('identity');
       const over =
         floor < 0
           ? ''
