@@ -3,8 +3,8 @@
 // The origin is asked for a client-ready stream, which the relay pipes without reading
 // (dispatch/relay-piped.ts); MODE=read has it read every frame as for an origin that cannot.
 // MODE names a floor to compare with: `native` hands the origin's body to workerd untouched (no
-// JS per chunk), `js` reads each chunk in JS and enqueues it unchanged (the least a relay that
-// sees the frames can do).
+// JS per chunk), `identity` pipes it through an IdentityTransformStream (the piped relay's plumbing),
+// `js` reads each chunk in JS and enqueues it unchanged (the least a relay that sees the frames can do).
 import { HealthBoard } from '../dispatch/health';
 import { relayResponse } from '../dispatch/relay';
 import { ModelRegistry, type OriginPool } from '../dispatch/registry';
