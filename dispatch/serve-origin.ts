@@ -85,10 +85,10 @@ export async function serveOrigin(
     ...upstreamRequest(req, pool, call, sentMax, secret),
     headers: roleHeaders,
   };
-  // A stream the Worker need not read (relay-piped.ts): one choice, no text to keep for an
-  // idempotent replay. An origin that writes one splits a think block itself; one that cannot
-  // sends an ordinary stream, read frame by frame.
-  if (call.stream && (call.request.n ?? 1) === 1 && !meter?.replays)
+  // A stream the Worker need not read (relay-piped.ts) unless it keeps the text for an idempotent
+  // replay. An origin that writes one splits a think block itself and holds every choice's finish
+  // to the end; one that cannot sends an ordinary stream, read frame by frame.
+  if (call.stream && !meter?.replays)
     upstream.relayHead = {
       key: crypto.randomUUID(),
       id: head.id,
