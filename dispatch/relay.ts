@@ -76,6 +76,12 @@ export async function* relay(
         yield out;
       }
     }
+    // a client-ready stream read here (its first read ended inside a frame): its end is held
+    if (up.heldEnd && !walk.finish) {
+      out = '';
+      for (const data of await up.heldEnd()) out += walk.take(data);
+      if (out) yield out;
+    }
     if (!walk.finish) throw new Error('the origin ended the stream before finishing');
     settled = true;
     yield await ending(walk, ctx);

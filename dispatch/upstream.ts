@@ -58,8 +58,13 @@ export interface OpenedUpstream {
   drain(): string[];
   /** Ends the upstream request (client gone, or done) and frees the origin's slot; idempotent. */
   close(): void;
-  /** Set when the origin sent a client-ready stream: then next() and drain() are not used. */
+  /** Set when the origin sent a client-ready stream that could be handed over: then next() and drain() are not used. */
   piped?: PipedUpstream;
+  /**
+   * Set when the origin holds the stream's end (a client-ready stream, relay-ends.ts): the frames
+   * after the body's last, whether the body is piped or read (a first read that ended inside a frame).
+   */
+  heldEnd?: () => Promise<string[]>;
 }
 
 /** The pool's credential header alone (for probes). */
@@ -171,11 +176,15 @@ async function attempt(
       },
       Math.max(0, started + total_ms - Date.now()),
     );
-    const piped =
+    const heldEnd =
       req.relayHead && res.headers.get('x-relay-frames') === 'client-ready'
-        ? pipedRest(res.body, sse, origin, req, ended.signal, () => timedOut)
-        : null;
-    if (piped) first.push(...piped.held);
+        ? askEnd(origin, req, ended.signal)
+        : undefined;
+    const held = heldEnd ? sse.detach() : null;
+    const piped: PipedUpstream | null = held
+      ? { body: res.body, end: heldEnd!, timedOut: () => timedOut }
+      : null;
+    if (held) first.push(...held);
     const next = async () => {
       try {
         const data = await reader.next();
@@ -201,7 +210,8 @@ async function attempt(
       next,
       drain: () => (timedOut ? [] : reader.drain()),
       close,
-      ...(piped ? { piped: piped.rest } : {}),
+      ...(heldEnd ? { heldEnd } : {}),
+      ...(piped ? { piped } : {}),
     };
   } catch (err) {
     close();
@@ -231,25 +241,22 @@ async function awaitHeaders(
   return withTimeout(request, deadline - Date.now());
 }
 
-/** A client-ready stream's rest, with the frames already read; null when it cannot be handed over. */
-function pipedRest(
-  body: ReadableStream<Uint8Array>,
-  sse: SseReader,
+/**
+ * A client-ready stream's held end, asked for at once: the origin answers when the stream is over,
+ * so the end costs no round trip. Not tied to the client: what it left behind is still billed.
+ */
+function askEnd(
   origin: OriginConfig,
   req: UpstreamRequest,
   signal: AbortSignal,
-  timedOut: () => boolean,
-): { held: string[]; rest: PipedUpstream } | null {
-  const held = sse.detach();
-  if (!held) return null;
+): () => Promise<string[]> {
   const url = `${origin.url}/v1/relay-ends/${req.relayHead!.key}`;
-  // Asked at once: the origin answers when the stream is over, so the end costs no round trip.
   const ends = fetch(url, { headers: authOf(req), signal }).then(async (res) => {
     if (!res.ok) throw new Error(`${url} answered ${res.status}`);
     return ((await res.json()) as { frames: string[] }).frames;
   });
-  ends.catch(() => {}); // read by end(); a stream that fails first never asks
-  return { held, rest: { body, end: () => ends, timedOut } };
+  ends.catch(() => {}); // read once the body is over; a stream that fails first never asks
+  return () => ends;
 }
 
 /** Frames up to the first output; those before it (a role frame) are held, not sent. */

@@ -8,6 +8,9 @@
 // `reasoning_content` (vLLM's and SGLang's reasoning parsers).
 // `--cut-handoff`: POST /internal/prefill-entries (a prefill origin's prompt-cache hand-off) answers 200
 // and half a body, then resets the connection: an origin that dies mid-hand-off.
+// `--split-client-ready`: asked for a client-ready stream (`x-relay-head`), it writes one as our origin
+// does (its end held for GET /v1/relay-ends/:key), with the read that brings its first output ending
+// inside the next frame, as TCP may cut our origin's writes: that stream cannot be handed over unread.
 // Runs as its own process: `node tests/dispatch/mini-origin.ts --port 0 [--token-ms 5] [--stall]`;
 // prints `listening <port>` when ready. `GET /stats` says what it served.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,6 +27,7 @@ const { values: opts } = parseArgs({
     'max-concurrency': { type: 'string', default: '1000' },
     think: { type: 'string', default: 'off' },
     'cut-handoff': { type: 'boolean', default: false },
+    'split-client-ready': { type: 'boolean', default: false },
   },
 });
 const tokenMs = Number(opts['token-ms']);
@@ -40,6 +44,8 @@ const stats = {
   bodies: [] as unknown[],
 };
 const cache = new Set<string>();
+/** --split-client-ready: the held ends of client-ready streams, by key (answered once the stream is over). */
+const ends = new Map<string, Promise<string[]>>();
 /** The think block as raw frames: the tags cut mid-way, as tokens would cut them. */
 const THINK_RAW = ['<th', 'ink>', '\nThe user', ' wants a cat', '.\n</', 'think', '>\n\n'];
 const THINK_TEXT = '\nThe user wants a cat.\n';
@@ -163,10 +169,37 @@ async function generate(req: IncomingMessage, res: ServerResponse, chat: boolean
     }
     stats.streams++;
     if (Number(opts['hold-ms']) > 0) await sleep(Number(opts['hold-ms']));
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    const send = (data: unknown) =>
-      res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
-    if (chat) send({ ...base, object, choices: [choice('', null)] });
+    // --split-client-ready: our origin's client-ready stream (origin/server/relay-ends.ts) whose first
+    // output arrives in two reads, cut inside its frame, as TCP may deliver it: the end is held all the same
+    const head = req.headers['x-relay-head'];
+    const relayKey =
+      opts['split-client-ready'] && head ? (JSON.parse(String(head)).key as string) : null;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...(relayKey ? { 'x-relay-frames': 'client-ready' } : {}),
+    });
+    const held: string[] = [];
+    let over = (_: string[]) => {};
+    if (relayKey) ends.set(relayKey, new Promise((resolve) => (over = resolve)));
+    const send = (data: unknown) => {
+      const text = typeof data === 'string' ? data : JSON.stringify(data);
+      if (
+        relayKey &&
+        (text === '[DONE]' || text.includes('"finish_reason":"') || text.includes('"choices":[]'))
+      )
+        return void (text === '[DONE]' ? over(held) : held.push(text));
+      return res.write(`data: ${text}\n\n`);
+    };
+    if (relayKey) {
+      const frame = (text: string, finish: string | null = null) =>
+        `data: ${JSON.stringify({ ...base, object, choices: [choice(text, finish)] })}\n\n`;
+      // the first output, then the next frame's first bytes: the read that brings the one ends inside the other
+      const next = frame(' upon');
+      res.write((chat ? frame('') : '') + frame('Once') + next.slice(0, 20));
+      await sleep(30);
+      res.write(next.slice(20));
+    } else if (chat) send({ ...base, object, choices: [choice('', null)] });
     if (opts.stall) return; // headers and a role frame, then nothing: the stalled origin
     const thinks = chat && opts.think !== 'off' && body.thinking?.type === 'enabled';
     if (thinks && opts.think === 'raw')
@@ -235,6 +268,12 @@ const server = createServer((req, res) => {
       JSON.stringify({ status: 'ok', queue_depth: Math.max(0, stats.inflight - maxConcurrency) }),
     );
   if (path === '/stats') return void res.end(JSON.stringify(stats));
+  if (path.startsWith('/v1/relay-ends/')) {
+    const key = path.slice('/v1/relay-ends/'.length);
+    const end = ends.get(key);
+    ends.delete(key);
+    if (end) return void end.then((frames) => res.end(JSON.stringify({ frames })));
+  }
   res.writeHead(404).end(
     JSON.stringify({
       error: { message: 'not found', type: 'not_found_error', param: null, code: null },

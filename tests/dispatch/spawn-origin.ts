@@ -45,6 +45,8 @@ export interface OriginOptions {
   cpus?: string;
   /** The mini origin cuts its /internal/prefill-entries answers mid-body (dies mid-hand-off). */
   cutHandoff?: boolean;
+  /** The mini origin writes client-ready streams whose first output's read ends inside the next frame. */
+  splitClientReady?: boolean;
   /** More command-line arguments for the real origin (`--role decode ...`: tests/worker/dispatch/pd*). */
   args?: string[];
   /** The real origin from another checkout of the repo (bench/relay.ts: before/after in one run). */
@@ -88,6 +90,7 @@ function argsOf(o: OriginOptions): string[] {
   if (o.hang) args.push('--hang');
   if (o.think) args.push('--think', o.think);
   if (o.cutHandoff) args.push('--cut-handoff');
+  if (o.splitClientReady) args.push('--split-client-ready');
   if (o.holdMs) args.push('--hold-ms', String(o.holdMs));
   if (o.maxConcurrency !== undefined) args.push('--max-concurrency', String(o.maxConcurrency));
   return args;

@@ -16,17 +16,19 @@ import { startOrigin, type OriginProcess } from './spawn-origin';
 let fast: OriginProcess;
 let stalled: OriginProcess;
 let full: OriginProcess;
+let split: OriginProcess;
 const DEAD = 'http://127.0.0.1:9'; // discard port: nothing listens, the connection is refused
 
 beforeAll(async () => {
-  [fast, stalled, full] = await Promise.all([
+  [fast, stalled, full, split] = await Promise.all([
     startOrigin({ name: 'fast' }),
     startOrigin({ name: 'stalled', stall: true }),
     startOrigin({ name: 'full', maxConcurrency: 0 }),
+    startOrigin({ name: 'split', splitClientReady: true }),
   ]);
 });
 afterAll(async () => {
-  await Promise.all([fast, stalled, full].map((o) => o?.kill()));
+  await Promise.all([fast, stalled, full, split].map((o) => o?.kill()));
 });
 
 function poolOf(
@@ -264,6 +266,35 @@ describe('openUpstream', () => {
     expect(second.prompt_tokens_details.cached_tokens).toBe(192);
     expect(second.prompt_cache_miss_tokens).toBe(second.prompt_tokens - 192);
     expect((await run('t2')).prompt_cache_hit_tokens).toBe(0);
+  });
+});
+
+describe('client-ready streams', () => {
+  it('one whose first read ends inside a frame is read, not piped, and still ends with its held finish and usage', async () => {
+    const relayHead = {
+      key: 'k-0123456789abcdef',
+      id: 'chatcmpl-ours',
+      model: 'm',
+      created: 1,
+      system_fingerprint: 'fp_ours',
+      include_usage: true,
+    };
+    const up = await openUpstream(
+      [{ url: split.url, weight: 1 }],
+      { ...request(poolOf([split.url])), relayHead },
+      new HealthBoard(),
+    );
+    expect(up.heldEnd).toBeDefined(); // the origin wrote a client-ready stream
+    expect(up.piped).toBeUndefined(); // that could not be handed over whole
+    const settled: { status: RelayStatus; completion: number }[] = [];
+    const frames = await text(relay(up, context(true, settled), () => ({ error: 'x' })));
+    expect(frames.at(-1)).toBe('data: [DONE]\n\n');
+    const parsed = frames.slice(0, -1).map((f) => JSON.parse(f.slice(6)));
+    const content = parsed.map((f) => f.choices[0]?.delta?.content ?? '').join('');
+    expect(content.startsWith('Once upon')).toBe(true);
+    expect(parsed.at(-2).choices[0].finish_reason).toBe('length');
+    expect(parsed.at(-1).usage).toMatchObject({ completion_tokens: 8, cost: { total: 3 } });
+    expect(settled).toEqual([{ status: 'completed', completion: 8 }]);
   });
 });
 
