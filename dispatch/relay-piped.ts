@@ -53,6 +53,7 @@ export function pipedResponse(
       for (const data of up.first) out += walk.take(data);
       ctx.latency?.mark();
       await write(out);
+      void piped.end(); // asked now, answered when the body is over
       await piped.body.pipeTo(writable, { preventClose: true, preventAbort: true });
       ctx.latency?.mark(); // the last token handed on
       let tail = '';

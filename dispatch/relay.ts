@@ -66,6 +66,7 @@ export async function* relay(
       ctx.latency?.mark();
       yield out;
     }
+    void up.heldEnd?.(); // a client-ready stream read here: its end, asked now, comes when it is over
     while (!walk.done) {
       const data = await up.next();
       if (data === null) break;

@@ -36,7 +36,7 @@ export interface UpstreamRequest {
 /** A client-ready stream after its first output: bytes to pipe on, and its end once they are over. */
 export interface PipedUpstream {
   body: ReadableStream<Uint8Array>;
-  /** The held end (SSE data: finishes, an error, the usage chunk); rejects when the origin cannot say. */
+  /** The held end (SSE data: finishes, an error, the usage chunk), asked for on the first call; rejects when the origin cannot say. */
   end(): Promise<string[]>;
   /** The total timeout ended the stream. */
   timedOut(): boolean;
@@ -242,8 +242,10 @@ async function awaitHeaders(
 }
 
 /**
- * A client-ready stream's held end, asked for at once: the origin answers when the stream is over,
- * so the end costs no round trip. Not tied to the client: what it left behind is still billed.
+ * A client-ready stream's held end, asked for on the first call (the relay makes it once the first
+ * output is on its way, not before: the first token waits for nothing): the origin answers when the
+ * stream is over, so the end costs no round trip. Not tied to the client: what it left behind is
+ * still billed.
  */
 function askEnd(
   origin: OriginConfig,
@@ -251,12 +253,16 @@ function askEnd(
   signal: AbortSignal,
 ): () => Promise<string[]> {
   const url = `${origin.url}/v1/relay-ends/${req.relayHead!.key}`;
-  const ends = fetch(url, { headers: authOf(req), signal }).then(async (res) => {
-    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-    return ((await res.json()) as { frames: string[] }).frames;
-  });
-  ends.catch(() => {}); // read once the body is over; a stream that fails first never asks
-  return () => ends;
+  let ends: Promise<string[]> | null = null;
+  return () => {
+    if (ends) return ends;
+    ends = fetch(url, { headers: authOf(req), signal }).then(async (res) => {
+      if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+      return ((await res.json()) as { frames: string[] }).frames;
+    });
+    ends.catch(() => {}); // its reader may have failed before it asks
+    return ends;
+  };
 }
 
 /** Frames up to the first output; those before it (a role frame) are held, not sent. */
