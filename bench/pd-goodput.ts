@@ -114,7 +114,7 @@ export async function benchPdGoodput(
         );
       }
       for (const o of os) await timedRequest(o.url, m.id, 'decode', m.textOf(300, 3), 4); // warm-up
-      const start = 500 / lone; // half the rate one core prefills lone prompts at
+      const start = 250 / lone; // a quarter of the rate one core prefills lone prompts at
       const result = await sweepRate(
         start,
         (rate, n) => trial(m, urls(os), rate, n, slo),
