@@ -6,8 +6,9 @@
 // separation, with no hand-off), 2 colocated origins (`--role both`, streams and long prompts split
 // between them), and 1 prefill + 1 decode origin (`--role prefill` / `--role decode`: every request to the
 // decode origin, which pulls long prompts' rows from the prefill origin). Reports p50/p99 inter-token
-// latency of the decoding streams, TTFT of the long prompts, and goodput (requests/s meeting both SLOs,
-// DistServe's measure). The arrival rate and SLOs are set from a lone long prompt's TTFT measured first.
+// latency of the decoding streams, TTFT of the long prompts, and the requests/s that met both SLOs: of
+// closed-loop streams, so not DistServe's goodput (the highest open-loop rate served within the SLOs,
+// bench/pd-goodput.ts). The arrival rate and SLOs are set from a lone long prompt's TTFT measured first.
 import type { RunningOrigin } from '../origin/launch';
 import { scrape } from './origin';
 import { benchModel } from './pd-prompts';
