@@ -61,7 +61,7 @@ export async function planGeneration(
   /** False for a chat template's text: the template writes its own BOS. */
   bos = true,
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
-  const promptIds = ctx.tokenizer.encode(prompt, { bos });
+  const promptIds = await ctx.tokenizer.encodeAsync(prompt, { bos });
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(
     ctx.maxSeqLen,
