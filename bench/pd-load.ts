@@ -1,7 +1,7 @@
 // The load of bench/pd.ts: decoding streams that run the whole window, long prompts arriving at a fixed
 // rate, each request timed token by token (chat with logprobs: every token leaves its own SSE event,
 // even one whose bytes do not yet make a character), and the summary: inter-token latency of the
-// decoding streams, time to first token of the long prompts, goodput under two SLOs.
+// decoding streams, time to first token of the long prompts, requests/s meeting two SLOs.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { RunningOrigin } from '../origin/launch';
@@ -136,7 +136,7 @@ export interface Summary {
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 
-/** Goodput: requests/s whose TTFT and mean time per output token both meet the SLOs (DistServe's). */
+/** Requests/s whose TTFT and mean time per output token both meet the SLOs (closed loop: see pd.ts). */
 export function summarize(
   ts: Timed[],
   windowMs: number,

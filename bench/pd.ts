@@ -6,14 +6,14 @@
 // separation, with no hand-off), 2 colocated origins (`--role both`, streams and long prompts split
 // between them), and 1 prefill + 1 decode origin (`--role prefill` / `--role decode`: every request to the
 // decode origin, which pulls long prompts' rows from the prefill origin). Reports p50/p99 inter-token
-// latency of the decoding streams, TTFT of the long prompts, and goodput (requests/s meeting both SLOs,
-// DistServe's measure). The arrival rate and SLOs are set from a lone long prompt's TTFT measured first.
-import { startOrigin, type RunningOrigin } from '../origin/launch';
+// latency of the decoding streams, TTFT of the long prompts, and the requests/s that met both SLOs: of
+// closed-loop streams, so not DistServe's goodput (the highest open-loop rate served within the SLOs,
+// bench/pd-goodput.ts). The arrival rate and SLOs are set from a lone long prompt's TTFT measured first.
+import type { RunningOrigin } from '../origin/launch';
 import { scrape } from './origin';
-import { benchModel, type BenchModel } from './pd-prompts';
+import { benchModel } from './pd-prompts';
 import {
   cpuMs,
-  pin,
   runLoad,
   summarize,
   timedRequest,
@@ -22,8 +22,8 @@ import {
   type Timed,
 } from './pd-load';
 import { pdTable } from './pd-table';
+import { pinnedOrigins, SEPARATED_ROLES } from './pd-origins';
 
-const SECRET = 'bench-pd';
 /** Long prompts arrive every LONG_EVERY × a lone one's TTFT. */
 const LONG_EVERY = Number(process.env.PD_BENCH_LONG_EVERY ?? 1.5);
 
@@ -33,28 +33,6 @@ export interface PdBenchOptions {
   windowS?: number;
   decoders?: number;
   log?: (line: string) => void;
-}
-
-async function origins(
-  m: BenchModel,
-  roles: string[][],
-): Promise<{ os: RunningOrigin[]; pinned: boolean }> {
-  const os: RunningOrigin[] = [];
-  let pinned = true;
-  for (const [i, extra] of roles.entries()) {
-    // a write per token (--stream-interval-ms 0): the bench times each token's arrival, which the
-    // origin's default coalescing (20 ms) would turn into bursts with 0 ms between their tokens
-    const args = ['--model', m.spec, '--backend', 'cpu', '--prefix-cache-mb', '0'];
-    args.push('--stream-interval-ms', '0');
-    const o = await startOrigin(
-      [...args, ...extra.map((a) => a.replace('$0', os[0]?.url ?? ''))],
-      300_000,
-      { ORIGIN_INTERNAL_SECRET: SECRET },
-    );
-    pinned = pin(o, i % 2) && pinned;
-    os.push(o);
-  }
-  return { os, pinned };
 }
 
 export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
@@ -84,7 +62,7 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     roles: string[][],
     run: (os: RunningOrigin[]) => Promise<[string, Summary]>,
   ) => {
-    const { os, pinned: p } = await origins(m, roles);
+    const { os, pinned: p } = await pinnedOrigins(m, roles);
     pinned &&= p;
     try {
       const row = await run(os);
@@ -129,20 +107,14 @@ export async function benchPd(opts: PdBenchOptions = {}): Promise<string> {
     cpu.push(cpuPerToken);
     return ['2 colocated (--role both)', summarize(t, windowMs, slo)];
   });
-  await setUp(
-    [
-      ['--role', 'prefill'],
-      ['--role', 'decode', '--prefill-origins', '$0', '--handoff-min-tokens', '256'],
-    ],
-    async (os) => {
-      const d = [os[1].url];
-      const { t, cpuPerToken } = await measured([os[1]], () =>
-        runLoad({ ...base, decodeTo: d, longTo: d, longEveryMs: everyMs }, 5),
-      );
-      cpu.push(cpuPerToken);
-      return ['1 prefill + 1 decode (--role prefill / decode)', summarize(t, windowMs, slo)];
-    },
-  );
+  await setUp(SEPARATED_ROLES, async (os) => {
+    const d = [os[1].url];
+    const { t, cpuPerToken } = await measured([os[1]], () =>
+      runLoad({ ...base, decodeTo: d, longTo: d, longEveryMs: everyMs }, 5),
+    );
+    cpu.push(cpuPerToken);
+    return ['1 prefill + 1 decode (--role prefill / decode)', summarize(t, windowMs, slo)];
+  });
   return pdTable(
     m,
     { windowMs, decoders, everyMs, lone, slo, pinned, longEvery: LONG_EVERY },

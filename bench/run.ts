@@ -111,6 +111,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./pd')).benchPd({ log }),
   },
+  'pd-goodput': {
+    title:
+      "Prefill/decode separation: DistServe's goodput (highest Poisson rate with ≥ 90% of requests in both SLOs), 1 prefill + 1 decode vs 2 colocated",
+    inDefault: false,
+    run: async () => (await import('./pd-goodput')).benchPdGoodput({ log }),
+  },
   'serving-table': {
     title:
       "The seed's serving table for our models: output tok/s, TTFT and context, edge and origin, through npm start",

@@ -154,13 +154,16 @@ export class CpuBackend implements StepBackend {
   }
 }
 
-/** Saved rows as the prompt cache's latent rows [nLayers, count, width] (the codecs read f64). */
+/**
+ * Saved rows as the prompt cache's latent rows [nLayers, count, width], in f32: the rows are f32, so
+ * every codec reads the same values it would from f64, at half the memory per hand-off.
+ */
 function toLatents(rows: KvRows): LatentRows {
   const { start, tokens: count, layers } = rows as LatentKvRows;
   const C = layers[0].kv.length / count,
     R = layers[0].pe.length / count;
-  const cKv = new Float64Array(layers.length * count * C),
-    kPe = new Float64Array(layers.length * count * R);
+  const cKv = new Float32Array(layers.length * count * C),
+    kPe = new Float32Array(layers.length * count * R);
   layers.forEach(({ kv, pe }, l) => {
     cKv.set(kv, l * count * C);
     kPe.set(pe, l * count * R);
@@ -168,13 +171,16 @@ function toLatents(rows: KvRows): LatentRows {
   return { nLayers: layers.length, kvLoraRank: C, ropeDim: R, start, count, cKv, kPe };
 }
 
+/** Views of decoded f32 latents (no copy: restoreKv copies them into a slot), f64 ones converted. */
 function fromLatents(r: LatentRows): KvRows {
   const C = r.kvLoraRank,
     R = r.ropeDim,
     n = r.count;
+  const f32 = (x: LatentRows['cKv'], from: number, to: number) =>
+    x instanceof Float32Array ? x.subarray(from, to) : Float32Array.from(x.subarray(from, to));
   const layers = Array.from({ length: r.nLayers }, (_, l) => ({
-    kv: Float32Array.from(r.cKv.subarray(l * n * C, (l + 1) * n * C)),
-    pe: Float32Array.from(r.kPe.subarray(l * n * R, (l + 1) * n * R)),
+    kv: f32(r.cKv, l * n * C, (l + 1) * n * C),
+    pe: f32(r.kPe, l * n * R, (l + 1) * n * R),
   }));
   const rows: LatentKvRows = {
     tokens: n,

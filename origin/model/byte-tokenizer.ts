@@ -16,6 +16,8 @@ export interface OriginTokenizer {
   readonly chatTemplate: ChatTemplate | null;
   /** Token ids of text; BOS first when the model has one and `bos` is not false (a chat template writes its own). */
   encode(text: string, opts?: { bos?: boolean }): number[];
+  /** encode()'s ids; a long text may be encoded in slices with event-loop turns between (sliced-encode.ts). */
+  encodeAsync(text: string, opts?: { bos?: boolean }): Promise<number[]>;
   /** The bytes one token stands for (possibly part of a UTF-8 character). */
   decode(id: number): Uint8Array;
 }
@@ -47,6 +49,11 @@ export class ByteTokenizer implements OriginTokenizer {
     const ids = this.bosId === null || opts.bos === false ? [] : [this.bosId];
     for (const b of new TextEncoder().encode(text)) ids.push(OFFSET + b);
     return ids;
+  }
+
+  /** A byte per token: no work worth slicing. */
+  async encodeAsync(text: string, opts: { bos?: boolean } = {}): Promise<number[]> {
+    return this.encode(text, opts);
   }
 
   decode(id: number): Uint8Array {

@@ -10,6 +10,7 @@ import type { DeepSeekConfig } from '../../engine/deepseek/config';
 import { ChatTemplate, chatTemplateSource } from '../../engine/tokenizers/chat-template';
 import { HfTokenizer } from '../../engine/tokenizers/hf-tokenizer';
 import { ByteTokenizer, type OriginTokenizer } from './byte-tokenizer';
+import { cutsAtNewlines, encodeSliced, SLICE_CHARS } from './sliced-encode';
 
 /** The files of a checkpoint that make its tokenizer. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
@@ -28,6 +29,8 @@ class HfOriginTokenizer implements OriginTokenizer {
     readonly chatTemplate: ChatTemplate | null,
     readonly eosId: number | null,
     readonly description: string,
+    /** Whether a long text may be encoded in slices (sliced-encode.ts). */
+    private readonly sliced: boolean,
   ) {}
 
   get bosId(): number | null {
@@ -36,6 +39,11 @@ class HfOriginTokenizer implements OriginTokenizer {
 
   encode(text: string, opts: { bos?: boolean } = {}): number[] {
     return this.hf.encode(text, { bos: opts.bos ?? true });
+  }
+
+  async encodeAsync(text: string, opts: { bos?: boolean } = {}): Promise<number[]> {
+    if (!this.sliced || text.length <= SLICE_CHARS) return this.encode(text, opts);
+    return encodeSliced((t, bos) => this.hf.encode(t, { bos }), text, opts.bos ?? true);
   }
 
   decode(id: number): Uint8Array {
@@ -76,7 +84,8 @@ export function loadOriginTokenizer(dir: string, config: Vocab): OriginTokenizer
 
 function buildHfTokenizer(jsonPath: string, configPath: string, config: Vocab): OriginTokenizer {
   const tokenizerConfig = existsSync(configPath) ? readJson(configPath) : {};
-  const hf = new HfTokenizer(readJson(jsonPath), tokenizerConfig, { vocabSize: config.vocabSize });
+  const json = readJson(jsonPath) as Record<string, unknown>;
+  const hf = new HfTokenizer(json, tokenizerConfig, { vocabSize: config.vocabSize });
   // An id past the embedding would fail the forward pass mid-request: refuse at startup instead.
   if (hf.vocabSize > config.vocabSize)
     throw new Error(
@@ -85,5 +94,6 @@ function buildHfTokenizer(jsonPath: string, configPath: string, config: Vocab): 
   const source = chatTemplateSource(tokenizerConfig);
   const template = source ? new ChatTemplate(source, hf.specialTokens) : null;
   const description = `hf (${jsonPath}${template ? ', chat template' : ', no chat template: plain'})`;
-  return new HfOriginTokenizer(hf, template, hf.eosId ?? config.eosTokenId, description);
+  const eos = hf.eosId ?? config.eosTokenId;
+  return new HfOriginTokenizer(hf, template, eos, description, cutsAtNewlines(json));
 }

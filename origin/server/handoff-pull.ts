@@ -4,7 +4,7 @@
 // prefill origin that refuses, dies or sends a damaged stream is skipped for the next one; when none
 // answers, the request is prefilled here, so it is neither lost nor answered twice: nothing reached
 // the client before the hand-off completed. Blocks are checked one per event-loop turn: a 2K-token prompt
-// is ~3 MB to inflate, checksum and convert, which in one piece would stall every decoding stream.
+// is ~3 MB to inflate and checksum, which in one piece would stall every decoding stream.
 import { decodeLatentEntrySync } from '../../engine/prompt-cache/index';
 import type { KvRows, LatentAccess } from '../backend/step-backend';
 import type { PrefilledPrompt } from '../scheduler/handoff';

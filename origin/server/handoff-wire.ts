@@ -54,9 +54,15 @@ export function blockHash(
   return new Uint8Array(h.digest());
 }
 
-/** Reads frames off a byte stream as they arrive. */
+/**
+ * Reads frames off a byte stream as they arrive. Chunks wait in a list until a frame is whole; the frame
+ * is then a view of its chunk, or one copy joined from several. (Joining each chunk onto the bytes before
+ * it copied a frame once per chunk it spans: memory the decode origin's collector then reclaims, in
+ * pauses every decoding stream sees.)
+ */
 export class FrameReader {
-  private buf = new Uint8Array(0);
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(body: ReadableStream<Uint8Array>) {
@@ -66,27 +72,60 @@ export class FrameReader {
   /** The next frame, or null at the end of the stream; throws on a stream cut inside a frame. */
   async next(): Promise<{ kind: number; payload: Uint8Array } | null> {
     for (;;) {
-      if (this.buf.length >= 5) {
-        const len = new DataView(this.buf.buffer, this.buf.byteOffset).getUint32(1, true);
-        if (this.buf.length >= 5 + len) {
-          const f = { kind: this.buf[0], payload: this.buf.slice(5, 5 + len) };
-          this.buf = this.buf.subarray(5 + len);
-          return f;
+      if (this.buffered >= 5) {
+        const head = this.peek5();
+        const len = new DataView(head.buffer, head.byteOffset).getUint32(1, true);
+        if (this.buffered >= 5 + len) {
+          this.take(5);
+          return { kind: head[0], payload: this.take(len) };
         }
       }
       const { done, value } = await this.reader.read();
       if (done) {
-        if (this.buf.length > 0) throw new Error('the hand-off stream ended inside a frame');
+        if (this.buffered > 0) throw new Error('the hand-off stream ended inside a frame');
         return null;
       }
-      const joined = new Uint8Array(this.buf.length + value.length);
-      joined.set(this.buf);
-      joined.set(value, this.buf.length);
-      this.buf = joined;
+      this.chunks.push(value);
+      this.buffered += value.length;
     }
   }
 
   cancel(): void {
     this.reader.cancel().catch(() => {});
+  }
+
+  /** The frame header (the first 5 bytes), left in place. */
+  private peek5(): Uint8Array {
+    if (this.chunks[0].length >= 5) return this.chunks[0].subarray(0, 5);
+    const head = new Uint8Array(5);
+    let o = 0;
+    for (const c of this.chunks) {
+      const k = Math.min(c.length, 5 - o);
+      head.set(c.subarray(0, k), o);
+      if ((o += k) === 5) break;
+    }
+    return head;
+  }
+
+  /** Removes the first n bytes: a view when one chunk holds them, else a copy. */
+  private take(n: number): Uint8Array {
+    if (n === 0) return new Uint8Array(0);
+    this.buffered -= n;
+    const first = this.chunks[0];
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    for (let o = 0; o < n;) {
+      const c = this.chunks[0],
+        k = Math.min(c.length, n - o);
+      out.set(c.subarray(0, k), o);
+      o += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
   }
 }

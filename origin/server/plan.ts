@@ -65,7 +65,7 @@ export async function planGeneration(
 ): Promise<{ request: GenerationRequest; includeUsage: boolean }> {
   const promptIds =
     typeof prompt === 'string'
-      ? ctx.tokenizer.encode(prompt, { bos })
+      ? await ctx.tokenizer.encodeAsync(prompt, { bos })
       : promptTokenIds(prompt, ctx.vocabSize, promptParam);
   if (promptIds.length === 0) throw invalidRequest('The prompt must not be empty.', promptParam);
   const maxTokens = resolveMaxTokens(

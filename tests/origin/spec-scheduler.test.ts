@@ -64,6 +64,7 @@ const ids: OriginTokenizer = {
   bosId: null,
   eosId: null,
   encode: () => [],
+  encodeAsync: async () => [],
   decode: (id) => new TextEncoder().encode(String.fromCharCode(65 + id)),
 };
 

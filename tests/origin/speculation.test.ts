@@ -34,6 +34,7 @@ const idTokenizer: OriginTokenizer = {
   bosId: null,
   eosId: null,
   encode: () => [],
+  encodeAsync: async () => [],
   decode: (id) => new TextEncoder().encode(`<${id}>`),
 };
 
