@@ -6,7 +6,7 @@
 // gets the same bytes: the finish with the cost, the usage chunk, [DONE].
 import { SSE_HEADERS } from '../protocol/sse';
 import type { RelayContext } from './relay-types';
-import type { StreamWalk } from './stream-walk';
+import { StreamWalk } from './stream-walk';
 import { UpstreamError } from './upstream-errors';
 import type { OpenedUpstream } from './upstream';
 
@@ -25,16 +25,15 @@ function bytePipe(): BytePipe {
 /** How long a stream that failed waits for its end (the usage of what was generated). */
 const END_AFTER_FAILURE_MS = 5_000;
 
-/** The piped stream as a Response; `ending` bills and writes a completed stream's last frames. */
+/** The piped stream as a Response. */
 export function pipedResponse(
   up: OpenedUpstream,
   ctx: RelayContext,
-  walk: StreamWalk,
-  ending: (walk: StreamWalk, ctx: RelayContext) => Promise<string>,
   errorFrame: (err: unknown) => object,
   headers: Record<string, string>,
 ): Response {
   const piped = up.piped!;
+  const walk = new StreamWalk(ctx);
   const { readable, writable } = bytePipe();
   const encoder = new TextEncoder();
   const write = async (text: string, close = false) => {
@@ -60,7 +59,7 @@ export function pipedResponse(
       for (const data of await piped.end()) tail += walk.take(data);
       if (!walk.finish) throw new Error('the origin ended the stream before finishing');
       settled = true;
-      await write(tail + (await ending(walk, ctx)), true);
+      await write(tail + (await walk.ending()), true);
     } catch (err) {
       if (settled) return; // the client left after the stream was billed
       // an origin still generating for a client that left stops now (a pipe that failed let go of it)

@@ -14,20 +14,6 @@ export { normalizeUsage } from './assemble';
 export { collect } from './collect';
 export * from './relay-types';
 
-/** The stream's end once the origin finished: bills it, then the held finish with the cost, the usage chunk, [DONE]. */
-async function ending(walk: StreamWalk, ctx: RelayContext): Promise<string> {
-  const result = walk.result();
-  const cost = await ctx.settle('completed', result);
-  if (cost) result.usage.cost = cost;
-  let end = walk.rewrite(walk.finish!, ctx.includeUsage || !cost ? undefined : result.usage);
-  if (ctx.includeUsage)
-    end += walk.rewrite(
-      { ...(walk.usageFrame ?? { object: ctx.object }), choices: [] },
-      result.usage,
-    );
-  return `${end}data: [DONE]\n\n`;
-}
-
 /** The relayed stream as a Response. A client that goes away ends the upstream request at once. */
 export function relayResponse(
   up: OpenedUpstream,
@@ -35,7 +21,7 @@ export function relayResponse(
   errorFrame: (err: unknown) => object,
   headers: Record<string, string>,
 ): Response {
-  if (up.piped) return pipedResponse(up, ctx, new StreamWalk(ctx), ending, errorFrame, headers);
+  if (up.piped) return pipedResponse(up, ctx, errorFrame, headers);
   const state = { cancelled: false };
   const source = relay(up, ctx, errorFrame, state);
   return sseResponse(source, headers, async () => {
@@ -85,7 +71,7 @@ export async function* relay(
     }
     if (!walk.finish) throw new Error('the origin ended the stream before finishing');
     settled = true;
-    yield await ending(walk, ctx);
+    yield await walk.ending();
   } catch (err) {
     if (settled) throw err;
     settled = true;

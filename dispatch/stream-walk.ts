@@ -129,6 +129,21 @@ export class StreamWalk {
     else delete frame.usage;
     return `data: ${JSON.stringify(frame)}\n\n`;
   }
+
+  /** The end of a finished stream: bills it, then the held finish with the cost, the usage chunk, [DONE]. */
+  async ending(): Promise<string> {
+    const { ctx } = this;
+    const result = this.result();
+    const cost = await ctx.settle('completed', result);
+    if (cost) result.usage.cost = cost;
+    let end = this.rewrite(this.finish!, ctx.includeUsage || !cost ? undefined : result.usage);
+    if (ctx.includeUsage)
+      end += this.rewrite(
+        { ...(this.usageFrame ?? { object: ctx.object }), choices: [] },
+        result.usage,
+      );
+    return `${end}data: [DONE]\n\n`;
+  }
 }
 
 /** Each choice's text, reasoning and finish, from the frames as received. */

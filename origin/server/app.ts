@@ -76,6 +76,13 @@ const CHAT_MAX_TOKENS = 4096;
 export function originApp(ctx: OriginContext): Hono<Env> {
   const app = new Hono<Env>();
   const fingerprint = systemFingerprint('origin', ctx.backendName, ctx.weightsDigest);
+  /** The tokenizer as an echo's logprobs read it (BOS and EOS are not text). */
+  const tokens = ctx.tokenizer;
+  const pieceDecoder = {
+    bosId: tokens.bosId,
+    stopIds: tokens.eosId === null ? [] : [tokens.eosId],
+    decodePiece: (_: number, id: number) => tokens.decode(id),
+  };
 
   app.use(requestId());
   app.use(async function countRequests(c, next) {
@@ -217,12 +224,6 @@ export function originApp(ctx: OriginContext): Hono<Env> {
         'fim_not_supported',
       );
     const text = fim ? renderFim(fim, prompt as string, req.suffix!) : prompt;
-    const tokens = ctx.tokenizer;
-    const pieces = {
-      bosId: tokens.bosId,
-      stopIds: tokens.eosId === null ? [] : [tokens.eosId],
-      decodePiece: (_: number, id: number) => tokens.decode(id),
-    };
     return generate(
       c,
       text,
@@ -234,7 +235,7 @@ export function originApp(ctx: OriginContext): Hono<Env> {
           head('cmpl', c, relayed),
           u,
           echo,
-          scoring ? echoLogprobs(pieces, first.req.promptIds, first.promptScores) : null,
+          scoring ? echoLogprobs(pieceDecoder, first.req.promptIds, first.promptScores) : null,
         ),
       true,
       { reasoning: false },
