@@ -10,6 +10,9 @@ import { SessionPool } from '../session-pool';
 import { TextStream } from '../text-stream';
 import type { TextTokenizer } from '../tokenizers/types';
 import type { TextEngine } from '../text-engine';
+import { yieldToEventLoop } from '../pacer';
+import { logprobsOf } from '../sampling/logprobs';
+import type { SampledLogprobs } from '../sampling/options';
 import { restoreLatentRows } from './edge-cache';
 import { EdgeChooser, type Chosen } from './edge-chooser';
 import { decodeSteps, prefillSteps, type SpecCounters } from './edge-spec';
@@ -111,6 +114,41 @@ export class DeepSeekEdgeModel implements TextEngine {
         if (e.finish) return end(e.finish);
       }
       return end('abort');
+    } finally {
+      this.slots.release(slot);
+    }
+  }
+
+  /**
+   * Each prompt token's log-probability after the tokens before it, with the `top` most likely
+   * alternatives; the first token, after nothing, has none (null). For a completion's echo with
+   * logprobs: the prompt runs in steps whose every row returns its logits (at most maxLogitRows rows
+   * a step), in the one slot, so the generation after it prefills anew. Aborted, it returns what it
+   * has.
+   */
+  async scorePrompt(
+    promptIds: number[],
+    top: number,
+    signal?: AbortSignal,
+  ): Promise<(SampledLogprobs | null)[]> {
+    this.checkPrompt(promptIds);
+    const scores: (SampledLogprobs | null)[] = [null];
+    const slot = await this.slots.acquire(signal);
+    if (slot === null) return scores;
+    try {
+      // the last token's logits would score what follows the prompt: it is not fed
+      const fed = promptIds.length - 1,
+        chunk = Math.min(this.model.maxBatch, this.model.maxLogitRows);
+      for (let a = 0; a < fed; a += chunk) {
+        if (signal?.aborted) break;
+        const b = Math.min(fed, a + chunk);
+        const rows = this.model.step([
+          { slot, tokens: promptIds.slice(a, b), startPos: a, wantLogits: true, allLogits: true },
+        ]);
+        rows.forEach((logits, i) => scores.push(logprobsOf(logits, promptIds[a + i + 1], top)));
+        await yieldToEventLoop();
+      }
+      return scores;
     } finally {
       this.slots.release(slot);
     }

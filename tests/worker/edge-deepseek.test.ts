@@ -189,10 +189,52 @@ describe('a DeepSeek-V3-architecture model directory in R2, served at the edge',
     expect(a.choices[0].logprobs.top_logprobs.length).toBeGreaterThan(0);
     const bad = await post('/completions', { ...body, max_tokens: 10_000 });
     expect(bad.status).toBe(400);
-    // this engine computes no prompt position's logits: echo with logprobs is refused, not half-answered
-    const echo = await post('/completions', { ...body, echo: true });
-    expect(echo.status).toBe(400);
-    expect(((await echo.json()) as { error: { param: string } }).error.param).toBe('echo');
+  });
+
+  it("echo with logprobs scores the prompt: each token's entry is the reference's log-softmax after those before it", async () => {
+    // BOS and then more tokens than a step's rows of logits, so the scoring runs in several steps
+    const ids = tok.encode('Mixture of experts: scored at the edge, token by token.');
+    expect(ids[0]).toBe(tok.bosId);
+    const ask = { model: 'ds-edge-random', echo: true, logprobs: 3, max_tokens: 3, temperature: 0 };
+    type Lp = {
+      tokens: string[];
+      token_logprobs: (number | null)[];
+      top_logprobs: (Record<string, number> | null)[];
+    };
+    const answer = async (prompt: number[]) => {
+      const res = await post('/completions', { ...ask, prompt });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { choices: { text: string; logprobs: Lp }[] }).choices[0];
+    };
+    const { logprobs: lp } = await answer(ids);
+    // BOS is no text and gets no entry
+    expect(lp.tokens.length).toBe(ids.length - 1 + 3);
+    const V = json('config.json').vocab_size as number,
+      logits = reference.forward(ids, 0);
+    for (let t = 1; t < ids.length; t++) {
+      const row = logits.subarray((t - 1) * V, t * V);
+      let max = -Infinity,
+        sum = 0;
+      for (const v of row) max = Math.max(max, v);
+      for (const v of row) sum += Math.exp(v - max);
+      const lse = max + Math.log(sum);
+      // f32 kernels against the float64 reference, on the same FP8 weights
+      expect(lp.token_logprobs[t - 1]).toBeCloseTo(row[ids[t]] - lse, 3);
+      // keyed by text: byte tokens that are no whole character share the key '\ufffd'
+      const best = Object.values(lp.top_logprobs[t - 1]!);
+      expect(best.length).toBeGreaterThan(0);
+      for (const v of best) expect(v).toBeLessThan(max - lse + 1e-3);
+      if (best.length === 3) expect(Math.max(...best)).toBeCloseTo(max - lse, 3);
+    }
+    // the generation after the scoring is the plain greedy one: the scoring leaves nothing behind
+    const plain = await post('/completions', { ...ask, prompt: ids, echo: false });
+    const text = ((await plain.json()) as { choices: { text: string }[] }).choices[0].text;
+    expect(lp.tokens.slice(ids.length - 1).join('')).toBe(text);
+    // with nothing before its first token, that token's entry is null (OpenAI's)
+    const bare = await answer(ids.slice(1));
+    expect(bare.logprobs.token_logprobs[0]).toBeNull();
+    expect(bare.logprobs.top_logprobs[0]).toBeNull();
+    expect(bare.logprobs.token_logprobs[1]).toEqual(expect.any(Number));
   });
 
   it('structured output under speculation: json_schema and json_object hold, sampled or greedy', async () => {
