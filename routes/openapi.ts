@@ -112,7 +112,15 @@ const operations: Operation[] = [
     method: 'get',
     path: '/user/balance',
     operationId: 'retrieveBalance',
-    summary: "The account's balance (DeepSeek's shape; also at /v1/user/balance)",
+    summary: "The account's balance (DeepSeek's shape and path)",
+    response: balanceSchema,
+    errors: [401],
+  },
+  {
+    method: 'get',
+    path: '/v1/user/balance',
+    operationId: 'retrieveBalanceV1',
+    summary: "The account's balance (DeepSeek's shape, under this API's /v1)",
     response: balanceSchema,
     errors: [401],
   },
@@ -136,10 +144,13 @@ const DEEPSEEK_BASES = [
   { base: '/beta', suffix: 'Beta', note: "DeepSeek's beta base URL: FIM `suffix`, chat `prefix`" },
 ] as const;
 
+/** Served under /v1 only: usage is ours, and the balance's DeepSeek path is an operation of its own. */
+const V1_ONLY = new Set(['/v1/usage', '/v1/user/balance']);
+
 /** Each operation, then its copies at DeepSeek's base URLs (operation ids stay unique). */
 const allOperations = (): Operation[] =>
   operations.flatMap((op) =>
-    op.path.startsWith('/v1/') && op.operationId !== 'retrieveUsage'
+    op.path.startsWith('/v1/') && !V1_ONLY.has(op.path)
       ? [
           op,
           ...DEEPSEEK_BASES.map((b) => ({

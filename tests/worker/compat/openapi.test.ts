@@ -104,6 +104,7 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
       '/v1/models',
       '/v1/models/{model}',
       '/v1/usage',
+      '/v1/user/balance',
     ]);
   });
 
@@ -134,6 +135,7 @@ describe.skipIf(reason !== null)('the OpenAPI document', () => {
     const usage = await expectConforms('get', '/v1/usage', '/v1/usage', 200);
     expect(usage.data.length).toBeGreaterThan(0);
     await expectConforms('get', '/user/balance', '/user/balance', 200);
+    await expectConforms('get', '/v1/user/balance', '/v1/user/balance', 200);
   });
 
   it('every SSE frame conforms to the item schema, usage chunk included', async () => {
