@@ -22,7 +22,12 @@ export interface GpuStepSequence {
   startPos: number;
   /** Return the logits of the last of these tokens. */
   wantLogits: boolean;
+  /** Return the logits of every one of these tokens, in order (prompt scoring). */
+  allLogits?: boolean;
 }
+
+/** Rows of logits a step can return beyond one per slot: a scored prompt's chunk (echo with logprobs). */
+const SCORED_ROWS = 32;
 
 /** Saved cache rows of one slot, kept on the GPU: [layers, tokens, latent + rope] f32. */
 export interface GpuKvRows {
@@ -62,7 +67,9 @@ export class GpuDeepSeekBackend {
   /** Bytes of weights, activations and KV cache on the GPU. */
   readonly gpuBytes: number;
   private readonly rowData: Uint32Array<ArrayBuffer>; // [maxStepTokens, 4]
-  private readonly staging: GPUBuffer; // [min(maxStepTokens, maxSlots), vocab] MAP_READ
+  /** Rows of logits one step may return (its sequences' wantLogits rows and allLogits chunks together). */
+  readonly maxLogitRows: number;
+  private readonly staging: GPUBuffer; // [maxLogitRows, vocab] MAP_READ
   private readonly outputs: Float32Array[]; // per returned sequence, [vocab], valid until the next step
   private busy = false;
 
@@ -82,7 +89,10 @@ export class GpuDeepSeekBackend {
     this.maxSlots = opts.maxSlots;
     this.maxStepTokens = opts.maxStepTokens;
     this.rowData = new Uint32Array(opts.maxStepTokens * 4);
-    const outRows = Math.min(opts.maxStepTokens, opts.maxSlots);
+    const outRows = (this.maxLogitRows = Math.min(
+      opts.maxStepTokens,
+      Math.max(opts.maxSlots, SCORED_ROWS),
+    ));
     this.staging = gpu.device.createBuffer({
       label: 'logits.staging',
       size: outRows * config.vocabSize * 4,
@@ -139,7 +149,10 @@ export class GpuDeepSeekBackend {
     this.pages.free(slot);
   }
 
-  /** One forward over every sequence's tokens; resolves to the logits of each sequence with wantLogits. */
+  /**
+   * One forward over every sequence's tokens; resolves to the logits of each sequence with wantLogits
+   * (of each of its tokens with allLogits), in batch order.
+   */
   async step(batch: readonly GpuStepSequence[]): Promise<Float32Array[]> {
     if (this.busy)
       throw new GpuKernelError(
@@ -209,9 +222,12 @@ export class GpuDeepSeekBackend {
           );
         this.rowData.set([id, seq.startPos + i, seq.slot, 0], T * 4);
       }
-      if (seq.wantLogits) wanted.push(T - 1);
+      if (seq.allLogits) for (let t = T - n; t < T; t++) wanted.push(t);
+      else if (seq.wantLogits) wanted.push(T - 1);
     }
     if (T === 0) throw new GpuKernelError('step: empty batch');
+    if (wanted.length > this.maxLogitRows)
+      throw new GpuKernelError(`step: more than ${this.maxLogitRows} rows of logits`);
     if (tableChanged) this.gpu.device.queue.writeBuffer(this.pageTable, 0, this.pages.table);
     return { T, wanted };
   }

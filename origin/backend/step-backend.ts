@@ -80,7 +80,7 @@ export interface StepBackend {
   readonly maxStepTokens: number;
   /**
    * Rows of logits one step may return, where prefill chunks may ask for all of theirs (allLogits:
-   * prompt scoring); absent where a prefill returns its last row only (the WebGPU backend).
+   * prompt scoring); absent where a prefill returns its last row only.
    */
   readonly maxLogitRows?: number;
 

@@ -33,6 +33,7 @@ export class WebGpuBackend implements StepBackend {
   readonly maxSeqLen: number;
   readonly maxSlots: number;
   readonly maxStepTokens: number;
+  readonly maxLogitRows: number;
   /** "llvmpipe (mesa, software) fallback", for the startup line. */
   readonly device: string;
 
@@ -52,6 +53,7 @@ export class WebGpuBackend implements StepBackend {
     this.maxSeqLen = gpu.maxSeqLen;
     this.maxSlots = gpu.maxSlots;
     this.maxStepTokens = gpu.maxStepTokens;
+    this.maxLogitRows = gpu.maxLogitRows;
     this.device = describeGpu(gpu.gpu);
   }
 

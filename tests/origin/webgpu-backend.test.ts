@@ -189,6 +189,39 @@ describe.skipIf(!gpu)('origin --backend webgpu', () => {
     expect(hit.cached).toBeGreaterThanOrEqual(64);
     expect(hit.tokens).toEqual(cold.tokens);
   });
+
+  it("echo with logprobs scores the prompt on the GPU: every entry is the cpu backend's", async () => {
+    // longer than the rows of logits one step returns, so the scoring takes several steps
+    const prompt = long;
+    type Lp = { tokens: string[]; token_logprobs: (number | null)[]; top_logprobs: object[] };
+    const score = async (o: Origin) => {
+      const res = await o.app.request('/v1/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'synthetic-tiny',
+          prompt,
+          echo: true,
+          logprobs: 2,
+          max_tokens: 3,
+          temperature: 0,
+        }),
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { choices: { logprobs: Lp }[] }).choices[0].logprobs;
+    };
+    const [gpuLp, cpuLp] = await Promise.all([score(origins.webgpu), score(origins.cpu)]);
+    const rows = origins.webgpu.backend.maxLogitRows!;
+    expect(gpuLp.tokens.length).toBeGreaterThan(rows + 3);
+    expect(gpuLp.tokens).toEqual(cpuLp.tokens);
+    gpuLp.token_logprobs.forEach((v, i) => {
+      if (cpuLp.token_logprobs[i] === null) expect(v, `entry ${i}`).toBeNull();
+      else expect(v, `entry ${i}`).toBeCloseTo(cpuLp.token_logprobs[i]!, 3);
+    });
+    expect(gpuLp.top_logprobs.map((t) => Object.keys(t ?? {}))).toEqual(
+      cpuLp.top_logprobs.map((t) => Object.keys(t ?? {})),
+    );
+  });
 });
 
 describe.skipIf(!gpu)('origin process --backend webgpu', () => {
