@@ -145,6 +145,12 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./structured')).benchStructured({ log }),
   },
+  'workerd-kernels': {
+    title:
+      'The same WASM in workerd and in Node: a bounds-check probe, and Q8_0/Q4_0/FP8 matvecs (kernel A/B of builds: tsx bench/workerd-kernels.ts a.wasm b.wasm)',
+    inDefault: false,
+    run: async () => (await import('./workerd-kernels')).benchWorkerdKernels(),
+  },
   gpu: {
     title: 'WebGPU kernels and decode steps (lavapipe here; a real GPU when present)',
     inDefault: false,

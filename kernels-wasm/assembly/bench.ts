@@ -102,3 +102,27 @@ export function bench_matvec_q8_0_deq(out: usize, w: usize, d: usize, x: usize, 
 export function bench_matvec_q4_0_deq(out: usize, w: usize, d: usize, x: usize, rows: i32, cols: i32): void {
   matvecDeq(out, w, d, x, rows, cols, true);
 }
+
+/**
+ * Where a runtime checks wasm memory bounds in code instead of with guard pages (bench/workerd-kernels.ts):
+ * reps passes over n i32s, one scalar load per element (bench_loads_i32) or one v128 load per 4 elements
+ * (bench_loads_v128), against the same loop with no memory access (bench_alu). A check costs a compare and a
+ * branch per load, so the loads slow down and the ALU loop does not.
+ */
+export function bench_loads_i32(p: usize, n: i32, reps: i32): i32 {
+  let s: i32 = 0;
+  for (let r = 0; r < reps; r++) for (let i = 0; i < n; i++) s += load<i32>(p + (<usize>i << 2)) ^ i;
+  return s;
+}
+
+export function bench_loads_v128(p: usize, n: i32, reps: i32): i32 {
+  let s = i32x4.splat(0);
+  for (let r = 0; r < reps; r++) for (let i = 0; i < n; i += 4) s = i32x4.add(s, v128.load(p + (<usize>i << 2)));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 3);
+}
+
+export function bench_alu(n: i32, reps: i32): i32 {
+  let s: i32 = 0;
+  for (let r = 0; r < reps; r++) for (let i = 0; i < n; i++) s += (i * <i32>0x9e3779b1) ^ (s >>> 3);
+  return s;
+}
