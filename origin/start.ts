@@ -162,6 +162,7 @@ function roleContext(
             ...common,
             origins: o.prefillOrigins,
             secret,
+            maxSeqLen: backend.maxSeqLen,
             minTokens: o.handoffMinTokens,
             timeoutMs: o.requestTimeoutS * 1000,
           }),

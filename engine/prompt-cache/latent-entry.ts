@@ -57,6 +57,8 @@ export type LatentDecodeResult =
 export interface SyncDeflate {
   deflate(bytes: Uint8Array): Uint8Array;
   inflate(bytes: Uint8Array, limit: number): Uint8Array;
+  /** Inflates into `out`, filling it exactly, or throws: no new memory for the output. */
+  inflateInto?(bytes: Uint8Array, out: Uint8Array): void;
 }
 
 export async function encodeLatentEntry(
@@ -105,15 +107,32 @@ export async function decodeLatentEntry(
   }
 }
 
+/**
+ * `into` (4-byte aligned, at least the payload's size): the payload is inflated there rather than into new
+ * memory, and f32 rows are views of it. A decode origin reads a handed-over prompt's blocks into one
+ * buffer it reuses (origin/server/handoff-pull.ts), so a hand-off leaves its collector nothing to reclaim.
+ */
 export function decodeLatentEntrySync(
   entry: Uint8Array,
   expect: LatentExpectation,
   z: SyncDeflate,
+  into?: Uint8Array,
 ): LatentDecodeResult {
   const h = readHeader(entry, expect);
   if (!h.ok) return h;
+  if (into && into.length < h.size) throw new RangeError('the target is smaller than the payload');
   try {
-    return unpack(h, z.inflate(entry.subarray(HEADER_BYTES), h.size));
+    const deflated = entry.subarray(HEADER_BYTES);
+    if (!into) return unpack(h, z.inflate(deflated, h.size));
+    const out = into.subarray(0, h.size);
+    if (z.inflateInto) z.inflateInto(deflated, out);
+    else {
+      const got = z.inflate(deflated, h.size);
+      if (got.length !== h.size)
+        return { ok: false, reason: 'inflated payload has the wrong size' };
+      out.set(got);
+    }
+    return unpack(h, out);
   } catch (err) {
     return { ok: false, reason: `deflate stream is damaged (${(err as Error).message})` };
   }

@@ -9,6 +9,17 @@ import type { KvRows, StepBackend } from '../backend/step-backend';
 export interface PrefilledPrompt {
   blocks: KvRows[];
   logits: Float32Array | Float64Array;
+  /**
+   * Present where rows and logits lie in memory lent for the hand-off (origin/server/handoff-buffers.ts):
+   * whoever still needs them holds it (each sequence until its slot has them, the handler until it has
+   * submitted every choice); the last release lends the memory to the next hand-off.
+   */
+  lease?: Lease;
+}
+
+export interface Lease {
+  hold(): void;
+  release(): void;
 }
 
 /** Copies a finished prompt out of its slot (the logits are copied: the backend reuses its arrays). */

@@ -188,6 +188,7 @@ export class Scheduler {
     s.state = 'decode';
     this.active.push(s);
     this.accept(s, p.logits);
+    s.releasePrompt();
   }
 
   /**

@@ -86,6 +86,8 @@ export class Sequence {
   readonly promptScores: (SampledLogprobs | null)[] = [null];
   /** This sequence's grammar matcher: its mask applies to its own logits row. */
   readonly constraint: Constraint | undefined;
+  /** Holds the handed-over prompt's memory (handoff.ts) until its slot has the rows or it ends. */
+  private holdsPrompt: boolean;
 
   constructor(
     readonly id: string,
@@ -98,6 +100,15 @@ export class Sequence {
     this.sampler =
       o.temperature > 0 || hasExtras(o) || o.constraint ? new TokenSampler(vocabSize, o) : null;
     this.text = new TextStream(req.stop);
+    this.holdsPrompt = !!req.prefilled?.lease;
+    if (this.holdsPrompt) req.prefilled!.lease!.hold();
+  }
+
+  /** Lets go of the handed-over prompt: restored into the slot, or never to be. */
+  releasePrompt(): void {
+    if (!this.holdsPrompt) return;
+    this.holdsPrompt = false;
+    this.req.prefilled!.lease!.release();
   }
 
   /** Speculative decoding from now on: a sampling sequence draws its tokens by the rejection rule. */
@@ -177,7 +188,10 @@ export class Sequence {
   /** Queues an event for the response, unless the sequence already ended. */
   emit(event: SequenceEvent): void {
     if (this.state === 'done') return;
-    if (event.kind !== 'text') this.state = 'done';
+    if (event.kind !== 'text') {
+      this.state = 'done';
+      this.releasePrompt();
+    }
     this.events.push(event);
   }
 }

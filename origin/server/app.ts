@@ -128,7 +128,10 @@ export function originApp(ctx: OriginContext): Hono<Env> {
     const request = structured.constraint
       ? { ...plan.request, constraint: structured.constraint }
       : plan.request;
-    const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal);
+    // each choice's sequence holds a handed-over prompt's memory until its slot has the rows
+    const choices = await submitChoices(ctx.scheduler, request, fields.n ?? 1, signal).finally(() =>
+      plan.request.prefilled?.lease?.release(),
+    );
     // A client-ready stream for the Worker's relay: its head and usage chunk, its end held.
     const relayed = fields.stream ? relayHeadOf(c.req.header('x-relay-head')) : null;
     const f = frames(relayed ? relayed.include_usage : plan.includeUsage, relayed, choices[0].seq);

@@ -25,7 +25,43 @@ export interface HandoffHead {
 export const fastZlib: SyncDeflate = {
   deflate: (bytes) => deflateRawSync(bytes, { level: 0 }),
   inflate: (bytes, limit) => inflateRawSync(bytes, { maxOutputLength: Math.max(1, limit) }),
+  inflateInto(bytes, out) {
+    if (copyStored(bytes, out)) return;
+    const got = fastZlib.inflate(bytes, out.length);
+    if (got.length !== out.length)
+      throw new Error(`${got.length} bytes inflated, not ${out.length}`);
+    out.set(got);
+  },
 };
+
+/**
+ * Inflates a deflate stream of stored blocks only (RFC 1951 3.2.4, what level 0 writes) into `out`,
+ * which it must fill exactly; false where a block is not stored (zlib's inflate then reads it). Node's
+ * inflate has no way to write into given memory: each entry would be new memory for the collector.
+ */
+function copyStored(bytes: Uint8Array, out: Uint8Array): boolean {
+  let i = 0,
+    o = 0;
+  for (;;) {
+    // a stored block ends on a byte boundary, so each header is a byte's low 3 bits, padding above
+    if (i + 5 > bytes.length) throw new Error('the deflate stream ends inside a block header');
+    if ((bytes[i] & 6) !== 0) return false;
+    const final = bytes[i] & 1,
+      len = bytes[i + 1] | (bytes[i + 2] << 8);
+    if ((len ^ (bytes[i + 3] | (bytes[i + 4] << 8))) !== 0xffff)
+      throw new Error("a stored block's length check fails");
+    i += 5;
+    if (i + len > bytes.length || o + len > out.length)
+      throw new Error('a stored block runs past its stream or its output');
+    out.set(bytes.subarray(i, i + len), o);
+    i += len;
+    o += len;
+    if (final) {
+      if (o !== out.length) throw new Error(`${o} bytes inflated, not ${out.length}`);
+      return true;
+    }
+  }
+}
 
 export function frame(kind: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + payload.length);
@@ -56,13 +92,15 @@ export function blockHash(
 
 /**
  * Reads frames off a byte stream as they arrive. Chunks wait in a list until a frame is whole; the frame
- * is then a view of its chunk, or one copy joined from several. (Joining each chunk onto the bytes before
- * it copied a frame once per chunk it spans: memory the decode origin's collector then reclaims, in
- * pauses every decoding stream sees.)
+ * is then a view of its chunk, or joined from several into the reader's scratch, which it reuses: a
+ * payload is valid until the next call. (Joining each chunk onto the bytes before it copied a frame once
+ * per chunk it spans, and a new array per frame was still ~1 MB per 1K-token hand-off: memory the decode
+ * origin's collector then reclaims, in pauses every decoding stream sees.)
  */
 export class FrameReader {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
+  private scratch = new Uint8Array(0);
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(body: ReadableStream<Uint8Array>) {
@@ -107,7 +145,7 @@ export class FrameReader {
     return head;
   }
 
-  /** Removes the first n bytes: a view when one chunk holds them, else a copy. */
+  /** Removes the first n bytes: a view when one chunk holds them, else a copy in the scratch. */
   private take(n: number): Uint8Array {
     if (n === 0) return new Uint8Array(0);
     this.buffered -= n;
@@ -117,7 +155,8 @@ export class FrameReader {
       else this.chunks[0] = first.subarray(n);
       return first.subarray(0, n);
     }
-    const out = new Uint8Array(n);
+    if (this.scratch.length < n) this.scratch = new Uint8Array(n);
+    const out = this.scratch.subarray(0, n);
     for (let o = 0; o < n;) {
       const c = this.chunks[0],
         k = Math.min(c.length, n - o);

@@ -27,9 +27,11 @@ function chunked(bytes: Uint8Array, sizes: number[]): ReadableStream<Uint8Array>
   });
 }
 
+/** Every frame, each payload copied: the reader's payload is valid until its next call. */
 async function readAll(r: FrameReader) {
   const got: { kind: number; payload: Uint8Array }[] = [];
-  for (let f = await r.next(); f; f = await r.next()) got.push(f);
+  for (let f = await r.next(); f; f = await r.next())
+    got.push({ kind: f.kind, payload: f.payload.slice() });
   return got;
 }
 

@@ -106,6 +106,25 @@ describe('origin roles: prefill/decode hand-off', () => {
     expect(health.handoff.pulled).toBe(6);
   }, 120_000);
 
+  it('answers hand-offs in flight together, and every choice of n, as a colocated origin', async () => {
+    // Three hand-offs at once hold three lent buffers; the second round reads into them again. Each
+    // request's second choice restores the rows after the first has started decoding.
+    for (const round of [0, 1]) {
+      const prompts = [200, 150, 90].map((n, k) => promptOf(n, 20 + 3 * round + k));
+      const colocated = await Promise.all(prompts.map((p) => streamed(p2.url, p, 12)));
+      const got = await Promise.all(
+        prompts.map(async (prompt) => {
+          const headers = { 'x-prefill-origin': p2.url };
+          const res = await post(d.url, { prompt, max_tokens: 12, n: 2 }, headers);
+          expect(res.status).toBe(200);
+          expect(res.headers.get('x-prefilled-by')).toBe(p2.url);
+          return ((await res.json()) as Completion).choices.map((c) => c.text);
+        }),
+      );
+      got.forEach((texts, k) => expect(texts).toEqual([colocated[k].text, colocated[k].text]));
+    }
+  }, 120_000);
+
   it('guards /internal/prefill with the secret and checks its body', async () => {
     const call = (auth: string, body: object) =>
       fetch(`${p1.url}/internal/prefill`, {
