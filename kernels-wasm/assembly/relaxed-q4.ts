@@ -97,65 +97,7 @@ export function matvec_q4_0_relaxed(out: usize, w: usize, d: usize, x: usize, xq
   quantizeI8(xq, x, cols);
   const k = <usize>paddedCols(cols), nb = k >> 5;
   const rowBytes = k >> 1, dBytes = nb << 1;
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) dotRows4Q4(out + (<usize>r << 2), w + <usize>r * rowBytes, rowBytes, d + <usize>r * dBytes, dBytes, xq, k, nb);
-  for (; r + 2 <= rows; r += 2) dotRows2Q4(out + (<usize>r << 2), w + <usize>r * rowBytes, rowBytes, d + <usize>r * dBytes, dBytes, xq, k, nb);
-  if (r < rows) store<f32>(out + (<usize>r << 2), dotRowQ4(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, k, nb));
-}
-
-/** dotRowQ4 of rows r and r + 1 in one pass (dotRows4Q4's tail). */
-@inline function dotRows2Q4(out: usize, row: usize, rowBytes: usize, d: usize, dBytes: usize, xq: usize, k: usize, nb: usize): void {
-  let w = row, x = xq, dw = d, dx = xq + k, c = dx + (nb << 2);
-  const end = c;
-  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0;
-  for (; dx + 8 <= end; dx += 8) {
-    const s0 = load<f32>(dx), s1 = load<f32>(dx, 4);
-    a0 = scaled(a0, blockQ4Relaxed(w, x, c), f16Div256At(load<u16>(dw)) * s0);
-    a1 = scaled(a1, blockQ4Relaxed(w + rowBytes, x, c), f16Div256At(load<u16>(dw + dBytes)) * s0);
-    b0 = scaled(b0, blockQ4Relaxed(w + 16, x + 32, c + 4), f16Div256At(load<u16>(dw, 2)) * s1);
-    b1 = scaled(b1, blockQ4Relaxed(w + rowBytes + 16, x + 32, c + 4), f16Div256At(load<u16>(dw + dBytes, 2)) * s1);
-    w += 32; x += 64; dw += 4; c += 8;
+  for (let r = 0; r < rows; r++) {
+    store<f32>(out + (<usize>r << 2), dotRowQ4(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, k, nb));
   }
-  if (dx < end) {
-    const s0 = load<f32>(dx);
-    a0 = scaled(a0, blockQ4Relaxed(w, x, c), f16Div256At(load<u16>(dw)) * s0);
-    a1 = scaled(a1, blockQ4Relaxed(w + rowBytes, x, c), f16Div256At(load<u16>(dw + dBytes)) * s0);
-  }
-  store<f32>(out, hsum(f32x4.add(a0, b0)));
-  store<f32>(out, hsum(f32x4.add(a1, b1)), 4);
-}
-
-/**
- * dotRowQ4 of rows r..r + 3 in one pass, each row's sums as dotRowQ4's: a block's codes, activation scale and
- * -2048·Σq are loaded once for four rows. In workerd (AMD EPYC) the stories110M matvecs took 480 → 400 µs per layer
- * with two rows, 370 with four (2026-12-07, interleaved in one workerd); in Node 20's V8 within ±3 %.
- */
-@inline function dotRows4Q4(out: usize, row: usize, rowBytes: usize, d: usize, dBytes: usize, xq: usize, k: usize, nb: usize): void {
-  let w = row, x = xq, dw = d, dx = xq + k, c = dx + (nb << 2);
-  const end = c;
-  const w1 = rowBytes, w2 = rowBytes << 1, w3 = w1 + w2, d1 = dBytes, d2 = dBytes << 1, d3 = d1 + d2;
-  let a0 = f32x4.splat(0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-  for (; dx + 8 <= end; dx += 8) {
-    const s0 = load<f32>(dx), s1 = load<f32>(dx, 4);
-    a0 = scaled(a0, blockQ4Relaxed(w, x, c), f16Div256At(load<u16>(dw)) * s0);
-    a1 = scaled(a1, blockQ4Relaxed(w + w1, x, c), f16Div256At(load<u16>(dw + d1)) * s0);
-    a2 = scaled(a2, blockQ4Relaxed(w + w2, x, c), f16Div256At(load<u16>(dw + d2)) * s0);
-    a3 = scaled(a3, blockQ4Relaxed(w + w3, x, c), f16Div256At(load<u16>(dw + d3)) * s0);
-    b0 = scaled(b0, blockQ4Relaxed(w + 16, x + 32, c + 4), f16Div256At(load<u16>(dw, 2)) * s1);
-    b1 = scaled(b1, blockQ4Relaxed(w + w1 + 16, x + 32, c + 4), f16Div256At(load<u16>(dw + d1, 2)) * s1);
-    b2 = scaled(b2, blockQ4Relaxed(w + w2 + 16, x + 32, c + 4), f16Div256At(load<u16>(dw + d2, 2)) * s1);
-    b3 = scaled(b3, blockQ4Relaxed(w + w3 + 16, x + 32, c + 4), f16Div256At(load<u16>(dw + d3, 2)) * s1);
-    w += 32; x += 64; dw += 4; c += 8;
-  }
-  if (dx < end) {
-    const s0 = load<f32>(dx);
-    a0 = scaled(a0, blockQ4Relaxed(w, x, c), f16Div256At(load<u16>(dw)) * s0);
-    a1 = scaled(a1, blockQ4Relaxed(w + w1, x, c), f16Div256At(load<u16>(dw + d1)) * s0);
-    a2 = scaled(a2, blockQ4Relaxed(w + w2, x, c), f16Div256At(load<u16>(dw + d2)) * s0);
-    a3 = scaled(a3, blockQ4Relaxed(w + w3, x, c), f16Div256At(load<u16>(dw + d3)) * s0);
-  }
-  store<f32>(out, hsum(f32x4.add(a0, b0)));
-  store<f32>(out, hsum(f32x4.add(a1, b1)), 4);
-  store<f32>(out, hsum(f32x4.add(a2, b2)), 8);
-  store<f32>(out, hsum(f32x4.add(a3, b3)), 12);
 }
