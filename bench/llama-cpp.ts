@@ -12,7 +12,7 @@
 // isolate of one Miniflare) and llama.cpp, f32/q8_0/q4_0 decode and 512-token prefill, rounds
 // interleaved (which goes first rotates), best of N each and the per-round ratios, so the shared
 // machine's load hits all three:
-//   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts [--rounds 5] [--15m] [--no-workerd]
+//   LLAMA_CPP_DIR=/tmp/llamacpp/node_modules tsx bench/llama-cpp.ts [--rounds 5] [--15m] [--no-workerd] [--types q4_0]
 //   (or npm run bench -- llama-cpp)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -191,9 +191,21 @@ type Who = 'ours' | 'workerd' | 'llama';
 /** Every engine × type loaded at once; each round times all of them, which goes first rotating. */
 export async function sideBySide(
   dir: string,
-  opts: { rounds?: number; shapes?: string[]; workerd?: boolean; log?: (l: string) => void } = {},
+  opts: {
+    rounds?: number;
+    shapes?: string[];
+    types?: GgufExportType[];
+    workerd?: boolean;
+    log?: (l: string) => void;
+  } = {},
 ): Promise<SideBySideRow[]> {
-  const { rounds = 5, shapes = ['stories110M'], workerd = true, log = () => {} } = opts;
+  const {
+    rounds = 5,
+    shapes = ['stories110M'],
+    types = TYPES,
+    workerd = true,
+    log = () => {},
+  } = opts;
   const { getLlama } = await import(join(dir, 'node-llama-cpp/dist/index.js'));
   const llama = await getLlama({
     gpu: false,
@@ -209,7 +221,7 @@ export async function sideBySide(
   try {
     const subjects = [];
     for (const { name, shape } of SHAPES.filter((s) => shapes.includes(s.name))) {
-      for (const type of TYPES) {
+      for (const type of types) {
         log(`loading ${name} ${type}`);
         const path = ggufFile(name, shape, type);
         const ours = await oursDir(path, type);
@@ -324,10 +336,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   {
     const at = process.argv.indexOf('--rounds'),
       rounds = at > 0 ? Number(process.argv[at + 1]) : 5;
+    const ty = process.argv.indexOf('--types'),
+      types = ty > 0 ? (process.argv[ty + 1].split(',') as GgufExportType[]) : TYPES;
     const load0 = loadavg()[0];
     const rows = await sideBySide(dir, {
       rounds,
       shapes: process.argv.includes('--15m') ? ['stories15M', 'stories110M'] : ['stories110M'],
+      types,
       workerd: !process.argv.includes('--no-workerd'),
       log,
     });

@@ -124,6 +124,47 @@ import { hsum } from './simd-math';
   store<f32>(outB, hsum(f32x4.add(aB, bB)));
 }
 
+/**
+ * The Q4_0 matvec's activations made 256× for every nibble position (in place, after quantizeActivationsSimd):
+ * the segments that meet the 1× nibbles (evens of 0..15, odds of 16..31) times 256, the one that meets the 16×
+ * nibbles times 16 (|code| ≤ 127, so ≤ 32512: still i16). The block sum slot becomes -2048·Σx, the 256× "- 8"
+ * term. blockQ4Pre's four dots then add up as they come, the same i32 as blockQ4x256's shifts and subtract.
+ */
+@inline function prescaleQ4(xq: usize, nb: usize): void {
+  const sums = xq + (nb << 6) + (nb << 2);
+  for (let b: usize = 0; b < nb; b++) {
+    const p = xq + (b << 6), s = sums + (b << 2);
+    v128.store(p, i16x8.shl(v128.load(p), 8));
+    v128.store(p, i16x8.shl(v128.load(p, 32), 4), 32);
+    v128.store(p, i16x8.shl(v128.load(p, 48), 8), 48);
+    store<i32>(s, load<i32>(s) * -2048);
+  }
+}
+
+/** blockQ4x256 on prescaleQ4's activations: c holds the block's -2048·Σx. */
+@inline function blockQ4Pre(w: usize, x: usize, c: usize): v128 {
+  const v = v128.load(w);
+  const p0 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x000f)), v128.load(x));
+  const p1 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x0f00)), v128.load(x, 16));
+  const p2 = i32x4.dot_i16x8_s(v128.and(v, i16x8.splat(0x00f0)), v128.load(x, 32));
+  const p3 = i32x4.dot_i16x8_s(i16x8.shr_u(v, 12), v128.load(x, 48));
+  return i32x4.add(i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3)), v128.load32_zero(c));
+}
+
+/** dotRow for the Q4_0 matvec on prescaleQ4's activations: the same block sums, scales and order. */
+@inline function dotRowQ4(row: usize, d: usize, xq: usize, nb: usize): f32 {
+  let w = row, x = xq, dw = d, dx = xq + (nb << 6), c = dx + (nb << 2);
+  const end = c;
+  let a = f32x4.splat(0), b = a;
+  for (; dx + 8 <= end; dx += 8) {
+    a = scaled(a, blockQ4Pre(w, x, c), f16Div256At(load<u16>(dw)) * load<f32>(dx));
+    b = scaled(b, blockQ4Pre(w + 16, x + 64, c + 4), f16Div256At(load<u16>(dw, 2)) * load<f32>(dx, 4));
+    w += 32; x += 128; dw += 4; c += 8;
+  }
+  if (dx < end) a = scaled(a, blockQ4Pre(w, x, c), f16Div256At(load<u16>(dw)) * load<f32>(dx));
+  return hsum(f32x4.add(a, b));
+}
+
 /** One row · two tokens: each block's weights are split into lanes once and serve both. */
 @inline function dotRowX2(outA: usize, outB: usize, row: usize, d: usize, xa: usize, xb: usize, nb: i32, q4: bool): void {
   const sa = xa + (<usize>nb << 6), sb = xb + (<usize>nb << 6);
@@ -256,7 +297,8 @@ const TILE_ACC = memory.data(256, 16);
   const rowBytes = <usize>(q4 ? k >> 1 : k), dBytes = <usize>(nb << 1), stride = xqStride(cols);
   const outStride = <usize>rows << 2;
   if (n == 1 && q4) {
-    for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dotRow(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, nb, q4));
+    prescaleQ4(xq, <usize>nb);
+    for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dotRowQ4(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, <usize>nb));
     return;
   }
   if (n == 1) {
