@@ -1,7 +1,9 @@
 // Builds a running origin from options: model, backend, prefix cache, scheduler, metrics, HTTP app.
 // main.ts serves it; tests and benches may start one in-process the same way.
+import * as zlib from 'node:zlib';
 import type { Hono } from 'hono';
 import { loadDeepSeekModel } from '../engine/deepseek/weights';
+import { useNativeCrc32 } from '../engine/prompt-cache/crc32';
 import { CpuBackend } from './backend/cpu-backend';
 import { selectBackend, StartupError } from './backend/select';
 import type { StepBackend } from './backend/step-backend';
@@ -87,6 +89,8 @@ function specNote(o: OriginOptions, backend: StepBackend, scheduler: Scheduler):
 }
 
 export async function createOrigin(o: OriginOptions): Promise<Origin> {
+  // every prompt-cache entry and hand-off block is checksummed: Node 22's native CRC where there is one
+  if (typeof zlib.crc32 === 'function') useNativeCrc32(zlib.crc32);
   const { model, backend, note } = await createBackend(o);
   const cache = createPrefixCache(o, backend);
   let scheduler: Scheduler | undefined;
