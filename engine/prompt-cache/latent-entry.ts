@@ -120,18 +120,14 @@ export function decodeLatentEntrySync(
 ): LatentDecodeResult {
   const h = readHeader(entry, expect);
   if (!h.ok) return h;
+  if (into && !z.inflateInto)
+    throw new TypeError('decoding into given memory takes a SyncDeflate with inflateInto');
   if (into && into.length < h.size) throw new RangeError('the target is smaller than the payload');
   try {
     const deflated = entry.subarray(HEADER_BYTES);
     if (!into) return unpack(h, z.inflate(deflated, h.size));
     const out = into.subarray(0, h.size);
-    if (z.inflateInto) z.inflateInto(deflated, out);
-    else {
-      const got = z.inflate(deflated, h.size);
-      if (got.length !== h.size)
-        return { ok: false, reason: 'inflated payload has the wrong size' };
-      out.set(got);
-    }
+    z.inflateInto!(deflated, out);
     return unpack(h, out);
   } catch (err) {
     return { ok: false, reason: `deflate stream is damaged (${(err as Error).message})` };

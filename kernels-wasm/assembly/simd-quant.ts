@@ -41,12 +41,7 @@ import { hsum } from './simd-math';
  * 2^-8 goes into the f16 scale decode (wScale): the same products, so the same result as unscaled codes.
  */
 @inline function blockQ8x256(w: usize, x: usize): v128 {
-  const v0 = v128.load(w), v1 = v128.load(w, 16), hi = i16x8.splat(<i16>0xff00);
-  const p0 = i32x4.dot_i16x8_s(i16x8.shl(v0, 8), v128.load(x));
-  const p1 = i32x4.dot_i16x8_s(v128.and(v0, hi), v128.load(x, 16));
-  const p2 = i32x4.dot_i16x8_s(i16x8.shl(v1, 8), v128.load(x, 32));
-  const p3 = i32x4.dot_i16x8_s(v128.and(v1, hi), v128.load(x, 48));
-  return i32x4.add(i32x4.add(p0, p1), i32x4.add(p2, p3));
+  return blockQ8x256At(w, v128.load(x), v128.load(x, 16), v128.load(x, 32), v128.load(x, 48));
 }
 
 /** 256 × the integer Σ w·x of one block (minus 8·Σx for Q4_0) as four i32 partials. */
@@ -81,7 +76,7 @@ import { hsum } from './simd-math';
   return hsum(f32x4.add(a, b));
 }
 
-/** blockQ8x256 on activations already in registers: one block's four i16x8 loads serve two rows. */
+/** blockQ8x256 on activations already in registers (dotRowsQ8: one block's four i16x8 loads serve two rows). */
 @inline function blockQ8x256At(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
   const v0 = v128.load(w), v1 = v128.load(w, 16), hi = i16x8.splat(<i16>0xff00);
   const p0 = i32x4.dot_i16x8_s(i16x8.shl(v0, 8), x0);
@@ -95,8 +90,8 @@ import { hsum } from './simd-math';
  * Two Q8_0 rows · one token: each row's arithmetic is dotRow's (even blocks into a, odd into b, the same
  * scale products), so each output is bit-identical to dotRow's, while each block's activations and their
  * scale are loaded once for both rows. A load is more than a load where the runtime checks bounds in code:
- * workerd's V8 does (measured 2026-12-07: a v128 load loop ran 1.37× slower there than in Node, as Node with
- * --wasm-enforce-bounds-checks), and dotRow spends 9 of its loads per block, 5 of them on the activations.
+ * workerd's V8 does (bench/workerd-kernels.ts, 2026-12-07: a v128 load loop ran 1.30× slower there than in Node,
+ * as in Node with --wasm-enforce-bounds-checks), and dotRow spends 9 of its loads per block, 5 of them on the activations.
  */
 @inline function dotRowsQ8(outA: usize, outB: usize, wA: usize, dA: usize, wB: usize, dB: usize, xq: usize, nb: i32): void {
   const nbu = <usize>nb;
