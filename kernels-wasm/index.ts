@@ -9,6 +9,8 @@ import type {
   Kv8Ops,
   MatvecsBackend,
   MatvecsOps,
+  Q4x8Backend,
+  Q4x8Ops,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -24,6 +26,8 @@ export type {
   Kv8Ops,
   MatvecsBackend,
   MatvecsOps,
+  Q4x8Backend,
+  Q4x8Ops,
   QuantBackend,
   QuantOps,
 } from './types';
@@ -123,6 +127,22 @@ const BF16_EXPORTS: Record<keyof Bf16Ops, [string, boolean]> = {
   matmulBf16: ['matmul_bf16', true],
 };
 
+const Q4X8_EXPORTS: Record<keyof Q4x8Ops, [string, boolean]> = {
+  matvecQ4x8: ['matvec_q4_0x8', true],
+  matmulQ4x8: ['matmul_q4_0x8', true],
+};
+
+/** The repacked Q4_0 ops: the relaxed-SIMD kernels where the build has them (kernels-relaxed.wasm). */
+function q4x8Backend(exports: Exports): Q4x8Backend {
+  const ops = twins<Q4x8Ops>(exports, Q4X8_EXPORTS);
+  const relaxed = typeof exports.matvec_q4_0x8_relaxed === 'function';
+  if (relaxed) {
+    ops.matvecQ4x8 = exports.matvec_q4_0x8_relaxed as Q4x8Ops['matvecQ4x8'];
+    ops.matmulQ4x8 = exports.matmul_q4_0x8_relaxed as Q4x8Ops['matmulQ4x8'];
+  }
+  return { ...ops, packQ4x8: exports.pack_q4_0x8 as Q4x8Backend['packQ4x8'], relaxed };
+}
+
 const KV8_EXPORTS: Record<string, [string, boolean]> = {
   quantizeKv8: ['quantize_kv8', true],
   attentionKv8: ['attention_kv8', true],
@@ -181,6 +201,7 @@ export async function createWasmKernels(
     kv8: optional(exports, 'quantize_kv8', () => twins<Kv8Ops>(exports, KV8_EXPORTS)),
     matvecs: optional(exports, 'matvecs_q8_0', () => matvecsBackend(exports)),
     bf16: optional(exports, 'matvec_bf16', () => twins<Bf16Ops>(exports, BF16_EXPORTS)),
+    q4x8: optional(exports, 'pack_q4_0x8', () => q4x8Backend(exports)),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

@@ -34,6 +34,11 @@ export function quantScratchBytes(cols: number, n = 1): number {
   return n * (2 * k + (k / QK) * 8);
 }
 
+/** Scratch bytes of packQ4x8 (kernels-wasm/types.ts) for a matrix of `cols` columns: one group's codes and scales. */
+export function q4x8ScratchBytes(cols: number): number {
+  return 8 * (paddedCols(cols) / QK) * 18;
+}
+
 /** C's roundf: half away from zero. */
 const roundAway = (v: number) => Math.sign(v) * Math.floor(Math.abs(v) + 0.5);
 

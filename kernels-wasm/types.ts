@@ -269,6 +269,43 @@ export interface MatvecsBackend extends MatvecsOps {
 }
 
 /**
+ * Q4_0 repacked at load, one i32 lane per row (kernels-wasm/assembly/q4x8.ts): `packQ4x8` rewrites a ggml-order
+ * Q4_0 matrix (codes w, f16 scales d; rows % 8 == 0) in place through `scratch` (q4x8ScratchBytes(cols)), after
+ * which the matrix is read only by these ops. Token t of matmulQ4x8 is bit-identical to matvecQ4x8 of x[t]
+ * (so it serves batched decode too); both round in another order than matvecQ4 (the block's exact integer sum,
+ * scaled once). xq: quantScratchBytes(cols, n) bytes.
+ */
+export interface Q4x8Ops {
+  matvecQ4x8(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+  ): void;
+  matmulQ4x8(
+    out: number,
+    w: number,
+    d: number,
+    x: number,
+    xq: number,
+    rows: number,
+    cols: number,
+    n: number,
+  ): void;
+}
+
+export interface Q4x8Backend extends Q4x8Ops {
+  readonly scalar: Q4x8Ops;
+  /** Repacks a Q4_0 matrix in place (its byte size unchanged). */
+  packQ4x8(w: number, d: number, rows: number, cols: number, scratch: number): void;
+  /** Whether the relaxed-SIMD kernels are bound (the plain ones run slower than matvecQ4 on row-major Q4_0). */
+  readonly relaxed: boolean;
+}
+
+/**
  * BF16 weights [rows, cols] (2 bytes each, the checkpoint's bits) × f32 activations
  * (kernels-wasm/assembly/simd-bf16.ts): widening BF16 to f32 is exact, so matvecBf16 is bit-identical to
  * matvec over the widened matrix and matmulBf16 to matmul for n ≤ 4 (its few-token path, at any n).
@@ -299,6 +336,8 @@ export interface KernelBackendExtras {
   readonly matvecs?: MatvecsBackend;
   /** BF16 projections; absent from older builds and the TS backend (the engine widens BF16 to f32 then). */
   readonly bf16?: Bf16Backend;
+  /** Q4_0 repacked for one lane per row; absent from older builds and the TS backend. */
+  readonly q4x8?: Q4x8Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */
   bytes?(ptr: number, len: number): Uint8Array;
 }

@@ -33,7 +33,7 @@ export class NativeFormatError extends Error {
 const tensor = z.object({
   /** The tensor's HF name (engine/formats/hf-tensors.ts), which says its slot, layer and shape. */
   name: z.string(),
-  format: z.enum(['f32', 'q8', 'q4', 'fp8']),
+  format: z.enum(['f32', 'q8', 'q4', 'q4x8', 'fp8']),
   rows: z.number().int().positive(),
   cols: z.number().int().positive(),
   /** Byte offsets in the data section (scales: 0 for f32). */
@@ -73,7 +73,7 @@ export function matrixBytes(format: NativeTensor['format'], rows: number, cols: 
   if (format === 'f32') return { data: n * 4, scales: 0 };
   if (format === 'fp8')
     return { data: n, scales: Math.ceil(rows / 128) * Math.ceil(cols / 128) * 4 };
-  return { data: format === 'q8' ? n : n / 2, scales: (n / 32) * 2 };
+  return { data: format === 'q8' ? n : n / 2, scales: (n / 32) * 2 }; // q4 and q4x8 alike
 }
 
 /**

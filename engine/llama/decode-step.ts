@@ -75,6 +75,9 @@ export function linearRows(
   if (mv && w.format === 'f32') return mv.matvecs(out, w.data, x, w.rows, w.cols, n);
   if (mv && w.format === 'q8') return mv.matvecsQ8(out, w.data, w.scales, x, xq, w.rows, w.cols, n);
   if (mv && w.format === 'q4') return mv.matvecsQ4(out, w.data, w.scales, x, xq, w.rows, w.cols, n);
+  // matmulQ4x8's token t is bit-identical to matvecQ4x8 of x[t]
+  if (w.format === 'q4x8')
+    return k.q4x8!.matmulQ4x8(out, w.data, w.scales, x, xq, w.rows, w.cols, n);
   for (let t = 0; t < n; t++) linear(k, out + t * w.rows * F32, w, x + t * w.cols * F32, xq);
 }
 

@@ -17,9 +17,11 @@ import {
 } from './kv-cache';
 import type { BatchBuffers } from './prefill';
 import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
+import { dequantizeQ4x8Row } from './packed';
 
 /** How a matrix is stored in backend memory (formats/quant.ts describes the quantized ones). */
-export type WeightFormat = 'f32' | 'q8' | 'q4' | 'fp8';
+/** 'q4x8': Q4_0 repacked at load for the kernels (engine/llama/packed.ts). */
+export type WeightFormat = 'f32' | 'q8' | 'q4' | 'q4x8' | 'fp8';
 
 /** A row-major [rows, cols] matrix in backend memory; `scales` is 0 for f32. */
 export interface DeviceMatrix {
@@ -160,6 +162,7 @@ export function linear(
   xq: number,
 ): void {
   if (w.format === 'f32') return k.matvec(out, w.data, x, w.rows, w.cols);
+  if (w.format === 'q4x8') return k.q4x8!.matvecQ4x8(out, w.data, w.scales, x, xq, w.rows, w.cols);
   const q = k.quant;
   if (!q) throw new Error(`no ${w.format} kernels in this backend`);
   if (w.format === 'q8') q.matvecQ8(out, w.data, w.scales, x, xq, w.rows, w.cols);
@@ -182,6 +185,18 @@ export function embed(k: KernelBackend, x: number, w: DeviceMatrix, token: numbe
     return;
   }
   const groups = cols / QK;
+  if (w.format === 'q4x8') {
+    const g = token >> 3,
+      scales = bytes(w.scales + g * groups * 16, groups * 16);
+    const f16 = new Uint16Array(scales.buffer, scales.byteOffset, groups * 8);
+    return dequantizeQ4x8Row(
+      bytes(w.data + g * groups * 128, groups * 128),
+      f16,
+      token & 7,
+      out,
+      f16ToF32,
+    );
+  }
   const d = bytes(w.scales + token * groups * 2, groups * 2);
   // each block's scale decoded once: per element it took 36 µs of a ~5 ms stories110M q8 decode step (now ~3)
   const scaleOf = (g: number) => f16ToF32(d[2 * g] | (d[2 * g + 1] << 8));

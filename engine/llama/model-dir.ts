@@ -7,6 +7,7 @@ import { parseHfConfig, type HfModelConfig } from '../formats/hf-config';
 import type { ChunkSource } from '../formats/safetensors-stream';
 import { loadHfWeights } from './hf-weights';
 import { loadNativeWeights } from './native-weights';
+import { packWeights } from './packed';
 import { LlamaModel, type LlamaModelOptions } from './model';
 import { Llama2cTokenizer } from '../tokenizers/llama2c-tokenizer';
 import { ChatTemplate, chatTemplateSource } from '../tokenizers/chat-template';
@@ -49,6 +50,7 @@ export async function loadModelDir(
   const weights = files.native
     ? await loadNativeWeights(backend, config, files.native)
     : await loadHfWeights(backend, config, files.weights);
+  packWeights(backend, weights);
   const model = LlamaModel.fromWeights(backend, config, tokenizer, weights, opts);
   const source = chatTemplateSource(files.tokenizerConfig);
   const specials =

@@ -126,6 +126,10 @@ function checkHeader(k: KernelBackend, c: LlamaConfig, h: NativeHeader): void {
       throw fail(
         `${t.name} is ${t.format}, which ${k.quant ? 'a vector' : 'this backend'} cannot be`,
       );
+    if (t.format === 'q4x8' && (!k.q4x8 || rows % 8 || cols % 32))
+      throw fail(
+        `${t.name} is q4x8, which ${k.q4x8 ? `[${rows}, ${cols}]` : 'this backend'} cannot be`,
+      );
     const size = matrixBytes(t.format, rows, cols);
     spans.push([t.data, t.data + size.data]);
     if (size.scales) spans.push([t.scales, t.scales + size.scales]);

@@ -59,6 +59,8 @@ export function linearBatch(
   scratch: number,
 ): void {
   if (w.format === 'f32') return k.matmul(out, w.data, x, w.rows, w.cols, n);
+  if (w.format === 'q4x8')
+    return k.q4x8!.matmulQ4x8(out, w.data, w.scales, x, scratch, w.rows, w.cols, n);
   const q = k.quant;
   if (!q) throw new Error(`no ${w.format} kernels in this backend`);
   if (w.format === 'q8') q.matmulQ8(out, w.data, w.scales, x, scratch, w.rows, w.cols, n);

@@ -27,6 +27,10 @@ export { quantizeActivationsSimd as quantize_activations, quantizeActivations as
 // Quantized weights (kernels-wasm/quant.ts packs them): Q8_0, Q4_0, FP8 E4M3 with block scales.
 export { matvec_q8_0, matmul_q8_0, matvec_q4_0, matmul_q4_0 } from './simd-quant';
 export { matvec_fp8, matmul_fp8 } from './simd-fp8';
+// Q4_0 repacked at load, one i32 lane per row (q4x8.ts); kernels-relaxed.wasm adds the relaxed-dot versions.
+export {
+  pack_q4_0x8, matvec_q4_0x8, matmul_q4_0x8, matvec_q4_0x8_scalar, matmul_q4_0x8_scalar,
+} from './q4x8';
 // BF16 weights (a head kept as the checkpoint ships it), bit-identical to matvec / matmul's few-token path.
 export { matvec_bf16, matmul_bf16, matvec_bf16_scalar, matmul_bf16_scalar } from './simd-bf16';
 // Batched decode: n matvecs against one W, each token bit-identical to the matvec (twins: the matmul _scalar ones).

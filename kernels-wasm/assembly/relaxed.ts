@@ -6,3 +6,4 @@ export { matvec_q4_0_relaxed } from './relaxed-q4';
 export { matmul_q4_0_relaxed } from './relaxed-q4-matmul';
 // Benchmark-only (bench/quant.ts --fma): the FMA peak and an FMA f32 matmul tile.
 export { bench_peak_fma, bench_matmul_fma } from './relaxed-bench';
+export { matvec_q4_0x8_relaxed, matmul_q4_0x8_relaxed } from './relaxed-q4x8';

@@ -91,9 +91,40 @@ export const relaxedCases: Case[] = [
   ].map(([rows, cols, n]) => opCase('matmulQ4', quantSpecs.matmulQ4, { rows, cols, n }, F32_DOTS)),
 ];
 
+/** Q4_0 repacked (rows in groups of 8): the engine's shapes, a padded last block, raw codes and scales. */
+export const q4x8Cases: Case[] = [
+  ...[
+    [8, 32],
+    [16, 100],
+    [24, 288],
+    [64, 768],
+    [8, 4096],
+  ].map(([rows, cols]) =>
+    opCase('matvecQ4x8', quantSpecs.matvecQ4x8, { rows, cols, n: 1 }, F32_DOTS),
+  ),
+  ...[
+    [8, 96],
+    [16, 2048],
+  ].map(([rows, cols]) =>
+    opCase('matvecQ4x8', quantSpecs.matvecQ4x8, { rows, cols, n: 1, codes: 'raw' }, F32_DOTS),
+  ),
+  ...[
+    [8, 32, 2],
+    [16, 100, 3],
+    [40, 288, 7],
+    [24, 1000, 33],
+  ].map(([rows, cols, n]) =>
+    opCase('matmulQ4x8', quantSpecs.matmulQ4x8, { rows, cols, n }, F32_DOTS),
+  ),
+  opCase('matvecQ4x8', quantSpecs.matvecQ4x8, { rows: 2048, cols: 2048, n: 1 }, F32_DOTS, true),
+  opCase('matvecQ4x8', quantSpecs.matvecQ4x8, { rows: 32000, cols: 288, n: 1 }, F32_DOTS, true),
+  opCase('matmulQ4x8', quantSpecs.matmulQ4x8, { rows: 768, cols: 768, n: 32 }, F32_DOTS, true),
+];
+
 export const quantCases: Case[] = [
   ...intCases('Q8'),
   ...intCases('Q4'),
+  ...q4x8Cases,
   ...[
     [1, 1],
     [3, 7],

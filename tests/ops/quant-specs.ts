@@ -9,19 +9,26 @@ import { dequantizeWeightFp8, quantizeWeightFp8 } from '../../engine/formats/fp8
 import {
   dequantize,
   paddedCols,
+  q4x8ScratchBytes,
   quantScratchBytes,
   quantizeActivations,
   quantizeQ4_0,
   quantizeQ8_0,
   type QuantWeight,
 } from '../../kernels-wasm/quant';
-import type { QuantOps } from '../../kernels-wasm/types';
+import type { Q4x8Ops, QuantOps } from '../../kernels-wasm/types';
 import { placeBytes, placeF32, uniform, type Check, type Family, type OpSpec } from './case';
 import { refMatmul } from './reference';
 
 export const quantFamily: Family<QuantOps> = {
   name: 'quant',
   of: (b) => b.quant && { main: b.quant, scalar: b.quant.scalar },
+};
+
+/** Q4_0 repacked for one lane per row (kernels-wasm/assembly/q4x8.ts): absent from older builds. */
+export const q4x8Family: Family<Q4x8Ops> = {
+  name: 'q4x8',
+  of: (b) => b.q4x8 && { main: b.q4x8, scalar: b.q4x8.scalar },
 };
 
 export interface QuantShape {
@@ -82,11 +89,12 @@ function rawCodes(kind: 'q8_0' | 'q4_0', s: QuantShape, rand: () => number): Qua
 
 function quantSpec(
   kind: 'q8_0' | 'q4_0',
-  op: keyof QuantOps,
+  op: keyof QuantOps | keyof Q4x8Ops,
 ): OpSpec<QuantOps, QuantShape, QuantHost> {
   const quantize = kind === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0;
+  const packed = op === 'matvecQ4x8' || op === 'matmulQ4x8';
   return {
-    family: quantFamily,
+    family: (packed ? q4x8Family : quantFamily) as Family<QuantOps>,
     setup: (s, rand) =>
       s.codes === 'raw'
         ? rawCodes(kind, s, rand)
@@ -121,12 +129,19 @@ function quantSpec(
         xq: b.alloc(quantScratchBytes(s.cols, s.n) / 4),
         out: b.alloc(s.n * s.rows),
       };
+      // repacked in place once; the checks dequantize the ggml-order codes it started from
+      if (packed)
+        b.q4x8!.packQ4x8(ptrs.w, ptrs.d, s.rows, s.cols, b.alloc(q4x8ScratchBytes(s.cols) / 4));
       return { ptrs, outputs: { out: s.n * s.rows }, reset: () => b.write(ptrs.x, h.x) };
     },
     invoke(o, p, s) {
       if (op === 'matvecQ8' || op === 'matvecQ4') o[op](p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols);
       else if (op === 'matmulQ8' || op === 'matmulQ4')
         o[op](p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols, s.n);
+      else if (op === 'matvecQ4x8')
+        (o as unknown as Q4x8Ops).matvecQ4x8(p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols);
+      else if (op === 'matmulQ4x8')
+        (o as unknown as Q4x8Ops).matmulQ4x8(p.out, p.w, p.d, p.x, p.xq, s.rows, s.cols, s.n);
     },
     cost(s) {
       const k = paddedCols(s.cols),
@@ -199,6 +214,8 @@ export const quantSpecs = {
   matmulQ8: quantSpec('q8_0', 'matmulQ8'),
   matvecQ4: quantSpec('q4_0', 'matvecQ4'),
   matmulQ4: quantSpec('q4_0', 'matmulQ4'),
+  matvecQ4x8: quantSpec('q4_0', 'matvecQ4x8'),
+  matmulQ4x8: quantSpec('q4_0', 'matmulQ4x8'),
   matvecFp8: fp8Spec('matvecFp8'),
   matmulFp8: fp8Spec('matmulFp8'),
 };

@@ -1,0 +1,55 @@
+// Q4_0 matvec on relaxed SIMD over the row-interleaved layout (q4x8.ts): one i32 lane per weight row. A
+// 16-byte load holds 4 bytes (8 nibbles) of each of 4 rows; i16x8.relaxed_dot_i8x16_i7x16_s (one pmaddubsw in
+// V8) against 4 activation codes broadcast to every row gives each row two i16 pair sums, which add up in i16
+// over the whole block (8 dots, |lane| ≤ 8 · 2 · 15 · 127 = 30480) and widen once per block by one
+// i32x4.dot_i16x8_s. The nibbles are the op's 7-bit operand, so its result is deterministic (relaxed-q4.ts).
+// Against dotRowQ4 a row's block costs no horizontal work and a quarter of the scale work: the block's exact
+// integer Σ n·q - 8·Σq, converted once, times d_w · d_x (a vector of 4 rows' f32 scales), into an f32 lane.
+// Bit-identical to matvec_q4_0x8 (plain SIMD) and its scalar twin matvec_q4_0x8_scalar (q4x8.ts).
+import { paddedCols, xqStride } from './quant-common';
+import { quantizeI8 } from './relaxed-q4';
+import { rowScales, storeGroup } from './q4x8';
+
+/** One group of 8 rows · one quantized token (as q4x8.ts's groupPlain, relaxed dot). */
+@inline function group(o: usize, w: usize, d: usize, xq: usize, k: usize, nb: usize): void {
+  const scales = xq + k, corr = scales + (nb << 3); // the -8·Σq slots (1×)
+  const ones = i16x8.splat(1);
+  let a = f32x4.splat(0), b = a;
+  for (let kb: usize = 0; kb < nb; kb++) {
+    const xb = xq + (kb << 5);
+    const c = v128.load32_splat(corr + (kb << 2)), dx = v128.load32_splat(scales + (kb << 2));
+    // Both row quads meet the same broadcast codes: each pair of broadcasts serves 8 rows.
+    const m = i8x16.splat(15);
+    let sa = i16x8.splat(0), sb = sa;
+    for (let ch: usize = 0; ch < 4; ch++) {
+      const xl = v128.load32_splat(xb + (ch << 2)), xh = v128.load32_splat(xb + 16 + (ch << 2));
+      const va = v128.load(w + (ch << 5)), vb = v128.load(w + (ch << 5), 16);
+      sa = i16x8.add(sa, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(va, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(va, 4), m))));
+      sb = i16x8.add(sb, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(vb, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(vb, 4), m))));
+    }
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(sa, ones), c);
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(sb, ones), c);
+    a = f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.mul(rowScales(d, false), dx)));
+    b = f32x4.add(b, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.mul(rowScales(d, true), dx)));
+    w += 128; d += 16;
+  }
+  storeGroup(o, a, b);
+}
+
+/** matmul_q4_0x8 on relaxed SIMD: out[n, rows] = x[n, cols] · Wᵀ, W in the q4x8 layout. */
+export function matmul_q4_0x8_relaxed(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32, n: i32): void {
+  const k = <usize>paddedCols(cols), nb = k >> 5, stride = xqStride(cols);
+  for (let t = 0; t < n; t++) quantizeI8(xq + <usize>t * stride, x + (<usize>t * <usize>cols << 2), cols);
+  const groups = rows >> 3;
+  for (let g = 0; g < groups; g++) {
+    const wg = w + ((<usize>g * nb) << 7), dg = d + ((<usize>g * nb) << 4);
+    for (let t = 0; t < n; t++) {
+      group(out + ((<usize>t * <usize>rows + (<usize>g << 3)) << 2), wg, dg, xq + <usize>t * stride, k, nb);
+    }
+  }
+}
+
+/** matvec_q4_0x8 on relaxed SIMD. */
+export function matvec_q4_0x8_relaxed(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32): void {
+  matmul_q4_0x8_relaxed(out, w, d, x, xq, rows, cols, 1);
+}
