@@ -40,10 +40,16 @@ export function pack_q4_0x8(w: usize, d: usize, rows: i32, cols: i32, scratch: u
   }
 }
 
-/** f32 lanes · 2^-112 of f16 scales 0..3 (hi: 4..7) of a group-block's 8 (as quant-common.ts's f16Raw). */
+/**
+ * f32 lanes · 2^-112 of f16 scales 0..3 (hi: 4..7) of a group-block's 8 (quant-common.ts's f16Raw): each f16
+ * moved to the top half of its lane (one shuffle), shifted down 3 with its sign (exponent and mantissa land in
+ * f32's fields, the sign smears over bits 30..28), and those three bits cleared.
+ */
 @inline export function f16x4Raw(h8: v128, hi: bool): v128 {
-  const h = hi ? i32x4.extend_high_i16x8_u(h8) : i32x4.extend_low_i16x8_u(h8);
-  return v128.or(i32x4.shl(v128.and(h, i32x4.splat(0x7fff)), 13), v128.and(i32x4.shl(h, 16), i32x4.splat(0x80000000)));
+  const top = hi
+    ? v128.shuffle<i16>(i16x8.splat(0), h8, 4, 12, 5, 13, 6, 14, 7, 15)
+    : v128.shuffle<i16>(i16x8.splat(0), h8, 0, 8, 1, 9, 2, 10, 3, 11);
+  return v128.and(i32x4.shr_s(top, 3), i32x4.splat(0x8fffffff));
 }
 
 /** The 4 rows' d_w of a group-block's scales at d (exact: f16ToF32). */
