@@ -1,12 +1,12 @@
 // Relaxed SIMD inside workerd: kernels-relaxed.wasm (the build the Worker imports) instantiates, its
-// relaxed-SIMD Q8_0 and Q4_0 matvecs are bit-identical to kernels.wasm's and match their scalar twins, the
+// relaxed-SIMD Q8_0 and Q4_0 matvecs (and the repacked Q4_0 ones) are bit-identical to kernels.wasm's and match their scalar twins, the
 // binding uses them, and the time of both builds' decode matvecs and Q4_0 prefill matmuls is logged.
 import { expect, it } from 'vitest';
 import plain from '../../kernels-wasm/build/kernels.wasm';
 import relaxed from '../../kernels-wasm/build/kernels-relaxed.wasm';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { quantScratchBytes, quantizeQ4_0, quantizeQ8_0 } from '../../kernels-wasm/quant';
-import { relaxedCases } from '../ops/quant-cases';
+import { q4x8Cases, relaxedCases } from '../ops/quant-cases';
 import { cpuBackend, runCase } from '../ops/runner';
 
 it('validates and runs the relaxed-SIMD Q8_0/Q4_0 kernels inside workerd, bit-identical to the SIMD ones', async () => {
@@ -19,7 +19,10 @@ it('validates and runs the relaxed-SIMD Q8_0/Q4_0 kernels inside workerd, bit-id
     bitTwin: { name: 'wasm-simd', create: () => createWasmKernels(plain as WebAssembly.Module) },
   }).start();
   expect(relaxedCases.length).toBe(28);
-  for (const c of relaxedCases) {
+  // and the repacked Q4_0 kernels' rows (the bench-only sizes aside)
+  const packed = q4x8Cases.filter((c) => !c.bench);
+  expect(packed.length).toBeGreaterThanOrEqual(10);
+  for (const c of [...relaxedCases, ...packed]) {
     const { measures, failures } = await runCase(backend, c);
     expect(failures, c.name).toEqual([]);
     // vs the int8 math and the scalar twin (and, for quantized random weights, vs dequantized W · x)
@@ -33,6 +36,10 @@ it('binds matvecQ8, matvecQ4 and matmulQ4 to the relaxed kernels when the module
   expect(name(q.matvecQ8)).toBe(await exportName('matvec_q8_0_relaxed'));
   expect(name(q.matvecQ4)).toBe(await exportName('matvec_q4_0_relaxed'));
   expect(name(q.matmulQ4)).toBe(await exportName('matmul_q4_0_relaxed'));
+  const p = (await createWasmKernels(relaxed as WebAssembly.Module)).q4x8!;
+  expect(p.relaxed).toBe(true);
+  expect(name(p.matvecQ4x8)).toBe(await exportName('matvec_q4_0x8_relaxed'));
+  expect(name(p.matmulQ4x8)).toBe(await exportName('matmul_q4_0x8_relaxed'));
 });
 
 async function exportName(n: string): Promise<string> {
