@@ -99,7 +99,9 @@ export function matmul_q4_0x8_relaxed(out: usize, w: usize, d: usize, x: usize, 
   }
 }
 
-/** matvec_q4_0x8 on relaxed SIMD. */
+/** matvec_q4_0x8 on relaxed SIMD: its own function, so group2's register pressure does not reach it. */
 export function matvec_q4_0x8_relaxed(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32): void {
-  matmul_q4_0x8_relaxed(out, w, d, x, xq, rows, cols, 1);
+  const k = <usize>paddedCols(cols), nb = k >> 5;
+  quantizeI8(xq, x, cols);
+  for (let g = 0; g < (rows >> 3); g++) group(out + (<usize>g << 5), w + ((<usize>g * nb) << 7), d + ((<usize>g * nb) << 4), xq, k, nb);
 }
