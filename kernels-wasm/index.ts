@@ -98,13 +98,20 @@ export interface RelaxedChoice {
    * on an AMD EPYC (2026-12-07: 0.73× of the SIMD matvec), where it takes three instructions.
    */
   q8?: boolean;
+  /**
+   * Where the SIMD Q8_0 matvec is bound: its two-blocks-per-pass form (`matvec_q8_0_pairs`, bit-identical),
+   * ~10 % faster in workerd and ~5 % slower in Node than the one-block form (bench/RESULTS.md, 2026-12-08).
+   * Default off; in either build.
+   */
+  q8Pairs?: boolean;
 }
 
 /**
- * The relaxed kernels the Worker binds: the Q4_0 ones (faster on both CPUs measured) but the SIMD Q8_0 matvec:
- * Cloudflare's servers are AMD EPYCs, whose V8 lowering of the relaxed dot product has no VNNI to use.
+ * The relaxed kernels the Worker binds: the Q4_0 ones (faster on both CPUs measured) but the SIMD Q8_0 matvec,
+ * in its two-blocks-per-pass form: Cloudflare's servers are AMD EPYCs, whose V8 lowering of the relaxed dot
+ * product has no VNNI to use.
  */
-export const WORKER_RELAXED: RelaxedChoice = { q8: false };
+export const WORKER_RELAXED: RelaxedChoice = { q8: false, q8Pairs: true };
 
 function quantBackend(exports: Exports, relaxed: RelaxedChoice): QuantBackend {
   const names = Object.fromEntries(
@@ -115,6 +122,8 @@ function quantBackend(exports: Exports, relaxed: RelaxedChoice): QuantBackend {
   // kernels.wasm counterpart (same scalar twin).
   if (relaxed.q8 !== false && typeof exports.matvec_q8_0_relaxed === 'function')
     ops.matvecQ8 = exports.matvec_q8_0_relaxed as QuantOps['matvecQ8'];
+  else if (relaxed.q8Pairs && typeof exports.matvec_q8_0_pairs === 'function')
+    ops.matvecQ8 = exports.matvec_q8_0_pairs as QuantOps['matvecQ8'];
   if (typeof exports.matvec_q4_0_relaxed === 'function')
     ops.matvecQ4 = exports.matvec_q4_0_relaxed as QuantOps['matvecQ4'];
   if (typeof exports.matmul_q4_0_relaxed === 'function')

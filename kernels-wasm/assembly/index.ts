@@ -25,7 +25,7 @@ export function exp_scalar(x: usize, n: i32): void {
 export { quantizeActivationsSimd as quantize_activations, quantizeActivations as quantize_activations_scalar } from './quant-common';
 
 // Quantized weights (kernels-wasm/quant.ts packs them): Q8_0, Q4_0, FP8 E4M3 with block scales.
-export { matvec_q8_0, matmul_q8_0, matvec_q4_0, matmul_q4_0 } from './simd-quant';
+export { matvec_q8_0, matvec_q8_0_pairs, matmul_q8_0, matvec_q4_0, matmul_q4_0 } from './simd-quant';
 export { matvec_fp8, matmul_fp8 } from './simd-fp8';
 // Q4_0 repacked at load, one i32 lane per row (q4x8.ts); kernels-relaxed.wasm adds the relaxed-dot versions.
 export {

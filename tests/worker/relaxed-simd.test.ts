@@ -4,7 +4,7 @@
 import { expect, it } from 'vitest';
 import plain from '../../kernels-wasm/build/kernels.wasm';
 import relaxed from '../../kernels-wasm/build/kernels-relaxed.wasm';
-import { createWasmKernels } from '../../kernels-wasm/index';
+import { WORKER_RELAXED, createWasmKernels } from '../../kernels-wasm/index';
 import { quantScratchBytes, quantizeQ4_0, quantizeQ8_0 } from '../../kernels-wasm/quant';
 import { q4x8Cases, relaxedCases } from '../ops/quant-cases';
 import { cpuBackend, runCase } from '../ops/runner';
@@ -28,6 +28,23 @@ it('validates and runs the relaxed-SIMD Q8_0/Q4_0 kernels inside workerd, bit-id
     // vs the int8 math and the scalar twin (and, for quantized random weights, vs dequantized W · x)
     expect(measures.length, c.name).toBeGreaterThanOrEqual(2);
   }
+});
+
+it("the Worker's binding (WORKER_RELAXED: two-blocks-per-pass SIMD Q8_0) is bit-identical to kernels.wasm", async () => {
+  const backend = await cpuBackend({
+    name: 'wasm-relaxed, Worker binding',
+    create: () => createWasmKernels(relaxed as WebAssembly.Module, WORKER_RELAXED),
+    set: 'main',
+    twin: true,
+    bitTwin: { name: 'wasm-simd', create: () => createWasmKernels(plain as WebAssembly.Module) },
+  }).start();
+  const q8 = relaxedCases.filter((c) => c.op === 'matvecQ8');
+  expect(q8.length).toBeGreaterThan(5);
+  for (const c of q8) expect((await runCase(backend, c)).failures, c.name).toEqual([]);
+  const q = (await createWasmKernels(relaxed as WebAssembly.Module, WORKER_RELAXED)).quant!;
+  expect((q.matvecQ8 as unknown as { name: string }).name).toBe(
+    await exportName('matvec_q8_0_pairs'),
+  );
 });
 
 it('binds matvecQ8, matvecQ4 and matmulQ4 to the relaxed kernels when the module has them', async () => {
