@@ -5,6 +5,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import kernels from '../../kernels-wasm/build/kernels.wasm';
+import relaxedKernels from '../../kernels-wasm/build/kernels-relaxed.wasm';
 import { createWasmKernels } from '../../kernels-wasm/index';
 import { hfManifest } from '../../dispatch/edge-manifest';
 import { loadHfEdgeModel } from '../../dispatch/edge-hf';
@@ -13,6 +14,8 @@ import { loadModelDir } from '../../engine/llama/model-dir';
 import type { LlamaModel } from '../../engine/llama/model';
 import { encodeNativeWeights } from '../../engine/llama/native-weights';
 import { planModelDir } from '../../engine/formats/model-dir-writer';
+import type { QuantTarget } from '../../engine/formats/hf-writer';
+import { decodeNativeHead } from '../../engine/formats/edge-native';
 import { safetensorsBytes } from '../../engine/formats/hf-writer';
 import { oneChunk } from '../../engine/formats/safetensors-stream';
 import { syntheticHfModel } from '../engine/formats/hf-reference';
@@ -40,15 +43,18 @@ const CONFIG = {
 let files: Record<string, Uint8Array> = {};
 
 /** The directory's files plus its model.edge, written from what the safetensors load placed in memory. */
-async function buildFiles(): Promise<Record<string, Uint8Array>> {
+async function buildFiles(
+  quant: QuantTarget = 'q8',
+  module: WebAssembly.Module = kernels,
+): Promise<Record<string, Uint8Array>> {
   const m = syntheticHfModel(CONFIG, 'qwen2', 33, {
     'tokenizer.json': enc(tok.tokenizerJson),
     'tokenizer_config.json': enc(tok.tokenizerConfig),
   });
-  const plan = planModelDir(m, 'q8');
+  const plan = planModelDir(m, quant);
   const safetensors = safetensorsBytes(plan.tensors, plan.metadata);
   const json = (name: string) => JSON.parse(new TextDecoder().decode(plan.files[name]));
-  const { model, config } = await loadModelDir(await createWasmKernels(kernels), {
+  const { model, config } = await loadModelDir(await createWasmKernels(module), {
     config: json('config.json'),
     tokenizerJson: json('tokenizer.json'),
     weights: [oneChunk(safetensors)],
@@ -66,8 +72,9 @@ async function putModel(
   edge: Uint8Array | null,
   native: string | null,
   safetensors = files['model.safetensors'],
+  dir = files,
 ) {
-  for (const [name, bytes] of Object.entries({ ...files, 'model.safetensors': safetensors }))
+  for (const [name, bytes] of Object.entries({ ...dir, 'model.safetensors': safetensors }))
     if (name !== 'model.edge') await env.MODELS.put(`${id}/${name}`, bytes);
   if (edge) await env.MODELS.put(`${id}/model.edge`, edge);
   const manifest = {
@@ -158,5 +165,35 @@ describe('a q8 model with a model.edge in R2', () => {
     await putModel('edge-truncated', truncated, 'model.edge');
     for (const id of ['edge-absent', 'edge-damaged', 'edge-truncated'])
       expect(await chat(id), id).toEqual(want);
+  });
+});
+
+describe('a q4 model whose model.edge holds the packed Q4_0 layout (q4x8)', () => {
+  let q4: Record<string, Uint8Array> = {};
+  beforeAll(async () => {
+    // written from the relaxed build's memory, as tools/model-native.ts does in Node 22: packed at load
+    q4 = await buildFiles('q4', relaxedKernels);
+    await putModel('q4-off', null, null, q4['model.safetensors'], q4);
+    await putModel('q4-on', q4['model.edge'], 'model.edge', q4['model.safetensors'], q4);
+  });
+
+  it('stores q4x8 tensors, and the Worker answers from them as from the safetensors', async () => {
+    const header = decodeNativeHead(q4['model.edge'])!.header;
+    const formats = new Set(header.tensors.map((t) => t.format));
+    expect(formats.has('q4x8')).toBe(true); // the projections (rows in groups of 8)…
+    expect(formats.has('q4')).toBe(true); // …and the 266-row embedding, not packed
+    const [off, on] = [await chat('q4-off'), await chat('q4-on')];
+    expect(on.content.length).toBeGreaterThan(0);
+    expect(on).toEqual(off);
+  });
+
+  it("the plain build reads the packed file to the relaxed build's logits", async () => {
+    const m = hfManifest.parse(await (await env.MODELS.get('q4-on/model.json'))!.json());
+    const tokens = [1, 40, 200, 7, 7, 90, 260, 3];
+    const plain = await loadHfEdgeModel(env.MODELS, m, await createWasmKernels(kernels));
+    const relaxed = await loadHfEdgeModel(env.MODELS, m, await createWasmKernels(relaxedKernels));
+    const a = logitsOf(plain.engine as LlamaModel, tokens);
+    const b = logitsOf(relaxed.engine as LlamaModel, tokens);
+    b.forEach((row, pos) => expect(Array.from(row)).toEqual(Array.from(a[pos])));
   });
 });
