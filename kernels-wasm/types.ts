@@ -276,25 +276,8 @@ export interface MatvecsBackend extends MatvecsOps {
  * scaled once). xq: quantScratchBytes(cols, n) bytes.
  */
 export interface Q4x8Ops {
-  matvecQ4x8(
-    out: number,
-    w: number,
-    d: number,
-    x: number,
-    xq: number,
-    rows: number,
-    cols: number,
-  ): void;
-  matmulQ4x8(
-    out: number,
-    w: number,
-    d: number,
-    x: number,
-    xq: number,
-    rows: number,
-    cols: number,
-    n: number,
-  ): void;
+  matvecQ4x8: QuantOps['matvecQ4'];
+  matmulQ4x8: QuantOps['matmulQ4'];
 }
 
 export interface Q4x8Backend extends Q4x8Ops {

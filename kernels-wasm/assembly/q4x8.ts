@@ -73,6 +73,11 @@ export function pack_q4_0x8(w: usize, d: usize, rows: i32, cols: i32, scratch: u
   return i32x4.add(v128.shuffle<i32>(pl, ph, 0, 2, 4, 6), v128.shuffle<i32>(pl, ph, 1, 3, 5, 7));
 }
 
+/** One row quad's block closed: acc + f32(s + c) · (d_w · d_x), s its exact Σ n·q, c the block's -8·Σq. */
+@inline export function closeRows(acc: v128, s: v128, c: v128, dw: v128, dx: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(s, c)), f32x4.mul(dw, dx)));
+}
+
 /** Stores a group's 8 results (a: rows 0..3, b: rows 4..7). */
 @inline export function storeGroup(o: usize, a: v128, b: v128): void {
   v128.store(o, a);
@@ -86,9 +91,8 @@ export function pack_q4_0x8(w: usize, d: usize, rows: i32, cols: i32, scratch: u
   for (let kb: usize = 0; kb < nb; kb++) {
     const xb = xq + (kb << 5);
     const c = v128.load32_splat(corr + (kb << 2)), dx = v128.load32_splat(scales + (kb << 2));
-    const s0 = i32x4.add(halfPlain(w, xb), c), s1 = i32x4.add(halfPlain(w + 16, xb), c);
-    a = f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.mul(rowScales(d, false), dx)));
-    b = f32x4.add(b, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.mul(rowScales(d, true), dx)));
+    a = closeRows(a, halfPlain(w, xb), c, rowScales(d, false), dx);
+    b = closeRows(b, halfPlain(w + 16, xb), c, rowScales(d, true), dx);
     w += 128; d += 16;
   }
   storeGroup(o, a, b);

@@ -11,12 +11,11 @@
 // tokens at once measured slower: the sums no longer fit the registers).
 import { paddedCols, xqStride } from './quant-common';
 import { quantizeI8 } from './relaxed-q4';
-import { rowScales, storeGroup } from './q4x8';
+import { closeRows, rowScales, storeGroup } from './q4x8';
 
 /** One group of 8 rows · one quantized token (as q4x8.ts's groupPlain, relaxed dot). */
 @inline function group(o: usize, w: usize, d: usize, xq: usize, k: usize, nb: usize): void {
   const scales = xq + k, corr = scales + (nb << 3); // the -8·Σq slots (1×)
-  const ones = i16x8.splat(1);
   let a = f32x4.splat(0), b = a;
   for (let kb: usize = 0; kb < nb; kb++) {
     const xb = xq + (kb << 5);
@@ -27,13 +26,11 @@ import { rowScales, storeGroup } from './q4x8';
     for (let ch: usize = 0; ch < 4; ch++) {
       const xl = v128.load32_splat(xb + (ch << 2)), xh = v128.load32_splat(xb + 16 + (ch << 2));
       const va = v128.load(w + (ch << 5)), vb = v128.load(w + (ch << 5), 16);
-      sa = i16x8.add(sa, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(va, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(va, 4), m))));
-      sb = i16x8.add(sb, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, v128.and(vb, m)), i16x8.relaxed_dot_i8x16_i7x16_s(xh, v128.and(i16x8.shr_u(vb, 4), m))));
+      sa = dots(sa, v128.and(va, m), v128.and(i16x8.shr_u(va, 4), m), xl, xh);
+      sb = dots(sb, v128.and(vb, m), v128.and(i16x8.shr_u(vb, 4), m), xl, xh);
     }
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(sa, ones), c);
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(sb, ones), c);
-    a = f32x4.add(a, f32x4.mul(f32x4.convert_i32x4_s(s0), f32x4.mul(rowScales(d, false), dx)));
-    b = f32x4.add(b, f32x4.mul(f32x4.convert_i32x4_s(s1), f32x4.mul(rowScales(d, true), dx)));
+    a = close(a, sa, c, rowScales(d, false), dx);
+    b = close(b, sb, c, rowScales(d, true), dx);
     w += 128; d += 16;
   }
   storeGroup(o, a, b);
@@ -46,7 +43,7 @@ import { rowScales, storeGroup } from './q4x8';
 
 /** acc + f32(i16 pair sums widened, + c) · (d_w · d_x): one row quad's block, as `group` closes it. */
 @inline function close(acc: v128, s: v128, c: v128, dw: v128, dx: v128): v128 {
-  return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(i32x4.add(i32x4.dot_i16x8_s(s, i16x8.splat(1)), c)), f32x4.mul(dw, dx)));
+  return closeRows(acc, i32x4.dot_i16x8_s(s, i16x8.splat(1)), c, dw, dx);
 }
 
 /**

@@ -311,6 +311,24 @@ const TILE_ACC = memory.data(256, 16);
 }
 
 // Inlined into each export so `q4` is a constant there and every format branch folds away.
+/**
+ * The Q8_0 matvec over quantized activations: rows r and r + rows/2 alternate, two DRAM streams in flight instead
+ * of one (each row's math unchanged). Measured on stories110M q8 decode: +3-8 %; three or four streams were
+ * slower, and Q4_0 (half the bytes, compute-bound) 1.5 % slower so (bench/RESULTS.md, 2026-11-28 q8 decode entry).
+ * `pairs` (a constant) picks dotRowsQ8Pairs over dotRowsQ8.
+ */
+@inline function matvecQ8Halves(out: usize, w: usize, d: usize, xq: usize, rows: i32, nb: i32, pairs: bool): void {
+  const rowBytes = <usize>(nb << 5), dBytes = <usize>(nb << 1);
+  const half = rows >> 1;
+  const wh = w + <usize>half * rowBytes, dh = d + <usize>half * dBytes, oh = out + (<usize>half << 2);
+  for (let r = 0; r < half; r++) {
+    const wr = <usize>r * rowBytes, dr = <usize>r * dBytes, o = <usize>r << 2;
+    if (pairs) dotRowsQ8Pairs(out + o, oh + o, w + wr, d + dr, wh + wr, dh + dr, xq, nb);
+    else dotRowsQ8(out + o, oh + o, w + wr, d + dr, wh + wr, dh + dr, xq, nb);
+  }
+  if (rows & 1) store<f32>(out + (<usize>(rows - 1) << 2), dotRow(w + <usize>(rows - 1) * rowBytes, d + <usize>(rows - 1) * dBytes, xq, nb, false));
+}
+
 @inline function matmulQuant(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32, n: i32, q4: bool): void {
   quantizeActivationsSimd(xq, x, cols, n);
   const k = paddedCols(cols), nb = k >> 5;
@@ -321,19 +339,7 @@ const TILE_ACC = memory.data(256, 16);
     for (let r = 0; r < rows; r++) store<f32>(out + (<usize>r << 2), dotRowQ4(w + <usize>r * rowBytes, d + <usize>r * dBytes, xq, <usize>nb));
     return;
   }
-  if (n == 1) {
-    // Q8_0: rows r and r + rows/2 alternate, two DRAM streams in flight instead of one (each row's math unchanged).
-    // Measured on stories110M q8 decode: +3-8 %; three or four streams were slower, and Q4_0 (half the bytes,
-    // compute-bound) 1.5 % slower so (bench/RESULTS.md, 2026-11-28 q8 decode entry).
-    const half = rows >> 1;
-    const wh = w + <usize>half * rowBytes, dh = d + <usize>half * dBytes, oh = out + (<usize>half << 2);
-    for (let r = 0; r < half; r++) {
-      const wr = <usize>r * rowBytes, dr = <usize>r * dBytes, o = <usize>r << 2;
-      dotRowsQ8(out + o, oh + o, w + wr, d + dr, wh + wr, dh + dr, xq, nb);
-    }
-    if (rows & 1) store<f32>(out + (<usize>(rows - 1) << 2), dotRow(w + <usize>(rows - 1) * rowBytes, d + <usize>(rows - 1) * dBytes, xq, nb, q4));
-    return;
-  }
+  if (n == 1) return matvecQ8Halves(out, w, d, xq, rows, nb, false);
   const chunk = tokenChunk(cols);
   for (let t0 = 0; t0 < n; t0 += chunk) {
     const tEnd = min(n, t0 + chunk);
@@ -383,15 +389,7 @@ export function matvec_q8_0(out: usize, w: usize, d: usize, x: usize, xq: usize,
 /** matvec_q8_0 over dotRowsQ8Pairs (the Worker's binding, WORKER_RELAXED.q8Pairs); bit-identical. */
 export function matvec_q8_0_pairs(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32): void {
   quantizeActivationsSimd(xq, x, cols, 1);
-  const k = paddedCols(cols), nb = k >> 5;
-  const rowBytes = <usize>k, dBytes = <usize>(nb << 1);
-  const half = rows >> 1;
-  const wh = w + <usize>half * rowBytes, dh = d + <usize>half * dBytes, oh = out + (<usize>half << 2);
-  for (let r = 0; r < half; r++) {
-    const wr = <usize>r * rowBytes, dr = <usize>r * dBytes, o = <usize>r << 2;
-    dotRowsQ8Pairs(out + o, oh + o, w + wr, d + dr, wh + wr, dh + dr, xq, nb);
-  }
-  if (rows & 1) store<f32>(out + (<usize>(rows - 1) << 2), dotRow(w + <usize>(rows - 1) * rowBytes, d + <usize>(rows - 1) * dBytes, xq, nb, false));
+  matvecQ8Halves(out, w, d, xq, rows, paddedCols(cols) >> 5, true);
 }
 
 /** out[n, rows] = x[n, cols] · Q8_0 Wᵀ; xq: scratch of n · xqStride(cols) bytes. */
