@@ -19,8 +19,10 @@ import type { BatchBuffers } from './prefill';
 import { ropeInverseFrequencies, ropeWithFrequencies } from './rope';
 import { dequantizeQ4x8Row } from './packed';
 
-/** How a matrix is stored in backend memory (formats/quant.ts describes the quantized ones). */
-/** 'q4x8': Q4_0 repacked at load for the kernels (engine/llama/packed.ts). */
+/**
+ * How a matrix is stored in backend memory (formats/quant.ts describes the quantized ones; 'q4x8' is Q4_0
+ * repacked at load for the kernels, engine/llama/packed.ts).
+ */
 export type WeightFormat = 'f32' | 'q8' | 'q4' | 'q4x8' | 'fp8';
 
 /** A row-major [rows, cols] matrix in backend memory; `scales` is 0 for f32. */
