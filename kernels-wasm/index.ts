@@ -211,6 +211,11 @@ export async function createWasmKernels(
     matvecs: optional(exports, 'matvecs_q8_0', () => matvecsBackend(exports)),
     bf16: optional(exports, 'matvec_bf16', () => twins<Bf16Ops>(exports, BF16_EXPORTS)),
     q4x8: optional(exports, 'pack_q4_0x8', () => q4x8Backend(exports)),
+    softmaxRunC: optional(
+      exports,
+      'softmax_runc',
+      () => exports.softmax_runc as (x: number, n: number) => number,
+    ),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

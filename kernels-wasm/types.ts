@@ -319,6 +319,11 @@ export interface KernelBackendExtras {
   readonly matvecs?: MatvecsBackend;
   /** BF16 projections; absent from older builds and the TS backend (the engine widens BF16 to f32 then). */
   readonly bf16?: Bf16Backend;
+  /**
+   * The samplers' softmax (engine/sampling/sampler.ts softmaxF32) over x[0, n) in place, bit for bit
+   * (kernels-wasm/assembly/softmax-runc.ts); returns the sum. Absent from older builds and the TS backend.
+   */
+  readonly softmaxRunC?: (x: number, n: number) => number;
   /** Q4_0 repacked for one lane per row; absent from older builds and the TS backend. */
   readonly q4x8?: Q4x8Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */

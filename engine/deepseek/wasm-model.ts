@@ -37,6 +37,7 @@ import {
   type WasmMtp,
 } from './wasm-mtp';
 import { placeDeepSeekWeights, type WasmDeepSeekWeights } from './wasm-weights';
+import { useWasmSoftmax } from '../sampling/sampler';
 
 export interface WasmModelOptions {
   /** Positions each slot's cache holds (default: min(max_position_embeddings, 4096)). */
@@ -121,6 +122,7 @@ export class WasmDeepSeekModel {
     const c = (this.config = w.config),
       h = c.hiddenSize,
       mem = backend;
+    useWasmSoftmax(backend, c.vocabSize);
     this.maxSeqLen = opts.maxSeqLen ?? Math.min(c.maxPositionEmbeddings, 4096);
     this.maxBatch = opts.maxBatch ?? 64;
     this.maxSlots = opts.maxSlots ?? 1;

@@ -26,6 +26,7 @@ import { TokenSampler } from '../sampling/token-sampler';
 import type { SampledLogprobs, SamplingOptions } from '../sampling/options';
 import { SessionPool } from '../session-pool';
 import { TextStream } from '../text-stream';
+import { useWasmSoftmax } from '../sampling/sampler';
 
 /** Sampling: temperature, top_p, seed, top_k, min_p, penalties, logit_bias, logprobs (engine/sampling/options.ts). */
 export interface GenerateOptions extends SamplingOptions {
@@ -120,6 +121,7 @@ export class LlamaModel {
     opts: LlamaModelOptions,
   ) {
     this.kvFormat = opts.kvCache ?? defaultKvFormat(backend, config);
+    useWasmSoftmax(backend, config.vocabSize);
     this.sessions = new SessionPool(
       () => allocSession(backend, config, this.kvFormat),
       opts.maxSessions ?? 4,

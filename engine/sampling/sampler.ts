@@ -1,6 +1,7 @@
 // Next-token sampling, reproducing llama2.c run.c: argmax at temperature 0, else softmax of
 // logits/temperature and top-p (nucleus) sampling driven by run.c's xorshift64* generator.
 // Arithmetic is rounded to f32 (Math.fround) wherever run.c computes in float.
+import type { KernelBackend } from '../../kernels-wasm/types';
 
 export interface SamplerOptions {
   temperature: number;
@@ -163,8 +164,39 @@ export function sortByProbDesc(
   return order.subarray(0, n);
 }
 
+/**
+ * The WASM softmax the samplers use once a model registers its backend (useWasmSoftmax): kernels-wasm's
+ * softmax_runc, the loops below bit for bit (fdlibm's exp, which V8's Math.exp is, over f64x2 lanes), 2.3× faster
+ * at 20,755 ids with the copies in and out (bench/RESULTS.md, 2026-12-08): Math.exp was 0.2 ms of each step.
+ */
+let wasmSoftmax: { capacity: number; run(x: Float32Array): void } | null = null;
+
+/**
+ * Lets softmaxF32 run in `k`'s memory for up to `capacity` values (a scratch of that many f32, allocated now, so
+ * no sampling step grows memory under a caller's views). The largest capacity registered wins.
+ */
+export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
+  const kernel = k.softmaxRunC;
+  if (!kernel || (wasmSoftmax && wasmSoftmax.capacity >= capacity)) return;
+  const ptr = k.alloc(capacity);
+  wasmSoftmax = {
+    capacity,
+    run(x) {
+      k.f32(ptr, x.length).set(x);
+      kernel(ptr, x.length);
+      x.set(k.f32(ptr, x.length));
+    },
+  };
+}
+
 /** In place, max subtracted, in f32 like run.c's softmax(). */
 export function softmaxF32(x: Float32Array): void {
+  if (wasmSoftmax && x.length >= 64 && x.length <= wasmSoftmax.capacity) return wasmSoftmax.run(x);
+  softmaxF32Js(x);
+}
+
+/** softmaxF32's JS loops (the WASM kernel's reference). */
+export function softmaxF32Js(x: Float32Array): void {
   let max = x[0];
   for (let i = 1; i < x.length; i++) if (x[i] > max) max = x[i];
   let sum = 0;

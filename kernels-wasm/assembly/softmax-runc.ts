@@ -1,0 +1,84 @@
+// run.c's softmax as the JS sampler computes it (engine/sampling/sampler.ts softmaxF32), bit for bit, with the
+// exponentials two at a time: x[i] = f32(exp(f64(f32(x[i] - max)))), their sum accumulated in f32 in index order,
+// then x[i] / sum in f32. exp is fdlibm's __ieee754_exp (what V8's Math.exp is; a JS port of it matched Math.exp on
+// 10M inputs, bench/RESULTS.md 2026-12-08) over f64x2 lanes, its branches as selects, for x ≤ 0 and NaN — the
+// softmax's only inputs (x - max). f32 ops on f32 values equal the JS f64 op rounded to f32 (53 ≥ 2·24 + 2), so
+// every step is the JS one. Math.exp's C call was 10 ns an element: 0.2 ms of a 20,755-id sampling step.
+const LN2_HI: f64 = 6.93147180369123816490e-1;
+const LN2_LO: f64 = 1.90821492927058770002e-10;
+const INV_LN2: f64 = 1.44269504088896338700e+0;
+const P1: f64 = 1.66666666666666019037e-1;
+const P2: f64 = -2.77777777770155933842e-3;
+const P3: f64 = 6.61375632143793436117e-5;
+const P4: f64 = -1.65339022054652515390e-6;
+const P5: f64 = 4.13813679705723846039e-8;
+const U_THRESHOLD: f64 = -7.45133219101941108420e+2;
+
+/** |x| thresholds of fdlibm's high-word tests, as f64 (the high word with a zero low word). */
+@inline function fromHigh(hi: u64): f64 {
+  return reinterpret<f64>(hi << 32);
+}
+
+/** fdlibm exp of two lanes, each ≤ 0 or NaN. */
+@inline function exp2Lanes(x: v128): v128 {
+  const ax = f64x2.abs(x);
+  // |x| > 0.5 ln2 (hx > 0x3fd62e42): reduced by k = (int)(x/ln2 - 0.5) (x ≤ 0; also the 1.5 ln2 branch's k = -1).
+  // Otherwise k = 0, so hi = x, lo = 0 and 2^k = 1 exactly, and fdlibm's k = 0 formula 1 - ((x·c)/(c - 2) - x)
+  // is the general one's bit for bit (a/(c - 2) = -(a/(2 - c)), 0 - q = -q): one formula, one division.
+  const reduce = f64x2.ge(ax, f64x2.splat(fromHigh(0x3fd62e43)));
+  const kf = f64x2.convert_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(f64x2.sub(f64x2.mul(x, f64x2.splat(INV_LN2)), f64x2.splat(0.5))));
+  const k = v128.and(kf, reduce);
+  const hi = f64x2.sub(x, f64x2.mul(k, f64x2.splat(LN2_HI)));
+  const lo = f64x2.mul(k, f64x2.splat(LN2_LO));
+  const r = f64x2.sub(hi, lo);
+  const t = f64x2.mul(r, r);
+  let p = f64x2.add(f64x2.splat(P4), f64x2.mul(t, f64x2.splat(P5)));
+  p = f64x2.add(f64x2.splat(P3), f64x2.mul(t, p));
+  p = f64x2.add(f64x2.splat(P2), f64x2.mul(t, p));
+  p = f64x2.add(f64x2.splat(P1), f64x2.mul(t, p));
+  const c = f64x2.sub(r, f64x2.mul(t, p));
+  // 1 - ((lo - (x·c)/(2 - c)) - hi)
+  const y = f64x2.sub(f64x2.splat(1), f64x2.sub(f64x2.sub(lo, f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2), c))), hi));
+  // 2^k by its bits: k ≥ -1021 directly; below, 2^(k+1000) and then · 2^-1000 (fdlibm's twopk · twom1000)
+  const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
+  const low = i64x2.lt_s(ki, i64x2.splat(-1021));
+  const kk = v128.bitselect(i64x2.add(ki, i64x2.splat(1000)), ki, low);
+  const scaled = f64x2.mul(y, i64x2.shl(i64x2.add(kk, i64x2.splat(1023)), 52));
+  let e = v128.bitselect(f64x2.mul(scaled, f64x2.splat(reinterpret<f64>(0x0170000000000000))), scaled, low); // 2^-1000
+  // |x| < 2^-28: 1 + x; x < -745.13: 0; NaN stays NaN
+  e = v128.bitselect(f64x2.add(f64x2.splat(1), x), e, f64x2.lt(ax, f64x2.splat(fromHigh(0x3e300000))));
+  e = v128.bitselect(f64x2.splat(0), e, f64x2.lt(x, f64x2.splat(U_THRESHOLD)));
+  return v128.bitselect(x, e, f64x2.ne(x, x));
+}
+
+/**
+ * softmaxF32 of x[0, n) in place (max subtracted, exp, f32 sum in order, divide). Returns the sum. Scratch: none.
+ */
+export function softmax_runc(x: usize, n: i32): f32 {
+  let max = load<f32>(x);
+  for (let i = 1; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v > max) max = v;
+  }
+  const m = f32x4.splat(max);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = x + (<usize>i << 2);
+    const d = f32x4.sub(v128.load(p), m);
+    const lo = exp2Lanes(f64x2.promote_low_f32x4(d));
+    const hi = exp2Lanes(f64x2.promote_low_f32x4(v128.shuffle<f32>(d, d, 2, 3, 0, 1)));
+    v128.store(p, v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5));
+  }
+  for (; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    const d = f64x2.splat(<f64>(load<f32>(p) - max));
+    store<f32>(p, <f32>f64x2.extract_lane(exp2Lanes(d), 0));
+  }
+  let sum: f32 = 0;
+  for (let j = 0; j < n; j++) sum += load<f32>(x + (<usize>j << 2));
+  const s = f32x4.splat(sum);
+  i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), f32x4.div(v128.load(x + (<usize>i << 2)), s));
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) / sum);
+  return sum;
+}
