@@ -1,7 +1,7 @@
 // The run.c sampler: xorshift64* stream, argmax ties, top-p, determinism.
 import { describe, expect, it } from 'vitest';
 import { argmax, Sampler, XorShiftRng } from '../../../engine/index';
-import { sortByProbDesc } from '../../../engine/sampling/sampler';
+import { softmaxF32Js, sortByProbDesc } from '../../../engine/sampling/sampler';
 
 describe('sampler', () => {
   it("reproduces run.c's random_u32 / random_f32 stream", () => {
@@ -56,5 +56,55 @@ describe('sampler', () => {
       order.set(candidates);
       expect(sortByProbDesc(probs, order, candidates.length), `n=${n}`).toEqual(reference);
     }
+  });
+
+  it('top-p draws the tokens run.c sample_topp does with a full stable sort (peaked, flat, ties, banned)', () => {
+    // The reference: run.c's sample_topp over a comparator sort of every candidate, in the sampler's f32 order.
+    const reference = (logits: Float32Array, t: number, p: number, rng: XorShiftRng) => {
+      const probs = Float32Array.from(logits, (v) => v / t);
+      softmaxF32Js(probs);
+      const coin = rng.nextF32();
+      const cutoff = Math.fround(Math.fround(1 - p) / (probs.length - 1));
+      const order = Array.from(probs.keys())
+        .filter((i) => probs[i] >= cutoff)
+        .sort((a, b) => probs[b] - probs[a] || a - b);
+      let cumulative = 0,
+        last = order.length - 1;
+      for (let i = 0; i < order.length; i++) {
+        cumulative = Math.fround(cumulative + probs[order[i]]);
+        if (cumulative > p) {
+          last = i;
+          break;
+        }
+      }
+      const r = Math.fround(coin * cumulative);
+      let cdf = 0;
+      for (let i = 0; i <= last; i++) {
+        cdf = Math.fround(cdf + probs[order[i]]);
+        if (r < cdf) return order[i];
+      }
+      return order[last];
+    };
+    const src = new XorShiftRng(11);
+    const gauss = () => (src.nextF32() + src.nextF32() + src.nextF32() - 1.5) * 2;
+    let draws = 0;
+    for (const [n, scale, p] of [
+      [3000, 6, 0.9], // peaked: a short head
+      [3000, 0.5, 0.9], // flat: nearly everything
+      [20755, 3, 0.95],
+      [64, 1, 0.5],
+      [500, 12, 0.99],
+      [2000, 2, 0.3],
+    ] as const) {
+      const logits = Float32Array.from({ length: n }, () => Math.round(gauss() * scale * 4) / 4); // ties
+      logits[7] = -Infinity; // a banned token
+      const sampler = new Sampler(n, { temperature: 0.9, topP: p, seed: 41 });
+      const rng = new XorShiftRng(41);
+      for (let k = 0; k < 60; k++, draws++)
+        expect(sampler.sample(logits), `n=${n} scale=${scale} p=${p} draw ${k}`).toBe(
+          reference(logits, Math.fround(0.9), Math.fround(p), rng),
+        );
+    }
+    expect(draws).toBe(360);
   });
 });
