@@ -173,7 +173,8 @@ let wasmSoftmax: { capacity: number; run(x: Float32Array): void } | null = null;
 
 /**
  * Lets softmaxF32 run in `k`'s memory for up to `capacity` values (a scratch of that many f32, allocated now, so
- * no sampling step grows memory under a caller's views). The largest capacity registered wins.
+ * no sampling step grows memory under a caller's views). The largest capacity registered wins, and is held:
+ * models live as long as their isolate or process (dispatch/edge-registry.ts keeps every model it loads).
  */
 export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
   const kernel = k.softmaxRunC;
