@@ -216,6 +216,11 @@ export async function createWasmKernels(
       'softmax_runc',
       () => exports.softmax_runc as (x: number, n: number) => number,
     ),
+    expSumRunC: optional(
+      exports,
+      'exp_sum_runc',
+      () => exports.exp_sum_runc as (x: number, n: number, max: number) => number,
+    ),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

@@ -324,6 +324,8 @@ export interface KernelBackendExtras {
    * (kernels-wasm/assembly/softmax-runc.ts); returns the sum. Absent from older builds and the TS backend.
    */
   readonly softmaxRunC?: (x: number, n: number) => number;
+  /** Σ exp(x[i] - max) in index order, in f64: logprobs.ts logSumExp's sum, bit for bit (same file). */
+  readonly expSumRunC?: (x: number, n: number, max: number) => number;
   /** Q4_0 repacked for one lane per row; absent from older builds and the TS backend. */
   readonly q4x8?: Q4x8Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */

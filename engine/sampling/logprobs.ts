@@ -1,14 +1,20 @@
 // Log-probabilities of the model's distribution: log-softmax of the raw logits in float64, and the
 // n most likely tokens by partial selection (n ≤ 20, so a sorted top list beats sorting the vocabulary).
 import type { SampledLogprobs, TokenLogprob } from './options';
+import { wasmExpSum } from './sampler';
 
-/** log Σ exp(logits), stable. */
+/** log Σ exp(logits), stable; the sum in WASM where a model registered it (sampler.ts useWasmSoftmax), bit for bit. */
 export function logSumExp(logits: Float32Array): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i] > max) max = logits[i];
+  return max + Math.log(wasmExpSum(logits, max) ?? expSumJs(logits, max));
+}
+
+/** logSumExp's sum in JS (the WASM kernel's reference). */
+export function expSumJs(logits: Float32Array, max: number): number {
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
-  return max + Math.log(sum);
+  return sum;
 }
 
 /** The n largest logits' ids, largest first (ties: lower id first). */

@@ -169,15 +169,21 @@ export function sortByProbDesc(
  * softmax_runc, the loops below bit for bit (fdlibm's exp, which V8's Math.exp is, over f64x2 lanes), 2.3× faster
  * at 20,755 ids with the copies in and out (bench/RESULTS.md, 2026-12-08): Math.exp was 0.2 ms of each step.
  */
-let wasmSoftmax: { capacity: number; run(x: Float32Array): void } | null = null;
+let wasmSoftmax: {
+  capacity: number;
+  run(x: Float32Array): void;
+  expSum?: (x: Float32Array, max: number) => number;
+} | null = null;
 
 /**
- * Lets softmaxF32 run in `k`'s memory for up to `capacity` values (a scratch of that many f32, allocated now, so
- * no sampling step grows memory under a caller's views). The largest capacity registered wins, and is held:
- * models live as long as their isolate or process (dispatch/edge-registry.ts keeps every model it loads).
+ * Lets softmaxF32 (and logprobs.ts's logSumExp) run in `k`'s memory for up to `capacity` values (a scratch of
+ * that many f32, allocated now, so no sampling step grows memory under a caller's views). The largest capacity
+ * registered wins, and is held: models live as long as their isolate or process (dispatch/edge-registry.ts
+ * keeps every model it loads).
  */
 export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
-  const kernel = k.softmaxRunC;
+  const kernel = k.softmaxRunC,
+    sum = k.expSumRunC;
   if (!kernel || (wasmSoftmax && wasmSoftmax.capacity >= capacity)) return;
   const ptr = k.alloc(capacity);
   wasmSoftmax = {
@@ -187,7 +193,19 @@ export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
       kernel(ptr, x.length);
       x.set(k.f32(ptr, x.length));
     },
+    expSum: sum
+      ? (x, max) => {
+          k.f32(ptr, x.length).set(x);
+          return sum(ptr, x.length, max);
+        }
+      : undefined,
   };
+}
+
+/** Σ exp(x[i] - max) in index order through the registered kernel, or undefined (then the caller's loop). */
+export function wasmExpSum(x: Float32Array, max: number): number | undefined {
+  const w = wasmSoftmax;
+  return w?.expSum && x.length >= 64 && x.length <= w.capacity ? w.expSum(x, max) : undefined;
 }
 
 /** In place, max subtracted, in f32 like run.c's softmax(). */

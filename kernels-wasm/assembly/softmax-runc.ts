@@ -82,3 +82,20 @@ export function softmax_runc(x: usize, n: i32): f32 {
   for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) / sum);
   return sum;
 }
+
+/**
+ * Σ exp(f64(x[i]) - max) over x[0, n) in index order, in f64 (engine/sampling/logprobs.ts logSumExp's sum, bit for
+ * bit: the same fdlibm exp, the same order). x[i] - max ≤ 0 or NaN, as there.
+ */
+export function exp_sum_runc(x: usize, n: i32, max: f64): f64 {
+  const m = f64x2.splat(max);
+  let sum: f64 = 0;
+  let i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const e = exp2Lanes(f64x2.sub(f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2))), m));
+    sum += f64x2.extract_lane(e, 0);
+    sum += f64x2.extract_lane(e, 1);
+  }
+  if (i < n) sum += f64x2.extract_lane(exp2Lanes(f64x2.splat(<f64>load<f32>(x + (<usize>i << 2)) - max)), 0);
+  return sum;
+}

@@ -1,7 +1,7 @@
 // The samplers' softmax in WASM (kernels-wasm/assembly/softmax-runc.ts): bit for bit the JS loops it replaces
 // (softmaxF32Js: f32 subtract, Math.exp, f32 sum in order, f32 divide) on random logits of many sizes and
 // spreads, with ties, -Infinity (a banned token), values that underflow, and sizes off the 4-lane step; and a
-// seeded sampler draws the same tokens through it as through the JS loops.
+// seeded sampler draws the same tokens through it as through the JS loops. Likewise logprobs' Σ exp.
 import { describe, expect, it } from 'vitest';
 import {
   Sampler,
@@ -9,6 +9,7 @@ import {
   softmaxF32Js,
   useWasmSoftmax,
 } from '../../../engine/sampling/sampler';
+import { expSumJs } from '../../../engine/sampling/logprobs';
 import { createWasmKernels } from '../../../kernels-wasm/index';
 import { loadKernelsModule } from '../../../kernels-wasm/node';
 import { prng } from '../../ops/case';
@@ -53,6 +54,18 @@ describe('softmax_runc', async () => {
       n += c.length;
     }
     expect(n).toBeGreaterThan(100_000);
+  });
+
+  it("exp_sum_runc: logprobs.ts logSumExp's f64 sum, bit for bit", () => {
+    const ptr = k.alloc(20755);
+    for (const c of cases) {
+      let max = -Infinity;
+      for (const v of c) if (v > max) max = v;
+      k.f32(ptr, c.length).set(c);
+      expect(Object.is(k.expSumRunC!(ptr, c.length, max), expSumJs(c, max)), `n=${c.length}`).toBe(
+        true,
+      );
+    }
   });
 
   it('a seeded sampler draws the same tokens through it (T = 0.8, top-p 1 and 0.9)', () => {
