@@ -1,9 +1,12 @@
 // run.c's softmax as the JS sampler computes it (engine/sampling/sampler.ts softmaxF32), bit for bit, with the
 // exponentials two at a time: x[i] = f32(exp(f64(f32(x[i] - max)))), their sum accumulated in f32 in index order,
-// then x[i] / sum in f32. exp is fdlibm's __ieee754_exp (what V8's Math.exp is; a JS port of it matched Math.exp on
-// 10M inputs, bench/RESULTS.md 2026-12-08) over f64x2 lanes, its branches as selects, for x ≤ 0 and NaN — the
-// softmax's only inputs (x - max). f32 ops on f32 values equal the JS f64 op rounded to f32 (53 ≥ 2·24 + 2), so
-// every step is the JS one. Math.exp's C call was 10 ns an element: 0.2 ms of a 20,755-id sampling step.
+// then x[i] / sum in f32; and logprobs.ts logSumExp's f64 sum of exp(x[i] - max), bit for bit. exp is fdlibm's
+// __ieee754_exp (what V8's Math.exp is: a JS port of it matched Math.exp on 10M inputs, bench/RESULTS.md
+// 2026-12-08) over f64x2 lanes, its branches as selects, for x ≤ 0 and NaN — these kernels' only inputs
+// (x - max). Its subnormal results (x < -708.05) are 0 here, which no output can see: their f32 is 0, and a sum
+// that holds exp(0) = 1 does not move by them. f32 ops on f32 values equal the JS f64 op rounded to f32
+// (53 ≥ 2·24 + 2), so every step is the JS one. Math.exp's C call was 10 ns an element: 0.2 ms of a
+// 20,755-id sampling step.
 const LN2_HI: f64 = 6.93147180369123816490e-1;
 const LN2_LO: f64 = 1.90821492927058770002e-10;
 const INV_LN2: f64 = 1.44269504088896338700e+0;
@@ -12,14 +15,13 @@ const P2: f64 = -2.77777777770155933842e-3;
 const P3: f64 = 6.61375632143793436117e-5;
 const P4: f64 = -1.65339022054652515390e-6;
 const P5: f64 = 4.13813679705723846039e-8;
-const U_THRESHOLD: f64 = -7.45133219101941108420e+2;
 
 /** |x| thresholds of fdlibm's high-word tests, as f64 (the high word with a zero low word). */
 @inline function fromHigh(hi: u64): f64 {
   return reinterpret<f64>(hi << 32);
 }
 
-/** fdlibm exp of two lanes, each ≤ 0 or NaN. */
+/** fdlibm exp of two lanes, each ≤ 0 or NaN (results under 2^-1022 as 0: see below). */
 @inline function exp2Lanes(x: v128): v128 {
   const ax = f64x2.abs(x);
   // |x| > 0.5 ln2 (hx > 0x3fd62e42): reduced by k = (int)(x/ln2 - 0.5) (x ≤ 0; also the 1.5 ln2 branch's k = -1).
@@ -39,16 +41,13 @@ const U_THRESHOLD: f64 = -7.45133219101941108420e+2;
   const c = f64x2.sub(r, f64x2.mul(t, p));
   // 1 - ((lo - (x·c)/(2 - c)) - hi)
   const y = f64x2.sub(f64x2.splat(1), f64x2.sub(f64x2.sub(lo, f64x2.div(f64x2.mul(r, c), f64x2.sub(f64x2.splat(2), c))), hi));
-  // 2^k by its bits: k ≥ -1021 directly; below, 2^(k+1000) and then · 2^-1000 (fdlibm's twopk · twom1000)
+  // 2^k by its bits. Below k = -1021 (x < -708.05) fdlibm's result is subnormal: 0 here instead, which changes
+  // no output of this file's kernels (an f32 of it is 0, and a sum holding exp(0) = 1 does not move).
   const ki = i64x2.extend_low_i32x4_s(i32x4.trunc_sat_f64x2_s_zero(k));
-  const low = i64x2.lt_s(ki, i64x2.splat(-1021));
-  const kk = v128.bitselect(i64x2.add(ki, i64x2.splat(1000)), ki, low);
-  const scaled = f64x2.mul(y, i64x2.shl(i64x2.add(kk, i64x2.splat(1023)), 52));
-  let e = v128.bitselect(f64x2.mul(scaled, f64x2.splat(reinterpret<f64>(0x0170000000000000))), scaled, low); // 2^-1000
-  // |x| < 2^-28: 1 + x; x < -745.13: 0; NaN stays NaN
-  e = v128.bitselect(f64x2.add(f64x2.splat(1), x), e, f64x2.lt(ax, f64x2.splat(fromHigh(0x3e300000))));
-  e = v128.bitselect(f64x2.splat(0), e, f64x2.lt(x, f64x2.splat(U_THRESHOLD)));
-  return v128.bitselect(x, e, f64x2.ne(x, x));
+  let e = f64x2.mul(y, i64x2.shl(i64x2.add(ki, i64x2.splat(1023)), 52));
+  e = v128.andnot(e, i64x2.lt_s(ki, i64x2.splat(-1021))); // also x < -745.13 and -Infinity: 0
+  // |x| < 2^-28: 1 + x. NaN needs no care: it runs through the arithmetic (k = 0) as NaN.
+  return v128.bitselect(f64x2.add(f64x2.splat(1), x), e, f64x2.lt(ax, f64x2.splat(fromHigh(0x3e300000))));
 }
 
 /**
