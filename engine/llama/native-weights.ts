@@ -23,6 +23,7 @@ import type { KernelBackend } from '../../kernels-wasm/types';
 import type { LlamaConfig } from './config';
 import { f32Matrix, type DeviceMatrix, type DeviceWeights } from './forward';
 import { assemble } from './hf-weights';
+import { q4x8Shape } from './packed';
 
 const shapeOf = (c: LlamaConfig): NativeShape => ({
   dim: c.dim,
@@ -126,7 +127,7 @@ function checkHeader(k: KernelBackend, c: LlamaConfig, h: NativeHeader): void {
       throw fail(
         `${t.name} is ${t.format}, which ${k.quant ? 'a vector' : 'this backend'} cannot be`,
       );
-    if (t.format === 'q4x8' && (!k.q4x8 || rows % 8 || cols % 32))
+    if (t.format === 'q4x8' && (!k.q4x8 || !q4x8Shape(rows, cols)))
       throw fail(
         `${t.name} is q4x8, which ${k.q4x8 ? `[${rows}, ${cols}]` : 'this backend'} cannot be`,
       );

@@ -8,9 +8,11 @@ import { q4x8ScratchBytes } from '../../kernels-wasm/quant';
 import type { KernelBackend } from '../../kernels-wasm/types';
 import type { DeviceMatrix, DeviceWeights } from './forward';
 
-/** Whether `w` can be repacked: Q4_0 with rows in whole groups of 8 and whole 32-blocks. */
-export const packableQ4 = (w: DeviceMatrix) =>
-  w.format === 'q4' && w.rows % 8 === 0 && w.cols % 32 === 0;
+/** Whether a [rows, cols] matrix has the q4x8 layout's shape: rows in whole groups of 8, whole 32-blocks. */
+export const q4x8Shape = (rows: number, cols: number) => rows % 8 === 0 && cols % 32 === 0;
+
+/** Whether `w` can be repacked: Q4_0 of the q4x8 shape. */
+export const packableQ4 = (w: DeviceMatrix) => w.format === 'q4' && q4x8Shape(w.rows, w.cols);
 
 /**
  * Repacks every packable Q4_0 matrix of `w` in place and marks it 'q4x8' (a shared classifier once: it is the

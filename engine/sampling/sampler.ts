@@ -172,7 +172,7 @@ export function sortByProbDesc(
 let wasmSoftmax: {
   capacity: number;
   run(x: Float32Array): void;
-  expSum?: (x: Float32Array, max: number) => number;
+  expSum(x: Float32Array, max: number): number;
 } | null = null;
 
 /**
@@ -182,30 +182,29 @@ let wasmSoftmax: {
  * keeps every model it loads).
  */
 export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
-  const kernel = k.softmaxRunC,
-    sum = k.expSumRunC;
-  if (!kernel || (wasmSoftmax && wasmSoftmax.capacity >= capacity)) return;
+  const softmax = k.softmaxRunC,
+    expSum = k.expSumRunC;
+  if (!softmax || !expSum || (wasmSoftmax && wasmSoftmax.capacity >= capacity)) return;
   const ptr = k.alloc(capacity);
+  const place = (x: Float32Array) => k.f32(ptr, x.length).set(x);
   wasmSoftmax = {
     capacity,
     run(x) {
-      k.f32(ptr, x.length).set(x);
-      kernel(ptr, x.length);
+      place(x);
+      softmax(ptr, x.length);
       x.set(k.f32(ptr, x.length));
     },
-    expSum: sum
-      ? (x, max) => {
-          k.f32(ptr, x.length).set(x);
-          return sum(ptr, x.length, max);
-        }
-      : undefined,
+    expSum(x, max) {
+      place(x);
+      return expSum(ptr, x.length, max);
+    },
   };
 }
 
 /** Σ exp(x[i] - max) in index order through the registered kernel, or undefined (then the caller's loop). */
 export function wasmExpSum(x: Float32Array, max: number): number | undefined {
   const w = wasmSoftmax;
-  return w?.expSum && x.length >= 64 && x.length <= w.capacity ? w.expSum(x, max) : undefined;
+  return w && x.length >= 64 && x.length <= w.capacity ? w.expSum(x, max) : undefined;
 }
 
 /** In place, max subtracted, in f32 like run.c's softmax(). */

@@ -36,6 +36,11 @@ import { closeRows, rowScales, storeGroup } from './q4x8';
   storeGroup(o, a, b);
 }
 
+/** `group` on row group g of the matrix (its codes at nb · 128 bytes a group, its scales at nb · 16). */
+@inline function groupAt(out: usize, w: usize, d: usize, xq: usize, k: usize, nb: usize, g: i32): void {
+  group(out + (<usize>g << 5), w + ((<usize>g * nb) << 7), d + ((<usize>g * nb) << 4), xq, k, nb);
+}
+
 /** Rows 0..3 (sa) or 4..7 of one chunk's nibbles (lo, hi) against a token's broadcast codes (xl, xh), added to s. */
 @inline function dots(s: v128, lo: v128, hi: v128, xl: v128, xh: v128): v128 {
   return i16x8.add(s, i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(xl, lo), i16x8.relaxed_dot_i8x16_i7x16_s(xh, hi)));
@@ -104,12 +109,8 @@ export function matvec_q4_0x8_relaxed(out: usize, w: usize, d: usize, x: usize, 
   // stories110M q4 decode in every round (bench/decode-ab.ts, 2026-12-08); four streams were 0.89-0.98×.
   const groups = rows >> 3, half = groups >> 1;
   for (let g = 0; g < half; g++) {
-    group(out + (<usize>g << 5), w + ((<usize>g * nb) << 7), d + ((<usize>g * nb) << 4), xq, k, nb);
-    const h = g + half;
-    group(out + (<usize>h << 5), w + ((<usize>h * nb) << 7), d + ((<usize>h * nb) << 4), xq, k, nb);
+    groupAt(out, w, d, xq, k, nb, g);
+    groupAt(out, w, d, xq, k, nb, g + half);
   }
-  if (groups & 1) {
-    const g = groups - 1;
-    group(out + (<usize>g << 5), w + ((<usize>g * nb) << 7), d + ((<usize>g * nb) << 4), xq, k, nb);
-  }
+  if (groups & 1) groupAt(out, w, d, xq, k, nb, groups - 1);
 }
