@@ -117,6 +117,16 @@ const benches: Record<string, Bench> = {
     inDefault: false,
     run: async () => (await import('./pd-goodput')).benchPdGoodput({ log }),
   },
+  'handoff-ttft': {
+    title:
+      'Time to first token of a long prompt at a busy origin: through a decode origin (hand-off) and colocated',
+    inDefault: false,
+    run: async () =>
+      (await import('./handoff-ttft')).benchHandoffTtft({
+        log,
+        before: process.env.HANDOFF_BEFORE,
+      }),
+  },
   'serving-table': {
     title:
       "The seed's serving table for our models: output tok/s, TTFT and context, edge and origin, through npm start",

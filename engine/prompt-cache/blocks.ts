@@ -36,6 +36,9 @@ export const keyPrefix = (tenantSalt?: string) =>
 export const cacheEntryKey = (s: ChainSeed, hash: Uint8Array): string =>
   `${keyPrefix(s.tenantSalt)}${s.modelId}@${s.weightsDigest.slice(0, 16)}:${toHex(hash.subarray(0, 16))}`;
 
+/** SHA-256 of bytes: Web Crypto's (async), or one that answers at once. */
+export type Sha256 = (bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
 const sha256 = async (bytes: Uint8Array): Promise<Uint8Array> =>
   new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
 
@@ -47,18 +50,25 @@ export async function weightsDigest(checkpoint: Uint8Array): Promise<string> {
   return toHex(await sha256(checkpoint));
 }
 
-/** Chain hashes of the first `blocks` blocks: h(i) = SHA-256(h(i-1) ‖ tokens of block i as u32 LE), h(-1) from the seed. */
+/**
+ * Chain hashes of the first `blocks` blocks: h(i) = SHA-256(h(i-1) ‖ tokens of block i as u32 LE), h(-1)
+ * from the seed. `digest` may be a synchronous SHA-256 (an origin passes node:crypto's): Node answers Web
+ * Crypto's digest from its thread pool, an event-loop turn per block, and a turn of an origin busy with
+ * steps is a step, so a 768-token prompt waited 12 steps, 60-85 ms under 4 decoding streams, before its
+ * prefill began (bench/RESULTS.md 2026-12-08).
+ */
 export async function chainHashes(
   seed: ChainSeed,
   promptIds: number[],
   blocks: number,
+  digest: Sha256 = sha256,
 ): Promise<Uint8Array[]> {
   if (blocks * BLOCK_TOKENS > promptIds.length)
     throw new RangeError(
       `${blocks} blocks need ${blocks * BLOCK_TOKENS} tokens, the prompt has ${promptIds.length}`,
     );
   const fields = [CACHE_FORMAT, seed.tenantSalt, seed.modelId, seed.weightsDigest];
-  let prev = await sha256(
+  let prev = await digest(
     new TextEncoder().encode(fields.map((f) => `${f.length}:${f}`).join('\n')),
   );
   const hashes: Uint8Array[] = [];
@@ -68,7 +78,7 @@ export async function chainHashes(
     buf.set(prev, 0);
     for (let t = 0; t < BLOCK_TOKENS; t++)
       tokens.setUint32(4 * t, promptIds[b * BLOCK_TOKENS + t], true);
-    prev = await sha256(buf);
+    prev = await digest(buf);
     hashes.push(prev);
   }
   return hashes;

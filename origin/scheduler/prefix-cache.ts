@@ -4,6 +4,7 @@
 // (engine/prompt-cache/blocks.ts): a SHA-256 chain over every token up to the block's end, seeded
 // with the tenant salt, the model id and its weights digest, so tenants never share a block.
 // With a codec (latent-blocks.ts) blocks are held encoded, and the budget counts the encoded bytes.
+import { createHash } from 'node:crypto';
 import {
   BLOCK_TOKENS,
   cacheableBlocks,
@@ -13,9 +14,14 @@ import {
 } from '../../engine/prompt-cache/blocks';
 import type { KvRows } from '../backend/step-backend';
 
+/** node:crypto's SHA-256, answered at once (chainHashes says why the origin wants that). */
+export const sha256Now = (bytes: Uint8Array): Uint8Array =>
+  createHash('sha256').update(bytes).digest();
+
 /** Hex keys of every whole block of the prompt. */
 export async function promptBlockKeys(seed: ChainSeed, promptIds: number[]): Promise<string[]> {
-  return (await chainHashes(seed, promptIds, cacheableBlocks(promptIds.length))).map(toHex);
+  const blocks = cacheableBlocks(promptIds.length);
+  return (await chainHashes(seed, promptIds, blocks, sha256Now)).map(toHex);
 }
 
 /** How the cache holds blocks other than as the backend's rows. */

@@ -90,21 +90,62 @@ export function blockHash(
   return new Uint8Array(h.digest());
 }
 
+/** The most a FrameReader holds unread, and so the longest frame it takes. */
+export const FRAME_READER_LIMIT = 64 << 20;
+
 /**
- * Reads frames off a byte stream as they arrive. Chunks wait in a list until a frame is whole; the frame
- * is then a view of its chunk, or joined from several into the reader's scratch, which it reuses: a
- * payload is valid until the next call. (Joining each chunk onto the bytes before it copied a frame once
- * per chunk it spans, and a new array per frame was still ~1 MB per 1K-token hand-off: memory the decode
- * origin's collector then reclaims, in pauses every decoding stream sees.)
+ * Reads frames off a byte stream as they arrive. A pump reads the stream as fast as it delivers, whether or
+ * not a frame is asked for: a decode origin busy with steps reaches its event loop's I/O once a step, so a
+ * reader that waited to be asked took one step per 16-64 KB chunk (a 768-token hand-off: +370 ms to the
+ * first token under 4 decoding streams, bench/RESULTS.md 2026-12-08). It holds at most
+ * FRAME_READER_LIMIT bytes unread. Chunks wait in a list until a frame is whole; the frame is then a view of
+ * its chunk, or joined from several into the reader's scratch, which it reuses: a payload is valid until
+ * the next call. (Joining each chunk onto the bytes before it copied a frame once per chunk it spans, and a
+ * new array per frame was still ~1 MB per 1K-token hand-off: memory the decode origin's collector then
+ * reclaims, in pauses every decoding stream sees.)
  */
 export class FrameReader {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
   private scratch = new Uint8Array(0);
   private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private ended = false;
+  private failure: { error: unknown } | null = null;
+  /** Wakes next() when the pump brings bytes, ends or fails. */
+  private arrived: (() => void) | null = null;
+  /** Wakes the pump when next() took bytes off a full reader. */
+  private drained: (() => void) | null = null;
 
-  constructor(body: ReadableStream<Uint8Array>) {
+  constructor(
+    body: ReadableStream<Uint8Array>,
+    private readonly limit = FRAME_READER_LIMIT,
+  ) {
     this.reader = body.getReader();
+    void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        while (this.buffered >= this.limit)
+          await new Promise<void>((resolve) => (this.drained = resolve));
+        const { done, value } = await this.reader.read();
+        if (done) break;
+        this.chunks.push(value);
+        this.buffered += value.length;
+        this.wake();
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
+    this.ended = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const arrived = this.arrived;
+    this.arrived = null;
+    arrived?.();
   }
 
   /** The next frame, or null at the end of the stream; throws on a stream cut inside a frame. */
@@ -113,23 +154,29 @@ export class FrameReader {
       if (this.buffered >= 5) {
         const head = this.peek5();
         const len = new DataView(head.buffer, head.byteOffset).getUint32(1, true);
+        if (5 + len > this.limit)
+          throw new Error(`a hand-off frame of ${len} bytes is over the reader's ${this.limit}`);
         if (this.buffered >= 5 + len) {
           this.take(5);
           return { kind: head[0], payload: this.take(len) };
         }
       }
-      const { done, value } = await this.reader.read();
-      if (done) {
+      if (this.failure) throw this.failure.error;
+      if (this.ended) {
         if (this.buffered > 0) throw new Error('the hand-off stream ended inside a frame');
         return null;
       }
-      this.chunks.push(value);
-      this.buffered += value.length;
+      await new Promise<void>((resolve) => (this.arrived = resolve));
     }
   }
 
   cancel(): void {
     this.reader.cancel().catch(() => {});
+    this.buffered = 0; // a pump waiting for room reads on to the end the cancel brings
+    this.chunks = [];
+    const drained = this.drained;
+    this.drained = null;
+    drained?.();
   }
 
   /** The frame header (the first 5 bytes), left in place. */
@@ -149,6 +196,11 @@ export class FrameReader {
   private take(n: number): Uint8Array {
     if (n === 0) return new Uint8Array(0);
     this.buffered -= n;
+    if (this.drained && this.buffered < this.limit) {
+      const drained = this.drained;
+      this.drained = null;
+      drained();
+    }
     const first = this.chunks[0];
     if (first.length >= n) {
       if (first.length === n) this.chunks.shift();

@@ -20,6 +20,7 @@ import {
   type LatentCodecName,
 } from '../../engine/prompt-cache/index';
 import { invalidRequest } from '../../protocol/errors';
+import { sha256Now } from '../scheduler/prefix-cache';
 import {
   authorized,
   parseBody,
@@ -62,7 +63,8 @@ export function cacheEntryRoutes(app: Hono<any>, ctx: InternalContext): void {
     const body = ((await c.req.json().catch(() => null)) ?? {}) as Record<string, unknown>;
     const { promptIds } = parseBody({ prompt_ids: body.prompt_ids }, ctx.vocabSize, ctx.maxSeqLen);
     const { scope, codec } = scopeOf(body);
-    const hashes = await chainHashes(scope, promptIds, cacheableBlocks(promptIds.length));
+    const blocks = cacheableBlocks(promptIds.length);
+    const hashes = await chainHashes(scope, promptIds, blocks, sha256Now);
     // The origin's own prefix cache is keyed by its own scope; these blocks are the caller's: not cached here.
     const p = await prefillOnly(ctx.scheduler, ctx.vocabSize, promptIds, [], c.req.raw.signal);
     const entries = await Promise.all(

@@ -1,7 +1,9 @@
 // A decode origin's hand-off reader (origin/server/handoff-pull.ts) against a real HTTP server sending a
 // hand-off stream of random latents in small, spaced writes, so blocks arrive split across network
 // chunks: the rows and logits come back exactly, as views of one lent buffer that the next hand-off reuses
-// once the lease is released (also after a damaged stream), stored and compressed entries alike.
+// once the lease is released (also after a damaged stream), stored and compressed entries alike. On a
+// decode origin busy with steps (each a synchronous stretch, then a turn), a hand-off takes a few turns,
+// not a step per block or per network chunk.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { deflateRawSync } from 'node:zlib';
@@ -67,13 +69,14 @@ const compressed: SyncDeflate = { ...fastZlib, deflate: (b) => deflateRawSync(b,
 
 describe('hand-off reader', () => {
   let server: Server, url: string;
-  /** What the next POST is answered with. */
-  const next: Buffer[] = [];
+  /** What the next POST is answered with: in small, spaced writes, or whole in one. */
+  const next: { wire: Buffer; whole?: boolean }[] = [];
   beforeAll(async () => {
     server = createServer(async (req, res) => {
       for await (const _ of req); // the request's body (prompt ids), unread here
-      const wire = next.shift()!;
+      const { wire, whole } = next.shift()!;
       res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      if (whole) return void res.end(wire);
       // writes of 1,000 to 4,000 bytes, each on its own turn: every ~6 KB block spans several reads
       for (let o = 0, k = 0; o < wire.length; k++) {
         const n = [1000, 7, 4000, 2500][k % 4];
@@ -97,8 +100,12 @@ describe('hand-off reader', () => {
       minTokens: 1,
       timeoutMs: 10_000,
     });
-  const pull = async (c: ReturnType<typeof client>, h: ReturnType<typeof handoff>) => {
-    next.push(h.wire);
+  const pull = async (
+    c: ReturnType<typeof client>,
+    h: ReturnType<typeof handoff>,
+    whole = false,
+  ) => {
+    next.push({ wire: h.wire, whole });
     return (await c.pull(h.req, undefined, new AbortController().signal))?.prompt ?? null;
   };
   const expectSame = (got: PrefilledPrompt, h: ReturnType<typeof handoff>) => {
@@ -134,6 +141,26 @@ describe('hand-off reader', () => {
     const third = (await pull(c, d))!;
     expect(third.logits.buffer).toBe(first.logits.buffer);
     expectSame(third, d);
+  });
+
+  it('takes a few event-loop turns of a busy origin, not one per block', async () => {
+    const c = client();
+    const h = handoff(1024, fastZlib); // 16 blocks, 197 KB
+    await pull(c, handoff(64, fastZlib), true); // the connection, warm
+    // the decode loop: a 2 ms step, then a turn, for as long as the hand-off runs
+    let steps = 0,
+      running = true;
+    const step = () => {
+      if (!running) return;
+      steps++;
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+      setImmediate(step);
+    };
+    setImmediate(step);
+    const got = await pull(c, h, true).finally(() => (running = false));
+    expectSame(got!, h);
+    expect(steps).toBeLessThanOrEqual(8);
   });
 
   it('reads entries deflated with compression (not stored blocks) the same way', async () => {
