@@ -86,9 +86,12 @@ export function matvecs(out: usize, w: usize, x: usize, rows: i32, cols: i32, n:
  * Up to this many tokens each token runs the matvec itself: the tile's accumulators in L1 cost more than the
  * weight reads they share. Measured on an AMD EPYC (Zen 1), 2048 × 768 Q8_0: two tokens through the tile took
  * 1.1–1.7× two matvecs (the edge's 2-stream decode ran at 0.78× of one stream); on the Xeon of 2026-12-07
- * two were level with two matvecs, four and more faster on both.
+ * two were level with two matvecs, four and more faster on both. On the Zen 4 of 2026-12-08 (24 copies of the
+ * matrix, out of cache): four tokens through the tile took 1.18× four matvecs, eight 0.97–0.99×; one token's
+ * matvec is compute-bound there (hot and cold alike), so a shared weight read saves nothing, and a tile of one
+ * row and two tokens with every accumulator in a register ran level with the matvecs too (not kept).
  */
-const MATVEC_TOKENS = 2;
+const MATVEC_TOKENS = 4;
 
 @inline function matvecsQuant(out: usize, w: usize, d: usize, x: usize, xq: usize, rows: i32, cols: i32, n: i32, q4: bool): void {
   if (n <= MATVEC_TOKENS) {
