@@ -8,7 +8,7 @@
 // so the ratio is of one run on one machine. The prefill origin's own TTFT for the same prompt, sent to it
 // directly, is the floor a hand-off adds to.
 import { resolve } from 'node:path';
-import { timedRequest } from './pd-load';
+import { printTable, timedRequest } from './pd-load';
 import type { pinnedOrigins as PinnedOrigins } from './pd-origins';
 import { benchModel, type BenchModel } from './pd-prompts';
 
@@ -153,17 +153,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(name);
     return i >= 0 ? process.argv[i + 1] : undefined;
   };
-  benchHandoffTtft({
-    model: flag('--model'),
-    rounds: flag('--rounds') ? Number(flag('--rounds')) : undefined,
-    before: flag('--before'),
-  })
-    .then((t) => {
-      console.log(t);
-      process.exit(0);
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exit(1);
-    });
+  printTable(
+    benchHandoffTtft({
+      model: flag('--model'),
+      rounds: flag('--rounds') ? Number(flag('--rounds')) : undefined,
+      before: flag('--before'),
+    }),
+  );
 }

@@ -8,7 +8,7 @@
 // from lone numbers on the idle pair, as bench/pd.ts sets them: TTFT ≤ 4 × a lone long prompt's TTFT,
 // TPOT ≤ 1.5 × the inter-token p50 of 4 decoding streams alone.
 import type { RunningOrigin } from '../origin/launch';
-import { pct, timedRequest, type Timed } from './pd-load';
+import { pct, printTable, timedRequest, type Timed } from './pd-load';
 import { pinnedOrigins, SEPARATED_ROLES } from './pd-origins';
 import { benchModel, type BenchModel } from './pd-prompts';
 import { sweepRate, type Trial } from './pd-sweep';
@@ -152,13 +152,5 @@ export async function benchPdGoodput(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchPdGoodput({ model: process.argv[2] })
-    .then((t) => {
-      console.log(t);
-      process.exit(0);
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exit(1);
-    });
+  printTable(benchPdGoodput({ model: process.argv[2] }));
 }

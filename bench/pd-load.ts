@@ -199,3 +199,16 @@ export function pin(o: RunningOrigin, cpu: number): boolean {
     return false;
   }
 }
+
+/** A bench run alone: its table on stdout, exit 0; or its error on stderr, exit 1. */
+export function printTable(table: Promise<string>): void {
+  table
+    .then((t) => {
+      console.log(t);
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}

@@ -14,6 +14,7 @@ import { scrape } from './origin';
 import { benchModel } from './pd-prompts';
 import {
   cpuMs,
+  printTable,
   runLoad,
   summarize,
   timedRequest,
@@ -161,13 +162,5 @@ async function logSteps(
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  benchPd({ model: process.argv[2] })
-    .then((t) => {
-      console.log(t);
-      process.exit(0);
-    })
-    .catch((err) => {
-      console.error(err);
-      process.exit(1);
-    });
+  printTable(benchPd({ model: process.argv[2] }));
 }
