@@ -96,8 +96,9 @@ export const FRAME_READER_LIMIT = 64 << 20;
 /**
  * Reads frames off a byte stream as they arrive. A pump reads the stream as fast as it delivers, whether or
  * not a frame is asked for: a decode origin busy with steps reaches its event loop's I/O once a step, so a
- * reader that waited to be asked took one step per 16-64 KB chunk (a 768-token hand-off: +370 ms to the
- * first token under 4 decoding streams, bench/RESULTS.md 2026-12-08). It holds at most
+ * reader that waited to be asked took one step per 16-64 KB chunk (with the turns below and the block keys',
+ * a 768-token prompt's first token came 130-170 ms after the prefill origin's own under 4 decoding streams,
+ * 0-30 ms now: bench/RESULTS.md 2026-12-08). It holds at most
  * FRAME_READER_LIMIT bytes unread. Chunks wait in a list until a frame is whole; the frame is then a view of
  * its chunk, or joined from several into the reader's scratch, which it reuses: a payload is valid until
  * the next call. (Joining each chunk onto the bytes before it copied a frame once per chunk it spans, and a
