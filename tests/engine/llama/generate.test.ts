@@ -194,10 +194,19 @@ describe('sampling, abort and sessions', () => {
 
   it('lets other work run between tokens', async () => {
     const model = await randomModel();
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 0);
+    // Work queued on the event loop (setImmediate, as Node runs I/O callbacks) runs during generation: the
+    // pacer takes a turn after the first step and then every few. (A 1 ms interval timer was flaky: 60
+    // tokens of this model can finish inside the first turn's millisecond and the 50 ms cycle bound.)
+    let turns = 0,
+      running = true;
+    const tick = () => {
+      if (!running) return;
+      turns++;
+      setImmediate(tick);
+    };
+    setImmediate(tick);
     await collect(model.generate([1], { ...sampled(1), maxTokens: 60 }));
-    clearInterval(timer);
-    expect(ticks).toBeGreaterThan(0);
+    running = false;
+    expect(turns).toBeGreaterThan(0);
   });
 });
