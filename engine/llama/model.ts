@@ -5,7 +5,7 @@
 import type { KernelBackend } from '../../kernels-wasm/types';
 import { allocSession, uploadWeights, type DeviceWeights, type SessionBuffers } from './forward';
 import { allocStep, decodeStep, type StepBuffers, type StepSeq } from './decode-step';
-import { DecodeBatcher } from '../decode-batcher';
+import { DecodeBatcher, type Driver } from '../decode-batcher';
 import { Admission, type Refusal } from '../admission';
 import { allocBatch, prefill, PREFILL_CHUNK } from './prefill';
 import { defaultKvFormat, type KvFormat } from './kv-cache';
@@ -205,7 +205,7 @@ export class LlamaModel {
     let completionTokens = 0;
     let cachedTokens = 0;
     let prefilled = false;
-    let decoding = false;
+    let decoding: Driver<StepSeq> | null = null;
     // positions whose KV the session holds: the prompt, then the sampled tokens fed back (fed)
     let computed = 0;
     const fed: number[] = [];
@@ -238,45 +238,69 @@ export class LlamaModel {
         prefill(k, c, w, session, session.batch, promptIds.slice(pos, pos + n), pos);
         pos += n;
       }
-      this.batcher.enter();
-      decoding = true;
-      const step = (token: number, pos: number) =>
-        this.batcher.step({ session, token, pos }, opts.signal);
-      if (!(await step(promptIds[last], last))) return end('abort');
-      prefilled = true;
-
-      let token = promptIds[promptIds.length - 1];
-      for (let pos = promptIds.length - 1; ; pos++) {
-        computed = pos + 1;
+      // Each step samples this sequence's next token as soon as it is computed, in whichever request ran
+      // it (engine/decode-batcher.ts Driver); this request takes the tokens from `made` on its own turns.
+      const made: GeneratedToken[] = [];
+      let finish: GenerationResult['finishReason'] | null = null;
+      // sampled ahead; completionTokens counts those this request took (a client that left pays for those)
+      let sampled = 0;
+      let token = promptIds[last],
+        pos = last;
+      const driver: Driver<StepSeq> = {
+        seq: { session, token, pos },
+        backlog: () => made.length,
+        advance: () => {
+          computed = pos + 1;
+          prefilled = true;
+          const next = sampler.sample(k.f32(session.logits, c.vocabSize));
+          if (next < 0) {
+            finish = 'length'; // a constraint's dead end: cut like max_tokens
+            return false;
+          }
+          sampled++;
+          if (stopIds.includes(next)) {
+            made.push({ id: next, text: text.flush(), logprobs: sampler.lastLogprobs });
+            finish = 'stop';
+            return false;
+          }
+          const delta = text.push(this.tokenizer.decodePiece(token, next));
+          if (text.stopped) {
+            made.push({ id: next, text: delta, logprobs: sampler.lastLogprobs });
+            finish = 'stop';
+            return false;
+          }
+          // a constraint that is finished (nothing more may follow) ends the text as a stop would
+          const finished = opts.constraint?.isFinished() === true;
+          const ends = finished || sampled >= opts.maxTokens || pos + 1 >= c.seqLen;
+          made.push({
+            id: next,
+            text: ends ? delta + text.flush() : delta,
+            logprobs: sampler.lastLogprobs,
+          });
+          if (ends) {
+            finish = finished ? 'stop' : 'length';
+            return false;
+          }
+          token = next;
+          fed.push(next);
+          pos++;
+          driver.seq = { session, token, pos };
+          return true;
+        },
+      };
+      decoding = driver;
+      for (;;) {
         if (opts.signal?.aborted) return end('abort');
-        const next = sampler.sample(k.f32(session.logits, c.vocabSize));
-        if (next < 0) return end('length'); // a constraint's dead end: cut like max_tokens
-        completionTokens++;
-        if (stopIds.includes(next)) {
-          yield { id: next, text: text.flush(), logprobs: sampler.lastLogprobs };
-          return end('stop');
+        if (!(await this.batcher.drive(driver, opts.signal))) return end('abort');
+        while (made.length) {
+          completionTokens++;
+          yield made.shift()!;
+          if (opts.signal?.aborted) return end('abort');
         }
-        const delta = text.push(this.tokenizer.decodePiece(token, next));
-        if (text.stopped) {
-          yield { id: next, text: delta, logprobs: sampler.lastLogprobs };
-          return end('stop');
-        }
-        // a constraint that is finished (nothing more may follow) ends the text as a stop would
-        const finished = opts.constraint?.isFinished() === true;
-        const last = finished || completionTokens >= opts.maxTokens || pos + 1 >= c.seqLen;
-        yield {
-          id: next,
-          text: last ? delta + text.flush() : delta,
-          logprobs: sampler.lastLogprobs,
-        };
-        if (last) return end(finished ? 'stop' : 'length');
-        if (opts.signal?.aborted) return end('abort');
-        token = next;
-        fed.push(next);
-        if (!(await step(token, pos + 1))) return end('abort');
+        if (finish) return end(finish);
       }
     } finally {
-      if (decoding) this.batcher.leave();
+      if (decoding) this.batcher.stop(decoding);
       try {
         // Decoding wrote only positions past the prompt, so the prompt's rows are still intact.
         const cap = opts.capture;
