@@ -131,3 +131,23 @@ export function scriptedModel(
   const tokenizer = encodeLlama2cTokenizer(pieces.map((p, i) => [p, -i]));
   return LlamaModel.fromLlama2c(backend, bytes, tokenizer, { id: 'scripted' });
 }
+
+/** The event-loop turns (setImmediate callbacks, as Node runs I/O ones) that ran while `work` did. */
+export async function turnsDuring<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; turns: number }> {
+  let turns = 0,
+    running = true;
+  const tick = () => {
+    if (!running) return;
+    turns++;
+    setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    const result = await work();
+    return { result, turns };
+  } finally {
+    running = false;
+  }
+}

@@ -5,6 +5,7 @@
 import { expect, it } from 'vitest';
 import { cacheableBlocks, chainHashes, toHex } from '../../engine/prompt-cache/blocks';
 import { promptBlockKeys } from '../../origin/scheduler/prefix-cache';
+import { turnsDuring } from '../engine/helpers';
 
 const seed = { tenantSalt: 'tenant-7', modelId: 'pystd-mla-moe', weightsDigest: 'cd'.repeat(32) };
 const ids = Array.from({ length: 2000 }, (_, i) => (i * 7919 + 13) % 20_755);
@@ -17,28 +18,9 @@ it('names blocks as Web Crypto does', async () => {
 });
 
 it('keys a 2,000-token prompt without an event-loop turn', async () => {
-  let turns = 0;
-  let ticking = true;
-  const tick = () => {
-    if (!ticking) return;
-    turns++;
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  const keys = await promptBlockKeys(seed, ids);
-  ticking = false;
-  expect(keys).toHaveLength(31);
-  expect(turns).toBe(0);
+  const keyed = await turnsDuring(() => promptBlockKeys(seed, ids));
+  expect(keyed.result).toHaveLength(31);
+  expect(keyed.turns).toBe(0);
   // Web Crypto's digest, as before, took a turn a block
-  let webTurns = 0;
-  ticking = true;
-  const tick2 = () => {
-    if (!ticking) return;
-    webTurns++;
-    setImmediate(tick2);
-  };
-  setImmediate(tick2);
-  await chainHashes(seed, ids, 31);
-  ticking = false;
-  expect(webTurns).toBeGreaterThan(5);
+  expect((await turnsDuring(() => chainHashes(seed, ids, 31))).turns).toBeGreaterThan(5);
 });

@@ -9,7 +9,7 @@ import {
   type SyntheticShape,
 } from '../../../engine/index';
 import { createNodeKernels } from '../../../kernels-wasm/node';
-import { collect, scriptedModel, scriptedPieces } from '../helpers';
+import { collect, scriptedModel, scriptedPieces, turnsDuring } from '../helpers';
 
 const greedy = (over: Partial<GenerateOptions> = {}): GenerateOptions => ({
   maxTokens: 50,
@@ -197,16 +197,9 @@ describe('sampling, abort and sessions', () => {
     // Work queued on the event loop (setImmediate, as Node runs I/O callbacks) runs during generation: the
     // pacer takes a turn after the first step and then every few. (A 1 ms interval timer was flaky: 60
     // tokens of this model can finish inside the first turn's millisecond and the 50 ms cycle bound.)
-    let turns = 0,
-      running = true;
-    const tick = () => {
-      if (!running) return;
-      turns++;
-      setImmediate(tick);
-    };
-    setImmediate(tick);
-    await collect(model.generate([1], { ...sampled(1), maxTokens: 60 }));
-    running = false;
+    const { turns } = await turnsDuring(() =>
+      collect(model.generate([1], { ...sampled(1), maxTokens: 60 })),
+    );
     expect(turns).toBeGreaterThan(0);
   });
 });
