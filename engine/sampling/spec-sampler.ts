@@ -109,6 +109,17 @@ export class SpecSampler {
     }
     for (let i = 0; i < w.length; i++) w[i] = w[i] / temperature;
     softmaxF32(w);
+    const { topK = 0, minP = 0, topP } = o;
+    if (topK <= 0 && minP <= 0 && !(topP > 0 && topP < 1)) {
+      // No truncation: every id with p > 0, in id order: keep()'s order, so the same sums in the same
+      // order, without the index list (two passes instead of five: ~0.1 ms a distribution at 20K ids)
+      let mass = 0;
+      for (let i = 0; i < w.length; i++) if (w[i] > 0) mass += w[i];
+      if (mass > 0) {
+        for (let i = 0; i < w.length; i++) if (w[i] > 0) out[i] = w[i] / mass;
+        return;
+      }
+    }
     const n = this.keep(w);
     let mass = 0;
     for (let i = 0; i < n; i++) mass += w[this.order[i]];

@@ -101,3 +101,47 @@ describe('speculative sampling keeps the distribution', () => {
     expect(greedy.verify(pLogits, 4)).toEqual({ id: 5, accepted: false });
   });
 });
+
+describe('SpecSampler.distribution without truncation', () => {
+  /** The general path's arithmetic: softmax of logits / T, then every id with p > 0, summed in id order. */
+  function reference(logits: Float32Array, temperature: number, bias: Record<number, number>) {
+    const w = Float32Array.from(logits);
+    for (const [id, b] of Object.entries(bias)) w[+id] += b;
+    const t = Math.fround(temperature);
+    for (let i = 0; i < w.length; i++) w[i] = w[i] / t;
+    let max = w[0];
+    for (let i = 1; i < w.length; i++) if (w[i] > max) max = w[i];
+    let sum = 0;
+    for (let i = 0; i < w.length; i++) {
+      w[i] = Math.exp(Math.fround(w[i] - max));
+      sum = Math.fround(sum + w[i]);
+    }
+    for (let i = 0; i < w.length; i++) w[i] = w[i] / sum;
+    const out = new Float64Array(w.length);
+    const ids: number[] = [];
+    for (let i = 0; i < w.length; i++) if (w[i] > 0) ids.push(i);
+    let mass = 0;
+    for (const i of ids) mass += w[i];
+    for (const i of ids) out[i] = w[i] / mass;
+    return out;
+  }
+
+  it('gives the same probabilities, bit for bit, on random logits (ids past exp underflow included)', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 48271) % 0x7fffffff) / 0x7fffffff) * 2 - 1;
+    for (const [n, spread, temperature] of [
+      [20_755, 8, 0.8],
+      [129_280, 30, 1],
+      [500, 200, 0.3], // most ids underflow to p = 0
+    ]) {
+      const logits = Float32Array.from({ length: n }, () => rand() * spread);
+      const bias = { 3: 2.5, [n - 1]: -1 };
+      const s = new SpecSampler(n, { temperature, topP: 1, logitBias: bias }, 1);
+      const out = new Float64Array(n);
+      s.distribution(logits, out);
+      const want = reference(logits, temperature, bias);
+      expect(Buffer.compare(Buffer.from(out.buffer), Buffer.from(want.buffer))).toBe(0);
+      expect(out.some((p) => p === 0)).toBe(spread === 200);
+    }
+  });
+});
