@@ -221,6 +221,11 @@ export async function createWasmKernels(
       'exp_sum_runc',
       () => exports.exp_sum_runc as (x: number, n: number, max: number) => number,
     ),
+    specDistribution: optional(
+      exports,
+      'spec_distribution',
+      () => exports.spec_distribution as (x: number, n: number, t: number, out: number) => number,
+    ),
     alloc(nFloats: number): number {
       if (!Number.isInteger(nFloats) || nFloats < 0) throw new Error(`alloc: bad size ${nFloats}`);
       const ptr = top;

@@ -326,6 +326,11 @@ export interface KernelBackendExtras {
   readonly softmaxRunC?: (x: number, n: number) => number;
   /** Σ exp(x[i] - max) in index order, in f64: logprobs.ts logSumExp's sum, bit for bit (same file). */
   readonly expSumRunC?: (x: number, n: number, max: number) => number;
+  /**
+   * The speculative sampler's untruncated distribution (spec-sampler.ts), bit for bit (same file): x ÷ t and
+   * softmax in place, out (f64) = x / mass over x > 0; returns the mass.
+   */
+  readonly specDistribution?: (x: number, n: number, t: number, out: number) => number;
   /** Q4_0 repacked for one lane per row; absent from older builds and the TS backend. */
   readonly q4x8?: Q4x8Backend;
   /** A byte view of [ptr, ptr + len) (quantized weights, i32 index arrays). Dies when memory grows. */

@@ -173,6 +173,8 @@ let wasmSoftmax: {
   capacity: number;
   run(x: Float32Array): void;
   expSum(x: Float32Array, max: number): number;
+  /** spec_distribution; absent from older builds. */
+  distribution?(x: Float32Array, t: number, out: Float64Array): number;
 } | null = null;
 
 /**
@@ -183,9 +185,12 @@ let wasmSoftmax: {
  */
 export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
   const softmax = k.softmaxRunC,
-    expSum = k.expSumRunC;
+    expSum = k.expSumRunC,
+    distribution = k.specDistribution;
   if (!softmax || !expSum || (wasmSoftmax && wasmSoftmax.capacity >= capacity)) return;
   const ptr = k.alloc(capacity);
+  // the speculative sampler's f64 distribution (8 bytes an id), where the build has its kernel
+  const outPtr = distribution ? k.alloc(2 * capacity) : 0;
   const place = (x: Float32Array) => k.f32(ptr, x.length).set(x);
   wasmSoftmax = {
     capacity,
@@ -198,7 +203,34 @@ export function useWasmSoftmax(k: KernelBackend, capacity: number): void {
       place(x);
       return expSum(ptr, x.length, max);
     },
+    ...(distribution && {
+      distribution(x, t, out) {
+        place(x);
+        const mass = distribution(ptr, x.length, t, outPtr);
+        if (mass > 0) {
+          const f = k.f32(outPtr, 2 * x.length);
+          out.set(new Float64Array(f.buffer, f.byteOffset, x.length));
+        } else x.set(k.f32(ptr, x.length)); // the caller goes on from the softmax
+        return mass;
+      },
+    }),
   };
+}
+
+/**
+ * The speculative sampler's untruncated distribution through the registered kernel (x ÷ t and softmax in
+ * place, out = x / mass over x > 0): the mass, or undefined where none is registered (then the caller's loops).
+ * A mass not > 0 leaves out alone and x softmaxed.
+ */
+export function wasmSpecDistribution(
+  x: Float32Array,
+  t: number,
+  out: Float64Array,
+): number | undefined {
+  const w = wasmSoftmax;
+  return w?.distribution && x.length >= 64 && x.length <= w.capacity
+    ? w.distribution(x, t, out)
+    : undefined;
 }
 
 /** Σ exp(x[i] - max) in index order through the registered kernel, or undefined (then the caller's loop). */

@@ -50,4 +50,4 @@ export { moe_route, moe_plan, moe_gather, moe_scatter_add, moe_scatter_add_scala
 
 // Benchmark-only exports (bench/quant.ts, bench/workerd-kernels.ts): machine limits, the float-dequant alternatives, the bounds-check probe.
 export { bench_read, bench_peak_f32, bench_peak_dot, bench_matvec_q8_0_deq, bench_matvec_q4_0_deq, bench_loads_i32, bench_loads_v128, bench_alu } from './bench';
-export { softmax_runc, exp_sum_runc } from './softmax-runc';
+export { softmax_runc, exp_sum_runc, spec_distribution } from './softmax-runc';

@@ -98,3 +98,39 @@ export function exp_sum_runc(x: usize, n: i32, max: f64): f64 {
   if (i < n) sum += f64x2.extract_lane(exp2Lanes(f64x2.splat(<f64>load<f32>(x + (<usize>i << 2)) - max)), 0);
   return sum;
 }
+
+/**
+ * The speculative sampler's distribution without truncation (engine/sampling/spec-sampler.ts), bit for bit: x[i] =
+ * f32(f64(x[i]) / t), softmax_runc, then mass = Σ f64(x[i]) over x[i] > 0 in index order and out[i] = f64(x[i]) /
+ * mass where x[i] > 0, else 0 (f64 out). Returns the mass; where it is not > 0, out is left for the caller.
+ */
+export function spec_distribution(x: usize, n: i32, t: f64, out: usize): f64 {
+  let i = 0;
+  const tv = f64x2.splat(t);
+  for (; i + 4 <= n; i += 4) {
+    const p = x + (<usize>i << 2);
+    const v = v128.load(p);
+    const lo = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v), tv));
+    const hi = f32x4.demote_f64x2_zero(f64x2.div(f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1)), tv));
+    v128.store(p, v128.shuffle<f32>(lo, hi, 0, 1, 4, 5));
+  }
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), <f32>(<f64>load<f32>(x + (<usize>i << 2)) / t));
+  softmax_runc(x, n);
+  let mass: f64 = 0;
+  for (let j = 0; j < n; j++) {
+    const v = load<f32>(x + (<usize>j << 2));
+    if (v > 0) mass += <f64>v;
+  }
+  if (!(mass > 0)) return mass;
+  const m = f64x2.splat(mass), zero = f64x2.splat(0);
+  i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const v = f64x2.promote_low_f32x4(v128.load64_zero(x + (<usize>i << 2)));
+    v128.store(out + (<usize>i << 3), v128.and(f64x2.div(v, m), f64x2.gt(v, zero)));
+  }
+  if (i < n) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    store<f64>(out + (<usize>i << 3), v > 0 ? v / mass : 0);
+  }
+  return mass;
+}
