@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SamplingOptions } from '../../engine/sampling/options';
 import { TokenSampler } from '../../engine/sampling/token-sampler';
+import { softmaxF32Js } from '../../engine/sampling/sampler';
 import { SpecSampler } from '../../engine/sampling/spec-sampler';
 
 const V = 10;
@@ -109,14 +110,7 @@ describe('SpecSampler.distribution without truncation', () => {
     for (const [id, b] of Object.entries(bias)) w[+id] += b;
     const t = Math.fround(temperature);
     for (let i = 0; i < w.length; i++) w[i] = w[i] / t;
-    let max = w[0];
-    for (let i = 1; i < w.length; i++) if (w[i] > max) max = w[i];
-    let sum = 0;
-    for (let i = 0; i < w.length; i++) {
-      w[i] = Math.exp(Math.fround(w[i] - max));
-      sum = Math.fround(sum + w[i]);
-    }
-    for (let i = 0; i < w.length; i++) w[i] = w[i] / sum;
+    softmaxF32Js(w);
     const out = new Float64Array(w.length);
     const ids: number[] = [];
     for (let i = 0; i < w.length; i++) if (w[i] > 0) ids.push(i);
