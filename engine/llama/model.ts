@@ -258,25 +258,18 @@ export class LlamaModel {
             return false;
           }
           sampled++;
+          const take = (text: string) =>
+            made.push({ id: next, text, logprobs: sampler.lastLogprobs });
           if (stopIds.includes(next)) {
-            made.push({ id: next, text: text.flush(), logprobs: sampler.lastLogprobs });
+            take(text.flush());
             finish = 'stop';
             return false;
           }
           const delta = text.push(this.tokenizer.decodePiece(token, next));
-          if (text.stopped) {
-            made.push({ id: next, text: delta, logprobs: sampler.lastLogprobs });
-            finish = 'stop';
-            return false;
-          }
-          // a constraint that is finished (nothing more may follow) ends the text as a stop would
-          const finished = opts.constraint?.isFinished() === true;
+          // a stop string, or a constraint that is finished (nothing more may follow), ends the text
+          const finished = text.stopped || opts.constraint?.isFinished() === true;
           const ends = finished || sampled >= opts.maxTokens || pos + 1 >= c.seqLen;
-          made.push({
-            id: next,
-            text: ends ? delta + text.flush() : delta,
-            logprobs: sampler.lastLogprobs,
-          });
+          take(ends && !text.stopped ? delta + text.flush() : delta);
           if (ends) {
             finish = finished ? 'stop' : 'length';
             return false;

@@ -109,32 +109,17 @@ export class SpecSampler {
       return;
     }
     const { topK = 0, minP = 0, topP } = o;
+    // No truncation: the steps below in WASM, bit for bit (kernels-wasm/assembly/softmax-runc.ts
+    // spec_distribution: keep() then lists every id with p > 0 in id order, so the mass is summed in that
+    // order). In JS they were 21 % of a sampling origin's CPU with MTP on (bench/RESULTS.md 2026-12-08).
     const untruncated = topK <= 0 && minP <= 0 && !(topP > 0 && topP < 1);
-    if (untruncated) {
-      // the loops below in WASM, bit for bit (kernels-wasm/assembly/softmax-runc.ts spec_distribution)
-      const mass = wasmSpecDistribution(w, temperature, out);
-      if (mass !== undefined) {
-        if (mass > 0) return;
-        return this.truncated(w, out); // w is softmaxed: the general path's degenerate case
-      }
+    const wasmMass = untruncated ? wasmSpecDistribution(w, temperature, out) : undefined;
+    if (wasmMass !== undefined && wasmMass > 0) return;
+    // (a mass not > 0 left w softmaxed: the degenerate case below)
+    if (wasmMass === undefined) {
+      for (let i = 0; i < w.length; i++) w[i] = w[i] / temperature;
+      softmaxF32(w);
     }
-    for (let i = 0; i < w.length; i++) w[i] = w[i] / temperature;
-    softmaxF32(w);
-    if (untruncated) {
-      // No truncation: every id with p > 0, in id order: keep()'s order, so the same sums in the same
-      // order, without the index list (two passes instead of five: ~0.1 ms a distribution at 20K ids)
-      let mass = 0;
-      for (let i = 0; i < w.length; i++) if (w[i] > 0) mass += w[i];
-      if (mass > 0) {
-        for (let i = 0; i < w.length; i++) if (w[i] > 0) out[i] = w[i] / mass;
-        return;
-      }
-    }
-    this.truncated(w, out);
-  }
-
-  /** out = the softmaxed w's ids that keep() keeps, renormalized. */
-  private truncated(w: Float32Array, out: Float64Array): void {
     const n = this.keep(w);
     let mass = 0;
     for (let i = 0; i < n; i++) mass += w[this.order[i]];
